@@ -1,0 +1,402 @@
+/*
+ * edgepipe models; edgepipe model show|export.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "model_file.h"
+#include "model_profile.h"
+#include "model_zoo.h"
+
+#define MIB (1024.0 * 1024.0)
+
+static void shape_str(const struct model_layer *l, char *buf, size_t size)
+{
+	size_t k = 0;
+
+	buf[0] = '\0';
+	for (int d = 0; d < l->rank && k < size; d++)
+		k += (size_t)snprintf(buf + k, size - k, "%s%" PRId64, d ? "x" : "", l->shape[d]);
+}
+
+static int count_cuts(const struct model_graph *g, enum model_cut_rule rule, size_t *n,
+		      struct ep_error *err)
+{
+	int *cuts;
+	int rc = model_cut_points(g, rule, &cuts, n, err);
+
+	free(cuts);
+	return rc;
+}
+
+static const char models_usage[] =
+	"usage: edgepipe models [--format text|csv|json]\n\n"
+	"List the model zoo: each Keras application's input shape, layers, parameters, FLOPs and\n"
+	"cut points under the exact and the published rule.\n";
+
+int cmd_models(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum cli_format fmt = CLI_TEXT;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			if (!cli_parse_format(optarg, &fmt))
+				return cli_fail(2, "--format '%s': expected text, csv or json",
+						optarg);
+			break;
+		case 'h':
+			fputs(models_usage, stdout);
+			return 0;
+		default:
+			fputs(models_usage, stderr);
+			return 2;
+		}
+	}
+	if (optind < argc)
+		return cli_fail(2, "models: unexpected argument '%s'", argv[optind]);
+
+	if (fmt == CLI_TEXT)
+		printf("%-18s %-12s %6s %12s %9s %11s %15s\n", "model", "input", "layers",
+		       "params", "GFLOPs", "cuts_exact", "cuts_published");
+	else if (fmt == CLI_CSV)
+		printf("model,keras_name,input,layers,params,params_trainable,flops,cuts_exact,"
+		       "cuts_published\n");
+	else
+		printf("[\n");
+	for (size_t i = 0; i < model_zoo_count; i++) {
+		struct model_graph *g;
+		struct ep_error err;
+		size_t exact, published;
+		char input[64];
+		int rc = model_zoo_build(model_zoo[i].name, &g, &err);
+
+		if (!rc)
+			rc = count_cuts(g, MODEL_CUTS_EXACT, &exact, &err);
+		if (!rc)
+			rc = count_cuts(g, MODEL_CUTS_PUBLISHED, &published, &err);
+		if (rc) {
+			model_graph_destroy(g);
+			return cli_fail(cli_exit_code(rc), "%s", err.msg);
+		}
+		shape_str(model_graph_layer(g, 0), input, sizeof(input));
+		if (fmt == CLI_TEXT)
+			printf("%-18s %-12s %6zu %12" PRId64 " %9.3f %11zu %15zu\n",
+			       model_zoo[i].name, input, model_graph_layer_count(g),
+			       model_graph_params(g), model_graph_flops(g) / 1e9, exact,
+			       published);
+		else if (fmt == CLI_CSV)
+			printf("%s,%s,%s,%zu,%" PRId64 ",%" PRId64 ",%" PRId64 ",%zu,%zu\n",
+			       model_zoo[i].name, model_zoo[i].keras_name, input,
+			       model_graph_layer_count(g), model_graph_params(g),
+			       model_graph_params_trainable(g), model_graph_flops(g), exact,
+			       published);
+		else
+			printf("  {\"model\": \"%s\", \"keras_name\": \"%s\", \"input\": \"%s\", "
+			       "\"layers\": %zu, \"params\": %" PRId64 ", \"params_trainable\": %" PRId64
+			       ", \"flops\": %" PRId64 ", \"cuts_exact\": %zu, "
+			       "\"cuts_published\": %zu}%s\n",
+			       model_zoo[i].name, model_zoo[i].keras_name, input,
+			       model_graph_layer_count(g), model_graph_params(g),
+			       model_graph_params_trainable(g), model_graph_flops(g), exact, published,
+			       i + 1 < model_zoo_count ? "," : "");
+		model_graph_destroy(g);
+	}
+	if (fmt == CLI_JSON)
+		printf("]\n");
+	return 0;
+}
+
+static void print_inputs(FILE *f, const struct model_graph *g, const struct model_layer *l,
+			 char sep)
+{
+	if (!l->n_inputs)
+		fputc('-', f);
+	for (int k = 0; k < l->n_inputs; k++)
+		fprintf(f, "%s%s", k ? (char[]){ sep, 0 } : "", model_graph_layer(g, l->inputs[k])->name);
+}
+
+static void show_layers(const struct model_graph *g, enum cli_format fmt)
+{
+	size_t n = model_graph_layer_count(g);
+	char shape[64];
+
+	if (fmt == CLI_TEXT)
+		printf("%5s  %-28s %-24s %-14s %12s %14s  %s\n", "index", "layer", "op", "shape",
+		       "params", "flops", "inputs");
+	else if (fmt == CLI_CSV)
+		printf("index,layer,op,shape,params_trainable,params_non_trainable,flops,dtype,"
+		       "inputs\n");
+	for (size_t i = 0; i < n; i++) {
+		const struct model_layer *l = model_graph_layer(g, i);
+
+		shape_str(l, shape, sizeof(shape));
+		if (fmt == CLI_TEXT) {
+			printf("%5zu  %-28s %-24s %-14s %12" PRId64 " %14" PRId64 "  ", i, l->name,
+			       l->op_name, shape, l->params_trainable + l->params_non_trainable,
+			       l->flops);
+			print_inputs(stdout, g, l, ',');
+			putchar('\n');
+		} else if (fmt == CLI_CSV) {
+			printf("%zu,", i);
+			cli_csv_field(stdout, l->name);
+			printf(",%s,%s,%" PRId64 ",%" PRId64 ",%" PRId64 ",%s,", l->op_name, shape,
+			       l->params_trainable, l->params_non_trainable, l->flops,
+			       model_dtype_name(l->dtype));
+			/* ';' inside the field keeps the CSV columns aligned. */
+			print_inputs(stdout, g, l, ';');
+			putchar('\n');
+		} else {
+			printf("    {\"index\": %zu, \"layer\": ", i);
+			cli_json_string(stdout, l->name);
+			printf(", \"op\": \"%s\", \"shape\": [", l->op_name);
+			for (int d = 0; d < l->rank; d++)
+				printf("%s%" PRId64, d ? ", " : "", l->shape[d]);
+			printf("], \"params_trainable\": %" PRId64 ", \"params_non_trainable\": %" PRId64
+			       ", \"flops\": %" PRId64 ", \"dtype\": \"%s\", \"inputs\": [",
+			       l->params_trainable, l->params_non_trainable, l->flops,
+			       model_dtype_name(l->dtype));
+			for (int k = 0; k < l->n_inputs; k++) {
+				printf("%s", k ? ", " : "");
+				cli_json_string(stdout, model_graph_layer(g, l->inputs[k])->name);
+			}
+			printf("]}%s\n", i + 1 < n ? "," : "");
+		}
+	}
+}
+
+static void show_cuts(const struct model_graph *g, const struct model_profile *p,
+		      enum cli_format fmt)
+{
+	char shape[64];
+
+	if (fmt == CLI_TEXT)
+		printf("%4s  %-28s %-14s %4s %12s %10s %10s %11s %11s %13s\n", "cut", "layer",
+		       "shape", "fan", "seg_params", "seg_GFLOPs", "cum_GFLOPs", "seg_mem_MiB",
+		       "cum_mem_MiB", "transfer_KiB");
+	else if (fmt == CLI_CSV)
+		printf("cut,layer,index,shape,consumers,seg_params,seg_flops,cum_flops,"
+		       "seg_param_bytes,seg_act_bytes,seg_mem_bytes,cum_mem_bytes,transfer_bytes\n");
+	for (size_t m = 0; m < p->n_cuts; m++) {
+		const struct model_cut_profile *c = &p->cuts[m];
+		const struct model_layer *l = model_graph_layer(g, (size_t)c->layer);
+
+		shape_str(l, shape, sizeof(shape));
+		if (fmt == CLI_TEXT) {
+			printf("%4zu  %-28s %-14s %4d %12" PRId64 " %10.4f %10.4f %11.3f %11.3f "
+			       "%13.2f\n",
+			       m, l->name, shape, c->consumers, c->seg_params, c->seg_flops / 1e9,
+			       c->cum_flops / 1e9, c->seg_mem_bytes / MIB, c->cum_mem_bytes / MIB,
+			       c->transfer_bytes / 1024.0);
+		} else if (fmt == CLI_CSV) {
+			printf("%zu,", m);
+			cli_csv_field(stdout, l->name);
+			printf(",%d,%s,%d,%" PRId64 ",%" PRId64 ",%" PRId64 ",%.17g,%.17g,%.17g,%.17g,"
+			       "%.17g\n",
+			       c->layer, shape, c->consumers, c->seg_params, c->seg_flops,
+			       c->cum_flops, c->seg_param_bytes, c->seg_act_bytes, c->seg_mem_bytes,
+			       c->cum_mem_bytes, c->transfer_bytes);
+		} else {
+			printf("    {\"cut\": %zu, \"layer\": ", m);
+			cli_json_string(stdout, l->name);
+			printf(", \"index\": %d, \"consumers\": %d, \"seg_params\": %" PRId64
+			       ", \"seg_flops\": %" PRId64 ", \"cum_flops\": %" PRId64
+			       ", \"seg_param_bytes\": %.17g, \"seg_act_bytes\": %.17g, "
+			       "\"seg_mem_bytes\": %.17g, \"cum_mem_bytes\": %.17g, "
+			       "\"transfer_bytes\": %.17g}%s\n",
+			       c->layer, c->consumers, c->seg_params, c->seg_flops, c->cum_flops,
+			       c->seg_param_bytes, c->seg_act_bytes, c->seg_mem_bytes,
+			       c->cum_mem_bytes, c->transfer_bytes, m + 1 < p->n_cuts ? "," : "");
+		}
+	}
+}
+
+static const char show_usage[] =
+	"usage: edgepipe model show NAME|FILE [options]\n"
+	"       edgepipe model export NAME|FILE [-o FILE]\n\n"
+	"show: print a model's layer table and its cut-point profile (per segment and cumulative\n"
+	"parameters, FLOPs, memory, and the transfer size of each cut tensor).\n"
+	"export: write the model in edgepipe's model file format (see models/model_file.h).\n\n"
+	"NAME is a zoo model ('edgepipe models' lists them); FILE is a model file.\n\n"
+	"options:\n"
+	"  --format text|csv|json      output format (default text)\n"
+	"  --table all|layers|cuts     which tables to print (default all)\n"
+	"  --cuts exact|published      cut-point rule (default exact)\n"
+	"  --accounting exact|published  memory and transfer accounting (default exact)\n"
+	"  --dtype default|float32|float16|int8|float64\n"
+	"                              element type for the exact accounting (default: each\n"
+	"                              layer's own, float32 for the zoo)\n"
+	"  --compression R             divide exact transfers by R >= 1 (default 1)\n"
+	"  -o, --output FILE           export: write to FILE instead of stdout\n";
+
+static int parse_positive_double(const char *opt, const char *s, double *out)
+{
+	char *end;
+
+	*out = strtod(s, &end);
+	if (!*s || *end || !(*out >= 1.0) || *out > 1e12)
+		return cli_fail(2, "%s '%s': expected a number >= 1", opt, s);
+	return 0;
+}
+
+static int model_export(struct model_graph *g, const char *path)
+{
+	struct ep_error err;
+	int rc = path ? model_file_save(g, path, &err) : model_file_write(g, stdout, &err);
+
+	return rc ? cli_fail(cli_exit_code(rc), "%s", err.msg) : 0;
+}
+
+static int model_show(struct model_graph *g, const struct model_profile_options *opt,
+		      enum cli_format fmt, const char *table)
+{
+	struct model_profile *p;
+	struct ep_error err;
+	bool layers = strcmp(table, "cuts") != 0, cuts = strcmp(table, "layers") != 0;
+	int rc = model_profile_create(g, opt, &p, &err);
+
+	if (rc)
+		return cli_fail(cli_exit_code(rc), "%s", err.msg);
+	if (fmt == CLI_JSON) {
+		printf("{\n  \"model\": ");
+		cli_json_string(stdout, model_graph_name(g));
+		printf(",\n  \"layers_count\": %zu, \"params\": %" PRId64 ", \"flops\": %" PRId64
+		       ",\n  \"cut_rule\": \"%s\", \"accounting\": \"%s\", \"dtype\": \"%s\", "
+		       "\"compression\": %.17g",
+		       model_graph_layer_count(g), model_graph_params(g), model_graph_flops(g),
+		       model_cut_rule_name(opt->cuts), model_accounting_name(opt->accounting),
+		       model_dtype_name(opt->dtype), p->options.compression);
+		if (layers) {
+			printf(",\n  \"layers\": [\n");
+			show_layers(g, fmt);
+			printf("  ]");
+		}
+		if (cuts) {
+			printf(",\n  \"cut_points\": [\n");
+			show_cuts(g, p, fmt);
+			printf("  ]");
+		}
+		printf("\n}\n");
+	} else {
+		if (fmt == CLI_TEXT)
+			printf("model %s: %zu layers, %" PRId64 " parameters (%" PRId64
+			       " trainable), %.3f GFLOPs, %zu cut points (%s rule)\n",
+			       model_graph_name(g), model_graph_layer_count(g),
+			       model_graph_params(g), model_graph_params_trainable(g),
+			       model_graph_flops(g) / 1e9, p->n_cuts,
+			       model_cut_rule_name(opt->cuts));
+		if (layers) {
+			if (fmt == CLI_TEXT)
+				printf("\nlayers:\n");
+			show_layers(g, fmt);
+		}
+		if (layers && cuts)
+			putchar('\n');
+		if (cuts) {
+			if (fmt == CLI_TEXT)
+				printf("cut points (%s accounting, dtype %s, compression %g):\n",
+				       model_accounting_name(opt->accounting),
+				       model_dtype_name(opt->dtype), p->options.compression);
+			show_cuts(g, p, fmt);
+		}
+	}
+	model_profile_destroy(p);
+	return 0;
+}
+
+int cmd_model(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "table", required_argument, NULL, 't' },
+		{ "cuts", required_argument, NULL, 'c' },
+		{ "accounting", required_argument, NULL, 'a' },
+		{ "dtype", required_argument, NULL, 'd' },
+		{ "compression", required_argument, NULL, 'r' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct model_profile_options opt = MODEL_PROFILE_OPTIONS_DEFAULT;
+	enum cli_format fmt = CLI_TEXT;
+	const char *table = "all", *output = NULL, *action;
+	struct model_graph *g;
+	struct ep_error err;
+	int c, v, rc;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(show_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	action = argv[1];
+	if (strcmp(action, "show") != 0 && strcmp(action, "export") != 0)
+		return cli_fail(2, "model: unknown action '%s' (show or export)", action);
+	argc--;
+	argv++;
+	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			if (!cli_parse_format(optarg, &fmt))
+				return cli_fail(2, "--format '%s': expected text, csv or json",
+						optarg);
+			break;
+		case 't':
+			if (strcmp(optarg, "all") && strcmp(optarg, "layers") &&
+			    strcmp(optarg, "cuts"))
+				return cli_fail(2, "--table '%s': expected all, layers or cuts",
+						optarg);
+			table = optarg;
+			break;
+		case 'c':
+			if ((v = model_cut_rule_from_name(optarg)) < 0)
+				return cli_fail(2, "--cuts '%s': expected exact or published", optarg);
+			opt.cuts = (enum model_cut_rule)v;
+			break;
+		case 'a':
+			if ((v = model_accounting_from_name(optarg)) < 0)
+				return cli_fail(2, "--accounting '%s': expected exact or published",
+						optarg);
+			opt.accounting = (enum model_accounting)v;
+			break;
+		case 'd':
+			if ((v = model_dtype_from_name(optarg)) < 0)
+				return cli_fail(2, "--dtype '%s': expected default, float32, float16, "
+						"int8 or float64", optarg);
+			opt.dtype = (enum model_dtype)v;
+			break;
+		case 'r':
+			if (parse_positive_double("--compression", optarg, &opt.compression))
+				return 2;
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case 'h':
+			fputs(show_usage, stdout);
+			return 0;
+		default:
+			fputs(show_usage, stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1)
+		return cli_fail(2, "model %s: expected one model NAME or FILE", action);
+	rc = model_zoo_open(argv[optind], &g, &err);
+	if (rc)
+		return cli_fail(cli_exit_code(rc), "%s", err.msg);
+	if (strcmp(action, "export") == 0)
+		rc = model_export(g, output);
+	else
+		rc = model_show(g, &opt, fmt, table);
+	model_graph_destroy(g);
+	return rc;
+}

@@ -1,0 +1,57 @@
+/*
+ * edgepipe: one executable with subcommands, in the manner of git and ip.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <igraph.h>
+
+#include "cli.h"
+
+struct subcommand {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct subcommand subcommands[] = {
+	{ "models", cmd_models, "list the model zoo with sizes and cut points" },
+	{ "model", cmd_model, "show a model's layers and cut-point profile, or export it" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: edgepipe [--version] [--help] <command> [<args>]\n\n"
+		   "Partition a DNN into a pipeline over edge devices and measure it.\n\n"
+		   "commands:\n");
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		fprintf(f, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
+	fprintf(f, "\n'edgepipe <command> --help' describes a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+	/* igraph aborts on errors by default; we check every return code instead. */
+	igraph_set_error_handler(igraph_error_handler_ignore);
+	igraph_set_warning_handler(igraph_warning_handler_ignore);
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("edgepipe %s\n", EDGEPIPE_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		if (strcmp(argv[1], subcommands[i].name) == 0)
+			return subcommands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "edgepipe: unknown command '%s'\n\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,67 @@
+#include <stdarg.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cli_exit_code(int code)
+{
+	if (code == EP_OK)
+		return 0;
+	return code == EP_EINVAL || code == EP_ENOTFOUND ? 2 : 1;
+}
+
+int cli_fail(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("edgepipe: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return status;
+}
+
+bool cli_parse_format(const char *s, enum cli_format *out)
+{
+	if (strcmp(s, "text") == 0)
+		*out = CLI_TEXT;
+	else if (strcmp(s, "csv") == 0)
+		*out = CLI_CSV;
+	else if (strcmp(s, "json") == 0)
+		*out = CLI_JSON;
+	else
+		return false;
+	return true;
+}
+
+void cli_json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+void cli_csv_field(FILE *f, const char *s)
+{
+	if (!strpbrk(s, ",\"\n\r")) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}

@@ -1,0 +1,1019 @@
+#include "model_graph.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct model_graph {
+	char name[MODEL_NAME_MAX];
+	struct model_layer *layers;
+	int *consumers; /* per layer: how many distinct later layers read its output */
+	size_t n, cap;
+	/* Open-addressing table from layer name to index + 1 (0 = empty); capacity a power of 2. */
+	int *slots;
+	size_t slot_cap;
+	/* Keras's per-class counters for generated names (backend.unique_object_name). */
+	int auto_count[MODEL_OP_COUNT_];
+	struct ep_error err;
+};
+
+/* Keras class names, and the snake-case prefixes Keras derives from them for generated names. */
+static const struct {
+	const char *keras;
+	const char *snake;
+} op_names[MODEL_OP_COUNT_] = {
+	[MODEL_OP_OTHER] = { "Other", "layer" },
+	[MODEL_OP_INPUT] = { "InputLayer", "input" },
+	[MODEL_OP_CONV2D] = { "Conv2D", "conv2d" },
+	[MODEL_OP_DEPTHWISE_CONV2D] = { "DepthwiseConv2D", "depthwise_conv2d" },
+	[MODEL_OP_SEPARABLE_CONV2D] = { "SeparableConv2D", "separable_conv2d" },
+	[MODEL_OP_DENSE] = { "Dense", "dense" },
+	[MODEL_OP_BATCH_NORM] = { "BatchNormalization", "batch_normalization" },
+	[MODEL_OP_ACTIVATION] = { "Activation", "activation" },
+	[MODEL_OP_RELU] = { "ReLU", "re_lu" },
+	[MODEL_OP_ADD] = { "Add", "add" },
+	[MODEL_OP_MULTIPLY] = { "Multiply", "multiply" },
+	[MODEL_OP_CONCATENATE] = { "Concatenate", "concatenate" },
+	[MODEL_OP_ZERO_PADDING2D] = { "ZeroPadding2D", "zero_padding2d" },
+	[MODEL_OP_MAX_POOL2D] = { "MaxPooling2D", "max_pooling2d" },
+	[MODEL_OP_AVG_POOL2D] = { "AveragePooling2D", "average_pooling2d" },
+	[MODEL_OP_GLOBAL_AVG_POOL2D] = { "GlobalAveragePooling2D", "global_average_pooling2d" },
+	[MODEL_OP_FLATTEN] = { "Flatten", "flatten" },
+	[MODEL_OP_RESHAPE] = { "Reshape", "reshape" },
+	[MODEL_OP_DROPOUT] = { "Dropout", "dropout" },
+	[MODEL_OP_RESCALING] = { "Rescaling", "rescaling" },
+	[MODEL_OP_NORMALIZATION] = { "Normalization", "normalization" },
+	[MODEL_OP_LAMBDA] = { "Lambda", "lambda" },
+};
+
+static const char *const act_names[MODEL_ACT_COUNT_] = {
+	[MODEL_ACT_LINEAR] = "linear", [MODEL_ACT_RELU] = "relu",
+	[MODEL_ACT_RELU6] = "relu6",   [MODEL_ACT_SIGMOID] = "sigmoid",
+	[MODEL_ACT_SWISH] = "swish",   [MODEL_ACT_TANH] = "tanh",
+	[MODEL_ACT_SOFTMAX] = "softmax",
+};
+
+static const struct {
+	const char *name;
+	int size;
+} dtypes[MODEL_DTYPE_COUNT_] = {
+	[MODEL_DTYPE_DEFAULT] = { "default", 0 }, [MODEL_DTYPE_FLOAT32] = { "float32", 4 },
+	[MODEL_DTYPE_FLOAT16] = { "float16", 2 }, [MODEL_DTYPE_INT8] = { "int8", 1 },
+	[MODEL_DTYPE_FLOAT64] = { "float64", 8 },
+};
+
+const char *model_op_name(enum model_op op)
+{
+	return (unsigned)op < MODEL_OP_COUNT_ ? op_names[op].keras : "Other";
+}
+
+enum model_op model_op_from_name(const char *name)
+{
+	for (int i = 1; i < MODEL_OP_COUNT_; i++)
+		if (strcmp(op_names[i].keras, name) == 0)
+			return (enum model_op)i;
+	return MODEL_OP_OTHER;
+}
+
+const char *model_activation_name(enum model_activation act)
+{
+	return (unsigned)act < MODEL_ACT_COUNT_ ? act_names[act] : "?";
+}
+
+int model_activation_from_name(const char *name)
+{
+	for (int i = 0; i < MODEL_ACT_COUNT_; i++)
+		if (strcmp(act_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+const char *model_dtype_name(enum model_dtype dtype)
+{
+	return (unsigned)dtype < MODEL_DTYPE_COUNT_ ? dtypes[dtype].name : "?";
+}
+
+int model_dtype_from_name(const char *name)
+{
+	for (int i = 0; i < MODEL_DTYPE_COUNT_; i++)
+		if (strcmp(dtypes[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+int model_dtype_size(enum model_dtype dtype)
+{
+	return (unsigned)dtype < MODEL_DTYPE_COUNT_ ? dtypes[dtype].size : 0;
+}
+
+struct model_graph *model_graph_create(const char *name)
+{
+	struct model_graph *g = calloc(1, sizeof(*g));
+
+	if (!g)
+		return NULL;
+	snprintf(g->name, sizeof(g->name), "%s", name ? name : "model");
+	return g;
+}
+
+void model_graph_destroy(struct model_graph *g)
+{
+	if (!g)
+		return;
+	free(g->layers);
+	free(g->consumers);
+	free(g->slots);
+	free(g);
+}
+
+const char *model_graph_name(const struct model_graph *g)
+{
+	return g->name;
+}
+
+size_t model_graph_layer_count(const struct model_graph *g)
+{
+	return g->n;
+}
+
+const struct model_layer *model_graph_layer(const struct model_graph *g, size_t index)
+{
+	return index < g->n ? &g->layers[index] : NULL;
+}
+
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+int model_graph_find(const struct model_graph *g, const char *name)
+{
+	if (!g->slot_cap)
+		return -1;
+	for (size_t i = name_hash(name) & (g->slot_cap - 1);; i = (i + 1) & (g->slot_cap - 1)) {
+		int v = g->slots[i];
+
+		if (!v)
+			return -1;
+		if (strcmp(g->layers[v - 1].name, name) == 0)
+			return v - 1;
+	}
+}
+
+static void slots_put(int *slots, size_t cap, const char *name, int index)
+{
+	size_t i = name_hash(name) & (cap - 1);
+
+	while (slots[i])
+		i = (i + 1) & (cap - 1);
+	slots[i] = index + 1;
+}
+
+/* Make room for one more layer: arrays and a name table kept under half full. */
+static int graph_reserve(struct model_graph *g)
+{
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? 2 * g->cap : 64;
+		struct model_layer *layers = realloc(g->layers, cap * sizeof(*layers));
+		int *consumers;
+
+		if (!layers)
+			return EP_ENOMEM;
+		g->layers = layers;
+		consumers = realloc(g->consumers, cap * sizeof(*consumers));
+		if (!consumers)
+			return EP_ENOMEM;
+		g->consumers = consumers;
+		g->cap = cap;
+	}
+	if (2 * (g->n + 1) > g->slot_cap) {
+		size_t cap = g->slot_cap ? 2 * g->slot_cap : 128;
+		int *slots = calloc(cap, sizeof(*slots));
+
+		if (!slots)
+			return EP_ENOMEM;
+		for (size_t i = 0; i < g->n; i++)
+			slots_put(slots, cap, g->layers[i].name, (int)i);
+		free(g->slots);
+		g->slots = slots;
+		g->slot_cap = cap;
+	}
+	return EP_OK;
+}
+
+int64_t model_layer_elements(const struct model_layer *layer)
+{
+	int64_t e = 1;
+
+	for (int i = 0; i < layer->rank; i++)
+		e *= layer->shape[i];
+	return e;
+}
+
+static int check_layer(const struct model_graph *g, const struct model_layer *l,
+		       struct ep_error *err)
+{
+	if (!l->name[0] || !memchr(l->name, '\0', sizeof(l->name)))
+		return ep_error_set(err, EP_EINVAL, "layer %zu: empty or too long name", g->n);
+	for (const char *c = l->name; *c; c++)
+		if (*c == ' ' || *c == '\t' || *c == ',' || *c == '#' || *c == '\n')
+			return ep_error_set(err, EP_EINVAL,
+					    "layer '%s': names may not contain spaces, ',' or '#'",
+					    l->name);
+	if (model_graph_find(g, l->name) >= 0)
+		return ep_error_set(err, EP_EINVAL, "layer '%s': duplicate name", l->name);
+	if (!l->op_name[0] || !memchr(l->op_name, '\0', sizeof(l->op_name)))
+		return ep_error_set(err, EP_EINVAL, "layer '%s': empty or too long op", l->name);
+	if (l->n_inputs < 0 || l->n_inputs > MODEL_MAX_INPUTS)
+		return ep_error_set(err, EP_EINVAL, "layer '%s': %d inputs (at most %d)", l->name,
+				    l->n_inputs, MODEL_MAX_INPUTS);
+	for (int i = 0; i < l->n_inputs; i++)
+		if (l->inputs[i] < 0 || (size_t)l->inputs[i] >= g->n)
+			return ep_error_set(err, EP_EINVAL,
+					    "layer '%s': input %d is not an earlier layer",
+					    l->name, i);
+	if (l->rank < 1 || l->rank > MODEL_MAX_RANK)
+		return ep_error_set(err, EP_EINVAL, "layer '%s': rank %d (1 to %d)", l->name,
+				    l->rank, MODEL_MAX_RANK);
+	for (int i = 0; i < l->rank; i++)
+		if (l->shape[i] <= 0)
+			return ep_error_set(err, EP_EINVAL,
+					    "layer '%s': dimension %d is %" PRId64
+					    " (must be positive)",
+					    l->name, i, l->shape[i]);
+	if (l->params_trainable < 0 || l->params_non_trainable < 0 || l->flops < 0)
+		return ep_error_set(err, EP_EINVAL, "layer '%s': negative count", l->name);
+	if (l->dtype <= MODEL_DTYPE_DEFAULT || l->dtype >= MODEL_DTYPE_COUNT_)
+		return ep_error_set(err, EP_EINVAL, "layer '%s': no dtype", l->name);
+	return EP_OK;
+}
+
+int model_graph_add_layer(struct model_graph *g, const struct model_layer *layer,
+			  struct ep_error *err)
+{
+	struct model_layer *l;
+	int rc = check_layer(g, layer, err);
+
+	if (rc)
+		return rc;
+	if (graph_reserve(g))
+		return ep_error_set(err, EP_ENOMEM, "out of memory adding layer '%s'", layer->name);
+	l = &g->layers[g->n];
+	*l = *layer;
+	l->op = model_op_from_name(l->op_name);
+	g->consumers[g->n] = 0;
+	for (int i = 0; i < l->n_inputs; i++) {
+		bool seen = false;
+
+		for (int j = 0; j < i; j++)
+			seen |= l->inputs[j] == l->inputs[i];
+		if (!seen)
+			g->consumers[l->inputs[i]]++;
+	}
+	slots_put(g->slots, g->slot_cap, l->name, (int)g->n);
+	return (int)g->n++;
+}
+
+int model_graph_consumers(const struct model_graph *g, size_t index)
+{
+	return index < g->n ? g->consumers[index] : 0;
+}
+
+int64_t model_graph_params(const struct model_graph *g)
+{
+	int64_t s = 0;
+
+	for (size_t i = 0; i < g->n; i++)
+		s += g->layers[i].params_trainable + g->layers[i].params_non_trainable;
+	return s;
+}
+
+int64_t model_graph_params_trainable(const struct model_graph *g)
+{
+	int64_t s = 0;
+
+	for (size_t i = 0; i < g->n; i++)
+		s += g->layers[i].params_trainable;
+	return s;
+}
+
+int64_t model_graph_flops(const struct model_graph *g)
+{
+	int64_t s = 0;
+
+	for (size_t i = 0; i < g->n; i++)
+		s += g->layers[i].flops;
+	return s;
+}
+
+const char *model_graph_error(const struct model_graph *g)
+{
+	return g->err.code ? g->err.msg : NULL;
+}
+
+int model_graph_error_code(const struct model_graph *g)
+{
+	return g->err.code;
+}
+
+int model_graph_validate(const struct model_graph *g, struct ep_error *err)
+{
+	if (g->err.code)
+		return ep_error_set(err, g->err.code, "%s", g->err.msg);
+	if (g->n < 2)
+		return ep_error_set(err, EP_EINVAL, "model '%s' has %zu layer(s); at least an input "
+				    "and an output are needed", g->name, g->n);
+	for (size_t i = 0; i < g->n; i++) {
+		const struct model_layer *l = &g->layers[i];
+
+		if (i > 0 && l->n_inputs == 0)
+			return ep_error_set(err, EP_EINVAL,
+					    "layer '%s' has no inputs, but only the first layer "
+					    "may be an input", l->name);
+		if (i == 0 && l->n_inputs != 0)
+			return ep_error_set(err, EP_EINVAL, "first layer '%s' has inputs", l->name);
+		if (i + 1 < g->n && g->consumers[i] == 0)
+			return ep_error_set(err, EP_EINVAL,
+					    "layer '%s' feeds no other layer, but only the last "
+					    "layer may be an output", l->name);
+	}
+	return EP_OK;
+}
+
+struct keras_rank {
+	int dist;  /* longest path to the output */
+	int visit; /* preorder position of the walk from the output */
+	int layer;
+};
+
+static int keras_rank_cmp(const void *pa, const void *pb)
+{
+	const struct keras_rank *a = pa, *b = pb;
+
+	if (a->dist != b->dist)
+		return a->dist > b->dist ? -1 : 1;
+	return (a->visit > b->visit) - (a->visit < b->visit);
+}
+
+int model_graph_sort_keras(struct model_graph *g, struct ep_error *err)
+{
+	size_t n = g->n;
+	struct keras_rank *rank = calloc(n, sizeof(*rank));
+	struct model_layer *layers = malloc(n * sizeof(*layers));
+	int *where = malloc(n * sizeof(*where)); /* old index -> new index */
+	int *stack = malloc(n * sizeof(*stack)), *next = calloc(n, sizeof(*next));
+	int visits = 0, top = 0, rc = model_graph_validate(g, err);
+
+	if (rc)
+		goto out;
+	if (!rank || !layers || !where || !stack || !next) {
+		rc = ep_error_set(err, EP_ENOMEM, "out of memory ordering '%s'", g->name);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		rank[i].layer = (int)i;
+		rank[i].visit = -1;
+	}
+	/* Consumers come after their inputs, so a backward pass settles every distance. */
+	for (size_t i = n; i-- > 0;)
+		for (int k = 0; k < g->layers[i].n_inputs; k++) {
+			struct keras_rank *r = &rank[g->layers[i].inputs[k]];
+
+			if (r->dist < rank[i].dist + 1)
+				r->dist = rank[i].dist + 1;
+		}
+	/* Preorder depth-first walk from the output, inputs in order; next[] is each layer's
+	 * next input to visit, so the stack holds at most one entry per layer. */
+	stack[top++] = (int)n - 1;
+	rank[n - 1].visit = visits++;
+	while (top) {
+		const struct model_layer *l = &g->layers[stack[top - 1]];
+		int *k = &next[stack[top - 1]];
+
+		if (*k == l->n_inputs) {
+			top--;
+			continue;
+		}
+		if (rank[l->inputs[*k]].visit < 0) {
+			rank[l->inputs[*k]].visit = visits++;
+			stack[top++] = l->inputs[*k];
+		}
+		(*k)++;
+	}
+	qsort(rank, n, sizeof(*rank), keras_rank_cmp);
+	for (size_t i = 0; i < n; i++)
+		where[rank[i].layer] = (int)i;
+	for (size_t i = 0; i < n; i++) {
+		layers[i] = g->layers[rank[i].layer];
+		for (int k = 0; k < layers[i].n_inputs; k++)
+			layers[i].inputs[k] = where[layers[i].inputs[k]];
+		next[i] = g->consumers[rank[i].layer];
+	}
+	memcpy(g->layers, layers, n * sizeof(*layers));
+	memcpy(g->consumers, next, n * sizeof(*next));
+	memset(g->slots, 0, g->slot_cap * sizeof(*g->slots));
+	for (size_t i = 0; i < n; i++)
+		slots_put(g->slots, g->slot_cap, g->layers[i].name, (int)i);
+out:
+	free(rank);
+	free(layers);
+	free(where);
+	free(stack);
+	free(next);
+	return rc;
+}
+
+static bool attrs_equal(const struct model_attrs *a, const struct model_attrs *b)
+{
+	if (a->filters != b->filters || a->units != b->units || a->groups != b->groups ||
+	    a->depth_multiplier != b->depth_multiplier || a->axis != b->axis ||
+	    a->padding != b->padding || a->activation != b->activation ||
+	    a->max_value != b->max_value || a->scale_value != b->scale_value ||
+	    a->use_bias != b->use_bias || a->center != b->center || a->scale != b->scale ||
+	    a->keepdims != b->keepdims || a->target_rank != b->target_rank)
+		return false;
+	for (int i = 0; i < 2; i++)
+		if (a->kernel[i] != b->kernel[i] || a->strides[i] != b->strides[i] ||
+		    a->dilation[i] != b->dilation[i])
+			return false;
+	for (int i = 0; i < 4; i++)
+		if (a->pad[i] != b->pad[i] || a->target[i] != b->target[i])
+			return false;
+	return true;
+}
+
+static bool layer_equal(const struct model_layer *a, const struct model_layer *b)
+{
+	if (strcmp(a->name, b->name) || strcmp(a->op_name, b->op_name) || a->op != b->op ||
+	    a->n_inputs != b->n_inputs || a->rank != b->rank ||
+	    a->params_trainable != b->params_trainable ||
+	    a->params_non_trainable != b->params_non_trainable || a->flops != b->flops ||
+	    a->dtype != b->dtype)
+		return false;
+	for (int i = 0; i < a->n_inputs; i++)
+		if (a->inputs[i] != b->inputs[i])
+			return false;
+	for (int i = 0; i < a->rank; i++)
+		if (a->shape[i] != b->shape[i])
+			return false;
+	return attrs_equal(&a->attrs, &b->attrs);
+}
+
+bool model_graph_equal(const struct model_graph *a, const struct model_graph *b)
+{
+	if (strcmp(a->name, b->name) || a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (!layer_equal(&a->layers[i], &b->layers[i]))
+			return false;
+	return true;
+}
+
+/* ---- builder helpers ------------------------------------------------------------------- */
+
+/* Record the first builder error; later ones are consequences and are dropped. */
+static int fail(struct model_graph *g, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct model_graph *g, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (g->err.code)
+		return -1;
+	g->err.code = code;
+	va_start(ap, fmt);
+	vsnprintf(g->err.msg, sizeof(g->err.msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/*
+ * Start a layer of `op` reading `xs`: the name (given or generated the Keras way) and the
+ * inputs. Returns false (with the graph's error set) if a previous step failed or an input
+ * index is bad.
+ */
+static bool layer_begin(struct model_graph *g, struct model_layer *l, enum model_op op,
+			const char *name, const int *xs, int n)
+{
+	memset(l, 0, sizeof(*l));
+	if (g->err.code)
+		return false;
+	if (n > MODEL_MAX_INPUTS) {
+		fail(g, EP_EINVAL, "%s: %d inputs (at most %d)", name ? name : op_names[op].keras,
+		     n, MODEL_MAX_INPUTS);
+		return false;
+	}
+	for (int i = 0; i < n; i++) {
+		if (xs[i] < 0 || (size_t)xs[i] >= g->n) {
+			fail(g, EP_EINVAL, "%s: input %d is not a layer of the graph",
+			     name ? name : op_names[op].keras, i);
+			return false;
+		}
+		l->inputs[i] = xs[i];
+	}
+	l->n_inputs = n;
+	l->op = op;
+	snprintf(l->op_name, sizeof(l->op_name), "%s", op_names[op].keras);
+	l->dtype = MODEL_DTYPE_FLOAT32;
+	if (name) {
+		snprintf(l->name, sizeof(l->name), "%s", name);
+	} else if (op == MODEL_OP_INPUT) {
+		/* Keras numbers inputs from 1 (zero_based=False). */
+		snprintf(l->name, sizeof(l->name), "input_%d", ++g->auto_count[op]);
+	} else {
+		int k = g->auto_count[op]++;
+
+		if (k == 0)
+			snprintf(l->name, sizeof(l->name), "%s", op_names[op].snake);
+		else
+			snprintf(l->name, sizeof(l->name), "%s_%d", op_names[op].snake, k);
+	}
+	return true;
+}
+
+static const struct model_layer *in(const struct model_graph *g, const struct model_layer *l,
+				    int i)
+{
+	return &g->layers[l->inputs[i]];
+}
+
+static int layer_end(struct model_graph *g, const struct model_layer *l)
+{
+	struct ep_error e;
+	int rc = model_graph_add_layer(g, l, &e);
+
+	return rc < 0 ? fail(g, rc, "%s", e.msg) : rc;
+}
+
+static void copy_shape(struct model_layer *l, const struct model_layer *src)
+{
+	l->rank = src->rank;
+	memcpy(l->shape, src->shape, sizeof(l->shape));
+}
+
+/* Keras's conv_utils.conv_output_length; -1 if the window does not fit. */
+static int64_t out_length(int64_t n, int k, int stride, int dilation, enum model_padding p)
+{
+	int64_t eff = (int64_t)(k - 1) * dilation + 1;
+
+	if (p == MODEL_PAD_SAME)
+		return (n + stride - 1) / stride;
+	return n >= eff ? (n - eff) / stride + 1 : -1;
+}
+
+/* Spatial output of a windowed op (conv or pool) into l->shape[0..1]; false on error. */
+static bool window_shape(struct model_graph *g, struct model_layer *l,
+			 const struct model_layer *x)
+{
+	const struct model_attrs *a = &l->attrs;
+
+	if (x->rank != 3) {
+		fail(g, EP_EINVAL, "%s: input '%s' has rank %d, an image (H, W, C) is needed",
+		     l->name, x->name, x->rank);
+		return false;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (a->kernel[i] < 1 || a->strides[i] < 1 || a->dilation[i] < 1) {
+			fail(g, EP_EINVAL, "%s: kernel, strides and dilation must be positive",
+			     l->name);
+			return false;
+		}
+		l->shape[i] = out_length(x->shape[i], a->kernel[i], a->strides[i], a->dilation[i],
+					 a->padding);
+		if (l->shape[i] < 1) {
+			fail(g, EP_EINVAL, "%s: window %d does not fit input '%s' of size %" PRId64,
+			     l->name, a->kernel[i], x->name, x->shape[i]);
+			return false;
+		}
+	}
+	l->rank = 3;
+	return true;
+}
+
+static int64_t act_flops(enum model_activation act, int64_t elements)
+{
+	return act == MODEL_ACT_LINEAR ? 0 : elements;
+}
+
+int model_add_input(struct model_graph *g, const char *name, int64_t h, int64_t w, int64_t c)
+{
+	struct model_layer l;
+
+	if (!layer_begin(g, &l, MODEL_OP_INPUT, name, NULL, 0))
+		return -1;
+	l.rank = 3;
+	l.shape[0] = h;
+	l.shape[1] = w;
+	l.shape[2] = c;
+	return layer_end(g, &l);
+}
+
+int model_add_conv2d_ex(struct model_graph *g, const char *name, int x,
+			const struct model_attrs *attrs)
+{
+	struct model_layer l;
+	const struct model_layer *xi;
+	int64_t cin, groups, out;
+
+	if (!layer_begin(g, &l, MODEL_OP_CONV2D, name, &x, 1))
+		return -1;
+	l.attrs = *attrs;
+	if (l.attrs.groups < 1)
+		l.attrs.groups = 1;
+	xi = in(g, &l, 0);
+	if (!window_shape(g, &l, xi))
+		return -1;
+	cin = xi->shape[2];
+	groups = l.attrs.groups;
+	if (l.attrs.filters < 1 || cin % groups || l.attrs.filters % groups)
+		return fail(g, EP_EINVAL, "%s: %d filters, %" PRId64 " channels, %" PRId64
+			    " groups do not divide", l.name, l.attrs.filters, cin, groups);
+	l.shape[2] = l.attrs.filters;
+	out = l.shape[0] * l.shape[1] * l.shape[2];
+	l.params_trainable = (int64_t)l.attrs.kernel[0] * l.attrs.kernel[1] * (cin / groups) *
+			     l.attrs.filters + (l.attrs.use_bias ? l.attrs.filters : 0);
+	l.flops = 2 * out * l.attrs.kernel[0] * l.attrs.kernel[1] * (cin / groups) +
+		  (l.attrs.use_bias ? out : 0) + act_flops(l.attrs.activation, out);
+	return layer_end(g, &l);
+}
+
+int model_add_conv2d(struct model_graph *g, const char *name, int x, int filters, int kh, int kw,
+		     int stride, enum model_padding padding, bool use_bias,
+		     enum model_activation act)
+{
+	struct model_attrs a = {
+		.filters = filters,
+		.kernel = { kh, kw },
+		.strides = { stride, stride },
+		.dilation = { 1, 1 },
+		.groups = 1,
+		.padding = padding,
+		.activation = act,
+		.use_bias = use_bias,
+	};
+
+	return model_add_conv2d_ex(g, name, x, &a);
+}
+
+int model_add_depthwise(struct model_graph *g, const char *name, int x, int kh, int kw,
+			int stride, enum model_padding padding, int depth_multiplier,
+			bool use_bias)
+{
+	struct model_layer l;
+	const struct model_layer *xi;
+	int64_t out;
+
+	if (!layer_begin(g, &l, MODEL_OP_DEPTHWISE_CONV2D, name, &x, 1))
+		return -1;
+	l.attrs = (struct model_attrs){
+		.kernel = { kh, kw },
+		.strides = { stride, stride },
+		.dilation = { 1, 1 },
+		.depth_multiplier = depth_multiplier,
+		.padding = padding,
+		.use_bias = use_bias,
+	};
+	xi = in(g, &l, 0);
+	if (!window_shape(g, &l, xi))
+		return -1;
+	if (depth_multiplier < 1)
+		return fail(g, EP_EINVAL, "%s: depth_multiplier %d", l.name, depth_multiplier);
+	l.shape[2] = xi->shape[2] * depth_multiplier;
+	out = l.shape[0] * l.shape[1] * l.shape[2];
+	l.params_trainable = (int64_t)kh * kw * l.shape[2] + (use_bias ? l.shape[2] : 0);
+	l.flops = 2 * out * kh * kw + (use_bias ? out : 0);
+	return layer_end(g, &l);
+}
+
+int model_add_separable(struct model_graph *g, const char *name, int x, int filters, int kh,
+			int kw, int stride, enum model_padding padding, bool use_bias)
+{
+	struct model_layer l;
+	const struct model_layer *xi;
+	int64_t cin, mid, out, positions;
+
+	if (!layer_begin(g, &l, MODEL_OP_SEPARABLE_CONV2D, name, &x, 1))
+		return -1;
+	l.attrs = (struct model_attrs){
+		.filters = filters,
+		.kernel = { kh, kw },
+		.strides = { stride, stride },
+		.dilation = { 1, 1 },
+		.depth_multiplier = 1,
+		.padding = padding,
+		.use_bias = use_bias,
+	};
+	xi = in(g, &l, 0);
+	if (!window_shape(g, &l, xi))
+		return -1;
+	if (filters < 1)
+		return fail(g, EP_EINVAL, "%s: %d filters", l.name, filters);
+	cin = xi->shape[2];
+	mid = cin; /* depth_multiplier 1 */
+	l.shape[2] = filters;
+	positions = l.shape[0] * l.shape[1];
+	out = positions * filters;
+	l.params_trainable = (int64_t)kh * kw * mid + mid * filters + (use_bias ? filters : 0);
+	l.flops = 2 * positions * mid * kh * kw + 2 * positions * mid * filters +
+		  (use_bias ? out : 0);
+	return layer_end(g, &l);
+}
+
+int model_add_dense(struct model_graph *g, const char *name, int x, int units, bool use_bias,
+		    enum model_activation act)
+{
+	struct model_layer l;
+	const struct model_layer *xi;
+	int64_t cin, out;
+
+	if (!layer_begin(g, &l, MODEL_OP_DENSE, name, &x, 1))
+		return -1;
+	l.attrs = (struct model_attrs){ .units = units, .use_bias = use_bias, .activation = act };
+	xi = in(g, &l, 0);
+	if (units < 1)
+		return fail(g, EP_EINVAL, "%s: %d units", l.name, units);
+	copy_shape(&l, xi);
+	cin = xi->shape[xi->rank - 1];
+	l.shape[l.rank - 1] = units;
+	out = model_layer_elements(&l);
+	l.params_trainable = cin * units + (use_bias ? units : 0);
+	l.flops = 2 * (out / units) * cin * units + (use_bias ? out : 0) + act_flops(act, out);
+	return layer_end(g, &l);
+}
+
+int model_add_batch_norm(struct model_graph *g, const char *name, int x, bool center,
+			 bool scale)
+{
+	struct model_layer l;
+	int64_t c;
+
+	if (!layer_begin(g, &l, MODEL_OP_BATCH_NORM, name, &x, 1))
+		return -1;
+	l.attrs = (struct model_attrs){ .axis = -1, .center = center, .scale = scale };
+	copy_shape(&l, in(g, &l, 0));
+	c = l.shape[l.rank - 1];
+	l.params_trainable = (center ? c : 0) + (scale ? c : 0);
+	l.params_non_trainable = 2 * c; /* moving mean and moving variance */
+	l.flops = 2 * model_layer_elements(&l);
+	return layer_end(g, &l);
+}
+
+/* A layer that keeps its input's shape and costs `per_element` FLOPs per element. */
+static int add_elementwise(struct model_graph *g, struct model_layer *l, int per_element)
+{
+	copy_shape(l, in(g, l, 0));
+	l->flops = per_element * model_layer_elements(l);
+	return layer_end(g, l);
+}
+
+int model_add_activation(struct model_graph *g, const char *name, int x,
+			 enum model_activation act)
+{
+	struct model_layer l;
+
+	if (!layer_begin(g, &l, MODEL_OP_ACTIVATION, name, &x, 1))
+		return -1;
+	l.attrs.activation = act;
+	return add_elementwise(g, &l, 1);
+}
+
+int model_add_relu(struct model_graph *g, const char *name, int x, double max_value)
+{
+	struct model_layer l;
+
+	if (!layer_begin(g, &l, MODEL_OP_RELU, name, &x, 1))
+		return -1;
+	l.attrs.max_value = max_value;
+	return add_elementwise(g, &l, 1);
+}
+
+int model_add_dropout(struct model_graph *g, const char *name, int x)
+{
+	struct model_layer l;
+
+	if (!layer_begin(g, &l, MODEL_OP_DROPOUT, name, &x, 1))
+		return -1;
+	return add_elementwise(g, &l, 0);
+}
+
+int model_add_rescaling(struct model_graph *g, const char *name, int x, double factor)
+{
+	struct model_layer l;
+
+	if (!layer_begin(g, &l, MODEL_OP_RESCALING, name, &x, 1))
+		return -1;
+	l.attrs.scale_value = factor;
+	return add_elementwise(g, &l, 2);
+}
+
+int model_add_normalization(struct model_graph *g, const char *name, int x)
+{
+	struct model_layer l;
+	const struct model_layer *xi;
+
+	if (!layer_begin(g, &l, MODEL_OP_NORMALIZATION, name, &x, 1))
+		return -1;
+	l.attrs.axis = -1;
+	xi = in(g, &l, 0);
+	/* mean and variance per channel, and the sample count. */
+	l.params_non_trainable = 2 * xi->shape[xi->rank - 1] + 1;
+	return add_elementwise(g, &l, 2);
+}
+
+static bool same_shape(const struct model_layer *a, const struct model_layer *b)
+{
+	if (a->rank != b->rank)
+		return false;
+	for (int i = 0; i < a->rank; i++)
+		if (a->shape[i] != b->shape[i])
+			return false;
+	return true;
+}
+
+int model_add_add(struct model_graph *g, const char *name, const int *xs, int n)
+{
+	struct model_layer l;
+
+	if (!layer_begin(g, &l, MODEL_OP_ADD, name, xs, n))
+		return -1;
+	if (n < 2)
+		return fail(g, EP_EINVAL, "%s: Add needs at least 2 inputs, got %d", l.name, n);
+	for (int i = 1; i < n; i++)
+		if (!same_shape(in(g, &l, 0), in(g, &l, i)))
+			return fail(g, EP_EINVAL, "%s: inputs '%s' and '%s' differ in shape", l.name,
+				    in(g, &l, 0)->name, in(g, &l, i)->name);
+	return add_elementwise(g, &l, n - 1);
+}
+
+int model_add_scale_sum(struct model_graph *g, const char *name, int a, int b, double scale)
+{
+	struct model_layer l;
+	int xs[2] = { a, b };
+
+	if (!layer_begin(g, &l, MODEL_OP_LAMBDA, name, xs, 2))
+		return -1;
+	if (!same_shape(in(g, &l, 0), in(g, &l, 1)))
+		return fail(g, EP_EINVAL, "%s: inputs '%s' and '%s' differ in shape", l.name,
+			    in(g, &l, 0)->name, in(g, &l, 1)->name);
+	l.attrs.scale_value = scale;
+	return add_elementwise(g, &l, 2);
+}
+
+int model_add_multiply(struct model_graph *g, const char *name, int a, int b)
+{
+	struct model_layer l;
+	const struct model_layer *x, *y;
+	int xs[2] = { a, b };
+
+	if (!layer_begin(g, &l, MODEL_OP_MULTIPLY, name, xs, 2))
+		return -1;
+	x = in(g, &l, 0);
+	y = in(g, &l, 1);
+	if (x->rank != y->rank)
+		return fail(g, EP_EINVAL, "%s: inputs '%s' and '%s' differ in rank", l.name,
+			    x->name, y->name);
+	l.rank = x->rank;
+	for (int i = 0; i < x->rank; i++) {
+		if (x->shape[i] != y->shape[i] && x->shape[i] != 1 && y->shape[i] != 1)
+			return fail(g, EP_EINVAL, "%s: inputs '%s' and '%s' do not broadcast",
+				    l.name, x->name, y->name);
+		l.shape[i] = x->shape[i] > y->shape[i] ? x->shape[i] : y->shape[i];
+	}
+	l.flops = model_layer_elements(&l);
+	return layer_end(g, &l);
+}
+
+int model_add_concat(struct model_graph *g, const char *name, const int *xs, int n)
+{
+	struct model_layer l;
+	const struct model_layer *first;
+
+	if (!layer_begin(g, &l, MODEL_OP_CONCATENATE, name, xs, n))
+		return -1;
+	if (n < 2)
+		return fail(g, EP_EINVAL, "%s: Concatenate needs at least 2 inputs", l.name);
+	l.attrs.axis = -1;
+	first = in(g, &l, 0);
+	copy_shape(&l, first);
+	for (int i = 1; i < n; i++) {
+		const struct model_layer *x = in(g, &l, i);
+
+		if (x->rank != first->rank)
+			return fail(g, EP_EINVAL, "%s: inputs differ in rank", l.name);
+		for (int d = 0; d + 1 < x->rank; d++)
+			if (x->shape[d] != first->shape[d])
+				return fail(g, EP_EINVAL, "%s: input '%s' differs from '%s' in "
+					    "dimension %d", l.name, x->name, first->name, d);
+		l.shape[l.rank - 1] += x->shape[x->rank - 1];
+	}
+	return layer_end(g, &l);
+}
+
+int model_add_zero_pad(struct model_graph *g, const char *name, int x, int top, int bottom,
+		       int left, int right)
+{
+	struct model_layer l;
+	const struct model_layer *xi;
+
+	if (!layer_begin(g, &l, MODEL_OP_ZERO_PADDING2D, name, &x, 1))
+		return -1;
+	xi = in(g, &l, 0);
+	if (xi->rank != 3 || top < 0 || bottom < 0 || left < 0 || right < 0)
+		return fail(g, EP_EINVAL, "%s: needs an image input and non-negative padding",
+			    l.name);
+	l.attrs.pad[0] = top;
+	l.attrs.pad[1] = bottom;
+	l.attrs.pad[2] = left;
+	l.attrs.pad[3] = right;
+	copy_shape(&l, xi);
+	l.shape[0] += top + bottom;
+	l.shape[1] += left + right;
+	return layer_end(g, &l);
+}
+
+int model_add_pool(struct model_graph *g, const char *name, enum model_op op, int x, int pool,
+		   int stride, enum model_padding padding)
+{
+	struct model_layer l;
+	const struct model_layer *xi;
+
+	if (op != MODEL_OP_MAX_POOL2D && op != MODEL_OP_AVG_POOL2D)
+		return fail(g, EP_EINVAL, "model_add_pool: op %s is not a pooling op",
+			    model_op_name(op));
+	if (!layer_begin(g, &l, op, name, &x, 1))
+		return -1;
+	l.attrs = (struct model_attrs){
+		.kernel = { pool, pool },
+		.strides = { stride, stride },
+		.dilation = { 1, 1 },
+		.padding = padding,
+	};
+	xi = in(g, &l, 0);
+	if (!window_shape(g, &l, xi))
+		return -1;
+	l.shape[2] = xi->shape[2];
+	l.flops = (int64_t)pool * pool * model_layer_elements(&l);
+	return layer_end(g, &l);
+}
+
+int model_add_global_avg_pool(struct model_graph *g, const char *name, int x, bool keepdims)
+{
+	struct model_layer l;
+	const struct model_layer *xi;
+
+	if (!layer_begin(g, &l, MODEL_OP_GLOBAL_AVG_POOL2D, name, &x, 1))
+		return -1;
+	l.attrs.keepdims = keepdims;
+	xi = in(g, &l, 0);
+	if (xi->rank != 3)
+		return fail(g, EP_EINVAL, "%s: needs an image input", l.name);
+	if (keepdims) {
+		l.rank = 3;
+		l.shape[0] = l.shape[1] = 1;
+		l.shape[2] = xi->shape[2];
+	} else {
+		l.rank = 1;
+		l.shape[0] = xi->shape[2];
+	}
+	l.flops = model_layer_elements(xi);
+	return layer_end(g, &l);
+}
+
+int model_add_flatten(struct model_graph *g, const char *name, int x)
+{
+	struct model_layer l;
+
+	if (!layer_begin(g, &l, MODEL_OP_FLATTEN, name, &x, 1))
+		return -1;
+	l.rank = 1;
+	l.shape[0] = model_layer_elements(in(g, &l, 0));
+	return layer_end(g, &l);
+}
+
+int model_add_reshape(struct model_graph *g, const char *name, int x, int rank,
+		      const int64_t *dims)
+{
+	struct model_layer l;
+
+	if (!layer_begin(g, &l, MODEL_OP_RESHAPE, name, &x, 1))
+		return -1;
+	if (rank < 1 || rank > MODEL_MAX_RANK)
+		return fail(g, EP_EINVAL, "%s: target rank %d", l.name, rank);
+	l.rank = rank;
+	l.attrs.target_rank = rank;
+	for (int i = 0; i < rank; i++)
+		l.shape[i] = l.attrs.target[i] = dims[i];
+	if (model_layer_elements(&l) != model_layer_elements(in(g, &l, 0)))
+		return fail(g, EP_EINVAL, "%s: reshape changes the element count from %" PRId64
+			    " to %" PRId64, l.name, model_layer_elements(in(g, &l, 0)),
+			    model_layer_elements(&l));
+	return layer_end(g, &l);
+}
