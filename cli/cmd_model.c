@@ -388,8 +388,11 @@ int cmd_model(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc - 1)
-		return cli_fail(2, "model %s: expected one model NAME or FILE", action);
+	if (optind == argc)
+		return cli_fail(2, "model %s: expected a model NAME or FILE", action);
+	if (optind < argc - 1)
+		return cli_fail(2, "model %s: unexpected argument '%s' after '%s'", action,
+				argv[optind + 1], argv[optind]);
 	rc = model_zoo_open(argv[optind], &g, &err);
 	if (rc)
 		return cli_fail(cli_exit_code(rc), "%s", err.msg);

@@ -130,7 +130,7 @@ static int parse_double(const struct cursor *c, const char *key, const char *v, 
 	return EP_OK;
 }
 
-static int parse_attr(const struct cursor *c, char *kv, struct model_attrs *a)
+static int parse_attr(const struct cursor *c, char *kv, struct model_attrs *a, int *n_target)
 {
 	char *v = strchr(kv, '=');
 	int32_t *ints[] = { &a->filters, &a->units, &a->groups, &a->depth_multiplier, &a->axis,
@@ -141,11 +141,18 @@ static int parse_attr(const struct cursor *c, char *kv, struct model_attrs *a)
 	if (!v || v == kv || !v[1])
 		return bad(c, "attribute '%s': expected KEY=VALUE", kv);
 	*v++ = '\0';
-	for (size_t i = 0; i < sizeof(int_keys) / sizeof(int_keys[0]); i++)
-		if (strcmp(kv, int_keys[i]) == 0)
-			return parse_i32(v, ints[i]) ? EP_OK
-						     : bad(c, "attribute %s=%s: expected an integer",
-							   kv, v);
+	for (size_t i = 0; i < sizeof(int_keys) / sizeof(int_keys[0]); i++) {
+		bool signed_ok = ints[i] == &a->axis;
+
+		if (strcmp(kv, int_keys[i]) != 0)
+			continue;
+		if (!parse_i32(v, ints[i]) || (!signed_ok && *ints[i] < 0))
+			return bad(c, "attribute %s=%s: expected a%s integer", kv, v,
+				   signed_ok ? "n" : " non-negative");
+		if (ints[i] == &a->target_rank && a->target_rank > MODEL_MAX_RANK)
+			return bad(c, "attribute target_rank=%s: at most %d", v, MODEL_MAX_RANK);
+		return EP_OK;
+	}
 	if (strcmp(kv, "kernel") == 0)
 		return parse_pair(c, kv, v, a->kernel, 2);
 	if (strcmp(kv, "strides") == 0)
@@ -155,9 +162,9 @@ static int parse_attr(const struct cursor *c, char *kv, struct model_attrs *a)
 	if (strcmp(kv, "pad") == 0)
 		return parse_pair(c, kv, v, a->pad, 4);
 	if (strcmp(kv, "target") == 0) {
-		int n = parse_list(v, ',', a->target, MODEL_MAX_RANK);
-
-		return n > 0 ? EP_OK : bad(c, "attribute target=%s: expected 1 to %d integers", v,
+		*n_target = parse_list(v, ',', a->target, MODEL_MAX_RANK);
+		return *n_target > 0 ? EP_OK
+				     : bad(c, "attribute target=%s: expected 1 to %d integers", v,
 					   MODEL_MAX_RANK);
 	}
 	if (strcmp(kv, "padding") == 0) {
@@ -194,7 +201,7 @@ static int parse_layer(const struct cursor *c, const struct model_graph *g, char
 {
 	int64_t dims[MODEL_MAX_RANK + 1];
 	char *plus;
-	int rank, dtype, rc;
+	int rank, dtype, rc, n_target = 0;
 
 	memset(l, 0, sizeof(*l));
 	if (n < 7)
@@ -250,11 +257,35 @@ static int parse_layer(const struct cursor *c, const struct model_graph *g, char
 			   l->name, f[6]);
 	l->dtype = (enum model_dtype)dtype;
 	for (int i = 7; i < n; i++) {
-		rc = parse_attr(c, f[i], &l->attrs);
+		rc = parse_attr(c, f[i], &l->attrs, &n_target);
 		if (rc)
 			return rc;
 	}
+	/* target_rank says how many target values there are; it defaults to their count. */
+	if (n_target && !l->attrs.target_rank)
+		l->attrs.target_rank = n_target;
+	if (l->attrs.target_rank != n_target)
+		return bad(c, "layer '%s': target_rank=%d but %d target value(s)", l->name,
+			   l->attrs.target_rank, n_target);
 	return EP_OK;
+}
+
+/*
+ * The file line of the layer that model_graph_validate rejects (a second input layer, or a
+ * layer feeding nothing before the last), or 0 when no single line is at fault.
+ */
+static long structural_line(const struct model_graph *g, const long *lines)
+{
+	size_t n = model_graph_layer_count(g);
+
+	for (size_t i = 0; i < n && n >= 2; i++) {
+		const struct model_layer *l = model_graph_layer(g, i);
+
+		if ((i > 0 && l->n_inputs == 0) || (i == 0 && l->n_inputs != 0) ||
+		    (i + 1 < n && model_graph_consumers(g, i) == 0))
+			return lines[i];
+	}
+	return 0;
 }
 
 /* The file's base name without its suffix, as the default model name. */
@@ -275,17 +306,20 @@ int model_file_read(FILE *f, const char *path, struct model_graph **out, struct 
 	struct model_graph *g = NULL;
 	char *line = NULL, *fields[MAX_FIELDS];
 	size_t cap = 0;
+	ssize_t len;
+	long *lines = NULL; /* the file line of each layer, for structural errors */
+	size_t n_lines = 0, lines_cap = 0;
 	bool have_version = false;
 	char name[MODEL_NAME_MAX];
 	int rc = EP_OK;
 
 	*out = NULL;
 	default_name(path, name, sizeof(name));
-	while (getline(&line, &cap, f) >= 0) {
+	while ((len = getline(&line, &cap, f)) >= 0) {
 		int n;
 
 		c.line++;
-		if (memchr(line, '\0', strlen(line) + 1) != line + strlen(line)) {
+		if ((ssize_t)strlen(line) != len) {
 			rc = bad(&c, "contains a NUL byte");
 			goto fail;
 		}
@@ -337,6 +371,20 @@ int model_file_read(FILE *f, const char *path, struct model_graph **out, struct 
 				goto fail;
 			}
 			rc = EP_OK;
+			if (n_lines == lines_cap) {
+				long *more;
+
+				lines_cap = lines_cap ? 2 * lines_cap : 64;
+				more = realloc(lines, lines_cap * sizeof(*lines));
+
+				if (!more) {
+					rc = ep_error_set(err, EP_ENOMEM, "out of memory reading '%s'",
+							  path);
+					goto fail;
+				}
+				lines = more;
+			}
+			lines[n_lines++] = c.line;
 		}
 	}
 	if (ferror(f)) {
@@ -357,15 +405,18 @@ int model_file_read(FILE *f, const char *path, struct model_graph **out, struct 
 
 		rc = model_graph_validate(g, &e);
 		if (rc) {
-			rc = ep_error_set(err, rc, "%s: %s", path, e.msg);
+			c.line = structural_line(g, lines);
+			rc = c.line ? bad(&c, "%s", e.msg) : ep_error_set(err, rc, "%s: %s", path, e.msg);
 			goto fail;
 		}
 	}
 	free(line);
+	free(lines);
 	*out = g;
 	return EP_OK;
 fail:
 	free(line);
+	free(lines);
 	model_graph_destroy(g);
 	return rc;
 }

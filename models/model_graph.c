@@ -250,6 +250,9 @@ static int check_layer(const struct model_graph *g, const struct model_layer *l,
 					    l->name, i, l->shape[i]);
 	if (l->params_trainable < 0 || l->params_non_trainable < 0 || l->flops < 0)
 		return ep_error_set(err, EP_EINVAL, "layer '%s': negative count", l->name);
+	if (l->attrs.target_rank < 0 || l->attrs.target_rank > MODEL_MAX_RANK)
+		return ep_error_set(err, EP_EINVAL, "layer '%s': target_rank %d (0 to %d)", l->name,
+				    l->attrs.target_rank, MODEL_MAX_RANK);
 	if (l->dtype <= MODEL_DTYPE_DEFAULT || l->dtype >= MODEL_DTYPE_COUNT_)
 		return ep_error_set(err, EP_EINVAL, "layer '%s': no dtype", l->name);
 	return EP_OK;

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Set up and run the benchmarks; each prints its own figures.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+"${BUILD_DIR:-build}"/tests/bench_zoo
