@@ -1,4 +1,7 @@
+#include <errno.h>
+#include <math.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -64,4 +67,45 @@ void cli_csv_field(FILE *f, const char *s)
 		fputc(*s, f);
 	}
 	fputc('"', f);
+}
+
+bool cli_parse_int(const char *opt, const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (!*s || *end || errno || v < min || v > max) {
+		cli_fail(2, "%s '%s': expected an integer from %ld to %ld", opt, s, min, max);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+bool cli_parse_u64(const char *opt, const char *s, unsigned long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	if (!*s || *s == '-' || *end || errno) {
+		cli_fail(2, "%s '%s': expected a non-negative integer", opt, s);
+		return false;
+	}
+	return true;
+}
+
+bool cli_parse_double(const char *opt, const char *s, double min, double max, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	if (!*s || *end || errno || !isfinite(*out) || *out < min || *out > max) {
+		cli_fail(2, "%s '%s': expected a number from %g to %g", opt, s, min, max);
+		return false;
+	}
+	return true;
 }

@@ -9,7 +9,8 @@
  *   model NAME                   optional; default: the file name without directory and suffix
  *   NAME OP INPUTS SHAPE PARAMS FLOPS DTYPE [KEY=VALUE ...]     one line per layer, in order
  *
- * - NAME: unique; no spaces, ',' or '#'; at most 63 characters.
+ * - NAME: unique; no blanks, control characters, ',', '#', '"' or '\\'; at most 63
+ *   characters.
  * - OP: the Keras class name (Conv2D, BatchNormalization, ...). Unknown ops are accepted and kept.
  * - INPUTS: '-' for the input layer, else the names of earlier layers separated by ','.
  * - SHAPE: the output shape without the batch dimension, dimensions joined by 'x': 112x112x64.

@@ -223,10 +223,10 @@ static int check_layer(const struct model_graph *g, const struct model_layer *l,
 	if (!l->name[0] || !memchr(l->name, '\0', sizeof(l->name)))
 		return ep_error_set(err, EP_EINVAL, "layer %zu: empty or too long name", g->n);
 	for (const char *c = l->name; *c; c++)
-		if (*c == ' ' || *c == '\t' || *c == ',' || *c == '#' || *c == '\n')
+		if ((unsigned char)*c <= ' ' || strchr(",#\"\\", *c))
 			return ep_error_set(err, EP_EINVAL,
-					    "layer '%s': names may not contain spaces, ',' or '#'",
-					    l->name);
+					    "layer '%s': names may not contain blanks, control "
+					    "characters, ',', '#', '\"' or '\\'", l->name);
 	if (model_graph_find(g, l->name) >= 0)
 		return ep_error_set(err, EP_EINVAL, "layer '%s': duplicate name", l->name);
 	if (!l->op_name[0] || !memchr(l->op_name, '\0', sizeof(l->op_name)))

@@ -1,0 +1,350 @@
+#include "cluster.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_rng.h>
+
+/* The published bandwidth model: B = log2(1 + GEOMETRIC_SNR / d^2) Mbit/s. */
+#define GEOMETRIC_SNR 283230.0
+#define FILE_MAX_NODES 4096
+
+static const char *const kind_names[CLUSTER_KIND_COUNT_] = {
+	[CLUSTER_GEOMETRIC] = "geometric",
+	[CLUSTER_UNIFORM] = "uniform",
+	[CLUSTER_CLASSES] = "classes",
+	[CLUSTER_FILE] = "file",
+};
+
+const char *cluster_kind_name(enum cluster_kind kind)
+{
+	return (unsigned)kind < CLUSTER_KIND_COUNT_ ? kind_names[kind] : "?";
+}
+
+int cluster_kind_from_name(const char *name)
+{
+	for (int i = 0; i < CLUSTER_KIND_COUNT_; i++)
+		if (strcmp(kind_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+struct cluster_spec cluster_spec_default(int n, double mem_bytes)
+{
+	struct cluster_spec s;
+
+	memset(&s, 0, sizeof(s));
+	s.kind = CLUSTER_GEOMETRIC;
+	s.n = n;
+	s.mem_bytes = mem_bytes;
+	s.side = 150.0;
+	s.mbit_bits = 1e6;
+	s.symmetric = true;
+	return s;
+}
+
+/* splitmix64's finaliser: a good mix of all input bits into all output bits. */
+static uint64_t mix64(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+uint64_t cluster_trial_seed(uint64_t seed, int trial, int n)
+{
+	uint64_t h = mix64(seed + 0x9e3779b97f4a7c15ULL);
+
+	h = mix64(h ^ ((uint64_t)(uint32_t)trial + 0x9e3779b97f4a7c15ULL));
+	return mix64(h ^ ((uint64_t)(uint32_t)n + 0x632be59bd9b4e019ULL));
+}
+
+static struct cluster *cluster_alloc(int n, bool positions)
+{
+	struct cluster *c = calloc(1, sizeof(*c));
+	size_t links = (size_t)(n + 1) * (size_t)(n + 1);
+
+	if (!c)
+		return NULL;
+	c->n = n;
+	c->mem_bytes = calloc((size_t)n, sizeof(double));
+	c->speed_flops = calloc((size_t)n, sizeof(double));
+	c->bw_bps = calloc(links, sizeof(double));
+	c->latency_s = calloc(links, sizeof(double));
+	if (positions) {
+		c->x = calloc((size_t)n + 1, sizeof(double));
+		c->y = calloc((size_t)n + 1, sizeof(double));
+	}
+	if (!c->mem_bytes || !c->speed_flops || !c->bw_bps || !c->latency_s ||
+	    (positions && (!c->x || !c->y))) {
+		cluster_destroy(c);
+		return NULL;
+	}
+	return c;
+}
+
+void cluster_destroy(struct cluster *c)
+{
+	if (!c)
+		return;
+	free(c->mem_bytes);
+	free(c->speed_flops);
+	free(c->bw_bps);
+	free(c->latency_s);
+	free(c->x);
+	free(c->y);
+	free(c);
+}
+
+static void set_link(struct cluster *c, int from, int to, double bw)
+{
+	c->bw_bps[from * (c->n + 1) + to] = bw;
+}
+
+/* Nodes first, in order, then the dispatcher: node i's position never depends on anything
+ * drawn after it, so a trial's first nodes are the same whatever else a run draws later. */
+static void gen_geometric(struct cluster *c, const struct cluster_spec *s, gsl_rng *rng)
+{
+	int v = c->n + 1;
+
+	for (int i = 0; i < v; i++) {
+		c->x[i] = 1.0 + (s->side - 1.0) * gsl_rng_uniform(rng);
+		c->y[i] = 1.0 + (s->side - 1.0) * gsl_rng_uniform(rng);
+	}
+	for (int i = 0; i < v; i++)
+		for (int j = 0; j < v; j++) {
+			double dx = c->x[i] - c->x[j], dy = c->y[i] - c->y[j], d2 = dx * dx + dy * dy;
+
+			if (i == j)
+				continue;
+			/* Two nodes drawn at the same point would get an infinite bandwidth; the
+			 * notebooks have no cap, we clamp the distance to 1e-9 of the side. */
+			if (d2 < 1e-18 * s->side * s->side)
+				d2 = 1e-18 * s->side * s->side;
+			set_link(c, i, j, log2(1.0 + GEOMETRIC_SNR / d2) * s->mbit_bits);
+		}
+}
+
+static double draw_bw(const struct cluster_spec *s, gsl_rng *rng)
+{
+	if (s->kind == CLUSTER_CLASSES) {
+		unsigned long k = gsl_rng_uniform_int(rng, (unsigned long)s->classes);
+
+		if (s->classes == 1)
+			return s->bw_max_bps;
+		return s->bw_min_bps + (s->bw_max_bps - s->bw_min_bps) * (double)k /
+					       (double)(s->classes - 1);
+	}
+	return s->bw_min_bps + (s->bw_max_bps - s->bw_min_bps) * gsl_rng_uniform(rng);
+}
+
+static void gen_random_links(struct cluster *c, const struct cluster_spec *s, gsl_rng *rng)
+{
+	int v = c->n + 1;
+
+	/* Row by row over the upper triangle, then the other direction: a fixed order. */
+	for (int i = 0; i < v; i++)
+		for (int j = i + 1; j < v; j++) {
+			double b = draw_bw(s, rng);
+
+			set_link(c, i, j, b);
+			set_link(c, j, i, s->symmetric ? b : draw_bw(s, rng));
+		}
+}
+
+/* Parse one CSV line of numbers into row[]; returns the count or -1 on a bad field. */
+static int parse_csv_row(char *line, double *row, int max)
+{
+	int n = 0;
+
+	for (char *p = line, *q; p; p = q) {
+		char *end;
+
+		q = strchr(p, ',');
+		if (q)
+			*q++ = '\0';
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (n == max)
+			return -1;
+		errno = 0;
+		row[n] = strtod(p, &end);
+		while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')
+			end++;
+		if (end == p || *end || errno || !isfinite(row[n]))
+			return -1;
+		n++;
+	}
+	return n;
+}
+
+static int gen_file(const struct cluster_spec *s, struct cluster **out, struct ep_error *err)
+{
+	FILE *f = fopen(s->path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	double *m = NULL, *row = NULL;
+	int n = -1, rows = 0, rc = EP_OK;
+	long lineno = 0;
+	struct cluster *c = NULL;
+
+	if (!f)
+		return ep_error_set(err, errno == ENOENT ? EP_ENOTFOUND : EP_EIO,
+				    "cannot open bandwidth matrix '%s': %s", s->path, strerror(errno));
+	row = malloc(FILE_MAX_NODES * sizeof(*row));
+	if (!row) {
+		rc = ep_error_set(err, EP_ENOMEM, "out of memory reading '%s'", s->path);
+		goto out;
+	}
+	while (getline(&line, &cap, f) >= 0) {
+		int k;
+
+		lineno++;
+		if (line[strspn(line, " \t\r\n")] == '\0' || line[0] == '#')
+			continue;
+		k = parse_csv_row(line, row, FILE_MAX_NODES);
+		if (k < 0) {
+			if (rows == 0 && n < 0) { /* a header of node names */
+				n = 0;
+				continue;
+			}
+			rc = ep_error_set(err, EP_EINVAL, "%s:%ld: expected numbers separated by ','",
+					  s->path, lineno);
+			goto out;
+		}
+		if (rows == 0) {
+			n = k;
+			m = malloc((size_t)k * (size_t)k * sizeof(*m));
+			if (!m) {
+				rc = ep_error_set(err, EP_ENOMEM, "out of memory reading '%s'",
+						  s->path);
+				goto out;
+			}
+		}
+		if (k != n || rows == n) {
+			rc = ep_error_set(err, EP_EINVAL, "%s:%ld: %s (the matrix is %d x %d)",
+					  s->path, lineno,
+					  rows == n ? "more rows than columns" : "wrong number of columns",
+					  n, n);
+			goto out;
+		}
+		for (int j = 0; j < n; j++) {
+			if (j != rows && !(row[j] > 0)) {
+				rc = ep_error_set(err, EP_EINVAL,
+						  "%s:%ld: bandwidth %g Mbit/s from node %d to %d "
+						  "must be positive", s->path, lineno, row[j], rows, j);
+				goto out;
+			}
+			m[rows * n + j] = row[j];
+		}
+		rows++;
+	}
+	if (rows < 1 || rows != n) {
+		rc = ep_error_set(err, EP_EINVAL, "%s: %d rows for %d columns: a square matrix is "
+				  "needed", s->path, rows, n < 0 ? 0 : n);
+		goto out;
+	}
+	if (s->n > 0 && s->n != n) {
+		rc = ep_error_set(err, EP_EINVAL, "%s has %d nodes but %d were asked for", s->path,
+				  n, s->n);
+		goto out;
+	}
+	c = cluster_alloc(n, false);
+	if (!c) {
+		rc = ep_error_set(err, EP_ENOMEM, "out of memory for %d nodes", n);
+		goto out;
+	}
+	{
+		double sum = 0, disp;
+
+		for (int i = 0; i < n; i++)
+			for (int j = 0; j < n; j++)
+				if (i != j) {
+					set_link(c, i, j, m[i * n + j] * 1e6);
+					sum += m[i * n + j] * 1e6;
+				}
+		disp = s->dispatcher_bw_bps > 0 ? s->dispatcher_bw_bps
+		       : n > 1		     ? sum / ((double)n * (n - 1))
+						     : 1e9;
+		for (int i = 0; i < n; i++) {
+			set_link(c, i, n, disp);
+			set_link(c, n, i, disp);
+		}
+	}
+	*out = c;
+out:
+	free(line);
+	free(m);
+	free(row);
+	fclose(f);
+	return rc;
+}
+
+static int check_spec(const struct cluster_spec *s, struct ep_error *err)
+{
+	if ((unsigned)s->kind >= CLUSTER_KIND_COUNT_)
+		return ep_error_set(err, EP_EINVAL, "unknown cluster kind %d", (int)s->kind);
+	if (s->kind != CLUSTER_FILE && (s->n < 1 || s->n > 100000))
+		return ep_error_set(err, EP_EINVAL, "node count %d: must be 1 to 100000", s->n);
+	if (s->kind == CLUSTER_FILE && !s->path)
+		return ep_error_set(err, EP_EINVAL, "the file cluster needs a path");
+	if (!s->mem_list && !(s->mem_bytes > 0))
+		return ep_error_set(err, EP_EINVAL, "node memory %g bytes: must be positive",
+				    s->mem_bytes);
+	if (s->mem_list && s->n_mem_list < 1)
+		return ep_error_set(err, EP_EINVAL, "empty memory list");
+	for (int i = 0; s->mem_list && i < s->n_mem_list; i++)
+		if (!(s->mem_list[i] > 0))
+			return ep_error_set(err, EP_EINVAL, "node memory %g bytes: must be positive",
+					    s->mem_list[i]);
+	if (!(s->speed_flops >= 0) || !(s->latency_s >= 0))
+		return ep_error_set(err, EP_EINVAL, "speed and latency must be non-negative");
+	if (s->kind == CLUSTER_GEOMETRIC && (!(s->side > 1) || !(s->mbit_bits > 0)))
+		return ep_error_set(err, EP_EINVAL, "geometric cluster: side %g must exceed 1 and "
+				    "the Mbit size %g be positive", s->side, s->mbit_bits);
+	if ((s->kind == CLUSTER_UNIFORM || s->kind == CLUSTER_CLASSES) &&
+	    !(s->bw_min_bps > 0 && s->bw_max_bps >= s->bw_min_bps))
+		return ep_error_set(err, EP_EINVAL, "bandwidth range [%g, %g] bit/s: need 0 < min "
+				    "<= max", s->bw_min_bps, s->bw_max_bps);
+	if (s->kind == CLUSTER_CLASSES && s->classes < 1)
+		return ep_error_set(err, EP_EINVAL, "%d bandwidth classes: need at least 1",
+				    s->classes);
+	return EP_OK;
+}
+
+int cluster_create(const struct cluster_spec *spec, gsl_rng *rng, struct cluster **out,
+		   struct ep_error *err)
+{
+	struct cluster *c = NULL;
+	int rc = check_spec(spec, err);
+
+	*out = NULL;
+	if (rc)
+		return rc;
+	if (spec->kind == CLUSTER_FILE) {
+		rc = gen_file(spec, &c, err);
+		if (rc)
+			return rc;
+	} else {
+		c = cluster_alloc(spec->n, spec->kind == CLUSTER_GEOMETRIC);
+		if (!c)
+			return ep_error_set(err, EP_ENOMEM, "out of memory for %d nodes", spec->n);
+		if (spec->kind == CLUSTER_GEOMETRIC)
+			gen_geometric(c, spec, rng);
+		else
+			gen_random_links(c, spec, rng);
+	}
+	for (int i = 0; i < c->n; i++) {
+		c->mem_bytes[i] = spec->mem_list ? spec->mem_list[i % spec->n_mem_list]
+						 : spec->mem_bytes;
+		c->speed_flops[i] = spec->speed_flops;
+	}
+	for (int i = 0; i <= c->n; i++)
+		for (int j = 0; j <= c->n; j++)
+			c->latency_s[i * (c->n + 1) + j] = i == j ? 0.0 : spec->latency_s;
+	*out = c;
+	return EP_OK;
+}

@@ -1,0 +1,141 @@
+/*
+ * defer: DEFER's way, as a baseline (Parthasarathy et al., "DEFER: Distributed Edge Inference
+ * for Deep Neural Networks", COMSNETS 2022): cut the model into K stages of equal compute, as
+ * near as the cut points allow, and chain them over the nodes in the cluster's order:
+ * dispatcher -> node 0 -> node 1 -> ... -> node K-1 -> dispatcher.
+ *
+ * K is options->stages; 0 means "as many as nodes", capped at the m-1 segments the model has (a
+ * stage holds at least one segment), so that the default works on any cluster. An explicit K
+ * larger than the nodes or the segments is infeasible (EP_EINFEASIBLE, saying which); a
+ * negative one is EP_EINVAL.
+ *
+ * "Equal compute as near as the cut points allow": the cuts minimise the largest stage's FLOPs
+ * (a min-max dynamic program over (stages, cut)); among the partitions that reach that minimum,
+ * the one with the least sum of squared stage FLOPs is chosen, so that the stages other than the
+ * largest are balanced too (ties are broken the same way every time). FLOPs are the profile's
+ * cumulative counts, whatever the nodes' speeds: DEFER splits the work evenly and assumes equal
+ * devices.
+ *
+ * Memory: DEFER does not consider memory. A plan with a stage that does not fit its node's
+ * memory cannot be deployed, so instead of returning it defer reports EP_EINFEASIBLE naming the
+ * first such stage, its size and the node's capacity (in both variants: the variant concerns
+ * SEIFER's published behaviour, not DEFER's).
+ *
+ * Complexity: O(K m^2) time, O(K m) memory.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "algo_internal.h"
+
+#define MIB (1024.0 * 1024.0)
+
+static inline double stage_flops(const struct problem *p, int a, int b)
+{
+	return p->cum_flops[b] - p->cum_flops[a];
+}
+
+static int defer_solve(const struct problem *p, const struct algo_options *o, gsl_rng *rng,
+		       struct plan *out, struct ep_error *err)
+{
+	int n = p->cluster->n, m = p->m, k = o->stages, rc = EP_OK;
+	size_t rows;
+	double *mx = NULL, *sq = NULL, limit;
+	int *from = NULL, *start = NULL;
+
+	plan_clear(out);
+	if (k < 0)
+		return ep_error_set(err, EP_EINVAL,
+				    "%d stages: must be positive (0: as many as nodes)", k);
+	if (k == 0)
+		k = n < m - 1 ? n : m - 1;
+	if (k > n)
+		return ep_error_set(err, EP_EINFEASIBLE,
+				    "%d stages need %d nodes but the cluster has %d", k, k, n);
+	if (k > m - 1)
+		return ep_error_set(err, EP_EINFEASIBLE,
+				    "the model has %d segments between its %d cut points; it "
+				    "cannot be cut into %d stages",
+				    m - 1, m, k);
+
+	rows = (size_t)(k + 1) * (size_t)m;
+	mx = malloc(rows * sizeof(double));
+	sq = malloc(rows * sizeof(double));
+	from = malloc(rows * sizeof(int));
+	start = malloc((size_t)(k + 1) * sizeof(int));
+	if (!mx || !sq || !from || !start) {
+		rc = ep_error_set(err, EP_ENOMEM, "out of memory for %d stages", k);
+		goto done;
+	}
+
+	/* mx[j][b]: the least possible largest stage when j stages cover cuts 1 .. b. */
+	for (size_t i = 0; i < rows; i++)
+		mx[i] = sq[i] = INFINITY;
+	mx[0] = sq[0] = 0;
+	for (int j = 1; j <= k; j++)
+		for (int b = j; b < m; b++) {
+			double *cell = &mx[(size_t)j * (size_t)m + (size_t)b];
+
+			for (int a = j - 1; a < b; a++) {
+				double prev = mx[(size_t)(j - 1) * (size_t)m + (size_t)a];
+				double f = stage_flops(p, a, b), v = f > prev ? f : prev;
+
+				if (v < *cell)
+					*cell = v;
+			}
+		}
+	limit = mx[(size_t)k * (size_t)m + (size_t)(m - 1)];
+
+	/* sq[j][b]: the least sum of squares with every stage <= limit. */
+	for (int j = 1; j <= k; j++)
+		for (int b = j; b < m; b++) {
+			size_t cell = (size_t)j * (size_t)m + (size_t)b;
+
+			for (int a = j - 1; a < b; a++) {
+				double prev = sq[(size_t)(j - 1) * (size_t)m + (size_t)a];
+				double f = stage_flops(p, a, b);
+
+				if (f > limit || prev == INFINITY)
+					continue;
+				if (prev + f * f < sq[cell]) {
+					sq[cell] = prev + f * f;
+					from[cell] = a;
+				}
+			}
+		}
+
+	/* Walk back from (k, m-1) to each stage's start, then place stage j on node j. */
+	start[k] = m - 1;
+	for (int j = k; j >= 1; j--)
+		start[j - 1] = from[(size_t)j * (size_t)m + (size_t)start[j]];
+	for (int j = 0; j < k; j++) {
+		int a = start[j], e = start[j + 1];
+
+		if (!problem_fits(p, a, e, j)) {
+			rc = ep_error_set(err, EP_EINFEASIBLE,
+					  "stage %d (cuts %d..%d, %.1f MiB) does not fit node %d "
+					  "(%.1f MiB): DEFER balances compute and does not "
+					  "consider memory",
+					  j, a, e, problem_stage_mem(p, a, e) / MIB, j,
+					  p->cluster->mem_bytes[j] / MIB);
+			plan_clear(out);
+			goto done;
+		}
+		if (plan_push(out, a, e, j)) {
+			rc = ep_error_set(err, EP_ENOMEM, "out of memory for the plan");
+			goto done;
+		}
+	}
+done:
+	free(mx);
+	free(sq);
+	free(from);
+	free(start);
+	return rc;
+}
+
+const struct algo algo_defer = {
+	.name = "defer",
+	.summary = "DEFER's baseline: K stages of equal FLOPs on nodes 0 .. K-1 in order",
+	.solve = defer_solve,
+};

@@ -1,0 +1,163 @@
+#include "plan.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MIB (1024.0 * 1024.0)
+
+void plan_init(struct plan *plan)
+{
+	memset(plan, 0, sizeof(*plan));
+}
+
+void plan_release(struct plan *plan)
+{
+	free(plan->stages);
+	plan_init(plan);
+}
+
+void plan_clear(struct plan *plan)
+{
+	plan->n_stages = 0;
+}
+
+int plan_push(struct plan *plan, int first_cut, int end_cut, int node)
+{
+	if (plan->n_stages == plan->cap) {
+		int cap = plan->cap ? 2 * plan->cap : 16;
+		struct plan_stage *s = realloc(plan->stages, (size_t)cap * sizeof(*s));
+
+		if (!s)
+			return EP_ENOMEM;
+		plan->stages = s;
+		plan->cap = cap;
+	}
+	plan->stages[plan->n_stages++] = (struct plan_stage){ first_cut, end_cut, node };
+	return EP_OK;
+}
+
+int plan_copy(struct plan *dst, const struct plan *src)
+{
+	plan_clear(dst);
+	for (int s = 0; s < src->n_stages; s++)
+		if (plan_push(dst, src->stages[s].first_cut, src->stages[s].end_cut,
+			      src->stages[s].node))
+			return EP_ENOMEM;
+	return EP_OK;
+}
+
+int plan_check(const struct problem *p, const struct plan *plan, struct plan_defects *defects,
+	       struct ep_error *err)
+{
+	struct plan_defects d;
+	int n = p->cluster->n, rc = EP_OK;
+	unsigned char *used = calloc((size_t)n, 1);
+
+	memset(&d, 0, sizeof(d));
+	if (!used)
+		return ep_error_set(err, EP_ENOMEM, "out of memory checking a plan");
+#define FIRST(...) (rc ? rc : (rc = ep_error_set(err, EP_EINVAL, __VA_ARGS__)))
+	if (plan->n_stages < 1) {
+		d.structural = true;
+		FIRST("the plan has no stages");
+	}
+	for (int s = 0; s < plan->n_stages; s++) {
+		const struct plan_stage *st = &plan->stages[s];
+		int prev_end = s ? plan->stages[s - 1].end_cut : 0;
+
+		if (st->node < 0 || st->node >= n || st->first_cut < 0 || st->end_cut >= p->m ||
+		    st->first_cut > st->end_cut) {
+			d.structural = true;
+			FIRST("stage %d (cuts %d..%d on node %d) is out of range (%d cut points, "
+			      "%d nodes)", s, st->first_cut, st->end_cut, st->node, p->m, n);
+			continue;
+		}
+		if (st->first_cut == st->end_cut) {
+			d.empty_stages++;
+			FIRST("stage %d (after cut %d through cut %d) computes nothing", s,
+			      st->first_cut, st->end_cut);
+		}
+		if (st->first_cut > prev_end) {
+			d.gaps += st->first_cut - prev_end;
+			FIRST("stage %d starts after cut %d but the previous stage ends with cut %d: "
+			      "the layers in between are computed by no stage", s, st->first_cut,
+			      prev_end);
+		} else if (st->first_cut < prev_end) {
+			if (s > 0 && st->first_cut < plan->stages[s - 1].first_cut) {
+				d.structural = true;
+				FIRST("stage %d starts before stage %d", s, s - 1);
+			}
+			d.overlaps++;
+			FIRST("stage %d starts after cut %d, before the previous stage's end %d", s,
+			      st->first_cut, prev_end);
+		}
+		if (!problem_fits(p, st->first_cut, st->end_cut, st->node)) {
+			d.over_memory++;
+			FIRST("stage %d (cuts %d..%d) needs %.3f MiB on node %d with %.3f MiB", s,
+			      st->first_cut, st->end_cut,
+			      problem_stage_mem(p, st->first_cut, st->end_cut) / MIB, st->node,
+			      p->cluster->mem_bytes[st->node] / MIB);
+		}
+		if (used[st->node]) {
+			d.repeated_nodes++;
+			FIRST("stage %d uses node %d, which an earlier stage uses", s, st->node);
+		}
+		used[st->node] = 1;
+	}
+	if (plan->n_stages > 0 && plan->stages[plan->n_stages - 1].end_cut != p->m - 1) {
+		d.structural = true;
+		FIRST("the last stage ends with cut %d, not the output (cut %d)",
+		      plan->stages[plan->n_stages - 1].end_cut, p->m - 1);
+	}
+#undef FIRST
+	free(used);
+	if (defects)
+		*defects = d;
+	return rc;
+}
+
+void plan_cost(const struct problem *p, const struct plan *plan, struct plan_cost *cost,
+	       double *stage_s, double *hop_s)
+{
+	const struct problem_options *o = &p->options;
+	int k = plan->n_stages, disp = CLUSTER_DISPATCHER(p->cluster);
+
+	memset(cost, 0, sizeof(*cost));
+	for (int s = 0; s < k; s++) {
+		const struct plan_stage *st = &plan->stages[s];
+		double c = problem_compute_s(p, st->first_cut, st->end_cut, st->node);
+
+		if (stage_s)
+			stage_s[s] = c;
+		if (c > cost->max_compute_s)
+			cost->max_compute_s = c;
+		if (o->count_compute && c > cost->bottleneck_s) {
+			cost->bottleneck_s = c;
+			cost->where = COST_TERM_COMPUTE;
+			cost->index = s;
+		}
+	}
+	for (int h = 0; h <= k; h++) {
+		bool dispatcher = h == 0 || h == k;
+		int from = h == 0 ? disp : plan->stages[h - 1].node;
+		int to = h == k ? disp : plan->stages[h].node;
+		int cut = h == 0 ? 0 : plan->stages[h - 1].end_cut;
+		double t = problem_hop_s(p, cut, from, to);
+
+		if (hop_s)
+			hop_s[h] = t;
+		if (!dispatcher)
+			cost->sum_transfer_bits += p->transfer_bits[cut];
+		if (dispatcher && !o->count_dispatcher)
+			continue;
+		if (t > cost->max_hop_s)
+			cost->max_hop_s = t;
+		if (t > cost->bottleneck_s) {
+			cost->bottleneck_s = t;
+			cost->where = COST_TERM_HOP;
+			cost->index = h;
+		}
+	}
+	cost->throughput = cost->bottleneck_s > 0 ? 1.0 / cost->bottleneck_s : INFINITY;
+}

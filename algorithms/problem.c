@@ -1,0 +1,58 @@
+#include "problem.h"
+
+#include <stdlib.h>
+
+int problem_init(struct problem *p, const struct model_profile *profile,
+		 const struct cluster *cluster, const struct problem_options *options,
+		 struct ep_error *err)
+{
+	int m = (int)profile->n_cuts;
+
+	p->profile = profile;
+	p->cluster = cluster;
+	p->options = *options;
+	p->m = m;
+	p->cum_mem = p->cum_flops = p->transfer_bits = NULL;
+	if (m < 2)
+		return ep_error_set(err, EP_EINVAL, "model '%s' has %d cut point(s); at least 2 are "
+				    "needed", profile->model, m);
+	if (cluster->n < 1)
+		return ep_error_set(err, EP_EINVAL, "the cluster has no nodes");
+	p->cum_mem = malloc((size_t)m * sizeof(double));
+	p->cum_flops = malloc((size_t)m * sizeof(double));
+	p->transfer_bits = malloc((size_t)m * sizeof(double));
+	if (!p->cum_mem || !p->cum_flops || !p->transfer_bits) {
+		problem_release(p);
+		return ep_error_set(err, EP_ENOMEM, "out of memory for the problem");
+	}
+	for (int k = 0; k < m; k++) {
+		p->cum_mem[k] = profile->cuts[k].cum_mem_bytes;
+		p->cum_flops[k] = (double)profile->cuts[k].cum_flops;
+		p->transfer_bits[k] = profile->cuts[k].transfer_bytes * 8.0;
+	}
+	return EP_OK;
+}
+
+void problem_release(struct problem *p)
+{
+	free(p->cum_mem);
+	free(p->cum_flops);
+	free(p->transfer_bits);
+	p->cum_mem = p->cum_flops = p->transfer_bits = NULL;
+}
+
+int problem_max_end(const struct problem *p, int a, int node)
+{
+	int lo = a, hi = p->m - 1;
+
+	/* cum_mem is non-decreasing, so "fits" holds for a prefix of ends: find its last. */
+	while (lo < hi) {
+		int mid = lo + (hi - lo + 1) / 2;
+
+		if (problem_fits(p, a, mid, node))
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return lo;
+}

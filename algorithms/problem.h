@@ -1,0 +1,89 @@
+/*
+ * problem: one instance to solve = a model profile + a cluster + accounting options. It also
+ * holds, per cut point, the arrays the algorithms read in their inner loops.
+ *
+ * Stages and cuts: the profile's cut points are 0 .. m-1 (0 the input layer, m-1 the output).
+ * A stage that starts after cut a and ends with cut b (0 <= a < b <= m-1) computes the layers
+ * after a through b. The input layer (cut 0) belongs to the dispatcher, which sends its tensor
+ * transfer_bits[0] to the first stage; the last stage sends transfer_bits[m-1] back.
+ */
+#ifndef EDGEPIPE_PROBLEM_H
+#define EDGEPIPE_PROBLEM_H
+
+#include <stdbool.h>
+
+#include "cluster.h"
+#include "ep_error.h"
+#include "model_profile.h"
+
+struct problem_options {
+	/* The cost counts each stage's compute time (FLOPs / node speed). */
+	bool count_compute;
+	/* The cost counts the hops dispatcher -> first stage and last stage -> dispatcher. */
+	bool count_dispatcher;
+	/* Memory test: stage memory < capacity (the notebooks' strict test) instead of <=. */
+	bool strict_memory;
+};
+
+/* The published metric: inter-stage hops only, strict memory test. */
+#define PROBLEM_OPTIONS_PUBLISHED ((struct problem_options){ false, false, true })
+/* The full metric: compute and dispatcher hops count. */
+#define PROBLEM_OPTIONS_FULL ((struct problem_options){ true, true, false })
+
+struct problem {
+	const struct model_profile *profile; /* borrowed */
+	const struct cluster *cluster;       /* borrowed */
+	struct problem_options options;
+	int m;                /* cut points */
+	double *cum_mem;      /* [m] bytes from the input through cut k (profile's cum_mem_bytes) */
+	double *cum_flops;    /* [m] */
+	double *transfer_bits; /* [m] bits sent after cut k */
+};
+
+/* Fill `p` for the given profile and cluster (both borrowed: they must outlive p). Returns
+ * EP_OK, EP_EINVAL (fewer than 2 cut points, no nodes) or EP_ENOMEM. */
+int problem_init(struct problem *p, const struct model_profile *profile,
+		 const struct cluster *cluster, const struct problem_options *options,
+		 struct ep_error *err);
+void problem_release(struct problem *p);
+
+/* Memory of a stage after cut a through cut b, in bytes. */
+static inline double problem_stage_mem(const struct problem *p, int a, int b)
+{
+	return p->cum_mem[b] - p->cum_mem[a];
+}
+
+/* Whether that stage fits on `node`. */
+static inline bool problem_fits(const struct problem *p, int a, int b, int node)
+{
+	double mem = problem_stage_mem(p, a, b), cap = p->cluster->mem_bytes[node];
+
+	return p->options.strict_memory ? mem < cap : mem <= cap;
+}
+
+/* Compute time of the stage on `node`; 0 when compute is not counted or not modelled. */
+static inline double problem_compute_s(const struct problem *p, int a, int b, int node)
+{
+	double speed = p->cluster->speed_flops[node];
+
+	if (!p->options.count_compute || speed <= 0)
+		return 0.0;
+	return (p->cum_flops[b] - p->cum_flops[a]) / speed;
+}
+
+/* Time to send cut k's tensor from `from` to `to` (either may be the dispatcher): bits over
+ * bandwidth plus latency; 0 when nothing is sent. */
+static inline double problem_hop_s(const struct problem *p, int k, int from, int to)
+{
+	double bits = p->transfer_bits[k];
+
+	if (bits <= 0)
+		return 0.0;
+	return bits / cluster_bw(p->cluster, from, to) + cluster_latency(p->cluster, from, to);
+}
+
+/* The largest stage end b >= a+1 such that (a, b] fits on `node`, or a if none does.
+ * Complexity: O(log m). */
+int problem_max_end(const struct problem *p, int a, int node);
+
+#endif

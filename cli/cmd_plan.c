@@ -1,0 +1,340 @@
+/*
+ * edgepipe plan: partition and place one model on one cluster with one algorithm (or all of
+ * them side by side), and print the stages, the bottleneck and the solve time.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_rng.h>
+
+#include "algo.h"
+#include "cli.h"
+#include "ep_units.h"
+#include "instance.h"
+
+static const char plan_usage[] =
+	"usage: edgepipe plan --model NAME|FILE --mem SIZE[,SIZE...] [--nodes N] [options]\n\n"
+	"Partition the model into pipeline stages and place them on a cluster's nodes; print the\n"
+	"stages, the bottleneck latency, the throughput and the solve time.\n\n"
+	CLI_INSTANCE_USAGE
+	"algorithm:\n"
+	"  --algo NAME|all            random, greedy, seifer (default), joint, defer, optimal, or all\n"
+	CLI_ALGO_OPTIONS_USAGE
+	CLI_METRIC_USAGE
+	"output:\n"
+	"  --format text|csv|json     (default text)\n"
+	"  --instance-out FILE        also write the instance as JSON (cut points, nodes, bandwidths)\n";
+
+struct plan_cmd {
+	struct cli_instance_opts o; /* spec, algorithm and its options */
+	const char *instance_out;
+	enum cli_format fmt;
+};
+/* The layers a stage computes, as "first..last" names. */
+static void stage_layers(const struct instance *inst, const struct plan_stage *st, char *buf,
+			 size_t size)
+{
+	const struct model_profile *p = inst->profile;
+	int first = p->cuts[st->first_cut].layer + 1, last = p->cuts[st->end_cut].layer;
+
+	if (st->first_cut == st->end_cut) {
+		snprintf(buf, size, "(nothing)");
+		return;
+	}
+	snprintf(buf, size, "%s..%s", model_graph_layer(inst->graph, (size_t)first)->name,
+		 model_graph_layer(inst->graph, (size_t)last)->name);
+}
+
+static const char *where_str(const struct algo_result *r, const struct plan *plan, char *buf,
+			     size_t size)
+{
+	int k = plan->n_stages, h = r->cost.index;
+
+	if (r->cost.where == COST_TERM_COMPUTE)
+		snprintf(buf, size, "compute of stage %d on node %d", h, plan->stages[h].node);
+	else if (r->cost.where == COST_TERM_HOP && h == 0)
+		snprintf(buf, size, "hop 0, dispatcher -> node %d", plan->stages[0].node);
+	else if (r->cost.where == COST_TERM_HOP && h == k)
+		snprintf(buf, size, "hop %d, node %d -> dispatcher", h, plan->stages[k - 1].node);
+	else if (r->cost.where == COST_TERM_HOP)
+		snprintf(buf, size, "hop %d, node %d -> node %d", h, plan->stages[h - 1].node,
+			 plan->stages[h].node);
+	else
+		snprintf(buf, size, "nothing counted: one stage under the published metric");
+	return buf;
+}
+
+static void print_header(const struct plan_cmd *c, const struct instance *inst)
+{
+	const struct cluster_spec *cs = &c->o.spec.cluster;
+	char mem[32];
+
+	printf("%s on %d nodes (%s cluster, seed %" PRIu64 ", trial %d), %s%s per node; %s "
+	       "variant, %s accounting, %s metric\n",
+	       inst->profile->model, inst->cluster->n, cluster_kind_name(cs->kind), c->o.spec.seed,
+	       c->o.spec.trial, ep_format_bytes(inst->cluster->mem_bytes[0], mem, sizeof(mem)),
+	       cs->mem_list ? " (and others)" : "", algo_variant_name(c->o.algo.variant),
+	       model_accounting_name(c->o.spec.profile.accounting),
+	       c->o.spec.problem.count_compute || c->o.spec.problem.count_dispatcher ? "full"
+										 : "published");
+}
+
+static void print_plan_text(const struct instance *inst, const struct algo *a,
+			    const struct algo_result *r)
+{
+	const struct plan *plan = &r->plan;
+	double *stage_s, *hop_s;
+	char buf[160], mem[32], tx[32];
+	struct plan_cost cost;
+
+	if (r->status != EP_OK) {
+		printf("%s: no plan (%s): %s\n", a->name, ep_strerror(r->status), r->reason);
+		return;
+	}
+	stage_s = calloc((size_t)plan->n_stages, sizeof(double));
+	hop_s = calloc((size_t)plan->n_stages + 1, sizeof(double));
+	if (!stage_s || !hop_s) {
+		free(stage_s);
+		free(hop_s);
+		return;
+	}
+	plan_cost(&inst->problem, plan, &cost, stage_s, hop_s);
+	printf("%s: %d stage(s), solved in %.3f ms\n", a->name, plan->n_stages, r->solve_s * 1e3);
+	printf("%5s %5s %9s %-50s %12s %11s %12s %10s\n", "stage", "node", "cuts", "layers",
+	       "memory", "compute_ms", "transfer", "hop_ms");
+	for (int s = 0; s < plan->n_stages; s++) {
+		const struct plan_stage *st = &plan->stages[s];
+		char cuts[24];
+
+		snprintf(cuts, sizeof(cuts), "%d..%d", st->first_cut, st->end_cut);
+		stage_layers(inst, st, buf, sizeof(buf));
+		printf("%5d %5d %9s %-50s %12s %11.3f %12s %10.3f\n", s, st->node, cuts, buf,
+		       ep_format_bytes(problem_stage_mem(&inst->problem, st->first_cut, st->end_cut),
+				       mem, sizeof(mem)),
+		       stage_s[s] * 1e3,
+		       ep_format_bytes(inst->problem.transfer_bits[st->end_cut] / 8, tx, sizeof(tx)),
+		       hop_s[s + 1] * 1e3);
+	}
+	if (r->defects.gaps || r->defects.empty_stages || r->defects.over_memory ||
+	    r->defects.repeated_nodes || r->defects.overlaps)
+		printf("published-variant defects in this plan: %d uncovered segment(s), %d empty "
+		       "stage(s), %d stage(s) over memory, %d repeated node(s)\n",
+		       r->defects.gaps, r->defects.empty_stages, r->defects.over_memory,
+		       r->defects.repeated_nodes);
+	printf("bottleneck %.6f ms (%s); throughput %.4g inferences/s\n",
+	       r->cost.bottleneck_s * 1e3, where_str(r, plan, buf, sizeof(buf)),
+	       r->cost.throughput);
+	free(stage_s);
+	free(hop_s);
+}
+
+static void print_plan_data(const struct plan_cmd *c, const struct instance *inst,
+			    const struct algo *a, const struct algo_result *r, bool first)
+{
+	const struct plan *plan = &r->plan;
+
+	if (c->fmt == CLI_CSV) {
+		if (first)
+			printf("model,algo,variant,nodes,seed,trial,status,stage,node,first_cut,"
+			       "end_cut,mem_bytes,transfer_bits,bottleneck_s,throughput,solve_s\n");
+		for (int s = 0; s < (r->status == EP_OK ? plan->n_stages : 1); s++) {
+			const struct plan_stage *st = r->status == EP_OK ? &plan->stages[s] : NULL;
+
+			printf("%s,%s,%s,%d,%" PRIu64 ",%d,%s,", inst->profile->model, a->name,
+			       algo_variant_name(c->o.algo.variant), inst->cluster->n, c->o.spec.seed,
+			       c->o.spec.trial, r->status == EP_OK ? "ok" : ep_strerror(r->status));
+			if (st)
+				printf("%d,%d,%d,%d,%.17g,%.17g,%.17g,%.17g,%.9g\n", s, st->node,
+				       st->first_cut, st->end_cut,
+				       problem_stage_mem(&inst->problem, st->first_cut, st->end_cut),
+				       inst->problem.transfer_bits[st->end_cut], r->cost.bottleneck_s,
+				       r->cost.throughput, r->solve_s);
+			else
+				printf(",,,,,,,,%.9g\n", r->solve_s);
+		}
+		return;
+	}
+	printf("%s  {\"algo\": \"%s\", \"variant\": \"%s\", \"status\": \"%s\"", first ? "" : ",\n",
+	       a->name, algo_variant_name(c->o.algo.variant),
+	       r->status == EP_OK ? "ok" : ep_strerror(r->status));
+	if (r->status != EP_OK) {
+		printf(", \"reason\": ");
+		cli_json_string(stdout, r->reason);
+	} else {
+		printf(", \"bottleneck_s\": %.17g, \"throughput\": ", r->cost.bottleneck_s);
+		if (isinf(r->cost.throughput))
+			printf("null");
+		else
+			printf("%.17g", r->cost.throughput);
+		printf(", \"stages\": [");
+		for (int s = 0; s < plan->n_stages; s++) {
+			const struct plan_stage *st = &plan->stages[s];
+
+			printf("%s{\"node\": %d, \"first_cut\": %d, \"end_cut\": %d, \"mem_bytes\": "
+			       "%.17g, \"transfer_bits\": %.17g}",
+			       s ? ", " : "", st->node, st->first_cut, st->end_cut,
+			       problem_stage_mem(&inst->problem, st->first_cut, st->end_cut),
+			       inst->problem.transfer_bits[st->end_cut]);
+		}
+		printf("], \"gaps\": %d", r->defects.gaps);
+	}
+	printf(", \"solve_s\": %.9g}", r->solve_s);
+}
+
+static int run_plan(struct plan_cmd *c)
+{
+	struct instance *inst = NULL;
+	struct algo_result results[16];
+	const struct algo *algos[16];
+	int n_algos = 0, rc = 0, opt_index = -1;
+	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+	struct ep_error err;
+
+	if (!rng)
+		return cli_fail(1, "out of memory");
+	if (strcmp(c->o.algo_name, "all") == 0) {
+		for (int i = 0; algo_registry[i] && n_algos < 16; i++)
+			algos[n_algos++] = algo_registry[i];
+	} else if ((algos[0] = algo_find(c->o.algo_name))) {
+		n_algos = 1;
+	} else {
+		gsl_rng_free(rng);
+		return cli_fail(2, "--algo '%s': unknown algorithm (random, greedy, seifer, joint, "
+				"defer, optimal, all)", c->o.algo_name);
+	}
+	rc = instance_create(&c->o.spec, &inst, &err);
+	if (rc) {
+		gsl_rng_free(rng);
+		return cli_fail(cli_exit_code(rc), "%s", err.msg);
+	}
+	if (c->instance_out) {
+		FILE *f = fopen(c->instance_out, "w");
+
+		if (!f || instance_write_json(inst, f, &err)) {
+			if (f)
+				fclose(f);
+			rc = cli_fail(1, "cannot write the instance to '%s'", c->instance_out);
+			goto out;
+		}
+		fclose(f);
+	}
+	for (int i = 0; i < n_algos; i++)
+		algo_result_init(&results[i]);
+	for (int i = 0; i < n_algos; i++) {
+		/* The same plan whether run alone or with --algo all. */
+		gsl_rng_set(rng, (unsigned long)instance_algo_seed(&c->o.spec, algos[i]->name));
+		rc = algo_run(algos[i], &inst->problem, &c->o.algo, rng, &results[i], &err);
+		if (rc) {
+			rc = cli_fail(1, "%s", err.msg);
+			goto out_results;
+		}
+		if (strcmp(algos[i]->name, "optimal") == 0 && results[i].status == EP_OK)
+			opt_index = i;
+	}
+	if (c->fmt == CLI_TEXT)
+		print_header(c, inst);
+	if (c->fmt == CLI_JSON)
+		printf("[\n");
+	for (int i = 0; i < n_algos; i++) {
+		if (c->fmt != CLI_TEXT) {
+			print_plan_data(c, inst, algos[i], &results[i], i == 0);
+			continue;
+		}
+		if (n_algos == 1)
+			print_plan_text(inst, algos[i], &results[i]);
+	}
+	if (c->fmt == CLI_JSON)
+		printf("\n]\n");
+	if (c->fmt == CLI_TEXT && n_algos > 1) {
+		printf("%-9s %-10s %6s %15s %14s %12s %10s\n", "algo", "status", "stages",
+		       "bottleneck_ms", "throughput/s", "gap_to_opt", "solve_ms");
+		for (int i = 0; i < n_algos; i++) {
+			const struct algo_result *r = &results[i];
+			char gap[32] = "-";
+
+			if (r->status == EP_OK && opt_index >= 0) {
+				double b = results[opt_index].cost.bottleneck_s;
+
+				if (b > 0)
+					snprintf(gap, sizeof(gap), "%+.2f%%",
+						 100.0 * (r->cost.bottleneck_s - b) / b);
+				else
+					snprintf(gap, sizeof(gap), "%s",
+						 r->cost.bottleneck_s > 0 ? "inf" : "0%");
+			}
+			if (r->status == EP_OK)
+				printf("%-9s %-10s %6d %15.6f %14.4g %12s %10.3f\n", algos[i]->name,
+				       "ok", r->plan.n_stages, r->cost.bottleneck_s * 1e3,
+				       r->cost.throughput, gap, r->solve_s * 1e3);
+			else
+				printf("%-9s %-10s %6s %15s %14s %12s %10.3f  %s\n", algos[i]->name,
+				       r->status == EP_EINFEASIBLE ? "infeasible"
+				       : r->status == EP_ELIMIT	   ? "too large"
+								   : "failed",
+				       "-", "-", "-", gap, r->solve_s * 1e3, r->reason);
+		}
+		if (opt_index < 0)
+			printf("(no gap to optimal: optimal did not solve this instance)\n");
+	}
+	rc = 0;
+out_results:
+	for (int i = 0; i < n_algos; i++)
+		algo_result_release(&results[i]);
+out:
+	instance_destroy(inst);
+	gsl_rng_free(rng);
+	return rc;
+}
+
+int cmd_plan(int argc, char **argv)
+{
+	enum { O_FORMAT = CLI_O_INSTANCE_END, O_INSTANCE_OUT, O_HELP };
+	static const struct option opts[] = {
+		CLI_INSTANCE_OPTIONS,
+		{ "format", required_argument, NULL, O_FORMAT },
+		{ "instance-out", required_argument, NULL, O_INSTANCE_OUT },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct plan_cmd *c = calloc(1, sizeof(*c));
+	int opt, rc = 2;
+
+	if (!c)
+		return cli_fail(1, "out of memory");
+	cli_instance_opts_init(&c->o);
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (cli_instance_opts_parse(&c->o, opt, optarg)) {
+		case 1: continue;
+		case -1: goto out;
+		}
+		switch (opt) {
+		case O_FORMAT:
+			if (!cli_parse_format(optarg, &c->fmt)) {
+				cli_fail(2, "--format '%s': expected text, csv or json", optarg);
+				goto out;
+			}
+			break;
+		case O_INSTANCE_OUT: c->instance_out = optarg; break;
+		case O_HELP:
+			fputs(plan_usage, stdout);
+			rc = 0;
+			goto out;
+		default:
+			fputs(plan_usage, stderr);
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		cli_fail(2, "plan: unexpected argument '%s'", argv[optind]);
+		goto out;
+	}
+	if (!cli_instance_opts_finish(&c->o, "plan"))
+		goto out;
+	rc = run_plan(c);
+out:
+	free(c);
+	return rc;
+}

@@ -1,0 +1,218 @@
+/*
+ * The instance and algorithm options shared by `edgepipe plan` and `edgepipe sim` (cli.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "ep_units.h"
+
+void cli_instance_opts_init(struct cli_instance_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->spec.profile = MODEL_PROFILE_OPTIONS_DEFAULT;
+	o->spec.cluster = cluster_spec_default(10, 0);
+	o->spec.cluster.bw_min_bps = 1e6;
+	o->spec.cluster.bw_max_bps = 100e6;
+	o->spec.cluster.classes = 4;
+	o->spec.seed = 1;
+	o->algo = ALGO_OPTIONS_DEFAULT;
+	o->algo_name = "seifer";
+}
+
+static bool parse_mem_list(struct cli_instance_opts *c, const char *s)
+{
+	char buf[8192], *tok, *save;
+	int n = 0;
+	struct ep_error err;
+
+	if (strlen(s) >= sizeof(buf)) {
+		cli_fail(2, "--mem: list too long");
+		return false;
+	}
+	strcpy(buf, s);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (n == CLI_INSTANCE_MAX_MEM) {
+			cli_fail(2, "--mem: more than %d values", CLI_INSTANCE_MAX_MEM);
+			return false;
+		}
+		if (ep_parse_bytes(tok, &c->mem_list[n], &err) || !(c->mem_list[n] > 0)) {
+			cli_fail(2, "--mem '%s': %s", s,
+				 c->mem_list[n] > 0 || err.code ? err.msg : "memory must be positive");
+			return false;
+		}
+		n++;
+	}
+	if (n == 0) {
+		cli_fail(2, "--mem '%s': no size given", s);
+		return false;
+	}
+	c->spec.cluster.mem_bytes = c->mem_list[0];
+	c->spec.cluster.mem_list = n > 1 ? c->mem_list : NULL;
+	c->spec.cluster.n_mem_list = n > 1 ? n : 0;
+	return true;
+}
+
+static bool parse_bw_range(struct cli_instance_opts *c, const char *s)
+{
+	char buf[128], *colon;
+	struct ep_error err;
+
+	if (strlen(s) >= sizeof(buf) || !(colon = strchr(strcpy(buf, s), ':'))) {
+		cli_fail(2, "--bw-range '%s': expected MIN:MAX, e.g. 1Mbit:100Mbit", s);
+		return false;
+	}
+	*colon = '\0';
+	if (ep_parse_bitrate(buf, &c->spec.cluster.bw_min_bps, &err) ||
+	    ep_parse_bitrate(colon + 1, &c->spec.cluster.bw_max_bps, &err)) {
+		cli_fail(2, "--bw-range: %s", err.msg);
+		return false;
+	}
+	if (!(c->spec.cluster.bw_min_bps > 0) ||
+	    c->spec.cluster.bw_max_bps < c->spec.cluster.bw_min_bps) {
+		cli_fail(2, "--bw-range '%s': need 0 < MIN <= MAX", s);
+		return false;
+	}
+	return true;
+}
+
+int cli_instance_opts_parse(struct cli_instance_opts *c, int opt, const char *arg)
+{
+	struct ep_error err;
+	long v = 0;
+
+	switch (opt) {
+	case CLI_O_MODEL: c->spec.model = arg; break;
+	case CLI_O_NODES:
+		if (!cli_parse_int("--nodes", arg, 1, 100000, &v))
+			return -1;
+		c->spec.cluster.n = (int)v;
+		c->have_nodes = true;
+		break;
+	case CLI_O_MEM:
+		if (!parse_mem_list(c, arg))
+			return -1;
+		c->have_mem = true;
+		break;
+	case CLI_O_CLUSTER:
+		if ((v = cluster_kind_from_name(arg)) < 0) {
+			cli_fail(2, "--cluster '%s': expected geometric, uniform, classes or file",
+				 arg);
+			return -1;
+		}
+		c->spec.cluster.kind = (enum cluster_kind)v;
+		break;
+	case CLI_O_CLUSTER_FILE: c->spec.cluster.path = arg; break;
+	case CLI_O_BW_RANGE:
+		if (!parse_bw_range(c, arg))
+			return -1;
+		break;
+	case CLI_O_LINK_CLASSES:
+		if (!cli_parse_int("--link-classes", arg, 1, 1000, &v))
+			return -1;
+		c->spec.cluster.classes = (int)v;
+		break;
+	case CLI_O_LATENCY:
+		if (ep_parse_duration(arg, &c->spec.cluster.latency_s, &err)) {
+			cli_fail(2, "--latency: %s", err.msg);
+			return -1;
+		}
+		break;
+	case CLI_O_SPEED:
+		if (ep_parse_flops(arg, &c->spec.cluster.speed_flops, &err)) {
+			cli_fail(2, "--speed: %s", err.msg);
+			return -1;
+		}
+		break;
+	case CLI_O_SEED: {
+		unsigned long long s;
+
+		if (!cli_parse_u64("--seed", arg, &s))
+			return -1;
+		c->spec.seed = s;
+		break;
+	}
+	case CLI_O_TRIAL:
+		if (!cli_parse_int("--trial", arg, 0, 100000000, &v))
+			return -1;
+		c->spec.trial = (int)v;
+		break;
+	case CLI_O_ALGO: c->algo_name = arg; break;
+	case CLI_O_VARIANT:
+		if ((v = algo_variant_from_name(arg)) < 0) {
+			cli_fail(2, "--variant '%s': expected corrected or published", arg);
+			return -1;
+		}
+		c->algo.variant = (enum algo_variant)v;
+		break;
+	case CLI_O_BW_CLASSES:
+		if (!cli_parse_int("--bw-classes", arg, 1, 1000, &v))
+			return -1;
+		c->algo.bw_classes = (int)v;
+		break;
+	case CLI_O_STAGES:
+		if (!cli_parse_int("--stages", arg, 1, 100000, &v))
+			return -1;
+		c->algo.stages = (int)v;
+		break;
+	case CLI_O_FAILURE:
+		if (!cli_parse_double("--failure-prob", arg, 1e-300, 0.5, &c->algo.failure_prob))
+			return -1;
+		break;
+	case CLI_O_FORCE: c->algo.force = true; break;
+	case CLI_O_ACCOUNTING: c->accounting = arg; break;
+	case CLI_O_CUTS: c->cuts = arg; break;
+	case CLI_O_DTYPE:
+		if ((v = model_dtype_from_name(arg)) < 0) {
+			cli_fail(2, "--dtype '%s': expected float32, float16, int8 or float64", arg);
+			return -1;
+		}
+		c->spec.profile.dtype = (enum model_dtype)v;
+		break;
+	case CLI_O_COMPRESSION:
+		if (!cli_parse_double("--compression", arg, 1, 1e12, &c->spec.profile.compression))
+			return -1;
+		break;
+	case CLI_O_METRIC: c->metric = arg; break;
+	default: return 0;
+	}
+	return 1;
+}
+
+bool cli_instance_opts_finish(struct cli_instance_opts *c, const char *cmd)
+{
+	long v = 0;
+
+	if (!c->spec.model || !c->have_mem) {
+		cli_fail(2, "%s: --model and --mem are required (see 'edgepipe %s --help')", cmd, cmd);
+		return false;
+	}
+	if (c->spec.cluster.kind == CLUSTER_FILE && !c->spec.cluster.path) {
+		cli_fail(2, "--cluster file needs --cluster-file CSV");
+		return false;
+	}
+	if (c->spec.cluster.kind == CLUSTER_FILE && !c->have_nodes)
+		c->spec.cluster.n = 0;
+	instance_spec_set_variant(&c->spec, c->algo.variant);
+	if (c->accounting && (v = model_accounting_from_name(c->accounting)) < 0) {
+		cli_fail(2, "--accounting '%s': expected exact or published", c->accounting);
+		return false;
+	} else if (c->accounting) {
+		c->spec.profile.accounting = (enum model_accounting)v;
+	}
+	if (c->cuts && (v = model_cut_rule_from_name(c->cuts)) < 0) {
+		cli_fail(2, "--cuts '%s': expected exact or published", c->cuts);
+		return false;
+	} else if (c->cuts) {
+		c->spec.profile.cuts = (enum model_cut_rule)v;
+	}
+	if (c->metric && strcmp(c->metric, "published") == 0) {
+		c->spec.problem = PROBLEM_OPTIONS_PUBLISHED;
+	} else if (c->metric && strcmp(c->metric, "full") == 0) {
+		c->spec.problem = PROBLEM_OPTIONS_FULL;
+	} else if (c->metric) {
+		cli_fail(2, "--metric '%s': expected published or full", c->metric);
+		return false;
+	}
+	return true;
+}

@@ -1,0 +1,251 @@
+/*
+ * test_optimal: `optimal` is exact and knows its limits.
+ *
+ * 1. On 400 tiny random instances (3 to 8 cut points, 1 to 5 nodes, random memories, speeds,
+ *    bandwidths, latencies and metric options), optimal's bottleneck equals the minimum found
+ *    by a naive enumeration written below: every tiling of the cut points, every injective
+ *    placement of its stages, costed here from the raw numbers (not with plan_cost). When the
+ *    enumeration finds no plan, optimal must say EP_EINFEASIBLE.
+ * 2. On 300 random small instances (up to 12 cut points, up to 8 nodes, corrected variant),
+ *    optimal is never worse than any other algorithm of the registry that returns a plan.
+ * 3. Beyond 12 nodes it refuses with EP_ELIMIT and a message naming N, the limit and --force;
+ *    with force it solves (checked against the enumeration); a table too large even for force
+ *    is refused with EP_ELIMIT.
+ */
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_rng.h>
+#include <igraph.h>
+
+#include "algo.h"
+#include "check.h"
+#include "cluster.h"
+#include "plan.h"
+#include "problem.h"
+#include "tiny_instance.h"
+
+/* The naive enumeration: its own arithmetic from the problem's arrays and the cluster. */
+static double hop(const struct problem *p, int k, int from, int to)
+{
+	int v1 = p->cluster->n + 1;
+	double bits = p->transfer_bits[k];
+
+	return bits <= 0 ? 0
+			 : bits / p->cluster->bw_bps[from * v1 + to] +
+				   p->cluster->latency_s[from * v1 + to];
+}
+
+static bool fits(const struct problem *p, int a, int b, int node)
+{
+	double mem = p->cum_mem[b] - p->cum_mem[a];
+
+	return p->options.strict_memory ? mem < p->cluster->mem_bytes[node]
+					: mem <= p->cluster->mem_bytes[node];
+}
+
+static double compute(const struct problem *p, int a, int b, int node)
+{
+	double speed = p->cluster->speed_flops[node];
+
+	return p->options.count_compute && speed > 0 ? (p->cum_flops[b] - p->cum_flops[a]) / speed
+						     : 0;
+}
+
+/* Stages so far end with cut a on node `last` (-1: none yet); `acc` is their bottleneck. */
+static double enumerate(const struct problem *p, int a, int last, unsigned used, double acc)
+{
+	int n = p->cluster->n, m = p->m;
+	double best = INFINITY;
+
+	if (a == m - 1) {
+		double out = p->options.count_dispatcher ? hop(p, m - 1, last, n) : 0;
+
+		return fmax(acc, out);
+	}
+	for (int b = a + 1; b < m; b++)
+		for (int v = 0; v < n; v++) {
+			double in, val;
+
+			if (used & (1u << v) || !fits(p, a, b, v))
+				continue;
+			if (last < 0)
+				in = p->options.count_dispatcher ? hop(p, 0, n, v) : 0;
+			else
+				in = hop(p, a, last, v);
+			val = fmax(acc, fmax(in, compute(p, a, b, v)));
+			val = enumerate(p, b, v, used | (1u << v), val);
+			best = fmin(best, val);
+		}
+	return best;
+}
+
+static void test_against_enumeration(gsl_rng *rng)
+{
+	const struct algo *opt = algo_find("optimal");
+	struct algo_options o = ALGO_OPTIONS_DEFAULT;
+	int feasible = 0, infeasible = 0, multi = 0;
+
+	CHECK(opt != NULL);
+	if (!opt)
+		return;
+	for (int trial = 0; trial < 400; trial++) {
+		struct tiny t;
+		struct algo_result r;
+		struct ep_error err;
+		int m = 3 + (int)gsl_rng_uniform_int(rng, 6),
+		    n = 1 + (int)gsl_rng_uniform_int(rng, 5);
+		double want;
+
+		CHECK_INT(tiny_random(&t, rng, m, n, false), EP_OK);
+		want = enumerate(&t.p, 0, -1, 0, 0);
+		algo_result_init(&r);
+		CHECK_INT(algo_run(opt, &t.p, &o, rng, &r, &err), EP_OK);
+		if (want == INFINITY) {
+			infeasible++;
+			CHECK_INT(r.status, EP_EINFEASIBLE);
+		} else {
+			feasible++;
+			CHECK_INT(r.status, EP_OK);
+			if (r.status == EP_OK) {
+				multi += r.plan.n_stages > 1;
+				CHECK_NEAR(r.cost.bottleneck_s, want, 1e-12);
+			}
+			if (r.status == EP_OK && fabs(r.cost.bottleneck_s - want) > 1e-12)
+				fprintf(stderr, "  trial %d: m %d n %d compute %d dispatcher %d\n",
+					trial, m, n, t.p.options.count_compute,
+					t.p.options.count_dispatcher);
+		}
+		algo_result_release(&r);
+		problem_release(&t.p);
+	}
+	/* The generator must exercise both outcomes and plans of several stages. */
+	CHECK(feasible >= 200);
+	CHECK(infeasible >= 20);
+	CHECK(multi >= 100);
+}
+
+static void test_against_registry(gsl_rng *rng)
+{
+	const struct algo *opt = algo_find("optimal");
+	struct algo_options o = ALGO_OPTIONS_DEFAULT;
+	int compared = 0, instances = 0;
+
+	if (!opt)
+		return;
+	for (int trial = 0; trial < 300; trial++) {
+		struct tiny t;
+		struct algo_result best, r;
+		struct ep_error err;
+		int m = 4 + (int)gsl_rng_uniform_int(rng, 9),
+		    n = 1 + (int)gsl_rng_uniform_int(rng, 8);
+
+		CHECK_INT(tiny_random(&t, rng, m, n, trial % 3 != 0), EP_OK);
+		algo_result_init(&best);
+		algo_result_init(&r);
+		CHECK_INT(algo_run(opt, &t.p, &o, rng, &best, &err), EP_OK);
+		instances += best.status == EP_OK;
+		for (int i = 0; algo_registry[i]; i++) {
+			const struct algo *a = algo_registry[i];
+			int rc;
+
+			if (a == opt)
+				continue;
+			rc = algo_run(a, &t.p, &o, rng, &r, &err);
+			CHECK_INT(rc, EP_OK);
+			if (rc != EP_OK)
+				fprintf(stderr, "  trial %d, %s: %s\n", trial, a->name, err.msg);
+			if (rc != EP_OK || r.status != EP_OK)
+				continue;
+			/* Whatever another algorithm finds, a plan exists, so optimal has one. */
+			CHECK_INT(best.status, EP_OK);
+			if (best.status != EP_OK)
+				continue;
+			compared++;
+			CHECK(best.cost.bottleneck_s <= r.cost.bottleneck_s);
+			if (best.cost.bottleneck_s > r.cost.bottleneck_s)
+				fprintf(stderr, "  trial %d: %s %.17g < optimal %.17g\n", trial,
+					a->name, r.cost.bottleneck_s, best.cost.bottleneck_s);
+		}
+		algo_result_release(&r);
+		algo_result_release(&best);
+		problem_release(&t.p);
+	}
+	CHECK(instances >= 200);
+	CHECK(compared >= 200);
+}
+
+static void test_limit(gsl_rng *rng)
+{
+	const struct algo *opt = algo_find("optimal");
+	struct algo_options o = ALGO_OPTIONS_DEFAULT;
+	struct cluster_spec spec = cluster_spec_default(13, 100);
+	struct problem_options po = PROBLEM_OPTIONS_FULL;
+	struct cluster *c = NULL;
+	struct tiny t;
+	struct algo_result r;
+	struct ep_error err;
+
+	if (!opt)
+		return;
+	/* A 4-cut model whose segments need 2 or 3 stages on 100-byte nodes: 13 nodes. */
+	tiny_random(&t, rng, 4, 1, true);
+	problem_release(&t.p);
+	t.cuts[1].cum_mem_bytes = 70;
+	t.cuts[2].cum_mem_bytes = 130;
+	t.cuts[3].cum_mem_bytes = 190;
+	spec.kind = CLUSTER_UNIFORM;
+	spec.bw_min_bps = 1e6;
+	spec.bw_max_bps = 1e8;
+	CHECK_INT(cluster_create(&spec, rng, &c, &err), EP_OK);
+	if (!c)
+		return;
+	CHECK_INT(problem_init(&t.p, &t.prof, c, &po, &err), EP_OK);
+	algo_result_init(&r);
+	CHECK_INT(algo_run(opt, &t.p, &o, rng, &r, &err), EP_OK);
+	CHECK_INT(r.status, EP_ELIMIT);
+	CHECK_CONTAINS(r.reason, "N = 13 exceeds the limit of 12 nodes");
+	CHECK_CONTAINS(r.reason, "--force");
+
+	/* Told to try, it solves it: the table has only subsets of at most 3 nodes. */
+	o.force = true;
+	CHECK_INT(algo_run(opt, &t.p, &o, rng, &r, &err), EP_OK);
+	CHECK_INT(r.status, EP_OK);
+	if (r.status == EP_OK)
+		CHECK_NEAR(r.cost.bottleneck_s, enumerate(&t.p, 0, -1, 0, 0), 1e-12);
+	problem_release(&t.p);
+	cluster_destroy(c);
+
+	/* 30 nodes and 12 cut points: 2^30 subsets would need far more than the 2 GiB allowed. */
+	spec.n = 30;
+	tiny_random(&t, rng, 12, 1, true);
+	problem_release(&t.p);
+	CHECK_INT(cluster_create(&spec, rng, &c, &err), EP_OK);
+	if (!c)
+		return;
+	CHECK_INT(problem_init(&t.p, &t.prof, c, &po, &err), EP_OK);
+	CHECK_INT(algo_run(opt, &t.p, &o, rng, &r, &err), EP_OK);
+	CHECK_INT(r.status, EP_ELIMIT);
+	CHECK_CONTAINS(r.reason, "even with --force");
+	problem_release(&t.p);
+	cluster_destroy(c);
+	algo_result_release(&r);
+}
+
+int main(void)
+{
+	gsl_rng *rng;
+
+	igraph_set_error_handler(igraph_error_handler_ignore);
+	igraph_set_warning_handler(igraph_warning_handler_ignore);
+	gsl_set_error_handler_off();
+	rng = gsl_rng_alloc(gsl_rng_mt19937);
+	gsl_rng_set(rng, 20240603);
+	test_against_enumeration(rng);
+	test_against_registry(rng);
+	test_limit(rng);
+	gsl_rng_free(rng);
+	return check_exit();
+}
