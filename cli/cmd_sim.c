@@ -1,0 +1,826 @@
+/*
+ * edgepipe sim: plan a model with one algorithm, then simulate the running pipeline event by
+ * event (sim/sim_pipeline.h), and print the analytic bottleneck beside the simulated throughput
+ * and latencies, the servers' utilisation, and what crashes and updates did.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <gsl/gsl_rng.h>
+
+#include "cli.h"
+#include "ep_units.h"
+#include "model_zoo.h"
+#include "sim_pipeline.h"
+
+#define MAX_FAILS 256
+
+/* In parts: C99 compilers need only accept string literals of 4095 characters. */
+static const char *const sim_usage[] = {
+	"usage: edgepipe sim --model NAME|FILE --mem SIZE[,SIZE...] [--nodes N] [options]\n\n"
+	"Plan the model with one algorithm, then simulate the pipeline event by event: requests\n"
+	"queueing at the stages and on the links, node crashes, their detection, re-planning and\n"
+	"redeployment, a model update. Prints the analytic bottleneck beside the simulated\n"
+	"throughput and latencies.\n\n"
+	CLI_INSTANCE_USAGE
+	"algorithm (the plan, and every re-plan after a crash or an update):\n"
+	"  --algo NAME                random, greedy, seifer (default), joint, defer, optimal\n"
+	CLI_ALGO_OPTIONS_USAGE
+	CLI_METRIC_USAGE,
+	"workload:\n"
+	"  --workload closed:W|poisson:RATE|constant:RATE\n"
+	"                             W requests in flight, or RATE requests per second (default:\n"
+	"                             closed, with the smallest window that keeps the bottleneck busy)\n"
+	"  --requests N               requests to issue (default 1000; no limit with --duration)\n"
+	"  --duration DURATION        issue no request after this simulated time\n"
+	"  --warmup N                 completions left out of the measurements (default a tenth of\n"
+	"                             --requests)\n"
+	"  --warmup-time DURATION     and no measurement before this time (default 0)\n"
+	"  --service det|exp|lognormal[:CV]   stage compute times around FLOPs / speed (default det)\n"
+	"  --transfer det|exp|lognormal[:CV]  link hop times around bits / bandwidth + latency\n"
+	"  --shared-medium            each node's sends and receives share one half-duplex medium\n"
+	"  --latency-overlap          a link is busy for bits / bandwidth only; the latency overlaps\n"
+	"                             the next transfer (default: busy for the whole hop)\n"
+	"  --compute on|off           stages take FLOPs / speed (default: as the metric counts it)\n"
+	"  --dispatcher-hops on|off   the input and output hops take time (default: likewise)\n",
+	"failures and updates:\n"
+	"  --fail \"node N at TIME\"    crash node N at TIME, e.g. \"node 3 at 20s\" (repeatable)\n"
+	"  --mtbf DURATION            also crash each node after an exponential time of this mean\n"
+	"  --heartbeat PERIOD         nodes report every PERIOD (default 1s)\n"
+	"  --heartbeat-timeout D      a node is declared dead D after its last report (default 3s)\n"
+	"  --retry-timeout D          resend a request unanswered after D, doubling D for each\n"
+	"                             resend (default: 4 x the expected latency, at least 1s)\n"
+	"  --update \"MODEL at TIME\"   switch to another model (zoo name or file) at TIME\n"
+	"output:\n"
+	"  --format text|csv|json     (default text)\n"
+	"  --bin DURATION             width of the throughput series' bins (default: ten times the\n"
+	"                             bottleneck, about ten answers a bin)\n"
+	"  --series                   text and csv: also print the throughput series\n"
+	"  --trace FILE               write every event of the run to FILE, one line each\n",
+	NULL,
+};
+
+static void print_usage(FILE *f)
+{
+	for (int i = 0; sim_usage[i]; i++)
+		fputs(sim_usage[i], f);
+}
+
+struct sim_cmd {
+	struct cli_instance_opts o;
+	struct sim_config cfg; /* the sim options, applied over sim_config_default */
+	bool have_window, have_requests, have_warmup, have_retry, have_bin;
+	int compute, dispatcher_hops; /* -1: from the metric */
+	const char *update_spec, *trace_path;
+	char update_model[1024];
+	double update_at_s;
+	struct sim_failure fails[MAX_FAILS];
+	int n_fails;
+	bool series;
+	enum cli_format fmt;
+};
+
+/* "closed:8", "poisson:100", "constant:50/s". */
+static bool parse_workload(struct sim_cmd *c, const char *s)
+{
+	const char *colon = strchr(s, ':');
+	char *end;
+	double v;
+
+	if (!colon)
+		goto bad;
+	v = strtod(colon + 1, &end);
+	if (end == colon + 1 || (*end && strcmp(end, "/s") != 0) || !isfinite(v) || v <= 0)
+		goto bad;
+	if (strncmp(s, "closed:", 7) == 0) {
+		if (v != floor(v) || v > 1e6)
+			goto bad;
+		c->cfg.arrival = SIM_CLOSED;
+		c->cfg.window = (int)v;
+		c->have_window = true;
+	} else if (strncmp(s, "poisson:", 8) == 0 || strncmp(s, "constant:", 9) == 0) {
+		if (v >= 1e9)
+			goto bad;
+		c->cfg.arrival = s[0] == 'p' ? SIM_POISSON : SIM_CONSTANT;
+		c->cfg.rate = v;
+	} else {
+		goto bad;
+	}
+	return true;
+bad:
+	cli_fail(2, "--workload '%s': expected closed:W (a whole number of requests in flight), "
+		 "poisson:RATE or constant:RATE (requests per second)", s);
+	return false;
+}
+
+/* "det", "exp", "lognormal", "lognormal:0.5". */
+static bool parse_dist(const char *opt, const char *s, enum sim_dist *d, double *cv)
+{
+	char *end;
+
+	if (strcmp(s, "det") == 0) {
+		*d = SIM_DIST_DET;
+	} else if (strcmp(s, "exp") == 0) {
+		*d = SIM_DIST_EXP;
+	} else if (strcmp(s, "lognormal") == 0) {
+		*d = SIM_DIST_LOGNORMAL;
+		*cv = 1;
+	} else if (strncmp(s, "lognormal:", 10) == 0) {
+		*d = SIM_DIST_LOGNORMAL;
+		*cv = strtod(s + 10, &end);
+		if (end == s + 10 || *end || !(*cv > 0 && *cv < 1e3)) {
+			cli_fail(2, "%s '%s': the coefficient of variation must be a positive number",
+				 opt, s);
+			return false;
+		}
+	} else {
+		cli_fail(2, "%s '%s': expected det, exp or lognormal[:CV]", opt, s);
+		return false;
+	}
+	return true;
+}
+
+static bool parse_on_off(const char *opt, const char *s, int *out)
+{
+	if (strcmp(s, "on") == 0)
+		*out = 1;
+	else if (strcmp(s, "off") == 0)
+		*out = 0;
+	else
+		return cli_fail(2, "%s '%s': expected on or off", opt, s) == 0;
+	return true;
+}
+
+static bool parse_time(const char *opt, const char *s, double min_s, double *out)
+{
+	struct ep_error err;
+
+	if (ep_parse_duration(s, out, &err))
+		return cli_fail(2, "%s: %s", opt, err.msg) == 0;
+	if (!(*out >= min_s) || *out > 1e9)
+		return cli_fail(2, "%s '%s': expected a time from %g s to 1e9 s", opt, s, min_s) == 0;
+	return true;
+}
+
+/* "node 3 at 20s" */
+static bool parse_fail(struct sim_cmd *c, const char *s)
+{
+	char when[64];
+	int node, used = 0;
+
+	if (c->n_fails == MAX_FAILS)
+		return cli_fail(2, "--fail: more than %d crashes", MAX_FAILS) == 0;
+	if (sscanf(s, " node %d at %63s %n", &node, when, &used) != 2 || s[used] != '\0' ||
+	    node < 0)
+		return cli_fail(2, "--fail '%s': expected \"node N at TIME\", e.g. \"node 3 at 20s\"",
+				s) == 0;
+	c->fails[c->n_fails].node = node;
+	if (!parse_time("--fail", when, 0, &c->fails[c->n_fails].at_s))
+		return false;
+	c->n_fails++;
+	return true;
+}
+
+/* "resnet101 at 40s" */
+static bool parse_update(struct sim_cmd *c, const char *s)
+{
+	char when[64];
+	int used = 0;
+
+	if (sscanf(s, " %1023s at %63s %n", c->update_model, when, &used) != 2 || s[used] != '\0')
+		return cli_fail(2, "--update '%s': expected \"MODEL at TIME\", e.g. \"resnet101 at "
+				"40s\"", s) == 0;
+	c->update_spec = s;
+	return parse_time("--update", when, 0, &c->update_at_s);
+}
+
+/* The per-request times the simulation will use for `plan`: their sum (an unloaded request's
+ * latency) and their largest (the bottleneck the simulation sees). */
+static void plan_terms(const struct problem *p, const struct plan *plan,
+		       const struct sim_config *cfg, double *sum, double *largest)
+{
+	int k = plan->n_stages, disp = CLUSTER_DISPATCHER(p->cluster);
+
+	*sum = *largest = 0;
+	for (int s = 0; s < k; s++) {
+		const struct plan_stage *st = &plan->stages[s];
+		double speed = p->cluster->speed_flops[st->node], t = 0;
+
+		if (cfg->compute && speed > 0)
+			t = (p->cum_flops[st->end_cut] - p->cum_flops[st->first_cut]) / speed;
+		*sum += t;
+		*largest = fmax(*largest, t);
+	}
+	for (int h = 0; h <= k; h++) {
+		int from = h == 0 ? disp : plan->stages[h - 1].node;
+		int to = h == k ? disp : plan->stages[h].node;
+		double t = problem_hop_s(p, h == 0 ? 0 : plan->stages[h - 1].end_cut, from, to);
+
+		if ((h == 0 || h == k) && !cfg->dispatcher_hops)
+			continue;
+		if (cfg->latency_pipelined && t > 0)
+			t -= cluster_latency(p->cluster, from, to);
+		*sum += t;
+		*largest = fmax(*largest, t);
+	}
+}
+
+/* Fill the defaults that depend on the plan: the window, the retry timeout and the bin. */
+static void auto_defaults(struct sim_cmd *c, const struct problem *p, const struct plan *plan)
+{
+	struct sim_config *cfg = &c->cfg;
+	double sum, largest, latency, run_s;
+
+	plan_terms(p, plan, cfg, &sum, &largest);
+	if (cfg->arrival == SIM_CLOSED && !c->have_window)
+		cfg->window = largest > 0 ? (int)fmin(ceil(sum / largest) + 1, 1e6) : 1;
+	if (cfg->arrival == SIM_CLOSED) {
+		latency = fmax(sum, cfg->window * largest);
+		run_s = cfg->requests > 0 ? (double)cfg->requests * largest : cfg->duration_s;
+	} else {
+		double rho = cfg->rate * largest;
+
+		latency = rho < 0.95 ? sum / (1 - rho) : 20 * sum;
+		run_s = cfg->requests > 0 ? (double)cfg->requests / cfg->rate : cfg->duration_s;
+	}
+	if (cfg->duration_s > 0 && (run_s <= 0 || cfg->duration_s < run_s))
+		run_s = cfg->duration_s;
+	if (!c->have_retry)
+		cfg->retry_timeout_s = fmin(fmax(1.0, 4 * latency), 1e8);
+	/* About ten answers per bin at the analytic rate: fine enough to show a recovery. */
+	if (!c->have_bin)
+		cfg->bin_s = fmin(fmax(largest > 0 ? 10 * largest : run_s > 0 ? run_s / 50 : 1, 1e-6),
+				  1e8);
+}
+
+static const char *label(int node, int n, char *buf, size_t size)
+{
+	if (node == n)
+		return "D";
+	snprintf(buf, size, "%d", node);
+	return buf;
+}
+
+/* %.6g, or "-" for a value that could not be measured. */
+static const char *num(double v, char *buf, size_t size)
+{
+	if (!isfinite(v))
+		return "-";
+	snprintf(buf, size, "%.6g", v);
+	return buf;
+}
+
+static void print_plan_line(const struct plan *plan)
+{
+	for (int s = 0; s < plan->n_stages; s++)
+		printf("%s%d..%d@%d", s ? " " : "", plan->stages[s].first_cut,
+		       plan->stages[s].end_cut, plan->stages[s].node);
+}
+
+static void print_text(const struct sim_cmd *c, const struct instance *inst,
+		       const struct algo *a, const struct algo_result *res,
+		       const struct sim_report *r, double wall_s)
+{
+	const struct sim_config *cfg = &c->cfg;
+	int n = inst->cluster->n;
+	char mem[32], x[32], y[32], z[32], w[32];
+
+	printf("%s on %d nodes (%s cluster, seed %" PRIu64 ", trial %d), %s%s per node; %s "
+	       "variant, %s accounting, %s metric\n",
+	       inst->profile->model, n, cluster_kind_name(c->o.spec.cluster.kind), c->o.spec.seed,
+	       c->o.spec.trial, ep_format_bytes(inst->cluster->mem_bytes[0], mem, sizeof(mem)),
+	       c->o.spec.cluster.mem_list ? " (and others)" : "",
+	       algo_variant_name(c->o.algo.variant),
+	       model_accounting_name(c->o.spec.profile.accounting),
+	       c->o.spec.problem.count_compute || c->o.spec.problem.count_dispatcher ? "full"
+										     : "published");
+	printf("plan (%s, %d stages, cuts..cuts@node): ", a->name, res->plan.n_stages);
+	print_plan_line(&res->plan);
+	printf("\n");
+	if (cfg->arrival == SIM_CLOSED)
+		printf("workload: closed loop, window %d", cfg->window);
+	else
+		printf("workload: %s arrivals at %g /s", sim_arrival_name(cfg->arrival), cfg->rate);
+	if (cfg->requests > 0)
+		printf(", %" PRId64 " requests", cfg->requests);
+	if (cfg->duration_s > 0)
+		printf(", for %g s", cfg->duration_s);
+	printf(", warm-up %" PRId64 " completions", cfg->warmup_requests);
+	if (cfg->warmup_s > 0)
+		printf(" and %g s", cfg->warmup_s);
+	printf("\nmodel: service %s, transfers %s, %s links%s, compute %s, dispatcher hops %s\n",
+	       sim_dist_name(cfg->service), sim_dist_name(cfg->transfer),
+	       cfg->shared_medium ? "half-duplex shared" : "dedicated",
+	       cfg->latency_pipelined ? " (latency overlapped)" : "",
+	       !cfg->compute ? "off" : c->o.spec.cluster.speed_flops > 0 ? "on"
+									: "on (but --speed 0: no time)",
+	       cfg->dispatcher_hops ? "on" : "off");
+	printf("\n%-26s %14s %14s\n", "", "analytic", "simulated");
+	printf("%-26s %14.6g %14s\n", "throughput (/s)", res->cost.throughput,
+	       num(r->throughput, x, sizeof(x)));
+	printf("%-26s %14.6f %14s\n", "bottleneck (ms)", res->cost.bottleneck_s * 1e3, "");
+	printf("%-26s %14s %14s", "latency mean (ms)", "", num(r->latency_mean_s * 1e3, x, sizeof(x)));
+	/* (A deterministic run's interval is rounding noise.) */
+	if (isfinite(r->latency_ci95_s) && r->latency_ci95_s > 1e-9 * r->latency_mean_s)
+		printf("  +- %.6g (95 %%)", r->latency_ci95_s * 1e3);
+	printf("\n%-26s %14s %14s\n", "latency p50 (ms)", "", num(r->latency_p50_s * 1e3, x, sizeof(x)));
+	printf("%-26s %14s %14s\n", "latency p95 (ms)", "", num(r->latency_p95_s * 1e3, x, sizeof(x)));
+	printf("%-26s %14s %14s\n", "latency p99 (ms)", "", num(r->latency_p99_s * 1e3, x, sizeof(x)));
+	printf("%-26s %14s %14s\n", "latency max (ms)", "", num(r->latency_max_s * 1e3, x, sizeof(x)));
+	printf("\nrequests: %" PRId64 " issued, %" PRId64 " completed (%" PRId64 " measured from "
+	       "%.6g s to %.6g s), %" PRId64 " never completed; %.4g in the system on average\n",
+	       r->issued, r->completed, r->measured, r->warmup_end_s, r->end_s, r->incomplete,
+	       r->mean_in_system);
+	printf("\n%-6s %12s %12s %10s %12s\n", "node", "utilisation", "mean_queue", "max_queue",
+	       "served");
+	for (int i = 0; i < r->n_nodes; i++)
+		if (r->nodes[i].served > 0 || r->nodes[i].max_queue > 0)
+			printf("%-6d %12.4f %12.4f %10d %12" PRId64 "\n", i, r->nodes[i].utilisation,
+			       r->nodes[i].mean_queue, r->nodes[i].max_queue, r->nodes[i].served);
+	printf("\n%-10s %12s %12s %10s %12s\n", "link", "utilisation", "mean_queue", "max_queue",
+	       "served");
+	for (int i = 0; i < r->n_links; i++) {
+		char name[80];
+
+		if (r->links[i].served == 0 && r->links[i].max_queue == 0)
+			continue; /* used only before the measurement */
+		snprintf(name, sizeof(name), "%s->%s", label(r->links[i].from, n, x, sizeof(x)),
+			 label(r->links[i].to, n, y, sizeof(y)));
+		printf("%-10s %12.4f %12.4f %10d %12" PRId64 "\n", name, r->links[i].utilisation,
+		       r->links[i].mean_queue, r->links[i].max_queue, r->links[i].served);
+	}
+	if (r->n_media > 0) {
+		printf("\n%-10s %12s\n", "medium", "utilisation");
+		for (int i = 0; i < r->n_media; i++)
+			if (r->media[i].served > 0)
+				printf("%-10s %12.4f\n", label(i, n, x, sizeof(x)),
+				       r->media[i].utilisation);
+	}
+	if (r->n_incidents > 0 || cfg->mtbf_s > 0) {
+		printf("\nincidents:\n");
+		for (int i = 0; i < r->n_incidents; i++) {
+			const struct sim_incident *in = &r->incidents[i];
+
+			if (in->kind == SIM_INCIDENT_CRASH)
+				printf("  %.6g s: node %d crashed; declared dead at %.6g s", in->at_s,
+				       in->node, in->detected_s);
+			else
+				printf("  %.6g s: update to %s", in->at_s, c->update_model);
+			if (in->reason[0])
+				printf("; no plan: %s\n", in->reason);
+			else if (!in->replanned)
+				printf("; not in use, nothing to do\n");
+			else if (in->live_s < 0)
+				printf("; re-planned, never live\n");
+			else
+				printf("; re-planned (%d stages, bottleneck %.6g ms), weights sent in "
+				       "%.6g s, live at %.6g s: %s %.6g s\n", in->stages,
+				       in->bottleneck_s * 1e3, in->deploy_s, in->live_s,
+				       in->kind == SIM_INCIDENT_CRASH ? "recovery" : "roll-out",
+				       in->recovery_s);
+		}
+		printf("  requests retried: %" PRId64 " (%" PRId64 " resends); attempts lost: %" PRId64
+		       "; duplicate answers discarded: %" PRId64 "\n", r->requests_retried,
+		       r->retries, r->lost, r->duplicates);
+		printf("  final plan (%s): ", r->final_profile->model);
+		print_plan_line(r->final_plan);
+		printf("; analytic throughput %.6g /s\n", r->final_cost.throughput);
+	}
+	if (c->update_spec)
+		printf("\nupdate (bins of %g s): throughput %s /s before, %s /s in the lowest bin of "
+		       "the roll-out, %s /s after: a dip of %s %%\n", r->bin_s,
+		       num(r->update_before, x, sizeof(x)), num(r->update_min, y, sizeof(y)),
+		       num(r->update_after, z, sizeof(z)), num(100 * r->update_dip, w, sizeof(w)));
+	if (c->series) {
+		printf("\nthroughput series (/s, bins of %g s):", r->bin_s);
+		for (int i = 0; i < r->n_bins; i++)
+			printf("%s%.6g", i % 10 ? " " : "\n  ", (double)r->series[i] / r->bin_s);
+		printf("\n");
+	}
+	printf("\n%" PRIu64 " events, %.6g s simulated in %.3f s\n", r->events, r->sim_end_s,
+	       wall_s);
+}
+
+static void json_num(double v)
+{
+	if (isfinite(v))
+		printf("%.17g", v);
+	else
+		printf("null");
+}
+
+static void print_json(const struct sim_cmd *c, const struct instance *inst,
+		       const struct algo *a, const struct algo_result *res,
+		       const struct sim_report *r)
+{
+	const struct sim_config *cfg = &c->cfg;
+	static const char *const stat_names[] = { "nodes", "links", "media" };
+	const struct sim_server_stats *stats[] = { r->nodes, r->links, r->media };
+	int counts[] = { r->n_nodes, r->n_links, r->n_media };
+
+	printf("{\"model\": ");
+	cli_json_string(stdout, inst->profile->model);
+	printf(", \"algo\": \"%s\", \"variant\": \"%s\", \"nodes\": %d, \"seed\": %" PRIu64
+	       ", \"trial\": %d,\n", a->name, algo_variant_name(c->o.algo.variant),
+	       inst->cluster->n, c->o.spec.seed, c->o.spec.trial);
+	printf(" \"workload\": \"%s\", \"window\": %d, \"rate\": ", sim_arrival_name(cfg->arrival),
+	       cfg->window);
+	json_num(cfg->arrival == SIM_CLOSED ? NAN : cfg->rate);
+	printf(", \"requests\": %" PRId64 ", \"warmup\": %" PRId64 ", \"service\": \"%s\", "
+	       "\"transfer\": \"%s\", \"shared_medium\": %s,\n", cfg->requests, cfg->warmup_requests,
+	       sim_dist_name(cfg->service), sim_dist_name(cfg->transfer),
+	       cfg->shared_medium ? "true" : "false");
+	printf(" \"plan\": [");
+	for (int s = 0; s < res->plan.n_stages; s++)
+		printf("%s{\"node\": %d, \"first_cut\": %d, \"end_cut\": %d}", s ? ", " : "",
+		       res->plan.stages[s].node, res->plan.stages[s].first_cut,
+		       res->plan.stages[s].end_cut);
+	printf("],\n \"analytic_bottleneck_s\": ");
+	json_num(res->cost.bottleneck_s);
+	printf(", \"analytic_throughput\": ");
+	json_num(res->cost.throughput);
+	printf(", \"throughput\": ");
+	json_num(r->throughput);
+	printf(",\n \"latency_mean_s\": ");
+	json_num(r->latency_mean_s);
+	printf(", \"latency_ci95_s\": ");
+	json_num(r->latency_ci95_s);
+	printf(", \"latency_p50_s\": ");
+	json_num(r->latency_p50_s);
+	printf(", \"latency_p95_s\": ");
+	json_num(r->latency_p95_s);
+	printf(", \"latency_p99_s\": ");
+	json_num(r->latency_p99_s);
+	printf(", \"latency_max_s\": ");
+	json_num(r->latency_max_s);
+	printf(",\n \"issued\": %" PRId64 ", \"completed\": %" PRId64 ", \"measured\": %" PRId64
+	       ", \"incomplete\": %" PRId64 ", \"warmup_end_s\": %.17g, \"end_s\": %.17g, "
+	       "\"mean_in_system\": %.17g,\n", r->issued, r->completed, r->measured, r->incomplete,
+	       r->warmup_end_s, r->end_s, r->mean_in_system);
+	printf(" \"retries\": %" PRId64 ", \"requests_retried\": %" PRId64 ", \"lost\": %" PRId64
+	       ", \"duplicates\": %" PRId64 ",\n", r->retries, r->requests_retried, r->lost,
+	       r->duplicates);
+	for (int k = 0; k < 3; k++) {
+		printf(" \"%s\": [", stat_names[k]);
+		for (int i = 0; i < counts[k]; i++)
+			printf("%s{\"from\": %d, \"to\": %d, \"utilisation\": %.17g, \"mean_queue\": "
+			       "%.17g, \"max_queue\": %d, \"served\": %" PRId64 "}", i ? ", " : "",
+			       stats[k][i].from, stats[k][i].to, stats[k][i].utilisation,
+			       stats[k][i].mean_queue, stats[k][i].max_queue, stats[k][i].served);
+		printf("],\n");
+	}
+	printf(" \"incidents\": [");
+	for (int i = 0; i < r->n_incidents; i++) {
+		const struct sim_incident *in = &r->incidents[i];
+
+		printf("%s{\"kind\": \"%s\", \"node\": %d, \"at_s\": %.17g, \"detected_s\": ",
+		       i ? ", " : "", in->kind == SIM_INCIDENT_CRASH ? "crash" : "update", in->node,
+		       in->at_s);
+		json_num(in->detected_s >= 0 ? in->detected_s : NAN);
+		printf(", \"replanned\": %s, \"live_s\": ", in->replanned ? "true" : "false");
+		json_num(in->live_s >= 0 ? in->live_s : NAN);
+		printf(", \"recovery_s\": ");
+		json_num(in->recovery_s >= 0 ? in->recovery_s : NAN);
+		printf(", \"deploy_s\": ");
+		json_num(in->deploy_s >= 0 ? in->deploy_s : NAN);
+		printf(", \"bottleneck_s\": ");
+		json_num(in->bottleneck_s >= 0 ? in->bottleneck_s : NAN);
+		printf(", \"reason\": ");
+		cli_json_string(stdout, in->reason);
+		printf("}");
+	}
+	printf("],\n \"update_before\": ");
+	json_num(r->update_before);
+	printf(", \"update_min\": ");
+	json_num(r->update_min);
+	printf(", \"update_after\": ");
+	json_num(r->update_after);
+	printf(", \"update_dip\": ");
+	json_num(r->update_dip);
+	printf(",\n \"bin_s\": %.17g, \"series\": [", r->bin_s);
+	for (int i = 0; i < r->n_bins; i++)
+		printf("%s%" PRId64, i ? ", " : "", r->series[i]);
+	printf("],\n \"events\": %" PRIu64 ", \"sim_end_s\": %.17g}\n", r->events, r->sim_end_s);
+}
+
+static void print_csv(const struct sim_cmd *c, const struct instance *inst,
+		      const struct algo *a, const struct algo_result *res,
+		      const struct sim_report *r)
+{
+	const struct sim_config *cfg = &c->cfg;
+	double recovery = NAN;
+
+	for (int i = 0; i < r->n_incidents; i++)
+		if (r->incidents[i].kind == SIM_INCIDENT_CRASH && r->incidents[i].recovery_s >= 0) {
+			recovery = r->incidents[i].recovery_s;
+			break;
+		}
+	printf("model,algo,variant,nodes,seed,trial,workload,window,rate,requests,warmup,service,"
+	       "transfer,shared_medium,stages,analytic_bottleneck_s,analytic_throughput,throughput,"
+	       "latency_mean_s,latency_ci95_s,latency_p50_s,latency_p95_s,latency_p99_s,"
+	       "latency_max_s,mean_in_system,issued,completed,incomplete,retries,requests_retried,"
+	       "lost,duplicates,incidents,first_recovery_s,update_dip,events,sim_end_s\n");
+	cli_csv_field(stdout, inst->profile->model);
+	printf(",%s,%s,%d,%" PRIu64 ",%d,%s,%d,%.17g,%" PRId64 ",%" PRId64 ",%s,%s,%d,%d,%.17g,"
+	       "%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%" PRId64 ",%" PRId64
+	       ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%d,%.17g,%.17g,%" PRIu64
+	       ",%.17g\n", a->name, algo_variant_name(c->o.algo.variant), inst->cluster->n,
+	       c->o.spec.seed, c->o.spec.trial, sim_arrival_name(cfg->arrival), cfg->window,
+	       cfg->arrival == SIM_CLOSED ? 0 : cfg->rate, cfg->requests, cfg->warmup_requests,
+	       sim_dist_name(cfg->service), sim_dist_name(cfg->transfer), cfg->shared_medium,
+	       res->plan.n_stages, res->cost.bottleneck_s, res->cost.throughput, r->throughput,
+	       r->latency_mean_s, r->latency_ci95_s, r->latency_p50_s, r->latency_p95_s,
+	       r->latency_p99_s, r->latency_max_s, r->mean_in_system, r->issued, r->completed,
+	       r->incomplete, r->retries, r->requests_retried, r->lost, r->duplicates,
+	       r->n_incidents, recovery, r->update_dip, r->events, r->sim_end_s);
+	if (c->series) {
+		printf("\nbin,start_s,completions,throughput\n");
+		for (int i = 0; i < r->n_bins; i++)
+			printf("%d,%.17g,%" PRId64 ",%.17g\n", i, i * r->bin_s, r->series[i],
+			       (double)r->series[i] / r->bin_s);
+	}
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int run_sim(struct sim_cmd *c)
+{
+	const struct algo *a = algo_find(c->o.algo_name);
+	struct instance *inst = NULL;
+	struct model_graph *ug = NULL;
+	struct model_profile *up = NULL;
+	struct sim_pipeline *sp = NULL;
+	struct algo_result res;
+	gsl_rng *rng = NULL;
+	FILE *trace = NULL;
+	struct ep_error err;
+	double t0;
+	int rc;
+
+	algo_result_init(&res);
+	if (!a) {
+		rc = cli_fail(2, "--algo '%s': unknown algorithm (random, greedy, seifer, joint, "
+			      "defer, optimal)", c->o.algo_name);
+		goto out;
+	}
+	rc = instance_create(&c->o.spec, &inst, &err);
+	if (rc) {
+		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
+		goto out;
+	}
+	if (c->update_spec) {
+		rc = model_zoo_open(c->update_model, &ug, &err);
+		if (!rc)
+			rc = model_profile_create(ug, &c->o.spec.profile, &up, &err);
+		if (rc) {
+			rc = cli_fail(cli_exit_code(rc), "--update: %s", err.msg);
+			goto out;
+		}
+	}
+	if (!(rng = gsl_rng_alloc(gsl_rng_mt19937))) {
+		rc = cli_fail(1, "out of memory");
+		goto out;
+	}
+	/* The same plan as `edgepipe plan` prints for these options. */
+	gsl_rng_set(rng, (unsigned long)instance_algo_seed(&c->o.spec, a->name));
+	rc = algo_run(a, &inst->problem, &c->o.algo, rng, &res, &err);
+	if (rc) {
+		rc = cli_fail(1, "%s", err.msg);
+		goto out;
+	}
+	if (res.status != EP_OK) {
+		rc = cli_fail(1, "%s found no plan to simulate (%s): %s", a->name,
+			      ep_strerror(res.status), res.reason);
+		goto out;
+	}
+	{
+		struct sim_config d = sim_config_default(&inst->problem);
+
+		/* What the metric counts, unless --compute or --dispatcher-hops say otherwise. */
+		c->cfg.compute = c->compute >= 0 ? c->compute : d.compute;
+		c->cfg.dispatcher_hops = c->dispatcher_hops >= 0 ? c->dispatcher_hops
+								 : d.dispatcher_hops;
+	}
+	c->cfg.failures = c->fails;
+	c->cfg.n_failures = c->n_fails;
+	c->cfg.algo = a;
+	c->cfg.algo_options = c->o.algo;
+	c->cfg.update_profile = up;
+	c->cfg.update_at_s = c->update_at_s;
+	c->cfg.seed = c->o.spec.seed;
+	if (!c->have_requests && c->cfg.duration_s > 0)
+		c->cfg.requests = 0;
+	if (!c->have_warmup)
+		c->cfg.warmup_requests = c->cfg.requests / 10;
+	auto_defaults(c, &inst->problem, &res.plan);
+	if (c->trace_path && !(trace = fopen(c->trace_path, "w"))) {
+		rc = cli_fail(2, "--trace '%s': cannot open for writing", c->trace_path);
+		goto out;
+	}
+	c->cfg.trace = trace;
+	rc = sim_pipeline_create(&inst->problem, &res.plan, &c->cfg, &sp, &err);
+	if (rc) {
+		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
+		goto out;
+	}
+	t0 = now_s();
+	rc = sim_pipeline_run(sp, &err);
+	if (rc) {
+		rc = cli_fail(1, "%s", err.msg);
+		goto out;
+	}
+	if (c->fmt == CLI_TEXT)
+		print_text(c, inst, a, &res, sim_pipeline_report(sp), now_s() - t0);
+	else if (c->fmt == CLI_JSON)
+		print_json(c, inst, a, &res, sim_pipeline_report(sp));
+	else
+		print_csv(c, inst, a, &res, sim_pipeline_report(sp));
+	rc = 0;
+out:
+	sim_pipeline_destroy(sp);
+	if (trace && fclose(trace) && rc == 0)
+		rc = cli_fail(1, "--trace '%s': write failed", c->trace_path);
+	gsl_rng_free(rng);
+	algo_result_release(&res);
+	model_profile_destroy(up);
+	model_graph_destroy(ug);
+	instance_destroy(inst);
+	return rc;
+}
+
+int cmd_sim(int argc, char **argv)
+{
+	enum {
+		O_WORKLOAD = CLI_O_INSTANCE_END, O_REQUESTS, O_DURATION, O_WARMUP, O_WARMUP_TIME,
+		O_SERVICE, O_TRANSFER, O_SHARED, O_OVERLAP, O_COMPUTE, O_DISPATCHER, O_FAIL, O_MTBF,
+		O_HEARTBEAT, O_HB_TIMEOUT, O_RETRY, O_UPDATE, O_FORMAT, O_BIN, O_SERIES, O_TRACE,
+		O_HELP,
+	};
+	static const struct option opts[] = {
+		CLI_INSTANCE_OPTIONS,
+		{ "workload", required_argument, NULL, O_WORKLOAD },
+		{ "requests", required_argument, NULL, O_REQUESTS },
+		{ "duration", required_argument, NULL, O_DURATION },
+		{ "warmup", required_argument, NULL, O_WARMUP },
+		{ "warmup-time", required_argument, NULL, O_WARMUP_TIME },
+		{ "service", required_argument, NULL, O_SERVICE },
+		{ "transfer", required_argument, NULL, O_TRANSFER },
+		{ "shared-medium", no_argument, NULL, O_SHARED },
+		{ "latency-overlap", no_argument, NULL, O_OVERLAP },
+		{ "compute", required_argument, NULL, O_COMPUTE },
+		{ "dispatcher-hops", required_argument, NULL, O_DISPATCHER },
+		{ "fail", required_argument, NULL, O_FAIL },
+		{ "mtbf", required_argument, NULL, O_MTBF },
+		{ "heartbeat", required_argument, NULL, O_HEARTBEAT },
+		{ "heartbeat-timeout", required_argument, NULL, O_HB_TIMEOUT },
+		{ "retry-timeout", required_argument, NULL, O_RETRY },
+		{ "update", required_argument, NULL, O_UPDATE },
+		{ "format", required_argument, NULL, O_FORMAT },
+		{ "bin", required_argument, NULL, O_BIN },
+		{ "series", no_argument, NULL, O_SERIES },
+		{ "trace", required_argument, NULL, O_TRACE },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sim_cmd *c = calloc(1, sizeof(*c));
+	struct problem dummy;
+	long v;
+	int opt, rc = 2;
+
+	if (!c)
+		return cli_fail(1, "out of memory");
+	cli_instance_opts_init(&c->o);
+	/* The problem-independent defaults (compute and dispatcher hops come later). */
+	memset(&dummy, 0, sizeof(dummy));
+	c->cfg = sim_config_default(&dummy);
+	c->compute = c->dispatcher_hops = -1;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (cli_instance_opts_parse(&c->o, opt, optarg)) {
+		case 1: continue;
+		case -1: goto out;
+		}
+		switch (opt) {
+		case O_WORKLOAD:
+			if (!parse_workload(c, optarg))
+				goto out;
+			break;
+		case O_REQUESTS:
+			if (!cli_parse_int("--requests", optarg, 0, 1000000000L, &v))
+				goto out;
+			c->cfg.requests = v;
+			c->have_requests = true;
+			break;
+		case O_DURATION:
+			if (!parse_time("--duration", optarg, 1e-9, &c->cfg.duration_s))
+				goto out;
+			break;
+		case O_WARMUP:
+			if (!cli_parse_int("--warmup", optarg, 0, 1000000000L, &v))
+				goto out;
+			c->cfg.warmup_requests = v;
+			c->have_warmup = true;
+			break;
+		case O_WARMUP_TIME:
+			if (!parse_time("--warmup-time", optarg, 0, &c->cfg.warmup_s))
+				goto out;
+			break;
+		case O_SERVICE:
+			if (!parse_dist("--service", optarg, &c->cfg.service, &c->cfg.service_cv))
+				goto out;
+			break;
+		case O_TRANSFER:
+			if (!parse_dist("--transfer", optarg, &c->cfg.transfer, &c->cfg.transfer_cv))
+				goto out;
+			break;
+		case O_SHARED: c->cfg.shared_medium = true; break;
+		case O_OVERLAP: c->cfg.latency_pipelined = true; break;
+		case O_COMPUTE:
+			if (!parse_on_off("--compute", optarg, &c->compute))
+				goto out;
+			break;
+		case O_DISPATCHER:
+			if (!parse_on_off("--dispatcher-hops", optarg, &c->dispatcher_hops))
+				goto out;
+			break;
+		case O_FAIL:
+			if (!parse_fail(c, optarg))
+				goto out;
+			break;
+		case O_MTBF:
+			if (!parse_time("--mtbf", optarg, 1e-9, &c->cfg.mtbf_s))
+				goto out;
+			break;
+		case O_HEARTBEAT:
+			if (!parse_time("--heartbeat", optarg, 1e-9, &c->cfg.heartbeat_period_s))
+				goto out;
+			break;
+		case O_HB_TIMEOUT:
+			if (!parse_time("--heartbeat-timeout", optarg, 1e-9,
+					&c->cfg.heartbeat_timeout_s))
+				goto out;
+			break;
+		case O_RETRY:
+			if (!parse_time("--retry-timeout", optarg, 0, &c->cfg.retry_timeout_s))
+				goto out;
+			c->have_retry = true;
+			break;
+		case O_UPDATE:
+			if (!parse_update(c, optarg))
+				goto out;
+			break;
+		case O_FORMAT:
+			if (!cli_parse_format(optarg, &c->fmt)) {
+				cli_fail(2, "--format '%s': expected text, csv or json", optarg);
+				goto out;
+			}
+			break;
+		case O_BIN:
+			if (!parse_time("--bin", optarg, 1e-9, &c->cfg.bin_s))
+				goto out;
+			c->have_bin = true;
+			break;
+		case O_SERIES: c->series = true; break;
+		case O_TRACE: c->trace_path = optarg; break;
+		case O_HELP:
+			print_usage(stdout);
+			rc = 0;
+			goto out;
+		default:
+			print_usage(stderr);
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		cli_fail(2, "sim: unexpected argument '%s'", argv[optind]);
+		goto out;
+	}
+	if (!cli_instance_opts_finish(&c->o, "sim"))
+		goto out;
+	if (strcmp(c->o.algo_name, "all") == 0) {
+		cli_fail(2, "--algo 'all': sim simulates one algorithm's plan; name one");
+		goto out;
+	}
+	if (c->cfg.heartbeat_timeout_s < c->cfg.heartbeat_period_s) {
+		cli_fail(2, "--heartbeat-timeout %g s is shorter than the heartbeat period %g s",
+			 c->cfg.heartbeat_timeout_s, c->cfg.heartbeat_period_s);
+		goto out;
+	}
+	if (c->have_requests && c->cfg.requests == 0 && c->cfg.duration_s == 0) {
+		cli_fail(2, "--requests 0 needs --duration");
+		goto out;
+	}
+	rc = run_sim(c);
+out:
+	free(c);
+	return rc;
+}

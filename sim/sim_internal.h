@@ -1,0 +1,217 @@
+/*
+ * sim_internal: the pipeline simulation's state, shared by its files:
+ * sim_pipeline.c (configuration, the dispatcher, requests moving through stages and links),
+ * sim_recovery.c (crashes, detection, re-planning, deployments, the update) and sim_stats.c
+ * (measurements and the report).
+ *
+ * Ownership: the pipeline owns everything here. Requests and tokens come from chunked pools
+ * (their addresses never move, so events carry pointers to them) and go back to free lists;
+ * nothing is freed before sim_pipeline_destroy.
+ *
+ * A request is what the client asked for; a token is one attempt of it moving through one
+ * deployment. A request has at most one live retry timer; it may have several tokens (a slow
+ * attempt and its retry). A token names its request by pointer and id: a request completed and
+ * reused has another id, so a late token of it is recognised as a duplicate.
+ */
+#ifndef EDGEPIPE_SIM_INTERNAL_H
+#define EDGEPIPE_SIM_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <gsl/gsl_rng.h>
+
+#include "sim_engine.h"
+#include "sim_pipeline.h"
+
+#define NS_PER_S 1e9
+
+struct sim_req {
+	int64_t id;              /* -1 while free */
+	int64_t issue_ns;        /* first issue */
+	int attempts;            /* sends so far */
+	struct sim_event_ref timer; /* the retry timer of the last send */
+	struct sim_req *next_free;
+};
+
+struct sim_deploy;
+
+struct sim_token {
+	struct sim_req *req;
+	int64_t req_id;
+	struct sim_deploy *dep;
+	int step;                /* -1 before hop 0; even 2h: hop h; odd 2s+1: stage s */
+	struct sim_token *next;  /* in a server's FIFO, or the free list */
+	/* shared medium: waiting in the sender's (side 0) and the receiver's (side 1) list */
+	struct sim_token *wprev[2], *wnext[2];
+	struct sim_event_ref ev; /* a transfer on a medium, or a propagation delay */
+};
+
+/* Time integrals since the measurement started; n and busy are the state being integrated. */
+struct sim_acc {
+	int64_t last_ns;
+	double busy_ns;
+	double area;   /* of n, in ns */
+	int max;
+	int64_t served;
+};
+
+/* A FIFO server: a node's processor, or one ordered pair's link. In shared-medium mode a link
+ * only keeps statistics (n: transfers waiting or under way; busy: one under way). */
+struct sim_server {
+	struct sim_pipeline *sp;
+	bool is_link;
+	int from, to;            /* node, node for a processor */
+	struct sim_token *head, *tail; /* head is in service when busy */
+	int n;
+	bool busy;
+	struct sim_event_ref done;
+	struct sim_acc acc;
+};
+
+/* A node's (or the dispatcher's) half-duplex medium. */
+struct sim_medium {
+	bool busy;
+	struct sim_token *current;       /* the transfer under way */
+	struct sim_token *whead, *wtail; /* transfers waiting for this medium */
+	struct sim_acc acc;
+};
+
+struct sim_hop {
+	int from, to;
+	int64_t busy_ns;  /* what a transfer occupies the link for (mean) */
+	int64_t lat_ns;   /* then the propagation delay (latency_pipelined only) */
+	struct sim_server *link; /* NULL: the hop takes no time */
+};
+
+struct sim_deploy {
+	int epoch;
+	const struct problem *problem; /* its model on the full cluster */
+	struct plan plan;              /* nodes of the full cluster */
+	struct plan_cost cost;
+	int k;
+	int64_t *stage_ns;             /* [k] mean compute time */
+	struct sim_hop *hops;          /* [k+1] */
+	bool drop_previous;            /* when it goes live (recovery, not update) */
+	bool dropped;
+	int64_t first_answer_ns;       /* -1 until a request sent to it completes */
+};
+
+struct sim_node {
+	bool dead;       /* crashed */
+	bool known_dead; /* the dispatcher has declared it dead */
+};
+
+enum sim_state { SIM_UP = 0, SIM_DOWN, SIM_FAILED };
+
+struct sim_backlog_entry {
+	struct sim_req *req;
+	int64_t id;
+};
+
+struct sim_pipeline {
+	const struct problem *base;   /* borrowed */
+	struct problem update_problem; /* the update's model on the full cluster */
+	bool have_update;
+	const struct problem *target; /* the model the dispatcher wants running */
+	struct sim_config cfg;
+	struct sim_engine *eng;
+	gsl_rng *rng_arrival, *rng_service, *rng_transfer, *rng_failure, *rng_plan;
+	int n;                         /* nodes; n is also the dispatcher's index */
+	struct sim_node *nodes;        /* [n] */
+	struct sim_server *cpu;        /* [n] */
+	struct sim_server **links;     /* every link used so far, in order of first use */
+	int n_links, cap_links;
+	struct sim_medium *media;      /* [n + 1] with shared_medium */
+	struct sim_deploy **deploys;   /* every deployment, epoch = index */
+	int n_deploys, cap_deploys;
+	struct sim_deploy *live, *pending;
+	enum sim_state state;
+	int64_t period_ns, timeout_ns, retry_ns, bin_ns;
+	/* pools */
+	void **chunks;
+	int n_chunks, cap_chunks;
+	struct sim_req *free_reqs;
+	struct sim_token *free_tokens;
+	/* dispatcher */
+	int64_t next_id, outstanding;
+	bool issuing_done, in_issue, ran;
+	struct sim_backlog_entry *backlog; /* ring */
+	size_t bl_head, bl_len, bl_cap;
+	struct sim_acc sys_acc;            /* of outstanding */
+	/* measurements */
+	bool warm;
+	int64_t warm_ns;
+	double *lat_s;                     /* measured latencies, in completion order */
+	size_t n_lat, cap_lat;
+	int64_t first_answer_ns;           /* -1 until the first completion */
+	int64_t answers_at_update;         /* completions when the update came */
+	int64_t *series;
+	int n_bins, cap_bins;
+	struct sim_incident *incidents;
+	int n_incidents, cap_incidents;
+	int update_incident;               /* index, -1 */
+	struct sim_deploy *update_deploy;  /* the first deployment of the update's model to go
+					      live */
+	struct sim_report report;
+	struct sim_server_stats *node_stats, *link_stats, *media_stats;
+	/* the first error raised inside an event; the run stops on it */
+	int err_code;
+	struct ep_error err;
+};
+
+/* sim_pipeline.c */
+void sim_fail(struct sim_pipeline *sp, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* One line of the event trace, prefixed with the time in ns. Call through SIM_TRACE, which
+ * evaluates the arguments only when there is a trace. */
+void sim_trace(struct sim_pipeline *sp, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define SIM_TRACE(sp, ...)                                                                     \
+	do {                                                                                   \
+		if ((sp)->cfg.trace)                                                           \
+			sim_trace((sp), __VA_ARGS__);                                          \
+	} while (0)
+int64_t sim_now(const struct sim_pipeline *sp);
+void sim_schedule(struct sim_pipeline *sp, int64_t time_ns, sim_event_fn fn, void *ctx,
+		  uint64_t arg, struct sim_event_ref *ref);
+void sim_lose(struct sim_pipeline *sp, struct sim_token *t, const char *why);
+void sim_send_request(struct sim_pipeline *sp, struct sim_req *req);
+void sim_server_purge(struct sim_pipeline *sp, struct sim_server *srv,
+		      const struct sim_deploy *dep);
+/* Lose the transfers through medium `node` (of `dep` only, unless NULL); then, once every
+ * purge is done, sim_media_restart starts what can start. */
+void sim_media_purge(struct sim_pipeline *sp, int node, const struct sim_deploy *dep);
+void sim_media_restart(struct sim_pipeline *sp);
+struct sim_server *sim_link_get(struct sim_pipeline *sp, int from, int to);
+
+/* sim_recovery.c */
+int sim_deploy_build(struct sim_pipeline *sp, const struct problem *p, const struct plan *plan,
+		     struct sim_deploy **out, struct ep_error *err);
+void sim_deploy_free(struct sim_deploy *d);
+int sim_recovery_start(struct sim_pipeline *sp, struct ep_error *err);
+void sim_backlog_flush(struct sim_pipeline *sp);
+
+/* sim_stats.c */
+static inline void sim_acc_touch(struct sim_acc *a, int64_t now, int n, bool busy)
+{
+	double dt = (double)(now - a->last_ns);
+
+	a->area += dt * n;
+	if (busy)
+		a->busy_ns += dt;
+	a->last_ns = now;
+}
+
+static inline void sim_acc_max(struct sim_acc *a, int n)
+{
+	if (n > a->max)
+		a->max = n;
+}
+
+void sim_stats_start(struct sim_pipeline *sp);
+void sim_stats_complete(struct sim_pipeline *sp, struct sim_req *req);
+int sim_stats_report(struct sim_pipeline *sp, struct ep_error *err);
+
+#endif

@@ -1,0 +1,247 @@
+/*
+ * sim_pipeline: a discrete-event simulation of one plan running as a pipeline on its cluster,
+ * on top of sim_engine: requests queue at the stages and on the links, links may share a
+ * half-duplex medium, nodes crash and the pipeline is re-planned and redeployed, the model is
+ * updated while it runs.
+ *
+ * The model, as the rest of edgepipe defines it (DESIGN.md; problem.h, plan.h):
+ * - Dispatcher. Issues requests, closed loop (a window of W requests in flight: each completion
+ *   issues the next) or open loop (Poisson or constant rate), until `requests` have been issued
+ *   or `duration_s` has passed. A request's latency runs from its first issue to its answer.
+ * - Stages. Each node is one FIFO server; a request at stage s of a plan occupies stage s's node
+ *   for (stage FLOPs / node speed) x a draw of `service` (mean 1). When a node hosts stages of
+ *   two deployments at once (during an update), they share its FIFO.
+ * - Links. Store and forward: the cut tensor is sent whole after its stage, at the pair's
+ *   bandwidth plus its latency: the hop time of problem_hop_s, times a draw of `transfer`. By
+ *   default a link carries one tensor at a time and is busy for the whole hop time (bandwidth
+ *   term and latency), which is what plan_cost assumes; `latency_pipelined` keeps a link busy for
+ *   the bandwidth term only and lets the latency overlap the next tensor. Each ordered pair is its
+ *   own FIFO link, unless `shared_medium`: then each node (and the dispatcher) has one
+ *   half-duplex medium that its sends and its receives share; a transfer needs both of its
+ *   endpoints' media free: it starts at once if they are, else it waits, and when a medium frees,
+ *   the earliest waiting transfer through it whose other medium is free starts. Hops that carry
+ *   0 bits take no time and no link. The dispatcher hops (input to stage 0, output back) take
+ *   time only when `dispatcher_hops`.
+ * - A saturated deterministic pipeline under the default link model therefore runs at exactly
+ *   plan_cost's throughput (tests/test_sim_saturated.c).
+ *
+ * Failures and recovery:
+ * - A node crashes at a given time or after an exponential time of mean `mtbf_s` (drawn for every
+ *   node at the start; a node does not come back). Everything at a dead node is lost: its queue,
+ *   the request in service, the transfers from or to it; a request sent to it is lost. The
+ *   dispatcher does not fail.
+ * - Nodes send a heartbeat every `heartbeat_period_s`; the dispatcher declares a node dead
+ *   `heartbeat_timeout_s` after its last heartbeat (the last multiple of the period at or before
+ *   the crash). If the running (or the pending) deployment uses the node, the dispatcher stops
+ *   sending, re-plans the current model on the nodes not declared dead with the run's algorithm
+ *   (algo_run on the problem restricted to those nodes), and redeploys: the new deployment goes
+ *   live when the weights (parameter bytes) of its stages have reached their nodes from the
+ *   dispatcher, sent in parallel over the dispatcher's links (one after the other with
+ *   `shared_medium`); a node that keeps the same stage of the same model needs no weights. The
+ *   old deployment is dropped when the new one goes live: the requests still in it are lost
+ *   (and retried). The algorithm's wall time is not simulated.
+ * - A request not answered `retry_timeout_s` after it was (last) sent is sent again, with
+ *   exponential backoff: the n-th resend waits retry_timeout_s x 2^min(n, 6). Resends are load:
+ *   a timeout shorter than the latency's tail can still tip a busy pipeline into a retry storm
+ *   (more resends, longer queues, longer latencies), as it does real systems. While the
+ *   pipeline is down, new requests and retries wait at the dispatcher until it is live again.
+ *   The first answer completes the request; later answers of other attempts are discarded
+ *   (counted as duplicates). So every request completes exactly once, unless no plan exists on
+ *   the surviving nodes: then the run stops and reports the requests that never completed.
+ * - A model update at `update_at_s` re-plans `update_profile` on the live nodes and rolls it out
+ *   make-before-break: the old deployment serves until the new one is live, then drains.
+ *
+ * Measurements exclude the warm-up: it ends at the later of `warmup_s` and the completion of the
+ * `warmup_requests`-th request; the time averages, the served counts and the latency samples
+ * restart then (the counts of requests, retries, losses and duplicates cover the whole run). The
+ * measurement interval ends with the last completion (or when the run stops without a plan).
+ * Throughput = completions in the interval / its length; latency statistics are over the
+ * requests completed in the interval; percentiles are nearest rank; the confidence interval of
+ * the mean latency is by batch means (20 batches, Student t, 95 %). The throughput series counts
+ * every completion, warm-up included.
+ *
+ * Randomness: every random stream (arrivals, service, transfers, failures, re-planning) is its
+ * own gsl_rng (mt19937) seeded from `seed`. With the same inputs and seed a run, and its trace,
+ * is the same, byte for byte.
+ */
+#ifndef EDGEPIPE_SIM_PIPELINE_H
+#define EDGEPIPE_SIM_PIPELINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "algo.h"
+#include "ep_error.h"
+#include "model_profile.h"
+#include "plan.h"
+#include "problem.h"
+
+struct sim_pipeline;
+
+enum sim_arrival {
+	SIM_CLOSED = 0, /* a window of requests in flight */
+	SIM_POISSON,    /* exponential inter-arrival times of mean 1 / rate */
+	SIM_CONSTANT,   /* one request every 1 / rate */
+};
+
+enum sim_dist {
+	SIM_DIST_DET = 0,   /* always the mean */
+	SIM_DIST_EXP,       /* exponential of that mean */
+	SIM_DIST_LOGNORMAL, /* lognormal of that mean and the given coefficient of variation */
+};
+
+const char *sim_dist_name(enum sim_dist d);    /* "det", "exp", "lognormal" */
+const char *sim_arrival_name(enum sim_arrival a); /* "closed", "poisson", "constant" */
+
+/* A node crash at a given time. */
+struct sim_failure {
+	int node;    /* 0 <= node < cluster n */
+	double at_s; /* >= 0 */
+};
+
+/*
+ * A request has completed (exactly once per request): its number (0, 1, ... in issue order),
+ * first issue and completion times.
+ */
+typedef void (*sim_complete_fn)(void *ctx, int64_t request, int64_t issue_ns, int64_t done_ns);
+
+/* What to simulate; sim_config_default() fills it, then set what applies. */
+struct sim_config {
+	/* workload */
+	enum sim_arrival arrival;
+	int window;              /* closed: requests in flight, >= 1 */
+	double rate;             /* open: requests per second, > 0 */
+	int64_t requests;        /* requests to issue; 0: no limit (duration_s must be set) */
+	double duration_s;       /* no request is issued at or after this time; 0: no limit */
+	int64_t warmup_requests; /* completions before the measurement starts */
+	double warmup_s;         /* and no measurement before this time */
+	/* service */
+	enum sim_dist service;   /* stage compute times */
+	double service_cv;       /* lognormal only: coefficient of variation, > 0 */
+	enum sim_dist transfer;  /* link hop times */
+	double transfer_cv;
+	bool compute;            /* stages take FLOPs / speed (nodes of speed 0 take no time) */
+	bool dispatcher_hops;    /* the input and output hops take time */
+	bool shared_medium;      /* one half-duplex medium per node, for its sends and receives */
+	bool latency_pipelined;  /* a link is busy for the bandwidth term only */
+	/* failures, recovery, update */
+	const struct sim_failure *failures; /* borrowed, n_failures entries */
+	int n_failures;
+	double mtbf_s;              /* per node; 0: no random failures */
+	double heartbeat_period_s;  /* > 0 */
+	double heartbeat_timeout_s; /* >= the period */
+	double retry_timeout_s;     /* 0: requests are never retried */
+	const struct algo *algo;    /* re-plans; NULL: a crash of a used node ends the run */
+	struct algo_options algo_options;
+	const struct model_profile *update_profile; /* borrowed; NULL: no update */
+	double update_at_s;
+	/* output */
+	double bin_s;            /* width of a throughput series bin, > 0 */
+	FILE *trace;             /* borrowed; one line per event, NULL: none */
+	sim_complete_fn on_complete; /* NULL: none */
+	void *on_complete_ctx;
+	uint64_t seed;
+};
+
+/*
+ * Defaults for problem `p`: closed loop with a window of 1, 1000 requests, no warm-up,
+ * deterministic service and transfers, compute and dispatcher hops as p's options count them
+ * (so that the simulation measures what plan_cost computes), dedicated links, no failures,
+ * heartbeats every 1 s with a 3 s timeout, retries after 10 s, no update, 1 s bins, seed 1.
+ */
+struct sim_config sim_config_default(const struct problem *p);
+
+/* One server's measurements over the measurement interval. */
+struct sim_server_stats {
+	int from, to;        /* a node: from = to = node; a link: sender and receiver (n =
+				dispatcher); a medium: from = to = its node */
+	double utilisation;  /* busy time / interval */
+	double mean_queue;   /* time-average requests there, waiting or in service */
+	int max_queue;
+	int64_t served;
+};
+
+enum sim_incident_kind { SIM_INCIDENT_CRASH = 0, SIM_INCIDENT_UPDATE };
+
+/* A crash or an update and what the dispatcher did about it. Times in seconds; -1 = never. */
+struct sim_incident {
+	enum sim_incident_kind kind;
+	int node;            /* crash: the node */
+	bool replanned;      /* crash of a used node, or update */
+	double at_s;         /* the crash or the update */
+	double detected_s;   /* crash: heartbeat timeout */
+	double live_s;       /* the new deployment went live */
+	double recovery_s;   /* live - at */
+	double deploy_s;     /* weight transfer time of the new deployment */
+	double bottleneck_s; /* plan_cost of the new plan (full cluster, its model) */
+	int stages;          /* of the new plan */
+	char reason[512];    /* when no plan was found */
+};
+
+struct sim_report {
+	/* workload */
+	int64_t issued, completed, measured; /* measured: completed in the interval */
+	int64_t incomplete;                  /* issued but never completed (no plan left) */
+	double warmup_end_s, end_s;          /* the measurement interval */
+	double throughput;                   /* measured / interval, per second */
+	double latency_mean_s, latency_ci95_s; /* half-width; NAN with fewer than 40 samples */
+	double latency_p50_s, latency_p95_s, latency_p99_s, latency_max_s;
+	double mean_in_system;               /* time-average requests issued, not completed */
+	/* failures */
+	int64_t retries;          /* sends beyond a request's first */
+	int64_t requests_retried; /* requests sent more than once */
+	int64_t lost;             /* attempts lost at dead nodes or dropped deployments */
+	int64_t duplicates;       /* answers discarded because the request had completed */
+	const struct sim_incident *incidents;
+	int n_incidents;
+	/*
+	 * The update, from the throughput series (per second; NAN when no bin qualifies):
+	 * before = the answers after the first one up to the update, over that time;
+	 * min = the lowest bin from the update's to the one after the new deployment's first
+	 * answer; after = the mean of the whole bins after that; dip = 1 - min / before.
+	 */
+	double update_before, update_min, update_after, update_dip;
+	/* servers */
+	const struct sim_server_stats *nodes;  /* [n_nodes], by node */
+	int n_nodes;
+	const struct sim_server_stats *links;  /* the links ever used, in order of first use */
+	int n_links;
+	const struct sim_server_stats *media;  /* shared_medium: [n_nodes + 1], dispatcher last */
+	int n_media;
+	/* throughput series: counts[i] completions in [i, i+1) x bin_s */
+	double bin_s;
+	const int64_t *series;
+	int n_bins;
+	/* the engine */
+	uint64_t events;
+	double sim_end_s;                   /* the clock when the run stopped */
+	const struct plan *final_plan;      /* the plan live at the end (nodes of the full
+					       cluster) */
+	const struct model_profile *final_profile;
+	struct plan_cost final_cost;
+};
+
+/*
+ * Prepare a simulation of `plan` (valid for `p`; copied) under `cfg` (copied; its borrowed
+ * pointers must outlive the pipeline, as must p and its profile and cluster). *out is owned by
+ * the caller (sim_pipeline_destroy). Returns EP_OK, EP_EINVAL (the message names the field and
+ * value, or the plan's problem) or EP_ENOMEM.
+ */
+int sim_pipeline_create(const struct problem *p, const struct plan *plan,
+			const struct sim_config *cfg, struct sim_pipeline **out,
+			struct ep_error *err);
+void sim_pipeline_destroy(struct sim_pipeline *sp);
+
+/*
+ * Run the simulation to its end: every request issued and completed, or no plan left after a
+ * crash. Call once. Returns EP_OK (a run that ends without a plan is a result, in the report),
+ * EP_ENOMEM, EP_EIO (the trace could not be written) or an error of the re-planning algorithm.
+ * Complexity: O(log pending events) per event; each request costs O(stages) events.
+ */
+int sim_pipeline_run(struct sim_pipeline *sp, struct ep_error *err);
+
+/* The measurements of a finished run; owned by the pipeline. */
+const struct sim_report *sim_pipeline_report(const struct sim_pipeline *sp);
+
+#endif
