@@ -1,0 +1,419 @@
+/*
+ * edgepipe sweep: run a grid of configurations into SQLite; edgepipe merge: union shard files.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "algo.h"
+#include "cli.h"
+#include "ep_units.h"
+#include "model_zoo.h"
+#include "store.h"
+#include "sweep.h"
+
+static const char sweep_usage[] =
+	"usage: edgepipe sweep --db FILE --model LIST --mem LIST --nodes LIST [options]\n\n"
+	"Run every configuration of a grid and store one row per (configuration, algorithm,\n"
+	"trial) in an SQLite file (schema: experiments/store.h). Run the same command again to\n"
+	"finish a sweep that was interrupted: stored rows are kept and not recomputed.\n\n"
+	"axes (lists a,b,c; integer axes also take ranges START:END[:STEP]):\n"
+	"  --model LIST               zoo models or model files\n"
+	"  --mem LIST                 node memory sizes, e.g. 64MiB,128MiB\n"
+	"  --nodes LIST               node counts, e.g. 5,10,15,20,50\n"
+	"  --bw-classes LIST          seifer's bandwidth classes, e.g. 2:20:3 (default 8)\n"
+	"  --algo LIST|all            algorithms (default all: random, greedy, seifer, joint,\n"
+	"                             defer, optimal)\n"
+	"  --variant LIST             corrected, published or both (default corrected)\n"
+	"  --cluster LIST             geometric (default), uniform, classes, file\n"
+	"  --trials N                 trials per configuration (default 1)\n"
+	"  --seed S                   run seed (default 1); trial t's cluster depends on (S, t, N)\n"
+	"cluster details (as in 'edgepipe plan'):\n"
+	"  --bw-range MIN:MAX  --link-classes C  --latency DURATION  --speed FLOPS\n"
+	"  --cluster-file CSV\n"
+	"algorithm details: --stages K  --failure-prob P  --force\n"
+	"running:\n"
+	"  --db FILE                  the SQLite file (created if missing)\n"
+	"  -j, --jobs N               worker processes (default 1)\n"
+	"  --shard I/N                run only cells I, I+N, I+2N ... (0 <= I < N); each shard\n"
+	"                             writes its own file; 'edgepipe merge' unions them\n"
+	"  --progress / --no-progress progress on stderr (default: when stderr is a terminal)\n";
+
+static bool parse_shard(const char *s, struct sweep_grid *g)
+{
+	int i, n;
+	char tail;
+
+	if (sscanf(s, "%d/%d%c", &i, &n, &tail) != 2 || n < 1 || i < 0 || i >= n) {
+		cli_fail(2, "--shard '%s': expected I/N with 0 <= I < N", s);
+		return false;
+	}
+	g->shard_index = i;
+	g->shard_count = n;
+	return true;
+}
+
+/* Split a comma list into at most `max` pointers into `buf` (which it modifies). */
+static int split_list(char *buf, const char **out, int max)
+{
+	int n = 0;
+	char *save;
+
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (n == max)
+			return -1;
+		out[n++] = t;
+	}
+	return n;
+}
+
+static bool parse_algos(char *s, struct sweep_grid *g)
+{
+	const char *names[SWEEP_MAX_AXIS];
+	int n;
+
+	if (strcmp(s, "all") == 0) {
+		for (g->n_algos = 0; algo_registry[g->n_algos]; g->n_algos++)
+			g->algos[g->n_algos] = algo_registry[g->n_algos];
+		return true;
+	}
+	n = split_list(s, names, SWEEP_MAX_AXIS);
+	if (n <= 0) {
+		cli_fail(2, "--algo: expected a list of algorithms");
+		return false;
+	}
+	for (int i = 0; i < n; i++) {
+		g->algos[i] = algo_find(names[i]);
+		if (!g->algos[i]) {
+			cli_fail(2, "--algo '%s': unknown algorithm (random, greedy, seifer, joint, "
+				 "defer, optimal, all)", names[i]);
+			return false;
+		}
+	}
+	g->n_algos = n;
+	return true;
+}
+
+static bool parse_variants(char *s, struct sweep_grid *g)
+{
+	const char *names[4];
+	int n = split_list(s, names, 2);
+
+	if (n <= 0) {
+		cli_fail(2, "--variant '%s': expected corrected, published or both", s);
+		return false;
+	}
+	for (int i = 0; i < n; i++) {
+		int v = algo_variant_from_name(names[i]);
+
+		if (v < 0) {
+			cli_fail(2, "--variant '%s': expected corrected or published", names[i]);
+			return false;
+		}
+		g->variants[i] = (enum algo_variant)v;
+	}
+	g->n_variants = n;
+	return true;
+}
+
+static bool parse_clusters(char *s, struct sweep_grid *g)
+{
+	const char *names[CLUSTER_KIND_COUNT_];
+	int n = split_list(s, names, CLUSTER_KIND_COUNT_);
+
+	if (n <= 0) {
+		cli_fail(2, "--cluster '%s': expected a list of geometric, uniform, classes, file",
+			 s);
+		return false;
+	}
+	for (int i = 0; i < n; i++) {
+		int k = cluster_kind_from_name(names[i]);
+
+		if (k < 0) {
+			cli_fail(2, "--cluster '%s': expected geometric, uniform, classes or file",
+				 names[i]);
+			return false;
+		}
+		g->clusters[i] = (enum cluster_kind)k;
+	}
+	g->n_clusters = n;
+	return true;
+}
+
+/* The command line as one string, for the runs table. */
+static char *join_args(int argc, char **argv)
+{
+	size_t len = 16;
+	char *s;
+
+	for (int i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	s = malloc(len);
+	if (!s)
+		return NULL;
+	strcpy(s, "edgepipe");
+	for (int i = 0; i < argc; i++) {
+		strcat(s, " ");
+		strcat(s, argv[i]);
+	}
+	return s;
+}
+
+int cmd_sweep(int argc, char **argv)
+{
+	enum {
+		O_MODEL = 256, O_MEM, O_NODES, O_BW_CLASSES, O_ALGO, O_VARIANT, O_CLUSTER, O_TRIALS,
+		O_SEED, O_BW_RANGE, O_LINK_CLASSES, O_LATENCY, O_SPEED, O_CLUSTER_FILE, O_STAGES,
+		O_FAILURE, O_FORCE, O_DB, O_SHARD, O_PROGRESS, O_NO_PROGRESS, O_HELP,
+	};
+	static const struct option opts[] = {
+		{ "model", required_argument, NULL, O_MODEL },
+		{ "mem", required_argument, NULL, O_MEM },
+		{ "nodes", required_argument, NULL, O_NODES },
+		{ "bw-classes", required_argument, NULL, O_BW_CLASSES },
+		{ "algo", required_argument, NULL, O_ALGO },
+		{ "variant", required_argument, NULL, O_VARIANT },
+		{ "cluster", required_argument, NULL, O_CLUSTER },
+		{ "trials", required_argument, NULL, O_TRIALS },
+		{ "seed", required_argument, NULL, O_SEED },
+		{ "bw-range", required_argument, NULL, O_BW_RANGE },
+		{ "link-classes", required_argument, NULL, O_LINK_CLASSES },
+		{ "latency", required_argument, NULL, O_LATENCY },
+		{ "speed", required_argument, NULL, O_SPEED },
+		{ "cluster-file", required_argument, NULL, O_CLUSTER_FILE },
+		{ "stages", required_argument, NULL, O_STAGES },
+		{ "failure-prob", required_argument, NULL, O_FAILURE },
+		{ "force", no_argument, NULL, O_FORCE },
+		{ "db", required_argument, NULL, O_DB },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "shard", required_argument, NULL, O_SHARD },
+		{ "progress", no_argument, NULL, O_PROGRESS },
+		{ "no-progress", no_argument, NULL, O_NO_PROGRESS },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sweep_grid *g = malloc(sizeof(*g));
+	char *models = NULL, *command = NULL, shard[32];
+	const char *db = NULL;
+	struct store *store = NULL;
+	struct ep_error err;
+	long v, done = 0;
+	int opt, n, rc = 2;
+
+	if (!g)
+		return cli_fail(1, "out of memory");
+	sweep_grid_init(g);
+	g->progress = isatty(STDERR_FILENO);
+	for (g->n_algos = 0; algo_registry[g->n_algos]; g->n_algos++)
+		g->algos[g->n_algos] = algo_registry[g->n_algos];
+	while ((opt = getopt_long(argc, argv, "hj:", opts, NULL)) != -1) {
+		switch (opt) {
+		case O_MODEL:
+			free(models);
+			models = strdup(optarg);
+			n = models ? split_list(models, g->models, SWEEP_MAX_AXIS) : -1;
+			if (n <= 0) {
+				cli_fail(2, "--model '%s': expected a list of models", optarg);
+				goto out;
+			}
+			g->n_models = n;
+			break;
+		case O_MEM:
+			n = sweep_parse_sizes("--mem", optarg, g->mems, &err);
+			if (n < 0) {
+				cli_fail(2, "%s", err.msg);
+				goto out;
+			}
+			g->n_mems = n;
+			break;
+		case O_NODES:
+			n = sweep_parse_ints("--nodes", optarg, 1, 100000, g->nodes, &err);
+			if (n < 0) {
+				cli_fail(2, "%s", err.msg);
+				goto out;
+			}
+			g->n_nodes = n;
+			break;
+		case O_BW_CLASSES:
+			n = sweep_parse_ints("--bw-classes", optarg, 1, 1000, g->bw_classes, &err);
+			if (n < 0) {
+				cli_fail(2, "%s", err.msg);
+				goto out;
+			}
+			g->n_bw_classes = n;
+			break;
+		case O_ALGO:
+			if (!parse_algos(optarg, g))
+				goto out;
+			break;
+		case O_VARIANT:
+			if (!parse_variants(optarg, g))
+				goto out;
+			break;
+		case O_CLUSTER:
+			if (!parse_clusters(optarg, g))
+				goto out;
+			break;
+		case O_TRIALS:
+			if (!cli_parse_int("--trials", optarg, 1, 10000000, &v))
+				goto out;
+			g->trials = (int)v;
+			break;
+		case O_SEED: {
+			unsigned long long s;
+
+			if (!cli_parse_u64("--seed", optarg, &s))
+				goto out;
+			g->seed = s;
+			break;
+		}
+		case O_BW_RANGE: {
+			char buf[128], *colon;
+
+			if (strlen(optarg) >= sizeof(buf) ||
+			    !(colon = strchr(strcpy(buf, optarg), ':'))) {
+				cli_fail(2, "--bw-range '%s': expected MIN:MAX", optarg);
+				goto out;
+			}
+			*colon = '\0';
+			if (ep_parse_bitrate(buf, &g->cluster_base.bw_min_bps, &err) ||
+			    ep_parse_bitrate(colon + 1, &g->cluster_base.bw_max_bps, &err)) {
+				cli_fail(2, "--bw-range: %s", err.msg);
+				goto out;
+			}
+			break;
+		}
+		case O_LINK_CLASSES:
+			if (!cli_parse_int("--link-classes", optarg, 1, 1000, &v))
+				goto out;
+			g->cluster_base.classes = (int)v;
+			break;
+		case O_LATENCY:
+			if (ep_parse_duration(optarg, &g->cluster_base.latency_s, &err)) {
+				cli_fail(2, "--latency: %s", err.msg);
+				goto out;
+			}
+			break;
+		case O_SPEED:
+			if (ep_parse_flops(optarg, &g->cluster_base.speed_flops, &err)) {
+				cli_fail(2, "--speed: %s", err.msg);
+				goto out;
+			}
+			break;
+		case O_CLUSTER_FILE: g->cluster_base.path = optarg; break;
+		case O_STAGES:
+			if (!cli_parse_int("--stages", optarg, 1, 100000, &v))
+				goto out;
+			g->algo_base.stages = (int)v;
+			break;
+		case O_FAILURE:
+			if (!cli_parse_double("--failure-prob", optarg, 1e-300, 0.5,
+					      &g->algo_base.failure_prob))
+				goto out;
+			break;
+		case O_FORCE: g->algo_base.force = true; break;
+		case O_DB: db = optarg; break;
+		case 'j':
+			if (!cli_parse_int("--jobs", optarg, 1, 256, &v))
+				goto out;
+			g->jobs = (int)v;
+			break;
+		case O_SHARD:
+			if (!parse_shard(optarg, g))
+				goto out;
+			break;
+		case O_PROGRESS: g->progress = true; break;
+		case O_NO_PROGRESS: g->progress = false; break;
+		case O_HELP:
+			fputs(sweep_usage, stdout);
+			rc = 0;
+			goto out;
+		default:
+			fputs(sweep_usage, stderr);
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		cli_fail(2, "sweep: unexpected argument '%s'", argv[optind]);
+		goto out;
+	}
+	if (!db || !g->n_models || !g->n_mems || !g->n_nodes) {
+		cli_fail(2, "sweep: --db, --model, --mem and --nodes are required (see 'edgepipe "
+			 "sweep --help')");
+		goto out;
+	}
+	for (int i = 0; i < g->n_clusters; i++)
+		if (g->clusters[i] == CLUSTER_FILE && !g->cluster_base.path) {
+			cli_fail(2, "--cluster file needs --cluster-file CSV");
+			goto out;
+		}
+	/* Check every model before the first row is computed, so a typo fails at once. */
+	for (int i = 0; i < g->n_models; i++) {
+		struct model_graph *mg;
+
+		rc = model_zoo_open(g->models[i], &mg, &err);
+		model_graph_destroy(mg);
+		if (rc) {
+			rc = cli_fail(cli_exit_code(rc), "--model: %s", err.msg);
+			goto out;
+		}
+	}
+	rc = store_open(db, &store, &err);
+	command = join_args(argc, argv);
+	snprintf(shard, sizeof(shard), "%d/%d", g->shard_index, g->shard_count);
+	if (!rc)
+		rc = store_begin_run(store, command ? command : "edgepipe sweep", shard, &err);
+	if (!rc)
+		rc = sweep_run(g, store, &done, &err);
+	if (!rc)
+		rc = store_end_run(store, &err);
+	if (rc) {
+		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
+		goto out;
+	}
+	fprintf(stderr, "sweep: %ld rows computed, %ld rows in %s\n", done, store_count(store),
+		db);
+out:
+	store_close(store);
+	free(command);
+	free(models);
+	free(g);
+	return rc;
+}
+
+static const char merge_usage[] =
+	"usage: edgepipe merge OUT IN...\n\n"
+	"Union the result databases IN... (for example the shards of one sweep) into OUT,\n"
+	"created if missing. A row present in several inputs is kept once.\n";
+
+int cmd_merge(int argc, char **argv)
+{
+	struct store *store = NULL;
+	struct ep_error err;
+	long added = 0;
+	int rc;
+
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		fputs(merge_usage, stdout);
+		return 0;
+	}
+	if (argc < 3) {
+		fputs(merge_usage, stderr);
+		return cli_fail(2, "merge: expected OUT and at least one IN");
+	}
+	for (int i = 2; i < argc; i++)
+		if (strcmp(argv[i], argv[1]) == 0)
+			return cli_fail(2, "merge: '%s' is both the output and an input", argv[1]);
+	rc = store_open(argv[1], &store, &err);
+	if (!rc)
+		rc = store_merge(store, (const char *const *)argv + 2, argc - 2, &added, &err);
+	if (rc) {
+		store_close(store);
+		return cli_fail(cli_exit_code(rc), "%s", err.msg);
+	}
+	fprintf(stderr, "merge: %ld rows added, %ld rows in %s\n", added, store_count(store),
+		argv[1]);
+	store_close(store);
+	return 0;
+}

@@ -1,0 +1,107 @@
+/*
+ * store: the SQLite result store of sweeps (and the schema other tools read).
+ *
+ * Schema (version 1):
+ *
+ *   runs(run_id TEXT PRIMARY KEY, version TEXT, command TEXT, host TEXT, started TEXT,
+ *        finished TEXT, shard TEXT)
+ *     one row per invocation of `edgepipe sweep` that wrote to the file; started/finished are
+ *     UTC ISO 8601; finished is NULL for a run that was killed.
+ *
+ *   results(model, mem_bytes, nodes, cluster, algo, variant, bw_classes, trial, seed,   -- key
+ *           cluster_seed, run_id, version, status, reason, stages, plan, bottleneck_s,
+ *           throughput, sum_transfer_bits, gaps, over_memory, solve_s,
+ *           sim_throughput, sim_latency_mean_s, sim_latency_p50_s, sim_latency_p95_s,
+ *           sim_latency_p99_s)
+ *     one row per (configuration, algorithm, trial). bw_classes is 0 for algorithms without
+ *     bandwidth classes. status is 'ok', 'infeasible' (no valid plan exists or the method found
+ *     none; reason says which), 'limit' (too large for the method) or 'failed'. plan is the
+ *     stages as "node:first_cut-end_cut" joined by ' '. throughput is NULL when infinite (one
+ *     stage under the published metric). The sim_* columns are NULL unless the sweep ran the
+ *     simulator.
+ *
+ * The key makes a row unique, so a resumed or merged sweep cannot duplicate one. The file is in
+ * WAL mode; rows are inserted in batched transactions by one writer process. Never let several
+ * processes write one file over a network filesystem: shard and merge instead.
+ */
+#ifndef EDGEPIPE_STORE_H
+#define EDGEPIPE_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ep_error.h"
+
+#define STORE_SCHEMA_VERSION 1
+
+/* One result row. Strings are copied by store_insert. */
+struct store_row {
+	/* key */
+	char model[64];
+	double mem_bytes;
+	int nodes;
+	char cluster[16];
+	char algo[16];
+	char variant[16];
+	int bw_classes;
+	int trial;
+	uint64_t seed;
+	/* values */
+	uint64_t cluster_seed;
+	char status[16];
+	char reason[512];
+	int stages;
+	char plan[1024];
+	double bottleneck_s;
+	double throughput;      /* INFINITY is stored as NULL */
+	double sum_transfer_bits;
+	int gaps;
+	int over_memory;
+	double solve_s;
+	bool has_sim;
+	double sim_throughput;
+	double sim_latency_mean_s, sim_latency_p50_s, sim_latency_p95_s, sim_latency_p99_s;
+};
+
+struct store;
+
+/* Open (creating if needed) the database at `path` in WAL mode with the schema above.
+ * EP_EIO with SQLite's message when it cannot; EP_EINVAL when the file has another schema. */
+int store_open(const char *path, struct store **out, struct ep_error *err);
+/* Commit what is pending and close. Accepts NULL. */
+void store_close(struct store *s);
+
+/* Record this invocation in `runs`; its id goes into every row inserted afterwards. */
+int store_begin_run(struct store *s, const char *command, const char *shard,
+		    struct ep_error *err);
+/* Set the run's finished time (a run without it was killed). */
+int store_end_run(struct store *s, struct ep_error *err);
+
+/*
+ * Whether the row with this key is already stored. Complexity: O(log rows) (primary key).
+ */
+bool store_has(struct store *s, const struct store_row *key);
+
+/*
+ * Insert a row (ignored if its key is stored). Rows are grouped in transactions committed every
+ * `batch` rows (store_set_batch, default 256) and on store_flush / store_close.
+ */
+int store_insert(struct store *s, const struct store_row *row, struct ep_error *err);
+int store_flush(struct store *s, struct ep_error *err);
+void store_set_batch(struct store *s, int batch);
+
+/* Rows in `results`; -1 on error. */
+long store_count(struct store *s);
+
+/* Union the results and runs of the databases `inputs` into `s` (rows already present are kept
+ * once). Returns EP_OK or EP_EIO/EP_EINVAL naming the input. */
+int store_merge(struct store *s, const char *const *inputs, int n, long *added,
+		struct ep_error *err);
+
+/* PRAGMA integrity_check: EP_OK when SQLite answers "ok". */
+int store_check(struct store *s, struct ep_error *err);
+
+/* The underlying handle, for the plot and summary queries. */
+struct sqlite3 *store_db(struct store *s);
+
+#endif

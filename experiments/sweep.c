@@ -1,0 +1,545 @@
+#include "sweep.h"
+
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gsl/gsl_rng.h>
+
+#include "ep_units.h"
+#include "instance.h"
+#include "partition.h"
+
+/* Workers send rows through pipes in single writes, which are atomic up to PIPE_BUF. */
+_Static_assert(sizeof(struct store_row) <= 4096, "a store_row must fit in PIPE_BUF");
+
+void sweep_grid_init(struct sweep_grid *g)
+{
+	memset(g, 0, sizeof(*g));
+	g->cluster_base = cluster_spec_default(1, 1);
+	g->cluster_base.bw_min_bps = 1e6;
+	g->cluster_base.bw_max_bps = 100e6;
+	g->cluster_base.classes = 4;
+	g->algo_base = ALGO_OPTIONS_DEFAULT;
+	g->clusters[0] = CLUSTER_GEOMETRIC;
+	g->n_clusters = 1;
+	g->variants[0] = ALGO_CORRECTED;
+	g->n_variants = 1;
+	g->bw_classes[0] = g->algo_base.bw_classes;
+	g->n_bw_classes = 1;
+	g->trials = 1;
+	g->seed = 1;
+	g->shard_count = 1;
+	g->jobs = 1;
+}
+
+static bool parse_int(const char *s, long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtol(s, &end, 10);
+	return *s && !*end && !errno;
+}
+
+int sweep_parse_ints(const char *axis, const char *s, int min, int max, int *out,
+		     struct ep_error *err)
+{
+	char buf[1024], *tok, *save;
+	int n = 0;
+
+	if (strlen(s) >= sizeof(buf) || !*s)
+		return ep_error_set(err, EP_EINVAL, "%s '%s': empty or too long", axis, s);
+	strcpy(buf, s);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		long a, b = 0, step = 1;
+		char *c1 = strchr(tok, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+
+		if (c1)
+			*c1 = '\0';
+		if (c2)
+			*c2 = '\0';
+		if (!parse_int(tok, &a) || (c1 && !parse_int(c1 + 1, &b)) ||
+		    (c2 && !parse_int(c2 + 1, &step)) || step < 1 || (c1 && b < a))
+			return ep_error_set(err, EP_EINVAL, "%s '%s': expected integers or ranges "
+					    "START:END[:STEP]", axis, s);
+		if (!c1)
+			b = a;
+		for (long v = a; v <= b; v += step) {
+			if (v < min || v > max)
+				return ep_error_set(err, EP_EINVAL, "%s '%s': %ld is outside %d..%d",
+						    axis, s, v, min, max);
+			if (n == SWEEP_MAX_AXIS)
+				return ep_error_set(err, EP_EINVAL, "%s '%s': more than %d values",
+						    axis, s, SWEEP_MAX_AXIS);
+			out[n++] = (int)v;
+		}
+	}
+	return n;
+}
+
+int sweep_parse_sizes(const char *axis, const char *s, double *out, struct ep_error *err)
+{
+	char buf[1024], *tok, *save;
+	int n = 0;
+
+	if (strlen(s) >= sizeof(buf) || !*s)
+		return ep_error_set(err, EP_EINVAL, "%s '%s': empty or too long", axis, s);
+	strcpy(buf, s);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		struct ep_error e;
+
+		if (n == SWEEP_MAX_AXIS)
+			return ep_error_set(err, EP_EINVAL, "%s '%s': more than %d values", axis, s,
+					    SWEEP_MAX_AXIS);
+		if (ep_parse_bytes(tok, &out[n], &e) || !(out[n] > 0))
+			return ep_error_set(err, EP_EINVAL, "%s '%s': '%s' is not a positive size "
+					    "such as 64MiB", axis, s, tok);
+		n++;
+	}
+	return n;
+}
+
+static bool uses_classes(const struct algo *a)
+{
+	return a->uses_bw_classes;
+}
+
+int sweep_rows_per_cell(const struct sweep_grid *g)
+{
+	int rows = 0;
+
+	for (int i = 0; i < g->n_algos; i++)
+		rows += uses_classes(g->algos[i]) ? g->n_bw_classes : 1;
+	return rows;
+}
+
+long sweep_cells(const struct sweep_grid *g)
+{
+	return (long)g->n_models * g->n_mems * g->n_nodes * g->n_clusters * g->n_variants *
+	       g->trials;
+}
+
+/* A cell's coordinates; trial varies fastest, then variant, cluster, nodes, memory, model. */
+struct cell {
+	int model, mem, nodes, cluster, variant, trial;
+};
+
+static struct cell cell_at(const struct sweep_grid *g, long c)
+{
+	struct cell x;
+
+	x.trial = (int)(c % g->trials);
+	c /= g->trials;
+	x.variant = (int)(c % g->n_variants);
+	c /= g->n_variants;
+	x.cluster = (int)(c % g->n_clusters);
+	c /= g->n_clusters;
+	x.nodes = (int)(c % g->n_nodes);
+	c /= g->n_nodes;
+	x.mem = (int)(c % g->n_mems);
+	x.model = (int)(c / g->n_mems);
+	return x;
+}
+
+static void cell_spec(const struct sweep_grid *g, const struct cell *x, struct instance_spec *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->model = g->models[x->model];
+	s->profile = MODEL_PROFILE_OPTIONS_DEFAULT;
+	s->cluster = g->cluster_base;
+	s->cluster.kind = g->clusters[x->cluster];
+	s->cluster.n = g->nodes[x->nodes];
+	s->cluster.mem_bytes = g->mems[x->mem];
+	s->cluster.mem_list = NULL;
+	s->cluster.n_mem_list = 0;
+	s->seed = g->seed;
+	s->trial = x->trial;
+	instance_spec_set_variant(s, g->variants[x->variant]);
+}
+
+/* The key of row r (an index into the cell's algorithms x classes) of a cell. */
+static void row_key(const struct sweep_grid *g, const struct cell *x, int r,
+		    struct store_row *row, const struct algo **algo)
+{
+	memset(row, 0, sizeof(*row));
+	for (int i = 0; i < g->n_algos; i++) {
+		int k = uses_classes(g->algos[i]) ? g->n_bw_classes : 1;
+
+		if (r < k) {
+			*algo = g->algos[i];
+			row->bw_classes = uses_classes(g->algos[i]) ? g->bw_classes[r] : 0;
+			break;
+		}
+		r -= k;
+	}
+	snprintf(row->model, sizeof(row->model), "%s", g->models[x->model]);
+	row->mem_bytes = g->mems[x->mem];
+	row->nodes = g->nodes[x->nodes];
+	snprintf(row->cluster, sizeof(row->cluster), "%s", cluster_kind_name(g->clusters[x->cluster]));
+	snprintf(row->algo, sizeof(row->algo), "%s", (*algo)->name);
+	snprintf(row->variant, sizeof(row->variant), "%s",
+		 algo_variant_name(g->variants[x->variant]));
+	row->trial = x->trial;
+	row->seed = g->seed;
+}
+
+/* What a worker keeps between cells: the instance of the last cell and the published memos. */
+struct worker {
+	const struct sweep_grid *g;
+	struct instance *inst;
+	struct cell inst_cell;
+	struct partition_memo *memo[SWEEP_MAX_AXIS]; /* per model, after the first call */
+	gsl_rng *rng;
+	struct algo_result result;
+	int out_fd; /* -1: insert into `store` directly */
+	struct store *store;
+};
+
+static bool same_instance(const struct cell *a, const struct cell *b)
+{
+	return a->model == b->model && a->mem == b->mem && a->nodes == b->nodes &&
+	       a->cluster == b->cluster && a->variant == b->variant;
+}
+
+static int worker_instance(struct worker *w, const struct cell *x, struct instance_spec *spec,
+			   struct ep_error *err)
+{
+	cell_spec(w->g, x, spec);
+	if (w->inst && same_instance(&w->inst_cell, x)) {
+		w->inst_cell = *x;
+		return instance_set_trial(w->inst, spec, err);
+	}
+	instance_destroy(w->inst);
+	w->inst = NULL;
+	w->inst_cell = *x;
+	return instance_create(spec, &w->inst, err);
+}
+
+/* The published memo of a model: the state after the grid's first call for it (see sweep.h). */
+static int worker_memo(struct worker *w, const struct cell *x, struct partition_memo **out,
+		       struct ep_error *err)
+{
+	struct cell first = { x->model, 0, 0, 0, 0, 0 };
+	struct instance_spec spec;
+	struct instance *inst = NULL;
+	struct plan plan;
+	int rc;
+
+	if (!w->memo[x->model]) {
+		w->memo[x->model] = partition_memo_create();
+		if (!w->memo[x->model])
+			return ep_error_set(err, EP_ENOMEM, "out of memory");
+		cell_spec(w->g, &first, &spec);
+		instance_spec_set_variant(&spec, ALGO_PUBLISHED);
+		rc = instance_create(&spec, &inst, err);
+		if (rc)
+			return rc;
+		plan_init(&plan);
+		/* Infeasible or not, the call leaves its suffixes in the memo. */
+		partition_dp(&inst->problem, ALGO_PUBLISHED, spec.cluster.n, w->memo[x->model],
+			     &plan, NULL);
+		plan_release(&plan);
+		instance_destroy(inst);
+	}
+	*out = partition_memo_clone(w->memo[x->model]);
+	return *out ? EP_OK : ep_error_set(err, EP_ENOMEM, "out of memory");
+}
+
+static void fill_row(struct store_row *row, const struct instance *inst,
+		     const struct algo_result *r)
+{
+	size_t k = 0;
+
+	row->cluster_seed = inst->cluster_seed;
+	row->solve_s = r->solve_s;
+	if (r->status != EP_OK) {
+		snprintf(row->status, sizeof(row->status), "%s",
+			 r->status == EP_EINFEASIBLE ? "infeasible"
+			 : r->status == EP_ELIMIT    ? "limit"
+						     : "failed");
+		snprintf(row->reason, sizeof(row->reason), "%s", r->reason);
+		return;
+	}
+	snprintf(row->status, sizeof(row->status), "ok");
+	row->stages = r->plan.n_stages;
+	for (int s = 0; s < r->plan.n_stages && k < sizeof(row->plan); s++) {
+		const struct plan_stage *st = &r->plan.stages[s];
+		int n = snprintf(row->plan + k, sizeof(row->plan) - k, "%s%d:%d-%d", s ? " " : "",
+				 st->node, st->first_cut, st->end_cut);
+
+		k += n > 0 ? (size_t)n : 0;
+	}
+	row->bottleneck_s = r->cost.bottleneck_s;
+	row->throughput = r->cost.throughput;
+	row->sum_transfer_bits = r->cost.sum_transfer_bits;
+	row->gaps = r->defects.gaps;
+	row->over_memory = r->defects.over_memory;
+}
+
+static int emit(struct worker *w, const struct store_row *row, struct ep_error *err)
+{
+	if (w->out_fd < 0)
+		return store_insert(w->store, row, err);
+	/* A row is smaller than PIPE_BUF, so the write is atomic. */
+	if (write(w->out_fd, row, sizeof(*row)) != (ssize_t)sizeof(*row))
+		return ep_error_set(err, EP_EIO, "worker: writing a result failed: %s",
+				    strerror(errno));
+	return EP_OK;
+}
+
+static int compute_cell(struct worker *w, long c, struct ep_error *err)
+{
+	const struct sweep_grid *g = w->g;
+	struct cell x = cell_at(g, c);
+	struct instance_spec spec;
+	int rows = sweep_rows_per_cell(g), rc = worker_instance(w, &x, &spec, err);
+
+	if (rc)
+		return rc;
+	for (int r = 0; r < rows; r++) {
+		struct store_row row;
+		const struct algo *a = NULL;
+		struct algo_options o = g->algo_base;
+		struct partition_memo *memo = NULL;
+
+		row_key(g, &x, r, &row, &a);
+		o.variant = g->variants[x.variant];
+		if (row.bw_classes)
+			o.bw_classes = row.bw_classes;
+		if (o.variant == ALGO_PUBLISHED) {
+			rc = worker_memo(w, &x, &memo, err);
+			if (rc)
+				return rc;
+			o.memo = memo;
+		}
+		gsl_rng_set(w->rng, (unsigned long)instance_algo_seed(&spec, a->name));
+		rc = algo_run(a, &w->inst->problem, &o, w->rng, &w->result, err);
+		partition_memo_destroy(memo);
+		if (rc)
+			return rc;
+		fill_row(&row, w->inst, &w->result);
+		rc = emit(w, &row, err);
+		if (rc)
+			return rc;
+	}
+	return EP_OK;
+}
+
+static void worker_release(struct worker *w)
+{
+	instance_destroy(w->inst);
+	for (int i = 0; i < SWEEP_MAX_AXIS; i++)
+		partition_memo_destroy(w->memo[i]);
+	gsl_rng_free(w->rng);
+	algo_result_release(&w->result);
+}
+
+static bool cell_done(const struct sweep_grid *g, struct store *store, long c)
+{
+	struct cell x = cell_at(g, c);
+	int rows = sweep_rows_per_cell(g);
+
+	for (int r = 0; r < rows; r++) {
+		struct store_row row;
+		const struct algo *a;
+
+		row_key(g, &x, r, &row, &a);
+		if (!store_has(store, &row))
+			return false;
+	}
+	return true;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void progress(const struct sweep_grid *g, long done, long total, double t0, bool last)
+{
+	double dt = now_s() - t0, rate = dt > 0 ? (double)done / dt : 0;
+
+	if (!g->progress)
+		return;
+	fprintf(stderr, "\rsweep: %ld/%ld rows (%.1f%%), %.0f rows/s, %.0f s left   ", done,
+		total, total ? 100.0 * (double)done / (double)total : 100.0, rate,
+		rate > 0 ? (double)(total - done) / rate : 0.0);
+	if (last)
+		fputc('\n', stderr);
+}
+
+/* The cells of this shard that still miss rows. */
+static long *todo_cells(const struct sweep_grid *g, struct store *store, long *n,
+			struct ep_error *err)
+{
+	long cells = sweep_cells(g), k = 0;
+	long *todo = malloc(((size_t)cells / (size_t)g->shard_count + 1) * sizeof(*todo));
+
+	if (!todo) {
+		ep_error_set(err, EP_ENOMEM, "out of memory for %ld cells", cells);
+		return NULL;
+	}
+	for (long c = g->shard_index; c < cells; c += g->shard_count)
+		if (!cell_done(g, store, c))
+			todo[k++] = c;
+	*n = k;
+	return todo;
+}
+
+static int worker_init(struct worker *w, const struct sweep_grid *g, struct store *store,
+		       int fd)
+{
+	memset(w, 0, sizeof(*w));
+	w->g = g;
+	w->store = store;
+	w->out_fd = fd;
+	w->rng = gsl_rng_alloc(gsl_rng_mt19937);
+	algo_result_init(&w->result);
+	return w->rng ? EP_OK : EP_ENOMEM;
+}
+
+static int run_here(const struct sweep_grid *g, struct store *store, const long *todo, long n,
+		    long *done, struct ep_error *err)
+{
+	struct worker w;
+	int rows = sweep_rows_per_cell(g), rc = worker_init(&w, g, store, -1);
+	double t0 = now_s(), shown = 0;
+
+	for (long i = 0; i < n && !rc; i++) {
+		rc = compute_cell(&w, todo[i], err);
+		*done += rows;
+		if (now_s() - shown > 0.5) {
+			shown = now_s();
+			progress(g, *done, n * rows, t0, false);
+		}
+	}
+	progress(g, *done, n * rows, t0, true);
+	worker_release(&w);
+	return rc;
+}
+
+/* A child: compute cells i, i + jobs, ... of `todo` and write the rows to `fd`. */
+static void worker_main(const struct sweep_grid *g, const long *todo, long n, int index,
+			int fd)
+{
+	struct worker w;
+	struct ep_error err;
+	int rc = worker_init(&w, g, NULL, fd);
+
+	for (long i = index; i < n && !rc; i += g->jobs)
+		rc = compute_cell(&w, todo[i], &err);
+	if (rc)
+		fprintf(stderr, "\nsweep worker %d: %s\n", index, err.msg);
+	worker_release(&w);
+	close(fd);
+	_exit(rc ? 1 : 0);
+}
+
+static int run_workers(const struct sweep_grid *g, struct store *store, const long *todo,
+		       long n, long *done, struct ep_error *err)
+{
+	int jobs = g->jobs, open = 0, rc = EP_OK, rows = sweep_rows_per_cell(g);
+	struct pollfd fds[256];
+	pid_t pids[256];
+	size_t have[256];
+	struct store_row buf[256];
+	double t0 = now_s(), shown = 0;
+
+	if (jobs > 256)
+		jobs = 256;
+	fflush(NULL);
+	for (int i = 0; i < jobs; i++) {
+		int p[2];
+
+		if (pipe(p) != 0)
+			return ep_error_set(err, EP_EIO, "pipe: %s", strerror(errno));
+		pids[i] = fork();
+		if (pids[i] < 0)
+			return ep_error_set(err, EP_EIO, "fork: %s", strerror(errno));
+		if (pids[i] == 0) {
+			close(p[0]);
+			for (int k = 0; k < i; k++)
+				close(fds[k].fd);
+			worker_main(g, todo, n, i, p[1]);
+		}
+		close(p[1]);
+		fds[i] = (struct pollfd){ .fd = p[0], .events = POLLIN };
+		have[i] = 0;
+		open++;
+	}
+	while (open > 0) {
+		if (poll(fds, (nfds_t)jobs, 1000) < 0 && errno != EINTR) {
+			rc = ep_error_set(err, EP_EIO, "poll: %s", strerror(errno));
+			break;
+		}
+		for (int i = 0; i < jobs; i++) {
+			ssize_t got;
+
+			if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP)))
+				continue;
+			got = read(fds[i].fd, (char *)&buf[i] + have[i], sizeof(buf[i]) - have[i]);
+			if (got <= 0) {
+				close(fds[i].fd);
+				fds[i].fd = -1;
+				open--;
+				continue;
+			}
+			have[i] += (size_t)got;
+			if (have[i] < sizeof(buf[i]))
+				continue;
+			have[i] = 0;
+			if (!rc)
+				rc = store_insert(store, &buf[i], err);
+			(*done)++;
+		}
+		if (now_s() - shown > 0.5) {
+			shown = now_s();
+			progress(g, *done, n * rows, t0, false);
+		}
+	}
+	progress(g, *done, n * rows, t0, true);
+	for (int i = 0; i < jobs; i++) {
+		int status;
+
+		if (waitpid(pids[i], &status, 0) == pids[i] && !rc &&
+		    (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
+			rc = ep_error_set(err, EP_EINTERNAL, "sweep worker %d failed (see above)", i);
+	}
+	return rc;
+}
+
+int sweep_run(const struct sweep_grid *g, struct store *store, long *done,
+	      struct ep_error *err)
+{
+	long n = 0, *todo;
+	int rc;
+
+	*done = 0;
+	if (g->n_models < 1 || g->n_mems < 1 || g->n_nodes < 1 || g->n_algos < 1 ||
+	    g->trials < 1 || g->shard_count < 1 || g->shard_index < 0 ||
+	    g->shard_index >= g->shard_count || g->jobs < 1)
+		return ep_error_set(err, EP_EINVAL, "the sweep grid is empty or its shard is out "
+				    "of range");
+	todo = todo_cells(g, store, &n, err);
+	if (!todo)
+		return EP_ENOMEM;
+	if (g->jobs == 1 || n < 2)
+		rc = run_here(g, store, todo, n, done, err);
+	else
+		rc = run_workers(g, store, todo, n, done, err);
+	free(todo);
+	if (!rc)
+		rc = store_flush(store, err);
+	return rc;
+}

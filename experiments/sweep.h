@@ -1,0 +1,84 @@
+/*
+ * sweep: a grid of independent runs (model x memory x nodes x cluster x variant x trial, and in
+ * each cell every algorithm, seifer once per bandwidth-class count), run by N worker processes
+ * into one SQLite store (store.h).
+ *
+ * Cells are numbered in that order (trial innermost). --shard I/N takes the cells whose number
+ * is I modulo N, so shards are disjoint and their union is the grid; `edgepipe merge` unions
+ * their databases. A rerun of the same command skips the cells whose rows are all stored, so a
+ * killed sweep finishes only what is missing; the store's key prevents duplicates.
+ *
+ * Pairing: a cell's cluster depends only on (seed, trial, nodes) (cluster_trial_seed), so every
+ * algorithm, memory size and class count of a trial sees the same cluster.
+ *
+ * The published DP's memo is global across a sweep (defect D2): for the published variant each
+ * worker keeps one memo per model, first filled by the grid's first (memory, nodes) cell of that
+ * model, as the notebooks' first call (N = 5, 64 MiB) filled theirs. This keeps the defect
+ * reproducible whatever the sharding, worker count or resumption.
+ */
+#ifndef EDGEPIPE_SWEEP_H
+#define EDGEPIPE_SWEEP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "algo.h"
+#include "cluster.h"
+#include "ep_error.h"
+#include "store.h"
+
+#define SWEEP_MAX_AXIS 64
+
+struct sweep_grid {
+	const char *models[SWEEP_MAX_AXIS];
+	int n_models;
+	double mems[SWEEP_MAX_AXIS]; /* bytes */
+	int n_mems;
+	int nodes[SWEEP_MAX_AXIS];
+	int n_nodes;
+	int bw_classes[SWEEP_MAX_AXIS]; /* seifer's C axis */
+	int n_bw_classes;
+	const struct algo *algos[SWEEP_MAX_AXIS];
+	int n_algos;
+	enum algo_variant variants[2];
+	int n_variants;
+	enum cluster_kind clusters[CLUSTER_KIND_COUNT_];
+	int n_clusters;
+	int trials;
+	uint64_t seed;
+	/* Everything else of the cluster (ranges, latency, speed, file); kind, n and memory are
+	 * set per cell. */
+	struct cluster_spec cluster_base;
+	/* Options for every algorithm (bw_classes, variant and memo are set per row). */
+	struct algo_options algo_base;
+	int shard_index, shard_count; /* 0 and 1 for the whole grid */
+	int jobs;                     /* worker processes; 1 runs in this process */
+	bool progress;                /* print progress on stderr */
+};
+
+/* An empty grid with the defaults: geometric cluster, 1 trial, seed 1, no shards, 1 job. */
+void sweep_grid_init(struct sweep_grid *g);
+
+/*
+ * Parse axis values into `out` (at most SWEEP_MAX_AXIS): a list "a,b,c" or, for integers, also
+ * ranges "start:end:step" (inclusive, step > 0) mixed with values: "5,10:20:5" = 5,10,15,20.
+ * Returns the count or a negative EP_E* with the offending text named in err.
+ */
+int sweep_parse_ints(const char *axis, const char *s, int min, int max, int *out,
+		     struct ep_error *err);
+int sweep_parse_sizes(const char *axis, const char *s, double *out, struct ep_error *err);
+
+/* Cells in the whole grid, in this shard, and rows per cell. */
+long sweep_cells(const struct sweep_grid *g);
+int sweep_rows_per_cell(const struct sweep_grid *g);
+
+/*
+ * Run the grid (this shard) into `store`: skip stored rows, compute the missing ones with
+ * g->jobs workers, insert them in batches. `*done` receives the rows computed now.
+ * Returns EP_OK or the first error (a bad model name, the database). Infeasible plans are rows,
+ * not errors.
+ */
+int sweep_run(const struct sweep_grid *g, struct store *store, long *done,
+	      struct ep_error *err);
+
+#endif
