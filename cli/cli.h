@@ -6,10 +6,13 @@
 #ifndef EDGEPIPE_CLI_H
 #define EDGEPIPE_CLI_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "algo.h"
 #include "ep_error.h"
+#include "instance.h"
 
 enum cli_format { CLI_TEXT = 0, CLI_CSV, CLI_JSON };
 
@@ -26,7 +29,119 @@ bool cli_parse_format(const char *s, enum cli_format *out);
 void cli_json_string(FILE *f, const char *s);
 void cli_csv_field(FILE *f, const char *s);
 
+/* Parse an integer option value in [min, max]; on failure print "OPT 'S': ..." and return
+ * false. */
+bool cli_parse_int(const char *opt, const char *s, long min, long max, long *out);
+bool cli_parse_u64(const char *opt, const char *s, unsigned long long *out);
+/* A number in [min, max]. */
+bool cli_parse_double(const char *opt, const char *s, double min, double max, double *out);
+
+/*
+ * The options that describe an instance and the algorithm that plans it, shared by the
+ * commands that build one (plan, sim; cli/instance_opts.c). A command puts
+ * CLI_INSTANCE_OPTIONS in its getopt_long table, numbers its own options from
+ * CLI_O_INSTANCE_END, passes every option to cli_instance_opts_parse, and calls
+ * cli_instance_opts_finish after the loop. Its --help text includes CLI_INSTANCE_USAGE,
+ * CLI_ALGO_OPTIONS_USAGE (the algorithm's options after --algo, which the command describes
+ * itself) and CLI_METRIC_USAGE.
+ */
+#define CLI_INSTANCE_MAX_MEM 4096
+
+struct cli_instance_opts {
+	struct instance_spec spec;
+	struct algo_options algo;
+	const char *algo_name;  /* default "seifer" */
+	const char *accounting, *cuts, *metric; /* applied by finish, over the variant's */
+	bool have_mem, have_nodes;
+	double mem_list[CLI_INSTANCE_MAX_MEM]; /* --mem's values (spec.cluster points here) */
+};
+
+enum {
+	CLI_O_MODEL = 256, CLI_O_NODES, CLI_O_MEM, CLI_O_CLUSTER, CLI_O_CLUSTER_FILE,
+	CLI_O_BW_RANGE, CLI_O_LINK_CLASSES, CLI_O_LATENCY, CLI_O_SPEED, CLI_O_SEED, CLI_O_TRIAL,
+	CLI_O_ALGO, CLI_O_VARIANT, CLI_O_BW_CLASSES, CLI_O_STAGES, CLI_O_FAILURE, CLI_O_FORCE,
+	CLI_O_ACCOUNTING, CLI_O_CUTS, CLI_O_DTYPE, CLI_O_COMPRESSION, CLI_O_METRIC,
+	CLI_O_INSTANCE_END,
+};
+
+#define CLI_INSTANCE_OPTIONS                                                                   \
+	{ "model", required_argument, NULL, CLI_O_MODEL },                                     \
+	{ "nodes", required_argument, NULL, CLI_O_NODES },                                     \
+	{ "mem", required_argument, NULL, CLI_O_MEM },                                         \
+	{ "cluster", required_argument, NULL, CLI_O_CLUSTER },                                 \
+	{ "cluster-file", required_argument, NULL, CLI_O_CLUSTER_FILE },                       \
+	{ "bw-range", required_argument, NULL, CLI_O_BW_RANGE },                               \
+	{ "link-classes", required_argument, NULL, CLI_O_LINK_CLASSES },                       \
+	{ "latency", required_argument, NULL, CLI_O_LATENCY },                                 \
+	{ "speed", required_argument, NULL, CLI_O_SPEED },                                     \
+	{ "seed", required_argument, NULL, CLI_O_SEED },                                       \
+	{ "trial", required_argument, NULL, CLI_O_TRIAL },                                     \
+	{ "algo", required_argument, NULL, CLI_O_ALGO },                                       \
+	{ "variant", required_argument, NULL, CLI_O_VARIANT },                                 \
+	{ "bw-classes", required_argument, NULL, CLI_O_BW_CLASSES },                           \
+	{ "stages", required_argument, NULL, CLI_O_STAGES },                                   \
+	{ "failure-prob", required_argument, NULL, CLI_O_FAILURE },                            \
+	{ "force", no_argument, NULL, CLI_O_FORCE },                                           \
+	{ "accounting", required_argument, NULL, CLI_O_ACCOUNTING },                           \
+	{ "cuts", required_argument, NULL, CLI_O_CUTS },                                       \
+	{ "dtype", required_argument, NULL, CLI_O_DTYPE },                                     \
+	{ "compression", required_argument, NULL, CLI_O_COMPRESSION },                         \
+	{ "metric", required_argument, NULL, CLI_O_METRIC }
+
+#define CLI_INSTANCE_USAGE                                                                     \
+	"instance:\n"                                                                          \
+	"  --model NAME|FILE          zoo model ('edgepipe models') or model file\n"           \
+	"  --nodes N                  number of nodes (default 10; from the file with --cluster file)\n" \
+	"  --mem SIZE[,SIZE...]       node memory, e.g. 64MiB; a list is used node by node in turn\n" \
+	"  --cluster KIND             geometric (default, the published model), uniform, classes,\n" \
+	"                             file\n"                                                  \
+	"  --cluster-file CSV         with --cluster file: N x N bandwidths in Mbit/s\n"       \
+	"  --bw-range MIN:MAX         uniform and classes: bandwidth range (default 1Mbit:100Mbit)\n" \
+	"  --link-classes C           classes: number of bandwidth levels (default 4)\n"       \
+	"  --latency DURATION         every link's latency (default 0)\n"                      \
+	"  --speed FLOPS              every node's speed, e.g. 5GFLOPS (default 0: compute not\n" \
+	"                             modelled)\n"                                             \
+	"  --seed S                   run seed (default 1); the cluster depends on (seed, trial, N)\n" \
+	"  --trial T                  trial number (default 0)\n"
+
+#define CLI_ALGO_OPTIONS_USAGE                                                                 \
+	"  --variant corrected|published  the reference's defects fixed (default) or reproduced;\n" \
+	"                             published also selects the published accounting, cut rule and\n" \
+	"                             metric\n"                                                \
+	"  --bw-classes C             seifer: bandwidth classes (default 8)\n"                 \
+	"  --stages K                 defer: number of stages (default N)\n"                   \
+	"  --failure-prob P           seifer corrected: colour-coding failure bound (default 1e-6)\n" \
+	"  --force                    optimal: try instances beyond its size limit\n"
+
+#define CLI_METRIC_USAGE                                                                       \
+	"accounting and metric (override the variant's):\n"                                    \
+	"  --accounting exact|published  --cuts exact|published  --dtype float32|float16|int8\n" \
+	"  --compression R            divide exact transfers by R >= 1\n"                      \
+	"  --metric published|full    published: inter-stage hops only; full: also compute and the\n" \
+	"                             dispatcher hops\n"
+
+/* The defaults: 10 nodes, geometric cluster, seed 1, seifer, corrected variant. */
+void cli_instance_opts_init(struct cli_instance_opts *o);
+/*
+ * Take option `opt` (a getopt_long code) with argument `arg`: 1 if it was an instance option
+ * and its value is good, 0 if `opt` is not an instance option, -1 if the value is bad (the
+ * message, naming the value, has been printed).
+ */
+int cli_instance_opts_parse(struct cli_instance_opts *o, int opt, const char *arg);
+/*
+ * After the options: require --model and --mem (the message names `cmd`), apply the variant's
+ * settings and then --accounting, --cuts and --metric. false with a message printed on bad
+ * input.
+ */
+bool cli_instance_opts_finish(struct cli_instance_opts *o, const char *cmd);
+
 int cmd_models(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 int cmd_model(int argc, char **argv);
+int cmd_clean(int argc, char **argv);
+int cmd_sim(int argc, char **argv);
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <gsl/gsl_errno.h>
 #include <igraph.h>
 
 #include "cli.h"
@@ -17,6 +18,12 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
 	{ "models", cmd_models, "list the model zoo with sizes and cut points" },
 	{ "model", cmd_model, "show a model's layers and cut-point profile, or export it" },
+	{ "plan", cmd_plan, "partition and place a model on a cluster with one or all algorithms" },
+	{ "sim", cmd_sim, "simulate a plan's pipeline: queues, contention, crashes, updates" },
+	{ "sweep", cmd_sweep, "run a grid of configurations into an SQLite file" },
+	{ "merge", cmd_merge, "union sweep databases (shards) into one" },
+	{ "plot", cmd_plot, "draw a sweep database's figures (gnuplot) and its summary table" },
+	{ "clean", cmd_clean, "remove what emulator runs registered (namespaces, links, cgroups)" },
 };
 
 static void usage(FILE *f)
@@ -34,6 +41,8 @@ int main(int argc, char **argv)
 	/* igraph aborts on errors by default; we check every return code instead. */
 	igraph_set_error_handler(igraph_error_handler_ignore);
 	igraph_set_warning_handler(igraph_warning_handler_ignore);
+	/* GSL aborts on errors by default; its functions' return codes are checked instead. */
+	gsl_set_error_handler_off();
 
 	if (argc < 2) {
 		usage(stderr);

@@ -4,3 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 "${BUILD_DIR:-build}"/tests/bench_zoo
+"${BUILD_DIR:-build}"/tests/bench_algorithms
+"${BUILD_DIR:-build}"/tests/bench_sim
+"${BUILD_DIR:-build}"/tests/bench_emu || [ $? -eq 77 ]
