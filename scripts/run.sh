@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Set up (install, configure, build) and run the main job. Until the sweep lands, the main job is
-# the zoo's profile table: every model with its layers, parameters, FLOPs and cut points.
+# Set up (install, configure, build) and run the main job: the reproduction of the ITNAC 2022
+# experiments (experiments/itnac22.sh) into results/itnac22.db, with the figures and the summary
+# table in results/itnac22/. The summary is printed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-mkdir -p results
-"${BUILD_DIR:-build}"/cli/edgepipe models | tee results/zoo.txt
+export EDGEPIPE="${BUILD_DIR:-build}/cli/edgepipe"
+bash experiments/itnac22.sh
+cat results/itnac22/summary.md
