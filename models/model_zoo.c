@@ -18,6 +18,16 @@ const char *zoo_name(char *buf, const char *fmt, ...)
 	return buf;
 }
 
+int zoo_channels(const struct model_graph *g, int x)
+{
+	const struct model_layer *l;
+
+	if (x < 0)
+		return 0;
+	l = model_graph_layer(g, (size_t)x);
+	return (int)l->shape[l->rank - 1];
+}
+
 const struct model_zoo_entry model_zoo[] = {
 	{ "resnet50", "ResNet50", zoo_build_resnet50 },
 	{ "resnet101", "ResNet101", zoo_build_resnet101 },

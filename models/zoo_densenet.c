@@ -15,20 +15,6 @@
 /* DenseNet's growth rate: every conv_block adds this many channels. */
 #define DENSENET_GROWTH_RATE 32
 
-/*
- * Channels of layer `x`, or 0 when `x` is the -1 of an earlier failure: the graph then
- * already holds the error and rejects the next helper call whatever its arguments.
- */
-static int channels(const struct model_graph *g, int x)
-{
-	const struct model_layer *l;
-
-	if (x < 0)
-		return 0;
-	l = model_graph_layer(g, (size_t)x);
-	return (int)l->shape[l->rank - 1];
-}
-
 /* conv_block(): BN-ReLU-Conv1x1-BN-ReLU-Conv3x3, concatenated to its input. */
 static int conv_block(struct model_graph *g, int x, int growth_rate, const char *name)
 {
@@ -73,7 +59,7 @@ static int transition_block(struct model_graph *g, int x, double reduction, cons
 
 	x = model_add_batch_norm(g, zoo_name(n, "%s%s", name, "_bn"), x, true, true);
 	x = model_add_activation(g, zoo_name(n, "%s%s", name, "_relu"), x, MODEL_ACT_RELU);
-	x = model_add_conv2d(g, zoo_name(n, "%s%s", name, "_conv"), x, (int)(channels(g, x) * reduction),
+	x = model_add_conv2d(g, zoo_name(n, "%s%s", name, "_conv"), x, (int)(zoo_channels(g, x) * reduction),
 			     1, 1, 1, MODEL_PAD_VALID, false, MODEL_ACT_LINEAR);
 	return model_add_pool(g, zoo_name(n, "%s%s", name, "_pool"), MODEL_OP_AVG_POOL2D, x, 2, 2,
 			      MODEL_PAD_VALID);

@@ -17,20 +17,6 @@
 #define INCEPTION_INPUT_SIZE 299
 
 /*
- * Channels of layer `x`, or 0 when `x` is the -1 of an earlier failure: the graph then
- * already holds the error and rejects the next helper call whatever its arguments.
- */
-static int channels(const struct model_graph *g, int x)
-{
-	const struct model_layer *l;
-
-	if (x < 0)
-		return 0;
-	l = model_graph_layer(g, (size_t)x);
-	return (int)l->shape[l->rank - 1];
-}
-
-/*
  * conv2d_bn() of inception_resnet_v2.py: Conv2D (named `name`), then, unless the convolution
  * has a bias, BatchNormalization without gamma (scale=False: a ReLU follows, so a scale
  * would be redundant) named name_bn, then the activation named name_ac unless `relu` is
@@ -291,7 +277,7 @@ static int inception_resnet_block(struct model_graph *g, int x, double scale,
 	}
 
 	up = model_add_concat(g, zoo_name(n, "%s%s", block, "_mixed"), b, nb);
-	up = irv2_conv2d_bn(g, up, channels(g, x), 1, 1, 1, MODEL_PAD_SAME, false, true,
+	up = irv2_conv2d_bn(g, up, zoo_channels(g, x), 1, 1, 1, MODEL_PAD_SAME, false, true,
 			    zoo_name(n, "%s%s", block, "_conv"));
 	x = model_add_scale_sum(g, block, x, up, scale);
 	if (relu)

@@ -14,6 +14,12 @@
  */
 const char *zoo_name(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * Channels (last dimension) of layer `x`, or 0 when `x` is the -1 of an earlier failure: the
+ * graph then already holds the error and rejects the next helper call whatever its arguments.
+ */
+int zoo_channels(const struct model_graph *g, int x);
+
 int zoo_build_resnet50(struct model_graph *g);
 int zoo_build_resnet101(struct model_graph *g);
 int zoo_build_resnet152(struct model_graph *g);

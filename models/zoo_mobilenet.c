@@ -20,20 +20,6 @@
 /* The ImageNet head: 1000 classes. */
 #define MOBILENET_CLASSES 1000
 
-/*
- * Channels of layer `x`, or 0 when `x` is the -1 of an earlier failure: the graph then
- * already holds the error and rejects the next helper call whatever its arguments.
- */
-static int channels(const struct model_graph *g, int x)
-{
-	const struct model_layer *l;
-
-	if (x < 0)
-		return 0;
-	l = model_graph_layer(g, (size_t)x);
-	return (int)l->shape[l->rank - 1];
-}
-
 /* mobilenet._conv_block(): the stem, a strided 3x3 convolution, BatchNormalization, ReLU6. */
 static int conv_block(struct model_graph *g, int x, int filters, int stride)
 {
@@ -146,7 +132,7 @@ static int inverted_res_block(struct model_graph *g, int inputs, int expansion, 
 {
 	char prefix[MODEL_NAME_MAX];
 	char n[MODEL_NAME_MAX];
-	int in_channels = channels(g, inputs);
+	int in_channels = zoo_channels(g, inputs);
 	int pointwise_filters = make_divisible(filters, 8);
 	int x = inputs;
 	int xs[2];
