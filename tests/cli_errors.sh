@@ -7,58 +7,8 @@
 # Prints one line per check and a last line "N passed, M failed"; exits 1 if any failed.
 
 set -u
-
-if [ $# -ne 1 ] || [ ! -x "$1" ]; then
-	echo "usage: bash cli_errors.sh PATH_TO_EDGEPIPE" >&2
-	exit 2
-fi
-EP=$1
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/cli_errors.XXXXXX") || exit 1
-trap 'rm -rf "$TMP"' EXIT
-
-passed=0
-failed=0
-
-pass() {
-	passed=$((passed + 1))
-	echo "ok   $1"
-}
-
-fail() {
-	failed=$((failed + 1))
-	echo "FAIL $1"
-	shift
-	for line in "$@"; do
-		echo "     $line"
-	done
-}
-
-# expect_bad NAME PATTERN... -- ARGS...: edgepipe ARGS exits 2 and stderr contains every
-# PATTERN (fixed strings).
-expect_bad() {
-	local name=$1 status
-	shift
-	local patterns=()
-	while [ "$1" != "--" ]; do
-		patterns+=("$1")
-		shift
-	done
-	shift
-	"$EP" "$@" >"$TMP/out" 2>"$TMP/err"
-	status=$?
-	if [ "$status" -ne 2 ]; then
-		fail "$name" "edgepipe $* exited $status, expected 2" "stderr: $(head -c 400 "$TMP/err")"
-		return
-	fi
-	for p in "${patterns[@]}"; do
-		if ! grep -qF -- "$p" "$TMP/err"; then
-			fail "$name" "edgepipe $*: stderr does not contain \"$p\"" \
-				"stderr: $(head -c 400 "$TMP/err")"
-			return
-		fi
-	done
-	pass "$name"
-}
+source "$(dirname "$0")/cli_lib.sh"
+setup cli_errors.sh "$@"
 
 # expect_help NAME ARGS...: exits 0 and prints "usage:" on stdout.
 expect_help() {
@@ -77,44 +27,49 @@ expect_help() {
 
 # ---- bad command lines: exit 2, the message names the value -------------------------------
 
-expect_bad "unknown command" "'frobnicate'" -- frobnicate
-expect_bad "no command prints usage" "usage: edgepipe" --
-expect_bad "models --format xml" "'xml'" "--format" -- models --format xml
-expect_bad "models extra argument" "'extra'" -- models extra
-expect_bad "models unknown option" "--bogus" -- models --bogus
-expect_bad "model alone prints usage" "usage: edgepipe model" -- model
-expect_bad "model unknown action" "'frobnicate'" -- model frobnicate resnet50
+expect_exit2 "unknown command" "'frobnicate'" "$EP" frobnicate
+expect_exit2 "no command prints usage" "usage: edgepipe" "$EP"
+expect_exit2 "models --format xml" "'xml'${NL}--format" "$EP" models --format xml
+expect_exit2 "models extra argument" "'extra'" "$EP" models extra
+expect_exit2 "models unknown option" "--bogus" "$EP" models --bogus
+expect_exit2 "model alone prints usage" "usage: edgepipe model" "$EP" model
+expect_exit2 "model unknown action" "'frobnicate'" "$EP" model frobnicate resnet50
 # The zoo's first and last entries (models/model_zoo.c) stand for the list.
-expect_bad "model show unknown model lists the zoo" "'nosuchmodel'" "resnet50" \
-	"efficientnetb1" "model file" -- model show nosuchmodel
-expect_bad "model show --dtype int4" "'int4'" -- model show resnet50 --dtype int4
-expect_bad "model show --cuts fuzzy" "'fuzzy'" -- model show resnet50 --cuts fuzzy
-expect_bad "model show --accounting magic" "'magic'" -- model show resnet50 --accounting magic
-expect_bad "model show --compression 0.5" "'0.5'" ">= 1" -- model show resnet50 --compression 0.5
-expect_bad "model show --compression abc" "'abc'" -- model show resnet50 --compression abc
-expect_bad "model show --table foo" "'foo'" -- model show resnet50 --table foo
-expect_bad "model show --format xml" "'xml'" -- model show resnet50 --format xml
-expect_bad "model show unknown option" "--bogus" -- model show resnet50 --bogus
-expect_bad "model show without a model" "model show" -- model show
+expect_exit2 "model show unknown model lists the zoo" \
+	"'nosuchmodel'${NL}resnet50${NL}efficientnetb1${NL}model file" "$EP" model show nosuchmodel
+expect_exit2 "model show --dtype int4" "'int4'" "$EP" model show resnet50 --dtype int4
+expect_exit2 "model show --cuts fuzzy" "'fuzzy'" "$EP" model show resnet50 --cuts fuzzy
+expect_exit2 "model show --accounting magic" "'magic'" \
+	"$EP" model show resnet50 --accounting magic
+expect_exit2 "model show --compression 0.5" "'0.5'${NL}>= 1" \
+	"$EP" model show resnet50 --compression 0.5
+expect_exit2 "model show --compression abc" "'abc'" \
+	"$EP" model show resnet50 --compression abc
+expect_exit2 "model show --table foo" "'foo'" "$EP" model show resnet50 --table foo
+expect_exit2 "model show --format xml" "'xml'" "$EP" model show resnet50 --format xml
+expect_exit2 "model show unknown option" "--bogus" "$EP" model show resnet50 --bogus
+expect_exit2 "model show without a model" "model show" "$EP" model show
 # Two models where one is expected: the message names the extra one, as 'models extra' does.
-expect_bad "model show a b" "'b'" -- model show a b
+expect_exit2 "model show a b" "'b'" "$EP" model show a b
 
 # ---- bad model files: exit 2, the message is FILE:LINE: -----------------------------------
 
 printf 'edgepipe-model 1\ninput_1 InputLayer - 8x8x3 0 0 float32\nd Dense input_1 10 40 90 int4\n' \
 	>"$TMP/bad_dtype.model"
-expect_bad "model show malformed file (dtype, line 3)" "bad_dtype.model:3:" "'int4'" \
-	-- model show "$TMP/bad_dtype.model"
+expect_exit2 "model show malformed file (dtype, line 3)" "bad_dtype.model:3:${NL}'int4'" \
+	"$EP" model show "$TMP/bad_dtype.model"
 printf 'edgepipe-model 9\n' >"$TMP/bad_version.model"
-expect_bad "model show malformed file (version, line 1)" "bad_version.model:1:" "'9'" \
-	-- model show "$TMP/bad_version.model"
+expect_exit2 "model show malformed file (version, line 1)" "bad_version.model:1:${NL}'9'" \
+	"$EP" model show "$TMP/bad_version.model"
 printf '# comment\n\nedgepipe-model 1\ninput_1 InputLayer - 8x0x3 0 0 float32\n' \
 	>"$TMP/bad_shape.model"
-expect_bad "model show malformed file (shape, line 4)" "bad_shape.model:4:" "'8x0x3'" \
-	-- model show "$TMP/bad_shape.model"
+expect_exit2 "model show malformed file (shape, line 4)" "bad_shape.model:4:${NL}'8x0x3'" \
+	"$EP" model show "$TMP/bad_shape.model"
 : >"$TMP/empty.model"
-expect_bad "model show empty file" "empty.model" "empty" -- model show "$TMP/empty.model"
-expect_bad "model export malformed file" "bad_dtype.model:3:" -- model export "$TMP/bad_dtype.model"
+expect_exit2 "model show empty file" "empty.model${NL}empty" \
+	"$EP" model show "$TMP/empty.model"
+expect_exit2 "model export malformed file" "bad_dtype.model:3:" \
+	"$EP" model export "$TMP/bad_dtype.model"
 
 # ---- help ----------------------------------------------------------------------------------
 
@@ -172,5 +127,4 @@ else
 	fail "export resnet50 then show the file: same cut table" "$(head -c 400 "$TMP/err")"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -8,73 +8,39 @@
 # Prints one line per check and a last line "N passed, M failed"; exits 1 if any failed.
 
 set -u
-
-if [ $# -ne 1 ] || [ ! -x "$1" ]; then
-	echo "usage: bash sim_cli.sh PATH_TO_EDGEPIPE" >&2
-	exit 2
-fi
-EP=$1
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/sim_cli.XXXXXX") || exit 1
-trap 'rm -rf "$TMP"' EXIT
-
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "ok   $1"; }
-fail() {
-	failed=$((failed + 1))
-	echo "FAIL $1"
-	shift
-	for line in "$@"; do echo "     $line"; done
-}
-
-# expect_bad NAME PATTERN... -- ARGS...: exits 2, stderr contains every PATTERN.
-expect_bad() {
-	local name=$1 status
-	shift
-	local patterns=()
-	while [ "$1" != "--" ]; do patterns+=("$1"); shift; done
-	shift
-	"$EP" "$@" >"$TMP/out" 2>"$TMP/err"
-	status=$?
-	if [ "$status" -ne 2 ]; then
-		fail "$name" "edgepipe $* exited $status, expected 2" "stderr: $(head -c 400 "$TMP/err")"
-		return
-	fi
-	for p in "${patterns[@]}"; do
-		if ! grep -qF -- "$p" "$TMP/err"; then
-			fail "$name" "stderr does not contain \"$p\"" "stderr: $(head -c 400 "$TMP/err")"
-			return
-		fi
-	done
-	pass "$name"
-}
+source "$(dirname "$0")/cli_lib.sh"
+setup sim_cli.sh "$@"
 
 # A small, fast instance: ResNet50 on 6 nodes with compute.
 BASE=(sim --model resnet50 --nodes 6 --mem 128MiB --cluster uniform --bw-range 10Mbit:100Mbit
 	--speed 5GFLOPS --latency 1ms --algo greedy --seed 3 --requests 400)
 
-expect_bad "sim without --model" "sim: --model and --mem are required" -- sim --mem 64MiB
-expect_bad "sim --workload open:3" "'open:3'" -- "${BASE[@]}" --workload open:3
-expect_bad "sim --workload closed:2.5" "'closed:2.5'" -- "${BASE[@]}" --workload closed:2.5
-expect_bad "sim --workload poisson:0" "'poisson:0'" -- "${BASE[@]}" --workload poisson:0
-expect_bad "sim --service gamma" "'gamma'" -- "${BASE[@]}" --service gamma
-expect_bad "sim --service lognormal:-1" "'lognormal:-1'" -- "${BASE[@]}" --service lognormal:-1
-expect_bad "sim --fail garbage" "'node three at 20s'" "node N at TIME" -- "${BASE[@]}" \
+expect_exit2 "sim without --model" "sim: --model and --mem are required" "$EP" sim --mem 64MiB
+expect_exit2 "sim --workload open:3" "'open:3'" "$EP" "${BASE[@]}" --workload open:3
+expect_exit2 "sim --workload closed:2.5" "'closed:2.5'" "$EP" "${BASE[@]}" --workload closed:2.5
+expect_exit2 "sim --workload poisson:0" "'poisson:0'" "$EP" "${BASE[@]}" --workload poisson:0
+expect_exit2 "sim --service gamma" "'gamma'" "$EP" "${BASE[@]}" --service gamma
+expect_exit2 "sim --service lognormal:-1" "'lognormal:-1'" "$EP" "${BASE[@]}" \
+	--service lognormal:-1
+expect_exit2 "sim --fail garbage" "'node three at 20s'${NL}node N at TIME" "$EP" "${BASE[@]}" \
 	--fail "node three at 20s"
-expect_bad "sim --fail bad time" "'soon'" -- "${BASE[@]}" --fail "node 1 at soon"
-expect_bad "sim --fail node out of range" "node 6" "0 to 5" -- "${BASE[@]}" --fail "node 6 at 1s"
-expect_bad "sim --update garbage" "'resnet101'" "MODEL at TIME" -- "${BASE[@]}" --update resnet101
-expect_bad "sim --update unknown model" "'nosuchmodel'" -- "${BASE[@]}" --update "nosuchmodel at 1s"
-expect_bad "sim --algo all" "'all'" -- "${BASE[@]}" --algo all
-expect_bad "sim --algo unknown" "'frob'" -- "${BASE[@]}" --algo frob
-expect_bad "sim --compute maybe" "'maybe'" -- "${BASE[@]}" --compute maybe
-expect_bad "sim --heartbeat-timeout below period" "--heartbeat-timeout" -- "${BASE[@]}" \
+expect_exit2 "sim --fail bad time" "'soon'" "$EP" "${BASE[@]}" --fail "node 1 at soon"
+expect_exit2 "sim --fail node out of range" "node 6${NL}0 to 5" "$EP" "${BASE[@]}" \
+	--fail "node 6 at 1s"
+expect_exit2 "sim --update garbage" "'resnet101'${NL}MODEL at TIME" "$EP" "${BASE[@]}" \
+	--update resnet101
+expect_exit2 "sim --update unknown model" "'nosuchmodel'" "$EP" "${BASE[@]}" \
+	--update "nosuchmodel at 1s"
+expect_exit2 "sim --algo all" "'all'" "$EP" "${BASE[@]}" --algo all
+expect_exit2 "sim --algo unknown" "'frob'" "$EP" "${BASE[@]}" --algo frob
+expect_exit2 "sim --compute maybe" "'maybe'" "$EP" "${BASE[@]}" --compute maybe
+expect_exit2 "sim --heartbeat-timeout below period" "--heartbeat-timeout" "$EP" "${BASE[@]}" \
 	--heartbeat 2s --heartbeat-timeout 1s
-expect_bad "sim --warmup too large" "400" -- "${BASE[@]}" --warmup 400
-expect_bad "sim --requests 0 without --duration" "--duration" -- "${BASE[@]}" --requests 0
-expect_bad "sim --trace into a missing directory" "'$TMP/no/such/file'" -- "${BASE[@]}" \
+expect_exit2 "sim --warmup too large" "400" "$EP" "${BASE[@]}" --warmup 400
+expect_exit2 "sim --requests 0 without --duration" "--duration" "$EP" "${BASE[@]}" --requests 0
+expect_exit2 "sim --trace into a missing directory" "'$TMP/no/such/file'" "$EP" "${BASE[@]}" \
 	--trace "$TMP/no/such/file"
-expect_bad "sim extra argument" "'extra'" -- "${BASE[@]}" extra
+expect_exit2 "sim extra argument" "'extra'" "$EP" "${BASE[@]}" extra
 
 if "$EP" sim --help >"$TMP/out" 2>&1 && grep -q '^usage: edgepipe sim' "$TMP/out" &&
 	grep -q -- '--update' "$TMP/out"; then
@@ -131,5 +97,4 @@ else
 	fail "trace: same seed, same bytes" "$(head -c 300 "$TMP/o1")"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -2,14 +2,8 @@
 # The sweep end to end, as a user runs it: resume after SIGKILL, shards merged against one run,
 # bad axes and names rejected with exit 2. Usage: sweep_cli.sh EDGEPIPE
 set -u
-ep=$1
-dir=$(mktemp -d /tmp/edgepipe-sweep-XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$dir"; }
-trap cleanup EXIT
-pass=0 fail=0
-ok() { echo "ok: $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL: $1"; fail=$((fail + 1)); }
+source "$(dirname "$0")/cli_lib.sh"
+setup sweep_cli.sh "$@"
 q() { sqlite3 "$1" "$2"; }
 
 # Deterministic columns of every row, in key order (solve times and run ids differ by run).
@@ -26,11 +20,11 @@ grid=(--model inceptionresnetv2,densenet201 --mem 64MiB,128MiB --nodes 5,8,10
       --trials 40 --seed 5 --no-progress)
 # rows = 2 models x 2 mems x 3 N x 2 variants x 40 trials x (4 algos + seifer x 2 classes)
 want=$((2 * 2 * 3 * 2 * 40 * 6))
-"$ep" sweep --db "$dir/kill.db" "${grid[@]}" -j 2 2>"$dir/kill.err" &
+"$EP" sweep --db "$TMP/kill.db" "${grid[@]}" -j 2 2>"$TMP/kill.err" &
 pid=$!
-pids+=("$pid")
+at_exit "kill -9 $pid 2>/dev/null"
 for _ in $(seq 1 600); do
-    n=$(q "$dir/kill.db" "SELECT count(*) FROM results" 2>/dev/null || echo 0)
+    n=$(q "$TMP/kill.db" "SELECT count(*) FROM results" 2>/dev/null || echo 0)
     [ "${n:-0}" -gt 0 ] && break
     sleep 0.05
 done
@@ -38,83 +32,73 @@ pkill -9 -P "$pid" 2>/dev/null # its workers first: once the parent is gone they
 kill -9 "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
 sleep 0.2
-before=$(q "$dir/kill.db" "SELECT count(*) FROM results")
+before=$(q "$TMP/kill.db" "SELECT count(*) FROM results")
 if [ "$before" -gt 0 ] && [ "$before" -lt "$want" ]; then
-    ok "killed mid-sweep with $before of $want rows stored"
+    pass "killed mid-sweep with $before of $want rows stored"
 else
-    bad "the kill did not land mid-sweep ($before of $want rows)"
+    fail "the kill did not land mid-sweep ($before of $want rows)"
 fi
-if "$ep" sweep --db "$dir/kill.db" "${grid[@]}" -j 2 2>"$dir/resume.err"; then
-    ok "resumed sweep exits 0"
+if "$EP" sweep --db "$TMP/kill.db" "${grid[@]}" -j 2 2>"$TMP/resume.err"; then
+    pass "resumed sweep exits 0"
 else
-    bad "resumed sweep failed: $(cat "$dir/resume.err")"
+    fail "resumed sweep failed: $(cat "$TMP/resume.err")"
 fi
-after=$(q "$dir/kill.db" "SELECT count(*) FROM results")
-distinct=$(q "$dir/kill.db" "SELECT count(*) FROM (SELECT DISTINCT model, mem_bytes, nodes,
+after=$(q "$TMP/kill.db" "SELECT count(*) FROM results")
+distinct=$(q "$TMP/kill.db" "SELECT count(*) FROM (SELECT DISTINCT model, mem_bytes, nodes,
     cluster, algo, variant, bw_classes, trial, seed FROM results)")
-[ "$after" -eq "$want" ] && ok "all $want rows after resume" || bad "$after rows, want $want"
-[ "$distinct" -eq "$after" ] && ok "no duplicate keys" || bad "$distinct distinct of $after"
-[ "$(q "$dir/kill.db" "PRAGMA integrity_check")" = "ok" ] && ok "integrity_check ok" ||
-    bad "integrity_check"
-runs=$(q "$dir/kill.db" "SELECT count(*), count(finished) FROM runs")
-[ "$runs" = "2|1" ] && ok "two runs recorded, the killed one unfinished" || bad "runs: $runs"
+[ "$after" -eq "$want" ] && pass "all $want rows after resume" || fail "$after rows, want $want"
+[ "$distinct" -eq "$after" ] && pass "no duplicate keys" || fail "$distinct distinct of $after"
+[ "$(q "$TMP/kill.db" "PRAGMA integrity_check")" = "ok" ] && pass "integrity_check ok" ||
+    fail "integrity_check"
+runs=$(q "$TMP/kill.db" "SELECT count(*), count(finished) FROM runs")
+[ "$runs" = "2|1" ] && pass "two runs recorded, the killed one unfinished" || fail "runs: $runs"
 # The resumed file equals a sweep that was never interrupted.
-"$ep" sweep --db "$dir/clean.db" "${grid[@]}" -j 1 2>/dev/null
-if [ "$(rows "$dir/kill.db")" = "$(rows "$dir/clean.db")" ]; then
-    ok "resumed rows equal an uninterrupted run's"
+"$EP" sweep --db "$TMP/clean.db" "${grid[@]}" -j 1 2>/dev/null
+if [ "$(rows "$TMP/kill.db")" = "$(rows "$TMP/clean.db")" ]; then
+    pass "resumed rows equal an uninterrupted run's"
 else
-    bad "resumed rows differ from an uninterrupted run's"
+    fail "resumed rows differ from an uninterrupted run's"
 fi
 # A third run computes nothing.
-"$ep" sweep --db "$dir/kill.db" "${grid[@]}" 2>"$dir/again.err"
-grep -q "^sweep: 0 rows computed" "$dir/again.err" && ok "a complete sweep recomputes nothing" ||
-    bad "rerun: $(cat "$dir/again.err")"
+"$EP" sweep --db "$TMP/kill.db" "${grid[@]}" 2>"$TMP/again.err"
+grep -q "^sweep: 0 rows computed" "$TMP/again.err" &&
+    pass "a complete sweep recomputes nothing" || fail "rerun: $(cat "$TMP/again.err")"
 
 # 2. Three shards merged equal one run.
 small=(--model resnet50,mobilenetv2 --mem 64MiB,256MiB --nodes 3:9:3 --algo all
        --variant corrected,published --trials 4 --seed 9 --no-progress)
-"$ep" sweep --db "$dir/one.db" "${small[@]}" 2>/dev/null
+"$EP" sweep --db "$TMP/one.db" "${small[@]}" 2>/dev/null
 for i in 0 1 2; do
-    "$ep" sweep --db "$dir/shard$i.db" "${small[@]}" --shard "$i/3" 2>/dev/null
+    "$EP" sweep --db "$TMP/shard$i.db" "${small[@]}" --shard "$i/3" 2>/dev/null
 done
-"$ep" merge "$dir/merged.db" "$dir/shard0.db" "$dir/shard1.db" "$dir/shard2.db" 2>/dev/null
-one=$(rows "$dir/one.db")
-[ -n "$one" ] && [ "$one" = "$(rows "$dir/merged.db")" ] && ok "3 shards merged = one run" ||
-    bad "merged shards differ from one run"
-n0=$(q "$dir/shard0.db" "SELECT count(*) FROM results")
-n1=$(q "$dir/shard1.db" "SELECT count(*) FROM results")
-[ "$n0" -gt 0 ] && [ "$n1" -gt 0 ] && ok "shards are non-empty slices ($n0, $n1)" ||
-    bad "empty shard"
-"$ep" merge "$dir/merged.db" "$dir/shard0.db" 2>/dev/null
-[ "$(rows "$dir/merged.db")" = "$one" ] && ok "merging a shard twice adds nothing" ||
-    bad "double merge changed the rows"
+"$EP" merge "$TMP/merged.db" "$TMP/shard0.db" "$TMP/shard1.db" "$TMP/shard2.db" 2>/dev/null
+one=$(rows "$TMP/one.db")
+[ -n "$one" ] && [ "$one" = "$(rows "$TMP/merged.db")" ] && pass "3 shards merged = one run" ||
+    fail "merged shards differ from one run"
+n0=$(q "$TMP/shard0.db" "SELECT count(*) FROM results")
+n1=$(q "$TMP/shard1.db" "SELECT count(*) FROM results")
+[ "$n0" -gt 0 ] && [ "$n1" -gt 0 ] && pass "shards are non-empty slices ($n0, $n1)" ||
+    fail "empty shard"
+"$EP" merge "$TMP/merged.db" "$TMP/shard0.db" 2>/dev/null
+[ "$(rows "$TMP/merged.db")" = "$one" ] && pass "merging a shard twice adds nothing" ||
+    fail "double merge changed the rows"
 
 # 3. Bad input: exit 2 and a message naming the value.
-expect2() {
-    local what=$1 needle=$2
-    shift 2
-    "$ep" "$@" >"$dir/out" 2>"$dir/err"
-    local rc=$?
-    if [ $rc -eq 2 ] && grep -q -- "$needle" "$dir/err"; then
-        ok "$what"
-    else
-        bad "$what: exit $rc, stderr: $(cat "$dir/err")"
-    fi
-}
-base=(sweep --db "$dir/bad.db" --model resnet50 --mem 64MiB --nodes 5)
-expect2 "bad node range" "5:x" "${base[@]}" --nodes 5:x
-expect2 "reversed range" "9:3" "${base[@]}" --nodes 9:3
-expect2 "bad size" "64XB" "${base[@]}" --mem 64XB
-expect2 "unknown algorithm" "nosuch" "${base[@]}" --algo seifer,nosuch
-expect2 "unknown variant" "foo" "${base[@]}" --variant foo
-expect2 "unknown cluster" "torus" "${base[@]}" --cluster torus
-expect2 "bad shard" "3/2" "${base[@]}" --shard 3/2
-expect2 "unknown model" "nosuchnet" "${base[@]}" --model resnet50,nosuchnet
-expect2 "zero trials" "0" "${base[@]}" --trials 0
-expect2 "missing axes" "required" sweep --db "$dir/bad.db"
-expect2 "merge of a non-database" "not an edgepipe" merge "$dir/m.db" "$dir/err"
-expect2 "merge of a missing file" "nothere" merge "$dir/m.db" "$dir/nothere.db"
-[ ! -e "$dir/bad.db" ] && ok "bad sweeps created no database" || bad "bad.db was created"
+base=(sweep --db "$TMP/bad.db" --model resnet50 --mem 64MiB --nodes 5)
+expect_exit2 "bad node range" "5:x" "$EP" "${base[@]}" --nodes 5:x
+expect_exit2 "reversed range" "9:3" "$EP" "${base[@]}" --nodes 9:3
+expect_exit2 "bad size" "64XB" "$EP" "${base[@]}" --mem 64XB
+expect_exit2 "unknown algorithm" "nosuch" "$EP" "${base[@]}" --algo seifer,nosuch
+expect_exit2 "unknown variant" "foo" "$EP" "${base[@]}" --variant foo
+expect_exit2 "unknown cluster" "torus" "$EP" "${base[@]}" --cluster torus
+expect_exit2 "bad shard" "3/2" "$EP" "${base[@]}" --shard 3/2
+expect_exit2 "unknown model" "nosuchnet" "$EP" "${base[@]}" --model resnet50,nosuchnet
+expect_exit2 "zero trials" "0" "$EP" "${base[@]}" --trials 0
+expect_exit2 "missing axes" "required" "$EP" sweep --db "$TMP/bad.db"
+# $TMP/err is where expect_exit2 sends stderr, so edgepipe finds it just emptied: a file that is
+# no edgepipe database.
+expect_exit2 "merge of a non-database" "not an edgepipe" "$EP" merge "$TMP/m.db" "$TMP/err"
+expect_exit2 "merge of a missing file" "nothere" "$EP" merge "$TMP/m.db" "$TMP/nothere.db"
+[ ! -e "$TMP/bad.db" ] && pass "bad sweeps created no database" || fail "bad.db was created"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
