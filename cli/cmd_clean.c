@@ -85,8 +85,9 @@ int cmd_clean(int argc, char **argv)
 			break;
 		case 'r':
 			if (!run_id_ok(optarg))
-				return cli_fail(2, "--run '%s': a run id is 'ep' and 5 characters of "
-						   "[0-9a-z]",
+				return cli_fail(2,
+						"--run '%s': a run id is 'ep' and 5 characters "
+						"of [0-9a-z]",
 						optarg);
 			run = optarg;
 			break;
@@ -112,7 +113,8 @@ int cmd_clean(int argc, char **argv)
 			continue;
 		cleaned++;
 		if (v[i].alive && !(flags & EMU_CLEAN_FORCE)) {
-			printf("run %s: controller pid %d is alive: skipped (stop it, or --force)\n",
+			printf("run %s: controller pid %d is alive: skipped (stop it, or "
+			       "--force)\n",
 			       v[i].run_id, (int)v[i].controller_pid);
 			if (run)
 				status = 1;

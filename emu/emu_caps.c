@@ -118,7 +118,8 @@ static void probe_net(struct emu_caps *caps)
 			rc = tc_try(sk, rc, msg);
 			set_cap(caps, EMU_CAP_U32, rc, "u32 filter refused");
 		} else {
-			snprintf(caps->why[EMU_CAP_U32], sizeof(caps->why[0]), "not tried (no htb)");
+			snprintf(caps->why[EMU_CAP_U32], sizeof(caps->why[0]),
+				 "not tried (no htb)");
 		}
 	}
 	if (b > 0) {
@@ -190,7 +191,7 @@ static void probe_cgroups(struct emu_caps *caps)
 
 	if (fp) {
 		while (fgets(line, sizeof(line), fp)) {
-			/* id parent maj:min root mountpoint options ... - fstype source superopts */
+			/* id parent maj:min root mountpoint options ... - fstype source opts */
 			char mnt[256], fstype[64], superopts[1024];
 			const char *dash = strstr(line, " - ");
 
@@ -275,7 +276,8 @@ int emu_caps_detect(struct emu_caps *caps, struct ep_error *err)
 			probe_net(&child_caps);
 			probe_iptables(&child_caps);
 		}
-		if (write(pipefd[1], &child_caps, sizeof(child_caps)) != (ssize_t)sizeof(child_caps))
+		if (write(pipefd[1], &child_caps, sizeof(child_caps)) !=
+		    (ssize_t)sizeof(child_caps))
 			_exit(1);
 		_exit(0);
 	}
@@ -353,7 +355,8 @@ int emu_caps_require_net(const struct emu_caps *caps, struct ep_error *err)
 
 	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
 		if (!caps->have[need[i]])
-			return ep_error_set(err, EP_EIO, "cannot emulate a network: %s missing (%s)",
+			return ep_error_set(err, EP_EIO,
+					    "cannot emulate a network: %s missing (%s)",
 					    emu_cap_name(need[i]), caps->why[need[i]]);
 	return EP_OK;
 }

@@ -54,7 +54,8 @@ const char *emu_cap_name(enum emu_cap cap);
 
 /*
  * Detect. Never fails for a missing ability (that is recorded in caps); returns EP_EIO only when
- * detection itself cannot run (fork or pipe failed), naming the call. Takes about 50 ms.
+ * detection itself cannot run (fork or pipe failed), naming the call. Takes well under a
+ * second (it runs iptables once). It forks: call it before the program starts threads.
  */
 int emu_caps_detect(struct emu_caps *caps, struct ep_error *err);
 

@@ -177,8 +177,8 @@ static int check_limits(const struct emu_cgroup *cg, const struct emu_cgroup_lim
 				    cg->name, lim->cpu_share);
 	if (lim->mem_bytes > 0 && !cg->dir[CTL_MEM][0])
 		return ep_error_set(err, EP_EIO,
-				    "cgroup '%s': a memory cap needs the memory controller, which is "
-				    "missing on this host",
+				    "cgroup '%s': a memory cap needs the memory controller, which "
+				    "is missing on this host",
 				    cg->name);
 	return EP_OK;
 }
@@ -197,7 +197,8 @@ int emu_cgroup_set_limits(struct emu_cgroup *cg, const struct emu_cgroup_limits 
 	if (rc != EP_OK)
 		return rc;
 	if (cg->dir[CTL_CPU][0]) {
-		long period = lim->cpu_period_us ? lim->cpu_period_us : EMU_CGROUP_PERIOD_US_DEFAULT;
+		long period =
+			lim->cpu_period_us ? lim->cpu_period_us : EMU_CGROUP_PERIOD_US_DEFAULT;
 		long quota = (long)llround(lim->cpu_share * (double)period);
 
 		if (lim->cpu_share > 0 && quota < 1000)

@@ -157,7 +157,8 @@ static int make_netns(struct emu_node *nd, struct ep_error *err)
 		goto out;
 	}
 	if (unshare(CLONE_NEWNET) != 0) {
-		rc = ep_error_set(err, EP_EIO, "namespace %s: unshare: %s", nd->ns, strerror(errno));
+		rc = ep_error_set(err, EP_EIO, "namespace %s: unshare: %s", nd->ns,
+				  strerror(errno));
 		goto out;
 	}
 	entered = true;
@@ -306,8 +307,9 @@ static int make_veth(struct emu_net *net, int i, struct ep_error *err)
 	rtnl_link_put(veth);
 	if (rc < 0)
 		return ep_error_set(err, EP_EIO,
-				    "veth %s (namespace %s) - %s (namespace %s), %s: %s", nd->ifname,
-				    nd->ns, nd->port, net->sw.ns, step, emu_nl_strerror(rc));
+				    "veth %s (namespace %s) - %s (namespace %s), %s: %s",
+				    nd->ifname, nd->ns, nd->port, net->sw.ns, step,
+				    emu_nl_strerror(rc));
 	return EP_OK;
 }
 
@@ -462,8 +464,9 @@ static int register_all(struct emu_net *net, struct ep_error *err)
 static int check_cluster(const struct cluster *c, struct ep_error *err)
 {
 	if (c->n < 1 || c->n > EMU_NET_MAX_NODES)
-		return ep_error_set(err, EP_EINVAL, "cluster of %d nodes: the emulator takes 1 to %d",
-				    c->n, EMU_NET_MAX_NODES);
+		return ep_error_set(err, EP_EINVAL,
+				    "cluster of %d nodes: the emulator takes 1 to %d", c->n,
+				    EMU_NET_MAX_NODES);
 	for (int i = 0; i <= c->n; i++)
 		for (int j = 0; j <= c->n; j++) {
 			double bw = cluster_bw(c, i, j), lat = cluster_latency(c, i, j);
@@ -477,8 +480,8 @@ static int check_cluster(const struct cluster *c, struct ep_error *err)
 						    i, j, bw);
 			if (!(lat >= 0) || !isfinite(lat))
 				return ep_error_set(err, EP_EINVAL,
-						    "link %d -> %d: latency %g s must be >= 0", i, j,
-						    lat);
+						    "link %d -> %d: latency %g s must be >= 0",
+						    i, j, lat);
 		}
 	return EP_OK;
 }
@@ -542,20 +545,28 @@ int emu_net_create(struct emu_registry *reg, const struct emu_caps *caps,
 		goto fail;
 	t = emu_now_s();
 	rc = make_netns(&net->sw, err);
-	for (int i = 0; rc == EP_OK && i < v; i++)
-		rc = make_netns(&net->nodes[i], err);
-	net->stats.netns_s = emu_now_s() - t;
+	net->stats.netns_s += emu_now_s() - t;
 	t = emu_now_s();
 	if (rc == EP_OK)
 		rc = make_bridge(net, err);
-	for (int i = 0; rc == EP_OK && i < v; i++)
-		rc = make_veth(net, i, err);
+	net->stats.links_s += emu_now_s() - t;
+	/* Node by node, so that only one namespace fd is open at a time besides the sockets. */
 	for (int i = 0; rc == EP_OK && i < v; i++) {
-		close(net->nodes[i].nsfd);
+		t = emu_now_s();
+		rc = make_netns(&net->nodes[i], err);
+		net->stats.netns_s += emu_now_s() - t;
+		t = emu_now_s();
+		if (rc == EP_OK)
+			rc = make_veth(net, i, err);
+		if (net->nodes[i].nsfd >= 0)
+			close(net->nodes[i].nsfd);
 		net->nodes[i].nsfd = -1;
-		rc = configure_node(net, i, err);
+		net->stats.links_s += emu_now_s() - t;
 	}
-	net->stats.links_s = emu_now_s() - t;
+	t = emu_now_s();
+	for (int i = 0; rc == EP_OK && i < v; i++)
+		rc = configure_node(net, i, err);
+	net->stats.links_s += emu_now_s() - t;
 	t = emu_now_s();
 	for (int i = 0; rc == EP_OK && !net->opt.unshaped && i < v; i++)
 		rc = shape_node(net, i, err);
@@ -577,8 +588,8 @@ void emu_net_destroy(struct emu_net *net)
 {
 	if (!net)
 		return;
-	/* The switch first: its bridge and ports go in one batch, and each port's peer with
-	 * it, so the node namespaces are left with a loopback only. */
+	/* Unmounting drops the last reference we hold (the sockets went first): the kernel then
+	 * destroys each namespace, with its interfaces, in the background. */
 	remove_netns(&net->sw);
 	if (net->nodes)
 		for (int i = 0; i <= net->n; i++)
@@ -664,7 +675,8 @@ int emu_link_shape(struct emu_net *net, int from, int to, double bps, struct ep_
 				  &msg);
 	rc = send_built(nd->sk, rc, msg);
 	if (rc < 0)
-		return ep_error_set(err, EP_EIO, "link %s -> %s: changing HTB class 1:%x to %g bit/s: %s",
+		return ep_error_set(err, EP_EIO,
+				    "link %s -> %s: changing HTB class 1:%x to %g bit/s: %s",
 				    node_label(net, from, a, sizeof(a)),
 				    node_label(net, to, b, sizeof(b)), to + 1, bps,
 				    emu_nl_strerror(rc));
@@ -682,15 +694,17 @@ static int apply_netem(struct emu_net *net, int from, int to, double latency_s, 
 
 	if (net->opt.unshaped)
 		return ep_error_set(err, EP_EINVAL,
-				    "link %d -> %d: netem hangs under the pair's HTB class, and this "
-				    "network was built unshaped",
+				    "link %d -> %d: netem hangs under the pair's HTB class, and "
+				    "this network was built unshaped",
 				    from, to);
 	rc = emu_tc_netem_leaf_msg(nd->ifindex, (unsigned)to + 1, latency_s, loss,
-				   class_bytes_per_s(net, p->st.bandwidth_bps), !p->netem_leaf, &msg);
+				   class_bytes_per_s(net, p->st.bandwidth_bps), !p->netem_leaf,
+				   &msg);
 	rc = send_built(nd->sk, rc, msg);
 	if (rc < 0)
 		return ep_error_set(err, EP_EIO,
-				    "link %d -> %d: netem (delay %g s, loss %g) under class 1:%x: %s",
+				    "link %d -> %d: netem (delay %g s, loss %g) under class 1:%x: "
+				    "%s",
 				    from, to, latency_s, loss, to + 1, emu_nl_strerror(rc));
 	p->netem_leaf = true;
 	return EP_OK;
@@ -771,8 +785,8 @@ int emu_link_set_loss(struct emu_net *net, int from, int to, double loss, struct
 	if (rc != EP_OK)
 		return rc;
 	if (!(loss >= 0 && loss < 1))
-		return ep_error_set(err, EP_EINVAL, "link %d -> %d: loss %g must be in [0, 1)", from,
-				    to, loss);
+		return ep_error_set(err, EP_EINVAL, "link %d -> %d: loss %g must be in [0, 1)",
+				    from, to, loss);
 	p = pair(net, from, to);
 	switch (net->mech[EMU_PROP_LOSS]) {
 	case EMU_MECH_NETEM:
@@ -813,8 +827,9 @@ int emu_link_set_up(struct emu_net *net, int from, int to, bool up, struct ep_er
 		return rc;
 	p = pair(net, from, to);
 	if (net->mech[EMU_PROP_DOWN] != EMU_MECH_IPTABLES)
-		return ep_error_set(err, EP_EIO, "link %d -> %d: link %s needs iptables (%s)", from,
-				    to, up ? "up" : "down", net->caps->why[EMU_CAP_IPTABLES_STATISTIC]);
+		return ep_error_set(err, EP_EIO, "link %d -> %d: link %s needs iptables (%s)",
+				    from, to, up ? "up" : "down",
+				    net->caps->why[EMU_CAP_IPTABLES_STATISTIC]);
 	if (p->down_rule == !up) {
 		p->st.up = up;
 		return EP_OK;

@@ -246,8 +246,8 @@ int emu_probe_start(const struct emu_net *net, int from, int to,
 		p->opt.timeout_s = 5.0;
 	if ((p->opt.warmup_s + p->opt.duration_s) / p->opt.interval_s > EMU_PROBE_MAX_BINS) {
 		rc = ep_error_set(err, EP_EINVAL,
-				  "probe: (warm-up %g s + duration %g s) / interval %g s exceeds %d "
-				  "bins",
+				  "probe: (warm-up %g s + duration %g s) / interval %g s exceeds "
+				  "%d bins",
 				  p->opt.warmup_s, p->opt.duration_s, p->opt.interval_s,
 				  EMU_PROBE_MAX_BINS);
 		goto fail;
@@ -269,7 +269,8 @@ int emu_probe_start(const struct emu_net *net, int from, int to,
 	pipefd[0] = -1;
 	if (!read_full(p->result_fd, &rep, sizeof(rep), 5000) || rep.port <= 0) {
 		rc = ep_error_set(err, EP_EIO, "probe %d -> %d: %s", from, to,
-				  rep.port <= 0 && rep.msg[0] ? rep.msg : "the receiver did not start");
+				  rep.port <= 0 && rep.msg[0] ? rep.msg
+							      : "the receiver did not start");
 		goto fail;
 	}
 	a.port = rep.port;
@@ -307,8 +308,8 @@ int emu_probe_finish(struct emu_probe *p, struct emu_probe_result *res, struct e
 				  p->from, p->to);
 	else if (res->total_bytes == 0)
 		rc = ep_error_set(err, EP_EIO,
-				  "probe %d -> %d: no byte arrived within %g s (link down?)", p->from,
-				  p->to, p->opt.timeout_s);
+				  "probe %d -> %d: no byte arrived within %g s (link down?)",
+				  p->from, p->to, p->opt.timeout_s);
 	else if (res->seconds <= 0)
 		rc = ep_error_set(err, EP_EIO,
 				  "probe %d -> %d: the transfer stopped before the measured window "

@@ -297,9 +297,9 @@ int emu_registry_add(struct emu_registry *reg, const struct emu_item *items, siz
 
 		if (!item_ok(reg->run_id, it)) {
 			rc = ep_error_set(err, EP_EINVAL,
-					  "registry %s: refusing %s '%s'%s%s: names must start with "
-					  "the run id, stay under 15 characters, and cgroups must "
-					  "lie under 'edgepipe-%s'",
+					  "registry %s: refusing %s '%s'%s%s: names must start "
+					  "with the run id, stay under 15 characters, and cgroups "
+					  "must lie under 'edgepipe-%s'",
 					  reg->run_id, emu_item_kind_name(it->kind), it->name,
 					  it->ns[0] ? " in namespace " : "", it->ns, reg->run_id);
 			goto out;
@@ -309,7 +309,8 @@ int emu_registry_add(struct emu_registry *reg, const struct emu_item *items, siz
 			char *nb = realloc(buf, ncap);
 
 			if (!nb) {
-				rc = ep_error_set(err, EP_ENOMEM, "out of memory for registry lines");
+				rc = ep_error_set(err, EP_ENOMEM,
+						  "out of memory for registry lines");
 				goto out;
 			}
 			buf = nb;
@@ -368,7 +369,8 @@ static int reg_file_read(const char *path, struct reg_file *f, struct ep_error *
 	fp = fopen(path, "re");
 	if (!fp) {
 		if (errno == ENOENT)
-			return ep_error_set(err, EP_ENOTFOUND, "registry '%s' does not exist", path);
+			return ep_error_set(err, EP_ENOTFOUND, "registry '%s' does not exist",
+					    path);
 		return ep_error_set(err, EP_EIO, "registry '%s': %s", path, strerror(errno));
 	}
 	while ((len = getline(&line, &lcap, fp)) > 0) {
@@ -383,7 +385,8 @@ static int reg_file_read(const char *path, struct reg_file *f, struct ep_error *
 		if (lineno == 1) {
 			if (strcmp(line, REGISTRY_MAGIC) != 0) {
 				rc = ep_error_set(err, EP_EINVAL,
-						  "'%s' is not an edgepipe registry (first line '%s')",
+						  "'%s' is not an edgepipe registry (first line "
+						  "'%s')",
 						  path, line);
 				goto out;
 			}
@@ -403,8 +406,9 @@ static int reg_file_read(const char *path, struct reg_file *f, struct ep_error *
 		} else if (sscanf(line, "cgroup %4095s", a) == 1) {
 			emu_item_cgroup(&it, a);
 		} else {
-			rc = ep_error_set(err, EP_EINVAL, "registry '%s', line %d: cannot read '%s'",
-					  path, lineno, line);
+			rc = ep_error_set(err, EP_EINVAL,
+					  "registry '%s', line %d: cannot read '%s'", path, lineno,
+					  line);
 			goto out;
 		}
 		if (!f->run_id[0] || !item_ok(f->run_id, &it)) {
@@ -701,7 +705,8 @@ static int kill_round(struct cleaner *c, bool report)
 		if (report)
 			say(c, EMU_CLEAN_KILLED, v[i].via ? v[i].via : emu_item_netns(&ns_item, ""),
 			    v[i].pid,
-			    v[i].via ? "inside the run's cgroup" : "inside one of the run's namespaces");
+			    v[i].via ? "inside the run's cgroup"
+				     : "inside one of the run's namespaces");
 	}
 	free(v);
 	return (int)n;
@@ -907,6 +912,46 @@ int emu_registry_clean_path(const char *path, unsigned flags, emu_clean_note_fn 
 out:
 	reg_file_release(&f);
 	return rc;
+}
+
+int emu_registry_clean_all(const char *state_dir, unsigned flags, emu_clean_note_fn note,
+			   void *arg, struct emu_clean_report *rep, int *skipped_live,
+			   struct ep_error *err)
+{
+	struct emu_registry_info *v = NULL;
+	size_t n = 0;
+	int rc, first = EP_OK, skipped = 0;
+
+	if (rep)
+		memset(rep, 0, sizeof(*rep));
+	rc = emu_registry_list(state_dir, &v, &n, err);
+	if (rc != EP_OK)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		struct emu_clean_report one;
+		struct ep_error e;
+
+		if (v[i].alive && !(flags & EMU_CLEAN_FORCE)) {
+			skipped++;
+			continue;
+		}
+		rc = emu_registry_clean_path(v[i].path, flags, note, arg, &one, &e);
+		if (rc != EP_OK && first == EP_OK) {
+			first = rc;
+			if (err)
+				*err = e;
+		}
+		if (rep) {
+			rep->removed += one.removed;
+			rep->gone += one.gone;
+			rep->failed += one.failed;
+			rep->killed += one.killed;
+		}
+	}
+	if (skipped_live)
+		*skipped_live = skipped;
+	free(v);
+	return first;
 }
 
 int emu_registry_clean(struct emu_registry *reg, unsigned flags, emu_clean_note_fn note,

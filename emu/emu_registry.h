@@ -153,6 +153,16 @@ struct emu_clean_report {
 int emu_registry_clean_path(const char *path, unsigned flags, emu_clean_note_fn note, void *arg,
 			    struct emu_clean_report *rep, struct ep_error *err);
 
+/*
+ * Clean every registry in state_dir (NULL: the default) as emu_registry_clean_path does, one
+ * after the other; live runs are skipped (and counted in *skipped_live, if not NULL) unless
+ * EMU_CLEAN_FORCE. `rep` gets the sums. Returns EP_OK or the first failure (the others are
+ * still attempted).
+ */
+int emu_registry_clean_all(const char *state_dir, unsigned flags, emu_clean_note_fn note,
+			   void *arg, struct emu_clean_report *rep, int *skipped_live,
+			   struct ep_error *err);
+
 /* Clean this handle's own run (always forced: the caller is the controller). The handle stays
  * valid for emu_registry_destroy only. */
 int emu_registry_clean(struct emu_registry *reg, unsigned flags, emu_clean_note_fn note,

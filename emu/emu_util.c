@@ -212,7 +212,8 @@ int emu_run(const char *ns, char *const argv[], char *out, size_t out_size, int 
 		if (k <= 0)
 			break;
 		if (out && used + 1 < out_size) {
-			size_t take = (size_t)k < out_size - 1 - used ? (size_t)k : out_size - 1 - used;
+			size_t room = out_size - 1 - used;
+			size_t take = (size_t)k < room ? (size_t)k : room;
 
 			memcpy(out + used, buf, take);
 			used += take;

@@ -123,8 +123,8 @@ static void emu_harness_snapshot(struct emu_host_snapshot *s)
 	s->links[0] = '\n';
 	for (struct if_nameindex *p = ifs; p && p->if_index; p++)
 		if (used < sizeof(s->links))
-			used += (size_t)snprintf(s->links + used, sizeof(s->links) - used, "%u %s\n",
-						 p->if_index, p->if_name);
+			used += (size_t)snprintf(s->links + used, sizeof(s->links) - used,
+						 "%u %s\n", p->if_index, p->if_name);
 	if (ifs)
 		if_freenameindex(ifs);
 	s->qdiscs[0] = '\n';
@@ -179,23 +179,14 @@ static int emu_harness_rm(const char *path, const struct stat *st, int type, str
 /* Clean every registry in state_dir (forced: the controller is dead or is us). */
 static int emu_harness_clean_all(const char *state_dir)
 {
-	struct emu_registry_info *v = NULL;
 	struct ep_error err;
-	size_t n = 0;
-	int failed = 0;
 
-	if (emu_registry_list(state_dir, &v, &n, &err) != EP_OK) {
-		fprintf(stderr, "harness: %s\n", err.msg);
+	if (emu_registry_clean_all(state_dir, EMU_CLEAN_FORCE, NULL, NULL, NULL, NULL, &err) !=
+	    EP_OK) {
+		fprintf(stderr, "harness: cleaning %s: %s\n", state_dir, err.msg);
 		return 1;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (emu_registry_clean_path(v[i].path, EMU_CLEAN_FORCE, NULL, NULL, NULL, &err) !=
-		    EP_OK) {
-			fprintf(stderr, "harness: cleaning %s: %s\n", v[i].run_id, err.msg);
-			failed++;
-		}
-	free(v);
-	return failed;
+	return 0;
 }
 
 /* A cluster of n nodes, every link (dispatcher's included) at bw_bps, no latency; free with

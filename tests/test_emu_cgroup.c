@@ -3,10 +3,11 @@
  * CPU achieves about that share of the wall clock (measured as the child's own CPU time over
  * 1 s, 20 enforcement periods; the tolerance, 0.03 CPU, covers starting at any point of a
  * period and the scheduler's tick); shares stay below 0.5 so that other load on a 2-core
- * machine cannot be what limits the loop; a limit changed in place takes effect; a process that touches more memory than
- * the cap is killed, one that stays under it is not. The same module against a stand-in
- * cgroup v2 tree (plain directories; this host has cpu and memory on v1) writes cpu.max and
- * memory.max in v2's format. Bad names and limits are refused by name.
+ * machine cannot be what limits the loop; a limit changed in place takes effect; a process
+ * that touches more memory than the cap is killed, one that stays under it is not. The same
+ * module against a stand-in cgroup v2 tree (plain directories; this host has cpu and memory
+ * on v1) writes cpu.max and memory.max in v2's format. Bad names and limits are refused by
+ * name.
  */
 #include <sys/resource.h>
 #include <sys/time.h>

@@ -102,7 +102,8 @@ static void check_names(struct emu_registry *reg)
 	char name[64];
 
 	CHECK_INT(strlen(id), EMU_RUN_ID_LEN);
-	CHECK(strncmp(id, "ep", 2) == 0 && strspn(id + 2, "0123456789abcdefghijklmnopqrstuvwxyz") == 5);
+	CHECK(strncmp(id, "ep", 2) == 0 &&
+	      strspn(id + 2, "0123456789abcdefghijklmnopqrstuvwxyz") == 5);
 	CHECK_INT(emu_registry_add(reg, emu_item_netns(&it, "foo"), 1, &err), EP_EINVAL);
 	CHECK_CONTAINS(err.msg, "'foo'");
 	snprintf(name, sizeof(name), "%s-n12345678", id); /* 18 characters */
@@ -185,7 +186,7 @@ static void check_live_refused(const char *state_dir)
 {
 	char id[EMU_RUN_ID_LEN + 1] = "", path[1024];
 	struct ep_error err;
-	int fds[2], status;
+	int fds[2], status, skipped = -1;
 	pid_t pid;
 
 	CHECK_INT(pipe(fds), 0);
@@ -203,6 +204,10 @@ static void check_live_refused(const char *state_dir)
 	}
 	CHECK_INT(read(fds[0], id, EMU_RUN_ID_LEN), EMU_RUN_ID_LEN);
 	snprintf(path, sizeof(path), "%s/%s.reg", state_dir, id);
+	/* Cleaning everything skips both live runs: the child's and this one. */
+	CHECK_INT(emu_registry_clean_all(state_dir, 0, NULL, NULL, NULL, &skipped, &err), EP_OK);
+	CHECK_INT(skipped, 2);
+	CHECK(exists(path));
 	CHECK_INT(emu_registry_clean_path(path, 0, NULL, NULL, NULL, &err), EP_EINVAL);
 	CHECK_CONTAINS(err.msg, "live");
 	CHECK(exists(path));
