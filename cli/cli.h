@@ -33,6 +33,8 @@ void cli_csv_field(FILE *f, const char *s);
  * false. */
 bool cli_parse_int(const char *opt, const char *s, long min, long max, long *out);
 bool cli_parse_u64(const char *opt, const char *s, unsigned long long *out);
+/* "MIN:MAX" bit rates (--bw-range), 0 < MIN <= MAX. */
+bool cli_parse_bw_range(const char *s, double *min_bps, double *max_bps);
 /* A number in [min, max]. */
 bool cli_parse_double(const char *opt, const char *s, double min, double max, double *out);
 

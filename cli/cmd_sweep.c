@@ -268,22 +268,11 @@ int cmd_sweep(int argc, char **argv)
 			g->seed = s;
 			break;
 		}
-		case O_BW_RANGE: {
-			char buf[128], *colon;
-
-			if (strlen(optarg) >= sizeof(buf) ||
-			    !(colon = strchr(strcpy(buf, optarg), ':'))) {
-				cli_fail(2, "--bw-range '%s': expected MIN:MAX", optarg);
+		case O_BW_RANGE:
+			if (!cli_parse_bw_range(optarg, &g->cluster_base.bw_min_bps,
+						&g->cluster_base.bw_max_bps))
 				goto out;
-			}
-			*colon = '\0';
-			if (ep_parse_bitrate(buf, &g->cluster_base.bw_min_bps, &err) ||
-			    ep_parse_bitrate(colon + 1, &g->cluster_base.bw_max_bps, &err)) {
-				cli_fail(2, "--bw-range: %s", err.msg);
-				goto out;
-			}
 			break;
-		}
 		case O_LINK_CLASSES:
 			if (!cli_parse_int("--link-classes", optarg, 1, 1000, &v))
 				goto out;

@@ -36,9 +36,12 @@ static bool parse_mem_list(struct cli_instance_opts *c, const char *s)
 			cli_fail(2, "--mem: more than %d values", CLI_INSTANCE_MAX_MEM);
 			return false;
 		}
-		if (ep_parse_bytes(tok, &c->mem_list[n], &err) || !(c->mem_list[n] > 0)) {
-			cli_fail(2, "--mem '%s': %s", s,
-				 c->mem_list[n] > 0 || err.code ? err.msg : "memory must be positive");
+		if (ep_parse_bytes(tok, &c->mem_list[n], &err)) {
+			cli_fail(2, "--mem '%s': %s", s, err.msg);
+			return false;
+		}
+		if (!(c->mem_list[n] > 0)) {
+			cli_fail(2, "--mem '%s': memory must be positive", s);
 			return false;
 		}
 		n++;
@@ -50,29 +53,6 @@ static bool parse_mem_list(struct cli_instance_opts *c, const char *s)
 	c->spec.cluster.mem_bytes = c->mem_list[0];
 	c->spec.cluster.mem_list = n > 1 ? c->mem_list : NULL;
 	c->spec.cluster.n_mem_list = n > 1 ? n : 0;
-	return true;
-}
-
-static bool parse_bw_range(struct cli_instance_opts *c, const char *s)
-{
-	char buf[128], *colon;
-	struct ep_error err;
-
-	if (strlen(s) >= sizeof(buf) || !(colon = strchr(strcpy(buf, s), ':'))) {
-		cli_fail(2, "--bw-range '%s': expected MIN:MAX, e.g. 1Mbit:100Mbit", s);
-		return false;
-	}
-	*colon = '\0';
-	if (ep_parse_bitrate(buf, &c->spec.cluster.bw_min_bps, &err) ||
-	    ep_parse_bitrate(colon + 1, &c->spec.cluster.bw_max_bps, &err)) {
-		cli_fail(2, "--bw-range: %s", err.msg);
-		return false;
-	}
-	if (!(c->spec.cluster.bw_min_bps > 0) ||
-	    c->spec.cluster.bw_max_bps < c->spec.cluster.bw_min_bps) {
-		cli_fail(2, "--bw-range '%s': need 0 < MIN <= MAX", s);
-		return false;
-	}
 	return true;
 }
 
@@ -104,7 +84,7 @@ int cli_instance_opts_parse(struct cli_instance_opts *c, int opt, const char *ar
 		break;
 	case CLI_O_CLUSTER_FILE: c->spec.cluster.path = arg; break;
 	case CLI_O_BW_RANGE:
-		if (!parse_bw_range(c, arg))
+		if (!cli_parse_bw_range(arg, &c->spec.cluster.bw_min_bps, &c->spec.cluster.bw_max_bps))
 			return -1;
 		break;
 	case CLI_O_LINK_CLASSES:

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "ep_units.h"
 
 int cli_exit_code(int code)
 {
@@ -105,6 +106,27 @@ bool cli_parse_double(const char *opt, const char *s, double min, double max, do
 	*out = strtod(s, &end);
 	if (!*s || *end || errno || !isfinite(*out) || *out < min || *out > max) {
 		cli_fail(2, "%s '%s': expected a number from %g to %g", opt, s, min, max);
+		return false;
+	}
+	return true;
+}
+
+bool cli_parse_bw_range(const char *s, double *min_bps, double *max_bps)
+{
+	char buf[128], *colon;
+	struct ep_error err;
+
+	if (strlen(s) >= sizeof(buf) || !(colon = strchr(strcpy(buf, s), ':'))) {
+		cli_fail(2, "--bw-range '%s': expected MIN:MAX, e.g. 1Mbit:100Mbit", s);
+		return false;
+	}
+	*colon = '\0';
+	if (ep_parse_bitrate(buf, min_bps, &err) || ep_parse_bitrate(colon + 1, max_bps, &err)) {
+		cli_fail(2, "--bw-range: %s", err.msg);
+		return false;
+	}
+	if (!(*min_bps > 0) || *max_bps < *min_bps) {
+		cli_fail(2, "--bw-range '%s': need 0 < MIN <= MAX", s);
 		return false;
 	}
 	return true;
