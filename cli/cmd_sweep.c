@@ -33,6 +33,10 @@ static const char sweep_usage[] =
 	"  --bw-range MIN:MAX  --link-classes C  --latency DURATION  --speed FLOPS\n"
 	"  --cluster-file CSV\n"
 	"algorithm details: --stages K  --failure-prob P  --force\n"
+	"simulation:\n"
+	"  --sim                      also simulate every plan (sim_* columns): a saturated closed\n"
+	"                             loop, deterministic times, the first tenth as warm-up\n"
+	"  --sim-requests N           requests per simulation (default 1000; implies --sim)\n"
 	"running:\n"
 	"  --db FILE                  the SQLite file (created if missing)\n"
 	"  -j, --jobs N               worker processes (default 1)\n"
@@ -165,7 +169,8 @@ int cmd_sweep(int argc, char **argv)
 	enum {
 		O_MODEL = 256, O_MEM, O_NODES, O_BW_CLASSES, O_ALGO, O_VARIANT, O_CLUSTER, O_TRIALS,
 		O_SEED, O_BW_RANGE, O_LINK_CLASSES, O_LATENCY, O_SPEED, O_CLUSTER_FILE, O_STAGES,
-		O_FAILURE, O_FORCE, O_DB, O_SHARD, O_PROGRESS, O_NO_PROGRESS, O_HELP,
+		O_FAILURE, O_FORCE, O_DB, O_SHARD, O_PROGRESS, O_NO_PROGRESS, O_SIM, O_SIM_REQUESTS,
+		O_HELP,
 	};
 	static const struct option opts[] = {
 		{ "model", required_argument, NULL, O_MODEL },
@@ -190,6 +195,8 @@ int cmd_sweep(int argc, char **argv)
 		{ "shard", required_argument, NULL, O_SHARD },
 		{ "progress", no_argument, NULL, O_PROGRESS },
 		{ "no-progress", no_argument, NULL, O_NO_PROGRESS },
+		{ "sim", no_argument, NULL, O_SIM },
+		{ "sim-requests", required_argument, NULL, O_SIM_REQUESTS },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -314,6 +321,13 @@ int cmd_sweep(int argc, char **argv)
 			break;
 		case O_PROGRESS: g->progress = true; break;
 		case O_NO_PROGRESS: g->progress = false; break;
+		case O_SIM: g->sim = true; break;
+		case O_SIM_REQUESTS:
+			if (!cli_parse_int("--sim-requests", optarg, 10, 100000000, &v))
+				goto out;
+			g->sim_requests = v;
+			g->sim = true;
+			break;
 		case O_HELP:
 			fputs(sweep_usage, stdout);
 			rc = 0;

@@ -16,6 +16,7 @@
 #include "ep_units.h"
 #include "instance.h"
 #include "partition.h"
+#include "sim_pipeline.h"
 
 /* Workers send rows through pipes in single writes, which are atomic up to PIPE_BUF. */
 _Static_assert(sizeof(struct store_row) <= 4096, "a store_row must fit in PIPE_BUF");
@@ -36,6 +37,7 @@ void sweep_grid_init(struct sweep_grid *g)
 	g->n_bw_classes = 1;
 	g->trials = 1;
 	g->seed = 1;
+	g->sim_requests = 1000;
 	g->shard_count = 1;
 	g->jobs = 1;
 }
@@ -284,6 +286,42 @@ static void fill_row(struct store_row *row, const struct instance *inst,
 	row->over_memory = r->defects.over_memory;
 }
 
+/*
+ * Simulate the row's plan and fill its sim_* columns. A plan the simulator cannot run (a
+ * published plan with an empty stage) or one whose hops all take no time (one stage under the
+ * published metric) leaves them NULL: the row's own status says what the plan is.
+ */
+static void simulate(const struct sweep_grid *g, const struct instance *inst,
+		     const struct plan *plan, struct store_row *row)
+{
+	struct sim_config cfg = sim_config_default(&inst->problem);
+	struct sim_pipeline *sp = NULL;
+	const struct sim_report *rep;
+
+	cfg.window = 2 * plan->n_stages + 2;
+	cfg.requests = g->sim_requests;
+	cfg.warmup_requests = g->sim_requests / 10;
+	cfg.seed = inst->cluster_seed;
+	/* No failures are injected, so nothing needs a resend; a timeout shorter than a long
+	 * plan's latency would only resend live requests and measure a retry storm. */
+	cfg.retry_timeout_s = 0;
+	if (sim_pipeline_create(&inst->problem, plan, &cfg, &sp, NULL) ||
+	    sim_pipeline_run(sp, NULL)) {
+		sim_pipeline_destroy(sp);
+		return;
+	}
+	rep = sim_pipeline_report(sp);
+	if (isfinite(rep->throughput) && rep->throughput > 0) {
+		row->has_sim = true;
+		row->sim_throughput = rep->throughput;
+		row->sim_latency_mean_s = rep->latency_mean_s;
+		row->sim_latency_p50_s = rep->latency_p50_s;
+		row->sim_latency_p95_s = rep->latency_p95_s;
+		row->sim_latency_p99_s = rep->latency_p99_s;
+	}
+	sim_pipeline_destroy(sp);
+}
+
 static int emit(struct worker *w, const struct store_row *row, struct ep_error *err)
 {
 	if (w->out_fd < 0)
@@ -326,6 +364,8 @@ static int compute_cell(struct worker *w, long c, struct ep_error *err)
 		if (rc)
 			return rc;
 		fill_row(&row, w->inst, &w->result);
+		if (g->sim && w->result.status == EP_OK)
+			simulate(g, w->inst, &w->result.plan, &row);
 		rc = emit(w, &row, err);
 		if (rc)
 			return rc;

@@ -51,6 +51,11 @@ struct sweep_grid {
 	struct cluster_spec cluster_base;
 	/* Options for every algorithm (bw_classes, variant and memo are set per row). */
 	struct algo_options algo_base;
+	/* Also simulate every plan (sim_pipeline): a closed loop with enough requests in flight to
+	 * keep every stage and link busy (2 stages + 2), deterministic times, no failures and so
+	 * no retries, `sim_requests` requests of which the first tenth are warm-up. */
+	bool sim;
+	int64_t sim_requests;
 	int shard_index, shard_count; /* 0 and 1 for the whole grid */
 	int jobs;                     /* worker processes; 1 runs in this process */
 	bool progress;                /* print progress on stderr */

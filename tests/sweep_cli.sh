@@ -83,6 +83,19 @@ n1=$(q "$TMP/shard1.db" "SELECT count(*) FROM results")
 [ "$(rows "$TMP/merged.db")" = "$one" ] && pass "merging a shard twice adds nothing" ||
     fail "double merge changed the rows"
 
+# 2b. --sim: a saturated deterministic simulation of every plan runs at plan_cost's throughput
+# (tests/test_sim_saturated.c shows why), so simulated x analytic = 1 for every valid plan.
+"$EP" sweep --db "$TMP/sim.db" --model resnet50,mobilenetv2 --mem 64MiB,256MiB --nodes 3,8 \
+    --algo all --trials 3 --seed 4 --sim --sim-requests 300 --no-progress 2>/dev/null
+simrows=$(sqlite3 "$TMP/sim.db" "SELECT count(*), count(sim_throughput),
+    sum(abs(sim_throughput * bottleneck_s - 1) < 0.005) FROM results WHERE status = 'ok'")
+IFS='|' read -r okrows withsim agree <<<"$simrows"
+if [ "$okrows" -gt 0 ] && [ "$withsim" -eq "$okrows" ] && [ "$agree" -eq "$okrows" ]; then
+    pass "--sim: all $okrows plans simulated at their analytic throughput (within 0.5 %)"
+else
+    fail "--sim: $simrows (ok rows, simulated, agreeing)"
+fi
+
 # 3. Bad input: exit 2 and a message naming the value.
 base=(sweep --db "$TMP/bad.db" --model resnet50 --mem 64MiB --nodes 5)
 expect_exit2 "bad node range" "5:x" "$EP" "${base[@]}" --nodes 5:x
