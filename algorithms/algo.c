@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "algo_internal.h"
+#include "ep_util.h"
 
 const struct algo *const algo_registry[] = {
 	&algo_random, &algo_greedy, &algo_seifer, &algo_joint, &algo_defer, &algo_optimal, NULL,
@@ -43,14 +44,6 @@ void algo_result_release(struct algo_result *r)
 	plan_release(&r->plan);
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 int algo_run(const struct algo *a, const struct problem *p, const struct algo_options *o,
 	     gsl_rng *rng, struct algo_result *r, struct ep_error *err)
 {
@@ -63,9 +56,9 @@ int algo_run(const struct algo *a, const struct problem *p, const struct algo_op
 	memset(&r->defects, 0, sizeof(r->defects));
 	memset(&r->cost, 0, sizeof(r->cost));
 	r->reason[0] = '\0';
-	t0 = now_s();
+	t0 = ep_now_s();
 	rc = a->solve(p, o, rng, &r->plan, &e);
-	r->solve_s = now_s() - t0;
+	r->solve_s = ep_now_s() - t0;
 	r->status = rc;
 	if (rc == EP_ENOMEM)
 		return ep_error_set(err, rc, "%s: %s", a->name, e.msg);

@@ -8,9 +8,10 @@
 
 #include <gsl/gsl_rng.h>
 
+#include "ep_util.h"
+
 /* The published bandwidth model: B = log2(1 + GEOMETRIC_SNR / d^2) Mbit/s. */
 #define GEOMETRIC_SNR 283230.0
-#define FILE_MAX_NODES 4096
 
 static const char *const kind_names[CLUSTER_KIND_COUNT_] = {
 	[CLUSTER_GEOMETRIC] = "geometric",
@@ -46,20 +47,12 @@ struct cluster_spec cluster_spec_default(int n, double mem_bytes)
 	return s;
 }
 
-/* splitmix64's finaliser: a good mix of all input bits into all output bits. */
-static uint64_t mix64(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 uint64_t cluster_trial_seed(uint64_t seed, int trial, int n)
 {
-	uint64_t h = mix64(seed + 0x9e3779b97f4a7c15ULL);
+	uint64_t h = ep_mix64(seed + 0x9e3779b97f4a7c15ULL);
 
-	h = mix64(h ^ ((uint64_t)(uint32_t)trial + 0x9e3779b97f4a7c15ULL));
-	return mix64(h ^ ((uint64_t)(uint32_t)n + 0x632be59bd9b4e019ULL));
+	h = ep_mix64(h ^ ((uint64_t)(uint32_t)trial + 0x9e3779b97f4a7c15ULL));
+	return ep_mix64(h ^ ((uint64_t)(uint32_t)n + 0x632be59bd9b4e019ULL));
 }
 
 static struct cluster *cluster_alloc(int n, bool positions)
@@ -99,9 +92,53 @@ void cluster_destroy(struct cluster *c)
 	free(c);
 }
 
+int cluster_subset(const struct cluster *c, const int *nodes, int m, struct cluster **out,
+		   struct ep_error *err)
+{
+	struct cluster *sub;
+	int v = m + 1;
+
+	*out = NULL;
+	if (m < 1 || m > c->n)
+		return ep_error_set(err, EP_EINVAL, "a subset of %d nodes of a cluster of %d: "
+				    "expected 1 to %d", m, c->n, c->n);
+	for (int i = 0; i < m; i++) {
+		if (nodes[i] < 0 || nodes[i] >= c->n)
+			return ep_error_set(err, EP_EINVAL, "node %d of the subset: the cluster has "
+					    "nodes 0 to %d", nodes[i], c->n - 1);
+		for (int j = 0; j < i; j++)
+			if (nodes[j] == nodes[i])
+				return ep_error_set(err, EP_EINVAL, "node %d is listed twice in the "
+						    "subset", nodes[i]);
+	}
+	sub = cluster_alloc(m, c->x && c->y);
+	if (!sub)
+		return ep_error_set(err, EP_ENOMEM, "out of memory for a cluster of %d nodes", m);
+	for (int i = 0; i < v; i++) {
+		int from = i < m ? nodes[i] : CLUSTER_DISPATCHER(c);
+
+		if (i < m) {
+			sub->mem_bytes[i] = c->mem_bytes[from];
+			sub->speed_flops[i] = c->speed_flops[from];
+		}
+		if (sub->x) {
+			sub->x[i] = c->x[from];
+			sub->y[i] = c->y[from];
+		}
+		for (int j = 0; j < v; j++) {
+			int to = j < m ? nodes[j] : CLUSTER_DISPATCHER(c);
+
+			sub->bw_bps[i * v + j] = cluster_bw(c, from, to);
+			sub->latency_s[i * v + j] = cluster_latency(c, from, to);
+		}
+	}
+	*out = sub;
+	return EP_OK;
+}
+
 static void set_link(struct cluster *c, int from, int to, double bw)
 {
-	c->bw_bps[from * (c->n + 1) + to] = bw;
+	c->bw_bps[(size_t)from * (size_t)(c->n + 1) + (size_t)to] = bw;
 }
 
 /* Nodes first, in order, then the dispatcher: node i's position never depends on anything
@@ -194,7 +231,7 @@ static int gen_file(const struct cluster_spec *s, struct cluster **out, struct e
 	if (!f)
 		return ep_error_set(err, errno == ENOENT ? EP_ENOTFOUND : EP_EIO,
 				    "cannot open bandwidth matrix '%s': %s", s->path, strerror(errno));
-	row = malloc(FILE_MAX_NODES * sizeof(*row));
+	row = malloc(CLUSTER_MAX_NODES * sizeof(*row));
 	if (!row) {
 		rc = ep_error_set(err, EP_ENOMEM, "out of memory reading '%s'", s->path);
 		goto out;
@@ -205,7 +242,7 @@ static int gen_file(const struct cluster_spec *s, struct cluster **out, struct e
 		lineno++;
 		if (line[strspn(line, " \t\r\n")] == '\0' || line[0] == '#')
 			continue;
-		k = parse_csv_row(line, row, FILE_MAX_NODES);
+		k = parse_csv_row(line, row, CLUSTER_MAX_NODES);
 		if (k < 0) {
 			if (rows == 0 && n < 0) { /* a header of node names */
 				n = 0;
@@ -287,8 +324,9 @@ static int check_spec(const struct cluster_spec *s, struct ep_error *err)
 {
 	if ((unsigned)s->kind >= CLUSTER_KIND_COUNT_)
 		return ep_error_set(err, EP_EINVAL, "unknown cluster kind %d", (int)s->kind);
-	if (s->kind != CLUSTER_FILE && (s->n < 1 || s->n > 100000))
-		return ep_error_set(err, EP_EINVAL, "node count %d: must be 1 to 100000", s->n);
+	if (s->kind != CLUSTER_FILE && (s->n < 1 || s->n > CLUSTER_MAX_NODES))
+		return ep_error_set(err, EP_EINVAL, "node count %d: must be 1 to %d", s->n,
+				    CLUSTER_MAX_NODES);
 	if (s->kind == CLUSTER_FILE && !s->path)
 		return ep_error_set(err, EP_EINVAL, "the file cluster needs a path");
 	if (!s->mem_list && !(s->mem_bytes > 0))
@@ -344,7 +382,8 @@ int cluster_create(const struct cluster_spec *spec, gsl_rng *rng, struct cluster
 	}
 	for (int i = 0; i <= c->n; i++)
 		for (int j = 0; j <= c->n; j++)
-			c->latency_s[i * (c->n + 1) + j] = i == j ? 0.0 : spec->latency_s;
+			c->latency_s[(size_t)i * (size_t)(c->n + 1) + (size_t)j] =
+				i == j ? 0.0 : spec->latency_s;
 	*out = c;
 	return EP_OK;
 }

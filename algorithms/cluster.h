@@ -71,6 +71,9 @@ struct cluster {
 
 #define CLUSTER_DISPATCHER(c) ((c)->n)
 
+/* The most nodes a cluster may have: its two (n+1)^2 matrices of doubles then take 1.6 GB. */
+#define CLUSTER_MAX_NODES 10000
+
 /*
  * Generate a cluster. *out is owned by the caller (cluster_destroy). Errors: EP_EINVAL for a
  * bad spec (the message names the field and value), EP_ENOTFOUND/EP_EIO/EP_EINVAL for the file
@@ -81,14 +84,25 @@ int cluster_create(const struct cluster_spec *spec, gsl_rng *rng, struct cluster
 		   struct ep_error *err);
 void cluster_destroy(struct cluster *c);
 
+/*
+ * The cluster of `m` of c's nodes: node i of *out is node nodes[i] of c, with its memory, its
+ * speed and its position (when c has positions), and the links among those nodes; c's
+ * dispatcher is *out's (index m, last), with its links to and from them. The nodes must be
+ * distinct and in [0, c->n). *out is owned by the caller (cluster_destroy). Errors: EP_EINVAL
+ * (m < 1, a node out of range or listed twice; the message names it), EP_ENOMEM.
+ * Complexity: O(m^2).
+ */
+int cluster_subset(const struct cluster *c, const int *nodes, int m, struct cluster **out,
+		   struct ep_error *err);
+
 static inline double cluster_bw(const struct cluster *c, int from, int to)
 {
-	return c->bw_bps[from * (c->n + 1) + to];
+	return c->bw_bps[(size_t)from * (size_t)(c->n + 1) + (size_t)to];
 }
 
 static inline double cluster_latency(const struct cluster *c, int from, int to)
 {
-	return c->latency_s[from * (c->n + 1) + to];
+	return c->latency_s[(size_t)from * (size_t)(c->n + 1) + (size_t)to];
 }
 
 /*

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include "ep_util.h"
 #include "model_zoo.h"
 
 void instance_spec_set_variant(struct instance_spec *spec, enum algo_variant variant)
@@ -24,7 +25,7 @@ int instance_set_trial(struct instance *inst, const struct instance_spec *spec,
 	if (!rng)
 		return ep_error_set(err, EP_ENOMEM, "out of memory for a random generator");
 	inst->cluster_seed = cluster_trial_seed(spec->seed, spec->trial, spec->cluster.n);
-	gsl_rng_set(rng, (unsigned long)inst->cluster_seed);
+	gsl_rng_set(rng, ep_seed32(inst->cluster_seed));
 	rc = cluster_create(&spec->cluster, rng, &c, err);
 	gsl_rng_free(rng);
 	if (rc)
@@ -58,11 +59,7 @@ int instance_create(const struct instance_spec *spec, struct instance **out, str
 
 uint64_t instance_algo_seed(const struct instance_spec *spec, const char *name)
 {
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a of the name */
-
-	for (const char *s = name; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return cluster_trial_seed(spec->seed ^ h, spec->trial, spec->cluster.n);
+	return cluster_trial_seed(spec->seed ^ ep_fnv1a(name), spec->trial, spec->cluster.n);
 }
 
 void instance_destroy(struct instance *inst)
@@ -74,21 +71,6 @@ void instance_destroy(struct instance *inst)
 	model_profile_destroy(inst->profile);
 	model_graph_destroy(inst->graph);
 	free(inst);
-}
-
-/* A JSON string literal; model names come from file names and may hold anything. */
-static void write_json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", (unsigned char)*s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
 }
 
 static void write_matrix(FILE *f, const struct cluster *c, const double *m)
@@ -112,7 +94,7 @@ int instance_write_json(const struct instance *inst, FILE *f, struct ep_error *e
 	const struct problem_options *o = &inst->problem.options;
 
 	fprintf(f, "{\n  \"model\": ");
-	write_json_string(f, p->model);
+	ep_json_string(f, p->model);
 	fprintf(f, ",\n");
 	fprintf(f, "  \"cut_rule\": \"%s\", \"accounting\": \"%s\", \"dtype\": \"%s\", "
 		   "\"compression\": %.17g,\n",

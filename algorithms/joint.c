@@ -61,6 +61,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ep_util.h"
 #include "algo_internal.h"
 
 /* The bisection stops when hi - lo <= JOINT_REL_TOL * hi: plans within that are not told apart. */
@@ -266,11 +267,7 @@ static inline bool better(int stages, double val, int old_stages, double old_val
 /* A node's key in the set hashes (splitmix64's finaliser): a set hashes to the XOR of its keys. */
 static inline uint64_t node_key(int v)
 {
-	uint64_t z = (uint64_t)v * 0x9e3779b97f4a7c15ULL + 0x632be59bd9b4e019ULL;
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
+	return ep_mix64((uint64_t)v * 0x9e3779b97f4a7c15ULL + 0x632be59bd9b4e019ULL);
 }
 
 /* Offer a label to the set at l + base (l->width slots, best first). */

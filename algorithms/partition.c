@@ -50,30 +50,6 @@ void partition_memo_destroy(struct partition_memo *memo)
 	free(memo);
 }
 
-struct partition_memo *partition_memo_clone(const struct partition_memo *memo)
-{
-	struct partition_memo *copy = partition_memo_create();
-	size_t n1 = (size_t)memo->n + 1;
-
-	if (!copy || !memo->n)
-		return copy;
-	copy->known = malloc(n1 * sizeof(bool));
-	copy->best = malloc(n1 * sizeof(double));
-	copy->next = malloc(n1 * sizeof(int));
-	copy->len = malloc(n1 * sizeof(int));
-	if (!copy->known || !copy->best || !copy->next || !copy->len) {
-		partition_memo_destroy(copy);
-		return NULL;
-	}
-	memcpy(copy->known, memo->known, n1 * sizeof(bool));
-	memcpy(copy->best, memo->best, n1 * sizeof(double));
-	memcpy(copy->next, memo->next, n1 * sizeof(int));
-	memcpy(copy->len, memo->len, n1 * sizeof(int));
-	copy->n = memo->n;
-	memcpy(copy->model, memo->model, sizeof(copy->model));
-	return copy;
-}
-
 static int memo_bind(struct partition_memo *memo, const struct problem *p, struct ep_error *err)
 {
 	size_t n1 = (size_t)p->m + 1;

@@ -22,9 +22,8 @@
 /* A memo for the published DP shared across the calls of a sweep (D2). One per model. */
 struct partition_memo *partition_memo_create(void);
 void partition_memo_destroy(struct partition_memo *memo);
-/* A copy of `memo` (NULL when out of memory): the sweep gives each call the memo as the
- * sweep's first call left it, so results do not depend on the order of the other calls. */
-struct partition_memo *partition_memo_clone(const struct partition_memo *memo);
+/* The first published call with a memo fills every entry (as the notebooks' top-down recursion
+ * visits every j); later calls only read it, whatever their capacity or node count. */
 
 /*
  * Cut the model of `p` into pieces for at most `max_pieces` nodes (the cluster's n when 0).

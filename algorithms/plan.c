@@ -126,7 +126,7 @@ void plan_cost(const struct problem *p, const struct plan *plan, struct plan_cos
 	memset(cost, 0, sizeof(*cost));
 	for (int s = 0; s < k; s++) {
 		const struct plan_stage *st = &plan->stages[s];
-		double c = problem_compute_s(p, st->first_cut, st->end_cut, st->node);
+		double c = problem_stage_s(p, st->first_cut, st->end_cut, st->node);
 
 		if (stage_s)
 			stage_s[s] = c;

@@ -61,14 +61,20 @@ static inline bool problem_fits(const struct problem *p, int a, int b, int node)
 	return p->options.strict_memory ? mem < cap : mem <= cap;
 }
 
-/* Compute time of the stage on `node`; 0 when compute is not counted or not modelled. */
-static inline double problem_compute_s(const struct problem *p, int a, int b, int node)
+/* Compute time of the stage on `node`: its FLOPs / the node's speed; 0 when the node's speed
+ * is 0 (compute not modelled), whether or not the metric counts compute. */
+static inline double problem_stage_s(const struct problem *p, int a, int b, int node)
 {
 	double speed = p->cluster->speed_flops[node];
 
-	if (!p->options.count_compute || speed <= 0)
-		return 0.0;
-	return (p->cum_flops[b] - p->cum_flops[a]) / speed;
+	return speed > 0 ? (p->cum_flops[b] - p->cum_flops[a]) / speed : 0.0;
+}
+
+/* The compute time as the metric counts it: problem_stage_s, or 0 when compute does not count.
+ * The algorithms' inner loops use this one. */
+static inline double problem_compute_s(const struct problem *p, int a, int b, int node)
+{
+	return p->options.count_compute ? problem_stage_s(p, a, b, node) : 0.0;
 }
 
 /* Time to send cut k's tensor from `from` to `to` (either may be the dispatcher): bits over

@@ -25,8 +25,7 @@ int cli_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 
 /* Parse --format's value; false (with a message printed) if unknown. */
 bool cli_parse_format(const char *s, enum cli_format *out);
 
-/* Write `s` as a JSON string literal, and as a CSV field (quoted when needed). */
-void cli_json_string(FILE *f, const char *s);
+/* Write `s` as a CSV field (quoted when needed); JSON strings: ep_json_string (ep_util.h). */
 void cli_csv_field(FILE *f, const char *s);
 
 /* Parse an integer option value in [min, max]; on failure print "OPT 'S': ..." and return
@@ -40,7 +39,7 @@ bool cli_parse_double(const char *opt, const char *s, double min, double max, do
 
 /*
  * The options that describe an instance and the algorithm that plans it, shared by the
- * commands that build one (plan, sim; cli/instance_opts.c). A command puts
+ * commands that build one (plan, sim, emu; cli/instance_opts.c). A command puts
  * CLI_INSTANCE_OPTIONS in its getopt_long table, numbers its own options from
  * CLI_O_INSTANCE_END, passes every option to cli_instance_opts_parse, and calls
  * cli_instance_opts_finish after the loop. Its --help text includes CLI_INSTANCE_USAGE,
@@ -111,16 +110,21 @@ enum {
 	"                             published also selects the published accounting, cut rule and\n" \
 	"                             metric\n"                                                \
 	"  --bw-classes C             seifer: bandwidth classes (default 8)\n"                 \
-	"  --stages K                 defer: number of stages (default N)\n"                   \
+	"  --stages K                 defer: number of stages (default min(N, M - 1) for a model\n" \
+	"                             of M cut points: a stage per node, at most one per segment)\n" \
 	"  --failure-prob P           seifer corrected: colour-coding failure bound (default 1e-6)\n" \
 	"  --force                    optimal: try instances beyond its size limit\n"
 
 #define CLI_METRIC_USAGE                                                                       \
 	"accounting and metric (override the variant's):\n"                                    \
-	"  --accounting exact|published  --cuts exact|published  --dtype float32|float16|int8\n" \
+	"  --accounting exact|published  --cuts exact|published\n"                             \
+	"  --dtype default|float32|float16|int8|float64\n"                                     \
+	"                             element type (default: each layer's own); the published\n" \
+	"                             accounting's memory and transfers do not use it\n"       \
 	"  --compression R            divide exact transfers by R >= 1\n"                      \
-	"  --metric published|full    published: inter-stage hops only; full: also compute and the\n" \
-	"                             dispatcher hops\n"
+	"  --metric published|full    published: inter-stage hops only, and a stage must need less\n" \
+	"                             than its node's memory (<); full: also compute and the\n" \
+	"                             dispatcher hops, and a stage may fill its node (<=)\n"
 
 /* The defaults: 10 nodes, geometric cluster, seed 1, seifer, corrected variant. */
 void cli_instance_opts_init(struct cli_instance_opts *o);
@@ -145,5 +149,6 @@ int cmd_plot(int argc, char **argv);
 int cmd_model(int argc, char **argv);
 int cmd_clean(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
+int cmd_emu(int argc, char **argv);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "ep_util.h"
 #include "model_file.h"
 #include "model_profile.h"
 #include "model_zoo.h"
@@ -157,7 +158,7 @@ static void show_layers(const struct model_graph *g, enum cli_format fmt)
 			putchar('\n');
 		} else {
 			printf("    {\"index\": %zu, \"layer\": ", i);
-			cli_json_string(stdout, l->name);
+			ep_json_string(stdout, l->name);
 			printf(", \"op\": \"%s\", \"shape\": [", l->op_name);
 			for (int d = 0; d < l->rank; d++)
 				printf("%s%" PRId64, d ? ", " : "", l->shape[d]);
@@ -167,7 +168,7 @@ static void show_layers(const struct model_graph *g, enum cli_format fmt)
 			       model_dtype_name(l->dtype));
 			for (int k = 0; k < l->n_inputs; k++) {
 				printf("%s", k ? ", " : "");
-				cli_json_string(stdout, model_graph_layer(g, l->inputs[k])->name);
+				ep_json_string(stdout, model_graph_layer(g, l->inputs[k])->name);
 			}
 			printf("]}%s\n", i + 1 < n ? "," : "");
 		}
@@ -207,7 +208,7 @@ static void show_cuts(const struct model_graph *g, const struct model_profile *p
 			       c->cum_mem_bytes, c->transfer_bytes);
 		} else {
 			printf("    {\"cut\": %zu, \"layer\": ", m);
-			cli_json_string(stdout, l->name);
+			ep_json_string(stdout, l->name);
 			printf(", \"index\": %d, \"consumers\": %d, \"seg_params\": %" PRId64
 			       ", \"seg_flops\": %" PRId64 ", \"cum_flops\": %" PRId64
 			       ", \"seg_param_bytes\": %.17g, \"seg_act_bytes\": %.17g, "
@@ -268,7 +269,7 @@ static int model_show(struct model_graph *g, const struct model_profile_options 
 		return cli_fail(cli_exit_code(rc), "%s", err.msg);
 	if (fmt == CLI_JSON) {
 		printf("{\n  \"model\": ");
-		cli_json_string(stdout, model_graph_name(g));
+		ep_json_string(stdout, model_graph_name(g));
 		printf(",\n  \"layers_count\": %zu, \"params\": %" PRId64 ", \"flops\": %" PRId64
 		       ",\n  \"cut_rule\": \"%s\", \"accounting\": \"%s\", \"dtype\": \"%s\", "
 		       "\"compression\": %.17g",

@@ -13,6 +13,7 @@
 #include "algo.h"
 #include "cli.h"
 #include "ep_units.h"
+#include "ep_util.h"
 #include "instance.h"
 
 static const char plan_usage[] =
@@ -162,7 +163,7 @@ static void print_plan_data(const struct plan_cmd *c, const struct instance *ins
 	       r->status == EP_OK ? "ok" : ep_strerror(r->status));
 	if (r->status != EP_OK) {
 		printf(", \"reason\": ");
-		cli_json_string(stdout, r->reason);
+		ep_json_string(stdout, r->reason);
 	} else {
 		printf(", \"bottleneck_s\": %.17g, \"throughput\": ", r->cost.bottleneck_s);
 		if (isinf(r->cost.throughput))
@@ -225,7 +226,7 @@ static int run_plan(struct plan_cmd *c)
 		algo_result_init(&results[i]);
 	for (int i = 0; i < n_algos; i++) {
 		/* The same plan whether run alone or with --algo all. */
-		gsl_rng_set(rng, (unsigned long)instance_algo_seed(&c->o.spec, algos[i]->name));
+		gsl_rng_set(rng, ep_seed32(instance_algo_seed(&c->o.spec, algos[i]->name)));
 		rc = algo_run(algos[i], &inst->problem, &c->o.algo, rng, &results[i], &err);
 		if (rc) {
 			rc = cli_fail(1, "%s", err.msg);

@@ -8,12 +8,12 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <gsl/gsl_rng.h>
 
 #include "cli.h"
 #include "ep_units.h"
+#include "ep_util.h"
 #include "model_zoo.h"
 #include "sim_pipeline.h"
 
@@ -72,7 +72,7 @@ static void print_usage(FILE *f)
 
 struct sim_cmd {
 	struct cli_instance_opts o;
-	struct sim_config cfg; /* the sim options, applied over sim_config_default */
+	struct sim_config cfg; /* the sim options, applied over sim_config_default_terms */
 	bool have_window, have_requests, have_warmup, have_retry, have_bin;
 	int compute, dispatcher_hops; /* -1: from the metric */
 	const char *update_spec, *trace_path;
@@ -199,26 +199,28 @@ static bool parse_update(struct sim_cmd *c, const char *s)
 }
 
 /* The per-request times the simulation will use for `plan`: their sum (an unloaded request's
- * latency) and their largest (the bottleneck the simulation sees). */
-static void plan_terms(const struct problem *p, const struct plan *plan,
+ * latency) and their largest (the bottleneck the simulation sees). plan_cost gives every term;
+ * the configuration says which take time. false when out of memory. */
+static bool plan_terms(const struct problem *p, const struct plan *plan,
 		       const struct sim_config *cfg, double *sum, double *largest)
 {
 	int k = plan->n_stages, disp = CLUSTER_DISPATCHER(p->cluster);
+	double *stage_s = malloc((2 * (size_t)k + 1) * sizeof(double)), *hop_s;
+	struct plan_cost cost;
 
 	*sum = *largest = 0;
-	for (int s = 0; s < k; s++) {
-		const struct plan_stage *st = &plan->stages[s];
-		double speed = p->cluster->speed_flops[st->node], t = 0;
-
-		if (cfg->compute && speed > 0)
-			t = (p->cum_flops[st->end_cut] - p->cum_flops[st->first_cut]) / speed;
-		*sum += t;
-		*largest = fmax(*largest, t);
+	if (!stage_s)
+		return false;
+	hop_s = stage_s + k;
+	plan_cost(p, plan, &cost, stage_s, hop_s);
+	for (int s = 0; s < k && cfg->compute; s++) {
+		*sum += stage_s[s];
+		*largest = fmax(*largest, stage_s[s]);
 	}
 	for (int h = 0; h <= k; h++) {
 		int from = h == 0 ? disp : plan->stages[h - 1].node;
 		int to = h == k ? disp : plan->stages[h].node;
-		double t = problem_hop_s(p, h == 0 ? 0 : plan->stages[h - 1].end_cut, from, to);
+		double t = hop_s[h];
 
 		if ((h == 0 || h == k) && !cfg->dispatcher_hops)
 			continue;
@@ -227,15 +229,19 @@ static void plan_terms(const struct problem *p, const struct plan *plan,
 		*sum += t;
 		*largest = fmax(*largest, t);
 	}
+	free(stage_s);
+	return true;
 }
 
-/* Fill the defaults that depend on the plan: the window, the retry timeout and the bin. */
-static void auto_defaults(struct sim_cmd *c, const struct problem *p, const struct plan *plan)
+/* Fill the defaults that depend on the plan: the window, the retry timeout and the bin. false
+ * when out of memory. */
+static bool auto_defaults(struct sim_cmd *c, const struct problem *p, const struct plan *plan)
 {
 	struct sim_config *cfg = &c->cfg;
 	double sum, largest, latency, run_s;
 
-	plan_terms(p, plan, cfg, &sum, &largest);
+	if (!plan_terms(p, plan, cfg, &sum, &largest))
+		return false;
 	if (cfg->arrival == SIM_CLOSED && !c->have_window)
 		cfg->window = largest > 0 ? (int)fmin(ceil(sum / largest) + 1, 1e6) : 1;
 	if (cfg->arrival == SIM_CLOSED) {
@@ -250,11 +256,12 @@ static void auto_defaults(struct sim_cmd *c, const struct problem *p, const stru
 	if (cfg->duration_s > 0 && (run_s <= 0 || cfg->duration_s < run_s))
 		run_s = cfg->duration_s;
 	if (!c->have_retry)
-		cfg->retry_timeout_s = fmin(fmax(1.0, 4 * latency), 1e8);
+		cfg->retry_timeout_s = fmin(fmax(1.0, 4 * latency), SIM_RETRY_TIMEOUT_MAX_S);
 	/* About ten answers per bin at the analytic rate: fine enough to show a recovery. */
 	if (!c->have_bin)
 		cfg->bin_s = fmin(fmax(largest > 0 ? 10 * largest : run_s > 0 ? run_s / 50 : 1, 1e-6),
 				  1e8);
+	return true;
 }
 
 static const char *label(int node, int n, char *buf, size_t size)
@@ -423,7 +430,7 @@ static void print_json(const struct sim_cmd *c, const struct instance *inst,
 	int counts[] = { r->n_nodes, r->n_links, r->n_media };
 
 	printf("{\"model\": ");
-	cli_json_string(stdout, inst->profile->model);
+	ep_json_string(stdout, inst->profile->model);
 	printf(", \"algo\": \"%s\", \"variant\": \"%s\", \"nodes\": %d, \"seed\": %" PRIu64
 	       ", \"trial\": %d,\n", a->name, algo_variant_name(c->o.algo.variant),
 	       inst->cluster->n, c->o.spec.seed, c->o.spec.trial);
@@ -490,7 +497,7 @@ static void print_json(const struct sim_cmd *c, const struct instance *inst,
 		printf(", \"bottleneck_s\": ");
 		json_num(in->bottleneck_s >= 0 ? in->bottleneck_s : NAN);
 		printf(", \"reason\": ");
-		cli_json_string(stdout, in->reason);
+		ep_json_string(stdout, in->reason);
 		printf("}");
 	}
 	printf("],\n \"update_before\": ");
@@ -545,14 +552,6 @@ static void print_csv(const struct sim_cmd *c, const struct instance *inst,
 	}
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static int run_sim(struct sim_cmd *c)
 {
 	const struct algo *a = algo_find(c->o.algo_name);
@@ -592,7 +591,7 @@ static int run_sim(struct sim_cmd *c)
 		goto out;
 	}
 	/* The same plan as `edgepipe plan` prints for these options. */
-	gsl_rng_set(rng, (unsigned long)instance_algo_seed(&c->o.spec, a->name));
+	gsl_rng_set(rng, ep_seed32(instance_algo_seed(&c->o.spec, a->name)));
 	rc = algo_run(a, &inst->problem, &c->o.algo, rng, &res, &err);
 	if (rc) {
 		rc = cli_fail(1, "%s", err.msg);
@@ -622,7 +621,10 @@ static int run_sim(struct sim_cmd *c)
 		c->cfg.requests = 0;
 	if (!c->have_warmup)
 		c->cfg.warmup_requests = c->cfg.requests / 10;
-	auto_defaults(c, &inst->problem, &res.plan);
+	if (!auto_defaults(c, &inst->problem, &res.plan)) {
+		rc = cli_fail(1, "out of memory");
+		goto out;
+	}
 	if (c->trace_path && !(trace = fopen(c->trace_path, "w"))) {
 		rc = cli_fail(2, "--trace '%s': cannot open for writing", c->trace_path);
 		goto out;
@@ -633,14 +635,14 @@ static int run_sim(struct sim_cmd *c)
 		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
 		goto out;
 	}
-	t0 = now_s();
+	t0 = ep_now_s();
 	rc = sim_pipeline_run(sp, &err);
 	if (rc) {
-		rc = cli_fail(1, "%s", err.msg);
+		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
 		goto out;
 	}
 	if (c->fmt == CLI_TEXT)
-		print_text(c, inst, a, &res, sim_pipeline_report(sp), now_s() - t0);
+		print_text(c, inst, a, &res, sim_pipeline_report(sp), ep_now_s() - t0);
 	else if (c->fmt == CLI_JSON)
 		print_json(c, inst, a, &res, sim_pipeline_report(sp));
 	else
@@ -693,16 +695,15 @@ int cmd_sim(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sim_cmd *c = calloc(1, sizeof(*c));
-	struct problem dummy;
 	long v;
 	int opt, rc = 2;
 
 	if (!c)
 		return cli_fail(1, "out of memory");
 	cli_instance_opts_init(&c->o);
-	/* The problem-independent defaults (compute and dispatcher hops come later). */
-	memset(&dummy, 0, sizeof(dummy));
-	c->cfg = sim_config_default(&dummy);
+	/* Compute and dispatcher hops follow the metric, known once the problem exists (run_sim),
+	 * unless --compute or --dispatcher-hops say otherwise: -1 until then. */
+	c->cfg = sim_config_default_terms(false, false);
 	c->compute = c->dispatcher_hops = -1;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (cli_instance_opts_parse(&c->o, opt, optarg)) {

@@ -58,15 +58,25 @@ static bool parse_shard(const char *s, struct sweep_grid *g)
 	return true;
 }
 
-/* Split a comma list into at most `max` pointers into `buf` (which it modifies). */
-static int split_list(char *buf, const char **out, int max)
+/*
+ * Split a comma list into at most `max` pointers into `buf` (which it modifies). Returns the
+ * count, or -1 (too many, or a value given twice: the message names it, for `axis`).
+ */
+static int split_list(const char *axis, char *buf, const char **out, int max)
 {
 	int n = 0;
 	char *save;
 
 	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		if (n == max)
+		if (n == max) {
+			cli_fail(2, "%s: more than %d values", axis, max);
 			return -1;
+		}
+		for (int k = 0; k < n; k++)
+			if (strcmp(out[k], t) == 0) {
+				cli_fail(2, "%s: '%s' is given twice", axis, t);
+				return -1;
+			}
 		out[n++] = t;
 	}
 	return n;
@@ -82,8 +92,10 @@ static bool parse_algos(char *s, struct sweep_grid *g)
 			g->algos[g->n_algos] = algo_registry[g->n_algos];
 		return true;
 	}
-	n = split_list(s, names, SWEEP_MAX_AXIS);
-	if (n <= 0) {
+	n = split_list("--algo", s, names, SWEEP_MAX_AXIS);
+	if (n < 0)
+		return false;
+	if (n == 0) {
 		cli_fail(2, "--algo: expected a list of algorithms");
 		return false;
 	}
@@ -102,10 +114,19 @@ static bool parse_algos(char *s, struct sweep_grid *g)
 static bool parse_variants(char *s, struct sweep_grid *g)
 {
 	const char *names[4];
-	int n = split_list(s, names, 2);
+	int n;
 
-	if (n <= 0) {
-		cli_fail(2, "--variant '%s': expected corrected, published or both", s);
+	if (strcmp(s, "both") == 0) {
+		g->variants[0] = ALGO_CORRECTED;
+		g->variants[1] = ALGO_PUBLISHED;
+		g->n_variants = 2;
+		return true;
+	}
+	n = split_list("--variant", s, names, 2);
+	if (n < 0)
+		return false;
+	if (n == 0) {
+		cli_fail(2, "--variant: expected corrected, published or both");
 		return false;
 	}
 	for (int i = 0; i < n; i++) {
@@ -124,11 +145,12 @@ static bool parse_variants(char *s, struct sweep_grid *g)
 static bool parse_clusters(char *s, struct sweep_grid *g)
 {
 	const char *names[CLUSTER_KIND_COUNT_];
-	int n = split_list(s, names, CLUSTER_KIND_COUNT_);
+	int n = split_list("--cluster", s, names, CLUSTER_KIND_COUNT_);
 
-	if (n <= 0) {
-		cli_fail(2, "--cluster '%s': expected a list of geometric, uniform, classes, file",
-			 s);
+	if (n < 0)
+		return false;
+	if (n == 0) {
+		cli_fail(2, "--cluster: expected a list of geometric, uniform, classes, file");
 		return false;
 	}
 	for (int i = 0; i < n; i++) {
@@ -166,10 +188,11 @@ static char *join_args(int argc, char **argv)
 
 int cmd_sweep(int argc, char **argv)
 {
+	/* The axes are lists and parsed here; the single-valued cluster and algorithm details
+	 * are the instance options of plan and sim (cli_instance_opts_parse). */
 	enum {
-		O_MODEL = 256, O_MEM, O_NODES, O_BW_CLASSES, O_ALGO, O_VARIANT, O_CLUSTER, O_TRIALS,
-		O_SEED, O_BW_RANGE, O_LINK_CLASSES, O_LATENCY, O_SPEED, O_CLUSTER_FILE, O_STAGES,
-		O_FAILURE, O_FORCE, O_DB, O_SHARD, O_PROGRESS, O_NO_PROGRESS, O_SIM, O_SIM_REQUESTS,
+		O_MODEL = CLI_O_INSTANCE_END, O_MEM, O_NODES, O_BW_CLASSES, O_ALGO, O_VARIANT,
+		O_CLUSTER, O_TRIALS, O_DB, O_SHARD, O_PROGRESS, O_NO_PROGRESS, O_SIM, O_SIM_REQUESTS,
 		O_HELP,
 	};
 	static const struct option opts[] = {
@@ -181,15 +204,15 @@ int cmd_sweep(int argc, char **argv)
 		{ "variant", required_argument, NULL, O_VARIANT },
 		{ "cluster", required_argument, NULL, O_CLUSTER },
 		{ "trials", required_argument, NULL, O_TRIALS },
-		{ "seed", required_argument, NULL, O_SEED },
-		{ "bw-range", required_argument, NULL, O_BW_RANGE },
-		{ "link-classes", required_argument, NULL, O_LINK_CLASSES },
-		{ "latency", required_argument, NULL, O_LATENCY },
-		{ "speed", required_argument, NULL, O_SPEED },
-		{ "cluster-file", required_argument, NULL, O_CLUSTER_FILE },
-		{ "stages", required_argument, NULL, O_STAGES },
-		{ "failure-prob", required_argument, NULL, O_FAILURE },
-		{ "force", no_argument, NULL, O_FORCE },
+		{ "seed", required_argument, NULL, CLI_O_SEED },
+		{ "bw-range", required_argument, NULL, CLI_O_BW_RANGE },
+		{ "link-classes", required_argument, NULL, CLI_O_LINK_CLASSES },
+		{ "latency", required_argument, NULL, CLI_O_LATENCY },
+		{ "speed", required_argument, NULL, CLI_O_SPEED },
+		{ "cluster-file", required_argument, NULL, CLI_O_CLUSTER_FILE },
+		{ "stages", required_argument, NULL, CLI_O_STAGES },
+		{ "failure-prob", required_argument, NULL, CLI_O_FAILURE },
+		{ "force", no_argument, NULL, CLI_O_FORCE },
 		{ "db", required_argument, NULL, O_DB },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "shard", required_argument, NULL, O_SHARD },
@@ -201,6 +224,7 @@ int cmd_sweep(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sweep_grid *g = malloc(sizeof(*g));
+	struct cli_instance_opts *io = malloc(sizeof(*io));
 	char *models = NULL, *command = NULL, shard[32];
 	const char *db = NULL;
 	struct store *store = NULL;
@@ -208,19 +232,35 @@ int cmd_sweep(int argc, char **argv)
 	long v, done = 0;
 	int opt, n, rc = 2;
 
-	if (!g)
+	if (!g || !io) {
+		free(g);
+		free(io);
 		return cli_fail(1, "out of memory");
+	}
 	sweep_grid_init(g);
+	cli_instance_opts_init(io);
 	g->progress = isatty(STDERR_FILENO);
 	for (g->n_algos = 0; algo_registry[g->n_algos]; g->n_algos++)
 		g->algos[g->n_algos] = algo_registry[g->n_algos];
 	while ((opt = getopt_long(argc, argv, "hj:", opts, NULL)) != -1) {
+		int taken = opt < CLI_O_INSTANCE_END ? cli_instance_opts_parse(io, opt, optarg) : 0;
+
+		if (taken < 0)
+			goto out;
+		if (taken > 0)
+			continue;
 		switch (opt) {
 		case O_MODEL:
 			free(models);
 			models = strdup(optarg);
-			n = models ? split_list(models, g->models, SWEEP_MAX_AXIS) : -1;
-			if (n <= 0) {
+			if (!models) {
+				cli_fail(1, "out of memory");
+				goto out;
+			}
+			n = split_list("--model", models, g->models, SWEEP_MAX_AXIS);
+			if (n < 0)
+				goto out;
+			if (n == 0) {
 				cli_fail(2, "--model '%s': expected a list of models", optarg);
 				goto out;
 			}
@@ -235,7 +275,8 @@ int cmd_sweep(int argc, char **argv)
 			g->n_mems = n;
 			break;
 		case O_NODES:
-			n = sweep_parse_ints("--nodes", optarg, 1, 100000, g->nodes, &err);
+			n = sweep_parse_ints("--nodes", optarg, 1, CLUSTER_MAX_NODES, g->nodes,
+						     &err);
 			if (n < 0) {
 				cli_fail(2, "%s", err.msg);
 				goto out;
@@ -267,48 +308,6 @@ int cmd_sweep(int argc, char **argv)
 				goto out;
 			g->trials = (int)v;
 			break;
-		case O_SEED: {
-			unsigned long long s;
-
-			if (!cli_parse_u64("--seed", optarg, &s))
-				goto out;
-			g->seed = s;
-			break;
-		}
-		case O_BW_RANGE:
-			if (!cli_parse_bw_range(optarg, &g->cluster_base.bw_min_bps,
-						&g->cluster_base.bw_max_bps))
-				goto out;
-			break;
-		case O_LINK_CLASSES:
-			if (!cli_parse_int("--link-classes", optarg, 1, 1000, &v))
-				goto out;
-			g->cluster_base.classes = (int)v;
-			break;
-		case O_LATENCY:
-			if (ep_parse_duration(optarg, &g->cluster_base.latency_s, &err)) {
-				cli_fail(2, "--latency: %s", err.msg);
-				goto out;
-			}
-			break;
-		case O_SPEED:
-			if (ep_parse_flops(optarg, &g->cluster_base.speed_flops, &err)) {
-				cli_fail(2, "--speed: %s", err.msg);
-				goto out;
-			}
-			break;
-		case O_CLUSTER_FILE: g->cluster_base.path = optarg; break;
-		case O_STAGES:
-			if (!cli_parse_int("--stages", optarg, 1, 100000, &v))
-				goto out;
-			g->algo_base.stages = (int)v;
-			break;
-		case O_FAILURE:
-			if (!cli_parse_double("--failure-prob", optarg, 1e-300, 0.5,
-					      &g->algo_base.failure_prob))
-				goto out;
-			break;
-		case O_FORCE: g->algo_base.force = true; break;
 		case O_DB: db = optarg; break;
 		case 'j':
 			if (!cli_parse_int("--jobs", optarg, 1, 256, &v))
@@ -341,6 +340,12 @@ int cmd_sweep(int argc, char **argv)
 		cli_fail(2, "sweep: unexpected argument '%s'", argv[optind]);
 		goto out;
 	}
+	/* The details every cell shares; kind, nodes and memory are the cells' own. */
+	g->cluster_base = io->spec.cluster;
+	g->cluster_base.mem_list = NULL;
+	g->cluster_base.n_mem_list = 0;
+	g->algo_base = io->algo;
+	g->seed = io->spec.seed;
 	if (!db || !g->n_models || !g->n_mems || !g->n_nodes) {
 		cli_fail(2, "sweep: --db, --model, --mem and --nodes are required (see 'edgepipe "
 			 "sweep --help')");
@@ -381,6 +386,7 @@ out:
 	store_close(store);
 	free(command);
 	free(models);
+	free(io);
 	free(g);
 	return rc;
 }

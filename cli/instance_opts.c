@@ -64,7 +64,7 @@ int cli_instance_opts_parse(struct cli_instance_opts *c, int opt, const char *ar
 	switch (opt) {
 	case CLI_O_MODEL: c->spec.model = arg; break;
 	case CLI_O_NODES:
-		if (!cli_parse_int("--nodes", arg, 1, 100000, &v))
+		if (!cli_parse_int("--nodes", arg, 1, CLUSTER_MAX_NODES, &v))
 			return -1;
 		c->spec.cluster.n = (int)v;
 		c->have_nodes = true;

@@ -21,6 +21,7 @@
 
 #include "ep_units.h"
 #include "plot_internal.h"
+#include "store.h"
 
 #define FIG_WIDTH  960
 #define FIG_HEIGHT 600
@@ -48,7 +49,7 @@ int plot_db_open(const char *path, struct sqlite3 **out, struct ep_error *err)
 	}
 	sqlite3_busy_timeout(db, 10000);
 	snprintf(what, sizeof(what), "'%s'", path);
-	rc = pl_check_schema(db, what, err);
+	rc = store_check_schema(db, what, err);
 	if (rc) {
 		sqlite3_close(db);
 		return rc;

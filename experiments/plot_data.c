@@ -13,33 +13,6 @@
 
 #include "store.h"
 
-int pl_check_schema(sqlite3 *db, const char *what, struct ep_error *err)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = EP_OK;
-
-	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema'", -1, &st, NULL) !=
-		    SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_ROW) {
-		rc = ep_error_set(err, EP_EINVAL, "%s is not an edgepipe result database (%s)",
-				  what, sqlite3_errmsg(db));
-	} else if (sqlite3_column_int(st, 0) != STORE_SCHEMA_VERSION) {
-		rc = ep_error_set(err, EP_EINVAL,
-				  "%s has schema version %d; this edgepipe reads "
-				  "version %d",
-				  what, sqlite3_column_int(st, 0), STORE_SCHEMA_VERSION);
-	}
-	sqlite3_finalize(st);
-	if (rc)
-		return rc;
-	/* The meta table alone does not make a result database. */
-	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM results", -1, &st, NULL) != SQLITE_OK)
-		rc = ep_error_set(err, EP_EINVAL, "%s is not an edgepipe result database (%s)",
-				  what, sqlite3_errmsg(db));
-	sqlite3_finalize(st);
-	return rc;
-}
-
 static void names_release(struct pl_names *t)
 {
 	for (int i = 0; i < t->n; i++)
@@ -200,7 +173,7 @@ int pl_load(sqlite3 *db, int classes, struct pl_data *out, struct ep_error *err)
 	int rc, step;
 
 	memset(&d, 0, sizeof(d));
-	rc = pl_check_schema(db, "the database", err);
+	rc = store_check_schema(db, "the database", err);
 	if (!rc)
 		rc = names_load(db, "variant", &d.variants, err);
 	if (!rc)

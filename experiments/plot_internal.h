@@ -67,11 +67,6 @@ struct pl_data {
 	int optimal, seifer, random, greedy;
 };
 
-/*
- * Whether `db` is an edgepipe result database of the schema this program reads: EP_EINVAL
- * ("... is not an edgepipe result database") otherwise, naming `what` (a path or "the database").
- */
-int pl_check_schema(struct sqlite3 *db, const char *what, struct ep_error *err);
 
 /*
  * Load every row of `results`. `classes` > 0 picks the class count shown for algorithms with

@@ -49,29 +49,62 @@ static int exec(struct store *s, const char *sql, struct ep_error *err)
 	return EP_OK;
 }
 
-static int check_schema(struct store *s, struct ep_error *err)
+int store_check_schema(sqlite3 *db, const char *what, struct ep_error *err)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int rc = EP_OK;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'schema'", -1, &st,
-			       NULL) != SQLITE_OK)
-		return db_fail(s, err, "reading the schema version");
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		int v = sqlite3_column_int(st, 0);
-
-		if (v != STORE_SCHEMA_VERSION)
-			rc = ep_error_set(err, EP_EINVAL, "the database has schema version %d; this "
-					  "edgepipe writes version %d", v, STORE_SCHEMA_VERSION);
-	} else {
-		char sql[96];
-
-		snprintf(sql, sizeof(sql), "INSERT INTO meta VALUES('schema', '%d')",
-			 STORE_SCHEMA_VERSION);
-		rc = exec(s, sql, err);
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema'", -1, &st, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		rc = ep_error_set(err, EP_EINVAL, "%s is not an edgepipe result database (%s)",
+				  what, sqlite3_errmsg(db));
+	} else if (sqlite3_column_int(st, 0) != STORE_SCHEMA_VERSION) {
+		rc = ep_error_set(err, EP_EINVAL, "%s has schema version %d; this edgepipe reads "
+				  "version %d", what, sqlite3_column_int(st, 0),
+				  STORE_SCHEMA_VERSION);
 	}
 	sqlite3_finalize(st);
+	if (rc)
+		return rc;
+	/* The meta table alone does not make a result database. */
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM results", -1, &st, NULL) != SQLITE_OK)
+		rc = ep_error_set(err, EP_EINVAL, "%s is not an edgepipe result database (%s)",
+				  what, sqlite3_errmsg(db));
+	sqlite3_finalize(st);
 	return rc;
+}
+
+/*
+ * A new (empty) file gets the schema; an existing one must be an edgepipe database of our
+ * version: a sweep never writes its tables into somebody else's database.
+ */
+static int prepare_schema(struct store *s, const char *path, struct ep_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int tables = -1, rc;
+	char sql[96];
+
+	if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL) ==
+		    SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		tables = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (tables < 0)
+		return ep_error_set(err, EP_EINVAL, "'%s' is not an SQLite database (%s)", path,
+				    sqlite3_errmsg(s->db));
+	if (tables > 0) {
+		char what[300];
+
+		snprintf(what, sizeof(what), "'%s'", path);
+		return store_check_schema(s->db, what, err);
+	}
+	rc = exec(s, schema, err);
+	if (rc)
+		return rc;
+	snprintf(sql, sizeof(sql), "INSERT INTO meta VALUES('schema', '%d')",
+		 STORE_SCHEMA_VERSION);
+	return exec(s, sql, err);
 }
 
 int store_open(const char *path, struct store **out, struct ep_error *err)
@@ -89,15 +122,11 @@ int store_open(const char *path, struct store **out, struct ep_error *err)
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, 10000);
-	rc = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", err);
+	rc = prepare_schema(s, path, err);
 	if (!rc)
-		rc = exec(s, schema, err);
-	if (!rc)
-		rc = check_schema(s, err);
-	if (rc) {
-		ep_error_set(err, rc, "database '%s': %s", path, err ? err->msg : "");
+		rc = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", err);
+	if (rc)
 		goto fail;
-	}
 	if (sqlite3_prepare_v2(s->db,
 			       "INSERT OR IGNORE INTO results VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
 			       "?,?,?,?,?,?,?,?,?,?)",
@@ -291,22 +320,16 @@ long store_count(struct store *s)
 static int check_input(const char *path, struct ep_error *err)
 {
 	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int rc = EP_OK;
+	char what[300];
+	int rc;
 
 	if (access(path, R_OK) != 0)
 		return ep_error_set(err, EP_ENOTFOUND, "cannot read shard database '%s'", path);
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema'", -1, &st,
-			       NULL) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_ROW) {
-		rc = ep_error_set(err, EP_EINVAL, "'%s' is not an edgepipe result database", path);
-	} else if (sqlite3_column_int(st, 0) != STORE_SCHEMA_VERSION) {
-		rc = ep_error_set(err, EP_EINVAL, "'%s' has schema version %d; this edgepipe "
-				  "reads version %d", path, sqlite3_column_int(st, 0),
-				  STORE_SCHEMA_VERSION);
-	}
-	sqlite3_finalize(st);
+	snprintf(what, sizeof(what), "'%s'", path);
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		rc = ep_error_set(err, EP_EINVAL, "%s is not an SQLite database", what);
+	else
+		rc = store_check_schema(db, what, err);
 	sqlite3_close(db);
 	return rc;
 }

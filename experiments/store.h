@@ -32,6 +32,8 @@
 
 #include "ep_error.h"
 
+struct sqlite3;
+
 #define STORE_SCHEMA_VERSION 1
 
 /* One result row. Strings are copied by store_insert. */
@@ -66,7 +68,8 @@ struct store_row {
 struct store;
 
 /* Open (creating if needed) the database at `path` in WAL mode with the schema above.
- * EP_EIO with SQLite's message when it cannot; EP_EINVAL when the file has another schema. */
+ * EP_EIO with SQLite's message when it cannot; EP_EINVAL when the file is not an SQLite
+ * database, or not an edgepipe one of this schema version (it is left untouched). */
 int store_open(const char *path, struct store **out, struct ep_error *err);
 /* Commit what is pending and close. Accepts NULL. */
 void store_close(struct store *s);
@@ -100,6 +103,12 @@ int store_merge(struct store *s, const char *const *inputs, int n, long *added,
 
 /* PRAGMA integrity_check: EP_OK when SQLite answers "ok". */
 int store_check(struct store *s, struct ep_error *err);
+
+/*
+ * Check that `db` is an edgepipe result database of STORE_SCHEMA_VERSION; `what` names it in
+ * the message ("'results.db'"). EP_OK or EP_EINVAL.
+ */
+int store_check_schema(struct sqlite3 *db, const char *what, struct ep_error *err);
 
 /* The underlying handle, for the plot and summary queries. */
 struct sqlite3 *store_db(struct store *s);

@@ -14,6 +14,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "ep_units.h"
+#include "ep_util.h"
 #include "instance.h"
 #include "partition.h"
 #include "sim_pipeline.h"
@@ -81,6 +82,10 @@ int sweep_parse_ints(const char *axis, const char *s, int min, int max, int *out
 			if (n == SWEEP_MAX_AXIS)
 				return ep_error_set(err, EP_EINVAL, "%s '%s': more than %d values",
 						    axis, s, SWEEP_MAX_AXIS);
+			for (int k = 0; k < n; k++)
+				if (out[k] == v)
+					return ep_error_set(err, EP_EINVAL, "%s '%s': %ld is given "
+							    "twice", axis, s, v);
 			out[n++] = (int)v;
 		}
 	}
@@ -104,6 +109,10 @@ int sweep_parse_sizes(const char *axis, const char *s, double *out, struct ep_er
 		if (ep_parse_bytes(tok, &out[n], &e) || !(out[n] > 0))
 			return ep_error_set(err, EP_EINVAL, "%s '%s': '%s' is not a positive size "
 					    "such as 64MiB", axis, s, tok);
+		for (int k = 0; k < n; k++)
+			if (out[k] == out[n])
+				return ep_error_set(err, EP_EINVAL, "%s '%s': '%s' is given twice",
+						    axis, s, tok);
 		n++;
 	}
 	return n;
@@ -225,7 +234,11 @@ static int worker_instance(struct worker *w, const struct cell *x, struct instan
 	return instance_create(spec, &w->inst, err);
 }
 
-/* The published memo of a model: the state after the grid's first call for it (see sweep.h). */
+/*
+ * The published memo of a model, filled by the grid's first call for it (see sweep.h). That
+ * first call fills every entry (partition.c, dp_published), so the calls after it only read
+ * the memo and their order does not matter.
+ */
 static int worker_memo(struct worker *w, const struct cell *x, struct partition_memo **out,
 		       struct ep_error *err)
 {
@@ -251,8 +264,8 @@ static int worker_memo(struct worker *w, const struct cell *x, struct partition_
 		plan_release(&plan);
 		instance_destroy(inst);
 	}
-	*out = partition_memo_clone(w->memo[x->model]);
-	return *out ? EP_OK : ep_error_set(err, EP_ENOMEM, "out of memory");
+	*out = w->memo[x->model];
+	return EP_OK;
 }
 
 static void fill_row(struct store_row *row, const struct instance *inst,
@@ -358,9 +371,8 @@ static int compute_cell(struct worker *w, long c, struct ep_error *err)
 				return rc;
 			o.memo = memo;
 		}
-		gsl_rng_set(w->rng, (unsigned long)instance_algo_seed(&spec, a->name));
+		gsl_rng_set(w->rng, ep_seed32(instance_algo_seed(&spec, a->name)));
 		rc = algo_run(a, &w->inst->problem, &o, w->rng, &w->result, err);
-		partition_memo_destroy(memo);
 		if (rc)
 			return rc;
 		fill_row(&row, w->inst, &w->result);
@@ -398,17 +410,9 @@ static bool cell_done(const struct sweep_grid *g, struct store *store, long c)
 	return true;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void progress(const struct sweep_grid *g, long done, long total, double t0, bool last)
 {
-	double dt = now_s() - t0, rate = dt > 0 ? (double)done / dt : 0;
+	double dt = ep_now_s() - t0, rate = dt > 0 ? (double)done / dt : 0;
 
 	if (!g->progress)
 		return;
@@ -454,13 +458,13 @@ static int run_here(const struct sweep_grid *g, struct store *store, const long 
 {
 	struct worker w;
 	int rows = sweep_rows_per_cell(g), rc = worker_init(&w, g, store, -1);
-	double t0 = now_s(), shown = 0;
+	double t0 = ep_now_s(), shown = 0;
 
 	for (long i = 0; i < n && !rc; i++) {
 		rc = compute_cell(&w, todo[i], err);
 		*done += rows;
-		if (now_s() - shown > 0.5) {
-			shown = now_s();
+		if (ep_now_s() - shown > 0.5) {
+			shown = ep_now_s();
 			progress(g, *done, n * rows, t0, false);
 		}
 	}
@@ -489,24 +493,30 @@ static void worker_main(const struct sweep_grid *g, const long *todo, long n, in
 static int run_workers(const struct sweep_grid *g, struct store *store, const long *todo,
 		       long n, long *done, struct ep_error *err)
 {
-	int jobs = g->jobs, open = 0, rc = EP_OK, rows = sweep_rows_per_cell(g);
+	int jobs = g->jobs, open = 0, started = 0, rc = EP_OK, rows = sweep_rows_per_cell(g);
 	struct pollfd fds[256];
 	pid_t pids[256];
 	size_t have[256];
 	struct store_row buf[256];
-	double t0 = now_s(), shown = 0;
+	double t0 = ep_now_s(), shown = 0;
 
 	if (jobs > 256)
 		jobs = 256;
 	fflush(NULL);
-	for (int i = 0; i < jobs; i++) {
+	for (int i = 0; i < jobs && !rc; i++) {
 		int p[2];
 
-		if (pipe(p) != 0)
-			return ep_error_set(err, EP_EIO, "pipe: %s", strerror(errno));
+		if (pipe(p) != 0) {
+			rc = ep_error_set(err, EP_EIO, "pipe: %s", strerror(errno));
+			break;
+		}
 		pids[i] = fork();
-		if (pids[i] < 0)
-			return ep_error_set(err, EP_EIO, "fork: %s", strerror(errno));
+		if (pids[i] < 0) {
+			rc = ep_error_set(err, EP_EIO, "fork: %s", strerror(errno));
+			close(p[0]);
+			close(p[1]);
+			break;
+		}
 		if (pids[i] == 0) {
 			close(p[0]);
 			for (int k = 0; k < i; k++)
@@ -516,14 +526,24 @@ static int run_workers(const struct sweep_grid *g, struct store *store, const lo
 		close(p[1]);
 		fds[i] = (struct pollfd){ .fd = p[0], .events = POLLIN };
 		have[i] = 0;
+		started++;
 		open++;
 	}
+	if (rc) {
+		/* Stop the workers already started: their rows would have no reader. */
+		for (int i = 0; i < started; i++) {
+			kill(pids[i], SIGKILL);
+			close(fds[i].fd);
+			waitpid(pids[i], NULL, 0);
+		}
+		return rc;
+	}
 	while (open > 0) {
-		if (poll(fds, (nfds_t)jobs, 1000) < 0 && errno != EINTR) {
+		if (poll(fds, (nfds_t)started, 1000) < 0 && errno != EINTR) {
 			rc = ep_error_set(err, EP_EIO, "poll: %s", strerror(errno));
 			break;
 		}
-		for (int i = 0; i < jobs; i++) {
+		for (int i = 0; i < started; i++) {
 			ssize_t got;
 
 			if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP)))
@@ -543,13 +563,13 @@ static int run_workers(const struct sweep_grid *g, struct store *store, const lo
 				rc = store_insert(store, &buf[i], err);
 			(*done)++;
 		}
-		if (now_s() - shown > 0.5) {
-			shown = now_s();
+		if (ep_now_s() - shown > 0.5) {
+			shown = ep_now_s();
 			progress(g, *done, n * rows, t0, false);
 		}
 	}
 	progress(g, *done, n * rows, t0, true);
-	for (int i = 0; i < jobs; i++) {
+	for (int i = 0; i < started; i++) {
 		int status;
 
 		if (waitpid(pids[i], &status, 0) == pids[i] && !rc &&

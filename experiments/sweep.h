@@ -12,9 +12,10 @@
  * algorithm, memory size and class count of a trial sees the same cluster.
  *
  * The published DP's memo is global across a sweep (defect D2): for the published variant each
- * worker keeps one memo per model, first filled by the grid's first (memory, nodes) cell of that
- * model, as the notebooks' first call (N = 5, 64 MiB) filled theirs. This keeps the defect
- * reproducible whatever the sharding, worker count or resumption.
+ * worker keeps one memo per model, filled by the grid's first (memory, nodes) cell of that
+ * model, as the notebooks' first call (N = 5, 64 MiB) filled theirs; that call fills every
+ * entry and later calls only read them. This keeps the defect reproducible whatever the
+ * sharding, worker count or resumption.
  */
 #ifndef EDGEPIPE_SWEEP_H
 #define EDGEPIPE_SWEEP_H

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ep_util.h"
+
 struct model_graph {
 	char name[MODEL_NAME_MAX];
 	struct model_layer *layers;
@@ -144,20 +146,11 @@ const struct model_layer *model_graph_layer(const struct model_graph *g, size_t 
 	return index < g->n ? &g->layers[index] : NULL;
 }
 
-static uint64_t name_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
 int model_graph_find(const struct model_graph *g, const char *name)
 {
 	if (!g->slot_cap)
 		return -1;
-	for (size_t i = name_hash(name) & (g->slot_cap - 1);; i = (i + 1) & (g->slot_cap - 1)) {
+	for (size_t i = ep_fnv1a(name) & (g->slot_cap - 1);; i = (i + 1) & (g->slot_cap - 1)) {
 		int v = g->slots[i];
 
 		if (!v)
@@ -169,7 +162,7 @@ int model_graph_find(const struct model_graph *g, const char *name)
 
 static void slots_put(int *slots, size_t cap, const char *name, int index)
 {
-	size_t i = name_hash(name) & (cap - 1);
+	size_t i = ep_fnv1a(name) & (cap - 1);
 
 	while (slots[i])
 		i = (i + 1) & (cap - 1);

@@ -16,6 +16,7 @@
 #ifndef EDGEPIPE_SIM_INTERNAL_H
 #define EDGEPIPE_SIM_INTERNAL_H
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -26,6 +27,13 @@
 #include "sim_pipeline.h"
 
 #define NS_PER_S 1e9
+
+/* Seconds to the engine's int64 nanoseconds, rounded to the nearest. The configured times are
+ * checked (at most 1e9 s) before they are converted. */
+static inline int64_t sim_to_ns(double s)
+{
+	return (int64_t)llround(s * NS_PER_S);
+}
 
 struct sim_req {
 	int64_t id;              /* -1 while free */
@@ -129,6 +137,7 @@ struct sim_pipeline {
 	struct sim_deploy *live, *pending;
 	enum sim_state state;
 	int64_t period_ns, timeout_ns, retry_ns, bin_ns;
+	int64_t duration_ns;           /* cfg.duration_s in ns (which is 0 for no limit) */
 	/* pools */
 	void **chunks;
 	int n_chunks, cap_chunks;

@@ -12,10 +12,12 @@
 
 #include <gsl/gsl_randist.h>
 
+#include "ep_util.h"
 #include "sim_internal.h"
 
 #define POOL_CHUNK 1024
-/* A request's n-th resend waits retry_timeout x 2^min(n, MAX_BACKOFF). */
+/* A request's n-th resend waits retry_timeout x 2^min(n, MAX_BACKOFF); SIM_RETRY_TIMEOUT_MAX_S
+ * (sim_pipeline.h) is MAX_TIME_S / 2^MAX_BACKOFF, so that the longest wait fits in int64 ns. */
 #define MAX_BACKOFF 6
 /* Simulated times are int64 ns; configured times must stay far below 2^63 ns (292 years). */
 #define MAX_TIME_S 1e9
@@ -33,7 +35,7 @@ const char *sim_arrival_name(enum sim_arrival a)
 	return (unsigned)a < 3 ? arrival_names[a] : "?";
 }
 
-struct sim_config sim_config_default(const struct problem *p)
+struct sim_config sim_config_default_terms(bool compute, bool dispatcher_hops)
 {
 	struct sim_config c;
 
@@ -46,8 +48,8 @@ struct sim_config sim_config_default(const struct problem *p)
 	c.service_cv = 1;
 	c.transfer = SIM_DIST_DET;
 	c.transfer_cv = 1;
-	c.compute = p->options.count_compute;
-	c.dispatcher_hops = p->options.count_dispatcher;
+	c.compute = compute;
+	c.dispatcher_hops = dispatcher_hops;
 	c.heartbeat_period_s = 1;
 	c.heartbeat_timeout_s = 3;
 	c.retry_timeout_s = 10;
@@ -55,6 +57,11 @@ struct sim_config sim_config_default(const struct problem *p)
 	c.bin_s = 1;
 	c.seed = 1;
 	return c;
+}
+
+struct sim_config sim_config_default(const struct problem *p)
+{
+	return sim_config_default_terms(p->options.count_compute, p->options.count_dispatcher);
 }
 
 /* ---- errors, trace, time ----------------------------------------------------------------- */
@@ -108,11 +115,6 @@ static const char *node_label(const struct sim_pipeline *sp, int node, char *buf
 		return "D";
 	snprintf(buf, size, "%d", node);
 	return buf;
-}
-
-static int64_t to_ns(double s)
-{
-	return (int64_t)llround(s * NS_PER_S);
 }
 
 /* A draw of `d` with mean `mean_ns`. */
@@ -573,7 +575,7 @@ static void check_end(struct sim_pipeline *sp)
 static void maybe_warm(struct sim_pipeline *sp)
 {
 	if (!sp->warm && sp->report.completed >= sp->cfg.warmup_requests &&
-	    sim_now(sp) >= to_ns(sp->cfg.warmup_s))
+	    sim_now(sp) >= sim_to_ns(sp->cfg.warmup_s))
 		sim_stats_start(sp);
 }
 
@@ -739,7 +741,7 @@ static bool can_issue(const struct sim_pipeline *sp)
 	const struct sim_config *c = &sp->cfg;
 
 	return (c->requests == 0 || sp->next_id < c->requests) &&
-	       (c->duration_s == 0 || sim_now(sp) < to_ns(c->duration_s));
+	       (c->duration_s == 0 || sim_now(sp) < sp->duration_ns);
 }
 
 static void new_request(struct sim_pipeline *sp)
@@ -790,7 +792,7 @@ static void ev_arrival(struct sim_engine *e, void *ctx, uint64_t arg)
 	else
 		next = (int64_t)llround((double)(arg + 1) * NS_PER_S / c->rate);
 	if ((c->requests == 0 || sp->next_id < c->requests) &&
-	    (c->duration_s == 0 || next < to_ns(c->duration_s)))
+	    (c->duration_s == 0 || next < sp->duration_ns))
 		sim_schedule(sp, next, ev_arrival, sp, arg + 1, NULL);
 	else
 		sp->issuing_done = true;
@@ -823,13 +825,9 @@ static void ev_warmup(struct sim_engine *e, void *ctx, uint64_t arg)
 /* ---- create, run, destroy ------------------------------------------------------------------ */
 
 /* splitmix64: independent seeds for the streams from the run's seed. */
-static unsigned long stream_seed(uint64_t seed, uint64_t stream)
+static uint64_t stream_seed(uint64_t seed, uint64_t stream)
 {
-	uint64_t z = seed + 0x9e3779b97f4a7c15ULL * (stream + 1);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return (unsigned long)(z ^ (z >> 31));
+	return ep_mix64(seed + 0x9e3779b97f4a7c15ULL * (stream + 1));
 }
 
 static bool time_ok(double s)
@@ -893,21 +891,23 @@ static int check_config(const struct problem *p, const struct plan *plan,
 	if (!time_ok(c->mtbf_s))
 		return ep_error_set(err, EP_EINVAL, "MTBF %g s: expected a non-negative time",
 				    c->mtbf_s);
-	if (!time_ok(c->heartbeat_period_s) || to_ns(c->heartbeat_period_s) <= 0 ||
+	if (!time_ok(c->heartbeat_period_s) || sim_to_ns(c->heartbeat_period_s) <= 0 ||
 	    !time_ok(c->heartbeat_timeout_s) || c->heartbeat_timeout_s < c->heartbeat_period_s)
 		return ep_error_set(err, EP_EINVAL, "heartbeat period %g s, timeout %g s: expected "
 				    "0 < period <= timeout", c->heartbeat_period_s,
 				    c->heartbeat_timeout_s);
-	if (!time_ok(c->retry_timeout_s))
-		return ep_error_set(err, EP_EINVAL, "retry timeout %g s: expected a non-negative "
-				    "time", c->retry_timeout_s);
+	if (!(isfinite(c->retry_timeout_s) && c->retry_timeout_s >= 0 &&
+	      c->retry_timeout_s <= SIM_RETRY_TIMEOUT_MAX_S))
+		return ep_error_set(err, EP_EINVAL, "retry timeout %g s: expected a time from 0 to "
+				    "%g s (doubled on each resend, up to %d times)",
+				    c->retry_timeout_s, SIM_RETRY_TIMEOUT_MAX_S, MAX_BACKOFF);
 	if (c->update_profile && !time_ok(c->update_at_s))
 		return ep_error_set(err, EP_EINVAL, "update at %g s: expected a time from 0 to %g s",
 				    c->update_at_s, MAX_TIME_S);
 	if (c->update_profile && !c->algo)
 		return ep_error_set(err, EP_EINVAL, "a model update needs an algorithm to plan the "
 				    "new model");
-	if (!time_ok(c->bin_s) || to_ns(c->bin_s) <= 0)
+	if (!time_ok(c->bin_s) || sim_to_ns(c->bin_s) <= 0)
 		return ep_error_set(err, EP_EINVAL, "series bin %g s: expected a positive time",
 				    c->bin_s);
 	return EP_OK;
@@ -935,10 +935,11 @@ int sim_pipeline_create(const struct problem *p, const struct plan *plan,
 	sp->n = p->cluster->n;
 	sp->update_incident = -1;
 	sp->first_answer_ns = -1;
-	sp->period_ns = to_ns(cfg->heartbeat_period_s);
-	sp->timeout_ns = to_ns(cfg->heartbeat_timeout_s);
-	sp->retry_ns = to_ns(cfg->retry_timeout_s);
-	sp->bin_ns = to_ns(cfg->bin_s);
+	sp->period_ns = sim_to_ns(cfg->heartbeat_period_s);
+	sp->timeout_ns = sim_to_ns(cfg->heartbeat_timeout_s);
+	sp->retry_ns = sim_to_ns(cfg->retry_timeout_s);
+	sp->bin_ns = sim_to_ns(cfg->bin_s);
+	sp->duration_ns = sim_to_ns(cfg->duration_s);
 	rngs[0] = &sp->rng_arrival;
 	rngs[1] = &sp->rng_service;
 	rngs[2] = &sp->rng_transfer;
@@ -948,7 +949,7 @@ int sim_pipeline_create(const struct problem *p, const struct plan *plan,
 		*rngs[i] = gsl_rng_alloc(gsl_rng_mt19937);
 		if (!*rngs[i])
 			goto nomem;
-		gsl_rng_set(*rngs[i], stream_seed(cfg->seed, (uint64_t)i));
+		gsl_rng_set(*rngs[i], ep_seed32(stream_seed(cfg->seed, (uint64_t)i)));
 	}
 	/* Room for every request's events at once in a closed loop (the pool grows if needed). */
 	rc = sim_engine_create(cfg->arrival == SIM_CLOSED && cfg->window < 16384
@@ -1035,7 +1036,7 @@ void sim_pipeline_destroy(struct sim_pipeline *sp)
 
 int sim_pipeline_run(struct sim_pipeline *sp, struct ep_error *err)
 {
-	int64_t warm_ns = to_ns(sp->cfg.warmup_s);
+	int64_t warm_ns = sim_to_ns(sp->cfg.warmup_s);
 	int rc;
 
 	if (sp->ran)

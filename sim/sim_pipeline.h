@@ -35,11 +35,11 @@
  *   the crash). If the running (or the pending) deployment uses the node, the dispatcher stops
  *   sending, re-plans the current model on the nodes not declared dead with the run's algorithm
  *   (algo_run on the problem restricted to those nodes), and redeploys: the new deployment goes
- *   live when the weights (parameter bytes) of its stages have reached their nodes from the
- *   dispatcher, sent in parallel over the dispatcher's links (one after the other with
- *   `shared_medium`); a node that keeps the same stage of the same model needs no weights. The
- *   old deployment is dropped when the new one goes live: the requests still in it are lost
- *   (and retried). The algorithm's wall time is not simulated.
+ *   live when the weights of its stages (parameters x element size, whatever the accounting)
+ *   have reached their nodes from the dispatcher, sent in parallel over the dispatcher's links
+ *   (one after the other with `shared_medium`); a node that keeps the same stage of the same
+ *   model needs no weights. The old deployment is dropped when the new one goes live: the
+ *   requests still in it are lost (and retried). The algorithm's wall time is not simulated.
  * - A request not answered `retry_timeout_s` after it was (last) sent is sent again, with
  *   exponential backoff: the n-th resend waits retry_timeout_s x 2^min(n, 6). Resends are load:
  *   a timeout shorter than the latency's tail can still tip a busy pipeline into a retry storm
@@ -106,6 +106,10 @@ struct sim_failure {
  */
 typedef void (*sim_complete_fn)(void *ctx, int64_t request, int64_t issue_ns, int64_t done_ns);
 
+/* The largest retry timeout, in seconds: with its backoff of up to 2^6, the longest wait stays
+ * within the 1e9 s every configured time is limited to. */
+#define SIM_RETRY_TIMEOUT_MAX_S (1e9 / 64)
+
 /* What to simulate; sim_config_default() fills it, then set what applies. */
 struct sim_config {
 	/* workload */
@@ -131,7 +135,8 @@ struct sim_config {
 	double mtbf_s;              /* per node; 0: no random failures */
 	double heartbeat_period_s;  /* > 0 */
 	double heartbeat_timeout_s; /* >= the period */
-	double retry_timeout_s;     /* 0: requests are never retried */
+	double retry_timeout_s;     /* 0: requests are never retried; at most
+				       SIM_RETRY_TIMEOUT_MAX_S */
 	const struct algo *algo;    /* re-plans; NULL: a crash of a used node ends the run */
 	struct algo_options algo_options;
 	const struct model_profile *update_profile; /* borrowed; NULL: no update */
@@ -151,6 +156,10 @@ struct sim_config {
  * heartbeats every 1 s with a 3 s timeout, retries after 10 s, no update, 1 s bins, seed 1.
  */
 struct sim_config sim_config_default(const struct problem *p);
+/* The same defaults with compute and dispatcher hops as given, for a caller that sets up the
+ * configuration before its problem exists: sim_config_default(p) is
+ * sim_config_default_terms(p->options.count_compute, p->options.count_dispatcher). */
+struct sim_config sim_config_default_terms(bool compute, bool dispatcher_hops);
 
 /* One server's measurements over the measurement interval. */
 struct sim_server_stats {
@@ -236,7 +245,9 @@ void sim_pipeline_destroy(struct sim_pipeline *sp);
 /*
  * Run the simulation to its end: every request issued and completed, or no plan left after a
  * crash. Call once. Returns EP_OK (a run that ends without a plan is a result, in the report),
- * EP_ENOMEM, EP_EIO (the trace could not be written) or an error of the re-planning algorithm.
+ * EP_EINVAL (the throughput series would need more than 2^30 bins: bin_s is too small for the
+ * run's length), EP_ENOMEM, EP_EIO (the trace could not be written) or an error of the
+ * re-planning algorithm.
  * Complexity: O(log pending events) per event; each request costs O(stages) events.
  */
 int sim_pipeline_run(struct sim_pipeline *sp, struct ep_error *err);

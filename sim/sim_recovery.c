@@ -3,18 +3,12 @@
  * the model update (the model is described in sim_pipeline.h).
  */
 #include <inttypes.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <gsl/gsl_randist.h>
 
 #include "sim_internal.h"
-
-static int64_t to_ns(double s)
-{
-	return (int64_t)llround(s * NS_PER_S);
-}
 
 /* ---- deployments --------------------------------------------------------------------------- */
 
@@ -33,11 +27,13 @@ int sim_deploy_build(struct sim_pipeline *sp, const struct problem *p, const str
 {
 	const struct sim_config *c = &sp->cfg;
 	const struct cluster *cl = p->cluster;
-	int k = plan->n_stages, disp = CLUSTER_DISPATCHER(cl);
+	int k = plan->n_stages;
 	struct sim_deploy *d = calloc(1, sizeof(*d));
+	double *terms = malloc((2 * (size_t)k + 1) * sizeof(double)); /* stage_s[k], hop_s[k+1] */
+	double *stage_s = terms, *hop_s = terms ? terms + k : NULL;
 
 	*out = NULL;
-	if (!d)
+	if (!d || !terms)
 		goto nomem;
 	plan_init(&d->plan);
 	d->problem = p;
@@ -47,34 +43,29 @@ int sim_deploy_build(struct sim_pipeline *sp, const struct problem *p, const str
 	d->hops = calloc((size_t)k + 1, sizeof(*d->hops));
 	if (!d->stage_ns || !d->hops || plan_copy(&d->plan, plan))
 		goto nomem;
-	for (int s = 0; s < k; s++) {
-		const struct plan_stage *st = &plan->stages[s];
-		double speed = cl->speed_flops[st->node];
-		double flops = p->cum_flops[st->end_cut] - p->cum_flops[st->first_cut];
-
-		d->stage_ns[s] = c->compute && speed > 0 ? to_ns(flops / speed) : 0;
-	}
+	/* Every term, counted by the metric or not; the configuration says which take time. */
+	plan_cost(p, &d->plan, &d->cost, stage_s, hop_s);
+	for (int s = 0; s < k; s++)
+		d->stage_ns[s] = c->compute ? sim_to_ns(stage_s[s]) : 0;
 	/* The hops as plan_cost numbers them: hop h goes into stage h, hop k back out. */
 	for (int h = 0; h <= k; h++) {
 		struct sim_hop *hop = &d->hops[h];
-		int cut = h == 0 ? 0 : plan->stages[h - 1].end_cut;
 		int64_t total_ns;
 
-		hop->from = h == 0 ? disp : plan->stages[h - 1].node;
-		hop->to = h == k ? disp : plan->stages[h].node;
+		hop->from = h == 0 ? CLUSTER_DISPATCHER(cl) : plan->stages[h - 1].node;
+		hop->to = h == k ? CLUSTER_DISPATCHER(cl) : plan->stages[h].node;
 		if ((h == 0 || h == k) && !c->dispatcher_hops)
 			continue;
-		total_ns = to_ns(problem_hop_s(p, cut, hop->from, hop->to));
+		total_ns = sim_to_ns(hop_s[h]);
 		if (total_ns <= 0)
 			continue;
-		hop->lat_ns = to_ns(cluster_latency(cl, hop->from, hop->to));
+		hop->lat_ns = sim_to_ns(cluster_latency(cl, hop->from, hop->to));
 		if (hop->lat_ns > total_ns)
 			hop->lat_ns = total_ns;
 		hop->busy_ns = c->latency_pipelined ? total_ns - hop->lat_ns : total_ns;
 		if (!(hop->link = sim_link_get(sp, hop->from, hop->to)))
 			goto nomem;
 	}
-	plan_cost(p, &d->plan, &d->cost, NULL, NULL);
 	if (sp->n_deploys == sp->cap_deploys) {
 		int cap = sp->cap_deploys ? 2 * sp->cap_deploys : 8;
 		struct sim_deploy **v = realloc(sp->deploys, (size_t)cap * sizeof(*v));
@@ -84,11 +75,13 @@ int sim_deploy_build(struct sim_pipeline *sp, const struct problem *p, const str
 		sp->deploys = v;
 		sp->cap_deploys = cap;
 	}
+	free(terms);
 	d->epoch = sp->n_deploys;
 	sp->deploys[sp->n_deploys++] = d;
 	*out = d;
 	return EP_OK;
 nomem:
+	free(terms);
 	sim_deploy_free(d);
 	return ep_error_set(err, EP_ENOMEM, "out of memory for a deployment");
 }
@@ -101,6 +94,25 @@ static bool deploy_uses(const struct sim_deploy *d, int node)
 		if (d->plan.stages[s].node == node)
 			return true;
 	return false;
+}
+
+/*
+ * The bytes of the weights of the stage after cut a through cut b: its parameters times their
+ * element size, whatever the accounting. The exact accounting's parameter bytes are that (each
+ * layer's dtype, or the profile's); the published one's are the parameter count (defect D3),
+ * so the count is multiplied by the profile's dtype, or float32 (the zoo's, and the
+ * notebooks') when the layers keep their own, which the profile does not record.
+ */
+static double stage_weight_bytes(const struct model_profile *prof, int a, int b)
+{
+	enum model_dtype dtype = prof->options.dtype;
+	double params = 0;
+
+	if (prof->options.accounting == MODEL_ACCOUNT_EXACT)
+		return prof->cuts[b].cum_param_bytes - prof->cuts[a].cum_param_bytes;
+	for (int k = a + 1; k <= b; k++)
+		params += (double)prof->cuts[k].seg_params;
+	return params * model_dtype_size(dtype == MODEL_DTYPE_DEFAULT ? MODEL_DTYPE_FLOAT32 : dtype);
 }
 
 /*
@@ -118,8 +130,7 @@ static int64_t deploy_time_ns(const struct sim_pipeline *sp, const struct sim_de
 
 	for (int s = 0; s < d->k; s++) {
 		const struct plan_stage *st = &d->plan.stages[s];
-		double bytes = prof->cuts[st->end_cut].cum_param_bytes -
-			       prof->cuts[st->first_cut].cum_param_bytes;
+		double bytes = stage_weight_bytes(prof, st->first_cut, st->end_cut);
 		bool kept = false;
 		double t;
 
@@ -137,7 +148,7 @@ static int64_t deploy_time_ns(const struct sim_pipeline *sp, const struct sim_de
 		if (t > longest)
 			longest = t;
 	}
-	return to_ns(sp->cfg.shared_medium ? total : longest);
+	return sim_to_ns(sp->cfg.shared_medium ? total : longest);
 }
 
 /*
@@ -151,14 +162,14 @@ static int plan_on_alive(struct sim_pipeline *sp, const struct problem *full, st
 {
 	const struct cluster *cl = full->cluster;
 	int n = cl->n, m = 0, rc;
-	int *map = malloc(((size_t)n + 1) * sizeof(int));
-	struct cluster *sub = calloc(1, sizeof(*sub));
+	int *map = malloc((size_t)n * sizeof(int));
+	struct cluster *sub = NULL;
 	struct problem p;
 	struct algo_result r;
 	bool have_p = false;
 
 	algo_result_init(&r);
-	if (!map || !sub) {
+	if (!map) {
 		rc = ep_error_set(err, EP_ENOMEM, "out of memory re-planning");
 		goto out;
 	}
@@ -171,25 +182,10 @@ static int plan_on_alive(struct sim_pipeline *sp, const struct problem *full, st
 		rc = EP_EINFEASIBLE;
 		goto out;
 	}
-	map[m] = CLUSTER_DISPATCHER(cl);
-	sub->n = m;
-	sub->mem_bytes = malloc((size_t)m * sizeof(double));
-	sub->speed_flops = malloc((size_t)m * sizeof(double));
-	sub->bw_bps = malloc((size_t)(m + 1) * (size_t)(m + 1) * sizeof(double));
-	sub->latency_s = malloc((size_t)(m + 1) * (size_t)(m + 1) * sizeof(double));
-	if (!sub->mem_bytes || !sub->speed_flops || !sub->bw_bps || !sub->latency_s) {
-		rc = ep_error_set(err, EP_ENOMEM, "out of memory re-planning");
+	/* Node i of `sub` is node map[i] of the full cluster. */
+	rc = cluster_subset(cl, map, m, &sub, err);
+	if (rc)
 		goto out;
-	}
-	for (int i = 0; i < m; i++) {
-		sub->mem_bytes[i] = cl->mem_bytes[map[i]];
-		sub->speed_flops[i] = cl->speed_flops[map[i]];
-	}
-	for (int i = 0; i <= m; i++)
-		for (int j = 0; j <= m; j++) {
-			sub->bw_bps[i * (m + 1) + j] = cluster_bw(cl, map[i], map[j]);
-			sub->latency_s[i * (m + 1) + j] = cluster_latency(cl, map[i], map[j]);
-		}
 	rc = problem_init(&p, full->profile, sub, &full->options, err);
 	if (rc)
 		goto out;
@@ -439,18 +435,18 @@ int sim_recovery_start(struct sim_pipeline *sp, struct ep_error *err)
 	int rc = EP_OK;
 
 	for (int i = 0; i < c->n_failures && !rc; i++)
-		rc = sim_engine_schedule(sp->eng, to_ns(c->failures[i].at_s), ev_crash, sp,
+		rc = sim_engine_schedule(sp->eng, sim_to_ns(c->failures[i].at_s), ev_crash, sp,
 					 (uint64_t)c->failures[i].node, NULL, err);
 	/* Every node's time to failure is drawn now, in node order, whatever happens later. */
 	for (int i = 0; c->mtbf_s > 0 && i < sp->n && !rc; i++) {
 		double t = gsl_ran_exponential(sp->rng_failure, c->mtbf_s);
 
 		if (t < 1e9)
-			rc = sim_engine_schedule(sp->eng, to_ns(t), ev_crash, sp, (uint64_t)i, NULL,
+			rc = sim_engine_schedule(sp->eng, sim_to_ns(t), ev_crash, sp, (uint64_t)i, NULL,
 						 err);
 	}
 	if (!rc && sp->have_update)
-		rc = sim_engine_schedule(sp->eng, to_ns(c->update_at_s), ev_update, sp, 0, NULL,
+		rc = sim_engine_schedule(sp->eng, sim_to_ns(c->update_at_s), ev_update, sp, 0, NULL,
 					 err);
 	return rc;
 }

@@ -11,6 +11,8 @@
 #include "sim_internal.h"
 
 #define BATCHES 20
+/* The throughput series' limit (8 GiB of counts): a run that needs more has too fine a bin. */
+#define MAX_BINS (1 << 30)
 
 static void acc_restart(struct sim_acc *a, int64_t now, int n)
 {
@@ -63,10 +65,16 @@ void sim_stats_complete(struct sim_pipeline *sp, struct sim_req *req)
 		int cap = sp->cap_bins ? sp->cap_bins : 64;
 		int64_t *v;
 
-		while (cap <= bin && cap < INT32_MAX / 2)
+		if (bin >= MAX_BINS) {
+			sim_fail(sp, EP_EINVAL, "bin %g s: more than %d bins by t = %g s; use a "
+				 "larger --bin", sp->cfg.bin_s, MAX_BINS, (double)now / NS_PER_S);
+			return;
+		}
+		while (cap <= bin) /* a power of 2 times 64, so at most MAX_BINS */
 			cap *= 2;
-		if (bin >= cap || !(v = realloc(sp->series, (size_t)cap * sizeof(*v)))) {
-			sim_fail(sp, EP_ENOMEM, "out of memory for the throughput series");
+		if (!(v = realloc(sp->series, (size_t)cap * sizeof(*v)))) {
+			sim_fail(sp, EP_ENOMEM, "out of memory for the throughput series (%d bins of "
+				 "%g s)", cap, sp->cfg.bin_s);
 			return;
 		}
 		memset(v + sp->cap_bins, 0, (size_t)(cap - sp->cap_bins) * sizeof(*v));
@@ -173,7 +181,7 @@ static void update_dip(struct sim_pipeline *sp, struct sim_report *r, int64_t t_
 		if (i <= b_a + 1) {
 			if (rate < low)
 				low = rate;
-		} else if (i > b_a + 1) {
+		} else {
 			after += rate;
 			na++;
 		}

@@ -13,19 +13,11 @@
 #include <igraph.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "ep_util.h"
 #include "sim_engine.h"
 #include "sim_fixture.h"
 #include "sim_pipeline.h"
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 struct hold {
 	gsl_rng *rng;
@@ -57,9 +49,9 @@ static void bench_engine(size_t pending, uint64_t events)
 	}
 	for (size_t i = 0; i < pending; i++)
 		sim_engine_schedule(e, (int64_t)i, hold_event, &h, 0, NULL, NULL);
-	t0 = now_s();
+	t0 = ep_now_s();
 	sim_engine_run(e, SIM_TIME_MAX);
-	t = now_s() - t0;
+	t = ep_now_s() - t0;
 	printf("engine, hold model, %7zu pending: %10llu events in %.3f s = %6.2f M events/s "
 	       "(pool %zu records)\n", pending, (unsigned long long)sim_engine_events_run(e), t,
 	       (double)sim_engine_events_run(e) / t / 1e6, sim_engine_pool_size(e));
@@ -100,12 +92,12 @@ static void bench_pipeline(const char *what, bool exp, bool shared, int64_t requ
 		fprintf(stderr, "%s\n", err.msg);
 		exit(1);
 	}
-	t0 = now_s();
+	t0 = ep_now_s();
 	if (sim_pipeline_run(sp, &err)) {
 		fprintf(stderr, "%s\n", err.msg);
 		exit(1);
 	}
-	t = now_s() - t0;
+	t = ep_now_s() - t0;
 	{
 		const struct sim_report *r = sim_pipeline_report(sp);
 

@@ -106,6 +106,8 @@ expect_exit2 "unknown variant" "foo" "$EP" "${base[@]}" --variant foo
 expect_exit2 "unknown cluster" "torus" "$EP" "${base[@]}" --cluster torus
 expect_exit2 "bad shard" "3/2" "$EP" "${base[@]}" --shard 3/2
 expect_exit2 "unknown model" "nosuchnet" "$EP" "${base[@]}" --model resnet50,nosuchnet
+expect_exit2 "a repeated axis value" "given twice" "$EP" "${base[@]}" --bw-classes 2,2
+expect_exit2 "a repeated model" "given twice" "$EP" "${base[@]}" --model resnet50,resnet50
 expect_exit2 "zero trials" "0" "$EP" "${base[@]}" --trials 0
 expect_exit2 "missing axes" "required" "$EP" sweep --db "$TMP/bad.db"
 # $TMP/err is where expect_exit2 sends stderr, so edgepipe finds it just emptied: a file that is

@@ -230,6 +230,65 @@ static void test_file(void)
 	CHECK_CONTAINS(err.msg, "memory -1");
 }
 
+/*
+ * A subset of a hand-made 3-node cluster: node i has memory i+1, speed 10(i+1), position
+ * (i, 10+i); the dispatcher (3) is at (3, 13); the link from u to v has bandwidth 10u + v + 1
+ * and latency (10u + v) ms. Nodes {2, 0} give node 0 = old 2, node 1 = old 0, dispatcher 2 =
+ * old 3, so e.g. the link 0 -> 1 is old 2 -> 0: 21 bit/s, 20 ms.
+ */
+static void test_subset(void)
+{
+	double mem[3] = { 1, 2, 3 }, speed[3] = { 10, 20, 30 }, bw[16], lat[16];
+	double x[4] = { 0, 1, 2, 3 }, y[4] = { 10, 11, 12, 13 };
+	struct cluster c = { 3, mem, speed, bw, lat, x, y }, *sub = NULL;
+	struct ep_error err;
+	static const int pick[2] = { 2, 0 }, twice[2] = { 1, 1 }, outside[2] = { 0, 3 };
+
+	for (int u = 0; u < 4; u++)
+		for (int v = 0; v < 4; v++) {
+			bw[u * 4 + v] = u == v ? 0 : 10 * u + v + 1;
+			lat[u * 4 + v] = u == v ? 0 : (10 * u + v) * 1e-3;
+		}
+	CHECK_INT(cluster_subset(&c, pick, 2, &sub, &err), EP_OK);
+	if (sub) {
+		CHECK_INT(sub->n, 2);
+		CHECK_NEAR(sub->mem_bytes[0], 3, 0);
+		CHECK_NEAR(sub->mem_bytes[1], 1, 0);
+		CHECK_NEAR(sub->speed_flops[0], 30, 0);
+		CHECK_NEAR(sub->speed_flops[1], 10, 0);
+		CHECK_NEAR(cluster_bw(sub, 0, 1), 21, 0);          /* old 2 -> 0 */
+		CHECK_NEAR(cluster_bw(sub, 1, 0), 3, 0);           /* old 0 -> 2 */
+		CHECK_NEAR(cluster_bw(sub, 0, 2), 24, 0);          /* old 2 -> D */
+		CHECK_NEAR(cluster_bw(sub, 2, 1), 31, 0);          /* old D -> 0 */
+		CHECK_NEAR(cluster_bw(sub, 1, 1), 0, 0);           /* the diagonal */
+		CHECK_NEAR(cluster_latency(sub, 0, 1), 0.020, 1e-15);
+		CHECK_NEAR(cluster_latency(sub, 2, 0), 0.032, 1e-15); /* old D -> 2 */
+		CHECK(sub->x && sub->y);
+		if (sub->x && sub->y) {
+			CHECK_NEAR(sub->x[0], 2, 0);
+			CHECK_NEAR(sub->y[1], 10, 0);
+			CHECK_NEAR(sub->x[2], 3, 0); /* the dispatcher, last */
+		}
+		cluster_destroy(sub);
+	}
+	/* Without positions, none are made. */
+	c.x = c.y = NULL;
+	CHECK_INT(cluster_subset(&c, pick, 1, &sub, &err), EP_OK);
+	if (sub) {
+		CHECK_INT(sub->n, 1);
+		CHECK(sub->x == NULL && sub->y == NULL);
+		CHECK_NEAR(cluster_bw(sub, 0, 1), 24, 0); /* old 2 -> D */
+		cluster_destroy(sub);
+	}
+	CHECK_INT(cluster_subset(&c, twice, 2, &sub, &err), EP_EINVAL);
+	CHECK_CONTAINS(err.msg, "node 1 is listed twice");
+	CHECK_INT(cluster_subset(&c, outside, 2, &sub, &err), EP_EINVAL);
+	CHECK_CONTAINS(err.msg, "node 3");
+	CHECK_INT(cluster_subset(&c, pick, 0, &sub, &err), EP_EINVAL);
+	CHECK_CONTAINS(err.msg, "0 nodes");
+	CHECK(sub == NULL);
+}
+
 int main(void)
 {
 	igraph_set_error_handler(igraph_error_handler_ignore);
@@ -239,5 +298,6 @@ int main(void)
 	test_reproducible();
 	test_uniform_and_classes();
 	test_file();
+	test_subset();
 	return check_exit();
 }

@@ -1,0 +1,30 @@
+/*
+ * ep_util: small helpers every library uses: hashing for seeds and names, the monotonic clock
+ * for solve and run times, and JSON string literals.
+ */
+#ifndef EDGEPIPE_EP_UTIL_H
+#define EDGEPIPE_EP_UTIL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+/* splitmix64's finaliser: every input bit affects every output bit. */
+uint64_t ep_mix64(uint64_t z);
+
+/* FNV-1a of a string (names of algorithms, layers). */
+uint64_t ep_fnv1a(const char *s);
+
+/*
+ * The 32 bits a GSL generator keeps of a 64-bit seed: gsl_rng_set on mt19937 uses only the low
+ * 32 bits of its seed, so fold the high half in rather than drop it. Seeds that differ in any
+ * bit then give different generators, except for the unavoidable collisions of 2^32 values.
+ */
+unsigned long ep_seed32(uint64_t seed);
+
+/* Seconds on the monotonic clock. */
+double ep_now_s(void);
+
+/* Write `s` as a JSON string literal (quotes, backslashes and control characters escaped). */
+void ep_json_string(FILE *f, const char *s);
+
+#endif
