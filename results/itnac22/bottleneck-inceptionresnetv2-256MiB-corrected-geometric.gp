@@ -7,9 +7,10 @@ set title "Bottleneck latency against N: inceptionresnetv2, 256 MiB, corrected v
 set xlabel "nodes N"
 set xtics (5, 10, 15, 20, 50)
 set xrange [2.75:52.25]
-set ylabel "bottleneck latency (ms)"
+set ylabel "bottleneck latency (ms, log scale)"
 set key below noenhanced height 1 samplen 2
-set yrange [0:*]
+set logscale y
+set format y "%g"
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
 	set terminal pngcairo size 960,600 noenhanced font "Sans,10"
 } else {
