@@ -23,6 +23,7 @@ static const struct subcommand subcommands[] = {
 	{ "sweep", cmd_sweep, "run a grid of configurations into an SQLite file" },
 	{ "merge", cmd_merge, "union sweep databases (shards) into one" },
 	{ "plot", cmd_plot, "draw a sweep database's figures (gnuplot) and its summary table" },
+	{ "emu", cmd_emu, "run a plan in emulated nodes: real processes, TCP, faults, recovery" },
 	{ "clean", cmd_clean, "remove what emulator runs registered (namespaces, links, cgroups)" },
 };
 

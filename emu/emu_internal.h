@@ -47,7 +47,8 @@ const char *emu_nl_strerror(int nlerr);
 int emu_run(const char *ns, char *const argv[], char *out, size_t out_size, int *status,
 	    struct ep_error *err);
 
-/* The start time of a process (field 22 of /proc/<pid>/stat); false if it does not exist. */
+/* The start time of a process (field 22 of /proc/<pid>/stat); false if it does not exist or
+ * no longer runs (a zombie waiting to be reaped). */
 bool emu_proc_starttime(pid_t pid, unsigned long long *out);
 
 /* Write / read a small file in one call; -errno on failure, else bytes. */

@@ -844,6 +844,33 @@ int emu_link_set_up(struct emu_net *net, int from, int to, bool up, struct ep_er
 	return rc;
 }
 
+int emu_node_set_up(struct emu_net *net, int i, bool up, struct ep_error *err)
+{
+	struct emu_node *nd;
+	struct rtnl_link *l;
+	char a[32];
+	int rc;
+
+	if (i < 0 || i > net->n)
+		return ep_error_set(err, EP_EINVAL, "node %d: nodes are 0..%d", i, net->n);
+	nd = &net->nodes[i];
+	l = rtnl_link_alloc();
+	if (!l)
+		return ep_error_set(err, EP_ENOMEM, "out of memory for a link change");
+	rtnl_link_set_ifindex(l, nd->ifindex);
+	if (up)
+		rtnl_link_set_flags(l, IFF_UP);
+	else
+		rtnl_link_unset_flags(l, IFF_UP);
+	rc = rtnl_link_add(nd->sk, l, 0); /* RTM_NEWLINK on an existing index: change it */
+	rtnl_link_put(l);
+	if (rc < 0)
+		return ep_error_set(err, EP_EIO, "%s: setting %s %s in %s: %s",
+				    node_label(net, i, a, sizeof(a)), nd->ifname, up ? "up" : "down",
+				    nd->ns, emu_nl_strerror(rc));
+	return EP_OK;
+}
+
 /* ---- processes ---- */
 
 int emu_net_enter(const struct emu_net *net, int i, struct ep_error *err)

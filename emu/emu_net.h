@@ -183,6 +183,13 @@ int emu_link_set_loss(struct emu_net *net, int from, int to, double loss, struct
  * bidirectional cut is two calls. EP_EIO without iptables. */
 int emu_link_set_up(struct emu_net *net, int from, int to, bool up, struct ep_error *err);
 
+/*
+ * Set node i's interface down (up = false: the node falls silent, as one that lost power:
+ * nothing leaves or reaches it, and its sockets' resets and FINs go nowhere) or up again.
+ * Errors: EP_EINVAL (index), EP_EIO (kernel refusal, named). Complexity: one netlink request.
+ */
+int emu_node_set_up(struct emu_net *net, int i, bool up, struct ep_error *err);
+
 /* The pair's state as configured. EP_EINVAL for bad indices. */
 int emu_link_get(const struct emu_net *net, int from, int to, struct emu_link_state *out,
 		 struct ep_error *err);

@@ -246,6 +246,13 @@ bool emu_proc_starttime(pid_t pid, unsigned long long *out)
 	if (!p)
 		return false;
 	p++;
+	/* Field 3 is the state: a zombie (Z) or dead (X) process no longer runs, although it
+	 * keeps its entry until its parent reaps it (a SIGKILLed controller whose parent has not
+	 * waited for it yet must not look alive to `edgepipe clean`). */
+	while (*p == ' ')
+		p++;
+	if (*p == 'Z' || *p == 'X')
+		return false;
 	/* Fields 3..21 follow; field 22 is the start time. */
 	for (int field = 3; field <= 22; field++) {
 		while (*p == ' ')

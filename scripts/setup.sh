@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config libigraph-dev libgsl-dev libnl-3-dev
-          libnl-route-3-dev libsqlite3-dev sqlite3 gnuplot-nox iproute2 iptables)
+          libnl-route-3-dev libsqlite3-dev sqlite3 gnuplot-nox iproute2 iptables
+          liblz4-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

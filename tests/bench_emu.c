@@ -1,8 +1,9 @@
 /*
  * bench_emu: how long the emulated network takes to come up and go down with full pairwise
  * shaping (every ordered pair of nodes and dispatcher its own HTB class and u32 filter), at
- * 10, 50 and 100 nodes; how long reshaping every pair in place takes; and a plain TCP
- * transfer's rate on an unshaped link (the baseline a stage relay is compared with).
+ * 10, 50 and 100 nodes; how long reshaping every pair in place takes; and, on unshaped links,
+ * a plain TCP transfer's rate beside a stage relay's (the emulator's stage transport moving
+ * real cut tensors between two stage processes, uncompressed and with LZ4).
  *
  * For scale: Mininet needs about 3 s to bring up 50 hosts on one switch on this machine, with
  * no shaping at all.
@@ -30,6 +31,8 @@
 #include "emu_net.h"
 #include "emu_probe.h"
 #include "emu_registry.h"
+#include "emu_session.h"
+#include "instance.h"
 
 static double now_s(void)
 {
@@ -130,6 +133,67 @@ out:
 	return rc;
 }
 
+/*
+ * A stage relay on unshaped links: ResNet50 cut in two at its largest tensor (conv1's output,
+ * 3.06 MiB), stage 0 on node 0 and stage 1 on node 1, no compute, a window of 4. Stage 0
+ * receives each input from the dispatcher and relays the cut tensor through its transport
+ * (framing, non-blocking sockets, the event loop) to stage 1; the rate of that hop is the
+ * pipeline's throughput times the tensor's size. Returns the rate in bit/s (0 on failure).
+ */
+static double bench_relay(const char *state_dir, bool lz4)
+{
+	struct instance_spec spec;
+	struct instance *inst = NULL;
+	struct emu_session *sess = NULL;
+	struct emu_config cfg = emu_config_default();
+	struct plan plan;
+	struct ep_error err;
+	double rate = 0, bits = 0;
+	int m, k = 1;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.model = "resnet50";
+	spec.profile = MODEL_PROFILE_OPTIONS_DEFAULT;
+	spec.cluster = cluster_spec_default(2, 1e12);
+	spec.cluster.kind = CLUSTER_UNIFORM;
+	spec.cluster.bw_min_bps = spec.cluster.bw_max_bps = 1e9;
+	spec.problem = PROBLEM_OPTIONS_FULL;
+	spec.seed = 1;
+	plan_init(&plan);
+	if (instance_create(&spec, &inst, &err) != EP_OK)
+		goto out;
+	m = inst->problem.m;
+	for (int c = 1; c < m - 1; c++)
+		if (inst->problem.transfer_bits[c] > inst->problem.transfer_bits[k])
+			k = c;
+	bits = inst->problem.transfer_bits[k];
+	if (plan_push(&plan, 0, k, 0) != EP_OK || plan_push(&plan, k, m - 1, 1) != EP_OK)
+		goto out;
+	cfg.window = 4;
+	cfg.requests = 150;
+	cfg.warmup_requests = 15;
+	cfg.compute = false;
+	cfg.lz4 = lz4;
+	cfg.probes = 0;
+	cfg.algo = algo_find("greedy");
+	cfg.state_dir = state_dir;
+	cfg.net.unshaped = true;
+	if (emu_session_create(&inst->problem, &plan, &cfg, &sess, &err) != EP_OK ||
+	    emu_session_run(sess, &err) != EP_OK)
+		goto out;
+	rate = emu_session_report(sess)->throughput * bits;
+	printf("unshaped link, stage relay (%s, %.2f MiB tensors, %s): %.0f Mbit/s of tensor, "
+	       "%.0f frames/s\n", inst->profile->model, bits / 8 / 1048576,
+	       lz4 ? "lz4" : "uncompressed", rate / 1e6, emu_session_report(sess)->throughput);
+out:
+	if (rate == 0)
+		fprintf(stderr, "bench_emu: relay: %s\n", err.msg);
+	emu_session_destroy(sess);
+	plan_release(&plan);
+	instance_destroy(inst);
+	return rate;
+}
+
 /* A plain TCP transfer over an unshaped veth pair through the bridge. */
 static int bench_unshaped(const struct emu_caps *caps, const char *state_dir)
 {
@@ -200,6 +264,8 @@ int main(int argc, char **argv)
 			rc |= bench(&caps, state_dir, sizes[i]);
 	}
 	rc |= bench_unshaped(&caps, state_dir);
+	rc |= bench_relay(state_dir, false) > 0 ? 0 : 1;
+	rc |= bench_relay(state_dir, true) > 0 ? 0 : 1;
 	rmdir(state_dir);
 	if (lock >= 0)
 		close(lock);

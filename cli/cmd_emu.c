@@ -1,0 +1,1044 @@
+/*
+ * edgepipe emu: plan a model with one algorithm, run the plan in the emulator (emu/
+ * emu_session.h) through the fault timeline, and print the analytic bottleneck, the simulated
+ * throughput of the same plan and workload (sim/, without faults) and the emulated throughput
+ * side by side, with the latencies, faults and recoveries. --db records everything in SQLite.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gsl/gsl_rng.h>
+
+#include "cli.h"
+#include "ep_util.h"
+#include "emu_db.h"
+#include "emu_fault.h"
+#include "emu_registry.h"
+#include "emu_session.h"
+#include "ep_units.h"
+#include "model_zoo.h"
+#include "sim_pipeline.h"
+
+#define MAX_FAULT_SPECS 256
+
+/* In parts: C99 compilers need only accept string literals of 4095 characters. */
+static const char *const emu_usage[] = {
+	"usage: edgepipe emu --model NAME|FILE --mem SIZE[,SIZE...] [--nodes N] [options]\n\n"
+	"Plan the model with one algorithm and run the plan in the emulator: a network namespace\n"
+	"per node and one for the dispatcher, every ordered pair's bandwidth shaped with HTB, a\n"
+	"stage process per plan stage in its node's namespace and cgroup, real TCP between them.\n"
+	"Faults are injected on a timeline; dead or cut-off stages are detected by heartbeats, the\n"
+	"plan is re-planned on the surviving nodes and redeployed, and unanswered requests are sent\n"
+	"again, so every request is answered exactly once. Prints the analytic bottleneck, the\n"
+	"simulated throughput of the same plan and workload (no faults) and the emulated one side\n"
+	"by side. Needs root. Everything the run creates is removed at its end, on SIGINT and\n"
+	"SIGTERM; after a SIGKILL, 'edgepipe clean' removes it.\n\n"
+	CLI_INSTANCE_USAGE
+	"algorithm (the plan, and every re-plan after a failure or an update):\n"
+	"  --algo NAME                random, greedy, seifer (default), joint, defer, optimal\n"
+	CLI_ALGO_OPTIONS_USAGE
+	CLI_METRIC_USAGE,
+	"workload and stages:\n"
+	"  --workload closed:W|poisson:RATE|constant:RATE\n"
+	"                             W requests in flight, or RATE requests per second (default:\n"
+	"                             closed, with the smallest window that keeps the bottleneck busy)\n"
+	"  --requests N               requests to send (default 200)\n"
+	"  --warmup N                 answers left out of the measurements (default a tenth)\n"
+	"  --compute model|none       model: each stage busy-works FLOPs / node speed (default;\n"
+	"                             with --speed, the node's cgroup gets CPU share = speed / host\n"
+	"                             speed); none: stages forward at once\n"
+	"  --compress none|lz4        compress tensors on the wire (default none)\n",
+	"faults, detection and updates:\n"
+	"  --fault SPEC               (repeatable) one of\n"
+	"                               kill TARGET at TIME            the node crashes\n"
+	"                               stall TARGET at TIME for D     SIGSTOP, then SIGCONT\n"
+	"                               link END END down at TIME [for D]\n"
+	"                               bandwidth END END RATE at TIME [for D]\n"
+	"                               loss TARGET|END END PERCENT at TIME [for D]\n"
+	"                             TARGET = nodeN | stageK (the node of stage K of the live plan);\n"
+	"                             END = TARGET | dispatcher; times from the first request;\n"
+	"                             e.g. 'kill node3 at 10s', 'loss node4 5% at 40s for 10s'\n"
+	"  --faults FILE              more faults, one per line ('#' comments)\n"
+	"  --update \"MODEL at TIME\"   roll out another model (zoo name or file) at TIME; when\n"
+	"                             --model is a file, a change of that file is rolled out too\n"
+	"  --heartbeat PERIOD         nodes report every PERIOD (default 100ms)\n"
+	"  --heartbeat-timeout D      declared dead (or a link cut) after D of silence (default\n"
+	"                             500ms)\n"
+	"  --retry-timeout D          also resend a request unanswered after D, doubling (default:\n"
+	"                             ten times the expected latency, at least 30s)\n"
+	"  --deploy-timeout D         a deployment not connected within D is given up (default 10s)\n"
+	"  --give-up D                end the run when no plan exists for D (default 10s)\n"
+	"output:\n"
+	"  --format text|csv|json     (default text)\n"
+	"  --db FILE                  write the run to an SQLite database (appended)\n"
+	"  --probes N                 start-up probes measuring the path latency (default 5)\n"
+	"  --bin DURATION             throughput series bins (default ten bottlenecks)\n"
+	"  --series                   text: also print the throughput series and every event\n"
+	"  --progress                 one line per step and incident on stderr (default when\n"
+	"                             stderr is a terminal)\n"
+	"  --state-dir DIR            run registries (default " EMU_STATE_DIR_DEFAULT ")\n",
+	NULL,
+};
+
+static void print_usage(FILE *f)
+{
+	for (int i = 0; emu_usage[i]; i++)
+		fputs(emu_usage[i], f);
+}
+
+struct emu_cmd {
+	struct cli_instance_opts o;
+	struct emu_config cfg;
+	bool have_window, have_warmup, have_retry, have_bin, series, progress;
+	bool compute_model;
+	const char *fault_specs[MAX_FAULT_SPECS];
+	int n_fault_specs;
+	const char *faults_file, *update_spec, *db_path, *state_dir;
+	char update_model[1024];
+	double update_at_s;
+	enum cli_format fmt;
+	char command[2048];
+};
+
+/* ---- parsing ---- */
+
+static bool parse_workload(struct emu_cmd *c, const char *s)
+{
+	const char *colon = strchr(s, ':');
+	char *end;
+	double v;
+
+	if (!colon)
+		goto bad;
+	v = strtod(colon + 1, &end);
+	if (end == colon + 1 || (*end && strcmp(end, "/s") != 0) || !isfinite(v) || v <= 0)
+		goto bad;
+	if (strncmp(s, "closed:", 7) == 0) {
+		if (v != floor(v) || v > 1e5)
+			goto bad;
+		c->cfg.arrival = EMU_CLOSED;
+		c->cfg.window = (int)v;
+		c->have_window = true;
+	} else if (strncmp(s, "poisson:", 8) == 0 || strncmp(s, "constant:", 9) == 0) {
+		if (v >= 1e6)
+			goto bad;
+		c->cfg.arrival = s[0] == 'p' ? EMU_POISSON : EMU_CONSTANT;
+		c->cfg.rate = v;
+	} else {
+		goto bad;
+	}
+	return true;
+bad:
+	cli_fail(2, "--workload '%s': expected closed:W (a whole number of requests in flight), "
+		 "poisson:RATE or constant:RATE (requests per second)", s);
+	return false;
+}
+
+static bool parse_time(const char *opt, const char *s, double min_s, double *out)
+{
+	struct ep_error err;
+
+	if (ep_parse_duration(s, out, &err))
+		return cli_fail(2, "%s: %s", opt, err.msg) == 0;
+	if (!(*out >= min_s) || *out > 1e7)
+		return cli_fail(2, "%s '%s': expected a time from %g s to 1e7 s", opt, s, min_s) == 0;
+	return true;
+}
+
+/* "resnet101 at 40s" */
+static bool parse_update(struct emu_cmd *c, const char *s)
+{
+	char when[64];
+	int used = 0;
+
+	if (sscanf(s, " %1023s at %63s %n", c->update_model, when, &used) != 2 || s[used] != '\0')
+		return cli_fail(2, "--update '%s': expected \"MODEL at TIME\", e.g. \"resnet101 at "
+				"60s\"", s) == 0;
+	c->update_spec = s;
+	return parse_time("--update", when, 0, &c->update_at_s);
+}
+
+static void save_command(struct emu_cmd *c, int argc, char **argv)
+{
+	size_t used = (size_t)snprintf(c->command, sizeof(c->command), "edgepipe");
+
+	for (int i = 0; i < argc && used < sizeof(c->command); i++) {
+		bool quote = strpbrk(argv[i], " \t\"'") != NULL;
+
+		used += (size_t)snprintf(c->command + used, sizeof(c->command) - used,
+					 quote ? " '%s'" : " %s", argv[i]);
+	}
+}
+
+/* ---- the expected times of a plan: the default window, retry timeout and bin ---- */
+
+static void plan_terms(const struct problem *p, const struct plan *plan, bool compute,
+		       double *sum, double *largest)
+{
+	int k = plan->n_stages, disp = CLUSTER_DISPATCHER(p->cluster);
+
+	*sum = *largest = 0;
+	for (int s = 0; s < k; s++) {
+		const struct plan_stage *st = &plan->stages[s];
+		double speed = p->cluster->speed_flops[st->node], t = 0;
+
+		if (compute && speed > 0)
+			t = (p->cum_flops[st->end_cut] - p->cum_flops[st->first_cut]) / speed;
+		*sum += t;
+		*largest = fmax(*largest, t);
+	}
+	for (int h = 0; h <= k; h++) {
+		int from = h == 0 ? disp : plan->stages[h - 1].node;
+		int to = h == k ? disp : plan->stages[h].node;
+		double bits = p->transfer_bits[h == 0 ? 0 : plan->stages[h - 1].end_cut];
+		double t = bits > 0 ? bits / cluster_bw(p->cluster, from, to) : 0;
+
+		*sum += t + cluster_latency(p->cluster, from, to);
+		*largest = fmax(*largest, t); /* the latency does not occupy the link */
+	}
+}
+
+/* ---- the simulated reference ---- */
+
+struct sim_ref {
+	double throughput, latency_mean_s;
+};
+
+static int simulate(const struct emu_cmd *c, const struct problem *p, const struct plan *plan,
+		    struct sim_ref *out, struct ep_error *err)
+{
+	struct sim_config cfg = sim_config_default(p);
+	struct sim_pipeline *sp = NULL;
+	int rc;
+
+	out->throughput = out->latency_mean_s = NAN;
+	cfg.arrival = c->cfg.arrival == EMU_CLOSED ? SIM_CLOSED
+		      : c->cfg.arrival == EMU_POISSON ? SIM_POISSON
+						       : SIM_CONSTANT;
+	cfg.window = c->cfg.window;
+	cfg.rate = c->cfg.rate;
+	cfg.requests = c->cfg.requests;
+	cfg.warmup_requests = c->cfg.warmup_requests;
+	/* What the emulator does: stages compute when asked and nodes have a speed, the
+	 * dispatcher's tensors cross its links, and a latency delays without occupying a link. */
+	cfg.compute = c->compute_model;
+	cfg.dispatcher_hops = true;
+	cfg.latency_pipelined = true;
+	cfg.seed = c->o.spec.seed;
+	cfg.bin_s = c->cfg.bin_s;
+	rc = sim_pipeline_create(p, plan, &cfg, &sp, err);
+	if (rc == EP_OK)
+		rc = sim_pipeline_run(sp, err);
+	if (rc == EP_OK) {
+		const struct sim_report *r = sim_pipeline_report(sp);
+
+		out->throughput = r->throughput;
+		out->latency_mean_s = r->latency_mean_s;
+	}
+	sim_pipeline_destroy(sp);
+	return rc;
+}
+
+/* ---- output ---- */
+
+static const char *num(double v, const char *fmt, char *buf, size_t size)
+{
+	if (!isfinite(v))
+		return "-";
+	snprintf(buf, size, fmt, v);
+	return buf;
+}
+
+static const char *opt_time(double v, char *buf, size_t size)
+{
+	return v < 0 ? "-" : num(v, "%.3f", buf, size);
+}
+
+static const char *node_name(int node, int n, char *buf, size_t size)
+{
+	if (node < 0)
+		return "-";
+	if (node == n)
+		return "D";
+	snprintf(buf, size, "%d", node);
+	return buf;
+}
+
+static const char *cg_name(int v)
+{
+	return v == 2 ? "cgroup v2" : v == 1 ? "cgroup v1" : "none";
+}
+
+static void print_text(const struct emu_cmd *c, const struct instance *inst,
+		       const struct algo *a, const struct algo_result *res,
+		       const struct sim_ref *sim, const struct emu_fault *faults,
+		       const struct emu_report *r)
+{
+	int n = inst->cluster->n;
+	char mem[32], x[32], y[32], z[32], w[32];
+
+	printf("%s on %d nodes (%s cluster, seed %" PRIu64 ", trial %d), %s%s per node; %s "
+	       "variant, %s accounting, %s metric\n",
+	       inst->profile->model, n, cluster_kind_name(c->o.spec.cluster.kind), c->o.spec.seed,
+	       c->o.spec.trial, ep_format_bytes(inst->cluster->mem_bytes[0], mem, sizeof(mem)),
+	       c->o.spec.cluster.mem_list ? " (and others)" : "",
+	       algo_variant_name(c->o.algo.variant),
+	       model_accounting_name(c->o.spec.profile.accounting),
+	       c->o.spec.problem.count_compute || c->o.spec.problem.count_dispatcher ? "full"
+										     : "published");
+	printf("run %s: bandwidth %s, latency %s, loss %s, link down %s; cpu %s, memory %s; host "
+	       "%.3g GFLOP/s per core (busy loop)\n", r->run_id,
+	       emu_mech_name(r->mech[EMU_PROP_BANDWIDTH]), emu_mech_name(r->mech[EMU_PROP_LATENCY]),
+	       emu_mech_name(r->mech[EMU_PROP_LOSS]), emu_mech_name(r->mech[EMU_PROP_DOWN]),
+	       cg_name(r->cgroup_cpu_version), cg_name(r->cgroup_memory_version),
+	       r->host_flops / 1e9);
+	if (r->missing[0]) {
+		const char *p = r->missing;
+
+		while (*p) {
+			const char *nl = strchr(p, '\n');
+			int len = nl ? (int)(nl - p) : (int)strlen(p);
+
+			printf("  %.*s\n", len, p);
+			p += len + (nl != NULL);
+		}
+	}
+	printf("plan (%s, %d stages, cuts..cuts@node): ", a->name, res->plan.n_stages);
+	for (int s = 0; s < res->plan.n_stages; s++)
+		printf("%s%d..%d@%d", s ? " " : "", res->plan.stages[s].first_cut,
+		       res->plan.stages[s].end_cut, res->plan.stages[s].node);
+	if (c->cfg.arrival == EMU_CLOSED)
+		printf("\nworkload: closed loop, window %d", c->cfg.window);
+	else
+		printf("\nworkload: %s arrivals at %g /s", emu_arrival_name(c->cfg.arrival),
+		       c->cfg.rate);
+	printf(", %" PRId64 " requests, warm-up %" PRId64 " answers; compute %s; compress %s; "
+	       "heartbeats %g ms, timeout %g ms\n", c->cfg.requests, c->cfg.warmup_requests,
+	       c->compute_model ? "model" : "none", c->cfg.lz4 ? "lz4" : "none",
+	       c->cfg.heartbeat_period_s * 1e3, c->cfg.heartbeat_timeout_s * 1e3);
+
+	printf("\n%-22s %12s %12s %12s\n", "", "analytic", "simulated", "emulated");
+	printf("%-22s %12.6g %12s %12s", "throughput (/s)", res->cost.throughput,
+	       num(sim->throughput, "%.6g", x, sizeof(x)), num(r->throughput, "%.6g", y, sizeof(y)));
+	if (isfinite(sim->throughput) && isfinite(r->throughput))
+		printf("   emulated %+.1f %% vs simulated", 100 * (r->throughput / sim->throughput - 1));
+	printf("\n%-22s %12.6f\n", "bottleneck (ms)", res->cost.bottleneck_s * 1e3);
+	printf("%-22s %12s %12s %12s\n", "latency mean (ms)", "",
+	       num(sim->latency_mean_s * 1e3, "%.6g", x, sizeof(x)),
+	       num(r->latency_mean_s * 1e3, "%.6g", y, sizeof(y)));
+	printf("%-22s %12s %12s %12s\n", "latency p50 (ms)", "", "",
+	       num(r->latency_p50_s * 1e3, "%.6g", x, sizeof(x)));
+	printf("%-22s %12s %12s %12s\n", "latency p95 (ms)", "", "",
+	       num(r->latency_p95_s * 1e3, "%.6g", x, sizeof(x)));
+	printf("%-22s %12s %12s %12s\n", "latency p99 (ms)", "", "",
+	       num(r->latency_p99_s * 1e3, "%.6g", x, sizeof(x)));
+	printf("%-22s %12s %12s %12s\n", "latency max (ms)", "", "",
+	       num(r->latency_max_s * 1e3, "%.6g", x, sizeof(x)));
+	if (r->probes > 0)
+		printf("path latency: configured %.3f ms, added %s ms (median of %d probe round "
+		       "trips with the %s latency, %s ms, minus %d without, %s ms)\n",
+		       r->path_latency_configured_s * 1e3,
+		       num(r->path_latency_measured_s * 1e3, "%.3f", x, sizeof(x)), r->probes,
+		       emu_mech_name(r->mech[EMU_PROP_LATENCY]),
+		       num(r->probe_rtt_hold_s * 1e3, "%.3f", y, sizeof(y)), r->probes,
+		       num(r->probe_rtt_nohold_s * 1e3, "%.3f", z, sizeof(z)));
+	printf("\nrequests: %" PRId64 " issued, %" PRId64 " answered (each once), %" PRId64
+	       " never answered; %" PRId64 " sent again (%" PRId64 " resends), %" PRId64
+	       " duplicate answers discarded; measured %" PRId64 " from %.3f s to %.3f s\n",
+	       r->issued, r->answered, r->incomplete, r->requests_resent, r->resends,
+	       r->duplicates, r->measured, r->warmup_end_s, r->end_s);
+	printf("tensor bytes on the links: %s before compression, %s on the wire\n",
+	       ep_format_bytes(r->raw_bytes, x, sizeof(x)),
+	       ep_format_bytes(r->wire_bytes, y, sizeof(y)));
+	if (r->interrupted)
+		printf("INTERRUPTED: the run was stopped and everything it created removed\n");
+	if (r->gave_up)
+		printf("GAVE UP: no plan on the surviving nodes\n");
+
+	printf("\n%-4s %-16s %-9s %9s %9s %9s %12s  %s\n", "dep", "model", "state", "started",
+	       "live", "ended", "bottleneck", "plan (cuts..cuts@node)");
+	for (int i = 0; i < r->n_deploys; i++) {
+		const struct emu_deploy_record *d = &r->deploys[i];
+
+		printf("%-4d %-16s %-9s %9.3f %9s %9s %9.3f ms  %s%s%s\n", d->id, d->model, d->state,
+		       d->started_s, num(d->live_s, "%.3f", x, sizeof(x)),
+		       num(d->ended_s, "%.3f", y, sizeof(y)), d->bottleneck_s * 1e3, d->plan,
+		       d->reason[0] ? "  -- " : "", d->reason);
+	}
+	printf("\n%-4s %-5s %-4s %-7s %9s %9s %10s %10s %10s %8s %8s\n", "dep", "stage", "node",
+	       "cuts", "frames_in", "frames_out", "compute_s", "MiB_out", "MiB_wire", "cpu",
+	       "hold_ms");
+	for (int i = 0; i < r->n_stages; i++) {
+		const struct emu_stage_record *s = &r->stages[i];
+		char cuts[24];
+
+		snprintf(cuts, sizeof(cuts), "%d..%d", s->first_cut, s->end_cut);
+		printf("%-4d %-5d %-4d %-7s %9" PRId64 " %9" PRId64 " %10.3f %10.2f %10.2f %8s %8.3f\n",
+		       s->deployment, s->stage, s->node, cuts, s->c.frames_in, s->c.frames_out,
+		       s->c.compute_s, s->c.bytes_out_raw / 1048576, s->c.bytes_out_wire / 1048576,
+		       s->cpu_share > 0 ? num(s->cpu_share, "%.3f", w, sizeof(w)) : "-",
+		       s->hold_s * 1e3);
+	}
+	printf("\n%-4s %-4s %-10s %8s %12s %12s\n", "dep", "hop", "link", "frames", "MiB_raw",
+	       "MiB_wire");
+	for (int i = 0; i < r->n_links; i++) {
+		const struct emu_link_record *l = &r->links[i];
+		char name[72];
+
+		snprintf(name, sizeof(name), "%s->%s", node_name(l->from, n, x, sizeof(x)),
+			 node_name(l->to, n, y, sizeof(y)));
+		printf("%-4d %-4d %-10s %8" PRId64 " %12.3f %12.3f\n", l->deployment, l->hop, name,
+		       l->frames, l->raw_bytes / 1048576, l->wire_bytes / 1048576);
+	}
+	if (r->n_faults > 0) {
+		printf("\nfaults and recoveries (seconds from the first request):\n");
+		for (int i = 0; i < r->n_faults; i++) {
+			const struct emu_fault_record *f = &r->faults[i];
+
+			printf("  '%s': applied %s", faults[f->fault].text,
+			       opt_time(f->at_s, x, sizeof(x)));
+			if (f->end_s >= 0)
+				printf(", undone %s", opt_time(f->end_s, y, sizeof(y)));
+			if (f->detected_s >= 0)
+				printf("; detected %s (+%.3f s)", opt_time(f->detected_s, z, sizeof(z)),
+				       f->detection_s);
+			if (f->live_s >= 0)
+				printf("; redeployed, live %s: recovery %.3f s; %" PRId64
+				       " request(s) sent again",
+				       opt_time(f->live_s, w, sizeof(w)), f->recovery_s, f->resent);
+			if (f->note[0])
+				printf(" [%s]", f->note);
+			printf("\n");
+		}
+	}
+	if (r->n_updates > 0) {
+		printf("\nupdates:\n");
+		for (int i = 0; i < r->n_updates; i++) {
+			const struct emu_update_record *u = &r->updates[i];
+
+			printf("  to %s at %.3f s: live %s (roll-out %s s), old deployment drained "
+			       "%s\n", u->model, u->at_s, opt_time(u->live_s, x, sizeof(x)),
+			       opt_time(u->rollout_s, y, sizeof(y)),
+			       opt_time(u->drained_s, z, sizeof(z)));
+		}
+	}
+	if (c->series) {
+		printf("\nthroughput series (/s, bins of %g s):", r->bin_s);
+		for (int i = 0; i < r->n_bins; i++)
+			printf("%s%.6g", i % 10 ? " " : "\n  ", (double)r->series[i] / r->bin_s);
+		printf("\n\nevents:\n");
+		for (int i = 0; i < r->n_events; i++)
+			printf("  %9.3f s  %-9s %s\n", r->events[i].t_s, r->events[i].kind,
+			       r->events[i].text);
+	}
+	printf("\nset-up %.3f s, teardown %.3f s\n", r->setup_s, r->teardown_s);
+}
+
+static void json_num(double v)
+{
+	if (isfinite(v))
+		printf("%.17g", v);
+	else
+		printf("null");
+}
+
+static void json_time(double v)
+{
+	json_num(v < 0 ? NAN : v);
+}
+
+static void print_json(const struct emu_cmd *c, const struct instance *inst,
+		       const struct algo *a, const struct algo_result *res,
+		       const struct sim_ref *sim, const struct emu_fault *faults,
+		       const struct emu_report *r)
+{
+	printf("{\"run_id\": \"%s\", \"model\": ", r->run_id);
+	ep_json_string(stdout, inst->profile->model);
+	printf(", \"algo\": \"%s\", \"variant\": \"%s\", \"nodes\": %d, \"seed\": %" PRIu64
+	       ", \"trial\": %d,\n", a->name, algo_variant_name(c->o.algo.variant),
+	       inst->cluster->n, c->o.spec.seed, c->o.spec.trial);
+	printf(" \"workload\": \"%s\", \"window\": %d, \"rate\": ",
+	       emu_arrival_name(c->cfg.arrival), c->cfg.window);
+	json_num(c->cfg.arrival == EMU_CLOSED ? NAN : c->cfg.rate);
+	printf(", \"requests\": %" PRId64 ", \"warmup\": %" PRId64 ", \"compute\": \"%s\", "
+	       "\"compress\": \"%s\",\n", c->cfg.requests, c->cfg.warmup_requests,
+	       c->compute_model ? "model" : "none", c->cfg.lz4 ? "lz4" : "none");
+	printf(" \"mechanisms\": {\"bandwidth\": \"%s\", \"latency\": \"%s\", \"loss\": \"%s\", "
+	       "\"link_down\": \"%s\", \"cgroup_cpu\": %d, \"cgroup_memory\": %d},\n",
+	       emu_mech_name(r->mech[EMU_PROP_BANDWIDTH]), emu_mech_name(r->mech[EMU_PROP_LATENCY]),
+	       emu_mech_name(r->mech[EMU_PROP_LOSS]), emu_mech_name(r->mech[EMU_PROP_DOWN]),
+	       r->cgroup_cpu_version, r->cgroup_memory_version);
+	printf(" \"host_flops\": ");
+	json_num(r->host_flops);
+	printf(", \"plan\": [");
+	for (int s = 0; s < res->plan.n_stages; s++)
+		printf("%s{\"node\": %d, \"first_cut\": %d, \"end_cut\": %d}", s ? ", " : "",
+		       res->plan.stages[s].node, res->plan.stages[s].first_cut,
+		       res->plan.stages[s].end_cut);
+	printf("],\n \"analytic_bottleneck_s\": ");
+	json_num(res->cost.bottleneck_s);
+	printf(", \"analytic_throughput\": ");
+	json_num(res->cost.throughput);
+	printf(", \"sim_throughput\": ");
+	json_num(sim->throughput);
+	printf(", \"throughput\": ");
+	json_num(r->throughput);
+	printf(",\n \"sim_latency_mean_s\": ");
+	json_num(sim->latency_mean_s);
+	printf(", \"latency_mean_s\": ");
+	json_num(r->latency_mean_s);
+	printf(", \"latency_p50_s\": ");
+	json_num(r->latency_p50_s);
+	printf(", \"latency_p95_s\": ");
+	json_num(r->latency_p95_s);
+	printf(", \"latency_p99_s\": ");
+	json_num(r->latency_p99_s);
+	printf(", \"latency_max_s\": ");
+	json_num(r->latency_max_s);
+	printf(",\n \"path_latency_configured_s\": ");
+	json_num(r->path_latency_configured_s);
+	printf(", \"path_latency_measured_s\": ");
+	json_num(r->path_latency_measured_s);
+	printf(",\n \"issued\": %" PRId64 ", \"answered\": %" PRId64 ", \"incomplete\": %" PRId64
+	       ", \"duplicates\": %" PRId64 ", \"resends\": %" PRId64 ", \"requests_resent\": %"
+	       PRId64 ", \"measured\": %" PRId64 ", \"warmup_end_s\": %.17g, \"end_s\": %.17g,\n",
+	       r->issued, r->answered, r->incomplete, r->duplicates, r->resends,
+	       r->requests_resent, r->measured, r->warmup_end_s, r->end_s);
+	printf(" \"raw_bytes\": %.17g, \"wire_bytes\": %.17g, \"interrupted\": %s, \"gave_up\": %s,"
+	       "\n", r->raw_bytes, r->wire_bytes, r->interrupted ? "true" : "false",
+	       r->gave_up ? "true" : "false");
+	printf(" \"deployments\": [");
+	for (int i = 0; i < r->n_deploys; i++) {
+		const struct emu_deploy_record *d = &r->deploys[i];
+
+		printf("%s{\"id\": %d, \"model\": ", i ? ", " : "", d->id);
+		ep_json_string(stdout, d->model);
+		printf(", \"plan\": ");
+		ep_json_string(stdout, d->plan);
+		printf(", \"state\": \"%s\", \"bottleneck_s\": %.17g, \"live_s\": ", d->state,
+		       d->bottleneck_s);
+		json_num(d->live_s);
+		printf(", \"reason\": ");
+		ep_json_string(stdout, d->reason);
+		printf("}");
+	}
+	printf("],\n \"faults\": [");
+	for (int i = 0; i < r->n_faults; i++) {
+		const struct emu_fault_record *f = &r->faults[i];
+
+		printf("%s{\"spec\": ", i ? ", " : "");
+		ep_json_string(stdout, faults[f->fault].text);
+		printf(", \"node\": %d, \"peer\": %d, \"at_s\": ", f->node, f->peer);
+		json_time(f->at_s);
+		printf(", \"detected_s\": ");
+		json_time(f->detected_s);
+		printf(", \"live_s\": ");
+		json_time(f->live_s);
+		printf(", \"detection_s\": ");
+		json_time(f->detection_s);
+		printf(", \"recovery_s\": ");
+		json_time(f->recovery_s);
+		printf(", \"resent\": %" PRId64 ", \"note\": ", f->resent);
+		ep_json_string(stdout, f->note);
+		printf("}");
+	}
+	printf("],\n \"updates\": [");
+	for (int i = 0; i < r->n_updates; i++) {
+		const struct emu_update_record *u = &r->updates[i];
+
+		printf("%s{\"model\": ", i ? ", " : "");
+		ep_json_string(stdout, u->model);
+		printf(", \"at_s\": %.17g, \"live_s\": ", u->at_s);
+		json_time(u->live_s);
+		printf(", \"drained_s\": ");
+		json_time(u->drained_s);
+		printf(", \"rollout_s\": ");
+		json_time(u->rollout_s);
+		printf("}");
+	}
+	printf("],\n \"bin_s\": %.17g, \"series\": [", r->bin_s);
+	for (int i = 0; i < r->n_bins; i++)
+		printf("%s%" PRId64, i ? ", " : "", r->series[i]);
+	printf("]}\n");
+}
+
+static void print_csv(const struct emu_cmd *c, const struct instance *inst,
+		      const struct algo *a, const struct algo_result *res,
+		      const struct sim_ref *sim, const struct emu_report *r)
+{
+	double recovery = NAN;
+
+	for (int i = 0; i < r->n_faults; i++)
+		if (r->faults[i].recovery_s >= 0) {
+			recovery = r->faults[i].recovery_s;
+			break;
+		}
+	printf("run_id,model,algo,variant,nodes,seed,trial,workload,window,rate,requests,warmup,"
+	       "compute,compress,stages,analytic_bottleneck_s,analytic_throughput,sim_throughput,"
+	       "throughput,latency_mean_s,latency_p50_s,latency_p95_s,latency_p99_s,latency_max_s,"
+	       "issued,answered,incomplete,duplicates,requests_resent,path_latency_configured_s,"
+	       "path_latency_measured_s,first_recovery_s,raw_bytes,wire_bytes\n");
+	printf("%s,", r->run_id);
+	cli_csv_field(stdout, inst->profile->model);
+	printf(",%s,%s,%d,%" PRIu64 ",%d,%s,%d,%.17g,%" PRId64 ",%" PRId64 ",%s,%s,%d,%.17g,%.17g,"
+	       "%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%" PRId64 ",%" PRId64 ",%" PRId64
+	       ",%" PRId64 ",%" PRId64 ",%.17g,%.17g,%.17g,%.17g,%.17g\n", a->name,
+	       algo_variant_name(c->o.algo.variant), inst->cluster->n, c->o.spec.seed,
+	       c->o.spec.trial, emu_arrival_name(c->cfg.arrival), c->cfg.window,
+	       c->cfg.arrival == EMU_CLOSED ? 0 : c->cfg.rate, c->cfg.requests,
+	       c->cfg.warmup_requests, c->compute_model ? "model" : "none",
+	       c->cfg.lz4 ? "lz4" : "none", res->plan.n_stages, res->cost.bottleneck_s,
+	       res->cost.throughput, sim->throughput, r->throughput, r->latency_mean_s,
+	       r->latency_p50_s, r->latency_p95_s, r->latency_p99_s, r->latency_max_s, r->issued,
+	       r->answered, r->incomplete, r->duplicates, r->requests_resent,
+	       r->path_latency_configured_s, r->path_latency_measured_s, recovery, r->raw_bytes,
+	       r->wire_bytes);
+}
+
+/* ---- signals: SIGINT and SIGTERM make the stop pipe readable ---- */
+
+static int stop_pipe[2] = { -1, -1 };
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
+{
+	int e = errno;
+	char b = 1;
+
+	stop_signal = sig;
+	if (write(stop_pipe[1], &b, 1) < 0) {
+		/* full already: the run stops anyway */
+	}
+	errno = e;
+}
+
+static bool install_stop(void)
+{
+	struct sigaction sa;
+
+	if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+		return false;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	return true;
+}
+
+/* ---- the run ---- */
+
+static int run_emu(struct emu_cmd *c)
+{
+	const struct algo *a = algo_find(c->o.algo_name);
+	struct instance *inst = NULL;
+	struct model_graph *ug = NULL;
+	struct model_profile *up = NULL;
+	struct emu_session *sess = NULL;
+	struct emu_fault *faults = NULL;
+	int n_faults = 0, rc;
+	struct algo_result res;
+	struct sim_ref sim = { NAN, NAN };
+	gsl_rng *rng = NULL;
+	struct ep_error err;
+	struct stat st;
+	char note[512];
+
+	algo_result_init(&res);
+	if (!a) {
+		rc = cli_fail(2, "--algo '%s': unknown algorithm (random, greedy, seifer, joint, "
+			      "defer, optimal)", c->o.algo_name);
+		goto out;
+	}
+	rc = instance_create(&c->o.spec, &inst, &err);
+	if (rc) {
+		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
+		goto out;
+	}
+	/* Every fault against this cluster, before anything is created. */
+	if (c->n_fault_specs > 0 && !(faults = calloc((size_t)c->n_fault_specs, sizeof(*faults)))) {
+		rc = cli_fail(1, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < c->n_fault_specs; i++) {
+		rc = emu_fault_parse(c->fault_specs[i], inst->cluster->n, &faults[n_faults], &err);
+		if (rc) {
+			rc = cli_fail(2, "--fault: %s", err.msg);
+			goto out;
+		}
+		n_faults++;
+	}
+	if (c->faults_file) {
+		rc = emu_fault_read_file(c->faults_file, inst->cluster->n, &faults, &n_faults, &err);
+		if (rc) {
+			rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
+			goto out;
+		}
+	}
+	if (c->update_spec) {
+		rc = model_zoo_open(c->update_model, &ug, &err);
+		if (!rc)
+			rc = model_profile_create(ug, &c->o.spec.profile, &up, &err);
+		if (rc) {
+			rc = cli_fail(cli_exit_code(rc), "--update: %s", err.msg);
+			goto out;
+		}
+	}
+	if (geteuid() != 0) {
+		rc = cli_fail(1, "emu: the emulator needs root (it makes network namespaces, links "
+			      "and cgroups)");
+		goto out;
+	}
+	if (!(rng = gsl_rng_alloc(gsl_rng_mt19937))) {
+		rc = cli_fail(1, "out of memory");
+		goto out;
+	}
+	/* The same plan as `edgepipe plan` and `edgepipe sim` print for these options. */
+	gsl_rng_set(rng, (unsigned long)instance_algo_seed(&c->o.spec, a->name));
+	rc = algo_run(a, &inst->problem, &c->o.algo, rng, &res, &err);
+	if (rc) {
+		rc = cli_fail(1, "%s", err.msg);
+		goto out;
+	}
+	if (res.status != EP_OK) {
+		rc = cli_fail(1, "%s found no plan to emulate (%s): %s", a->name,
+			      ep_strerror(res.status), res.reason);
+		goto out;
+	}
+	{
+		double sum, largest;
+
+		plan_terms(&inst->problem, &res.plan, c->compute_model, &sum, &largest);
+		if (c->cfg.arrival == EMU_CLOSED && !c->have_window)
+			c->cfg.window = largest > 0 ? (int)fmin(ceil(sum / largest) + 1, 1e5) : 1;
+		if (!c->have_retry)
+			c->cfg.retry_timeout_s =
+				fmax(30, 10 * fmax(sum, c->cfg.arrival == EMU_CLOSED
+								? c->cfg.window * largest
+								: sum));
+		if (!c->have_bin)
+			c->cfg.bin_s = fmax(largest > 0 ? 10 * largest : 1, 0.05);
+	}
+	if (!c->have_warmup)
+		c->cfg.warmup_requests = c->cfg.requests / 10;
+	c->cfg.algo = a;
+	c->cfg.algo_options = c->o.algo;
+	c->cfg.seed = c->o.spec.seed;
+	c->cfg.compute = c->compute_model;
+	c->cfg.faults = faults;
+	c->cfg.n_faults = n_faults;
+	c->cfg.update_profile = up;
+	c->cfg.update_at_s = c->update_at_s;
+	c->cfg.profile_options = c->o.spec.profile;
+	c->cfg.state_dir = c->state_dir;
+	/* A model given as a file is watched: a change is rolled out as an update. */
+	if (!model_zoo_find(c->o.spec.model) && stat(c->o.spec.model, &st) == 0)
+		c->cfg.watch_path = c->o.spec.model;
+	rc = simulate(c, &inst->problem, &res.plan, &sim, &err);
+	if (rc) {
+		rc = cli_fail(1, "simulating the plan: %s", err.msg);
+		goto out;
+	}
+	if (!install_stop()) {
+		rc = cli_fail(1, "pipe: %s", strerror(errno));
+		goto out;
+	}
+	c->cfg.stop_fd = stop_pipe[0];
+	c->cfg.progress = c->progress || isatty(STDERR_FILENO) ? stderr : NULL;
+	if (emu_registry_note_stale(c->state_dir, note, sizeof(note), NULL) > 0)
+		fprintf(stderr, "edgepipe: note: %s\n", note);
+	rc = emu_session_create(&inst->problem, &res.plan, &c->cfg, &sess, &err);
+	if (rc) {
+		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
+		goto out;
+	}
+	rc = emu_session_run(sess, &err);
+	if (rc) {
+		rc = cli_fail(cli_exit_code(rc), "emu: %s", err.msg);
+		goto out;
+	}
+	{
+		const struct emu_report *r = emu_session_report(sess);
+
+		if (r->interrupted) {
+			fprintf(stderr, "edgepipe: emu: interrupted by %s: every namespace, link and "
+				"cgroup of run %s removed\n", stop_signal == SIGTERM ? "SIGTERM" : "SIGINT",
+				r->run_id);
+			rc = 128 + (stop_signal ? stop_signal : SIGINT);
+			goto out;
+		}
+		if (c->db_path) {
+			struct emu_db_run dr = {
+				.command = c->command,
+				.model = inst->profile->model,
+				.cluster = cluster_kind_name(c->o.spec.cluster.kind),
+				.algo = a->name,
+				.variant = algo_variant_name(c->o.algo.variant),
+				.metric = c->o.spec.problem.count_compute ||
+							  c->o.spec.problem.count_dispatcher
+						  ? "full"
+						  : "published",
+				.nodes = inst->cluster->n,
+				.trial = c->o.spec.trial,
+				.seed = c->o.spec.seed,
+				.workload = emu_arrival_name(c->cfg.arrival),
+				.window = c->cfg.window,
+				.rate = c->cfg.rate,
+				.requests = c->cfg.requests,
+				.warmup = c->cfg.warmup_requests,
+				.compute = c->compute_model ? "model" : "none",
+				.compress = c->cfg.lz4 ? "lz4" : "none",
+				.heartbeat_period_s = c->cfg.heartbeat_period_s,
+				.heartbeat_timeout_s = c->cfg.heartbeat_timeout_s,
+				.retry_timeout_s = c->cfg.retry_timeout_s,
+				.faults = faults,
+				.n_faults = n_faults,
+				.update_spec = c->update_spec,
+				.stages = res.plan.n_stages,
+				.analytic_bottleneck_s = res.cost.bottleneck_s,
+				.analytic_throughput = res.cost.throughput,
+				.sim_throughput = sim.throughput,
+				.sim_latency_mean_s = sim.latency_mean_s,
+			};
+
+			rc = emu_db_write(c->db_path, &dr, r, &err);
+			if (rc) {
+				rc = cli_fail(1, "%s", err.msg);
+				goto out;
+			}
+		}
+		if (c->fmt == CLI_TEXT)
+			print_text(c, inst, a, &res, &sim, faults, r);
+		else if (c->fmt == CLI_JSON)
+			print_json(c, inst, a, &res, &sim, faults, r);
+		else
+			print_csv(c, inst, a, &res, &sim, r);
+		rc = r->incomplete > 0 || r->gave_up ? 1 : 0;
+		if (rc)
+			cli_fail(1, "emu: %" PRId64 " request(s) never answered", r->incomplete);
+	}
+out:
+	emu_session_destroy(sess);
+	gsl_rng_free(rng);
+	algo_result_release(&res);
+	model_profile_destroy(up);
+	model_graph_destroy(ug);
+	instance_destroy(inst);
+	free(faults);
+	return rc;
+}
+
+/* The database's directory must exist and be writable: found out before anything runs. */
+static bool check_db_path(const char *path)
+{
+	char buf[4096];
+	struct stat st;
+
+	if (!path[0])
+		return cli_fail(2, "--db '': expected a file name") == 0;
+	if (strlen(path) >= sizeof(buf))
+		return cli_fail(2, "--db: path too long") == 0;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return cli_fail(2, "--db '%s': not a regular file", path) == 0;
+	strcpy(buf, path);
+	if (access(dirname(buf), W_OK) != 0)
+		return cli_fail(2, "--db '%s': cannot write in its directory (%s)", path,
+				strerror(errno)) == 0;
+	return true;
+}
+
+int cmd_emu(int argc, char **argv)
+{
+	enum {
+		O_WORKLOAD = CLI_O_INSTANCE_END, O_REQUESTS, O_WARMUP, O_COMPUTE, O_COMPRESS,
+		O_FAULT, O_FAULTS, O_UPDATE, O_HEARTBEAT, O_HB_TIMEOUT, O_RETRY, O_DEPLOY,
+		O_GIVEUP, O_FORMAT, O_DB, O_PROBES, O_BIN, O_SERIES, O_PROGRESS, O_STATE_DIR,
+		O_HELP,
+	};
+	static const struct option opts[] = {
+		CLI_INSTANCE_OPTIONS,
+		{ "workload", required_argument, NULL, O_WORKLOAD },
+		{ "requests", required_argument, NULL, O_REQUESTS },
+		{ "warmup", required_argument, NULL, O_WARMUP },
+		{ "compute", required_argument, NULL, O_COMPUTE },
+		{ "compress", required_argument, NULL, O_COMPRESS },
+		{ "fault", required_argument, NULL, O_FAULT },
+		{ "faults", required_argument, NULL, O_FAULTS },
+		{ "update", required_argument, NULL, O_UPDATE },
+		{ "heartbeat", required_argument, NULL, O_HEARTBEAT },
+		{ "heartbeat-timeout", required_argument, NULL, O_HB_TIMEOUT },
+		{ "retry-timeout", required_argument, NULL, O_RETRY },
+		{ "deploy-timeout", required_argument, NULL, O_DEPLOY },
+		{ "give-up", required_argument, NULL, O_GIVEUP },
+		{ "format", required_argument, NULL, O_FORMAT },
+		{ "db", required_argument, NULL, O_DB },
+		{ "probes", required_argument, NULL, O_PROBES },
+		{ "bin", required_argument, NULL, O_BIN },
+		{ "series", no_argument, NULL, O_SERIES },
+		{ "progress", no_argument, NULL, O_PROGRESS },
+		{ "state-dir", required_argument, NULL, O_STATE_DIR },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct emu_cmd *c = calloc(1, sizeof(*c));
+	long v;
+	int opt, rc = 2;
+
+	if (!c)
+		return cli_fail(1, "out of memory");
+	cli_instance_opts_init(&c->o);
+	c->cfg = emu_config_default();
+	c->cfg.requests = 200;
+	c->compute_model = true;
+	save_command(c, argc, argv);
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (cli_instance_opts_parse(&c->o, opt, optarg)) {
+		case 1: continue;
+		case -1: goto out;
+		}
+		switch (opt) {
+		case O_WORKLOAD:
+			if (!parse_workload(c, optarg))
+				goto out;
+			break;
+		case O_REQUESTS:
+			if (!cli_parse_int("--requests", optarg, 1, 100000000L, &v))
+				goto out;
+			c->cfg.requests = v;
+			break;
+		case O_WARMUP:
+			if (!cli_parse_int("--warmup", optarg, 0, 100000000L, &v))
+				goto out;
+			c->cfg.warmup_requests = v;
+			c->have_warmup = true;
+			break;
+		case O_COMPUTE:
+			if (strcmp(optarg, "model") == 0 || strcmp(optarg, "none") == 0) {
+				c->compute_model = optarg[0] == 'm';
+			} else {
+				cli_fail(2, "--compute '%s': expected model or none", optarg);
+				goto out;
+			}
+			break;
+		case O_COMPRESS:
+			if (strcmp(optarg, "none") == 0 || strcmp(optarg, "lz4") == 0) {
+				c->cfg.lz4 = optarg[0] == 'l';
+			} else {
+				cli_fail(2, "--compress '%s': expected none or lz4", optarg);
+				goto out;
+			}
+			break;
+		case O_FAULT:
+			if (c->n_fault_specs == MAX_FAULT_SPECS) {
+				cli_fail(2, "--fault: more than %d faults (use --faults FILE)",
+					 MAX_FAULT_SPECS);
+				goto out;
+			}
+			c->fault_specs[c->n_fault_specs++] = optarg;
+			break;
+		case O_FAULTS: c->faults_file = optarg; break;
+		case O_UPDATE:
+			if (!parse_update(c, optarg))
+				goto out;
+			break;
+		case O_HEARTBEAT:
+			if (!parse_time("--heartbeat", optarg, 1e-3, &c->cfg.heartbeat_period_s))
+				goto out;
+			break;
+		case O_HB_TIMEOUT:
+			if (!parse_time("--heartbeat-timeout", optarg, 1e-3,
+					&c->cfg.heartbeat_timeout_s))
+				goto out;
+			break;
+		case O_RETRY:
+			if (!parse_time("--retry-timeout", optarg, 0, &c->cfg.retry_timeout_s))
+				goto out;
+			c->have_retry = true;
+			break;
+		case O_DEPLOY:
+			if (!parse_time("--deploy-timeout", optarg, 0.01, &c->cfg.deploy_timeout_s))
+				goto out;
+			break;
+		case O_GIVEUP:
+			if (!parse_time("--give-up", optarg, 0.01, &c->cfg.giveup_s))
+				goto out;
+			break;
+		case O_FORMAT:
+			if (!cli_parse_format(optarg, &c->fmt)) {
+				cli_fail(2, "--format '%s': expected text, csv or json", optarg);
+				goto out;
+			}
+			break;
+		case O_DB: c->db_path = optarg; break;
+		case O_PROBES:
+			if (!cli_parse_int("--probes", optarg, 0, 1000, &v))
+				goto out;
+			c->cfg.probes = (int)v;
+			break;
+		case O_BIN:
+			if (!parse_time("--bin", optarg, 1e-3, &c->cfg.bin_s))
+				goto out;
+			c->have_bin = true;
+			break;
+		case O_SERIES: c->series = true; break;
+		case O_PROGRESS: c->progress = true; break;
+		case O_STATE_DIR:
+			if (!optarg[0]) {
+				cli_fail(2, "--state-dir '': expected a directory");
+				goto out;
+			}
+			c->state_dir = optarg;
+			break;
+		case O_HELP:
+			print_usage(stdout);
+			rc = 0;
+			goto out;
+		default:
+			print_usage(stderr);
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		cli_fail(2, "emu: unexpected argument '%s'", argv[optind]);
+		goto out;
+	}
+	if (!cli_instance_opts_finish(&c->o, "emu"))
+		goto out;
+	if (strcmp(c->o.algo_name, "all") == 0) {
+		cli_fail(2, "--algo 'all': emu runs one algorithm's plan; name one");
+		goto out;
+	}
+	if (c->cfg.heartbeat_timeout_s < c->cfg.heartbeat_period_s) {
+		cli_fail(2, "--heartbeat-timeout %g s is shorter than the heartbeat period %g s",
+			 c->cfg.heartbeat_timeout_s, c->cfg.heartbeat_period_s);
+		goto out;
+	}
+	if (c->have_warmup && c->cfg.warmup_requests >= c->cfg.requests) {
+		cli_fail(2, "--warmup %lld: must be below --requests %lld",
+			 (long long)c->cfg.warmup_requests, (long long)c->cfg.requests);
+		goto out;
+	}
+	if (c->db_path && !check_db_path(c->db_path))
+		goto out;
+	if (c->o.spec.cluster.n > EMU_NET_MAX_NODES) {
+		cli_fail(2, "--nodes %d: the emulator runs at most %d nodes", c->o.spec.cluster.n,
+			 EMU_NET_MAX_NODES);
+		goto out;
+	}
+	rc = run_emu(c);
+out:
+	free(c);
+	return rc;
+}

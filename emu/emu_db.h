@@ -1,0 +1,86 @@
+/*
+ * emu_db: an emulator run's record in SQLite (`edgepipe emu --db FILE`).
+ *
+ * One file may hold many runs: every table is keyed by the run id (the registry's, "ep3k9zq"),
+ * and a run is written in one transaction, so a file never holds half a run. Times are seconds
+ * from the start of the workload (the first request); negative before it. A value that was not
+ * measured (a request never answered, a fault never detected) is NULL.
+ *
+ * Schema (version EMU_DB_SCHEMA_VERSION, in emu_meta):
+ *
+ *   emu_meta(key PRIMARY KEY, value)                       'schema' -> version
+ *   emu_runs(run_id PRIMARY KEY, started_utc, version, command, model, nodes, cluster, seed,
+ *            trial, algo, variant, metric, workload, win, rate, requests, warmup, compute,
+ *            compress, heartbeat_period_s, heartbeat_timeout_s, retry_timeout_s, faults,
+ *            update_spec, host_flops, setup_s, teardown_s, interrupted, gave_up, stale_note)
+ *       the run and its options; host_flops = the busy loop's FLOP/s on one core
+ *   emu_mechanisms(run_id, property, mechanism, detail)    how each thing was emulated:
+ *       bandwidth (htb | none), latency (netem | transport), loss (netem | iptables | none),
+ *       link-down (iptables | none), cpu (cgroup-v1 | cgroup-v2 | none), memory (likewise),
+ *       missing (mechanism '-', detail: what the kernel lacks and what is done instead)
+ *   emu_requests(run_id, request, issue_s, first_sent_s, sent_s, done_s, latency_s, attempts,
+ *            deployment, duplicates)                       one row per issued request
+ *   emu_deployments(run_id, deployment, version, model, stages, plan, bottleneck_s,
+ *            started_s, live_s, ended_s, state, reason)    every plan deployed
+ *   emu_stages(run_id, deployment, stage, node, first_cut, end_cut, flops, cpu_share,
+ *            work_iters, hold_s, frames_in, frames_out, probes, bytes_in_raw, bytes_in_wire,
+ *            bytes_out_raw, bytes_out_wire, compute_s, hold_total_s, codec_s, max_backlog)
+ *       per-stage counters (the last ones each stage reported)
+ *   emu_links(run_id, deployment, hop, from_node, to_node, frames, raw_bytes, wire_bytes)
+ *       per-link tensor bytes before and after compression; nodes by index, the dispatcher
+ *       is `nodes`
+ *   emu_events(run_id, seq, t_s, kind, node, peer, deployment, text)   the run's log
+ *   emu_faults(run_id, fault, spec, kind, node, peer, at_s, end_s, detected_s, live_s,
+ *            detection_s, recovery_s, resent, note)        each fault and its recovery
+ *   emu_updates(run_id, version, model, at_s, live_s, drained_s, rollout_s)
+ *   emu_series(run_id, bin, start_s, answers, throughput)  throughput over time
+ *   emu_summary(run_id PRIMARY KEY, stages, analytic_bottleneck_s, analytic_throughput,
+ *            sim_throughput, emu_throughput, emu_vs_sim, emu_vs_analytic, latency_mean_s,
+ *            latency_p50_s, latency_p95_s, latency_p99_s, latency_max_s, sim_latency_mean_s,
+ *            issued, answered, incomplete, duplicates, resends, requests_resent, raw_bytes,
+ *            wire_bytes, probes, path_latency_configured_s, path_latency_measured_s)
+ *       the analytic bottleneck (plan_cost), the simulated throughput of the same plan and
+ *       workload without faults (computed by the caller), and the emulated throughput side by
+ *       side; emu_vs_sim = emu / sim - 1
+ */
+#ifndef EDGEPIPE_EMU_DB_H
+#define EDGEPIPE_EMU_DB_H
+
+#include <stdint.h>
+
+#include "emu_fault.h"
+#include "emu_session.h"
+#include "ep_error.h"
+
+#define EMU_DB_SCHEMA_VERSION 1
+
+/* What the caller knows about the run (strings may be NULL). */
+struct emu_db_run {
+	const char *command;   /* the command line */
+	const char *model, *cluster, *algo, *variant, *metric;
+	int nodes, trial;
+	uint64_t seed;
+	const char *workload;  /* "closed", "poisson", "constant" */
+	int window;
+	double rate;
+	int64_t requests, warmup;
+	const char *compute, *compress; /* "model" | "none", "none" | "lz4" */
+	double heartbeat_period_s, heartbeat_timeout_s, retry_timeout_s;
+	const struct emu_fault *faults; /* the timeline (its specs go into emu_faults) */
+	int n_faults;
+	const char *update_spec;
+	/* side by side */
+	int stages;
+	double analytic_bottleneck_s, analytic_throughput;
+	double sim_throughput, sim_latency_mean_s; /* NAN: not simulated */
+};
+
+/*
+ * Append the run to the database at `path` (created with the schema if new). Errors: EP_EIO
+ * (cannot open or write; names the file and SQLite's message), EP_EINVAL (a database of
+ * another schema version).
+ */
+int emu_db_write(const char *path, const struct emu_db_run *run, const struct emu_report *rep,
+		 struct ep_error *err);
+
+#endif

@@ -1,0 +1,333 @@
+/*
+ * The fault timeline's parser: one spec per --fault or per line of a --faults file.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emu_fault.h"
+#include "ep_units.h"
+
+#define MAX_TOKENS 12
+
+static const char *const kind_names[] = { "kill", "stall", "link", "bandwidth", "loss" };
+
+const char *emu_fault_kind_name(enum emu_fault_kind kind)
+{
+	return (unsigned)kind < EMU_FAULT_KIND_COUNT_ ? kind_names[kind] : "?";
+}
+
+const char *emu_target_str(const struct emu_target *t, char *buf, int size)
+{
+	if (t->kind == EMU_TARGET_DISPATCHER)
+		snprintf(buf, (size_t)size, "dispatcher");
+	else
+		snprintf(buf, (size_t)size, "%s%d", t->kind == EMU_TARGET_NODE ? "node" : "stage",
+			 t->index);
+	return buf;
+}
+
+struct parse {
+	const char *spec; /* trimmed, for messages */
+	char *tok[MAX_TOKENS];
+	int n, pos, n_nodes;
+	struct ep_error *err;
+};
+
+static int fail(struct parse *ps, const char *tok, const char *why)
+{
+	if (tok)
+		return ep_error_set(ps->err, EP_EINVAL, "fault '%s': '%s': %s", ps->spec, tok, why);
+	return ep_error_set(ps->err, EP_EINVAL, "fault '%s': %s", ps->spec, why);
+}
+
+/* The next token, or NULL with an error saying what was expected. */
+static const char *next(struct parse *ps, const char *what)
+{
+	if (ps->pos >= ps->n) {
+		char why[200];
+
+		snprintf(why, sizeof(why), "ends too early: expected %s", what);
+		fail(ps, NULL, why);
+		return NULL;
+	}
+	return ps->tok[ps->pos++];
+}
+
+/* "node3", "stage1" or (when allow_dispatcher) "dispatcher". */
+static int target(struct parse *ps, const char *tok, bool allow_dispatcher, struct emu_target *t)
+{
+	const char *digits;
+	char *end, why[160];
+	long v;
+
+	if (strcmp(tok, "dispatcher") == 0) {
+		if (!allow_dispatcher)
+			return fail(ps, tok, "the dispatcher does not fail; name a node (nodeN) or a "
+					     "stage (stageK)");
+		t->kind = EMU_TARGET_DISPATCHER;
+		t->index = 0;
+		return EP_OK;
+	}
+	if (strncmp(tok, "node", 4) == 0) {
+		t->kind = EMU_TARGET_NODE;
+		digits = tok + 4;
+	} else if (strncmp(tok, "stage", 5) == 0) {
+		t->kind = EMU_TARGET_STAGE;
+		digits = tok + 5;
+	} else {
+		return fail(ps, tok, allow_dispatcher
+					     ? "expected nodeN, stageK or dispatcher"
+					     : "expected nodeN or stageK");
+	}
+	errno = 0;
+	v = strtol(digits, &end, 10);
+	if (*digits < '0' || *digits > '9' || *end || errno || v < 0 || v > 1000000)
+		return fail(ps, tok, "expected a number after 'node' or 'stage', e.g. node3");
+	if (t->kind == EMU_TARGET_NODE && v >= ps->n_nodes) {
+		snprintf(why, sizeof(why), "the cluster has node0 .. node%d", ps->n_nodes - 1);
+		return fail(ps, tok, why);
+	}
+	t->index = (int)v;
+	return EP_OK;
+}
+
+static int expect_word(struct parse *ps, const char *word, const char *hint)
+{
+	const char *tok = next(ps, hint);
+
+	if (!tok)
+		return EP_EINVAL;
+	if (strcmp(tok, word) != 0) {
+		char why[200];
+
+		snprintf(why, sizeof(why), "expected %s", hint);
+		return fail(ps, tok, why);
+	}
+	return EP_OK;
+}
+
+static int duration(struct parse *ps, const char *tok, bool zero_ok, double *out)
+{
+	struct ep_error e;
+
+	if (ep_parse_duration(tok, out, &e) != EP_OK)
+		return fail(ps, tok, "expected a time such as 10s or 250ms");
+	if (!isfinite(*out) || *out < 0 || (!zero_ok && *out == 0) || *out > 1e7)
+		return fail(ps, tok, zero_ok ? "the time must be from 0 s to 1e7 s"
+					     : "the duration must be above 0 s and at most 1e7 s");
+	return EP_OK;
+}
+
+/* "at TIME" and, if allowed, "for DURATION"; required_for says whether "for" must be there. */
+static int when(struct parse *ps, struct emu_fault *f, bool allow_for, bool require_for)
+{
+	const char *tok;
+	int rc = expect_word(ps, "at", "'at TIME'");
+
+	if (rc)
+		return rc;
+	if (!(tok = next(ps, "a time after 'at'")))
+		return EP_EINVAL;
+	if ((rc = duration(ps, tok, true, &f->at_s)))
+		return rc;
+	f->for_s = 0;
+	if (ps->pos < ps->n) {
+		tok = ps->tok[ps->pos++];
+		if (strcmp(tok, "for") != 0 || !allow_for)
+			return fail(ps, tok, allow_for ? "expected 'for DURATION' or the end"
+						       : "unexpected after the time (a kill lasts)");
+		if (!(tok = next(ps, "a duration after 'for'")))
+			return EP_EINVAL;
+		if ((rc = duration(ps, tok, false, &f->for_s)))
+			return rc;
+	} else if (require_for) {
+		return fail(ps, NULL, "a stall needs 'for DURATION' (e.g. 'stall node2 at 50s for "
+				      "3s')");
+	}
+	if (ps->pos < ps->n)
+		return fail(ps, ps->tok[ps->pos], "unexpected after the duration");
+	return EP_OK;
+}
+
+static int two_ends(struct parse *ps, struct emu_fault *f)
+{
+	const char *t1 = next(ps, "two ends (nodeN, stageK or dispatcher)"), *t2;
+	int rc;
+
+	if (!t1 || (rc = target(ps, t1, true, &f->a)))
+		return EP_EINVAL;
+	if (!(t2 = next(ps, "a second end (nodeN, stageK or dispatcher)")) ||
+	    (rc = target(ps, t2, true, &f->b)))
+		return EP_EINVAL;
+	if (f->a.kind == f->b.kind && f->a.index == f->b.index)
+		return fail(ps, t2, "both ends are the same");
+	f->pair = true;
+	return EP_OK;
+}
+
+static int percent(struct parse *ps, const char *tok, double *out)
+{
+	size_t len = strlen(tok);
+	char buf[64], *end;
+	double v;
+
+	if (len < 2 || len >= sizeof(buf) || tok[len - 1] != '%')
+		return fail(ps, tok, "expected a loss in percent, e.g. 5%");
+	memcpy(buf, tok, len - 1);
+	buf[len - 1] = '\0';
+	v = strtod(buf, &end);
+	if (end == buf || *end || !(v >= 0 && v < 100))
+		return fail(ps, tok, "the loss must be from 0% to below 100%");
+	*out = v / 100;
+	return EP_OK;
+}
+
+/* Is tok a node/stage/dispatcher name (used to tell "loss A B 5%" from "loss A 5%")? */
+static bool looks_like_end(const char *tok)
+{
+	return strncmp(tok, "node", 4) == 0 || strncmp(tok, "stage", 5) == 0 ||
+	       strcmp(tok, "dispatcher") == 0;
+}
+
+int emu_fault_parse(const char *spec, int n_nodes, struct emu_fault *out, struct ep_error *err)
+{
+	char buf[512], trimmed[EMU_FAULT_TEXT_MAX], *save = NULL, *t;
+	struct parse ps = { .n_nodes = n_nodes, .err = err };
+	struct emu_fault f;
+	const char *tok;
+	size_t len;
+	int rc;
+
+	while (*spec == ' ' || *spec == '\t')
+		spec++;
+	len = strlen(spec);
+	while (len > 0 && (spec[len - 1] == ' ' || spec[len - 1] == '\t' || spec[len - 1] == '\n' ||
+			   spec[len - 1] == '\r'))
+		len--;
+	if (len >= sizeof(trimmed))
+		return ep_error_set(err, EP_EINVAL, "fault '%.60s...': longer than %d characters",
+				    spec, (int)sizeof(trimmed) - 1);
+	memcpy(trimmed, spec, len);
+	trimmed[len] = '\0';
+	ps.spec = trimmed;
+	memcpy(buf, trimmed, len + 1);
+	for (t = strtok_r(buf, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
+		if (ps.n == MAX_TOKENS)
+			return fail(&ps, t, "too many words");
+		ps.tok[ps.n++] = t;
+	}
+	if (ps.n == 0)
+		return ep_error_set(err, EP_EINVAL, "fault '': empty; expected e.g. 'kill node3 at "
+						    "10s'");
+	memset(&f, 0, sizeof(f));
+	memcpy(f.text, trimmed, len + 1);
+	tok = next(&ps, "a kind");
+	if (strcmp(tok, "kill") == 0 || strcmp(tok, "stall") == 0) {
+		f.kind = tok[0] == 'k' ? EMU_FAULT_KILL : EMU_FAULT_STALL;
+		if (!(tok = next(&ps, "a node (nodeN) or stage (stageK)")) ||
+		    target(&ps, tok, false, &f.a) ||
+		    when(&ps, &f, f.kind == EMU_FAULT_STALL, f.kind == EMU_FAULT_STALL))
+			return EP_EINVAL;
+	} else if (strcmp(tok, "link") == 0) {
+		f.kind = EMU_FAULT_LINK_DOWN;
+		if (two_ends(&ps, &f) || expect_word(&ps, "down", "'down' after the two ends") ||
+		    when(&ps, &f, true, false))
+			return EP_EINVAL;
+	} else if (strcmp(tok, "bandwidth") == 0) {
+		struct ep_error e;
+
+		f.kind = EMU_FAULT_BANDWIDTH;
+		if (two_ends(&ps, &f) || !(tok = next(&ps, "a rate such as 2Mbit")))
+			return EP_EINVAL;
+		if (ep_parse_bitrate(tok, &f.value, &e) != EP_OK || !(f.value > 0) ||
+		    !isfinite(f.value) || f.value > 1e12)
+			return fail(&ps, tok, "expected a positive rate such as 2Mbit");
+		if (when(&ps, &f, true, false))
+			return EP_EINVAL;
+	} else if (strcmp(tok, "loss") == 0) {
+		f.kind = EMU_FAULT_LOSS;
+		if (ps.pos + 1 < ps.n && looks_like_end(ps.tok[ps.pos + 1])) {
+			if (two_ends(&ps, &f))
+				return EP_EINVAL;
+		} else if (!(tok = next(&ps, "a node (nodeN) or stage (stageK)")) ||
+			   target(&ps, tok, false, &f.a)) {
+			return EP_EINVAL;
+		}
+		if (!(tok = next(&ps, "a loss in percent, e.g. 5%")) ||
+		    (rc = percent(&ps, tok, &f.value)) || when(&ps, &f, true, false))
+			return EP_EINVAL;
+	} else {
+		return fail(&ps, tok, "expected kill, stall, link, bandwidth or loss");
+	}
+	*out = f;
+	return EP_OK;
+}
+
+int emu_fault_read_file(const char *path, int n_nodes, struct emu_fault **v, int *n,
+			struct ep_error *err)
+{
+	FILE *fp = fopen(path, "r");
+	struct emu_fault *acc = NULL;
+	char line[1024];
+	int count = 0, cap = 0, lineno = 0, rc = EP_OK;
+
+	if (!fp)
+		return ep_error_set(err, errno == ENOENT ? EP_ENOTFOUND : EP_EIO,
+				    "--faults '%s': %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), fp)) {
+		struct emu_fault f;
+		struct ep_error e;
+		char *hash = strchr(line, '#'), *p = line;
+
+		lineno++;
+		if (!strchr(line, '\n') && !feof(fp)) {
+			rc = ep_error_set(err, EP_EINVAL, "%s:%d: line longer than %d characters",
+					  path, lineno, (int)sizeof(line) - 2);
+			goto out;
+		}
+		if (hash)
+			*hash = '\0';
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+			p++;
+		if (!*p)
+			continue;
+		if (emu_fault_parse(p, n_nodes, &f, &e) != EP_OK) {
+			rc = ep_error_set(err, EP_EINVAL, "%s:%d: %s", path, lineno, e.msg);
+			goto out;
+		}
+		if (count == cap) {
+			struct emu_fault *nv;
+
+			cap = cap ? 2 * cap : 8;
+			nv = realloc(acc, (size_t)cap * sizeof(*nv));
+			if (!nv) {
+				rc = ep_error_set(err, EP_ENOMEM, "out of memory reading '%s'", path);
+				goto out;
+			}
+			acc = nv;
+		}
+		acc[count++] = f;
+	}
+	if (ferror(fp)) {
+		rc = ep_error_set(err, EP_EIO, "--faults '%s': read error", path);
+		goto out;
+	}
+	if (count > 0) {
+		struct emu_fault *nv = realloc(*v, ((size_t)*n + (size_t)count) * sizeof(*nv));
+
+		if (!nv) {
+			rc = ep_error_set(err, EP_ENOMEM, "out of memory reading '%s'", path);
+			goto out;
+		}
+		memcpy(nv + *n, acc, (size_t)count * sizeof(*nv));
+		*v = nv;
+		*n += count;
+	}
+out:
+	free(acc);
+	fclose(fp);
+	return rc;
+}

@@ -1,0 +1,1123 @@
+/*
+ * Deployments, the fault timeline, failure detection, re-planning and model updates
+ * (emu_session.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "emu_internal.h"
+#include "emu_session_internal.h"
+#include "emu_stage.h"
+#include "model_zoo.h"
+
+#define STOP_GRACE_S 1.0
+#define WATCH_S      0.5  /* how often the watched model file is looked at */
+#define PLAN_RETRY_S 1.0  /* with no plan and no node change, try again this often */
+#define CUT_BPS      1.0  /* a cut link's bandwidth in a re-plan */
+
+/* ---- model versions ---- */
+
+static int add_version(struct emu_session *s, const char *name, const struct problem *borrowed,
+		       const struct model_profile *profile, struct model_graph *graph,
+		       struct model_profile *owned, struct ep_error *err)
+{
+	struct version *v;
+	int rc;
+
+	if (s->n_vers == s->cap_vers) {
+		int cap = s->cap_vers ? 2 * s->cap_vers : 4;
+		struct version *nv = realloc(s->vers, (size_t)cap * sizeof(*nv));
+
+		if (!nv)
+			return ep_error_set(err, EP_ENOMEM, "out of memory for a model version");
+		s->vers = nv;
+		s->cap_vers = cap;
+		/* version 0 points into the run's problem; the others at themselves */
+		for (int i = 0; i < s->n_vers; i++)
+			if (s->vers[i].p_init)
+				s->vers[i].pp = &s->vers[i].p;
+	}
+	v = &s->vers[s->n_vers];
+	memset(v, 0, sizeof(*v));
+	snprintf(v->name, sizeof(v->name), "%s", name);
+	if (borrowed) {
+		v->pp = borrowed;
+	} else {
+		rc = problem_init(&v->p, profile, s->cl, &s->p0->options, err);
+		if (rc)
+			return rc;
+		v->p_init = true;
+		v->pp = &v->p;
+	}
+	v->input_bytes = (size_t)(v->pp->transfer_bits[0] / 8);
+	v->input = malloc(v->input_bytes ? v->input_bytes : 1);
+	if (!v->input) {
+		if (v->p_init)
+			problem_release(&v->p);
+		return ep_error_set(err, EP_ENOMEM, "out of memory for an input tensor");
+	}
+	emu_tensor_fill(v->input, v->input_bytes, s->cfg.seed + (uint64_t)s->n_vers, false);
+	v->graph = graph;
+	v->profile = owned;
+	s->n_vers++;
+	return EP_OK;
+}
+
+/* ---- init and release ---- */
+
+static int cmp_fev(const void *a, const void *b)
+{
+	const struct fault_ev *x = a, *y = b;
+
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	if (x->end != y->end)
+		return x->end ? -1 : 1; /* an end before a start at the same time */
+	return x->fault - y->fault;
+}
+
+int recovery_init(struct emu_session *s, struct ep_error *err)
+{
+	int nf = s->cfg.n_faults, v = s->n + 1;
+	int rc;
+
+	s->cut = calloc((size_t)v * (size_t)v, sizeof(bool));
+	s->frec = calloc((size_t)nf + 1, sizeof(*s->frec));
+	s->f_skipped = calloc((size_t)nf + 1, sizeof(bool));
+	s->f_redeploy = calloc((size_t)nf + 1, sizeof(bool));
+	s->fev = calloc(2 * (size_t)nf + 1, sizeof(*s->fev));
+	s->rng_plan = gsl_rng_alloc(gsl_rng_mt19937);
+	if (!s->cut || !s->frec || !s->f_skipped || !s->f_redeploy || !s->fev || !s->rng_plan)
+		return ep_error_set(err, EP_ENOMEM, "out of memory for the fault timeline");
+	gsl_rng_set(s->rng_plan, (unsigned long)(s->cfg.seed * 0x9e3779b97f4a7c15u + 7));
+	for (int i = 0; i < nf; i++) {
+		const struct emu_fault *f = &s->cfg.faults[i];
+
+		s->frec[i] = (struct emu_fault_record){ .fault = i, .node = -1, .peer = -1,
+							 .at_s = -1, .end_s = -1, .detected_s = -1,
+							 .live_s = -1, .detection_s = -1,
+							 .recovery_s = -1 };
+		s->fev[s->n_fev++] = (struct fault_ev){ f->at_s, i, false };
+		if (f->for_s > 0)
+			s->fev[s->n_fev++] = (struct fault_ev){ f->at_s + f->for_s, i, true };
+	}
+	qsort(s->fev, (size_t)s->n_fev, sizeof(*s->fev), cmp_fev);
+	rc = add_version(s, s->p0->profile->model, s->p0, NULL, NULL, NULL, err);
+	if (rc)
+		return rc;
+	if (s->cfg.watch_path) {
+		struct stat st;
+
+		if (stat(s->cfg.watch_path, &st) == 0) {
+			s->watch_mtime = st.st_mtim;
+			s->watch_size = st.st_size;
+		}
+	}
+	s->noplan_since = -1;
+	return EP_OK;
+}
+
+void recovery_release(struct emu_session *s)
+{
+	for (int k = 0; k < s->n_deps; k++) {
+		struct deploy *d = &s->deps[k];
+
+		plan_release(&d->plan);
+		emu_out_release(&d->out);
+		emu_frame_reader_release(&d->res);
+		free(d->pid);
+		free(d->ctl);
+		free(d->ready);
+		free(d->exited);
+		free(d->status);
+		free(d->rec);
+	}
+	free(s->deps);
+	s->deps = NULL;
+	s->n_deps = 0;
+	for (int i = 0; i < s->n_vers; i++) {
+		if (s->vers[i].p_init)
+			problem_release(&s->vers[i].p);
+		model_profile_destroy(s->vers[i].profile);
+		model_graph_destroy(s->vers[i].graph);
+		free(s->vers[i].input);
+	}
+	free(s->vers);
+	s->vers = NULL;
+	s->n_vers = 0;
+	free(s->cut);
+	free(s->frec);
+	free(s->f_skipped);
+	free(s->f_redeploy);
+	free(s->fev);
+	free(s->nodes);
+	s->cut = NULL;
+	s->frec = NULL;
+	s->f_skipped = s->f_redeploy = NULL;
+	s->fev = NULL;
+	s->nodes = NULL;
+	if (s->rng_plan)
+		gsl_rng_free(s->rng_plan);
+	s->rng_plan = NULL;
+}
+
+/* ---- deployments ---- */
+
+struct deploy *deploy_target(struct emu_session *s)
+{
+	for (int k = s->n_deps - 1; k >= 0; k--)
+		if (s->deps[k].state == DEP_LIVE)
+			return &s->deps[k];
+	return NULL;
+}
+
+static bool active(const struct deploy *d)
+{
+	return d->state == DEP_STARTING || d->state == DEP_LIVE || d->state == DEP_DRAINING;
+}
+
+static bool uses_node(const struct deploy *d, int node)
+{
+	for (int i = 0; i < d->n; i++)
+		if (d->plan.stages[i].node == node)
+			return true;
+	return false;
+}
+
+/* Does d send anything over a -> b or b -> a? */
+static bool uses_link(const struct emu_session *s, const struct deploy *d, int a, int b)
+{
+	for (int h = 0; h <= d->n; h++) {
+		int from = h == 0 ? s->n : d->plan.stages[h - 1].node;
+		int to = h == d->n ? s->n : d->plan.stages[h].node;
+
+		if ((from == a && to == b) || (from == b && to == a))
+			return true;
+	}
+	return false;
+}
+
+int deploy_spawn(struct emu_session *s, const struct plan *plan, int version, double now)
+{
+	const struct version *v = &s->vers[version];
+	const struct problem *p = v->pp;
+	bool transport = emu_net_mech(s->net, EMU_PROP_LATENCY) == EMU_MECH_TRANSPORT;
+	struct deploy *d;
+	int n = plan->n_stages, k;
+	char desc[512];
+	size_t used = 0;
+
+	if (s->n_deps == s->cap_deps) {
+		int cap = s->cap_deps ? 2 * s->cap_deps : 8;
+		struct deploy *nv = realloc(s->deps, (size_t)cap * sizeof(*nv));
+
+		if (!nv) {
+			snprintf(s->fatal, sizeof(s->fatal), "out of memory for a deployment");
+			return -1;
+		}
+		s->deps = nv;
+		s->cap_deps = cap;
+	}
+	k = s->n_deps;
+	d = &s->deps[k];
+	memset(d, 0, sizeof(*d));
+	plan_init(&d->plan);
+	d->id = k;
+	d->version = version;
+	d->n = n;
+	d->state = DEP_STARTING;
+	d->started = now;
+	d->in_fd = d->res_fd = -1;
+	d->in_retry = now;
+	d->pid = calloc((size_t)n, sizeof(pid_t));
+	d->ctl = malloc((size_t)n * sizeof(int));
+	d->ready = calloc((size_t)n, sizeof(bool));
+	d->exited = calloc((size_t)n, sizeof(bool));
+	d->status = malloc((size_t)n * sizeof(int));
+	d->rec = calloc((size_t)n, sizeof(*d->rec));
+	s->n_deps++; /* from here on, teardown sees it */
+	if (!d->pid || !d->ctl || !d->ready || !d->exited || !d->status || !d->rec ||
+	    plan_copy(&d->plan, plan) != EP_OK) {
+		snprintf(s->fatal, sizeof(s->fatal), "out of memory for a deployment");
+		d->n = 0;
+		d->state = DEP_FAILED;
+		return -1;
+	}
+	plan_cost(p, &d->plan, &d->cost, NULL, NULL);
+	for (int i = 0; i < n; i++) {
+		d->ctl[i] = -1;
+		d->status[i] = 0;
+		d->pid[i] = -1;
+	}
+	d->hold_res = transport ? cluster_latency(s->cl, plan->stages[n - 1].node, s->n) : 0;
+	for (int i = 0; i < n; i++) {
+		const struct plan_stage *st = &plan->stages[i];
+		int node = st->node, next = i + 1 < n ? plan->stages[i + 1].node : s->n;
+		int prev = i > 0 ? plan->stages[i - 1].node : s->n, sv[2];
+		double flops = p->cum_flops[st->end_cut] - p->cum_flops[st->first_cut];
+		double speed = s->cl->speed_flops[node];
+		struct emu_stage_spec sp;
+		struct ep_error e;
+
+		memset(&sp, 0, sizeof(sp));
+		sp.deployment = d->id;
+		sp.index = i;
+		sp.n_stages = n;
+		sp.node = node;
+		sp.next_node = next;
+		sp.listen_addr = emu_net_addr(s->net, node);
+		sp.listen_port = (uint16_t)(EMU_STAGE_PORT_BASE + d->id % EMU_STAGE_PORT_SPAN);
+		sp.next_addr = emu_net_addr(s->net, next);
+		sp.next_port = next == s->n ? EMU_RESULT_PORT : sp.listen_port;
+		sp.out_bytes = floor(p->transfer_bits[st->end_cut] / 8);
+		sp.work_iters = s->cfg.compute && speed > 0
+					? flops / speed * s->nodes[node].share_eff * s->work_rate
+					: 0;
+		sp.work_rate = s->work_rate;
+		sp.hold_s = transport ? cluster_latency(s->cl, prev, node) : 0;
+		sp.lz4 = s->cfg.lz4;
+		sp.dense_output = i == n - 1;
+		sp.report_period_s = s->cfg.heartbeat_period_s;
+		sp.stuck_timeout_s = s->cfg.heartbeat_timeout_s;
+		sp.seed = s->cfg.seed + (uint64_t)d->id * 131u;
+		sp.controller = s->self;
+		d->rec[i] = (struct emu_stage_record){
+			.deployment = d->id, .stage = i, .node = node, .first_cut = st->first_cut,
+			.end_cut = st->end_cut, .flops = flops, .cpu_share = s->nodes[node].share,
+			.work_iters = sp.work_iters, .hold_s = sp.hold_s,
+		};
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+			snprintf(s->fatal, sizeof(s->fatal), "socketpair: %s", strerror(errno));
+			return -1;
+		}
+		sp.ctl_fd = sv[1];
+		d->status[i] = -1;
+		if (emu_net_spawn(s->net, node, s->nodes[node].cg, emu_stage_main, &sp, &d->pid[i],
+				  &e) != EP_OK) {
+			close(sv[0]);
+			close(sv[1]);
+			d->status[i] = 0;
+			snprintf(s->fatal, sizeof(s->fatal), "deployment %d, stage %d: %.400s", d->id, i,
+				 e.msg);
+			return -1;
+		}
+		close(sv[1]);
+		fcntl(sv[0], F_SETFL, O_NONBLOCK);
+		d->ctl[i] = sv[0];
+		/* The ground truth: a dead node runs nothing, a stalled one runs nothing yet. */
+		if (s->nodes[node].killed)
+			kill(d->pid[i], SIGKILL);
+		else if (s->nodes[node].stalled)
+			kill(d->pid[i], SIGSTOP);
+		used += (size_t)snprintf(desc + used, used < sizeof(desc) ? sizeof(desc) - used : 0,
+					 "%s%d..%d@%d", i ? " " : "", st->first_cut, st->end_cut,
+					 node);
+	}
+	sess_event(s, "deploy", -1, -1, d->id, "deployment %d of %s: %.160s (bottleneck %.3f ms)",
+		   d->id, v->name, desc, d->cost.bottleneck_s * 1e3);
+	return k;
+}
+
+void deploy_kill(struct emu_session *s, struct deploy *d)
+{
+	(void)s;
+	for (int i = 0; i < d->n; i++) {
+		if (d->pid[i] > 0 && d->status[i] == -1) {
+			kill(d->pid[i], SIGKILL);
+			kill(d->pid[i], SIGCONT);
+		}
+		if (d->ctl[i] >= 0)
+			close(d->ctl[i]);
+		d->ctl[i] = -1;
+	}
+	if (d->in_fd >= 0)
+		close(d->in_fd);
+	if (d->res_fd >= 0)
+		close(d->res_fd);
+	d->in_fd = d->res_fd = -1;
+	d->in_conn = d->in_connecting = false;
+	emu_out_release(&d->out);
+	emu_frame_reader_release(&d->res);
+}
+
+int64_t deploy_fail(struct emu_session *s, struct deploy *d, double now, const char *fmt, ...)
+{
+	va_list ap;
+	int64_t n = 0;
+
+	if (!active(d))
+		return 0;
+	va_start(ap, fmt);
+	vsnprintf(d->reason, sizeof(d->reason), fmt, ap);
+	va_end(ap);
+	if (s->phase < PH_RUN)
+		snprintf(s->fatal, sizeof(s->fatal),
+			 "deployment %d failed before the workload started: %s", d->id, d->reason);
+	deploy_kill(s, d);
+	d->state = DEP_FAILED;
+	d->ended = now;
+	/* Its requests go back to the front of the queue, oldest first. */
+	for (int64_t r = s->issued - 1; r >= 0; r--) {
+		struct req *q = &s->reqs[r];
+
+		if (q->deploy == d->id && !q->answered) {
+			q->deploy = -1;
+			dispatch_queue(s, r, true);
+			n++;
+		}
+	}
+	d->in_flight = 0;
+	sess_event(s, "failed", -1, -1, d->id, "deployment %d torn down (%s); %lld request(s) to "
+		   "send again", d->id, d->reason, (long long)n);
+	return n;
+}
+
+void deploy_stop(struct emu_session *s, struct deploy *d, double now)
+{
+	struct emu_ctl_msg m;
+
+	(void)s;
+	memset(&m, 0, sizeof(m));
+	m.type = EMU_CTL_STOP;
+	for (int i = 0; i < d->n; i++)
+		if (d->ctl[i] >= 0)
+			send(d->ctl[i], &m, sizeof(m), MSG_NOSIGNAL | MSG_DONTWAIT);
+	d->state = DEP_STOPPING;
+	d->stop_sent = now;
+	if (d->in_fd >= 0)
+		close(d->in_fd);
+	d->in_fd = -1;
+	d->in_conn = d->in_connecting = false;
+	emu_out_release(&d->out);
+}
+
+static void go_live(struct emu_session *s, struct deploy *d, double now)
+{
+	double rel = now - s->t0;
+
+	d->state = DEP_LIVE;
+	d->live = now;
+	sess_event(s, "live", -1, -1, d->id, "deployment %d connected, %.3f s after it started",
+		   d->id, now - d->started);
+	/* Older live deployments drain: what they have not begun to send goes to this one. */
+	for (int k = 0; k < s->n_deps; k++) {
+		struct deploy *o = &s->deps[k];
+		struct emu_out_frame f;
+
+		if (o == d || o->state != DEP_LIVE)
+			continue;
+		o->state = DEP_DRAINING;
+		while (emu_out_pop_back(&o->out, &f)) {
+			struct req *q;
+
+			free(f.owned);
+			if (f.hdr.type != EMU_FRAME_DATA || f.hdr.request >= (uint64_t)s->issued)
+				continue;
+			q = &s->reqs[f.hdr.request];
+			o->in_flight--;
+			o->in_frames--;
+			o->in_raw -= (double)f.hdr.raw_bytes;
+			o->in_wire -= (double)f.hdr.wire_bytes;
+			q->attempts--;
+			q->deploy = -1;
+			dispatch_queue(s, (int64_t)f.hdr.request, true);
+		}
+		sess_event(s, "draining", -1, -1, o->id, "deployment %d drains %lld request(s)",
+			   o->id, (long long)o->in_flight);
+	}
+	if (s->phase < PH_RUN)
+		return;
+	for (int i = 0; i < s->cfg.n_faults; i++)
+		if (s->f_redeploy[i] && s->frec[i].detected_s >= 0 && s->frec[i].live_s < 0)
+			s->frec[i].live_s = rel;
+	for (int i = 0; i < s->n_urec; i++)
+		if (s->urec[i].version == d->version && s->urec[i].live_s < 0) {
+			s->urec[i].live_s = rel;
+			s->urec[i].rollout_s = rel - s->urec[i].at_s;
+		}
+}
+
+static void reap(struct emu_session *s)
+{
+	for (int k = 0; k < s->n_deps; k++) {
+		struct deploy *d = &s->deps[k];
+
+		for (int i = 0; i < d->n; i++) {
+			int st;
+
+			if (d->pid[i] > 0 && d->status[i] == -1 &&
+			    waitpid(d->pid[i], &st, WNOHANG) == d->pid[i]) {
+				d->status[i] = st;
+				d->exited[i] = true;
+			}
+		}
+	}
+	for (int i = 0; i < s->n; i++) {
+		int st;
+
+		if (s->nodes[i].hb_pid > 0 && waitpid(s->nodes[i].hb_pid, &st, WNOHANG) > 0)
+			s->nodes[i].hb_pid = -1;
+	}
+}
+
+static void describe_status(int st, char *buf, size_t size)
+{
+	if (WIFEXITED(st))
+		snprintf(buf, size, "exited with status %d", WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		snprintf(buf, size, "killed by signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
+	else
+		snprintf(buf, size, "ended (status %#x)", st);
+}
+
+void deploy_step(struct emu_session *s, double now)
+{
+	reap(s);
+	for (int k = 0; k < s->n_deps; k++) {
+		struct deploy *d = &s->deps[k];
+		bool all_ready = true, all_gone = true;
+
+		if (active(d)) {
+			/* A stage that ended on its own: the management plane saw it. (Those the
+			 * fault timeline killed or stopped are left to the heartbeats.) */
+			for (int i = 0; i < d->n; i++) {
+				int node = d->plan.stages[i].node;
+				char why[96];
+
+				if (!d->exited[i] || s->nodes[node].killed || s->nodes[node].stalled)
+					continue;
+				describe_status(d->status[i], why, sizeof(why));
+				deploy_fail(s, d, now, "stage %d (node %d) %s", i, node, why);
+				break;
+			}
+		}
+		switch (d->state) {
+		case DEP_STARTING:
+			for (int i = 0; i < d->n; i++)
+				all_ready = all_ready && d->ready[i];
+			if (all_ready && d->in_conn && d->res_fd >= 0)
+				go_live(s, d, now);
+			else if (now - d->started > s->cfg.deploy_timeout_s)
+				deploy_fail(s, d, now, "not connected within %.3g s",
+					    s->cfg.deploy_timeout_s);
+			break;
+		case DEP_DRAINING:
+			if (d->in_flight <= 0) {
+				sess_event(s, "drained", -1, -1, d->id, "deployment %d drained",
+					   d->id);
+				for (int i = 0; i < s->n_urec; i++)
+					if (s->urec[i].drained_s < 0 && s->urec[i].live_s >= 0 &&
+					    s->urec[i].version > d->version)
+						s->urec[i].drained_s = now - s->t0;
+				deploy_stop(s, d, now);
+			}
+			break;
+		case DEP_STOPPING:
+			for (int i = 0; i < d->n; i++)
+				all_gone = all_gone && (d->status[i] != -1 || d->pid[i] <= 0);
+			if (all_gone || now - d->stop_sent > STOP_GRACE_S) {
+				deploy_kill(s, d);
+				d->state = DEP_STOPPED;
+				d->ended = now;
+			}
+			break;
+		default: break;
+		}
+	}
+}
+
+void deploy_ctl(struct emu_session *s, struct deploy *d, int i, double now)
+{
+	for (;;) {
+		struct emu_ctl_msg m;
+		ssize_t k;
+
+		if (d->ctl[i] < 0)
+			return;
+		k = recv(d->ctl[i], &m, sizeof(m), MSG_DONTWAIT);
+		if (k < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (k <= 0) {
+			close(d->ctl[i]);
+			d->ctl[i] = -1;
+			return;
+		}
+		if (k != (ssize_t)sizeof(m))
+			continue;
+		switch (m.type) {
+		case EMU_CTL_READY: d->ready[i] = true; break;
+		case EMU_CTL_COUNTERS: d->rec[i].c = m.c; break;
+		case EMU_CTL_STUCK:
+			d->rec[i].c = m.c;
+			detect_link(s, d, d->plan.stages[i].node, m.peer, m.value, now);
+			break;
+		case EMU_CTL_ERROR:
+			m.text[sizeof(m.text) - 1] = '\0';
+			sess_event(s, "error", d->plan.stages[i].node, -1, d->id, "stage %d: %s", i,
+				   m.text);
+			if (active(d)) {
+				int f = s->phase == PH_RUN
+						? fault_attribute(s, d->plan.stages[i].node, -1, now)
+						: -1;
+				int64_t n = deploy_fail(s, d, now, "stage %d (node %d): %s", i,
+							d->plan.stages[i].node, m.text);
+
+				if (f >= 0) {
+					s->frec[f].resent += n;
+					s->f_redeploy[f] = true;
+				}
+			}
+			break;
+		default: break;
+		}
+	}
+}
+
+/* ---- detection ---- */
+
+static bool fault_involves(const struct emu_session *s, int f, int a, int b)
+{
+	const struct emu_fault_record *r = &s->frec[f];
+
+	return (a >= 0 && (r->node == a || r->peer == a)) ||
+	       (b >= 0 && (r->node == b || r->peer == b));
+}
+
+static bool disruptive(const struct emu_fault *f)
+{
+	return f->kind == EMU_FAULT_KILL || f->kind == EMU_FAULT_STALL ||
+	       f->kind == EMU_FAULT_LINK_DOWN;
+}
+
+int fault_attribute(struct emu_session *s, int a, int b, double now)
+{
+	int best = -1;
+
+	/* 1: the earliest undetected fault at these nodes; 2: the latest detected one there (a
+	 * second symptom of it); 3: the earliest undetected fault anywhere. */
+	for (int pass = 1; pass <= 3 && best < 0; pass++)
+		for (int i = 0; i < s->cfg.n_faults; i++) {
+			const struct emu_fault_record *r = &s->frec[i];
+			bool undetected = r->detected_s < 0;
+
+			if (!disruptive(&s->cfg.faults[i]) || r->at_s < 0 || s->f_skipped[i])
+				continue;
+			if (pass == 1 && undetected && fault_involves(s, i, a, b)) {
+				best = i;
+				break;
+			}
+			if (pass == 2 && !undetected && fault_involves(s, i, a, b))
+				best = i; /* keeps the latest */
+			if (pass == 3 && undetected) {
+				best = i;
+				break;
+			}
+		}
+	if (best >= 0 && s->frec[best].detected_s < 0)
+		s->frec[best].detected_s = now - s->t0;
+	return best;
+}
+
+static const char *label(const struct emu_session *s, int node, char *buf, size_t size)
+{
+	if (node == s->n)
+		snprintf(buf, size, "dispatcher");
+	else
+		snprintf(buf, size, "node %d", node);
+	return buf;
+}
+
+void detect_link(struct emu_session *s, struct deploy *d, int from, int to, double stuck_s,
+		 double now)
+{
+	int v = s->n + 1, f;
+	char a[24], b[24];
+
+	if (!active(d) || to < 0 || to > s->n)
+		return;
+	s->cut[from * v + to] = s->cut[to * v + from] = true;
+	sess_event(s, "detect", from, to, d->id,
+		   "link %s -> %s acknowledged nothing for %.3f s: marked cut",
+		   label(s, from, a, sizeof(a)), label(s, to, b, sizeof(b)), stuck_s);
+	f = s->phase == PH_RUN ? fault_attribute(s, from == s->n ? -1 : from, to == s->n ? -1 : to,
+						 now)
+			       : -1;
+	for (int k = 0; k < s->n_deps; k++) {
+		struct deploy *o = &s->deps[k];
+		int64_t n;
+
+		if (!active(o) || (o != d && !uses_link(s, o, from, to)))
+			continue;
+		n = deploy_fail(s, o, now, "link %s -> %s cut", a, b);
+		if (f >= 0) {
+			s->frec[f].resent += n;
+			s->f_redeploy[f] = true;
+		}
+	}
+}
+
+void heartbeat_read(struct emu_session *s, double now)
+{
+	for (;;) {
+		struct emu_heartbeat_msg m;
+		ssize_t k = recv(s->hb_fd, &m, sizeof(m), MSG_DONTWAIT);
+		struct node_st *nd;
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return;
+		if (k != (ssize_t)sizeof(m) || m.magic != EMU_HEARTBEAT_MAGIC || m.node < 0 ||
+		    m.node >= s->n)
+			continue;
+		nd = &s->nodes[m.node];
+		nd->last_hb = now;
+		nd->seen = true;
+		if (nd->dead) {
+			nd->dead = false;
+			s->node_gen++;
+			sess_event(s, "node-back", m.node, -1, -1,
+				   "node %d: heartbeats again: alive", m.node);
+		}
+	}
+}
+
+void heartbeat_check(struct emu_session *s, double now)
+{
+	if (now < s->next_hb_check)
+		return;
+	s->next_hb_check = now + s->cfg.heartbeat_period_s / 2;
+	for (int i = 0; i < s->n; i++) {
+		struct node_st *nd = &s->nodes[i];
+		int f, used = 0;
+
+		if (!nd->seen || nd->dead || now - nd->last_hb <= s->cfg.heartbeat_timeout_s)
+			continue;
+		nd->dead = true;
+		s->node_gen++;
+		sess_event(s, "detect", i, -1, -1, "node %d: no heartbeat for %.3f s: declared dead",
+			   i, now - nd->last_hb);
+		f = s->phase == PH_RUN ? fault_attribute(s, i, -1, now) : -1;
+		for (int k = 0; k < s->n_deps; k++) {
+			struct deploy *d = &s->deps[k];
+			int64_t n;
+
+			if (!active(d) || !uses_node(d, i))
+				continue;
+			used++;
+			n = deploy_fail(s, d, now, "node %d declared dead", i);
+			if (f >= 0) {
+				s->frec[f].resent += n;
+				s->f_redeploy[f] = true;
+			}
+		}
+		if (f >= 0 && !used && !s->frec[f].note[0])
+			snprintf(s->frec[f].note, sizeof(s->frec[f].note),
+				 "node %d hosted no stage: nothing to redeploy", i);
+	}
+}
+
+/* ---- re-planning ---- */
+
+/*
+ * Plan problem p on the nodes not declared dead: a sub-cluster of those nodes and the
+ * dispatcher, cut links at CUT_BPS; the plan's nodes mapped back. If the plan still crosses a
+ * cut link, the link's receiving node (or sending node, for a hop into the dispatcher) is left
+ * out and the algorithm runs again.
+ */
+static int plan_on_alive(struct emu_session *s, const struct problem *full, struct plan *out,
+			 char *reason, size_t rsize)
+{
+	const struct cluster *cl = s->cl;
+	int n = s->n, v = n + 1, rc = EP_EINFEASIBLE;
+	int *map = malloc((size_t)v * sizeof(int));
+	bool *excl = calloc((size_t)n, sizeof(bool));
+	struct ep_error err;
+
+	if (!map || !excl) {
+		snprintf(reason, rsize, "out of memory re-planning");
+		free(map);
+		free(excl);
+		return EP_ENOMEM;
+	}
+	for (int i = 0; i < n; i++)
+		excl[i] = s->nodes[i].dead;
+	for (int round = 0; round <= n; round++) {
+		struct cluster *sub = calloc(1, sizeof(*sub));
+		struct algo_result r;
+		struct problem p;
+		int m = 0, bad_to = -1, bad_from = -1;
+		bool have_p = false;
+
+		algo_result_init(&r);
+		for (int i = 0; i < n; i++)
+			if (!excl[i])
+				map[m++] = i;
+		if (!sub || m == 0) {
+			snprintf(reason, rsize, "%s", m == 0 ? "no node is left" : "out of memory");
+			free(sub);
+			rc = m == 0 ? EP_EINFEASIBLE : EP_ENOMEM;
+			break;
+		}
+		map[m] = n;
+		sub->n = m;
+		sub->mem_bytes = malloc((size_t)m * sizeof(double));
+		sub->speed_flops = malloc((size_t)m * sizeof(double));
+		sub->bw_bps = malloc((size_t)(m + 1) * (size_t)(m + 1) * sizeof(double));
+		sub->latency_s = malloc((size_t)(m + 1) * (size_t)(m + 1) * sizeof(double));
+		if (!sub->mem_bytes || !sub->speed_flops || !sub->bw_bps || !sub->latency_s) {
+			cluster_destroy(sub);
+			snprintf(reason, rsize, "out of memory re-planning");
+			rc = EP_ENOMEM;
+			break;
+		}
+		for (int i = 0; i < m; i++) {
+			sub->mem_bytes[i] = cl->mem_bytes[map[i]];
+			sub->speed_flops[i] = cl->speed_flops[map[i]];
+		}
+		for (int i = 0; i <= m; i++)
+			for (int j = 0; j <= m; j++) {
+				bool cut = i != j && s->cut[map[i] * v + map[j]];
+
+				sub->bw_bps[i * (m + 1) + j] =
+					i == j ? 0 : cut ? CUT_BPS : cluster_bw(cl, map[i], map[j]);
+				sub->latency_s[i * (m + 1) + j] = cluster_latency(cl, map[i], map[j]);
+			}
+		rc = problem_init(&p, full->profile, sub, &full->options, &err);
+		have_p = rc == EP_OK;
+		if (rc == EP_OK)
+			rc = algo_run(s->cfg.algo, &p, &s->cfg.algo_options, s->rng_plan, &r, &err);
+		if (rc != EP_OK) {
+			snprintf(reason, rsize, "%s", err.msg);
+		} else if (r.status != EP_OK) {
+			snprintf(reason, rsize, "%s on %d node(s): %.400s", s->cfg.algo->name, m,
+				 r.reason);
+			rc = r.status;
+		} else {
+			plan_clear(out);
+			for (int i = 0; i < r.plan.n_stages && rc == EP_OK; i++) {
+				const struct plan_stage *st = &r.plan.stages[i];
+
+				rc = plan_push(out, st->first_cut, st->end_cut, map[st->node]);
+			}
+			for (int h = 0; h <= out->n_stages && rc == EP_OK && bad_to < 0; h++) {
+				int from = h == 0 ? n : out->stages[h - 1].node;
+				int to = h == out->n_stages ? n : out->stages[h].node;
+
+				if (s->cut[from * v + to]) {
+					bad_from = from;
+					bad_to = to;
+				}
+			}
+		}
+		algo_result_release(&r);
+		if (have_p)
+			problem_release(&p);
+		cluster_destroy(sub);
+		if (rc != EP_OK || bad_to < 0)
+			break;
+		/* The plan crosses a cut link: leave one of its nodes out and try again. */
+		excl[bad_to == n ? bad_from : bad_to] = true;
+		rc = EP_EINFEASIBLE;
+		snprintf(reason, rsize, "every plan crosses a cut link");
+	}
+	free(map);
+	free(excl);
+	return rc;
+}
+
+void recovery_replan(struct emu_session *s, double now)
+{
+	struct deploy *t;
+	struct plan plan;
+	char reason[512];
+	int rc;
+
+	for (int k = 0; k < s->n_deps; k++)
+		if (s->deps[k].state == DEP_STARTING)
+			return;
+	t = deploy_target(s);
+	if (t && t->version == s->cur_ver) {
+		s->noplan_since = -1;
+		return;
+	}
+	if (s->noplan_since >= 0 && s->node_gen == s->noplan_gen && now < s->next_plan_try) {
+		if (!t && now - s->noplan_since > s->cfg.giveup_s) {
+			s->rep.gave_up = true;
+			sess_event(s, "give-up", -1, -1, -1, "no plan for %.3g s: the run ends with "
+				   "%lld request(s) unanswered", now - s->noplan_since,
+				   (long long)(s->issued - s->answered + s->cfg.requests - s->issued));
+		}
+		return;
+	}
+	plan_init(&plan);
+	rc = plan_on_alive(s, s->vers[s->cur_ver].pp, &plan, reason, sizeof(reason));
+	if (rc == EP_OK) {
+		sess_event(s, "replan", -1, -1, s->n_deps, "%s re-planned %s on the live nodes: %d "
+			   "stage(s)", s->cfg.algo->name, s->vers[s->cur_ver].name, plan.n_stages);
+		if (deploy_spawn(s, &plan, s->cur_ver, now) >= 0)
+			s->noplan_since = -1;
+	} else {
+		if (s->noplan_since < 0 || s->node_gen != s->noplan_gen)
+			sess_event(s, "noplan", -1, -1, -1, "no plan for %s: %s%s",
+				   s->vers[s->cur_ver].name, reason,
+				   t ? " (the old model keeps serving)" : "");
+		if (s->noplan_since < 0)
+			s->noplan_since = now;
+		s->noplan_gen = s->node_gen;
+		s->next_plan_try = now + PLAN_RETRY_S;
+		if (!t && now - s->noplan_since > s->cfg.giveup_s)
+			s->rep.gave_up = true;
+	}
+	plan_release(&plan);
+}
+
+/* ---- the fault timeline ---- */
+
+static void signal_node(struct emu_session *s, int node, int sig)
+{
+	if (s->nodes[node].hb_pid > 0)
+		kill(s->nodes[node].hb_pid, sig);
+	for (int k = 0; k < s->n_deps; k++) {
+		struct deploy *d = &s->deps[k];
+
+		for (int i = 0; i < d->n; i++)
+			if (d->plan.stages[i].node == node && d->pid[i] > 0 && d->status[i] == -1)
+				kill(d->pid[i], sig);
+	}
+}
+
+/* nodeN -> N, dispatcher -> n, stageK -> the node of stage K of the live plan (-1: none). */
+static int resolve(struct emu_session *s, const struct emu_target *t)
+{
+	struct deploy *d;
+
+	if (t->kind == EMU_TARGET_NODE)
+		return t->index;
+	if (t->kind == EMU_TARGET_DISPATCHER)
+		return s->n;
+	d = deploy_target(s);
+	if (!d || t->index >= d->n)
+		return -1;
+	return d->plan.stages[t->index].node;
+}
+
+static int both_ways(struct emu_session *s, int a, int b, int kind, double value, bool up,
+		     struct ep_error *e)
+{
+	int rc;
+
+	if (kind == EMU_FAULT_LINK_DOWN) {
+		rc = emu_link_set_up(s->net, a, b, up, e);
+		return rc ? rc : emu_link_set_up(s->net, b, a, up, e);
+	}
+	if (kind == EMU_FAULT_BANDWIDTH) {
+		rc = emu_link_shape(s->net, a, b, up ? cluster_bw(s->cl, a, b) : value, e);
+		return rc ? rc : emu_link_shape(s->net, b, a, up ? cluster_bw(s->cl, b, a) : value, e);
+	}
+	rc = emu_link_set_loss(s->net, a, b, up ? 0 : value, e);
+	return rc ? rc : emu_link_set_loss(s->net, b, a, up ? 0 : value, e);
+}
+
+static void apply(struct emu_session *s, const struct fault_ev *ev, double now)
+{
+	const struct emu_fault *f = &s->cfg.faults[ev->fault];
+	struct emu_fault_record *r = &s->frec[ev->fault];
+	double rel = now - s->t0;
+	struct ep_error e;
+	int a, b = -1, rc = EP_OK;
+	char x[24], y[24];
+
+	e.msg[0] = '\0';
+	if (ev->end) {
+		if (s->f_skipped[ev->fault] || r->node < 0)
+			return;
+		a = r->node;
+		b = r->peer;
+		r->end_s = rel;
+		if (f->kind == EMU_FAULT_STALL) {
+			s->nodes[a].stalled = false;
+			signal_node(s, a, SIGCONT);
+		} else if (f->kind == EMU_FAULT_LOSS && !f->pair) {
+			for (int j = 0; j <= s->n && rc == EP_OK; j++)
+				if (j != a)
+					rc = both_ways(s, a, j, f->kind, 0, true, &e);
+		} else {
+			rc = both_ways(s, a, b, f->kind, f->value, true, &e);
+		}
+		if (rc)
+			sess_event(s, "error", a, b, -1, "undoing '%s': %s", f->text, e.msg);
+		else
+			sess_event(s, "restore", a, b, -1, "'%s' is over", f->text);
+		return;
+	}
+	a = resolve(s, &f->a);
+	if (f->pair)
+		b = resolve(s, &f->b);
+	if (a < 0 || (f->pair && b < 0) || a == b) {
+		s->f_skipped[ev->fault] = true;
+		snprintf(r->note, sizeof(r->note), "skipped: %s",
+			 a == b && a >= 0 ? "both ends are the same node"
+				       : "the live plan has no such stage (or none is live)");
+		sess_event(s, "skipped", -1, -1, -1, "'%s': %s", f->text, r->note);
+		return;
+	}
+	r->node = a;
+	r->peer = b;
+	r->at_s = rel;
+	switch (f->kind) {
+	case EMU_FAULT_KILL:
+		s->nodes[a].killed = true;
+		rc = emu_node_set_up(s->net, a, false, &e);
+		signal_node(s, a, SIGKILL);
+		break;
+	case EMU_FAULT_STALL:
+		s->nodes[a].stalled = true;
+		signal_node(s, a, SIGSTOP);
+		break;
+	case EMU_FAULT_LOSS:
+		if (!f->pair) {
+			for (int j = 0; j <= s->n && rc == EP_OK; j++)
+				if (j != a)
+					rc = both_ways(s, a, j, f->kind, f->value, false, &e);
+			break;
+		}
+		/* fall through */
+	default: rc = both_ways(s, a, b, f->kind, f->value, false, &e); break;
+	}
+	if (f->a.kind == EMU_TARGET_STAGE || (f->pair && f->b.kind == EMU_TARGET_STAGE))
+		snprintf(r->note, sizeof(r->note), "%s%s%s", label(s, a, x, sizeof(x)),
+			 b >= 0 ? " - " : "", b >= 0 ? label(s, b, y, sizeof(y)) : "");
+	if (rc) {
+		snprintf(r->note, sizeof(r->note), "not applied: %s", e.msg);
+		sess_event(s, "error", a, b, -1, "'%s': %s", f->text, e.msg);
+		return;
+	}
+	sess_event(s, "fault", a, b, -1, "'%s'%s%s", f->text, r->note[0] ? ": " : "", r->note);
+}
+
+static void start_update(struct emu_session *s, const char *name,
+			 const struct model_profile *profile, struct model_graph *graph,
+			 struct model_profile *owned, double now)
+{
+	struct emu_update_record *u;
+	struct ep_error e;
+
+	if (add_version(s, name, NULL, profile, graph, owned, &e) != EP_OK) {
+		model_profile_destroy(owned);
+		model_graph_destroy(graph);
+		sess_event(s, "error", -1, -1, -1, "update to %s: %s", name, e.msg);
+		return;
+	}
+	s->cur_ver = s->n_vers - 1;
+	if (s->n_urec == s->cap_urec) {
+		int cap = s->cap_urec ? 2 * s->cap_urec : 4;
+		struct emu_update_record *nv = realloc(s->urec, (size_t)cap * sizeof(*nv));
+
+		if (!nv)
+			return;
+		s->urec = nv;
+		s->cap_urec = cap;
+	}
+	u = &s->urec[s->n_urec++];
+	memset(u, 0, sizeof(*u));
+	u->version = s->cur_ver;
+	snprintf(u->model, sizeof(u->model), "%s", name);
+	u->at_s = now - s->t0;
+	u->live_s = u->drained_s = u->rollout_s = -1;
+	sess_event(s, "update", -1, -1, -1, "model update to %s (version %d)", name, s->cur_ver);
+}
+
+/* The watched model file changed (mtime or size): load it and roll it out. */
+static void check_watch(struct emu_session *s, double now)
+{
+	struct model_graph *g = NULL;
+	struct model_profile *pr = NULL;
+	struct ep_error e;
+	struct stat st;
+
+	s->next_watch = now + WATCH_S;
+	if (stat(s->cfg.watch_path, &st) != 0 ||
+	    (st.st_mtim.tv_sec == s->watch_mtime.tv_sec &&
+	     st.st_mtim.tv_nsec == s->watch_mtime.tv_nsec && st.st_size == s->watch_size))
+		return;
+	s->watch_mtime = st.st_mtim;
+	s->watch_size = st.st_size;
+	if (model_zoo_open(s->cfg.watch_path, &g, &e) != EP_OK ||
+	    model_profile_create(g, &s->cfg.profile_options, &pr, &e) != EP_OK) {
+		model_graph_destroy(g);
+		sess_event(s, "error", -1, -1, -1, "the model file '%s' changed but does not load "
+			   "(kept the running model): %s", s->cfg.watch_path, e.msg);
+		return;
+	}
+	start_update(s, pr->model, pr, g, pr, now);
+}
+
+void timeline_step(struct emu_session *s, double now)
+{
+	double rel = now - s->t0;
+
+	while (s->next_fev < s->n_fev && s->fev[s->next_fev].t <= rel)
+		apply(s, &s->fev[s->next_fev++], now);
+	if (s->cfg.update_profile && !s->update_done && rel >= s->cfg.update_at_s) {
+		s->update_done = true;
+		start_update(s, s->cfg.update_profile->model, s->cfg.update_profile, NULL, NULL, now);
+	}
+	if (s->cfg.watch_path && now >= s->next_watch)
+		check_watch(s, now);
+}
+
+double timeline_next_time(const struct emu_session *s)
+{
+	double t = INFINITY;
+
+	if (s->next_fev < s->n_fev)
+		t = s->t0 + s->fev[s->next_fev].t;
+	if (s->cfg.update_profile && !s->update_done)
+		t = fmin(t, s->t0 + s->cfg.update_at_s);
+	if (s->cfg.watch_path)
+		t = fmin(t, s->next_watch);
+	return t;
+}
+
+void recovery_kill_all(struct emu_session *s)
+{
+	for (int k = 0; k < s->n_deps; k++)
+		deploy_kill(s, &s->deps[k]);
+	if (s->nodes)
+		for (int i = 0; i < s->n; i++)
+			if (s->nodes[i].hb_pid > 0) {
+				kill(s->nodes[i].hb_pid, SIGKILL);
+				kill(s->nodes[i].hb_pid, SIGCONT);
+			}
+	for (int k = 0; k < s->n_deps; k++) {
+		struct deploy *d = &s->deps[k];
+
+		for (int i = 0; i < d->n; i++)
+			if (d->pid[i] > 0 && d->status[i] == -1) {
+				waitpid(d->pid[i], &d->status[i], 0);
+				d->exited[i] = true;
+			}
+		if (active(d) || d->state == DEP_STOPPING) {
+			d->state = d->state == DEP_STOPPING ? DEP_STOPPED : d->state;
+			if (d->ended <= 0)
+				d->ended = emu_now_s();
+		}
+	}
+	if (s->nodes)
+		for (int i = 0; i < s->n; i++)
+			if (s->nodes[i].hb_pid > 0) {
+				waitpid(s->nodes[i].hb_pid, NULL, 0);
+				s->nodes[i].hb_pid = -1;
+			}
+}

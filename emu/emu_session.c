@@ -1,0 +1,922 @@
+/*
+ * An emulator run: set-up, the event loop, teardown and the report (emu_session.h). The
+ * dispatcher is in emu_dispatch.c, deployments, faults and recovery in emu_recovery.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "emu_internal.h"
+#include "emu_session_internal.h"
+#include "emu_stage.h"
+
+#define LOOP_MAX_WAIT_S 0.05  /* the loop looks around at least this often */
+#define START_TIMEOUT_S 10.0  /* heartbeats and the first deployment */
+#define STOP_GRACE_S    1.0   /* stages reporting their last counters */
+#define CALIBRATE_S     0.15
+
+static const char *const arrival_names[] = { "closed", "poisson", "constant" };
+
+const char *emu_arrival_name(enum emu_arrival a)
+{
+	return (unsigned)a <= EMU_CONSTANT ? arrival_names[a] : "?";
+}
+
+struct emu_config emu_config_default(void)
+{
+	struct emu_config c;
+
+	memset(&c, 0, sizeof(c));
+	c.arrival = EMU_CLOSED;
+	c.window = 1;
+	c.rate = 1;
+	c.requests = 100;
+	c.compute = true;
+	c.heartbeat_period_s = 0.1;
+	c.heartbeat_timeout_s = 0.5;
+	c.retry_timeout_s = 30;
+	c.deploy_timeout_s = 10;
+	c.giveup_s = 10;
+	c.algo_options = ALGO_OPTIONS_DEFAULT;
+	c.seed = 1;
+	c.profile_options = MODEL_PROFILE_OPTIONS_DEFAULT;
+	c.bin_s = 1;
+	c.probes = 5;
+	c.stop_fd = -1;
+	return c;
+}
+
+void sess_event(struct emu_session *s, const char *kind, int node, int peer, int deploy,
+		const char *fmt, ...)
+{
+	struct emu_event *e;
+	va_list ap;
+
+	if (s->n_events == s->cap_events) {
+		int cap = s->cap_events ? 2 * s->cap_events : 64;
+		struct emu_event *nv = realloc(s->events, (size_t)cap * sizeof(*nv));
+
+		if (!nv)
+			return; /* an event lost to memory is not worth failing the run */
+		s->events = nv;
+		s->cap_events = cap;
+	}
+	e = &s->events[s->n_events++];
+	e->t_s = emu_now_s(); /* absolute until the report */
+	snprintf(e->kind, sizeof(e->kind), "%s", kind);
+	e->node = node;
+	e->peer = peer;
+	e->deployment = deploy;
+	va_start(ap, fmt);
+	vsnprintf(e->text, sizeof(e->text), fmt, ap);
+	va_end(ap);
+	if (s->cfg.progress) {
+		double t0 = s->t0 > 0 ? s->t0 : s->t_begin;
+
+		fprintf(s->cfg.progress, "edgepipe emu: %8.3f s  %-9s %s\n", e->t_s - t0, kind,
+			e->text);
+		fflush(s->cfg.progress);
+	}
+}
+
+int sess_socket_d(struct emu_session *s, int type)
+{
+	int fd, e;
+
+	if (setns(s->d_ns, CLONE_NEWNET) != 0)
+		return -1;
+	fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	e = errno;
+	/* Back home: a failure here would leave the controller in the wrong namespace. */
+	if (setns(s->self_ns, CLONE_NEWNET) != 0) {
+		if (fd >= 0)
+			close(fd);
+		snprintf(s->fatal, sizeof(s->fatal), "returning to the controller's namespace: %s",
+			 strerror(errno));
+		return -1;
+	}
+	errno = e;
+	return fd;
+}
+
+static bool stop_requested(const struct emu_session *s)
+{
+	struct pollfd p = { .fd = s->cfg.stop_fd, .events = POLLIN };
+
+	return s->cfg.stop_fd >= 0 && poll(&p, 1, 0) == 1;
+}
+
+/* ---- create and destroy ---- */
+
+static int check_config(const struct emu_config *c, const struct problem *p,
+			struct ep_error *err)
+{
+	if (c->requests < 1)
+		return ep_error_set(err, EP_EINVAL, "requests %lld: at least 1",
+				    (long long)c->requests);
+	if (c->warmup_requests < 0 || c->warmup_requests >= c->requests)
+		return ep_error_set(err, EP_EINVAL, "warm-up %lld: must be below the %lld requests",
+				    (long long)c->warmup_requests, (long long)c->requests);
+	if (c->arrival == EMU_CLOSED && c->window < 1)
+		return ep_error_set(err, EP_EINVAL, "window %d: at least 1", c->window);
+	if (c->arrival != EMU_CLOSED && !(c->rate > 0 && isfinite(c->rate)))
+		return ep_error_set(err, EP_EINVAL, "rate %g: must be positive", c->rate);
+	if (!(c->heartbeat_period_s > 0) || !(c->heartbeat_timeout_s >= c->heartbeat_period_s))
+		return ep_error_set(err, EP_EINVAL,
+				    "heartbeat timeout %g s must be at least the period %g s (> 0)",
+				    c->heartbeat_timeout_s, c->heartbeat_period_s);
+	if (!(c->deploy_timeout_s > 0) || !(c->giveup_s > 0) || !(c->bin_s > 0) ||
+	    c->retry_timeout_s < 0)
+		return ep_error_set(err, EP_EINVAL, "deploy timeout, give-up time and bin must be "
+						    "positive, the retry timeout not negative");
+	if (c->probes < 0 || c->probes > 1000)
+		return ep_error_set(err, EP_EINVAL, "probes %d: 0 to 1000", c->probes);
+	if (!c->algo)
+		return ep_error_set(err, EP_EINVAL, "no algorithm to re-plan with");
+	for (int i = 0; i < c->n_faults; i++) {
+		const struct emu_fault *f = &c->faults[i];
+
+		if ((f->a.kind == EMU_TARGET_NODE && f->a.index >= p->cluster->n) ||
+		    (f->pair && f->b.kind == EMU_TARGET_NODE && f->b.index >= p->cluster->n))
+			return ep_error_set(err, EP_EINVAL, "fault '%s': the cluster has node0 .. "
+							    "node%d", f->text, p->cluster->n - 1);
+	}
+	return EP_OK;
+}
+
+int emu_session_create(const struct problem *p, const struct plan *plan,
+		       const struct emu_config *cfg, struct emu_session **out,
+		       struct ep_error *err)
+{
+	struct emu_session *s;
+	int rc;
+
+	*out = NULL;
+	if ((rc = check_config(cfg, p, err)))
+		return rc;
+	if ((rc = plan_check(p, plan, NULL, err)))
+		return rc;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return ep_error_set(err, EP_ENOMEM, "out of memory for a session");
+	s->cfg = *cfg;
+	s->p0 = p;
+	s->cl = p->cluster;
+	s->n = p->cluster->n;
+	s->self_ns = s->d_ns = s->hb_fd = s->res_ls = -1;
+	plan_init(&s->plan0);
+	if (plan_copy(&s->plan0, plan) != EP_OK) {
+		emu_session_destroy(s);
+		return ep_error_set(err, EP_ENOMEM, "out of memory for a session");
+	}
+	*out = s;
+	return EP_OK;
+}
+
+void emu_session_destroy(struct emu_session *s)
+{
+	if (!s)
+		return;
+	dispatch_release(s);
+	recovery_release(s);
+	plan_release(&s->plan0);
+	free(s->events);
+	free(s->urec);
+	free(s->series);
+	free(s->rreq);
+	free(s->rstage);
+	free(s->rlink);
+	free(s->rdep);
+	free(s);
+}
+
+const struct emu_report *emu_session_report(const struct emu_session *s)
+{
+	return &s->rep;
+}
+
+/* ---- set-up ---- */
+
+/* The cgroup of each node: CPU share from its speed, memory cap = its memory. */
+static int make_cgroups(struct emu_session *s, struct ep_error *err)
+{
+	bool cpu = s->caps.have[EMU_CAP_CGROUP_CPU], mem = s->caps.have[EMU_CAP_CGROUP_MEMORY];
+	double host = 2 * s->work_rate; /* FLOP/s of one core */
+	int rc;
+
+	s->rep.cgroup_cpu_version = 0;
+	s->rep.cgroup_memory_version = 0;
+	for (int i = 0; i < s->n; i++) {
+		double speed = s->cl->speed_flops[i];
+
+		s->nodes[i].share = cpu && speed > 0 ? fmin(1.0, speed / host) : 0;
+		if (s->nodes[i].share >= 1.0)
+			s->nodes[i].share = 0; /* a node as fast as a core or faster: no cap */
+		s->nodes[i].share_eff = s->nodes[i].share > 0 ? s->nodes[i].share : 1.0;
+	}
+	if (!cpu && !mem)
+		return EP_OK;
+	rc = emu_cgroups_create(s->reg, &s->caps, &s->cgs, err);
+	if (rc)
+		return rc;
+	for (int i = 0; i < s->n; i++) {
+		struct emu_cgroup_limits lim = { 0 };
+		char name[16];
+
+		lim.cpu_share = s->nodes[i].share;
+		lim.mem_bytes = mem ? s->cl->mem_bytes[i] : 0;
+		snprintf(name, sizeof(name), "n%d", i);
+		rc = emu_cgroup_create(s->cgs, name, &lim, &s->nodes[i].cg, err);
+		if (rc)
+			return rc;
+		if (lim.cpu_share > 0)
+			s->rep.cgroup_cpu_version = emu_cgroup_cpu_version(s->nodes[i].cg);
+		if (lim.mem_bytes > 0)
+			s->rep.cgroup_memory_version = emu_cgroup_memory_version(s->nodes[i].cg);
+	}
+	return EP_OK;
+}
+
+/* The dispatcher's heartbeat socket and result listener. */
+static int make_sockets(struct emu_session *s, struct ep_error *err)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	char a[INET_ADDRSTRLEN];
+	int one = 1;
+
+	s->self_ns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	s->d_ns = emu_netns_open(emu_net_ns_name(s->net, s->n));
+	if (s->self_ns < 0 || s->d_ns < 0)
+		return ep_error_set(err, EP_EIO, "opening the namespaces of the controller and the "
+						 "dispatcher: %s", strerror(s->d_ns < 0 ? -s->d_ns
+										       : errno));
+	sa.sin_addr = emu_net_addr(s->net, s->n);
+	emu_net_addr_str(s->net, s->n, a, sizeof(a));
+	s->hb_fd = sess_socket_d(s, SOCK_DGRAM);
+	sa.sin_port = htons(EMU_HEARTBEAT_PORT);
+	if (s->hb_fd < 0 || bind(s->hb_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+		return ep_error_set(err, EP_EIO, "heartbeat socket on %s:%d: %s", a,
+				    EMU_HEARTBEAT_PORT, strerror(errno));
+	s->res_ls = sess_socket_d(s, SOCK_STREAM);
+	sa.sin_port = htons(EMU_RESULT_PORT);
+	if (s->res_ls < 0 ||
+	    setsockopt(s->res_ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(s->res_ls, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(s->res_ls, 16) != 0)
+		return ep_error_set(err, EP_EIO, "result listener on %s:%d: %s", a, EMU_RESULT_PORT,
+				    strerror(errno));
+	return EP_OK;
+}
+
+static int spawn_heartbeaters(struct emu_session *s, struct ep_error *err)
+{
+	for (int i = 0; i < s->n; i++) {
+		struct emu_heartbeat_spec hs = {
+			.node = i,
+			.to = emu_net_addr(s->net, s->n),
+			.port = EMU_HEARTBEAT_PORT,
+			.period_s = s->cfg.heartbeat_period_s,
+			.controller = s->self,
+		};
+		int rc = emu_net_spawn(s->net, i, s->nodes[i].cg, emu_heartbeat_main, &hs,
+				       &s->nodes[i].hb_pid, err);
+
+		if (rc)
+			return rc;
+		s->nodes[i].last_hb = emu_now_s();
+	}
+	return EP_OK;
+}
+
+/* Faults the host cannot emulate are refused before anything is created. */
+static int check_faults(struct emu_session *s, struct ep_error *err)
+{
+	bool ipt = s->caps.have[EMU_CAP_IPTABLES_STATISTIC], netem = s->caps.have[EMU_CAP_NETEM];
+
+	for (int i = 0; i < s->cfg.n_faults; i++) {
+		const struct emu_fault *f = &s->cfg.faults[i];
+
+		if (f->kind == EMU_FAULT_LINK_DOWN && !ipt)
+			return ep_error_set(err, EP_EIO, "fault '%s': a link cut needs iptables (%s)",
+					    f->text, s->caps.why[EMU_CAP_IPTABLES_STATISTIC]);
+		if (f->kind == EMU_FAULT_LOSS && !ipt && !netem)
+			return ep_error_set(err, EP_EIO, "fault '%s': loss needs netem or the iptables "
+							 "statistic match, and both are missing",
+					    f->text);
+	}
+	return EP_OK;
+}
+
+static int setup(struct emu_session *s, struct ep_error *err)
+{
+	int rc;
+
+	s->self = getpid();
+	s->old_slack = prctl(PR_GET_TIMERSLACK);
+	prctl(PR_SET_TIMERSLACK, 1UL); /* the answers' latency holds, as in the stages */
+	if (emu_registry_note_stale(s->cfg.state_dir, s->rep.stale_note,
+				    sizeof(s->rep.stale_note), NULL) > 0 && s->cfg.progress)
+		fprintf(s->cfg.progress, "edgepipe emu: %s\n", s->rep.stale_note);
+	if ((rc = emu_caps_detect(&s->caps, err)) || (rc = emu_caps_require_net(&s->caps, err)))
+		return rc;
+	emu_caps_describe(&s->caps, s->rep.missing, sizeof(s->rep.missing));
+	if ((rc = check_faults(s, err)))
+		return rc;
+	/* Before any process of ours competes for the CPU. */
+	s->work_rate = emu_work_calibrate(CALIBRATE_S);
+	s->rep.host_flops = 2 * s->work_rate;
+	if (stop_requested(s))
+		return EP_OK;
+	if ((rc = emu_registry_create(s->cfg.state_dir, &s->reg, err)))
+		return rc;
+	snprintf(s->rep.run_id, sizeof(s->rep.run_id), "%s", emu_registry_run_id(s->reg));
+	if ((rc = emu_net_create(s->reg, &s->caps, s->cl, &s->cfg.net, &s->net, err)))
+		return rc;
+	for (int p = 0; p < EMU_PROP_COUNT_; p++)
+		s->rep.mech[p] = emu_net_mech(s->net, (enum emu_prop)p);
+	if (stop_requested(s))
+		return EP_OK;
+	if ((rc = make_cgroups(s, err)) || (rc = make_sockets(s, err)))
+		return rc;
+	if (stop_requested(s))
+		return EP_OK;
+	if ((rc = spawn_heartbeaters(s, err)))
+		return rc;
+	return EP_OK;
+}
+
+/* Stages that busy-work more CPU than the host has are slower than FLOPs / speed: say so. */
+static void warn_cpu(struct emu_session *s)
+{
+	double want = 0;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (!s->cfg.compute)
+		return;
+	for (int i = 0; i < s->plan0.n_stages; i++) {
+		int node = s->plan0.stages[i].node;
+
+		if (s->cl->speed_flops[node] > 0)
+			want += s->nodes[node].share_eff;
+	}
+	/* Half a core is left for the controller and the kernel's network processing. */
+	if (cpus > 0 && want > (double)cpus - 0.5)
+		sess_event(s, "warning", -1, -1, 0, "the stages' busy work needs %.2f CPUs and the "
+			   "host has %ld: compute will be slower than FLOPs / speed (lower --speed)",
+			   want, cpus);
+}
+
+/* ---- teardown ---- */
+
+/* Ask the running deployments to stop, and collect their last counters for a moment. */
+static void stop_stages(struct emu_session *s)
+{
+	double now = emu_now_s(), deadline = now + STOP_GRACE_S;
+
+	for (int k = 0; k < s->n_deps; k++) {
+		enum dep_state st = s->deps[k].state;
+
+		if (st == DEP_STARTING || st == DEP_LIVE || st == DEP_DRAINING)
+			deploy_stop(s, &s->deps[k], now);
+	}
+	for (;;) {
+		struct pollfd pfd[256];
+		int who[256][2], np = 0;
+
+		for (int k = 0; k < s->n_deps; k++)
+			for (int i = 0; i < s->deps[k].n && np < 256; i++)
+				if (s->deps[k].ctl[i] >= 0 && !s->nodes[s->deps[k].plan.stages[i].node]
+									  .stalled) {
+					pfd[np] = (struct pollfd){ .fd = s->deps[k].ctl[i],
+								   .events = POLLIN };
+					who[np][0] = k;
+					who[np++][1] = i;
+				}
+		now = emu_now_s();
+		if (np == 0 || now >= deadline)
+			break;
+		if (poll(pfd, (nfds_t)np, (int)ceil((deadline - now) * 1000)) <= 0)
+			break;
+		for (int j = 0; j < np; j++)
+			if (pfd[j].revents)
+				deploy_ctl(s, &s->deps[who[j][0]], who[j][1], now);
+	}
+}
+
+static void teardown(struct emu_session *s)
+{
+	double t = emu_now_s();
+
+	recovery_kill_all(s);
+	if (s->hb_fd >= 0)
+		close(s->hb_fd);
+	if (s->res_ls >= 0)
+		close(s->res_ls);
+	for (int i = 0; i < s->n_pc; i++) {
+		close(s->pc[i].fd);
+		emu_frame_reader_release(&s->pc[i].rd);
+	}
+	s->n_pc = 0;
+	s->hb_fd = s->res_ls = -1;
+	if (s->nodes)
+		for (int i = 0; i < s->n; i++) {
+			emu_cgroup_destroy(s->nodes[i].cg);
+			s->nodes[i].cg = NULL;
+		}
+	emu_cgroups_destroy(s->cgs);
+	s->cgs = NULL;
+	emu_net_destroy(s->net);
+	s->net = NULL;
+	if (s->reg) {
+		struct ep_error e;
+
+		if (emu_registry_clean(s->reg, 0, NULL, NULL, NULL, &e) != EP_OK && s->cfg.progress)
+			fprintf(s->cfg.progress, "edgepipe emu: cleaning up: %s\n", e.msg);
+		emu_registry_destroy(s->reg);
+		s->reg = NULL;
+	}
+	if (s->self_ns >= 0)
+		close(s->self_ns);
+	if (s->d_ns >= 0)
+		close(s->d_ns);
+	s->self_ns = s->d_ns = -1;
+	s->rep.teardown_s = emu_now_s() - t;
+	if (s->old_slack > 0)
+		prctl(PR_SET_TIMERSLACK, (unsigned long)s->old_slack);
+}
+
+/* ---- the loop ---- */
+
+enum tag { T_STOP = 0, T_HB, T_LISTEN, T_PENDING, T_CTL, T_DEP };
+
+struct pfd_tag {
+	enum tag tag;
+	int a, b;
+};
+
+static void start_phase_check(struct emu_session *s, double now)
+{
+	bool all = true;
+
+	for (int i = 0; i < s->n; i++)
+		all = all && s->nodes[i].seen;
+	if (all && s->n_deps > 0 && s->deps[0].state == DEP_LIVE) {
+		sess_event(s, "ready", -1, -1, 0, "%d heartbeaters and %d stage(s) up in %.3f s",
+			   s->n, s->deps[0].n, now - s->t_begin);
+		s->rep.setup_s = now - s->t_begin;
+		if (s->cfg.probes > 0) {
+			s->phase = PH_PROBE;
+		} else {
+			s->phase = PH_RUN;
+			s->t0 = now;
+			s->next_arrival = now;
+			s->next_retry_scan = now;
+			sess_event(s, "start", -1, -1, -1, "the workload starts: %lld requests",
+				   (long long)s->cfg.requests);
+		}
+		return;
+	}
+	if (now - s->t_begin > START_TIMEOUT_S + s->cfg.deploy_timeout_s) {
+		int missing = -1;
+
+		for (int i = 0; i < s->n && missing < 0; i++)
+			if (!s->nodes[i].seen)
+				missing = i;
+		if (missing >= 0)
+			snprintf(s->fatal, sizeof(s->fatal),
+				 "no heartbeat from node %d within %.0f s of the start", missing,
+				 now - s->t_begin);
+		else
+			snprintf(s->fatal, sizeof(s->fatal),
+				 "the first deployment was not connected within %.0f s",
+				 now - s->t_begin);
+	}
+}
+
+static int run_loop(struct emu_session *s)
+{
+	struct pollfd *pfd = NULL;
+	struct pfd_tag *tag = NULL;
+	int cap = 0;
+
+	while (s->phase != PH_DONE && !s->fatal[0]) {
+		double now = emu_now_s(), wake;
+		struct timespec ts;
+		int np = 0, need = 4 + s->n_pc, rc;
+
+		deploy_step(s, now);
+		if (s->fatal[0])
+			break;
+		heartbeat_check(s, now);
+		if (s->phase == PH_START)
+			start_phase_check(s, now);
+		if (s->phase == PH_PROBE)
+			probe_step(s, now);
+		if (s->phase == PH_RUN) {
+			timeline_step(s, now);
+			recovery_replan(s, now);
+		}
+		if (s->fatal[0])
+			break;
+		dispatch_step(s, now);
+		dispatch_answers(s, now);
+		if (s->phase == PH_RUN && s->answered == s->cfg.requests) {
+			s->phase = PH_DONE;
+			break;
+		}
+		if (s->rep.gave_up) {
+			s->phase = PH_DONE;
+			break;
+		}
+
+		for (int k = 0; k < s->n_deps; k++)
+			need += s->deps[k].n + 2;
+		if (need > cap) {
+			struct pollfd *np2 = realloc(pfd, (size_t)need * 2 * sizeof(*pfd));
+			struct pfd_tag *nt = realloc(tag, (size_t)need * 2 * sizeof(*tag));
+
+			if (np2)
+				pfd = np2;
+			if (nt)
+				tag = nt;
+			if (!np2 || !nt) {
+				snprintf(s->fatal, sizeof(s->fatal), "out of memory in the event loop");
+				break;
+			}
+			cap = need * 2;
+		}
+		if (s->cfg.stop_fd >= 0) {
+			pfd[np] = (struct pollfd){ .fd = s->cfg.stop_fd, .events = POLLIN };
+			tag[np++] = (struct pfd_tag){ T_STOP, 0, 0 };
+		}
+		pfd[np] = (struct pollfd){ .fd = s->hb_fd, .events = POLLIN };
+		tag[np++] = (struct pfd_tag){ T_HB, 0, 0 };
+		pfd[np] = (struct pollfd){ .fd = s->res_ls, .events = POLLIN };
+		tag[np++] = (struct pfd_tag){ T_LISTEN, 0, 0 };
+		for (int i = 0; i < s->n_pc; i++) {
+			pfd[np] = (struct pollfd){ .fd = s->pc[i].fd, .events = POLLIN };
+			tag[np++] = (struct pfd_tag){ T_PENDING, i, 0 };
+		}
+		for (int k = 0; k < s->n_deps; k++) {
+			struct deploy *d = &s->deps[k];
+
+			for (int i = 0; i < d->n; i++)
+				if (d->ctl[i] >= 0) {
+					pfd[np] = (struct pollfd){ .fd = d->ctl[i], .events = POLLIN };
+					tag[np++] = (struct pfd_tag){ T_CTL, k, i };
+				}
+			if (d->in_fd >= 0) {
+				pfd[np] = (struct pollfd){
+					.fd = d->in_fd,
+					.events = (short)(POLLIN | (d->in_connecting || d->out.count > 0
+									    ? POLLOUT
+									    : 0)),
+				};
+				tag[np++] = (struct pfd_tag){ T_DEP, k, 0 };
+			}
+			if (d->res_fd >= 0) {
+				pfd[np] = (struct pollfd){ .fd = d->res_fd, .events = POLLIN };
+				tag[np++] = (struct pfd_tag){ T_DEP, k, 1 };
+			}
+		}
+		wake = now + LOOP_MAX_WAIT_S;
+		wake = fmin(wake, dispatch_next_time(s, now));
+		if (s->phase == PH_RUN)
+			wake = fmin(wake, timeline_next_time(s));
+		wake = fmin(wake, s->next_hb_check);
+		now = emu_now_s(); /* the steps above took some of the wait */
+		ts.tv_sec = 0;
+		ts.tv_nsec = wake > now ? (long)((wake - now) * 1e9) : 0;
+		rc = ppoll(pfd, (nfds_t)np, &ts, NULL);
+		if (rc < 0 && errno != EINTR) {
+			snprintf(s->fatal, sizeof(s->fatal), "ppoll: %s", strerror(errno));
+			break;
+		}
+		if (rc <= 0)
+			continue;
+		now = emu_now_s();
+		for (int j = 0; j < np; j++) {
+			if (!pfd[j].revents)
+				continue;
+			switch (tag[j].tag) {
+			case T_STOP:
+				s->rep.interrupted = true;
+				s->phase = PH_DONE;
+				break;
+			case T_HB: heartbeat_read(s, now); break;
+			case T_LISTEN: dispatch_accept(s, now); break;
+			case T_PENDING: dispatch_pending_io(s, tag[j].a, now); break;
+			case T_CTL: deploy_ctl(s, &s->deps[tag[j].a], tag[j].b, now); break;
+			case T_DEP:
+				dispatch_io(s, &s->deps[tag[j].a], tag[j].b == 0 ? pfd[j].revents : 0,
+					    tag[j].b == 1 ? pfd[j].revents : 0, now);
+				break;
+			}
+		}
+		/* Pending connections identified this round leave holes: compact them. */
+		for (int i = 0; i < s->n_pc;) {
+			if (s->pc[i].fd >= 0) {
+				i++;
+				continue;
+			}
+			s->pc[i] = s->pc[--s->n_pc];
+		}
+	}
+	free(pfd);
+	free(tag);
+	return s->fatal[0] ? EP_EIO : EP_OK;
+}
+
+/* ---- the report ---- */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double pct(const double *v, int64_t n, double q)
+{
+	int64_t k;
+
+	if (n == 0)
+		return NAN;
+	k = (int64_t)ceil(q * (double)n) - 1;
+	if (k < 0)
+		k = 0;
+	if (k >= n)
+		k = n - 1;
+	return v[k];
+}
+
+static void plan_str(const struct plan *plan, char *buf, size_t size)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < plan->n_stages && used < size; i++)
+		used += (size_t)snprintf(buf + used, size - used, "%s%d..%d@%d", i ? " " : "",
+					 plan->stages[i].first_cut, plan->stages[i].end_cut,
+					 plan->stages[i].node);
+}
+
+static void report_workload(struct emu_session *s)
+{
+	struct emu_report *r = &s->rep;
+	int64_t n = s->cfg.requests, k = 0, m = 0;
+	double *done = malloc((size_t)n * sizeof(double)), *lat = malloc((size_t)n * sizeof(double));
+	double t0 = s->t0;
+
+	s->rreq = calloc((size_t)n, sizeof(*s->rreq));
+	r->issued = s->issued;
+	r->answered = s->answered;
+	r->incomplete = s->issued - s->answered;
+	if (!done || !lat || !s->rreq || !s->reqs) {
+		free(done);
+		free(lat);
+		return;
+	}
+	for (int64_t i = 0; i < n; i++) {
+		const struct req *q = &s->reqs[i];
+		struct emu_request_record *o = &s->rreq[i];
+
+		o->issue_s = i < s->issued ? q->issue - t0 : -1;
+		o->first_sent_s = q->attempts > 0 ? q->first_sent - t0 : -1;
+		o->sent_s = q->attempts > 0 ? q->sent - t0 : -1;
+		o->done_s = q->answered ? q->done - t0 : -1;
+		o->attempts = q->attempts;
+		o->deployment = q->answered ? q->answered_by : -1;
+		o->duplicates = q->dups;
+		r->duplicates += q->dups;
+		if (q->attempts > 1) {
+			r->resends += q->attempts - 1;
+			r->requests_resent++;
+		}
+		if (q->answered)
+			done[k++] = q->done;
+	}
+	r->requests = s->rreq;
+	r->n_requests = s->issued;
+	qsort(done, (size_t)k, sizeof(double), cmp_double);
+	r->warmup_end_s = 0;
+	r->end_s = k > 0 ? done[k - 1] - t0 : 0;
+	if (s->cfg.warmup_requests > 0 && k >= s->cfg.warmup_requests)
+		r->warmup_end_s = done[s->cfg.warmup_requests - 1] - t0;
+	for (int64_t i = 0; i < s->issued; i++) {
+		const struct req *q = &s->reqs[i];
+
+		if (q->answered && (s->cfg.warmup_requests == 0 || q->done - t0 > r->warmup_end_s))
+			lat[m++] = q->done - q->issue;
+	}
+	r->measured = m;
+	r->throughput = r->end_s > r->warmup_end_s ? (double)m / (r->end_s - r->warmup_end_s)
+						   : NAN;
+	qsort(lat, (size_t)m, sizeof(double), cmp_double);
+	r->latency_mean_s = NAN;
+	if (m > 0) {
+		double sum = 0;
+
+		for (int64_t i = 0; i < m; i++)
+			sum += lat[i];
+		r->latency_mean_s = sum / (double)m;
+	}
+	r->latency_p50_s = pct(lat, m, 0.50);
+	r->latency_p95_s = pct(lat, m, 0.95);
+	r->latency_p99_s = pct(lat, m, 0.99);
+	r->latency_max_s = m > 0 ? lat[m - 1] : NAN;
+	free(done);
+	free(lat);
+}
+
+static void report_probes(struct emu_session *s)
+{
+	struct emu_report *r = &s->rep;
+	const struct plan *pl = &s->plan0;
+	int P = s->cfg.probes, disp = s->n, k = pl->n_stages;
+	double held[1000], free_[1000];
+	int nh = 0, nf = 0;
+
+	r->probes = P;
+	r->path_latency_configured_s = 0;
+	for (int h = 0; h <= k; h++) {
+		int from = h == 0 ? disp : pl->stages[h - 1].node;
+		int to = h == k ? disp : pl->stages[h].node;
+
+		r->path_latency_configured_s += cluster_latency(s->cl, from, to);
+	}
+	r->probe_rtt_hold_s = r->probe_rtt_nohold_s = r->path_latency_measured_s = NAN;
+	if (!s->probe_rtt)
+		return;
+	for (int i = 0; i < s->probe_k && i < 2 * P; i++) {
+		if (!isfinite(s->probe_rtt[i]))
+			continue; /* lost */
+		if (i % 2 == 0)
+			held[nh++] = s->probe_rtt[i];
+		else
+			free_[nf++] = s->probe_rtt[i];
+	}
+	qsort(held, (size_t)nh, sizeof(double), cmp_double);
+	qsort(free_, (size_t)nf, sizeof(double), cmp_double);
+	if (nh > 0)
+		r->probe_rtt_hold_s = held[nh / 2];
+	if (nf > 0)
+		r->probe_rtt_nohold_s = free_[nf / 2];
+	if (nh > 0 && nf > 0 && r->mech[EMU_PROP_LATENCY] == EMU_MECH_TRANSPORT)
+		r->path_latency_measured_s = r->probe_rtt_hold_s - r->probe_rtt_nohold_s;
+	else if (nh > 0)
+		r->path_latency_measured_s = r->probe_rtt_hold_s;
+}
+
+static void report_deploys(struct emu_session *s)
+{
+	struct emu_report *r = &s->rep;
+	int ns = 0, nl = 0;
+	double t0 = s->t0;
+
+	for (int k = 0; k < s->n_deps; k++) {
+		ns += s->deps[k].n;
+		nl += s->deps[k].n + 1;
+	}
+	s->rstage = calloc((size_t)ns + 1, sizeof(*s->rstage));
+	s->rlink = calloc((size_t)nl + 1, sizeof(*s->rlink));
+	s->rdep = calloc((size_t)s->n_deps + 1, sizeof(*s->rdep));
+	if (!s->rstage || !s->rlink || !s->rdep)
+		return;
+	ns = nl = 0;
+	r->raw_bytes = r->wire_bytes = 0;
+	for (int k = 0; k < s->n_deps; k++) {
+		const struct deploy *d = &s->deps[k];
+		struct emu_deploy_record *o = &s->rdep[k];
+		static const char *const names[] = { "starting", "live", "draining", "stopping",
+						     "stopped", "failed" };
+
+		o->id = d->id;
+		o->version = d->version;
+		o->n_stages = d->n;
+		snprintf(o->model, sizeof(o->model), "%s", s->vers[d->version].name);
+		plan_str(&d->plan, o->plan, sizeof(o->plan));
+		o->bottleneck_s = d->cost.bottleneck_s;
+		o->started_s = d->started - t0;
+		o->live_s = d->live > 0 ? d->live - t0 : NAN;
+		o->ended_s = d->ended > 0 ? d->ended - t0 : NAN;
+		snprintf(o->state, sizeof(o->state), "%s", names[d->state]);
+		snprintf(o->reason, sizeof(o->reason), "%s", d->reason);
+		for (int i = 0; i < d->n; i++)
+			s->rstage[ns++] = d->rec[i];
+		for (int h = 0; h <= d->n; h++) {
+			struct emu_link_record *l = &s->rlink[nl++];
+
+			l->deployment = d->id;
+			l->hop = h;
+			l->from = h == 0 ? s->n : d->plan.stages[h - 1].node;
+			l->to = h == d->n ? s->n : d->plan.stages[h].node;
+			if (h == 0) {
+				l->frames = d->in_frames;
+				l->raw_bytes = d->in_raw;
+				l->wire_bytes = d->in_wire;
+			} else {
+				l->frames = d->rec[h - 1].c.frames_out;
+				l->raw_bytes = d->rec[h - 1].c.bytes_out_raw;
+				l->wire_bytes = d->rec[h - 1].c.bytes_out_wire;
+			}
+			r->raw_bytes += l->raw_bytes;
+			r->wire_bytes += l->wire_bytes;
+		}
+	}
+	r->stages = s->rstage;
+	r->n_stages = ns;
+	r->links = s->rlink;
+	r->n_links = nl;
+	r->deploys = s->rdep;
+	r->n_deploys = s->n_deps;
+}
+
+static void build_report(struct emu_session *s)
+{
+	struct emu_report *r = &s->rep;
+	double t0;
+
+	if (s->t0 <= 0)
+		s->t0 = s->t_end > 0 ? s->t_end : emu_now_s();
+	t0 = s->t0;
+	report_workload(s);
+	report_probes(s);
+	report_deploys(s);
+	for (int i = 0; i < s->n_events; i++)
+		s->events[i].t_s -= t0;
+	r->events = s->events;
+	r->n_events = s->n_events;
+	if (s->frec) {
+		for (int i = 0; i < s->cfg.n_faults; i++) {
+			struct emu_fault_record *f = &s->frec[i];
+
+			f->detection_s = f->detected_s >= 0 ? f->detected_s - f->at_s : -1;
+			f->recovery_s = f->live_s >= 0 ? f->live_s - f->at_s : -1;
+		}
+		r->faults = s->frec;
+		r->n_faults = s->cfg.n_faults;
+	}
+	r->updates = s->urec;
+	r->n_updates = s->n_urec;
+	r->bin_s = s->cfg.bin_s;
+	r->series = s->series;
+	r->n_bins = s->n_bins;
+}
+
+/* ---- run ---- */
+
+int emu_session_run(struct emu_session *s, struct ep_error *err)
+{
+	int rc;
+
+	if (s->ran)
+		return ep_error_set(err, EP_EINVAL, "a session runs once");
+	s->ran = true;
+	s->t_begin = emu_now_s();
+	s->phase = PH_START;
+	s->nodes = calloc((size_t)s->n, sizeof(*s->nodes));
+	if (!s->nodes) {
+		rc = ep_error_set(err, EP_ENOMEM, "out of memory for the nodes");
+		goto out;
+	}
+	for (int i = 0; i < s->n; i++)
+		s->nodes[i].hb_pid = -1;
+	if ((rc = recovery_init(s, err)) || (rc = dispatch_init(s, err)))
+		goto out;
+	if ((rc = setup(s, err)))
+		goto out;
+	if (stop_requested(s)) {
+		s->rep.interrupted = true;
+		goto out;
+	}
+	if (deploy_spawn(s, &s->plan0, 0, emu_now_s()) < 0) {
+		rc = ep_error_set(err, EP_EIO, "%s", s->fatal);
+		goto out;
+	}
+	warn_cpu(s);
+	s->next_hb_check = emu_now_s();
+	rc = run_loop(s);
+	if (rc)
+		ep_error_set(err, rc, "%s", s->fatal);
+	s->t_end = emu_now_s();
+	if (!s->rep.interrupted)
+		stop_stages(s);
+out:
+	if (s->t_end <= 0)
+		s->t_end = emu_now_s();
+	teardown(s);
+	build_report(s);
+	return rc;
+}

@@ -1,0 +1,267 @@
+/*
+ * emu_session: one emulator run. A plan meets a real network stack: stage processes in the
+ * nodes' namespaces and cgroups (emu_stage.h), real TCP through the shaped links (emu_net.h),
+ * a dispatcher that streams a workload through the pipeline, a fault timeline (emu_fault.h),
+ * failure detection, re-planning, redeployment and model updates, and the measurements.
+ *
+ * Processes and namespaces. The controller (the calling process) stays in the host's namespace;
+ * it is also the dispatcher: its sockets (the connection to stage 0, the result listener, the
+ * heartbeat socket) are created inside the dispatcher's namespace, so every byte the dispatcher
+ * sends or receives crosses the dispatcher's emulated links. Each node runs a heartbeater for
+ * the whole run; each deployment of a plan runs one stage process per stage. Every process is
+ * forked with emu_net_spawn into its node's namespace and cgroup (CPU share = node speed /
+ * host speed when nodes have a speed, memory cap = node memory), dies with the controller
+ * (PR_SET_PDEATHSIG), and is listed in no registry: `edgepipe clean` kills it anyway, as it is
+ * inside the run's namespaces and cgroups.
+ *
+ * Compute. The host's speed is what emu_work_run achieves on one core, measured at start
+ * (2 FLOPs per multiply-add). A node of speed S gets a CPU share c = min(1, S / host) and a
+ * stage of F FLOPs busy-works F / S x c seconds of host CPU: under the cap that takes F / S of
+ * wall time, as the cost model says. Without a cpu controller the share is not capped and the
+ * busy work is F / S seconds at full speed (same wall time while the host is not
+ * oversubscribed). Nodes of speed 0 compute nothing (the published model).
+ *
+ * Latency. Where the kernel has netem, emu_net puts it on the links. Where it has not
+ * (EMU_MECH_TRANSPORT), each receiver (stage or dispatcher) holds a frame for its incoming
+ * link's latency after the frame's last byte arrived: a propagation delay that does not occupy
+ * the link, as netem's would not. The start-up probes measure it: PROBES round trips through the
+ * pipeline with the hold and as many without, whose difference is the latency the path adds.
+ *
+ * Workload. Closed (a window of requests in flight) or open (Poisson or constant arrivals), as
+ * in the simulator. A request's latency runs from its issue to its answer; the first answer
+ * completes it; later answers (of resent attempts) are counted as duplicates, never twice. The
+ * measurement interval starts after the first `warmup_requests` answers and ends with the last.
+ *
+ * Detection. A node is declared dead when no heartbeat came for heartbeat_timeout_s (a killed,
+ * stalled or cut-off node), and alive again when heartbeats resume. A stage whose successor
+ * acknowledged nothing for heartbeat_timeout_s while data waited, with TCP at three
+ * retransmission timeouts in a row (emu_stage.h: about 1.4 s; loss alone does not do that),
+ * reports STUCK: the link between them is marked cut for the rest of the run (the dispatcher
+ * checks its own link to stage 0 the same way). A stage process that exits unexpectedly, or reports an error, fails
+ * its deployment. Processes killed by the fault timeline are not noticed through the
+ * management plane: only through the heartbeats and the data path, as on a real network.
+ *
+ * Recovery. A deployment that uses a dead node or a cut link is torn down (its stage processes
+ * killed) and every request in it goes back to the front of the dispatcher's queue. The
+ * controller re-plans the current model on the nodes not declared dead with the run's
+ * algorithm (algo_run on the sub-cluster of those nodes; cut links get a bandwidth of 1 bit/s,
+ * and if the plan still uses one, its receiving node is left out too), deploys the new plan,
+ * and when every stage is connected the dispatcher resends the queued requests. With no plan
+ * (too few nodes) it retries whenever a node comes back, and gives up after giveup_s. A
+ * request unanswered for retry_timeout_s (doubling per resend) is also resent: a safety net,
+ * as no frame is lost on TCP except with a deployment.
+ *
+ * Updates. A model update (update_profile at update_at_s, or a change of the watched model
+ * file) is rolled out make-before-break: the new model is planned on the live nodes and
+ * deployed beside the old deployment; when it is connected, new requests and resends go to it
+ * and the old one drains (its requests in flight are answered by the old model) and is then
+ * stopped. No request is lost.
+ *
+ * Faults (emu_fault.h). kill: the node's interface is set down (silent, like a node that lost
+ * power: no TCP reset reaches its peers), then its processes are SIGKILLed; stages later
+ * deployed there are killed at once. stall: SIGSTOP of every process on the node, SIGCONT at
+ * the end. link: emu_link_set_up both ways. bandwidth: emu_link_shape both ways, in place.
+ * loss: emu_link_set_loss (netem or iptables). Times count from the workload's start.
+ *
+ * Cleanup. Everything is created through the registry (emu_registry.h); emu_session_run removes
+ * it all before it returns, whatever happened, and so do SIGINT and SIGTERM: the caller's
+ * handler makes cfg.stop_fd readable, and the run stops at once, cleans up and reports
+ * `interrupted`.
+ *
+ * Not thread-safe: a session belongs to one thread, and emu_session_run forks.
+ */
+#ifndef EDGEPIPE_EMU_SESSION_H
+#define EDGEPIPE_EMU_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "algo.h"
+#include "emu_fault.h"
+#include "emu_frame.h"
+#include "emu_net.h"
+#include "ep_error.h"
+#include "model_profile.h"
+#include "plan.h"
+#include "problem.h"
+
+enum emu_arrival {
+	EMU_CLOSED = 0, /* a window of requests in flight */
+	EMU_POISSON,    /* exponential inter-arrival times of mean 1 / rate */
+	EMU_CONSTANT,   /* one request every 1 / rate */
+};
+
+const char *emu_arrival_name(enum emu_arrival a); /* "closed", "poisson", "constant" */
+
+struct emu_config {
+	/* workload */
+	enum emu_arrival arrival;
+	int window;                 /* closed: >= 1 */
+	double rate;                /* open: requests per second, > 0 */
+	int64_t requests;           /* >= 1 */
+	int64_t warmup_requests;    /* answers left out of the measurements, < requests */
+	/* stages */
+	bool compute;               /* busy work for FLOPs / node speed (--compute model) */
+	bool lz4;                   /* compress tensors on the wire */
+	/* detection and recovery */
+	double heartbeat_period_s;  /* > 0 */
+	double heartbeat_timeout_s; /* >= the period; also the stuck timeout */
+	double retry_timeout_s;     /* 0: no timeout resends */
+	double deploy_timeout_s;    /* > 0: a deployment not connected by then is given up */
+	double giveup_s;            /* > 0: no plan for this long ends the run */
+	const struct algo *algo;    /* re-plans */
+	struct algo_options algo_options;
+	uint64_t seed;              /* re-planning and open-loop arrivals */
+	const struct emu_fault *faults; /* borrowed, n_faults */
+	int n_faults;
+	/* updates */
+	const struct model_profile *update_profile; /* borrowed; NULL: none */
+	double update_at_s;
+	const char *watch_path;     /* a model file whose change is rolled out; NULL: none */
+	struct model_profile_options profile_options; /* for the changed file */
+	/* measurements */
+	double bin_s;               /* throughput series bin, > 0 */
+	int probes;                 /* start-up probes with the latency hold (and as many
+				       without); 0: none */
+	/* host */
+	const char *state_dir;      /* registries; NULL: EMU_STATE_DIR_DEFAULT */
+	struct emu_net_options net;
+	int stop_fd;                /* readable = stop now (SIGINT, SIGTERM); -1: none */
+	FILE *progress;             /* one line per step and incident; NULL: quiet */
+};
+
+/* Defaults: closed loop, window 1, 100 requests, compute on, no compression, heartbeats every
+ * 0.1 s with a 0.5 s timeout, retry after 30 s, deploy timeout 10 s, give up after 10 s,
+ * 1 s bins, 5 probes, no faults, no update. */
+struct emu_config emu_config_default(void);
+
+/* ---- the report ---- */
+
+struct emu_request_record {
+	double issue_s;      /* first issue (from the workload's start) */
+	double first_sent_s; /* the first attempt was handed to the socket; -1: never */
+	double sent_s;       /* the last attempt */
+	double done_s;       /* answered; -1: never */
+	int attempts;
+	int deployment;      /* that answered it; -1 */
+	int duplicates;      /* answers after the first */
+};
+
+struct emu_stage_record {
+	int deployment, stage, node, first_cut, end_cut;
+	double flops;        /* of the stage */
+	double cpu_share;    /* of the node's cgroup; 0 = uncapped */
+	double work_iters;   /* busy work per request */
+	double hold_s;       /* the incoming link's latency added by the transport */
+	struct emu_stage_counters c; /* the last counters the stage reported */
+};
+
+struct emu_link_record {
+	int deployment, hop;  /* hop h goes into stage h; hop n_stages back to the dispatcher */
+	int from, to;         /* nodes; n = the dispatcher */
+	int64_t frames;
+	double raw_bytes, wire_bytes; /* tensor payloads before and after compression */
+};
+
+struct emu_deploy_record {
+	int id, version, n_stages;
+	char model[64];
+	char plan[512];       /* "0..6@1 6..15@2 ..." */
+	double bottleneck_s;  /* plan_cost on the full cluster */
+	double started_s, live_s, ended_s; /* NAN: never (negative: before the workload) */
+	char state[16];       /* how it ended: "stopped", "failed", "live" */
+	char reason[200];     /* why it failed */
+};
+
+struct emu_event {
+	double t_s;           /* from the workload's start (negative before it) */
+	char kind[24];        /* "fault", "restore", "detect", "node-back", "replan", "live",
+				 "drained", "noplan", "update", "error", ... */
+	int node, peer, deployment; /* -1 when not applicable */
+	char text[240];
+};
+
+struct emu_fault_record {
+	int fault;            /* index in cfg.faults */
+	int node, peer;       /* resolved targets; -1 unused; n = the dispatcher */
+	double at_s, end_s;   /* applied, undone (-1 never) */
+	double detected_s;    /* the first detection it caused; -1 none */
+	double live_s;        /* the redeployment it caused went live; -1 */
+	double detection_s, recovery_s; /* detected - at, live - at; -1 */
+	int64_t resent;       /* requests sent again because of it */
+	char note[200];
+};
+
+struct emu_update_record {
+	int version;
+	char model[64];
+	double at_s, live_s, drained_s; /* -1: never */
+	double rollout_s;     /* live - at */
+};
+
+struct emu_report {
+	char run_id[16];
+	bool interrupted;     /* stopped by stop_fd */
+	bool gave_up;         /* no plan for giveup_s */
+	/* host */
+	double host_flops;    /* one core, busy loop */
+	enum emu_mech mech[EMU_PROP_COUNT_];
+	int cgroup_cpu_version, cgroup_memory_version; /* 0: not capped */
+	char missing[1024];   /* emu_caps_describe */
+	char stale_note[512]; /* emu_registry_note_stale, or "" */
+	double setup_s, teardown_s;
+	/* workload */
+	int64_t issued, answered, incomplete, duplicates;
+	int64_t resends;      /* sends beyond a request's first */
+	int64_t requests_resent;
+	double warmup_end_s, end_s; /* the measurement interval */
+	int64_t measured;
+	double throughput;    /* measured / interval, per second */
+	double latency_mean_s, latency_p50_s, latency_p95_s, latency_p99_s, latency_max_s;
+	/* latency added by the path (probes) */
+	int probes;
+	double path_latency_configured_s; /* sum of the first plan's hop latencies */
+	double probe_rtt_hold_s, probe_rtt_nohold_s; /* medians */
+	double path_latency_measured_s;   /* their difference (or the held RTT with netem) */
+	/* bytes on the wire (tensor payloads, all links) */
+	double raw_bytes, wire_bytes;
+	/* records */
+	const struct emu_request_record *requests; int64_t n_requests;
+	const struct emu_stage_record *stages; int n_stages;
+	const struct emu_link_record *links; int n_links;
+	const struct emu_deploy_record *deploys; int n_deploys;
+	const struct emu_event *events; int n_events;
+	const struct emu_fault_record *faults; int n_faults;
+	const struct emu_update_record *updates; int n_updates;
+	double bin_s;
+	const int64_t *series; int n_bins; /* answers per bin from the workload's start */
+};
+
+struct emu_session;
+
+/*
+ * Prepare a run of `plan` (valid for `p`) on p's cluster under `cfg`. Nothing is created on the
+ * host. p, its profile and cluster, and cfg's borrowed pointers must outlive the session.
+ * Errors: EP_EINVAL (a bad field, named; a fault naming a node outside the cluster; an
+ * invalid plan), EP_ENOMEM.
+ */
+int emu_session_create(const struct problem *p, const struct plan *plan,
+		       const struct emu_config *cfg, struct emu_session **out,
+		       struct ep_error *err);
+void emu_session_destroy(struct emu_session *s);
+
+/*
+ * Run: detect the host's abilities, build the network and cgroups, start the heartbeaters and
+ * the first deployment, probe, stream the workload through the fault timeline, and remove
+ * everything. Call once. Returns EP_OK when the run happened (interrupted, given up or with
+ * requests unanswered included: see the report), EP_EIO when the host refused (a missing
+ * ability, a fault the host cannot emulate: named) or a stage failed before the workload
+ * began, EP_ENOMEM. The host is clean when it returns, in every case.
+ */
+int emu_session_run(struct emu_session *s, struct ep_error *err);
+
+/* The report of a run (also of a failed one, as far as it got); owned by the session. */
+const struct emu_report *emu_session_report(const struct emu_session *s);
+
+#endif

@@ -1,0 +1,244 @@
+/*
+ * emu_session_internal: the session's state, shared by its three files (not a public API):
+ *   emu_session.c   lifecycle, set-up and teardown, the event loop, the report
+ *   emu_dispatch.c  the dispatcher: requests, sends, answers, probes
+ *   emu_recovery.c  deployments, the fault timeline, detection, re-planning, updates
+ *
+ * Times are CLOCK_MONOTONIC seconds (emu_now_s) inside; the report converts them to seconds
+ * from the workload's start (t0).
+ */
+#ifndef EDGEPIPE_EMU_SESSION_INTERNAL_H
+#define EDGEPIPE_EMU_SESSION_INTERNAL_H
+
+#include <gsl/gsl_rng.h>
+#include <sys/types.h>
+
+#include "emu_caps.h"
+#include "emu_cgroup.h"
+#include "emu_frame.h"
+#include "emu_net.h"
+#include "emu_registry.h"
+#include "emu_session.h"
+#include "model_graph.h"
+
+enum phase {
+	PH_START = 0, /* waiting for the heartbeats and the first deployment */
+	PH_PROBE,     /* start-up probes */
+	PH_RUN,       /* the workload */
+	PH_DONE,
+};
+
+struct node_st {
+	pid_t hb_pid;
+	double last_hb;   /* the last heartbeat received */
+	bool seen;        /* a heartbeat has come */
+	bool dead;        /* declared dead by the controller */
+	/* ground truth, kept by the fault timeline (the controller's logic never reads it) */
+	bool killed, stalled;
+	struct emu_cgroup *cg;
+	double share;     /* the cgroup's CPU share; 0 = uncapped */
+	double share_eff; /* the share the busy work is scaled to (1 when uncapped) */
+};
+
+/* A model version: the run's model, then each update. */
+struct version {
+	char name[64];
+	struct model_graph *graph;     /* owned when loaded from a changed file */
+	struct model_profile *profile; /* owned likewise */
+	struct problem p;              /* on the full cluster (updates) */
+	bool p_init;
+	const struct problem *pp;      /* &p, or the run's problem for version 0 */
+	char *input;                   /* the synthetic input tensor */
+	size_t input_bytes;
+};
+
+enum dep_state { DEP_STARTING = 0, DEP_LIVE, DEP_DRAINING, DEP_STOPPING, DEP_STOPPED,
+		 DEP_FAILED };
+
+struct deploy {
+	int id, version;
+	struct plan plan;
+	struct plan_cost cost;
+	enum dep_state state;
+	double started, live, ended, stop_sent;
+	int n;                        /* stages */
+	pid_t *pid;
+	int *ctl;                     /* -1 once closed */
+	bool *ready, *exited;
+	int *status;                  /* wait status, -1 while running */
+	struct emu_stage_record *rec; /* stage records (counters filled as they come) */
+	/* the dispatcher's connection to stage 0 */
+	int in_fd;
+	bool in_conn, in_connecting;
+	double in_retry, in_connect_t0;
+	struct emu_out_queue out;
+	double in_written, in_acked, in_progress; /* stuck check */
+	int64_t in_frames;
+	double in_raw, in_wire;
+	/* the result connection from the last stage */
+	int res_fd;
+	struct emu_frame_reader res;
+	int64_t res_frames;
+	double res_raw, res_wire;
+	double hold_res;              /* latency last stage -> dispatcher, added here */
+	int64_t in_flight;            /* requests whose current attempt is here */
+	char reason[200];
+};
+
+struct req {
+	double issue, first_sent, sent, done, deadline;
+	int attempts, deploy, answered_by, dups;
+	bool answered;
+};
+
+struct held_result {
+	double due;
+	struct emu_frame_hdr hdr;
+};
+
+struct pending_conn {
+	int fd;
+	double since;
+	struct emu_frame_reader rd;
+};
+
+#define MAX_PENDING_CONN 8
+
+struct fault_ev {
+	double t; /* from t0 */
+	int fault;
+	bool end;
+};
+
+struct emu_session {
+	struct emu_config cfg;
+	const struct problem *p0;
+	struct plan plan0;
+	const struct cluster *cl;
+	int n; /* nodes; n = the dispatcher */
+	/* the host */
+	struct emu_registry *reg;
+	struct emu_caps caps;
+	struct emu_net *net;
+	struct emu_cgroups *cgs;
+	int self_ns, d_ns;  /* namespace files: ours, the dispatcher's */
+	int hb_fd, res_ls;  /* in the dispatcher's namespace */
+	double work_rate;   /* multiply-adds per second, one core */
+	pid_t self;
+	int old_slack;      /* the controller's timer slack before the run */
+	struct node_st *nodes;
+	bool *cut;          /* [(n+1)^2] links found cut */
+	/* models and deployments */
+	struct version *vers;
+	int n_vers, cap_vers, cur_ver;
+	struct deploy *deps;
+	int n_deps, cap_deps;
+	bool replanning_blocked;
+	double noplan_since, next_plan_try;
+	int node_gen, noplan_gen;   /* node-state changes; the one the last failed plan saw */
+	gsl_rng *rng_plan, *rng_arrival;
+	/* the dispatcher */
+	struct req *reqs;
+	int64_t issued, answered;
+	int64_t *pend;              /* deque of requests waiting to be sent */
+	int64_t pend_head, pend_count;
+	struct held_result *hr;     /* ring of answers held for the return link's latency */
+	int hr_head, hr_count, hr_cap;
+	struct pending_conn pc[MAX_PENDING_CONN];
+	int n_pc;
+	double next_arrival, next_retry_scan;
+	/* probes */
+	int probe_k;                /* probes done */
+	bool probe_out;
+	double probe_sent;
+	double *probe_rtt;          /* [2 x probes]: even = held, odd = not */
+	/* time */
+	enum phase phase;
+	double t_begin, t0, t_end;
+	double next_hb_check, next_watch;
+	/* faults and updates */
+	struct fault_ev *fev;
+	int n_fev, next_fev;
+	bool update_done;
+	struct timespec watch_mtime;
+	off_t watch_size;
+	/* records */
+	struct emu_report rep;
+	struct emu_event *events;
+	int n_events, cap_events;
+	struct emu_fault_record *frec;
+	bool *f_skipped, *f_redeploy; /* [n_faults] */
+	struct emu_update_record *urec;
+	int n_urec, cap_urec;
+	int64_t *series;
+	int n_bins, cap_bins;
+	struct emu_request_record *rreq;
+	struct emu_stage_record *rstage;
+	struct emu_link_record *rlink;
+	struct emu_deploy_record *rdep;
+	bool ran;
+	char fatal[512];            /* a fatal error during the run */
+};
+
+/* emu_session.c */
+void sess_event(struct emu_session *s, const char *kind, int node, int peer, int deploy,
+		const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* A socket (SOCK_* type, non-blocking, close-on-exec) in the dispatcher's namespace. */
+int sess_socket_d(struct emu_session *s, int type);
+
+/* emu_dispatch.c */
+int dispatch_init(struct emu_session *s, struct ep_error *err);
+void dispatch_release(struct emu_session *s);
+/* Issue what the workload allows, then hand queued requests to the live deployment. */
+void dispatch_step(struct emu_session *s, double now);
+/* Put request r at the front (resend) or the back of the queue. */
+void dispatch_queue(struct emu_session *s, int64_t r, bool front);
+/* Frames on deployment d's connections (connect, write, read). */
+void dispatch_io(struct emu_session *s, struct deploy *d, short in_revents, short res_revents,
+		 double now);
+/* Accept and identify result connections. */
+void dispatch_accept(struct emu_session *s, double now);
+void dispatch_pending_io(struct emu_session *s, int i, double now);
+/* Deliver answers whose hold is over; resend what timed out. */
+void dispatch_answers(struct emu_session *s, double now);
+/* The next time dispatch needs to run (arrivals, holds, retries, reconnects). */
+double dispatch_next_time(const struct emu_session *s, double now);
+/* Build and send the next probe, or record one that came back. */
+void probe_step(struct emu_session *s, double now);
+
+/* emu_recovery.c */
+int recovery_init(struct emu_session *s, struct ep_error *err);
+void recovery_release(struct emu_session *s);
+/* Plan version v on the nodes not declared dead and deploy it. */
+void recovery_replan(struct emu_session *s, double now);
+/* Spawn the stage processes of a plan; returns the deployment index or -1 (fatal set). */
+int deploy_spawn(struct emu_session *s, const struct plan *plan, int version, double now);
+/* Tear a deployment down after a failure, queueing its requests again. Returns how many
+ * requests were queued again. */
+int64_t deploy_fail(struct emu_session *s, struct deploy *d, double now, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Ask a deployment's stages to stop (after draining, at the end). */
+void deploy_stop(struct emu_session *s, struct deploy *d, double now);
+/* Kill every stage process of d that still runs and close its sockets. */
+void deploy_kill(struct emu_session *s, struct deploy *d);
+/* The newest live deployment, or NULL. */
+struct deploy *deploy_target(struct emu_session *s);
+/* Control messages of deployment d's stage i. */
+void deploy_ctl(struct emu_session *s, struct deploy *d, int i, double now);
+/* Reap exited processes; readiness, timeouts, draining. */
+void deploy_step(struct emu_session *s, double now);
+/* Heartbeats in, nodes declared dead or back. */
+void heartbeat_read(struct emu_session *s, double now);
+void heartbeat_check(struct emu_session *s, double now);
+/* The dispatcher's own link to stage 0 made no progress: mark it cut, fail. */
+void detect_link(struct emu_session *s, struct deploy *d, int from, int to, double stuck_s,
+		 double now);
+/* Apply the fault timeline's events that are due; the update; the watched file. */
+void timeline_step(struct emu_session *s, double now);
+double timeline_next_time(const struct emu_session *s);
+/* Wake every process (SIGCONT) and kill them all: the end of a run. */
+void recovery_kill_all(struct emu_session *s);
+/* Attribute a detection at nodes a, b (-1: none) to the fault that most likely caused it. */
+int fault_attribute(struct emu_session *s, int a, int b, double now);
+
+#endif

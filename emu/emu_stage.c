@@ -1,0 +1,569 @@
+/*
+ * The stage process and the node heartbeater (emu_stage.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sockios.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "emu_internal.h"
+#include "emu_stage.h"
+
+#define SLICE_S     0.0005 /* busy work between two looks at the sockets */
+#define RETRY_S     0.01   /* connect again after a refusal */
+#define MAX_UP      4      /* upstream connections (one is expected) */
+/* A latency hold sleeps until this long before its deadline and spins the rest: a wake-up
+ * from ppoll comes tens of microseconds late, and every hop of a path would add that. */
+#define SPIN_S      150e-6
+
+int emu_tcp_timeouts(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+		return 0;
+	return ti.tcpi_retransmits > ti.tcpi_backoff ? ti.tcpi_retransmits : ti.tcpi_backoff;
+}
+
+bool emu_child_setup(int keep, pid_t controller)
+{
+	struct sigaction sa;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* Latency holds wake at their deadline, not up to 50 us after (the default slack). */
+	prctl(PR_SET_TIMERSLACK, 1UL);
+	if (getppid() != controller)
+		return false; /* it died before the line above */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	if (keep < 0) {
+		close_range(3, ~0U, 0);
+	} else {
+		if (keep > 3)
+			close_range(3, (unsigned)keep - 1, 0);
+		close_range((unsigned)keep + 1, ~0U, 0);
+	}
+	return true;
+}
+
+static double ts_s(const struct timespec *ts)
+{
+	return (double)ts->tv_sec + (double)ts->tv_nsec * 1e-9;
+}
+
+static struct timespec to_ts(double s)
+{
+	struct timespec ts;
+
+	if (s < 0)
+		s = 0;
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
+/* ---- the stage ---- */
+
+struct held {
+	struct emu_frame_hdr hdr;
+	double due; /* delivered to compute at this time */
+};
+
+struct stage {
+	const struct emu_stage_spec *sp;
+	int ls, down, ctl;
+	int up[MAX_UP];
+	struct emu_frame_reader rd[MAX_UP];
+	int n_up;
+	bool connected, connecting, ready_sent, stuck_sent;
+	double retry_at, connect_started;
+	struct emu_out_queue out;
+	struct held *hold; /* ring */
+	int hold_head, hold_count, hold_cap;
+	bool computing;
+	struct emu_frame_hdr cur;
+	double remaining, compute_t0;
+	char *out_raw, *scratch;
+	size_t scratch_cap;
+	struct emu_stage_counters c;
+	double next_report;
+	double written, last_acked, last_progress; /* for the stuck check */
+	volatile double sink;
+};
+
+static void ctl_send(struct stage *st, uint32_t type, int peer, double value, const char *text)
+{
+	struct emu_ctl_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = type;
+	m.peer = peer;
+	m.value = value;
+	m.c = st->c;
+	if (text)
+		snprintf(m.text, sizeof(m.text), "%s", text);
+	while (send(st->ctl, &m, sizeof(m), MSG_NOSIGNAL) < 0 && errno == EINTR)
+		;
+}
+
+static int fatal(struct stage *st, const char *fmt, const char *detail)
+{
+	char text[200];
+
+	snprintf(text, sizeof(text), fmt, detail);
+	ctl_send(st, EMU_CTL_ERROR, -1, 0, text);
+	return 1;
+}
+
+static bool hold_push(struct stage *st, const struct emu_frame_hdr *hdr, double due)
+{
+	if (st->hold_count == st->hold_cap) {
+		int cap = st->hold_cap ? 2 * st->hold_cap : 16;
+		struct held *nv = malloc((size_t)cap * sizeof(*nv));
+
+		if (!nv)
+			return false;
+		for (int i = 0; i < st->hold_count; i++)
+			nv[i] = st->hold[(st->hold_head + i) % st->hold_cap];
+		free(st->hold);
+		st->hold = nv;
+		st->hold_cap = cap;
+		st->hold_head = 0;
+	}
+	st->hold[(st->hold_head + st->hold_count) % st->hold_cap] = (struct held){ *hdr, due };
+	st->hold_count++;
+	return true;
+}
+
+static int start_connect(struct stage *st, double now)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	int one = 1;
+
+	st->down = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (st->down < 0)
+		return -1;
+	setsockopt(st->down, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	sa.sin_addr = st->sp->next_addr;
+	sa.sin_port = htons(st->sp->next_port);
+	st->connect_started = now; /* per attempt: refusals are progress, a silent SYN is not */
+	st->connecting = true;
+	if (connect(st->down, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno == EINPROGRESS)
+		return 0;
+	/* Refused or unreachable at once: try again shortly. */
+	close(st->down);
+	st->down = -1;
+	st->retry_at = now + RETRY_S;
+	return 0;
+}
+
+/* The connect finished (POLLOUT): connected, or retry later. */
+static int finish_connect(struct stage *st, double now)
+{
+	struct emu_frame_hdr hello;
+	int e = 0;
+	socklen_t len = sizeof(e);
+
+	getsockopt(st->down, SOL_SOCKET, SO_ERROR, &e, &len);
+	if (e != 0) {
+		close(st->down);
+		st->down = -1;
+		st->retry_at = now + RETRY_S;
+		return 0;
+	}
+	st->connecting = false;
+	st->connected = true;
+	st->last_progress = now;
+	memset(&hello, 0, sizeof(hello));
+	hello.magic = EMU_FRAME_MAGIC;
+	hello.type = EMU_FRAME_HELLO;
+	hello.deployment = (uint32_t)st->sp->deployment;
+	hello.stage = st->sp->index;
+	if (emu_out_push(&st->out, &hello, NULL, NULL) != EP_OK)
+		return -1;
+	if (!st->ready_sent) {
+		ctl_send(st, EMU_CTL_READY, st->sp->next_node, 0, NULL);
+		st->ready_sent = true;
+	}
+	return 0;
+}
+
+/* A whole frame arrived on upstream connection u. */
+static int take_frame(struct stage *st, int u, double now)
+{
+	struct emu_frame_reader *r = &st->rd[u];
+	struct emu_frame_hdr h = r->hdr;
+	double hold = 0;
+
+	if (h.type == EMU_FRAME_HELLO)
+		return 0;
+	if (h.type != EMU_FRAME_DATA && h.type != EMU_FRAME_PROBE)
+		return fatal(st, "unknown frame type %s from the predecessor", "?");
+	if (h.flags & EMU_FRAME_LZ4) {
+		double t0 = emu_now_s();
+
+		if (h.raw_bytes > st->scratch_cap) {
+			char *nb = realloc(st->scratch, h.raw_bytes);
+
+			if (!nb)
+				return fatal(st, "out of memory for a %s tensor", "received");
+			st->scratch = nb;
+			st->scratch_cap = h.raw_bytes;
+		}
+		if (!emu_lz4_decompress(r->buf, h.wire_bytes, st->scratch, h.raw_bytes))
+			return fatal(st, "a received tensor does not decompress (%s)", "lz4");
+		st->c.codec_s += emu_now_s() - t0;
+	}
+	if (h.type == EMU_FRAME_DATA) {
+		st->c.frames_in++;
+		st->c.bytes_in_wire += (double)h.wire_bytes;
+		st->c.bytes_in_raw += (double)h.raw_bytes;
+	} else {
+		st->c.probes++;
+	}
+	if (!(h.flags & EMU_FRAME_NOHOLD))
+		hold = st->sp->hold_s;
+	st->c.hold_s += hold;
+	if (!hold_push(st, &h, now + hold))
+		return fatal(st, "out of memory for the %s queue", "hold");
+	if (st->hold_count + st->out.count > st->c.max_backlog)
+		st->c.max_backlog = st->hold_count + st->out.count;
+	return 0;
+}
+
+/* The compute of st->cur is over: queue its output. */
+static int emit(struct stage *st)
+{
+	struct emu_frame_hdr h = st->cur;
+	char *owned = NULL;
+
+	h.stage = st->sp->index;
+	h.flags &= (uint16_t)~EMU_FRAME_LZ4;
+	if (h.type == EMU_FRAME_DATA) {
+		h.raw_bytes = (uint64_t)st->sp->out_bytes;
+		h.wire_bytes = h.raw_bytes;
+		if (st->sp->lz4 && h.raw_bytes > 0) {
+			size_t cap = emu_lz4_bound(h.raw_bytes), k;
+			double t0 = emu_now_s();
+
+			owned = cap ? malloc(cap) : NULL;
+			if (!owned)
+				return fatal(st, "out of memory compressing a %s tensor", "sent");
+			k = emu_lz4_compress(st->out_raw, h.raw_bytes, owned, cap);
+			st->c.codec_s += emu_now_s() - t0;
+			if (k == 0) {
+				free(owned);
+				return fatal(st, "lz4 refused a %s tensor", "sent");
+			}
+			h.wire_bytes = k;
+			h.flags |= EMU_FRAME_LZ4;
+		}
+		st->c.frames_out++;
+		st->c.bytes_out_raw += (double)h.raw_bytes;
+		st->c.bytes_out_wire += (double)h.wire_bytes;
+	} else {
+		h.raw_bytes = h.wire_bytes = 0;
+	}
+	if (emu_out_push(&st->out, &h, owned ? NULL : st->out_raw, owned) != EP_OK)
+		return fatal(st, "out of memory for the %s queue", "send");
+	return 0;
+}
+
+/* STUCK when data waits for the successor and none of it was acknowledged for the timeout. */
+static void check_stuck(struct stage *st, double now)
+{
+	int outq = 0;
+
+	if (st->stuck_sent || st->sp->stuck_timeout_s <= 0)
+		return;
+	if (st->connecting) {
+		if (st->down >= 0 && now - st->connect_started >
+					     fmax(st->sp->stuck_timeout_s, EMU_CONNECT_STUCK_S)) {
+			ctl_send(st, EMU_CTL_STUCK, st->sp->next_node, now - st->connect_started,
+				 "connect");
+			st->stuck_sent = true;
+		}
+		return;
+	}
+	if (!st->connected || ioctl(st->down, SIOCOUTQ, &outq) != 0)
+		return;
+	if (outq == 0 && st->out.count == 0) {
+		st->last_progress = now;
+		return;
+	}
+	if (st->written - outq > st->last_acked) {
+		st->last_acked = st->written - outq;
+		st->last_progress = now;
+		return;
+	}
+	if (now - st->last_progress > st->sp->stuck_timeout_s &&
+	    emu_tcp_timeouts(st->down) >= EMU_STUCK_RTOS) {
+		ctl_send(st, EMU_CTL_STUCK, st->sp->next_node, now - st->last_progress, "send");
+		st->stuck_sent = true;
+	}
+}
+
+static int stage_loop(struct stage *st)
+{
+	const struct emu_stage_spec *sp = st->sp;
+	double slice = sp->work_rate > 0 ? sp->work_rate * SLICE_S : 1e6;
+
+	for (;;) {
+		struct pollfd pfd[3 + MAX_UP];
+		int np = 0, i_ctl, i_ls, i_down = -1, i_up0, rc;
+		double now = emu_now_s(), wait = 1.0;
+		struct timespec ts;
+
+		/* Compute: start the next frame whose hold is over; work one slice. */
+		if (!st->computing && st->hold_count > 0 &&
+		    st->hold[st->hold_head].due <= now && st->out.count < EMU_STAGE_MAX_BACKLOG) {
+			st->cur = st->hold[st->hold_head].hdr;
+			st->hold_head = (st->hold_head + 1) % st->hold_cap;
+			st->hold_count--;
+			st->computing = true;
+			st->remaining = st->cur.type == EMU_FRAME_DATA ? sp->work_iters : 0;
+			st->compute_t0 = now;
+		}
+		if (st->computing) {
+			double k = st->remaining < slice ? st->remaining : slice;
+
+			if (k > 0)
+				st->sink += emu_work_run(k);
+			st->remaining -= k;
+			if (st->remaining <= 0) {
+				st->computing = false;
+				now = emu_now_s();
+				st->c.compute_s += now - st->compute_t0;
+				if (emit(st))
+					return 1;
+			}
+		}
+		if (st->connected && st->out.count > 0) {
+			double before = st->written;
+
+			if (emu_out_flush(&st->out, st->down, &st->written) < 0) {
+				char why[120];
+
+				snprintf(why, sizeof(why), "%s", strerror(errno));
+				return fatal(st, "sending to the successor: %s", why);
+			}
+			if (st->written > before && st->stuck_sent)
+				st->stuck_sent = false;
+		}
+		if (now >= st->next_report) {
+			check_stuck(st, now);
+			ctl_send(st, EMU_CTL_COUNTERS, -1, 0, NULL);
+			st->next_report = now + sp->report_period_s;
+		}
+		if (!st->connected && st->down < 0 && now >= st->retry_at &&
+		    start_connect(st, now) != 0)
+			return fatal(st, "socket: %s", strerror(errno));
+
+		/* Wait: not at all while computing, else until the next hold, report or retry. */
+		if (st->computing) {
+			wait = 0;
+		} else {
+			if (st->hold_count > 0 && st->out.count < EMU_STAGE_MAX_BACKLOG) {
+				double due = st->hold[st->hold_head].due - now;
+
+				wait = fmin(wait, due > SPIN_S ? due - SPIN_S : 0);
+			}
+			wait = fmin(wait, st->next_report - now);
+			if (st->down < 0 && !st->connected)
+				wait = fmin(wait, st->retry_at - now);
+		}
+		i_ctl = np;
+		pfd[np++] = (struct pollfd){ .fd = st->ctl, .events = POLLIN };
+		i_ls = np;
+		pfd[np++] = (struct pollfd){ .fd = st->ls, .events = POLLIN };
+		if (st->down >= 0) {
+			i_down = np;
+			pfd[np++] = (struct pollfd){
+				.fd = st->down,
+				.events = (short)(st->connecting || st->out.count > 0 ? POLLOUT : 0),
+			};
+		}
+		i_up0 = np;
+		for (int u = 0; u < st->n_up; u++)
+			pfd[np++] = (struct pollfd){
+				.fd = st->up[u],
+				.events = (short)(st->hold_count + st->out.count < EMU_STAGE_MAX_BACKLOG
+							  ? POLLIN
+							  : 0),
+			};
+		ts = to_ts(wait);
+		rc = ppoll(pfd, (nfds_t)np, &ts, NULL);
+		if (rc < 0 && errno != EINTR)
+			return fatal(st, "ppoll: %s", strerror(errno));
+		if (rc <= 0)
+			continue;
+		now = emu_now_s();
+		if (pfd[i_ctl].revents) {
+			struct emu_ctl_msg m;
+			ssize_t k = recv(st->ctl, &m, sizeof(m), MSG_DONTWAIT);
+
+			if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR))
+				return 0; /* the controller is gone */
+			if (k == (ssize_t)sizeof(m) && m.type == EMU_CTL_STOP) {
+				ctl_send(st, EMU_CTL_COUNTERS, -1, 0, NULL);
+				return 0;
+			}
+		}
+		if (pfd[i_ls].revents & POLLIN) {
+			int fd = accept4(st->ls, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+			if (fd >= 0 && st->n_up < MAX_UP) {
+				memset(&st->rd[st->n_up], 0, sizeof(st->rd[0]));
+				st->up[st->n_up++] = fd;
+			} else if (fd >= 0) {
+				close(fd);
+			}
+		}
+		if (i_down >= 0 && pfd[i_down].revents) {
+			if (st->connecting) {
+				if (finish_connect(st, now) != 0)
+					return fatal(st, "out of memory for the %s", "hello");
+			} else if (pfd[i_down].revents & (POLLERR | POLLHUP)) {
+				return fatal(st, "the connection to the successor %s", "broke");
+			}
+		}
+		for (int u = 0, base = i_up0; u < st->n_up; u++, base++) {
+			if (!pfd[base].revents)
+				continue;
+			for (;;) {
+				int k = emu_frame_read(&st->rd[u], st->up[u], NULL);
+
+				if (k == 1) {
+					if (take_frame(st, u, emu_now_s()))
+						return 1;
+					emu_frame_reader_next(&st->rd[u]);
+					continue;
+				}
+				if (k < 0) {
+					/* The predecessor went (a redeploy, the end): forget it. */
+					close(st->up[u]);
+					emu_frame_reader_release(&st->rd[u]);
+					st->up[u] = -1;
+				}
+				break;
+			}
+		}
+		for (int u = 0; u < st->n_up;) {
+			if (st->up[u] >= 0) {
+				u++;
+				continue;
+			}
+			/* Compact (the pollfd indices are rebuilt next round). */
+			for (int w = u; w + 1 < st->n_up; w++) {
+				st->up[w] = st->up[w + 1];
+				st->rd[w] = st->rd[w + 1];
+			}
+			st->n_up--;
+		}
+	}
+}
+
+int emu_stage_main(void *arg)
+{
+	const struct emu_stage_spec *sp = arg;
+	struct stage st;
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	int one = 1, rc = 1;
+
+	memset(&st, 0, sizeof(st));
+	st.sp = sp;
+	st.ls = st.down = -1;
+	st.ctl = sp->ctl_fd;
+	if (!emu_child_setup(sp->ctl_fd, sp->controller))
+		return 0;
+	st.out_raw = malloc(sp->out_bytes > 0 ? (size_t)sp->out_bytes : 1);
+	if (!st.out_raw) {
+		rc = fatal(&st, "out of memory for the %s tensor", "output");
+		goto out;
+	}
+	emu_tensor_fill(st.out_raw, (size_t)sp->out_bytes,
+			sp->seed * 1000003u + (uint64_t)sp->index, sp->dense_output);
+	st.ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	sa.sin_addr = sp->listen_addr;
+	sa.sin_port = htons(sp->listen_port);
+	if (st.ls < 0 || setsockopt(st.ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(st.ls, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(st.ls, 8) != 0) {
+		char why[120];
+
+		snprintf(why, sizeof(why), "port %u: %s", sp->listen_port, strerror(errno));
+		rc = fatal(&st, "cannot listen on %s", why);
+		goto out;
+	}
+	st.next_report = emu_now_s();
+	rc = stage_loop(&st);
+out:
+	for (int u = 0; u < st.n_up; u++) {
+		close(st.up[u]);
+		emu_frame_reader_release(&st.rd[u]);
+	}
+	if (st.down >= 0)
+		close(st.down);
+	if (st.ls >= 0)
+		close(st.ls);
+	emu_out_release(&st.out);
+	free(st.hold);
+	free(st.out_raw);
+	free(st.scratch);
+	return rc;
+}
+
+/* ---- the heartbeater ---- */
+
+int emu_heartbeat_main(void *arg)
+{
+	const struct emu_heartbeat_spec *hs = arg;
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct emu_heartbeat_msg m = { .magic = EMU_HEARTBEAT_MAGIC };
+	struct timespec next;
+	int s;
+
+	if (!emu_child_setup(-1, hs->controller))
+		return 0;
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return 1;
+	sa.sin_addr = hs->to;
+	sa.sin_port = htons(hs->port);
+	m.node = hs->node;
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	for (;;) {
+		double t;
+
+		m.seq++;
+		m.sent_ns = emu_now_ns();
+		/* A cut link or a full queue drops it; the next one may pass. */
+		sendto(s, &m, sizeof(m), MSG_DONTWAIT, (struct sockaddr *)&sa, sizeof(sa));
+		t = ts_s(&next) + hs->period_s;
+		next = to_ts(t);
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
+			;
+	}
+}
