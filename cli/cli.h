@@ -34,6 +34,11 @@ bool cli_parse_int(const char *opt, const char *s, long min, long max, long *out
 bool cli_parse_u64(const char *opt, const char *s, unsigned long long *out);
 /* "MIN:MAX" bit rates (--bw-range), 0 < MIN <= MAX. */
 bool cli_parse_bw_range(const char *s, double *min_bps, double *max_bps);
+enum cli_workload { CLI_WORKLOAD_CLOSED, CLI_WORKLOAD_POISSON, CLI_WORKLOAD_CONSTANT };
+/* --workload "closed:W", "poisson:RATE", "constant:RATE[/s]" with W <= max_window and
+ * RATE < max_rate; false with the message printed. Shared by sim and emu. */
+bool cli_parse_workload(const char *s, double max_window, double max_rate,
+			enum cli_workload *kind, double *value);
 /* A number in [min, max]. */
 bool cli_parse_double(const char *opt, const char *s, double min, double max, double *out);
 

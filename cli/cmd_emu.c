@@ -113,34 +113,20 @@ struct emu_cmd {
 
 static bool parse_workload(struct emu_cmd *c, const char *s)
 {
-	const char *colon = strchr(s, ':');
-	char *end;
+	enum cli_workload kind;
 	double v;
 
-	if (!colon)
-		goto bad;
-	v = strtod(colon + 1, &end);
-	if (end == colon + 1 || (*end && strcmp(end, "/s") != 0) || !isfinite(v) || v <= 0)
-		goto bad;
-	if (strncmp(s, "closed:", 7) == 0) {
-		if (v != floor(v) || v > 1e5)
-			goto bad;
+	if (!cli_parse_workload(s, 1e5, 1e6, &kind, &v))
+		return false;
+	if (kind == CLI_WORKLOAD_CLOSED) {
 		c->cfg.arrival = EMU_CLOSED;
 		c->cfg.window = (int)v;
 		c->have_window = true;
-	} else if (strncmp(s, "poisson:", 8) == 0 || strncmp(s, "constant:", 9) == 0) {
-		if (v >= 1e6)
-			goto bad;
-		c->cfg.arrival = s[0] == 'p' ? EMU_POISSON : EMU_CONSTANT;
-		c->cfg.rate = v;
 	} else {
-		goto bad;
+		c->cfg.arrival = kind == CLI_WORKLOAD_POISSON ? EMU_POISSON : EMU_CONSTANT;
+		c->cfg.rate = v;
 	}
 	return true;
-bad:
-	cli_fail(2, "--workload '%s': expected closed:W (a whole number of requests in flight), "
-		 "poisson:RATE or constant:RATE (requests per second)", s);
-	return false;
 }
 
 static bool parse_time(const char *opt, const char *s, double min_s, double *out)

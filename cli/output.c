@@ -115,3 +115,34 @@ bool cli_parse_bw_range(const char *s, double *min_bps, double *max_bps)
 	}
 	return true;
 }
+
+bool cli_parse_workload(const char *s, double max_window, double max_rate,
+			enum cli_workload *kind, double *value)
+{
+	const char *colon = strchr(s, ':');
+	char *end;
+	double v;
+
+	if (!colon)
+		goto bad;
+	v = strtod(colon + 1, &end);
+	if (end == colon + 1 || (*end && strcmp(end, "/s") != 0) || !isfinite(v) || v <= 0)
+		goto bad;
+	if (strncmp(s, "closed:", 7) == 0) {
+		if (v != floor(v) || v > max_window)
+			goto bad;
+		*kind = CLI_WORKLOAD_CLOSED;
+	} else if (strncmp(s, "poisson:", 8) == 0 || strncmp(s, "constant:", 9) == 0) {
+		if (v >= max_rate)
+			goto bad;
+		*kind = s[0] == 'p' ? CLI_WORKLOAD_POISSON : CLI_WORKLOAD_CONSTANT;
+	} else {
+		goto bad;
+	}
+	*value = v;
+	return true;
+bad:
+	cli_fail(2, "--workload '%s': expected closed:W (a whole number of requests in flight), "
+		 "poisson:RATE or constant:RATE (requests per second)", s);
+	return false;
+}
