@@ -113,15 +113,16 @@ int partition_check_fit(const struct problem *p, int node, int max_pieces, struc
 
 /*
  * Published: best(j) = min over feasible (j, k) of (k = n ? 0 : T[k-1] + best(k)), vertex (j, k)
- * feasible when k = j + 1 (an empty piece) or the stage after cut j through cut k-1 fits on node
- * 0. The reference computes it top-down from the roots; since (j, j+1) always exists, that
+ * feasible when k = j + 1 (an empty piece) or the stage after cut j through cut k-1 fits on the
+ * smallest node (the notebooks read node 0's memory, as all their nodes are equal; the ITNAC
+ * paper uses the smallest memory when they differ, so that placement cannot break a bound). The reference computes it top-down from the roots; since (j, j+1) always exists, that
  * visits every j, so filling the unknown entries bottom-up gives the same table, stale entries
  * included.
  */
 static int dp_published(const struct problem *p, int max_pieces, struct partition_memo *memo,
 			struct plan *out, struct ep_error *err)
 {
-	int n = p->m, root = -1, rc;
+	int n = p->m, root = -1, rc, node = partition_min_node(p);
 	double root_cost = INFINITY;
 	const double *t = p->transfer_bits;
 
@@ -129,7 +130,7 @@ static int dp_published(const struct problem *p, int max_pieces, struct partitio
 	if (rc)
 		return rc;
 	for (int j = n - 1; j >= 1; j--) {
-		int kend = problem_max_end(p, j, 0) + 1;
+		int kend = problem_max_end(p, j, node) + 1;
 
 		if (memo->known[j])
 			continue;
@@ -150,7 +151,7 @@ static int dp_published(const struct problem *p, int max_pieces, struct partitio
 		double c;
 		int vertices;
 
-		if (j > 1 && !problem_fits(p, 0, j - 1, 0))
+		if (j > 1 && !problem_fits(p, 0, j - 1, node))
 			break;
 		c = j == n ? 0.0 : t[j - 1] + memo->best[j];
 		vertices = j == n ? 1 : 1 + memo->len[j];
@@ -163,7 +164,7 @@ static int dp_published(const struct problem *p, int max_pieces, struct partitio
 		return ep_error_set(err, EP_EINFEASIBLE, "no partition into at most %d pieces of "
 				    "%.2f MiB: the cheapest continuation of every first piece has "
 				    "more pieces (the published DP counts nodes only there, D8)",
-				    max_pieces, p->cluster->mem_bytes[0] / MIB);
+				    max_pieces, p->cluster->mem_bytes[node] / MIB);
 	plan_clear(out);
 	if (plan_push(out, 0, root - 1, -1))
 		return ep_error_set(err, EP_ENOMEM, "out of memory for the partition");

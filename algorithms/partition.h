@@ -30,9 +30,9 @@ void partition_memo_destroy(struct partition_memo *memo);
  * `out` receives the pieces as stages with node -1 (placement comes later). `memo` is used by
  * the published variant only (NULL: a fresh memo). Returns EP_OK or EP_EINFEASIBLE ("no
  * partition into at most N pieces of ... fits") or EP_ENOMEM.
- * Memory: the published variant tests against node 0's capacity (the published work assumes
- * equal capacities); the corrected one against the smallest node's, so that its pieces fit any
- * node when memories differ.
+ * Memory: both variants test against the smallest node's capacity (the notebooks read node
+ * 0's, all their nodes being equal; the ITNAC paper states that with unequal memories the
+ * smallest is used), so that the pieces fit any node when memories differ.
  * Complexity: corrected O(m^2 N); published O(m^2).
  */
 int partition_dp(const struct problem *p, enum algo_variant variant, int max_pieces,

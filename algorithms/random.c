@@ -8,7 +8,8 @@
  * the cuts from the end backwards, each with weight c[k-1][a]. Counts grow like 2^m, so they are
  * long doubles (range to 1e4932).
  *
- * Published: fill pieces greedily up to the capacity of node 0; choose one uniformly random cut
+ * Published: fill pieces greedily up to the capacity of the smallest node (node 0 in the
+ * notebooks, whose nodes are equal; the ITNAC paper uses the smallest memory); choose one uniformly random cut
  * inside each filled chunk (among the chunk's cut points after its start, its end included; the
  * last chunk keeps the output as its end); the pieces run from one chosen cut to the next, so
  * they may exceed the capacity, which is not checked, nor is N: with more pieces than nodes the
@@ -129,12 +130,13 @@ out:
 static int random_published(const struct problem *p, gsl_rng *rng, struct plan *out,
 			    struct ep_error *err)
 {
-	int m = p->m, prev = 0;
+	int m = p->m, prev = 0, node = partition_min_node(p);
 
 	plan_clear(out);
 	for (int a = 0; a < m - 1;) {
-		/* the chunk after cut a, as far as node 0 holds it, at least one segment */
-		int b = problem_max_end(p, a, 0), cut;
+		/* the chunk after cut a, as far as the smallest node holds it (node 0 in the
+		 * notebooks, whose nodes are equal), at least one segment */
+		int b = problem_max_end(p, a, node), cut;
 
 		if (b == a)
 			b = a + 1;
@@ -147,7 +149,7 @@ static int random_published(const struct problem *p, gsl_rng *rng, struct plan *
 	if (out->n_stages > p->cluster->n)
 		return ep_error_set(err, EP_EINFEASIBLE, "the published random baseline filled %d "
 				    "chunks of %.2f MiB, one piece each, but there are %d nodes",
-				    out->n_stages, p->cluster->mem_bytes[0] / MIB, p->cluster->n);
+				    out->n_stages, p->cluster->mem_bytes[node] / MIB, p->cluster->n);
 	return random_nodes(p, rng, out, err);
 }
 
