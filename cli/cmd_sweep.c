@@ -12,6 +12,7 @@
 #include "model_zoo.h"
 #include "store.h"
 #include "sweep.h"
+#include "sweep_shard.h"
 
 static const char sweep_usage[] =
 	"usage: edgepipe sweep --db FILE --model LIST --mem LIST --nodes LIST [options]\n\n"
@@ -41,21 +42,20 @@ static const char sweep_usage[] =
 	"  --db FILE                  the SQLite file (created if missing)\n"
 	"  -j, --jobs N               worker processes (default 1)\n"
 	"  --shard I/N                run only cells I, I+N, I+2N ... (0 <= I < N); each shard\n"
-	"                             writes its own file; 'edgepipe merge' unions them\n"
+	"                             writes its own file; 'edgepipe merge' unions them.\n"
+	"                             Without it, the shard comes from a Slurm job array\n"
+	"                             (SLURM_ARRAY_TASK_ID ...), a Kubernetes Indexed Job\n"
+	"                             (JOB_COMPLETION_INDEX) or GNU parallel (PARALLEL_SEQ);\n"
+	"                             the rules are in experiments/sweep_shard.h\n"
+	"  --shard-count N            the number of shards, for schedulers that do not say it\n"
+	"                             (or EDGEPIPE_SHARD_COUNT); the task number is the shard\n"
+	"                             number then\n"
 	"  --progress / --no-progress progress on stderr (default: when stderr is a terminal)\n";
 
-static bool parse_shard(const char *s, struct sweep_grid *g)
+static const char *env_get(void *ctx, const char *name)
 {
-	int i, n;
-	char tail;
-
-	if (sscanf(s, "%d/%d%c", &i, &n, &tail) != 2 || n < 1 || i < 0 || i >= n) {
-		cli_fail(2, "--shard '%s': expected I/N with 0 <= I < N", s);
-		return false;
-	}
-	g->shard_index = i;
-	g->shard_count = n;
-	return true;
+	(void)ctx;
+	return getenv(name);
 }
 
 /*
@@ -192,7 +192,7 @@ int cmd_sweep(int argc, char **argv)
 	 * are the instance options of plan and sim (cli_instance_opts_parse). */
 	enum {
 		O_MODEL = CLI_O_INSTANCE_END, O_MEM, O_NODES, O_BW_CLASSES, O_ALGO, O_VARIANT,
-		O_CLUSTER, O_TRIALS, O_DB, O_SHARD, O_PROGRESS, O_NO_PROGRESS, O_SIM, O_SIM_REQUESTS,
+		O_CLUSTER, O_TRIALS, O_DB, O_SHARD, O_SHARD_COUNT, O_PROGRESS, O_NO_PROGRESS, O_SIM, O_SIM_REQUESTS,
 		O_HELP,
 	};
 	static const struct option opts[] = {
@@ -216,6 +216,7 @@ int cmd_sweep(int argc, char **argv)
 		{ "db", required_argument, NULL, O_DB },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "shard", required_argument, NULL, O_SHARD },
+		{ "shard-count", required_argument, NULL, O_SHARD_COUNT },
 		{ "progress", no_argument, NULL, O_PROGRESS },
 		{ "no-progress", no_argument, NULL, O_NO_PROGRESS },
 		{ "sim", no_argument, NULL, O_SIM },
@@ -225,8 +226,10 @@ int cmd_sweep(int argc, char **argv)
 	};
 	struct sweep_grid *g = malloc(sizeof(*g));
 	struct cli_instance_opts *io = malloc(sizeof(*io));
-	char *models = NULL, *command = NULL, shard[32];
-	const char *db = NULL;
+	char *models = NULL, *command = NULL, shard_text[192];
+	const char *db = NULL, *shard_flag = NULL;
+	struct sweep_shard shard;
+	int shard_count = 0;
 	struct store *store = NULL;
 	struct ep_error err;
 	long v, done = 0;
@@ -314,9 +317,11 @@ int cmd_sweep(int argc, char **argv)
 				goto out;
 			g->jobs = (int)v;
 			break;
-		case O_SHARD:
-			if (!parse_shard(optarg, g))
+		case O_SHARD: shard_flag = optarg; break;
+		case O_SHARD_COUNT:
+			if (!cli_parse_int("--shard-count", optarg, 1, 1000000, &v))
 				goto out;
+			shard_count = (int)v;
 			break;
 		case O_PROGRESS: g->progress = true; break;
 		case O_NO_PROGRESS: g->progress = false; break;
@@ -340,6 +345,15 @@ int cmd_sweep(int argc, char **argv)
 		cli_fail(2, "sweep: unexpected argument '%s'", argv[optind]);
 		goto out;
 	}
+	if (sweep_shard_resolve(shard_flag, shard_count, env_get, NULL, &shard, &err)) {
+		cli_fail(2, "%s", err.msg);
+		goto out;
+	}
+	g->shard_index = shard.index;
+	g->shard_count = shard.count;
+	if (shard.source > SWEEP_SHARD_FLAG)
+		fprintf(stderr, "sweep: shard %d/%d from %s\n", shard.index, shard.count,
+			shard.detail);
 	/* The details every cell shares; kind, nodes and memory are the cells' own. */
 	g->cluster_base = io->spec.cluster;
 	g->cluster_base.mem_list = NULL;
@@ -369,9 +383,11 @@ int cmd_sweep(int argc, char **argv)
 	}
 	rc = store_open(db, &store, &err);
 	command = join_args(argc, argv);
-	snprintf(shard, sizeof(shard), "%d/%d", g->shard_index, g->shard_count);
+	/* The run records the shard and where it came from ("3/16 slurm ..."). */
+	snprintf(shard_text, sizeof(shard_text), "%d/%d %s", shard.index, shard.count,
+		 shard.detail);
 	if (!rc)
-		rc = store_begin_run(store, command ? command : "edgepipe sweep", shard, &err);
+		rc = store_begin_run(store, command ? command : "edgepipe sweep", shard_text, &err);
 	if (!rc)
 		rc = sweep_run(g, store, &done, &err);
 	if (!rc)

@@ -6,7 +6,9 @@
  *   runs(run_id TEXT PRIMARY KEY, version TEXT, command TEXT, host TEXT, started TEXT,
  *        finished TEXT, shard TEXT)
  *     one row per invocation of `edgepipe sweep` that wrote to the file; started/finished are
- *     UTC ISO 8601; finished is NULL for a run that was killed.
+ *     UTC ISO 8601; finished is NULL for a run that was killed. shard is "I/N" followed by
+ *     where the shard came from ("3/16 slurm SLURM_ARRAY_TASK_ID=4 of 1..16 step 1";
+ *     experiments/sweep_shard.h).
  *
  *   results(model, mem_bytes, nodes, cluster, algo, variant, bw_classes, trial, seed,   -- key
  *           cluster_seed, run_id, version, status, reason, stages, plan, bottleneck_s,
