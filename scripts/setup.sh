@@ -8,7 +8,11 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config libigraph-dev libgsl-dev libnl-3-dev
           libnl-route-3-dev libsqlite3-dev sqlite3 gnuplot-nox iproute2 iptables
-          liblz4-dev)
+          liblz4-dev
+          slurm-wlm munge yamllint python3-yaml)
+# kubectl: Debian's kubernetes-client, unless a kubectl is already installed (some images ship
+# one from another package that owns the same path).
+command -v kubectl >/dev/null || packages+=(kubernetes-client)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
