@@ -22,6 +22,7 @@
 #ifndef EDGEPIPE_MODEL_PROFILE_H
 #define EDGEPIPE_MODEL_PROFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,6 +64,8 @@ struct model_cut_profile {
 	double cum_act_bytes;
 	double cum_mem_bytes;
 	double transfer_bytes;  /* the cut tensor on the wire to the next stage */
+	double cum_measured_s;  /* measured compute from the input through this cut, seconds on
+				   the profiling host (model_lprofile_apply); 0 without */
 };
 
 struct model_profile {
@@ -70,6 +73,7 @@ struct model_profile {
 	struct model_profile_options options;
 	size_t n_cuts;
 	struct model_cut_profile *cuts; /* n_cuts entries, owned by the profile */
+	bool has_measured;              /* cum_measured_s is filled (model_lprofile_apply) */
 };
 
 /*

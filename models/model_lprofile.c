@@ -1,0 +1,564 @@
+#include "model_lprofile.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_FIELDS 16
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+#define FNV_PRIME 0x100000001b3ULL
+
+static uint64_t fnv_bytes(uint64_t h, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= FNV_PRIME;
+	}
+	return h;
+}
+
+static uint64_t fnv_str(uint64_t h, const char *s)
+{
+	/* The terminating NUL separates fields, so ("ab", "c") and ("a", "bc") differ. */
+	return fnv_bytes(h, s, strlen(s) + 1);
+}
+
+static uint64_t fnv_i64(uint64_t h, int64_t v)
+{
+	unsigned char b[8];
+
+	/* Byte by byte, little-endian: the same fingerprint on every machine. */
+	for (int i = 0; i < 8; i++)
+		b[i] = (unsigned char)((uint64_t)v >> (8 * i));
+	return fnv_bytes(h, b, sizeof(b));
+}
+
+uint64_t model_lprofile_fingerprint(const struct model_graph *g)
+{
+	size_t n = model_graph_layer_count(g);
+	uint64_t h = fnv_i64(FNV_OFFSET, (int64_t)n);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct model_layer *l = model_graph_layer(g, i);
+		const struct model_attrs *a = &l->attrs;
+		const int64_t attrs[] = { a->kernel[0], a->kernel[1], a->strides[0], a->strides[1],
+					  a->dilation[0], a->dilation[1], a->groups,
+					  a->depth_multiplier, a->filters, a->units, a->padding,
+					  a->activation };
+
+		h = fnv_str(h, l->name);
+		h = fnv_str(h, l->op_name);
+		h = fnv_i64(h, l->n_inputs);
+		for (int k = 0; k < l->n_inputs; k++)
+			h = fnv_i64(h, l->inputs[k]);
+		h = fnv_i64(h, l->rank);
+		for (int k = 0; k < l->rank; k++)
+			h = fnv_i64(h, l->shape[k]);
+		h = fnv_i64(h, l->params_trainable);
+		h = fnv_i64(h, l->params_non_trainable);
+		h = fnv_i64(h, l->flops);
+		for (size_t k = 0; k < sizeof(attrs) / sizeof(attrs[0]); k++)
+			h = fnv_i64(h, attrs[k]);
+	}
+	return h;
+}
+
+static struct model_lprofile *alloc_profile(size_t n)
+{
+	struct model_lprofile *lp = calloc(1, sizeof(*lp));
+
+	if (!lp)
+		return NULL;
+	if (n && !(lp->layers = calloc(n, sizeof(*lp->layers)))) {
+		free(lp);
+		return NULL;
+	}
+	lp->n_layers = n;
+	lp->threads = 1;
+	lp->repeat = 1;
+	strcpy(lp->host, "-");
+	return lp;
+}
+
+int model_lprofile_create(const struct model_graph *g, struct model_lprofile **out,
+			  struct ep_error *err)
+{
+	size_t n = model_graph_layer_count(g);
+	struct model_lprofile *lp = alloc_profile(n);
+
+	*out = NULL;
+	if (!lp)
+		return ep_error_set(err, EP_ENOMEM, "out of memory for the layer profile of '%s'",
+				    model_graph_name(g));
+	snprintf(lp->model, sizeof(lp->model), "%s", model_graph_name(g));
+	lp->fingerprint = model_lprofile_fingerprint(g);
+	for (size_t i = 0; i < n; i++) {
+		const struct model_layer *l = model_graph_layer(g, i);
+		struct model_lprofile_layer *pl = &lp->layers[i];
+
+		snprintf(pl->name, sizeof(pl->name), "%s", l->name);
+		snprintf(pl->op, sizeof(pl->op), "%s", l->op_name);
+		strcpy(pl->kernel, "-");
+		pl->flops = l->flops;
+	}
+	*out = lp;
+	return EP_OK;
+}
+
+void model_lprofile_destroy(struct model_lprofile *lp)
+{
+	if (!lp)
+		return;
+	free(lp->layers);
+	free(lp);
+}
+
+double model_lprofile_layer_gflops(const struct model_lprofile_layer *l)
+{
+	return l->flops > 0 && l->median_s > 0 ? (double)l->flops / l->median_s / 1e9 : 0.0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The q-quantile of sorted samples, interpolating linearly between order statistics. */
+static double quantile(const double *x, size_t n, double q)
+{
+	double pos = q * (double)(n - 1);
+	size_t lo = (size_t)pos;
+	double frac = pos - (double)lo;
+
+	return lo + 1 < n ? x[lo] + frac * (x[lo + 1] - x[lo]) : x[lo];
+}
+
+void model_lprofile_stats(double *samples, size_t n, double *median, double *spread)
+{
+	qsort(samples, n, sizeof(*samples), cmp_double);
+	*median = quantile(samples, n, 0.5);
+	*spread = quantile(samples, n, 0.75) - quantile(samples, n, 0.25);
+}
+
+/* ---- reading ---- */
+
+struct cursor {
+	const char *path;
+	long line;
+	struct ep_error *err;
+};
+
+static int bad(const struct cursor *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int bad(const struct cursor *c, const char *fmt, ...)
+{
+	char what[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return ep_error_set(c->err, EP_EINVAL, "%s:%ld: %s", c->path, c->line, what);
+}
+
+static int split(char *s, char **fields, int max)
+{
+	int n = 0;
+	char *hash = strchr(s, '#');
+
+	if (hash)
+		*hash = '\0';
+	for (char *tok = strtok(s, " \t\r\n"); tok; tok = strtok(NULL, " \t\r\n")) {
+		if (n == max)
+			return -1;
+		fields[n++] = tok;
+	}
+	return n;
+}
+
+static bool parse_i64(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* A finite number >= 0. */
+static bool parse_time(const char *s, double *out)
+{
+	char *end;
+
+	if (!*s || *s == '-' || *s == '+' || *s == ' ')
+		return false;
+	errno = 0;
+	*out = strtod(s, &end);
+	return !errno && !*end && isfinite(*out) && *out >= 0;
+}
+
+static bool copy_name(char *dst, size_t size, const char *src)
+{
+	if (strlen(src) >= size)
+		return false;
+	strcpy(dst, src);
+	return true;
+}
+
+/* Header lines seen so far, by bit. */
+enum { H_MODEL = 1, H_FP = 2, H_THREADS = 4, H_REPEAT = 8, H_HOST = 16, H_ALL = 31 };
+
+static int parse_header(const struct cursor *c, char **f, int n, struct model_lprofile *lp,
+			unsigned *seen)
+{
+	static const char *const keys[] = { "model", "fingerprint", "threads", "repeat", "host" };
+	unsigned bit = 0;
+	int64_t v;
+
+	for (int i = 0; i < 5; i++)
+		if (strcmp(f[0], keys[i]) == 0)
+			bit = 1u << i;
+	if (!bit)
+		return bad(c, "unknown line '%s' (expected model, fingerprint, threads, repeat, "
+			   "host or layer)", f[0]);
+	if (*seen & bit)
+		return bad(c, "'%s' given twice", f[0]);
+	if (n != 2)
+		return bad(c, "'%s' takes one value, not %d", f[0], n - 1);
+	*seen |= bit;
+	switch (bit) {
+	case H_MODEL:
+		if (!copy_name(lp->model, sizeof(lp->model), f[1]))
+			return bad(c, "model name is longer than %d characters", MODEL_NAME_MAX - 1);
+		break;
+	case H_FP: {
+		char *end;
+
+		errno = 0;
+		lp->fingerprint = strtoull(f[1], &end, 16);
+		if (strlen(f[1]) != 16 || errno || *end || f[1][0] == '-' || f[1][0] == '+')
+			return bad(c, "fingerprint '%s': expected 16 hex digits", f[1]);
+		break;
+	}
+	case H_THREADS:
+		if (!parse_i64(f[1], &v) || v < 1 || v > MODEL_LPROFILE_MAX_THREADS)
+			return bad(c, "threads '%s': expected an integer from 1 to %d", f[1],
+				   MODEL_LPROFILE_MAX_THREADS);
+		lp->threads = (int)v;
+		break;
+	case H_REPEAT:
+		if (!parse_i64(f[1], &v) || v < 1 || v > 1000000000)
+			return bad(c, "repeat '%s': expected a positive integer", f[1]);
+		lp->repeat = (int)v;
+		break;
+	default:
+		if (!copy_name(lp->host, sizeof(lp->host), f[1]))
+			return bad(c, "host name is longer than %d characters",
+				   MODEL_LPROFILE_HOST_MAX - 1);
+		break;
+	}
+	return EP_OK;
+}
+
+static int parse_layer(const struct cursor *c, char **f, int n, struct model_lprofile_layer *l)
+{
+	double gflops, want;
+
+	memset(l, 0, sizeof(*l));
+	if (n != 8)
+		return bad(c, "%d field(s); a layer line is 'layer NAME OP KERNEL FLOPS MEDIAN_S "
+			   "SPREAD_S GFLOPS'", n);
+	if (!copy_name(l->name, sizeof(l->name), f[1]))
+		return bad(c, "layer name '%.40s...' is longer than %d characters", f[1],
+			   MODEL_NAME_MAX - 1);
+	if (!copy_name(l->op, sizeof(l->op), f[2]))
+		return bad(c, "layer '%s': op '%s' is longer than %d characters", l->name, f[2],
+			   MODEL_OP_MAX - 1);
+	if (!copy_name(l->kernel, sizeof(l->kernel), f[3]))
+		return bad(c, "layer '%s': kernel '%s' is longer than %d characters", l->name, f[3],
+			   MODEL_LPROFILE_KERNEL_MAX - 1);
+	if (!parse_i64(f[4], &l->flops))
+		return bad(c, "layer '%s': FLOPs '%s' is not a non-negative integer", l->name, f[4]);
+	if (!parse_time(f[5], &l->median_s))
+		return bad(c, "layer '%s': median '%s' is not a time in seconds >= 0", l->name,
+			   f[5]);
+	if (!parse_time(f[6], &l->spread_s))
+		return bad(c, "layer '%s': spread '%s' is not a time in seconds >= 0", l->name,
+			   f[6]);
+	want = model_lprofile_layer_gflops(l);
+	if (strcmp(f[7], "-") == 0) {
+		if (want > 0)
+			return bad(c, "layer '%s': GFLOP/s is '-' but FLOPs / median = %.6g", l->name,
+				   want);
+		return EP_OK;
+	}
+	if (!parse_time(f[7], &gflops))
+		return bad(c, "layer '%s': GFLOP/s '%s' is not a number >= 0 or '-'", l->name, f[7]);
+	if (!(fabs(gflops - want) <= 1e-4 * want))
+		return bad(c, "layer '%s': GFLOP/s %s disagrees with FLOPs / median = %.6g", l->name,
+			   f[7], want);
+	return EP_OK;
+}
+
+static int push_layer(struct model_lprofile *lp, size_t *cap, const struct model_lprofile_layer *l)
+{
+	if (lp->n_layers == *cap) {
+		size_t ncap = *cap ? 2 * *cap : 64;
+		struct model_lprofile_layer *more = realloc(lp->layers, ncap * sizeof(*more));
+
+		if (!more)
+			return EP_ENOMEM;
+		lp->layers = more;
+		*cap = ncap;
+	}
+	lp->layers[lp->n_layers++] = *l;
+	return EP_OK;
+}
+
+static const char *const header_names[] = { "model", "fingerprint", "threads", "repeat",
+					    "host" };
+
+int model_lprofile_read(FILE *f, const char *path, struct model_lprofile **out,
+			struct ep_error *err)
+{
+	struct cursor c = { path, 0, err };
+	struct model_lprofile *lp = alloc_profile(0);
+	char *line = NULL, *fields[MAX_FIELDS];
+	size_t cap = 0, layers_cap = 0;
+	ssize_t len;
+	bool have_version = false;
+	unsigned seen = 0;
+	int rc = EP_OK;
+
+	*out = NULL;
+	if (!lp)
+		return ep_error_set(err, EP_ENOMEM, "out of memory reading '%s'", path);
+	while ((len = getline(&line, &cap, f)) >= 0) {
+		int n;
+
+		c.line++;
+		if ((ssize_t)strlen(line) != len) {
+			rc = bad(&c, "contains a NUL byte");
+			goto fail;
+		}
+		n = split(line, fields, MAX_FIELDS);
+		if (n < 0) {
+			rc = bad(&c, "more than %d fields", MAX_FIELDS);
+			goto fail;
+		}
+		if (n == 0)
+			continue;
+		if (!have_version) {
+			if (n != 2 || strcmp(fields[0], "edgepipe-lprofile") != 0) {
+				rc = bad(&c, "expected the header 'edgepipe-lprofile %d'",
+					 MODEL_LPROFILE_VERSION);
+				goto fail;
+			}
+			if (strcmp(fields[1], "1") != 0) {
+				rc = bad(&c, "format version '%s' is not supported (this edgepipe "
+					 "reads version %d)", fields[1], MODEL_LPROFILE_VERSION);
+				goto fail;
+			}
+			have_version = true;
+			continue;
+		}
+		if (strcmp(fields[0], "layer") == 0) {
+			struct model_lprofile_layer l;
+
+			if (seen != H_ALL) {
+				for (int i = 0; i < 5; i++)
+					if (!(seen & (1u << i))) {
+						rc = bad(&c, "layer before the '%s' line",
+							 header_names[i]);
+						goto fail;
+					}
+			}
+			rc = parse_layer(&c, fields, n, &l);
+			if (rc)
+				goto fail;
+			if (push_layer(lp, &layers_cap, &l)) {
+				rc = ep_error_set(err, EP_ENOMEM, "out of memory reading '%s'", path);
+				goto fail;
+			}
+			continue;
+		}
+		if (lp->n_layers) {
+			rc = bad(&c, "'%s' after the first layer line", fields[0]);
+			goto fail;
+		}
+		rc = parse_header(&c, fields, n, lp, &seen);
+		if (rc)
+			goto fail;
+	}
+	if (ferror(f)) {
+		rc = ep_error_set(err, EP_EIO, "%s: read error", path);
+		goto fail;
+	}
+	c.line = 0;
+	if (!have_version) {
+		rc = bad(&c, "empty file (expected 'edgepipe-lprofile %d')", MODEL_LPROFILE_VERSION);
+		goto fail;
+	}
+	for (int i = 0; i < 5; i++)
+		if (!(seen & (1u << i))) {
+			rc = bad(&c, "no '%s' line", header_names[i]);
+			goto fail;
+		}
+	if (!lp->n_layers) {
+		rc = bad(&c, "no layers");
+		goto fail;
+	}
+	free(line);
+	*out = lp;
+	return EP_OK;
+fail:
+	free(line);
+	model_lprofile_destroy(lp);
+	return rc;
+}
+
+int model_lprofile_load(const char *path, struct model_lprofile **out, struct ep_error *err)
+{
+	FILE *f = fopen(path, "r");
+	int rc;
+
+	*out = NULL;
+	if (!f)
+		return ep_error_set(err, errno == ENOENT ? EP_ENOTFOUND : EP_EIO,
+				    "layer profile '%s': %s", path, strerror(errno));
+	rc = model_lprofile_read(f, path, out, err);
+	fclose(f);
+	return rc;
+}
+
+/* ---- writing ---- */
+
+static bool has_blank(const char *s)
+{
+	return !*s || strpbrk(s, " \t\r\n#") != NULL;
+}
+
+int model_lprofile_write(const struct model_lprofile *lp, FILE *f, struct ep_error *err)
+{
+	if (has_blank(lp->model) || has_blank(lp->host))
+		return ep_error_set(err, EP_EINVAL, "layer profile: model '%s' or host '%s' is empty "
+				    "or has a blank or '#'", lp->model, lp->host);
+	for (size_t i = 0; i < lp->n_layers; i++) {
+		const struct model_lprofile_layer *l = &lp->layers[i];
+
+		if (has_blank(l->name) || has_blank(l->op) || has_blank(l->kernel))
+			return ep_error_set(err, EP_EINVAL, "layer profile: layer '%s' (op '%s', "
+					    "kernel '%s'): empty or has a blank or '#'", l->name,
+					    l->op, l->kernel);
+	}
+	fprintf(f, "edgepipe-lprofile %d\n", MODEL_LPROFILE_VERSION);
+	fprintf(f, "# Measured layer profile (models/model_lprofile.h). Times in seconds: median "
+		   "and interquartile\n# range over the warm runs.\n");
+	fprintf(f, "model %s\nfingerprint %016" PRIx64 "\nthreads %d\nrepeat %d\nhost %s\n",
+		lp->model, lp->fingerprint, lp->threads, lp->repeat, lp->host);
+	fprintf(f, "# layer NAME OP KERNEL FLOPS MEDIAN_S SPREAD_S GFLOPS\n");
+	for (size_t i = 0; i < lp->n_layers; i++) {
+		const struct model_lprofile_layer *l = &lp->layers[i];
+		double gf = model_lprofile_layer_gflops(l);
+
+		fprintf(f, "layer %s %s %s %" PRId64 " %.17g %.17g ", l->name, l->op, l->kernel,
+			l->flops, l->median_s, l->spread_s);
+		if (gf > 0)
+			fprintf(f, "%.9g\n", gf);
+		else
+			fprintf(f, "-\n");
+	}
+	if (ferror(f))
+		return ep_error_set(err, EP_EIO, "layer profile: write error");
+	return EP_OK;
+}
+
+int model_lprofile_save(const struct model_lprofile *lp, const char *path, struct ep_error *err)
+{
+	size_t n = strlen(path) + 32;
+	char *tmp = malloc(n);
+	FILE *f = NULL;
+	int rc;
+
+	if (!tmp)
+		return ep_error_set(err, EP_ENOMEM, "out of memory writing '%s'", path);
+	snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
+	f = fopen(tmp, "w");
+	if (!f) {
+		rc = ep_error_set(err, EP_EIO, "cannot write '%s': %s", tmp, strerror(errno));
+		goto out;
+	}
+	rc = model_lprofile_write(lp, f, err);
+	if (fclose(f) && !rc)
+		rc = ep_error_set(err, EP_EIO, "cannot write '%s': %s", tmp, strerror(errno));
+	if (!rc && rename(tmp, path))
+		rc = ep_error_set(err, EP_EIO, "cannot rename '%s' to '%s': %s", tmp, path,
+				  strerror(errno));
+	if (rc)
+		remove(tmp);
+out:
+	free(tmp);
+	return rc;
+}
+
+/* ---- against a graph ---- */
+
+int model_lprofile_check(const struct model_lprofile *lp, const struct model_graph *g,
+			 const char *path, struct ep_error *err)
+{
+	uint64_t fp = model_lprofile_fingerprint(g);
+	size_t n = model_graph_layer_count(g);
+
+	if (!path)
+		path = "(layer profile)";
+	if (strcmp(lp->model, model_graph_name(g)) != 0 || lp->fingerprint != fp)
+		return ep_error_set(err, EP_EINVAL, "layer profile '%s' is of model '%s' "
+				    "(fingerprint %016" PRIx64 "), not of model '%s' (fingerprint "
+				    "%016" PRIx64 ")", path, lp->model, lp->fingerprint,
+				    model_graph_name(g), fp);
+	if (lp->n_layers != n)
+		return ep_error_set(err, EP_EINVAL, "layer profile '%s' has %zu layers, model '%s' "
+				    "has %zu", path, lp->n_layers, model_graph_name(g), n);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(lp->layers[i].name, model_graph_layer(g, i)->name) != 0)
+			return ep_error_set(err, EP_EINVAL, "layer profile '%s': layer %zu is '%s', "
+					    "model '%s' has '%s' there", path, i,
+					    lp->layers[i].name, model_graph_name(g),
+					    model_graph_layer(g, i)->name);
+	return EP_OK;
+}
+
+int model_lprofile_apply(const struct model_lprofile *lp, const struct model_graph *g,
+			 const char *path, struct model_profile *prof, struct ep_error *err)
+{
+	double acc = 0;
+	size_t layer = 0;
+	int rc = model_lprofile_check(lp, g, path, err);
+
+	if (rc)
+		return rc;
+	if (strcmp(prof->model, lp->model) != 0)
+		return ep_error_set(err, EP_EINVAL, "layer profile of '%s' applied to the cut "
+				    "points of '%s'", lp->model, prof->model);
+	for (size_t k = 0; k < prof->n_cuts; k++) {
+		for (; layer <= (size_t)prof->cuts[k].layer; layer++)
+			acc += lp->layers[layer].median_s;
+		prof->cuts[k].cum_measured_s = acc;
+	}
+	prof->has_measured = true;
+	return EP_OK;
+}
