@@ -52,11 +52,17 @@ int plan_check(const struct problem *p, const struct plan *plan, struct plan_def
 {
 	struct plan_defects d;
 	int n = p->cluster->n, rc = EP_OK;
+	bool shared = p->options.shared_nodes;
 	unsigned char *used = calloc((size_t)n, 1);
+	/* shared_nodes: each node's memory over all its stages, checked at its last stage */
+	double *node_mem = shared ? calloc((size_t)n, sizeof(double)) : NULL;
 
 	memset(&d, 0, sizeof(d));
-	if (!used)
+	if (!used || (shared && !node_mem)) {
+		free(used);
+		free(node_mem);
 		return ep_error_set(err, EP_ENOMEM, "out of memory checking a plan");
+	}
 #define FIRST(...) (rc ? rc : (rc = ep_error_set(err, EP_EINVAL, __VA_ARGS__)))
 	if (plan->n_stages < 1) {
 		d.structural = true;
@@ -92,14 +98,16 @@ int plan_check(const struct problem *p, const struct plan *plan, struct plan_def
 			FIRST("stage %d starts after cut %d, before the previous stage's end %d", s,
 			      st->first_cut, prev_end);
 		}
-		if (!problem_fits(p, st->first_cut, st->end_cut, st->node)) {
+		if (shared) {
+			node_mem[st->node] += problem_stage_mem(p, st->first_cut, st->end_cut);
+		} else if (!problem_fits(p, st->first_cut, st->end_cut, st->node)) {
 			d.over_memory++;
 			FIRST("stage %d (cuts %d..%d) needs %.3f MiB on node %d with %.3f MiB", s,
 			      st->first_cut, st->end_cut,
 			      problem_stage_mem(p, st->first_cut, st->end_cut) / MIB, st->node,
 			      p->cluster->mem_bytes[st->node] / MIB);
 		}
-		if (used[st->node]) {
+		if (used[st->node] && !shared) {
 			d.repeated_nodes++;
 			FIRST("stage %d uses node %d, which an earlier stage uses", s, st->node);
 		}
@@ -110,18 +118,80 @@ int plan_check(const struct problem *p, const struct plan *plan, struct plan_def
 		FIRST("the last stage ends with cut %d, not the output (cut %d)",
 		      plan->stages[plan->n_stages - 1].end_cut, p->m - 1);
 	}
+	for (int v = 0; shared && v < n; v++) {
+		double cap = p->cluster->mem_bytes[v];
+
+		if (used[v] && (p->options.strict_memory ? !(node_mem[v] < cap)
+							 : !(node_mem[v] <= cap))) {
+			d.over_memory++;
+			FIRST("the stages on node %d need %.3f MiB together, with %.3f MiB", v,
+			      node_mem[v] / MIB, cap / MIB);
+		}
+	}
 #undef FIRST
 	free(used);
+	free(node_mem);
 	if (defects)
 		*defects = d;
 	return rc;
+}
+
+/* shared_nodes: the compute time of every stage on stage s's node, in stage order; 0 when an
+ * earlier stage is on that node (its total was counted there). */
+static double node_total_s(const struct problem *p, const struct plan *plan, int s)
+{
+	int v = plan->stages[s].node;
+	double sum = 0;
+
+	for (int t = 0; t < s; t++)
+		if (plan->stages[t].node == v)
+			return 0.0;
+	for (int t = s; t < plan->n_stages; t++)
+		if (plan->stages[t].node == v)
+			sum += problem_stage_s(p, plan->stages[t].first_cut, plan->stages[t].end_cut,
+					       v);
+	return sum;
+}
+
+/* Hop h's sender and receiver (the dispatcher at either end) and the cut it sends. */
+static void hop_ends(const struct problem *p, const struct plan *plan, int h, int *from, int *to,
+		     int *cut)
+{
+	int k = plan->n_stages, disp = CLUSTER_DISPATCHER(p->cluster);
+
+	*from = h == 0 ? disp : plan->stages[h - 1].node;
+	*to = h == k ? disp : plan->stages[h].node;
+	*cut = h == 0 ? 0 : plan->stages[h - 1].end_cut;
+}
+
+/* shared_nodes: the time of every counted hop over hop h's directed link, in hop order; 0 when
+ * an earlier counted hop used that link. */
+static double link_total_s(const struct problem *p, const struct plan *plan, int h)
+{
+	int k = plan->n_stages, from, to, cut;
+	double sum = 0;
+
+	hop_ends(p, plan, h, &from, &to, &cut);
+	for (int g = 0; g <= k; g++) {
+		int f2, t2, c2;
+
+		if ((g == 0 || g == k) && !p->options.count_dispatcher)
+			continue;
+		hop_ends(p, plan, g, &f2, &t2, &c2);
+		if (f2 != from || t2 != to)
+			continue;
+		if (g < h)
+			return 0.0;
+		sum += problem_hop_s(p, c2, f2, t2);
+	}
+	return sum;
 }
 
 void plan_cost(const struct problem *p, const struct plan *plan, struct plan_cost *cost,
 	       double *stage_s, double *hop_s)
 {
 	const struct problem_options *o = &p->options;
-	int k = plan->n_stages, disp = CLUSTER_DISPATCHER(p->cluster);
+	int k = plan->n_stages;
 
 	memset(cost, 0, sizeof(*cost));
 	for (int s = 0; s < k; s++) {
@@ -130,6 +200,8 @@ void plan_cost(const struct problem *p, const struct plan *plan, struct plan_cos
 
 		if (stage_s)
 			stage_s[s] = c;
+		if (o->shared_nodes)
+			c = node_total_s(p, plan, s);
 		if (c > cost->max_compute_s)
 			cost->max_compute_s = c;
 		if (o->count_compute && c > cost->bottleneck_s) {
@@ -140,17 +212,19 @@ void plan_cost(const struct problem *p, const struct plan *plan, struct plan_cos
 	}
 	for (int h = 0; h <= k; h++) {
 		bool dispatcher = h == 0 || h == k;
-		int from = h == 0 ? disp : plan->stages[h - 1].node;
-		int to = h == k ? disp : plan->stages[h].node;
-		int cut = h == 0 ? 0 : plan->stages[h - 1].end_cut;
-		double t = problem_hop_s(p, cut, from, to);
+		int from, to, cut;
+		double t;
 
+		hop_ends(p, plan, h, &from, &to, &cut);
+		t = problem_hop_s(p, cut, from, to);
 		if (hop_s)
 			hop_s[h] = t;
 		if (!dispatcher)
 			cost->sum_transfer_bits += p->transfer_bits[cut];
 		if (dispatcher && !o->count_dispatcher)
 			continue;
+		if (o->shared_nodes)
+			t = link_total_s(p, plan, h);
 		if (t > cost->max_hop_s)
 			cost->max_hop_s = t;
 		if (t > cost->bottleneck_s) {

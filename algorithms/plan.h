@@ -60,7 +60,9 @@ struct plan_defects {
 };
 
 /*
- * Check `plan` against `p`. Returns EP_OK when the plan is valid, EP_EINVAL otherwise with the
+ * Check `plan` against `p`. With the problem's shared_nodes option a node may hold several
+ * stages (not a defect) and the memory test applies to each node's stages together.
+ * Returns EP_OK when the plan is valid, EP_EINVAL otherwise with the
  * first problem described in `err` ("stage 2 (cuts 14..20) needs 70.1 MiB on node 3 with
  * 64 MiB"). `defects` (may be NULL) receives all counts.
  * Complexity: O(stages + nodes).
@@ -84,8 +86,15 @@ struct plan_cost {
  * The cost of a structurally sound plan (plan_check's `structural` false). Hop h, 0 <= h <=
  * n_stages, is the one into stage h: hop 0 dispatcher -> stage 0, hop n_stages last stage ->
  * dispatcher. `stage_s` (n_stages) and `hop_s` (n_stages + 1) may be NULL; they receive every
- * term, counted or not.
- * Complexity: O(stages).
+ * term, counted or not, each stage's and hop's own time.
+ *
+ * With the problem's shared_nodes option the resources are nodes and directed links rather than
+ * stages and hops: a node's term is the sum of its stages' compute times (in stage order; it
+ * is reported at its first stage: `index`, max_compute_s), a link's term the sum of the counted
+ * hops over it (in hop order; reported at its first hop), and a hop between two stages on one
+ * node costs 0. Without the option, in a valid plan every node and link carries one term, so
+ * the two views agree on every valid plan of distinct nodes.
+ * Complexity: O(stages), or O(stages^2) with shared_nodes.
  */
 void plan_cost(const struct problem *p, const struct plan *plan, struct plan_cost *cost,
 	       double *stage_s, double *hop_s);

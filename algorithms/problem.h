@@ -23,12 +23,24 @@ struct problem_options {
 	bool count_dispatcher;
 	/* Memory test: stage memory < capacity (the notebooks' strict test) instead of <=. */
 	bool strict_memory;
+	/*
+	 * Nodes are shared resources (Feltin et al.'s model, `--parallel`): a node may hold several
+	 * stages, not necessarily consecutive ones; their compute times add up on it, the hops sent
+	 * over one directed link add up on that link, a hop between two stages of one node costs 0,
+	 * and the stages of a node must fit its memory together. Off (the default), every stage has
+	 * its own node, and plan_check rejects a node used twice.
+	 */
+	bool shared_nodes;
 };
 
 /* The published metric: inter-stage hops only, strict memory test. */
-#define PROBLEM_OPTIONS_PUBLISHED ((struct problem_options){ false, false, true })
+#define PROBLEM_OPTIONS_PUBLISHED ((struct problem_options){ false, false, true, false })
 /* The full metric: compute and dispatcher hops count. */
-#define PROBLEM_OPTIONS_FULL ((struct problem_options){ true, true, false })
+#define PROBLEM_OPTIONS_FULL ((struct problem_options){ true, true, false, false })
+/* Feltin et al.'s metric (IEEE Access 2023): compute and the hops between stages count, the
+ * dispatcher hops do not (their model has no dispatcher); nodes are not shared unless
+ * shared_nodes is set too (--parallel). */
+#define PROBLEM_OPTIONS_FELTIN ((struct problem_options){ true, false, false, false })
 
 struct problem {
 	const struct model_profile *profile; /* borrowed */
@@ -78,12 +90,12 @@ static inline double problem_compute_s(const struct problem *p, int a, int b, in
 }
 
 /* Time to send cut k's tensor from `from` to `to` (either may be the dispatcher): bits over
- * bandwidth plus latency; 0 when nothing is sent. */
+ * bandwidth plus latency; 0 when nothing is sent or from == to. */
 static inline double problem_hop_s(const struct problem *p, int k, int from, int to)
 {
 	double bits = p->transfer_bits[k];
 
-	if (bits <= 0)
+	if (bits <= 0 || from == to) /* from == to: two stages on one node (shared_nodes) */
 		return 0.0;
 	return bits / cluster_bw(p->cluster, from, to) + cluster_latency(p->cluster, from, to);
 }

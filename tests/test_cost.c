@@ -194,6 +194,92 @@ static void test_check(void)
 	plan_release(&plan);
 }
 
+/*
+ * Shared nodes (Feltin et al.'s model, --parallel). 5 cut points: cumulative memory 0, 10, 20,
+ * 30, 40 bytes; every segment 100 FLOPs; transfers 100, 10, 20, 35, 5 bytes (800, 80, 160, 280,
+ * 40 bits). 2 nodes: speeds 100 and 50 FLOP/s, 25 bytes each; every link 80 bit/s, no latency.
+ * Plan: segments on nodes 0, 1, 0, 1.
+ * - compute: node 0 has two stages of 100/100 = 1 s, total 2 s; node 1 two of 100/50 = 2 s,
+ *   total 4 s;
+ * - hops: 0->1 at cut 1: 80/80 = 1 s; 1->0 at cut 2: 160/80 = 2 s; 0->1 at cut 3: 280/80 =
+ *   3.5 s. Link 0->1 carries 1 + 3.5 = 4.5 s, link 1->0 2 s. Dispatcher hops (800/80 = 10 s in,
+ *   40/80 = 0.5 s out) do not count under Feltin's metric.
+ * So the bottleneck is link 0->1, 4.5 s, reported at its first hop (1). Without sharing, the
+ * same plan repeats nodes (a defect) and its terms stand alone: max(2, 3.5) = 3.5 s.
+ */
+static void test_shared_nodes(void)
+{
+	static struct model_cut_profile c5[5];
+	static struct model_profile prof5 = { .model = "shared", .n_cuts = 5, .cuts = c5 };
+	static const double tx[5] = { 100, 10, 20, 35, 5 };
+	double m2[2] = { 25, 25 }, s2[2] = { 100, 50 }, bw2[9], lat2[9] = { 0 };
+	struct cluster cl2 = { 2, m2, s2, bw2, lat2, NULL, NULL };
+	struct problem_options feltin = PROBLEM_OPTIONS_FELTIN, shared = PROBLEM_OPTIONS_FELTIN;
+	struct problem p;
+	struct plan plan;
+	struct plan_cost cost;
+	struct plan_defects d;
+	struct ep_error err;
+	double stage_s[4], hop_s[5];
+
+	for (int k = 0; k < 5; k++) {
+		c5[k].cum_mem_bytes = 10.0 * k;
+		c5[k].cum_flops = 100 * k;
+		c5[k].transfer_bytes = tx[k];
+	}
+	for (int i = 0; i < 9; i++)
+		bw2[i] = i % 4 ? 80 : 0;
+	shared.shared_nodes = true;
+	CHECK_INT(problem_init(&p, &prof5, &cl2, &shared, &err), EP_OK);
+	plan_init(&plan);
+	for (int s = 0; s < 4; s++)
+		plan_push(&plan, s, s + 1, s % 2);
+	CHECK_INT(plan_check(&p, &plan, &d, &err), EP_OK);
+	CHECK_INT(d.repeated_nodes, 0);
+	plan_cost(&p, &plan, &cost, stage_s, hop_s);
+	CHECK_NEAR(stage_s[1], 2.0, 1e-12); /* each stage's own time */
+	CHECK_NEAR(hop_s[3], 3.5, 1e-12);
+	CHECK_NEAR(hop_s[0], 10.0, 1e-12);  /* reported, not counted */
+	CHECK_NEAR(cost.max_compute_s, 4.0, 1e-12);
+	CHECK_NEAR(cost.max_hop_s, 4.5, 1e-12);
+	CHECK_NEAR(cost.bottleneck_s, 4.5, 1e-12);
+	CHECK_INT(cost.where, COST_TERM_HOP);
+	CHECK_INT(cost.index, 1);
+
+	/* Node 1's stages need 10 + 10 = 20 bytes together: over a 15-byte node. */
+	m2[1] = 15;
+	CHECK_INT(plan_check(&p, &plan, &d, &err), EP_EINVAL);
+	CHECK_INT(d.over_memory, 1);
+	CHECK_CONTAINS(err.msg, "stages on node 1 need");
+	m2[1] = 25;
+
+	/* Two consecutive stages on node 0: the hop between them costs 0. Node 0 computes 2 s,
+	 * node 1 (cuts 2..4) 200/50 = 4 s; hops: 0->0 0 s, 0->1 at cut 2 160/80 = 2 s. */
+	plan_clear(&plan);
+	plan_push(&plan, 0, 1, 0);
+	plan_push(&plan, 1, 2, 0);
+	plan_push(&plan, 2, 4, 1);
+	CHECK_INT(plan_check(&p, &plan, &d, &err), EP_OK);
+	plan_cost(&p, &plan, &cost, stage_s, hop_s);
+	CHECK_NEAR(hop_s[1], 0.0, 0);
+	CHECK_NEAR(cost.bottleneck_s, 4.0, 1e-12);
+	CHECK_INT(cost.where, COST_TERM_COMPUTE);
+	CHECK_INT(cost.index, 2);
+	problem_release(&p);
+
+	/* Without sharing: repeated nodes are a defect and every term stands alone. */
+	CHECK_INT(problem_init(&p, &prof5, &cl2, &feltin, &err), EP_OK);
+	plan_clear(&plan);
+	for (int s = 0; s < 4; s++)
+		plan_push(&plan, s, s + 1, s % 2);
+	CHECK_INT(plan_check(&p, &plan, &d, &err), EP_EINVAL);
+	CHECK_INT(d.repeated_nodes, 2);
+	plan_cost(&p, &plan, &cost, NULL, NULL);
+	CHECK_NEAR(cost.bottleneck_s, 3.5, 1e-12);
+	problem_release(&p);
+	plan_release(&plan);
+}
+
 int main(void)
 {
 	igraph_set_error_handler(igraph_error_handler_ignore);
@@ -202,5 +288,6 @@ int main(void)
 	setup();
 	test_cost_terms();
 	test_check();
+	test_shared_nodes();
 	return check_exit();
 }

@@ -56,7 +56,7 @@ static inline int tiny_ready(struct tiny *t, const struct problem_options *opt)
  */
 static inline int tiny_random(struct tiny *t, gsl_rng *rng, int m, int n, bool equal_mem)
 {
-	struct problem_options opt;
+	struct problem_options opt = { 0 };
 	double cum_mem = 0, cum_flops = 0;
 	int v1 = n + 1;
 
