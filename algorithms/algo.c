@@ -55,17 +55,24 @@ int algo_run(const struct algo *a, const struct problem *p, const struct algo_op
 	plan_clear(&r->plan);
 	memset(&r->defects, 0, sizeof(r->defects));
 	memset(&r->cost, 0, sizeof(r->cost));
+	memset(&r->bound, 0, sizeof(r->bound));
 	r->reason[0] = '\0';
 	t0 = ep_now_s();
-	rc = a->solve(p, o, rng, &r->plan, &e);
+	if (a->solve_bounded)
+		rc = a->solve_bounded(p, o, rng, &r->plan, &r->bound, &e);
+	else
+		rc = a->solve(p, o, rng, &r->plan, &e);
 	r->solve_s = ep_now_s() - t0;
 	r->status = rc;
 	if (rc == EP_ENOMEM)
 		return ep_error_set(err, rc, "%s: %s", a->name, e.msg);
 	if (rc != EP_OK) {
 		snprintf(r->reason, sizeof(r->reason), "%s", e.msg[0] ? e.msg : ep_strerror(rc));
-		plan_clear(&r->plan);
-		return EP_OK;
+		/* A time limit's best plan so far stays, to be checked and costed below. */
+		if (!(rc == EP_ELIMIT && r->bound.has && r->plan.n_stages > 0)) {
+			plan_clear(&r->plan);
+			return EP_OK;
+		}
 	}
 	rc = plan_check(p, &r->plan, &r->defects, &e);
 	if (rc == EP_ENOMEM)

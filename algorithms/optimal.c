@@ -1,11 +1,16 @@
 /*
- * optimal: the exact minimum of the bottleneck over every valid plan, by dynamic programming over
- * subsets of nodes, pruned by the cost of a known plan (branch and bound).
+ * optimal: the driver of the exact methods (optimal.h) and the first of them, the subset DP.
  *
- * What is optimised is plan_cost's bottleneck_s under the problem's options: the hops between
- * stages, plus each stage's compute time and the two dispatcher hops when those count. The search
- * space is every tiling of the cut points 0 .. m-1 into 1 .. min(N, m-1) stages, each placed on
- * its own node and fitting that node's memory (problem_fits), in every order of nodes.
+ * The driver: joint's plan (a heuristic, usually optimal on this problem family) is the first
+ * incumbent; then the subset DP (N <= OPTIMAL_DP_MAX_NODES under OPTIMAL_AUTO) or the branch
+ * and bound of optimal_search.c proves it optimal or replaces it by the optimum, and the proof
+ * (bound, nodes, time) is reported. Never is a plan reported proven that was not.
+ *
+ * The subset DP: dynamic programming over subsets of nodes, pruned by the cost of a known plan
+ * (branch and bound).
+ *
+ * The search space is every tiling of the cut points 0 .. m-1 into 1 .. min(N, m-1) stages, each
+ * placed on its own node and fitting that node's memory (problem_fits), in every order of nodes.
  *
  * The table: f[S][v][a] = the least bottleneck, over all ways to compute the layers through cut
  * a on the nodes of S \ {v} in some order and to send cut a's tensor to v, of the terms counted
@@ -21,26 +26,22 @@
  * terms are combined with max and min only, the value equals plan_cost of the returned plan bit
  * for bit.
  *
- * Pruning (sound, so still exact): `joint` supplies a valid plan first; every state whose value
- * is not below the best complete plan known so far is dropped, since a max can only grow along
- * the plan. If nothing strictly better survives, the joint plan is optimal and is returned.
- * Subsets larger than min(N, m-1) have no rows; a subset's rows are initialised only when one
- * of its states first survives (the pages of the others are never touched), and a subset none
- * of whose states survived is skipped.
+ * Pruning (sound, so still exact): every state whose value is not below the best complete plan
+ * known so far (joint's first) is dropped, since a max can only grow along the plan. If nothing
+ * strictly better survives, the joint plan is optimal and is returned. Subsets larger than
+ * min(N, m-1) have no rows; a subset's rows are initialised only when one of its states first
+ * survives (the pages of the others are never touched), and a subset none of whose states
+ * survived is skipped.
  *
- * Limits: the work grows as 2^N, so instances with more than OPTIMAL_MAX_NODES nodes are refused
- * with EP_ELIMIT unless options->force; with force, a table beyond OPTIMAL_MAX_TABLE_BYTES is
- * refused with EP_ELIMIT too, rather than left to the kernel's out-of-memory killer.
- * Measured on this project's 2-core machine, joint's time included (tests/bench_algorithms.c):
- * ResNet50 and InceptionResNetV2 at N = 10, 128 MiB, 0.05 and 3 ms; the slowest of the 2400
- * zoo instances with N <= 10 (DenseNet201, N = 10, 64 MiB) 0.07 s. The DP alone, without
- * joint's bound, also stays under 0.08 s on all of them, and with --force takes 0.06 s for
- * InceptionResNetV2 and DenseNet201 at N = 16, 64 MiB.
+ * Limits: the work grows as 2^N, so the DP refuses instances with more than OPTIMAL_MAX_NODES
+ * nodes with EP_ELIMIT unless options->force; with force, a table beyond
+ * OPTIMAL_MAX_TABLE_BYTES is refused with EP_ELIMIT too, rather than left to the kernel's
+ * out-of-memory killer. OPTIMAL_AUTO never meets these limits: it takes the search above
+ * OPTIMAL_DP_MAX_NODES.
  *
  * Complexity: O(2^N N m (L + N)) time, where L <= m is the largest number of segments a stage
- * can hold (memory): 2^N N m L for the stages, 2^N N^2 m for the hops (the figure the limit's
- * message quotes). O(2^N N m) memory for the table: sum over k of C(N, k) k (m - 1) doubles,
- * only v in S being stored, k up to min(N, m-1).
+ * can hold (memory): 2^N N m L for the stages, 2^N N^2 m for the hops. O(2^N N m) memory for the
+ * table: sum over k of C(N, k) k (m - 1) doubles, only v in S being stored, k up to min(N, m-1).
  */
 #include <limits.h>
 #include <math.h>
@@ -48,6 +49,8 @@
 #include <stdlib.h>
 
 #include "algo_internal.h"
+#include "ep_util.h"
+#include "optimal_internal.h"
 
 /* Beyond this many nodes the table and the work double with every node: at 12 nodes the
  * longest zoo model (121 cut points) needs at most a 23 MiB table and well under a second. */
@@ -252,7 +255,7 @@ static int rebuild(const struct optimal_ws *w, const struct problem *p, uint32_t
 
 /* Expand every pair (S, v) of the table; returns the best value and where it ends. */
 static double search(struct optimal_ws *w, const struct problem *p, double bound, uint32_t *best_s,
-		     int *best_v)
+		     int *best_v, long *expanded)
 {
 	int n = w->n, m = w->m, disp = n;
 	uint32_t full = (uint32_t)((1ull << n) - 1);
@@ -300,6 +303,7 @@ static double search(struct optimal_ws *w, const struct problem *p, double bound
 			}
 			if (!any)
 				continue;
+			(*expanded)++;
 			if (w->g[m - 1] < best) {
 				double fin = w->g[m - 1], h;
 
@@ -338,63 +342,133 @@ static double search(struct optimal_ws *w, const struct problem *p, double bound
 	return best;
 }
 
-static int optimal_solve(const struct problem *p, const struct algo_options *o, gsl_rng *rng,
-			 struct plan *out, struct ep_error *err)
+/* The subset DP from the incumbent in out (value upper): out becomes the optimum. */
+static int subset_dp(const struct problem *p, bool force, double upper, struct plan *out,
+		     struct optimal_proof *proof, struct ep_error *err)
 {
 	struct optimal_ws w = {0};
-	struct algo_options jo = *o;
-	struct plan_cost cost;
-	double bound = INFINITY, best;
+	double best;
 	uint32_t best_s = 0;
 	int n = p->cluster->n, best_v = -1, rc;
 
-	if (n > OPTIMAL_MAX_NODES && !o->force)
+	proof->status = OPTIMAL_LIMIT;
+	if (n > OPTIMAL_MAX_NODES && !force)
 		return ep_error_set(err, EP_ELIMIT,
-				    "N = %d exceeds the limit of %d nodes (2^N N^2 m work); pass "
-				    "--force to try",
+				    "N = %d exceeds the subset DP's limit of %d nodes (2^N N^2 m "
+				    "work); pass --force to try",
 				    n, OPTIMAL_MAX_NODES);
 	if (n > OPTIMAL_FORCE_MAX_NODES)
 		return ep_error_set(err, EP_ELIMIT,
 				    "N = %d is beyond what the subset table can index (%d nodes), "
 				    "even with --force",
 				    n, OPTIMAL_FORCE_MAX_NODES);
-
-	/* The table first: its size decides whether to go on at all. */
 	rc = optimal_ws_init(&w, p, err);
 	if (rc)
 		goto done;
+	best = search(&w, p, upper, &best_s, &best_v, &proof->nodes);
+	if (best_v >= 0)
+		rc = rebuild(&w, p, best_s, best_v, best, out, err);
+	if (rc)
+		goto done;
+	proof->upper_s = best;
+	proof->lower_s = best;
+	proof->status = best < INFINITY ? OPTIMAL_PROVEN : OPTIMAL_NO_PLAN;
+done:
+	optimal_ws_release(&w);
+	return rc;
+}
 
-	/* The bound: joint's plan, when it finds one that checks out. */
-	jo.variant = ALGO_CORRECTED;
+int optimal_solve(const struct problem *p, const struct optimal_options *o, gsl_rng *rng,
+		  struct plan *out, struct optimal_proof *proof, struct ep_error *err)
+{
+	struct optimal_proof local;
+	struct algo_options jo = ALGO_OPTIONS_DEFAULT;
+	struct plan_cost cost;
+	double t0 = ep_now_s(), upper = INFINITY, deadline = INFINITY;
+	bool dp;
+	int rc;
+
+	if (!proof)
+		proof = &local;
+	*proof = (struct optimal_proof){OPTIMAL_LIMIT, "search", INFINITY, 0, NAN, 0, 0};
+	dp = o->method == OPTIMAL_SUBSET_DP ||
+	     (o->method == OPTIMAL_AUTO && p->cluster->n <= OPTIMAL_DP_MAX_NODES);
+	if (dp)
+		proof->method = "subset-dp";
+	if (o->time_limit_s > 0)
+		deadline = t0 + o->time_limit_s;
+
+	/* The first incumbent: joint's plan, when it finds one that checks out. */
 	plan_clear(out);
 	rc = algo_joint.solve(p, &jo, rng, out, err);
 	if (rc == EP_ENOMEM)
 		goto done;
 	if (rc == EP_OK && plan_check(p, out, NULL, NULL) == EP_OK) {
 		plan_cost(p, out, &cost, NULL, NULL);
-		bound = cost.bottleneck_s;
+		upper = cost.bottleneck_s;
 	} else {
 		plan_clear(out);
 	}
 	ep_error_clear(err);
-	rc = EP_OK;
 
-	best = search(&w, p, bound, &best_s, &best_v);
-	if (best_v >= 0)
-		rc = rebuild(&w, p, best_s, best_v, best, out, err);
-	else if (out->n_stages == 0)
+	if (dp)
+		rc = subset_dp(p, o->force, upper, out, proof, err);
+	else
+		rc = optimal_search_run(p, upper, deadline, out, proof, err);
+	if (rc == EP_ELIMIT && proof->nodes > 0) {
+		/* The deadline: say what is known. */
+		if (out->n_stages > 0)
+			ep_error_set(err, EP_ELIMIT,
+				     "time limit of %g s reached after %ld search nodes: best plan "
+				     "%g s, no plan below %g s (gap %.3g %%)",
+				     o->time_limit_s, proof->nodes, proof->upper_s, proof->lower_s,
+				     proof->lower_s > 0
+					     ? 100.0 * (proof->upper_s / proof->lower_s - 1.0)
+					     : INFINITY);
+		else
+			ep_error_set(err, EP_ELIMIT,
+				     "time limit of %g s reached after %ld search nodes: no plan "
+				     "found yet, none below %g s",
+				     o->time_limit_s, proof->nodes, proof->lower_s);
+	} else if (rc == EP_OK && proof->status == OPTIMAL_NO_PLAN) {
+		plan_clear(out);
 		rc = ep_error_set(err, EP_EINFEASIBLE,
-				  "no plan exists: no tiling of the %d cut points into at most %d "
-				  "stages on distinct nodes fits the nodes' memory (with a finite "
-				  "bottleneck)",
-				  p->m, w.kmax);
+				  "no plan exists: no tiling of the %d cut points into stages on "
+				  "distinct nodes fits the nodes' memory (with a finite bottleneck; "
+				  "proven by the %s)",
+				  p->m, proof->method);
+	}
 done:
-	optimal_ws_release(&w);
+	proof->time_s = ep_now_s() - t0;
 	return rc;
+}
+
+static int algo_optimal_bounded(const struct problem *p, const struct algo_options *o,
+				gsl_rng *rng, struct plan *out, struct algo_bound *bound,
+				struct ep_error *err)
+{
+	struct optimal_options oo = {OPTIMAL_AUTO, o->time_limit_s, o->force};
+	struct optimal_proof proof;
+	int rc = optimal_solve(p, &oo, rng, out, &proof, err);
+
+	if (bound) {
+		bound->has = rc == EP_OK || (rc == EP_ELIMIT && proof.nodes > 0);
+		bound->lower_s = proof.lower_s;
+		bound->nodes = proof.nodes;
+		bound->method = proof.method;
+	}
+	return rc;
+}
+
+static int algo_optimal_solve(const struct problem *p, const struct algo_options *o,
+			      gsl_rng *rng, struct plan *out, struct ep_error *err)
+{
+	return algo_optimal_bounded(p, o, rng, out, NULL, err);
 }
 
 const struct algo algo_optimal = {
 	.name = "optimal",
-	.summary = "exact minimum bottleneck: DP over node subsets with branch and bound (N <= 12)",
-	.solve = optimal_solve,
+	.summary = "exact minimum bottleneck, proven: subset DP (N <= 10) or branch and bound",
+	.solve = algo_optimal_solve,
+	.solve_bounded = algo_optimal_bounded,
 };

@@ -67,7 +67,7 @@ enum {
 	CLI_O_BW_RANGE, CLI_O_LINK_CLASSES, CLI_O_LATENCY, CLI_O_SPEED, CLI_O_SEED, CLI_O_TRIAL,
 	CLI_O_ALGO, CLI_O_VARIANT, CLI_O_BW_CLASSES, CLI_O_STAGES, CLI_O_FAILURE, CLI_O_FORCE,
 	CLI_O_ACCOUNTING, CLI_O_CUTS, CLI_O_DTYPE, CLI_O_COMPRESSION, CLI_O_METRIC,
-	CLI_O_INSTANCE_END,
+	CLI_O_TIME_LIMIT, CLI_O_INSTANCE_END,
 };
 
 #define CLI_INSTANCE_OPTIONS                                                                   \
@@ -88,6 +88,7 @@ enum {
 	{ "stages", required_argument, NULL, CLI_O_STAGES },                                   \
 	{ "failure-prob", required_argument, NULL, CLI_O_FAILURE },                            \
 	{ "force", no_argument, NULL, CLI_O_FORCE },                                           \
+	{ "time-limit", required_argument, NULL, CLI_O_TIME_LIMIT },                           \
 	{ "accounting", required_argument, NULL, CLI_O_ACCOUNTING },                           \
 	{ "cuts", required_argument, NULL, CLI_O_CUTS },                                       \
 	{ "dtype", required_argument, NULL, CLI_O_DTYPE },                                     \
@@ -118,7 +119,11 @@ enum {
 	"  --stages K                 defer: number of stages (default min(N, M - 1) for a model\n" \
 	"                             of M cut points: a stage per node, at most one per segment)\n" \
 	"  --failure-prob P           seifer corrected: colour-coding failure bound (default 1e-6)\n" \
-	"  --force                    optimal: try instances beyond its size limit\n"
+	"  --time-limit DURATION      optimal: stop after DURATION (e.g. 2s) with the best plan\n" \
+	"                             and lower bound so far, status limit and the gap (default:\n" \
+	"                             none; the plan is then proven optimal)\n"                \
+	"  --force                    optimal: kept for scripts; no effect (optimal has no size\n" \
+	"                             limit since it searches beyond 10 nodes)\n"
 
 #define CLI_METRIC_USAGE                                                                       \
 	"accounting and metric (override the variant's):\n"                                    \

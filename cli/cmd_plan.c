@@ -83,6 +83,38 @@ static void print_header(const struct plan_cmd *c, const struct instance *inst)
 										 : "published");
 }
 
+/* A plan to show: solved, or the best so far when a time limit struck. */
+static bool has_plan(const struct algo_result *r)
+{
+	return r->plan.n_stages > 0 && (r->status == EP_OK || r->status == EP_ELIMIT);
+}
+
+static const char *status_str(const struct algo_result *r)
+{
+	return r->status == EP_OK ? "ok" : r->status == EP_ELIMIT && r->bound.has
+						   ? "limit"
+						   : ep_strerror(r->status);
+}
+
+/* What an exact algorithm proved, in one line. */
+static void print_bound_text(const struct algo_result *r)
+{
+	const struct algo_bound *b = &r->bound;
+
+	if (!b->has)
+		return;
+	if (r->status == EP_OK)
+		printf("proven optimal (%s): no valid plan is below %.6f ms; %ld search nodes, "
+		       "%.3f ms\n",
+		       b->method, b->lower_s * 1e3, b->nodes, r->solve_s * 1e3);
+	else
+		printf("NOT proven optimal: time limit reached (%s): best plan %.6f ms, no valid "
+		       "plan below %.6f ms (gap %.3g %%); %ld search nodes\n",
+		       b->method, r->cost.bottleneck_s * 1e3, b->lower_s * 1e3,
+		       b->lower_s > 0 ? 100.0 * (r->cost.bottleneck_s / b->lower_s - 1.0) : INFINITY,
+		       b->nodes);
+}
+
 static void print_plan_text(const struct instance *inst, const struct algo *a,
 			    const struct algo_result *r)
 {
@@ -91,7 +123,7 @@ static void print_plan_text(const struct instance *inst, const struct algo *a,
 	char buf[160], mem[32], tx[32];
 	struct plan_cost cost;
 
-	if (r->status != EP_OK) {
+	if (!has_plan(r)) {
 		printf("%s: no plan (%s): %s\n", a->name, ep_strerror(r->status), r->reason);
 		return;
 	}
@@ -128,6 +160,7 @@ static void print_plan_text(const struct instance *inst, const struct algo *a,
 	printf("bottleneck %.6f ms (%s); throughput %.4g inferences/s\n",
 	       r->cost.bottleneck_s * 1e3, where_str(r, plan, buf, sizeof(buf)),
 	       r->cost.throughput);
+	print_bound_text(r);
 	free(stage_s);
 	free(hop_s);
 }
@@ -141,12 +174,12 @@ static void print_plan_data(const struct plan_cmd *c, const struct instance *ins
 		if (first)
 			printf("model,algo,variant,nodes,seed,trial,status,stage,node,first_cut,"
 			       "end_cut,mem_bytes,transfer_bits,bottleneck_s,throughput,solve_s\n");
-		for (int s = 0; s < (r->status == EP_OK ? plan->n_stages : 1); s++) {
-			const struct plan_stage *st = r->status == EP_OK ? &plan->stages[s] : NULL;
+		for (int s = 0; s < (has_plan(r) ? plan->n_stages : 1); s++) {
+			const struct plan_stage *st = has_plan(r) ? &plan->stages[s] : NULL;
 
 			printf("%s,%s,%s,%d,%" PRIu64 ",%d,%s,", inst->profile->model, a->name,
 			       algo_variant_name(c->o.algo.variant), inst->cluster->n, c->o.spec.seed,
-			       c->o.spec.trial, r->status == EP_OK ? "ok" : ep_strerror(r->status));
+			       c->o.spec.trial, status_str(r));
 			if (st)
 				printf("%d,%d,%d,%d,%.17g,%.17g,%.17g,%.17g,%.9g\n", s, st->node,
 				       st->first_cut, st->end_cut,
@@ -159,12 +192,17 @@ static void print_plan_data(const struct plan_cmd *c, const struct instance *ins
 		return;
 	}
 	printf("%s  {\"algo\": \"%s\", \"variant\": \"%s\", \"status\": \"%s\"", first ? "" : ",\n",
-	       a->name, algo_variant_name(c->o.algo.variant),
-	       r->status == EP_OK ? "ok" : ep_strerror(r->status));
+	       a->name, algo_variant_name(c->o.algo.variant), status_str(r));
 	if (r->status != EP_OK) {
 		printf(", \"reason\": ");
 		ep_json_string(stdout, r->reason);
-	} else {
+	}
+	if (r->bound.has)
+		printf(", \"proven\": %s, \"lower_bound_s\": %.17g, \"search_nodes\": %ld, "
+		       "\"method\": \"%s\"",
+		       r->status == EP_OK ? "true" : "false", r->bound.lower_s, r->bound.nodes,
+		       r->bound.method);
+	if (has_plan(r)) {
 		printf(", \"bottleneck_s\": %.17g, \"throughput\": ", r->cost.bottleneck_s);
 		if (isinf(r->cost.throughput))
 			printf("null");
@@ -266,19 +304,23 @@ static int run_plan(struct plan_cmd *c)
 					snprintf(gap, sizeof(gap), "%s",
 						 r->cost.bottleneck_s > 0 ? "inf" : "0%");
 			}
-			if (r->status == EP_OK)
-				printf("%-9s %-10s %6d %15.6f %14.4g %12s %10.3f\n", algos[i]->name,
-				       "ok", r->plan.n_stages, r->cost.bottleneck_s * 1e3,
-				       r->cost.throughput, gap, r->solve_s * 1e3);
+			if (has_plan(r))
+				printf("%-9s %-10s %6d %15.6f %14.4g %12s %10.3f%s%s\n",
+				       algos[i]->name, status_str(r), r->plan.n_stages,
+				       r->cost.bottleneck_s * 1e3, r->cost.throughput, gap,
+				       r->solve_s * 1e3, r->status == EP_OK ? "" : "  ",
+				       r->status == EP_OK ? "" : r->reason);
 			else
 				printf("%-9s %-10s %6s %15s %14s %12s %10.3f  %s\n", algos[i]->name,
 				       r->status == EP_EINFEASIBLE ? "infeasible"
-				       : r->status == EP_ELIMIT	   ? "too large"
+				       : r->status == EP_ELIMIT	   ? "limit"
 								   : "failed",
 				       "-", "-", "-", gap, r->solve_s * 1e3, r->reason);
 		}
 		if (opt_index < 0)
 			printf("(no gap to optimal: optimal did not solve this instance)\n");
+		else
+			print_bound_text(&results[opt_index]);
 	}
 	rc = 0;
 out_results:

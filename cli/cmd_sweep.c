@@ -33,7 +33,7 @@ static const char sweep_usage[] =
 	"cluster details (as in 'edgepipe plan'):\n"
 	"  --bw-range MIN:MAX  --link-classes C  --latency DURATION  --speed FLOPS\n"
 	"  --cluster-file CSV\n"
-	"algorithm details: --stages K  --failure-prob P  --force\n"
+	"algorithm details: --stages K  --failure-prob P  --time-limit DURATION  --force\n"
 	"simulation:\n"
 	"  --sim                      also simulate every plan (sim_* columns): a saturated closed\n"
 	"                             loop, deterministic times, the first tenth as warm-up\n"
@@ -213,6 +213,7 @@ int cmd_sweep(int argc, char **argv)
 		{ "stages", required_argument, NULL, CLI_O_STAGES },
 		{ "failure-prob", required_argument, NULL, CLI_O_FAILURE },
 		{ "force", no_argument, NULL, CLI_O_FORCE },
+		{ "time-limit", required_argument, NULL, CLI_O_TIME_LIMIT },
 		{ "db", required_argument, NULL, O_DB },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "shard", required_argument, NULL, O_SHARD },

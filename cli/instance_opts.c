@@ -140,6 +140,13 @@ int cli_instance_opts_parse(struct cli_instance_opts *c, int opt, const char *ar
 			return -1;
 		break;
 	case CLI_O_FORCE: c->algo.force = true; break;
+	case CLI_O_TIME_LIMIT:
+		if (ep_parse_duration(arg, &c->algo.time_limit_s, &err) ||
+		    !(c->algo.time_limit_s > 0)) {
+			cli_fail(2, "--time-limit '%s': expected a positive duration such as 2s", arg);
+			return -1;
+		}
+		break;
 	case CLI_O_ACCOUNTING: c->accounting = arg; break;
 	case CLI_O_CUTS: c->cuts = arg; break;
 	case CLI_O_DTYPE:
