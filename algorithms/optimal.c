@@ -397,6 +397,10 @@ int optimal_solve(const struct problem *p, const struct optimal_options *o, gsl_
 		proof->method = "subset-dp";
 	if (o->time_limit_s > 0)
 		deadline = t0 + o->time_limit_s;
+	if (p->options.shared_nodes)
+		return ep_error_set(err, EP_EINVAL,
+				    "optimal solves the model of one node per stage; with shared "
+				    "nodes (--parallel) its bottleneck is not a max of per-stage terms");
 
 	/* The first incumbent: joint's plan, when it finds one that checks out. */
 	plan_clear(out);
