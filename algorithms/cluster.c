@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <gsl/gsl_rng.h>
 
@@ -318,6 +319,67 @@ out:
 	free(row);
 	fclose(f);
 	return rc;
+}
+
+/* The off-diagonal bandwidths must be positive for the reader to take the file back. */
+static int check_matrix(int n, const double *bw_bps, struct ep_error *err)
+{
+	if (n < 1)
+		return ep_error_set(err, EP_EINVAL, "a bandwidth matrix needs a node, got %d", n);
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < n; j++)
+			if (i != j && !(bw_bps[i * n + j] > 0))
+				return ep_error_set(err, EP_EINVAL,
+						    "bandwidth from node %d to %d is %g bit/s: "
+						    "must be positive", i, j, bw_bps[i * n + j]);
+	return EP_OK;
+}
+
+int cluster_file_print(FILE *f, int n, const double *bw_bps, const char *comment,
+		       struct ep_error *err)
+{
+	int rc = check_matrix(n, bw_bps, err);
+
+	if (rc)
+		return rc;
+	for (const char *c = comment; c && *c;) {
+		size_t len = strcspn(c, "\n");
+
+		fprintf(f, "# %.*s\n", (int)len, c);
+		c += len + (c[len] == '\n');
+	}
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < n; j++)
+			fprintf(f, "%.6g%s", i == j ? 0 : bw_bps[i * n + j] / 1e6,
+				j + 1 < n ? "," : "\n");
+	return EP_OK;
+}
+
+int cluster_file_write(const char *path, int n, const double *bw_bps, const char *comment,
+		       struct ep_error *err)
+{
+	char tmp[4096];
+	FILE *f;
+	int rc = check_matrix(n, bw_bps, err);
+	bool ok;
+
+	if (rc)
+		return rc;
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+		return ep_error_set(err, EP_EINVAL, "path too long: '%s'", path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return ep_error_set(err, EP_EIO, "cannot write '%s': %s", path, strerror(errno));
+	cluster_file_print(f, n, bw_bps, comment, NULL);
+	ok = !ferror(f);
+	ok = (fclose(f) == 0) && ok;
+	if (!ok || rename(tmp, path) != 0) {
+		int e = errno;
+
+		unlink(tmp);
+		return ep_error_set(err, EP_EIO, "cannot write '%s': %s", path, strerror(e));
+	}
+	return EP_OK;
 }
 
 static int check_spec(const struct cluster_spec *s, struct ep_error *err)

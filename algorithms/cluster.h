@@ -14,6 +14,7 @@
 #define EDGEPIPE_CLUSTER_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include <gsl/gsl_rng.h>
@@ -104,6 +105,19 @@ static inline double cluster_latency(const struct cluster *c, int from, int to)
 {
 	return c->latency_s[(size_t)from * (size_t)(c->n + 1) + (size_t)to];
 }
+
+/*
+ * Write an n x n bandwidth matrix (bw_bps[from * n + to], bit/s; the diagonal is written as 0)
+ * in the format that CLUSTER_FILE reads: Mbit/s (10^6 bit/s), one row per sending node, after
+ * '#' comment lines holding `comment` (may be NULL; one line per '\n'). The file is written
+ * to a temporary name and renamed, so a failed write leaves nothing behind. Errors: EP_EIO
+ * (the message names the path), EP_EINVAL (n < 1, an off-diagonal value not positive).
+ */
+int cluster_file_write(const char *path, int n, const double *bw_bps, const char *comment,
+		       struct ep_error *err);
+/* The same to an open stream (stdout, say). Errors: EP_EINVAL as above. */
+int cluster_file_print(FILE *f, int n, const double *bw_bps, const char *comment,
+		       struct ep_error *err);
 
 /*
  * The seed of trial `trial` with n nodes, from the run's seed: a hash (splitmix64) of the three,

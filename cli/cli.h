@@ -160,5 +160,6 @@ int cmd_model(int argc, char **argv);
 int cmd_clean(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
 int cmd_emu(int argc, char **argv);
+int cmd_measure(int argc, char **argv);
 
 #endif

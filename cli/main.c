@@ -24,6 +24,7 @@ static const struct subcommand subcommands[] = {
 	{ "merge", cmd_merge, "union sweep databases (shards) into one" },
 	{ "plot", cmd_plot, "draw a sweep database's figures (gnuplot) and its summary table" },
 	{ "emu", cmd_emu, "run a plan in emulated nodes: real processes, TCP, faults, recovery" },
+	{ "measure", cmd_measure, "measure the bandwidth matrix of real hosts (--cluster file)" },
 	{ "clean", cmd_clean, "remove what emulator runs registered (namespaces, links, cgroups)" },
 };
 

@@ -127,4 +127,11 @@ else
 	fail "export resnet50 then show the file: same cut table" "$(head -c 400 "$TMP/err")"
 fi
 
+# edgepipe measure: bad hosts and options are refused before anything is sent.
+expect_exit2 "measure with one host" "at least 2 hosts" "$EP" measure 127.0.0.1
+expect_exit2 "measure with a bad port" "'127.0.0.1:0'" "$EP" measure 127.0.0.1:0 127.0.0.2
+expect_exit2 "measure --listen without --serve" "--listen goes with --serve" \
+	"$EP" measure --listen 127.0.0.1 127.0.0.1 127.0.0.2
+expect_exit2 "measure --window 0" "--window '0s'" "$EP" measure --window 0s 127.0.0.1 127.0.0.2
+
 finish
