@@ -1,5 +1,5 @@
 /*
- * edgepipe models; edgepipe model show|export.
+ * edgepipe models; edgepipe model show|export|import.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "ep_util.h"
 #include "model_file.h"
+#include "model_onnx.h"
 #include "model_profile.h"
 #include "model_zoo.h"
 
@@ -223,13 +224,18 @@ static void show_cuts(const struct model_graph *g, const struct model_profile *p
 
 static const char show_usage[] =
 	"usage: edgepipe model show NAME|FILE [options]\n"
-	"       edgepipe model export NAME|FILE [-o FILE]\n\n"
+	"       edgepipe model export NAME|FILE [-o FILE]\n"
+	"       edgepipe model import FILE.onnx [-o FILE] [--input-shape HxWxC] [--name NAME]\n\n"
 	"show: print a model's layer table and its cut-point profile (per segment and cumulative\n"
 	"parameters, FLOPs, memory, and the transfer size of each cut tensor).\n"
-	"export: write the model in edgepipe's model file format (see models/model_file.h).\n\n"
-	"NAME is a zoo model ('edgepipe models' lists them); FILE is a model file.\n\n"
+	"export: write the model in edgepipe's model file format (see models/model_file.h).\n"
+	"import: read an ONNX file (models/model_onnx.h lists the operators and how NCHW maps\n"
+	"to our NHWC layers) and write it in edgepipe's model file format; on any error nothing\n"
+	"is written. Every --model and NAME|FILE argument also takes a FILE.onnx directly.\n\n"
+	"NAME is a zoo model ('edgepipe models' lists them); FILE is a model file or an ONNX\n"
+	"file (its name ends in .onnx).\n\n"
 	"options:\n"
-	"  --format text|csv|json      output format (default text)\n"
+	"  --format text|csv|json      show: output format (default text)\n"
 	"  --table all|layers|cuts     which tables to print (default all)\n"
 	"  --cuts exact|published      cut-point rule (default exact)\n"
 	"  --accounting exact|published  memory and transfer accounting (default exact)\n"
@@ -237,7 +243,40 @@ static const char show_usage[] =
 	"                              element type for the exact accounting (default: each\n"
 	"                              layer's own, float32 for the zoo)\n"
 	"  --compression R             divide exact transfers by R >= 1 (default 1)\n"
-	"  -o, --output FILE           export: write to FILE instead of stdout\n";
+	"  -o, --output FILE           export, import: write to FILE instead of stdout\n"
+	"  --input-shape HxWxC         import: the input's size when the file leaves it unknown\n"
+	"                              (an unknown batch is always taken as 1)\n"
+	"  --name NAME                 import: the model's name (default: the ONNX graph's name,\n"
+	"                              else the file name without .onnx)\n";
+
+/* "HxWxC", three positive integers. */
+static bool parse_input_shape(const char *s, int64_t out[3])
+{
+	char tail;
+
+	if (sscanf(s, "%" SCNd64 "x%" SCNd64 "x%" SCNd64 "%c", &out[0], &out[1], &out[2],
+		   &tail) != 3 || out[0] < 1 || out[1] < 1 || out[2] < 1 || out[0] > 1 << 20 ||
+	    out[1] > 1 << 20 || out[2] > 1 << 20)
+		return false;
+	return true;
+}
+
+static int model_export(struct model_graph *g, const char *path);
+
+/* model import: the ONNX file converted, then written whole (nothing on error). */
+static int model_import(const char *path, const struct model_onnx_options *opt,
+			const char *output)
+{
+	struct model_graph *g;
+	struct ep_error err;
+	int rc = model_onnx_load(path, opt, &g, &err);
+
+	if (rc)
+		return cli_fail(cli_exit_code(rc), "%s", err.msg);
+	rc = model_export(g, output);
+	model_graph_destroy(g);
+	return rc;
+}
 
 static int parse_positive_double(const char *opt, const char *s, double *out)
 {
@@ -324,10 +363,13 @@ int cmd_model(int argc, char **argv)
 		{ "dtype", required_argument, NULL, 'd' },
 		{ "compression", required_argument, NULL, 'r' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "input-shape", required_argument, NULL, 'i' },
+		{ "name", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct model_profile_options opt = MODEL_PROFILE_OPTIONS_DEFAULT;
+	struct model_onnx_options onnx = MODEL_ONNX_OPTIONS_DEFAULT;
 	enum cli_format fmt = CLI_TEXT;
 	const char *table = "all", *output = NULL, *action;
 	struct model_graph *g;
@@ -339,8 +381,9 @@ int cmd_model(int argc, char **argv)
 		return argc < 2 ? 2 : 0;
 	}
 	action = argv[1];
-	if (strcmp(action, "show") != 0 && strcmp(action, "export") != 0)
-		return cli_fail(2, "model: unknown action '%s' (show or export)", action);
+	if (strcmp(action, "show") != 0 && strcmp(action, "export") != 0 &&
+	    strcmp(action, "import") != 0)
+		return cli_fail(2, "model: unknown action '%s' (show, export or import)", action);
 	argc--;
 	argv++;
 	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
@@ -381,6 +424,14 @@ int cmd_model(int argc, char **argv)
 		case 'o':
 			output = optarg;
 			break;
+		case 'i':
+			if (!parse_input_shape(optarg, onnx.input_shape))
+				return cli_fail(2, "--input-shape '%s': expected HxWxC, three positive "
+						"integers such as 224x224x3", optarg);
+			break;
+		case 'n':
+			onnx.name = optarg;
+			break;
 		case 'h':
 			fputs(show_usage, stdout);
 			return 0;
@@ -394,6 +445,12 @@ int cmd_model(int argc, char **argv)
 	if (optind < argc - 1)
 		return cli_fail(2, "model %s: unexpected argument '%s' after '%s'", action,
 				argv[optind + 1], argv[optind]);
+	if (strcmp(action, "import") == 0) {
+		if (!model_onnx_is_path(argv[optind]))
+			return cli_fail(2, "model import: '%s' is not an ONNX file name (FILE.onnx)",
+					argv[optind]);
+		return model_import(argv[optind], &onnx, output);
+	}
 	rc = model_zoo_open(argv[optind], &g, &err);
 	if (rc)
 		return cli_fail(cli_exit_code(rc), "%s", err.msg);

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "model_file.h"
+#include "model_onnx.h"
 #include "zoo_internal.h"
 
 const char *zoo_name(char *buf, const char *fmt, ...)
@@ -98,6 +99,8 @@ int model_zoo_open(const char *spec, struct model_graph **out, struct ep_error *
 
 	if (model_zoo_find(spec))
 		return model_zoo_build(spec, out, err);
+	if (model_onnx_is_path(spec))
+		return model_onnx_load(spec, NULL, out, err);
 	f = fopen(spec, "r");
 	if (!f) {
 		struct ep_error zoo;

@@ -36,7 +36,8 @@ const struct model_zoo_entry *model_zoo_find(const char *name);
 int model_zoo_build(const char *name, struct model_graph **out, struct ep_error *err);
 
 /*
- * Open a model by `spec`: a zoo name if it is one, else the path of a model file (model_file.h).
+ * Open a model by `spec`: a zoo name if it is one, else an ONNX file when `spec` ends in
+ * ".onnx" (model_onnx.h, default options), else the path of a model file (model_file.h).
  * Returns EP_OK with a new valid graph in *out, or EP_ENOTFOUND when `spec` is neither (the
  * message says so and lists the zoo), or the file reader's error.
  */

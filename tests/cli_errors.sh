@@ -48,6 +48,12 @@ expect_exit2 "model show --compression abc" "'abc'" \
 expect_exit2 "model show --table foo" "'foo'" "$EP" model show resnet50 --table foo
 expect_exit2 "model show --format xml" "'xml'" "$EP" model show resnet50 --format xml
 expect_exit2 "model show unknown option" "--bogus" "$EP" model show resnet50 --bogus
+expect_exit2 "model import of a non-ONNX name" "'resnet50'${NL}FILE.onnx" \
+	"$EP" model import resnet50
+expect_exit2 "model import missing file" "'$TMP/none.onnx'" "$EP" model import "$TMP/none.onnx"
+expect_exit2 "model import --input-shape 3x3" "'3x3'${NL}HxWxC" \
+	"$EP" model import x.onnx --input-shape 3x3
+expect_exit2 "model show missing ONNX file" "'$TMP/none.onnx'" "$EP" model show "$TMP/none.onnx"
 expect_exit2 "model show without a model" "model show" "$EP" model show
 # Two models where one is expected: the message names the extra one, as 'models extra' does.
 expect_exit2 "model show a b" "'b'" "$EP" model show a b
@@ -78,6 +84,7 @@ expect_help "edgepipe models --help" models --help
 expect_help "edgepipe model --help" model --help
 expect_help "edgepipe model show --help" model show --help
 expect_help "edgepipe model export --help" model export --help
+expect_help "edgepipe model import --help" model import --help
 
 # ---- data formats --------------------------------------------------------------------------
 

@@ -1,0 +1,292 @@
+#!/usr/bin/python3
+"""ONNX files written by others, checked against edgepipe's importer.
+
+Usage: onnx_models.py EDGEPIPE MODE    (MODE: models | bad)
+
+models: small networks built here with the onnx package's helper API (Debian python3-onnx),
+        imported with `edgepipe model show FILE.onnx --format json`; every layer's shape must
+        equal onnx.shape_inference's shape of the node's output (an independent
+        implementation), and parameters must equal the counts derived by hand below.
+bad:    broken files (truncated, not ONNX, unsupported op, cycle, shape mismatch, initializer
+        of the wrong size, two inputs): `edgepipe model import F.onnx -o OUT` exits 2, names
+        the node (or tensor) at fault, and writes nothing.
+Exit status: 0 all passed, 1 a check failed, 77 skipped (no onnx package).
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+try:
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper, shape_inference
+except ImportError:
+    print("skipped: python3-onnx (and numpy) are not installed")
+    sys.exit(77)
+
+EP = sys.argv[1]
+MODE = sys.argv[2] if len(sys.argv) > 2 else "models"
+failures = 0
+rng = np.random.default_rng(7)
+
+
+def check(name, ok, detail=""):
+    global failures
+    print(("ok   " if ok else "FAIL ") + name + ("" if ok else ": " + detail))
+    if not ok:
+        failures += 1
+
+
+def init(name, *dims):
+    return numpy_helper.from_array(rng.standard_normal(dims).astype(np.float32), name)
+
+
+def const_i64(name, values):
+    return numpy_helper.from_array(np.array(values, dtype=np.int64), name)
+
+
+def const_f(name, values):
+    return numpy_helper.from_array(np.array(values, dtype=np.float32), name)
+
+
+def bn(name, x, c, out, inits):
+    inits += [init(name + "_s", c), init(name + "_b", c), init(name + "_m", c),
+              numpy_helper.from_array(rng.uniform(0.5, 1.5, c).astype(np.float32), name + "_v")]
+    return helper.make_node("BatchNormalization", [x, name + "_s", name + "_b", name + "_m",
+                                                   name + "_v"], [out], name=name, epsilon=1e-5)
+
+
+def small_cnn():
+    """A CNN with a residual block and a two-way branch joined by Concat.
+
+    Hand-counted parameters (weights + bias; BN: 4 x channels, 2 x trainable):
+      conv1  3x3, 3->16, bias        3*3*3*16 + 16 = 448
+      bn1    16 channels             4*16          = 64
+      res_a  3x3, 16->16, no bias    3*3*16*16     = 2304
+      bn2                                          = 64
+      res_b  3x3, 16->16, no bias                  = 2304
+      br_a   1x1, 16->8, bias        16*8 + 8      = 136
+      br_dw  3x3 depthwise, bias     3*3*16 + 16   = 160
+      br_pw  1x1, 16->8, bias        16*8 + 8      = 136
+      fc     Gemm 16->10, bias       16*10 + 10    = 170
+    """
+    inits = []
+    nodes = [
+        helper.make_node("Conv", ["image", "conv1_w", "conv1_bias"], ["c1"], name="conv1",
+                         kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        bn("bn1", "c1", 16, "b1", inits),
+        helper.make_node("Relu", ["b1"], ["r1"], name="relu1"),
+        helper.make_node("Conv", ["r1", "res_a_w"], ["ra"], name="res_a", kernel_shape=[3, 3],
+                         pads=[1, 1, 1, 1]),
+        bn("bn2", "ra", 16, "b2", inits),
+        helper.make_node("Relu", ["b2"], ["r2"], name="relu2"),
+        helper.make_node("Conv", ["r2", "res_b_w"], ["rb"], name="res_b", kernel_shape=[3, 3],
+                         auto_pad="SAME_UPPER"),
+        helper.make_node("Add", ["r1", "rb"], ["sum"], name="residual_add"),
+        helper.make_node("Relu", ["sum"], ["r3"], name="relu3"),
+        helper.make_node("Conv", ["r3", "br_a_w", "br_a_bias"], ["ba"], name="br_a",
+                         kernel_shape=[1, 1]),
+        helper.make_node("Conv", ["r3", "br_dw_w", "br_dw_bias"], ["bd"], name="br_dw",
+                         kernel_shape=[3, 3], pads=[1, 1, 1, 1], group=16),
+        helper.make_node("Conv", ["bd", "br_pw_w", "br_pw_bias"], ["bp"], name="br_pw",
+                         kernel_shape=[1, 1]),
+        helper.make_node("Concat", ["ba", "bp"], ["cat"], name="concat", axis=1),
+        helper.make_node("MaxPool", ["cat"], ["mp"], name="pool", kernel_shape=[2, 2],
+                         strides=[2, 2]),
+        helper.make_node("GlobalAveragePool", ["mp"], ["gap"], name="gap"),
+        helper.make_node("Flatten", ["gap"], ["flat"], name="flatten", axis=1),
+        helper.make_node("Gemm", ["flat", "fc_w", "fc_bias"], ["logits"], name="fc", transB=1),
+        helper.make_node("Softmax", ["logits"], ["probs"], name="softmax", axis=1),
+    ]
+    inits += [init("conv1_w", 16, 3, 3, 3), init("conv1_bias", 16), init("res_a_w", 16, 16, 3, 3),
+              init("res_b_w", 16, 16, 3, 3), init("br_a_w", 8, 16, 1, 1), init("br_a_bias", 8),
+              init("br_dw_w", 16, 1, 3, 3), init("br_dw_bias", 16), init("br_pw_w", 8, 16, 1, 1),
+              init("br_pw_bias", 8), init("fc_w", 10, 16), init("fc_bias", 10)]
+    graph = helper.make_graph(
+        nodes, "small_cnn",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 3, 32, 32])],
+        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["batch", 10])], inits)
+    params = {"conv1": 448, "bn1": 64, "res_a": 2304, "bn2": 64, "res_b": 2304, "br_a": 136,
+              "br_dw": 160, "br_pw": 136, "fc": 170}
+    # GlobalAveragePool + Flatten is one Keras layer, named after the Flatten.
+    merged = {"gap"}
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), params, merged
+
+
+def ops_net():
+    """Other operators exported CNNs use: Pad, Clip (ReLU6), swish (Sigmoid + Mul), AveragePool
+    with Keras-'same' pads, Transpose + Flatten (keras2onnx), Dropout, Identity, a scalar Mul
+    (Rescaling), Reshape with -1, MatMul + Add (Dense).
+
+    Hand-counted parameters:
+      stem   3x3 stride 2, 3->8, no bias   3*3*3*8      = 216
+      dw     3x3 depthwise x2 (multiplier 2), bias 3*3*8*2 + 16 = 160
+      proj   1x1, 16->4, bias              16*4 + 4     = 68
+    (image 31x31, padded 32x32, stem 15x15 (valid, stride 2), avg 8x8 ('same', stride 2), so
+    the flattened projection has 8*8*4 = 256 elements)
+      dense  MatMul 256 -> 5 + Add          256*5 + 5    = 1285
+    """
+    nodes = [
+        helper.make_node("Mul", ["image", "scale"], ["scaled"], name="rescale"),
+        helper.make_node("Pad", ["scaled", "pads"], ["padded"], name="pad", mode="constant"),
+        helper.make_node("Conv", ["padded", "stem_w"], ["s"], name="stem", kernel_shape=[3, 3],
+                         strides=[2, 2]),
+        helper.make_node("Clip", ["s", "zero", "six"], ["s6"], name="relu6"),
+        helper.make_node("Conv", ["s6", "dw_w", "dw_bias"], ["d"], name="dw",
+                         kernel_shape=[3, 3], pads=[1, 1, 1, 1], group=8),
+        helper.make_node("Sigmoid", ["d"], ["sig"], name="swish_sigmoid"),
+        helper.make_node("Mul", ["d", "sig"], ["sw"], name="swish"),
+        helper.make_node("AveragePool", ["sw"], ["ap"], name="avg", kernel_shape=[3, 3],
+                         strides=[2, 2], pads=[1, 1, 1, 1]),
+        helper.make_node("Conv", ["ap", "proj_w", "proj_bias"], ["p"], name="proj",
+                         kernel_shape=[1, 1]),
+        helper.make_node("Identity", ["p"], ["p_id"], name="identity"),
+        helper.make_node("Transpose", ["p_id"], ["t"], name="to_nhwc", perm=[0, 2, 3, 1]),
+        helper.make_node("Reshape", ["t", "flat_shape"], ["f"], name="flatten"),
+        helper.make_node("Dropout", ["f"], ["dr"], name="dropout"),
+        helper.make_node("MatMul", ["dr", "dense_w"], ["mm"], name="dense_matmul"),
+        helper.make_node("Add", ["mm", "dense_b"], ["out"], name="dense"),
+    ]
+    inits = [const_f("scale", 1 / 255.0), const_i64("pads", [0, 0, 1, 1, 0, 0, 0, 0]),
+             init("stem_w", 8, 3, 3, 3), const_f("zero", 0.0), const_f("six", 6.0),
+             init("dw_w", 16, 1, 3, 3), init("dw_bias", 16), init("proj_w", 4, 16, 1, 1),
+             init("proj_bias", 4), const_i64("flat_shape", [1, -1]), init("dense_w", 256, 5),
+             init("dense_b", 5)]
+    graph = helper.make_graph(
+        nodes, "ops_net",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 31, 31])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 5])], inits)
+    params = {"stem": 216, "dw": 160, "proj": 68, "dense": 1285}
+    merged = {"swish_sigmoid", "to_nhwc", "dense_matmul", "identity"}
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), params, merged
+
+
+def nchw(shape):
+    return [1, shape[2], shape[0], shape[1]] if len(shape) == 3 else [1] + shape
+
+
+def run_models(tmp):
+    for build in (small_cnn, ops_net):
+        model, params, merged = build()
+        name = model.graph.name
+        path = os.path.join(tmp, name + ".onnx")
+        onnx.checker.check_model(model)
+        onnx.save(model, path)
+        inferred = shape_inference.infer_shapes(model)
+        shapes = {}
+        for vi in list(inferred.graph.value_info) + list(inferred.graph.output) + \
+                list(inferred.graph.input):
+            dims = [d.dim_value if d.HasField("dim_value") else 1
+                    for d in vi.type.tensor_type.shape.dim]
+            shapes[vi.name] = dims
+        r = subprocess.run([EP, "model", "show", path, "--format", "json", "--table", "layers"],
+                           capture_output=True, text=True)
+        check(name + ": import exits 0", r.returncode == 0, r.stderr.strip())
+        if r.returncode:
+            continue
+        layers = {l["layer"]: l for l in json.loads(r.stdout)["layers"]}
+        for node in model.graph.node:
+            if node.name in merged:
+                check(f"{name}: node {node.name} is part of another layer",
+                      node.name not in layers, "it became a layer of its own")
+                continue
+            layer = layers.get(node.name)
+            check(f"{name}: node {node.name} is a layer", layer is not None, "missing")
+            if layer is None:
+                continue
+            want = shapes[node.output[0]]
+            got = nchw(layer["shape"])
+            check(f"{name}: {node.name} shape {got} = shape_inference {want}", got == want,
+                  f"edgepipe {got}, onnx {want}")
+            if node.name in params:
+                p = layer["params_trainable"] + layer["params_non_trainable"]
+                check(f"{name}: {node.name} params {p} = {params[node.name]} by hand",
+                      p == params[node.name], f"edgepipe {p}")
+        total = sum(l["params_trainable"] + l["params_non_trainable"] for l in layers.values())
+        check(f"{name}: total params {total} = {sum(params.values())} by hand",
+              total == sum(params.values()))
+
+
+def bad_files(tmp):
+    model, _, _ = small_cnn()
+    good = os.path.join(tmp, "good.onnx")
+    onnx.save(model, good)
+    data = open(good, "rb").read()
+    cases = []
+
+    def write(name, content):
+        p = os.path.join(tmp, name + ".onnx")
+        with open(p, "wb") as f:
+            f.write(content)
+        return p
+
+    cases.append(("truncated", write("truncated", data[: len(data) // 2]), "not an ONNX file"))
+    cases.append(("not ONNX", write("text", b"edgepipe-model 1\nthis is not protobuf\n"),
+                  "not an ONNX file"))
+
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    m.graph.node[2].op_type = "LeakyRelu"
+    cases.append(("unsupported op", write("unsupported", m.SerializeToString()),
+                  "node 'relu1' (LeakyRelu)"))
+
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    # relu2 reads relu3's output, which depends on relu2: a cycle.
+    m.graph.node[3].input[0] = "r3"
+    cases.append(("cycle", write("cycle", m.SerializeToString()), "cycle"))
+
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    m.graph.value_info.append(helper.make_tensor_value_info("mp", TensorProto.FLOAT,
+                                                            [1, 16, 15, 16]))
+    cases.append(("shape mismatch", write("shape", m.SerializeToString()),
+                  "node 'pool' (MaxPool)"))
+
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    for t in m.graph.initializer:
+        if t.name == "res_a_w":
+            t.CopyFrom(numpy_helper.from_array(np.zeros((16, 16, 3, 2), np.float32), "res_a_w"))
+    cases.append(("initializer of the wrong size", write("wrongsize", m.SerializeToString()),
+                  "node 'res_a' (Conv)"))
+
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    for t in m.graph.initializer:
+        if t.name == "fc_bias":
+            t.raw_data = t.raw_data[:-4]
+    cases.append(("initializer shorter than its dims", write("short", m.SerializeToString()),
+                  "fc_bias"))
+
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    m.graph.input.append(helper.make_tensor_value_info("extra", TensorProto.FLOAT, [1, 3]))
+    cases.append(("two inputs", write("twoinputs", m.SerializeToString()), "'extra'"))
+
+    for name, path, needle in cases:
+        out = os.path.join(tmp, "out.model")
+        if os.path.exists(out):
+            os.unlink(out)
+        r = subprocess.run([EP, "model", "import", path, "-o", out], capture_output=True,
+                           text=True)
+        check(f"bad file, {name}: exit 2", r.returncode == 2,
+              f"exit {r.returncode}: {r.stderr.strip()}")
+        check(f"bad file, {name}: message names {needle!r}", needle in r.stderr,
+              r.stderr.strip())
+        check(f"bad file, {name}: nothing written", not os.path.exists(out))
+    # The intact file imports (so the failures above come from the damage).
+    out = os.path.join(tmp, "out.model")
+    r = subprocess.run([EP, "model", "import", good, "-o", out], capture_output=True, text=True)
+    check("intact file imports", r.returncode == 0 and os.path.exists(out), r.stderr.strip())
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    if MODE == "models":
+        run_models(tmp)
+    else:
+        bad_files(tmp)
+print(f"{failures} failed")
+sys.exit(1 if failures else 0)
