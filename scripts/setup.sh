@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config libigraph-dev libgsl-dev libnl-3-dev
           libnl-route-3-dev libsqlite3-dev sqlite3 gnuplot-nox iproute2 iptables
-          liblz4-dev
+          liblz4-dev libzstd-dev libzfp-dev
           slurm-wlm munge yamllint python3-yaml libonnx-dev protobuf-c-compiler
           libprotobuf-c-dev libonnx-testdata python3-onnx)
 # kubectl: Debian's kubernetes-client, unless a kubectl is already installed (some images ship
