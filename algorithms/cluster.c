@@ -66,13 +66,14 @@ static struct cluster *cluster_alloc(int n, bool positions)
 	c->n = n;
 	c->mem_bytes = calloc((size_t)n, sizeof(double));
 	c->speed_flops = calloc((size_t)n, sizeof(double));
+	c->speed_factor = calloc((size_t)n, sizeof(double));
 	c->bw_bps = calloc(links, sizeof(double));
 	c->latency_s = calloc(links, sizeof(double));
 	if (positions) {
 		c->x = calloc((size_t)n + 1, sizeof(double));
 		c->y = calloc((size_t)n + 1, sizeof(double));
 	}
-	if (!c->mem_bytes || !c->speed_flops || !c->bw_bps || !c->latency_s ||
+	if (!c->mem_bytes || !c->speed_flops || !c->speed_factor || !c->bw_bps || !c->latency_s ||
 	    (positions && (!c->x || !c->y))) {
 		cluster_destroy(c);
 		return NULL;
@@ -86,6 +87,7 @@ void cluster_destroy(struct cluster *c)
 		return;
 	free(c->mem_bytes);
 	free(c->speed_flops);
+	free(c->speed_factor);
 	free(c->bw_bps);
 	free(c->latency_s);
 	free(c->x);
@@ -121,6 +123,7 @@ int cluster_subset(const struct cluster *c, const int *nodes, int m, struct clus
 		if (i < m) {
 			sub->mem_bytes[i] = c->mem_bytes[from];
 			sub->speed_flops[i] = c->speed_flops[from];
+			sub->speed_factor[i] = c->speed_factor ? c->speed_factor[from] : 1.0;
 		}
 		if (sub->x) {
 			sub->x[i] = c->x[from];
@@ -402,6 +405,15 @@ static int check_spec(const struct cluster_spec *s, struct ep_error *err)
 					    s->mem_list[i]);
 	if (!(s->speed_flops >= 0) || !(s->latency_s >= 0))
 		return ep_error_set(err, EP_EINVAL, "speed and latency must be non-negative");
+	if (!(s->speed_factor >= 0) || !isfinite(s->speed_factor))
+		return ep_error_set(err, EP_EINVAL, "speed factor %g: must be positive",
+				    s->speed_factor);
+	if (s->speed_factor_list && s->n_speed_factor_list < 1)
+		return ep_error_set(err, EP_EINVAL, "empty speed factor list");
+	for (int i = 0; s->speed_factor_list && i < s->n_speed_factor_list; i++)
+		if (!(s->speed_factor_list[i] > 0) || !isfinite(s->speed_factor_list[i]))
+			return ep_error_set(err, EP_EINVAL, "speed factor %g (node %d): must be "
+					    "positive", s->speed_factor_list[i], i);
 	if (s->kind == CLUSTER_GEOMETRIC && (!(s->side > 1) || !(s->mbit_bits > 0)))
 		return ep_error_set(err, EP_EINVAL, "geometric cluster: side %g must exceed 1 and "
 				    "the Mbit size %g be positive", s->side, s->mbit_bits);
@@ -437,10 +449,20 @@ int cluster_create(const struct cluster_spec *spec, gsl_rng *rng, struct cluster
 		else
 			gen_random_links(c, spec, rng);
 	}
+	if (spec->speed_factor_list && spec->n_speed_factor_list != c->n) {
+		int given = spec->n_speed_factor_list, nodes = c->n;
+
+		cluster_destroy(c);
+		return ep_error_set(err, EP_EINVAL, "speed factor list of %d value%s for %d nodes: "
+				    "give one factor, or one per node", given, given == 1 ? "" : "s",
+				    nodes);
+	}
 	for (int i = 0; i < c->n; i++) {
 		c->mem_bytes[i] = spec->mem_list ? spec->mem_list[i % spec->n_mem_list]
 						 : spec->mem_bytes;
 		c->speed_flops[i] = spec->speed_flops;
+		c->speed_factor[i] = spec->speed_factor_list ? spec->speed_factor_list[i]
+				     : spec->speed_factor > 0 ? spec->speed_factor : 1.0;
 	}
 	for (int i = 0; i <= c->n; i++)
 		for (int j = 0; j <= c->n; j++)

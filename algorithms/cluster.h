@@ -41,6 +41,12 @@ struct cluster_spec {
 	const double *mem_list;  /* n_mem_list values used in turn (node i gets [i % n_mem_list]) */
 	int n_mem_list;
 	double speed_flops;      /* every node's speed; 0 = compute not modelled */
+	/* Measured compute (problem.h): a node's speed as a factor of the host that measured the
+	 * layer profile. speed_factor_list, when given, has exactly one value per node (n, or
+	 * the file's node count); otherwise every node gets speed_factor (0 is taken as 1). */
+	double speed_factor;
+	const double *speed_factor_list;
+	int n_speed_factor_list;
 	double latency_s;        /* every link's latency */
 	/* geometric: nodes uniform in [1, side]^2 (published: 150); the Mbit of the formula is
 	 * mbit_bits bits (1e6; the published notebooks' transfers use 2^20). Symmetric links. */
@@ -68,6 +74,10 @@ struct cluster {
 	double *bw_bps;      /* [(n+1)^2], bw_bps[from * (n+1) + to] */
 	double *latency_s;   /* [(n+1)^2] */
 	double *x, *y;       /* [n+1] positions (geometric only; NULL otherwise) */
+	/* [n] > 0: speed as a factor of the profiling host (measured compute). Last, so that a
+	 * cluster built by hand with a positional initialiser leaves it NULL: such a cluster
+	 * serves FLOPs compute only (problem_init refuses measured compute on it). */
+	double *speed_factor;
 };
 
 #define CLUSTER_DISPATCHER(c) ((c)->n)

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "ep_util.h"
+#include "model_lprofile.h"
 #include "model_zoo.h"
 
 void instance_spec_set_variant(struct instance_spec *spec, enum algo_variant variant)
@@ -20,8 +21,10 @@ int instance_set_trial(struct instance *inst, const struct instance_spec *spec,
 {
 	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
 	struct cluster *c;
+	struct problem_options opt = spec->problem;
 	int rc;
 
+	opt.compute = spec->compute_profile ? PROBLEM_COMPUTE_MEASURED : PROBLEM_COMPUTE_FLOPS;
 	if (!rng)
 		return ep_error_set(err, EP_ENOMEM, "out of memory for a random generator");
 	inst->cluster_seed = cluster_trial_seed(spec->seed, spec->trial, spec->cluster.n);
@@ -33,7 +36,18 @@ int instance_set_trial(struct instance *inst, const struct instance_spec *spec,
 	problem_release(&inst->problem);
 	cluster_destroy(inst->cluster);
 	inst->cluster = c;
-	return problem_init(&inst->problem, inst->profile, c, &spec->problem, err);
+	return problem_init(&inst->problem, inst->profile, c, &opt, err);
+}
+
+static int apply_lprofile(struct instance *inst, const char *path, struct ep_error *err)
+{
+	struct model_lprofile *lp = NULL;
+	int rc = model_lprofile_load(path, &lp, err);
+
+	if (!rc)
+		rc = model_lprofile_apply(lp, inst->graph, path, inst->profile, err);
+	model_lprofile_destroy(lp);
+	return rc;
 }
 
 int instance_create(const struct instance_spec *spec, struct instance **out, struct ep_error *err)
@@ -47,6 +61,8 @@ int instance_create(const struct instance_spec *spec, struct instance **out, str
 	rc = model_zoo_open(spec->model, &inst->graph, err);
 	if (!rc)
 		rc = model_profile_create(inst->graph, &spec->profile, &inst->profile, err);
+	if (!rc && spec->compute_profile)
+		rc = apply_lprofile(inst, spec->compute_profile, err);
 	if (!rc)
 		rc = instance_set_trial(inst, spec, err);
 	if (rc) {
@@ -103,25 +119,30 @@ int instance_write_json(const struct instance *inst, FILE *f, struct ep_error *e
 	fprintf(f, "  \"count_compute\": %s, \"count_dispatcher\": %s, \"strict_memory\": %s,\n",
 		o->count_compute ? "true" : "false", o->count_dispatcher ? "true" : "false",
 		o->strict_memory ? "true" : "false");
+	fprintf(f, "  \"compute\": \"%s\",\n", problem_compute_name(o->compute));
 	fprintf(f, "  \"cluster_seed\": %llu,\n", (unsigned long long)inst->cluster_seed);
 	fprintf(f, "  \"stage_rule\": \"a stage after cut a through cut b holds cum_mem_bytes[b] - "
 		   "cum_mem_bytes[a] bytes and cum_flops[b] - cum_flops[a] FLOPs, and sends "
-		   "transfer_bits[b]; cut 0 (the input) is the dispatcher's\",\n");
+		   "transfer_bits[b]; cut 0 (the input) is the dispatcher's; its compute time "
+		   "on node v is (cum_flops[b] - cum_flops[a]) / speed_flops[v] (compute flops) "
+		   "or (cum_measured_s[b] - cum_measured_s[a]) / speed_factor[v] (compute "
+		   "profile)\",\n");
 	fprintf(f, "  \"cuts\": [");
 	for (size_t k = 0; k < p->n_cuts; k++) {
 		const struct model_cut_profile *cp = &p->cuts[k];
 
 		fprintf(f, "%s\n    {\"cut\": %zu, \"layer\": \"%s\", \"cum_mem_bytes\": %.17g, "
-			   "\"seg_mem_bytes\": %.17g, \"cum_flops\": %lld, \"transfer_bits\": "
-			   "%.17g}",
+			   "\"seg_mem_bytes\": %.17g, \"cum_flops\": %lld, \"cum_measured_s\": "
+			   "%.17g, \"transfer_bits\": %.17g}",
 			k ? "," : "", k, model_graph_layer(inst->graph, (size_t)cp->layer)->name,
 			cp->cum_mem_bytes, cp->seg_mem_bytes, (long long)cp->cum_flops,
-			inst->problem.transfer_bits[k]);
+			cp->cum_measured_s, inst->problem.transfer_bits[k]);
 	}
 	fprintf(f, "\n  ],\n  \"nodes\": [");
 	for (int i = 0; i < c->n; i++)
-		fprintf(f, "%s\n    {\"node\": %d, \"mem_bytes\": %.17g, \"speed_flops\": %.17g}",
-			i ? "," : "", i, c->mem_bytes[i], c->speed_flops[i]);
+		fprintf(f, "%s\n    {\"node\": %d, \"mem_bytes\": %.17g, \"speed_flops\": %.17g, "
+			   "\"speed_factor\": %.17g}",
+			i ? "," : "", i, c->mem_bytes[i], c->speed_flops[i], c->speed_factor[i]);
 	fprintf(f, "\n  ],\n  \"dispatcher\": %d,\n  \"bandwidth_bps\": ", c->n);
 	write_matrix(f, c, c->bw_bps);
 	fprintf(f, ",\n  \"latency_s\": ");

@@ -21,7 +21,11 @@ struct instance_spec {
 	const char *model;                    /* zoo name or model file */
 	struct model_profile_options profile; /* cut rule, accounting, dtype, compression */
 	struct cluster_spec cluster;          /* kind, n, memory ... */
-	struct problem_options problem;       /* metric */
+	struct problem_options problem;       /* metric (its compute source is set from
+						 compute_profile) */
+	/* A measured layer profile of the model (model_lprofile.h): stage compute times from it
+	 * and the nodes' speed factors (cluster.speed_factor...). NULL: FLOPs / speed. */
+	const char *compute_profile;
 	uint64_t seed;                        /* the run's seed */
 	int trial;                            /* the cluster is drawn from (seed, trial, n) */
 };
@@ -42,8 +46,9 @@ struct instance {
 	uint64_t cluster_seed; /* cluster_trial_seed(seed, trial, n) */
 };
 
-/* Build an instance; *out is owned by the caller. Errors from the model, profile, cluster or
- * problem are passed on. Complexity: O(layers + n^2). */
+/* Build an instance; *out is owned by the caller. Errors from the model, profile, layer
+ * profile (a profile of another model: EP_EINVAL naming both), cluster or problem are passed
+ * on. Complexity: O(layers + n^2). */
 int instance_create(const struct instance_spec *spec, struct instance **out, struct ep_error *err);
 void instance_destroy(struct instance *inst);
 

@@ -12,7 +12,8 @@
  * as flags so that the published variant can be run and its defects shown, while the corrected
  * algorithms must produce plans without any.
  *
- * Cost (DESIGN.md): stage compute time = stage FLOPs / node speed; hop time = bits / bandwidth +
+ * Cost (DESIGN.md): stage compute time = problem_stage_s (stage FLOPs / node speed, or the
+ * stage's measured layer times / the node's speed factor, problem.h); hop time = bits / bandwidth +
  * latency; bottleneck = the largest of these; throughput = 1 / bottleneck. Which terms count is
  * problem_options: the published metric counts only the hops between consecutive stages (so a
  * one-stage plan has bottleneck 0 and infinite throughput), the full one also the compute times

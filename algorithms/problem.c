@@ -2,6 +2,11 @@
 
 #include <stdlib.h>
 
+const char *problem_compute_name(enum problem_compute c)
+{
+	return c == PROBLEM_COMPUTE_MEASURED ? "profile" : "flops";
+}
+
 int problem_init(struct problem *p, const struct model_profile *profile,
 		 const struct cluster *cluster, const struct problem_options *options,
 		 struct ep_error *err)
@@ -12,16 +17,26 @@ int problem_init(struct problem *p, const struct model_profile *profile,
 	p->cluster = cluster;
 	p->options = *options;
 	p->m = m;
-	p->cum_mem = p->cum_flops = p->transfer_bits = NULL;
+	p->cum_mem = p->cum_flops = p->transfer_bits = p->cum_compute = NULL;
+	p->node_rate = cluster->speed_flops;
 	if (m < 2)
 		return ep_error_set(err, EP_EINVAL, "model '%s' has %d cut point(s); at least 2 are "
 				    "needed", profile->model, m);
 	if (cluster->n < 1)
 		return ep_error_set(err, EP_EINVAL, "the cluster has no nodes");
+	if (options->compute == PROBLEM_COMPUTE_MEASURED && !profile->has_measured)
+		return ep_error_set(err, EP_EINVAL, "measured compute: model '%s' has no measured "
+				    "layer profile (--compute profile:FILE)", profile->model);
+	if (options->compute == PROBLEM_COMPUTE_MEASURED && !cluster->speed_factor)
+		return ep_error_set(err, EP_EINVAL, "measured compute: the cluster has no speed "
+				    "factors");
+	if (options->compute == PROBLEM_COMPUTE_MEASURED)
+		p->node_rate = cluster->speed_factor;
 	p->cum_mem = malloc((size_t)m * sizeof(double));
 	p->cum_flops = malloc((size_t)m * sizeof(double));
 	p->transfer_bits = malloc((size_t)m * sizeof(double));
-	if (!p->cum_mem || !p->cum_flops || !p->transfer_bits) {
+	p->cum_compute = malloc((size_t)m * sizeof(double));
+	if (!p->cum_mem || !p->cum_flops || !p->transfer_bits || !p->cum_compute) {
 		problem_release(p);
 		return ep_error_set(err, EP_ENOMEM, "out of memory for the problem");
 	}
@@ -29,6 +44,9 @@ int problem_init(struct problem *p, const struct model_profile *profile,
 		p->cum_mem[k] = profile->cuts[k].cum_mem_bytes;
 		p->cum_flops[k] = (double)profile->cuts[k].cum_flops;
 		p->transfer_bits[k] = profile->cuts[k].transfer_bytes * 8.0;
+		p->cum_compute[k] = options->compute == PROBLEM_COMPUTE_MEASURED
+					    ? profile->cuts[k].cum_measured_s
+					    : p->cum_flops[k];
 	}
 	return EP_OK;
 }
@@ -38,7 +56,8 @@ void problem_release(struct problem *p)
 	free(p->cum_mem);
 	free(p->cum_flops);
 	free(p->transfer_bits);
-	p->cum_mem = p->cum_flops = p->transfer_bits = NULL;
+	free(p->cum_compute);
+	p->cum_mem = p->cum_flops = p->transfer_bits = p->cum_compute = NULL;
 }
 
 int problem_max_end(const struct problem *p, int a, int node)

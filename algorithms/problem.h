@@ -1,6 +1,15 @@
 /*
- * problem: one instance to solve = a model profile + a cluster + accounting options. It also
- * holds, per cut point, the arrays the algorithms read in their inner loops.
+ * problem: one instance to solve = a model profile + a cluster + accounting options + the
+ * source of compute times. It also holds, per cut point, the arrays the algorithms read in their
+ * inner loops.
+ *
+ * Compute sources (DESIGN.md, "Compute"): PROBLEM_COMPUTE_FLOPS, the published assumption and
+ * the default: a stage's time is its FLOPs / the node's speed_flops (0 when the speed is 0:
+ * compute not modelled). PROBLEM_COMPUTE_MEASURED: a stage's time is the sum of its layers'
+ * measured median times on the profiling host (model_profile's cum_measured_s, from a layer
+ * profile, model_lprofile.h) / the node's speed_factor. Both are one expression,
+ * problem_stage_s = (cum_compute[b] - cum_compute[a]) / node_rate[node], so every algorithm and
+ * plan_cost see either source through the same function.
  *
  * Stages and cuts: the profile's cut points are 0 .. m-1 (0 the input layer, m-1 the output).
  * A stage that starts after cut a and ends with cut b (0 <= a < b <= m-1) computes the layers
@@ -15,6 +24,13 @@
 #include "cluster.h"
 #include "ep_error.h"
 #include "model_profile.h"
+
+enum problem_compute {
+	PROBLEM_COMPUTE_FLOPS = 0, /* FLOPs / speed_flops (default) */
+	PROBLEM_COMPUTE_MEASURED,  /* measured seconds on the profiling host / speed_factor */
+};
+
+const char *problem_compute_name(enum problem_compute c); /* "flops", "profile" */
 
 struct problem_options {
 	/* The cost counts each stage's compute time (FLOPs / node speed). */
@@ -31,16 +47,18 @@ struct problem_options {
 	 * its own node, and plan_check rejects a node used twice.
 	 */
 	bool shared_nodes;
+	/* Where stage compute times come from (whether or not the metric counts them). */
+	enum problem_compute compute;
 };
 
-/* The published metric: inter-stage hops only, strict memory test. */
-#define PROBLEM_OPTIONS_PUBLISHED ((struct problem_options){ false, false, true, false })
-/* The full metric: compute and dispatcher hops count. */
-#define PROBLEM_OPTIONS_FULL ((struct problem_options){ true, true, false, false })
+/* The published metric: inter-stage hops only, strict memory test; FLOPs compute. */
+#define PROBLEM_OPTIONS_PUBLISHED ((struct problem_options){ false, false, true, false, 0 })
+/* The full metric: compute and dispatcher hops count; FLOPs compute. */
+#define PROBLEM_OPTIONS_FULL ((struct problem_options){ true, true, false, false, 0 })
 /* Feltin et al.'s metric (IEEE Access 2023): compute and the hops between stages count, the
  * dispatcher hops do not (their model has no dispatcher); nodes are not shared unless
- * shared_nodes is set too (--parallel). */
-#define PROBLEM_OPTIONS_FELTIN ((struct problem_options){ true, false, false, false })
+ * shared_nodes is set too (--parallel). FLOPs compute. */
+#define PROBLEM_OPTIONS_FELTIN ((struct problem_options){ true, false, false, false, 0 })
 
 struct problem {
 	const struct model_profile *profile; /* borrowed */
@@ -50,10 +68,15 @@ struct problem {
 	double *cum_mem;      /* [m] bytes from the input through cut k (profile's cum_mem_bytes) */
 	double *cum_flops;    /* [m] */
 	double *transfer_bits; /* [m] bits sent after cut k */
+	/* The compute source's work through cut k and each node's rate: FLOPs and speed_flops,
+	 * or measured seconds and speed_factor (borrowed from the cluster). */
+	double *cum_compute;      /* [m] */
+	const double *node_rate;  /* [cluster n] */
 };
 
 /* Fill `p` for the given profile and cluster (both borrowed: they must outlive p). Returns
- * EP_OK, EP_EINVAL (fewer than 2 cut points, no nodes) or EP_ENOMEM. */
+ * EP_OK, EP_EINVAL (fewer than 2 cut points, no nodes; measured compute with a profile that has
+ * no measured times or a cluster without speed factors) or EP_ENOMEM. */
 int problem_init(struct problem *p, const struct model_profile *profile,
 		 const struct cluster *cluster, const struct problem_options *options,
 		 struct ep_error *err);
@@ -73,13 +96,14 @@ static inline bool problem_fits(const struct problem *p, int a, int b, int node)
 	return p->options.strict_memory ? mem < cap : mem <= cap;
 }
 
-/* Compute time of the stage on `node`: its FLOPs / the node's speed; 0 when the node's speed
- * is 0 (compute not modelled), whether or not the metric counts compute. */
+/* Compute time of the stage on `node`, by the compute source: FLOPs / the node's speed, or
+ * measured seconds / the node's speed factor; 0 when the node's rate is 0 (compute not
+ * modelled), whether or not the metric counts compute. */
 static inline double problem_stage_s(const struct problem *p, int a, int b, int node)
 {
-	double speed = p->cluster->speed_flops[node];
+	double rate = p->node_rate[node];
 
-	return speed > 0 ? (p->cum_flops[b] - p->cum_flops[a]) / speed : 0.0;
+	return rate > 0 ? (p->cum_compute[b] - p->cum_compute[a]) / rate : 0.0;
 }
 
 /* The compute time as the metric counts it: problem_stage_s, or 0 when compute does not count.

@@ -58,8 +58,9 @@ struct cli_instance_opts {
 	struct algo_options algo;
 	const char *algo_name;  /* default "seifer" */
 	const char *accounting, *cuts, *metric; /* applied by finish, over the variant's */
-	bool have_mem, have_nodes;
+	bool have_mem, have_nodes, have_speed, have_speed_factor;
 	double mem_list[CLI_INSTANCE_MAX_MEM]; /* --mem's values (spec.cluster points here) */
+	double speed_factors[CLI_INSTANCE_MAX_MEM]; /* --speed-factor's values */
 };
 
 enum {
@@ -67,7 +68,7 @@ enum {
 	CLI_O_BW_RANGE, CLI_O_LINK_CLASSES, CLI_O_LATENCY, CLI_O_SPEED, CLI_O_SEED, CLI_O_TRIAL,
 	CLI_O_ALGO, CLI_O_VARIANT, CLI_O_BW_CLASSES, CLI_O_STAGES, CLI_O_FAILURE, CLI_O_FORCE,
 	CLI_O_ACCOUNTING, CLI_O_CUTS, CLI_O_DTYPE, CLI_O_COMPRESSION, CLI_O_METRIC,
-	CLI_O_TIME_LIMIT, CLI_O_INSTANCE_END,
+	CLI_O_TIME_LIMIT, CLI_O_COMPUTE, CLI_O_SPEED_FACTOR, CLI_O_INSTANCE_END,
 };
 
 #define CLI_INSTANCE_OPTIONS                                                                   \
@@ -94,6 +95,23 @@ enum {
 	{ "dtype", required_argument, NULL, CLI_O_DTYPE },                                     \
 	{ "compression", required_argument, NULL, CLI_O_COMPRESSION },                         \
 	{ "metric", required_argument, NULL, CLI_O_METRIC }
+
+/*
+ * The compute source (problem.h): plan, sim and sweep put these in their tables beside
+ * CLI_INSTANCE_OPTIONS (emu has its own --compute) and CLI_COMPUTE_USAGE in their help.
+ * cli_instance_opts_parse returns 0 for `--compute on|off`, which only sim takes.
+ */
+#define CLI_COMPUTE_OPTIONS                                                                    \
+	{ "compute", required_argument, NULL, CLI_O_COMPUTE },                                 \
+	{ "speed-factor", required_argument, NULL, CLI_O_SPEED_FACTOR }
+
+#define CLI_COMPUTE_USAGE                                                                      \
+	"compute source:\n"                                                                     \
+	"  --compute flops|profile:FILE  a stage's compute time is its FLOPs / --speed (default,\n" \
+	"                             the published assumption), or the sum of its layers' measured\n" \
+	"                             times in FILE ('edgepipe profile') / the node's speed factor\n" \
+	"  --speed-factor F[,F...]    with a profile: node speed as a factor of the profiling host,\n" \
+	"                             one for every node or one per node (default 1)\n"
 
 #define CLI_INSTANCE_USAGE                                                                     \
 	"instance:\n"                                                                          \

@@ -25,6 +25,7 @@ static const char plan_usage[] =
 	"  --algo NAME|all            random, greedy, seifer (default), joint, defer, optimal, or all\n"
 	CLI_ALGO_OPTIONS_USAGE
 	CLI_METRIC_USAGE
+	CLI_COMPUTE_USAGE
 	"output:\n"
 	"  --format text|csv|json     (default text)\n"
 	"  --instance-out FILE        also write the instance as JSON (cut points, nodes, bandwidths)\n";
@@ -74,13 +75,16 @@ static void print_header(const struct plan_cmd *c, const struct instance *inst)
 	char mem[32];
 
 	printf("%s on %d nodes (%s cluster, seed %" PRIu64 ", trial %d), %s%s per node; %s "
-	       "variant, %s accounting, %s metric\n",
+	       "variant, %s accounting, %s metric, compute %s%s%s\n",
 	       inst->profile->model, inst->cluster->n, cluster_kind_name(cs->kind), c->o.spec.seed,
 	       c->o.spec.trial, ep_format_bytes(inst->cluster->mem_bytes[0], mem, sizeof(mem)),
 	       cs->mem_list ? " (and others)" : "", algo_variant_name(c->o.algo.variant),
 	       model_accounting_name(c->o.spec.profile.accounting),
 	       c->o.spec.problem.count_compute || c->o.spec.problem.count_dispatcher ? "full"
-										 : "published");
+										 : "published",
+	       problem_compute_name(inst->problem.options.compute),
+	       c->o.spec.compute_profile ? ":" : "",
+	       c->o.spec.compute_profile ? c->o.spec.compute_profile : "");
 }
 
 /* A plan to show: solved, or the best so far when a time limit struck. */
@@ -169,11 +173,13 @@ static void print_plan_data(const struct plan_cmd *c, const struct instance *ins
 			    const struct algo *a, const struct algo_result *r, bool first)
 {
 	const struct plan *plan = &r->plan;
+	const char *compute = problem_compute_name(inst->problem.options.compute);
 
 	if (c->fmt == CLI_CSV) {
 		if (first)
 			printf("model,algo,variant,nodes,seed,trial,status,stage,node,first_cut,"
-			       "end_cut,mem_bytes,transfer_bits,bottleneck_s,throughput,solve_s\n");
+			       "end_cut,mem_bytes,transfer_bits,bottleneck_s,throughput,solve_s,"
+			       "compute,compute_s\n");
 		for (int s = 0; s < (has_plan(r) ? plan->n_stages : 1); s++) {
 			const struct plan_stage *st = has_plan(r) ? &plan->stages[s] : NULL;
 
@@ -181,18 +187,21 @@ static void print_plan_data(const struct plan_cmd *c, const struct instance *ins
 			       algo_variant_name(c->o.algo.variant), inst->cluster->n, c->o.spec.seed,
 			       c->o.spec.trial, status_str(r));
 			if (st)
-				printf("%d,%d,%d,%d,%.17g,%.17g,%.17g,%.17g,%.9g\n", s, st->node,
-				       st->first_cut, st->end_cut,
+				printf("%d,%d,%d,%d,%.17g,%.17g,%.17g,%.17g,%.9g,%s,%.17g\n", s,
+				       st->node, st->first_cut, st->end_cut,
 				       problem_stage_mem(&inst->problem, st->first_cut, st->end_cut),
 				       inst->problem.transfer_bits[st->end_cut], r->cost.bottleneck_s,
-				       r->cost.throughput, r->solve_s);
+				       r->cost.throughput, r->solve_s, compute,
+				       problem_stage_s(&inst->problem, st->first_cut, st->end_cut,
+						       st->node));
 			else
-				printf(",,,,,,,,%.9g\n", r->solve_s);
+				printf(",,,,,,,,%.9g,%s,\n", r->solve_s, compute);
 		}
 		return;
 	}
-	printf("%s  {\"algo\": \"%s\", \"variant\": \"%s\", \"status\": \"%s\"", first ? "" : ",\n",
-	       a->name, algo_variant_name(c->o.algo.variant), status_str(r));
+	printf("%s  {\"algo\": \"%s\", \"variant\": \"%s\", \"compute\": \"%s\", \"status\": "
+	       "\"%s\"", first ? "" : ",\n", a->name, algo_variant_name(c->o.algo.variant), compute,
+	       status_str(r));
 	if (r->status != EP_OK) {
 		printf(", \"reason\": ");
 		ep_json_string(stdout, r->reason);
@@ -213,12 +222,18 @@ static void print_plan_data(const struct plan_cmd *c, const struct instance *ins
 			const struct plan_stage *st = &plan->stages[s];
 
 			printf("%s{\"node\": %d, \"first_cut\": %d, \"end_cut\": %d, \"mem_bytes\": "
-			       "%.17g, \"transfer_bits\": %.17g}",
+			       "%.17g, \"transfer_bits\": %.17g, \"compute_s\": %.17g}",
 			       s ? ", " : "", st->node, st->first_cut, st->end_cut,
 			       problem_stage_mem(&inst->problem, st->first_cut, st->end_cut),
-			       inst->problem.transfer_bits[st->end_cut]);
+			       inst->problem.transfer_bits[st->end_cut],
+			       problem_stage_s(&inst->problem, st->first_cut, st->end_cut,
+					       st->node));
 		}
-		printf("], \"gaps\": %d", r->defects.gaps);
+		printf("], \"bottleneck\": \"%s\", \"bottleneck_index\": %d, \"gaps\": %d",
+		       r->cost.where == COST_TERM_COMPUTE ? "compute"
+		       : r->cost.where == COST_TERM_HOP   ? "hop"
+							  : "none",
+		       r->cost.index, r->defects.gaps);
 	}
 	printf(", \"solve_s\": %.9g}", r->solve_s);
 }
@@ -337,6 +352,7 @@ int cmd_plan(int argc, char **argv)
 	enum { O_FORMAT = CLI_O_INSTANCE_END, O_INSTANCE_OUT, O_HELP };
 	static const struct option opts[] = {
 		CLI_INSTANCE_OPTIONS,
+		CLI_COMPUTE_OPTIONS,
 		{ "format", required_argument, NULL, O_FORMAT },
 		{ "instance-out", required_argument, NULL, O_INSTANCE_OUT },
 		{ "help", no_argument, NULL, O_HELP },

@@ -30,7 +30,8 @@ static const char *const sim_usage[] = {
 	"algorithm (the plan, and every re-plan after a crash or an update):\n"
 	"  --algo NAME                random, greedy, seifer (default), joint, defer, optimal\n"
 	CLI_ALGO_OPTIONS_USAGE
-	CLI_METRIC_USAGE,
+	CLI_METRIC_USAGE
+	CLI_COMPUTE_USAGE,
 	"workload:\n"
 	"  --workload closed:W|poisson:RATE|constant:RATE\n"
 	"                             W requests in flight, or RATE requests per second (default:\n"
@@ -45,7 +46,8 @@ static const char *const sim_usage[] = {
 	"  --shared-medium            each node's sends and receives share one half-duplex medium\n"
 	"  --latency-overlap          a link is busy for bits / bandwidth only; the latency overlaps\n"
 	"                             the next transfer (default: busy for the whole hop)\n"
-	"  --compute on|off           stages take FLOPs / speed (default: as the metric counts it)\n"
+	"  --compute on|off           stages take their compute time (FLOPs / speed, or measured\n"
+	"                             with profile:FILE) or none (default: as the metric counts it)\n"
 	"  --dispatcher-hops on|off   the input and output hops take time (default: likewise)\n",
 	"failures and updates:\n"
 	"  --fail \"node N at TIME\"    crash node N at TIME, e.g. \"node 3 at 20s\" (repeatable)\n"
@@ -309,8 +311,10 @@ static void print_text(const struct sim_cmd *c, const struct instance *inst,
 	       sim_dist_name(cfg->service), sim_dist_name(cfg->transfer),
 	       cfg->shared_medium ? "half-duplex shared" : "dedicated",
 	       cfg->latency_pipelined ? " (latency overlapped)" : "",
-	       !cfg->compute ? "off" : c->o.spec.cluster.speed_flops > 0 ? "on"
-									: "on (but --speed 0: no time)",
+	       !cfg->compute		      ? "off"
+	       : c->o.spec.compute_profile    ? "on (measured profile)"
+	       : c->o.spec.cluster.speed_flops > 0 ? "on"
+						    : "on (but --speed 0: no time)",
 	       cfg->dispatcher_hops ? "on" : "off");
 	printf("\n%-26s %14s %14s\n", "", "analytic", "simulated");
 	printf("%-26s %14.6g %14s\n", "throughput (/s)", res->cost.throughput,
@@ -650,7 +654,7 @@ int cmd_sim(int argc, char **argv)
 {
 	enum {
 		O_WORKLOAD = CLI_O_INSTANCE_END, O_REQUESTS, O_DURATION, O_WARMUP, O_WARMUP_TIME,
-		O_SERVICE, O_TRANSFER, O_SHARED, O_OVERLAP, O_COMPUTE, O_DISPATCHER, O_FAIL, O_MTBF,
+		O_SERVICE, O_TRANSFER, O_SHARED, O_OVERLAP, O_DISPATCHER, O_FAIL, O_MTBF,
 		O_HEARTBEAT, O_HB_TIMEOUT, O_RETRY, O_UPDATE, O_FORMAT, O_BIN, O_SERIES, O_TRACE,
 		O_HELP,
 	};
@@ -665,7 +669,7 @@ int cmd_sim(int argc, char **argv)
 		{ "transfer", required_argument, NULL, O_TRANSFER },
 		{ "shared-medium", no_argument, NULL, O_SHARED },
 		{ "latency-overlap", no_argument, NULL, O_OVERLAP },
-		{ "compute", required_argument, NULL, O_COMPUTE },
+		CLI_COMPUTE_OPTIONS, /* --compute on|off comes back as CLI_O_COMPUTE */
 		{ "dispatcher-hops", required_argument, NULL, O_DISPATCHER },
 		{ "fail", required_argument, NULL, O_FAIL },
 		{ "mtbf", required_argument, NULL, O_MTBF },
@@ -731,7 +735,7 @@ int cmd_sim(int argc, char **argv)
 			break;
 		case O_SHARED: c->cfg.shared_medium = true; break;
 		case O_OVERLAP: c->cfg.latency_pipelined = true; break;
-		case O_COMPUTE:
+		case CLI_O_COMPUTE:
 			if (!parse_on_off("--compute", optarg, &c->compute))
 				goto out;
 			break;
@@ -804,6 +808,11 @@ int cmd_sim(int argc, char **argv)
 	}
 	if (c->have_requests && c->cfg.requests == 0 && c->cfg.duration_s == 0) {
 		cli_fail(2, "--requests 0 needs --duration");
+		goto out;
+	}
+	if (c->update_spec && c->o.spec.compute_profile) {
+		cli_fail(2, "--update '%s' with --compute profile:%s: the profile measures one model "
+			 "only", c->update_spec, c->o.spec.compute_profile);
 		goto out;
 	}
 	rc = run_sim(c);

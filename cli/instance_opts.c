@@ -56,6 +56,56 @@ static bool parse_mem_list(struct cli_instance_opts *c, const char *s)
 	return true;
 }
 
+static bool parse_speed_factors(struct cli_instance_opts *c, const char *s)
+{
+	char buf[8192], *tok, *save, *end;
+	int n = 0;
+
+	if (strlen(s) >= sizeof(buf)) {
+		cli_fail(2, "--speed-factor: list too long");
+		return false;
+	}
+	strcpy(buf, s);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		double f;
+
+		if (n == CLI_INSTANCE_MAX_MEM) {
+			cli_fail(2, "--speed-factor: more than %d values", CLI_INSTANCE_MAX_MEM);
+			return false;
+		}
+		f = strtod(tok, &end);
+		if (end == tok || *end || !(f > 0) || !(f < 1e12)) {
+			cli_fail(2, "--speed-factor '%s': '%s' is not a positive number", s, tok);
+			return false;
+		}
+		c->speed_factors[n++] = f;
+	}
+	if (n == 0) {
+		cli_fail(2, "--speed-factor '%s': no factor given", s);
+		return false;
+	}
+	c->spec.cluster.speed_factor = c->speed_factors[0];
+	c->spec.cluster.speed_factor_list = n > 1 ? c->speed_factors : NULL;
+	c->spec.cluster.n_speed_factor_list = n > 1 ? n : 0;
+	return true;
+}
+
+static int parse_compute(struct cli_instance_opts *c, const char *arg)
+{
+	if (strcmp(arg, "on") == 0 || strcmp(arg, "off") == 0)
+		return 0; /* sim's switch */
+	if (strcmp(arg, "flops") == 0) {
+		c->spec.compute_profile = NULL;
+		return 1;
+	}
+	if (strncmp(arg, "profile:", 8) == 0 && arg[8]) {
+		c->spec.compute_profile = arg + 8;
+		return 1;
+	}
+	cli_fail(2, "--compute '%s': expected flops or profile:FILE", arg);
+	return -1;
+}
+
 int cli_instance_opts_parse(struct cli_instance_opts *c, int opt, const char *arg)
 {
 	struct ep_error err;
@@ -103,6 +153,13 @@ int cli_instance_opts_parse(struct cli_instance_opts *c, int opt, const char *ar
 			cli_fail(2, "--speed: %s", err.msg);
 			return -1;
 		}
+		c->have_speed = true;
+		break;
+	case CLI_O_COMPUTE: return parse_compute(c, arg);
+	case CLI_O_SPEED_FACTOR:
+		if (!parse_speed_factors(c, arg))
+			return -1;
+		c->have_speed_factor = true;
 		break;
 	case CLI_O_SEED: {
 		unsigned long long s;
@@ -180,6 +237,17 @@ bool cli_instance_opts_finish(struct cli_instance_opts *c, const char *cmd)
 	}
 	if (c->spec.cluster.kind == CLUSTER_FILE && !c->have_nodes)
 		c->spec.cluster.n = 0;
+	if (c->spec.compute_profile && c->have_speed) {
+		cli_fail(2, "--speed %g FLOP/s with --compute profile:%s: a node's speed is then "
+			 "--speed-factor (of the profiling host)", c->spec.cluster.speed_flops,
+			 c->spec.compute_profile);
+		return false;
+	}
+	if (!c->spec.compute_profile && c->have_speed_factor) {
+		cli_fail(2, "--speed-factor needs --compute profile:FILE (with FLOPs, the speed is "
+			 "--speed)");
+		return false;
+	}
 	instance_spec_set_variant(&c->spec, c->algo.variant);
 	if (c->accounting && (v = model_accounting_from_name(c->accounting)) < 0) {
 		cli_fail(2, "--accounting '%s': expected exact or published", c->accounting);

@@ -63,7 +63,7 @@ static inline int fixture_init(struct fixture *f, const char *name, int m, const
 		f->bw[i] = i % (n + 2) ? bw_bps : 0;
 		f->lat[i] = i % (n + 2) ? lat_s : 0;
 	}
-	f->cluster = (struct cluster){ n, f->mem, f->speed, f->bw, f->lat, NULL, NULL };
+	f->cluster = (struct cluster){ n, f->mem, f->speed, f->bw, f->lat, NULL, NULL, NULL };
 	if (problem_init(&f->problem, &f->profile, &f->cluster, &options, &err)) {
 		fprintf(stderr, "fixture %s: %s\n", name, err.msg);
 		return -1;

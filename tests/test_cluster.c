@@ -240,7 +240,7 @@ static void test_subset(void)
 {
 	double mem[3] = { 1, 2, 3 }, speed[3] = { 10, 20, 30 }, bw[16], lat[16];
 	double x[4] = { 0, 1, 2, 3 }, y[4] = { 10, 11, 12, 13 };
-	struct cluster c = { 3, mem, speed, bw, lat, x, y }, *sub = NULL;
+	struct cluster c = { 3, mem, speed, bw, lat, x, y, NULL }, *sub = NULL;
 	struct ep_error err;
 	static const int pick[2] = { 2, 0 }, twice[2] = { 1, 1 }, outside[2] = { 0, 3 };
 

@@ -19,7 +19,7 @@ static struct model_cut_profile cuts[4];
 static struct model_profile profile = { .model = "hand", .n_cuts = 4, .cuts = cuts };
 static double mem[3] = { 30, 20, 10 }, speed[3] = { 50, 100, 50 };
 static double bw[16], lat[16];
-static struct cluster cl = { 3, mem, speed, bw, lat, NULL, NULL };
+static struct cluster cl = { 3, mem, speed, bw, lat, NULL, NULL, NULL };
 
 static void setup(void)
 {

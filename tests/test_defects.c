@@ -63,7 +63,7 @@ static int synth_init(struct synth *s, int m, const double *seg_mib, const doubl
 	for (int u = 0; u <= n; u++)
 		for (int v = 0; v <= n; v++)
 			s->bw[u * (n + 1) + v] = u == v ? 0 : 10e6;
-	s->cluster = (struct cluster){ n, s->mem, s->speed, s->bw, s->lat, NULL, NULL };
+	s->cluster = (struct cluster){ n, s->mem, s->speed, s->bw, s->lat, NULL, NULL, NULL };
 	return problem_init(&s->p, &s->profile, &s->cluster, opt, NULL);
 }
 
