@@ -213,7 +213,7 @@ static void test_shared_nodes(void)
 	static struct model_profile prof5 = { .model = "shared", .n_cuts = 5, .cuts = c5 };
 	static const double tx[5] = { 100, 10, 20, 35, 5 };
 	double m2[2] = { 25, 25 }, s2[2] = { 100, 50 }, bw2[9], lat2[9] = { 0 };
-	struct cluster cl2 = { 2, m2, s2, bw2, lat2, NULL, NULL };
+	struct cluster cl2 = { 2, m2, s2, bw2, lat2, NULL, NULL, NULL };
 	struct problem_options feltin = PROBLEM_OPTIONS_FELTIN, shared = PROBLEM_OPTIONS_FELTIN;
 	struct problem p;
 	struct plan plan;
