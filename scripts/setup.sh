@@ -10,7 +10,8 @@ packages=(build-essential cmake pkg-config libigraph-dev libgsl-dev libnl-3-dev
           libnl-route-3-dev libsqlite3-dev sqlite3 gnuplot-nox iproute2 iptables
           liblz4-dev libzstd-dev libzfp-dev
           slurm-wlm munge yamllint python3-yaml libonnx-dev protobuf-c-compiler
-          libprotobuf-c-dev libonnx-testdata python3-onnx)
+          libprotobuf-c-dev libonnx-testdata python3-onnx
+          libxnnpack-dev libpthreadpool-dev)
 # kubectl: Debian's kubernetes-client, unless a kubectl is already installed (some images ship
 # one from another package that owns the same path).
 command -v kubectl >/dev/null || packages+=(kubernetes-client)
