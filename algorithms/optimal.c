@@ -390,7 +390,7 @@ int optimal_solve(const struct problem *p, const struct optimal_options *o, gsl_
 
 	if (!proof)
 		proof = &local;
-	*proof = (struct optimal_proof){OPTIMAL_LIMIT, "search", INFINITY, 0, NAN, 0, 0};
+	*proof = (struct optimal_proof){OPTIMAL_LIMIT, "search", INFINITY, 0, NAN, INFINITY, 0, 0};
 	dp = o->method == OPTIMAL_SUBSET_DP ||
 	     (o->method == OPTIMAL_AUTO && p->cluster->n <= OPTIMAL_DP_MAX_NODES);
 	if (dp)
@@ -414,6 +414,7 @@ int optimal_solve(const struct problem *p, const struct optimal_options *o, gsl_
 		plan_clear(out);
 	}
 	ep_error_clear(err);
+	proof->initial_s = upper;
 
 	if (dp)
 		rc = subset_dp(p, o->force, upper, out, proof, err);

@@ -58,6 +58,7 @@ struct optimal_proof {
 	double upper_s;	    /* the returned plan's bottleneck; INFINITY without a plan */
 	double lower_s;	    /* no valid plan is below it; == upper_s when proven */
 	double root_bound_s; /* the search's relaxation bound at the root (NAN for the DP) */
+	double initial_s;   /* the first incumbent's bottleneck (joint's plan); INFINITY if none */
 	long nodes;	    /* search nodes expanded (DP: live (subset, node) pairs expanded) */
 	double time_s;	    /* wall time, the initial plan (joint) included */
 };

@@ -494,15 +494,21 @@ static void gp_end_output(FILE *gp, const struct fig_ctx *c, const char *base)
 }
 
 /* xtics at the node counts present, and an x range with a margin around them. */
+static bool nodes_log(const struct grid *g);
+
 static void gp_nodes_axis(FILE *gp, const struct grid *g)
 {
 	int lo = g->nodes[0], hi = g->nodes[g->n_nodes - 1];
 	double pad = fmax(1.0, 0.05 * (hi - lo));
 
-	fputs("set xlabel \"nodes N\"\nset xtics (", gp);
+	fprintf(gp, "set xlabel \"nodes N%s\"\nset xtics (", nodes_log(g) ? " (log scale)" : "");
 	for (int k = 0; k < g->n_nodes; k++)
 		fprintf(gp, "%s%d", k ? ", " : "", g->nodes[k]);
-	fprintf(gp, ")\nset xrange [%g:%g]\n", lo - pad, hi + pad);
+	if (nodes_log(g))
+		fprintf(gp, ")\nset logscale x\nset mxtics 1\nset xrange [%g:%g]\n", lo / 1.15,
+			hi * 1.15);
+	else
+		fprintf(gp, ")\nset xrange [%g:%g]\n", lo - pad, hi + pad);
 }
 
 static void fmt_value(double v, char *buf, size_t size)
@@ -525,7 +531,59 @@ struct line_fig {
 	bool logy;	     /* log scale: only positive means are drawn */
 	bool signed_values;  /* may be negative (else the y axis starts at 0) */
 	bool errorbars;
+	/* y on a signed log scale, sign(y) log10(1 + |y|): 0 to 10 (%) take a third of an axis
+	 * that reaches 1000, and 0 and negative values stay drawable */
+	bool symlogy;
 };
+
+/* Whether two series have the same drawn means at every N (lines that would hide each other). */
+static bool same_line(const struct grid *g, int s, int t)
+{
+	for (int k = 0; k < g->n_nodes; k++) {
+		const struct pl_stats *a = cell(g, s, k), *b = cell(g, t, k);
+
+		if ((a->n > 0) != (b->n > 0))
+			return false;
+		if (a->n > 0 && !(fabs(a->mean - b->mean) <= 1e-9 * fmax(1.0, fabs(a->mean))))
+			return false;
+	}
+	return true;
+}
+
+/* The x axis over N: logarithmic when N spans a factor 5 or more (5 .. 50 would otherwise
+ * crowd the small counts into a corner), with a tic at every N present. */
+static bool nodes_log(const struct grid *g)
+{
+	return g->nodes[0] > 0 && g->nodes[g->n_nodes - 1] >= 5 * g->nodes[0];
+}
+
+/* The signed log scale's tics: 0 and 1, 2, 5 x 10^k up to past `hi` (and down to `lo`). */
+static void gp_symlog_axis(FILE *gp, double lo, double hi)
+{
+	static const double steps[] = {1, 2, 5};
+	int k = 0;
+
+	fputs("f_sl(y) = y >= 0 ? log10(1 + y) : -log10(1 - y)\n"
+	      "g_sl(y) = y >= 0 ? 10**y - 1 : 1 - 10**(-y)\n"
+	      "set nonlinear y via f_sl(y) inverse g_sl(y)\n"
+	      "set ytics (\"0\" 0",
+	      gp);
+	for (double mag = 1; mag < 1e6; mag *= 10)
+		for (int i = 0; i < 3; i++) {
+			double v = steps[i] * mag;
+
+			if (v <= fmax(hi, 1) * 2.5 || k < 2) {
+				fprintf(gp, ", \"%g\" %g", v, v);
+				k++;
+			}
+			if (-v >= fmin(lo, 0) * 2.5 && lo < 0)
+				fprintf(gp, ", \"%g\" %g", -v, -v);
+		}
+	fputs(")\n", gp);
+	/* gnuplot's autoscale on a nonlinear axis stops at the last point: leave a margin. */
+	fprintf(gp, "set yrange [%g:%g]\n", lo < 0 ? -pow(1 - lo, 1.08) + 1 : 0,
+		pow(1 + fmax(hi, 1), 1.08) - 1);
+}
 
 static bool drawable(const struct line_fig *f, const struct pl_stats *s)
 {
@@ -538,8 +596,42 @@ static int write_line_figure(struct fig_ctx *c, const struct grid *g, const stru
 	const struct pl_data *d = c->d;
 	FILE *dat = NULL, *gp = NULL;
 	struct pl_stats total;
-	char name[160], excl[512], key[768], v1[32], v2[32], v3[32];
-	int rc, index = 0, clauses = 0;
+	char name[160], other[160], excl[512], key[1024], v1[32], v2[32], v3[32];
+	int rc, index = 0, clauses = 0, drawn = 0, *same_as = NULL;
+	bool coincide = false;
+	double ylo = 0, yhi = 0;
+
+	same_as = malloc((size_t)(g->n_series > 0 ? g->n_series : 1) * sizeof(int));
+	if (!same_as)
+		return ep_error_set(err, EP_ENOMEM, "out of memory");
+	/* Lines that coincide with an earlier one: said in the key, and every line is offset a
+	 * little along N so that none hides another. */
+	for (int s = 0; s < g->n_series; s++) {
+		bool any = false;
+
+		same_as[s] = -1;
+		for (int k = 0; k < g->n_nodes; k++) {
+			const struct pl_stats *st = cell(g, s, k);
+
+			if (!drawable(f, st))
+				continue;
+			any = true;
+			ylo = fmin(ylo, st->mean - (f->errorbars ? pl_stats_ci95(st) : 0));
+			yhi = fmax(yhi, st->mean + (f->errorbars ? pl_stats_ci95(st) : 0));
+		}
+		if (!any)
+			continue;
+		drawn++;
+		for (int t = 0; t < s && same_as[s] < 0; t++) {
+			bool t_any = false;
+
+			for (int k = 0; k < g->n_nodes; k++)
+				t_any |= drawable(f, cell(g, t, k));
+			if (t_any && same_line(g, s, t))
+				same_as[s] = t;
+		}
+		coincide |= same_as[s] >= 0;
+	}
 
 	rc = add_figure(c, f->base, err);
 	if (!rc)
@@ -560,9 +652,17 @@ static int write_line_figure(struct fig_ctx *c, const struct grid *g, const stru
 	fprintf(dat, "# One block per series (gnuplot index 0, 1, ...); columns:\n# %s\n",
 		f->columns);
 
+	if (coincide)
+		fputs("# Series that coincide with an earlier one at every N say so in their index "
+		      "line; each series is drawn offset slightly along N.\n",
+		      dat);
 	gp_begin(gp, f->base, f->what);
 	fputs("set title ", gp);
-	snprintf(key, sizeof(key), "%s\n%s\nexcluded, not averaged: %s", f->title, f->method, excl);
+	snprintf(key, sizeof(key), "%s\n%s\nexcluded, not averaged: %s%s", f->title, f->method,
+		 excl,
+		 coincide ? "\nlines offset slightly along N; \"= X\" in the key: the same means as X "
+			    "at every N"
+			  : "");
 	gp_string(gp, key);
 	fputs(" noenhanced\n", gp);
 	gp_nodes_axis(gp, g);
@@ -571,6 +671,10 @@ static int write_line_figure(struct fig_ctx *c, const struct grid *g, const stru
 	fputs("\nset key below noenhanced height 1 samplen 2\n", gp);
 	if (f->logy)
 		fputs("set logscale y\nset format y \"%g\"\n", gp);
+	else if (f->symlogy)
+		gp_symlog_axis(gp, ylo, yhi);
+	if (f->logy)
+		;
 	else if (f->signed_values)
 		fputs("set xzeroaxis lt -1\n", gp);
 	else
@@ -587,8 +691,13 @@ static int write_line_figure(struct fig_ctx *c, const struct grid *g, const stru
 			any |= drawable(f, cell(g, s, k));
 		if (!any)
 			continue;
-		fprintf(dat, "\n%s# index %d: %s (%s %ld, excluded %ld)\n", index ? "\n" : "",
-			index, name, f->count, t.n, pl_stats_excluded(&t));
+		fprintf(dat, "\n%s# index %d: %s (%s %ld, excluded %ld)", index ? "\n" : "", index,
+			name, f->count, t.n, pl_stats_excluded(&t));
+		if (same_as[s] >= 0)
+			fprintf(dat, ", the same means as %s",
+				pl_series_name(d, g->s_algo[same_as[s]], g->s_bw[same_as[s]], other,
+					       sizeof(other)));
+		fputc('\n', dat);
 		for (int k = 0; k < g->n_nodes; k++) {
 			const struct pl_stats *st = cell(g, s, k);
 
@@ -631,18 +740,32 @@ static int write_line_figure(struct fig_ctx *c, const struct grid *g, const stru
 		pl_series_name(d, g->s_algo[s], g->s_bw[s], name, sizeof(name));
 		for (int k = 0; k < g->n_nodes; k++)
 			any |= drawable(f, cell(g, s, k));
-		if (t.n)
+		if (t.n && same_as[s] >= 0)
+			snprintf(key, sizeof(key), "%s (%s %ld, excluded %ld) = %s", name, f->count,
+				 t.n, pl_stats_excluded(&t),
+				 pl_series_name(d, g->s_algo[same_as[s]], g->s_bw[same_as[s]], other,
+						sizeof(other)));
+		else if (t.n)
 			snprintf(key, sizeof(key), "%s (%s %ld, excluded %ld)", name, f->count, t.n,
 				 pl_stats_excluded(&t));
 		else
 			snprintf(key, sizeof(key), "%s: none (%s)", name,
 				 pl_excluded_text(t.excluded, f->ref, excl, sizeof(excl)));
 		fputs(clauses++ ? ", \\\n     " : "", gp);
-		if (any)
-			fprintf(gp, "'%s.dat' index %d using 1:2%s with %s lw 1.5 pt %d title ",
-				f->base, index++, f->errorbars ? ":3" : "",
+		if (any) {
+			/* The offset: a fraction of the axis per drawn line, centred on N. */
+			double step = drawn > 1 ? (index - (drawn - 1) / 2.0) : 0;
+			char x[96];
+
+			if (nodes_log(g))
+				snprintf(x, sizeof(x), "($1*%.6g)", pow(1.012, step));
+			else
+				snprintf(x, sizeof(x), "($1+%.6g)",
+					 step * 0.006 * (g->nodes[g->n_nodes - 1] - g->nodes[0] + 1));
+			fprintf(gp, "'%s.dat' index %d using %s:2%s with %s lw 1.5 pt %d ps 1.2 title ",
+				f->base, index++, x, f->errorbars ? ":3" : "",
 				f->errorbars ? "yerrorlines" : "linespoints", 1 + s % 13);
-		else
+		} else
 			fputs("NaN with linespoints title ", gp);
 		gp_string(gp, key);
 	}
@@ -659,6 +782,7 @@ out:
 
 		rc = rc ? rc : r2;
 	}
+	free(same_as);
 	return rc;
 }
 
@@ -766,7 +890,7 @@ static int fig_gap(struct fig_ctx *c, size_t lo, size_t hi, struct ep_error *err
 		return rc;
 	group_names(d, &d->rows[lo], false, &n);
 	snprintf(base, sizeof(base), "gap-%s", n.file);
-	snprintf(title, sizeof(title), "Gap to the exact optimum against N: %s", n.title);
+	snprintf(title, sizeof(title), "Gap to the proven optimum against N: %s", n.title);
 	f = (struct line_fig){
 		.base = base,
 		.what = "gap (b - b_opt) / b_opt to optimal against N, paired by trial",
@@ -774,12 +898,13 @@ static int fig_gap(struct fig_ctx *c, size_t lo, size_t hi, struct ep_error *err
 		.title = title,
 		.method = "mean per-trial (b - b_opt)/b_opt and 95% CI over the trials where both "
 			  "are ok and b_opt > 0",
-		.ylabel = "gap to optimal (%)",
+		.ylabel = "gap to the proven optimum (%, signed log scale)",
 		.columns = "nodes mean_gap_pct ci95_pct pairs excluded sd_pct",
 		.count = "pairs",
 		.ref = "optimal",
 		.signed_values = true,
 		.errorbars = true,
+		.symlogy = true,
 	};
 	rc = write_line_figure(c, &g, &f, err);
 	grid_release(&g);
@@ -831,7 +956,7 @@ static int write_heatmap(struct fig_ctx *c, const struct grid *g, const struct g
 {
 	FILE *dat = NULL, *gp = NULL;
 	struct pl_stats total;
-	char base[700], fa[96], excl[512], text[1400], v[32];
+	char base[700], fa[96], excl[512], text[1700], v[32], invariant[300] = "";
 	int rc, blocks = 0, ok_block = -1, na_block = -1;
 	bool any_ok = false, any_na = false;
 
@@ -892,11 +1017,54 @@ static int write_heatmap(struct fig_ctx *c, const struct grid *g, const struct g
 			}
 	}
 
+	/* A map whose columns do not change with C says so: it reads like a broken figure
+	 * otherwise. */
+	{
+		int flat = 0, columns = 0;
+		char list[256] = "";
+		size_t at = 0;
+
+		for (int k = 0; k < g->n_nodes; k++) {
+			bool same = true;
+			int cells = 0;
+			double first = 0;
+
+			for (int s = 0; s < g->n_series; s++) {
+				const struct pl_stats *st = cell(g, s, k);
+
+				if (!st->n)
+					continue;
+				if (!cells++)
+					first = st->mean;
+				else if (!(fabs(st->mean - first) <= 1e-9 * fmax(1.0, fabs(first))))
+					same = false;
+			}
+			if (cells < 2)
+				continue;
+			columns++;
+			if (same) {
+				int w = snprintf(list + at, sizeof(list) - at, "%s%d", flat ? ", " : "",
+						 g->nodes[k]);
+
+				at += w > 0 && (size_t)w < sizeof(list) - at ? (size_t)w : 0;
+				flat++;
+			}
+		}
+		if (columns && flat == columns)
+			snprintf(invariant, sizeof(invariant),
+				 "\nthe mean does not vary with C at any N: the plans here do not "
+				 "depend on the class count");
+		else if (flat)
+			snprintf(invariant, sizeof(invariant),
+				 "\nthe mean does not vary with C at N = %s", list);
+		if (flat)
+			fprintf(dat, "# %s\n", invariant + 1);
+	}
 	gp_begin(gp, base, "mean bottleneck latency by bandwidth classes C and nodes N");
 	snprintf(text, sizeof(text),
 		 "%s mean bottleneck latency (ms) by classes C and nodes N\n%s\n"
-		 "mean over the trials with status ok; excluded, not averaged: %s",
-		 algo, n->title, excl);
+		 "mean over the trials with status ok; excluded, not averaged: %s%s",
+		 algo, n->title, excl, invariant);
 	fputs("set title ", gp);
 	gp_string(gp, text);
 	fputs(" noenhanced\nunset grid\nunset key\nset tics scale 0\n"

@@ -244,6 +244,8 @@ int store_insert(struct store *s, const struct store_row *r, struct ep_error *er
 {
 	sqlite3_stmt *st = s->insert;
 	bool ok = strcmp(r->status, "ok") == 0;
+	/* a plan: solved, or the best so far of a row stopped by a time limit */
+	bool has_plan = ok || (strcmp(r->status, "limit") == 0 && r->stages > 0);
 	int rc;
 
 	if (s->pending == 0 && (rc = exec(s, "BEGIN", err)))
@@ -259,17 +261,17 @@ int store_insert(struct store *s, const struct store_row *r, struct ep_error *er
 		sqlite3_bind_text(st, 14, r->reason, -1, SQLITE_TRANSIENT);
 	else
 		sqlite3_bind_null(st, 14);
-	if (ok) {
+	if (has_plan) {
 		sqlite3_bind_int(st, 15, r->stages);
 		sqlite3_bind_text(st, 16, r->plan, -1, SQLITE_TRANSIENT);
 	} else {
 		sqlite3_bind_null(st, 15);
 		sqlite3_bind_null(st, 16);
 	}
-	bind_double_or_null(st, 17, r->bottleneck_s, ok);
-	bind_double_or_null(st, 18, r->throughput, ok);
-	bind_double_or_null(st, 19, r->sum_transfer_bits, ok);
-	if (ok) {
+	bind_double_or_null(st, 17, r->bottleneck_s, has_plan);
+	bind_double_or_null(st, 18, r->throughput, has_plan);
+	bind_double_or_null(st, 19, r->sum_transfer_bits, has_plan);
+	if (has_plan) {
 		sqlite3_bind_int(st, 20, r->gaps);
 		sqlite3_bind_int(st, 21, r->over_memory);
 	} else {

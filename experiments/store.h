@@ -20,7 +20,10 @@
  *     none; reason says which), 'limit' (too large for the method) or 'failed'. plan is the
  *     stages as "node:first_cut-end_cut" joined by ' '. throughput is NULL when infinite (one
  *     stage under the published metric). The sim_* columns are NULL unless the sweep ran the
- *     simulator.
+ *     simulator. An exact algorithm (optimal) states its proof in the reason of its ok rows
+ *     ("proven optimal (search): no valid plan below B s; K search nodes"); stopped by a time
+ *     limit, its row has status 'limit', the best plan found and its bottleneck, and the reason
+ *     gives the lower bound and the gap.
  *
  * The key makes a row unique, so a resumed or merged sweep cannot duplicate one. The file is in
  * WAL mode; rows are inserted in batched transactions by one writer process. Never let several

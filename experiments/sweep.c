@@ -281,9 +281,17 @@ static void fill_row(struct store_row *row, const struct instance *inst,
 			 : r->status == EP_ELIMIT    ? "limit"
 						     : "failed");
 		snprintf(row->reason, sizeof(row->reason), "%s", r->reason);
-		return;
+		/* A time limit's best plan so far is kept (its status says it is not proven). */
+		if (!(r->status == EP_ELIMIT && r->plan.n_stages > 0))
+			return;
+	} else {
+		snprintf(row->status, sizeof(row->status), "ok");
 	}
-	snprintf(row->status, sizeof(row->status), "ok");
+	/* An exact method's proof goes into the reason of its ok rows. */
+	if (r->status == EP_OK && r->bound.has)
+		snprintf(row->reason, sizeof(row->reason),
+			 "proven optimal (%s): no valid plan below %.17g s; %ld search nodes",
+			 r->bound.method, r->bound.lower_s, r->bound.nodes);
 	row->stages = r->plan.n_stages;
 	for (int s = 0; s < r->plan.n_stages && k < sizeof(row->plan); s++) {
 		const struct plan_stage *st = &r->plan.stages[s];

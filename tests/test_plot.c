@@ -56,6 +56,16 @@ static const struct hand_row rows[] = {
 	{"TinyNet", "corrected", "seifer", 8, 50, {0.050, 0.060, 0.070}},
 	{"TinyNet", "corrected", "seifer", 2, 50, {INFEAS, INFEAS, INFEAS}},
 	{"DeadNet", "corrected", "random", 0, 5, {FAILED, FAILED, FAILED}},
+	/* Lines that coincide (joint = optimal), a heat map that does not vary with C, and node
+	 * counts that span a factor 5 (a log N axis). */
+	{"TwinNet", "corrected", "optimal", 0, 5, {0.100, 0.200, 0.300}},
+	{"TwinNet", "corrected", "joint", 0, 5, {0.100, 0.200, 0.300}},
+	{"TwinNet", "corrected", "seifer", 8, 5, {0.200, 0.200, 0.200}},
+	{"TwinNet", "corrected", "seifer", 2, 5, {0.200, 0.200, 0.200}},
+	{"TwinNet", "corrected", "optimal", 0, 25, {0.100, 0.100, 0.100}},
+	{"TwinNet", "corrected", "joint", 0, 25, {0.100, 0.100, 0.100}},
+	{"TwinNet", "corrected", "seifer", 8, 25, {0.300, 0.300, 0.300}},
+	{"TwinNet", "corrected", "seifer", 2, 25, {0.300, 0.300, 0.300}},
 };
 
 static char tmp[256];
@@ -311,6 +321,9 @@ static const char *const figures[] = {
 	"bottleneck-TinyNet-64MiB-corrected-geometric",
 	"heatmap-seifer-TinyNet-64MiB-corrected-geometric",
 	"gap-TinyNet-corrected-geometric",
+	"bottleneck-TwinNet-64MiB-corrected-geometric",
+	"heatmap-seifer-TwinNet-64MiB-corrected-geometric",
+	"gap-TwinNet-corrected-geometric",
 };
 #define N_FIGURES ((int)(sizeof(figures) / sizeof(figures[0])))
 
@@ -407,6 +420,49 @@ static void test_figures(sqlite3 *db, const char *out, const char *out2)
 	CHECK_NEAR(c[0], 62.5, 1e-9);
 	/* optimal has no line of its own in its gap figure. */
 	CHECK_INT(dat_row(out, figures[4], "optimal", 5, c, 5), 0);
+
+	/* Coinciding lines: optimal has joint's means at N = 5 and 25, so its key says so, the
+	 * caption explains, and the lines are offset. TestNet's lines all differ. */
+	check_caption(out, figures[11], "optimal (ok 6, excluded 0) = joint");
+	check_caption(out, figures[11], "lines offset slightly along N");
+	{
+		char *gp = slurp(out, "bottleneck-TestNet-64MiB-corrected-geometric.gp", NULL);
+
+		CHECK(gp != NULL);
+		if (gp) {
+			CHECK(strstr(gp, "lines offset") == NULL);
+			CHECK(strstr(gp, "set logscale x") == NULL); /* 5 and 10: linear */
+		}
+		free(gp);
+		gp = slurp(out, "bottleneck-TwinNet-64MiB-corrected-geometric.gp", NULL);
+		CHECK(gp != NULL);
+		if (gp) /* 5 and 25 span a factor 5 */
+			CHECK_CONTAINS(gp, "set logscale x");
+		free(gp);
+		gp = slurp(out, "gap-TwinNet-corrected-geometric.gp", NULL);
+		CHECK(gp != NULL);
+		if (gp) /* the gap's signed log scale */
+			CHECK_CONTAINS(gp, "set nonlinear y via f_sl(y) inverse g_sl(y)");
+		free(gp);
+	}
+	/* The heat map that does not vary with C says so; TestNet's (C = 2 and 8 differ) not. */
+	check_caption(out, figures[12], "the mean does not vary with C at any N");
+	{
+		char *gp = slurp(out, "heatmap-seifer-TestNet-64MiB-corrected-geometric.gp", NULL);
+
+		CHECK(gp != NULL);
+		if (gp)
+			CHECK(strstr(gp, "does not vary with C") == NULL);
+		free(gp);
+	}
+	/* TwinNet's gaps: joint 0 % at both N; seifer at N = 5: 200/100, 200/200, 200/300 - 1 =
+	 * 100, 0, -33.33 %: mean 22.222 %; at N = 25: 200 % each. */
+	CHECK_INT(dat_row(out, figures[13], "joint", 5, c, 5), 5);
+	CHECK_NEAR(c[0], 0.0, 1e-12);
+	CHECK_INT(dat_row(out, figures[13], "seifer C=8", 5, c, 5), 5);
+	CHECK_NEAR(c[0], (100.0 + 0.0 - 100.0 / 3.0) / 3.0, 1e-9);
+	CHECK_INT(dat_row(out, figures[13], "seifer C=8", 25, c, 5), 5);
+	CHECK_NEAR(c[0], 200.0, 1e-9);
 
 	/* The same database gives the same files. */
 	rc = plot_figures(db, out2, &o, NULL, &err);
@@ -521,6 +577,19 @@ static void test_summary(sqlite3 *db, const char *dir)
 	CHECK_INT(c[1], 4);
 	CHECK_CONTAINS(md, "| seifer's bottleneck above the exact optimum | 13.75 % | 4 | "
 			   "within 9.2 % (of a lower bound) |");
+	/* ... and at the largest N, 10: trial 0 only, 88 / 80 - 1 = 10 %. */
+	CHECK_CONTAINS(md, "| the same at N = 10, the largest N here | 10.00 % | 1 | within 9.2 % "
+			   "(stated for N = 50) |");
+	/* By N. greedy: N = 5: 150 300 600 ms, mean 350; N = 10: 100 200 300, mean 200. */
+	CHECK_CONTAINS(md, "| greedy | 350.000 (3) | 200.000 (3) |\n");
+	/* optimal at N = 10: 80 100 (one limit): mean 90. */
+	CHECK_CONTAINS(md, "| optimal | 233.333 (3) | 90.000 (2) |\n");
+	/* Gaps by N (figure's numbers above): seifer C=8 15 % over 3 pairs, 10 % over 1, largest
+	 * 25 %; greedy 50 % (150/100, 300/200, 600/400), 62.5 % (100/80, 200/100), largest
+	 * 100 %. optimal has no gap row. */
+	CHECK_CONTAINS(md, "| seifer C=8 | +15.00 % (3) | +10.00 % (1) | +25.00 % |\n");
+	CHECK_CONTAINS(md, "| greedy | +50.00 % (3) | +62.50 % (2) | +100.00 % |\n");
+	CHECK(strstr(md, "| optimal | +") == NULL);
 
 	/* published: random 1000 1500 2000 ms, mean 1500, half-width 4.302653 x 500 / sqrt(3);
 	 * random / seifer 5, 5, 5; no greedy, no optimal: n/a. */
