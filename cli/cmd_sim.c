@@ -54,8 +54,11 @@ static const char *const sim_usage[] = {
 	"  --mtbf DURATION            also crash each node after an exponential time of this mean\n"
 	"  --heartbeat PERIOD         nodes report every PERIOD (default 1s)\n"
 	"  --heartbeat-timeout D      a node is declared dead D after its last report (default 3s)\n"
-	"  --retry-timeout D          resend a request unanswered after D, doubling D for each\n"
-	"                             resend (default: 4 x the expected latency, at least 1s)\n"
+	"  --retry-timeout D|off      check a request unanswered after D: resend it if failure\n"
+	"                             detection says its attempt may be lost (a node of its plan\n"
+	"                             declared dead, or its plan dropped), else check again after\n"
+	"                             2D, 4D ... 64D; resends never load a healthy pipeline\n"
+	"                             (default: heartbeat timeout + period; off: never resend)\n"
 	"  --update \"MODEL at TIME\"   switch to another model (zoo name or file) at TIME\n"
 	"output:\n"
 	"  --format text|csv|json     (default text)\n"
@@ -226,25 +229,30 @@ static bool plan_terms(const struct problem *p, const struct plan *plan,
 static bool auto_defaults(struct sim_cmd *c, const struct problem *p, const struct plan *plan)
 {
 	struct sim_config *cfg = &c->cfg;
-	double sum, largest, latency, run_s;
+	double sum, largest, run_s;
 
 	if (!plan_terms(p, plan, cfg, &sum, &largest))
 		return false;
 	if (cfg->arrival == SIM_CLOSED && !c->have_window)
 		cfg->window = largest > 0 ? (int)fmin(ceil(sum / largest) + 1, 1e6) : 1;
 	if (cfg->arrival == SIM_CLOSED) {
-		latency = fmax(sum, cfg->window * largest);
 		run_s = cfg->requests > 0 ? (double)cfg->requests * largest : cfg->duration_s;
 	} else {
-		double rho = cfg->rate * largest;
-
-		latency = rho < 0.95 ? sum / (1 - rho) : 20 * sum;
 		run_s = cfg->requests > 0 ? (double)cfg->requests / cfg->rate : cfg->duration_s;
 	}
 	if (cfg->duration_s > 0 && (run_s <= 0 || cfg->duration_s < run_s))
 		run_s = cfg->duration_s;
+	/* A crash is declared at most a heartbeat timeout after it; one period later the
+	 * dispatcher knows which attempts it may have lost. The queueing tail plays no part: a
+	 * slow attempt in a healthy pipeline is never resent. */
 	if (!c->have_retry)
-		cfg->retry_timeout_s = fmin(fmax(1.0, 4 * latency), SIM_RETRY_TIMEOUT_MAX_S);
+		cfg->retry_timeout_s = fmin(cfg->heartbeat_timeout_s + cfg->heartbeat_period_s,
+					    SIM_RETRY_TIMEOUT_MAX_S);
+	else if (cfg->retry_timeout_s > 0 && cfg->retry_timeout_s < sum)
+		fprintf(stderr, "edgepipe sim: warning: --retry-timeout %g s is shorter than an "
+			"unloaded request's round trip (%g s): every request will be checked "
+			"before it can be answered (checks cost events, not load)\n",
+			cfg->retry_timeout_s, sum);
 	/* About ten answers per bin at the analytic rate: fine enough to show a recovery. */
 	if (!c->have_bin)
 		cfg->bin_s = fmin(fmax(largest > 0 ? 10 * largest : run_s > 0 ? run_s / 50 : 1, 1e-6),
@@ -332,6 +340,10 @@ static void print_text(const struct sim_cmd *c, const struct instance *inst,
 	       "%.6g s to %.6g s), %" PRId64 " never completed; %.4g in the system on average\n",
 	       r->issued, r->completed, r->measured, r->warmup_end_s, r->end_s, r->incomplete,
 	       r->mean_in_system);
+	printf("attempts: %" PRId64 " issued + %" PRId64 " resends = %" PRId64 " answered + %"
+	       PRId64 " duplicates + %" PRId64 " lost + %" PRId64 " in flight + %" PRId64
+	       " waiting at the dispatcher\n", r->issued, r->retries, r->completed, r->duplicates,
+	       r->lost, r->in_flight, r->waiting);
 	printf("\n%-6s %12s %12s %10s %12s\n", "node", "utilisation", "mean_queue", "max_queue",
 	       "served");
 	for (int i = 0; i < r->n_nodes; i++)
@@ -381,8 +393,8 @@ static void print_text(const struct sim_cmd *c, const struct instance *inst,
 				       in->recovery_s);
 		}
 		printf("  requests retried: %" PRId64 " (%" PRId64 " resends); attempts lost: %" PRId64
-		       "; duplicate answers discarded: %" PRId64 "\n", r->requests_retried,
-		       r->retries, r->lost, r->duplicates);
+		       "; attempts of answered requests cancelled or discarded: %" PRId64 "\n",
+		       r->requests_retried, r->retries, r->lost, r->duplicates);
 		printf("  final plan (%s): ", r->final_profile->model);
 		print_plan_line(r->final_plan);
 		printf("; analytic throughput %.6g /s\n", r->final_cost.throughput);
@@ -459,8 +471,11 @@ static void print_json(const struct sim_cmd *c, const struct instance *inst,
 	       "\"mean_in_system\": %.17g,\n", r->issued, r->completed, r->measured, r->incomplete,
 	       r->warmup_end_s, r->end_s, r->mean_in_system);
 	printf(" \"retries\": %" PRId64 ", \"requests_retried\": %" PRId64 ", \"lost\": %" PRId64
-	       ", \"duplicates\": %" PRId64 ",\n", r->retries, r->requests_retried, r->lost,
-	       r->duplicates);
+	       ", \"duplicates\": %" PRId64 ", \"in_flight\": %" PRId64 ", \"waiting\": %" PRId64
+	       ", \"retry_timeout_s\": ", r->retries, r->requests_retried, r->lost, r->duplicates,
+	       r->in_flight, r->waiting);
+	json_num(cfg->retry_timeout_s);
+	printf(",\n");
 	for (int k = 0; k < 3; k++) {
 		printf(" \"%s\": [", stat_names[k]);
 		for (int i = 0; i < counts[k]; i++)
@@ -520,12 +535,13 @@ static void print_csv(const struct sim_cmd *c, const struct instance *inst,
 	       "transfer,shared_medium,stages,analytic_bottleneck_s,analytic_throughput,throughput,"
 	       "latency_mean_s,latency_ci95_s,latency_p50_s,latency_p95_s,latency_p99_s,"
 	       "latency_max_s,mean_in_system,issued,completed,incomplete,retries,requests_retried,"
-	       "lost,duplicates,incidents,first_recovery_s,update_dip,events,sim_end_s\n");
+	       "lost,duplicates,incidents,first_recovery_s,update_dip,events,sim_end_s,in_flight,"
+	       "waiting\n");
 	cli_csv_field(stdout, inst->profile->model);
 	printf(",%s,%s,%d,%" PRIu64 ",%d,%s,%d,%.17g,%" PRId64 ",%" PRId64 ",%s,%s,%d,%d,%.17g,"
 	       "%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%" PRId64 ",%" PRId64
 	       ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%d,%.17g,%.17g,%" PRIu64
-	       ",%.17g\n", a->name, algo_variant_name(c->o.algo.variant), inst->cluster->n,
+	       ",%.17g,%" PRId64 ",%" PRId64 "\n", a->name, algo_variant_name(c->o.algo.variant), inst->cluster->n,
 	       c->o.spec.seed, c->o.spec.trial, sim_arrival_name(cfg->arrival), cfg->window,
 	       cfg->arrival == SIM_CLOSED ? 0 : cfg->rate, cfg->requests, cfg->warmup_requests,
 	       sim_dist_name(cfg->service), sim_dist_name(cfg->transfer), cfg->shared_medium,
@@ -533,7 +549,8 @@ static void print_csv(const struct sim_cmd *c, const struct instance *inst,
 	       r->latency_mean_s, r->latency_ci95_s, r->latency_p50_s, r->latency_p95_s,
 	       r->latency_p99_s, r->latency_max_s, r->mean_in_system, r->issued, r->completed,
 	       r->incomplete, r->retries, r->requests_retried, r->lost, r->duplicates,
-	       r->n_incidents, recovery, r->update_dip, r->events, r->sim_end_s);
+	       r->n_incidents, recovery, r->update_dip, r->events, r->sim_end_s,
+	       r->in_flight, r->waiting);
 	if (c->series) {
 		printf("\nbin,start_s,completions,throughput\n");
 		for (int i = 0; i < r->n_bins; i++)
@@ -761,8 +778,21 @@ int cmd_sim(int argc, char **argv)
 				goto out;
 			break;
 		case O_RETRY:
-			if (!parse_time("--retry-timeout", optarg, 0, &c->cfg.retry_timeout_s))
+			if (strcmp(optarg, "off") == 0) {
+				c->cfg.retry_timeout_s = 0;
+			} else if (!parse_time("--retry-timeout", optarg, 0,
+					       &c->cfg.retry_timeout_s)) {
 				goto out;
+			} else if (c->cfg.retry_timeout_s <= 0) {
+				cli_fail(2, "--retry-timeout '%s': a request cannot be checked after "
+					 "no time; use 'off' to never resend", optarg);
+				goto out;
+			}
+			if (c->cfg.retry_timeout_s > SIM_RETRY_TIMEOUT_MAX_S) {
+				cli_fail(2, "--retry-timeout '%s': at most %g s (its checks back off "
+					 "up to 64 times)", optarg, SIM_RETRY_TIMEOUT_MAX_S);
+				goto out;
+			}
 			c->have_retry = true;
 			break;
 		case O_UPDATE:

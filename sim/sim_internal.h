@@ -35,15 +35,18 @@ static inline int64_t sim_to_ns(double s)
 	return (int64_t)llround(s * NS_PER_S);
 }
 
+struct sim_deploy;
+
 struct sim_req {
 	int64_t id;              /* -1 while free */
 	int64_t issue_ns;        /* first issue */
-	int attempts;            /* sends so far */
+	int attempts;            /* sends so far (decided; a held one counts) */
+	int checks;              /* retry timer expiries since the last send */
+	bool held;               /* waiting in the dispatcher's backlog */
+	struct sim_deploy *dep;  /* the deployment the last attempt went into */
 	struct sim_event_ref timer; /* the retry timer of the last send */
 	struct sim_req *next_free;
 };
-
-struct sim_deploy;
 
 struct sim_token {
 	struct sim_req *req;
@@ -145,6 +148,7 @@ struct sim_pipeline {
 	struct sim_token *free_tokens;
 	/* dispatcher */
 	int64_t next_id, outstanding;
+	int64_t tokens_live;               /* attempts moving through a deployment */
 	bool issuing_done, in_issue, ran;
 	struct sim_backlog_entry *backlog; /* ring */
 	size_t bl_head, bl_len, bl_cap;
@@ -201,6 +205,8 @@ int sim_deploy_build(struct sim_pipeline *sp, const struct problem *p, const str
 void sim_deploy_free(struct sim_deploy *d);
 int sim_recovery_start(struct sim_pipeline *sp, struct ep_error *err);
 void sim_backlog_flush(struct sim_pipeline *sp);
+/* Requests waiting in the backlog that have not completed meanwhile. */
+int64_t sim_backlog_waiting(const struct sim_pipeline *sp);
 
 /* sim_stats.c */
 static inline void sim_acc_touch(struct sim_acc *a, int64_t now, int n, bool busy)

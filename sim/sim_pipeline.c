@@ -52,7 +52,7 @@ struct sim_config sim_config_default_terms(bool compute, bool dispatcher_hops)
 	c.dispatcher_hops = dispatcher_hops;
 	c.heartbeat_period_s = 1;
 	c.heartbeat_timeout_s = 3;
-	c.retry_timeout_s = 10;
+	c.retry_timeout_s = 4; /* the heartbeat timeout + a period */
 	c.algo_options = ALGO_OPTIONS_DEFAULT;
 	c.bin_s = 1;
 	c.seed = 1;
@@ -173,6 +173,7 @@ static struct sim_token *token_alloc(struct sim_pipeline *sp)
 	t = sp->free_tokens;
 	sp->free_tokens = t->next;
 	memset(t, 0, sizeof(*t));
+	sp->tokens_live++;
 	return t;
 }
 
@@ -182,6 +183,7 @@ static void token_free(struct sim_pipeline *sp, struct sim_token *t)
 	t->dep = NULL;
 	t->next = sp->free_tokens;
 	sp->free_tokens = t;
+	sp->tokens_live--;
 }
 
 static struct sim_req *req_alloc(struct sim_pipeline *sp)
@@ -217,6 +219,20 @@ static void req_free(struct sim_pipeline *sp, struct sim_req *r)
 
 static void advance(struct sim_pipeline *sp, struct sim_token *t);
 
+/* An attempt of a request that has been answered (by another attempt): the dispatcher has told
+ * the stages, which drop it instead of working on it. */
+static inline bool token_stale(const struct sim_token *t)
+{
+	return t->req->id != t->req_id;
+}
+
+static void token_cancel(struct sim_pipeline *sp, struct sim_token *t)
+{
+	sp->report.duplicates++;
+	SIM_TRACE(sp, "cancel req=%" PRId64 " epoch=%d", t->req_id, t->dep->epoch);
+	token_free(sp, t);
+}
+
 static inline int token_stage(const struct sim_token *t)
 {
 	return t->step / 2;
@@ -231,10 +247,21 @@ static void ev_server_done(struct sim_engine *e, void *ctx, uint64_t arg);
 
 static void server_start(struct sim_pipeline *sp, struct sim_server *srv)
 {
-	struct sim_token *t = srv->head;
+	struct sim_token *t;
 	char a[16], b[16];
 	int64_t d;
 
+	/* Attempts of answered requests leave the queue without service. (The callers have
+	 * brought the statistics up to now.) */
+	while ((t = srv->head) && token_stale(t)) {
+		srv->head = t->next;
+		if (!srv->head)
+			srv->tail = NULL;
+		srv->n--;
+		token_cancel(sp, t);
+	}
+	if (!t)
+		return;
 	srv->busy = true;
 	if (srv->is_link) {
 		const struct sim_hop *h = token_hop(t);
@@ -450,6 +477,17 @@ static void medium_start(struct sim_pipeline *sp, struct sim_token *t)
 	sim_schedule(sp, sim_now(sp) + d, ev_medium_done, sp, (uintptr_t)t, &t->ev);
 }
 
+/* The link's statistics when a transfer leaves it (done or lost). */
+static void link_leave(struct sim_pipeline *sp, struct sim_server *l, bool was_running)
+{
+	sim_acc_touch(&l->acc, sim_now(sp), l->n, l->busy);
+	l->n--;
+	if (was_running) {
+		l->busy = false;
+		l->acc.served++;
+	}
+}
+
 /* Start the earliest transfer waiting for medium `node` whose other medium is free. */
 static void medium_try_start(struct sim_pipeline *sp, int node)
 {
@@ -462,6 +500,15 @@ static void medium_try_start(struct sim_pipeline *sp, int node)
 		int side = wait_side(t, node);
 		int other = side == 0 ? h->to : h->from;
 
+		if (token_stale(t)) {
+			struct sim_token *next = t->wnext[side];
+
+			wait_unlink(sp, t);
+			link_leave(sp, h->link, false);
+			token_cancel(sp, t);
+			t = next;
+			continue;
+		}
 		if (!sp->media[other].busy && !t->dep->dropped) {
 			wait_unlink(sp, t);
 			medium_start(sp, t);
@@ -492,17 +539,6 @@ static void medium_send(struct sim_pipeline *sp, struct sim_token *t, const stru
 		else
 			m->whead = t;
 		m->wtail = t;
-	}
-}
-
-/* The link's statistics when a transfer leaves it (done or lost). */
-static void link_leave(struct sim_pipeline *sp, struct sim_server *l, bool was_running)
-{
-	sim_acc_touch(&l->acc, sim_now(sp), l->n, l->busy);
-	l->n--;
-	if (was_running) {
-		l->busy = false;
-		l->acc.served++;
 	}
 }
 
@@ -624,6 +660,10 @@ static void advance(struct sim_pipeline *sp, struct sim_token *t)
 			sim_lose(sp, t, "dropped");
 			return;
 		}
+		if (token_stale(t)) {
+			token_cancel(sp, t);
+			return;
+		}
 		t->step++;
 		if (t->step > 2 * d->k) {
 			complete(sp, t);
@@ -655,14 +695,40 @@ static void advance(struct sim_pipeline *sp, struct sim_token *t)
 	}
 }
 
+/* Whether the dispatcher knows that `req`'s last attempt may be lost: its deployment has been
+ * dropped, or it runs through a node the dispatcher has declared dead. It does not know more:
+ * an attempt merely queueing in a healthy deployment is not resent. */
+static bool attempt_known_lost(const struct sim_pipeline *sp, const struct sim_req *req)
+{
+	const struct sim_deploy *d = req->dep;
+
+	if (!d || d->dropped)
+		return true;
+	for (int s = 0; s < d->k; s++)
+		if (sp->nodes[d->plan.stages[s].node].known_dead)
+			return true;
+	return false;
+}
+
 static void ev_retry(struct sim_engine *e, void *ctx, uint64_t arg)
 {
 	struct sim_pipeline *sp = ctx;
 	struct sim_req *req = (struct sim_req *)(uintptr_t)arg;
+	int shift;
 
 	req->timer = (struct sim_event_ref){ 0, 0 };
-	SIM_TRACE(sp, "timeout req=%" PRId64, req->id);
-	sim_send_request(sp, req);
+	if (attempt_known_lost(sp, req)) {
+		SIM_TRACE(sp, "timeout req=%" PRId64, req->id);
+		sim_send_request(sp, req);
+		return;
+	}
+	/* Still in a healthy deployment: only slow. Look again later, backing off so that a
+	 * short timeout costs few events. */
+	req->checks++;
+	shift = req->checks < MAX_BACKOFF ? req->checks : MAX_BACKOFF;
+	SIM_TRACE(sp, "check req=%" PRId64 " alive", req->id);
+	sim_schedule(sp, sim_now(sp) + (sp->retry_ns << shift), ev_retry, sp, (uintptr_t)req,
+		     &req->timer);
 }
 
 static int backlog_push(struct sim_pipeline *sp, struct sim_req *req)
@@ -685,6 +751,29 @@ static int backlog_push(struct sim_pipeline *sp, struct sim_req *req)
 	return EP_OK;
 }
 
+/* Put an attempt of `req` into the live deployment and arm its retry timer. */
+static void dispatch(struct sim_pipeline *sp, struct sim_req *req)
+{
+	struct sim_token *t;
+
+	if (!(t = token_alloc(sp)))
+		return;
+	t->req = req;
+	t->req_id = req->id;
+	t->dep = sp->live;
+	t->step = -1;
+	req->dep = sp->live;
+	req->checks = 0;
+	SIM_TRACE(sp, "send req=%" PRId64 " attempt=%d epoch=%d", req->id, req->attempts,
+		  sp->live->epoch);
+	if (sp->retry_ns > 0) {
+		sim_engine_cancel(sp->eng, &req->timer);
+		sim_schedule(sp, sim_now(sp) + sp->retry_ns, ev_retry, sp, (uintptr_t)req,
+			     &req->timer);
+	}
+	advance(sp, t);
+}
+
 void sim_backlog_flush(struct sim_pipeline *sp)
 {
 	/* Requests sent now may come back to the backlog only if the pipeline goes down again
@@ -694,46 +783,43 @@ void sim_backlog_flush(struct sim_pipeline *sp)
 
 		sp->bl_head = (sp->bl_head + 1) % sp->bl_cap;
 		sp->bl_len--;
-		if (b.req->id == b.id) /* else it completed meanwhile */
-			sim_send_request(sp, b.req);
+		if (b.req->id == b.id) { /* else it completed meanwhile */
+			b.req->held = false;
+			dispatch(sp, b.req);
+		}
 	}
+}
+
+int64_t sim_backlog_waiting(const struct sim_pipeline *sp)
+{
+	int64_t n = 0;
+
+	for (size_t i = 0; i < sp->bl_len; i++) {
+		const struct sim_backlog_entry *b = &sp->backlog[(sp->bl_head + i) % sp->bl_cap];
+
+		n += b->req->id == b->id;
+	}
+	return n;
 }
 
 void sim_send_request(struct sim_pipeline *sp, struct sim_req *req)
 {
-	struct sim_token *t;
-
-	if (sp->state != SIM_UP) {
-		SIM_TRACE(sp, "hold req=%" PRId64, req->id);
-		if (backlog_push(sp, req))
-			sim_fail(sp, EP_ENOMEM, "out of memory for the dispatcher's backlog");
-		return;
-	}
-	if (!(t = token_alloc(sp)))
-		return;
+	if (req->held)
+		return; /* already waiting for the pipeline */
 	req->attempts++;
 	if (req->attempts > 1) {
 		sp->report.retries++;
 		if (req->attempts == 2)
 			sp->report.requests_retried++;
 	}
-	t->req = req;
-	t->req_id = req->id;
-	t->dep = sp->live;
-	t->step = -1;
-	SIM_TRACE(sp, "send req=%" PRId64 " attempt=%d epoch=%d", req->id, req->attempts,
-		  sp->live->epoch);
-	if (sp->retry_ns > 0) {
-		/* Exponential backoff: a timeout too short for the pipeline's latency would
-		 * otherwise resend every request again and again, and the extra load would
-		 * lengthen the latency further. */
-		int shift = req->attempts - 1 < MAX_BACKOFF ? req->attempts - 1 : MAX_BACKOFF;
-
-		sim_engine_cancel(sp->eng, &req->timer);
-		sim_schedule(sp, sim_now(sp) + (sp->retry_ns << shift), ev_retry, sp,
-			     (uintptr_t)req, &req->timer);
+	if (sp->state != SIM_UP) {
+		SIM_TRACE(sp, "hold req=%" PRId64, req->id);
+		if (backlog_push(sp, req))
+			sim_fail(sp, EP_ENOMEM, "out of memory for the dispatcher's backlog");
+		req->held = true;
+		return;
 	}
-	advance(sp, t);
+	dispatch(sp, req);
 }
 
 static bool can_issue(const struct sim_pipeline *sp)
@@ -753,6 +839,9 @@ static void new_request(struct sim_pipeline *sp)
 	req->id = sp->next_id++;
 	req->issue_ns = sim_now(sp);
 	req->attempts = 0;
+	req->checks = 0;
+	req->held = false;
+	req->dep = NULL;
 	req->timer = (struct sim_event_ref){ 0, 0 };
 	sp->report.issued++;
 	sim_acc_touch(&sp->sys_acc, sim_now(sp), (int)sp->outstanding, false);

@@ -40,14 +40,24 @@
  *   (one after the other with `shared_medium`); a node that keeps the same stage of the same
  *   model needs no weights. The old deployment is dropped when the new one goes live: the
  *   requests still in it are lost (and retried). The algorithm's wall time is not simulated.
- * - A request not answered `retry_timeout_s` after it was (last) sent is sent again, with
- *   exponential backoff: the n-th resend waits retry_timeout_s x 2^min(n, 6). Resends are load:
- *   a timeout shorter than the latency's tail can still tip a busy pipeline into a retry storm
- *   (more resends, longer queues, longer latencies), as it does real systems. While the
- *   pipeline is down, new requests and retries wait at the dispatcher until it is live again.
- *   The first answer completes the request; later answers of other attempts are discarded
- *   (counted as duplicates). So every request completes exactly once, unless no plan exists on
- *   the surviving nodes: then the run stops and reports the requests that never completed.
+ * - The dispatcher resends only what failure detection tells it may be lost. A request not
+ *   answered `retry_timeout_s` after its last send is checked: if that attempt's deployment has
+ *   been dropped, or runs through a node declared dead, the request is sent again; otherwise
+ *   the attempt is only slow (queueing in a healthy deployment) and the request is checked
+ *   again after retry_timeout_s x 2^min(n, 6) for its n-th check. So resends never add load to
+ *   a healthy pipeline, whatever the timeout; a short timeout only costs check events. The
+ *   default (4 s: heartbeat timeout + one period) checks just after a crash can have been
+ *   declared. While the pipeline is down, new requests and resends wait at the dispatcher
+ *   (once each) until it is live again. The first answer completes the request; the
+ *   dispatcher then cancels its other attempts: a stage or link drops them when they reach it
+ *   (or reach the head of its queue) instead of serving them, and an answer that still
+ *   arrives is discarded; both count as duplicates. So every request completes exactly once,
+ *   unless no plan exists on the surviving nodes: then the run stops and reports the requests
+ *   that never completed.
+ * - Accounting: every send of a request is an attempt (issued + retries of them), and at the
+ *   end each attempt has been answered (completed), cancelled or discarded (duplicates), lost,
+ *   or is still moving (in_flight) or waiting at the dispatcher (waiting):
+ *   issued + retries = completed + duplicates + lost + in_flight + waiting.
  * - A model update at `update_at_s` re-plans `update_profile` on the live nodes and rolls it out
  *   make-before-break: the old deployment serves until the new one is live, then drains.
  *
@@ -135,8 +145,8 @@ struct sim_config {
 	double mtbf_s;              /* per node; 0: no random failures */
 	double heartbeat_period_s;  /* > 0 */
 	double heartbeat_timeout_s; /* >= the period */
-	double retry_timeout_s;     /* 0: requests are never retried; at most
-				       SIM_RETRY_TIMEOUT_MAX_S */
+	double retry_timeout_s;     /* first check of an unanswered request (above);
+				       0: never resent; at most SIM_RETRY_TIMEOUT_MAX_S */
 	const struct algo *algo;    /* re-plans; NULL: a crash of a used node ends the run */
 	struct algo_options algo_options;
 	const struct model_profile *update_profile; /* borrowed; NULL: no update */
@@ -153,7 +163,7 @@ struct sim_config {
  * Defaults for problem `p`: closed loop with a window of 1, 1000 requests, no warm-up,
  * deterministic service and transfers, compute and dispatcher hops as p's options count them
  * (so that the simulation measures what plan_cost computes), dedicated links, no failures,
- * heartbeats every 1 s with a 3 s timeout, retries after 10 s, no update, 1 s bins, seed 1.
+ * heartbeats every 1 s with a 3 s timeout, retry checks after 4 s, no update, 1 s bins, seed 1.
  */
 struct sim_config sim_config_default(const struct problem *p);
 /* The same defaults with compute and dispatcher hops as given, for a caller that sets up the
@@ -201,7 +211,9 @@ struct sim_report {
 	int64_t retries;          /* sends beyond a request's first */
 	int64_t requests_retried; /* requests sent more than once */
 	int64_t lost;             /* attempts lost at dead nodes or dropped deployments */
-	int64_t duplicates;       /* answers discarded because the request had completed */
+	int64_t duplicates;       /* attempts of completed requests, cancelled or discarded */
+	int64_t in_flight;        /* attempts still moving through a deployment at the end */
+	int64_t waiting;          /* requests waiting at the dispatcher at the end */
 	const struct sim_incident *incidents;
 	int n_incidents;
 	/*

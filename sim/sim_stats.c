@@ -204,6 +204,8 @@ int sim_stats_report(struct sim_pipeline *sp, struct ep_error *err)
 
 	r->measured = (int64_t)sp->n_lat;
 	r->incomplete = sp->outstanding;
+	r->in_flight = sp->tokens_live;
+	r->waiting = sim_backlog_waiting(sp);
 	r->warmup_end_s = (double)t_w / NS_PER_S;
 	r->end_s = (double)now / NS_PER_S;
 	r->throughput = interval > 0 ? (double)r->measured / (interval / NS_PER_S)

@@ -40,6 +40,7 @@ expect_exit2 "sim --warmup too large" "400" "$EP" "${BASE[@]}" --warmup 400
 expect_exit2 "sim --requests 0 without --duration" "--duration" "$EP" "${BASE[@]}" --requests 0
 expect_exit2 "sim --trace into a missing directory" "'$TMP/no/such/file'" "$EP" "${BASE[@]}" \
 	--trace "$TMP/no/such/file"
+expect_exit2 "sim --retry-timeout 0s" "'0s'${NL}off" "$EP" "${BASE[@]}" --retry-timeout 0s
 expect_exit2 "sim extra argument" "'extra'" "$EP" "${BASE[@]}" extra
 
 if "$EP" sim --help >"$TMP/out" 2>&1 && grep -q '^usage: edgepipe sim' "$TMP/out" &&
@@ -77,6 +78,9 @@ kinds = [i["kind"] for i in d["incidents"]]
 assert kinds == ["crash", "update"], kinds
 assert d["incidents"][1]["replanned"] and d["incidents"][1]["live_s"] > 40
 assert sum(d["series"]) == 400
+# Every attempt accounted for (issue 9, item 4).
+assert d["issued"] + d["retries"] == (d["completed"] + d["duplicates"] + d["lost"] +
+                                      d["in_flight"] + d["waiting"]), d
 EOF
 	then
 		pass "json: parses; a crash and an update reported; 400 answers in the series"
