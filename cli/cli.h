@@ -171,6 +171,7 @@ bool cli_instance_opts_finish(struct cli_instance_opts *o, const char *cmd);
 
 int cmd_models(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
+int cmd_profile(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_plot(int argc, char **argv);

@@ -18,6 +18,7 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
 	{ "models", cmd_models, "list the model zoo with sizes and cut points" },
 	{ "model", cmd_model, "show a model's layers and cut-point profile, or export it" },
+	{ "profile", cmd_profile, "measure a model's layers on this machine (the executor)" },
 	{ "plan", cmd_plan, "partition and place a model on a cluster with one or all algorithms" },
 	{ "sim", cmd_sim, "simulate a plan's pipeline: queues, contention, crashes, updates" },
 	{ "sweep", cmd_sweep, "run a grid of configurations into an SQLite file" },

@@ -8,6 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ep_util.h"
+#include "model_exec.h"
+
 #define MAX_FIELDS 16
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
@@ -561,4 +564,112 @@ int model_lprofile_apply(const struct model_lprofile *lp, const struct model_gra
 	}
 	prof->has_measured = true;
 	return EP_OK;
+}
+
+/* ---- measuring ---- */
+
+static const char *kernel_name(enum model_exec_kernel k, size_t layer)
+{
+	return layer == 0 ? "none" : model_exec_kernel_name(k);
+}
+
+int model_lprofile_measure(const struct model_weights *w,
+			   const struct model_lprofile_run_options *opt,
+			   model_lprofile_progress_fn progress, void *arg,
+			   struct model_lprofile **out, double *total_median_s,
+			   struct ep_error *err)
+{
+	const struct model_graph *g = model_weights_graph(w);
+	size_t n = model_graph_layer_count(g);
+	int threads = opt->threads ? opt->threads : 1, total = opt->warmup + opt->repeat;
+	struct model_exec_options eo = MODEL_EXEC_OPTIONS_DEFAULT;
+	struct model_stage *stage = NULL;
+	struct model_lprofile *lp = NULL;
+	double *samples = NULL, *run_s = NULL, *whole = NULL, med, spread;
+	float *in = NULL, *outbuf = NULL;
+	int rc;
+
+	*out = NULL;
+	if (threads < 1 || threads > MODEL_LPROFILE_MAX_THREADS)
+		return ep_error_set(err, EP_EINVAL, "%d threads: expected 1 to %d", threads,
+				    MODEL_LPROFILE_MAX_THREADS);
+	if (opt->repeat < 1 || opt->warmup < 0 || opt->repeat > 1000000 || opt->warmup > 1000000)
+		return ep_error_set(err, EP_EINVAL, "repeat %d, warm-up %d: need repeat >= 1 and "
+				    "warm-up >= 0", opt->repeat, opt->warmup);
+	if (n < 2)
+		return ep_error_set(err, EP_EINVAL, "model '%s' has %zu layer(s)",
+				    model_graph_name(g), n);
+	eo.threads = threads;
+	rc = model_stage_create(w, 0, (int)n - 1, &eo, &stage, err);
+	if (rc)
+		goto out;
+	rc = model_lprofile_create(g, &lp, err);
+	if (rc)
+		goto out;
+	samples = malloc(n * (size_t)opt->repeat * sizeof(double));
+	run_s = malloc(n * sizeof(double));
+	whole = malloc((size_t)opt->repeat * sizeof(double));
+	in = malloc((size_t)model_stage_input_elements(stage) * sizeof(float));
+	outbuf = malloc((size_t)model_stage_output_elements(stage) * sizeof(float));
+	if (!samples || !run_s || !whole || !in || !outbuf) {
+		rc = ep_error_set(err, EP_ENOMEM, "out of memory profiling '%s'",
+				  model_graph_name(g));
+		goto out;
+	}
+	model_exec_synthetic_input(in, (size_t)model_stage_input_elements(stage), opt->input_seed);
+	for (int r = 0; r < total; r++) {
+		double t0;
+
+		memset(run_s, 0, n * sizeof(double));
+		t0 = ep_now_s();
+		rc = model_stage_run_timed(stage, in, outbuf, run_s, err);
+		if (rc)
+			goto out;
+		if (r >= opt->warmup) {
+			int k = r - opt->warmup;
+
+			whole[k] = ep_now_s() - t0;
+			/* Layer-major, so that each layer's samples are contiguous for the stats. */
+			for (size_t i = 0; i < n; i++)
+				samples[i * (size_t)opt->repeat + (size_t)k] = run_s[i];
+		}
+		if (progress)
+			progress(arg, r + 1, total);
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct model_lprofile_layer *l = &lp->layers[i];
+
+		model_lprofile_stats(&samples[i * (size_t)opt->repeat], (size_t)opt->repeat,
+				     &l->median_s, &l->spread_s);
+		snprintf(l->kernel, sizeof(l->kernel), "%s",
+			 kernel_name(model_stage_layer_kernel(stage, i), i));
+	}
+	model_lprofile_stats(whole, (size_t)opt->repeat, &med, &spread);
+	if (total_median_s)
+		*total_median_s = med;
+	lp->threads = threads;
+	lp->repeat = opt->repeat;
+	if (opt->host) {
+		snprintf(lp->host, sizeof(lp->host), "%s", opt->host);
+	} else if (gethostname(lp->host, sizeof(lp->host)) != 0) {
+		strcpy(lp->host, "-");
+	}
+	lp->host[sizeof(lp->host) - 1] = '\0';
+	/* The file format keeps names without blanks. */
+	for (char *c = lp->host; *c; c++)
+		if (*c == ' ' || *c == '\t' || *c == '#')
+			*c = '_';
+	if (!lp->host[0])
+		strcpy(lp->host, "-");
+	*out = lp;
+	lp = NULL;
+out:
+	model_lprofile_destroy(lp);
+	model_stage_destroy(stage);
+	free(samples);
+	free(run_s);
+	free(whole);
+	free(in);
+	free(outbuf);
+	return rc;
 }

@@ -48,6 +48,7 @@
 #include "ep_error.h"
 #include "model_graph.h"
 #include "model_profile.h"
+#include "model_weights.h"
 
 #define MODEL_LPROFILE_VERSION 1
 #define MODEL_LPROFILE_HOST_MAX 64   /* host name, including the NUL */
@@ -132,5 +133,35 @@ int model_lprofile_check(const struct model_lprofile *lp, const struct model_gra
  */
 int model_lprofile_apply(const struct model_lprofile *lp, const struct model_graph *g,
 			 const char *path, struct model_profile *prof, struct ep_error *err);
+
+/* How model_lprofile_measure runs the model. */
+struct model_lprofile_run_options {
+	int threads;         /* executor threads, 1..MODEL_LPROFILE_MAX_THREADS; 0 means 1 */
+	int repeat;          /* measured runs, >= 1 */
+	int warmup;          /* runs before them, not measured (caches, page faults), >= 0 */
+	uint64_t input_seed; /* the synthetic input (model_exec_synthetic_input) */
+	const char *host;    /* recorded in the profile; NULL: this machine's host name */
+};
+
+/* Called after every run (warm-up runs included): `done` of `total`. */
+typedef void (*model_lprofile_progress_fn)(void *arg, int done, int total);
+
+/*
+ * Measure the graph of `w` (model_exec.h): the whole model as one stage, run warmup + repeat
+ * times on one synthetic input, every layer timed in every measured run (model_stage_run_timed:
+ * wall time, 0 for folded and alias layers); per layer the median and interquartile range of the
+ * repeat samples. *out (owned by the caller) has the graph's name, fingerprint, FLOPs, the
+ * kernel that ran each layer, threads, repeat and host; `total_median_s` (may be NULL) gets
+ * the median wall time of a whole measured run, which exceeds the sum of the layer medians by
+ * the timing overhead. `progress` may be NULL.
+ * Errors: EP_EINVAL (options out of range; a layer the executor cannot run, named),
+ * EP_ENOMEM, EP_EINTERNAL (XNNPACK).
+ * Complexity: (warmup + repeat) inferences; O(layers x repeat) memory.
+ */
+int model_lprofile_measure(const struct model_weights *w,
+			   const struct model_lprofile_run_options *opt,
+			   model_lprofile_progress_fn progress, void *arg,
+			   struct model_lprofile **out, double *total_median_s,
+			   struct ep_error *err);
 
 #endif
