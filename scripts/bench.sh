@@ -7,5 +7,6 @@ bash scripts/setup.sh
 "${BUILD_DIR:-build}"/tests/bench_algorithms
 "${BUILD_DIR:-build}"/tests/bench_optimal
 "${BUILD_DIR:-build}"/tests/bench_sim
+"${BUILD_DIR:-build}"/tests/bench_codec
 "${BUILD_DIR:-build}"/tests/bench_emu || [ $? -eq 77 ]
 bash tests/bench_sweep.sh "${BUILD_DIR:-build}"/cli/edgepipe
