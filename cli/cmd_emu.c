@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <libgen.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -75,7 +76,8 @@ static const char *const emu_usage[] = {
 	"                             500ms)\n"
 	"  --retry-timeout D          also resend a request unanswered after D, doubling (default:\n"
 	"                             ten times the expected latency, at least 30s)\n"
-	"  --deploy-timeout D         a deployment not connected within D is given up (default 10s)\n"
+	"  --deploy-timeout D         a deployment not connected within D is given up (default 10s);\n"
+	"                             at the start, heartbeats get 10 s more after bring-up\n"
 	"  --give-up D                end the run when no plan exists for D (default 10s)\n"
 	"output:\n"
 	"  --format text|csv|json     (default text)\n"
@@ -191,6 +193,70 @@ static void plan_terms(const struct problem *p, const struct plan *plan, bool co
 		*sum += t + cluster_latency(p->cluster, from, to);
 		*largest = fmax(*largest, t); /* the latency does not occupy the link */
 	}
+}
+
+/* ---- what would fit: the remedy for too little memory ---- */
+
+/* Pieces the cut profile needs on nodes of `cap` bytes (greedy, longest first piece: optimal
+ * for contiguous pieces); INT_MAX when one segment between two cut points does not fit. */
+static int pieces_for(const struct problem *p, double cap)
+{
+	int pieces = 0;
+
+	for (int a = 0; a < p->m - 1;) {
+		int b = a + 1;
+
+		if (!(problem_stage_mem(p, a, b) <= cap))
+			return INT_MAX;
+		while (b + 1 <= p->m - 1 && problem_stage_mem(p, a, b + 1) <= cap)
+			b++;
+		pieces++;
+		a = b;
+	}
+	return pieces;
+}
+
+/*
+ * When the smallest node's memory is what makes the plan infeasible, say what would do: the
+ * memory per node that fits the model's cut profile on this many nodes (the smallest cap whose
+ * greedy cover needs at most n pieces), and the nodes this memory needs. Both are the memory
+ * bound only: an algorithm may need more (bandwidth classes, its own variant's rules).
+ * Writes "" when memory is not the reason.
+ */
+static void memory_remedy(const struct problem *p, char *buf, size_t size)
+{
+	int n = p->cluster->n, k;
+	double cap = INFINITY, lo = 0, hi = p->cum_mem[p->m - 1], slack;
+	char x[32], y[32];
+
+	buf[0] = '\0';
+	for (int i = 0; i < n; i++)
+		cap = fmin(cap, p->cluster->mem_bytes[i]);
+	/* The strict test (published metric) needs mem < cap: a byte more. */
+	slack = p->options.strict_memory ? 1 : 0;
+	k = pieces_for(p, cap - slack);
+	if (k <= n)
+		return;
+	for (int it = 0; it < 64 && hi - lo > 1024; it++) {
+		double mid = (lo + hi) / 2;
+
+		if (pieces_for(p, mid) <= n)
+			hi = mid;
+		else
+			lo = mid;
+	}
+	hi = ceil((hi + slack) / 1048576) * 1048576; /* whole MiB, so that --mem takes it */
+	if (k == INT_MAX)
+		snprintf(buf, size, "%s has %s per node and a single layer span of %s needs "
+			 "more; on %d nodes it needs at least %s per node (try --mem %.0fMiB)",
+			 p->profile->model, ep_format_bytes(cap, x, sizeof(x)),
+			 p->profile->model, n, ep_format_bytes(hi, y, sizeof(y)), hi / 1048576);
+	else
+		snprintf(buf, size, "%s needs %d pieces of at most %s; on %d nodes it needs at "
+			 "least %s per node (try --mem %.0fMiB), or %d nodes of %s (--nodes %d)",
+			 p->profile->model, k, ep_format_bytes(cap, x, sizeof(x)), n,
+			 ep_format_bytes(hi, y, sizeof(y)), hi / 1048576, k,
+			 ep_format_bytes(cap, x, sizeof(x)), k);
 }
 
 /* ---- the simulated reference ---- */
@@ -337,6 +403,9 @@ static void print_text(const struct emu_cmd *c, const struct instance *inst,
 		       emu_mech_name(r->mech[EMU_PROP_LATENCY]),
 		       num(r->probe_rtt_hold_s * 1e3, "%.3f", y, sizeof(y)), r->probes,
 		       num(r->probe_rtt_nohold_s * 1e3, "%.3f", z, sizeof(z)));
+	if (r->path_latency_clamped)
+		printf("  (the difference was %.3f ms: below the probes' jitter, and a hold never "
+		       "shortens a path, so it is shown as 0)\n", r->path_latency_raw_s * 1e3);
 	printf("\nrequests: %" PRId64 " issued, %" PRId64 " answered (each once), %" PRId64
 	       " never answered; %" PRId64 " sent again (%" PRId64 " resends), %" PRId64
 	       " duplicate answers discarded; measured %" PRId64 " from %.3f s to %.3f s\n",
@@ -386,14 +455,18 @@ static void print_text(const struct emu_cmd *c, const struct instance *inst,
 		       l->frames, l->raw_bytes / 1048576, l->wire_bytes / 1048576);
 	}
 	if (r->n_faults > 0) {
-		printf("\nfaults and recoveries (seconds from the first request):\n");
+		printf("\nfaults and recoveries (seconds from the first request; applied = when the "
+		       "action took effect, + its delay after the scheduled time):\n");
 		for (int i = 0; i < r->n_faults; i++) {
 			const struct emu_fault_record *f = &r->faults[i];
 
 			printf("  '%s': applied %s", faults[f->fault].text,
 			       opt_time(f->at_s, x, sizeof(x)));
+			if (f->at_s >= 0)
+				printf(" (+%.1f ms)", (f->at_s - f->scheduled_s) * 1e3);
 			if (f->end_s >= 0)
-				printf(", undone %s", opt_time(f->end_s, y, sizeof(y)));
+				printf(", undone %s (+%.1f ms)", opt_time(f->end_s, y, sizeof(y)),
+				       (f->end_s - f->end_scheduled_s) * 1e3);
 			if (f->detected_s >= 0)
 				printf("; detected %s (+%.3f s)", opt_time(f->detected_s, z, sizeof(z)),
 				       f->detection_s);
@@ -523,8 +596,14 @@ static void print_json(const struct emu_cmd *c, const struct instance *inst,
 
 		printf("%s{\"spec\": ", i ? ", " : "");
 		ep_json_string(stdout, faults[f->fault].text);
-		printf(", \"node\": %d, \"peer\": %d, \"at_s\": ", f->node, f->peer);
+		printf(", \"node\": %d, \"peer\": %d, \"scheduled_s\": ", f->node, f->peer);
+		json_time(f->scheduled_s);
+		printf(", \"at_s\": ");
 		json_time(f->at_s);
+		printf(", \"end_scheduled_s\": ");
+		json_time(f->end_scheduled_s);
+		printf(", \"end_s\": ");
+		json_time(f->end_s);
 		printf(", \"detected_s\": ");
 		json_time(f->detected_s);
 		printf(", \"live_s\": ");
@@ -681,11 +760,6 @@ static int run_emu(struct emu_cmd *c)
 			goto out;
 		}
 	}
-	if (geteuid() != 0) {
-		rc = cli_fail(1, "emu: the emulator needs root (it makes network namespaces, links "
-			      "and cgroups)");
-		goto out;
-	}
 	if (!(rng = gsl_rng_alloc(gsl_rng_mt19937))) {
 		rc = cli_fail(1, "out of memory");
 		goto out;
@@ -698,8 +772,24 @@ static int run_emu(struct emu_cmd *c)
 		goto out;
 	}
 	if (res.status != EP_OK) {
-		rc = cli_fail(1, "%s found no plan to emulate (%s): %s", a->name,
-			      ep_strerror(res.status), res.reason);
+		char remedy[512];
+
+		memory_remedy(&inst->problem, remedy, sizeof(remedy));
+		rc = cli_fail(1, "%s found no plan to emulate (%s): %s%s%s", a->name,
+			      ep_strerror(res.status), res.reason, remedy[0] ? "\n  remedy: " : "",
+			      remedy);
+		goto out;
+	}
+	/* A fault at a stage the plan lacks would never fire (with an update, the new model's
+	 * plan may have it). */
+	if (!c->update_spec && (model_zoo_find(c->o.spec.model) || stat(c->o.spec.model, &st)) &&
+	    (rc = emu_fault_check_stages(faults, n_faults, res.plan.n_stages, &err))) {
+		rc = cli_fail(2, "%s", err.msg);
+		goto out;
+	}
+	if (geteuid() != 0) {
+		rc = cli_fail(1, "emu: the emulator needs root (it makes network namespaces, links "
+			      "and cgroups)");
 		goto out;
 	}
 	{
@@ -742,6 +832,16 @@ static int run_emu(struct emu_cmd *c)
 	}
 	c->cfg.stop_fd = stop_pipe[0];
 	c->cfg.progress = c->progress || isatty(STDERR_FILENO) ? stderr : NULL;
+	/* Say what the run will take, and report progress now and then whatever stderr is. */
+	c->cfg.status = stderr;
+	if (res.cost.throughput > 0 && isfinite(res.cost.throughput)) {
+		double t = (double)c->cfg.requests / res.cost.throughput;
+
+		fprintf(stderr, "edgepipe emu: %lld requests at the plan's analytic %.4g /s: the "
+			"workload takes about %.0f %s (plus set-up); progress every %g s\n",
+			(long long)c->cfg.requests, res.cost.throughput, t >= 120 ? t / 60 : t,
+			t >= 120 ? "min" : "s", c->cfg.status_period_s);
+	}
 	if (emu_registry_note_stale(c->state_dir, note, sizeof(note), NULL) > 0)
 		fprintf(stderr, "edgepipe: note: %s\n", note);
 	rc = emu_session_create(&inst->problem, &res.plan, &c->cfg, &sess, &err);

@@ -42,7 +42,8 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS emu_events(run_id TEXT, seq INTEGER, t_s REAL, kind TEXT,"
 	"  node INTEGER, peer INTEGER, deployment INTEGER, text TEXT, PRIMARY KEY(run_id, seq));"
 	"CREATE TABLE IF NOT EXISTS emu_faults(run_id TEXT, fault INTEGER, spec TEXT, kind TEXT,"
-	"  node INTEGER, peer INTEGER, at_s REAL, end_s REAL, detected_s REAL, live_s REAL,"
+	"  node INTEGER, peer INTEGER, scheduled_s REAL, at_s REAL, slip_s REAL,"
+	"  end_scheduled_s REAL, end_s REAL, end_slip_s REAL, detected_s REAL, live_s REAL,"
 	"  detection_s REAL, recovery_s REAL, resent INTEGER, note TEXT,"
 	"  PRIMARY KEY(run_id, fault));"
 	"CREATE TABLE IF NOT EXISTS emu_updates(run_id TEXT, version INTEGER, model TEXT,"
@@ -264,9 +265,12 @@ static void write_records(struct db *d, const struct emu_db_run *run,
 		const struct emu_fault_record *x = &rep->faults[i];
 		const struct emu_fault *f = x->fault < run->n_faults ? &run->faults[x->fault] : NULL;
 
-		row(d, "emu_faults", "nssnndddddd" "is", x->fault, f ? f->text : NULL,
-		    f ? emu_fault_kind_name(f->kind) : NULL, x->node, x->peer, opt(x->at_s),
-		    opt(x->end_s), opt(x->detected_s), opt(x->live_s), opt(x->detection_s),
+		row(d, "emu_faults", "nssnndddddddddd" "is", x->fault, f ? f->text : NULL,
+		    f ? emu_fault_kind_name(f->kind) : NULL, x->node, x->peer, x->scheduled_s,
+		    opt(x->at_s), x->at_s >= 0 ? x->at_s - x->scheduled_s : NAN,
+		    opt(x->end_scheduled_s), opt(x->end_s),
+		    x->end_s >= 0 && x->end_scheduled_s >= 0 ? x->end_s - x->end_scheduled_s : NAN,
+		    opt(x->detected_s), opt(x->live_s), opt(x->detection_s),
 		    opt(x->recovery_s), x->resent, x->note[0] ? x->note : NULL);
 	}
 	for (int i = 0; i < rep->n_updates && !d->rc; i++) {

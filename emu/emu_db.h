@@ -30,8 +30,12 @@
  *       per-link tensor bytes before and after compression; nodes by index, the dispatcher
  *       is `nodes`
  *   emu_events(run_id, seq, t_s, kind, node, peer, deployment, text)   the run's log
- *   emu_faults(run_id, fault, spec, kind, node, peer, at_s, end_s, detected_s, live_s,
- *            detection_s, recovery_s, resent, note)        each fault and its recovery
+ *   emu_faults(run_id, fault, spec, kind, node, peer, scheduled_s, at_s, slip_s,
+ *            end_scheduled_s, end_s, end_slip_s, detected_s, live_s, detection_s, recovery_s,
+ *            resent, note)                                 each fault and its recovery:
+ *       scheduled_s is the timeline's time, at_s when the action took effect (the netlink
+ *       request or iptables command returned, the signals sent), slip_s = at_s - scheduled_s;
+ *       likewise for the end of a fault with a duration
  *   emu_updates(run_id, version, model, at_s, live_s, drained_s, rollout_s)
  *   emu_series(run_id, bin, start_s, answers, throughput)  throughput over time
  *   emu_summary(run_id PRIMARY KEY, stages, analytic_bottleneck_s, analytic_throughput,
@@ -52,7 +56,7 @@
 #include "emu_session.h"
 #include "ep_error.h"
 
-#define EMU_DB_SCHEMA_VERSION 1
+#define EMU_DB_SCHEMA_VERSION 2
 
 /* What the caller knows about the run (strings may be NULL). */
 struct emu_db_run {

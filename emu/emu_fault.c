@@ -331,3 +331,23 @@ out:
 	fclose(fp);
 	return rc;
 }
+
+int emu_fault_check_stages(const struct emu_fault *v, int n, int n_stages, struct ep_error *err)
+{
+	for (int i = 0; i < n; i++) {
+		const struct emu_target *t[2] = { &v[i].a, v[i].pair ? &v[i].b : NULL };
+
+		for (int k = 0; k < 2; k++) {
+			char name[32];
+
+			if (!t[k] || t[k]->kind != EMU_TARGET_STAGE || t[k]->index < n_stages)
+				continue;
+			emu_target_str(t[k], name, sizeof(name));
+			return ep_error_set(err, EP_EINVAL, "fault '%s': '%s': the plan has %d "
+					    "stage%s (stage0 .. stage%d), so it would never fire",
+					    v[i].text, name, n_stages, n_stages == 1 ? "" : "s",
+					    n_stages - 1);
+		}
+	}
+	return EP_OK;
+}

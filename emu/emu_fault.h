@@ -76,6 +76,15 @@ int emu_fault_parse(const char *spec, int n_nodes, struct emu_fault *out, struct
 int emu_fault_read_file(const char *path, int n_nodes, struct emu_fault **v, int *n,
 			struct ep_error *err);
 
+/*
+ * Refuse faults that name a stage the plan does not have (stageK with K >= n_stages): they
+ * would never fire. Re-plans after a failure run on fewer nodes; the first plan bounds what
+ * the timeline can hit, unless a model update brings another plan (the caller then skips this
+ * check and the fault, if it finds no such stage when it fires, is recorded as skipped).
+ * Errors: EP_EINVAL naming the spec and the stage.
+ */
+int emu_fault_check_stages(const struct emu_fault *v, int n, int n_stages, struct ep_error *err);
+
 /* Write a target as the user writes it ("node3", "stage1", "dispatcher"). Returns buf. */
 const char *emu_target_str(const struct emu_target *t, char *buf, int size);
 

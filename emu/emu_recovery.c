@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +105,10 @@ int recovery_init(struct emu_session *s, struct ep_error *err)
 		const struct emu_fault *f = &s->cfg.faults[i];
 
 		s->frec[i] = (struct emu_fault_record){ .fault = i, .node = -1, .peer = -1,
+							 .scheduled_s = f->at_s,
+							 .end_scheduled_s = f->for_s > 0
+										    ? f->at_s + f->for_s
+										    : -1,
 							 .at_s = -1, .end_s = -1, .detected_s = -1,
 							 .live_s = -1, .detection_s = -1,
 							 .recovery_s = -1 };
@@ -112,6 +117,8 @@ int recovery_init(struct emu_session *s, struct ep_error *err)
 			s->fev[s->n_fev++] = (struct fault_ev){ f->at_s + f->for_s, i, true };
 	}
 	qsort(s->fev, (size_t)s->n_fev, sizeof(*s->fev), cmp_fev);
+	if ((rc = timeline_init(s, err)))
+		return rc;
 	rc = add_version(s, s->p0->profile->model, s->p0, NULL, NULL, NULL, err);
 	if (rc)
 		return rc;
@@ -129,6 +136,7 @@ int recovery_init(struct emu_session *s, struct ep_error *err)
 
 void recovery_release(struct emu_session *s)
 {
+	timeline_release(s);
 	for (int k = 0; k < s->n_deps; k++) {
 		struct deploy *d = &s->deps[k];
 
@@ -217,11 +225,14 @@ int deploy_spawn(struct emu_session *s, const struct plan *plan, int version, do
 	char desc[512];
 	size_t used = 0;
 
+	/* The timeline's workers walk the deployments to signal a node's processes. */
+	pthread_mutex_lock(&s->tl.mu);
 	if (s->n_deps == s->cap_deps) {
 		int cap = s->cap_deps ? 2 * s->cap_deps : 8;
 		struct deploy *nv = realloc(s->deps, (size_t)cap * sizeof(*nv));
 
 		if (!nv) {
+			pthread_mutex_unlock(&s->tl.mu);
 			snprintf(s->fatal, sizeof(s->fatal), "out of memory for a deployment");
 			return -1;
 		}
@@ -251,14 +262,16 @@ int deploy_spawn(struct emu_session *s, const struct plan *plan, int version, do
 		snprintf(s->fatal, sizeof(s->fatal), "out of memory for a deployment");
 		d->n = 0;
 		d->state = DEP_FAILED;
+		pthread_mutex_unlock(&s->tl.mu);
 		return -1;
 	}
-	plan_cost(p, &d->plan, &d->cost, NULL, NULL);
 	for (int i = 0; i < n; i++) {
 		d->ctl[i] = -1;
 		d->status[i] = 0;
 		d->pid[i] = -1;
 	}
+	pthread_mutex_unlock(&s->tl.mu);
+	plan_cost(p, &d->plan, &d->cost, NULL, NULL);
 	d->hold_res = transport ? cluster_latency(s->cl, plan->stages[n - 1].node, s->n) : 0;
 	for (int i = 0; i < n; i++) {
 		const struct plan_stage *st = &plan->stages[i];
@@ -268,6 +281,7 @@ int deploy_spawn(struct emu_session *s, const struct plan *plan, int version, do
 		double speed = s->cl->speed_flops[node];
 		struct emu_stage_spec sp;
 		struct ep_error e;
+		pid_t pid;
 
 		memset(&sp, 0, sizeof(sp));
 		sp.deployment = d->id;
@@ -301,12 +315,10 @@ int deploy_spawn(struct emu_session *s, const struct plan *plan, int version, do
 			return -1;
 		}
 		sp.ctl_fd = sv[1];
-		d->status[i] = -1;
-		if (emu_net_spawn(s->net, node, s->nodes[node].cg, emu_stage_main, &sp, &d->pid[i],
+		if (emu_net_spawn(s->net, node, s->nodes[node].cg, emu_stage_main, &sp, &pid,
 				  &e) != EP_OK) {
 			close(sv[0]);
 			close(sv[1]);
-			d->status[i] = 0;
 			snprintf(s->fatal, sizeof(s->fatal), "deployment %d, stage %d: %.400s", d->id, i,
 				 e.msg);
 			return -1;
@@ -314,11 +326,17 @@ int deploy_spawn(struct emu_session *s, const struct plan *plan, int version, do
 		close(sv[1]);
 		fcntl(sv[0], F_SETFL, O_NONBLOCK);
 		d->ctl[i] = sv[0];
-		/* The ground truth: a dead node runs nothing, a stalled one runs nothing yet. */
+		/* The ground truth: a dead node runs nothing, a stalled one runs nothing yet. A
+		 * kill or stall fired since the fork did not see this pid: it is applied here,
+		 * under the lock the timeline's workers take. */
+		pthread_mutex_lock(&s->tl.mu);
+		d->pid[i] = pid;
+		d->status[i] = -1;
 		if (s->nodes[node].killed)
-			kill(d->pid[i], SIGKILL);
+			kill(pid, SIGKILL);
 		else if (s->nodes[node].stalled)
-			kill(d->pid[i], SIGSTOP);
+			kill(pid, SIGSTOP);
+		pthread_mutex_unlock(&s->tl.mu);
 		used += (size_t)snprintf(desc + used, used < sizeof(desc) ? sizeof(desc) - used : 0,
 					 "%s%d..%d@%d", i ? " " : "", st->first_cut, st->end_cut,
 					 node);
@@ -449,6 +467,7 @@ static void go_live(struct emu_session *s, struct deploy *d, double now)
 
 static void reap(struct emu_session *s)
 {
+	pthread_mutex_lock(&s->tl.mu);
 	for (int k = 0; k < s->n_deps; k++) {
 		struct deploy *d = &s->deps[k];
 
@@ -468,6 +487,7 @@ static void reap(struct emu_session *s)
 		if (s->nodes[i].hb_pid > 0 && waitpid(s->nodes[i].hb_pid, &st, WNOHANG) > 0)
 			s->nodes[i].hb_pid = -1;
 	}
+	pthread_mutex_unlock(&s->tl.mu);
 }
 
 static void describe_status(int st, char *buf, size_t size)
@@ -494,7 +514,7 @@ void deploy_step(struct emu_session *s, double now)
 				int node = d->plan.stages[i].node;
 				char why[96];
 
-				if (!d->exited[i] || s->nodes[node].killed || s->nodes[node].stalled)
+				if (!d->exited[i] || node_killed(s, node) || node_stalled(s, node))
 					continue;
 				describe_status(d->status[i], why, sizeof(why));
 				deploy_fail(s, d, now, "stage %d (node %d) %s", i, node, why);
@@ -508,7 +528,7 @@ void deploy_step(struct emu_session *s, double now)
 			if (all_ready && d->in_conn && d->res_fd >= 0)
 				go_live(s, d, now);
 			else if (now - d->started > s->cfg.deploy_timeout_s)
-				deploy_fail(s, d, now, "not connected within %.3g s",
+				deploy_fail(s, d, now, "not connected within %.3g s (--deploy-timeout)",
 					    s->cfg.deploy_timeout_s);
 			break;
 		case DEP_DRAINING:
@@ -884,126 +904,55 @@ void recovery_replan(struct emu_session *s, double now)
 
 /* ---- the fault timeline ---- */
 
-static void signal_node(struct emu_session *s, int node, int sig)
+/* Record what the timeline's workers did (emu_timeline.c), at the times it took effect. */
+static void record_faults(struct emu_session *s)
 {
-	if (s->nodes[node].hb_pid > 0)
-		kill(s->nodes[node].hb_pid, sig);
-	for (int k = 0; k < s->n_deps; k++) {
-		struct deploy *d = &s->deps[k];
+	bool *pend = s->tl.pending;
 
-		for (int i = 0; i < d->n; i++)
-			if (d->plan.stages[i].node == node && d->pid[i] > 0 && d->status[i] == -1)
-				kill(d->pid[i], sig);
-	}
-}
+	if (!timeline_take(s, pend))
+		return;
+	for (int i = 0; i < s->n_fev; i++) {
+		const struct fault_done *o = &s->tl.done[i];
+		const struct emu_fault *f;
+		struct emu_fault_record *r;
+		int a = o->node, b = o->peer;
+		char x[24], y[24];
 
-/* nodeN -> N, dispatcher -> n, stageK -> the node of stage K of the live plan (-1: none). */
-static int resolve(struct emu_session *s, const struct emu_target *t)
-{
-	struct deploy *d;
-
-	if (t->kind == EMU_TARGET_NODE)
-		return t->index;
-	if (t->kind == EMU_TARGET_DISPATCHER)
-		return s->n;
-	d = deploy_target(s);
-	if (!d || t->index >= d->n)
-		return -1;
-	return d->plan.stages[t->index].node;
-}
-
-static int both_ways(struct emu_session *s, int a, int b, int kind, double value, bool up,
-		     struct ep_error *e)
-{
-	int rc;
-
-	if (kind == EMU_FAULT_LINK_DOWN) {
-		rc = emu_link_set_up(s->net, a, b, up, e);
-		return rc ? rc : emu_link_set_up(s->net, b, a, up, e);
-	}
-	if (kind == EMU_FAULT_BANDWIDTH) {
-		rc = emu_link_shape(s->net, a, b, up ? cluster_bw(s->cl, a, b) : value, e);
-		return rc ? rc : emu_link_shape(s->net, b, a, up ? cluster_bw(s->cl, b, a) : value, e);
-	}
-	rc = emu_link_set_loss(s->net, a, b, up ? 0 : value, e);
-	return rc ? rc : emu_link_set_loss(s->net, b, a, up ? 0 : value, e);
-}
-
-static void apply(struct emu_session *s, const struct fault_ev *ev, double now)
-{
-	const struct emu_fault *f = &s->cfg.faults[ev->fault];
-	struct emu_fault_record *r = &s->frec[ev->fault];
-	double rel = now - s->t0;
-	struct ep_error e;
-	int a, b = -1, rc = EP_OK;
-	char x[24], y[24];
-
-	e.msg[0] = '\0';
-	if (ev->end) {
-		if (s->f_skipped[ev->fault] || r->node < 0)
-			return;
-		a = r->node;
-		b = r->peer;
-		r->end_s = rel;
-		if (f->kind == EMU_FAULT_STALL) {
-			s->nodes[a].stalled = false;
-			signal_node(s, a, SIGCONT);
-		} else if (f->kind == EMU_FAULT_LOSS && !f->pair) {
-			for (int j = 0; j <= s->n && rc == EP_OK; j++)
-				if (j != a)
-					rc = both_ways(s, a, j, f->kind, 0, true, &e);
-		} else {
-			rc = both_ways(s, a, b, f->kind, f->value, true, &e);
+		if (!pend[i])
+			continue;
+		f = &s->cfg.faults[s->fev[i].fault];
+		r = &s->frec[s->fev[i].fault];
+		if (s->fev[i].end) {
+			if (o->outcome == TL_APPLIED) {
+				r->end_s = o->t - s->t0;
+				sess_event_at(s, o->t, "restore", a, b, -1, "'%s' is over", f->text);
+			} else if (o->outcome == TL_ERROR) {
+				sess_event_at(s, o->t, "error", a, b, -1, "undoing '%s': %s", f->text,
+					      o->text);
+			}
+			continue;
 		}
-		if (rc)
-			sess_event(s, "error", a, b, -1, "undoing '%s': %s", f->text, e.msg);
-		else
-			sess_event(s, "restore", a, b, -1, "'%s' is over", f->text);
-		return;
-	}
-	a = resolve(s, &f->a);
-	if (f->pair)
-		b = resolve(s, &f->b);
-	if (a < 0 || (f->pair && b < 0) || a == b) {
-		s->f_skipped[ev->fault] = true;
-		snprintf(r->note, sizeof(r->note), "skipped: %s",
-			 a == b && a >= 0 ? "both ends are the same node"
-				       : "the live plan has no such stage (or none is live)");
-		sess_event(s, "skipped", -1, -1, -1, "'%s': %s", f->text, r->note);
-		return;
-	}
-	r->node = a;
-	r->peer = b;
-	r->at_s = rel;
-	switch (f->kind) {
-	case EMU_FAULT_KILL:
-		s->nodes[a].killed = true;
-		rc = emu_node_set_up(s->net, a, false, &e);
-		signal_node(s, a, SIGKILL);
-		break;
-	case EMU_FAULT_STALL:
-		s->nodes[a].stalled = true;
-		signal_node(s, a, SIGSTOP);
-		break;
-	case EMU_FAULT_LOSS:
-		if (!f->pair) {
-			for (int j = 0; j <= s->n && rc == EP_OK; j++)
-				if (j != a)
-					rc = both_ways(s, a, j, f->kind, f->value, false, &e);
-			break;
+		if (o->outcome == TL_SKIPPED) {
+			s->f_skipped[s->fev[i].fault] = true;
+			snprintf(r->note, sizeof(r->note), "skipped: %.180s", o->text);
+			sess_event_at(s, o->t, "skipped", -1, -1, -1, "'%s': %s", f->text, r->note);
+			continue;
 		}
-		/* fall through */
-	default: rc = both_ways(s, a, b, f->kind, f->value, false, &e); break;
+		r->node = a;
+		r->peer = b;
+		r->at_s = o->t - s->t0;
+		if (f->a.kind == EMU_TARGET_STAGE || (f->pair && f->b.kind == EMU_TARGET_STAGE))
+			snprintf(r->note, sizeof(r->note), "%s%s%s", label(s, a, x, sizeof(x)),
+				 b >= 0 ? " - " : "", b >= 0 ? label(s, b, y, sizeof(y)) : "");
+		if (o->outcome == TL_ERROR) {
+			snprintf(r->note, sizeof(r->note), "not applied: %.180s", o->text);
+			sess_event_at(s, o->t, "error", a, b, -1, "'%s': %s", f->text, o->text);
+			continue;
+		}
+		sess_event_at(s, o->t, "fault", a, b, -1, "'%s'%s%s (scheduled %.3f s, +%.1f ms)",
+			      f->text, r->note[0] ? ": " : "", r->note, r->scheduled_s,
+			      (r->at_s - r->scheduled_s) * 1e3);
 	}
-	if (f->a.kind == EMU_TARGET_STAGE || (f->pair && f->b.kind == EMU_TARGET_STAGE))
-		snprintf(r->note, sizeof(r->note), "%s%s%s", label(s, a, x, sizeof(x)),
-			 b >= 0 ? " - " : "", b >= 0 ? label(s, b, y, sizeof(y)) : "");
-	if (rc) {
-		snprintf(r->note, sizeof(r->note), "not applied: %s", e.msg);
-		sess_event(s, "error", a, b, -1, "'%s': %s", f->text, e.msg);
-		return;
-	}
-	sess_event(s, "fault", a, b, -1, "'%s'%s%s", f->text, r->note[0] ? ": " : "", r->note);
 }
 
 static void start_update(struct emu_session *s, const char *name,
@@ -1067,8 +1016,10 @@ void timeline_step(struct emu_session *s, double now)
 {
 	double rel = now - s->t0;
 
-	while (s->next_fev < s->n_fev && s->fev[s->next_fev].t <= rel)
-		apply(s, &s->fev[s->next_fev++], now);
+	if (!s->tl.started && !s->tl.stop && !timeline_start(s))
+		return;
+	timeline_publish(s);
+	record_faults(s);
 	if (s->cfg.update_profile && !s->update_done && rel >= s->cfg.update_at_s) {
 		s->update_done = true;
 		start_update(s, s->cfg.update_profile->model, s->cfg.update_profile, NULL, NULL, now);
@@ -1081,8 +1032,6 @@ double timeline_next_time(const struct emu_session *s)
 {
 	double t = INFINITY;
 
-	if (s->next_fev < s->n_fev)
-		t = s->t0 + s->fev[s->next_fev].t;
 	if (s->cfg.update_profile && !s->update_done)
 		t = fmin(t, s->t0 + s->cfg.update_at_s);
 	if (s->cfg.watch_path)

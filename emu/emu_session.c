@@ -55,14 +55,14 @@ struct emu_config emu_config_default(void)
 	c.bin_s = 1;
 	c.probes = 5;
 	c.stop_fd = -1;
+	c.status_period_s = 10;
 	return c;
 }
 
-void sess_event(struct emu_session *s, const char *kind, int node, int peer, int deploy,
-		const char *fmt, ...)
+static void event_v(struct emu_session *s, double t, const char *kind, int node, int peer,
+		    int deploy, const char *fmt, va_list ap)
 {
 	struct emu_event *e;
-	va_list ap;
 
 	if (s->n_events == s->cap_events) {
 		int cap = s->cap_events ? 2 * s->cap_events : 64;
@@ -74,14 +74,12 @@ void sess_event(struct emu_session *s, const char *kind, int node, int peer, int
 		s->cap_events = cap;
 	}
 	e = &s->events[s->n_events++];
-	e->t_s = emu_now_s(); /* absolute until the report */
+	e->t_s = t; /* absolute until the report */
 	snprintf(e->kind, sizeof(e->kind), "%s", kind);
 	e->node = node;
 	e->peer = peer;
 	e->deployment = deploy;
-	va_start(ap, fmt);
 	vsnprintf(e->text, sizeof(e->text), fmt, ap);
-	va_end(ap);
 	if (s->cfg.progress) {
 		double t0 = s->t0 > 0 ? s->t0 : s->t_begin;
 
@@ -89,6 +87,26 @@ void sess_event(struct emu_session *s, const char *kind, int node, int peer, int
 			e->text);
 		fflush(s->cfg.progress);
 	}
+}
+
+void sess_event(struct emu_session *s, const char *kind, int node, int peer, int deploy,
+		const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	event_v(s, emu_now_s(), kind, node, peer, deploy, fmt, ap);
+	va_end(ap);
+}
+
+void sess_event_at(struct emu_session *s, double t, const char *kind, int node, int peer,
+		   int deploy, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	event_v(s, t, kind, node, peer, deploy, fmt, ap);
+	va_end(ap);
 }
 
 int sess_socket_d(struct emu_session *s, int type)
@@ -138,7 +156,7 @@ static int check_config(const struct emu_config *c, const struct problem *p,
 				    "heartbeat timeout %g s must be at least the period %g s (> 0)",
 				    c->heartbeat_timeout_s, c->heartbeat_period_s);
 	if (!(c->deploy_timeout_s > 0) || !(c->giveup_s > 0) || !(c->bin_s > 0) ||
-	    c->retry_timeout_s < 0)
+	    c->retry_timeout_s < 0 || (c->status && !(c->status_period_s > 0)))
 		return ep_error_set(err, EP_EINVAL, "deploy timeout, give-up time and bin must be "
 						    "positive, the retry timeout not negative");
 	if (c->probes < 0 || c->probes > 1000)
@@ -458,7 +476,7 @@ static void teardown(struct emu_session *s)
 
 /* ---- the loop ---- */
 
-enum tag { T_STOP = 0, T_HB, T_LISTEN, T_PENDING, T_CTL, T_DEP };
+enum tag { T_STOP = 0, T_HB, T_LISTEN, T_PENDING, T_CTL, T_DEP, T_TIMELINE };
 
 struct pfd_tag {
 	enum tag tag;
@@ -487,21 +505,50 @@ static void start_phase_check(struct emu_session *s, double now)
 		}
 		return;
 	}
-	if (now - s->t_begin > START_TIMEOUT_S + s->cfg.deploy_timeout_s) {
-		int missing = -1;
+	/* Counted from the end of bring-up: building the network for hundreds of nodes takes
+	 * tens of seconds, which used to eat the whole allowance before the first heartbeat was
+	 * even read (and the first node was then blamed). */
+	if (now - s->t_up > START_TIMEOUT_S + s->cfg.deploy_timeout_s) {
+		int missing = 0, first = -1;
 
-		for (int i = 0; i < s->n && missing < 0; i++)
-			if (!s->nodes[i].seen)
-				missing = i;
-		if (missing >= 0)
+		for (int i = 0; i < s->n; i++)
+			if (!s->nodes[i].seen && missing++ == 0)
+				first = i;
+		if (missing > 0)
 			snprintf(s->fatal, sizeof(s->fatal),
-				 "no heartbeat from node %d within %.0f s of the start", missing,
-				 now - s->t_begin);
+				 "no heartbeat from %d of the %d nodes (node %d%s) within %.0f s of the "
+				 "end of bring-up (%.0f s + --deploy-timeout %.3g s; raise "
+				 "--deploy-timeout on a slow or busy host)", missing, s->n, first,
+				 missing > 1 ? " and others" : "", now - s->t_up, START_TIMEOUT_S,
+				 s->cfg.deploy_timeout_s);
 		else
 			snprintf(s->fatal, sizeof(s->fatal),
-				 "the first deployment was not connected within %.0f s",
-				 now - s->t_begin);
+				 "the first deployment was not connected within %.0f s of the end of "
+				 "bring-up (%.0f s + --deploy-timeout %.3g s)", now - s->t_up,
+				 START_TIMEOUT_S, s->cfg.deploy_timeout_s);
 	}
+}
+
+/* Every status period of the workload: answered so far, the rate, and the time left at it. */
+static void status_line(struct emu_session *s, double now)
+{
+	double el = now - s->t0, rate;
+
+	if (!s->cfg.status)
+		return;
+	if (s->next_status <= 0)
+		s->next_status = s->t0 + s->cfg.status_period_s;
+	if (now < s->next_status)
+		return;
+	s->next_status = now + s->cfg.status_period_s;
+	rate = el > 0 ? (double)s->answered / el : 0;
+	fprintf(s->cfg.status, "edgepipe emu: %8.1f s  progress  %lld/%lld answered (%.3g /s)",
+		el, (long long)s->answered, (long long)s->cfg.requests, rate);
+	if (rate > 0)
+		fprintf(s->cfg.status, ", about %.0f s left",
+			(double)(s->cfg.requests - s->answered) / rate);
+	fprintf(s->cfg.status, "\n");
+	fflush(s->cfg.status);
 }
 
 static int run_loop(struct emu_session *s)
@@ -513,20 +560,22 @@ static int run_loop(struct emu_session *s)
 	while (s->phase != PH_DONE && !s->fatal[0]) {
 		double now = emu_now_s(), wake;
 		struct timespec ts;
-		int np = 0, need = 4 + s->n_pc, rc;
+		int np = 0, need = 5 + s->n_pc, rc;
 
 		deploy_step(s, now);
 		if (s->fatal[0])
 			break;
+		/* The faults applied since the last pass are recorded before the detections they
+		 * may have caused. */
+		if (s->phase == PH_RUN)
+			timeline_step(s, now);
 		heartbeat_check(s, now);
 		if (s->phase == PH_START)
 			start_phase_check(s, now);
 		if (s->phase == PH_PROBE)
 			probe_step(s, now);
-		if (s->phase == PH_RUN) {
-			timeline_step(s, now);
+		if (s->phase == PH_RUN)
 			recovery_replan(s, now);
-		}
 		if (s->fatal[0])
 			break;
 		dispatch_step(s, now);
@@ -539,6 +588,8 @@ static int run_loop(struct emu_session *s)
 			s->phase = PH_DONE;
 			break;
 		}
+		if (s->phase == PH_RUN)
+			status_line(s, now);
 
 		for (int k = 0; k < s->n_deps; k++)
 			need += s->deps[k].n + 2;
@@ -562,6 +613,10 @@ static int run_loop(struct emu_session *s)
 		}
 		pfd[np] = (struct pollfd){ .fd = s->hb_fd, .events = POLLIN };
 		tag[np++] = (struct pfd_tag){ T_HB, 0, 0 };
+		if (s->tl.wake[0] >= 0) {
+			pfd[np] = (struct pollfd){ .fd = s->tl.wake[0], .events = POLLIN };
+			tag[np++] = (struct pfd_tag){ T_TIMELINE, 0, 0 };
+		}
 		pfd[np] = (struct pollfd){ .fd = s->res_ls, .events = POLLIN };
 		tag[np++] = (struct pfd_tag){ T_LISTEN, 0, 0 };
 		for (int i = 0; i < s->n_pc; i++) {
@@ -595,6 +650,8 @@ static int run_loop(struct emu_session *s)
 		if (s->phase == PH_RUN)
 			wake = fmin(wake, timeline_next_time(s));
 		wake = fmin(wake, s->next_hb_check);
+		if (s->cfg.status && s->phase == PH_RUN && s->next_status > 0)
+			wake = fmin(wake, s->next_status);
 		now = emu_now_s(); /* the steps above took some of the wait */
 		ts.tv_sec = 0;
 		ts.tv_nsec = wake > now ? (long)((wake - now) * 1e9) : 0;
@@ -615,6 +672,7 @@ static int run_loop(struct emu_session *s)
 				s->phase = PH_DONE;
 				break;
 			case T_HB: heartbeat_read(s, now); break;
+			case T_TIMELINE: break; /* recorded at the top of the next pass */
 			case T_LISTEN: dispatch_accept(s, now); break;
 			case T_PENDING: dispatch_pending_io(s, tag[j].a, now); break;
 			case T_CTL: deploy_ctl(s, &s->deps[tag[j].a], tag[j].b, now); break;
@@ -740,6 +798,35 @@ static void report_workload(struct emu_session *s)
 	free(lat);
 }
 
+/* The median of v (sorted here), the upper one of an even count as before. */
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(double), cmp_double);
+	return v[n / 2];
+}
+
+double emu_path_latency_added(double *held, int n_held, double *nohold, int n_nohold,
+			      bool transport, double *raw, bool *clamped)
+{
+	double d;
+
+	if (raw)
+		*raw = NAN;
+	if (clamped)
+		*clamped = false;
+	if (n_held <= 0 || (transport && n_nohold <= 0))
+		return NAN;
+	d = transport ? median(held, n_held) - median(nohold, n_nohold) : median(held, n_held);
+	if (raw)
+		*raw = d;
+	if (d < 0) {
+		if (clamped)
+			*clamped = true;
+		d = 0;
+	}
+	return d;
+}
+
 static void report_probes(struct emu_session *s)
 {
 	struct emu_report *r = &s->rep;
@@ -757,6 +844,7 @@ static void report_probes(struct emu_session *s)
 		r->path_latency_configured_s += cluster_latency(s->cl, from, to);
 	}
 	r->probe_rtt_hold_s = r->probe_rtt_nohold_s = r->path_latency_measured_s = NAN;
+	r->path_latency_raw_s = NAN;
 	if (!s->probe_rtt)
 		return;
 	for (int i = 0; i < s->probe_k && i < 2 * P; i++) {
@@ -767,16 +855,14 @@ static void report_probes(struct emu_session *s)
 		else
 			free_[nf++] = s->probe_rtt[i];
 	}
-	qsort(held, (size_t)nh, sizeof(double), cmp_double);
-	qsort(free_, (size_t)nf, sizeof(double), cmp_double);
 	if (nh > 0)
-		r->probe_rtt_hold_s = held[nh / 2];
+		r->probe_rtt_hold_s = median(held, nh);
 	if (nf > 0)
-		r->probe_rtt_nohold_s = free_[nf / 2];
-	if (nh > 0 && nf > 0 && r->mech[EMU_PROP_LATENCY] == EMU_MECH_TRANSPORT)
-		r->path_latency_measured_s = r->probe_rtt_hold_s - r->probe_rtt_nohold_s;
-	else if (nh > 0)
-		r->path_latency_measured_s = r->probe_rtt_hold_s;
+		r->probe_rtt_nohold_s = median(free_, nf);
+	r->path_latency_measured_s =
+		emu_path_latency_added(held, nh, free_, nf,
+				       r->mech[EMU_PROP_LATENCY] == EMU_MECH_TRANSPORT,
+				       &r->path_latency_raw_s, &r->path_latency_clamped);
 }
 
 static void report_deploys(struct emu_session *s)
@@ -906,8 +992,11 @@ int emu_session_run(struct emu_session *s, struct ep_error *err)
 		goto out;
 	}
 	warn_cpu(s);
-	s->next_hb_check = emu_now_s();
+	s->t_up = emu_now_s();
+	s->next_hb_check = s->t_up;
 	rc = run_loop(s);
+	timeline_stop(s);
+	s->tl.stop = true;
 	if (rc)
 		ep_error_set(err, rc, "%s", s->fatal);
 	s->t_end = emu_now_s();

@@ -61,14 +61,26 @@
  * power: no TCP reset reaches its peers), then its processes are SIGKILLed; stages later
  * deployed there are killed at once. stall: SIGSTOP of every process on the node, SIGCONT at
  * the end. link: emu_link_set_up both ways. bandwidth: emu_link_shape both ways, in place.
- * loss: emu_link_set_loss (netem or iptables). Times count from the workload's start.
+ * loss: emu_link_set_loss (netem or iptables). Times count from the workload's start. Faults
+ * fire on threads of their own (emu_timeline.c), not between the event loop's steps, so a
+ * re-plan, a deployment's forks or another fault's iptables commands do not delay them; faults
+ * at the same node keep their timeline order. Each is recorded with its scheduled time and the
+ * time its action took effect: signals (kill, stall) within a millisecond or two, netlink
+ * changes likewise, iptables rules (a cut, loss without netem) after the command returns,
+ * 5-20 ms here (more on a loaded host: the two directions of a cut run at once). A fault at
+ * stageK resolves K in the plan live when it fires; the caller refuses K beyond the first plan
+ * (emu_fault_check_stages).
+ *
+ * Start. The heartbeats and the first deployment get 10 s + deploy_timeout_s from the end of
+ * bring-up (the network for hundreds of nodes takes tens of seconds to build).
  *
  * Cleanup. Everything is created through the registry (emu_registry.h); emu_session_run removes
  * it all before it returns, whatever happened, and so do SIGINT and SIGTERM: the caller's
  * handler makes cfg.stop_fd readable, and the run stops at once, cleans up and reports
  * `interrupted`.
  *
- * Not thread-safe: a session belongs to one thread, and emu_session_run forks.
+ * Not thread-safe: a session belongs to one thread, and emu_session_run forks (and runs the
+ * fault timeline's threads, joined before it returns).
  */
 #ifndef EDGEPIPE_EMU_SESSION_H
 #define EDGEPIPE_EMU_SESSION_H
@@ -129,11 +141,14 @@ struct emu_config {
 	struct emu_net_options net;
 	int stop_fd;                /* readable = stop now (SIGINT, SIGTERM); -1: none */
 	FILE *progress;             /* one line per step and incident; NULL: quiet */
+	FILE *status;               /* a progress line every status_period_s of the workload
+				       (answered, rate, time left); NULL: none */
+	double status_period_s;     /* > 0 */
 };
 
 /* Defaults: closed loop, window 1, 100 requests, compute on, no compression, heartbeats every
  * 0.1 s with a 0.5 s timeout, retry after 30 s, deploy timeout 10 s, give up after 10 s,
- * 1 s bins, 5 probes, no faults, no update. */
+ * 1 s bins, 5 probes, no faults, no update, no status lines (every 10 s when a FILE is set). */
 struct emu_config emu_config_default(void);
 
 /* ---- the report ---- */
@@ -185,7 +200,8 @@ struct emu_event {
 struct emu_fault_record {
 	int fault;            /* index in cfg.faults */
 	int node, peer;       /* resolved targets; -1 unused; n = the dispatcher */
-	double at_s, end_s;   /* applied, undone (-1 never) */
+	double scheduled_s, end_scheduled_s; /* the timeline's times (-1: no end) */
+	double at_s, end_s;   /* applied, undone: when the action took effect (-1 never) */
 	double detected_s;    /* the first detection it caused; -1 none */
 	double live_s;        /* the redeployment it caused went live; -1 */
 	double detection_s, recovery_s; /* detected - at, live - at; -1 */
@@ -223,7 +239,10 @@ struct emu_report {
 	int probes;
 	double path_latency_configured_s; /* sum of the first plan's hop latencies */
 	double probe_rtt_hold_s, probe_rtt_nohold_s; /* medians */
-	double path_latency_measured_s;   /* their difference (or the held RTT with netem) */
+	double path_latency_measured_s;   /* their difference (or the held RTT with netem), never
+					     negative: see emu_path_latency_added */
+	double path_latency_raw_s;        /* the difference before clamping */
+	bool path_latency_clamped;        /* raw < 0: within the probes' noise, reported as 0 */
 	/* bytes on the wire (tensor payloads, all links) */
 	double raw_bytes, wire_bytes;
 	/* records */
@@ -237,6 +256,18 @@ struct emu_report {
 	double bin_s;
 	const int64_t *series; int n_bins; /* answers per bin from the workload's start */
 };
+
+/*
+ * The latency the path adds, from the probes' round trips: with the transport adding it
+ * (transport = true), the median held RTT minus the median RTT without the hold; with netem,
+ * the held RTT itself. Medians of different samples can cross when the configured latency is
+ * far below the RTT's jitter (0 configured: the two are the same distribution), which gave
+ * -0.018 ms: a hold never shortens a path, so a negative difference is noise and is reported
+ * as 0, with *raw (may be NULL) the difference and *clamped (may be NULL) set. NAN when a
+ * sample set is empty. The arrays are sorted in place.
+ */
+double emu_path_latency_added(double *held, int n_held, double *nohold, int n_nohold,
+			      bool transport, double *raw, bool *clamped);
 
 struct emu_session;
 

@@ -11,6 +11,7 @@
 #define EDGEPIPE_EMU_SESSION_INTERNAL_H
 
 #include <gsl/gsl_rng.h>
+#include <pthread.h>
 #include <sys/types.h>
 
 #include "emu_caps.h"
@@ -110,6 +111,51 @@ struct fault_ev {
 	bool end;
 };
 
+/* What the timeline thread did for one fault_ev, for the loop to record. */
+struct fault_done {
+	double t;         /* when the action took effect (CLOCK_MONOTONIC s) */
+	int node, peer;   /* resolved targets */
+	int outcome;      /* TL_APPLIED, TL_SKIPPED, TL_ERROR */
+	char text[200];   /* the note, why it was skipped, or the error */
+};
+
+enum { TL_APPLIED = 0, TL_SKIPPED, TL_ERROR };
+
+/*
+ * The fault timeline runs on threads of its own (emu_timeline.c), so that a fault fires at its
+ * time whatever the event loop is doing (re-planning, forking a deployment's stages, running
+ * iptables for another fault). One scheduler thread sleeps until each event is due and hands it
+ * to a worker thread (one per event: a node-wide loss runs iptables 2n times, and must not hold
+ * up a cut scheduled just after it). Events that share a node happen in timeline order (a
+ * worker waits for the earlier ones still running there); others at once.
+ *
+ * Shared with the loop, under `mu`: the deployments' array and each one's pid, status and plan
+ * (the loop takes mu when it changes them; the workers read them to signal a node's
+ * processes), the nodes' killed, stalled and hb_pid, the live plan's stage -> node map the
+ * loop publishes, and `done` / `n_done`. `net_mu` makes the net's mutating calls one at a time
+ * (emu_net.h: a net belongs to one thread). Everything else the workers read (cfg, fev, t0,
+ * the cluster) does not change while they run.
+ */
+struct timeline {
+	pthread_mutex_t mu, net_mu;
+	pthread_cond_t cv;          /* the scheduler's sleep; signalled to stop */
+	pthread_cond_t cv_done;     /* an event finished (workers wait for earlier ones) */
+	bool mu_init, started, stop;
+	pthread_t sched;
+	pthread_t *worker;          /* [n_fev] */
+	bool *has_worker;           /* [n_fev] */
+	int wake[2];                /* worker -> loop: a fault_done is ready */
+	struct fault_done *done;    /* [n_fev], indexed like fev */
+	bool *is_done;              /* [n_fev] */
+	bool *taken;                /* [n_fev]: handed to the loop */
+	bool *pending;              /* [n_fev]: the loop's scratch for timeline_take */
+	int *live_node;             /* [n]: the live plan's stage -> node; live_n stages, -1 none */
+	int live_n, live_dep;
+	int *start_ev;              /* [n_faults]: the fev index of each fault's start */
+	int *ev_node;               /* [2 n_fev]: the nodes each event acts on (-1: none) */
+	bool *active;               /* [n_fev]: launched, not finished */
+};
+
 struct emu_session {
 	struct emu_config cfg;
 	const struct problem *p0;
@@ -154,11 +200,12 @@ struct emu_session {
 	double *probe_rtt;          /* [2 x probes]: even = held, odd = not */
 	/* time */
 	enum phase phase;
-	double t_begin, t0, t_end;
-	double next_hb_check, next_watch;
+	double t_begin, t_up, t0, t_end; /* t_up: bring-up done, the first deployment spawned */
+	double next_hb_check, next_watch, next_status;
 	/* faults and updates */
 	struct fault_ev *fev;
-	int n_fev, next_fev;
+	int n_fev;
+	struct timeline tl;
 	bool update_done;
 	struct timespec watch_mtime;
 	off_t watch_size;
@@ -183,6 +230,9 @@ struct emu_session {
 /* emu_session.c */
 void sess_event(struct emu_session *s, const char *kind, int node, int peer, int deploy,
 		const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* The same, at time t (CLOCK_MONOTONIC s) rather than now. */
+void sess_event_at(struct emu_session *s, double t, const char *kind, int node, int peer,
+		   int deploy, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 /* A socket (SOCK_* type, non-blocking, close-on-exec) in the dispatcher's namespace. */
 int sess_socket_d(struct emu_session *s, int type);
 
@@ -233,9 +283,25 @@ void heartbeat_check(struct emu_session *s, double now);
 /* The dispatcher's own link to stage 0 made no progress: mark it cut, fail. */
 void detect_link(struct emu_session *s, struct deploy *d, int from, int to, double stuck_s,
 		 double now);
-/* Apply the fault timeline's events that are due; the update; the watched file. */
+/* Record the faults the timeline applied; the update; the watched file. */
 void timeline_step(struct emu_session *s, double now);
 double timeline_next_time(const struct emu_session *s);
+/* Which node kills or stalls (the ground truth, under tl.mu). */
+bool node_killed(struct emu_session *s, int node);
+bool node_stalled(struct emu_session *s, int node);
+
+/* emu_timeline.c */
+int timeline_init(struct emu_session *s, struct ep_error *err);
+/* Start the scheduler (at the workload's start; t0 set). false: fatal set. */
+bool timeline_start(struct emu_session *s);
+/* Stop the scheduler and wait for every worker: after it, the loop owns everything again. */
+void timeline_stop(struct emu_session *s);
+void timeline_release(struct emu_session *s);
+/* Publish the live plan's stage -> node map for the workers (stageK targets). */
+void timeline_publish(struct emu_session *s);
+/* The events whose fault_done became ready since the last call: pending[i] (n_fev) is set for
+ * each, and tl.done[i] may be read. false: none. */
+bool timeline_take(struct emu_session *s, bool *pending);
 /* Wake every process (SIGCONT) and kill them all: the end of a run. */
 void recovery_kill_all(struct emu_session *s);
 /* Attribute a detection at nodes a, b (-1: none) to the fault that most likely caused it. */

@@ -45,6 +45,11 @@ fault "loss of 150%" "'150%'${NL}below 100%" "loss node1 150% at 1s"
 fault "loss without %" "'0.05'${NL}percent" "loss node1 0.05 at 1s"
 fault "trailing garbage" "'now'" "kill node1 at 1s now"
 fault "empty" "empty" ""
+# The plan of BASE has 2 stages: a stage it lacks would never fire (issue 9, item 12).
+fault "stage beyond the plan" "'stage7'${NL}the plan has 2 stages${NL}never fire" \
+	"kill stage7 at 1s"
+fault "link to a stage beyond the plan" "'stage2'${NL}stage0 .. stage1" \
+	"link stage0 stage2 down at 1s"
 
 # ---- a fault file ----------------------------------------------------------------------------
 printf '# a timeline\nkill node1 at 1s\n\nlink node0 node2 down at 2s for 1s  # cut\nstall node7 at 3s for 1s\n' \
@@ -77,6 +82,29 @@ expect_exit2 "without --model" "emu: --model and --mem are required" "$EP" emu -
 expect_exit2 "unknown model" "'nosuchmodel'" "$EP" emu --model nosuchmodel --mem 64MiB \
 	--state-dir "$STATE"
 expect_exit2 "extra argument" "'extra'" "$EP" "${BASE[@]}" extra
+
+# Too little memory: the message says how much memory, or how many nodes, would do (issue 9,
+# item 10). ResNet50's cut profile needs 5 pieces of at most 64 MiB (the greedy cover that
+# `edgepipe plan` reports as "at least 5 pieces"), and on 4 nodes at least 69 MiB each: the
+# run with --mem 69MiB is planned, with 68MiB it is not (checked with `edgepipe plan`).
+"$EP" emu --model resnet50 --nodes 4 --mem 64MiB --requests 200 --state-dir "$STATE" \
+	>"$TMP/out" 2>"$TMP/err"
+status=$?
+if [ $status -eq 1 ] && grep -qF -- "--mem 69MiB" "$TMP/err" && grep -qF -- "--nodes 5" "$TMP/err"; then
+	pass "too little memory: the remedy named"
+else
+	fail "too little memory: the remedy named" "exit $status" "$(head -c 400 "$TMP/err")"
+fi
+for mem in 68MiB 69MiB; do
+	"$EP" plan --model resnet50 --nodes 4 --mem $mem --algo seifer --format csv |
+		awk -F, -v m=$mem 'NR == 2 { print m, $7 }' >>"$TMP/plans"
+done
+if [ "$(cat "$TMP/plans")" = "68MiB infeasible
+69MiB ok" ]; then
+	pass "the remedy's memory is the least that plans"
+else
+	fail "the remedy's memory is the least that plans" "$(cat "$TMP/plans")"
+fi
 expect_exit2 "unknown option" "usage: edgepipe emu" "$EP" "${BASE[@]}" --frobnicate
 
 # ---- nothing was created ---------------------------------------------------------------------
