@@ -105,6 +105,7 @@ struct sim_deploy {
 	int64_t *stage_ns;             /* [k] mean compute time */
 	struct sim_hop *hops;          /* [k+1] */
 	bool drop_previous;            /* when it goes live (recovery, not update) */
+	int incident;                  /* the incident it answers */
 	bool dropped;
 	int64_t first_answer_ns;       /* -1 until a request sent to it completes */
 };
@@ -112,6 +113,8 @@ struct sim_deploy {
 struct sim_node {
 	bool dead;       /* crashed */
 	bool known_dead; /* the dispatcher has declared it dead */
+	int64_t detect_ns; /* when heartbeats declare it dead (crashed nodes) */
+	int incident;      /* its crash's incident (crashed nodes) */
 };
 
 enum sim_state { SIM_UP = 0, SIM_DOWN, SIM_FAILED };

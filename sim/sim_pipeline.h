@@ -40,6 +40,10 @@
  *   (one after the other with `shared_medium`); a node that keeps the same stage of the same
  *   model needs no weights. The old deployment is dropped when the new one goes live: the
  *   requests still in it are lost (and retried). The algorithm's wall time is not simulated.
+ *   Nodes whose heartbeats stop in the same period are declared dead at the same instant, and
+ *   one re-plan excludes them all. A node of the new plan that has crashed by the time the
+ *   plan would go live (its weights were not taken, or its go-live not acknowledged) is
+ *   declared dead then, and the dispatcher re-plans at once instead of going live.
  * - The dispatcher resends only what failure detection tells it may be lost. A request not
  *   answered `retry_timeout_s` after its last send is checked: if that attempt's deployment has
  *   been dropped, or runs through a node declared dead, the request is sent again; otherwise

@@ -245,6 +245,9 @@ static struct sim_incident *incident_add(struct sim_pipeline *sp, enum sim_incid
 }
 
 static void ev_golive(struct sim_engine *e, void *ctx, uint64_t arg);
+static int declare_crashed_in(struct sim_pipeline *sp, const struct sim_deploy *d);
+static void incident_share(struct sim_pipeline *sp, int from, int to);
+static void incidents_share(struct sim_pipeline *sp, int first);
 
 /*
  * Plan the target model on the nodes not declared dead and start deploying it. `recovery`: the
@@ -282,6 +285,7 @@ static bool replan(struct sim_pipeline *sp, bool recovery, int incident)
 		return false;
 	}
 	d->drop_previous = recovery;
+	d->incident = incident;
 	dep_ns = deploy_time_ns(sp, d);
 	sp->pending = d;
 	in->replanned = true;
@@ -323,9 +327,33 @@ static void ev_golive(struct sim_engine *e, void *ctx, uint64_t arg)
 {
 	struct sim_pipeline *sp = ctx;
 	struct sim_deploy *d = (struct sim_deploy *)(uintptr_t)arg;
+	int incident;
 
 	if (d != sp->pending || sp->state == SIM_FAILED)
 		return; /* superseded by a later plan */
+	/* A node of the new plan that has crashed did not take its weights (or does not answer
+	 * the go-live): the dispatcher declares it dead now and plans again. */
+	incident = declare_crashed_in(sp, d);
+	if (incident >= 0) {
+		sp->pending = NULL;
+		SIM_TRACE(sp, "deploy_failed epoch=%d", d->epoch);
+		bool ok = replan(sp, d->drop_previous, incident);
+
+		incidents_share(sp, incident);
+		if (ok)
+			incident_share(sp, incident, d->incident);
+		else if (sp->err_code == EP_OK) {
+			if (sp->state == SIM_UP) {
+				/* An update with no plan: the running deployment goes on. */
+				sp->target = sp->live->problem;
+				return;
+			}
+			sp->state = SIM_FAILED;
+			SIM_TRACE(sp, "end no_plan");
+			sim_engine_stop(sp->eng);
+		}
+		return;
+	}
 	if (d->drop_previous)
 		for (int i = 0; i < d->epoch; i++)
 			if (!sp->deploys[i]->dropped)
@@ -349,23 +377,103 @@ static void ev_golive(struct sim_engine *e, void *ctx, uint64_t arg)
 
 /* ---- crashes and their detection ----------------------------------------------------------- */
 
+static void declare_dead(struct sim_pipeline *sp, int node)
+{
+	sp->nodes[node].known_dead = true;
+	sp->incidents[sp->nodes[node].incident].detected_s = (double)sim_now(sp) / NS_PER_S;
+}
+
+/* The re-plan made for incident `from` answers incident `to` too. */
+static void incident_share(struct sim_pipeline *sp, int from, int to)
+{
+	const struct sim_incident *a = &sp->incidents[from];
+	struct sim_incident *b = &sp->incidents[to];
+
+	if (from == to)
+		return;
+	b->replanned = a->replanned;
+	b->reason[0] = '\0';
+	b->deploy_s = a->deploy_s;
+	b->bottleneck_s = a->bottleneck_s;
+	b->stages = a->stages;
+	b->live_s = b->recovery_s = -1;
+}
+
+/*
+ * Declare dead the crashed nodes of `d` not yet declared: their weights did not arrive (or the
+ * go-live was not acknowledged). Returns the incident of the first such node, or -1. (A node
+ * declared earlier cannot be in a pending deployment: its detection replaced it.)
+ */
+static int declare_crashed_in(struct sim_pipeline *sp, const struct sim_deploy *d)
+{
+	int first = -1;
+
+	for (int s = 0; s < d->k; s++) {
+		int node = d->plan.stages[s].node;
+
+		if (!sp->nodes[node].dead || sp->nodes[node].known_dead)
+			continue;
+		declare_dead(sp, node);
+		SIM_TRACE(sp, "declare node=%d why=deploy", node);
+		if (first < 0)
+			first = sp->nodes[node].incident;
+		else
+			sp->incidents[sp->nodes[node].incident].replanned = true;
+	}
+	return first;
+}
+
+/* After a re-plan for incident `first`, or its failure: the other incidents declared at this
+ * instant and marked `replanned` (their nodes were used) share its outcome. */
+static void incidents_share(struct sim_pipeline *sp, int first)
+{
+	const struct sim_incident *a = &sp->incidents[first];
+
+	for (int i = 0; i < sp->n_incidents; i++) {
+		struct sim_incident *b = &sp->incidents[i];
+
+		if (i == first || b->kind != SIM_INCIDENT_CRASH || !b->replanned ||
+		    b->detected_s != a->detected_s || b->live_s >= 0 || b->stages > 0)
+			continue;
+		incident_share(sp, first, i);
+		snprintf(b->reason, sizeof(b->reason), "%s", a->reason);
+	}
+}
+
 static void ev_detect(struct sim_engine *e, void *ctx, uint64_t arg)
 {
 	struct sim_pipeline *sp = ctx;
-	int node = (int)(arg & 0xffffffffu), incident = (int)(arg >> 32);
-	bool used;
+	int64_t now = sim_now(sp);
+	int first = -1, node = (int)arg;
 
-	sp->nodes[node].known_dead = true;
-	sp->incidents[incident].detected_s = (double)sim_now(sp) / NS_PER_S;
-	/* While the pipeline is down its running deployment is being replaced anyway. */
-	used = (sp->state == SIM_UP && deploy_uses(sp->live, node)) ||
-	       deploy_uses(sp->pending, node);
-	SIM_TRACE(sp, "detect node=%d used=%s", node, used ? "yes" : "no");
-	if (!used || sp->state == SIM_FAILED)
+	if (sp->nodes[node].known_dead)
+		return; /* declared at a failed go-live, or with another node at this instant */
+	/* Every node whose heartbeats stopped long enough is declared at this instant (nodes
+	 * that crashed in the same heartbeat period together), so that one re-plan excludes
+	 * them all. */
+	for (int i = 0; i < sp->n; i++) {
+		bool used;
+
+		if (!sp->nodes[i].dead || sp->nodes[i].known_dead || sp->nodes[i].detect_ns > now)
+			continue;
+		declare_dead(sp, i);
+		/* While the pipeline is down its running deployment is being replaced anyway. */
+		used = (sp->state == SIM_UP && deploy_uses(sp->live, i)) ||
+		       deploy_uses(sp->pending, i);
+		SIM_TRACE(sp, "detect node=%d used=%s", i, used ? "yes" : "no");
+		if (used && first < 0)
+			first = sp->nodes[i].incident;
+		else if (used)
+			sp->incidents[sp->nodes[i].incident].replanned = true; /* shared below */
+	}
+	if (first < 0 || sp->state == SIM_FAILED)
 		return;
 	sp->state = SIM_DOWN;
 	sp->pending = NULL;
-	if (!replan(sp, true, incident) && sp->err_code == EP_OK) {
+	if (replan(sp, true, first)) {
+		incidents_share(sp, first);
+	} else if (sp->err_code == EP_OK) {
+		incidents_share(sp, first);
 		sp->state = SIM_FAILED;
 		SIM_TRACE(sp, "end no_plan");
 		sim_engine_stop(sp->eng);
@@ -395,8 +503,9 @@ static void ev_crash(struct sim_engine *e, void *ctx, uint64_t arg)
 				sim_server_purge(sp, sp->links[i], NULL);
 	}
 	last_beat = now / sp->period_ns * sp->period_ns;
-	sim_schedule(sp, last_beat + sp->timeout_ns, ev_detect, sp,
-		     (uint64_t)(sp->n_incidents - 1) << 32 | (uint32_t)node, NULL);
+	sp->nodes[node].incident = sp->n_incidents - 1;
+	sp->nodes[node].detect_ns = last_beat + sp->timeout_ns;
+	sim_schedule(sp, sp->nodes[node].detect_ns, ev_detect, sp, (uint64_t)node, NULL);
 }
 
 /* ---- the update ---------------------------------------------------------------------------- */

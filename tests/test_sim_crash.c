@@ -12,6 +12,7 @@
 #include <igraph.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
 #include "sim_fixture.h"
@@ -371,6 +372,140 @@ static void test_update(void)
 	fixture_release(&f);
 }
 
+/* The lines of `text` that start, after the time, with `word`. */
+static int count_events(const char *text, const char *word)
+{
+	int n = 0;
+	size_t len = strlen(word);
+
+	for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		const char *sp = strchr(l, ' ');
+
+		n += sp && strncmp(sp + 1, word, len) == 0 && sp[1 + len] == ' ';
+	}
+	return n;
+}
+
+/*
+ * A node that crashes while the new plan's weights are sent to it does not go live (issue 9,
+ * item 2). Node 1 crashes at 1000 s and is declared at 1003 s; first fit keeps cuts 0..2 on
+ * node 0 and puts 2..4 on node 2, whose link from the dispatcher is slowed to 16 bit/s: 160
+ * bits of weights take 10 s + 5 ms, live at 1013.005 s. Node 2 crashes at 1012.5 s; its
+ * heartbeats would declare it only at 1012 + 3 = 1015 s. The failed weight transfer declares it
+ * at 1013.005 s instead, and first fit re-plans on nodes 0, 3, 4, 5: 2..4 on node 3, weights
+ * 160 / 4000 + 0.005 = 0.045 s, live at 1013.05 s. (Before the fix the plan with node 2 went
+ * live at 1013.005 s and swallowed requests until 1015 s.)
+ */
+static void test_crash_during_recovery(void)
+{
+	struct fixture f;
+	struct plan plan;
+	struct sim_config cfg;
+	struct sim_pipeline *sp = NULL;
+	struct seen s = { 0 };
+	const struct sim_report *r;
+	struct sim_failure fails[2] = { { 1, 1000.0 }, { 2, 1012.5 } };
+	char *text = NULL;
+	size_t size = 0;
+	FILE *trace;
+
+	if (setup(&f, &plan))
+		return;
+	fixture_set_link(&f, 6, 2, 16, 0.005);
+	trace = open_memstream(&text, &size);
+	cfg = sim_config_default(&f.problem);
+	cfg.window = 4;
+	cfg.requests = 800;
+	cfg.failures = fails;
+	cfg.n_failures = 2;
+	cfg.algo = &algo_firstfit;
+	cfg.bin_s = 50;
+	cfg.trace = trace;
+	r = run(&f, &plan, &cfg, &s, &sp);
+	fclose(trace);
+	if (r) {
+		printf("crash during recovery:\n");
+		print_incidents(r);
+		CHECK_INT(r->completed, 800);
+		check_exactly_once(&s, r, true);
+		CHECK_INT(r->n_incidents, 2);
+		if (r->n_incidents == 2) {
+			CHECK_NEAR(r->incidents[1].detected_s, 1013.005, 1e-9);
+			CHECK(r->incidents[1].replanned);
+			CHECK_NEAR(r->incidents[1].live_s, 1013.05, 1e-9);
+			/* The first crash's recovery ends when a plan is really live. */
+			CHECK_NEAR(r->incidents[0].live_s, 1013.05, 1e-9);
+			CHECK_NEAR(r->incidents[0].recovery_s, 13.05, 1e-9);
+		}
+		CHECK_INT(r->final_plan->stages[1].node, 3);
+		/* The deployment on node 2 never went live: epochs 0 and 2 did. */
+		CHECK_INT(count_events(text, "live"), 1);
+		CHECK_INT(count_events(text, "deploy_failed"), 1);
+	}
+	sim_pipeline_destroy(sp);
+	free(text);
+	free(s.count);
+	plan_release(&plan);
+	fixture_release(&f);
+}
+
+/*
+ * Nodes 1 and 2 crash at the same instant (1000.5 s): both are declared at 1003 s, and the one
+ * re-plan excludes both: first fit on nodes 0, 3, 4, 5 keeps 0..2 on node 0 and puts 2..4 on
+ * node 3. (Before the fix, node 1's detection re-planned onto node 2, already dead, and node 2's
+ * detection at the same instant re-planned again.)
+ */
+static void test_simultaneous_crashes(void)
+{
+	struct fixture f;
+	struct plan plan;
+	struct sim_config cfg;
+	struct sim_pipeline *sp = NULL;
+	struct seen s = { 0 };
+	const struct sim_report *r;
+	struct sim_failure fails[2] = { { 1, 1000.5 }, { 2, 1000.5 } };
+	char *text = NULL;
+	size_t size = 0;
+	FILE *trace;
+
+	if (setup(&f, &plan))
+		return;
+	trace = open_memstream(&text, &size);
+	cfg = sim_config_default(&f.problem);
+	cfg.window = 4;
+	cfg.requests = 800;
+	cfg.failures = fails;
+	cfg.n_failures = 2;
+	cfg.algo = &algo_firstfit;
+	cfg.bin_s = 50;
+	cfg.trace = trace;
+	r = run(&f, &plan, &cfg, &s, &sp);
+	fclose(trace);
+	if (r) {
+		printf("two crashes at one instant:\n");
+		print_incidents(r);
+		CHECK_INT(r->completed, 800);
+		check_exactly_once(&s, r, true);
+		CHECK_INT(count_events(text, "replan"), 1);
+		CHECK_INT(r->final_plan->stages[1].node, 3);
+		CHECK_INT(r->n_incidents, 2);
+		if (r->n_incidents == 2) {
+			/* Both declared at once; node 1 ran a stage, node 2 did not (it needs no
+			 * re-plan of its own). */
+			CHECK_NEAR(r->incidents[0].detected_s, 1003.0, 1e-9);
+			CHECK_NEAR(r->incidents[1].detected_s, 1003.0, 1e-9);
+			CHECK(r->incidents[0].replanned);
+			CHECK_NEAR(r->incidents[0].live_s, 1003.045, 1e-9);
+			CHECK(!r->incidents[1].replanned);
+		}
+	}
+	sim_pipeline_destroy(sp);
+	free(text);
+	free(s.count);
+	plan_release(&plan);
+	fixture_release(&f);
+}
+
 static void test_errors(void)
 {
 	struct fixture f;
@@ -453,6 +588,8 @@ int main(void)
 	test_mtbf_shared_duplicates();
 	test_no_plan_left();
 	test_update();
+	test_crash_during_recovery();
+	test_simultaneous_crashes();
 	test_errors();
 	return check_exit();
 }
