@@ -168,6 +168,9 @@ int cli_instance_opts_parse(struct cli_instance_opts *o, int opt, const char *ar
  * input.
  */
 bool cli_instance_opts_finish(struct cli_instance_opts *o, const char *cmd);
+/* The compute options agree (finish calls it; sweep, which has no finish, too): --speed goes
+ * with FLOPs, --speed-factor with a profile. false with the message printed. */
+bool cli_compute_check(const struct cli_instance_opts *o);
 
 int cmd_models(int argc, char **argv);
 int cmd_plan(int argc, char **argv);

@@ -376,6 +376,9 @@ int cmd_plan(int argc, char **argv)
 				goto out;
 			}
 			break;
+		case CLI_O_COMPUTE: /* on|off, which only sim takes */
+			cli_fail(2, "--compute '%s': expected flops or profile:FILE", optarg);
+			goto out;
 		case O_INSTANCE_OUT: c->instance_out = optarg; break;
 		case O_HELP:
 			fputs(plan_usage, stdout);

@@ -9,6 +9,7 @@
 #include "algo.h"
 #include "cli.h"
 #include "ep_units.h"
+#include "model_lprofile.h"
 #include "model_zoo.h"
 #include "store.h"
 #include "sweep.h"
@@ -34,6 +35,11 @@ static const char sweep_usage[] =
 	"  --bw-range MIN:MAX  --link-classes C  --latency DURATION  --speed FLOPS\n"
 	"  --cluster-file CSV\n"
 	"algorithm details: --stages K  --failure-prob P  --time-limit DURATION  --force\n"
+	"compute source:\n"
+	"  --compute flops|profile:FILE[,FILE...]  FLOPs / --speed (default), or measured layer\n"
+	"                             times ('edgepipe profile -o FILE'): one profile per model\n"
+	"                             of the grid, matched by model name; rows record it\n"
+	"  --speed-factor F[,F...]    with profiles: node speed as a factor of the profiling host\n"
 	"simulation:\n"
 	"  --sim                      also simulate every plan (sim_* columns): a saturated closed\n"
 	"                             loop, deterministic times, the first tenth as warm-up\n"
@@ -186,6 +192,41 @@ static char *join_args(int argc, char **argv)
 	return s;
 }
 
+/*
+ * The profile among `paths` measured on graph `g` (model_lprofile_check: same name and
+ * fingerprint): *out points at its path. EP_EINVAL naming the model and the files when none is,
+ * or the reader's error for a file that cannot be read.
+ */
+static int match_profile(const struct model_graph *g, const char *const *paths, int n,
+			 const char **out, struct ep_error *err)
+{
+	char names[1024] = "";
+	size_t k = 0;
+
+	*out = NULL;
+	for (int i = 0; i < n; i++) {
+		struct model_lprofile *lp = NULL;
+		int rc = model_lprofile_load(paths[i], &lp, err);
+
+		if (rc)
+			return rc;
+		if (strcmp(lp->model, model_graph_name(g)) == 0) {
+			rc = model_lprofile_check(lp, g, paths[i], err);
+			model_lprofile_destroy(lp);
+			if (rc)
+				return rc;
+			*out = paths[i];
+			return EP_OK;
+		}
+		if (k < sizeof(names))
+			k += (size_t)snprintf(names + k, sizeof(names) - k, "%s'%s' (%s)",
+					      i ? ", " : "", paths[i], lp->model);
+		model_lprofile_destroy(lp);
+	}
+	return ep_error_set(err, EP_EINVAL, "no layer profile of model '%s' among %s",
+			    model_graph_name(g), names);
+}
+
 int cmd_sweep(int argc, char **argv)
 {
 	/* The axes are lists and parsed here; the single-valued cluster and algorithm details
@@ -209,6 +250,7 @@ int cmd_sweep(int argc, char **argv)
 		{ "link-classes", required_argument, NULL, CLI_O_LINK_CLASSES },
 		{ "latency", required_argument, NULL, CLI_O_LATENCY },
 		{ "speed", required_argument, NULL, CLI_O_SPEED },
+		CLI_COMPUTE_OPTIONS,
 		{ "cluster-file", required_argument, NULL, CLI_O_CLUSTER_FILE },
 		{ "stages", required_argument, NULL, CLI_O_STAGES },
 		{ "failure-prob", required_argument, NULL, CLI_O_FAILURE },
@@ -227,7 +269,9 @@ int cmd_sweep(int argc, char **argv)
 	};
 	struct sweep_grid *g = malloc(sizeof(*g));
 	struct cli_instance_opts *io = malloc(sizeof(*io));
-	char *models = NULL, *command = NULL, shard_text[192];
+	char *models = NULL, *profiles = NULL, *command = NULL, shard_text[192];
+	const char *profile_paths[SWEEP_MAX_AXIS];
+	int n_profiles = 0;
 	const char *db = NULL, *shard_flag = NULL;
 	struct sweep_shard shard;
 	int shard_count = 0;
@@ -312,6 +356,9 @@ int cmd_sweep(int argc, char **argv)
 				goto out;
 			g->trials = (int)v;
 			break;
+		case CLI_O_COMPUTE: /* on|off, which only sim takes */
+			cli_fail(2, "--compute '%s': expected flops or profile:FILE[,FILE...]", optarg);
+			goto out;
 		case O_DB: db = optarg; break;
 		case 'j':
 			if (!cli_parse_int("--jobs", optarg, 1, 256, &v))
@@ -371,14 +418,35 @@ int cmd_sweep(int argc, char **argv)
 			cli_fail(2, "--cluster file needs --cluster-file CSV");
 			goto out;
 		}
-	/* Check every model before the first row is computed, so a typo fails at once. */
+	if (!cli_compute_check(io))
+		goto out;
+	if (io->spec.compute_profile) {
+		free(profiles);
+		profiles = strdup(io->spec.compute_profile);
+		if (!profiles) {
+			rc = cli_fail(1, "out of memory");
+			goto out;
+		}
+		n_profiles = split_list("--compute", profiles, profile_paths, SWEEP_MAX_AXIS);
+		if (n_profiles <= 0) {
+			cli_fail(2, "--compute 'profile:%s': expected a list of files",
+				 io->spec.compute_profile);
+			goto out;
+		}
+	}
+	/* Check every model before the first row is computed, so a typo fails at once; and give
+	 * each its layer profile. */
 	for (int i = 0; i < g->n_models; i++) {
 		struct model_graph *mg;
 
 		rc = model_zoo_open(g->models[i], &mg, &err);
+		if (!rc && n_profiles)
+			rc = match_profile(mg, profile_paths, n_profiles, &g->compute_profiles[i],
+					   &err);
 		model_graph_destroy(mg);
 		if (rc) {
-			rc = cli_fail(cli_exit_code(rc), "--model: %s", err.msg);
+			rc = cli_fail(cli_exit_code(rc), "--%s: %s", n_profiles ? "compute" : "model",
+				      err.msg);
 			goto out;
 		}
 	}
@@ -403,6 +471,7 @@ out:
 	store_close(store);
 	free(command);
 	free(models);
+	free(profiles);
 	free(io);
 	free(g);
 	return rc;

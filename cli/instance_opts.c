@@ -223,6 +223,22 @@ int cli_instance_opts_parse(struct cli_instance_opts *c, int opt, const char *ar
 	return 1;
 }
 
+bool cli_compute_check(const struct cli_instance_opts *c)
+{
+	if (c->spec.compute_profile && c->have_speed) {
+		cli_fail(2, "--speed %g FLOP/s with --compute profile:%s: a node's speed is then "
+			 "--speed-factor (of the profiling host)", c->spec.cluster.speed_flops,
+			 c->spec.compute_profile);
+		return false;
+	}
+	if (!c->spec.compute_profile && c->have_speed_factor) {
+		cli_fail(2, "--speed-factor needs --compute profile:FILE (with FLOPs, the speed is "
+			 "--speed)");
+		return false;
+	}
+	return true;
+}
+
 bool cli_instance_opts_finish(struct cli_instance_opts *c, const char *cmd)
 {
 	long v = 0;
@@ -237,17 +253,8 @@ bool cli_instance_opts_finish(struct cli_instance_opts *c, const char *cmd)
 	}
 	if (c->spec.cluster.kind == CLUSTER_FILE && !c->have_nodes)
 		c->spec.cluster.n = 0;
-	if (c->spec.compute_profile && c->have_speed) {
-		cli_fail(2, "--speed %g FLOP/s with --compute profile:%s: a node's speed is then "
-			 "--speed-factor (of the profiling host)", c->spec.cluster.speed_flops,
-			 c->spec.compute_profile);
+	if (!cli_compute_check(c))
 		return false;
-	}
-	if (!c->spec.compute_profile && c->have_speed_factor) {
-		cli_fail(2, "--speed-factor needs --compute profile:FILE (with FLOPs, the speed is "
-			 "--speed)");
-		return false;
-	}
 	instance_spec_set_variant(&c->spec, c->algo.variant);
 	if (c->accounting && (v = model_accounting_from_name(c->accounting)) < 0) {
 		cli_fail(2, "--accounting '%s': expected exact or published", c->accounting);

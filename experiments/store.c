@@ -28,8 +28,9 @@ static const char schema[] =
 	"  stages INTEGER, plan TEXT, bottleneck_s REAL, throughput REAL, sum_transfer_bits REAL,"
 	"  gaps INTEGER, over_memory INTEGER, solve_s REAL, sim_throughput REAL,"
 	"  sim_latency_mean_s REAL, sim_latency_p50_s REAL, sim_latency_p95_s REAL,"
-	"  sim_latency_p99_s REAL,"
-	"  PRIMARY KEY(model, mem_bytes, nodes, cluster, algo, variant, bw_classes, trial, seed));";
+	"  sim_latency_p99_s REAL, compute TEXT NOT NULL DEFAULT 'flops',"
+	"  PRIMARY KEY(model, mem_bytes, nodes, cluster, algo, variant, bw_classes, trial, seed,"
+	"  compute));";
 
 static int db_fail(struct store *s, struct ep_error *err, const char *what)
 {
@@ -129,12 +130,12 @@ int store_open(const char *path, struct store **out, struct ep_error *err)
 		goto fail;
 	if (sqlite3_prepare_v2(s->db,
 			       "INSERT OR IGNORE INTO results VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
-			       "?,?,?,?,?,?,?,?,?,?)",
+			       "?,?,?,?,?,?,?,?,?,?,?)",
 			       -1, &s->insert, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(s->db,
 			       "SELECT 1 FROM results WHERE model=? AND mem_bytes=? AND nodes=? AND "
 			       "cluster=? AND algo=? AND variant=? AND bw_classes=? AND trial=? AND "
-			       "seed=?",
+			       "seed=? AND compute=?",
 			       -1, &s->has, NULL) != SQLITE_OK) {
 		rc = db_fail(s, err, path);
 		goto fail;
@@ -208,8 +209,11 @@ int store_end_run(struct store *s, struct ep_error *err)
 	return exec(s, sql, err);
 }
 
-static void bind_key(sqlite3_stmt *st, const struct store_row *r)
+/* The key's columns 1..9, and compute at `compute_index`. */
+static void bind_key(sqlite3_stmt *st, const struct store_row *r, int compute_index)
 {
+	sqlite3_bind_text(st, compute_index, r->compute[0] ? r->compute : "flops", -1,
+			  SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 1, r->model, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_double(st, 2, r->mem_bytes);
 	sqlite3_bind_int(st, 3, r->nodes);
@@ -226,7 +230,7 @@ bool store_has(struct store *s, const struct store_row *key)
 	bool found;
 
 	sqlite3_reset(s->has);
-	bind_key(s->has, key);
+	bind_key(s->has, key, 10);
 	found = sqlite3_step(s->has) == SQLITE_ROW;
 	sqlite3_reset(s->has);
 	return found;
@@ -251,7 +255,7 @@ int store_insert(struct store *s, const struct store_row *r, struct ep_error *er
 	if (s->pending == 0 && (rc = exec(s, "BEGIN", err)))
 		return rc;
 	sqlite3_reset(st);
-	bind_key(st, r);
+	bind_key(st, r, 28);
 	/* SQLite integers are signed 64-bit: the seed keeps its bits. */
 	sqlite3_bind_int64(st, 10, (sqlite3_int64)r->cluster_seed);
 	sqlite3_bind_text(st, 11, s->run_id, -1, SQLITE_TRANSIENT);

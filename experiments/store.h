@@ -1,7 +1,7 @@
 /*
  * store: the SQLite result store of sweeps (and the schema other tools read).
  *
- * Schema (version 1):
+ * Schema (version 2):
  *
  *   runs(run_id TEXT PRIMARY KEY, version TEXT, command TEXT, host TEXT, started TEXT,
  *        finished TEXT, shard TEXT)
@@ -14,8 +14,11 @@
  *           cluster_seed, run_id, version, status, reason, stages, plan, bottleneck_s,
  *           throughput, sum_transfer_bits, gaps, over_memory, solve_s,
  *           sim_throughput, sim_latency_mean_s, sim_latency_p50_s, sim_latency_p95_s,
- *           sim_latency_p99_s)
- *     one row per (configuration, algorithm, trial). bw_classes is 0 for algorithms without
+ *           sim_latency_p99_s, compute)                                            -- + key
+ *     one row per (configuration, algorithm, trial, compute source). compute is 'flops' (FLOPs /
+ *     node speed, the published assumption) or 'profile:FILE' (measured layer times of the
+ *     layer profile FILE, its base name, / node speed factors; problem.h); version 1 had no
+ *     compute column (every row was 'flops') and is refused. bw_classes is 0 for algorithms without
  *     bandwidth classes. status is 'ok', 'infeasible' (no valid plan exists or the method found
  *     none; reason says which), 'limit' (too large for the method) or 'failed'. plan is the
  *     stages as "node:first_cut-end_cut" joined by ' '. throughput is NULL when infinite (one
@@ -39,7 +42,7 @@
 
 struct sqlite3;
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 /* One result row. Strings are copied by store_insert. */
 struct store_row {
@@ -53,6 +56,7 @@ struct store_row {
 	int bw_classes;
 	int trial;
 	uint64_t seed;
+	char compute[80]; /* "flops" (also when empty) or "profile:NAME" */
 	/* values */
 	uint64_t cluster_seed;
 	char status[16];

@@ -173,6 +173,7 @@ static void cell_spec(const struct sweep_grid *g, const struct cell *x, struct i
 	s->cluster.n_mem_list = 0;
 	s->seed = g->seed;
 	s->trial = x->trial;
+	s->compute_profile = g->compute_profiles[x->model];
 	instance_spec_set_variant(s, g->variants[x->variant]);
 }
 
@@ -200,6 +201,13 @@ static void row_key(const struct sweep_grid *g, const struct cell *x, int r,
 		 algo_variant_name(g->variants[x->variant]));
 	row->trial = x->trial;
 	row->seed = g->seed;
+	if (g->compute_profiles[x->model]) {
+		const char *path = g->compute_profiles[x->model], *base = strrchr(path, '/');
+
+		snprintf(row->compute, sizeof(row->compute), "profile:%s", base ? base + 1 : path);
+	} else {
+		snprintf(row->compute, sizeof(row->compute), "flops");
+	}
 }
 
 /* What a worker keeps between cells: the instance of the last cell and the published memos. */

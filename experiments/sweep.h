@@ -33,6 +33,9 @@
 struct sweep_grid {
 	const char *models[SWEEP_MAX_AXIS];
 	int n_models;
+	/* Per model: its layer profile (measured compute, problem.h), or NULL for FLOPs / speed.
+	 * The rows record it in their compute column ("profile:BASENAME" or "flops"). */
+	const char *compute_profiles[SWEEP_MAX_AXIS];
 	double mems[SWEEP_MAX_AXIS]; /* bytes */
 	int n_mems;
 	int nodes[SWEEP_MAX_AXIS];

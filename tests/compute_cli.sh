@@ -122,4 +122,31 @@ else
 		"$(cat "$TMP/err")"
 fi
 
+expect_exit2 "plan --compute on" "'on'" "${PLAN[@]}" --compute on
+
+# sweep: the rows record the compute source; the same grid with FLOPs adds its own rows.
+SWEEP=("$EP" sweep --db "$TMP/s.db" --model "$TMP/chain5.model" --mem 1GB --nodes 2
+	--cluster uniform --bw-range 1000Gbit:1000Gbit --algo optimal --no-progress)
+expect_exit2 "sweep with no profile of the grid's model" "no layer profile of model 'chain5'" \
+	"${SWEEP[@]}" --compute "profile:$TMP/other.lprof"
+expect_exit2 "sweep --compute on" "'on'" "${SWEEP[@]}" --compute on
+expect_exit2 "sweep --speed-factor without a profile" "--speed-factor" "${SWEEP[@]}" \
+	--speed-factor 2
+if "${SWEEP[@]}" --compute "profile:$TMP/other.lprof,$TMP/chain5.lprof" --speed-factor 2,0.5 \
+	2>"$TMP/err" && "${SWEEP[@]}" --speed 1MFLOPS 2>>"$TMP/err" &&
+	python3 - "$TMP/s.db" <<'EOF'
+import sqlite3, sys
+rows = dict(sqlite3.connect(sys.argv[1]).execute(
+    "SELECT compute, bottleneck_s FROM results WHERE status = 'ok'").fetchall())
+# Measured: one stage on node 0, 4 ms (hand calculation above); and a FLOPs row beside it.
+ok = (set(rows) == {"profile:chain5.lprof", "flops"}
+      and abs(rows["profile:chain5.lprof"] - 0.004) < 1e-9)
+sys.exit(0 if ok else 1)
+EOF
+then
+	pass "sweep rows record the compute source (profile 4 ms, flops)"
+else
+	fail "sweep rows record the compute source (profile 4 ms, flops)" "$(cat "$TMP/err")"
+fi
+
 finish
