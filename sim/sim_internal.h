@@ -24,7 +24,10 @@
 #include <gsl/gsl_rng.h>
 
 #include "sim_engine.h"
+#include "sim_histogram.h"
 #include "sim_pipeline.h"
+
+#define SIM_BATCHES 20 /* at least this many batch means for the confidence interval */
 
 #define NS_PER_S 1e9
 
@@ -159,8 +162,13 @@ struct sim_pipeline {
 	/* measurements */
 	bool warm;
 	int64_t warm_ns;
-	double *lat_s;                     /* measured latencies, in completion order */
-	size_t n_lat, cap_lat;
+	struct sim_hist *lat;              /* measured latencies, ns */
+	double lat_sum_s;                  /* their sum, in completion order */
+	/* Batch means of the measured latencies, in completion order: batches of batch_n
+	 * samples; when 2 x SIM_BATCHES are full, pairs merge and batch_n doubles. */
+	double batch_sum[2 * SIM_BATCHES], cur_sum;
+	int n_batches;
+	int64_t batch_n, cur_n;
 	int64_t first_answer_ns;           /* -1 until the first completion */
 	int64_t answers_at_update;         /* completions when the update came */
 	int64_t *series;

@@ -1068,13 +1068,10 @@ int sim_pipeline_create(const struct problem *p, const struct plan *plan,
 			goto fail;
 		sp->have_update = true;
 	}
-	if (cfg->requests > 0) {
-		/* The latencies of a run of `requests`, up to a million before growing. */
-		sp->cap_lat = (size_t)(cfg->requests < (1 << 20) ? cfg->requests : 1 << 20);
-		sp->lat_s = malloc(sp->cap_lat * sizeof(double));
-		if (!sp->lat_s)
-			goto nomem;
-	}
+	rc = sim_hist_create(&sp->lat, err);
+	if (rc)
+		goto fail;
+	sp->batch_n = 1;
 	rc = sim_deploy_build(sp, p, plan, &d, err);
 	if (rc)
 		goto fail;
@@ -1114,7 +1111,7 @@ void sim_pipeline_destroy(struct sim_pipeline *sp)
 	free(sp->cpu);
 	free(sp->media);
 	free(sp->backlog);
-	free(sp->lat_s);
+	sim_hist_destroy(sp->lat);
 	free(sp->series);
 	free(sp->incidents);
 	free(sp->node_stats);

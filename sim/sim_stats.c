@@ -10,7 +10,6 @@
 
 #include "sim_internal.h"
 
-#define BATCHES 20
 /* The throughput series' limit (8 GiB of counts): a run that needs more has too fine a bin. */
 #define MAX_BINS (1 << 30)
 
@@ -29,7 +28,12 @@ void sim_stats_start(struct sim_pipeline *sp)
 
 	sp->warm = true;
 	sp->warm_ns = now;
-	sp->n_lat = 0;
+	sim_hist_reset(sp->lat);
+	sp->lat_sum_s = 0;
+	sp->n_batches = 0;
+	sp->batch_n = 1;
+	sp->cur_n = 0;
+	sp->cur_sum = 0;
 	for (int i = 0; i < sp->n; i++)
 		acc_restart(&sp->cpu[i].acc, now, sp->cpu[i].n);
 	for (int i = 0; i < sp->n_links; i++)
@@ -48,18 +52,23 @@ void sim_stats_complete(struct sim_pipeline *sp, struct sim_req *req)
 	if (sp->first_answer_ns < 0)
 		sp->first_answer_ns = now;
 	if (sp->warm) {
-		if (sp->n_lat == sp->cap_lat) {
-			size_t cap = sp->cap_lat ? 2 * sp->cap_lat : 4096;
-			double *v = realloc(sp->lat_s, cap * sizeof(*v));
+		double lat_s = (double)(now - req->issue_ns) / NS_PER_S;
 
-			if (!v) {
-				sim_fail(sp, EP_ENOMEM, "out of memory for latencies");
-				return;
+		sim_hist_record(sp->lat, now - req->issue_ns);
+		sp->lat_sum_s += lat_s;
+		sp->cur_sum += lat_s;
+		if (++sp->cur_n == sp->batch_n) {
+			sp->batch_sum[sp->n_batches++] = sp->cur_sum;
+			sp->cur_sum = 0;
+			sp->cur_n = 0;
+			if (sp->n_batches == 2 * SIM_BATCHES) {
+				for (int k = 0; k < SIM_BATCHES; k++)
+					sp->batch_sum[k] = sp->batch_sum[2 * k] +
+							   sp->batch_sum[2 * k + 1];
+				sp->n_batches = SIM_BATCHES;
+				sp->batch_n *= 2;
 			}
-			sp->lat_s = v;
-			sp->cap_lat = cap;
 		}
-		sp->lat_s[sp->n_lat++] = (double)(now - req->issue_ns) / NS_PER_S;
 	}
 	if (bin >= sp->cap_bins) {
 		int cap = sp->cap_bins ? sp->cap_bins : 64;
@@ -88,57 +97,32 @@ void sim_stats_complete(struct sim_pipeline *sp, struct sim_req *req)
 		sp->cfg.on_complete(sp->cfg.on_complete_ctx, req->id, req->issue_ns, now);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Nearest rank: the smallest sample with at least p of the samples at or below it. */
-static double percentile(const double *sorted, size_t n, double p)
-{
-	size_t i = (size_t)ceil(p * (double)n);
-
-	return sorted[i > 0 ? i - 1 : 0];
-}
-
 static void latency_stats(struct sim_pipeline *sp, struct sim_report *r)
 {
-	size_t n = sp->n_lat;
-	double sum = 0;
+	int64_t n = sim_hist_count(sp->lat);
+	int nb = sp->n_batches;
 
 	r->latency_mean_s = r->latency_ci95_s = NAN;
 	r->latency_p50_s = r->latency_p95_s = r->latency_p99_s = r->latency_max_s = NAN;
 	if (n == 0)
 		return;
-	for (size_t i = 0; i < n; i++)
-		sum += sp->lat_s[i];
-	r->latency_mean_s = sum / (double)n;
-	if (n >= 2 * BATCHES) {
-		/* Batch means: the first BATCHES * b samples in completion order. */
-		size_t b = n / BATCHES;
-		double means[BATCHES], mm = 0, var = 0;
+	r->latency_mean_s = sp->lat_sum_s / (double)n;
+	if (n >= 2 * SIM_BATCHES) {
+		/* Batch means over the nb (SIM_BATCHES to 2 SIM_BATCHES - 1) complete batches. */
+		double mm = 0, var = 0, b = (double)sp->batch_n;
 
-		for (int k = 0; k < BATCHES; k++) {
-			double s = 0;
-
-			for (size_t i = 0; i < b; i++)
-				s += sp->lat_s[(size_t)k * b + i];
-			means[k] = s / (double)b;
-			mm += means[k];
-		}
-		mm /= BATCHES;
-		for (int k = 0; k < BATCHES; k++)
-			var += (means[k] - mm) * (means[k] - mm);
-		var /= BATCHES - 1;
-		r->latency_ci95_s = gsl_cdf_tdist_Pinv(0.975, BATCHES - 1) * sqrt(var / BATCHES);
+		for (int k = 0; k < nb; k++)
+			mm += sp->batch_sum[k] / b;
+		mm /= nb;
+		for (int k = 0; k < nb; k++)
+			var += (sp->batch_sum[k] / b - mm) * (sp->batch_sum[k] / b - mm);
+		var /= nb - 1;
+		r->latency_ci95_s = gsl_cdf_tdist_Pinv(0.975, nb - 1) * sqrt(var / nb);
 	}
-	qsort(sp->lat_s, n, sizeof(double), cmp_double);
-	r->latency_p50_s = percentile(sp->lat_s, n, 0.50);
-	r->latency_p95_s = percentile(sp->lat_s, n, 0.95);
-	r->latency_p99_s = percentile(sp->lat_s, n, 0.99);
-	r->latency_max_s = sp->lat_s[n - 1];
+	r->latency_p50_s = (double)sim_hist_quantile(sp->lat, 0.50) / NS_PER_S;
+	r->latency_p95_s = (double)sim_hist_quantile(sp->lat, 0.95) / NS_PER_S;
+	r->latency_p99_s = (double)sim_hist_quantile(sp->lat, 0.99) / NS_PER_S;
+	r->latency_max_s = (double)sim_hist_max(sp->lat) / NS_PER_S;
 }
 
 static void server_stats(const struct sim_acc *a, int64_t now, int n, bool busy,
@@ -202,7 +186,7 @@ int sim_stats_report(struct sim_pipeline *sp, struct ep_error *err)
 	int64_t now = sim_now(sp), t_w = sp->warm ? sp->warm_ns : now;
 	double interval = (double)(now - t_w);
 
-	r->measured = (int64_t)sp->n_lat;
+	r->measured = sim_hist_count(sp->lat);
 	r->incomplete = sp->outstanding;
 	r->in_flight = sp->tokens_live;
 	r->waiting = sim_backlog_waiting(sp);
