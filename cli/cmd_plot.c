@@ -8,11 +8,15 @@
 #include <string.h>
 
 #include "cli.h"
+#include "model_lprofile.h"
 #include "plot.h"
 #include "summary.h"
 
 static const char plot_usage[] =
-	"usage: edgepipe plot --db FILE --out DIR [--classes C] [--format png,svg]\n\n"
+	"usage: edgepipe plot --db FILE --out DIR [--classes C] [--format png,svg]\n"
+	"       edgepipe plot --profile FILE --out DIR [--format png,svg]\n\n"
+	"With --profile: the figure of a layer profile ('edgepipe profile -o FILE'), every layer's\n"
+	"median time against its FLOPs on log-log axes, coloured by layer kind (lprofile-MODEL.*).\n\n"
 	"Draw the figures of a sweep database with gnuplot and write DIR/summary.md:\n"
 	"  bottleneck-*  bottleneck latency against N per algorithm, 95 % confidence intervals,\n"
 	"                per model, memory size, variant and cluster\n"
@@ -27,6 +31,7 @@ static const char plot_usage[] =
 	"(.dat) and script (.gp); 'gnuplot figures.gp' in DIR re-plots them all.\n\n"
 	"options:\n"
 	"  --db FILE        the SQLite file written by 'edgepipe sweep'\n"
+	"  --profile FILE   a layer profile instead (models/model_lprofile.h)\n"
 	"  --out DIR        output directory (created if missing)\n"
 	"  --classes C      seifer's bandwidth-class count in the per-algorithm figures and the\n"
 	"                   summary (default 8 if the sweep has it, else the median present)\n"
@@ -55,15 +60,39 @@ bad:
 	return false;
 }
 
+/* edgepipe plot --profile FILE: the layer profile's figure. */
+static int plot_profile(const char *path, const char *dir, const struct plot_options *o)
+{
+	struct model_lprofile *lp = NULL;
+	struct ep_error err;
+	char base[128];
+	int rc = model_lprofile_load(path, &lp, &err);
+
+	if (!rc)
+		rc = plot_lprofile(lp, dir, o, base, sizeof(base), &err);
+	model_lprofile_destroy(lp);
+	if (rc)
+		/* A missing gnuplot is the machine's, not the user's input: exit 1. */
+		return cli_fail(rc == EP_ENOTFOUND && !strstr(err.msg, path) ? 1
+										: cli_exit_code(rc),
+				"%s", err.msg);
+	printf("%s/%s.%s\n", dir, base,
+	       (o->formats & PLOT_PNG) && (o->formats & PLOT_SVG) ? "{png,svg,gp,dat}"
+	       : o->formats & PLOT_PNG				  ? "png"
+								  : "svg");
+	return 0;
+}
+
 int cmd_plot(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"db", required_argument, NULL, 'd'},	   {"out", required_argument, NULL, 'o'},
 		{"classes", required_argument, NULL, 'c'}, {"format", required_argument, NULL, 'f'},
+		{"profile", required_argument, NULL, 'p'},
 		{"help", no_argument, NULL, 'h'},	   {NULL, 0, NULL, 0},
 	};
 	struct plot_options o = PLOT_OPTIONS_DEFAULT;
-	const char *db_path = NULL, *dir = NULL;
+	const char *db_path = NULL, *dir = NULL, *profile_path = NULL;
 	struct sqlite3 *db = NULL;
 	struct ep_error err;
 	char gnuplot[PATH_MAX], path[PATH_MAX];
@@ -75,6 +104,7 @@ int cmd_plot(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': db_path = optarg; break;
+		case 'p': profile_path = optarg; break;
 		case 'o': dir = optarg; break;
 		case 'c':
 			if (!cli_parse_int("--classes", optarg, 1, 1000, &classes))
@@ -91,10 +121,12 @@ int cmd_plot(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_fail(2, "plot: unexpected argument '%s'", argv[optind]);
-	if (!db_path)
-		return cli_fail(2, "plot: --db FILE is required");
+	if (!db_path == !profile_path)
+		return cli_fail(2, "plot: give --db FILE or --profile FILE (one of them)");
 	if (!dir)
 		return cli_fail(2, "plot: --out DIR is required");
+	if (profile_path)
+		return plot_profile(profile_path, dir, &o);
 
 	rc = plot_db_open(db_path, &db, &err);
 	if (rc)

@@ -1140,8 +1140,8 @@ static int fig_heatmaps(struct fig_ctx *c, size_t lo, size_t hi, struct ep_error
 
 /* ---- running gnuplot ---- */
 
-static int run_gnuplot(const char *gnuplot, const char *dir, const char *script,
-		       struct ep_error *err)
+int pl_run_gnuplot(const char *gnuplot, const char *dir, const char *script,
+		   struct ep_error *err)
 {
 	char out[1024];
 	size_t k = 0;
@@ -1298,7 +1298,7 @@ int plot_figures(struct sqlite3 *db, const char *dir, const struct plot_options 
 		rc = rc ? rc : r2;
 	}
 	if (!rc)
-		rc = run_gnuplot(gnuplot, dir, "figures.gp", err);
+		rc = pl_run_gnuplot(gnuplot, dir, "figures.gp", err);
 	if (!rc)
 		rc = check_images(&c, err);
 	if (!rc && n_figures)

@@ -89,4 +89,22 @@ int plot_prepare_dir(const char *dir, struct ep_error *err);
 int plot_figures(struct sqlite3 *db, const char *dir, const struct plot_options *opt,
 		 int *n_figures, struct ep_error *err);
 
+struct model_lprofile;
+
+/*
+ * The figure of a measured layer profile (model_lprofile.h): every layer's median time (ms)
+ * against its FLOPs, both axes logarithmic, one colour per layer kind (op), with a dashed line
+ * at the whole model's rate (the sum of FLOPs over the sum of the times). Layers without FLOPs
+ * or without time (folded BatchNormalization, aliases, the input) cannot sit on log axes: they
+ * are left out and counted in the title. Writes lprofile-MODEL.dat (one block per kind, in
+ * sorted order: FLOPs, median seconds, layer name), lprofile-MODEL.gp and the images into `dir`
+ * and runs gnuplot on the script; `base` (may be NULL) receives the file name without suffix.
+ * Returns EP_OK, EP_ENOTFOUND (no gnuplot), EP_EINVAL (dir not writable, no layer to draw),
+ * EP_EIO (a file, or gnuplot), EP_ENOMEM.
+ * Complexity: O(layers x kinds) plus one gnuplot process.
+ */
+int plot_lprofile(const struct model_lprofile *lp, const char *dir,
+		  const struct plot_options *opt, char *base, size_t base_size,
+		  struct ep_error *err);
+
 #endif

@@ -117,4 +117,11 @@ double pl_stats_ci95(const struct pl_stats *s);
 const char *pl_excluded_text(const long excluded[PL_X_COUNT_], const char *ref, char *buf,
 			     size_t size);
 
+/*
+ * Run `gnuplot` on `script` in directory `dir` (stdin from /dev/null). EP_OK, or EP_EIO with
+ * gnuplot's first output when it fails (plot.c; plot_lprofile.c uses it too).
+ */
+int pl_run_gnuplot(const char *gnuplot, const char *dir, const char *script,
+		   struct ep_error *err);
+
 #endif

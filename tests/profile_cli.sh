@@ -111,4 +111,23 @@ else
 	fail "profile --format csv --by kind" "$(cat "$TMP/k.csv" "$TMP/err")"
 fi
 
+# ---- the figure: time against FLOPs per layer, one block (colour) per kind ------------------
+expect_exit2 "plot --db and --profile" "one of them" "$EP" plot --db x.db \
+	--profile "$TMP/chain5.lprof" --out "$TMP/fig"
+expect_exit2 "plot --profile missing" "$TMP/none.lprof" "$EP" plot --profile "$TMP/none.lprof" \
+	--out "$TMP/fig"
+if ! command -v gnuplot >/dev/null; then
+	echo "skip plot --profile: no gnuplot"
+elif "$EP" plot --profile "$TMP/chain5.lprof" --out "$TMP/fig" >"$TMP/out" 2>"$TMP/err" &&
+	[ -s "$TMP/fig/lprofile-chain5.png" ] && [ -s "$TMP/fig/lprofile-chain5.svg" ] &&
+	[ "$(grep '^# [A-Z]' "$TMP/fig/lprofile-chain5.dat" | tr '\n' ' ')" = \
+		"# Activation # Conv2D # Dense " ] &&
+	[ "$(grep -c '^[0-9]' "$TMP/fig/lprofile-chain5.dat")" = 3 ]; then
+	# conv, act and fc have FLOPs and time; the input and the Flatten alias have neither.
+	pass "plot --profile: three kinds, three layers, png and svg"
+else
+	fail "plot --profile: three kinds, three layers, png and svg" "$(cat "$TMP/err")" \
+		"$(cat "$TMP/fig/lprofile-chain5.dat" 2>/dev/null)"
+fi
+
 finish
