@@ -8,7 +8,8 @@
 #include "ep_util.h"
 
 const struct algo *const algo_registry[] = {
-	&algo_random, &algo_greedy, &algo_seifer, &algo_joint, &algo_defer, &algo_optimal, NULL,
+	&algo_random, &algo_greedy, &algo_seifer, &algo_joint, &algo_defer, &algo_optimal,
+	&algo_feltin, NULL,
 };
 
 const char *algo_variant_name(enum algo_variant v)

@@ -34,16 +34,18 @@ struct algo_options {
 	int bw_classes;      /* seifer: C, the number of bandwidth classes (default 8) */
 	int stages;          /* defer: K, the number of stages (0: as many as nodes) */
 	double failure_prob; /* seifer corrected: colour coding's failure bound per path search */
-	bool force;          /* optimal: let the subset DP go beyond its size limit */
+	bool force;          /* optimal: let the subset DP go beyond its size limit; feltin:
+			      * search beyond its work limit */
 	/* published variant only: a memo shared by the calls of a sweep (NULL: a fresh one per
 	 * call, which is what one `edgepipe plan` does). */
 	struct partition_memo *memo;
 	/* optimal: stop after this many seconds (0: never) with the best plan and bound so far */
 	double time_limit_s;
+	int max_split;       /* feltin: at most this many cuts (default 5) */
 };
 
 #define ALGO_OPTIONS_DEFAULT \
-	((struct algo_options){ ALGO_CORRECTED, 8, 0, 1e-6, false, NULL, 0.0 })
+	((struct algo_options){ ALGO_CORRECTED, 8, 0, 1e-6, false, NULL, 0.0, 5 })
 
 /* What an exact algorithm proved about an instance (algo_result.bound). */
 struct algo_bound {

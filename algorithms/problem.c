@@ -51,6 +51,17 @@ int problem_init(struct problem *p, const struct model_profile *profile,
 	return EP_OK;
 }
 
+const char *problem_metric_name(const struct problem_options *o)
+{
+	if (!o->count_compute && !o->count_dispatcher && o->strict_memory)
+		return "published";
+	if (o->count_compute && o->count_dispatcher && !o->strict_memory)
+		return "full";
+	if (o->count_compute && !o->count_dispatcher && !o->strict_memory)
+		return "feltin";
+	return "custom";
+}
+
 void problem_release(struct problem *p)
 {
 	free(p->cum_mem);

@@ -60,6 +60,10 @@ struct problem_options {
  * shared_nodes is set too (--parallel). FLOPs compute. */
 #define PROBLEM_OPTIONS_FELTIN ((struct problem_options){ true, false, false, false, 0 })
 
+/* The name of a metric: "published", "full" or "feltin" as the presets above (whatever
+ * shared_nodes says), "custom" otherwise. */
+const char *problem_metric_name(const struct problem_options *o);
+
 struct problem {
 	const struct model_profile *profile; /* borrowed */
 	const struct cluster *cluster;       /* borrowed */

@@ -58,6 +58,7 @@ struct cli_instance_opts {
 	struct algo_options algo;
 	const char *algo_name;  /* default "seifer" */
 	const char *accounting, *cuts, *metric; /* applied by finish, over the variant's */
+	bool parallel;          /* --parallel: the problem's shared_nodes, set by finish */
 	bool have_mem, have_nodes, have_speed, have_speed_factor;
 	double mem_list[CLI_INSTANCE_MAX_MEM]; /* --mem's values (spec.cluster points here) */
 	double speed_factors[CLI_INSTANCE_MAX_MEM]; /* --speed-factor's values */
@@ -68,7 +69,8 @@ enum {
 	CLI_O_BW_RANGE, CLI_O_LINK_CLASSES, CLI_O_LATENCY, CLI_O_SPEED, CLI_O_SEED, CLI_O_TRIAL,
 	CLI_O_ALGO, CLI_O_VARIANT, CLI_O_BW_CLASSES, CLI_O_STAGES, CLI_O_FAILURE, CLI_O_FORCE,
 	CLI_O_ACCOUNTING, CLI_O_CUTS, CLI_O_DTYPE, CLI_O_COMPRESSION, CLI_O_METRIC,
-	CLI_O_TIME_LIMIT, CLI_O_COMPUTE, CLI_O_SPEED_FACTOR, CLI_O_INSTANCE_END,
+	CLI_O_TIME_LIMIT, CLI_O_COMPUTE, CLI_O_SPEED_FACTOR, CLI_O_MAX_SPLIT, CLI_O_PARALLEL,
+	CLI_O_INSTANCE_END,
 };
 
 #define CLI_INSTANCE_OPTIONS                                                                   \
@@ -94,7 +96,9 @@ enum {
 	{ "cuts", required_argument, NULL, CLI_O_CUTS },                                       \
 	{ "dtype", required_argument, NULL, CLI_O_DTYPE },                                     \
 	{ "compression", required_argument, NULL, CLI_O_COMPRESSION },                         \
-	{ "metric", required_argument, NULL, CLI_O_METRIC }
+	{ "metric", required_argument, NULL, CLI_O_METRIC },                                   \
+	{ "max-split", required_argument, NULL, CLI_O_MAX_SPLIT },                             \
+	{ "parallel", no_argument, NULL, CLI_O_PARALLEL }
 
 /*
  * The compute source (problem.h): plan, sim and sweep put these in their tables beside
@@ -141,7 +145,9 @@ enum {
 	"                             and lower bound so far, status limit and the gap (default:\n" \
 	"                             none; the plan is then proven optimal)\n"                \
 	"  --force                    optimal: kept for scripts; no effect (optimal has no size\n" \
-	"                             limit since it searches beyond 10 nodes)\n"
+	"                             limit since it searches beyond 10 nodes)\n"              \
+	"  --max-split S  --parallel  feltin: at most S cuts (default 5); nodes hold several\n"  \
+	"                             stages, compute and hops add up (Feltin et al.'s model)\n"
 
 #define CLI_METRIC_USAGE                                                                       \
 	"accounting and metric (override the variant's):\n"                                    \
@@ -150,9 +156,10 @@ enum {
 	"                             element type (default: each layer's own); the published\n" \
 	"                             accounting's memory and transfers do not use it\n"       \
 	"  --compression R            divide exact transfers by R >= 1\n"                      \
-	"  --metric published|full    published: inter-stage hops only, and a stage must need less\n" \
-	"                             than its node's memory (<); full: also compute and the\n" \
-	"                             dispatcher hops, and a stage may fill its node (<=)\n"
+	"  --metric published|full|feltin  published: inter-stage hops only, and a stage must need\n" \
+	"                             less than its node's memory (<); full: also compute and the\n" \
+	"                             dispatcher hops, and a stage may fill its node (<=); feltin:\n" \
+	"                             full without the dispatcher hops\n"
 
 /* The defaults: 10 nodes, geometric cluster, seed 1, seifer, corrected variant. */
 void cli_instance_opts_init(struct cli_instance_opts *o);

@@ -22,7 +22,8 @@ static const char plan_usage[] =
 	"stages, the bottleneck latency, the throughput and the solve time.\n\n"
 	CLI_INSTANCE_USAGE
 	"algorithm:\n"
-	"  --algo NAME|all            random, greedy, seifer (default), joint, defer, optimal, or all\n"
+	"  --algo NAME|all            random, greedy, seifer (default), joint, defer, optimal,\n"
+	"                             feltin, or all\n"
 	CLI_ALGO_OPTIONS_USAGE
 	CLI_METRIC_USAGE
 	CLI_COMPUTE_USAGE
@@ -80,8 +81,7 @@ static void print_header(const struct plan_cmd *c, const struct instance *inst)
 	       c->o.spec.trial, ep_format_bytes(inst->cluster->mem_bytes[0], mem, sizeof(mem)),
 	       cs->mem_list ? " (and others)" : "", algo_variant_name(c->o.algo.variant),
 	       model_accounting_name(c->o.spec.profile.accounting),
-	       c->o.spec.problem.count_compute || c->o.spec.problem.count_dispatcher ? "full"
-										 : "published",
+	       problem_metric_name(&c->o.spec.problem),
 	       problem_compute_name(inst->problem.options.compute),
 	       c->o.spec.compute_profile ? ":" : "",
 	       c->o.spec.compute_profile ? c->o.spec.compute_profile : "");

@@ -218,6 +218,12 @@ int cli_instance_opts_parse(struct cli_instance_opts *c, int opt, const char *ar
 			return -1;
 		break;
 	case CLI_O_METRIC: c->metric = arg; break;
+	case CLI_O_MAX_SPLIT:
+		if (!cli_parse_int("--max-split", arg, 0, 100000, &v))
+			return -1;
+		c->algo.max_split = (int)v;
+		break;
+	case CLI_O_PARALLEL: c->parallel = true; break;
 	default: return 0;
 	}
 	return 1;
@@ -272,9 +278,16 @@ bool cli_instance_opts_finish(struct cli_instance_opts *c, const char *cmd)
 		c->spec.problem = PROBLEM_OPTIONS_PUBLISHED;
 	} else if (c->metric && strcmp(c->metric, "full") == 0) {
 		c->spec.problem = PROBLEM_OPTIONS_FULL;
+	} else if (c->metric && strcmp(c->metric, "feltin") == 0) {
+		c->spec.problem = PROBLEM_OPTIONS_FELTIN;
 	} else if (c->metric) {
-		cli_fail(2, "--metric '%s': expected published or full", c->metric);
+		cli_fail(2, "--metric '%s': expected published, full or feltin", c->metric);
 		return false;
 	}
+	if (c->parallel && (strcmp(cmd, "sim") == 0 || strcmp(cmd, "emu") == 0)) {
+		cli_fail(2, "--parallel: 'edgepipe %s' runs plans with one stage per node only", cmd);
+		return false;
+	}
+	c->spec.problem.shared_nodes = c->parallel;
 	return true;
 }

@@ -83,8 +83,8 @@ int main(void)
 					}
 					instance_destroy(inst);
 				}
-	/* 15 models x 2 variants x 5 N x 4 capacities x 6 algorithms. */
-	CHECK_INT(runs, (long)model_zoo_count * 2 * 5 * 4 * 6);
+	/* 15 models x 2 variants x 5 N x 4 capacities x 7 algorithms. */
+	CHECK_INT(runs, (long)model_zoo_count * 2 * 5 * 4 * 7);
 	CHECK(plans > runs / 2);
 	printf("%ld runs, %ld plans\n", runs, plans);
 	algo_result_release(&r);
