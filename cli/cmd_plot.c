@@ -42,7 +42,8 @@ static bool parse_formats(const char *s, unsigned *out)
 	char buf[64], *save;
 
 	*out = 0;
-	if (strlen(s) >= sizeof(buf) || !*s)
+	if (strlen(s) >= sizeof(buf) || !*s || strstr(s, ",,") || *s == ',' ||
+	    s[strlen(s) - 1] == ',')
 		goto bad;
 	strcpy(buf, s);
 	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {

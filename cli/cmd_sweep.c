@@ -9,6 +9,7 @@
 #include "algo.h"
 #include "cli.h"
 #include "ep_units.h"
+#include "ep_util.h"
 #include "model_lprofile.h"
 #include "model_zoo.h"
 #include "store.h"
@@ -72,7 +73,12 @@ static int split_list(const char *axis, char *buf, const char **out, int max)
 {
 	int n = 0;
 	char *save;
+	struct ep_error err;
 
+	if (ep_list_check(axis, buf, &err)) {
+		cli_fail(2, "%s", err.msg);
+		return -1;
+	}
 	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		if (n == max) {
 			cli_fail(2, "%s: more than %d values", axis, max);

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "ep_units.h"
+#include "ep_util.h"
 
 void cli_instance_opts_init(struct cli_instance_opts *o)
 {
@@ -28,6 +29,10 @@ static bool parse_mem_list(struct cli_instance_opts *c, const char *s)
 
 	if (strlen(s) >= sizeof(buf)) {
 		cli_fail(2, "--mem: list too long");
+		return false;
+	}
+	if (ep_list_check("--mem", s, &err)) {
+		cli_fail(2, "%s", err.msg);
 		return false;
 	}
 	strcpy(buf, s);

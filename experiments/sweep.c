@@ -60,6 +60,8 @@ int sweep_parse_ints(const char *axis, const char *s, int min, int max, int *out
 
 	if (strlen(s) >= sizeof(buf) || !*s)
 		return ep_error_set(err, EP_EINVAL, "%s '%s': empty or too long", axis, s);
+	if (ep_list_check(axis, s, err))
+		return EP_EINVAL;
 	strcpy(buf, s);
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		long a, b = 0, step = 1;
@@ -99,6 +101,8 @@ int sweep_parse_sizes(const char *axis, const char *s, double *out, struct ep_er
 
 	if (strlen(s) >= sizeof(buf) || !*s)
 		return ep_error_set(err, EP_EINVAL, "%s '%s': empty or too long", axis, s);
+	if (ep_list_check(axis, s, err))
+		return EP_EINVAL;
 	strcpy(buf, s);
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		struct ep_error e;

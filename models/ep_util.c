@@ -46,3 +46,20 @@ void ep_json_string(FILE *f, const char *s)
 	}
 	fputc('"', f);
 }
+
+int ep_list_check(const char *option, const char *s, struct ep_error *err)
+{
+	int element = 1;
+
+	if (!*s)
+		return ep_error_set(err, EP_EINVAL, "%s '': empty list", option);
+	for (const char *c = s;; c++) {
+		if ((*c == ',' || !*c) && (c == s || c[-1] == ','))
+			return ep_error_set(err, EP_EINVAL, "%s '%s': element %d is empty", option, s,
+					    element);
+		if (!*c)
+			return EP_OK;
+		if (*c == ',')
+			element++;
+	}
+}

@@ -1,12 +1,14 @@
 /*
  * ep_util: small helpers every library uses: hashing for seeds and names, the monotonic clock
- * for solve and run times, and JSON string literals.
+ * for solve and run times, JSON string literals, and the check of comma lists.
  */
 #ifndef EDGEPIPE_EP_UTIL_H
 #define EDGEPIPE_EP_UTIL_H
 
 #include <stdint.h>
 #include <stdio.h>
+
+#include "ep_error.h"
 
 /* splitmix64's finaliser: every input bit affects every output bit. */
 uint64_t ep_mix64(uint64_t z);
@@ -26,5 +28,12 @@ double ep_now_s(void);
 
 /* Write `s` as a JSON string literal (quotes, backslashes and control characters escaped). */
 void ep_json_string(FILE *f, const char *s);
+
+/*
+ * Check a comma-separated option value `s` before it is split: EP_OK, or EP_EINVAL naming
+ * `option` and the list when it is empty or has an empty element ("a,,b", ",a", "a,"), which a
+ * tokenizer would silently skip. Complexity: O(length).
+ */
+int ep_list_check(const char *option, const char *s, struct ep_error *err);
 
 #endif

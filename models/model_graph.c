@@ -20,6 +20,7 @@ struct model_graph {
 	/* Keras's per-class counters for generated names (backend.unique_object_name). */
 	int auto_count[MODEL_OP_COUNT_];
 	struct ep_error err;
+	int64_t params, flops; /* totals, each at most MODEL_MAX_COUNT */
 };
 
 /* Keras class names, and the snake-case prefixes Keras derives from them for generated names. */
@@ -205,9 +206,150 @@ int64_t model_layer_elements(const struct model_layer *layer)
 {
 	int64_t e = 1;
 
-	for (int i = 0; i < layer->rank; i++)
-		e *= layer->shape[i];
+	for (int i = 0; i < layer->rank && i < MODEL_MAX_RANK; i++)
+		if (layer->shape[i] < 0 || __builtin_mul_overflow(e, layer->shape[i], &e))
+			return INT64_MAX;
 	return e;
+}
+
+static const char *shape_str(const struct model_layer *l, char *buf, size_t size)
+{
+	size_t k = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < l->rank && i < MODEL_MAX_RANK && k < size; i++) {
+		int n = snprintf(buf + k, size - k, "%s%" PRId64, i ? "x" : "", l->shape[i]);
+
+		k += n > 0 ? (size_t)n : 0;
+	}
+	return buf;
+}
+
+static bool same_shape(const struct model_layer *a, const struct model_layer *b);
+
+/*
+ * The shapes of a known op against its inputs' (model_graph.h, model_graph_add_layer). The
+ * message names the layer, the op and the shapes.
+ */
+static int check_op_shapes(const struct model_graph *g, const struct model_layer *l,
+			   struct ep_error *err)
+{
+	enum model_op op = model_op_from_name(l->op_name);
+	char a[96], b[96];
+
+	if (l->n_inputs < 1)
+		return EP_OK;
+	switch (op) {
+	case MODEL_OP_ADD:
+	case MODEL_OP_MULTIPLY: {
+		int64_t bc[MODEL_MAX_RANK];
+		int rank = 0;
+
+		/* numpy broadcasting, right-aligned; bc is the broadcast shape, right-aligned */
+		for (int d = 0; d < MODEL_MAX_RANK; d++)
+			bc[d] = 1;
+		for (int i = 0; i < l->n_inputs; i++) {
+			const struct model_layer *x = &g->layers[l->inputs[i]];
+
+			if (x->rank > rank)
+				rank = x->rank;
+			for (int d = 0; d < x->rank; d++) {
+				int64_t *v = &bc[MODEL_MAX_RANK - x->rank + d];
+
+				if (*v == 1)
+					*v = x->shape[d];
+				else if (x->shape[d] != 1 && x->shape[d] != *v)
+					return ep_error_set(err, EP_EINVAL, "layer '%s' (%s): input '%s' "
+							    "of shape %s does not broadcast with "
+							    "input '%s' of shape %s", l->name,
+							    l->op_name, x->name,
+							    shape_str(x, a, sizeof(a)),
+							    g->layers[l->inputs[0]].name,
+							    shape_str(&g->layers[l->inputs[0]], b,
+								      sizeof(b)));
+			}
+		}
+		if (l->rank != rank ||
+		    memcmp(l->shape, bc + MODEL_MAX_RANK - rank, (size_t)rank * sizeof(bc[0])) != 0) {
+			struct model_layer want = { .rank = rank };
+
+			memcpy(want.shape, bc + MODEL_MAX_RANK - rank, (size_t)rank * sizeof(bc[0]));
+			return ep_error_set(err, EP_EINVAL, "layer '%s' (%s): output shape %s, but its "
+					    "inputs give %s", l->name, l->op_name,
+					    shape_str(l, a, sizeof(a)), shape_str(&want, b, sizeof(b)));
+		}
+		return EP_OK;
+	}
+	case MODEL_OP_CONCATENATE: {
+		int axis = -1;
+		int64_t sum = 0;
+
+		for (int i = 0; i < l->n_inputs; i++) {
+			const struct model_layer *x = &g->layers[l->inputs[i]];
+
+			if (x->rank != l->rank)
+				return ep_error_set(err, EP_EINVAL, "layer '%s' (%s): input '%s' has "
+						    "rank %d, the output %d", l->name, l->op_name,
+						    x->name, x->rank, l->rank);
+			for (int d = 0; d < l->rank; d++)
+				if (x->shape[d] != l->shape[d] && axis != d) {
+					if (axis >= 0)
+						return ep_error_set(
+							err, EP_EINVAL, "layer '%s' (%s): input '%s' "
+							"of shape %s differs from the output %s in "
+							"more than the concatenation axis", l->name,
+							l->op_name, x->name, shape_str(x, a, sizeof(a)),
+							shape_str(l, b, sizeof(b)));
+					axis = d;
+				}
+		}
+		if (axis < 0) /* all equal: the attribute's axis (-1: the last) */
+			axis = l->attrs.axis < 0 ? l->rank + l->attrs.axis : l->attrs.axis;
+		if (axis < 0 || axis >= l->rank)
+			return ep_error_set(err, EP_EINVAL, "layer '%s' (%s): axis %d outside a shape "
+					    "of rank %d", l->name, l->op_name, l->attrs.axis,
+					    l->rank);
+		/* an axis on which the inputs differ from the output must still be the same for
+		 * every input but axis: checked above; now the sizes along it */
+		for (int i = 0; i < l->n_inputs; i++)
+			sum += g->layers[l->inputs[i]].shape[axis];
+		if (sum != l->shape[axis])
+			return ep_error_set(err, EP_EINVAL, "layer '%s' (%s): the inputs' sizes on "
+					    "axis %d add up to %" PRId64 ", the output's is %" PRId64,
+					    l->name, l->op_name, axis, sum, l->shape[axis]);
+		return EP_OK;
+	}
+	case MODEL_OP_BATCH_NORM:
+	case MODEL_OP_ACTIVATION:
+	case MODEL_OP_RELU:
+	case MODEL_OP_DROPOUT:
+	case MODEL_OP_RESCALING:
+	case MODEL_OP_NORMALIZATION: {
+		const struct model_layer *x = &g->layers[l->inputs[0]];
+
+		if (l->n_inputs != 1 || !same_shape(x, l))
+			return ep_error_set(err, EP_EINVAL, "layer '%s' (%s): %d input(s); it keeps "
+					    "one input's shape, but '%s' is %s and the output %s",
+					    l->name, l->op_name, l->n_inputs, x->name,
+					    shape_str(x, a, sizeof(a)), shape_str(l, b, sizeof(b)));
+		return EP_OK;
+	}
+	case MODEL_OP_FLATTEN:
+	case MODEL_OP_RESHAPE: {
+		const struct model_layer *x = &g->layers[l->inputs[0]];
+
+		if (l->n_inputs != 1 || model_layer_elements(x) != model_layer_elements(l))
+			return ep_error_set(err, EP_EINVAL, "layer '%s' (%s): %d input(s); it keeps "
+					    "one input's elements, but '%s' has %" PRId64 " (%s) "
+					    "and the output %" PRId64 " (%s)", l->name, l->op_name,
+					    l->n_inputs, x->name, model_layer_elements(x),
+					    shape_str(x, a, sizeof(a)), model_layer_elements(l),
+					    shape_str(l, b, sizeof(b)));
+		return EP_OK;
+	}
+	default:
+		return EP_OK;
+	}
 }
 
 static int check_layer(const struct model_graph *g, const struct model_layer *l,
@@ -241,14 +383,29 @@ static int check_layer(const struct model_graph *g, const struct model_layer *l,
 					    "layer '%s': dimension %d is %" PRId64
 					    " (must be positive)",
 					    l->name, i, l->shape[i]);
+	if (model_layer_elements(l) > MODEL_MAX_COUNT) {
+		char s[96];
+
+		return ep_error_set(err, EP_EINVAL, "layer '%s': shape %s has more than 2^53 "
+				    "elements", l->name, shape_str(l, s, sizeof(s)));
+	}
 	if (l->params_trainable < 0 || l->params_non_trainable < 0 || l->flops < 0)
 		return ep_error_set(err, EP_EINVAL, "layer '%s': negative count", l->name);
+	if (l->params_trainable > MODEL_MAX_COUNT || l->params_non_trainable > MODEL_MAX_COUNT ||
+	    l->params_trainable + l->params_non_trainable > MODEL_MAX_COUNT ||
+	    g->params > MODEL_MAX_COUNT - (l->params_trainable + l->params_non_trainable))
+		return ep_error_set(err, EP_EINVAL, "layer '%s': %" PRId64 "+%" PRId64 " parameters "
+				    "take the model past 2^53", l->name, l->params_trainable,
+				    l->params_non_trainable);
+	if (l->flops > MODEL_MAX_COUNT || g->flops > MODEL_MAX_COUNT - l->flops)
+		return ep_error_set(err, EP_EINVAL, "layer '%s': %" PRId64 " FLOPs take the model "
+				    "past 2^53", l->name, l->flops);
 	if (l->attrs.target_rank < 0 || l->attrs.target_rank > MODEL_MAX_RANK)
 		return ep_error_set(err, EP_EINVAL, "layer '%s': target_rank %d (0 to %d)", l->name,
 				    l->attrs.target_rank, MODEL_MAX_RANK);
 	if (l->dtype <= MODEL_DTYPE_DEFAULT || l->dtype >= MODEL_DTYPE_COUNT_)
 		return ep_error_set(err, EP_EINVAL, "layer '%s': no dtype", l->name);
-	return EP_OK;
+	return check_op_shapes(g, l, err);
 }
 
 int model_graph_add_layer(struct model_graph *g, const struct model_layer *layer,
@@ -274,6 +431,8 @@ int model_graph_add_layer(struct model_graph *g, const struct model_layer *layer
 			g->consumers[l->inputs[i]]++;
 	}
 	slots_put(g->slots, g->slot_cap, l->name, (int)g->n);
+	g->params += l->params_trainable + l->params_non_trainable;
+	g->flops += l->flops;
 	return (int)g->n++;
 }
 

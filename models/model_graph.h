@@ -43,6 +43,10 @@
 #define MODEL_OP_MAX 32     /* op names, including the NUL */
 #define MODEL_MAX_INPUTS 16 /* inputs of one layer */
 #define MODEL_MAX_RANK 4    /* dimensions of a shape, batch excluded */
+/* The bound of every count: a layer's output elements, its parameters (trainable plus
+ * non-trainable), its FLOPs, and the graph's totals of parameters and FLOPs. 2^53 keeps them
+ * exact in a double and their bytes (at most 8 per element) within int64_t. */
+#define MODEL_MAX_COUNT (INT64_C(1) << 53)
 
 enum model_op {
 	MODEL_OP_OTHER = 0, /* an op edgepipe does not know: read from a file, kept verbatim */
@@ -163,7 +167,13 @@ int model_graph_error_code(const struct model_graph *g);
 /*
  * Append `layer` verbatim (name, op, inputs, shape, counts, dtype, attrs are all taken as
  * given; `op` is derived from `op_name`). Checks: name unique and non-empty, inputs refer to
- * earlier layers, rank in 1..4, dimensions positive, counts non-negative, dtype set.
+ * earlier layers, rank in 1..4, dimensions positive, counts non-negative, dtype set, every
+ * count and the graph's totals at most MODEL_MAX_COUNT; and the shapes per op kind: Add and
+ * Multiply inputs broadcast (numpy's rule: right-aligned, each dimension equal or 1) to the
+ * output's shape; Concatenate inputs have the output's rank and agree with it except on one
+ * axis, whose sizes add up to the output's; BatchNormalization, Activation, ReLU, Dropout,
+ * Rescaling and Normalization keep their input's shape; Flatten and Reshape keep its number of
+ * elements. Unknown ops are not checked.
  * Returns the new index, or a negative EP_E* code with `err` filled.
  */
 int model_graph_add_layer(struct model_graph *g, const struct model_layer *layer,
@@ -190,7 +200,8 @@ int model_graph_sort_keras(struct model_graph *g, struct ep_error *err);
 /* Number of layers consuming the output of layer `index`. Complexity: O(1). */
 int model_graph_consumers(const struct model_graph *g, size_t index);
 
-/* Output elements of a layer (product of its shape). */
+/* Output elements of a layer (product of its shape); INT64_MAX when the product would overflow
+ * (never for a layer of a graph: model_graph_add_layer bounds it by MODEL_MAX_COUNT). */
 int64_t model_layer_elements(const struct model_layer *layer);
 
 /* True when two graphs have the same name and the same layers, field by field. */

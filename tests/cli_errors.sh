@@ -77,6 +77,25 @@ expect_exit2 "model show empty file" "empty.model${NL}empty" \
 expect_exit2 "model export malformed file" "bad_dtype.model:3:" \
 	"$EP" model export "$TMP/bad_dtype.model"
 
+# ---- empty list elements (issue 9, item 9): a tokenizer skipped them silently ------------
+
+expect_exit2 "plan --mem with an empty element" "'64MiB,,128MiB'${NL}element 2 is empty" \
+	"$EP" plan --model resnet50 --mem 64MiB,,128MiB --nodes 3
+expect_exit2 "plan --mem ending in a comma" "'64MiB,'${NL}element 2 is empty" \
+	"$EP" plan --model resnet50 --mem 64MiB, --nodes 3
+expect_exit2 "sweep --mem with an empty element" "--mem '64MiB,,128MiB'${NL}element 2" \
+	"$EP" sweep --db "$TMP/never.db" --model resnet50 --mem 64MiB,,128MiB --nodes 3
+expect_exit2 "sweep --nodes starting with a comma" "--nodes ',3'${NL}element 1" \
+	"$EP" sweep --db "$TMP/never.db" --model resnet50 --mem 64MiB --nodes ,3
+expect_exit2 "sweep --model with an empty element" "--model 'resnet50,'" \
+	"$EP" sweep --db "$TMP/never.db" --model resnet50, --mem 64MiB --nodes 3
+expect_exit2 "sweep --algo with an empty element" "--algo 'seifer,,greedy'" \
+	"$EP" sweep --db "$TMP/never.db" --model resnet50 --mem 64MiB --nodes 3 \
+	--algo seifer,,greedy
+expect_exit2 "plot --format with an empty element" "'png,,svg'" \
+	"$EP" plot --db "$TMP/never.db" --out "$TMP/figs" --format png,,svg
+[ ! -e "$TMP/never.db" ] && pass "refused lists created no database" || fail "never.db exists"
+
 # ---- help ----------------------------------------------------------------------------------
 
 expect_help "edgepipe --help" --help

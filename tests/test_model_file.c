@@ -573,9 +573,78 @@ static void test_malformed(void)
 		      "feeds no other layer");
 	check_invalid("bad/one-layer.model", HDR IN, -1, 0, NULL, "1 layer(s)");
 
+	/* Sizes (issue 9, item 9): a product of dimensions past int64_t was accepted and planned
+	 * (bottleneck 1.5e16 ms, signed overflow under UBSan); every count is bounded by 2^53. */
+	check_invalid("bad/huge-shape.model",
+		      HDR "input_1 InputLayer - 8x877777777777777777x3 0 0 float32\n" OUT("input_1"),
+		      -1, 2, "'input_1'", "8x877777777777777777x3 has more than 2^53 elements");
+	/* 2^27 x 2^27 = 2^54 elements: no overflow yet, still past the bound */
+	check_invalid("bad/big-shape.model",
+		      HDR IN "d Dense input_1 134217728x134217728 0 0 float32\n" OUT("d"), -1, 3,
+		      "'d'", "more than 2^53");
+	/* 2^53 FLOPs in one layer pass; one more in the next layer takes the total past */
+	check_invalid("bad/flops-total.model",
+		      HDR IN "a Dense input_1 10 40 9007199254740992 float32\n"
+		      "b Dense a 10 40 1 float32\n" OUT("b"), -1, 4, "'b'", "past 2^53");
+	check_invalid("bad/params-total.model",
+		      HDR IN "a Dense input_1 10 9007199254740990+2 0 float32\n"
+		      "b Dense a 10 1 0 float32\n" OUT("b"), -1, 4, "'b'", "past 2^53");
+
+	/* Shapes per op kind (issue 9, item 9): an Add of 8x8x4 and 4x4x4 was planned. */
+	check_invalid("bad/add-shapes.model",
+		      HDR "input_1 InputLayer - 8x8x4 0 0 float32\n"
+		      "a Conv2D input_1 8x8x4 100 1000 float32\n"
+		      "b Conv2D input_1 4x4x4 100 1000 float32\n"
+		      "c Add a,b 8x8x4 0 256 float32\n" OUT("c"), -1, 5, "'c'",
+		      "'b' of shape 4x4x4 does not broadcast");
+	/* inputs that broadcast, but to another shape than the output's */
+	check_invalid("bad/multiply-output.model",
+		      HDR "input_1 InputLayer - 8x8x4 0 0 float32\n"
+		      "s GlobalAveragePooling2D input_1 1x1x4 0 0 float32\n"
+		      "c Multiply input_1,s 8x8x8 0 256 float32\n" OUT("c"), -1, 4, "8x8x8",
+		      "inputs give 8x8x4");
+	check_invalid("bad/concat-spatial.model",
+		      HDR "input_1 InputLayer - 8x8x4 0 0 float32\n"
+		      "a MaxPooling2D input_1 4x4x4 0 0 float32\n"
+		      "c Concatenate input_1,a 8x8x8 0 0 float32 axis=-1\n" OUT("c"), -1, 4, "'a'",
+		      "more than the concatenation axis");
+	check_invalid("bad/concat-sum.model",
+		      HDR IN "c Concatenate input_1,input_1 8x8x7 0 0 float32 axis=-1\n" OUT("c"),
+		      -1, 3, "add up to 6", "7");
+	check_invalid("bad/concat-rank.model",
+		      HDR IN "f Flatten input_1 192 0 0 float32\n"
+		      "c Concatenate input_1,f 8x8x3 0 0 float32\n" OUT("c"), -1, 4, "'f'", "rank 1");
+	check_invalid("bad/batchnorm-shape.model",
+		      HDR IN "bn BatchNormalization input_1 8x8x4 8+8 0 float32\n" OUT("bn"), -1, 3,
+		      "'bn'", "8x8x3 and the output 8x8x4");
+	check_invalid("bad/flatten-elements.model",
+		      HDR IN "f Flatten input_1 190 0 0 float32\n" OUT("f"), -1, 3, "192",
+		      "190");
+
 	/* A NUL byte: the text after it must not be silently dropped (sizeof - 1 keeps the
 	 * embedded NUL). */
 	check_invalid("bad/nul.model", nul_text, (long)sizeof(nul_text) - 1, 3, NULL, "NUL");
+}
+
+/* Shapes the per-op checks accept: an SE block's broadcast Multiply (8x8x4 by 1x1x4), an Add
+ * of equal shapes, a channel Concatenate, a Reshape that keeps the elements. */
+static void test_valid_op_shapes(void)
+{
+	static const char text[] = HDR "input_1 InputLayer - 8x8x4 0 0 float32\n"
+				   "s GlobalAveragePooling2D input_1 1x1x4 0 0 float32\n"
+				   "m Multiply input_1,s 8x8x4 0 256 float32\n"
+				   "a Add m,input_1 8x8x4 0 256 float32\n"
+				   "c Concatenate a,m,input_1 8x8x12 0 0 float32 axis=-1\n"
+				   "r Reshape c 64x12 0 0 float32 target_rank=2 target=64,12\n"
+				   OUT("r");
+	struct model_graph *g = NULL;
+	struct ep_error err = { 0, "" };
+
+	CHECK_INT(read_text("ok/shapes.model", text, sizeof(text) - 1, &g, &err), EP_OK);
+	if (err.code)
+		fprintf(stderr, "  %s\n", err.msg);
+	CHECK_INT(model_graph_layer_count(g), 7);
+	model_graph_destroy(g);
 }
 
 /* ---- load and save --------------------------------------------------------------------- */
@@ -643,6 +712,7 @@ int main(void)
 	test_all_attributes();
 	test_read_graph_round_trips();
 	test_malformed();
+	test_valid_op_shapes();
 	test_load_save();
 	return check_exit();
 }
