@@ -18,6 +18,7 @@
 #include "sim_pipeline.h"
 
 #define MAX_FAILS 256
+#define MAX_UPDATES 16
 
 /* In parts: C99 compilers need only accept string literals of 4095 characters. */
 static const char *const sim_usage[] = {
@@ -35,7 +36,9 @@ static const char *const sim_usage[] = {
 	"workload:\n"
 	"  --workload closed:W|poisson:RATE|constant:RATE\n"
 	"                             W requests in flight, or RATE requests per second (default:\n"
-	"                             closed, with the smallest window that keeps the bottleneck busy)\n"
+	"                             closed, each plan's window ceil(round trip / bottleneck) + 1,\n"
+	"                             one more than a deterministic pipeline needs to keep its\n"
+	"                             bottleneck busy; re-sized when a new plan goes live)\n"
 	"  --requests N               requests to issue (default 1000; no limit with --duration)\n"
 	"  --duration DURATION        issue no request after this simulated time\n"
 	"  --warmup N                 completions left out of the measurements (default a tenth of\n"
@@ -60,6 +63,7 @@ static const char *const sim_usage[] = {
 	"                             2D, 4D ... 64D; resends never load a healthy pipeline\n"
 	"                             (default: heartbeat timeout + period; off: never resend)\n"
 	"  --update \"MODEL at TIME\"   switch to another model (zoo name or file) at TIME\n"
+	"                             (repeatable, up to 16; applied in time order)\n"
 	"output:\n"
 	"  --format text|csv|json     (default text)\n"
 	"  --bin DURATION             width of the throughput series' bins (default: ten times the\n"
@@ -80,9 +84,10 @@ struct sim_cmd {
 	struct sim_config cfg; /* the sim options, applied over sim_config_default_terms */
 	bool have_window, have_requests, have_warmup, have_retry, have_bin;
 	int compute, dispatcher_hops; /* -1: from the metric */
-	const char *update_spec, *trace_path;
-	char update_model[1024];
-	double update_at_s;
+	const char *update_spec, *trace_path; /* update_spec: the first --update */
+	char update_model[MAX_UPDATES][1024];
+	struct sim_update updates[MAX_UPDATES];
+	int n_updates;
 	struct sim_failure fails[MAX_FAILS];
 	int n_fails;
 	bool series;
@@ -182,11 +187,18 @@ static bool parse_update(struct sim_cmd *c, const char *s)
 	char when[64];
 	int used = 0;
 
-	if (sscanf(s, " %1023s at %63s %n", c->update_model, when, &used) != 2 || s[used] != '\0')
+	if (c->n_updates == MAX_UPDATES)
+		return cli_fail(2, "--update '%s': more than %d updates", s, MAX_UPDATES) == 0;
+	if (sscanf(s, " %1023s at %63s %n", c->update_model[c->n_updates], when, &used) != 2 ||
+	    s[used] != '\0')
 		return cli_fail(2, "--update '%s': expected \"MODEL at TIME\", e.g. \"resnet101 at "
 				"40s\"", s) == 0;
-	c->update_spec = s;
-	return parse_time("--update", when, 0, &c->update_at_s);
+	if (!c->update_spec)
+		c->update_spec = s;
+	if (!parse_time("--update", when, 0, &c->updates[c->n_updates].at_s))
+		return false;
+	c->n_updates++;
+	return true;
 }
 
 /* The per-request times the simulation will use for `plan`: their sum (an unloaded request's
@@ -233,8 +245,14 @@ static bool auto_defaults(struct sim_cmd *c, const struct problem *p, const stru
 
 	if (!plan_terms(p, plan, cfg, &sum, &largest))
 		return false;
-	if (cfg->arrival == SIM_CLOSED && !c->have_window)
-		cfg->window = largest > 0 ? (int)fmin(ceil(sum / largest) + 1, 1e6) : 1;
+	/* Unless --workload closed:W: each plan's own window, re-sized when a new plan goes live
+	 * (sim_plan_window). */
+	if (cfg->arrival == SIM_CLOSED && !c->have_window) {
+		cfg->window_per_plan = true;
+		cfg->window = sim_plan_window(p, plan, cfg);
+		if (cfg->window < 0)
+			return false;
+	}
 	if (cfg->arrival == SIM_CLOSED) {
 		run_s = cfg->requests > 0 ? (double)cfg->requests * largest : cfg->duration_s;
 	} else {
@@ -284,6 +302,21 @@ static void print_plan_line(const struct plan *plan)
 		       plan->stages[s].end_cut, plan->stages[s].node);
 }
 
+/* Whether the plan live at the end is not the one planned first (a re-plan or an update). */
+static bool final_differs(const struct algo_result *res, const struct sim_report *r,
+			  const struct instance *inst)
+{
+	if (r->final_profile != inst->profile || r->final_plan->n_stages != res->plan.n_stages)
+		return true;
+	for (int s = 0; s < res->plan.n_stages; s++) {
+		const struct plan_stage *a = &res->plan.stages[s], *b = &r->final_plan->stages[s];
+
+		if (a->node != b->node || a->first_cut != b->first_cut || a->end_cut != b->end_cut)
+			return true;
+	}
+	return false;
+}
+
 static void print_text(const struct sim_cmd *c, const struct instance *inst,
 		       const struct algo *a, const struct algo_result *res,
 		       const struct sim_report *r, double wall_s)
@@ -304,8 +337,11 @@ static void print_text(const struct sim_cmd *c, const struct instance *inst,
 	printf("plan (%s, %d stages, cuts..cuts@node): ", a->name, res->plan.n_stages);
 	print_plan_line(&res->plan);
 	printf("\n");
-	if (cfg->arrival == SIM_CLOSED)
-		printf("workload: closed loop, window %d", cfg->window);
+	if (cfg->arrival == SIM_CLOSED && r->window_end != r->window_start)
+		printf("workload: closed loop, window %d (%d for the final plan)", r->window_start,
+		       r->window_end);
+	else if (cfg->arrival == SIM_CLOSED)
+		printf("workload: closed loop, window %d", r->window_start);
 	else
 		printf("workload: %s arrivals at %g /s", sim_arrival_name(cfg->arrival), cfg->rate);
 	if (cfg->requests > 0)
@@ -324,10 +360,19 @@ static void print_text(const struct sim_cmd *c, const struct instance *inst,
 	       : c->o.spec.cluster.speed_flops > 0 ? "on"
 						    : "on (but --speed 0: no time)",
 	       cfg->dispatcher_hops ? "on" : "off");
-	printf("\n%-26s %14s %14s\n", "", "analytic", "simulated");
-	printf("%-26s %14.6g %14s\n", "throughput (/s)", res->cost.throughput,
-	       num(r->throughput, x, sizeof(x)));
-	printf("%-26s %14.6f %14s\n", "bottleneck (ms)", res->cost.bottleneck_s * 1e3, "");
+	if (final_differs(res, r, inst)) {
+		/* The measurement may span both plans: show both. */
+		printf("\n%-26s %14s %14s %14s\n", "", "analytic", "final plan", "simulated");
+		printf("%-26s %14.6g %14.6g %14s\n", "throughput (/s)", res->cost.throughput,
+		       r->final_cost.throughput, num(r->throughput, x, sizeof(x)));
+		printf("%-26s %14.6f %14.6f\n", "bottleneck (ms)", res->cost.bottleneck_s * 1e3,
+		       r->final_cost.bottleneck_s * 1e3);
+	} else {
+		printf("\n%-26s %14s %14s\n", "", "analytic", "simulated");
+		printf("%-26s %14.6g %14s\n", "throughput (/s)", res->cost.throughput,
+		       num(r->throughput, x, sizeof(x)));
+		printf("%-26s %14.6f %14s\n", "bottleneck (ms)", res->cost.bottleneck_s * 1e3, "");
+	}
 	printf("%-26s %14s %14s", "latency mean (ms)", "", num(r->latency_mean_s * 1e3, x, sizeof(x)));
 	/* (A deterministic run's interval is rounding noise.) */
 	if (isfinite(r->latency_ci95_s) && r->latency_ci95_s > 1e-9 * r->latency_mean_s)
@@ -378,7 +423,7 @@ static void print_text(const struct sim_cmd *c, const struct instance *inst,
 				printf("  %.6g s: node %d crashed; declared dead at %.6g s", in->at_s,
 				       in->node, in->detected_s);
 			else
-				printf("  %.6g s: update to %s", in->at_s, c->update_model);
+				printf("  %.6g s: update to %s", in->at_s, in->model);
 			if (in->reason[0])
 				printf("; no plan: %s\n", in->reason);
 			else if (!in->replanned)
@@ -436,8 +481,8 @@ static void print_json(const struct sim_cmd *c, const struct instance *inst,
 	printf(", \"algo\": \"%s\", \"variant\": \"%s\", \"nodes\": %d, \"seed\": %" PRIu64
 	       ", \"trial\": %d,\n", a->name, algo_variant_name(c->o.algo.variant),
 	       inst->cluster->n, c->o.spec.seed, c->o.spec.trial);
-	printf(" \"workload\": \"%s\", \"window\": %d, \"rate\": ", sim_arrival_name(cfg->arrival),
-	       cfg->window);
+	printf(" \"workload\": \"%s\", \"window\": %d, \"window_end\": %d, \"rate\": ",
+	       sim_arrival_name(cfg->arrival), r->window_start, r->window_end);
 	json_num(cfg->arrival == SIM_CLOSED ? NAN : cfg->rate);
 	printf(", \"requests\": %" PRId64 ", \"warmup\": %" PRId64 ", \"service\": \"%s\", "
 	       "\"transfer\": \"%s\", \"shared_medium\": %s,\n", cfg->requests, cfg->warmup_requests,
@@ -452,6 +497,17 @@ static void print_json(const struct sim_cmd *c, const struct instance *inst,
 	json_num(res->cost.bottleneck_s);
 	printf(", \"analytic_throughput\": ");
 	json_num(res->cost.throughput);
+	printf(",\n \"final_model\": ");
+	ep_json_string(stdout, r->final_profile->model);
+	printf(", \"final_plan\": [");
+	for (int s = 0; s < r->final_plan->n_stages; s++)
+		printf("%s{\"node\": %d, \"first_cut\": %d, \"end_cut\": %d}", s ? ", " : "",
+		       r->final_plan->stages[s].node, r->final_plan->stages[s].first_cut,
+		       r->final_plan->stages[s].end_cut);
+	printf("], \"final_analytic_bottleneck_s\": ");
+	json_num(r->final_cost.bottleneck_s);
+	printf(", \"final_analytic_throughput\": ");
+	json_num(r->final_cost.throughput);
 	printf(", \"throughput\": ");
 	json_num(r->throughput);
 	printf(",\n \"latency_mean_s\": ");
@@ -542,7 +598,7 @@ static void print_csv(const struct sim_cmd *c, const struct instance *inst,
 	       "%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%" PRId64 ",%" PRId64
 	       ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%d,%.17g,%.17g,%" PRIu64
 	       ",%.17g,%" PRId64 ",%" PRId64 "\n", a->name, algo_variant_name(c->o.algo.variant), inst->cluster->n,
-	       c->o.spec.seed, c->o.spec.trial, sim_arrival_name(cfg->arrival), cfg->window,
+	       c->o.spec.seed, c->o.spec.trial, sim_arrival_name(cfg->arrival), r->window_start,
 	       cfg->arrival == SIM_CLOSED ? 0 : cfg->rate, cfg->requests, cfg->warmup_requests,
 	       sim_dist_name(cfg->service), sim_dist_name(cfg->transfer), cfg->shared_medium,
 	       res->plan.n_stages, res->cost.bottleneck_s, res->cost.throughput, r->throughput,
@@ -563,8 +619,8 @@ static int run_sim(struct sim_cmd *c)
 {
 	const struct algo *a = algo_find(c->o.algo_name);
 	struct instance *inst = NULL;
-	struct model_graph *ug = NULL;
-	struct model_profile *up = NULL;
+	struct model_graph *ug[MAX_UPDATES] = { NULL };
+	struct model_profile *up[MAX_UPDATES] = { NULL };
 	struct sim_pipeline *sp = NULL;
 	struct algo_result res;
 	gsl_rng *rng = NULL;
@@ -584,14 +640,15 @@ static int run_sim(struct sim_cmd *c)
 		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
 		goto out;
 	}
-	if (c->update_spec) {
-		rc = model_zoo_open(c->update_model, &ug, &err);
+	for (int i = 0; i < c->n_updates; i++) {
+		rc = model_zoo_open(c->update_model[i], &ug[i], &err);
 		if (!rc)
-			rc = model_profile_create(ug, &c->o.spec.profile, &up, &err);
+			rc = model_profile_create(ug[i], &c->o.spec.profile, &up[i], &err);
 		if (rc) {
 			rc = cli_fail(cli_exit_code(rc), "--update: %s", err.msg);
 			goto out;
 		}
+		c->updates[i].profile = up[i];
 	}
 	if (!(rng = gsl_rng_alloc(gsl_rng_mt19937))) {
 		rc = cli_fail(1, "out of memory");
@@ -621,8 +678,8 @@ static int run_sim(struct sim_cmd *c)
 	c->cfg.n_failures = c->n_fails;
 	c->cfg.algo = a;
 	c->cfg.algo_options = c->o.algo;
-	c->cfg.update_profile = up;
-	c->cfg.update_at_s = c->update_at_s;
+	c->cfg.updates = c->updates;
+	c->cfg.n_updates = c->n_updates;
 	c->cfg.seed = c->o.spec.seed;
 	if (!c->have_requests && c->cfg.duration_s > 0)
 		c->cfg.requests = 0;
@@ -661,8 +718,10 @@ out:
 		rc = cli_fail(1, "--trace '%s': write failed", c->trace_path);
 	gsl_rng_free(rng);
 	algo_result_release(&res);
-	model_profile_destroy(up);
-	model_graph_destroy(ug);
+	for (int i = 0; i < c->n_updates; i++) {
+		model_profile_destroy(up[i]);
+		model_graph_destroy(ug[i]);
+	}
 	instance_destroy(inst);
 	return rc;
 }

@@ -129,8 +129,10 @@ struct sim_backlog_entry {
 
 struct sim_pipeline {
 	const struct problem *base;   /* borrowed */
-	struct problem update_problem; /* the update's model on the full cluster */
-	bool have_update;
+	struct problem *update_problems; /* [cfg.n_updates]: each update's model on the cluster */
+	int n_update_problems;           /* initialised so far */
+	int dip_update;                  /* the update the dip measures (sim_pipeline.h), -1 */
+	int window;                      /* closed loop: requests in flight wanted now */
 	const struct problem *target; /* the model the dispatcher wants running */
 	struct sim_config cfg;
 	struct sim_engine *eng;
@@ -175,9 +177,9 @@ struct sim_pipeline {
 	int n_bins, cap_bins;
 	struct sim_incident *incidents;
 	int n_incidents, cap_incidents;
-	int update_incident;               /* index, -1 */
-	struct sim_deploy *update_deploy;  /* the first deployment of the update's model to go
-					      live */
+	int update_incident;               /* the dip update's incident, -1 */
+	struct sim_deploy *update_deploy;  /* the first deployment of the dip update's model to
+					      go live */
 	struct sim_report report;
 	struct sim_server_stats *node_stats, *link_stats, *media_stats;
 	/* the first error raised inside an event; the run stops on it */
@@ -202,6 +204,10 @@ void sim_schedule(struct sim_pipeline *sp, int64_t time_ns, sim_event_fn fn, voi
 		  uint64_t arg, struct sim_event_ref *ref);
 void sim_lose(struct sim_pipeline *sp, struct sim_token *t, const char *why);
 void sim_send_request(struct sim_pipeline *sp, struct sim_req *req);
+/* Closed loop: issue requests until `window` are in flight. */
+void sim_issue_closed(struct sim_pipeline *sp);
+/* The closed-loop window for deployment `d` (sim_plan_window's rule). */
+int sim_deploy_window(const struct sim_pipeline *sp, const struct sim_deploy *d);
 void sim_server_purge(struct sim_pipeline *sp, struct sim_server *srv,
 		      const struct sim_deploy *dep);
 /* Lose the transfers through medium `node` (of `dep` only, unless NULL); then, once every

@@ -615,7 +615,7 @@ static void maybe_warm(struct sim_pipeline *sp)
 		sim_stats_start(sp);
 }
 
-static void issue_closed(struct sim_pipeline *sp);
+#define issue_closed sim_issue_closed
 
 static void complete(struct sim_pipeline *sp, struct sim_token *t)
 {
@@ -853,12 +853,12 @@ static void new_request(struct sim_pipeline *sp)
 
 /* Keep `window` requests in flight. Iterative, so that requests answered at once (a pipeline
  * that takes no time) do not recurse. */
-static void issue_closed(struct sim_pipeline *sp)
+void sim_issue_closed(struct sim_pipeline *sp)
 {
 	if (sp->in_issue)
 		return; /* called back from complete(): the loop below goes on */
 	sp->in_issue = true;
-	while (!sp->issuing_done && sp->outstanding < sp->cfg.window && sp->err_code == EP_OK) {
+	while (!sp->issuing_done && sp->outstanding < sp->window && sp->err_code == EP_OK) {
 		if (!can_issue(sp)) {
 			sp->issuing_done = true;
 			break;
@@ -911,6 +911,62 @@ static void ev_warmup(struct sim_engine *e, void *ctx, uint64_t arg)
 	maybe_warm(ctx);
 }
 
+/* ---- the closed-loop window ------------------------------------------------------------------ */
+
+static int window_of(double round_trip, double largest)
+{
+	return largest > 0 ? (int)fmin(ceil(round_trip / largest) + 1, 1e6) : 1;
+}
+
+int sim_deploy_window(const struct sim_pipeline *sp, const struct sim_deploy *d)
+{
+	double sum = 0, largest = 0;
+
+	for (int s = 0; s < d->k; s++) {
+		sum += (double)d->stage_ns[s];
+		largest = fmax(largest, (double)d->stage_ns[s]);
+	}
+	for (int h = 0; h <= d->k; h++) {
+		const struct sim_hop *hop = &d->hops[h];
+
+		if (!hop->link)
+			continue;
+		sum += (double)hop->busy_ns + (sp->cfg.latency_pipelined ? (double)hop->lat_ns : 0);
+		largest = fmax(largest, (double)hop->busy_ns);
+	}
+	return window_of(sum, largest);
+}
+
+int sim_plan_window(const struct problem *p, const struct plan *plan,
+		    const struct sim_config *cfg)
+{
+	int k = plan->n_stages, disp = CLUSTER_DISPATCHER(p->cluster);
+	double *stage_s = malloc((2 * (size_t)k + 1) * sizeof(double)), *hop_s;
+	double sum = 0, largest = 0;
+	struct plan_cost cost;
+
+	if (!stage_s)
+		return -1;
+	hop_s = stage_s + k;
+	plan_cost(p, plan, &cost, stage_s, hop_s);
+	for (int s = 0; s < k && cfg->compute; s++) {
+		sum += stage_s[s];
+		largest = fmax(largest, stage_s[s]);
+	}
+	for (int h = 0; h <= k; h++) {
+		int from = h == 0 ? disp : plan->stages[h - 1].node;
+		int to = h == k ? disp : plan->stages[h].node;
+		double lat = fmin(cluster_latency(p->cluster, from, to), hop_s[h]);
+
+		if (((h == 0 || h == k) && !cfg->dispatcher_hops) || !(hop_s[h] > 0))
+			continue;
+		sum += hop_s[h];
+		largest = fmax(largest, cfg->latency_pipelined ? hop_s[h] - lat : hop_s[h]);
+	}
+	free(stage_s);
+	return window_of(sum, largest);
+}
+
 /* ---- create, run, destroy ------------------------------------------------------------------ */
 
 /* splitmix64: independent seeds for the streams from the run's seed. */
@@ -940,7 +996,7 @@ static int check_config(const struct problem *p, const struct plan *plan,
 				    "simulator needs distinct nodes");
 	if ((unsigned)c->arrival > SIM_CONSTANT)
 		return ep_error_set(err, EP_EINVAL, "unknown arrival process %d", (int)c->arrival);
-	if (c->arrival == SIM_CLOSED && c->window < 1)
+	if (c->arrival == SIM_CLOSED && !c->window_per_plan && c->window < 1)
 		return ep_error_set(err, EP_EINVAL, "window %d: at least 1 request must be in "
 				    "flight", c->window);
 	if (c->arrival != SIM_CLOSED && !(isfinite(c->rate) && c->rate > 0 && c->rate < 1e9))
@@ -990,10 +1046,16 @@ static int check_config(const struct problem *p, const struct plan *plan,
 		return ep_error_set(err, EP_EINVAL, "retry timeout %g s: expected a time from 0 to "
 				    "%g s (doubled on each resend, up to %d times)",
 				    c->retry_timeout_s, SIM_RETRY_TIMEOUT_MAX_S, MAX_BACKOFF);
-	if (c->update_profile && !time_ok(c->update_at_s))
-		return ep_error_set(err, EP_EINVAL, "update at %g s: expected a time from 0 to %g s",
-				    c->update_at_s, MAX_TIME_S);
-	if (c->update_profile && !c->algo)
+	if (c->n_updates < 0 || (c->n_updates > 0 && !c->updates))
+		return ep_error_set(err, EP_EINVAL, "%d updates given without a list", c->n_updates);
+	for (int i = 0; i < c->n_updates; i++) {
+		if (!c->updates[i].profile)
+			return ep_error_set(err, EP_EINVAL, "update %d has no model", i + 1);
+		if (!time_ok(c->updates[i].at_s))
+			return ep_error_set(err, EP_EINVAL, "update at %g s: expected a time from 0 "
+					    "to %g s", c->updates[i].at_s, MAX_TIME_S);
+	}
+	if (c->n_updates > 0 && !c->algo)
 		return ep_error_set(err, EP_EINVAL, "a model update needs an algorithm to plan the "
 				    "new model");
 	if (!time_ok(c->bin_s) || sim_to_ns(c->bin_s) <= 0)
@@ -1023,6 +1085,8 @@ int sim_pipeline_create(const struct problem *p, const struct plan *plan,
 	sp->cfg = *cfg;
 	sp->n = p->cluster->n;
 	sp->update_incident = -1;
+	sp->dip_update = -1;
+	sp->window = cfg->window;
 	sp->first_answer_ns = -1;
 	sp->period_ns = sim_to_ns(cfg->heartbeat_period_s);
 	sp->timeout_ns = sim_to_ns(cfg->heartbeat_timeout_s);
@@ -1061,12 +1125,20 @@ int sim_pipeline_create(const struct problem *p, const struct plan *plan,
 		if (!sp->media || !sp->media_stats)
 			goto nomem;
 	}
-	if (cfg->update_profile) {
-		rc = problem_init(&sp->update_problem, cfg->update_profile, p->cluster, &p->options,
-				  err);
-		if (rc)
-			goto fail;
-		sp->have_update = true;
+	if (cfg->n_updates > 0) {
+		sp->update_problems = calloc((size_t)cfg->n_updates, sizeof(*sp->update_problems));
+		if (!sp->update_problems)
+			goto nomem;
+		for (int i = 0; i < cfg->n_updates; i++) {
+			rc = problem_init(&sp->update_problems[i], cfg->updates[i].profile,
+					  p->cluster, &p->options, err);
+			if (rc)
+				goto fail;
+			sp->n_update_problems++;
+			if (sp->dip_update < 0 ||
+			    cfg->updates[i].at_s < cfg->updates[sp->dip_update].at_s)
+				sp->dip_update = i;
+		}
 	}
 	rc = sim_hist_create(&sp->lat, err);
 	if (rc)
@@ -1077,6 +1149,9 @@ int sim_pipeline_create(const struct problem *p, const struct plan *plan,
 		goto fail;
 	sp->live = d;
 	sp->state = SIM_UP;
+	if (cfg->window_per_plan)
+		sp->window = sim_deploy_window(sp, d);
+	sp->report.window_start = cfg->arrival == SIM_CLOSED ? sp->window : 0;
 	*out = sp;
 	return EP_OK;
 nomem:
@@ -1105,8 +1180,9 @@ void sim_pipeline_destroy(struct sim_pipeline *sp)
 	for (int i = 0; i < sp->n_chunks; i++)
 		free(sp->chunks[i]);
 	free(sp->chunks);
-	if (sp->have_update)
-		problem_release(&sp->update_problem);
+	for (int i = 0; i < sp->n_update_problems; i++)
+		problem_release(&sp->update_problems[i]);
+	free(sp->update_problems);
 	free(sp->nodes);
 	free(sp->cpu);
 	free(sp->media);

@@ -62,8 +62,11 @@
  *   end each attempt has been answered (completed), cancelled or discarded (duplicates), lost,
  *   or is still moving (in_flight) or waiting at the dispatcher (waiting):
  *   issued + retries = completed + duplicates + lost + in_flight + waiting.
- * - A model update at `update_at_s` re-plans `update_profile` on the live nodes and rolls it out
+ * - A model update at its `at_s` re-plans its model on the live nodes and rolls it out
  *   make-before-break: the old deployment serves until the new one is live, then drains.
+ *   Updates apply in time order; one that comes while another is being deployed supersedes
+ *   it. With `window_per_plan`, a closed loop's window follows the plan that is live
+ *   (sim_plan_window), so that each plan is measured at the load that keeps it busy.
  *
  * Measurements exclude the warm-up: it ends at the later of `warmup_s` and the completion of the
  * `warmup_requests`-th request; the time averages, the served counts and the latency samples
@@ -111,6 +114,12 @@ enum sim_dist {
 const char *sim_dist_name(enum sim_dist d);    /* "det", "exp", "lognormal" */
 const char *sim_arrival_name(enum sim_arrival a); /* "closed", "poisson", "constant" */
 
+/* A model update: from at_s on, the dispatcher wants `profile`'s model running. */
+struct sim_update {
+	const struct model_profile *profile; /* borrowed */
+	double at_s;                         /* >= 0 */
+};
+
 /* A node crash at a given time. */
 struct sim_failure {
 	int node;    /* 0 <= node < cluster n */
@@ -131,7 +140,9 @@ typedef void (*sim_complete_fn)(void *ctx, int64_t request, int64_t issue_ns, in
 struct sim_config {
 	/* workload */
 	enum sim_arrival arrival;
-	int window;              /* closed: requests in flight, >= 1 */
+	int window;              /* closed: requests in flight, >= 1 (unless window_per_plan) */
+	bool window_per_plan;    /* closed: the window is each live plan's sim_plan_window,
+				    re-sized when a new plan goes live; `window` is ignored */
 	double rate;             /* open: requests per second, > 0 */
 	int64_t requests;        /* requests to issue; 0: no limit (duration_s must be set) */
 	double duration_s;       /* no request is issued at or after this time; 0: no limit */
@@ -156,8 +167,8 @@ struct sim_config {
 				       0: never resent; at most SIM_RETRY_TIMEOUT_MAX_S */
 	const struct algo *algo;    /* re-plans; NULL: a crash of a used node ends the run */
 	struct algo_options algo_options;
-	const struct model_profile *update_profile; /* borrowed; NULL: no update */
-	double update_at_s;
+	const struct sim_update *updates; /* borrowed, n_updates entries, in any order */
+	int n_updates;
 	/* output */
 	double bin_s;            /* width of a throughput series bin, > 0 */
 	FILE *trace;             /* borrowed; one line per event, NULL: none */
@@ -167,7 +178,7 @@ struct sim_config {
 };
 
 /*
- * Defaults for problem `p`: closed loop with a window of 1, 1000 requests, no warm-up,
+ * Defaults for problem `p`: closed loop with a window of 1 (not per plan), 1000 requests, no warm-up,
  * deterministic service and transfers, compute and dispatcher hops as p's options count them
  * (so that the simulation measures what plan_cost computes), dedicated links, no failures,
  * heartbeats every 1 s with a 3 s timeout, retry checks after 4 s, no update, 1 s bins, seed 1.
@@ -202,6 +213,7 @@ struct sim_incident {
 	double deploy_s;     /* weight transfer time of the new deployment */
 	double bottleneck_s; /* plan_cost of the new plan (full cluster, its model) */
 	int stages;          /* of the new plan */
+	const char *model;   /* update: the new model's name (its profile's) */
 	char reason[512];    /* when no plan was found */
 };
 
@@ -223,8 +235,10 @@ struct sim_report {
 	int64_t waiting;          /* requests waiting at the dispatcher at the end */
 	const struct sim_incident *incidents;
 	int n_incidents;
+	int window_start, window_end; /* closed loop: the window at the start and at the end */
 	/*
-	 * The update, from the throughput series (per second; NAN when no bin qualifies):
+	 * The first update (the earliest; of two at one time, the first listed), from the
+	 * throughput series (per second; NAN when no bin qualifies):
 	 * before = the answers after the first one up to the update, over that time;
 	 * min = the lowest bin from the update's to the one after the new deployment's first
 	 * answer; after = the mean of the whole bins after that; dip = 1 - min / before.
@@ -270,6 +284,18 @@ void sim_pipeline_destroy(struct sim_pipeline *sp);
  * Complexity: O(log pending events) per event; each request costs O(stages) events.
  */
 int sim_pipeline_run(struct sim_pipeline *sp, struct ep_error *err);
+
+/*
+ * The closed-loop window for `plan` of `p` under `cfg`'s model (which terms take time, the
+ * link model): ceil(round trip / bottleneck) + 1, where the round trip is the sum of an
+ * unloaded request's stage and hop times and the bottleneck is the largest time a server is
+ * busy per request. A deterministic pipeline needs ceil(round trip / bottleneck) requests in
+ * flight to keep its bottleneck busy (then W / round trip >= 1 / bottleneck); one more absorbs
+ * some of the variation of random times. At most 1e6; 1 when nothing takes time. -1 when out
+ * of memory.
+ */
+int sim_plan_window(const struct problem *p, const struct plan *plan,
+		    const struct sim_config *cfg);
 
 /* The measurements of a finished run; owned by the pipeline. */
 const struct sim_report *sim_pipeline_report(const struct sim_pipeline *sp);

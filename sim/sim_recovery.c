@@ -361,9 +361,14 @@ static void ev_golive(struct sim_engine *e, void *ctx, uint64_t arg)
 	sp->live = d;
 	sp->pending = NULL;
 	sp->state = SIM_UP;
-	if (d->problem == &sp->update_problem && !sp->update_deploy)
+	if (sp->dip_update >= 0 && d->problem == &sp->update_problems[sp->dip_update] &&
+	    !sp->update_deploy)
 		sp->update_deploy = d;
 	SIM_TRACE(sp, "live epoch=%d", d->epoch);
+	if (sp->cfg.window_per_plan && sp->cfg.arrival == SIM_CLOSED) {
+		sp->window = sim_deploy_window(sp, d);
+		SIM_TRACE(sp, "window %d", sp->window);
+	}
 	for (int i = 0; i < sp->n_incidents; i++) {
 		struct sim_incident *in = &sp->incidents[i];
 
@@ -373,6 +378,8 @@ static void ev_golive(struct sim_engine *e, void *ctx, uint64_t arg)
 		}
 	}
 	sim_backlog_flush(sp);
+	if (sp->cfg.arrival == SIM_CLOSED)
+		sim_issue_closed(sp); /* the window may have grown */
 }
 
 /* ---- crashes and their detection ----------------------------------------------------------- */
@@ -513,20 +520,25 @@ static void ev_crash(struct sim_engine *e, void *ctx, uint64_t arg)
 static void ev_update(struct sim_engine *e, void *ctx, uint64_t arg)
 {
 	struct sim_pipeline *sp = ctx;
-	const struct problem *previous = sp->target;
+	const struct problem *previous = sp->target, *next = &sp->update_problems[arg];
 	struct sim_incident *in;
+	int incident;
 
-	SIM_TRACE(sp, "update model=%s", sp->update_problem.profile->model);
+	SIM_TRACE(sp, "update model=%s", next->profile->model);
 	if (!(in = incident_add(sp, SIM_INCIDENT_UPDATE, -1)))
 		return;
-	sp->update_incident = sp->n_incidents - 1;
-	sp->answers_at_update = sp->report.completed;
+	in->model = next->profile->model;
+	incident = sp->n_incidents - 1;
+	if ((int)arg == sp->dip_update) {
+		sp->update_incident = incident;
+		sp->answers_at_update = sp->report.completed;
+	}
 	if (sp->state == SIM_FAILED) {
 		snprintf(in->reason, sizeof(in->reason), "the pipeline is down for good");
 		return;
 	}
-	sp->target = &sp->update_problem;
-	if (replan(sp, sp->state == SIM_DOWN, sp->update_incident) || sp->err_code != EP_OK)
+	sp->target = next;
+	if (replan(sp, sp->state == SIM_DOWN, incident) || sp->err_code != EP_OK)
 		return;
 	if (sp->state == SIM_UP) {
 		sp->target = previous; /* no plan for the new model: the old one keeps running */
@@ -554,8 +566,8 @@ int sim_recovery_start(struct sim_pipeline *sp, struct ep_error *err)
 			rc = sim_engine_schedule(sp->eng, sim_to_ns(t), ev_crash, sp, (uint64_t)i, NULL,
 						 err);
 	}
-	if (!rc && sp->have_update)
-		rc = sim_engine_schedule(sp->eng, sim_to_ns(c->update_at_s), ev_update, sp, 0, NULL,
-					 err);
+	for (int i = 0; i < c->n_updates && !rc; i++)
+		rc = sim_engine_schedule(sp->eng, sim_to_ns(c->updates[i].at_s), ev_update, sp,
+					 (uint64_t)i, NULL, err);
 	return rc;
 }

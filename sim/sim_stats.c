@@ -141,7 +141,7 @@ static void server_stats(const struct sim_acc *a, int64_t now, int n, bool busy,
 static void update_dip(struct sim_pipeline *sp, struct sim_report *r, int64_t t_end)
 {
 	const struct sim_deploy *d = sp->update_deploy;
-	int64_t bin = sp->bin_ns, t_u = (int64_t)llround(sp->cfg.update_at_s * NS_PER_S);
+	int64_t bin = sp->bin_ns, t_u;
 	int64_t t_a, b_u, b_a, last_full = t_end / bin - 1; /* bins wholly before t_end */
 	double before = 0, after = 0, low = INFINITY, bs = (double)bin / NS_PER_S;
 	int nb = 0, na = 0;
@@ -149,6 +149,7 @@ static void update_dip(struct sim_pipeline *sp, struct sim_report *r, int64_t t_
 	r->update_before = r->update_min = r->update_after = r->update_dip = NAN;
 	if (!d)
 		return;
+	t_u = sim_to_ns(sp->cfg.updates[sp->dip_update].at_s);
 	t_a = d->first_answer_ns >= 0 ? d->first_answer_ns : t_end;
 	b_u = t_u / bin;
 	b_a = t_a / bin;
@@ -189,6 +190,7 @@ int sim_stats_report(struct sim_pipeline *sp, struct ep_error *err)
 	r->measured = sim_hist_count(sp->lat);
 	r->incomplete = sp->outstanding;
 	r->in_flight = sp->tokens_live;
+	r->window_end = sp->cfg.arrival == SIM_CLOSED ? sp->window : 0;
 	r->waiting = sim_backlog_waiting(sp);
 	r->warmup_end_s = (double)t_w / NS_PER_S;
 	r->end_s = (double)now / NS_PER_S;

@@ -314,6 +314,7 @@ static void test_update(void)
 	struct seen s = { 0 };
 	const struct sim_report *r;
 	struct sim_failure fail = { 2, 1500 };
+	struct sim_update upd;
 
 	if (setup(&f, &plan))
 		return;
@@ -329,8 +330,9 @@ static void test_update(void)
 	cfg = sim_config_default(&f.problem);
 	cfg.window = 4;
 	cfg.requests = 2000;
-	cfg.update_profile = &g.profile;
-	cfg.update_at_s = 1000;
+	upd = (struct sim_update){ &g.profile, 1000 };
+	cfg.updates = &upd;
+	cfg.n_updates = 1;
 	cfg.retry_timeout_s = 100;
 	cfg.failures = &fail;
 	cfg.n_failures = 1;
@@ -506,6 +508,86 @@ static void test_simultaneous_crashes(void)
 	fixture_release(&f);
 }
 
+/*
+ * Updates re-size the closed-loop window and can follow one another (issue 9, item 3).
+ * "five" (setup): hops 800 bits / 4000 bit/s + 5 ms = 0.205 s, stages 2 s: round trip
+ * 3 x 0.205 + 2 x 2 = 4.615 s, bottleneck 2 s, window ceil(2.3075) + 1 = 4.
+ * "flat": 4 segments of 100 FLOPs and 20 bytes, 10-byte tensors: first fit gives one segment
+ * per node (20 bytes each), 4 stages of 1 s on nodes 0..3, hops 80 / 4000 + 0.005 = 0.025 s:
+ * round trip 4 + 5 x 0.025 = 4.125 s, bottleneck 1 s, window ceil(4.125) + 1 = 6. With the
+ * first plan's window of 4 it would run at 4 / 4.125 = 0.9697 /s, not 1 /s.
+ * Then "two" at 3000 s (test_update's model): 3 s on node 0, 1 s on node 1, hops 0.205,
+ * 0.105, 0.025 s: round trip 4.335 s, bottleneck 3 s, window ceil(1.445) + 1 = 3.
+ */
+static void test_update_window(void)
+{
+	static const double flops2[5] = { 0, 100, 200, 300, 400 };
+	static const double params2[5] = { 0, 20, 40, 60, 80 }, xfer2[5] = { 10, 10, 10, 10, 10 };
+	static const double flops3[3] = { 0, 300, 400 }, params3[3] = { 0, 20, 25 };
+	static const double xfer3[3] = { 100, 50, 10 };
+	struct fixture f, g, h;
+	struct plan plan;
+	struct sim_config cfg;
+	struct sim_pipeline *sp = NULL;
+	struct seen s = { 0 };
+	const struct sim_report *r;
+	struct sim_update upd[2];
+
+	if (setup(&f, &plan))
+		return;
+	if (fixture_init(&g, "flat", 5, flops2, params2, xfer2, 6, speeds, 20, 4000, 0.005,
+			 PROBLEM_OPTIONS_FULL) ||
+	    fixture_init(&h, "two", 3, flops3, params3, xfer3, 6, speeds, 20, 4000, 0.005,
+			 PROBLEM_OPTIONS_FULL)) {
+		check_failures++;
+		plan_release(&plan);
+		fixture_release(&f);
+		return;
+	}
+	cfg = sim_config_default(&f.problem);
+	CHECK_INT(sim_plan_window(&f.problem, &plan, &cfg), 4);
+	cfg.window_per_plan = true;
+	cfg.requests = 3000;
+	cfg.warmup_requests = 100;
+	cfg.warmup_s = 100;
+	/* Listed out of order: they apply in time order. */
+	upd[0] = (struct sim_update){ &h.profile, 2500 };
+	upd[1] = (struct sim_update){ &g.profile, 0 };
+	cfg.updates = upd;
+	cfg.n_updates = 2;
+	cfg.algo = &algo_firstfit;
+	cfg.bin_s = 100;
+	r = run(&f, &plan, &cfg, &s, &sp);
+	if (r) {
+		printf("updates five -> flat at 0 s -> two at 2500 s: windows %d -> %d, "
+		       "throughput after 'flat' %.4f /s\n", r->window_start, r->window_end,
+		       r->update_after);
+		print_incidents(r);
+		check_exactly_once(&s, r, true);
+		CHECK_INT(r->window_start, 4);
+		CHECK_INT(r->window_end, 3);
+		CHECK_INT(r->n_incidents, 2);
+		if (r->n_incidents == 2) {
+			CHECK_STR(r->incidents[0].model, "flat");
+			CHECK_STR(r->incidents[1].model, "two");
+			CHECK(r->incidents[1].replanned && r->incidents[1].live_s > 2500);
+		}
+		CHECK_STR(r->final_profile->model, "two");
+		/* 'flat' at 1 /s from 100 s to 2500 s: bins 1..24 hold 100 answers each. */
+		for (int b = 2; b < 24 && b < r->n_bins; b++)
+			CHECK_INT(r->series[b], 100);
+		/* Then 'two' at 1/3 /s: whole bins 26.. hold 33 or 34. */
+		for (int b = 27; b + 1 < r->n_bins; b++)
+			CHECK(r->series[b] == 33 || r->series[b] == 34);
+	}
+	sim_pipeline_destroy(sp);
+	free(s.count);
+	plan_release(&plan);
+	fixture_release(&h);
+	fixture_release(&g);
+	fixture_release(&f);
+}
+
 static void test_errors(void)
 {
 	struct fixture f;
@@ -514,6 +596,7 @@ static void test_errors(void)
 	struct sim_pipeline *sp = NULL;
 	struct ep_error err;
 	struct sim_failure fail = { 6, 1 };
+	struct sim_update upd;
 
 	if (setup(&f, &plan))
 		return;
@@ -539,7 +622,9 @@ static void test_errors(void)
 	CHECK_INT(sim_pipeline_create(&f.problem, &plan, &cfg, &sp, &err), EP_EINVAL);
 	CHECK_CONTAINS(err.msg, "timeout 0.5");
 	cfg = sim_config_default(&f.problem);
-	cfg.update_profile = &f.profile;
+	upd = (struct sim_update){ &f.profile, 0 };
+	cfg.updates = &upd;
+	cfg.n_updates = 1;
 	CHECK_INT(sim_pipeline_create(&f.problem, &plan, &cfg, &sp, &err), EP_EINVAL);
 	CHECK_CONTAINS(err.msg, "algorithm");
 	/* A retry timeout whose backoff (x 64) would pass 1e9 s. */
@@ -588,6 +673,7 @@ int main(void)
 	test_mtbf_shared_duplicates();
 	test_no_plan_left();
 	test_update();
+	test_update_window();
 	test_crash_during_recovery();
 	test_simultaneous_crashes();
 	test_errors();
