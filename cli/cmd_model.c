@@ -10,6 +10,7 @@
 #include "ep_util.h"
 #include "model_file.h"
 #include "model_onnx.h"
+#include "model_weights.h"
 #include "model_profile.h"
 #include "model_zoo.h"
 
@@ -224,11 +225,14 @@ static void show_cuts(const struct model_graph *g, const struct model_profile *p
 
 static const char show_usage[] =
 	"usage: edgepipe model show NAME|FILE [options]\n"
-	"       edgepipe model export NAME|FILE [-o FILE]\n"
+	"       edgepipe model export NAME|FILE [-o FILE] [--format model|onnx] [--seed S]\n"
+	"                                 [--weights FILE]\n"
 	"       edgepipe model import FILE.onnx [-o FILE] [--input-shape HxWxC] [--name NAME]\n\n"
 	"show: print a model's layer table and its cut-point profile (per segment and cumulative\n"
 	"parameters, FLOPs, memory, and the transfer size of each cut tensor).\n"
-	"export: write the model in edgepipe's model file format (see models/model_file.h).\n"
+	"export: write the model in edgepipe's model file format (models/model_file.h), or with\n"
+	"--format onnx as an ONNX file (opset 13, NCHW, batch 1) with its weights: generated\n"
+	"from --seed (models/model_weights.h), or read from a raw --weights file.\n"
 	"import: read an ONNX file (models/model_onnx.h lists the operators and how NCHW maps\n"
 	"to our NHWC layers) and write it in edgepipe's model file format; on any error nothing\n"
 	"is written. Every --model and NAME|FILE argument also takes a FILE.onnx directly.\n\n"
@@ -236,6 +240,7 @@ static const char show_usage[] =
 	"file (its name ends in .onnx).\n\n"
 	"options:\n"
 	"  --format text|csv|json      show: output format (default text)\n"
+	"  --format model|onnx         export: file format (default model)\n"
 	"  --table all|layers|cuts     which tables to print (default all)\n"
 	"  --cuts exact|published      cut-point rule (default exact)\n"
 	"  --accounting exact|published  memory and transfer accounting (default exact)\n"
@@ -246,6 +251,10 @@ static const char show_usage[] =
 	"  -o, --output FILE           export, import: write to FILE instead of stdout\n"
 	"  --input-shape HxWxC         import: the input's size when the file leaves it unknown\n"
 	"                              (an unknown batch is always taken as 1)\n"
+	"  --seed S                    export --format onnx: weights seed (default 1)\n"
+	"  --weights FILE              export --format onnx: raw float32 weights file instead\n"
+	"  --weights-out FILE          import: also write the file's weights as a raw float32\n"
+	"                              weights file (models/model_weights.h)\n"
 	"  --name NAME                 import: the model's name (default: the ONNX graph's name,\n"
 	"                              else the file name without .onnx)\n";
 
@@ -265,15 +274,49 @@ static int model_export(struct model_graph *g, const char *path);
 
 /* model import: the ONNX file converted, then written whole (nothing on error). */
 static int model_import(const char *path, const struct model_onnx_options *opt,
-			const char *output)
+			const char *output, const char *weights_out)
 {
 	struct model_graph *g;
+	struct model_weights *w = NULL;
 	struct ep_error err;
-	int rc = model_onnx_load(path, opt, &g, &err);
+	int rc = weights_out ? model_onnx_load_weights(path, opt, &g, &w, &err)
+			     : model_onnx_load(path, opt, &g, &err);
 
 	if (rc)
 		return cli_fail(cli_exit_code(rc), "%s", err.msg);
-	rc = model_export(g, output);
+	if (weights_out && (rc = model_weights_save(w, weights_out, &err)))
+		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
+	if (!rc)
+		rc = model_export(g, output);
+	model_weights_destroy(w);
+	model_graph_destroy(g);
+	return rc;
+}
+
+/* model export --format onnx: the model with generated (or loaded) weights. */
+static int model_export_onnx(const char *spec, const char *output, unsigned long long seed,
+			     const char *weights_in)
+{
+	struct model_graph *g;
+	struct model_weights *w = NULL;
+	struct ep_error err;
+	int rc;
+
+	if (!output)
+		return cli_fail(2, "model export --format onnx: -o FILE is required (ONNX is "
+				"binary)");
+	if ((rc = model_zoo_open(spec, &g, &err)))
+		return cli_fail(cli_exit_code(rc), "%s", err.msg);
+	rc = model_weights_create(g, &w, &err);
+	if (!rc && weights_in)
+		rc = model_weights_load(w, weights_in, &err);
+	else if (!rc)
+		model_weights_generate(w, seed);
+	if (!rc)
+		rc = model_onnx_save(w, output, &err);
+	if (rc)
+		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
+	model_weights_destroy(w);
 	model_graph_destroy(g);
 	return rc;
 }
@@ -365,6 +408,9 @@ int cmd_model(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "input-shape", required_argument, NULL, 'i' },
 		{ "name", required_argument, NULL, 'n' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "weights", required_argument, NULL, 'w' },
+		{ "weights-out", required_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -372,6 +418,9 @@ int cmd_model(int argc, char **argv)
 	struct model_onnx_options onnx = MODEL_ONNX_OPTIONS_DEFAULT;
 	enum cli_format fmt = CLI_TEXT;
 	const char *table = "all", *output = NULL, *action;
+	const char *weights_in = NULL, *weights_out = NULL;
+	unsigned long long seed = 1;
+	bool onnx_out = false;
 	struct model_graph *g;
 	struct ep_error err;
 	int c, v, rc;
@@ -389,9 +438,25 @@ int cmd_model(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
-			if (!cli_parse_format(optarg, &fmt))
+			if (strcmp(action, "export") == 0) {
+				if (strcmp(optarg, "onnx") && strcmp(optarg, "model"))
+					return cli_fail(2, "--format '%s': export writes model or "
+							"onnx", optarg);
+				onnx_out = strcmp(optarg, "onnx") == 0;
+			} else if (!cli_parse_format(optarg, &fmt)) {
 				return cli_fail(2, "--format '%s': expected text, csv or json",
 						optarg);
+			}
+			break;
+		case 's':
+			if (!cli_parse_u64("--seed", optarg, &seed))
+				return 2;
+			break;
+		case 'w':
+			weights_in = optarg;
+			break;
+		case 'W':
+			weights_out = optarg;
 			break;
 		case 't':
 			if (strcmp(optarg, "all") && strcmp(optarg, "layers") &&
@@ -449,8 +514,10 @@ int cmd_model(int argc, char **argv)
 		if (!model_onnx_is_path(argv[optind]))
 			return cli_fail(2, "model import: '%s' is not an ONNX file name (FILE.onnx)",
 					argv[optind]);
-		return model_import(argv[optind], &onnx, output);
+		return model_import(argv[optind], &onnx, output, weights_out);
 	}
+	if (strcmp(action, "export") == 0 && onnx_out)
+		return model_export_onnx(argv[optind], output, seed, weights_in);
 	rc = model_zoo_open(argv[optind], &g, &err);
 	if (rc)
 		return cli_fail(cli_exit_code(rc), "%s", err.msg);

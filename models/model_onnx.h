@@ -48,7 +48,8 @@
  * listed above, attributes outside what is listed, a graph with more than one (non-constant)
  * input or more than one output, a cycle, a node reading a tensor nothing produces, dimensions
  * unknown except the batch (taken as 1; override with `input_shape`), a default-domain opset
- * outside 7..18, a shape that disagrees with the file's value_info, an initializer whose
+ * outside 1..18 (and before 7 for BatchNormalization and Dropout, 6 for Clip, 5 for Reshape, 2
+ * for Pad, whose attributes changed), a shape that disagrees with the file's value_info, an initializer whose
  * element count disagrees with its dims or the op, a file that is not a protobuf ModelProto.
  *
  * Export writes opset 13, IR version 7: each layer as one node named after it (with parts
@@ -96,5 +97,24 @@ bool model_onnx_is_path(const char *path);
  */
 int model_onnx_load(const char *path, const struct model_onnx_options *opt,
 		    struct model_graph **out, struct ep_error *err);
+
+/*
+ * The same, and the file's initializers as the weights the executor runs (model_weights.h's
+ * Keras layouts; BatchNormalization's epsilon e folded into the moving variance as
+ * var + e - MODEL_BN_EPSILON; Normalization's variance as var + e). *weights refers to *graph:
+ * destroy the weights first. Errors as model_onnx_load.
+ * Complexity: O(size of the file + parameters).
+ */
+int model_onnx_load_weights(const char *path, const struct model_onnx_options *opt,
+			    struct model_graph **graph, struct model_weights **weights,
+			    struct ep_error *err);
+
+/*
+ * Write `w`'s graph with these weights to `path` as ONNX (the export described above),
+ * through a temporary file renamed at the end: on error nothing is written. Errors: EP_EINVAL
+ * naming a layer that has no export, EP_EIO, EP_ENOMEM.
+ * Complexity: O(layers + parameters).
+ */
+int model_onnx_save(const struct model_weights *w, const char *path, struct ep_error *err);
 
 #endif

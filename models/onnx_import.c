@@ -12,6 +12,7 @@
 
 #include "ep_util.h"
 #include "model_onnx.h"
+#include "model_weights.h"
 #include "onnx_import.h"
 #include "onnx_internal.h"
 
@@ -148,8 +149,8 @@ static int check_opset(struct imp *m, const Onnx__ModelProto *mp)
 	if (m->opset < 0)
 		return ep_error_set(m->err, EP_EINVAL, "%s: no opset for the default ONNX domain",
 				    m->path);
-	if (m->opset < 7 || m->opset > 18)
-		return ep_error_set(m->err, EP_EINVAL, "%s: opset %d (edgepipe reads 7 to 18)",
+	if (m->opset < 1 || m->opset > 18)
+		return ep_error_set(m->err, EP_EINVAL, "%s: opset %d (edgepipe reads 1 to 18)",
 				    m->path, m->opset);
 	return EP_OK;
 }
@@ -185,6 +186,15 @@ static int index_tensors(struct imp *m)
 		if (n->domain && n->domain[0] && strcmp(n->domain, "ai.onnx") != 0)
 			return node_fail(m, (int)i, "operator domain '%s' (edgepipe reads the "
 					 "default ONNX domain only)", n->domain);
+		/* Versions whose attributes meant something else (consumed_inputs, is_test,
+		 * paddings): refused rather than misread. */
+		if ((m->opset < 7 && (strcmp(n->op_type, "BatchNormalization") == 0 ||
+				      strcmp(n->op_type, "Dropout") == 0)) ||
+		    (m->opset < 6 && strcmp(n->op_type, "Clip") == 0) ||
+		    (m->opset < 2 && strcmp(n->op_type, "Pad") == 0) ||
+		    (m->opset < 5 && strcmp(n->op_type, "Reshape") == 0))
+			return node_fail(m, (int)i, "opset %d's version of %s is not read", m->opset,
+					 n->op_type);
 		for (size_t k = 0; k < n->n_output; k++) {
 			struct val *v;
 
@@ -268,6 +278,19 @@ static int order_nodes(struct imp *m)
 				u[n_users[p]++] = (int)i;
 				missing[i]++;
 			}
+		}
+	}
+	/* A file already in topological order (as ONNX requires) keeps its order. */
+	{
+		bool sorted = true;
+
+		for (size_t i = 0; i < n && sorted; i++)
+			for (size_t k = 0; k < n_users[i] && sorted; k++)
+				sorted = (size_t)users[i][k] > i;
+		if (sorted) {
+			for (size_t i = 0; i < n; i++)
+				m->order[i] = (int)i;
+			goto out;
 		}
 	}
 	for (size_t i = 0; i < n; i++)
@@ -456,6 +479,12 @@ static int input_layer(struct imp *m, int node, const char *name, int *layer)
 	if (!v || v->konst || v->layer < 0)
 		return node_fail(m, node, "input '%s' is %s, a tensor computed by the graph is "
 				 "needed", name, v && v->konst ? "a constant" : "not available");
+	if (v->chw_flat && !op_is(node_at(m, node), "Gemm") &&
+	    !op_is(node_at(m, node), "MatMul") && !op_is(node_at(m, node), "Dropout") &&
+	    !op_is(node_at(m, node), "Identity"))
+		return node_fail(m, node, "input '%s' is an image flattened in ONNX's C,H,W order; "
+				 "edgepipe's layers are H,W,C, so only a Gemm or MatMul may read "
+				 "it (its rows are reordered)", name);
 	*layer = v->layer;
 	return EP_OK;
 }
@@ -659,12 +688,20 @@ static bool activation_of(struct imp *m, int node, const struct model_layer *x, 
 struct hint {
 	char op[MODEL_OP_MAX];
 	int center, scale; /* -1 unset, else 0/1 */
+	bool has_scale_value;
+	double scale_value; /* Rescaling, Lambda: the double the float32 constant rounds */
 };
+
+/* The hint's scale value when it is the double that `f` rounds, else f. */
+static double hinted_scale(const struct hint *h, float f)
+{
+	return h->has_scale_value && (float)h->scale_value == f ? h->scale_value : f;
+}
 
 static void hint_of(const Onnx__NodeProto *n, struct hint *h)
 {
 	const char *s = n->doc_string;
-	char key[16], value[16];
+	char key[16], value[40];
 	int used;
 
 	memset(h, 0, sizeof(*h));
@@ -674,13 +711,15 @@ static void hint_of(const Onnx__NodeProto *n, struct hint *h)
 	s += 6;
 	if (sscanf(s, "%31s%n", h->op, &used) != 1)
 		return;
-	for (s += used; sscanf(s, " %15[^= ]=%15s%n", key, value, &used) == 2; s += used) {
+	for (s += used; sscanf(s, " %15[^= ]=%39s%n", key, value, &used) == 2; s += used) {
 		int b = strcmp(value, "true") == 0 ? 1 : strcmp(value, "false") == 0 ? 0 : -1;
 
 		if (strcmp(key, "center") == 0)
 			h->center = b;
 		else if (strcmp(key, "scale") == 0)
 			h->scale = b;
+		else if (strcmp(key, "scale_value") == 0)
+			h->has_scale_value = sscanf(value, "%lf", &h->scale_value) == 1;
 	}
 }
 
@@ -1141,7 +1180,7 @@ static int build_reshape(struct imp *m, int node, const Onnx__NodeProto *transpo
 	if (rank == 2) {
 		bool spatial = xl->rank == 3 && xl->shape[0] * xl->shape[1] > 1 && xl->shape[2] > 1;
 
-		if (xl->rank == 3 || op_is(n, "Flatten")) {
+		if (op_is(n, "Flatten")) {
 			*out = model_add_flatten(m->g, name, x);
 			if ((rc = built(m, node, *out)))
 				return rc;
@@ -1178,7 +1217,8 @@ static int build_reshape(struct imp *m, int node, const Onnx__NodeProto *transpo
 }
 
 /* Add/Sum of tensors, Mul of two tensors or by a constant scalar. */
-static int build_binary(struct imp *m, int node, const char *name, int *out)
+static int build_binary(struct imp *m, int node, const struct hint *h, const char *name,
+			int *out)
 {
 	const Onnx__NodeProto *n = node_at(m, node);
 	int xs[MODEL_MAX_INPUTS], rc;
@@ -1198,7 +1238,7 @@ static int build_binary(struct imp *m, int node, const char *name, int *out)
 					 onnx_tensor_elements(t));
 		if ((rc = input_layer(m, node, n->input[1 - c], &xs[0])))
 			return rc;
-		*out = model_add_rescaling(m->g, name, xs[0], onnx_tensor_float(t, 0));
+		*out = model_add_rescaling(m->g, name, xs[0], hinted_scale(h, onnx_tensor_float(t, 0)));
 		return built(m, node, *out);
 	}
 	for (size_t k = 0; k < n->n_input; k++)
@@ -1457,7 +1497,8 @@ static int build_group(struct imp *m, const int *grp, int k)
 			if ((rc = input_layer(m, grp[0], mul->input[1 - c], &b)) ||
 			    (rc = input_layer(m, h, mn->input[other], &a)))
 				return rc;
-			out = model_add_scale_sum(m->g, name, a, b, onnx_tensor_float(t, 0));
+			out = model_add_scale_sum(m->g, name, a, b,
+						  hinted_scale(&hint, onnx_tensor_float(t, 0)));
 			rc = built(m, h, out);
 		} else if (main_n == 2 && op_is(node_at(m, grp[0]), "Transpose"))
 			rc = build_reshape(m, grp[1], node_at(m, grp[0]), name, &out);
@@ -1486,7 +1527,7 @@ static int build_group(struct imp *m, const int *grp, int k)
 			 op_is(mn, "Unsqueeze"))
 			rc = build_reshape(m, h, NULL, name, &out);
 		else if (op_is(mn, "Add") || op_is(mn, "Sum") || op_is(mn, "Mul"))
-			rc = build_binary(m, h, name, &out);
+			rc = build_binary(m, h, &hint, name, &out);
 		else if (op_is(mn, "Concat"))
 			rc = build_concat(m, h, name, &out);
 		else if (op_is(mn, "Dropout")) {
@@ -1549,6 +1590,17 @@ static void default_name(const char *path, const Onnx__GraphProto *gp, char *out
 int onnx_import_run(const char *path, const struct model_onnx_options *opt,
 		    struct onnx_import **out, struct ep_error *err)
 {
+	Onnx__ModelProto *model;
+	int rc = onnx_model_read(path, &model, err);
+
+	*out = NULL;
+	return rc ? rc : onnx_import_model(model, path, opt, out, err);
+}
+
+int onnx_import_model(Onnx__ModelProto *model, const char *path,
+		      const struct model_onnx_options *opt, struct onnx_import **out,
+		      struct ep_error *err)
+{
 	struct model_onnx_options defaults = MODEL_ONNX_OPTIONS_DEFAULT;
 	struct imp m = { .path = path, .opt = opt ? opt : &defaults, .err = err };
 	struct onnx_import *res = calloc(1, sizeof(*res));
@@ -1557,10 +1609,11 @@ int onnx_import_run(const char *path, const struct model_onnx_options *opt,
 	size_t n;
 
 	*out = NULL;
-	if (!res)
+	if (!res) {
+		onnx__model_proto__free_unpacked(model, NULL);
 		return ep_error_set(err, EP_ENOMEM, "out of memory reading '%s'", path);
-	if ((rc = onnx_model_read(path, &res->model, err)))
-		goto fail;
+	}
+	res->model = model;
 	m.gp = res->model->graph;
 	n = m.gp->n_node;
 	if ((rc = check_opset(&m, res->model)))
@@ -1604,6 +1657,14 @@ int onnx_import_run(const char *path, const struct model_onnx_options *opt,
 		const struct val *o = val_find(&m, m.gp->output[0]->name);
 		size_t last = model_graph_layer_count(m.g) - 1;
 
+		if (o && o->chw_flat) {
+			rc = ep_error_set(err, EP_EINVAL, "%s: node '%s' (%s): graph output '%s' is "
+					  "an image flattened in ONNX's C,H,W order, which edgepipe's "
+					  "H,W,C layers do not produce", path,
+					  node_name(node_at(&m, o->producer)),
+					  node_at(&m, o->producer)->op_type, o->name);
+			goto fail;
+		}
 		if (!o || o->layer < 0 || (size_t)o->layer != last) {
 			rc = ep_error_set(err, EP_EINVAL, "%s: graph output '%s' is not the last "
 					  "layer computed", path, m.gp->output[0]->name);
@@ -1641,5 +1702,193 @@ int model_onnx_load(const char *path, const struct model_onnx_options *opt,
 	*out = imp->graph;
 	imp->graph = NULL;
 	onnx_import_destroy(imp);
+	return EP_OK;
+}
+
+/* ---- weights ---------------------------------------------------------------------------- */
+
+/* Fill layer `i`'s tensors from its recipe (the tensors were checked while building). */
+static int fill_layer(const struct onnx_import *imp, struct model_weights *w, size_t i,
+		      struct ep_error *err)
+{
+	const struct onnx_import_recipe *r = &imp->recipes[i];
+	const struct model_layer *l = model_graph_layer(imp->graph, i);
+	const struct model_layer *in =
+		l->n_inputs ? model_graph_layer(imp->graph, (size_t)l->inputs[0]) : NULL;
+	const Onnx__GraphProto *gp = imp->model->graph;
+	const Onnx__TensorProto *t[5] = { NULL };
+	const Onnx__NodeProto *n = r->node;
+
+	if (r->kind == ONNX_RECIPE_NONE)
+		return EP_OK;
+	/* The node's constant inputs, by name. */
+	for (size_t k = 1; k < n->n_input && k < 5; k++)
+		for (size_t j = 0; j < gp->n_initializer && !t[k]; j++)
+			if (strcmp(gp->initializer[j]->name, n->input[k]) == 0)
+				t[k] = gp->initializer[j];
+	for (size_t k = 1; k < n->n_input && k < 5; k++)
+		for (size_t j = 0; j < gp->n_node && !t[k]; j++) {
+			const Onnx__NodeProto *c = gp->node[j];
+
+			if (strcmp(c->op_type, "Constant") == 0 &&
+			    strcmp(c->output[0], n->input[k]) == 0)
+				t[k] = onnx_attr(c, "value")->t;
+		}
+	switch (r->kind) {
+	case ONNX_RECIPE_CONV: {
+		int64_t kh = l->attrs.kernel[0], kw = l->attrs.kernel[1];
+		int64_t g = l->attrs.groups > 1 ? l->attrs.groups : 1;
+		int64_t ci = in->shape[2] / g, co = l->shape[2];
+		float *k = model_weights_tensor(w, i, 0);
+
+		for (int64_t y = 0; y < kh; y++)
+			for (int64_t z = 0; z < kw; z++)
+				for (int64_t c = 0; c < ci; c++)
+					for (int64_t o = 0; o < co; o++)
+						k[((y * kw + z) * ci + c) * co + o] = onnx_tensor_float(
+							t[1], ((o * ci + c) * kh + y) * kw + z);
+		if (l->attrs.use_bias)
+			for (int64_t o = 0; o < co; o++)
+				model_weights_tensor(w, i, 1)[o] = onnx_tensor_float(t[2], o);
+		break;
+	}
+	case ONNX_RECIPE_DEPTHWISE:
+	case ONNX_RECIPE_SEPARABLE: {
+		int64_t kh = l->attrs.kernel[0], kw = l->attrs.kernel[1], c = in->shape[2];
+		int64_t m = r->kind == ONNX_RECIPE_DEPTHWISE ? l->shape[2] / c : 1;
+		float *k = model_weights_tensor(w, i, 0);
+
+		for (int64_t y = 0; y < kh; y++)
+			for (int64_t z = 0; z < kw; z++)
+				for (int64_t ch = 0; ch < c; ch++)
+					for (int64_t j = 0; j < m; j++)
+						k[((y * kw + z) * c + ch) * m + j] = onnx_tensor_float(
+							t[1], ((ch * m + j) * kh + y) * kw + z);
+		if (r->kind == ONNX_RECIPE_DEPTHWISE) {
+			if (l->attrs.use_bias)
+				for (int64_t o = 0; o < c * m; o++)
+					model_weights_tensor(w, i, 1)[o] = onnx_tensor_float(t[2], o);
+			break;
+		}
+		{
+			/* The pointwise half: node2's W [F][C][1][1] and bias. */
+			const Onnx__NodeProto *p = r->node2;
+			const Onnx__TensorProto *pw = NULL, *pb = NULL;
+			int64_t f = l->shape[2];
+			float *pk = model_weights_tensor(w, i, 1);
+
+			for (size_t j = 0; j < gp->n_initializer; j++) {
+				if (strcmp(gp->initializer[j]->name, p->input[1]) == 0)
+					pw = gp->initializer[j];
+				if (p->n_input > 2 && strcmp(gp->initializer[j]->name, p->input[2]) == 0)
+					pb = gp->initializer[j];
+			}
+			if (!pw || (l->attrs.use_bias && !pb))
+				return ep_error_set(err, EP_EINVAL, "layer '%s': the pointwise weights "
+						    "are not initializers", l->name);
+			for (int64_t ch = 0; ch < c; ch++)
+				for (int64_t o = 0; o < f; o++)
+					pk[ch * f + o] = onnx_tensor_float(pw, o * c + ch);
+			if (l->attrs.use_bias)
+				for (int64_t o = 0; o < f; o++)
+					model_weights_tensor(w, i, 2)[o] = onnx_tensor_float(pb, o);
+		}
+		break;
+	}
+	case ONNX_RECIPE_DENSE: {
+		int64_t kin = in->shape[0], units = l->shape[0];
+		float *k = model_weights_tensor(w, i, 0);
+
+		for (int64_t row = 0; row < kin; row++) {
+			/* Keras row (h, w, c) in H,W,C order; the file's row in C,H,W order when
+			 * a plain ONNX Flatten came before. */
+			int64_t src = row;
+
+			if (r->chw_rows) {
+				int64_t c = row % r->chw[0], hw = row / r->chw[0];
+
+				src = c * r->chw[1] * r->chw[2] + hw;
+			}
+			for (int64_t u = 0; u < units; u++)
+				k[row * units + u] = onnx_tensor_float(
+					t[1], r->trans_b ? u * kin + src : src * units + u);
+		}
+		if (l->attrs.use_bias)
+			for (int64_t u = 0; u < units; u++)
+				model_weights_tensor(w, i, 1)[u] = onnx_tensor_float(r->bias, u);
+		break;
+	}
+	case ONNX_RECIPE_BATCH_NORM:
+	case ONNX_RECIPE_NORMALIZATION: {
+		int64_t c = l->shape[l->rank - 1];
+		float eps = onnx_attr_float(n, "epsilon", 1e-5f);
+		int k = 0;
+
+		if (r->kind == ONNX_RECIPE_NORMALIZATION) {
+			for (int64_t ch = 0; ch < c; ch++) {
+				model_weights_tensor(w, i, 0)[ch] = onnx_tensor_float(t[3], ch);
+				model_weights_tensor(w, i, 1)[ch] = onnx_tensor_float(t[4], ch) + eps;
+			}
+			model_weights_tensor(w, i, 2)[0] = 0.0f;
+			break;
+		}
+		if (l->attrs.scale)
+			for (int64_t ch = 0; ch < c; ch++)
+				model_weights_tensor(w, i, k)[ch] = onnx_tensor_float(t[1], ch);
+		k += l->attrs.scale;
+		if (l->attrs.center)
+			for (int64_t ch = 0; ch < c; ch++)
+				model_weights_tensor(w, i, k)[ch] = onnx_tensor_float(t[2], ch);
+		k += l->attrs.center;
+		for (int64_t ch = 0; ch < c; ch++) {
+			float v = onnx_tensor_float(t[4], ch);
+
+			/* Another epsilon moves into the variance; ours leaves it exact. */
+			model_weights_tensor(w, i, k)[ch] = onnx_tensor_float(t[3], ch);
+			model_weights_tensor(w, i, k + 1)[ch] =
+				eps == MODEL_BN_EPSILON ? v : v + (eps - MODEL_BN_EPSILON);
+		}
+		break;
+	}
+	default:
+		break;
+	}
+	return EP_OK;
+}
+
+int model_onnx_load_weights(const char *path, const struct model_onnx_options *opt,
+			    struct model_graph **graph, struct model_weights **weights,
+			    struct ep_error *err)
+{
+	struct onnx_import *imp;
+	int rc = onnx_import_run(path, opt, &imp, err);
+
+	*graph = NULL;
+	*weights = NULL;
+	if (rc)
+		return rc;
+	rc = onnx_import_weights(imp, weights, err);
+	if (!rc) {
+		*graph = imp->graph;
+		imp->graph = NULL;
+	}
+	onnx_import_destroy(imp);
+	return rc;
+}
+
+int onnx_import_weights(const struct onnx_import *imp, struct model_weights **out,
+			struct ep_error *err)
+{
+	struct model_weights *w = NULL;
+	int rc = model_weights_create(imp->graph, &w, err);
+
+	*out = NULL;
+	for (size_t i = 0; i < model_graph_layer_count(imp->graph) && !rc; i++)
+		rc = fill_layer(imp, w, i, err);
+	if (rc) {
+		model_weights_destroy(w);
+		return rc;
+	}
+	*out = w;
 	return EP_OK;
 }

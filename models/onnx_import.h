@@ -42,6 +42,15 @@ struct onnx_import {
 /* Read and convert `path` (model_onnx_load's contract); *out owns everything. */
 int onnx_import_run(const char *path, const struct model_onnx_options *opt,
 		    struct onnx_import **out, struct ep_error *err);
+/* The same from a decoded model (owned by the import from now on, also on error); `path`
+ * names it in messages. */
+int onnx_import_model(Onnx__ModelProto *model, const char *path,
+		      const struct model_onnx_options *opt, struct onnx_import **out,
+		      struct ep_error *err);
+/* The initializers as weights of imp->graph (*out refers to imp->graph). */
+struct model_weights;
+int onnx_import_weights(const struct onnx_import *imp, struct model_weights **out,
+			struct ep_error *err);
 void onnx_import_destroy(struct onnx_import *imp);
 
 #endif

@@ -53,6 +53,12 @@ expect_exit2 "model import of a non-ONNX name" "'resnet50'${NL}FILE.onnx" \
 expect_exit2 "model import missing file" "'$TMP/none.onnx'" "$EP" model import "$TMP/none.onnx"
 expect_exit2 "model import --input-shape 3x3" "'3x3'${NL}HxWxC" \
 	"$EP" model import x.onnx --input-shape 3x3
+expect_exit2 "model export --format xml" "'xml'${NL}model or onnx" \
+	"$EP" model export resnet50 --format xml -o "$TMP/x.onnx"
+expect_exit2 "model export --format onnx without -o" "-o FILE" \
+	"$EP" model export resnet50 --format onnx
+expect_exit2 "model export --seed abc" "'abc'" \
+	"$EP" model export resnet50 --format onnx --seed abc -o "$TMP/x.onnx"
 expect_exit2 "model show missing ONNX file" "'$TMP/none.onnx'" "$EP" model show "$TMP/none.onnx"
 expect_exit2 "model show without a model" "model show" "$EP" model show
 # Two models where one is expected: the message names the extra one, as 'models extra' does.

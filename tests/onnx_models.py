@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """ONNX files written by others, checked against edgepipe's importer.
 
-Usage: onnx_models.py EDGEPIPE MODE    (MODE: models | bad)
+Usage: onnx_models.py EDGEPIPE MODE    (MODE: models | bad | export)
 
 models: small networks built here with the onnx package's helper API (Debian python3-onnx),
         imported with `edgepipe model show FILE.onnx --format json`; every layer's shape must
@@ -10,6 +10,10 @@ models: small networks built here with the onnx package's helper API (Debian pyt
 bad:    broken files (truncated, not ONNX, unsupported op, cycle, shape mismatch, initializer
         of the wrong size, two inputs): `edgepipe model import F.onnx -o OUT` exits 2, names
         the node (or tensor) at fault, and writes nothing.
+export: zoo models written by `edgepipe model export NAME --format onnx` pass
+        onnx.checker.check_model with full_check (strict shape inference: every value_info we
+        write must agree with onnx's own inference), and onnx's inferred shape of every
+        tensor equals the layer shape `edgepipe model show NAME` prints.
 Exit status: 0 all passed, 1 a check failed, 77 skipped (no onnx package).
 """
 import json
@@ -163,6 +167,44 @@ def ops_net():
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), params, merged
 
 
+def flatten_orders(tmp):
+    """PyTorch flattens an image in C,H,W order (plain Flatten), keras2onnx in H,W,C order
+    (Transpose then Flatten). The same network written both ways, the second with the Gemm's
+    rows permuted by numpy, must import to the same graph and the same weights file: the
+    importer reorders the first file's rows itself."""
+    c, h, w, units = 3, 4, 5, 6
+    conv_w = init("conv_w", c, 2, 1, 1)
+    gemm_chw = rng.standard_normal((c * h * w, units)).astype(np.float32)
+    # Row (y, x, k) of the H,W,C order is row (k, y, x) of the C,H,W order.
+    gemm_hwc = gemm_chw.reshape(c, h, w, units).transpose(1, 2, 0, 3).reshape(-1, units)
+    files = []
+    for name, transposed, gw in (("chw", False, gemm_chw), ("hwc", True, gemm_hwc)):
+        nodes = [helper.make_node("Conv", ["x", "conv_w"], ["c"], name="conv",
+                                  kernel_shape=[1, 1])]
+        flat_in = "c"
+        if transposed:
+            nodes.append(helper.make_node("Transpose", ["c"], ["t"], name="transpose",
+                                          perm=[0, 2, 3, 1]))
+            flat_in = "t"
+        nodes += [helper.make_node("Flatten", [flat_in], ["f"], name="flatten"),
+                  helper.make_node("Gemm", ["f", "gw"], ["y"], name="fc")]
+        graph = helper.make_graph(
+            nodes, "flat", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
+                                                          [1, 2, h, w])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, units])],
+            [conv_w, numpy_helper.from_array(gw, "gw")])
+        path = os.path.join(tmp, name + ".onnx")
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+        wpath = os.path.join(tmp, name + ".bin")
+        r = subprocess.run([EP, "model", "import", path, "--weights-out", wpath],
+                           capture_output=True, text=True)
+        check(f"flatten {name}: import exits 0", r.returncode == 0, r.stderr.strip())
+        files.append((r.stdout, open(wpath, "rb").read() if r.returncode == 0 else b""))
+    check("flatten C,H,W and H,W,C files: the same model file", files[0][0] == files[1][0])
+    check("flatten C,H,W and H,W,C files: the same weights, byte for byte",
+          files[0][1] == files[1][1] and len(files[0][1]) == 4 * (3 * 2 + c * h * w * units))
+
+
 def nchw(shape):
     return [1, shape[2], shape[0], shape[1]] if len(shape) == 3 else [1] + shape
 
@@ -283,9 +325,47 @@ def bad_files(tmp):
     check("intact file imports", r.returncode == 0 and os.path.exists(out), r.stderr.strip())
 
 
+def exported(tmp):
+    # The small zoo models: every layer kind the exporter writes except VGG's Flatten of a
+    # 7x7 map, InceptionResNetV2's Lambda and InceptionV3's BatchNormalization without gamma
+    # (files of 90 to 550 MB, too slow here; all passed this check by hand when it was
+    # written).
+    for name in ("mobilenet", "mobilenetv2", "efficientnetb0", "densenet121", "xception"):
+        path = os.path.join(tmp, name + ".onnx")
+        r = subprocess.run([EP, "model", "export", name, "--format", "onnx", "-o", path],
+                           capture_output=True, text=True)
+        check(f"{name}: export exits 0", r.returncode == 0, r.stderr.strip())
+        if r.returncode:
+            continue
+        model = onnx.load(path)
+        try:
+            onnx.checker.check_model(model, full_check=True)
+            check(f"{name}: onnx.checker.check_model(full_check=True)", True)
+        except Exception as e:  # the checker's own exception types vary by version
+            check(f"{name}: onnx.checker.check_model(full_check=True)", False, str(e)[:300])
+        # Shapes by onnx's inference alone (our value_info removed first).
+        del model.graph.value_info[:]
+        inferred = shape_inference.infer_shapes(model, strict_mode=True)
+        shapes = {vi.name: [d.dim_value for d in vi.type.tensor_type.shape.dim]
+                  for vi in list(inferred.graph.value_info) + list(inferred.graph.output)}
+        r = subprocess.run([EP, "model", "show", name, "--format", "json", "--table",
+                            "layers"], capture_output=True, text=True)
+        layers = json.loads(r.stdout)["layers"]
+        bad = [l["layer"] for l in layers[1:] if shapes.get(l["layer"]) != nchw(l["shape"])]
+        check(f"{name}: {len(layers) - 1} layer shapes = onnx shape inference", not bad,
+              f"{len(bad)} differ, first {bad[:3]}: onnx {shapes.get(bad[0]) if bad else ''}")
+        os.unlink(path)
+    r = subprocess.run([EP, "model", "export", "resnet50", "--format", "onnx"],
+                       capture_output=True, text=True)
+    check("export --format onnx without -o: exit 2", r.returncode == 2, r.stderr.strip())
+
+
 with tempfile.TemporaryDirectory() as tmp:
     if MODE == "models":
         run_models(tmp)
+        flatten_orders(tmp)
+    elif MODE == "export":
+        exported(tmp)
     else:
         bad_files(tmp)
 print(f"{failures} failed")
