@@ -54,9 +54,14 @@ static const char *const emu_usage[] = {
 	"                             closed, with the smallest window that keeps the bottleneck busy)\n"
 	"  --requests N               requests to send (default 200)\n"
 	"  --warmup N                 answers left out of the measurements (default a tenth)\n"
-	"  --compute model|none       model: each stage busy-works FLOPs / node speed (default;\n"
+	"  --compute model|real|none  model: each stage busy-works FLOPs / node speed (default;\n"
 	"                             with --speed, the node's cgroup gets CPU share = speed / host\n"
-	"                             speed); none: stages forward at once\n"
+	"                             speed); real: each stage holds its layers' weights (seeded)\n"
+	"                             inside its node's memory cap and runs them on the real tensor\n"
+	"                             (XNNPACK); the dispatcher checks every answer against the\n"
+	"                             whole model's output; a node gets its --speed-factor of one\n"
+	"                             core; none: stages forward at once\n"
+	"  --threads T                real compute: executor threads per stage (default 1)\n"
 	"  --compress none|lz4        compress tensors on the wire (default none)\n",
 	"faults, detection and updates:\n"
 	"  --fault SPEC               (repeatable) one of\n"
@@ -101,7 +106,7 @@ struct emu_cmd {
 	struct cli_instance_opts o;
 	struct emu_config cfg;
 	bool have_window, have_warmup, have_retry, have_bin, series, progress;
-	bool compute_model;
+	bool compute_model;        /* busy work, or (with cfg.real) the cost model's compute */
 	const char *fault_specs[MAX_FAULT_SPECS];
 	int n_fault_specs;
 	const char *faults_file, *update_spec, *db_path, *state_dir;
@@ -110,6 +115,11 @@ struct emu_cmd {
 	enum cli_format fmt;
 	char command[2048];
 };
+
+static const char *compute_name(const struct emu_cmd *c)
+{
+	return c->cfg.real ? "real" : c->compute_model ? "model" : "none";
+}
 
 /* ---- parsing ---- */
 
@@ -375,7 +385,7 @@ static void print_text(const struct emu_cmd *c, const struct instance *inst,
 		       c->cfg.rate);
 	printf(", %" PRId64 " requests, warm-up %" PRId64 " answers; compute %s; compress %s; "
 	       "heartbeats %g ms, timeout %g ms\n", c->cfg.requests, c->cfg.warmup_requests,
-	       c->compute_model ? "model" : "none", c->cfg.lz4 ? "lz4" : "none",
+	       compute_name(c), c->cfg.lz4 ? "lz4" : "none",
 	       c->cfg.heartbeat_period_s * 1e3, c->cfg.heartbeat_timeout_s * 1e3);
 
 	printf("\n%-22s %12s %12s %12s\n", "", "analytic", "simulated", "emulated");
@@ -411,6 +421,10 @@ static void print_text(const struct emu_cmd *c, const struct instance *inst,
 	       " duplicate answers discarded; measured %" PRId64 " from %.3f s to %.3f s\n",
 	       r->issued, r->answered, r->incomplete, r->requests_resent, r->resends,
 	       r->duplicates, r->measured, r->warmup_end_s, r->end_s);
+	if (c->cfg.real)
+		printf("answers checked against the whole model's output: %" PRId64 ", mismatches "
+		       "%" PRId64 " (largest difference %.3g of the output's magnitude, tolerance "
+		       "%g)\n", r->checked, r->mismatches, r->max_diff, EMU_REAL_TOLERANCE);
 	printf("tensor bytes on the links: %s before compression, %s on the wire\n",
 	       ep_format_bytes(r->raw_bytes, x, sizeof(x)),
 	       ep_format_bytes(r->wire_bytes, y, sizeof(y)));
@@ -572,6 +586,10 @@ static void print_json(const struct emu_cmd *c, const struct instance *inst,
 	       PRId64 ", \"measured\": %" PRId64 ", \"warmup_end_s\": %.17g, \"end_s\": %.17g,\n",
 	       r->issued, r->answered, r->incomplete, r->duplicates, r->resends,
 	       r->requests_resent, r->measured, r->warmup_end_s, r->end_s);
+	printf(" \"threads\": %d, \"checked\": %" PRId64 ", \"mismatches\": %" PRId64
+	       ", \"max_diff\": ", c->cfg.real ? c->cfg.threads : 0, r->checked, r->mismatches);
+	json_num(r->checked > 0 ? r->max_diff : NAN);
+	printf(",\n");
 	printf(" \"raw_bytes\": %.17g, \"wire_bytes\": %.17g, \"interrupted\": %s, \"gave_up\": %s,"
 	       "\n", r->raw_bytes, r->wire_bytes, r->interrupted ? "true" : "false",
 	       r->gave_up ? "true" : "false");
@@ -660,7 +678,7 @@ static void print_csv(const struct emu_cmd *c, const struct instance *inst,
 	       algo_variant_name(c->o.algo.variant), inst->cluster->n, c->o.spec.seed,
 	       c->o.spec.trial, emu_arrival_name(c->cfg.arrival), c->cfg.window,
 	       c->cfg.arrival == EMU_CLOSED ? 0 : c->cfg.rate, c->cfg.requests,
-	       c->cfg.warmup_requests, c->compute_model ? "model" : "none",
+	       c->cfg.warmup_requests, compute_name(c),
 	       c->cfg.lz4 ? "lz4" : "none", res->plan.n_stages, res->cost.bottleneck_s,
 	       res->cost.throughput, sim->throughput, r->throughput, r->latency_mean_s,
 	       r->latency_p50_s, r->latency_p95_s, r->latency_p99_s, r->latency_max_s, r->issued,
@@ -811,7 +829,12 @@ static int run_emu(struct emu_cmd *c)
 	c->cfg.algo = a;
 	c->cfg.algo_options = c->o.algo;
 	c->cfg.seed = c->o.spec.seed;
-	c->cfg.compute = c->compute_model;
+	c->cfg.compute = c->compute_model && !c->cfg.real;
+	if (c->cfg.real) {
+		c->cfg.graph = inst->graph;
+		c->cfg.update_graph = ug;
+		c->cfg.real_inputs = (int)(c->cfg.requests < 4 ? c->cfg.requests : 4);
+	}
 	c->cfg.faults = faults;
 	c->cfg.n_faults = n_faults;
 	c->cfg.update_profile = up;
@@ -883,7 +906,8 @@ static int run_emu(struct emu_cmd *c)
 				.rate = c->cfg.rate,
 				.requests = c->cfg.requests,
 				.warmup = c->cfg.warmup_requests,
-				.compute = c->compute_model ? "model" : "none",
+				.compute = compute_name(c),
+				.threads = c->cfg.real ? c->cfg.threads : -1,
 				.compress = c->cfg.lz4 ? "lz4" : "none",
 				.heartbeat_period_s = c->cfg.heartbeat_period_s,
 				.heartbeat_timeout_s = c->cfg.heartbeat_timeout_s,
@@ -910,9 +934,12 @@ static int run_emu(struct emu_cmd *c)
 			print_json(c, inst, a, &res, &sim, faults, r);
 		else
 			print_csv(c, inst, a, &res, &sim, r);
-		rc = r->incomplete > 0 || r->gave_up ? 1 : 0;
-		if (rc)
+		rc = r->incomplete > 0 || r->gave_up || r->mismatches > 0 ? 1 : 0;
+		if (r->incomplete > 0 || r->gave_up)
 			cli_fail(1, "emu: %" PRId64 " request(s) never answered", r->incomplete);
+		if (r->mismatches > 0)
+			cli_fail(1, "emu: %" PRId64 " answer(s) differ from the whole model's output",
+				 r->mismatches);
 	}
 out:
 	emu_session_destroy(sess);
@@ -950,7 +977,7 @@ int cmd_emu(int argc, char **argv)
 		O_WORKLOAD = CLI_O_INSTANCE_END, O_REQUESTS, O_WARMUP, O_COMPUTE, O_COMPRESS,
 		O_FAULT, O_FAULTS, O_UPDATE, O_HEARTBEAT, O_HB_TIMEOUT, O_RETRY, O_DEPLOY,
 		O_GIVEUP, O_FORMAT, O_DB, O_PROBES, O_BIN, O_SERIES, O_PROGRESS, O_STATE_DIR,
-		O_HELP,
+		O_THREADS, O_HELP,
 	};
 	static const struct option opts[] = {
 		CLI_INSTANCE_OPTIONS,
@@ -959,6 +986,7 @@ int cmd_emu(int argc, char **argv)
 		{ "warmup", required_argument, NULL, O_WARMUP },
 		{ "compute", required_argument, NULL, O_COMPUTE },
 		{ "compress", required_argument, NULL, O_COMPRESS },
+		{ "threads", required_argument, NULL, O_THREADS },
 		{ "fault", required_argument, NULL, O_FAULT },
 		{ "faults", required_argument, NULL, O_FAULTS },
 		{ "update", required_argument, NULL, O_UPDATE },
@@ -1011,12 +1039,19 @@ int cmd_emu(int argc, char **argv)
 			c->have_warmup = true;
 			break;
 		case O_COMPUTE:
-			if (strcmp(optarg, "model") == 0 || strcmp(optarg, "none") == 0) {
-				c->compute_model = optarg[0] == 'm';
+			if (strcmp(optarg, "model") == 0 || strcmp(optarg, "none") == 0 ||
+			    strcmp(optarg, "real") == 0) {
+				c->compute_model = optarg[0] != 'n';
+				c->cfg.real = optarg[0] == 'r';
 			} else {
-				cli_fail(2, "--compute '%s': expected model or none", optarg);
+				cli_fail(2, "--compute '%s': expected model, real or none", optarg);
 				goto out;
 			}
+			break;
+		case O_THREADS:
+			if (!cli_parse_int("--threads", optarg, 1, 256, &v))
+				goto out;
+			c->cfg.threads = (int)v;
 			break;
 		case O_COMPRESS:
 			if (strcmp(optarg, "none") == 0 || strcmp(optarg, "lz4") == 0) {

@@ -20,12 +20,12 @@ static const char schema[] =
 	"  rate REAL, requests INTEGER, warmup INTEGER, compute TEXT, compress TEXT,"
 	"  heartbeat_period_s REAL, heartbeat_timeout_s REAL, retry_timeout_s REAL, faults TEXT,"
 	"  update_spec TEXT, host_flops REAL, setup_s REAL, teardown_s REAL, interrupted INTEGER,"
-	"  gave_up INTEGER, stale_note TEXT);"
+	"  gave_up INTEGER, stale_note TEXT, threads INTEGER);"
 	"CREATE TABLE IF NOT EXISTS emu_mechanisms(run_id TEXT, property TEXT, mechanism TEXT,"
 	"  detail TEXT, PRIMARY KEY(run_id, property));"
 	"CREATE TABLE IF NOT EXISTS emu_requests(run_id TEXT, request INTEGER, issue_s REAL,"
 	"  first_sent_s REAL, sent_s REAL, done_s REAL, latency_s REAL, attempts INTEGER,"
-	"  deployment INTEGER, duplicates INTEGER, PRIMARY KEY(run_id, request));"
+	"  deployment INTEGER, duplicates INTEGER, mismatch INTEGER, PRIMARY KEY(run_id, request));"
 	"CREATE TABLE IF NOT EXISTS emu_deployments(run_id TEXT, deployment INTEGER,"
 	"  version INTEGER, model TEXT, stages INTEGER, plan TEXT, bottleneck_s REAL,"
 	"  started_s REAL, live_s REAL, ended_s REAL, state TEXT, reason TEXT,"
@@ -57,7 +57,7 @@ static const char schema[] =
 	"  sim_latency_mean_s REAL, issued INTEGER, answered INTEGER, incomplete INTEGER,"
 	"  duplicates INTEGER, resends INTEGER, requests_resent INTEGER, raw_bytes REAL,"
 	"  wire_bytes REAL, probes INTEGER, path_latency_configured_s REAL,"
-	"  path_latency_measured_s REAL);";
+	"  path_latency_measured_s REAL, checked INTEGER, mismatches INTEGER, max_diff REAL);";
 
 struct db {
 	sqlite3 *h;
@@ -196,13 +196,13 @@ static void write_run(struct db *d, const struct emu_db_run *run, const struct e
 	for (int i = 0; i < run->n_faults && used < sizeof(faults); i++)
 		used += (size_t)snprintf(faults + used, sizeof(faults) - used, "%s%s", i ? "; " : "",
 					 run->faults[i].text);
-	row(d, "emu_runs", "ssssnsinssssndiissdddssdddnns", started, EDGEPIPE_VERSION,
+	row(d, "emu_runs", "ssssnsinssssndiissdddssdddnnsn", started, EDGEPIPE_VERSION,
 	    run->command, run->model, run->nodes, run->cluster, (int64_t)run->seed, run->trial,
 	    run->algo, run->variant, run->metric, run->workload, run->window, run->rate,
 	    run->requests, run->warmup, run->compute, run->compress, run->heartbeat_period_s,
 	    run->heartbeat_timeout_s, run->retry_timeout_s, faults, run->update_spec,
 	    rep->host_flops, rep->setup_s, rep->teardown_s, (int)rep->interrupted,
-	    (int)rep->gave_up, rep->stale_note[0] ? rep->stale_note : NULL);
+	    (int)rep->gave_up, rep->stale_note[0] ? rep->stale_note : NULL, run->threads);
 	row(d, "emu_mechanisms", "sss", "bandwidth", emu_mech_name(rep->mech[EMU_PROP_BANDWIDTH]),
 	    "an HTB class and a u32 filter per ordered pair, at the sender");
 	row(d, "emu_mechanisms", "sss", "latency", emu_mech_name(rep->mech[EMU_PROP_LATENCY]),
@@ -216,7 +216,9 @@ static void write_run(struct db *d, const struct emu_db_run *run, const struct e
 	row(d, "emu_mechanisms", "sss", "link-down", emu_mech_name(rep->mech[EMU_PROP_DOWN]),
 	    "an iptables DROP rule at the receiver; a killed node's interface is set down");
 	row(d, "emu_mechanisms", "sss", "cpu", cg_name(rep->cgroup_cpu_version),
-	    "CPU share = node speed / host speed (busy loop on one core)");
+	    run->compute && strcmp(run->compute, "real") == 0
+		    ? "CPU share = the node's speed factor, of one core"
+		    : "CPU share = node speed / host speed (busy loop on one core)");
 	row(d, "emu_mechanisms", "sss", "memory", cg_name(rep->cgroup_memory_version),
 	    "memory cap = node memory");
 	row(d, "emu_mechanisms", "sss", "missing", "-", rep->missing[0] ? rep->missing : NULL);
@@ -228,10 +230,10 @@ static void write_records(struct db *d, const struct emu_db_run *run,
 	for (int64_t i = 0; i < rep->n_requests && !d->rc; i++) {
 		const struct emu_request_record *q = &rep->requests[i];
 
-		row(d, "emu_requests", "iddddd" "nnn", i, q->issue_s,
+		row(d, "emu_requests", "iddddd" "nnnn", i, q->issue_s,
 		    q->attempts > 0 ? q->first_sent_s : NAN, q->attempts > 0 ? q->sent_s : NAN,
 		    opt(q->done_s), q->done_s >= 0 ? q->done_s - q->issue_s : NAN, q->attempts,
-		    q->deployment, q->duplicates);
+		    q->deployment, q->duplicates, q->mismatch);
 	}
 	for (int i = 0; i < rep->n_deploys && !d->rc; i++) {
 		const struct emu_deploy_record *x = &rep->deploys[i];
@@ -303,14 +305,15 @@ int emu_db_write(const char *path, const struct emu_db_run *run, const struct em
 	check_schema(&d);
 	write_run(&d, run, rep);
 	write_records(&d, run, rep);
-	row(&d, "emu_summary", "ndddddddddddd" "iiiiiiddndd", run->stages,
+	row(&d, "emu_summary", "ndddddddddddd" "iiiiiiddndd" "iid", run->stages,
 	    run->analytic_bottleneck_s, run->analytic_throughput, run->sim_throughput, emu_tp,
 	    emu_tp / run->sim_throughput - 1, emu_tp / run->analytic_throughput - 1,
 	    rep->latency_mean_s, rep->latency_p50_s, rep->latency_p95_s, rep->latency_p99_s,
 	    rep->latency_max_s, run->sim_latency_mean_s, rep->issued, rep->answered,
 	    rep->incomplete, rep->duplicates, rep->resends, rep->requests_resent, rep->raw_bytes,
 	    rep->wire_bytes, rep->probes, rep->path_latency_configured_s,
-	    rep->path_latency_measured_s);
+	    rep->path_latency_measured_s, rep->checked, rep->mismatches,
+	    rep->checked > 0 ? rep->max_diff : NAN);
 	if (d.rc == EP_OK)
 		exec(&d, "COMMIT", "committing");
 	else

@@ -12,14 +12,17 @@
  *   emu_runs(run_id PRIMARY KEY, started_utc, version, command, model, nodes, cluster, seed,
  *            trial, algo, variant, metric, workload, win, rate, requests, warmup, compute,
  *            compress, heartbeat_period_s, heartbeat_timeout_s, retry_timeout_s, faults,
- *            update_spec, host_flops, setup_s, teardown_s, interrupted, gave_up, stale_note)
+ *            update_spec, host_flops, setup_s, teardown_s, interrupted, gave_up, stale_note,
+ *            threads)
  *       the run and its options; host_flops = the busy loop's FLOP/s on one core
  *   emu_mechanisms(run_id, property, mechanism, detail)    how each thing was emulated:
  *       bandwidth (htb | none), latency (netem | transport), loss (netem | iptables | none),
  *       link-down (iptables | none), cpu (cgroup-v1 | cgroup-v2 | none), memory (likewise),
  *       missing (mechanism '-', detail: what the kernel lacks and what is done instead)
  *   emu_requests(run_id, request, issue_s, first_sent_s, sent_s, done_s, latency_s, attempts,
- *            deployment, duplicates)                       one row per issued request
+ *            deployment, duplicates, mismatch)             one row per issued request;
+ *       mismatch (real compute): 1 if an answer differed from the whole model's output, 0 if
+ *       every answer matched, NULL unchecked
  *   emu_deployments(run_id, deployment, version, model, stages, plan, bottleneck_s,
  *            started_s, live_s, ended_s, state, reason)    every plan deployed
  *   emu_stages(run_id, deployment, stage, node, first_cut, end_cut, flops, cpu_share,
@@ -42,10 +45,13 @@
  *            sim_throughput, emu_throughput, emu_vs_sim, emu_vs_analytic, latency_mean_s,
  *            latency_p50_s, latency_p95_s, latency_p99_s, latency_max_s, sim_latency_mean_s,
  *            issued, answered, incomplete, duplicates, resends, requests_resent, raw_bytes,
- *            wire_bytes, probes, path_latency_configured_s, path_latency_measured_s)
+ *            wire_bytes, probes, path_latency_configured_s, path_latency_measured_s, checked,
+ *            mismatches, max_diff)
  *       the analytic bottleneck (plan_cost), the simulated throughput of the same plan and
  *       workload without faults (computed by the caller), and the emulated throughput side by
- *       side; emu_vs_sim = emu / sim - 1
+ *       side; emu_vs_sim = emu / sim - 1; real compute: the answers checked against the
+ *       whole model, those that differed, and the largest difference relative to the
+ *       output's largest magnitude
  */
 #ifndef EDGEPIPE_EMU_DB_H
 #define EDGEPIPE_EMU_DB_H
@@ -56,7 +62,7 @@
 #include "emu_session.h"
 #include "ep_error.h"
 
-#define EMU_DB_SCHEMA_VERSION 2
+#define EMU_DB_SCHEMA_VERSION 3
 
 /* What the caller knows about the run (strings may be NULL). */
 struct emu_db_run {
@@ -68,7 +74,8 @@ struct emu_db_run {
 	int window;
 	double rate;
 	int64_t requests, warmup;
-	const char *compute, *compress; /* "model" | "none", "none" | "lz4" */
+	const char *compute, *compress; /* "model" | "none" | "real", "none" | "lz4" */
+	int threads;           /* real compute: the executor's threads per stage; -1 otherwise */
 	double heartbeat_period_s, heartbeat_timeout_s, retry_timeout_s;
 	const struct emu_fault *faults; /* the timeline (its specs go into emu_faults) */
 	int n_faults;

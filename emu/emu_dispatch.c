@@ -104,6 +104,8 @@ static void send_attempt(struct emu_session *s, struct deploy *d, int64_t r, dou
 {
 	struct req *q = &s->reqs[r];
 	const struct version *v = &s->vers[d->version];
+	/* Real compute: request r carries image r mod n_img (its reference is known). */
+	const char *payload = v->img ? (const char *)v->img[r % v->n_img] : v->input;
 	struct emu_frame_hdr h;
 	char *owned = NULL;
 
@@ -122,7 +124,7 @@ static void send_attempt(struct emu_session *s, struct deploy *d, int64_t r, dou
 
 		owned = cap ? malloc(cap) : NULL;
 		if (owned)
-			k = emu_lz4_compress(v->input, v->input_bytes, owned, cap);
+			k = emu_lz4_compress(payload, v->input_bytes, owned, cap);
 		if (k > 0) {
 			h.wire_bytes = k;
 			h.flags |= EMU_FRAME_LZ4;
@@ -131,7 +133,7 @@ static void send_attempt(struct emu_session *s, struct deploy *d, int64_t r, dou
 			owned = NULL;
 		}
 	}
-	if (emu_out_push(&d->out, &h, owned ? NULL : v->input, owned) != EP_OK) {
+	if (emu_out_push(&d->out, &h, owned ? NULL : payload, owned) != EP_OK) {
 		dispatch_queue(s, r, true); /* out of memory: try again later */
 		return;
 	}
@@ -300,11 +302,58 @@ static void hold_answer(struct emu_session *s, const struct emu_frame_hdr *h, do
 	s->hr_count++;
 }
 
+/*
+ * Real compute: compare the answer in d->res with the whole model's output for its image.
+ * Every answer counts (a duplicate too: a wrong one is wrong wherever it came from).
+ */
+static void check_answer(struct emu_session *s, struct deploy *d, double now)
+{
+	const struct emu_frame_hdr *h = &d->res.hdr;
+	const struct version *v = &s->vers[d->version];
+	const float *got = (const float *)d->res.buf;
+	float *tmp = NULL;
+	struct req *q;
+	double diff = 0;
+	int img;
+	bool bad;
+
+	if (h->request >= (uint64_t)s->issued || !v->ref)
+		return;
+	q = &s->reqs[h->request];
+	img = (int)(h->request % (uint64_t)v->n_img);
+	bad = h->raw_bytes != (uint64_t)v->out_elems * sizeof(float);
+	if (!bad && (h->flags & EMU_FRAME_LZ4)) {
+		tmp = malloc(h->raw_bytes ? h->raw_bytes : 1);
+		bad = !tmp || !emu_lz4_decompress(d->res.buf, h->wire_bytes, tmp, h->raw_bytes);
+		got = tmp;
+	}
+	for (int64_t j = 0; !bad && j < v->out_elems; j++)
+		diff = fmax(diff, fabs((double)got[j] - (double)v->ref[img][j]));
+	if (!bad && !(diff <= EMU_REAL_TOLERANCE * v->ref_max[img]))
+		bad = true;
+	free(tmp);
+	if (v->ref_max[img] > 0)
+		s->max_diff = fmax(s->max_diff, diff / v->ref_max[img]);
+	s->checked++;
+	if (bad) {
+		s->mismatches++;
+		q->check = 2;
+		sess_event(s, "mismatch", -1, -1, d->id, "request %llu: the answer differs from the "
+			   "whole model's by %.3g (largest output magnitude %.3g)",
+			   (unsigned long long)h->request, diff, v->ref_max[img]);
+	} else if (q->check == 0) {
+		q->check = 1;
+	}
+	(void)now;
+}
+
 static void take_result(struct emu_session *s, struct deploy *d, double now)
 {
 	const struct emu_frame_hdr *h = &d->res.hdr;
 
 	if (h->type == EMU_FRAME_DATA) {
+		if (s->cfg.real)
+			check_answer(s, d, now);
 		d->res_frames++;
 		d->res_raw += (double)h->raw_bytes;
 		d->res_wire += (double)h->wire_bytes;

@@ -58,12 +58,19 @@ struct emu_frame_hdr {
 
 _Static_assert(sizeof(struct emu_frame_hdr) == 64, "the frame header is 64 bytes");
 
-/* An incremental reader for a non-blocking socket. Zero-initialise; free with release. */
+/*
+ * An incremental reader for a non-blocking socket. Zero-initialise; free with release.
+ * With `discard` set, an uncompressed payload is taken off the socket without being copied
+ * to user space (recv with MSG_TRUNC, which TCP implements as "consume"): for receivers that
+ * never look at the contents (synthetic tensors, no compression), where that copy was half of
+ * a relay's per-byte work. buf then holds nothing of the frame. LZ4 payloads are always read.
+ */
 struct emu_frame_reader {
 	struct emu_frame_hdr hdr;
 	size_t got;       /* bytes of the current frame so far, header included */
 	char *buf;        /* the payload */
 	size_t cap;
+	bool discard;
 };
 
 /*

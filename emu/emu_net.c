@@ -261,6 +261,8 @@ static int make_bridge(struct emu_net *net, struct ep_error *err)
  * sees the rate in half-second lumps (a 1 s probe then reads 30 % too fast or too slow). At 8
  * MSS (11.6 kB) TCP's own TSO autosizing keeps low-rate transfers smooth and exact, while a
  * 1 Gbit/s link still reaches 99 % (1 MSS would cap this machine near 180 Mbit/s of CPU).
+ * Unshaped nets (baselines, benchmarks) keep the kernel's 64 kB: no HTB to smooth, and 8 MSS
+ * would cost a transfer at veth speed most of its rate in per-packet work.
  */
 #define NODE_GSO_MAX_SEGS 8
 
@@ -282,7 +284,7 @@ static int make_veth(struct emu_net *net, int i, struct ep_error *err)
 	rtnl_link_set_ns_fd(peer, net->sw.nsfd);
 	rtnl_link_set_mtu(peer, MTU);
 	rc = rtnl_link_build_add_request(veth, NLM_F_CREATE | NLM_F_EXCL, &msg);
-	if (rc >= 0)
+	if (rc >= 0 && !net->opt.unshaped)
 		rc = nla_put_u32(msg, IFLA_GSO_MAX_SEGS, NODE_GSO_MAX_SEGS);
 	if (rc >= 0) {
 		rc = nl_send_sync(nd->sk, msg); /* frees msg */

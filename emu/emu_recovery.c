@@ -19,6 +19,7 @@
 #include "emu_internal.h"
 #include "emu_session_internal.h"
 #include "emu_stage.h"
+#include "model_exec.h"
 #include "model_zoo.h"
 
 #define STOP_GRACE_S 1.0
@@ -27,6 +28,57 @@
 #define CUT_BPS      1.0  /* a cut link's bandwidth in a re-plan */
 
 /* ---- model versions ---- */
+
+/*
+ * Real compute: the version's weights (kept by the controller; the stage processes see them
+ * through fork), its synthetic images and the whole model's output for each, computed here
+ * once, before any stage runs.
+ */
+static int real_prepare(struct emu_session *s, struct version *v, const struct model_graph *g,
+			struct ep_error *err)
+{
+	const struct model_profile *pr = v->pp->profile;
+	struct model_exec_options eo = MODEL_EXEC_OPTIONS_DEFAULT;
+	struct model_stage *whole = NULL;
+	int rc, k = s->cfg.real_inputs > 0 ? s->cfg.real_inputs : 1;
+	int64_t in_n;
+
+	rc = model_weights_create(g, &v->w, err);
+	if (rc)
+		return rc;
+	model_weights_generate(v->w, s->cfg.seed);
+	eo.threads = s->cfg.threads > 0 ? s->cfg.threads : 1;
+	rc = model_stage_create(v->w, pr->cuts[0].layer, pr->cuts[pr->n_cuts - 1].layer, &eo,
+				&whole, err);
+	if (rc)
+		return rc;
+	in_n = model_stage_input_elements(whole);
+	v->out_elems = model_stage_output_elements(whole);
+	v->input_bytes = (size_t)in_n * sizeof(float);
+	v->img = calloc((size_t)k, sizeof(float *));
+	v->ref = calloc((size_t)k, sizeof(float *));
+	v->ref_max = calloc((size_t)k, sizeof(double));
+	if (!v->img || !v->ref || !v->ref_max) {
+		model_stage_destroy(whole);
+		return ep_error_set(err, EP_ENOMEM, "out of memory for the reference outputs");
+	}
+	v->n_img = k;
+	for (int i = 0; i < k && rc == EP_OK; i++) {
+		v->img[i] = malloc((size_t)in_n * sizeof(float));
+		v->ref[i] = malloc((size_t)v->out_elems * sizeof(float));
+		if (!v->img[i] || !v->ref[i]) {
+			rc = ep_error_set(err, EP_ENOMEM, "out of memory for the reference outputs");
+			break;
+		}
+		model_exec_synthetic_input(v->img[i], (size_t)in_n,
+					   s->cfg.seed * 1000003u + (uint64_t)i);
+		rc = model_stage_run(whole, v->img[i], v->ref[i], err);
+		for (int64_t j = 0; rc == EP_OK && j < v->out_elems; j++)
+			v->ref_max[i] = fmax(v->ref_max[i], fabs((double)v->ref[i][j]));
+	}
+	model_stage_destroy(whole);
+	return rc;
+}
 
 static int add_version(struct emu_session *s, const char *name, const struct problem *borrowed,
 		       const struct model_profile *profile, struct model_graph *graph,
@@ -60,18 +112,40 @@ static int add_version(struct emu_session *s, const char *name, const struct pro
 		v->p_init = true;
 		v->pp = &v->p;
 	}
-	v->input_bytes = (size_t)(v->pp->transfer_bits[0] / 8);
-	v->input = malloc(v->input_bytes ? v->input_bytes : 1);
-	if (!v->input) {
-		if (v->p_init)
-			problem_release(&v->p);
-		return ep_error_set(err, EP_ENOMEM, "out of memory for an input tensor");
-	}
-	emu_tensor_fill(v->input, v->input_bytes, s->cfg.seed + (uint64_t)s->n_vers, false);
 	v->graph = graph;
 	v->profile = owned;
-	s->n_vers++;
+	s->n_vers++; /* from here on, recovery_release frees it */
+	if (s->cfg.real) {
+		const struct model_graph *g = graph ? graph : borrowed ? s->cfg.graph
+								 : s->cfg.update_graph;
+
+		if (!g)
+			return ep_error_set(err, EP_EINVAL, "real compute of %s: no model graph",
+					    name);
+		return real_prepare(s, v, g, err);
+	}
+	v->input_bytes = (size_t)(v->pp->transfer_bits[0] / 8);
+	v->input = malloc(v->input_bytes ? v->input_bytes : 1);
+	if (!v->input)
+		return ep_error_set(err, EP_ENOMEM, "out of memory for an input tensor");
+	emu_tensor_fill(v->input, v->input_bytes, s->cfg.seed + (uint64_t)(s->n_vers - 1), false);
 	return EP_OK;
+}
+
+static void real_release(struct version *v)
+{
+	for (int i = 0; i < v->n_img; i++) {
+		free(v->img ? v->img[i] : NULL);
+		free(v->ref ? v->ref[i] : NULL);
+	}
+	free(v->img);
+	free(v->ref);
+	free(v->ref_max);
+	model_weights_destroy(v->w);
+	v->img = v->ref = NULL;
+	v->ref_max = NULL;
+	v->w = NULL;
+	v->n_img = 0;
 }
 
 /* ---- init and release ---- */
@@ -159,6 +233,7 @@ void recovery_release(struct emu_session *s)
 		model_profile_destroy(s->vers[i].profile);
 		model_graph_destroy(s->vers[i].graph);
 		free(s->vers[i].input);
+		real_release(&s->vers[i]);
 	}
 	free(s->vers);
 	s->vers = NULL;
@@ -301,6 +376,13 @@ int deploy_spawn(struct emu_session *s, const struct plan *plan, int version, do
 		sp.hold_s = transport ? cluster_latency(s->cl, prev, node) : 0;
 		sp.lz4 = s->cfg.lz4;
 		sp.dense_output = i == n - 1;
+		if (s->cfg.real) {
+			sp.weights = v->w;
+			sp.first_layer = p->profile->cuts[st->first_cut].layer;
+			sp.last_layer = p->profile->cuts[st->end_cut].layer;
+			sp.threads = s->cfg.threads;
+			sp.work_iters = 0;
+		}
 		sp.report_period_s = s->cfg.heartbeat_period_s;
 		sp.stuck_timeout_s = s->cfg.heartbeat_timeout_s;
 		sp.seed = s->cfg.seed + (uint64_t)d->id * 131u;
@@ -517,7 +599,15 @@ void deploy_step(struct emu_session *s, double now)
 				if (!d->exited[i] || node_killed(s, node) || node_stalled(s, node))
 					continue;
 				describe_status(d->status[i], why, sizeof(why));
-				deploy_fail(s, d, now, "stage %d (node %d) %s", i, node, why);
+				/* The kernel's OOM killer is the one SIGKILL no one here sends. */
+				if (s->cfg.real && WIFSIGNALED(d->status[i]) &&
+				    WTERMSIG(d->status[i]) == SIGKILL)
+					deploy_fail(s, d, now, "stage %d (node %d) %s: its layers' weights, "
+						    "activations and workspace do not fit the node's "
+						    "memory (%.1f MiB)", i, node, why,
+						    s->cl->mem_bytes[node] / 1048576);
+				else
+					deploy_fail(s, d, now, "stage %d (node %d) %s", i, node, why);
 				break;
 			}
 		}
@@ -962,9 +1052,13 @@ static void start_update(struct emu_session *s, const char *name,
 	struct emu_update_record *u;
 	struct ep_error e;
 
+	int before = s->n_vers;
+
 	if (add_version(s, name, NULL, profile, graph, owned, &e) != EP_OK) {
-		model_profile_destroy(owned);
-		model_graph_destroy(graph);
+		if (s->n_vers == before) { /* else the version owns them, and is never used */
+			model_profile_destroy(owned);
+			model_graph_destroy(graph);
+		}
 		sess_event(s, "error", -1, -1, -1, "update to %s: %s", name, e.msg);
 		return;
 	}

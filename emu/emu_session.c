@@ -56,6 +56,8 @@ struct emu_config emu_config_default(void)
 	c.probes = 5;
 	c.stop_fd = -1;
 	c.status_period_s = 10;
+	c.threads = 1;
+	c.real_inputs = 4;
 	return c;
 }
 
@@ -159,6 +161,11 @@ static int check_config(const struct emu_config *c, const struct problem *p,
 	    c->retry_timeout_s < 0 || (c->status && !(c->status_period_s > 0)))
 		return ep_error_set(err, EP_EINVAL, "deploy timeout, give-up time and bin must be "
 						    "positive, the retry timeout not negative");
+	if (c->real && (c->compute || !c->graph || c->threads < 1 || c->threads > 256 ||
+			c->real_inputs < 1 || (c->update_profile && !c->update_graph)))
+		return ep_error_set(err, EP_EINVAL, "real compute needs the model graph (and the "
+				    "update's), 1 to 256 threads, at least one image, and no busy "
+				    "work (threads %d, images %d)", c->threads, c->real_inputs);
 	if (c->probes < 0 || c->probes > 1000)
 		return ep_error_set(err, EP_EINVAL, "probes %d: 0 to 1000", c->probes);
 	if (!c->algo)
@@ -240,6 +247,11 @@ static int make_cgroups(struct emu_session *s, struct ep_error *err)
 		double speed = s->cl->speed_flops[i];
 
 		s->nodes[i].share = cpu && speed > 0 ? fmin(1.0, speed / host) : 0;
+		/* Real compute: a node of speed factor f gets f of one core. */
+		if (s->cfg.real)
+			s->nodes[i].share = cpu && s->cl->speed_factor && s->cl->speed_factor[i] > 0
+						    ? fmin(1.0, s->cl->speed_factor[i])
+						    : 0;
 		if (s->nodes[i].share >= 1.0)
 			s->nodes[i].share = 0; /* a node as fast as a core or faster: no cap */
 		s->nodes[i].share_eff = s->nodes[i].share > 0 ? s->nodes[i].share : 1.0;
@@ -740,6 +752,9 @@ static void report_workload(struct emu_session *s)
 	s->rreq = calloc((size_t)n, sizeof(*s->rreq));
 	r->issued = s->issued;
 	r->answered = s->answered;
+	r->checked = s->checked;
+	r->mismatches = s->mismatches;
+	r->max_diff = s->max_diff;
 	r->incomplete = s->issued - s->answered;
 	if (!done || !lat || !s->rreq || !s->reqs) {
 		free(done);
@@ -757,6 +772,7 @@ static void report_workload(struct emu_session *s)
 		o->attempts = q->attempts;
 		o->deployment = q->answered ? q->answered_by : -1;
 		o->duplicates = q->dups;
+		o->mismatch = q->check == 0 ? -1 : q->check == 2;
 		r->duplicates += q->dups;
 		if (q->attempts > 1) {
 			r->resends += q->attempts - 1;

@@ -115,6 +115,20 @@ struct emu_config {
 	int64_t warmup_requests;    /* answers left out of the measurements, < requests */
 	/* stages */
 	bool compute;               /* busy work for FLOPs / node speed (--compute model) */
+	/* Real compute (--compute real; compute must then be false): every stage runs its
+	 * layers with the executor (model_exec.h) on the real tensor and sends the real output;
+	 * weights generated from `seed` (model_weights_generate). The dispatcher feeds
+	 * real_inputs distinct synthetic images (request r gets image r mod real_inputs) and
+	 * checks every answer against the whole model's output for that image, computed once at
+	 * the start (tolerance: EMU_REAL_TOLERANCE of the output's largest magnitude). A node's
+	 * CPU share is its speed factor (cluster speed_factor, f of one core; uncapped at 1 or
+	 * without factors), its memory cap the node's memory: a stage whose layers do not fit is
+	 * killed there, as on a device. */
+	bool real;
+	int threads;                /* the executor's threads per stage, >= 1 */
+	int real_inputs;            /* >= 1 */
+	const struct model_graph *graph;        /* the run's model (real compute) */
+	const struct model_graph *update_graph; /* update_profile's model (real compute) */
 	bool lz4;                   /* compress tensors on the wire */
 	/* detection and recovery */
 	double heartbeat_period_s;  /* > 0 */
@@ -146,7 +160,12 @@ struct emu_config {
 	double status_period_s;     /* > 0 */
 };
 
-/* Defaults: closed loop, window 1, 100 requests, compute on, no compression, heartbeats every
+/* Stages and the whole model agree to float rounding where a cut separates a convolution
+ * from the BatchNormalization folded into it in the whole model (model_exec.h: relative 1e-4
+ * of the output's largest magnitude); bit for bit elsewhere. */
+#define EMU_REAL_TOLERANCE 1e-4
+
+/* Defaults: closed loop, window 1, 100 requests, compute on (busy work), 1 thread, 4 images, no compression, heartbeats every
  * 0.1 s with a 0.5 s timeout, retry after 30 s, deploy timeout 10 s, give up after 10 s,
  * 1 s bins, 5 probes, no faults, no update, no status lines (every 10 s when a FILE is set). */
 struct emu_config emu_config_default(void);
@@ -161,6 +180,8 @@ struct emu_request_record {
 	int attempts;
 	int deployment;      /* that answered it; -1 */
 	int duplicates;      /* answers after the first */
+	int mismatch;        /* real compute: 1 if an answer differed from the reference, 0 if
+				every answer matched, -1 not checked */
 };
 
 struct emu_stage_record {
@@ -243,6 +264,9 @@ struct emu_report {
 					     negative: see emu_path_latency_added */
 	double path_latency_raw_s;        /* the difference before clamping */
 	bool path_latency_clamped;        /* raw < 0: within the probes' noise, reported as 0 */
+	/* real compute: answers (duplicates included) checked against the whole model */
+	int64_t checked, mismatches;
+	double max_diff;      /* the largest |answer - reference| / max |reference| */
 	/* bytes on the wire (tensor payloads, all links) */
 	double raw_bytes, wire_bytes;
 	/* records */

@@ -51,6 +51,12 @@ struct version {
 	const struct problem *pp;      /* &p, or the run's problem for version 0 */
 	char *input;                   /* the synthetic input tensor */
 	size_t input_bytes;
+	/* real compute */
+	struct model_weights *w;
+	int n_img;
+	float **img, **ref;            /* [n_img] inputs and the whole model's outputs */
+	double *ref_max;               /* [n_img] max |ref| */
+	int64_t out_elems;
 };
 
 enum dep_state { DEP_STARTING = 0, DEP_LIVE, DEP_DRAINING, DEP_STOPPING, DEP_STOPPED,
@@ -90,6 +96,7 @@ struct req {
 	double issue, first_sent, sent, done, deadline;
 	int attempts, deploy, answered_by, dups;
 	bool answered;
+	signed char check; /* real compute: 0 unchecked, 1 matched, 2 a mismatch */
 };
 
 struct held_result {
@@ -186,6 +193,8 @@ struct emu_session {
 	/* the dispatcher */
 	struct req *reqs;
 	int64_t issued, answered;
+	int64_t checked, mismatches; /* real compute */
+	double max_diff;
 	int64_t *pend;              /* deque of requests waiting to be sent */
 	int64_t pend_head, pend_count;
 	struct held_result *hr;     /* ring of answers held for the return link's latency */

@@ -20,6 +20,7 @@
 
 #include "emu_internal.h"
 #include "emu_stage.h"
+#include "model_exec.h"
 
 #define SLICE_S     0.0005 /* busy work between two looks at the sockets */
 #define RETRY_S     0.01   /* connect again after a refusal */
@@ -90,6 +91,7 @@ static struct timespec to_ts(double s)
 struct held {
 	struct emu_frame_hdr hdr;
 	double due; /* delivered to compute at this time */
+	char *buf;  /* real compute: the received tensor (raw bytes), owned */
 };
 
 struct stage {
@@ -105,6 +107,9 @@ struct stage {
 	int hold_head, hold_count, hold_cap;
 	bool computing;
 	struct emu_frame_hdr cur;
+	char *cur_buf;     /* real compute: the tensor being computed on, owned */
+	struct model_stage *exec; /* real compute; NULL otherwise */
+	size_t in_bytes;   /* real compute: the tensor the stage takes */
 	double remaining, compute_t0;
 	char *out_raw, *scratch;
 	size_t scratch_cap;
@@ -138,7 +143,7 @@ static int fatal(struct stage *st, const char *fmt, const char *detail)
 	return 1;
 }
 
-static bool hold_push(struct stage *st, const struct emu_frame_hdr *hdr, double due)
+static bool hold_push(struct stage *st, const struct emu_frame_hdr *hdr, double due, char *buf)
 {
 	if (st->hold_count == st->hold_cap) {
 		int cap = st->hold_cap ? 2 * st->hold_cap : 16;
@@ -153,7 +158,7 @@ static bool hold_push(struct stage *st, const struct emu_frame_hdr *hdr, double 
 		st->hold_cap = cap;
 		st->hold_head = 0;
 	}
-	st->hold[(st->hold_head + st->hold_count) % st->hold_cap] = (struct held){ *hdr, due };
+	st->hold[(st->hold_head + st->hold_count) % st->hold_cap] = (struct held){ *hdr, due, buf };
 	st->hold_count++;
 	return true;
 }
@@ -217,12 +222,38 @@ static int take_frame(struct stage *st, int u, double now)
 	struct emu_frame_reader *r = &st->rd[u];
 	struct emu_frame_hdr h = r->hdr;
 	double hold = 0;
+	char *buf = NULL;
 
 	if (h.type == EMU_FRAME_HELLO)
 		return 0;
 	if (h.type != EMU_FRAME_DATA && h.type != EMU_FRAME_PROBE)
 		return fatal(st, "unknown frame type %s from the predecessor", "?");
-	if (h.flags & EMU_FRAME_LZ4) {
+	if (st->exec && h.type == EMU_FRAME_DATA) {
+		/* Real compute: the frame keeps its tensor until computed on. */
+		if (h.raw_bytes != st->in_bytes) {
+			char why[96];
+
+			snprintf(why, sizeof(why), "%llu bytes, the stage takes %zu",
+				 (unsigned long long)h.raw_bytes, st->in_bytes);
+			return fatal(st, "a received tensor has %s", why);
+		}
+		if (h.flags & EMU_FRAME_LZ4) {
+			double t0 = emu_now_s();
+
+			buf = malloc(h.raw_bytes ? h.raw_bytes : 1);
+			if (!buf)
+				return fatal(st, "out of memory for a %s tensor", "received");
+			if (!emu_lz4_decompress(r->buf, h.wire_bytes, buf, h.raw_bytes)) {
+				free(buf);
+				return fatal(st, "a received tensor does not decompress (%s)", "lz4");
+			}
+			st->c.codec_s += emu_now_s() - t0;
+		} else {
+			buf = r->buf; /* the reader allocates another for the next frame */
+			r->buf = NULL;
+			r->cap = 0;
+		}
+	} else if (h.flags & EMU_FRAME_LZ4) {
 		double t0 = emu_now_s();
 
 		if (h.raw_bytes > st->scratch_cap) {
@@ -247,8 +278,10 @@ static int take_frame(struct stage *st, int u, double now)
 	if (!(h.flags & EMU_FRAME_NOHOLD))
 		hold = st->sp->hold_s;
 	st->c.hold_s += hold;
-	if (!hold_push(st, &h, now + hold))
+	if (!hold_push(st, &h, now + hold, buf)) {
+		free(buf);
 		return fatal(st, "out of memory for the %s queue", "hold");
+	}
 	if (st->hold_count + st->out.count > st->c.max_backlog)
 		st->c.max_backlog = st->hold_count + st->out.count;
 	return 0;
@@ -263,16 +296,41 @@ static int emit(struct stage *st)
 	h.stage = st->sp->index;
 	h.flags &= (uint16_t)~EMU_FRAME_LZ4;
 	if (h.type == EMU_FRAME_DATA) {
+		const char *src = st->out_raw;
+
 		h.raw_bytes = (uint64_t)st->sp->out_bytes;
 		h.wire_bytes = h.raw_bytes;
+		if (st->exec) {
+			/* The computed output is this frame's own: the next compute must not
+			 * overwrite it while it waits to be sent. */
+			struct ep_error e;
+			int64_t n = model_stage_output_elements(st->exec);
+			char *out = malloc(n > 0 ? (size_t)n * sizeof(float) : 1);
+
+			if (!out)
+				return fatal(st, "out of memory for the %s tensor", "output");
+			if (model_stage_run(st->exec, (const float *)st->cur_buf, (float *)out, &e)) {
+				free(out);
+				return fatal(st, "the executor failed: %.150s", e.msg);
+			}
+			free(st->cur_buf);
+			st->cur_buf = NULL;
+			h.raw_bytes = h.wire_bytes = (uint64_t)n * sizeof(float);
+			src = owned = out;
+		}
 		if (st->sp->lz4 && h.raw_bytes > 0) {
+			char *real_out = owned;
+
 			size_t cap = emu_lz4_bound(h.raw_bytes), k;
 			double t0 = emu_now_s();
 
 			owned = cap ? malloc(cap) : NULL;
-			if (!owned)
+			if (!owned) {
+				free(real_out);
 				return fatal(st, "out of memory compressing a %s tensor", "sent");
-			k = emu_lz4_compress(st->out_raw, h.raw_bytes, owned, cap);
+			}
+			k = emu_lz4_compress(src, h.raw_bytes, owned, cap);
+			free(real_out);
 			st->c.codec_s += emu_now_s() - t0;
 			if (k == 0) {
 				free(owned);
@@ -341,6 +399,7 @@ static int stage_loop(struct stage *st)
 		if (!st->computing && st->hold_count > 0 &&
 		    st->hold[st->hold_head].due <= now && st->out.count < EMU_STAGE_MAX_BACKLOG) {
 			st->cur = st->hold[st->hold_head].hdr;
+			st->cur_buf = st->hold[st->hold_head].buf;
 			st->hold_head = (st->hold_head + 1) % st->hold_cap;
 			st->hold_count--;
 			st->computing = true;
@@ -355,10 +414,10 @@ static int stage_loop(struct stage *st)
 			st->remaining -= k;
 			if (st->remaining <= 0) {
 				st->computing = false;
+				if (emit(st)) /* real compute runs the layers here */
+					return 1;
 				now = emu_now_s();
 				st->c.compute_s += now - st->compute_t0;
-				if (emit(st))
-					return 1;
 			}
 		}
 		if (st->connected && st->out.count > 0) {
@@ -437,6 +496,8 @@ static int stage_loop(struct stage *st)
 
 			if (fd >= 0 && st->n_up < MAX_UP) {
 				memset(&st->rd[st->n_up], 0, sizeof(st->rd[0]));
+				/* Synthetic tensors: the contents are never looked at. */
+				st->rd[st->n_up].discard = st->exec == NULL;
 				st->up[st->n_up++] = fd;
 			} else if (fd >= 0) {
 				close(fd);
@@ -499,13 +560,28 @@ int emu_stage_main(void *arg)
 	st.ctl = sp->ctl_fd;
 	if (!emu_child_setup(sp->ctl_fd, sp->controller))
 		return 0;
-	st.out_raw = malloc(sp->out_bytes > 0 ? (size_t)sp->out_bytes : 1);
-	if (!st.out_raw) {
-		rc = fatal(&st, "out of memory for the %s tensor", "output");
-		goto out;
+	if (sp->weights) {
+		struct model_exec_options eo = MODEL_EXEC_OPTIONS_DEFAULT;
+		struct ep_error e;
+
+		/* Here, inside the node's cgroup: the packed weights, activations and workspace
+		 * count against its memory cap, as on a device of that memory. */
+		eo.threads = sp->threads > 0 ? sp->threads : 1;
+		if (model_stage_create(sp->weights, sp->first_layer, sp->last_layer, &eo, &st.exec,
+				       &e) != EP_OK) {
+			rc = fatal(&st, "cannot set up its layers: %.150s", e.msg);
+			goto out;
+		}
+		st.in_bytes = (size_t)model_stage_input_elements(st.exec) * sizeof(float);
+	} else {
+		st.out_raw = malloc(sp->out_bytes > 0 ? (size_t)sp->out_bytes : 1);
+		if (!st.out_raw) {
+			rc = fatal(&st, "out of memory for the %s tensor", "output");
+			goto out;
+		}
+		emu_tensor_fill(st.out_raw, (size_t)sp->out_bytes,
+				sp->seed * 1000003u + (uint64_t)sp->index, sp->dense_output);
 	}
-	emu_tensor_fill(st.out_raw, (size_t)sp->out_bytes,
-			sp->seed * 1000003u + (uint64_t)sp->index, sp->dense_output);
 	st.ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	sa.sin_addr = sp->listen_addr;
 	sa.sin_port = htons(sp->listen_port);
@@ -529,6 +605,10 @@ out:
 	if (st.ls >= 0)
 		close(st.ls);
 	emu_out_release(&st.out);
+	for (int i = 0; i < st.hold_count; i++)
+		free(st.hold[(st.hold_head + i) % st.hold_cap].buf);
+	free(st.cur_buf);
+	model_stage_destroy(st.exec);
 	free(st.hold);
 	free(st.out_raw);
 	free(st.scratch);

@@ -12,7 +12,9 @@
  *            transport adds it (EMU_MECH_TRANSPORT: hold_s > 0), i.e. it is delivered hold_s
  *            after its last byte arrived, as if it had crossed a link with that propagation
  *            delay. Frames flagged NOHOLD (baseline probes) are not held.
- *   compute  one frame at a time, FIFO: busy work of `work_iters` multiply-adds (the stage's
+ *   compute  one frame at a time, FIFO: with real compute, the stage's layers run on the
+ *            received tensor (one blocking call: the kernel's socket buffers keep both links
+ *            moving meanwhile); otherwise busy work of `work_iters` multiply-adds (the stage's
  *            FLOPs / node speed, scaled to this host and to the cgroup's CPU share by the
  *            controller), in slices of about 0.5 ms with the sockets serviced in between, so
  *            that sending the previous output and receiving the next input overlap the
@@ -43,6 +45,7 @@
 #include <sys/types.h>
 
 #include "emu_frame.h"
+#include "model_weights.h"
 
 #define EMU_STAGE_PORT_BASE   20000 /* + deployment id (mod EMU_STAGE_PORT_SPAN) */
 #define EMU_STAGE_PORT_SPAN   20000
@@ -80,6 +83,15 @@ struct emu_stage_spec {
 	double report_period_s;         /* COUNTERS and the stuck check */
 	double stuck_timeout_s;
 	uint64_t seed;                  /* tensor contents */
+	/* Real compute (--compute real): the stage runs layers first_layer+1 .. last_layer of
+	 * `weights`' graph with the executor (model_exec.h) on the tensor it receives, and sends
+	 * the output it computes. `weights` is the controller's, seen through the fork
+	 * (copy-on-write, never written): what the stage allocates (its packed weights,
+	 * activations, workspace) is charged to its node's cgroup, so a stage that does not fit
+	 * the node's memory is killed by the kernel there. NULL: synthetic tensors. */
+	const struct model_weights *weights;
+	int first_layer, last_layer;
+	int threads;                    /* the executor's threads, >= 1 */
 	int ctl_fd;                     /* the child's end of the control socketpair */
 	pid_t controller;               /* exits at once if its parent is no longer this */
 };

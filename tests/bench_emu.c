@@ -2,8 +2,9 @@
  * bench_emu: how long the emulated network takes to come up and go down with full pairwise
  * shaping (every ordered pair of nodes and dispatcher its own HTB class and u32 filter), at
  * 10, 50 and 100 nodes; how long reshaping every pair in place takes; and, on unshaped links,
- * a plain TCP transfer's rate beside a stage relay's (the emulator's stage transport moving
- * real cut tensors between two stage processes, uncompressed and with LZ4).
+ * the stage path against iperf3-grade baselines: a bulk TCP transfer (large blocking writes
+ * and reads, no per-frame work) and iperf3 itself, beside a stage relay (the emulator's stage
+ * transport moving real cut tensors between two stage processes, uncompressed and with LZ4).
  *
  * For scale: Mininet needs about 3 s to bring up 50 hosts on one switch on this machine, with
  * no shaping at all.
@@ -12,10 +13,16 @@
  * then destroys the namespaces in the background, and "released" is when the last node's veth
  * has gone from the switch (watched through a handle kept on the switch namespace).
  *
- * Needs root; exits 77 otherwise. Usage: bench_emu [N ...] (default 10 50 100).
+ * Needs root; exits 77 otherwise. Usage: bench_emu [N ...] (default 10 50 100), or
+ * bench_emu transport (the stage path only).
  */
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gsl/gsl_rng.h>
+#include <math.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdio.h>
@@ -29,7 +36,6 @@
 #include "cluster.h"
 #include "emu_caps.h"
 #include "emu_net.h"
-#include "emu_probe.h"
 #include "emu_registry.h"
 #include "emu_session.h"
 #include "instance.h"
@@ -194,31 +200,172 @@ out:
 	return rate;
 }
 
-/* A plain TCP transfer over an unshaped veth pair through the bridge. */
-static int bench_unshaped(const struct emu_caps *caps, const char *state_dir)
+/*
+ * The baselines of the stage path, on the same kind of link (an unshaped net of 2 nodes: node
+ * 0 -> bridge -> node 1):
+ *   bulk    what a bulk transfer gets: 1 MiB blocking writes, 1 MiB blocking reads into one
+ *           buffer, nothing else per read (what iperf3 does with its 128 kB default blocks);
+ *   iperf3  iperf3 itself (Debian's), when installed: its receiver's rate over 2 s.
+ */
+#define BULK_BLOCK (1 << 20)
+#define BULK_PORT  5301
+
+struct bulk_arg {
+	struct in_addr addr; /* the receiver's */
+	double seconds;      /* sender: how long to send */
+	int fd;              /* receiver: where to report bytes and seconds */
+};
+
+static int bulk_receiver(void *arg)
+{
+	const struct bulk_arg *a = arg;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(BULK_PORT) };
+	char *buf = malloc(BULK_BLOCK);
+	double r[2] = { 0, 0 }, t0 = 0, t1 = 0, warm = 0;
+	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), cs, one = 1;
+
+	sa.sin_addr = a->addr;
+	if (!buf || ls < 0 || setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(ls, (struct sockaddr *)&sa, sizeof(sa)) || listen(ls, 1))
+		return 1;
+	if (write(a->fd, r, 1) != 1) /* listening */
+		return 1;
+	cs = accept(ls, NULL, NULL);
+	if (cs < 0)
+		return 1;
+	for (;;) {
+		ssize_t k = read(cs, buf, BULK_BLOCK);
+
+		if (k <= 0)
+			break;
+		t1 = now_s();
+		if (t0 == 0)
+			t0 = t1;
+		if (t1 - t0 < 0.3) { /* slow start and the first scheduling */
+			warm = t1;
+			continue;
+		}
+		r[0] += (double)k;
+	}
+	r[1] = t1 - warm;
+	return write(a->fd, r, sizeof(r)) == sizeof(r) ? 0 : 1;
+}
+
+static int bulk_sender(void *arg)
+{
+	const struct bulk_arg *a = arg;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(BULK_PORT) };
+	char *buf = calloc(1, BULK_BLOCK);
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	double t0 = now_s();
+
+	sa.sin_addr = a->addr;
+	if (!buf || s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)))
+		return 1;
+	while (now_s() - t0 < a->seconds)
+		if (send(s, buf, BULK_BLOCK, MSG_NOSIGNAL) <= 0)
+			return 1;
+	close(s);
+	return 0;
+}
+
+static double bench_bulk(const struct emu_net *net)
+{
+	struct bulk_arg a = { .addr = emu_net_addr(net, 1), .seconds = 2.3 };
+	struct ep_error err;
+	double r[2] = { 0, 0 };
+	pid_t rx = -1, tx = -1;
+	int fds[2];
+	char c;
+
+	if (pipe(fds))
+		return 0;
+	a.fd = fds[1];
+	if (emu_net_spawn(net, 1, NULL, bulk_receiver, &a, &rx, &err) != EP_OK ||
+	    read(fds[0], &c, 1) != 1 ||
+	    emu_net_spawn(net, 0, NULL, bulk_sender, &a, &tx, &err) != EP_OK ||
+	    read(fds[0], r, sizeof(r)) != sizeof(r))
+		r[0] = 0;
+	if (tx > 0)
+		waitpid(tx, NULL, 0);
+	if (rx > 0)
+		waitpid(rx, NULL, 0);
+	close(fds[0]);
+	close(fds[1]);
+	return r[1] > 0 ? r[0] * 8 / r[1] : 0;
+}
+
+static int iperf3_server(void *arg)
+{
+	int null = open("/dev/null", O_WRONLY);
+
+	(void)arg;
+	if (null >= 0) {
+		dup2(null, 1);
+		dup2(null, 2);
+	}
+	execlp("iperf3", "iperf3", "-s", "-1", "-p", "5302", (char *)NULL);
+	return 127;
+}
+
+/* iperf3 node 0 -> node 1 for 2 s: the receiver's bit/s; 0 when iperf3 is missing. */
+static double bench_iperf3(const struct emu_net *net)
+{
+	char addr[INET_ADDRSTRLEN], *out = malloc(1 << 16), *p;
+	char *argv[] = { "iperf3", "-c", addr, "-p", "5302", "-t", "2", "-O", "1", "-J", NULL };
+	struct ep_error err;
+	double bps = 0;
+	pid_t srv = -1;
+	int status;
+
+	if (!out || system("command -v iperf3 >/dev/null 2>&1") != 0) {
+		free(out);
+		return 0;
+	}
+	emu_net_addr_str(net, 1, addr, sizeof(addr));
+	if (emu_net_spawn(net, 1, NULL, iperf3_server, NULL, &srv, &err) != EP_OK) {
+		free(out);
+		return 0;
+	}
+	usleep(300000); /* the server listens */
+	if (emu_net_run(net, 0, argv, out, 1 << 16, &status, &err) == EP_OK &&
+	    WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+	    (p = strstr(out, "\"sum_received\"")) && (p = strstr(p, "\"bits_per_second\":")))
+		bps = strtod(p + strlen("\"bits_per_second\":"), NULL);
+	kill(srv, SIGKILL);
+	waitpid(srv, NULL, 0);
+	free(out);
+	return bps;
+}
+
+/* The baselines over an unshaped link: bulk, iperf3. Returns the better, in bit/s. */
+static double bench_baselines(const struct emu_caps *caps, const char *state_dir)
 {
 	struct cluster_spec spec = cluster_spec_default(2, 1e9);
 	struct emu_net_options opt = { .unshaped = true };
-	struct emu_probe_options popt = { .warmup_s = 0.3, .duration_s = 1.0 };
-	struct emu_probe_result r;
 	struct emu_registry *reg = NULL;
 	struct cluster *c = NULL;
 	struct emu_net *net = NULL;
 	struct ep_error err;
 	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-	int rc = 1;
+	double bulk = 0, ip = 0;
 
 	gsl_rng_set(rng, 1);
 	if (cluster_create(&spec, rng, &c, &err) != EP_OK ||
 	    emu_registry_create(state_dir, &reg, &err) != EP_OK ||
-	    emu_net_create(reg, caps, c, &opt, &net, &err) != EP_OK ||
-	    emu_probe_run(net, 0, 1, &popt, &r, &err) != EP_OK)
-		goto out;
-	printf("unshaped link, plain TCP transfer (probe): %.0f Mbit/s\n", r.rate_bps / 1e6);
-	rc = 0;
-out:
-	if (rc)
+	    emu_net_create(reg, caps, c, &opt, &net, &err) != EP_OK) {
 		fprintf(stderr, "bench_emu: unshaped: %s\n", err.msg);
+		goto out;
+	}
+	bulk = bench_bulk(net);
+	ip = bench_iperf3(net);
+	printf("unshaped link, bulk TCP (1 MiB blocking writes and reads): %.0f Mbit/s\n",
+	       bulk / 1e6);
+	if (ip > 0)
+		printf("unshaped link, iperf3 (2 s, receiver): %.0f Mbit/s\n", ip / 1e6);
+	else
+		printf("unshaped link, iperf3: not installed or failed\n");
+out:
 	emu_net_destroy(net);
 	if (reg) {
 		emu_registry_clean(reg, 0, NULL, NULL, NULL, NULL);
@@ -226,7 +373,7 @@ out:
 	}
 	cluster_destroy(c);
 	gsl_rng_free(rng);
-	return rc;
+	return fmax(bulk, ip);
 }
 
 int main(int argc, char **argv)
@@ -256,16 +403,24 @@ int main(int argc, char **argv)
 		flock(lock, LOCK_EX);
 	printf("bench_emu: bring-up and teardown with full pairwise shaping "
 	       "(Mininet: about 3 s for 50 hosts, unshaped)\n");
-	if (argc > 1) {
+	if (argc > 1 && strcmp(argv[1], "transport") == 0) {
+		/* the stage path only */
+	} else if (argc > 1) {
 		for (int i = 1; i < argc; i++)
 			rc |= bench(&caps, state_dir, atoi(argv[i]));
 	} else {
 		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
 			rc |= bench(&caps, state_dir, sizes[i]);
 	}
-	rc |= bench_unshaped(&caps, state_dir);
-	rc |= bench_relay(state_dir, false) > 0 ? 0 : 1;
-	rc |= bench_relay(state_dir, true) > 0 ? 0 : 1;
+	{
+		double base = bench_baselines(&caps, state_dir);
+		double relay = bench_relay(state_dir, false);
+
+		rc |= base > 0 && relay > 0 ? 0 : 1;
+		if (base > 0 && relay > 0)
+			printf("stage relay / best baseline: %.2f\n", relay / base);
+		rc |= bench_relay(state_dir, true) > 0 ? 0 : 1;
+	}
 	rmdir(state_dir);
 	if (lock >= 0)
 		close(lock);

@@ -1,0 +1,91 @@
+/*
+ * Real compute in the emulator (--compute real): every stage runs its layers with the XNNPACK
+ * executor on the tensor it receives and sends what it computes; the dispatcher checks every
+ * answer against the whole model's output for the same image, computed once at the start.
+ *
+ * 1. MobileNetV2 on 4 nodes of 64 MiB, with a node killed mid-run: every request answered,
+ *    0 mismatches, also for the requests resent to the redeployed plan.
+ * 2. ResNet50 on 4 nodes of 69 MiB (the least its cut profile fits in, tests/emu_cli.sh), rolled
+ *    over to MobileNetV2 by --update: 0 mismatches before and after the update, each answer
+ *    checked against the reference of the model that answered it.
+ * 3. A stage that does not fit its node's memory cap is killed there, as on a device, and the
+ *    run says so: planned with int8 accounting (a quarter of the bytes the float32 executor
+ *    holds) on nodes of 8 MiB.
+ *
+ * Expected values: mismatches 0 and every request answered (the executor's stages equal the
+ * whole model to EMU_REAL_TOLERANCE of the output's magnitude, model_exec.h); the number of
+ * answers checked is at least the number of requests (duplicates are checked too).
+ *
+ * Usage: test_emu_real PATH_TO_EDGEPIPE
+ */
+#include "check.h"
+#include "emu_cli.h"
+#include "emu_harness.h"
+
+static const char *edgepipe;
+
+#define CLUSTER "--nodes 4 --cluster uniform --bw-range 100Mbit:200Mbit --seed 1 --probes 0 " \
+		"--compute real"
+
+static void check_answers(const char *db, int requests)
+{
+	CHECK_INT(emu_db_num(db, "SELECT answered FROM emu_summary"), requests);
+	CHECK_INT(emu_db_num(db, "SELECT incomplete FROM emu_summary"), 0);
+	CHECK_INT(emu_db_num(db, "SELECT mismatches FROM emu_summary"), 0);
+	CHECK(emu_db_num(db, "SELECT checked FROM emu_summary") >= requests);
+	CHECK_INT(emu_db_num(db, "SELECT count(*) FROM emu_requests WHERE mismatch = 0"),
+		  requests);
+	CHECK_INT(emu_db_num(db, "SELECT threads FROM emu_runs"), 1);
+}
+
+static int body(const char *state_dir, const struct emu_caps *caps)
+{
+	char cmd[4096], db[512], out[65536];
+	int rc;
+
+	(void)caps;
+	/* 1: a kill, a re-plan on the 3 nodes left, the requests in flight sent again */
+	snprintf(db, sizeof(db), "%s/mnv2.db", state_dir);
+	snprintf(cmd, sizeof(cmd), "%s emu --model mobilenetv2 --mem 64MiB " CLUSTER
+		 " --requests 16 --state-dir %s --db %s --fault 'kill stage1 at 0.3s'",
+		 edgepipe, state_dir, db);
+	rc = emu_cli_run(cmd, out, sizeof(out));
+	CHECK_INT(rc, 0);
+	if (rc == 0) {
+		check_answers(db, 16);
+		CHECK(emu_db_num(db, "SELECT count(*) FROM emu_deployments") >= 2);
+		CHECK(emu_db_num(db, "SELECT count(DISTINCT deployment) FROM emu_requests") >= 2);
+	}
+	/* 2: ResNet50, then MobileNetV2 */
+	snprintf(db, sizeof(db), "%s/resnet.db", state_dir);
+	snprintf(cmd, sizeof(cmd), "%s emu --model resnet50 --mem 69MiB " CLUSTER
+		 " --requests 8 --state-dir %s --db %s --update 'mobilenetv2 at 0.5s'",
+		 edgepipe, state_dir, db);
+	rc = emu_cli_run(cmd, out, sizeof(out));
+	CHECK_INT(rc, 0);
+	if (rc == 0) {
+		check_answers(db, 8);
+		/* answered by both models */
+		CHECK_INT(emu_db_num(db, "SELECT count(DISTINCT d.version) FROM emu_requests r "
+					 "JOIN emu_deployments d ON d.run_id = r.run_id AND "
+					 "d.deployment = r.deployment"),
+			  2);
+	}
+	/* 3: does not fit */
+	snprintf(cmd, sizeof(cmd), "%s emu --model mobilenetv2 --mem 8MiB --dtype int8 "
+		 CLUSTER " --requests 2 --state-dir %s", edgepipe, state_dir);
+	rc = emu_cli_run(cmd, out, sizeof(out));
+	CHECK(rc != 0);
+	CHECK(strstr(out, "do not fit the node's memory (8.0 MiB)") != NULL);
+	return check_exit();
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2 || access(argv[1], X_OK) != 0) {
+		fprintf(stderr, "usage: test_emu_real PATH_TO_EDGEPIPE\n");
+		return 2;
+	}
+	edgepipe = argv[1];
+	return emu_test_main("test_emu_real", body, 110);
+}
