@@ -28,6 +28,16 @@
  * node that the only good continuation needs), and with heterogeneous memories it can even miss
  * every plan although one exists ("infeasible" from joint is then not a proof; optimal's is).
  *
+ * Not exact, for the published metric either: distinctness of nodes is what makes the problem
+ * hard, and the B labels per state can drop the only path that avoids a node a continuation
+ * needs, whatever the metric. Measured against the proven optimum (`optimal`) over the whole
+ * published ITNAC grid (4 models x 64..512 MiB x N = 5..50 x 50 trials of seed 2022,
+ * tests/bench_optimal.c; instances with b_opt > 0): published metric, exact accounting: 21 of
+ * 2200 instances not optimal, mean gap 0.037 %, largest 20.5 %; published metric and
+ * accounting (the sweep's published variant): 1 of 1950, mean 0.0003 %, largest 0.58 %; full
+ * metric, exact accounting (the corrected variant): 5 of 3950, mean 0.004 %, largest 10.2 %;
+ * full metric, published accounting: 0 of 3950. Every miss is on InceptionResNetV2 at N >= 15.
+ *
  * Never worse than `greedy`: joint runs algo_greedy (through its registry struct, in the
  * corrected variant, whose plans are valid), checks that plan with plan_check and starts from it;
  * it only ever replaces it by a strictly cheaper valid plan. So whenever greedy finds a plan,
