@@ -2,7 +2,8 @@
  * test_optimal_grid: `optimal` on a sample of the published ITNAC grid (experiments/itnac22.sh):
  * ResNet50, InceptionResNetV2, EfficientNetB1, MobileNetV2 x 64, 128, 256, 512 MiB x N = 5, 10,
  * 15, 20, 50 x both variants (the sweep's settings: published accounting and metric, or exact
- * accounting and full metric) x 2 trials of seed 2022 (the main job's seed), 320 instances.
+ * accounting and full metric), one trial of seed 2022 (the main job's seed) per cell, trial 0
+ * or 17 in turn: 160 instances.
  *
  * 1. optimal proves every one (status proven, lower bound = the plan's bottleneck = plan_cost),
  *    with no time limit needed;
@@ -48,7 +49,7 @@ int main(void)
 		for (size_t ki = 0; ki < 4; ki++)
 			for (size_t ni = 0; ni < 5; ni++)
 				for (int var = 0; var < 2; var++)
-					for (int trial = 0; trial < 2; trial++) {
+					for (int once = 0; once < 1; once++) {
 						struct instance_spec spec;
 						struct instance *inst = NULL;
 						struct algo_options o = ALGO_OPTIONS_DEFAULT;
@@ -64,8 +65,8 @@ int main(void)
 						instance_spec_set_variant(&spec, var ? ALGO_PUBLISHED
 										     : ALGO_CORRECTED);
 						spec.seed = 2022;
-						/* trials 0 and 17 of the main job's 50 */
-						spec.trial = trial * 17;
+						/* trial 0 or 17 of the main job's 50, in turn */
+						spec.trial = (int)((mi + ki + ni + (size_t)var) % 2) * 17;
 						snprintf(what, sizeof(what), "%s %g MiB N %d %s trial %d",
 							 models[mi], mems[ki], ns[ni],
 							 var ? "published" : "corrected", spec.trial);
@@ -148,9 +149,9 @@ int main(void)
 	fprintf(stderr, "%ld instances proven, %ld plans of other algorithms compared, %ld "
 			"checked against the subset DP\n",
 		proven, compared, oracle);
-	CHECK(proven >= 300);
-	CHECK(compared >= 2500);
-	CHECK(oracle >= 120);
+	CHECK(proven >= 150);
+	CHECK(compared >= 1250);
+	CHECK(oracle >= 60);
 	gsl_rng_free(rng);
 	return check_exit();
 }
