@@ -16,10 +16,11 @@
  *   node. Which terms count is the problem's metric: Feltin's own is PROBLEM_OPTIONS_FELTIN
  *   (`--metric feltin`: compute and inter-stage hops, no dispatcher); with the dispatcher hops
  *   counted, the hop into the first stage is a transfer of the first segment.
- * - Compute comes from the problem's compute source (problem_stage_s). Their per-layer work is
- *   measured duration x threads x CPU frequency, which counts every thread a layer ran on as
- *   work: a layer timed with 4 threads weighs 4 times what it weighs with 1, on every node
- *   alike. We do not reproduce that inflation in either variant: a measured profile enters
+ * - Compute comes from the problem's compute source (problem_stage_s: FLOPs / speed, or
+ *   measured time / speed factor; the bounds read the same cum_compute and node_rate). Their
+ *   per-layer work is measured duration x threads x CPU frequency, which counts every thread a
+ *   layer ran on as work: a layer timed with 4 threads weighs 4 times what it weighs with 1,
+ *   on every node alike. We do not reproduce that inflation in either variant: a measured profile enters
  *   through the problem's compute source like FLOPs do.
  * - `max_split` (options->max_split, default 5) bounds the number of cuts; `parallel` (the
  *   problem's shared_nodes, `--parallel`) lets a node hold several non-contiguous runs.
@@ -359,7 +360,8 @@ static double rest_bound(const struct fl_ws *w, int b, int cur, int cuts_left)
 	const struct problem *p = w->p;
 	const struct cluster *c = p->cluster;
 	int m = w->m, disp = CLUSTER_DISPATCHER(c), k = 0;
-	double flops = p->cum_flops[m - 1] - p->cum_flops[b], speed = 0, room = 0, out = INFINITY;
+	double flops = p->cum_compute[m - 1] - p->cum_compute[b];
+	double speed = 0, room = 0, out = INFINITY;
 	double mem = problem_stage_mem(p, b, m - 1), lb = 0;
 	bool free_compute = false;
 
@@ -373,10 +375,10 @@ static double rest_bound(const struct fl_ws *w, int b, int cur, int cuts_left)
 		room += c->mem_bytes[u] - w->node_mem[u];
 		if (p->options.count_dispatcher)
 			out = fmin(out, problem_hop_s(p, m - 1, u, disp));
-		if (!(c->speed_flops[u] > 0))
+		if (!(p->node_rate[u] > 0))
 			free_compute = true; /* compute not modelled on u: it costs nothing */
 		else if (k < cuts_left)
-			speed += c->speed_flops[u];
+			speed += p->node_rate[u];
 		k++;
 	}
 	if (k == 0 || mem > room)
@@ -511,8 +513,8 @@ static void lp_fill(struct fl_ws *w)
 	bool free_compute = false;
 
 	for (int v = 0; v < w->n; v++) {
-		if (c->speed_flops[v] > 0)
-			smax = fmax(smax, c->speed_flops[v]);
+		if (p->node_rate[v] > 0)
+			smax = fmax(smax, p->node_rate[v]);
 		else
 			free_compute = true;
 		for (int u = 0; u < w->n; u++)
@@ -521,7 +523,7 @@ static void lp_fill(struct fl_ws *w)
 	}
 	if (!p->options.count_compute || !(smax > 0))
 		free_compute = true;
-#define RUN_S(a, b) (free_compute ? 0.0 : (p->cum_flops[b] - p->cum_flops[a]) / smax)
+#define RUN_S(a, b) (free_compute ? 0.0 : (p->cum_compute[b] - p->cum_compute[a]) / smax)
 #define CUT_S(k) (bwmax > 0 && p->transfer_bits[k] > 0 ? p->transfer_bits[k] / bwmax : 0.0)
 	for (int k = 1; k <= K; k++)
 		for (int b = 0; b < m - 1; b++) {
@@ -553,7 +555,7 @@ static int solve_corrected(struct fl_ws *w, struct ep_error *err)
 
 	lp_fill(w);
 	for (int v = 0; v < n; v++)
-		w->cand[v] = (struct fl_cand){ p->cluster->speed_flops[v], v };
+		w->cand[v] = (struct fl_cand){ p->node_rate[v], v };
 	qsort(w->cand, (size_t)n, sizeof(*w->cand), speed_cmp);
 	for (int v = 0; v < n; v++)
 		w->by_speed[v] = w->cand[v].node;

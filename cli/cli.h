@@ -181,6 +181,7 @@ bool cli_compute_check(const struct cli_instance_opts *o);
 
 int cmd_models(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
+int cmd_region(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_merge(int argc, char **argv);

@@ -23,6 +23,7 @@ static const struct subcommand subcommands[] = {
 	{ "sim", cmd_sim, "simulate a plan's pipeline: queues, contention, crashes, updates" },
 	{ "sweep", cmd_sweep, "run a grid of configurations into an SQLite file" },
 	{ "merge", cmd_merge, "union sweep databases (shards) into one" },
+	{ "region", cmd_region, "where partitioning beats one device: the acceleration region" },
 	{ "plot", cmd_plot, "draw a sweep database's figures (gnuplot) and its summary table" },
 	{ "emu", cmd_emu, "run a plan in emulated nodes: real processes, TCP, faults, recovery" },
 	{ "measure", cmd_measure, "measure the bandwidth matrix of real hosts (--cluster file)" },
