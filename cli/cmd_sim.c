@@ -46,7 +46,10 @@ static const char *const sim_usage[] = {
 	"  --warmup-time DURATION     and no measurement before this time (default 0)\n"
 	"  --service det|exp|lognormal[:CV]   stage compute times around FLOPs / speed (default det)\n"
 	"  --transfer det|exp|lognormal[:CV]  link hop times around bits / bandwidth + latency\n"
-	"  --shared-medium            each node's sends and receives share one half-duplex medium\n"
+	"  --shared-medium            each node's sends and receives share one half-duplex medium;\n"
+	"                             a transfer needs both ends' media; when one ends, the\n"
+	"                             sender's medium starts its earliest waiting transfer first,\n"
+	"                             then the receiver's\n"
 	"  --latency-overlap          a link is busy for bits / bandwidth only; the latency overlaps\n"
 	"                             the next transfer (default: busy for the whole hop)\n"
 	"  --compute on|off           stages take their compute time (FLOPs / speed, or measured\n"
@@ -67,9 +70,13 @@ static const char *const sim_usage[] = {
 	"output:\n"
 	"  --format text|csv|json     (default text)\n"
 	"  --bin DURATION             width of the throughput series' bins (default: ten times the\n"
-	"                             bottleneck, about ten answers a bin)\n"
+	"                             bottleneck, about ten answers a bin, or the expected run time\n"
+	"                             / 10000 if longer)\n"
 	"  --series                   text and csv: also print the throughput series\n"
-	"  --trace FILE               write every event of the run to FILE, one line each\n",
+	"  --trace FILE               write every event of the run to FILE, one line each\n"
+	"exit status: 0 done; 1 failure; 2 bad input (also a --warmup-time that leaves nothing to\n"
+	"measure); 3 the run stopped because no plan fits on the surviving nodes (requests never\n"
+	"completed; the report says which incident)\n",
 	NULL,
 };
 
@@ -90,6 +97,7 @@ struct sim_cmd {
 	int n_updates;
 	struct sim_failure fails[MAX_FAILS];
 	int n_fails;
+	double bound_s; /* sim_plan_bottleneck of the first plan */
 	bool series;
 	enum cli_format fmt;
 };
@@ -271,10 +279,11 @@ static bool auto_defaults(struct sim_cmd *c, const struct problem *p, const stru
 			"unloaded request's round trip (%g s): every request will be checked "
 			"before it can be answered (checks cost events, not load)\n",
 			cfg->retry_timeout_s, sum);
-	/* About ten answers per bin at the analytic rate: fine enough to show a recovery. */
+	/* About ten answers per bin at the analytic rate: fine enough to show a recovery; but at
+	 * most about 10000 bins, so that the series does not grow with the request count. */
 	if (!c->have_bin)
-		cfg->bin_s = fmin(fmax(largest > 0 ? 10 * largest : run_s > 0 ? run_s / 50 : 1, 1e-6),
-				  1e8);
+		cfg->bin_s = fmin(fmax(fmax(largest > 0 ? 10 * largest : run_s > 0 ? run_s / 50 : 1,
+					    run_s / 10000), 1e-6), 1e8);
 	return true;
 }
 
@@ -360,7 +369,14 @@ static void print_text(const struct sim_cmd *c, const struct instance *inst,
 	       : c->o.spec.cluster.speed_flops > 0 ? "on"
 						    : "on (but --speed 0: no time)",
 	       cfg->dispatcher_hops ? "on" : "off");
-	if (final_differs(res, r, inst)) {
+	if (r->no_plan) {
+		/* No plan is in force at the end: no analytic figure for it. */
+		printf("\n%-26s %14s %14s %14s\n", "", "analytic", "final plan", "simulated");
+		printf("%-26s %14.6g %14s %14s\n", "throughput (/s)", res->cost.throughput, "none",
+		       num(r->throughput, x, sizeof(x)));
+		printf("%-26s %14.6f %14s\n", "bottleneck (ms)", res->cost.bottleneck_s * 1e3,
+		       "none");
+	} else if (final_differs(res, r, inst)) {
 		/* The measurement may span both plans: show both. */
 		printf("\n%-26s %14s %14s %14s\n", "", "analytic", "final plan", "simulated");
 		printf("%-26s %14.6g %14.6g %14s\n", "throughput (/s)", res->cost.throughput,
@@ -373,6 +389,11 @@ static void print_text(const struct sim_cmd *c, const struct instance *inst,
 		       num(r->throughput, x, sizeof(x)));
 		printf("%-26s %14.6f %14s\n", "bottleneck (ms)", res->cost.bottleneck_s * 1e3, "");
 	}
+	if (cfg->shared_medium)
+		/* The analytic figures count dedicated links; a shared medium is slower. */
+		printf("%-26s %14.6g %14s  (first plan: a medium carries its node's sends and "
+		       "receives)\n", "shared-medium bound (/s)",
+		       c->bound_s > 0 ? 1 / c->bound_s : INFINITY, "");
 	printf("%-26s %14s %14s", "latency mean (ms)", "", num(r->latency_mean_s * 1e3, x, sizeof(x)));
 	/* (A deterministic run's interval is rounding noise.) */
 	if (isfinite(r->latency_ci95_s) && r->latency_ci95_s > 1e-9 * r->latency_mean_s)
@@ -419,6 +440,11 @@ static void print_text(const struct sim_cmd *c, const struct instance *inst,
 		for (int i = 0; i < r->n_incidents; i++) {
 			const struct sim_incident *in = &r->incidents[i];
 
+			if (in->kind == SIM_INCIDENT_CRASH && in->detected_s < 0) {
+				printf("  %.6g s: node %d crashed; not declared dead before the run "
+				       "stopped\n", in->at_s, in->node);
+				continue;
+			}
 			if (in->kind == SIM_INCIDENT_CRASH)
 				printf("  %.6g s: node %d crashed; declared dead at %.6g s", in->at_s,
 				       in->node, in->detected_s);
@@ -440,9 +466,26 @@ static void print_text(const struct sim_cmd *c, const struct instance *inst,
 		printf("  requests retried: %" PRId64 " (%" PRId64 " resends); attempts lost: %" PRId64
 		       "; attempts of answered requests cancelled or discarded: %" PRId64 "\n",
 		       r->requests_retried, r->retries, r->lost, r->duplicates);
-		printf("  final plan (%s): ", r->final_profile->model);
-		print_plan_line(r->final_plan);
-		printf("; analytic throughput %.6g /s\n", r->final_cost.throughput);
+		{
+			int early = 0;
+
+			for (int i = 0; i < r->n_incidents; i++)
+				early += r->incidents[i].at_s < r->warmup_end_s;
+			if (early > 0)
+				printf("  note: %d of these came during the warm-up, before the "
+				       "measurement started at %.6g s: the measured figures leave them "
+				       "out (--warmup 0, or later times, measures them)\n", early,
+				       r->warmup_end_s);
+		}
+		if (r->no_plan) {
+			printf("  final plan: none; the run stopped at %.6g s with no plan on the "
+			       "surviving nodes; %" PRId64 " requests never completed\n", r->sim_end_s,
+			       r->incomplete);
+		} else {
+			printf("  final plan (%s): ", r->final_profile->model);
+			print_plan_line(r->final_plan);
+			printf("; analytic throughput %.6g /s\n", r->final_cost.throughput);
+		}
 	}
 	if (c->update_spec)
 		printf("\nupdate (bins of %g s): throughput %s /s before, %s /s in the lowest bin of "
@@ -472,7 +515,8 @@ static void print_json(const struct sim_cmd *c, const struct instance *inst,
 		       const struct sim_report *r)
 {
 	const struct sim_config *cfg = &c->cfg;
-	static const char *const stat_names[] = { "nodes", "links", "media" };
+	/* "node_stats": "nodes" is the cluster's node count above. */
+	static const char *const stat_names[] = { "node_stats", "links", "media" };
 	const struct sim_server_stats *stats[] = { r->nodes, r->links, r->media };
 	int counts[] = { r->n_nodes, r->n_links, r->n_media };
 
@@ -504,10 +548,13 @@ static void print_json(const struct sim_cmd *c, const struct instance *inst,
 		printf("%s{\"node\": %d, \"first_cut\": %d, \"end_cut\": %d}", s ? ", " : "",
 		       r->final_plan->stages[s].node, r->final_plan->stages[s].first_cut,
 		       r->final_plan->stages[s].end_cut);
-	printf("], \"final_analytic_bottleneck_s\": ");
-	json_num(r->final_cost.bottleneck_s);
+	printf("], \"no_plan\": %s, \"final_analytic_bottleneck_s\": ",
+	       r->no_plan ? "true" : "false");
+	json_num(r->no_plan ? NAN : r->final_cost.bottleneck_s);
 	printf(", \"final_analytic_throughput\": ");
-	json_num(r->final_cost.throughput);
+	json_num(r->no_plan ? NAN : r->final_cost.throughput);
+	printf(", \"model_bound_throughput\": ");
+	json_num(c->bound_s > 0 ? 1 / c->bound_s : NAN);
 	printf(", \"throughput\": ");
 	json_num(r->throughput);
 	printf(",\n \"latency_mean_s\": ");
@@ -622,6 +669,7 @@ static int run_sim(struct sim_cmd *c)
 	struct model_graph *ug[MAX_UPDATES] = { NULL };
 	struct model_profile *up[MAX_UPDATES] = { NULL };
 	struct sim_pipeline *sp = NULL;
+	const struct sim_report *r;
 	struct algo_result res;
 	gsl_rng *rng = NULL;
 	FILE *trace = NULL;
@@ -685,7 +733,8 @@ static int run_sim(struct sim_cmd *c)
 		c->cfg.requests = 0;
 	if (!c->have_warmup)
 		c->cfg.warmup_requests = c->cfg.requests / 10;
-	if (!auto_defaults(c, &inst->problem, &res.plan)) {
+	c->bound_s = sim_plan_bottleneck(&inst->problem, &res.plan, &c->cfg);
+	if (!auto_defaults(c, &inst->problem, &res.plan) || isnan(c->bound_s)) {
 		rc = cli_fail(1, "out of memory");
 		goto out;
 	}
@@ -705,13 +754,25 @@ static int run_sim(struct sim_cmd *c)
 		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
 		goto out;
 	}
+	r = sim_pipeline_report(sp);
+	if (c->cfg.warmup_s > 0 && r->measured == 0 && !r->no_plan) {
+		rc = cli_fail(2, "--warmup-time %g s: the run ended at %g s, before the warm-up "
+			      "did; nothing was measured (shorten it, or issue more requests)",
+			      c->cfg.warmup_s, r->end_s);
+		goto out;
+	}
 	if (c->fmt == CLI_TEXT)
-		print_text(c, inst, a, &res, sim_pipeline_report(sp), ep_now_s() - t0);
+		print_text(c, inst, a, &res, r, ep_now_s() - t0);
 	else if (c->fmt == CLI_JSON)
-		print_json(c, inst, a, &res, sim_pipeline_report(sp));
+		print_json(c, inst, a, &res, r);
 	else
-		print_csv(c, inst, a, &res, sim_pipeline_report(sp));
+		print_csv(c, inst, a, &res, r);
 	rc = 0;
+	if (r->no_plan) {
+		fflush(stdout);
+		rc = cli_fail(3, "the run stopped at %g s: no plan fits on the surviving nodes; %"
+			      PRId64 " requests never completed", r->sim_end_s, r->incomplete);
+	}
 out:
 	sim_pipeline_destroy(sp);
 	if (trace && fclose(trace) && rc == 0)
@@ -893,6 +954,12 @@ int cmd_sim(int argc, char **argv)
 	if (c->cfg.heartbeat_timeout_s < c->cfg.heartbeat_period_s) {
 		cli_fail(2, "--heartbeat-timeout %g s is shorter than the heartbeat period %g s",
 			 c->cfg.heartbeat_timeout_s, c->cfg.heartbeat_period_s);
+		goto out;
+	}
+	if (c->compute == 1 && !c->o.spec.compute_profile && !(c->o.spec.cluster.speed_flops > 0)) {
+		cli_fail(2, "--compute on with a node speed of %g FLOP/s: the stages would take no "
+			 "time; give --speed (e.g. --speed 5GFLOPS) or --compute profile:FILE",
+			 c->o.spec.cluster.speed_flops);
 		goto out;
 	}
 	if (c->have_requests && c->cfg.requests == 0 && c->cfg.duration_s == 0) {

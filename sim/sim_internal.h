@@ -86,6 +86,7 @@ struct sim_server {
 
 /* A node's (or the dispatcher's) half-duplex medium. */
 struct sim_medium {
+	int n;                           /* transfers waiting for it or under way */
 	bool busy;
 	struct sim_token *current;       /* the transfer under way */
 	struct sim_token *whead, *wtail; /* transfers waiting for this medium */

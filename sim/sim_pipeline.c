@@ -451,8 +451,8 @@ static void media_set(struct sim_pipeline *sp, const struct sim_hop *h, struct s
 	int64_t now = sim_now(sp);
 	struct sim_medium *a = &sp->media[h->from], *b = &sp->media[h->to];
 
-	sim_acc_touch(&a->acc, now, a->busy, a->busy);
-	sim_acc_touch(&b->acc, now, b->busy, b->busy);
+	sim_acc_touch(&a->acc, now, a->n, a->busy);
+	sim_acc_touch(&b->acc, now, b->n, b->busy);
 	a->busy = b->busy = t != NULL;
 	a->current = b->current = t;
 	if (t) {
@@ -477,9 +477,24 @@ static void medium_start(struct sim_pipeline *sp, struct sim_token *t)
 	sim_schedule(sp, sim_now(sp) + d, ev_medium_done, sp, (uintptr_t)t, &t->ev);
 }
 
-/* The link's statistics when a transfer leaves it (done or lost). */
+/* A transfer joins (+1) or leaves (-1) the media of link l's two ends. */
+static void media_count(struct sim_pipeline *sp, const struct sim_server *l, int delta)
+{
+	int ends[2] = { l->from, l->to };
+
+	for (int i = 0; i < 2; i++) {
+		struct sim_medium *m = &sp->media[ends[i]];
+
+		sim_acc_touch(&m->acc, sim_now(sp), m->n, m->busy);
+		m->n += delta;
+		sim_acc_max(&m->acc, m->n);
+	}
+}
+
+/* The link's (and its media's) statistics when a transfer leaves it (done or lost). */
 static void link_leave(struct sim_pipeline *sp, struct sim_server *l, bool was_running)
 {
+	media_count(sp, l, -1);
 	sim_acc_touch(&l->acc, sim_now(sp), l->n, l->busy);
 	l->n--;
 	if (was_running) {
@@ -525,6 +540,7 @@ static void medium_send(struct sim_pipeline *sp, struct sim_token *t, const stru
 
 	sim_acc_touch(&l->acc, sim_now(sp), l->n, l->busy);
 	sim_acc_max(&l->acc, ++l->n);
+	media_count(sp, l, +1);
 	if (!sp->media[h->from].busy && !sp->media[h->to].busy) {
 		medium_start(sp, t);
 		return;
@@ -965,6 +981,46 @@ int sim_plan_window(const struct problem *p, const struct plan *plan,
 	}
 	free(stage_s);
 	return window_of(sum, largest);
+}
+
+double sim_plan_bottleneck(const struct problem *p, const struct plan *plan,
+			   const struct sim_config *cfg)
+{
+	int k = plan->n_stages, n = p->cluster->n, disp = CLUSTER_DISPATCHER(p->cluster);
+	double *stage_s = malloc((2 * (size_t)k + 1) * sizeof(double)), *hop_s;
+	double *medium = calloc((size_t)n + 1, sizeof(double)), largest = 0;
+	struct plan_cost cost;
+
+	if (!stage_s || !medium) {
+		free(stage_s);
+		free(medium);
+		return NAN;
+	}
+	hop_s = stage_s + k;
+	plan_cost(p, plan, &cost, stage_s, hop_s);
+	for (int s = 0; s < k && cfg->compute; s++)
+		largest = fmax(largest, stage_s[s]);
+	for (int h = 0; h <= k; h++) {
+		int from = h == 0 ? disp : plan->stages[h - 1].node;
+		int to = h == k ? disp : plan->stages[h].node;
+		double busy = hop_s[h];
+
+		if (((h == 0 || h == k) && !cfg->dispatcher_hops) || !(busy > 0))
+			continue;
+		if (cfg->latency_pipelined)
+			busy -= fmin(cluster_latency(p->cluster, from, to), busy);
+		if (cfg->shared_medium) {
+			medium[from] += busy;
+			medium[to] += busy;
+		} else {
+			largest = fmax(largest, busy);
+		}
+	}
+	for (int i = 0; cfg->shared_medium && i <= n; i++)
+		largest = fmax(largest, medium[i]);
+	free(stage_s);
+	free(medium);
+	return largest;
 }
 
 /* ---- create, run, destroy ------------------------------------------------------------------ */

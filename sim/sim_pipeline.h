@@ -19,7 +19,11 @@
  *   own FIFO link, unless `shared_medium`: then each node (and the dispatcher) has one
  *   half-duplex medium that its sends and its receives share; a transfer needs both of its
  *   endpoints' media free: it starts at once if they are, else it waits, and when a medium frees,
- *   the earliest waiting transfer through it whose other medium is free starts. Hops that carry
+ *   the earliest waiting transfer through it whose other medium is free starts. Service order:
+ *   when a transfer ends, its sender's medium chooses first, then its receiver's; when a crash
+ *   or a dropped deployment frees media, they choose in node order, the dispatcher's last.
+ *   The order is part of the model (another one gives other throughputs). A medium's
+ *   mean_queue and max_queue count the transfers waiting for it or under way on it. Hops that carry
  *   0 bits take no time and no link. The dispatcher hops (input to stage 0, output back) take
  *   time only when `dispatcher_hops`.
  * - A saturated deterministic pipeline under the default link model therefore runs at exactly
@@ -258,6 +262,8 @@ struct sim_report {
 	/* the engine */
 	uint64_t events;
 	double sim_end_s;                   /* the clock when the run stopped */
+	bool no_plan;                       /* the run stopped: no plan on the surviving nodes
+					       (final_plan is the last one live, broken) */
 	const struct plan *final_plan;      /* the plan live at the end (nodes of the full
 					       cluster) */
 	const struct model_profile *final_profile;
@@ -296,6 +302,18 @@ int sim_pipeline_run(struct sim_pipeline *sp, struct ep_error *err);
  */
 int sim_plan_window(const struct problem *p, const struct plan *plan,
 		    const struct sim_config *cfg);
+
+/*
+ * The largest time one server is busy per request for `plan` of `p` under `cfg`'s model, in
+ * seconds: a node's stage, a link's hop (its bandwidth term only with latency_pipelined), or,
+ * with shared_medium, a medium's share: the sum of the hops into and out of its node (the
+ * dispatcher's: the first and the last). 1 / it bounds the throughput from above. With
+ * dedicated links it is plan_cost's bottleneck when the configuration counts what the metric
+ * counts, and a saturated deterministic pipeline reaches it; with a shared medium it may not
+ * (a transfer waits for two free media). NAN when out of memory.
+ */
+double sim_plan_bottleneck(const struct problem *p, const struct plan *plan,
+			   const struct sim_config *cfg);
 
 /* The measurements of a finished run; owned by the pipeline. */
 const struct sim_report *sim_pipeline_report(const struct sim_pipeline *sp);

@@ -39,7 +39,7 @@ void sim_stats_start(struct sim_pipeline *sp)
 	for (int i = 0; i < sp->n_links; i++)
 		acc_restart(&sp->links[i]->acc, now, sp->links[i]->n);
 	for (int i = 0; sp->media && i <= sp->n; i++)
-		acc_restart(&sp->media[i].acc, now, sp->media[i].busy);
+		acc_restart(&sp->media[i].acc, now, sp->media[i].n);
 	acc_restart(&sp->sys_acc, now, (int)sp->outstanding);
 	SIM_TRACE(sp, "warmup_end");
 }
@@ -224,7 +224,7 @@ int sim_stats_report(struct sim_pipeline *sp, struct ep_error *err)
 	r->links = sp->link_stats;
 	r->n_links = sp->n_links;
 	for (int i = 0; sp->media && i <= sp->n; i++) {
-		server_stats(&sp->media[i].acc, now, sp->media[i].busy, sp->media[i].busy, interval,
+		server_stats(&sp->media[i].acc, now, sp->media[i].n, sp->media[i].busy, interval,
 			     &sp->media_stats[i]);
 		sp->media_stats[i].from = sp->media_stats[i].to = i;
 	}
@@ -238,6 +238,7 @@ int sim_stats_report(struct sim_pipeline *sp, struct ep_error *err)
 	r->n_bins = sp->n_bins;
 	r->events = sim_engine_events_run(sp->eng);
 	r->sim_end_s = (double)now / NS_PER_S;
+	r->no_plan = sp->state == SIM_FAILED;
 	r->final_plan = &sp->live->plan;
 	r->final_profile = sp->live->problem->profile;
 	r->final_cost = sp->live->cost;

@@ -41,6 +41,10 @@ expect_exit2 "sim --requests 0 without --duration" "--duration" "$EP" "${BASE[@]
 expect_exit2 "sim --trace into a missing directory" "'$TMP/no/such/file'" "$EP" "${BASE[@]}" \
 	--trace "$TMP/no/such/file"
 expect_exit2 "sim --retry-timeout 0s" "'0s'${NL}off" "$EP" "${BASE[@]}" --retry-timeout 0s
+expect_exit2 "sim --compute on --speed 0" "--compute on${NL}--speed" "$EP" "${BASE[@]}" \
+	--compute on --speed 0
+expect_exit2 "sim --warmup-time past the end" "--warmup-time 100000 s${NL}nothing was measured" \
+	"$EP" "${BASE[@]}" --warmup-time 100000s
 expect_exit2 "sim extra argument" "'extra'" "$EP" "${BASE[@]}" extra
 
 if "$EP" sim --help >"$TMP/out" 2>&1 && grep -q '^usage: edgepipe sim' "$TMP/out" &&
@@ -122,6 +126,59 @@ EOF
 	else
 		fail "json: after an update the window is the new plan's" "$(head -c 600 "$TMP/json")" \
 			"$(head -c 300 "$TMP/err")"
+	fi
+fi
+
+# Issue 9, item 4. Every node crashes: the report says so, gives no analytic figure for a dead
+# plan, and the run exits 3.
+ALL=()
+for i in 0 1 2 3 4 5; do ALL+=(--fail "node $i at $((10 + i))s"); done
+"$EP" "${BASE[@]}" "${ALL[@]}" >"$TMP/text" 2>"$TMP/err"
+status=$?
+if [ "$status" -eq 3 ] && grep -q "final plan: none" "$TMP/text" &&
+	grep -q "not declared dead before the run stopped" "$TMP/text" &&
+	! grep -q "declared dead at -1" "$TMP/text" && grep -q "no plan fits" "$TMP/err"; then
+	pass "every node crashed: said so, no final analytic figure, exit 3"
+else
+	fail "every node crashed: exit $status" "$(head -c 900 "$TMP/text")" "$(head -c 300 "$TMP/err")"
+fi
+# The README's example measures its crash and update (inside the default warm-up it did not).
+README_SIM=(sim --model resnet50 --nodes 10 --mem 64MiB --algo seifer --requests 10000
+	--workload closed:8 --fail "node 3 at 20s" --update "resnet101 at 40s")
+if "$EP" "${README_SIM[@]}" --warmup 0 >"$TMP/text" 2>"$TMP/err" && ! grep -q "note:" "$TMP/text" &&
+	"$EP" "${README_SIM[@]}" >"$TMP/text2" 2>"$TMP/err" && grep -q "note: 2 of these came during the warm-up" "$TMP/text2" &&
+	grep -qF -- '--workload closed:8 --warmup 0 --fail "node 3 at 20s"' "$(dirname "$0")/../README.md"; then
+	pass "README sim example: measured from 0 s; a warm-up hiding incidents is noted"
+else
+	fail "README sim example" "$(head -c 600 "$TMP/text")" "$(grep note "$TMP/text2")"
+fi
+# Shared medium: the text labels the analytic column and shows the medium's bound; json keys are
+# unique; a medium's mean_queue counts waiting transfers (at least its utilisation).
+if "$EP" "${BASE[@]}" --shared-medium --service exp >"$TMP/text" 2>"$TMP/err" &&
+	grep -q "^shared-medium bound (/s)" "$TMP/text"; then
+	pass "text: shared-medium bound shown beside the dedicated-link analytic figure"
+else
+	fail "text: shared-medium bound" "$(head -c 600 "$TMP/text")"
+fi
+if command -v python3 >/dev/null 2>&1; then
+	if "$EP" "${BASE[@]}" --shared-medium --service exp --format json >"$TMP/json" 2>"$TMP/err" &&
+		python3 - "$TMP/json" <<'EOF'
+import json, sys
+def unique(pairs):
+    keys = [k for k, _ in pairs]
+    assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)
+    return dict(pairs)
+d = json.load(open(sys.argv[1]), object_pairs_hook=unique)
+assert isinstance(d["nodes"], int) and isinstance(d["node_stats"], list)
+used = [m for m in d["media"] if m["served"] > 0]
+assert used and all(m["mean_queue"] >= m["utilisation"] - 1e-12 for m in used), used
+assert any(m["max_queue"] > 1 for m in used), used
+assert d["model_bound_throughput"] <= d["analytic_throughput"] * (1 + 1e-12)
+EOF
+	then
+		pass "json: keys unique; media queues count waiting transfers"
+	else
+		fail "json: keys unique; media queues" "$(head -c 300 "$TMP/err")"
 	fi
 fi
 

@@ -295,6 +295,7 @@ static void test_no_plan_left(void)
 		/* Node 4 (crash at 300 s) leaves node 5 alone, which cannot hold 40 bytes. */
 		CHECK_CONTAINS(last->reason, "firstfit on 1 surviving node(s)");
 		CHECK(!last->replanned);
+		CHECK(r->no_plan);
 	}
 	sim_pipeline_destroy(sp);
 	free(s.count);
