@@ -20,7 +20,12 @@ static const char sweep_usage[] =
 	"usage: edgepipe sweep --db FILE --model LIST --mem LIST --nodes LIST [options]\n\n"
 	"Run every configuration of a grid and store one row per (configuration, algorithm,\n"
 	"trial) in an SQLite file (schema: experiments/store.h). Run the same command again to\n"
-	"finish a sweep that was interrupted: stored rows are kept and not recomputed.\n\n"
+	"finish a sweep that was interrupted: stored rows are kept and not recomputed. The file\n"
+	"records the options that change numbers without being axes (--latency, --speed,\n"
+	"--bw-range, --link-classes, the --cluster-file's content, --stages, --failure-prob,\n"
+	"--force, --time-limit, --sim, --sim-requests, --compute profiles): a sweep with other\n"
+	"values into it is refused, as is a second sweep while one writes it. A file on a\n"
+	"read-only medium is read: a finished sweep reports so, a missing row is refused.\n\n"
 	"axes (lists a,b,c; integer axes also take ranges START:END[:STEP]):\n"
 	"  --model LIST               zoo models or model files\n"
 	"  --mem LIST                 node memory sizes, e.g. 64MiB,128MiB\n"
@@ -282,6 +287,8 @@ int cmd_sweep(int argc, char **argv)
 	struct sweep_shard shard;
 	int shard_count = 0;
 	struct store *store = NULL;
+	struct store_option options[STORE_MAX_OPTIONS];
+	int n_options;
 	struct ep_error err;
 	long v, done = 0;
 	int opt, n, rc = 2;
@@ -456,7 +463,27 @@ int cmd_sweep(int argc, char **argv)
 			goto out;
 		}
 	}
-	rc = store_open(db, &store, &err);
+	/* The options that change numbers are the file's: a rerun with others is refused
+	 * before anything is computed (store.h). */
+	n_options = sweep_options(g, options, &err);
+	rc = n_options < 0 ? n_options : store_open_mode(db, STORE_WRITE_OR_READ, &store, &err);
+	if (!rc)
+		rc = store_bind_options(store, options, n_options, &err);
+	if (!rc && store_read_only(store)) {
+		/* A finished sweep on a read-only medium reads as finished; a missing row is
+		 * refused before it is computed, since it could not be stored. */
+		long missing = sweep_missing_rows(g, store);
+
+		if (missing == 0) {
+			fprintf(stderr, "sweep: 0 rows computed, %ld rows in %s (read-only; no row "
+				"is missing)\n", store_count(store), db);
+			rc = 0;
+			goto out;
+		}
+		rc = ep_error_set(&err, EP_EIO, "database '%s' is read-only: %ld row(s) of this "
+				  "sweep are missing and could not be stored; copy it to a writable "
+				  "place, or sweep into another file and merge", db, missing);
+	}
 	command = join_args(argc, argv);
 	/* The run records the shard and where it came from ("3/16 slurm ..."). */
 	snprintf(shard_text, sizeof(shard_text), "%d/%d %s", shard.index, shard.count,
@@ -486,7 +513,10 @@ out:
 static const char merge_usage[] =
 	"usage: edgepipe merge OUT IN...\n\n"
 	"Union the result databases IN... (for example the shards of one sweep) into OUT,\n"
-	"created if missing. A row present in several inputs is kept once.\n";
+	"created if missing. A row present in several inputs is kept once. Refused, with\n"
+	"nothing merged: inputs swept with other options (--latency, --speed ...) than OUT's\n"
+	"rows, and a row whose key is stored with other values. Inputs are only read (they may\n"
+	"be on read-only media).\n";
 
 int cmd_merge(int argc, char **argv)
 {
@@ -506,6 +536,15 @@ int cmd_merge(int argc, char **argv)
 	for (int i = 2; i < argc; i++)
 		if (strcmp(argv[i], argv[1]) == 0)
 			return cli_fail(2, "merge: '%s' is both the output and an input", argv[1]);
+	/* Every input readable and of our schema before the output is created. */
+	for (int i = 2; i < argc; i++) {
+		struct sqlite3 *in = NULL;
+
+		rc = store_open_read(argv[i], &in, &err);
+		store_db_close(in);
+		if (rc)
+			return cli_fail(cli_exit_code(rc), "merge: %s", err.msg);
+	}
 	rc = store_open(argv[1], &store, &err);
 	if (!rc)
 		rc = store_merge(store, (const char *const *)argv + 2, argc - 2, &added, &err);

@@ -28,34 +28,8 @@
 
 int plot_db_open(const char *path, struct sqlite3 **out, struct ep_error *err)
 {
-	sqlite3 *db = NULL;
-	char what[PATH_MAX + 16];
-	struct stat sb;
-	int rc;
-
-	*out = NULL;
-	if (stat(path, &sb) != 0)
-		return ep_error_set(err, errno == ENOENT ? EP_ENOTFOUND : EP_EINVAL,
-				    "database '%s': %s", path, strerror(errno));
-	if (!S_ISREG(sb.st_mode))
-		return ep_error_set(err, EP_EINVAL, "database '%s' is not a regular file", path);
-	if (access(path, R_OK) != 0)
-		return ep_error_set(err, EP_EINVAL, "database '%s': %s", path, strerror(errno));
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		rc = ep_error_set(err, EP_EINVAL, "database '%s': %s", path,
-				  db ? sqlite3_errmsg(db) : "out of memory");
-		sqlite3_close(db);
-		return rc;
-	}
-	sqlite3_busy_timeout(db, 10000);
-	snprintf(what, sizeof(what), "'%s'", path);
-	rc = store_check_schema(db, what, err);
-	if (rc) {
-		sqlite3_close(db);
-		return rc;
-	}
-	*out = db;
-	return EP_OK;
+	/* read-only, also on read-only media; the schema checked (store.h) */
+	return store_open_read(path, out, err);
 }
 
 void plot_db_close(struct sqlite3 *db)

@@ -28,9 +28,18 @@
  *     limit, its row has status 'limit', the best plan found and its bottleneck, and the reason
  *     gives the lower bound and the gap.
  *
+ *   meta(key, value): 'schema' = the version; 'option:NAME' = the value of every option that
+ *     changes a number without being a key column (--latency, --speed, --bw-range, the cluster
+ *     file's content, --sim ...; sweep_options), recorded by the first sweep into the file.
+ *     A later sweep with other values is refused (store_bind_options), so a row's key and the
+ *     file's options together identify what was computed; merge refuses inputs whose options
+ *     differ, and rows whose key is stored with other values.
+ *
  * The key makes a row unique, so a resumed or merged sweep cannot duplicate one. The file is in
- * WAL mode; rows are inserted in batched transactions by one writer process. Never let several
- * processes write one file over a network filesystem: shard and merge instead.
+ * WAL mode; rows are inserted in batched transactions by one writer process, which holds an
+ * advisory lock (flock) on the file: a second sweep or merge into it is refused at the start.
+ * Never let several processes write one file over a network filesystem: shard and merge
+ * instead. A database on a read-only medium is read without WAL side files (immutable).
  */
 #ifndef EDGEPIPE_STORE_H
 #define EDGEPIPE_STORE_H
@@ -76,6 +85,47 @@ struct store_row {
 
 struct store;
 
+enum store_mode {
+	STORE_WRITE,         /* create if missing; one writer at a time */
+	STORE_READ,          /* an existing database, read-only (store_has, store_count) */
+	STORE_WRITE_OR_READ, /* STORE_WRITE, or STORE_READ when the file exists on a read-only
+			      * medium or without write permission (store_read_only says which) */
+};
+
+/*
+ * Open the database at `path` in `mode`. Errors name the place: "'x' is a directory, not a
+ * database file", "cannot create database 'd/x.db': directory 'd' does not exist", "... is on a
+ * read-only filesystem", "database 'x' is being written by another edgepipe sweep or merge"
+ * (EP_EIO, at once, without waiting). store_open is store_open_mode(STORE_WRITE).
+ */
+int store_open_mode(const char *path, enum store_mode mode, struct store **out,
+		    struct ep_error *err);
+bool store_read_only(const struct store *s);
+
+/*
+ * Open an existing result database read-only for queries (plot, summary, merge inputs): the
+ * schema is checked (store_check_schema). Works on read-only media. The handle is closed with
+ * sqlite3_close.
+ */
+int store_open_read(const char *path, struct sqlite3 **out, struct ep_error *err);
+/* sqlite3_close for callers that do not include sqlite3.h. Accepts NULL. */
+void store_db_close(struct sqlite3 *db);
+
+/* One option of the sweep that wrote the rows (meta 'option:NAME'). */
+#define STORE_MAX_OPTIONS 32
+struct store_option {
+	char name[32];   /* as the command line spells it: "--latency" */
+	char value[256]; /* canonical text: "0.001 s" */
+};
+
+/*
+ * Bind the database to the options of this run: a database without rows records them; one
+ * with rows must have recorded the same (name and value), else EP_EINVAL naming the first
+ * option that differs with both values. A read-only store only compares.
+ */
+int store_bind_options(struct store *s, const struct store_option *o, int n,
+		       struct ep_error *err);
+
 /* Open (creating if needed) the database at `path` in WAL mode with the schema above.
  * EP_EIO with SQLite's message when it cannot; EP_EINVAL when the file is not an SQLite
  * database, or not an edgepipe one of this schema version (it is left untouched). */
@@ -106,7 +156,10 @@ void store_set_batch(struct store *s, int batch);
 long store_count(struct store *s);
 
 /* Union the results and runs of the databases `inputs` into `s` (rows already present are kept
- * once). Returns EP_OK or EP_EIO/EP_EINVAL naming the input. */
+ * once), all or nothing. Refused (EP_EINVAL, naming the input) when an input's recorded options
+ * differ from the output's, or when a row's key is stored with other values (the message
+ * names the row, the column and both values); an output without rows takes the first input's
+ * options. Inputs are only read (store_open_read). Returns EP_OK or EP_EIO/EP_EINVAL. */
 int store_merge(struct store *s, const char *const *inputs, int n, long *added,
 		struct ep_error *err);
 

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +120,112 @@ int sweep_parse_sizes(const char *axis, const char *s, double *out, struct ep_er
 						    axis, s, tok);
 		n++;
 	}
+	return n;
+}
+
+/* FNV-1a over the bytes of a file. */
+static int file_hash(const char *path, uint64_t *h, long *bytes, struct ep_error *err)
+{
+	FILE *f = fopen(path, "rb");
+	int c;
+
+	*h = 14695981039346656037ULL;
+	*bytes = 0;
+	if (!f)
+		return ep_error_set(err, EP_EIO, "cannot read '%s': %s", path, strerror(errno));
+	while ((c = getc(f)) != EOF) {
+		*h = (*h ^ (uint64_t)(unsigned char)c) * 1099511628211ULL;
+		(*bytes)++;
+	}
+	c = ferror(f);
+	fclose(f);
+	return c ? ep_error_set(err, EP_EIO, "cannot read '%s'", path) : EP_OK;
+}
+
+/* The shortest of %.15g and %.17g that reads back as `v`: "0.005", not 0.0050000000000000001. */
+static const char *num(double v, char *buf)
+{
+	snprintf(buf, 32, "%.15g", v);
+	if (strtod(buf, NULL) != v)
+		snprintf(buf, 32, "%.17g", v);
+	return buf;
+}
+
+static void opt_set(struct store_option *o, int *n, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void opt_set(struct store_option *o, int *n, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (*n >= STORE_MAX_OPTIONS)
+		return;
+	snprintf(o[*n].name, sizeof(o[*n].name), "%s", name);
+	va_start(ap, fmt);
+	vsnprintf(o[*n].value, sizeof(o[*n].value), fmt, ap);
+	va_end(ap);
+	(*n)++;
+}
+
+int sweep_options(const struct sweep_grid *g, struct store_option *o, struct ep_error *err)
+{
+	const struct cluster_spec *c = &g->cluster_base;
+	const struct algo_options *a = &g->algo_base;
+	char buf[256], x[32], y[32];
+	size_t k = 0;
+	int n = 0, rc;
+
+	opt_set(o, &n, "--speed", "%s FLOP/s", num(c->speed_flops, x));
+	buf[0] = '\0';
+	for (int i = 0; i < c->n_speed_factor_list && k < sizeof(buf); i++)
+		k += (size_t)snprintf(buf + k, sizeof(buf) - k, "%s%s", i ? "," : "",
+				      num(c->speed_factor_list[i], x));
+	opt_set(o, &n, "--speed-factor", "%s", k ? buf : "");
+	if (!k)
+		snprintf(o[n - 1].value, sizeof(o[n - 1].value), "%s", num(c->speed_factor, x));
+	opt_set(o, &n, "--latency", "%s s", num(c->latency_s, x));
+	opt_set(o, &n, "--bw-range", "%s:%s bit/s", num(c->bw_min_bps, x), num(c->bw_max_bps, y));
+	opt_set(o, &n, "--link-classes", "%d", c->classes);
+	if (c->path) {
+		uint64_t h;
+		long bytes;
+
+		rc = file_hash(c->path, &h, &bytes, err);
+		if (rc)
+			return rc;
+		opt_set(o, &n, "--cluster-file", "content fnv1a %016llx, %ld bytes",
+			(unsigned long long)h, bytes);
+	} else {
+		opt_set(o, &n, "--cluster-file", "none");
+	}
+	opt_set(o, &n, "(geometric side)", "%s", num(c->side, x));
+	opt_set(o, &n, "(bits per Mbit)", "%s", num(c->mbit_bits, x));
+	opt_set(o, &n, "(symmetric links)", "%s", c->symmetric ? "yes" : "no");
+	opt_set(o, &n, "(dispatcher bandwidth)", "%s bit/s", num(c->dispatcher_bw_bps, x));
+	opt_set(o, &n, "--stages", "%d", a->stages);
+	opt_set(o, &n, "--failure-prob", "%s", num(a->failure_prob, x));
+	opt_set(o, &n, "--force", "%s", a->force ? "on" : "off");
+	opt_set(o, &n, "--time-limit", "%s s", num(a->time_limit_s, x));
+	opt_set(o, &n, "(max split)", "%d", a->max_split);
+	if (g->sim)
+		opt_set(o, &n, "--sim", "on, %lld requests", (long long)g->sim_requests);
+	else
+		opt_set(o, &n, "--sim", "off");
+	k = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < g->n_models; i++) {
+		uint64_t h;
+		long bytes;
+
+		if (!g->compute_profiles[i])
+			continue;
+		rc = file_hash(g->compute_profiles[i], &h, &bytes, err);
+		if (rc)
+			return rc;
+		if (k < sizeof(buf))
+			k += (size_t)snprintf(buf + k, sizeof(buf) - k, "%s%s %016llx", k ? "," : "",
+					      g->models[i], (unsigned long long)h);
+	}
+	opt_set(o, &n, "--compute", "%s", k ? buf : "flops");
 	return n;
 }
 
@@ -441,6 +548,25 @@ static void progress(const struct sweep_grid *g, long done, long total, double t
 		rate > 0 ? (double)(total - done) / rate : 0.0);
 	if (last)
 		fputc('\n', stderr);
+}
+
+long sweep_missing_rows(const struct sweep_grid *g, struct store *store)
+{
+	long cells = sweep_cells(g), missing = 0;
+	int rows = sweep_rows_per_cell(g);
+
+	for (long c = g->shard_index; c < cells; c += g->shard_count) {
+		struct cell x = cell_at(g, c);
+
+		for (int r = 0; r < rows; r++) {
+			struct store_row row;
+			const struct algo *a;
+
+			row_key(g, &x, r, &row, &a);
+			missing += !store_has(store, &row);
+		}
+	}
+	return missing;
 }
 
 /* The cells of this shard that still miss rows. */

@@ -77,6 +77,18 @@ int sweep_parse_ints(const char *axis, const char *s, int min, int max, int *out
 		     struct ep_error *err);
 int sweep_parse_sizes(const char *axis, const char *s, double *out, struct ep_error *err);
 
+/*
+ * The options of `g` that change a row's numbers without being in its key (store.h): the
+ * cluster details (speed, speed factors, latency, bandwidth range, link classes, the cluster
+ * file's content, geometric side ...), the algorithm options (--stages, --failure-prob,
+ * --force, --time-limit ...), the simulation (--sim, --sim-requests) and the layer profiles'
+ * content. Returns the count (at most STORE_MAX_OPTIONS) or EP_EIO when a file cannot be read.
+ */
+int sweep_options(const struct sweep_grid *g, struct store_option *out, struct ep_error *err);
+
+/* Rows of this shard not yet in `store` (a read-only sweep can only report them). */
+long sweep_missing_rows(const struct sweep_grid *g, struct store *store);
+
 /* Cells in the whole grid, in this shard, and rows per cell. */
 long sweep_cells(const struct sweep_grid *g);
 int sweep_rows_per_cell(const struct sweep_grid *g);
