@@ -161,6 +161,8 @@ static void test_round_trip(void)
 			CHECK_INT(model_lprofile_save(lp, path, &err), EP_OK);
 			CHECK_INT(model_lprofile_load(path, &back2, &err), EP_OK);
 			CHECK(back2 && back2->n_layers == lp->n_layers);
+			model_lprofile_destroy(back2);
+			back2 = NULL;
 			unlink(path);
 		}
 		CHECK_INT(model_lprofile_load("/nonexistent/x.lprof", &back2, &err),
