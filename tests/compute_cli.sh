@@ -124,23 +124,26 @@ fi
 
 expect_exit2 "plan --compute on" "'on'" "${PLAN[@]}" --compute on
 
-# sweep: the rows record the compute source; the same grid with FLOPs adds its own rows.
-SWEEP=("$EP" sweep --db "$TMP/s.db" --model "$TMP/chain5.model" --mem 1GB --nodes 2
+# sweep: the rows record the compute source (a database holds one set of options, so the
+# FLOPs sweep of the same grid goes into a second file).
+SWEEP=("$EP" sweep --model "$TMP/chain5.model" --mem 1GB --nodes 2
 	--cluster uniform --bw-range 1000Gbit:1000Gbit --algo optimal --no-progress)
 expect_exit2 "sweep with no profile of the grid's model" "no layer profile of model 'chain5'" \
-	"${SWEEP[@]}" --compute "profile:$TMP/other.lprof"
-expect_exit2 "sweep --compute on" "'on'" "${SWEEP[@]}" --compute on
+	"${SWEEP[@]}" --db "$TMP/s.db" --compute "profile:$TMP/other.lprof"
+expect_exit2 "sweep --compute on" "'on'" "${SWEEP[@]}" --db "$TMP/s.db" --compute on
 expect_exit2 "sweep --speed-factor without a profile" "--speed-factor" "${SWEEP[@]}" \
-	--speed-factor 2
-if "${SWEEP[@]}" --compute "profile:$TMP/other.lprof,$TMP/chain5.lprof" --speed-factor 2,0.5 \
-	2>"$TMP/err" && "${SWEEP[@]}" --speed 1MFLOPS 2>>"$TMP/err" &&
-	python3 - "$TMP/s.db" <<'EOF'
+	--db "$TMP/s.db" --speed-factor 2
+if "${SWEEP[@]}" --db "$TMP/s.db" --compute "profile:$TMP/other.lprof,$TMP/chain5.lprof" \
+	--speed-factor 2,0.5 2>"$TMP/err" &&
+	"${SWEEP[@]}" --db "$TMP/f.db" --speed 1MFLOPS 2>>"$TMP/err" &&
+	python3 - "$TMP/s.db" "$TMP/f.db" <<'EOF'
 import sqlite3, sys
-rows = dict(sqlite3.connect(sys.argv[1]).execute(
-    "SELECT compute, bottleneck_s FROM results WHERE status = 'ok'").fetchall())
-# Measured: one stage on node 0, 4 ms (hand calculation above); and a FLOPs row beside it.
-ok = (set(rows) == {"profile:chain5.lprof", "flops"}
-      and abs(rows["profile:chain5.lprof"] - 0.004) < 1e-9)
+q = "SELECT compute, bottleneck_s FROM results WHERE status = 'ok'"
+prof = sqlite3.connect(sys.argv[1]).execute(q).fetchall()
+flops = sqlite3.connect(sys.argv[2]).execute(q).fetchall()
+# Measured: one stage on node 0, 4 ms (hand calculation above).
+ok = (len(prof) == 1 and prof[0][0] == "profile:chain5.lprof" and abs(prof[0][1] - 0.004) < 1e-9
+      and len(flops) == 1 and flops[0][0] == "flops")
 sys.exit(0 if ok else 1)
 EOF
 then
