@@ -100,6 +100,7 @@ struct fl_ws {
 	unsigned char *used;  /* [n] runs on each node (closed or open) */
 	int *by_speed;        /* [n] nodes by speed, fastest first */
 	struct fl_cand *cand; /* [max_runs][n] next nodes per level */
+	double *cand_room;    /* [n] scratch of rest_bound, all 0 between calls */
 	/* lp[k * m + b]: the least, over the ways to cut the model after cut b into at most k
 	 * runs, of the largest run compute at the fastest speed and hop at the widest link (C1) */
 	double *lp;
@@ -355,7 +356,7 @@ static inline bool available(const struct fl_ws *w, int u, int cur)
  * to the dispatcher leaves from one of them. Returns INFINITY when its memory cannot fit the
  * capacity left on all of them.
  */
-static double rest_bound(const struct fl_ws *w, int b, int cur, int cuts_left)
+static double rest_bound(struct fl_ws *w, int b, int cur, int cuts_left)
 {
 	const struct problem *p = w->p;
 	const struct cluster *c = p->cluster;
@@ -381,6 +382,26 @@ static double rest_bound(const struct fl_ws *w, int b, int cur, int cuts_left)
 			speed += p->node_rate[u];
 		k++;
 	}
+	if (!w->shared && cuts_left < k) { /* the rest fits on cuts_left nodes at most */
+		room = 0;
+		for (int i = 0; i < cuts_left; i++) {
+			double top = -1;
+			int at = -1;
+
+			for (int u = 0; u < w->n; u++)
+				if (!w->used[u] && !(w->cand_room[u] < 0) &&
+				    c->mem_bytes[u] - w->node_mem[u] > top) {
+					top = c->mem_bytes[u] - w->node_mem[u];
+					at = u;
+				}
+			if (at < 0)
+				break;
+			room += top;
+			w->cand_room[at] = -1; /* taken */
+		}
+		for (int u = 0; u < w->n; u++)
+			w->cand_room[u] = 0;
+	}
 	if (k == 0 || mem > room)
 		return INFINITY;
 	if (!(speed > 0))
@@ -389,7 +410,11 @@ static double rest_bound(const struct fl_ws *w, int b, int cur, int cuts_left)
 		lb = flops / speed * (1 - 1e-12); /* a hair below: rounding must not cut the optimum */
 	if (p->options.count_dispatcher)
 		lb = fmax(lb, out);
-	k = cuts_left < w->max_runs ? cuts_left : w->max_runs;
+	/* at most cuts_left runs, and without sharing one per node still free (k of them) */
+	if (cuts_left < k || w->shared)
+		k = cuts_left;
+	if (k > w->max_runs)
+		k = w->max_runs;
 	return fmax(lb, w->lp[(size_t)k * (size_t)m + (size_t)b]);
 }
 
@@ -421,9 +446,13 @@ static int search(struct fl_ws *w, int r, int a, int v, double base, struct ep_e
 	struct fl_cand *cand = w->cand + (size_t)r * (size_t)n;
 	double v_before = w->node_s[v];
 
-	/* the rest after cut a in at most max_split - r + 1 runs */
-	if (fmax(base, w->lp[(size_t)(ms - r + 1 < w->max_runs ? ms - r + 1 : w->max_runs) *
-			     (size_t)m + (size_t)a]) >= w->best)
+	/* the rest after cut a in at most max_split - r + 1 runs, and without sharing at most
+	 * one per node not used yet, v's included: n - r */
+	int k = ms - r + 1 < w->max_runs ? ms - r + 1 : w->max_runs;
+
+	if (!w->shared && n - r < k)
+		k = n - r;
+	if (fmax(base, w->lp[(size_t)k * (size_t)m + (size_t)a]) >= w->best)
 		return EP_OK;
 	w->runs[r].node = v;
 	for (int b = m - 1; b > a; b--) {
@@ -501,18 +530,20 @@ static int search(struct fl_ws *w, int r, int a, int v, double base, struct ep_e
 
 /*
  * C1's partition bound. Whatever the nodes, a run of the rest computes its FLOPs at most at the
- * fastest speed, and a cut between two runs sends its tensor at most at the widest bandwidth:
- * T >= lp[k][b] for the rest after cut b in at most k runs. Complexity: O(k m^2).
+ * fastest speed, fits at most the largest memory, and a cut between two runs sends its tensor
+ * at most at the widest bandwidth: T >= lp[k][b] for the rest after cut b in at most k runs
+ * (INFINITY: it does not fit in k runs). Complexity: O(k m^2).
  */
 static void lp_fill(struct fl_ws *w)
 {
 	const struct problem *p = w->p;
 	const struct cluster *c = p->cluster;
 	int m = w->m, K = w->max_runs;
-	double smax = 0, bwmax = 0;
+	double smax = 0, bwmax = 0, capmax = 0;
 	bool free_compute = false;
 
 	for (int v = 0; v < w->n; v++) {
+		capmax = fmax(capmax, c->mem_bytes[v]);
 		if (p->node_rate[v] > 0)
 			smax = fmax(smax, p->node_rate[v]);
 		else
@@ -523,7 +554,13 @@ static void lp_fill(struct fl_ws *w)
 	}
 	if (!p->options.count_compute || !(smax > 0))
 		free_compute = true;
-#define RUN_S(a, b) (free_compute ? 0.0 : (p->cum_compute[b] - p->cum_compute[a]) / smax)
+	/* a run must also fit the largest node: one that does not cannot be in any plan */
+#define FITS(a, b)                                                                           \
+	(p->options.strict_memory ? problem_stage_mem(p, a, b) < capmax                      \
+				  : problem_stage_mem(p, a, b) <= capmax)
+#define RUN_S(a, b)                                                                          \
+	(!FITS(a, b) ? INFINITY                                                              \
+		     : free_compute ? 0.0 : (p->cum_compute[b] - p->cum_compute[a]) / smax)
 #define CUT_S(k) (bwmax > 0 && p->transfer_bits[k] > 0 ? p->transfer_bits[k] / bwmax : 0.0)
 	for (int k = 1; k <= K; k++)
 		for (int b = 0; b < m - 1; b++) {
@@ -534,6 +571,7 @@ static void lp_fill(struct fl_ws *w)
 						       w->lp[(size_t)(k - 1) * (size_t)m + (size_t)e]));
 			w->lp[(size_t)k * (size_t)m + (size_t)b] = best;
 		}
+#undef FITS
 #undef RUN_S
 #undef CUT_S
 }
@@ -615,9 +653,10 @@ static int feltin_solve(const struct problem *p, const struct algo_options *o, g
 	w.used = calloc((size_t)n, 1);
 	w.by_speed = calloc((size_t)n, sizeof(int));
 	w.cand = calloc((size_t)(w.max_runs + 1) * (size_t)n, sizeof(*w.cand));
+	w.cand_room = calloc((size_t)n, sizeof(double));
 	w.lp = calloc((size_t)(w.max_runs + 1) * (size_t)p->m, sizeof(double));
 	if (!w.node_s || !w.best_runs || !w.runs || !w.node_mem || !w.used || !w.by_speed ||
-	    !w.cand || !w.lp) {
+	    !w.cand || !w.cand_room || !w.lp) {
 		rc = ep_error_set(err, EP_ENOMEM, "out of memory for the branch and bound");
 		goto out;
 	}
@@ -646,6 +685,7 @@ out:
 	free(w.by_speed);
 	free(w.cand);
 	free(w.lp);
+	free(w.cand_room);
 	return rc;
 }
 

@@ -6,6 +6,7 @@ bash scripts/setup.sh
 "${BUILD_DIR:-build}"/tests/bench_zoo
 "${BUILD_DIR:-build}"/tests/bench_algorithms
 "${BUILD_DIR:-build}"/tests/bench_optimal
+"${BUILD_DIR:-build}"/tests/bench_feltin
 "${BUILD_DIR:-build}"/tests/bench_sim
 "${BUILD_DIR:-build}"/tests/bench_codec
 "${BUILD_DIR:-build}"/tests/bench_emu || [ $? -eq 77 ]
