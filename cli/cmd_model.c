@@ -231,8 +231,9 @@ static const char show_usage[] =
 	"show: print a model's layer table and its cut-point profile (per segment and cumulative\n"
 	"parameters, FLOPs, memory, and the transfer size of each cut tensor).\n"
 	"export: write the model in edgepipe's model file format (models/model_file.h), or with\n"
-	"--format onnx as an ONNX file (opset 13, NCHW, batch 1) with its weights: generated\n"
-	"from --seed (models/model_weights.h), or read from a raw --weights file.\n"
+	"--format onnx as an ONNX file (opset 13, NCHW, batch 1) with its weights: read from a\n"
+	"raw --weights file, else an ONNX file's own, else generated from --seed\n"
+	"(models/model_weights.h).\n"
 	"import: read an ONNX file (models/model_onnx.h lists the operators and how NCHW maps\n"
 	"to our NHWC layers) and write it in edgepipe's model file format; on any error nothing\n"
 	"is written. Every --model and NAME|FILE argument also takes a FILE.onnx directly.\n\n"
@@ -305,15 +306,9 @@ static int model_export_onnx(const char *spec, const char *output, unsigned long
 	if (!output)
 		return cli_fail(2, "model export --format onnx: -o FILE is required (ONNX is "
 				"binary)");
-	if ((rc = model_zoo_open(spec, &g, &err)))
+	if ((rc = model_zoo_open_weights(spec, weights_in, seed, &g, &w, &err)))
 		return cli_fail(cli_exit_code(rc), "%s", err.msg);
-	rc = model_weights_create(g, &w, &err);
-	if (!rc && weights_in)
-		rc = model_weights_load(w, weights_in, &err);
-	else if (!rc)
-		model_weights_generate(w, seed);
-	if (!rc)
-		rc = model_onnx_save(w, output, &err);
+	rc = model_onnx_save(w, output, &err);
 	if (rc)
 		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
 	model_weights_destroy(w);

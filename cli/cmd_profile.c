@@ -27,7 +27,8 @@ static const char profile_usage[] =
 	"  --repeat R                 measured runs (default 10)\n"
 	"  --warmup W                 runs before them, not measured (default 2)\n"
 	"  --seed S                   seed of the generated weights and input (default 1)\n"
-	"  --weights FILE             the model's weights (raw float32, models/model_weights.h)\n"
+	"  --weights FILE             the model's weights (raw float32, models/model_weights.h);\n"
+	"                             default: an ONNX model's own, else generated from --seed\n"
 	"                             instead of generated ones\n"
 	"  -o, --output FILE          write the layer profile to FILE (replaced whole)\n"
 	"  --by layer|kind            csv: one row per layer (default) or per layer kind\n"
@@ -260,13 +261,7 @@ int cmd_profile(int argc, char **argv)
 						: "unexpected argument after the model");
 	model = argv[optind];
 	ro.input_seed = seed;
-	rc = model_zoo_open(model, &g, &err);
-	if (!rc)
-		rc = model_weights_create(g, &w, &err);
-	if (!rc && weights_path)
-		rc = model_weights_load(w, weights_path, &err);
-	else if (!rc)
-		model_weights_generate(w, seed);
+	rc = model_zoo_open_weights(model, weights_path, seed, &g, &w, &err);
 	if (!rc) {
 		snprintf(name, sizeof(name), "%s", model_graph_name(g));
 		rc = model_lprofile_measure(w, &ro, isatty(STDERR_FILENO) ? progress_tty : NULL,

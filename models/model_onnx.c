@@ -1,6 +1,10 @@
 #include "model_onnx.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,42 +21,47 @@ bool model_onnx_is_path(const char *path)
 
 int onnx_model_read(const char *path, Onnx__ModelProto **out, struct ep_error *err)
 {
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf = NULL;
-	long size;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	void *map = MAP_FAILED;
 	int rc = EP_OK;
 
 	*out = NULL;
-	if (!f)
+	if (fd < 0)
 		return ep_error_set(err, errno == ENOENT ? EP_ENOTFOUND : EP_EIO,
 				    "cannot open ONNX file '%s': %s", path, strerror(errno));
-	if (fseek(f, 0, SEEK_END) || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
+	if (fstat(fd, &st)) {
 		rc = ep_error_set(err, EP_EIO, "cannot read ONNX file '%s': %s", path,
 				  strerror(errno));
 		goto out;
 	}
-	buf = malloc(size ? (size_t)size : 1);
-	if (!buf) {
-		rc = ep_error_set(err, EP_ENOMEM, "out of memory reading '%s' (%ld bytes)", path,
-				  size);
+	if (!S_ISREG(st.st_mode) || st.st_size == 0) {
+		rc = ep_error_set(err, EP_EINVAL, "'%s' is not an ONNX file (%s)", path,
+				  S_ISREG(st.st_mode) ? "empty" : "not a regular file");
 		goto out;
 	}
-	if (fread(buf, 1, (size_t)size, f) != (size_t)size) {
-		rc = ep_error_set(err, EP_EIO, "cannot read ONNX file '%s'", path);
+	/* Mapped, not read: protobuf-c copies what it keeps, so the file's bytes are never a
+	 * second heap copy. */
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (map == MAP_FAILED) {
+		rc = ep_error_set(err, EP_EIO, "cannot map ONNX file '%s': %s", path,
+				  strerror(errno));
 		goto out;
 	}
-	*out = onnx__model_proto__unpack(NULL, (size_t)size, buf);
+	*out = onnx__model_proto__unpack(NULL, (size_t)st.st_size, map);
 	if (!*out || !(*out)->graph) {
 		if (*out)
 			onnx__model_proto__free_unpacked(*out, NULL);
 		*out = NULL;
 		rc = ep_error_set(err, EP_EINVAL,
-				  "'%s' is not an ONNX file (%ld bytes that do not decode as an "
-				  "ONNX ModelProto with a graph; truncated?)", path, size);
+				  "'%s' is not an ONNX file (%lld bytes that do not decode as an "
+				  "ONNX ModelProto with a graph; truncated?)", path,
+				  (long long)st.st_size);
 	}
 out:
-	free(buf);
-	fclose(f);
+	if (map != MAP_FAILED)
+		munmap(map, (size_t)st.st_size);
+	close(fd);
 	return rc;
 }
 

@@ -7,6 +7,7 @@
 
 #include "model_file.h"
 #include "model_onnx.h"
+#include "model_weights.h"
 #include "zoo_internal.h"
 
 const char *zoo_name(char *buf, const char *fmt, ...)
@@ -112,4 +113,33 @@ int model_zoo_open(const char *spec, struct model_graph **out, struct ep_error *
 	rc = model_file_read(f, spec, out, err);
 	fclose(f);
 	return rc;
+}
+
+int model_zoo_open_weights(const char *spec, const char *weights_path, uint64_t seed,
+			   struct model_graph **graph, struct model_weights **weights,
+			   struct ep_error *err)
+{
+	struct model_graph *g = NULL;
+	struct model_weights *w = NULL;
+	int rc;
+
+	*graph = NULL;
+	*weights = NULL;
+	if (!weights_path && !model_zoo_find(spec) && model_onnx_is_path(spec))
+		return model_onnx_load_weights(spec, NULL, graph, weights, err);
+	rc = model_zoo_open(spec, &g, err);
+	if (!rc)
+		rc = model_weights_create(g, &w, err);
+	if (!rc && weights_path)
+		rc = model_weights_load(w, weights_path, err);
+	else if (!rc)
+		model_weights_generate(w, seed);
+	if (rc) {
+		model_weights_destroy(w);
+		model_graph_destroy(g);
+		return rc;
+	}
+	*graph = g;
+	*weights = w;
+	return EP_OK;
 }

@@ -10,6 +10,7 @@
 #define EDGEPIPE_MODEL_ZOO_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ep_error.h"
 #include "model_graph.h"
@@ -42,5 +43,18 @@ int model_zoo_build(const char *name, struct model_graph **out, struct ep_error 
  * message says so and lists the zoo), or the file reader's error.
  */
 int model_zoo_open(const char *spec, struct model_graph **out, struct ep_error *err);
+
+struct model_weights;
+
+/*
+ * Open a model by `spec` as model_zoo_open does, with the weights the executor runs: read
+ * from the raw weights file `weights_path` when it is not NULL (model_weights.h), else an
+ * ONNX file's own initializers (model_onnx.h), else generated from `seed`. *graph and
+ * *weights are new and owned by the caller (destroy the weights first). Errors as
+ * model_zoo_open, model_onnx_load_weights and model_weights_load.
+ */
+int model_zoo_open_weights(const char *spec, const char *weights_path, uint64_t seed,
+			   struct model_graph **graph, struct model_weights **weights,
+			   struct ep_error *err);
 
 #endif

@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 "${BUILD_DIR:-build}"/tests/bench_zoo
+"${BUILD_DIR:-build}"/tests/bench_onnx
 "${BUILD_DIR:-build}"/tests/bench_algorithms
 "${BUILD_DIR:-build}"/tests/bench_optimal
 "${BUILD_DIR:-build}"/tests/bench_feltin

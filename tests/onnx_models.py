@@ -355,6 +355,15 @@ def exported(tmp):
         check(f"{name}: {len(layers) - 1} layer shapes = onnx shape inference", not bad,
               f"{len(bad)} differ, first {bad[:3]}: onnx {shapes.get(bad[0]) if bad else ''}")
         os.unlink(path)
+    # An exported file exported again (graph and weights read from it) is the same bytes.
+    a, b = os.path.join(tmp, "a.onnx"), os.path.join(tmp, "b.onnx")
+    r1 = subprocess.run([EP, "model", "export", "mobilenet", "--format", "onnx", "-o", a,
+                         "--seed", "5"], capture_output=True, text=True)
+    r2 = subprocess.run([EP, "model", "export", a, "--format", "onnx", "-o", b],
+                        capture_output=True, text=True)
+    check("export of an exported file: the same bytes", r1.returncode == 0 and
+          r2.returncode == 0 and open(a, "rb").read() == open(b, "rb").read(),
+          r1.stderr.strip() + r2.stderr.strip())
     r = subprocess.run([EP, "model", "export", "resnet50", "--format", "onnx"],
                        capture_output=True, text=True)
     check("export --format onnx without -o: exit 2", r.returncode == 2, r.stderr.strip())
