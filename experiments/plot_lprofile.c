@@ -129,7 +129,7 @@ int plot_lprofile(const struct model_lprofile *lp, const char *dir,
 		    base, base);
 	fprintf(gp, "set title \"%s: per-layer time against FLOPs (%d thread(s), median of %d runs "
 		    "on %s)\\n%zu layers shown; %zu without FLOPs or time not shown (input, "
-		    "folded BN, aliases, padding); dashed: the model's %.2f GFLOP/s\"\n",
+		    "folded BN, aliases, padding)\\ndashed: the model's rate, %.2f GFLOP/s\"\n",
 		model, lp->threads, lp->repeat, lp->host[0] == '-' ? "unknown host" : lp->host,
 		shown, lp->n_layers - shown, sum_flops / sum_s / 1e9);
 	fprintf(gp, "set xrange [%g:%g]\n", xmin / 2, xmax * 2);

@@ -34,6 +34,12 @@
  * a profile of another model with a message naming both. Writing a profile and reading it back
  * gives an equal profile (times are written with 17 significant digits).
  *
+ * What a profile does not capture: a BatchNormalization folded into its convolution has time 0
+ * (the convolution's time includes it), so a stage that starts right after such a convolution is
+ * charged nothing for a normalisation it would run plainly; and each layer's median leaves out
+ * the time a loaded machine spends between layers, so on a busy host the whole run's median
+ * (model_lprofile_measure's total_median_s) exceeds the sum of the layer medians.
+ *
  * Errors of the reader are EP_EINVAL with "PATH:LINE: what is wrong" (LINE 0 when the problem
  * is the file as a whole, e.g. a missing header line).
  */
