@@ -60,11 +60,11 @@ static const char *const sim_usage[] = {
 	"  --mtbf DURATION            also crash each node after an exponential time of this mean\n"
 	"  --heartbeat PERIOD         nodes report every PERIOD (default 1s)\n"
 	"  --heartbeat-timeout D      a node is declared dead D after its last report (default 3s)\n"
-	"  --retry-timeout D|off      check a request unanswered after D: resend it if failure\n"
-	"                             detection says its attempt may be lost (a node of its plan\n"
-	"                             declared dead, or its plan dropped), else check again after\n"
-	"                             2D, 4D ... 64D; resends never load a healthy pipeline\n"
-	"                             (default: heartbeat timeout + period; off: never resend)\n"
+	"  --retry-timeout D|off      resend a request, no sooner than D after its last send, once\n"
+	"                             failure detection says its attempt may be lost (a node of its\n"
+	"                             plan declared dead, or its plan dropped); a slow request in a\n"
+	"                             healthy pipeline is never resent (default: heartbeat timeout\n"
+	"                             + period; off: never resend)\n"
 	"  --update \"MODEL at TIME\"   switch to another model (zoo name or file) at TIME\n"
 	"                             (repeatable, up to 16; applied in time order)\n"
 	"output:\n"
@@ -276,8 +276,8 @@ static bool auto_defaults(struct sim_cmd *c, const struct problem *p, const stru
 					    SIM_RETRY_TIMEOUT_MAX_S);
 	else if (cfg->retry_timeout_s > 0 && cfg->retry_timeout_s < sum)
 		fprintf(stderr, "edgepipe sim: warning: --retry-timeout %g s is shorter than an "
-			"unloaded request's round trip (%g s): every request will be checked "
-			"before it can be answered (checks cost events, not load)\n",
+			"unloaded request's round trip (%g s): a resend after a crash may overtake "
+			"an attempt that was not lost\n",
 			cfg->retry_timeout_s, sum);
 	/* About ten answers per bin at the analytic rate: fine enough to show a recovery; but at
 	 * most about 10000 bins, so that the series does not grow with the request count. */
@@ -909,8 +909,8 @@ int cmd_sim(int argc, char **argv)
 				goto out;
 			}
 			if (c->cfg.retry_timeout_s > SIM_RETRY_TIMEOUT_MAX_S) {
-				cli_fail(2, "--retry-timeout '%s': at most %g s (its checks back off "
-					 "up to 64 times)", optarg, SIM_RETRY_TIMEOUT_MAX_S);
+				cli_fail(2, "--retry-timeout '%s': at most %g s", optarg,
+					 SIM_RETRY_TIMEOUT_MAX_S);
 				goto out;
 			}
 			c->have_retry = true;

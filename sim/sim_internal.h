@@ -44,11 +44,12 @@ struct sim_req {
 	int64_t id;              /* -1 while free */
 	int64_t issue_ns;        /* first issue */
 	int attempts;            /* sends so far (decided; a held one counts) */
-	int checks;              /* retry timer expiries since the last send */
+	int64_t sent_ns;         /* the last send */
 	bool held;               /* waiting in the dispatcher's backlog */
 	struct sim_deploy *dep;  /* the deployment the last attempt went into */
-	struct sim_event_ref timer; /* the retry timer of the last send */
+	struct sim_event_ref timer; /* the retry timer of the last send, or of a resend */
 	struct sim_req *next_free;
+	struct sim_req *prev, *next; /* in the list of outstanding requests */
 };
 
 struct sim_token {
@@ -158,6 +159,7 @@ struct sim_pipeline {
 	/* dispatcher */
 	int64_t next_id, outstanding;
 	int64_t tokens_live;               /* attempts moving through a deployment */
+	struct sim_req *out_head, *out_tail; /* outstanding requests, oldest first */
 	bool issuing_done, in_issue, ran;
 	struct sim_backlog_entry *backlog; /* ring */
 	size_t bl_head, bl_len, bl_cap;
@@ -223,6 +225,9 @@ int sim_deploy_build(struct sim_pipeline *sp, const struct problem *p, const str
 void sim_deploy_free(struct sim_deploy *d);
 int sim_recovery_start(struct sim_pipeline *sp, struct ep_error *err);
 void sim_backlog_flush(struct sim_pipeline *sp);
+/* Failure detection has learnt something (a node declared dead, a deployment dropped): resend
+ * the outstanding requests whose attempts it now knows may be lost. */
+void sim_resend_known_lost(struct sim_pipeline *sp);
 /* Requests waiting in the backlog that have not completed meanwhile. */
 int64_t sim_backlog_waiting(const struct sim_pipeline *sp);
 

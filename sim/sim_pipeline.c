@@ -16,9 +16,6 @@
 #include "sim_internal.h"
 
 #define POOL_CHUNK 1024
-/* A request's n-th resend waits retry_timeout x 2^min(n, MAX_BACKOFF); SIM_RETRY_TIMEOUT_MAX_S
- * (sim_pipeline.h) is MAX_TIME_S / 2^MAX_BACKOFF, so that the longest wait fits in int64 ns. */
-#define MAX_BACKOFF 6
 /* Simulated times are int64 ns; configured times must stay far below 2^63 ns (292 years). */
 #define MAX_TIME_S 1e9
 
@@ -651,6 +648,14 @@ static void complete(struct sim_pipeline *sp, struct sim_token *t)
 	SIM_TRACE(sp, "complete req=%" PRId64 " latency_ns=%" PRId64, id,
 		  sim_now(sp) - req->issue_ns);
 	sim_stats_complete(sp, req);
+	if (req->prev)
+		req->prev->next = req->next;
+	else
+		sp->out_head = req->next;
+	if (req->next)
+		req->next->prev = req->prev;
+	else
+		sp->out_tail = req->prev;
 	sim_acc_touch(&sp->sys_acc, sim_now(sp), (int)sp->outstanding, false);
 	sp->outstanding--;
 	req_free(sp, req);
@@ -730,7 +735,6 @@ static void ev_retry(struct sim_engine *e, void *ctx, uint64_t arg)
 {
 	struct sim_pipeline *sp = ctx;
 	struct sim_req *req = (struct sim_req *)(uintptr_t)arg;
-	int shift;
 
 	req->timer = (struct sim_event_ref){ 0, 0 };
 	if (attempt_known_lost(sp, req)) {
@@ -738,13 +742,27 @@ static void ev_retry(struct sim_engine *e, void *ctx, uint64_t arg)
 		sim_send_request(sp, req);
 		return;
 	}
-	/* Still in a healthy deployment: only slow. Look again later, backing off so that a
-	 * short timeout costs few events. */
-	req->checks++;
-	shift = req->checks < MAX_BACKOFF ? req->checks : MAX_BACKOFF;
+	/* Still in a healthy deployment: only slow. It is not looked at again unless failure
+	 * detection learns of a loss (sim_resend_known_lost). */
 	SIM_TRACE(sp, "check req=%" PRId64 " alive", req->id);
-	sim_schedule(sp, sim_now(sp) + (sp->retry_ns << shift), ev_retry, sp, (uintptr_t)req,
-		     &req->timer);
+}
+
+void sim_resend_known_lost(struct sim_pipeline *sp)
+{
+	int64_t now = sim_now(sp);
+
+	if (sp->retry_ns <= 0)
+		return;
+	for (struct sim_req *req = sp->out_head; req; req = req->next) {
+		int64_t at;
+
+		/* Waiting already, or its check is still to come (it will see the loss). */
+		if (req->held || req->timer.seq != 0 || !attempt_known_lost(sp, req))
+			continue;
+		/* No sooner than the retry timeout after the last send. */
+		at = req->sent_ns + sp->retry_ns > now ? req->sent_ns + sp->retry_ns : now;
+		sim_schedule(sp, at, ev_retry, sp, (uintptr_t)req, &req->timer);
+	}
 }
 
 static int backlog_push(struct sim_pipeline *sp, struct sim_req *req)
@@ -779,7 +797,7 @@ static void dispatch(struct sim_pipeline *sp, struct sim_req *req)
 	t->dep = sp->live;
 	t->step = -1;
 	req->dep = sp->live;
-	req->checks = 0;
+	req->sent_ns = sim_now(sp);
 	SIM_TRACE(sp, "send req=%" PRId64 " attempt=%d epoch=%d", req->id, req->attempts,
 		  sp->live->epoch);
 	if (sp->retry_ns > 0) {
@@ -855,8 +873,15 @@ static void new_request(struct sim_pipeline *sp)
 	req->id = sp->next_id++;
 	req->issue_ns = sim_now(sp);
 	req->attempts = 0;
-	req->checks = 0;
 	req->held = false;
+	/* Outstanding requests are listed oldest first (appended; the tail is the newest). */
+	req->next = NULL;
+	req->prev = sp->out_tail;
+	if (sp->out_tail)
+		sp->out_tail->next = req;
+	else
+		sp->out_head = req;
+	sp->out_tail = req;
 	req->dep = NULL;
 	req->timer = (struct sim_event_ref){ 0, 0 };
 	sp->report.issued++;
@@ -1100,8 +1125,7 @@ static int check_config(const struct problem *p, const struct plan *plan,
 	if (!(isfinite(c->retry_timeout_s) && c->retry_timeout_s >= 0 &&
 	      c->retry_timeout_s <= SIM_RETRY_TIMEOUT_MAX_S))
 		return ep_error_set(err, EP_EINVAL, "retry timeout %g s: expected a time from 0 to "
-				    "%g s (doubled on each resend, up to %d times)",
-				    c->retry_timeout_s, SIM_RETRY_TIMEOUT_MAX_S, MAX_BACKOFF);
+				    "%g s", c->retry_timeout_s, SIM_RETRY_TIMEOUT_MAX_S);
 	if (c->n_updates < 0 || (c->n_updates > 0 && !c->updates))
 		return ep_error_set(err, EP_EINVAL, "%d updates given without a list", c->n_updates);
 	for (int i = 0; i < c->n_updates; i++) {

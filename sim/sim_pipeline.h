@@ -48,14 +48,15 @@
  *   one re-plan excludes them all. A node of the new plan that has crashed by the time the
  *   plan would go live (its weights were not taken, or its go-live not acknowledged) is
  *   declared dead then, and the dispatcher re-plans at once instead of going live.
- * - The dispatcher resends only what failure detection tells it may be lost. A request not
- *   answered `retry_timeout_s` after its last send is checked: if that attempt's deployment has
- *   been dropped, or runs through a node declared dead, the request is sent again; otherwise
- *   the attempt is only slow (queueing in a healthy deployment) and the request is checked
- *   again after retry_timeout_s x 2^min(n, 6) for its n-th check. So resends never add load to
- *   a healthy pipeline, whatever the timeout; a short timeout only costs check events. The
- *   default (4 s: heartbeat timeout + one period) checks just after a crash can have been
- *   declared. While the pipeline is down, new requests and resends wait at the dispatcher
+ * - The dispatcher resends only what failure detection tells it may be lost: an attempt whose
+ *   deployment has been dropped, or that runs through a node declared dead. A request not
+ *   answered `retry_timeout_s` after its last send is checked once: resent if its attempt is
+ *   known lost, else left alone (it is only slow, queueing in a healthy deployment). When
+ *   detection later declares a node dead, or a deployment is dropped, the requests whose
+ *   attempts are now known lost are resent, each no sooner than retry_timeout_s after its last
+ *   send. So resends never add load to a healthy pipeline, whatever the timeout, and cost at
+ *   most one check event per send. The default (4 s: heartbeat timeout + one period) is about
+ *   when a crash can first have been declared. While the pipeline is down, new requests and resends wait at the dispatcher
  *   (once each) until it is live again. The first answer completes the request; the
  *   dispatcher then cancels its other attempts: a stage or link drops them when they reach it
  *   (or reach the head of its queue) instead of serving them, and an answer that still
@@ -136,8 +137,8 @@ struct sim_failure {
  */
 typedef void (*sim_complete_fn)(void *ctx, int64_t request, int64_t issue_ns, int64_t done_ns);
 
-/* The largest retry timeout, in seconds: with its backoff of up to 2^6, the longest wait stays
- * within the 1e9 s every configured time is limited to. */
+/* The largest retry timeout, in seconds (well within the 1e9 s every configured time is
+ * limited to). */
 #define SIM_RETRY_TIMEOUT_MAX_S (1e9 / 64)
 
 /* What to simulate; sim_config_default() fills it, then set what applies. */

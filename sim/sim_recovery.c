@@ -335,6 +335,7 @@ static void ev_golive(struct sim_engine *e, void *ctx, uint64_t arg)
 	 * the go-live): the dispatcher declares it dead now and plans again. */
 	incident = declare_crashed_in(sp, d);
 	if (incident >= 0) {
+		sim_resend_known_lost(sp);
 		sp->pending = NULL;
 		SIM_TRACE(sp, "deploy_failed epoch=%d", d->epoch);
 		bool ok = replan(sp, d->drop_previous, incident);
@@ -378,6 +379,8 @@ static void ev_golive(struct sim_engine *e, void *ctx, uint64_t arg)
 		}
 	}
 	sim_backlog_flush(sp);
+	if (d->drop_previous)
+		sim_resend_known_lost(sp);
 	if (sp->cfg.arrival == SIM_CLOSED)
 		sim_issue_closed(sp); /* the window may have grown */
 }
@@ -473,6 +476,7 @@ static void ev_detect(struct sim_engine *e, void *ctx, uint64_t arg)
 		else if (used)
 			sp->incidents[sp->nodes[i].incident].replanned = true; /* shared below */
 	}
+	sim_resend_known_lost(sp);
 	if (first < 0 || sp->state == SIM_FAILED)
 		return;
 	sp->state = SIM_DOWN;
