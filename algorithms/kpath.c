@@ -46,6 +46,7 @@ struct query {
 	const struct kpath_graph *g;
 	int k, start, end;
 	bool reversed;
+	bool last_pred; /* published: walk back through the highest-index predecessor */
 };
 
 static inline bool bit_test(const uint64_t *s, int v)
@@ -438,7 +439,8 @@ static bool colour_dp(struct kpath_ws *ws, const struct query *q)
 	if (q->end >= 0 ? !bit_test(reach + full * words, q->end)
 			: set_empty(reach + full * words, words))
 		return false;
-	/* Walk back: the predecessor of v is in reach[S without v's colour] with an edge to v. */
+	/* Walk back: the predecessor of v is in reach[S without v's colour] with an edge to v;
+	 * the lowest-index one, or, published, the highest (kpath.h: the notebook's order). */
 	v = q->end >= 0 ? q->end : -1;
 	if (v < 0)
 		SET_FOREACH(u, reach + full * words, words) {
@@ -453,7 +455,7 @@ static bool colour_dp(struct kpath_ws *ws, const struct query *q)
 			break;
 		s &= ~(1 << ws->colour[v]);
 		SET_FOREACH(u, reach + (size_t)s * words, words) {
-			if (prev < 0 && bit_test(ws->adj + (size_t)u * words, v))
+			if ((prev < 0 || q->last_pred) && bit_test(ws->adj + (size_t)u * words, v))
 				prev = u;
 		}
 		v = prev;
@@ -502,14 +504,17 @@ static int colour_search(struct kpath_ws *ws, const struct query *q, enum kpath_
 /* ---- queries -------------------------------------------------------------------------- */
 
 static int query_init(struct kpath_ws *ws, const struct kpath_graph *g, int k, int first,
-		      int last, struct query *q)
+		      int last, enum kpath_variant variant, struct query *q)
 {
 	if (!g || g->n < 1 || g->n > ws->n || g->stride < g->n || k < 1 || k > ws->kmax ||
 	    first < -1 || first >= g->n || last < -1 || last >= g->n)
 		return EP_EINVAL;
 	q->g = g;
 	q->k = k;
-	q->reversed = first < 0 && last >= 0;
+	/* Corrected: a path with only its last vertex fixed is searched from that end, which
+	 * prunes the search. Published: as the notebook, forward from any start to the end. */
+	q->reversed = variant == KPATH_CORRECTED && first < 0 && last >= 0;
+	q->last_pred = variant == KPATH_PUBLISHED;
 	q->start = q->reversed ? last : first;
 	q->end = q->reversed ? -1 : last;
 	return EP_OK;
@@ -557,7 +562,7 @@ int kpath_colour_coding(struct kpath_ws *ws, const struct kpath_graph *g, double
 	struct query q;
 	long n_used = 0;
 	double work = 0;
-	int rc = query_init(ws, g, k, first, last, &q), usable;
+	int rc = query_init(ws, g, k, first, last, variant, &q), usable;
 
 	if (used)
 		*used = 0;
@@ -645,7 +650,7 @@ int kpath_maxmin(struct kpath_ws *ws, const struct kpath_graph *g, int k, int fi
 {
 	struct query q;
 	struct search s = { ws, &q, o, rng, 0, 0, { 0, 0, 0 } };
-	int rc = query_init(ws, g, k, first, last, &q), usable, nt, found = 0;
+	int rc = query_init(ws, g, k, first, last, o->variant, &q), usable, nt, found = 0;
 
 	if (st)
 		*st = s.st;

@@ -31,6 +31,15 @@
  * witness path for its lower end, so it is monotone: it returns the best threshold it proved,
  * never a path worse than one it has seen.
  *
+ * Which of the colourful paths a colouring yields (the order of the path): the path ends at the
+ * lowest-index vertex at which one ends (at the fixed end, when there is one). Published: each
+ * vertex's predecessor is the highest-index one that can precede it, as in the notebook, whose
+ * dynamic program overwrites a (vertex, colour set) entry with every path it finds, visiting
+ * vertices in index order, so that the last one stays; a path with only its last vertex fixed
+ * is built forward from any start. Corrected: the lowest-index predecessor, and such a path
+ * is built backward from its fixed end; its order does not matter, the caller orders it
+ * (seifer.c orders each path for the plan's bottleneck).
+ *
  * Colour coding keeps a bitset per colour set: it refuses k > KPATH_MAX_COLOURS (EP_ELIMIT).
  */
 #ifndef EDGEPIPE_KPATH_H

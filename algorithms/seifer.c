@@ -14,6 +14,11 @@
  *    colours from 1..floor(1.3 k), int(10 e^k) colourings; corrected: monotone, k colours and
  *    enough colourings for options->failure_prob per path search, which bounds the chance
  *    that a search misses its best path).
+ *    The path's order: published, the notebook's (kpath.h); corrected, among the orders of its
+ *    nodes with the same threshold (the reversed path too, when no end is fixed) the one that
+ *    minimises the part of the bottleneck the run decides: its stages' compute, the hops among
+ *    them and to placed neighbours or the dispatcher (order_run; issue 9: a reversed path is
+ *    often better when a run's transfers differ).
  * 3. Its nodes leave the graph. A stage left without a node, or a run without a path, fails the
  *    trial: EP_EINFEASIBLE "placement failed: ...". Never a cost of 0: recording failures as 0
  *    in a mean is the published sweep's defect D6, which the sweep handles.
@@ -32,12 +37,15 @@
  */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "algo_internal.h"
 #include "kpath.h"
 #include "partition.h"
 
 #define SEIFER_WORK_LIMIT 2e9
+/* Steps of the search for a path's best order (order_run) before it keeps the best so far. */
+#define SEIFER_ORDER_BUDGET 200000L
 
 struct run {
 	int first; /* first transfer (= first stage) of the run */
@@ -91,6 +99,110 @@ static int place_single(const struct problem *p, enum algo_variant variant, stru
 	}
 	out->stages[0].node = best_v;
 	return EP_OK;
+}
+
+/*
+ * The part of the plan's bottleneck that placing stages a..a+len on nodes[0..len] decides: their
+ * compute times and the hops among them, and the hops to the neighbouring stages already placed
+ * (node_of >= 0) or to the dispatcher, as the metric counts them.
+ */
+static double run_cost(const struct problem *p, const struct plan *plan, const int *node_of,
+		       int a, int len, const int *nodes)
+{
+	int k = plan->n_stages, disp = CLUSTER_DISPATCHER(p->cluster);
+	double worst = 0;
+
+	for (int i = 0; i <= len; i++) {
+		const struct plan_stage *st = &plan->stages[a + i];
+
+		worst = fmax(worst, problem_compute_s(p, st->first_cut, st->end_cut, nodes[i]));
+	}
+	for (int h = a; h <= a + len + 1; h++) { /* hop h: stage h - 1 -> stage h */
+		int from = h == 0 ? disp : h - 1 >= a ? nodes[h - 1 - a] : node_of[h - 1];
+		int to = h == k ? disp : h <= a + len ? nodes[h - a] : node_of[h];
+
+		if (from < 0 || to < 0 || ((h == 0 || h == k) && !p->options.count_dispatcher))
+			continue;
+		worst = fmax(worst, problem_hop_s(p, h == 0 ? 0 : plan->stages[h - 1].end_cut, from,
+						  to));
+	}
+	return worst;
+}
+
+struct order {
+	const struct problem *p;
+	const struct plan *plan;
+	const int *node_of;
+	int a, len;
+	double threshold; /* every edge of an order must have at least this bandwidth */
+	const int *set;   /* the path's vertices */
+	int cur[64], best[64];
+	bool used[64];
+	double best_cost;
+	long budget;
+};
+
+/* Orders of the remaining vertices from position i on; `partial` is the cost of the terms
+ * decided by positions 0..i-1 (a lower bound of any completion's), so a branch that reaches
+ * the best cost so far is cut. */
+static void order_extend(struct order *o, int i, double partial)
+{
+	const struct problem *p = o->p;
+	const struct plan_stage *st = &o->plan->stages[o->a + i];
+	int s = o->a + i, disp = CLUSTER_DISPATCHER(p->cluster);
+
+	for (int j = 0; j <= o->len && o->budget > 0; j++) {
+		int v = o->set[j], from = i > 0 ? o->cur[i - 1] : s == 0 ? disp : o->node_of[s - 1];
+		bool fixed_first = i == 0 && o->node_of[o->a] >= 0;
+		bool fixed_last = i == o->len && o->node_of[o->a + o->len] >= 0;
+		double c = fmax(partial, problem_compute_s(p, st->first_cut, st->end_cut, v));
+
+		if (o->used[j] || (fixed_first && v != o->node_of[o->a]) ||
+		    (fixed_last && v != o->node_of[o->a + o->len]) ||
+		    (i > 0 && !(cluster_bw(p->cluster, o->cur[i - 1], v) >= o->threshold)))
+			continue;
+		o->budget--;
+		/* the hop into position i, when its sender is known and the metric counts it */
+		if (from >= 0 && (s > 0 || p->options.count_dispatcher))
+			c = fmax(c, problem_hop_s(p, s == 0 ? 0 : o->plan->stages[s - 1].end_cut,
+						  from, v));
+		if (c >= o->best_cost) /* no completion can do better */
+			continue;
+		o->cur[i] = v;
+		if (i == o->len) {
+			double total = run_cost(p, o->plan, o->node_of, o->a, o->len, o->cur);
+
+			if (total < o->best_cost) {
+				o->best_cost = total;
+				memcpy(o->best, o->cur, sizeof(o->best));
+			}
+			continue;
+		}
+		o->used[j] = true;
+		order_extend(o, i + 1, c);
+		o->used[j] = false;
+	}
+}
+
+/*
+ * Corrected: the order of the path's vertices, among those whose every edge has at least the
+ * path's bandwidth (so the same max-min threshold) and which keep its fixed ends, that
+ * minimises run_cost; ties keep the order found (the path itself is tried first). The
+ * reversed path is one of them when no end is fixed. Depth-first over the orders, at most
+ * SEIFER_ORDER_BUDGET steps (all of them for the short runs of the usual class counts).
+ */
+static void order_run(const struct problem *p, const struct plan *plan, const int *node_of,
+		      int a, int len, double threshold, int *path)
+{
+	struct order o = { p, plan, node_of, a, len, threshold, path, { 0 }, { 0 }, { false },
+			   0, SEIFER_ORDER_BUDGET };
+
+	if (len < 1 || len + 1 > 64)
+		return;
+	o.best_cost = run_cost(p, plan, node_of, a, len, path);
+	memcpy(o.best, path, (size_t)(len + 1) * sizeof(int));
+	order_extend(&o, 0, 0.0);
+	memcpy(path, o.best, (size_t)(len + 1) * sizeof(int));
 }
 
 static int seifer_solve(const struct problem *p, const struct algo_options *o, gsl_rng *rng,
@@ -194,6 +306,8 @@ static int seifer_solve(const struct problem *p, const struct algo_options *o, g
 						  ? ": the randomised search found none" : "");
 			goto out;
 		}
+		if (o->variant != ALGO_PUBLISHED)
+			order_run(p, out, node_of, a, len, bottleneck, path);
 		for (int i = 0; i <= len; i++) {
 			node_of[a + i] = path[i];
 			usable[path[i]] = false;

@@ -376,6 +376,48 @@ static void test_errors_and_trivial(void)
 	gsl_rng_free(rng);
 }
 
+/*
+ * Issue 9, item 14: the order of the path a colouring yields. On a triangle with equal
+ * weights every colouring that succeeds colours the three vertices 0, 1, 2 distinctly, and
+ * both (1, 2, 0) and (2, 1, 0) end at vertex 0, the lowest index. The published notebook's
+ * dynamic program overwrites the path of (vertex 0, all colours) with each predecessor in
+ * vertex order, so the last, 2, stays: (1, 2, 0). The corrected search walks back through the
+ * lowest-index predecessor: (2, 1, 0) (seifer then orders it for the bottleneck).
+ */
+static void test_path_order(void)
+{
+	static const int want_published[3] = { 1, 2, 0 }, want_corrected[3] = { 2, 1, 0 };
+	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+	struct kpath_ws *ws = kpath_ws_create(3, 3);
+	struct kpath_options o = KPATH_OPTIONS_DEFAULT;
+	struct graph g;
+	struct kpath_graph kg;
+	int path[3];
+	double bott;
+
+	g.n = 3;
+	for (int u = 0; u < 3; u++) {
+		g.usable[u] = true;
+		for (int v = 0; v < 3; v++)
+			g.w[u * 3 + v] = u != v ? 5.0 : 0;
+	}
+	kg = view(&g);
+	for (unsigned long seed = 1; seed <= 20; seed++) {
+		gsl_rng_set(rng, seed);
+		o.variant = KPATH_PUBLISHED;
+		o.dfs_budget = 0;
+		CHECK_INT(kpath_maxmin(ws, &kg, 3, -1, -1, &o, rng, path, &bott, NULL), 1);
+		for (int i = 0; i < 3; i++)
+			CHECK_INT(path[i], want_published[i]);
+		o.variant = KPATH_CORRECTED;
+		CHECK_INT(kpath_maxmin(ws, &kg, 3, -1, -1, &o, rng, path, &bott, NULL), 1);
+		for (int i = 0; i < 3; i++)
+			CHECK_INT(path[i], want_corrected[i]);
+	}
+	kpath_ws_destroy(ws);
+	gsl_rng_free(rng);
+}
+
 int main(void)
 {
 	igraph_set_error_handler(igraph_error_handler_ignore);
@@ -386,5 +428,6 @@ int main(void)
 	test_colour_coding_finds_paths();
 	test_colourings();
 	test_errors_and_trivial();
+	test_path_order();
 	return check_exit();
 }
