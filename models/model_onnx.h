@@ -34,7 +34,7 @@
  * and Squeeze/Unsqueeze (Reshape), Dropout (Dropout), Identity (no layer: an alias),
  * Constant (a constant tensor, no layer). Padding: auto_pad SAME_UPPER and explicit pads equal
  * to Keras's "same" become padding same; zero pads become valid; other pads become a
- * ZeroPadding2D layer "<node>/pad" before the op (MaxPool only when its input cannot be
+ * ZeroPadding2D layer "<node>_pad" before the op (MaxPool only when its input cannot be
  * negative, after a ReLU or sigmoid; AveragePool only with count_include_pad 1).
  * A node's doc_string "keras:OP [center=B] [scale=B]" (written by our exporter) chooses between
  * Keras layers that are one ONNX op: "keras:ReLU" on a Relu, "keras:Activation" on a Clip,
@@ -49,8 +49,9 @@
  * input or more than one output, a cycle, a node reading a tensor nothing produces, dimensions
  * unknown except the batch (taken as 1; override with `input_shape`), a default-domain opset
  * outside 1..18 (and before 7 for BatchNormalization and Dropout, 6 for Clip, 5 for Reshape, 2
- * for Pad, whose attributes changed), a shape that disagrees with the file's value_info, an initializer whose
- * element count disagrees with its dims or the op, a file that is not a protobuf ModelProto.
+ * for Pad, whose attributes changed), a shape that disagrees with the file's value_info, an
+ * initializer whose element count disagrees with its dims or the op, a file that is not a
+ * protobuf ModelProto.
  *
  * Export writes opset 13, IR version 7: each layer as one node named after it (with parts
  * "L/..." where ONNX needs more than one node), the graph input named after the input layer,

@@ -44,7 +44,6 @@ struct imp {
 	size_t n_vals, cap; /* open addressing, capacity a power of two */
 	int *order;         /* nodes in topological order */
 	int *head;          /* per node: the last node of its group (itself when alone) */
-	int *node_of_name;  /* per node: -1; filled lazily by find_node_named */
 	struct onnx_import_recipe *recipes; /* per layer */
 	size_t n_recipes;
 };
@@ -580,14 +579,15 @@ static int window_padding(struct imp *m, int node, const struct model_layer *x, 
 	return EP_OK;
 }
 
-/* A ZeroPadding2D layer "<name>/pad" before a window when pad[] is not zero; *x becomes it. */
+/* A ZeroPadding2D layer "<name>_pad" (as Keras names conv1_pad) before a window when pad[]
+ * is not zero; *x becomes it. */
 static int pad_before(struct imp *m, int node, const char *name, const int pad[4], int *x)
 {
 	char pname[MODEL_NAME_MAX + 8], lname[MODEL_NAME_MAX];
 
 	if (!pad[0] && !pad[1] && !pad[2] && !pad[3])
 		return EP_OK;
-	snprintf(pname, sizeof(pname), "%s/pad", name);
+	snprintf(pname, sizeof(pname), "%s_pad", name);
 	layer_name(m, pname, lname);
 	*x = model_add_zero_pad(m->g, lname, *x, pad[0], pad[1], pad[2], pad[3]);
 	return built(m, node, *x);
@@ -1180,7 +1180,9 @@ static int build_reshape(struct imp *m, int node, const Onnx__NodeProto *transpo
 	if (rank == 2) {
 		bool spatial = xl->rank == 3 && xl->shape[0] * xl->shape[1] > 1 && xl->shape[2] > 1;
 
-		if (op_is(n, "Flatten")) {
+		/* An image of more than one position and channel flattened: Keras's Flatten
+		 * (a Reshape layer would not export, and the order is tracked below). */
+		if (op_is(n, "Flatten") || spatial || transposed) {
 			*out = model_add_flatten(m->g, name, x);
 			if ((rc = built(m, node, *out)))
 				return rc;

@@ -205,12 +205,41 @@ def flatten_orders(tmp):
           files[0][1] == files[1][1] and len(files[0][1]) == 4 * (3 * 2 + c * h * w * units))
 
 
+def torch_like():
+    """As torch.onnx names and pads: '/conv1/Conv', symmetric pads that are not Keras's
+    'same' (a ZeroPadding2D layer '<node>_pad' is added), a MaxPool padded after a ReLU, a
+    dynamic batch, GlobalAveragePool + Flatten, Gemm with transB.
+
+    Hand-counted parameters:
+      /conv1/Conv  3x3, 3->8, no bias   3*3*3*8 = 216
+      /fc/Gemm     8 -> 10, bias        8*10+10 = 90
+    """
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="/conv1/Conv", kernel_shape=[3, 3],
+                         strides=[2, 2], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c"], ["r"], name="/relu/Relu"),
+        helper.make_node("MaxPool", ["r"], ["p"], name="/maxpool/MaxPool", kernel_shape=[3, 3],
+                         strides=[2, 2], pads=[1, 1, 1, 1]),
+        helper.make_node("GlobalAveragePool", ["p"], ["g"], name="/avgpool/GlobalAveragePool"),
+        helper.make_node("Flatten", ["g"], ["f"], name="/Flatten"),
+        helper.make_node("Gemm", ["f", "fw", "fb"], ["y"], name="/fc/Gemm", transB=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "torch_like",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 64, 64])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 10])],
+        [init("w", 8, 3, 3, 3), init("fw", 10, 8), init("fb", 10)])
+    params = {"/conv1/Conv": 216, "/fc/Gemm": 90}
+    merged = {"/avgpool/GlobalAveragePool"}
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), params, merged
+
+
 def nchw(shape):
     return [1, shape[2], shape[0], shape[1]] if len(shape) == 3 else [1] + shape
 
 
 def run_models(tmp):
-    for build in (small_cnn, ops_net):
+    for build in (small_cnn, ops_net, torch_like):
         model, params, merged = build()
         name = model.graph.name
         path = os.path.join(tmp, name + ".onnx")
@@ -246,6 +275,17 @@ def run_models(tmp):
                 p = layer["params_trainable"] + layer["params_non_trainable"]
                 check(f"{name}: {node.name} params {p} = {params[node.name]} by hand",
                       p == params[node.name], f"edgepipe {p}")
+        # Exported by us and imported again: the same layer table (the added pad layers'
+        # names must not read as parts of the layer they pad).
+        again = os.path.join(tmp, name + "_again.onnx")
+        r2 = subprocess.run([EP, "model", "export", path, "--format", "onnx", "-o", again],
+                            capture_output=True, text=True)
+        r3 = subprocess.run([EP, "model", "show", again, "--format", "json", "--table",
+                             "layers"], capture_output=True, text=True)
+        check(f"{name}: exported again and imported, the same layers",
+              r2.returncode == 0 and r3.returncode == 0 and
+              json.loads(r3.stdout)["layers"] == json.loads(r.stdout)["layers"],
+              (r2.stderr + r3.stderr).strip())
         total = sum(l["params_trainable"] + l["params_non_trainable"] for l in layers.values())
         check(f"{name}: total params {total} = {sum(params.values())} by hand",
               total == sum(params.values()))
