@@ -21,6 +21,13 @@
  * busy work is F / S seconds at full speed (same wall time while the host is not
  * oversubscribed). Nodes of speed 0 compute nothing (the published model).
  *
+ * Real compute (cfg.real): the stages run their layers with the executor instead of busy work
+ * (emu_stage.h). The controller generates each model version's weights once and computes the
+ * whole model's output for cfg.real_inputs synthetic images; the stage processes read the
+ * weights through fork and allocate their own packed copy inside their node's cgroup, so the
+ * memory cap applies to what a device would hold. Every answer is compared with its image's
+ * reference (EMU_REAL_TOLERANCE); the report counts answers checked and mismatches.
+ *
  * Latency. Where the kernel has netem, emu_net puts it on the links. Where it has not
  * (EMU_MECH_TRANSPORT), each receiver (stage or dispatcher) holds a frame for its incoming
  * link's latency after the frame's last byte arrived: a propagation delay that does not occupy
