@@ -24,6 +24,15 @@
 
 static const char *edgepipe;
 
+/* The least memory ResNet50's cut profile fits in on 4 nodes (tests/emu_cli.sh). AddressSanitizer
+ * keeps freed memory in quarantine and pads every block, so a stage needs far more than its
+ * layers there: a sanitizer build gives the nodes room (the plan then has fewer stages). */
+#if defined(__SANITIZE_ADDRESS__)
+#define RESNET_MEM "256MiB"
+#else
+#define RESNET_MEM "69MiB"
+#endif
+
 #define CLUSTER "--nodes 4 --cluster uniform --bw-range 100Mbit:200Mbit --seed 1 --probes 0 " \
 		"--compute real"
 
@@ -53,12 +62,15 @@ static int body(const char *state_dir, const struct emu_caps *caps)
 	CHECK_INT(rc, 0);
 	if (rc == 0) {
 		check_answers(db, 16);
+		/* Redeployed, and the requests caught in the dead plan were sent again and
+		 * answered right by the new one (under a sanitizer the first plan may answer
+		 * none before the kill). */
 		CHECK(emu_db_num(db, "SELECT count(*) FROM emu_deployments") >= 2);
-		CHECK(emu_db_num(db, "SELECT count(DISTINCT deployment) FROM emu_requests") >= 2);
+		CHECK(emu_db_num(db, "SELECT requests_resent FROM emu_summary") >= 1);
 	}
 	/* 2: ResNet50, then MobileNetV2 */
 	snprintf(db, sizeof(db), "%s/resnet.db", state_dir);
-	snprintf(cmd, sizeof(cmd), "%s emu --model resnet50 --mem 69MiB " CLUSTER
+	snprintf(cmd, sizeof(cmd), "%s emu --model resnet50 --mem " RESNET_MEM " " CLUSTER
 		 " --requests 8 --state-dir %s --db %s --update 'mobilenetv2 at 0.5s'",
 		 edgepipe, state_dir, db);
 	rc = emu_cli_run(cmd, out, sizeof(out));
