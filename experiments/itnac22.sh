@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Reproduce the experiments of Parthasarathy and Krishnamachari, ITNAC 2022 (and the SEIFER
 # workshop paper): the published grid, every algorithm, both variants, then the figures and the
-# summary table. See experiments/README.md for what each figure reproduces.
+# summary table. `optimal` proves the exact optimum of every instance at every N (its proof is
+# in each row's reason), so the gap figures and the summary compare every algorithm with it at
+# N = 5 to 50. See experiments/README.md for what each figure reproduces.
 #
 # Environment: EDGEPIPE (the binary, default build/cli/edgepipe), DB (default
 # results/itnac22.db), OUT (default results/itnac22), JOBS (default: number of cores),

@@ -647,8 +647,8 @@ static int write_line_figure(struct fig_ctx *c, const struct grid *g, const stru
 		fputs("set logscale y\nset format y \"%g\"\n", gp);
 	else if (f->symlogy)
 		gp_symlog_axis(gp, ylo, yhi);
-	if (f->logy)
-		;
+	if (f->logy || f->symlogy)
+		; /* gnuplot misplaces a zero axis on a nonlinear one; the tic at 0 has its grid line */
 	else if (f->signed_values)
 		fputs("set xzeroaxis lt -1\n", gp);
 	else

@@ -3,10 +3,12 @@
 reset session
 set encoding utf8
 set grid
-set title "Solve time against N: published variant, all models, memory sizes and clusters\nmean wall-clock solve time over the trials with status ok\nexcluded, not averaged: 400 infeasible, 2400 limit" noenhanced
-set xlabel "nodes N"
+set title "Solve time against N: published variant, all models, memory sizes and clusters\nmean wall-clock solve time over the trials with status ok\nexcluded, not averaged: 400 infeasible" noenhanced
+set xlabel "nodes N (log scale)"
 set xtics (5, 10, 15, 20, 50)
-set xrange [2.75:52.25]
+set logscale x
+set mxtics 1
+set xrange [4.34783:57.5]
 set ylabel "solve time (s)"
 set key below noenhanced height 1 samplen 2
 set logscale y
@@ -17,12 +19,13 @@ if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
 	set terminal png size 960,600 noenhanced
 }
 set output 'solve-published.png'
-plot 'solve-published.dat' index 0 using 1:2 with linespoints lw 1.5 pt 1 title "defer (ok 3850, excluded 150)", \
-     'solve-published.dat' index 1 using 1:2 with linespoints lw 1.5 pt 2 title "greedy (ok 3950, excluded 50)", \
-     'solve-published.dat' index 2 using 1:2 with linespoints lw 1.5 pt 3 title "joint (ok 3950, excluded 50)", \
-     'solve-published.dat' index 3 using 1:2 with linespoints lw 1.5 pt 4 title "optimal (ok 1550, excluded 2450)", \
-     'solve-published.dat' index 4 using 1:2 with linespoints lw 1.5 pt 5 title "random (ok 3950, excluded 50)", \
-     'solve-published.dat' index 5 using 1:2 with linespoints lw 1.5 pt 6 title "seifer C=8 (ok 3950, excluded 50)"
+plot 'solve-published.dat' index 0 using ($1*0.964847):2 with linespoints lw 1.5 pt 1 ps 1.2 title "defer (ok 3850, excluded 150)", \
+     'solve-published.dat' index 1 using ($1*0.976425):2 with linespoints lw 1.5 pt 2 ps 1.2 title "feltin (ok 4000, excluded 0)", \
+     'solve-published.dat' index 2 using ($1*0.988142):2 with linespoints lw 1.5 pt 3 ps 1.2 title "greedy (ok 3950, excluded 50)", \
+     'solve-published.dat' index 3 using ($1*1):2 with linespoints lw 1.5 pt 4 ps 1.2 title "joint (ok 3950, excluded 50)", \
+     'solve-published.dat' index 4 using ($1*1.012):2 with linespoints lw 1.5 pt 5 ps 1.2 title "optimal (ok 3950, excluded 50)", \
+     'solve-published.dat' index 5 using ($1*1.02414):2 with linespoints lw 1.5 pt 6 ps 1.2 title "random (ok 3950, excluded 50)", \
+     'solve-published.dat' index 6 using ($1*1.03643):2 with linespoints lw 1.5 pt 7 ps 1.2 title "seifer C=8 (ok 3950, excluded 50)"
 set terminal svg size 960,600 noenhanced font "Sans,10"
 set output 'solve-published.svg'
 replot
