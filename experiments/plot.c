@@ -433,7 +433,10 @@ static void gp_begin(FILE *gp, const char *base, const char *what)
 	fprintf(gp, "# edgepipe plot: %s\n", what);
 	fprintf(gp, "# data: %s.dat; re-plot from this directory with: gnuplot %s.gp\n", base,
 		base);
-	fputs("reset session\nset encoding utf8\nset grid\n", gp);
+	/* `reset` keeps out_suffix: edgepipe sets it (pl_run_gnuplot) to write each image as
+	 * NAME.part and rename it once complete; a user's re-plot writes NAME directly. */
+	fputs("reset\nif (!exists(\"out_suffix\")) out_suffix = \"\"\n"
+	      "set encoding utf8\nset grid\n", gp);
 }
 
 /* Select the first output's terminal; the plot command follows. */
@@ -446,12 +449,12 @@ static void gp_first_output(FILE *gp, const struct fig_ctx *c, const char *base)
 			"} else {\n"
 			"\tset terminal png size %d,%d noenhanced\n"
 			"}\n"
-			"set output '%s.png'\n",
+			"set output '%s.png'.out_suffix\n",
 			FIG_WIDTH, FIG_HEIGHT, FIG_WIDTH, FIG_HEIGHT, base);
 	} else {
 		fprintf(gp,
 			"set terminal svg size %d,%d noenhanced font \"Sans,10\"\n"
-			"set output '%s.svg'\n",
+			"set output '%s.svg'.out_suffix\n",
 			FIG_WIDTH, FIG_HEIGHT, base);
 	}
 }
@@ -462,7 +465,7 @@ static void gp_end_output(FILE *gp, const struct fig_ctx *c, const char *base)
 	if ((c->formats & PLOT_PNG) && (c->formats & PLOT_SVG))
 		fprintf(gp,
 			"set terminal svg size %d,%d noenhanced font \"Sans,10\"\n"
-			"set output '%s.svg'\nreplot\n",
+			"set output '%s.svg'.out_suffix\nreplot\n",
 			FIG_WIDTH, FIG_HEIGHT, base);
 	fputs("unset output\n", gp);
 }
@@ -1139,7 +1142,7 @@ int pl_run_gnuplot(const char *gnuplot, const char *dir, const char *script,
 		if (null < 0 || dup2(null, 0) < 0 || dup2(fd[1], 1) < 0 || dup2(fd[1], 2) < 0 ||
 		    chdir(dir) != 0)
 			_exit(126);
-		execl(gnuplot, "gnuplot", script, (char *)NULL);
+		execl(gnuplot, "gnuplot", "-e", "out_suffix='.part'", script, (char *)NULL);
 		_exit(127);
 	}
 	close(fd[1]);
@@ -1173,24 +1176,70 @@ int pl_run_gnuplot(const char *gnuplot, const char *dir, const char *script,
 			    WIFSIGNALED(status) ? WTERMSIG(status) : 0, dir, script);
 }
 
-static int check_images(const struct fig_ctx *c, struct ep_error *err)
+/* Whether an image gnuplot wrote is whole: a PNG ends with its IEND chunk, an SVG with
+ * "</svg>" (a full disk leaves them cut short). */
+static bool image_complete(const char *path, bool svg)
 {
-	for (int i = 0; i < c->n_bases; i++)
-		for (int f = 0; f < 2; f++) {
-			char path[PATH_MAX];
-			struct stat sb;
-			int rc;
+	static const unsigned char iend[12] = { 0, 0, 0, 0, 'I', 'E', 'N', 'D',
+						0xae, 0x42, 0x60, 0x82 };
+	unsigned char tail[64];
+	FILE *f = fopen(path, "rb");
+	long size;
+	size_t got;
+	bool ok = false;
 
-			if (!(c->formats & (f ? PLOT_SVG : PLOT_PNG)))
-				continue;
-			rc = path_of(c, c->bases[i], f ? "svg" : "png", path, sizeof(path), err);
-			if (rc)
-				return rc;
-			if (stat(path, &sb) != 0 || sb.st_size == 0)
-				return ep_error_set(err, EP_EIO,
-						    "gnuplot left '%s' missing or empty", path);
+	if (!f)
+		return false;
+	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > 0 &&
+	    fseek(f, size > (long)sizeof(tail) ? size - (long)sizeof(tail) : 0, SEEK_SET) == 0) {
+		got = fread(tail, 1, sizeof(tail), f);
+		if (svg) {
+			for (size_t i = 0; i + 6 <= got && !ok; i++)
+				ok = memcmp(tail + i, "</svg>", 6) == 0;
+		} else {
+			ok = got >= sizeof(iend) && memcmp(tail + got - sizeof(iend), iend,
+							    sizeof(iend)) == 0;
 		}
-	return EP_OK;
+	}
+	fclose(f);
+	return ok;
+}
+
+/*
+ * The images are written as NAME.part: once gnuplot has succeeded and every one is whole,
+ * rename them over the old figures (atomic, one by one); otherwise remove them all and keep
+ * the old figures. `ok` says whether gnuplot succeeded.
+ */
+static int finish_images(const struct fig_ctx *c, bool ok, struct ep_error *err)
+{
+	char path[PATH_MAX], part[PATH_MAX + 8];
+	int rc = EP_OK;
+
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < c->n_bases; i++)
+			for (int f = 0; f < 2; f++) {
+				if (!(c->formats & (f ? PLOT_SVG : PLOT_PNG)))
+					continue;
+				if (path_of(c, c->bases[i], f ? "svg" : "png", path, sizeof(path),
+					    NULL))
+					continue;
+				snprintf(part, sizeof(part), "%s.part", path);
+				if (pass == 0) {
+					/* check every image before replacing any */
+					if (ok && !rc && !image_complete(part, f))
+						rc = ep_error_set(err, EP_EIO, "gnuplot left '%s' "
+								  "missing or cut short (is the "
+								  "disk full?); the figures there "
+								  "are unchanged", part);
+				} else if (ok && !rc) {
+					if (rename(part, path) != 0)
+						rc = ep_error_set(err, EP_EIO, "cannot rename '%s': "
+								  "%s", part, strerror(errno));
+				} else {
+					unlink(part);
+				}
+			}
+	return rc;
 }
 
 /* The end of the group of rows starting at `lo` that share the first `level` key fields
@@ -1271,10 +1320,10 @@ int plot_figures(struct sqlite3 *db, const char *dir, const struct plot_options 
 		c.master = NULL;
 		rc = rc ? rc : r2;
 	}
-	if (!rc)
+	if (!rc) {
 		rc = pl_run_gnuplot(gnuplot, dir, "figures.gp", err);
-	if (!rc)
-		rc = check_images(&c, err);
+		rc = finish_images(&c, rc == EP_OK, rc ? NULL : err) ? EP_EIO : rc;
+	}
 	if (!rc && n_figures)
 		*n_figures = c.n_bases;
 out:

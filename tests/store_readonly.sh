@@ -5,6 +5,9 @@
 # side file. Errors about places say what the place is: a directory, a missing directory, a
 # read-only filesystem. The read-only filesystem is a tmpfs remounted read-only in a private
 # mount namespace (unshare -m; skipped, exit 77, where that is not allowed).
+# Also item 7: plot on a full disk left truncated PNG files. A tmpfs with room for the text
+# files of a plot but not its images: plot fails, and every image there is whole or absent
+# (gnuplot writes NAME.part, renamed once complete); no NAME.part is left.
 # Usage: store_readonly.sh EDGEPIPE
 set -u
 source "$(dirname "$0")/cli_lib.sh"
@@ -65,5 +68,32 @@ expect_exit2 "plot of a missing database" "database '$TMP/nothere.db' does not e
     "$EP" plot --db "$TMP/nothere.db" --out "$TMP/figs2"
 expect_exit2 "merge of a directory" "is a directory" "$EP" merge "$TMP/m2.db" "$TMP/ro"
 [ ! -e "$TMP/m2.db" ] && pass "a refused merge creates no output" || fail "m2.db was created"
+
+# A full disk: room for the .dat, .gp and summary files (in 4 KiB pages, as a reference plot
+# of the same database measures them) and 4 pages more, not for the images.
+if command -v gnuplot >/dev/null; then
+    "$EP" plot --db "$TMP/m.db" --out "$TMP/ref" --format png >/dev/null 2>&1
+    pages=$(find "$TMP/ref" -type f ! -name '*.png' -printf '%s\n' |
+            awk '{ p += int(($1 + 4095) / 4096) } END { print p + 4 }')
+    img=$(find "$TMP/ref" -name '*.png' | wc -l)
+    mkdir -p "$TMP/full"
+    mount -t tmpfs -o size=$((pages * 4))k tmpfs "$TMP/full"
+    at_exit "umount -l '$TMP/full' 2>/dev/null"
+    "$EP" plot --db "$TMP/m.db" --out "$TMP/full/figs" --format png >/dev/null 2>"$TMP/full.err"
+    st=$?
+    cut=0
+    for f in "$TMP/full/figs"/*.png; do
+        [ -e "$f" ] || continue
+        tail -c 12 "$f" | od -An -tx1 | tr -d ' \n' | grep -q '0000000049454e44ae426082$' ||
+            cut=$((cut + 1))
+    done
+    parts=$(find "$TMP/full/figs" -name '*.part' | wc -l)
+    if [ "$img" -gt 0 ] && [ "$st" -ne 0 ] && [ "$cut" -eq 0 ] && [ "$parts" -eq 0 ]; then
+        pass "plot on a full disk fails and leaves no cut-short image ($img images wanted)"
+    else
+        fail "full disk: exit $st, $cut cut-short image(s), $parts .part file(s) of $img" \
+            "$(head -c 300 "$TMP/full.err")"
+    fi
+fi
 
 finish
