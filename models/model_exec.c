@@ -603,8 +603,8 @@ static int create_conv(struct model_stage *s, const struct model_weights *w, int
 			for (int64_t xx = 0; xx < kw; xx++)
 				for (int64_t c0 = 0; c0 < cg_in; c0 += 32)
 					for (int64_t o0 = 0; o0 < f; o0 += 32)
-						for (int64_t ci = c0; ci < c0 + 32 && ci < cg_in; ci++)
-							for (int64_t o = o0; o < o0 + 32 && o < f; o++)
+						for (int64_t o = o0; o < o0 + 32 && o < f; o++)
+							for (int64_t ci = c0; ci < c0 + 32 && ci < cg_in; ci++)
 								kernel[((o * kh + y) * kw + xx) * cg_in + ci] =
 									kk[((y * kw + xx) * cg_in + ci) * f + o] *
 									(sc ? sc[o] : 1.0f);
@@ -734,8 +734,8 @@ static int create_dense(struct model_stage *s, const struct model_weights *w, in
 	 * transposing packer reads with a stride and takes seconds on VGG's fc1). */
 	for (int64_t r0 = 0; r0 < c; r0 += 64)
 		for (int64_t c0 = 0; c0 < u; c0 += 64)
-			for (int64_t r = r0; r < r0 + 64 && r < c; r++)
-				for (int64_t k = c0; k < c0 + 64 && k < u; k++)
+			for (int64_t k = c0; k < c0 + 64 && k < u; k++)
+				for (int64_t r = r0; r < r0 + 64 && r < c; r++)
 					kt[k * c + r] = kk[r * u + k];
 	out_range(l->attrs.activation, 0, &lo, &hi);
 	charge_to = &s->xnn_weight_bytes;

@@ -311,6 +311,7 @@ int model_file_read(FILE *f, const char *path, struct model_graph **out, struct 
 	size_t n_lines = 0, lines_cap = 0;
 	bool have_version = false;
 	char name[MODEL_NAME_MAX];
+	char *weights = NULL; /* the 'weights' line, resolved against the file's directory */
 	int rc = EP_OK;
 
 	*out = NULL;
@@ -351,6 +352,21 @@ int model_file_read(FILE *f, const char *path, struct model_graph **out, struct 
 				goto fail;
 			}
 			strcpy(name, fields[1]);
+			continue;
+		}
+		if (strcmp(fields[0], "weights") == 0 && n == 2 && !g) {
+			free(weights);
+			weights = NULL;
+			if (fields[1][0] == '/' || !strchr(path, '/')) {
+				weights = strdup(fields[1]);
+			} else if (asprintf(&weights, "%.*s/%s",
+					    (int)(strrchr(path, '/') - path), path, fields[1]) < 0) {
+				weights = NULL;
+			}
+			if (!weights) {
+				rc = ep_error_set(err, EP_ENOMEM, "out of memory reading '%s'", path);
+				goto fail;
+			}
 			continue;
 		}
 		if (!g && !(g = model_graph_create(name))) {
@@ -410,11 +426,17 @@ int model_file_read(FILE *f, const char *path, struct model_graph **out, struct 
 			goto fail;
 		}
 	}
+	if (weights && model_graph_set_weights_path(g, weights) != EP_OK) {
+		rc = ep_error_set(err, EP_ENOMEM, "out of memory reading '%s'", path);
+		goto fail;
+	}
+	free(weights);
 	free(line);
 	free(lines);
 	*out = g;
 	return EP_OK;
 fail:
+	free(weights);
 	free(line);
 	free(lines);
 	model_graph_destroy(g);
@@ -495,6 +517,8 @@ int model_file_write(const struct model_graph *g, FILE *f, struct ep_error *err)
 	fprintf(f, "# %zu layers, %" PRId64 " parameters, %" PRId64 " FLOPs\n", n,
 		model_graph_params(g), model_graph_flops(g));
 	fprintf(f, "model %s\n", model_graph_name(g));
+	if (model_graph_weights_path(g))
+		fprintf(f, "weights %s\n", model_graph_weights_path(g));
 	fprintf(f, "# name op inputs shape params(trainable+non_trainable) flops dtype [attributes]\n");
 	for (size_t i = 0; i < n; i++) {
 		const struct model_layer *l = model_graph_layer(g, i);

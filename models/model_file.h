@@ -7,6 +7,11 @@
  *
  *   edgepipe-model 1             first line that is not blank or a comment: the format version
  *   model NAME                   optional; default: the file name without directory and suffix
+ *   weights PATH                 optional: the model's trained weights (model_weights.h's raw
+ *                                float32 format); a relative PATH is relative to the model
+ *                                file's directory; no blanks. Without it, the executor
+ *                                generates weights from a seed. Stored resolved in the graph
+ *                                (model_graph_weights_path) and written back as stored.
  *   NAME OP INPUTS SHAPE PARAMS FLOPS DTYPE [KEY=VALUE ...]     one line per layer, in order
  *
  * - NAME: unique; no blanks, control characters, ',', '#', '"' or '\\'; at most 63

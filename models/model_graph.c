@@ -21,6 +21,7 @@ struct model_graph {
 	int auto_count[MODEL_OP_COUNT_];
 	struct ep_error err;
 	int64_t params, flops; /* totals, each at most MODEL_MAX_COUNT */
+	char *weights_path; /* a model file's 'weights' line, resolved; NULL if none */
 };
 
 /* Keras class names, and the snake-case prefixes Keras derives from them for generated names. */
@@ -129,7 +130,24 @@ void model_graph_destroy(struct model_graph *g)
 	free(g->layers);
 	free(g->consumers);
 	free(g->slots);
+	free(g->weights_path);
 	free(g);
+}
+
+int model_graph_set_weights_path(struct model_graph *g, const char *path)
+{
+	char *copy = NULL;
+
+	if (path && !(copy = strdup(path)))
+		return EP_ENOMEM;
+	free(g->weights_path);
+	g->weights_path = copy;
+	return EP_OK;
+}
+
+const char *model_graph_weights_path(const struct model_graph *g)
+{
+	return g->weights_path;
 }
 
 const char *model_graph_name(const struct model_graph *g)

@@ -197,6 +197,13 @@ int model_graph_validate(const struct model_graph *g, struct ep_error *err);
  */
 int model_graph_sort_keras(struct model_graph *g, struct ep_error *err);
 
+/*
+ * The weights file a model file names (model_file.h's 'weights' line; model_weights.h's
+ * format), or NULL. Set copies `path` (NULL clears it); EP_OK or EP_ENOMEM.
+ */
+int model_graph_set_weights_path(struct model_graph *g, const char *path);
+const char *model_graph_weights_path(const struct model_graph *g);
+
 /* Number of layers consuming the output of layer `index`. Complexity: O(1). */
 int model_graph_consumers(const struct model_graph *g, size_t index);
 

@@ -289,6 +289,28 @@ void model_weights_generate(struct model_weights *w, uint64_t seed)
 	}
 }
 
+int model_weights_open(const struct model_graph *g, uint64_t seed, struct model_weights **out,
+		       struct ep_error *err)
+{
+	struct model_weights *w = NULL;
+	int rc = model_weights_create(g, &w, err);
+
+	*out = NULL;
+	if (rc)
+		return rc;
+	if (model_graph_weights_path(g)) {
+		rc = model_weights_load(w, model_graph_weights_path(g), err);
+		if (rc) {
+			model_weights_destroy(w);
+			return rc;
+		}
+	} else {
+		model_weights_generate(w, seed);
+	}
+	*out = w;
+	return EP_OK;
+}
+
 /* The layer and tensor that hold float number `index`. */
 static void locate(const struct model_weights *w, int64_t index, size_t *layer, int *t)
 {

@@ -82,6 +82,14 @@ int64_t model_weights_bytes(const struct model_weights *w);
 void model_weights_generate(struct model_weights *w, uint64_t seed);
 
 /*
+ * The weights a tool should run `g` with: create them, then load the file the model file names
+ * (model_graph_weights_path) if any, else generate them from `seed`. Errors: those of
+ * model_weights_create and model_weights_load. *out is owned by the caller.
+ */
+int model_weights_open(const struct model_graph *g, uint64_t seed, struct model_weights **out,
+		       struct ep_error *err);
+
+/*
  * Read the weights file `path` into `w` (format above). Errors: EP_ENOTFOUND / EP_EIO when it
  * cannot be opened or read; EP_EINVAL when its size is wrong ("weights file 'w.bin' has 1000
  * bytes, model 'resnet50' needs 102228128"), and for a truncated file the message also names

@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 "${BUILD_DIR:-build}"/tests/bench_zoo
 "${BUILD_DIR:-build}"/tests/bench_onnx
+"${BUILD_DIR:-build}"/tests/bench_exec
 "${BUILD_DIR:-build}"/tests/bench_algorithms
 "${BUILD_DIR:-build}"/tests/bench_optimal
 "${BUILD_DIR:-build}"/tests/bench_feltin
