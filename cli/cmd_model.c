@@ -1,6 +1,7 @@
 /*
  * edgepipe models; edgepipe model show|export|import.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -8,10 +9,12 @@
 
 #include "cli.h"
 #include "ep_util.h"
+#include "model_exec.h"
 #include "model_file.h"
 #include "model_onnx.h"
 #include "model_weights.h"
 #include "model_profile.h"
+#include "model_weights.h"
 #include "model_zoo.h"
 
 #define MIB (1024.0 * 1024.0)
@@ -177,18 +180,21 @@ static void show_layers(const struct model_graph *g, enum cli_format fmt)
 	}
 }
 
+/* exec_mem: NULL, or per cut the measured resident bytes of the executor's stage holding
+ * that cut's segment (model_exec.h; 0 for the input). */
 static void show_cuts(const struct model_graph *g, const struct model_profile *p,
-		      enum cli_format fmt)
+		      const int64_t *exec_mem, enum cli_format fmt)
 {
 	char shape[64];
 
 	if (fmt == CLI_TEXT)
-		printf("%4s  %-28s %-14s %4s %12s %10s %10s %11s %11s %13s\n", "cut", "layer",
+		printf("%4s  %-28s %-14s %4s %12s %10s %10s %11s %11s %13s%s\n", "cut", "layer",
 		       "shape", "fan", "seg_params", "seg_GFLOPs", "cum_GFLOPs", "seg_mem_MiB",
-		       "cum_mem_MiB", "transfer_KiB");
+		       "cum_mem_MiB", "transfer_KiB", exec_mem ? "  exec_mem_MiB" : "");
 	else if (fmt == CLI_CSV)
 		printf("cut,layer,index,shape,consumers,seg_params,seg_flops,cum_flops,"
-		       "seg_param_bytes,seg_act_bytes,seg_mem_bytes,cum_mem_bytes,transfer_bytes\n");
+		       "seg_param_bytes,seg_act_bytes,seg_mem_bytes,cum_mem_bytes,transfer_bytes%s\n",
+		       exec_mem ? ",exec_mem_bytes" : "");
 	for (size_t m = 0; m < p->n_cuts; m++) {
 		const struct model_cut_profile *c = &p->cuts[m];
 		const struct model_layer *l = model_graph_layer(g, (size_t)c->layer);
@@ -196,18 +202,24 @@ static void show_cuts(const struct model_graph *g, const struct model_profile *p
 		shape_str(l, shape, sizeof(shape));
 		if (fmt == CLI_TEXT) {
 			printf("%4zu  %-28s %-14s %4d %12" PRId64 " %10.4f %10.4f %11.3f %11.3f "
-			       "%13.2f\n",
+			       "%13.2f",
 			       m, l->name, shape, c->consumers, c->seg_params, c->seg_flops / 1e9,
 			       c->cum_flops / 1e9, c->seg_mem_bytes / MIB, c->cum_mem_bytes / MIB,
 			       c->transfer_bytes / 1024.0);
+			if (exec_mem)
+				printf("  %12.3f", (double)exec_mem[m] / MIB);
+			putchar('\n');
 		} else if (fmt == CLI_CSV) {
 			printf("%zu,", m);
 			cli_csv_field(stdout, l->name);
 			printf(",%d,%s,%d,%" PRId64 ",%" PRId64 ",%" PRId64 ",%.17g,%.17g,%.17g,%.17g,"
-			       "%.17g\n",
+			       "%.17g",
 			       c->layer, shape, c->consumers, c->seg_params, c->seg_flops,
 			       c->cum_flops, c->seg_param_bytes, c->seg_act_bytes, c->seg_mem_bytes,
 			       c->cum_mem_bytes, c->transfer_bytes);
+			if (exec_mem)
+				printf(",%" PRId64, exec_mem[m]);
+			putchar('\n');
 		} else {
 			printf("    {\"cut\": %zu, \"layer\": ", m);
 			ep_json_string(stdout, l->name);
@@ -215,10 +227,13 @@ static void show_cuts(const struct model_graph *g, const struct model_profile *p
 			       ", \"seg_flops\": %" PRId64 ", \"cum_flops\": %" PRId64
 			       ", \"seg_param_bytes\": %.17g, \"seg_act_bytes\": %.17g, "
 			       "\"seg_mem_bytes\": %.17g, \"cum_mem_bytes\": %.17g, "
-			       "\"transfer_bytes\": %.17g}%s\n",
+			       "\"transfer_bytes\": %.17g",
 			       c->layer, c->consumers, c->seg_params, c->seg_flops, c->cum_flops,
 			       c->seg_param_bytes, c->seg_act_bytes, c->seg_mem_bytes,
-			       c->cum_mem_bytes, c->transfer_bytes, m + 1 < p->n_cuts ? "," : "");
+			       c->cum_mem_bytes, c->transfer_bytes);
+			if (exec_mem)
+				printf(", \"exec_mem_bytes\": %" PRId64, exec_mem[m]);
+			printf("}%s\n", m + 1 < p->n_cuts ? "," : "");
 		}
 	}
 }
@@ -249,6 +264,14 @@ static const char show_usage[] =
 	"                              element type for the exact accounting (default: each\n"
 	"                              layer's own, float32 for the zoo)\n"
 	"  --compression R             divide exact transfers by R >= 1 (default 1)\n"
+	"  --exec                      show: also build each cut segment as an executor stage\n"
+	"                              (models/model_exec.h, XNNPACK) and show its measured\n"
+	"                              resident memory (weights, activations, workspace) beside\n"
+	"                              the accounting's; a layer the executor cannot run or a\n"
+	"                              bad weights file is refused (exit 2) before any output\n"
+	"                              (weights: --weights FILE, the model file's, or generated\n"
+	"                              from --seed)\n"
+	"  --threads T                 --exec: threads per stage (default 1)\n"
 	"  -o, --output FILE           export, import: write to FILE instead of stdout\n"
 	"  --input-shape HxWxC         import: the input's size when the file leaves it unknown\n"
 	"                              (an unknown batch is always taken as 1)\n"
@@ -334,9 +357,71 @@ static int model_export(struct model_graph *g, const char *path)
 	return rc ? cli_fail(cli_exit_code(rc), "%s", err.msg) : 0;
 }
 
-static int model_show(struct model_graph *g, const struct model_profile_options *opt,
-		      enum cli_format fmt, const char *table)
+struct exec_show {
+	bool on;
+	uint64_t seed;
+	int threads;
+	const char *weights; /* --weights FILE, or NULL */
+};
+
+/*
+ * Measure, per cut segment, the resident memory of the executor's stage holding it, and the
+ * whole model's. Everything that can refuse the model (a layer the executor lacks, a weights
+ * file of the wrong size) is found here, before anything is printed.
+ */
+static int measure_exec(const struct model_graph *g, const struct model_profile *p,
+			const struct exec_show *ex, int64_t *exec_mem,
+			struct model_stage_memory *whole, struct ep_error *err)
 {
+	struct model_exec_options o = MODEL_EXEC_OPTIONS_DEFAULT;
+	struct model_weights *w = NULL;
+	struct model_stage *s = NULL;
+	size_t n = model_graph_layer_count(g);
+	int rc = EP_OK;
+
+	o.threads = ex->threads;
+	for (size_t i = 0; i < n; i++) {
+		rc = model_exec_check_layer(g, i, err);
+		if (rc)
+			return rc;
+	}
+	if (ex->weights) {
+		rc = model_weights_create(g, &w, err);
+		if (rc == EP_OK)
+			rc = model_weights_load(w, ex->weights, err);
+	} else {
+		rc = model_weights_open(g, ex->seed, &w, err);
+	}
+	if (rc) {
+		model_weights_destroy(w);
+		return rc;
+	}
+	exec_mem[0] = 0;
+	for (size_t m = 1; m < p->n_cuts && rc == EP_OK; m++) {
+		struct model_stage_memory mem;
+
+		rc = model_stage_create(w, p->cuts[m - 1].layer, p->cuts[m].layer, &o, &s, err);
+		if (rc)
+			break;
+		model_stage_memory(s, &mem);
+		exec_mem[m] = mem.total_bytes;
+		model_stage_destroy(s);
+		s = NULL;
+	}
+	if (rc == EP_OK)
+		rc = model_stage_create(w, 0, (int)n - 1, &o, &s, err);
+	if (rc == EP_OK)
+		model_stage_memory(s, whole);
+	model_stage_destroy(s);
+	model_weights_destroy(w);
+	return rc;
+}
+
+static int model_show(struct model_graph *g, const struct model_profile_options *opt,
+		      enum cli_format fmt, const char *table, const struct exec_show *ex)
+{
+	int64_t *exec_mem = NULL;
+	struct model_stage_memory whole = { 0 };
 	struct model_profile *p;
 	struct ep_error err;
 	bool layers = strcmp(table, "cuts") != 0, cuts = strcmp(table, "layers") != 0;
@@ -344,6 +429,16 @@ static int model_show(struct model_graph *g, const struct model_profile_options 
 
 	if (rc)
 		return cli_fail(cli_exit_code(rc), "%s", err.msg);
+	if (ex->on) {
+		exec_mem = calloc(p->n_cuts, sizeof(*exec_mem));
+		rc = exec_mem ? measure_exec(g, p, ex, exec_mem, &whole, &err)
+			      : ep_error_set(&err, EP_ENOMEM, "out of memory");
+		if (rc) {
+			free(exec_mem);
+			model_profile_destroy(p);
+			return cli_fail(cli_exit_code(rc), "%s", err.msg);
+		}
+	}
 	if (fmt == CLI_JSON) {
 		printf("{\n  \"model\": ");
 		ep_json_string(stdout, model_graph_name(g));
@@ -353,6 +448,12 @@ static int model_show(struct model_graph *g, const struct model_profile_options 
 		       model_graph_layer_count(g), model_graph_params(g), model_graph_flops(g),
 		       model_cut_rule_name(opt->cuts), model_accounting_name(opt->accounting),
 		       model_dtype_name(opt->dtype), p->options.compression);
+		if (ex->on)
+			printf(",\n  \"exec_mem\": {\"weight_bytes\": %" PRId64
+			       ", \"activation_bytes\": %" PRId64 ", \"workspace_bytes\": %" PRId64
+			       ", \"total_bytes\": %" PRId64 "}",
+			       whole.weight_bytes, whole.activation_bytes, whole.workspace_bytes,
+			       whole.total_bytes);
 		if (layers) {
 			printf(",\n  \"layers\": [\n");
 			show_layers(g, fmt);
@@ -360,7 +461,7 @@ static int model_show(struct model_graph *g, const struct model_profile_options 
 		}
 		if (cuts) {
 			printf(",\n  \"cut_points\": [\n");
-			show_cuts(g, p, fmt);
+			show_cuts(g, p, exec_mem, fmt);
 			printf("  ]");
 		}
 		printf("\n}\n");
@@ -372,6 +473,13 @@ static int model_show(struct model_graph *g, const struct model_profile_options 
 			       model_graph_params(g), model_graph_params_trainable(g),
 			       model_graph_flops(g) / 1e9, p->n_cuts,
 			       model_cut_rule_name(opt->cuts));
+		if (fmt == CLI_TEXT && ex->on)
+			printf("executor (measured, %d thread%s): whole model %.3f MiB resident "
+			       "(weights %.3f, activations %.3f, workspace %.3f); the accounting "
+			       "estimates %.3f MiB\n",
+			       ex->threads, ex->threads > 1 ? "s" : "", whole.total_bytes / MIB,
+			       whole.weight_bytes / MIB, whole.activation_bytes / MIB,
+			       whole.workspace_bytes / MIB, p->cuts[p->n_cuts - 1].cum_mem_bytes / MIB);
 		if (layers) {
 			if (fmt == CLI_TEXT)
 				printf("\nlayers:\n");
@@ -384,10 +492,11 @@ static int model_show(struct model_graph *g, const struct model_profile_options 
 				printf("cut points (%s accounting, dtype %s, compression %g):\n",
 				       model_accounting_name(opt->accounting),
 				       model_dtype_name(opt->dtype), p->options.compression);
-			show_cuts(g, p, fmt);
+			show_cuts(g, p, exec_mem, fmt);
 		}
 	}
 	model_profile_destroy(p);
+	free(exec_mem);
 	return 0;
 }
 
@@ -405,6 +514,8 @@ int cmd_model(int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "weights", required_argument, NULL, 'w' },
+		{ "exec", no_argument, NULL, 'x' },
+		{ "threads", required_argument, NULL, 'T' },
 		{ "weights-out", required_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -412,6 +523,7 @@ int cmd_model(int argc, char **argv)
 	struct model_profile_options opt = MODEL_PROFILE_OPTIONS_DEFAULT;
 	struct model_onnx_options onnx = MODEL_ONNX_OPTIONS_DEFAULT;
 	enum cli_format fmt = CLI_TEXT;
+	struct exec_show ex = { false, 1, 1, NULL };
 	const char *table = "all", *output = NULL, *action;
 	const char *weights_in = NULL, *weights_out = NULL;
 	unsigned long long seed = 1;
@@ -492,6 +604,19 @@ int cmd_model(int argc, char **argv)
 		case 'n':
 			onnx.name = optarg;
 			break;
+		case 'x':
+			ex.on = true;
+			break;
+		case 'T': {
+			char *end;
+			long t = strtol(optarg, &end, 10);
+
+			if (!*optarg || *end || t < 1 || t > MODEL_EXEC_MAX_THREADS)
+				return cli_fail(2, "--threads '%s': expected an integer in 1..%d",
+						optarg, MODEL_EXEC_MAX_THREADS);
+			ex.threads = (int)t;
+			break;
+		}
 		case 'h':
 			fputs(show_usage, stdout);
 			return 0;
@@ -519,7 +644,11 @@ int cmd_model(int argc, char **argv)
 	if (strcmp(action, "export") == 0)
 		rc = model_export(g, output);
 	else
-		rc = model_show(g, &opt, fmt, table);
+	{
+		ex.seed = seed;
+		ex.weights = weights_in;
+		rc = model_show(g, &opt, fmt, table, &ex);
+	}
 	model_graph_destroy(g);
 	return rc;
 }

@@ -166,4 +166,24 @@ expect_exit2 "measure --listen without --serve" "--listen goes with --serve" \
 	"$EP" measure --listen 127.0.0.1 127.0.0.1 127.0.0.2
 expect_exit2 "measure --window 0" "--window '0s'" "$EP" measure --window 0s 127.0.0.1 127.0.0.2
 
+# model show --exec: a layer kind the executor lacks and a weights file of the wrong size or
+# truncated exit 2 naming them, before anything is printed.
+"$EP" model export mobilenet -o "$TMP/mn.model"
+sed 's/^conv1 Conv2D /conv1 Conv3D /' "$TMP/mn.model" >"$TMP/mn3d.model"
+expect_exit2 "model show --exec unknown op" "layer 'conv1'${NL}'Conv3D'" \
+	"$EP" model show "$TMP/mn3d.model" --exec
+[ -s "$TMP/out" ] && fail "model show --exec unknown op" "printed before refusing" || true
+head -c 1000 /dev/zero >"$TMP/short.bin"
+expect_exit2 "model show --exec truncated weights" "short.bin${NL}truncated${NL}layer 'conv1'" \
+	"$EP" model show mobilenet --exec --weights "$TMP/short.bin"
+[ -s "$TMP/out" ] && fail "model show --exec truncated weights" "printed before refusing" || true
+head -c 20000000 /dev/zero >"$TMP/long.bin"
+expect_exit2 "model show --exec weights too long" "long.bin${NL}20000000 bytes" \
+	"$EP" model show mobilenet --exec --weights "$TMP/long.bin"
+{ echo "weights short.bin"; grep -v '^model ' "$TMP/mn.model" | grep -v '^edgepipe-model'; } \
+	| { echo "edgepipe-model 1"; cat; } >"$TMP/mnw.model"
+expect_exit2 "model file naming a truncated weights file" "short.bin${NL}truncated" \
+	"$EP" model show "$TMP/mnw.model" --exec
+expect_exit2 "model show --threads 0" "--threads '0'" "$EP" model show mobilenet --exec --threads 0
+
 finish
