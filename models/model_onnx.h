@@ -111,6 +111,14 @@ int model_onnx_load_weights(const char *path, const struct model_onnx_options *o
 			    struct ep_error *err);
 
 /*
+ * Fill existing weights `w` (of a graph already loaded from the same file, e.g. by
+ * model_zoo_open) with the ONNX file's initializers. EP_EINVAL when the file's graph is not
+ * equal to w's (model_graph_equal), else errors as model_onnx_load_weights; `w` is unchanged
+ * on error.
+ */
+int model_onnx_read_weights(const char *path, struct model_weights *w, struct ep_error *err);
+
+/*
  * Write `w`'s graph with these weights to `path` as ONNX (the export described above),
  * through a temporary file renamed at the end: on error nothing is written. Errors: EP_EINVAL
  * naming a layer that has no export, EP_EIO, EP_ENOMEM.

@@ -1894,3 +1894,28 @@ int onnx_import_weights(const struct onnx_import *imp, struct model_weights **ou
 	*out = w;
 	return EP_OK;
 }
+
+int model_onnx_read_weights(const char *path, struct model_weights *w, struct ep_error *err)
+{
+	const struct model_graph *g = model_weights_graph(w);
+	struct model_graph *g2 = NULL;
+	struct model_weights *w2 = NULL;
+	int rc = model_onnx_load_weights(path, NULL, &g2, &w2, err);
+
+	if (rc)
+		return rc;
+	if (!model_graph_equal(g, g2)) {
+		rc = ep_error_set(err, EP_EINVAL, "%s: its graph is not the model '%s' the weights "
+				  "are for", path, model_graph_name(g));
+	} else {
+		for (size_t i = 0; i < model_graph_layer_count(g); i++)
+			for (int t = 0; t < model_weights_tensor_count(w, i); t++)
+				memcpy(model_weights_tensor(w, i, t),
+				       model_weights_tensor_const(w2, i, t),
+				       (size_t)model_weights_tensor_elements(w, i, t) *
+					       sizeof(float));
+	}
+	model_weights_destroy(w2);
+	model_graph_destroy(g2);
+	return rc;
+}

@@ -133,6 +133,15 @@ static void round_trip(struct model_graph *g, const char *path)
 
 		CHECK(model_graph_equal(g, g2));
 		CHECK(same_weights(w, w2));
+		{
+			/* Into weights of the graph the caller already holds. */
+			struct model_weights *w3 = NULL;
+
+			CHECK(model_weights_create(g, &w3, &err) == EP_OK);
+			CHECK(w3 && model_onnx_read_weights(path, w3, &err) == EP_OK);
+			CHECK(w3 && same_weights(w, w3));
+			model_weights_destroy(w3);
+		}
 		CHECK(o1 && o2 && n1 == n2 && memcmp(o1, o2, (size_t)n1 * sizeof(float)) == 0);
 		free(o1);
 		free(o2);
