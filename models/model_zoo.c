@@ -128,12 +128,13 @@ int model_zoo_open_weights(const char *spec, const char *weights_path, uint64_t 
 	if (!weights_path && !model_zoo_find(spec) && model_onnx_is_path(spec))
 		return model_onnx_load_weights(spec, NULL, graph, weights, err);
 	rc = model_zoo_open(spec, &g, err);
-	if (!rc)
+	if (!rc && weights_path) {
 		rc = model_weights_create(g, &w, err);
-	if (!rc && weights_path)
-		rc = model_weights_load(w, weights_path, err);
-	else if (!rc)
-		model_weights_generate(w, seed);
+		if (!rc)
+			rc = model_weights_load(w, weights_path, err);
+	} else if (!rc) {
+		rc = model_weights_open(g, seed, &w, err);
+	}
 	if (rc) {
 		model_weights_destroy(w);
 		model_graph_destroy(g);

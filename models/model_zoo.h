@@ -49,7 +49,8 @@ struct model_weights;
 /*
  * Open a model by `spec` as model_zoo_open does, with the weights the executor runs: read
  * from the raw weights file `weights_path` when it is not NULL (model_weights.h), else an
- * ONNX file's own initializers (model_onnx.h), else generated from `seed`. *graph and
+ * ONNX file's own initializers (model_onnx.h), else model_weights_open's (the weights file a
+ * model file names, or generated from `seed`). *graph and
  * *weights are new and owned by the caller (destroy the weights first). Errors as
  * model_zoo_open, model_onnx_load_weights and model_weights_load.
  */
