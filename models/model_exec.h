@@ -21,11 +21,14 @@
  *   the image and XNNPACK by the whole window), GlobalAveragePooling2D, Add of two inputs (a
  *   chain of XNNPACK adds for more), Multiply (with the squeeze-excite broadcast), sigmoid,
  *   softmax, relu/relu6 as a clamp, ZeroPadding2D (constant pad).
- * - Plainly written here: swish (x * sigmoid(x), with sigmoid as 1 / (1 + exp(-x))), tanh,
+ * - Mixed: a swish Activation layer is XNNPACK's sigmoid followed by a plain product x * s.
+ * - Plainly written here: tanh,
  *   BatchNormalization that cannot be folded, Rescaling, Normalization, the InceptionResNetV2
- *   scale Lambda (a + b * scale), Concatenate, and the fused activations swish, sigmoid, tanh
- *   and softmax of a Conv2D or Dense (applied after the XNNPACK op).
- * - Without work: Flatten, Reshape, Dropout and the InputLayer alias their input's buffer.
+ *   scale Lambda (a + b * scale), Concatenate, and the fused activations swish (x / (1 +
+ *   exp(-x))), sigmoid, tanh and softmax of a Conv2D or Dense (applied after the XNNPACK op).
+ * - Copies: the stage's input is copied into its own buffer and the output out of it (one
+ *   memcpy each per run), so that every operator is set up once, at creation.
+ * - Without work: Flatten, Reshape, Dropout and a linear Activation alias their input's buffer.
  * - Folded: a BatchNormalization whose input is a Conv2D, DepthwiseConv2D or SeparableConv2D
  *   inside the same stage, with no fused activation and no other consumer, is folded into that
  *   convolution's kernel and bias at stage creation (what Keras/TFLite converters do); it then
