@@ -28,7 +28,7 @@ static const char *edgepipe;
 
 #define BASE "--model resnet50 --nodes 4 --mem 80MiB --cluster uniform " \
 	     "--bw-range 100Mbit:200Mbit --seed 1 --compute none --workload closed:1 " \
-	     "--requests 5 --warmup 0 --probes 8"
+	     "--requests 15 --warmup 0 --probes 24"
 
 /* Runs with --latency `lat`; returns the mean request latency (s), NAN on failure. */
 static double run(const char *state_dir, const char *lat, double configured_path_s)
@@ -53,7 +53,7 @@ static double run(const char *state_dir, const char *lat, double configured_path
 	CHECK_NEAR(conf, configured_path_s, 1e-9);
 	CHECK(fabs(meas - conf) <= 1e-3);
 	CHECK(strcmp(mech, "transport") == 0 || strcmp(mech, "netem") == 0);
-	CHECK_INT(emu_db_num(db, "SELECT answered FROM emu_summary"), 5);
+	CHECK_INT(emu_db_num(db, "SELECT answered FROM emu_summary"), 15);
 	return emu_db_num(db, "SELECT latency_mean_s FROM emu_summary");
 }
 
