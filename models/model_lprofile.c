@@ -10,6 +10,7 @@
 
 #include "ep_util.h"
 #include "model_exec.h"
+#include "text_reader_internal.h"
 
 #define MAX_FIELDS 16
 #define FNV_OFFSET 0xcbf29ce484222325ULL
@@ -152,40 +153,6 @@ void model_lprofile_stats(double *samples, size_t n, double *median, double *spr
 }
 
 /* ---- reading ---- */
-
-struct cursor {
-	const char *path;
-	long line;
-	struct ep_error *err;
-};
-
-static int bad(const struct cursor *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int bad(const struct cursor *c, const char *fmt, ...)
-{
-	char what[400];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	return ep_error_set(c->err, EP_EINVAL, "%s:%ld: %s", c->path, c->line, what);
-}
-
-static int split(char *s, char **fields, int max)
-{
-	int n = 0;
-	char *hash = strchr(s, '#');
-
-	if (hash)
-		*hash = '\0';
-	for (char *tok = strtok(s, " \t\r\n"); tok; tok = strtok(NULL, " \t\r\n")) {
-		if (n == max)
-			return -1;
-		fields[n++] = tok;
-	}
-	return n;
-}
 
 static bool parse_i64(const char *s, int64_t *out)
 {
