@@ -569,7 +569,7 @@ static void lp_fill(struct fl_ws *w)
 #define RUN_S(a, b)                                                                          \
 	(!FITS(a, b) ? INFINITY                                                              \
 		     : free_compute ? 0.0 : (p->cum_compute[b] - p->cum_compute[a]) / smax)
-#define CUT_S(k) (bwmax > 0 && p->transfer_bits[k] > 0 ? p->transfer_bits[k] / bwmax : 0.0)
+#define CUT_S(k) (bwmax > 0 && p->wire_bits[k] > 0 ? p->wire_bits[k] / bwmax : 0.0)
 	for (int k = 1; k <= K; k++)
 		for (int b = 0; b < m - 1; b++) {
 			double best = RUN_S(b, m - 1);

@@ -386,7 +386,7 @@ static int joint_check(struct joint_ws *w, const struct problem *p, double beta,
 			labels_offer(&w->st, (size_t)v * (size_t)w->nl, 1, t, -1, node_key(v));
 	}
 	for (int b = 1; b < m; b++) {
-		double bits = p->transfer_bits[b];
+		double bits = p->wire_bits[b];
 
 		joint_ends(w, p, b, beta);
 		if (b == m - 1)
@@ -487,7 +487,7 @@ static double joint_lower_bound(struct joint_ws *w, const struct problem *p, dou
 		w->lb[v] = t < hi ? t : INFINITY;
 	}
 	for (int b = 1; b < m; b++) {
-		double *cell = w->lb + (size_t)b * (size_t)n, bits = p->transfer_bits[b];
+		double *cell = w->lb + (size_t)b * (size_t)n, bits = p->wire_bits[b];
 		double cell_max = INFINITY;
 		int k = 0, reached = 0;
 

@@ -205,8 +205,10 @@ static double bb_relax(struct bb_ws *w)
 			for (int e = a + 1; e <= end; e++) {
 				double c = problem_compute_s(p, a, e, v);
 
-				if (!(c < best))
-					break; /* compute only grows with the stage */
+				/* The layers' part only grows with the stage; the encoding of its
+				 * output (a codec) need not: stop on the floor, which grows. */
+				if (!(problem_compute_floor_s(p, a, e, v) < best))
+					break;
 				c = dmax(c, w->e[(size_t)e * (size_t)n + (size_t)v]);
 				if (c < best)
 					best = c;
@@ -324,8 +326,10 @@ static int bb_expand(struct bb_ws *w, int depth, struct plan *out)
 		double c = dmax(fr->g, problem_compute_s(p, a, b, v));
 		const double *hb;
 
+		if (!(dmax(fr->g, problem_compute_floor_s(p, a, b, v)) < w->upper))
+			break; /* the floor only grows with the stage (bb_relax) */
 		if (!(c < w->upper))
-			break; /* compute only grows with the stage */
+			continue;
 		if (b == m - 1) {
 			double val = dmax(c, out_hop(p, v));
 

@@ -220,7 +220,7 @@ void plan_cost(const struct problem *p, const struct plan *plan, struct plan_cos
 		if (hop_s)
 			hop_s[h] = t;
 		if (!dispatcher)
-			cost->sum_transfer_bits += p->transfer_bits[cut];
+			cost->sum_transfer_bits += p->wire_bits[cut];
 		if (dispatcher && !o->count_dispatcher)
 			continue;
 		if (o->shared_nodes)

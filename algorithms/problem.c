@@ -1,5 +1,6 @@
 #include "problem.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 const char *problem_compute_name(enum problem_compute c)
@@ -12,12 +13,14 @@ int problem_init(struct problem *p, const struct model_profile *profile,
 		 struct ep_error *err)
 {
 	int m = (int)profile->n_cuts;
+	const struct problem_codec *codec = &options->codec;
 
 	p->profile = profile;
 	p->cluster = cluster;
 	p->options = *options;
 	p->m = m;
-	p->cum_mem = p->cum_flops = p->transfer_bits = p->cum_compute = NULL;
+	p->cum_mem = p->cum_flops = p->transfer_bits = p->cum_compute = p->wire_bits = NULL;
+	p->decode_s_per_byte = p->encode_s_per_byte = NULL;
 	p->node_rate = cluster->speed_flops;
 	if (m < 2)
 		return ep_error_set(err, EP_EINVAL, "model '%s' has %d cut point(s); at least 2 are "
@@ -30,13 +33,25 @@ int problem_init(struct problem *p, const struct model_profile *profile,
 	if (options->compute == PROBLEM_COMPUTE_MEASURED && !cluster->speed_factor)
 		return ep_error_set(err, EP_EINVAL, "measured compute: the cluster has no speed "
 				    "factors");
+	if (codec->ratio != 0 && !(codec->ratio > 0 && isfinite(codec->ratio)))
+		return ep_error_set(err, EP_EINVAL, "codec '%s': ratio %g is not a positive number",
+				    codec->spec, codec->ratio);
+	if (!(codec->encode_s_per_byte >= 0 && isfinite(codec->encode_s_per_byte)) ||
+	    !(codec->decode_s_per_byte >= 0 && isfinite(codec->decode_s_per_byte)))
+		return ep_error_set(err, EP_EINVAL, "codec '%s': coding times %g and %g s/byte "
+				    "must be finite and >= 0", codec->spec, codec->encode_s_per_byte,
+				    codec->decode_s_per_byte);
 	if (options->compute == PROBLEM_COMPUTE_MEASURED)
 		p->node_rate = cluster->speed_factor;
 	p->cum_mem = malloc((size_t)m * sizeof(double));
 	p->cum_flops = malloc((size_t)m * sizeof(double));
 	p->transfer_bits = malloc((size_t)m * sizeof(double));
 	p->cum_compute = malloc((size_t)m * sizeof(double));
-	if (!p->cum_mem || !p->cum_flops || !p->transfer_bits || !p->cum_compute) {
+	p->wire_bits = malloc((size_t)m * sizeof(double));
+	p->decode_s_per_byte = malloc((size_t)cluster->n * sizeof(double));
+	p->encode_s_per_byte = malloc((size_t)cluster->n * sizeof(double));
+	if (!p->cum_mem || !p->cum_flops || !p->transfer_bits || !p->cum_compute || !p->wire_bits ||
+	    !p->decode_s_per_byte || !p->encode_s_per_byte) {
 		problem_release(p);
 		return ep_error_set(err, EP_ENOMEM, "out of memory for the problem");
 	}
@@ -44,9 +59,18 @@ int problem_init(struct problem *p, const struct model_profile *profile,
 		p->cum_mem[k] = profile->cuts[k].cum_mem_bytes;
 		p->cum_flops[k] = (double)profile->cuts[k].cum_flops;
 		p->transfer_bits[k] = profile->cuts[k].transfer_bytes * 8.0;
+		p->wire_bits[k] = codec->ratio > 0 ? p->transfer_bits[k] / codec->ratio
+						   : p->transfer_bits[k];
 		p->cum_compute[k] = options->compute == PROBLEM_COMPUTE_MEASURED
 					    ? profile->cuts[k].cum_measured_s
 					    : p->cum_flops[k];
+	}
+	for (int v = 0; v < cluster->n; v++) {
+		double f = cluster->speed_factor && cluster->speed_factor[v] > 0
+				   ? cluster->speed_factor[v] : 1.0;
+
+		p->decode_s_per_byte[v] = codec->ratio > 0 ? codec->decode_s_per_byte / f : 0.0;
+		p->encode_s_per_byte[v] = codec->ratio > 0 ? codec->encode_s_per_byte / f : 0.0;
 	}
 	return EP_OK;
 }
@@ -68,7 +92,11 @@ void problem_release(struct problem *p)
 	free(p->cum_flops);
 	free(p->transfer_bits);
 	free(p->cum_compute);
-	p->cum_mem = p->cum_flops = p->transfer_bits = p->cum_compute = NULL;
+	free(p->wire_bits);
+	free(p->decode_s_per_byte);
+	free(p->encode_s_per_byte);
+	p->cum_mem = p->cum_flops = p->transfer_bits = p->cum_compute = p->wire_bits = NULL;
+	p->decode_s_per_byte = p->encode_s_per_byte = NULL;
 }
 
 int problem_max_end(const struct problem *p, int a, int node)

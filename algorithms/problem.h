@@ -15,6 +15,17 @@
  * A stage that starts after cut a and ends with cut b (0 <= a < b <= m-1) computes the layers
  * after a through b. The input layer (cut 0) belongs to the dispatcher, which sends its tensor
  * transfer_bits[0] to the first stage; the last stage sends transfer_bits[m-1] back.
+ *
+ * A wire codec (problem_codec, DEFER's LZ4 and ZFP): the cost model takes it as plain numbers,
+ * measured elsewhere (tests/bench_codec prints them; its names are emu_codec.h's grammar, which
+ * the command line checks: this layer does not depend on emu/). With a codec, a hop sends
+ * wire_bits[k] = transfer_bits[k] / ratio, and a stage's time adds the decoding of its input
+ * tensor and the encoding of its output tensor (both of their raw, uncompressed bytes: that is
+ * how the codec speeds are measured), divided by the node's speed factor (1 unless given, as
+ * the codec was timed on the profiling host like a layer profile), whatever the compute source.
+ * The dispatcher's own coding (the input's encoding, the answer's decoding) is not a stage and
+ * is not counted. Every stage codes, also the first (its input comes encoded from the
+ * dispatcher) and the last (it sends its answer encoded), as the emulator does.
  */
 #ifndef EDGEPIPE_PROBLEM_H
 #define EDGEPIPE_PROBLEM_H
@@ -31,6 +42,14 @@ enum problem_compute {
 };
 
 const char *problem_compute_name(enum problem_compute c); /* "flops", "profile" */
+
+/* A wire codec as the cost model sees it. ratio 0 (the zero value) means no codec. */
+struct problem_codec {
+	char spec[48];            /* its name, emu_codec.h's grammar ("lz4", "zstd:3"); a label */
+	double ratio;             /* raw bytes / encoded bytes, > 0; 0: no codec */
+	double encode_s_per_byte; /* per raw byte, on the profiling host, >= 0 */
+	double decode_s_per_byte; /* per raw byte, >= 0 */
+};
 
 struct problem_options {
 	/* The cost counts each stage's compute time (FLOPs / node speed). */
@@ -49,16 +68,24 @@ struct problem_options {
 	bool shared_nodes;
 	/* Where stage compute times come from (whether or not the metric counts them). */
 	enum problem_compute compute;
+	/* The wire codec (above); zero: none. Not part of the metric: the presets have none. */
+	struct problem_codec codec;
 };
 
 /* The published metric: inter-stage hops only, strict memory test; FLOPs compute. */
-#define PROBLEM_OPTIONS_PUBLISHED ((struct problem_options){ false, false, true, false, 0 })
+#define PROBLEM_OPTIONS_PUBLISHED                                                              \
+	((struct problem_options){ .count_compute = false, .count_dispatcher = false,          \
+				   .strict_memory = true })
 /* The full metric: compute and dispatcher hops count; FLOPs compute. */
-#define PROBLEM_OPTIONS_FULL ((struct problem_options){ true, true, false, false, 0 })
+#define PROBLEM_OPTIONS_FULL                                                                   \
+	((struct problem_options){ .count_compute = true, .count_dispatcher = true,            \
+				   .strict_memory = false })
 /* Feltin et al.'s metric (IEEE Access 2023): compute and the hops between stages count, the
  * dispatcher hops do not (their model has no dispatcher); nodes are not shared unless
  * shared_nodes is set too (--parallel). FLOPs compute. */
-#define PROBLEM_OPTIONS_FELTIN ((struct problem_options){ true, false, false, false, 0 })
+#define PROBLEM_OPTIONS_FELTIN                                                                 \
+	((struct problem_options){ .count_compute = true, .count_dispatcher = false,           \
+				   .strict_memory = false })
 
 /* The name of a metric: "published", "full" or "feltin" as the presets above (whatever
  * shared_nodes says), "custom" otherwise. */
@@ -71,16 +98,22 @@ struct problem {
 	int m;                /* cut points */
 	double *cum_mem;      /* [m] bytes from the input through cut k (profile's cum_mem_bytes) */
 	double *cum_flops;    /* [m] */
-	double *transfer_bits; /* [m] bits sent after cut k */
+	double *transfer_bits; /* [m] bits of the tensor after cut k, raw */
+	double *wire_bits;     /* [m] bits a hop sends after cut k: transfer_bits / codec ratio */
 	/* The compute source's work through cut k and each node's rate: FLOPs and speed_flops,
 	 * or measured seconds and speed_factor (borrowed from the cluster). */
 	double *cum_compute;      /* [m] */
 	const double *node_rate;  /* [cluster n] */
+	/* The codec's seconds per raw byte of a stage's input and output on each node: 0 without
+	 * a codec (the speed factor applied, problem_codec above). */
+	double *decode_s_per_byte; /* [cluster n] */
+	double *encode_s_per_byte; /* [cluster n] */
 };
 
 /* Fill `p` for the given profile and cluster (both borrowed: they must outlive p). Returns
  * EP_OK, EP_EINVAL (fewer than 2 cut points, no nodes; measured compute with a profile that has
- * no measured times or a cluster without speed factors) or EP_ENOMEM. */
+ * no measured times or a cluster without speed factors; a codec whose ratio is not positive and
+ * finite or whose speeds are negative) or EP_ENOMEM. */
 int problem_init(struct problem *p, const struct model_profile *profile,
 		 const struct cluster *cluster, const struct problem_options *options,
 		 struct ep_error *err);
@@ -100,14 +133,35 @@ static inline bool problem_fits(const struct problem *p, int a, int b, int node)
 	return p->options.strict_memory ? mem < cap : mem <= cap;
 }
 
+/* The coding time of a stage after cut a through cut b on `node`: decoding cut a's tensor and
+ * encoding cut b's (problem_codec above); 0 without a codec. Not monotone in b (a later cut's
+ * tensor may be smaller): bounds that need monotonicity use problem_stage_floor_s. */
+static inline double problem_coding_s(const struct problem *p, int a, int b, int node)
+{
+	return (p->decode_s_per_byte[node] * p->transfer_bits[a] +
+		p->encode_s_per_byte[node] * p->transfer_bits[b]) / 8.0;
+}
+
 /* Compute time of the stage on `node`, by the compute source: FLOPs / the node's speed, or
- * measured seconds / the node's speed factor; 0 when the node's rate is 0 (compute not
- * modelled), whether or not the metric counts compute. */
+ * measured seconds / the node's speed factor (0 when the node's rate is 0: compute not
+ * modelled), plus its coding time with a codec; whether or not the metric counts compute. */
 static inline double problem_stage_s(const struct problem *p, int a, int b, int node)
 {
 	double rate = p->node_rate[node];
 
-	return rate > 0 ? (p->cum_compute[b] - p->cum_compute[a]) / rate : 0.0;
+	return (rate > 0 ? (p->cum_compute[b] - p->cum_compute[a]) / rate : 0.0) +
+	       problem_coding_s(p, a, b, node);
+}
+
+/* problem_stage_s without the encoding of the stage's output: a lower bound on it that never
+ * decreases as b grows with a and node fixed (the layers' part only adds, the decoding of cut
+ * a's tensor does not depend on b). */
+static inline double problem_stage_floor_s(const struct problem *p, int a, int b, int node)
+{
+	double rate = p->node_rate[node];
+
+	return (rate > 0 ? (p->cum_compute[b] - p->cum_compute[a]) / rate : 0.0) +
+	       p->decode_s_per_byte[node] * p->transfer_bits[a] / 8.0;
 }
 
 /* The compute time as the metric counts it: problem_stage_s, or 0 when compute does not count.
@@ -117,11 +171,17 @@ static inline double problem_compute_s(const struct problem *p, int a, int b, in
 	return p->options.count_compute ? problem_stage_s(p, a, b, node) : 0.0;
 }
 
-/* Time to send cut k's tensor from `from` to `to` (either may be the dispatcher): bits over
- * bandwidth plus latency; 0 when nothing is sent or from == to. */
+/* problem_compute_s's floor (problem_stage_floor_s), for the same bounds. */
+static inline double problem_compute_floor_s(const struct problem *p, int a, int b, int node)
+{
+	return p->options.count_compute ? problem_stage_floor_s(p, a, b, node) : 0.0;
+}
+
+/* Time to send cut k's tensor from `from` to `to` (either may be the dispatcher): its wire bits
+ * (after the codec) over bandwidth plus latency; 0 when nothing is sent or from == to. */
 static inline double problem_hop_s(const struct problem *p, int k, int from, int to)
 {
-	double bits = p->transfer_bits[k];
+	double bits = p->wire_bits[k];
 
 	if (bits <= 0 || from == to) /* from == to: two stages on one node (shared_nodes) */
 		return 0.0;

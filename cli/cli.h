@@ -13,6 +13,7 @@
 #include "algo.h"
 #include "ep_error.h"
 #include "instance.h"
+#include "power.h"
 
 enum cli_format { CLI_TEXT = 0, CLI_CSV, CLI_JSON };
 
@@ -62,6 +63,12 @@ struct cli_instance_opts {
 	bool have_mem, have_nodes, have_speed, have_speed_factor;
 	double mem_list[CLI_INSTANCE_MAX_MEM]; /* --mem's values (spec.cluster points here) */
 	double speed_factors[CLI_INSTANCE_MAX_MEM]; /* --speed-factor's values */
+	/* --codec-profile: applied to spec.problem.codec by finish (after the metric) */
+	struct problem_codec codec;
+	/* --device: the modelled power of every node (algorithms/power.h); the one parser of it
+	 * for plan, sim and emu */
+	bool have_power;
+	struct power_model power;
 };
 
 enum {
@@ -70,7 +77,7 @@ enum {
 	CLI_O_ALGO, CLI_O_VARIANT, CLI_O_BW_CLASSES, CLI_O_STAGES, CLI_O_FAILURE, CLI_O_FORCE,
 	CLI_O_ACCOUNTING, CLI_O_CUTS, CLI_O_DTYPE, CLI_O_COMPRESSION, CLI_O_METRIC,
 	CLI_O_TIME_LIMIT, CLI_O_COMPUTE, CLI_O_SPEED_FACTOR, CLI_O_MAX_SPLIT, CLI_O_PARALLEL,
-	CLI_O_INSTANCE_END,
+	CLI_O_CODEC_PROFILE, CLI_O_DEVICE, CLI_O_INSTANCE_END,
 };
 
 #define CLI_INSTANCE_OPTIONS                                                                   \
@@ -98,7 +105,9 @@ enum {
 	{ "compression", required_argument, NULL, CLI_O_COMPRESSION },                         \
 	{ "metric", required_argument, NULL, CLI_O_METRIC },                                   \
 	{ "max-split", required_argument, NULL, CLI_O_MAX_SPLIT },                             \
-	{ "parallel", no_argument, NULL, CLI_O_PARALLEL }
+	{ "parallel", no_argument, NULL, CLI_O_PARALLEL },                                     \
+	{ "codec-profile", required_argument, NULL, CLI_O_CODEC_PROFILE },                     \
+	{ "device", required_argument, NULL, CLI_O_DEVICE }
 
 /*
  * The compute source (problem.h): plan, sim and sweep put these in their tables beside
@@ -132,6 +141,22 @@ enum {
 	"                             modelled)\n"                                             \
 	"  --seed S                   run seed (default 1); the cluster depends on (seed, trial, N)\n" \
 	"  --trial T                  trial number (default 0)\n"
+
+/* The wire codec and the device power model (plan, sim, emu): its own part of the help, as
+ * the help texts are printed in parts of at most 4095 characters. */
+#define CLI_CODEC_DEVICE_USAGE                                                                 \
+	"wire codec and modelled energy:\n"                                                    \
+	"  --codec-profile SPEC:RATIO:ENC_MBPS:DEC_MBPS\n"                                     \
+	"                             the wire codec the plan is costed with (names as emu\n"   \
+	"                             --compress: lz4, zstd:3, zfp, zfp+lz4...): every hop sends\n" \
+	"                             its tensor / RATIO, and a stage also decodes its input and\n" \
+	"                             encodes its output at ENC/DEC MB/s of raw bytes on the\n"   \
+	"                             profiling host (/ the node's speed factor); the figures as\n" \
+	"                             tests/bench_codec prints them (default: no codec)\n"      \
+	"  --device PRESET|IDLE_W:MAX_W[:TX_NJ:RX_NJ]\n"                                        \
+	"                             every node's power model, for the MODELLED energy: P = IDLE\n" \
+	"                             + (MAX - IDLE) x CPU utilisation, plus nJ per bit sent and\n" \
+	"                             received; presets: rpi4 (2.7 W idle, 6.4 W busy), none\n"
 
 #define CLI_ALGO_OPTIONS_USAGE                                                                 \
 	"  --variant corrected|published  the reference's defects fixed (default) or reproduced;\n" \

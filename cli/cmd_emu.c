@@ -48,6 +48,7 @@ static const char *const emu_usage[] = {
 	"  --algo NAME                random, greedy, seifer (default), joint, defer, optimal\n"
 	CLI_ALGO_OPTIONS_USAGE
 	CLI_METRIC_USAGE,
+	CLI_CODEC_DEVICE_USAGE,
 	"workload and stages:\n"
 	"  --workload closed:W|poisson:RATE|constant:RATE\n"
 	"                             W requests in flight, or RATE requests per second (default:\n"

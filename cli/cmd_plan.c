@@ -16,7 +16,8 @@
 #include "ep_util.h"
 #include "instance.h"
 
-static const char plan_usage[] =
+/* In parts: C99 compilers need only accept string literals of 4095 characters. */
+static const char *const plan_usage[] = {
 	"usage: edgepipe plan --model NAME|FILE --mem SIZE[,SIZE...] [--nodes N] [options]\n\n"
 	"Partition the model into pipeline stages and place them on a cluster's nodes; print the\n"
 	"stages, the bottleneck latency, the throughput and the solve time.\n\n"
@@ -26,10 +27,19 @@ static const char plan_usage[] =
 	"                             feltin, or all\n"
 	CLI_ALGO_OPTIONS_USAGE
 	CLI_METRIC_USAGE
-	CLI_COMPUTE_USAGE
+	CLI_COMPUTE_USAGE,
+	CLI_CODEC_DEVICE_USAGE
 	"output:\n"
 	"  --format text|csv|json     (default text)\n"
-	"  --instance-out FILE        also write the instance as JSON (cut points, nodes, bandwidths)\n";
+	"  --instance-out FILE        also write the instance as JSON (cut points, nodes, bandwidths)\n",
+	NULL,
+};
+
+static void plan_usage_print(FILE *f)
+{
+	for (int i = 0; plan_usage[i]; i++)
+		fputs(plan_usage[i], f);
+}
 
 struct plan_cmd {
 	struct cli_instance_opts o; /* spec, algorithm and its options */
@@ -85,6 +95,13 @@ static void print_header(const struct plan_cmd *c, const struct instance *inst)
 	       problem_compute_name(inst->problem.options.compute),
 	       c->o.spec.compute_profile ? ":" : "",
 	       c->o.spec.compute_profile ? c->o.spec.compute_profile : "");
+	if (inst->problem.options.codec.ratio > 0) {
+		const struct problem_codec *k = &inst->problem.options.codec;
+
+		printf("codec %s: tensors / %g on the wire (the transfer column), coding %.6g MB/s "
+		       "encoding, %.6g MB/s decoding in each stage's compute\n", k->spec, k->ratio,
+		       1e-6 / k->encode_s_per_byte, 1e-6 / k->decode_s_per_byte);
+	}
 }
 
 /* A plan to show: solved, or the best so far when a time limit struck. */
@@ -152,7 +169,7 @@ static void print_plan_text(const struct instance *inst, const struct algo *a,
 		       ep_format_bytes(problem_stage_mem(&inst->problem, st->first_cut, st->end_cut),
 				       mem, sizeof(mem)),
 		       stage_s[s] * 1e3,
-		       ep_format_bytes(inst->problem.transfer_bits[st->end_cut] / 8, tx, sizeof(tx)),
+		       ep_format_bytes(inst->problem.wire_bits[st->end_cut] / 8, tx, sizeof(tx)),
 		       hop_s[s + 1] * 1e3);
 	}
 	if (r->defects.gaps || r->defects.empty_stages || r->defects.over_memory ||
@@ -381,11 +398,11 @@ int cmd_plan(int argc, char **argv)
 			goto out;
 		case O_INSTANCE_OUT: c->instance_out = optarg; break;
 		case O_HELP:
-			fputs(plan_usage, stdout);
+			plan_usage_print(stdout);
 			rc = 0;
 			goto out;
 		default:
-			fputs(plan_usage, stderr);
+			plan_usage_print(stderr);
 			goto out;
 		}
 	}

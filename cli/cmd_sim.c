@@ -33,6 +33,7 @@ static const char *const sim_usage[] = {
 	CLI_ALGO_OPTIONS_USAGE
 	CLI_METRIC_USAGE
 	CLI_COMPUTE_USAGE,
+	CLI_CODEC_DEVICE_USAGE,
 	"workload:\n"
 	"  --workload closed:W|poisson:RATE|constant:RATE\n"
 	"                             W requests in flight, or RATE requests per second (default:\n"

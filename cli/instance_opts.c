@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "emu_codec.h"
 #include "ep_units.h"
 #include "ep_util.h"
 
@@ -92,6 +93,54 @@ static bool parse_speed_factors(struct cli_instance_opts *c, const char *s)
 	c->spec.cluster.speed_factor = c->speed_factors[0];
 	c->spec.cluster.speed_factor_list = n > 1 ? c->speed_factors : NULL;
 	c->spec.cluster.n_speed_factor_list = n > 1 ? n : 0;
+	return true;
+}
+
+/* SPEC:RATIO:ENC_MBPS:DEC_MBPS, SPEC in emu_codec.h's grammar (it may hold colons itself:
+ * zstd:3), so the three numbers are taken from the right. */
+static bool parse_codec_profile(struct cli_instance_opts *c, const char *arg)
+{
+	char buf[256], *colon[3], *end;
+	double v[3];
+	struct emu_codec *codec = NULL;
+	struct ep_error err;
+
+	if (strlen(arg) >= sizeof(buf)) {
+		cli_fail(2, "--codec-profile '%.40s...': too long", arg);
+		return false;
+	}
+	strcpy(buf, arg);
+	for (int i = 0; i < 3; i++) {
+		colon[i] = strrchr(buf, ':');
+		if (!colon[i] || colon[i] == buf) {
+			cli_fail(2, "--codec-profile '%s': expected SPEC:RATIO:ENC_MBPS:DEC_MBPS, "
+				 "e.g. lz4:2.5:800:2000", arg);
+			return false;
+		}
+		*colon[i] = '\0';
+	}
+	/* colon[2] ends SPEC; the ratio, ENC and DEC follow colon[2], colon[1], colon[0] */
+	for (int i = 0; i < 3; i++) {
+		const char *s = colon[2 - i] + 1;
+
+		v[i] = strtod(s, &end);
+		if (end == s || *end || !(v[i] > 0) || !(v[i] < 1e12)) {
+			cli_fail(2, "--codec-profile '%s': %s '%s' is not a positive number", arg,
+				 i == 0 ? "the ratio" : i == 1 ? "the encoding MB/s"
+							 : "the decoding MB/s", s);
+			return false;
+		}
+	}
+	if (emu_codec_create(buf, &codec, &err)) {
+		cli_fail(2, "--codec-profile '%s': %s", arg, err.msg);
+		return false;
+	}
+	memset(&c->codec, 0, sizeof(c->codec));
+	snprintf(c->codec.spec, sizeof(c->codec.spec), "%s", emu_codec_spec(codec));
+	emu_codec_destroy(codec);
+	c->codec.ratio = v[0];
+	c->codec.encode_s_per_byte = 1.0 / (v[1] * 1e6);
+	c->codec.decode_s_per_byte = 1.0 / (v[2] * 1e6);
 	return true;
 }
 
@@ -229,6 +278,17 @@ int cli_instance_opts_parse(struct cli_instance_opts *c, int opt, const char *ar
 		c->algo.max_split = (int)v;
 		break;
 	case CLI_O_PARALLEL: c->parallel = true; break;
+	case CLI_O_CODEC_PROFILE:
+		if (!parse_codec_profile(c, arg))
+			return -1;
+		break;
+	case CLI_O_DEVICE:
+		if (power_model_parse(arg, &c->power, &err)) {
+			cli_fail(2, "--device: %s", err.msg);
+			return -1;
+		}
+		c->have_power = true;
+		break;
 	default: return 0;
 	}
 	return 1;
@@ -294,5 +354,6 @@ bool cli_instance_opts_finish(struct cli_instance_opts *c, const char *cmd)
 		return false;
 	}
 	c->spec.problem.shared_nodes = c->parallel;
+	c->spec.problem.codec = c->codec;
 	return true;
 }

@@ -83,6 +83,23 @@ expect_exit2 "model show empty file" "empty.model${NL}empty" \
 expect_exit2 "model export malformed file" "bad_dtype.model:3:" \
 	"$EP" model export "$TMP/bad_dtype.model"
 
+# ---- the wire codec and the power model (issue 13): emu_codec.h's names, power.h's models ----
+
+expect_exit2 "plan --codec-profile unknown codec" "'bogus'${NL}lz4" \
+	"$EP" plan --model resnet50 --mem 512MiB --codec-profile bogus:2:100:100
+expect_exit2 "sim --codec-profile bad zstd level" "'zstd:30:2:100:100'" \
+	"$EP" sim --model resnet50 --mem 512MiB --codec-profile zstd:30:2:100:100
+expect_exit2 "plan --codec-profile ratio 0" "the ratio '0'" \
+	"$EP" plan --model resnet50 --mem 512MiB --codec-profile lz4:0:100:100
+expect_exit2 "plan --codec-profile missing speeds" "'lz4:2'${NL}SPEC:RATIO:ENC_MBPS:DEC_MBPS" \
+	"$EP" plan --model resnet50 --mem 512MiB --codec-profile lz4:2
+expect_exit2 "plan --device unknown preset" "'rpi5'${NL}rpi4" \
+	"$EP" plan --model resnet50 --mem 512MiB --device rpi5
+expect_exit2 "sim --device P_max below P_idle" "P_max 3 W is below P_idle 5 W" \
+	"$EP" sim --model resnet50 --mem 512MiB --device 5:3
+expect_exit2 "emu --device negative" "'-1:3'" \
+	"$EP" emu --model resnet50 --mem 512MiB --device -1:3
+
 # ---- empty list elements (issue 9, item 9): a tokenizer skipped them silently ------------
 
 expect_exit2 "plan --mem with an empty element" "'64MiB,,128MiB'${NL}element 2 is empty" \

@@ -19,6 +19,12 @@
  *    plan so far, valid, costing the reported upper bound, a lower bound at or below the
  *    optimum (found without the limit) and at or above the root bound; algo_run keeps the plan
  *    beside status EP_ELIMIT.
+ * 6. With a wire codec (problem.h: hops send bits / ratio, a stage adds the decoding of its input
+ *    and the encoding of its output), on 400 tiny instances optimal (both methods) equals the
+ *    enumeration, which applies the codec from the raw numbers itself; coding times are drawn
+ *    large enough that a longer stage can cost less than a shorter one (its output tensor is
+ *    smaller), which the search's bounds must allow for. And on 300 larger ones the branch and
+ *    bound equals the subset DP.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -36,11 +42,13 @@
 #include "problem.h"
 #include "tiny_instance.h"
 
-/* The naive enumeration: its own arithmetic from the problem's arrays and the cluster. */
+/* The naive enumeration: its own arithmetic from the profile's bytes and the cluster, with
+ * the codec's terms (none when its ratio is 0; the tiny clusters have no speed factors). */
 static double hop(const struct problem *p, int k, int from, int to)
 {
 	int v1 = p->cluster->n + 1;
-	double bits = p->transfer_bits[k];
+	double ratio = p->options.codec.ratio > 0 ? p->options.codec.ratio : 1;
+	double bits = p->profile->cuts[k].transfer_bytes * 8 / ratio;
 
 	return bits <= 0 ? 0
 			 : bits / p->cluster->bw_bps[from * v1 + to] +
@@ -57,10 +65,30 @@ static bool fits(const struct problem *p, int a, int b, int node)
 
 static double compute(const struct problem *p, int a, int b, int node)
 {
-	double speed = p->cluster->speed_flops[node];
+	const struct problem_codec *c = &p->options.codec;
+	double speed = p->cluster->speed_flops[node], coding = 0;
 
-	return p->options.count_compute && speed > 0 ? (p->cum_flops[b] - p->cum_flops[a]) / speed
-						     : 0;
+	if (!p->options.count_compute)
+		return 0;
+	if (c->ratio > 0)
+		coding = c->decode_s_per_byte * p->profile->cuts[a].transfer_bytes +
+			 c->encode_s_per_byte * p->profile->cuts[b].transfer_bytes;
+	return (speed > 0 ? (p->cum_flops[b] - p->cum_flops[a]) / speed : 0) + coding;
+}
+
+/* Give t a random codec: ratio 0.5 to 4, coding 0 to 4 s per byte each way (against stages of
+ * 0.1 to 100 s: coding often decides where to cut). */
+static int tiny_codec(struct tiny *t, gsl_rng *rng)
+{
+	struct problem_options o = t->p.options;
+
+	problem_release(&t->p);
+	snprintf(o.codec.spec, sizeof(o.codec.spec), "test");
+	o.codec.ratio = 0.5 * (double)(1 + gsl_rng_uniform_int(rng, 8));
+	o.codec.encode_s_per_byte = 0.25 * (double)gsl_rng_uniform_int(rng, 17);
+	o.codec.decode_s_per_byte = 0.25 * (double)gsl_rng_uniform_int(rng, 17);
+	o.count_compute = gsl_rng_uniform(rng) < 0.8; /* where the coding counts */
+	return tiny_ready(t, &o);
 }
 
 /* Stages so far end with cut a on node `last` (-1: none yet); `acc` is their bottleneck. */
@@ -398,6 +426,56 @@ static void test_time_limit(gsl_rng *rng)
 	CHECK_INT(tried, 20);
 }
 
+static void test_codec(gsl_rng *rng)
+{
+	int feasible = 0, solved = 0;
+
+	for (int trial = 0; trial < 400; trial++) {
+		struct tiny t;
+		int m = 3 + (int)gsl_rng_uniform_int(rng, 6),
+		    n = 1 + (int)gsl_rng_uniform_int(rng, 5);
+		double want;
+
+		CHECK_INT(tiny_random(&t, rng, m, n, trial % 2 == 0), EP_OK);
+		CHECK_INT(tiny_codec(&t, rng), EP_OK);
+		want = enumerate(&t.p, 0, -1, 0, 0);
+		feasible += want < INFINITY;
+		check_methods(&t.p, rng, want);
+		problem_release(&t.p);
+	}
+	CHECK(feasible >= 200);
+	for (int trial = 0; trial < 300; trial++) {
+		struct tiny t;
+		int m = 3 + (int)gsl_rng_uniform_int(rng, TINY_MAX_M - 2),
+		    n = 1 + (int)gsl_rng_uniform_int(rng, 9);
+		struct optimal_options dp = {OPTIMAL_SUBSET_DP, 0, false},
+				       bb = {OPTIMAL_SEARCH, 0, false};
+		struct optimal_proof pd, pb;
+		struct plan a, b;
+		struct ep_error err;
+		int rd, rb;
+
+		CHECK_INT(tiny_random(&t, rng, m, n, trial % 2 == 0), EP_OK);
+		CHECK_INT(tiny_codec(&t, rng), EP_OK);
+		plan_init(&a);
+		plan_init(&b);
+		rd = optimal_solve(&t.p, &dp, rng, &a, &pd, &err);
+		rb = optimal_solve(&t.p, &bb, rng, &b, &pb, &err);
+		CHECK_INT(rb, rd);
+		if (rd == EP_OK && rb == EP_OK) {
+			solved++;
+			CHECK(pb.upper_s == pd.upper_s);
+			if (pb.upper_s != pd.upper_s)
+				fprintf(stderr, "  codec trial %d (m %d, n %d): search %.17g, DP "
+					"%.17g\n", trial, m, n, pb.upper_s, pd.upper_s);
+		}
+		plan_release(&a);
+		plan_release(&b);
+		problem_release(&t.p);
+	}
+	CHECK(solved >= 150);
+}
+
 int main(void)
 {
 	gsl_rng *rng;
@@ -412,6 +490,7 @@ int main(void)
 	test_against_registry(rng);
 	test_limit(rng);
 	test_time_limit(rng);
+	test_codec(rng);
 	gsl_rng_free(rng);
 	return check_exit();
 }
