@@ -57,12 +57,15 @@ static const char *const emu_usage[] = {
 	"  --warmup N                 answers left out of the measurements (default a tenth)\n"
 	"  --compute model|real|none  model: each stage busy-works FLOPs / node speed (default;\n"
 	"                             with --speed, the node's cgroup gets CPU share = speed / host\n"
-	"                             speed); real: each stage holds its layers' weights (seeded)\n"
+	"                             speed); real: each stage holds its layers' weights (an ONNX\n"
+	"                             file's initializers, a model file's weights file, else seeded)\n"
 	"                             inside its node's memory cap and runs them on the real tensor\n"
 	"                             (XNNPACK); the dispatcher checks every answer against the\n"
 	"                             whole model's output; a node gets its --speed-factor of one\n"
 	"                             core; none: stages forward at once\n"
 	"  --threads T                real compute: executor threads per stage (default 1)\n"
+	"  --save-tensors FILE        real compute: write each input image (H, W, C) and the whole\n"
+	"                             model's output for it, raw float32, image after image\n"
 	"  --compress none|lz4        compress tensors on the wire (default none)\n",
 	"faults, detection and updates:\n"
 	"  --fault SPEC               (repeatable) one of\n"
@@ -834,6 +837,8 @@ static int run_emu(struct emu_cmd *c)
 	if (c->cfg.real) {
 		c->cfg.graph = inst->graph;
 		c->cfg.update_graph = ug;
+		c->cfg.model_spec = c->o.spec.model;
+		c->cfg.update_spec = c->update_spec ? c->update_model : NULL;
 		c->cfg.real_inputs = (int)(c->cfg.requests < 4 ? c->cfg.requests : 4);
 	}
 	c->cfg.faults = faults;
@@ -978,7 +983,7 @@ int cmd_emu(int argc, char **argv)
 		O_WORKLOAD = CLI_O_INSTANCE_END, O_REQUESTS, O_WARMUP, O_COMPUTE, O_COMPRESS,
 		O_FAULT, O_FAULTS, O_UPDATE, O_HEARTBEAT, O_HB_TIMEOUT, O_RETRY, O_DEPLOY,
 		O_GIVEUP, O_FORMAT, O_DB, O_PROBES, O_BIN, O_SERIES, O_PROGRESS, O_STATE_DIR,
-		O_THREADS, O_HELP,
+		O_THREADS, O_SAVE_TENSORS, O_HELP,
 	};
 	static const struct option opts[] = {
 		CLI_INSTANCE_OPTIONS,
@@ -988,6 +993,7 @@ int cmd_emu(int argc, char **argv)
 		{ "compute", required_argument, NULL, O_COMPUTE },
 		{ "compress", required_argument, NULL, O_COMPRESS },
 		{ "threads", required_argument, NULL, O_THREADS },
+		{ "save-tensors", required_argument, NULL, O_SAVE_TENSORS },
 		{ "fault", required_argument, NULL, O_FAULT },
 		{ "faults", required_argument, NULL, O_FAULTS },
 		{ "update", required_argument, NULL, O_UPDATE },
@@ -1054,6 +1060,7 @@ int cmd_emu(int argc, char **argv)
 				goto out;
 			c->cfg.threads = (int)v;
 			break;
+		case O_SAVE_TENSORS: c->cfg.tensors_path = optarg; break;
 		case O_COMPRESS:
 			if (strcmp(optarg, "none") == 0 || strcmp(optarg, "lz4") == 0) {
 				c->cfg.lz4 = optarg[0] == 'l';
@@ -1154,6 +1161,10 @@ int cmd_emu(int argc, char **argv)
 	}
 	if (c->db_path && !check_db_path(c->db_path))
 		goto out;
+	if (c->cfg.tensors_path && !c->cfg.real) {
+		cli_fail(2, "--save-tensors '%s': needs --compute real", c->cfg.tensors_path);
+		goto out;
+	}
 	if (c->o.spec.cluster.n > EMU_NET_MAX_NODES) {
 		cli_fail(2, "--nodes %d: the emulator runs at most %d nodes", c->o.spec.cluster.n,
 			 EMU_NET_MAX_NODES);

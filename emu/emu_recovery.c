@@ -29,13 +29,32 @@
 
 /* ---- model versions ---- */
 
+/* The images and the whole model's outputs for them (emu_config.tensors_path). */
+static int real_save(const char *path, const struct version *v, int64_t in_n,
+		     struct ep_error *err)
+{
+	FILE *f = fopen(path, "wb");
+	bool ok = f != NULL;
+
+	for (int i = 0; ok && i < v->n_img; i++)
+		ok = fwrite(v->img[i], sizeof(float), (size_t)in_n, f) == (size_t)in_n &&
+		     fwrite(v->ref[i], sizeof(float), (size_t)v->out_elems, f) ==
+			     (size_t)v->out_elems;
+	if (f && fclose(f) != 0)
+		ok = false;
+	if (!ok)
+		return ep_error_set(err, EP_EIO, "cannot write the tensors to '%s': %s", path,
+				    strerror(errno));
+	return EP_OK;
+}
+
 /*
  * Real compute: the version's weights (kept by the controller; the stage processes see them
  * through fork), its synthetic images and the whole model's output for each, computed here
  * once, before any stage runs.
  */
 static int real_prepare(struct emu_session *s, struct version *v, const struct model_graph *g,
-			struct ep_error *err)
+			const char *spec, struct ep_error *err)
 {
 	const struct model_profile *pr = v->pp->profile;
 	struct model_exec_options eo = MODEL_EXEC_OPTIONS_DEFAULT;
@@ -43,10 +62,9 @@ static int real_prepare(struct emu_session *s, struct version *v, const struct m
 	int rc, k = s->cfg.real_inputs > 0 ? s->cfg.real_inputs : 1;
 	int64_t in_n;
 
-	rc = model_weights_create(g, &v->w, err);
+	rc = model_zoo_weights_open(spec, g, s->cfg.seed, &v->w, err);
 	if (rc)
 		return rc;
-	model_weights_generate(v->w, s->cfg.seed);
 	eo.threads = s->cfg.threads > 0 ? s->cfg.threads : 1;
 	rc = model_stage_create(v->w, pr->cuts[0].layer, pr->cuts[pr->n_cuts - 1].layer, &eo,
 				&whole, err);
@@ -77,6 +95,8 @@ static int real_prepare(struct emu_session *s, struct version *v, const struct m
 			v->ref_max[i] = fmax(v->ref_max[i], fabs((double)v->ref[i][j]));
 	}
 	model_stage_destroy(whole);
+	if (rc == EP_OK && s->cfg.tensors_path && s->n_vers == 1)
+		rc = real_save(s->cfg.tensors_path, v, in_n, err);
 	return rc;
 }
 
@@ -122,7 +142,9 @@ static int add_version(struct emu_session *s, const char *name, const struct pro
 		if (!g)
 			return ep_error_set(err, EP_EINVAL, "real compute of %s: no model graph",
 					    name);
-		return real_prepare(s, v, g, err);
+		return real_prepare(s, v, g,
+				    graph ? s->cfg.watch_path
+				    : borrowed ? s->cfg.model_spec : s->cfg.update_spec, err);
 	}
 	v->input_bytes = (size_t)(v->pp->transfer_bits[0] / 8);
 	v->input = malloc(v->input_bytes ? v->input_bytes : 1);

@@ -124,8 +124,8 @@ struct emu_config {
 	bool compute;               /* busy work for FLOPs / node speed (--compute model) */
 	/* Real compute (--compute real; compute must then be false): every stage runs its
 	 * layers with the executor (model_exec.h) on the real tensor and sends the real output;
-	 * weights generated from `seed` (model_weights_generate). The dispatcher feeds
-	 * real_inputs distinct synthetic images (request r gets image r mod real_inputs) and
+	 * weights: the model's own (model_spec below), else generated from `seed`. The
+	 * dispatcher feeds real_inputs distinct synthetic images (request r gets image r mod real_inputs) and
 	 * checks every answer against the whole model's output for that image, computed once at
 	 * the start (tolerance: EMU_REAL_TOLERANCE of the output's largest magnitude). A node's
 	 * CPU share is its speed factor (cluster speed_factor, f of one core; uncapped at 1 or
@@ -136,6 +136,14 @@ struct emu_config {
 	int real_inputs;            /* >= 1 */
 	const struct model_graph *graph;        /* the run's model (real compute) */
 	const struct model_graph *update_graph; /* update_profile's model (real compute) */
+	/* What graph and update_graph were opened from (model_zoo_open), NULL for a zoo model:
+	 * real compute runs an ONNX file's own initializers and a model file's weights file
+	 * (model_zoo_weights_open); seeded weights only where the model has none. */
+	const char *model_spec, *update_spec;
+	/* Real compute, not NULL: write every input image of the run's model and the whole
+	 * model's output for it here (raw float32, image 0's input (H, W, C) then its output,
+	 * then image 1's ...): the answers equal those outputs, see mismatches. */
+	const char *tensors_path;
 	bool lz4;                   /* compress tensors on the wire */
 	/* detection and recovery */
 	double heartbeat_period_s;  /* > 0 */

@@ -115,6 +115,26 @@ int model_zoo_open(const char *spec, struct model_graph **out, struct ep_error *
 	return rc;
 }
 
+int model_zoo_weights_open(const char *spec, const struct model_graph *g, uint64_t seed,
+			   struct model_weights **out, struct ep_error *err)
+{
+	struct model_weights *w = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!spec || model_zoo_find(spec) || !model_onnx_is_path(spec))
+		return model_weights_open(g, seed, out, err);
+	rc = model_weights_create(g, &w, err);
+	if (!rc)
+		rc = model_onnx_read_weights(spec, w, err);
+	if (rc) {
+		model_weights_destroy(w);
+		return rc;
+	}
+	*out = w;
+	return EP_OK;
+}
+
 int model_zoo_open_weights(const char *spec, const char *weights_path, uint64_t seed,
 			   struct model_graph **graph, struct model_weights **weights,
 			   struct ep_error *err)

@@ -58,4 +58,16 @@ int model_zoo_open_weights(const char *spec, const char *weights_path, uint64_t 
 			   struct model_graph **graph, struct model_weights **weights,
 			   struct ep_error *err);
 
+/*
+ * The weights to run graph `g` with when `g` was opened from `spec` (model_zoo_open): an ONNX
+ * file's own initializers (model_onnx_read_weights), else model_weights_open's (the weights
+ * file a model file names, or generated from `seed`). For a holder of a graph whose file is
+ * read again only for its weights (the emulator's real compute). `spec` NULL: as a zoo name.
+ * *out is new and owned by the caller. Errors: those of model_weights_create,
+ * model_onnx_read_weights (EP_EINVAL when the file no longer holds graph `g`) and
+ * model_weights_load.
+ */
+int model_zoo_weights_open(const char *spec, const struct model_graph *g, uint64_t seed,
+			   struct model_weights **out, struct ep_error *err);
+
 #endif

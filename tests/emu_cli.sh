@@ -66,6 +66,8 @@ expect_exit2 "fault file: missing" "'$TMP/nope.txt'" "$EP" "${BASE[@]}" --faults
 # ---- options ---------------------------------------------------------------------------------
 expect_exit2 "--compute fast" "'fast'${NL}model, real or none" "$EP" "${BASE[@]}" --compute fast
 expect_exit2 "--threads 0" "--threads" "$EP" "${BASE[@]}" --compute real --threads 0
+expect_exit2 "--save-tensors without real compute" "'$TMP/t.bin'${NL}--compute real" "$EP" \
+	"${BASE[@]}" --save-tensors "$TMP/t.bin"
 expect_exit2 "--compress zstd" "'zstd'${NL}none or lz4" "$EP" "${BASE[@]}" --compress zstd
 expect_exit2 "--workload closed:0" "'closed:0'" "$EP" "${BASE[@]}" --workload closed:0
 expect_exit2 "--workload open:3" "'open:3'" "$EP" "${BASE[@]}" --workload open:3

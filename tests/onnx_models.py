@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """ONNX files written by others, checked against edgepipe's importer.
 
-Usage: onnx_models.py EDGEPIPE MODE    (MODE: models | bad | export)
+Usage: onnx_models.py EDGEPIPE MODE    (MODE: models | bad | export | emu)
 
 models: small networks built here with the onnx package's helper API (Debian python3-onnx),
         imported with `edgepipe model show FILE.onnx --format json`; every layer's shape must
@@ -14,6 +14,8 @@ export: zoo models written by `edgepipe model export NAME --format onnx` pass
         onnx.checker.check_model with full_check (strict shape inference: every value_info we
         write must agree with onnx's own inference), and onnx's inferred shape of every
         tensor equals the layer shape `edgepipe model show NAME` prints.
+emu:    `edgepipe emu --compute real` (root) on a file built here runs the file's weights: its
+        outputs equal a numpy evaluation of the file (evaluate() below).
 Exit status: 0 all passed, 1 a check failed, 77 skipped (no onnx package).
 """
 import json
@@ -409,12 +411,142 @@ def exported(tmp):
     check("export --format onnx without -o: exit 2", r.returncode == 2, r.stderr.strip())
 
 
+def evaluate(model, x):
+    """The model's output for input x (NCHW), by numpy: an interpreter of the ops the files
+    of this test use, written from the ONNX operator specification, independent of
+    edgepipe's executor (float64)."""
+    v = {t.name: numpy_helper.to_array(t).astype(np.float64) for t in model.graph.initializer}
+    v[model.graph.input[0].name] = x.astype(np.float64)
+
+    def attr(node, name, default):
+        for a in node.attribute:
+            if a.name == name:
+                return helper.get_attribute_value(a)
+        return default
+
+    def pads_of(node, h, w, kh, kw, sh, sw):
+        if attr(node, "auto_pad", b"NOTSET") == b"SAME_UPPER":
+            ph = max((-(-h // sh) - 1) * sh + kh - h, 0)
+            pw = max((-(-w // sw) - 1) * sw + kw - w, 0)
+            return [ph // 2, pw // 2, ph - ph // 2, pw - pw // 2]
+        return list(attr(node, "pads", [0, 0, 0, 0]))
+
+    def windows(a, kh, kw, sh, sw, p, fill):
+        a = np.pad(a, ((0, 0), (0, 0), (p[0], p[2]), (p[1], p[3])), constant_values=fill)
+        oh, ow = (a.shape[2] - kh) // sh + 1, (a.shape[3] - kw) // sw + 1
+        win = np.empty(a.shape[:2] + (oh, ow, kh, kw))
+        for i in range(kh):
+            for j in range(kw):
+                win[:, :, :, :, i, j] = a[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw]
+        return win
+
+    for n in model.graph.node:
+        a = [v[i] for i in n.input if i]
+        op = n.op_type
+        if op == "Conv":
+            wt = a[1]
+            g = attr(n, "group", 1)
+            kh, kw = wt.shape[2:]
+            sh, sw = attr(n, "strides", [1, 1])
+            win = windows(a[0], kh, kw, sh, sw, pads_of(n, *a[0].shape[2:], kh, kw, sh, sw), 0)
+            og, ig = wt.shape[0] // g, a[0].shape[1] // g
+            y = np.concatenate([np.einsum("ncyxij,ocij->noyx", win[:, k * ig:(k + 1) * ig],
+                                          wt[k * og:(k + 1) * og]) for k in range(g)], axis=1)
+            if len(a) > 2:
+                y += a[2][None, :, None, None]
+        elif op == "BatchNormalization":
+            s, b, m, var = (t[None, :, None, None] for t in a[1:5])
+            y = (a[0] - m) / np.sqrt(var + attr(n, "epsilon", 1e-5)) * s + b
+        elif op == "Relu":
+            y = np.maximum(a[0], 0)
+        elif op == "HardSigmoid":
+            y = np.clip(attr(n, "alpha", 0.2) * a[0] + attr(n, "beta", 0.5), 0, 1)
+        elif op == "HardSwish":
+            y = a[0] * np.clip(a[0] / 6 + 0.5, 0, 1)
+        elif op == "LeakyRelu":
+            y = np.where(a[0] >= 0, a[0], attr(n, "alpha", 0.01) * a[0])
+        elif op in ("Add", "Sum"):
+            y = a[0] + a[1]
+        elif op == "Mul":
+            y = a[0] * a[1]
+        elif op == "Concat":
+            y = np.concatenate(a, axis=attr(n, "axis", 1))
+        elif op == "MaxPool":
+            kh, kw = attr(n, "kernel_shape", None)
+            sh, sw = attr(n, "strides", [1, 1])
+            win = windows(a[0], kh, kw, sh, sw, pads_of(n, *a[0].shape[2:], kh, kw, sh, sw),
+                          -np.inf)
+            y = win.max(axis=(4, 5))
+        elif op == "GlobalAveragePool":
+            y = a[0].mean(axis=(2, 3), keepdims=True)
+        elif op == "Flatten":
+            y = a[0].reshape(a[0].shape[0], -1)
+        elif op == "Gemm":
+            b = a[1].T if attr(n, "transB", 0) else a[1]
+            y = a[0] @ b + (a[2] if len(a) > 2 else 0)
+        elif op == "Softmax":
+            e = np.exp(a[0] - a[0].max(axis=-1, keepdims=True))
+            y = e / e.sum(axis=-1, keepdims=True)
+        else:
+            raise ValueError("evaluate: no " + op)
+        v[n.output[0]] = y
+    return v[model.graph.output[0].name]
+
+
+def emu_real(tmp):
+    """`edgepipe emu --compute real` on an ONNX file runs the file's own initializers: the
+    whole model's output for each input image (--save-tensors, which the dispatcher checked
+    every pipelined answer against) equals numpy's evaluation of the file on that image, to
+    float32 rounding. The plan has 3 stages (optimal, compute-bound at 50 MFLOPS: conv1..relu1,
+    res_a..residual_add, relu3..fc), so the stages hand the real tensors on."""
+    if os.geteuid() != 0:
+        print("skipped: the emulator needs root")
+        sys.exit(77)
+    model, _, _ = small_cnn()
+    # The logits: the softmax of these weights is one-hot, which other weights could match.
+    del model.graph.node[-1]
+    model.graph.output[0].name = "logits"
+    path = os.path.join(tmp, "small_cnn.onnx")
+    onnx.save(model, path)
+    tensors = os.path.join(tmp, "tensors.bin")
+    state = os.path.join(tmp, "state")
+    lock = open("/run/lock/edgepipe-emu-tests.lock", "a")  # the emulator tests take turns
+    import fcntl
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    r = subprocess.run([EP, "emu", "--model", path, "--nodes", "3", "--mem", "64MiB",
+                        "--cluster", "uniform", "--bw-range", "1Gbit:2Gbit", "--speed",
+                        "50MFLOPS", "--algo", "optimal", "--compute", "real", "--requests",
+                        "8", "--probes", "0", "--state-dir", state, "--save-tensors", tensors,
+                        "--format", "json"], capture_output=True, text=True)
+    lock.close()
+    check("emu --compute real on the ONNX file: exit 0", r.returncode == 0, r.stderr.strip())
+    if r.returncode:
+        return
+    rep = json.loads(r.stdout)
+    check("emu: 3 stages", len(rep["plan"]) == 3, str(rep["plan"]))
+    check("emu: every answer checked, 0 mismatches",
+          rep["mismatches"] == 0 and rep["checked"] >= 8 and rep["answered"] == 8,
+          f"checked {rep['checked']}, mismatches {rep['mismatches']}")
+    data = np.fromfile(tensors, dtype="<f4")
+    per = 32 * 32 * 3 + 10
+    check("emu: 4 images and their outputs saved", data.size == 4 * per, f"{data.size} floats")
+    for i in range(data.size // per):
+        img = data[i * per:i * per + per - 10].reshape(32, 32, 3)  # H, W, C
+        got = data[i * per + per - 10:(i + 1) * per]
+        want = evaluate(model, img.transpose(2, 0, 1)[None])[0]
+        err = np.abs(got - want).max() / np.abs(want).max()
+        check(f"emu: image {i}: output = numpy on the file's weights (relative {err:.2g})",
+              err < 1e-4, f"got {got[:4]}, numpy {want[:4]}")
+
+
 with tempfile.TemporaryDirectory() as tmp:
     if MODE == "models":
         run_models(tmp)
         flatten_orders(tmp)
     elif MODE == "export":
         exported(tmp)
+    elif MODE == "emu":
+        emu_real(tmp)
     else:
         bad_files(tmp)
 print(f"{failures} failed")
