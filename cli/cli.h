@@ -14,6 +14,7 @@
 #include "ep_error.h"
 #include "instance.h"
 #include "power.h"
+#include "workload.h"
 
 enum cli_format { CLI_TEXT = 0, CLI_CSV, CLI_JSON };
 
@@ -35,11 +36,10 @@ bool cli_parse_int(const char *opt, const char *s, long min, long max, long *out
 bool cli_parse_u64(const char *opt, const char *s, unsigned long long *out);
 /* "MIN:MAX" bit rates (--bw-range), 0 < MIN <= MAX. */
 bool cli_parse_bw_range(const char *s, double *min_bps, double *max_bps);
-enum cli_workload { CLI_WORKLOAD_CLOSED, CLI_WORKLOAD_POISSON, CLI_WORKLOAD_CONSTANT };
 /* --workload "closed:W", "poisson:RATE", "constant:RATE[/s]" with W <= max_window and
- * RATE < max_rate; false with the message printed. Shared by sim and emu. */
+ * RATE < max_rate; false with the message printed. Shared by sim and emu (cli_run_opts). */
 bool cli_parse_workload(const char *s, double max_window, double max_rate,
-			enum cli_workload *kind, double *value);
+			enum workload_arrival *kind, double *value);
 /* A number in [min, max]. */
 bool cli_parse_double(const char *opt, const char *s, double min, double max, double *out);
 
@@ -203,6 +203,118 @@ bool cli_instance_opts_finish(struct cli_instance_opts *o, const char *cmd);
 /* The compute options agree (finish calls it; sweep, which has no finish, too): --speed goes
  * with FLOPs, --speed-factor with a profile. false with the message printed. */
 bool cli_compute_check(const struct cli_instance_opts *o);
+
+/*
+ * The options of a run, shared by the commands that run a plan (sim, emu; cli/run_opts.c): the
+ * workload, the timeline (updates), failure detection and the output. A command fills
+ * cli_run_limits with its back end's bounds and defaults, calls cli_run_opts_init, puts
+ * CLI_RUN_OPTIONS in its getopt_long table (numbering its own options from CLI_O_RUN_END),
+ * passes every option to cli_run_opts_parse, calls cli_run_opts_finish after the loop, and
+ * includes CLI_RUN_WORKLOAD_USAGE, CLI_RUN_TIMELINE_USAGE and CLI_RUN_OUTPUT_USAGE in its help
+ * (each back end adds lines of its own after each). The sizes that depend on the plan
+ * (window, bin, retry timeout) come from algorithms/workload.h when not given.
+ */
+#define CLI_RUN_MAX_UPDATES 16
+
+struct cli_run_limits {
+	const char *cmd;           /* "sim", "emu": in messages */
+	double max_time_s;         /* every duration option */
+	double min_heartbeat_s, min_bin_s;
+	double max_window, max_rate;
+	long min_requests, max_requests;
+	int64_t requests;          /* the default --requests */
+	double heartbeat_period_s, heartbeat_timeout_s; /* the back end's defaults */
+	int max_updates;           /* <= CLI_RUN_MAX_UPDATES */
+	bool duration, db;         /* the back end takes --duration, --db */
+};
+
+struct cli_run_opts {
+	struct cli_run_limits lim;
+	/* workload */
+	enum workload_arrival arrival;
+	int window;                /* closed, with have_window */
+	double rate;               /* open */
+	int64_t requests, warmup;  /* warmup: with have_warmup, else a tenth of requests */
+	double duration_s;         /* 0: none */
+	bool have_window, have_requests, have_warmup;
+	/* timeline */
+	const char *update_spec[CLI_RUN_MAX_UPDATES]; /* as given */
+	char update_model[CLI_RUN_MAX_UPDATES][1024];
+	double update_at_s[CLI_RUN_MAX_UPDATES];
+	int n_updates;
+	/* detection and recovery */
+	double heartbeat_period_s, heartbeat_timeout_s;
+	double retry_timeout_s;    /* with have_retry; 0 = off (never resent on a timeout) */
+	bool have_retry;
+	/* output */
+	enum cli_format fmt;
+	const char *db_path;       /* NULL: none */
+	double bin_s;              /* with have_bin */
+	bool have_bin, series;
+};
+
+enum {
+	CLI_O_WORKLOAD = CLI_O_INSTANCE_END, CLI_O_REQUESTS, CLI_O_DURATION, CLI_O_WARMUP,
+	CLI_O_UPDATE, CLI_O_HEARTBEAT, CLI_O_HB_TIMEOUT, CLI_O_RETRY, CLI_O_FORMAT, CLI_O_DB,
+	CLI_O_BIN, CLI_O_SERIES,
+	CLI_O_RUN_END,
+};
+
+#define CLI_RUN_OPTIONS                                                                        \
+	{ "workload", required_argument, NULL, CLI_O_WORKLOAD },                               \
+	{ "requests", required_argument, NULL, CLI_O_REQUESTS },                               \
+	{ "duration", required_argument, NULL, CLI_O_DURATION },                               \
+	{ "warmup", required_argument, NULL, CLI_O_WARMUP },                                   \
+	{ "update", required_argument, NULL, CLI_O_UPDATE },                                   \
+	{ "heartbeat", required_argument, NULL, CLI_O_HEARTBEAT },                             \
+	{ "heartbeat-timeout", required_argument, NULL, CLI_O_HB_TIMEOUT },                    \
+	{ "retry-timeout", required_argument, NULL, CLI_O_RETRY },                             \
+	{ "format", required_argument, NULL, CLI_O_FORMAT },                                   \
+	{ "db", required_argument, NULL, CLI_O_DB },                                           \
+	{ "bin", required_argument, NULL, CLI_O_BIN },                                         \
+	{ "series", no_argument, NULL, CLI_O_SERIES }
+
+#define CLI_RUN_WORKLOAD_USAGE                                                                 \
+	"workload:\n"                                                                           \
+	"  --workload closed:W|poisson:RATE|constant:RATE\n"                                    \
+	"                             W requests in flight, or RATE requests per second (default:\n" \
+	"                             closed, the plan's window ceil(round trip / busiest server's\n" \
+	"                             time) + 1, one more than a deterministic pipeline needs)\n" \
+	"  --requests N               requests to issue\n"                                     \
+	"  --duration DURATION        sim: issue no request after this time (--requests then\n" \
+	"                             defaults to no limit)\n"                                   \
+	"  --warmup N                 answers left out of the measurements (default a tenth of\n" \
+	"                             --requests)\n"
+
+#define CLI_RUN_TIMELINE_USAGE                                                                 \
+	"  --update \"MODEL at TIME\"   switch to another model (zoo name or file) at TIME\n"    \
+	"  --heartbeat PERIOD         nodes report every PERIOD\n"                             \
+	"  --heartbeat-timeout D      a node is declared dead (a link cut) D after its last report\n" \
+	"  --retry-timeout D|off      when a request is resent (below); off: never on a timeout\n"
+
+#define CLI_RUN_OUTPUT_USAGE                                                                   \
+	"output:\n"                                                                             \
+	"  --format text|csv|json     (default text)\n"                                        \
+	"  --db FILE                  emu: write the run to an SQLite database (appended)\n"   \
+	"  --bin DURATION             throughput series bins (default: ten times the busiest\n" \
+	"                             server's time, about ten answers a bin, and at least the\n" \
+	"                             expected run time / 10000)\n"                              \
+	"  --series                   also print the throughput series\n"
+
+/* Set the limits and the back end's defaults. */
+void cli_run_opts_init(struct cli_run_opts *o, const struct cli_run_limits *lim);
+/* As cli_instance_opts_parse: 1 taken, 0 not a run option, -1 bad value (message printed). */
+int cli_run_opts_parse(struct cli_run_opts *o, int opt, const char *arg);
+/* After the options: the checks between them (heartbeat timeout >= period, warm-up below the
+ * requests, options the back end lacks, --db's directory writable). false with a message. */
+bool cli_run_opts_finish(struct cli_run_opts *o);
+/* The warm-up: --warmup, or a tenth of the requests. */
+int64_t cli_run_opts_warmup(const struct cli_run_opts *o);
+/* Fill what was not given from the plan's per-request times (workload.h): the closed window
+ * (*window, left alone when given or open loop) and the bin; min_bin_s and the run length
+ * from the limits and the workload. */
+void cli_run_opts_size(const struct cli_run_opts *o, const struct workload_terms *t,
+		       int *window, double *bin_s);
 
 int cmd_models(int argc, char **argv);
 int cmd_plan(int argc, char **argv);

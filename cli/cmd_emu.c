@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
@@ -49,12 +48,9 @@ static const char *const emu_usage[] = {
 	CLI_ALGO_OPTIONS_USAGE
 	CLI_METRIC_USAGE,
 	CLI_CODEC_DEVICE_USAGE,
-	"workload and stages:\n"
-	"  --workload closed:W|poisson:RATE|constant:RATE\n"
-	"                             W requests in flight, or RATE requests per second (default:\n"
-	"                             closed, with the smallest window that keeps the bottleneck busy)\n"
-	"  --requests N               requests to send (default 200)\n"
-	"  --warmup N                 answers left out of the measurements (default a tenth)\n"
+	CLI_RUN_WORKLOAD_USAGE
+	"                             (emu: --requests 200 by default)\n"
+	"stages:\n"
 	"  --compute model|real|none  model: each stage busy-works FLOPs / node speed (default;\n"
 	"                             with --speed, the node's cgroup gets CPU share = speed / host\n"
 	"                             speed); real: each stage holds its layers' weights (an ONNX\n"
@@ -78,22 +74,18 @@ static const char *const emu_usage[] = {
 	"                             END = TARGET | dispatcher; times from the first request;\n"
 	"                             e.g. 'kill node3 at 10s', 'loss node4 5% at 40s for 10s'\n"
 	"  --faults FILE              more faults, one per line ('#' comments)\n"
-	"  --update \"MODEL at TIME\"   roll out another model (zoo name or file) at TIME; when\n"
-	"                             --model is a file, a change of that file is rolled out too\n"
-	"  --heartbeat PERIOD         nodes report every PERIOD (default 100ms)\n"
-	"  --heartbeat-timeout D      declared dead (or a link cut) after D of silence (default\n"
-	"                             500ms)\n"
-	"  --retry-timeout D          also resend a request unanswered after D, doubling (default:\n"
-	"                             ten times the expected latency, at least 30s)\n"
+	CLI_RUN_TIMELINE_USAGE
+	"                             (emu: one update; when --model is a file, a change of\n"
+	"                             that file is rolled out too; heartbeats every 100ms, timeout\n"
+	"                             500ms; a request unanswered after the retry timeout is resent,\n"
+	"                             the timeout doubling; default: ten times the expected\n"
+	"                             latency, at least 30s)\n"
 	"  --deploy-timeout D         a deployment not connected within D is given up (default 10s);\n"
 	"                             at the start, heartbeats get 10 s more after bring-up\n"
 	"  --give-up D                end the run when no plan exists for D (default 10s)\n"
-	"output:\n"
-	"  --format text|csv|json     (default text)\n"
-	"  --db FILE                  write the run to an SQLite database (appended)\n"
+	CLI_RUN_OUTPUT_USAGE
+	"                             (emu: --series also prints every event)\n"
 	"  --probes N                 start-up probes measuring the path latency (default 5)\n"
-	"  --bin DURATION             throughput series bins (default ten bottlenecks)\n"
-	"  --series                   text: also print the throughput series and every event\n"
 	"  --progress                 one line per step and incident on stderr (default when\n"
 	"                             stderr is a terminal)\n"
 	"  --state-dir DIR            run registries (default " EMU_STATE_DIR_DEFAULT ")\n",
@@ -109,14 +101,12 @@ static void print_usage(FILE *f)
 struct emu_cmd {
 	struct cli_instance_opts o;
 	struct emu_config cfg;
-	bool have_window, have_warmup, have_retry, have_bin, series, progress;
+	struct cli_run_opts r;
+	bool progress;
 	bool compute_model;        /* busy work, or (with cfg.real) the cost model's compute */
 	const char *fault_specs[MAX_FAULT_SPECS];
 	int n_fault_specs;
-	const char *faults_file, *update_spec, *db_path, *state_dir;
-	char update_model[1024];
-	double update_at_s;
-	enum cli_format fmt;
+	const char *faults_file, *state_dir;
 	char command[2048];
 };
 
@@ -126,24 +116,6 @@ static const char *compute_name(const struct emu_cmd *c)
 }
 
 /* ---- parsing ---- */
-
-static bool parse_workload(struct emu_cmd *c, const char *s)
-{
-	enum cli_workload kind;
-	double v;
-
-	if (!cli_parse_workload(s, 1e5, 1e6, &kind, &v))
-		return false;
-	if (kind == CLI_WORKLOAD_CLOSED) {
-		c->cfg.arrival = EMU_CLOSED;
-		c->cfg.window = (int)v;
-		c->have_window = true;
-	} else {
-		c->cfg.arrival = kind == CLI_WORKLOAD_POISSON ? EMU_POISSON : EMU_CONSTANT;
-		c->cfg.rate = v;
-	}
-	return true;
-}
 
 static bool parse_time(const char *opt, const char *s, double min_s, double *out)
 {
@@ -156,19 +128,6 @@ static bool parse_time(const char *opt, const char *s, double min_s, double *out
 	return true;
 }
 
-/* "resnet101 at 40s" */
-static bool parse_update(struct emu_cmd *c, const char *s)
-{
-	char when[64];
-	int used = 0;
-
-	if (sscanf(s, " %1023s at %63s %n", c->update_model, when, &used) != 2 || s[used] != '\0')
-		return cli_fail(2, "--update '%s': expected \"MODEL at TIME\", e.g. \"resnet101 at "
-				"60s\"", s) == 0;
-	c->update_spec = s;
-	return parse_time("--update", when, 0, &c->update_at_s);
-}
-
 static void save_command(struct emu_cmd *c, int argc, char **argv)
 {
 	size_t used = (size_t)snprintf(c->command, sizeof(c->command), "edgepipe");
@@ -178,34 +137,6 @@ static void save_command(struct emu_cmd *c, int argc, char **argv)
 
 		used += (size_t)snprintf(c->command + used, sizeof(c->command) - used,
 					 quote ? " '%s'" : " %s", argv[i]);
-	}
-}
-
-/* ---- the expected times of a plan: the default window, retry timeout and bin ---- */
-
-static void plan_terms(const struct problem *p, const struct plan *plan, bool compute,
-		       double *sum, double *largest)
-{
-	int k = plan->n_stages, disp = CLUSTER_DISPATCHER(p->cluster);
-
-	*sum = *largest = 0;
-	for (int s = 0; s < k; s++) {
-		const struct plan_stage *st = &plan->stages[s];
-		double speed = p->cluster->speed_flops[st->node], t = 0;
-
-		if (compute && speed > 0)
-			t = (p->cum_flops[st->end_cut] - p->cum_flops[st->first_cut]) / speed;
-		*sum += t;
-		*largest = fmax(*largest, t);
-	}
-	for (int h = 0; h <= k; h++) {
-		int from = h == 0 ? disp : plan->stages[h - 1].node;
-		int to = h == k ? disp : plan->stages[h].node;
-		double bits = p->transfer_bits[h == 0 ? 0 : plan->stages[h - 1].end_cut];
-		double t = bits > 0 ? bits / cluster_bw(p->cluster, from, to) : 0;
-
-		*sum += t + cluster_latency(p->cluster, from, to);
-		*largest = fmax(*largest, t); /* the latency does not occupy the link */
 	}
 }
 
@@ -508,7 +439,7 @@ static void print_text(const struct emu_cmd *c, const struct instance *inst,
 			       opt_time(u->drained_s, z, sizeof(z)));
 		}
 	}
-	if (c->series) {
+	if (c->r.series) {
 		printf("\nthroughput series (/s, bins of %g s):", r->bin_s);
 		for (int i = 0; i < r->n_bins; i++)
 			printf("%s%.6g", i % 10 ? " " : "\n  ", (double)r->series[i] / r->bin_s);
@@ -773,8 +704,8 @@ static int run_emu(struct emu_cmd *c)
 			goto out;
 		}
 	}
-	if (c->update_spec) {
-		rc = model_zoo_open(c->update_model, &ug, &err);
+	if (c->r.n_updates > 0) {
+		rc = model_zoo_open(c->r.update_model[0], &ug, &err);
 		if (!rc)
 			rc = model_profile_create(ug, &c->o.spec.profile, &up, &err);
 		if (rc) {
@@ -804,7 +735,7 @@ static int run_emu(struct emu_cmd *c)
 	}
 	/* A fault at a stage the plan lacks would never fire (with an update, the new model's
 	 * plan may have it). */
-	if (!c->update_spec && (model_zoo_find(c->o.spec.model) || stat(c->o.spec.model, &st)) &&
+	if (c->r.n_updates == 0 && (model_zoo_find(c->o.spec.model) || stat(c->o.spec.model, &st)) &&
 	    (rc = emu_fault_check_stages(faults, n_faults, res.plan.n_stages, &err))) {
 		rc = cli_fail(2, "%s", err.msg);
 		goto out;
@@ -815,21 +746,18 @@ static int run_emu(struct emu_cmd *c)
 		goto out;
 	}
 	{
-		double sum, largest;
+		struct workload_model m = { c->compute_model, true, true };
+		struct workload_terms t;
 
-		plan_terms(&inst->problem, &res.plan, c->compute_model, &sum, &largest);
-		if (c->cfg.arrival == EMU_CLOSED && !c->have_window)
-			c->cfg.window = largest > 0 ? (int)fmin(ceil(sum / largest) + 1, 1e5) : 1;
-		if (!c->have_retry)
-			c->cfg.retry_timeout_s =
-				fmax(30, 10 * fmax(sum, c->cfg.arrival == EMU_CLOSED
-								? c->cfg.window * largest
-								: sum));
-		if (!c->have_bin)
-			c->cfg.bin_s = fmax(largest > 0 ? 10 * largest : 1, 0.05);
+		/* The emulator's model, as simulate() gives it to the simulator. */
+		if (workload_plan_terms(&inst->problem, &res.plan, &m, &t, &err)) {
+			rc = cli_fail(1, "%s", err.msg);
+			goto out;
+		}
+		cli_run_opts_size(&c->r, &t, &c->cfg.window, &c->cfg.bin_s);
+		c->cfg.retry_timeout_s = c->r.have_retry ? c->r.retry_timeout_s
+				       : workload_retry_blind_s(&t, c->r.arrival, c->cfg.window);
 	}
-	if (!c->have_warmup)
-		c->cfg.warmup_requests = c->cfg.requests / 10;
 	c->cfg.algo = a;
 	c->cfg.algo_options = c->o.algo;
 	c->cfg.seed = c->o.spec.seed;
@@ -838,13 +766,13 @@ static int run_emu(struct emu_cmd *c)
 		c->cfg.graph = inst->graph;
 		c->cfg.update_graph = ug;
 		c->cfg.model_spec = c->o.spec.model;
-		c->cfg.update_spec = c->update_spec ? c->update_model : NULL;
+		c->cfg.update_spec = c->r.n_updates > 0 ? c->r.update_model[0] : NULL;
 		c->cfg.real_inputs = (int)(c->cfg.requests < 4 ? c->cfg.requests : 4);
 	}
 	c->cfg.faults = faults;
 	c->cfg.n_faults = n_faults;
 	c->cfg.update_profile = up;
-	c->cfg.update_at_s = c->update_at_s;
+	c->cfg.update_at_s = c->r.update_at_s[0];
 	c->cfg.profile_options = c->o.spec.profile;
 	c->cfg.state_dir = c->state_dir;
 	/* A model given as a file is watched: a change is rolled out as an update. */
@@ -893,7 +821,7 @@ static int run_emu(struct emu_cmd *c)
 			rc = 128 + (stop_signal ? stop_signal : SIGINT);
 			goto out;
 		}
-		if (c->db_path) {
+		if (c->r.db_path) {
 			struct emu_db_run dr = {
 				.command = c->command,
 				.model = inst->profile->model,
@@ -920,7 +848,7 @@ static int run_emu(struct emu_cmd *c)
 				.retry_timeout_s = c->cfg.retry_timeout_s,
 				.faults = faults,
 				.n_faults = n_faults,
-				.update_spec = c->update_spec,
+				.update_spec = c->r.update_spec[0],
 				.stages = res.plan.n_stages,
 				.analytic_bottleneck_s = res.cost.bottleneck_s,
 				.analytic_throughput = res.cost.throughput,
@@ -928,15 +856,15 @@ static int run_emu(struct emu_cmd *c)
 				.sim_latency_mean_s = sim.latency_mean_s,
 			};
 
-			rc = emu_db_write(c->db_path, &dr, r, &err);
+			rc = emu_db_write(c->r.db_path, &dr, r, &err);
 			if (rc) {
 				rc = cli_fail(1, "%s", err.msg);
 				goto out;
 			}
 		}
-		if (c->fmt == CLI_TEXT)
+		if (c->r.fmt == CLI_TEXT)
 			print_text(c, inst, a, &res, &sim, faults, r);
-		else if (c->fmt == CLI_JSON)
+		else if (c->r.fmt == CLI_JSON)
 			print_json(c, inst, a, &res, &sim, faults, r);
 		else
 			print_csv(c, inst, a, &res, &sim, r);
@@ -958,55 +886,24 @@ out:
 	return rc;
 }
 
-/* The database's directory must exist and be writable: found out before anything runs. */
-static bool check_db_path(const char *path)
-{
-	char buf[4096];
-	struct stat st;
-
-	if (!path[0])
-		return cli_fail(2, "--db '': expected a file name") == 0;
-	if (strlen(path) >= sizeof(buf))
-		return cli_fail(2, "--db: path too long") == 0;
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
-		return cli_fail(2, "--db '%s': not a regular file", path) == 0;
-	strcpy(buf, path);
-	if (access(dirname(buf), W_OK) != 0)
-		return cli_fail(2, "--db '%s': cannot write in its directory (%s)", path,
-				strerror(errno)) == 0;
-	return true;
-}
-
 int cmd_emu(int argc, char **argv)
 {
 	enum {
-		O_WORKLOAD = CLI_O_INSTANCE_END, O_REQUESTS, O_WARMUP, O_COMPUTE, O_COMPRESS,
-		O_FAULT, O_FAULTS, O_UPDATE, O_HEARTBEAT, O_HB_TIMEOUT, O_RETRY, O_DEPLOY,
-		O_GIVEUP, O_FORMAT, O_DB, O_PROBES, O_BIN, O_SERIES, O_PROGRESS, O_STATE_DIR,
-		O_THREADS, O_SAVE_TENSORS, O_HELP,
+		O_COMPUTE = CLI_O_RUN_END, O_COMPRESS, O_FAULT, O_FAULTS, O_DEPLOY, O_GIVEUP,
+		O_PROBES, O_PROGRESS, O_STATE_DIR, O_THREADS, O_SAVE_TENSORS, O_HELP,
 	};
 	static const struct option opts[] = {
 		CLI_INSTANCE_OPTIONS,
-		{ "workload", required_argument, NULL, O_WORKLOAD },
-		{ "requests", required_argument, NULL, O_REQUESTS },
-		{ "warmup", required_argument, NULL, O_WARMUP },
+		CLI_RUN_OPTIONS,
 		{ "compute", required_argument, NULL, O_COMPUTE },
 		{ "compress", required_argument, NULL, O_COMPRESS },
 		{ "threads", required_argument, NULL, O_THREADS },
 		{ "save-tensors", required_argument, NULL, O_SAVE_TENSORS },
 		{ "fault", required_argument, NULL, O_FAULT },
 		{ "faults", required_argument, NULL, O_FAULTS },
-		{ "update", required_argument, NULL, O_UPDATE },
-		{ "heartbeat", required_argument, NULL, O_HEARTBEAT },
-		{ "heartbeat-timeout", required_argument, NULL, O_HB_TIMEOUT },
-		{ "retry-timeout", required_argument, NULL, O_RETRY },
 		{ "deploy-timeout", required_argument, NULL, O_DEPLOY },
 		{ "give-up", required_argument, NULL, O_GIVEUP },
-		{ "format", required_argument, NULL, O_FORMAT },
-		{ "db", required_argument, NULL, O_DB },
 		{ "probes", required_argument, NULL, O_PROBES },
-		{ "bin", required_argument, NULL, O_BIN },
-		{ "series", no_argument, NULL, O_SERIES },
 		{ "progress", no_argument, NULL, O_PROGRESS },
 		{ "state-dir", required_argument, NULL, O_STATE_DIR },
 		{ "help", no_argument, NULL, O_HELP },
@@ -1020,7 +917,12 @@ int cmd_emu(int argc, char **argv)
 		return cli_fail(1, "out of memory");
 	cli_instance_opts_init(&c->o);
 	c->cfg = emu_config_default();
-	c->cfg.requests = 200;
+	cli_run_opts_init(&c->r, &(struct cli_run_limits){
+		.cmd = "emu", .max_time_s = 1e7, .min_heartbeat_s = 1e-3, .min_bin_s = 0.05,
+		.max_window = 1e5, .max_rate = 1e6, .min_requests = 1, .max_requests = 100000000L,
+		.requests = 200, .heartbeat_period_s = c->cfg.heartbeat_period_s,
+		.heartbeat_timeout_s = c->cfg.heartbeat_timeout_s, .max_updates = 1,
+		.duration = false, .db = true });
 	c->compute_model = true;
 	save_command(c, argc, argv);
 	optind = 1;
@@ -1029,22 +931,11 @@ int cmd_emu(int argc, char **argv)
 		case 1: continue;
 		case -1: goto out;
 		}
+		switch (cli_run_opts_parse(&c->r, opt, optarg)) {
+		case 1: continue;
+		case -1: goto out;
+		}
 		switch (opt) {
-		case O_WORKLOAD:
-			if (!parse_workload(c, optarg))
-				goto out;
-			break;
-		case O_REQUESTS:
-			if (!cli_parse_int("--requests", optarg, 1, 100000000L, &v))
-				goto out;
-			c->cfg.requests = v;
-			break;
-		case O_WARMUP:
-			if (!cli_parse_int("--warmup", optarg, 0, 100000000L, &v))
-				goto out;
-			c->cfg.warmup_requests = v;
-			c->have_warmup = true;
-			break;
 		case O_COMPUTE:
 			if (strcmp(optarg, "model") == 0 || strcmp(optarg, "none") == 0 ||
 			    strcmp(optarg, "real") == 0) {
@@ -1078,24 +969,6 @@ int cmd_emu(int argc, char **argv)
 			c->fault_specs[c->n_fault_specs++] = optarg;
 			break;
 		case O_FAULTS: c->faults_file = optarg; break;
-		case O_UPDATE:
-			if (!parse_update(c, optarg))
-				goto out;
-			break;
-		case O_HEARTBEAT:
-			if (!parse_time("--heartbeat", optarg, 1e-3, &c->cfg.heartbeat_period_s))
-				goto out;
-			break;
-		case O_HB_TIMEOUT:
-			if (!parse_time("--heartbeat-timeout", optarg, 1e-3,
-					&c->cfg.heartbeat_timeout_s))
-				goto out;
-			break;
-		case O_RETRY:
-			if (!parse_time("--retry-timeout", optarg, 0, &c->cfg.retry_timeout_s))
-				goto out;
-			c->have_retry = true;
-			break;
 		case O_DEPLOY:
 			if (!parse_time("--deploy-timeout", optarg, 0.01, &c->cfg.deploy_timeout_s))
 				goto out;
@@ -1104,24 +977,11 @@ int cmd_emu(int argc, char **argv)
 			if (!parse_time("--give-up", optarg, 0.01, &c->cfg.giveup_s))
 				goto out;
 			break;
-		case O_FORMAT:
-			if (!cli_parse_format(optarg, &c->fmt)) {
-				cli_fail(2, "--format '%s': expected text, csv or json", optarg);
-				goto out;
-			}
-			break;
-		case O_DB: c->db_path = optarg; break;
 		case O_PROBES:
 			if (!cli_parse_int("--probes", optarg, 0, 1000, &v))
 				goto out;
 			c->cfg.probes = (int)v;
 			break;
-		case O_BIN:
-			if (!parse_time("--bin", optarg, 1e-3, &c->cfg.bin_s))
-				goto out;
-			c->have_bin = true;
-			break;
-		case O_SERIES: c->series = true; break;
 		case O_PROGRESS: c->progress = true; break;
 		case O_STATE_DIR:
 			if (!optarg[0]) {
@@ -1143,28 +1003,23 @@ int cmd_emu(int argc, char **argv)
 		cli_fail(2, "emu: unexpected argument '%s'", argv[optind]);
 		goto out;
 	}
-	if (!cli_instance_opts_finish(&c->o, "emu"))
+	if (!cli_instance_opts_finish(&c->o, "emu") || !cli_run_opts_finish(&c->r))
 		goto out;
 	if (strcmp(c->o.algo_name, "all") == 0) {
 		cli_fail(2, "--algo 'all': emu runs one algorithm's plan; name one");
 		goto out;
 	}
-	if (c->cfg.heartbeat_timeout_s < c->cfg.heartbeat_period_s) {
-		cli_fail(2, "--heartbeat-timeout %g s is shorter than the heartbeat period %g s",
-			 c->cfg.heartbeat_timeout_s, c->cfg.heartbeat_period_s);
-		goto out;
-	}
-	if (c->have_warmup && c->cfg.warmup_requests >= c->cfg.requests) {
-		cli_fail(2, "--warmup %lld: must be below --requests %lld",
-			 (long long)c->cfg.warmup_requests, (long long)c->cfg.requests);
-		goto out;
-	}
-	if (c->db_path && !check_db_path(c->db_path))
-		goto out;
 	if (c->cfg.tensors_path && !c->cfg.real) {
 		cli_fail(2, "--save-tensors '%s': needs --compute real", c->cfg.tensors_path);
 		goto out;
 	}
+	c->cfg.arrival = (enum emu_arrival)c->r.arrival;
+	c->cfg.window = c->r.window;
+	c->cfg.rate = c->r.rate;
+	c->cfg.requests = c->r.requests;
+	c->cfg.warmup_requests = cli_run_opts_warmup(&c->r);
+	c->cfg.heartbeat_period_s = c->r.heartbeat_period_s;
+	c->cfg.heartbeat_timeout_s = c->r.heartbeat_timeout_s;
 	if (c->o.spec.cluster.n > EMU_NET_MAX_NODES) {
 		cli_fail(2, "--nodes %d: the emulator runs at most %d nodes", c->o.spec.cluster.n,
 			 EMU_NET_MAX_NODES);

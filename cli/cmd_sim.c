@@ -34,16 +34,9 @@ static const char *const sim_usage[] = {
 	CLI_METRIC_USAGE
 	CLI_COMPUTE_USAGE,
 	CLI_CODEC_DEVICE_USAGE,
-	"workload:\n"
-	"  --workload closed:W|poisson:RATE|constant:RATE\n"
-	"                             W requests in flight, or RATE requests per second (default:\n"
-	"                             closed, each plan's window ceil(round trip / bottleneck) + 1,\n"
-	"                             one more than a deterministic pipeline needs to keep its\n"
-	"                             bottleneck busy; re-sized when a new plan goes live)\n"
-	"  --requests N               requests to issue (default 1000; no limit with --duration)\n"
-	"  --duration DURATION        issue no request after this simulated time\n"
-	"  --warmup N                 completions left out of the measurements (default a tenth of\n"
-	"                             --requests)\n"
+	CLI_RUN_WORKLOAD_USAGE
+	"                             (sim: --requests 1000 by default; the window is re-sized\n"
+	"                             to each plan when a new one goes live)\n"
 	"  --warmup-time DURATION     and no measurement before this time (default 0)\n"
 	"  --service det|exp|lognormal[:CV]   stage compute times around FLOPs / speed (default det)\n"
 	"  --transfer det|exp|lognormal[:CV]  link hop times around bits / bandwidth + latency\n"
@@ -59,21 +52,14 @@ static const char *const sim_usage[] = {
 	"failures and updates:\n"
 	"  --fail \"node N at TIME\"    crash node N at TIME, e.g. \"node 3 at 20s\" (repeatable)\n"
 	"  --mtbf DURATION            also crash each node after an exponential time of this mean\n"
-	"  --heartbeat PERIOD         nodes report every PERIOD (default 1s)\n"
-	"  --heartbeat-timeout D      a node is declared dead D after its last report (default 3s)\n"
-	"  --retry-timeout D|off      resend a request, no sooner than D after its last send, once\n"
-	"                             failure detection says its attempt may be lost (a node of its\n"
-	"                             plan declared dead, or its plan dropped); a slow request in a\n"
-	"                             healthy pipeline is never resent (default: heartbeat timeout\n"
-	"                             + period; off: never resend)\n"
-	"  --update \"MODEL at TIME\"   switch to another model (zoo name or file) at TIME\n"
-	"                             (repeatable, up to 16; applied in time order)\n"
-	"output:\n"
-	"  --format text|csv|json     (default text)\n"
-	"  --bin DURATION             width of the throughput series' bins (default: ten times the\n"
-	"                             bottleneck, about ten answers a bin, or the expected run time\n"
-	"                             / 10000 if longer)\n"
-	"  --series                   text and csv: also print the throughput series\n"
+	CLI_RUN_TIMELINE_USAGE
+	"                             (sim: heartbeats every 1s, timeout 3s; a request is resent,\n"
+	"                             no sooner than the retry timeout after its last send, once\n"
+	"                             failure detection says its attempt may be lost (a node of\n"
+	"                             its plan declared dead, or its plan dropped); a slow request\n"
+	"                             in a healthy pipeline is never resent; default: heartbeat\n"
+	"                             timeout + period; up to 16 updates, in time order)\n"
+	CLI_RUN_OUTPUT_USAGE
 	"  --trace FILE               write every event of the run to FILE, one line each\n"
 	"exit status: 0 done; 1 failure; 2 bad input (also a --warmup-time that leaves nothing to\n"
 	"measure); 3 the run stopped because no plan fits on the surviving nodes (requests never\n"
@@ -90,37 +76,14 @@ static void print_usage(FILE *f)
 struct sim_cmd {
 	struct cli_instance_opts o;
 	struct sim_config cfg; /* the sim options, applied over sim_config_default_terms */
-	bool have_window, have_requests, have_warmup, have_retry, have_bin;
+	struct cli_run_opts r;
 	int compute, dispatcher_hops; /* -1: from the metric */
-	const char *update_spec, *trace_path; /* update_spec: the first --update */
-	char update_model[MAX_UPDATES][1024];
+	const char *trace_path;
 	struct sim_update updates[MAX_UPDATES];
-	int n_updates;
 	struct sim_failure fails[MAX_FAILS];
 	int n_fails;
 	double bound_s; /* sim_plan_bottleneck of the first plan */
-	bool series;
-	enum cli_format fmt;
 };
-
-/* "closed:8", "poisson:100", "constant:50/s". */
-static bool parse_workload(struct sim_cmd *c, const char *s)
-{
-	enum cli_workload kind;
-	double v;
-
-	if (!cli_parse_workload(s, 1e6, 1e9, &kind, &v))
-		return false;
-	if (kind == CLI_WORKLOAD_CLOSED) {
-		c->cfg.arrival = SIM_CLOSED;
-		c->cfg.window = (int)v;
-		c->have_window = true;
-	} else {
-		c->cfg.arrival = kind == CLI_WORKLOAD_POISSON ? SIM_POISSON : SIM_CONSTANT;
-		c->cfg.rate = v;
-	}
-	return true;
-}
 
 /* "det", "exp", "lognormal", "lognormal:0.5". */
 static bool parse_dist(const char *opt, const char *s, enum sim_dist *d, double *cv)
@@ -190,101 +153,31 @@ static bool parse_fail(struct sim_cmd *c, const char *s)
 	return true;
 }
 
-/* "resnet101 at 40s" */
-static bool parse_update(struct sim_cmd *c, const char *s)
-{
-	char when[64];
-	int used = 0;
-
-	if (c->n_updates == MAX_UPDATES)
-		return cli_fail(2, "--update '%s': more than %d updates", s, MAX_UPDATES) == 0;
-	if (sscanf(s, " %1023s at %63s %n", c->update_model[c->n_updates], when, &used) != 2 ||
-	    s[used] != '\0')
-		return cli_fail(2, "--update '%s': expected \"MODEL at TIME\", e.g. \"resnet101 at "
-				"40s\"", s) == 0;
-	if (!c->update_spec)
-		c->update_spec = s;
-	if (!parse_time("--update", when, 0, &c->updates[c->n_updates].at_s))
-		return false;
-	c->n_updates++;
-	return true;
-}
-
-/* The per-request times the simulation will use for `plan`: their sum (an unloaded request's
- * latency) and their largest (the bottleneck the simulation sees). plan_cost gives every term;
- * the configuration says which take time. false when out of memory. */
-static bool plan_terms(const struct problem *p, const struct plan *plan,
-		       const struct sim_config *cfg, double *sum, double *largest)
-{
-	int k = plan->n_stages, disp = CLUSTER_DISPATCHER(p->cluster);
-	double *stage_s = malloc((2 * (size_t)k + 1) * sizeof(double)), *hop_s;
-	struct plan_cost cost;
-
-	*sum = *largest = 0;
-	if (!stage_s)
-		return false;
-	hop_s = stage_s + k;
-	plan_cost(p, plan, &cost, stage_s, hop_s);
-	for (int s = 0; s < k && cfg->compute; s++) {
-		*sum += stage_s[s];
-		*largest = fmax(*largest, stage_s[s]);
-	}
-	for (int h = 0; h <= k; h++) {
-		int from = h == 0 ? disp : plan->stages[h - 1].node;
-		int to = h == k ? disp : plan->stages[h].node;
-		double t = hop_s[h];
-
-		if ((h == 0 || h == k) && !cfg->dispatcher_hops)
-			continue;
-		if (cfg->latency_pipelined && t > 0)
-			t -= cluster_latency(p->cluster, from, to);
-		*sum += t;
-		*largest = fmax(*largest, t);
-	}
-	free(stage_s);
-	return true;
-}
-
 /* Fill the defaults that depend on the plan: the window, the retry timeout and the bin. false
  * when out of memory. */
 static bool auto_defaults(struct sim_cmd *c, const struct problem *p, const struct plan *plan)
 {
 	struct sim_config *cfg = &c->cfg;
-	double sum, largest, run_s;
+	struct workload_model m = { cfg->compute, cfg->dispatcher_hops, cfg->latency_pipelined };
+	struct workload_terms t;
+	struct ep_error err;
 
-	if (!plan_terms(p, plan, cfg, &sum, &largest))
+	if (workload_plan_terms(p, plan, &m, &t, &err))
 		return false;
 	/* Unless --workload closed:W: each plan's own window, re-sized when a new plan goes live
 	 * (sim_plan_window). */
-	if (cfg->arrival == SIM_CLOSED && !c->have_window) {
+	cli_run_opts_size(&c->r, &t, &cfg->window, &cfg->bin_s);
+	if (cfg->arrival == SIM_CLOSED && !c->r.have_window)
 		cfg->window_per_plan = true;
-		cfg->window = sim_plan_window(p, plan, cfg);
-		if (cfg->window < 0)
-			return false;
-	}
-	if (cfg->arrival == SIM_CLOSED) {
-		run_s = cfg->requests > 0 ? (double)cfg->requests * largest : cfg->duration_s;
-	} else {
-		run_s = cfg->requests > 0 ? (double)cfg->requests / cfg->rate : cfg->duration_s;
-	}
-	if (cfg->duration_s > 0 && (run_s <= 0 || cfg->duration_s < run_s))
-		run_s = cfg->duration_s;
-	/* A crash is declared at most a heartbeat timeout after it; one period later the
-	 * dispatcher knows which attempts it may have lost. The queueing tail plays no part: a
-	 * slow attempt in a healthy pipeline is never resent. */
-	if (!c->have_retry)
-		cfg->retry_timeout_s = fmin(cfg->heartbeat_timeout_s + cfg->heartbeat_period_s,
-					    SIM_RETRY_TIMEOUT_MAX_S);
-	else if (cfg->retry_timeout_s > 0 && cfg->retry_timeout_s < sum)
+	if (!c->r.have_retry)
+		cfg->retry_timeout_s = workload_retry_detected_s(cfg->heartbeat_period_s,
+								 cfg->heartbeat_timeout_s,
+								 SIM_RETRY_TIMEOUT_MAX_S);
+	else if (cfg->retry_timeout_s > 0 && cfg->retry_timeout_s < t.round_trip_s)
 		fprintf(stderr, "edgepipe sim: warning: --retry-timeout %g s is shorter than an "
 			"unloaded request's round trip (%g s): a resend after a crash may overtake "
 			"an attempt that was not lost\n",
-			cfg->retry_timeout_s, sum);
-	/* About ten answers per bin at the analytic rate: fine enough to show a recovery; but at
-	 * most about 10000 bins, so that the series does not grow with the request count. */
-	if (!c->have_bin)
-		cfg->bin_s = fmin(fmax(fmax(largest > 0 ? 10 * largest : run_s > 0 ? run_s / 50 : 1,
-					    run_s / 10000), 1e-6), 1e8);
+			cfg->retry_timeout_s, t.round_trip_s);
 	return true;
 }
 
@@ -488,12 +381,12 @@ static void print_text(const struct sim_cmd *c, const struct instance *inst,
 			printf("; analytic throughput %.6g /s\n", r->final_cost.throughput);
 		}
 	}
-	if (c->update_spec)
+	if (c->r.n_updates > 0)
 		printf("\nupdate (bins of %g s): throughput %s /s before, %s /s in the lowest bin of "
 		       "the roll-out, %s /s after: a dip of %s %%\n", r->bin_s,
 		       num(r->update_before, x, sizeof(x)), num(r->update_min, y, sizeof(y)),
 		       num(r->update_after, z, sizeof(z)), num(100 * r->update_dip, w, sizeof(w)));
-	if (c->series) {
+	if (c->r.series) {
 		printf("\nthroughput series (/s, bins of %g s):", r->bin_s);
 		for (int i = 0; i < r->n_bins; i++)
 			printf("%s%.6g", i % 10 ? " " : "\n  ", (double)r->series[i] / r->bin_s);
@@ -655,7 +548,7 @@ static void print_csv(const struct sim_cmd *c, const struct instance *inst,
 	       r->incomplete, r->retries, r->requests_retried, r->lost, r->duplicates,
 	       r->n_incidents, recovery, r->update_dip, r->events, r->sim_end_s,
 	       r->in_flight, r->waiting);
-	if (c->series) {
+	if (c->r.series) {
 		printf("\nbin,start_s,completions,throughput\n");
 		for (int i = 0; i < r->n_bins; i++)
 			printf("%d,%.17g,%" PRId64 ",%.17g\n", i, i * r->bin_s, r->series[i],
@@ -689,8 +582,8 @@ static int run_sim(struct sim_cmd *c)
 		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
 		goto out;
 	}
-	for (int i = 0; i < c->n_updates; i++) {
-		rc = model_zoo_open(c->update_model[i], &ug[i], &err);
+	for (int i = 0; i < c->r.n_updates; i++) {
+		rc = model_zoo_open(c->r.update_model[i], &ug[i], &err);
 		if (!rc)
 			rc = model_profile_create(ug[i], &c->o.spec.profile, &up[i], &err);
 		if (rc) {
@@ -698,6 +591,7 @@ static int run_sim(struct sim_cmd *c)
 			goto out;
 		}
 		c->updates[i].profile = up[i];
+		c->updates[i].at_s = c->r.update_at_s[i];
 	}
 	if (!(rng = gsl_rng_alloc(gsl_rng_mt19937))) {
 		rc = cli_fail(1, "out of memory");
@@ -728,12 +622,18 @@ static int run_sim(struct sim_cmd *c)
 	c->cfg.algo = a;
 	c->cfg.algo_options = c->o.algo;
 	c->cfg.updates = c->updates;
-	c->cfg.n_updates = c->n_updates;
+	c->cfg.n_updates = c->r.n_updates;
 	c->cfg.seed = c->o.spec.seed;
-	if (!c->have_requests && c->cfg.duration_s > 0)
-		c->cfg.requests = 0;
-	if (!c->have_warmup)
-		c->cfg.warmup_requests = c->cfg.requests / 10;
+	c->cfg.arrival = (enum sim_arrival)c->r.arrival;
+	c->cfg.window = c->r.window;
+	c->cfg.rate = c->r.rate;
+	c->cfg.requests = c->r.requests;
+	c->cfg.duration_s = c->r.duration_s;
+	c->cfg.warmup_requests = cli_run_opts_warmup(&c->r);
+	c->cfg.heartbeat_period_s = c->r.heartbeat_period_s;
+	c->cfg.heartbeat_timeout_s = c->r.heartbeat_timeout_s;
+	if (c->r.have_retry)
+		c->cfg.retry_timeout_s = c->r.retry_timeout_s;
 	c->bound_s = sim_plan_bottleneck(&inst->problem, &res.plan, &c->cfg);
 	if (!auto_defaults(c, &inst->problem, &res.plan) || isnan(c->bound_s)) {
 		rc = cli_fail(1, "out of memory");
@@ -762,9 +662,9 @@ static int run_sim(struct sim_cmd *c)
 			      c->cfg.warmup_s, r->end_s);
 		goto out;
 	}
-	if (c->fmt == CLI_TEXT)
+	if (c->r.fmt == CLI_TEXT)
 		print_text(c, inst, a, &res, r, ep_now_s() - t0);
-	else if (c->fmt == CLI_JSON)
+	else if (c->r.fmt == CLI_JSON)
 		print_json(c, inst, a, &res, r);
 	else
 		print_csv(c, inst, a, &res, r);
@@ -780,7 +680,7 @@ out:
 		rc = cli_fail(1, "--trace '%s': write failed", c->trace_path);
 	gsl_rng_free(rng);
 	algo_result_release(&res);
-	for (int i = 0; i < c->n_updates; i++) {
+	for (int i = 0; i < c->r.n_updates; i++) {
 		model_profile_destroy(up[i]);
 		model_graph_destroy(ug[i]);
 	}
@@ -791,17 +691,12 @@ out:
 int cmd_sim(int argc, char **argv)
 {
 	enum {
-		O_WORKLOAD = CLI_O_INSTANCE_END, O_REQUESTS, O_DURATION, O_WARMUP, O_WARMUP_TIME,
-		O_SERVICE, O_TRANSFER, O_SHARED, O_OVERLAP, O_DISPATCHER, O_FAIL, O_MTBF,
-		O_HEARTBEAT, O_HB_TIMEOUT, O_RETRY, O_UPDATE, O_FORMAT, O_BIN, O_SERIES, O_TRACE,
-		O_HELP,
+		O_WARMUP_TIME = CLI_O_RUN_END, O_SERVICE, O_TRANSFER, O_SHARED, O_OVERLAP,
+		O_DISPATCHER, O_FAIL, O_MTBF, O_TRACE, O_HELP,
 	};
 	static const struct option opts[] = {
 		CLI_INSTANCE_OPTIONS,
-		{ "workload", required_argument, NULL, O_WORKLOAD },
-		{ "requests", required_argument, NULL, O_REQUESTS },
-		{ "duration", required_argument, NULL, O_DURATION },
-		{ "warmup", required_argument, NULL, O_WARMUP },
+		CLI_RUN_OPTIONS,
 		{ "warmup-time", required_argument, NULL, O_WARMUP_TIME },
 		{ "service", required_argument, NULL, O_SERVICE },
 		{ "transfer", required_argument, NULL, O_TRANSFER },
@@ -811,19 +706,11 @@ int cmd_sim(int argc, char **argv)
 		{ "dispatcher-hops", required_argument, NULL, O_DISPATCHER },
 		{ "fail", required_argument, NULL, O_FAIL },
 		{ "mtbf", required_argument, NULL, O_MTBF },
-		{ "heartbeat", required_argument, NULL, O_HEARTBEAT },
-		{ "heartbeat-timeout", required_argument, NULL, O_HB_TIMEOUT },
-		{ "retry-timeout", required_argument, NULL, O_RETRY },
-		{ "update", required_argument, NULL, O_UPDATE },
-		{ "format", required_argument, NULL, O_FORMAT },
-		{ "bin", required_argument, NULL, O_BIN },
-		{ "series", no_argument, NULL, O_SERIES },
 		{ "trace", required_argument, NULL, O_TRACE },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sim_cmd *c = calloc(1, sizeof(*c));
-	long v;
 	int opt, rc = 2;
 
 	if (!c)
@@ -833,32 +720,22 @@ int cmd_sim(int argc, char **argv)
 	 * unless --compute or --dispatcher-hops say otherwise: -1 until then. */
 	c->cfg = sim_config_default_terms(false, false);
 	c->compute = c->dispatcher_hops = -1;
+	cli_run_opts_init(&c->r, &(struct cli_run_limits){
+		.cmd = "sim", .max_time_s = 1e9, .min_heartbeat_s = 1e-9, .min_bin_s = 1e-9,
+		.max_window = 1e6, .max_rate = 1e9, .min_requests = 0, .max_requests = 1000000000L,
+		.requests = c->cfg.requests, .heartbeat_period_s = c->cfg.heartbeat_period_s,
+		.heartbeat_timeout_s = c->cfg.heartbeat_timeout_s, .max_updates = MAX_UPDATES,
+		.duration = true, .db = false });
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (cli_instance_opts_parse(&c->o, opt, optarg)) {
 		case 1: continue;
 		case -1: goto out;
 		}
+		switch (cli_run_opts_parse(&c->r, opt, optarg)) {
+		case 1: continue;
+		case -1: goto out;
+		}
 		switch (opt) {
-		case O_WORKLOAD:
-			if (!parse_workload(c, optarg))
-				goto out;
-			break;
-		case O_REQUESTS:
-			if (!cli_parse_int("--requests", optarg, 0, 1000000000L, &v))
-				goto out;
-			c->cfg.requests = v;
-			c->have_requests = true;
-			break;
-		case O_DURATION:
-			if (!parse_time("--duration", optarg, 1e-9, &c->cfg.duration_s))
-				goto out;
-			break;
-		case O_WARMUP:
-			if (!cli_parse_int("--warmup", optarg, 0, 1000000000L, &v))
-				goto out;
-			c->cfg.warmup_requests = v;
-			c->have_warmup = true;
-			break;
 		case O_WARMUP_TIME:
 			if (!parse_time("--warmup-time", optarg, 0, &c->cfg.warmup_s))
 				goto out;
@@ -889,49 +766,6 @@ int cmd_sim(int argc, char **argv)
 			if (!parse_time("--mtbf", optarg, 1e-9, &c->cfg.mtbf_s))
 				goto out;
 			break;
-		case O_HEARTBEAT:
-			if (!parse_time("--heartbeat", optarg, 1e-9, &c->cfg.heartbeat_period_s))
-				goto out;
-			break;
-		case O_HB_TIMEOUT:
-			if (!parse_time("--heartbeat-timeout", optarg, 1e-9,
-					&c->cfg.heartbeat_timeout_s))
-				goto out;
-			break;
-		case O_RETRY:
-			if (strcmp(optarg, "off") == 0) {
-				c->cfg.retry_timeout_s = 0;
-			} else if (!parse_time("--retry-timeout", optarg, 0,
-					       &c->cfg.retry_timeout_s)) {
-				goto out;
-			} else if (c->cfg.retry_timeout_s <= 0) {
-				cli_fail(2, "--retry-timeout '%s': a request cannot be checked after "
-					 "no time; use 'off' to never resend", optarg);
-				goto out;
-			}
-			if (c->cfg.retry_timeout_s > SIM_RETRY_TIMEOUT_MAX_S) {
-				cli_fail(2, "--retry-timeout '%s': at most %g s", optarg,
-					 SIM_RETRY_TIMEOUT_MAX_S);
-				goto out;
-			}
-			c->have_retry = true;
-			break;
-		case O_UPDATE:
-			if (!parse_update(c, optarg))
-				goto out;
-			break;
-		case O_FORMAT:
-			if (!cli_parse_format(optarg, &c->fmt)) {
-				cli_fail(2, "--format '%s': expected text, csv or json", optarg);
-				goto out;
-			}
-			break;
-		case O_BIN:
-			if (!parse_time("--bin", optarg, 1e-9, &c->cfg.bin_s))
-				goto out;
-			c->have_bin = true;
-			break;
-		case O_SERIES: c->series = true; break;
 		case O_TRACE: c->trace_path = optarg; break;
 		case O_HELP:
 			print_usage(stdout);
@@ -946,15 +780,15 @@ int cmd_sim(int argc, char **argv)
 		cli_fail(2, "sim: unexpected argument '%s'", argv[optind]);
 		goto out;
 	}
-	if (!cli_instance_opts_finish(&c->o, "sim"))
+	if (!cli_instance_opts_finish(&c->o, "sim") || !cli_run_opts_finish(&c->r))
 		goto out;
-	if (strcmp(c->o.algo_name, "all") == 0) {
-		cli_fail(2, "--algo 'all': sim simulates one algorithm's plan; name one");
+	if (c->r.have_retry && c->r.retry_timeout_s > SIM_RETRY_TIMEOUT_MAX_S) {
+		cli_fail(2, "--retry-timeout %g s: at most %g s", c->r.retry_timeout_s,
+			 SIM_RETRY_TIMEOUT_MAX_S);
 		goto out;
 	}
-	if (c->cfg.heartbeat_timeout_s < c->cfg.heartbeat_period_s) {
-		cli_fail(2, "--heartbeat-timeout %g s is shorter than the heartbeat period %g s",
-			 c->cfg.heartbeat_timeout_s, c->cfg.heartbeat_period_s);
+	if (strcmp(c->o.algo_name, "all") == 0) {
+		cli_fail(2, "--algo 'all': sim simulates one algorithm's plan; name one");
 		goto out;
 	}
 	if (c->compute == 1 && !c->o.spec.compute_profile && !(c->o.spec.cluster.speed_flops > 0)) {
@@ -963,13 +797,9 @@ int cmd_sim(int argc, char **argv)
 			 c->o.spec.cluster.speed_flops);
 		goto out;
 	}
-	if (c->have_requests && c->cfg.requests == 0 && c->cfg.duration_s == 0) {
-		cli_fail(2, "--requests 0 needs --duration");
-		goto out;
-	}
-	if (c->update_spec && c->o.spec.compute_profile) {
+	if (c->r.n_updates > 0 && c->o.spec.compute_profile) {
 		cli_fail(2, "--update '%s' with --compute profile:%s: the profile measures one model "
-			 "only", c->update_spec, c->o.spec.compute_profile);
+			 "only", c->r.update_spec[0], c->o.spec.compute_profile);
 		goto out;
 	}
 	rc = run_sim(c);

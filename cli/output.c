@@ -117,7 +117,7 @@ bool cli_parse_bw_range(const char *s, double *min_bps, double *max_bps)
 }
 
 bool cli_parse_workload(const char *s, double max_window, double max_rate,
-			enum cli_workload *kind, double *value)
+			enum workload_arrival *kind, double *value)
 {
 	const char *colon = strchr(s, ':');
 	char *end;
@@ -131,11 +131,11 @@ bool cli_parse_workload(const char *s, double max_window, double max_rate,
 	if (strncmp(s, "closed:", 7) == 0) {
 		if (v != floor(v) || v > max_window)
 			goto bad;
-		*kind = CLI_WORKLOAD_CLOSED;
+		*kind = WORKLOAD_CLOSED;
 	} else if (strncmp(s, "poisson:", 8) == 0 || strncmp(s, "constant:", 9) == 0) {
 		if (v >= max_rate)
 			goto bad;
-		*kind = s[0] == 'p' ? CLI_WORKLOAD_POISSON : CLI_WORKLOAD_CONSTANT;
+		*kind = s[0] == 'p' ? WORKLOAD_POISSON : WORKLOAD_CONSTANT;
 	} else {
 		goto bad;
 	}

@@ -104,11 +104,12 @@
 #include "model_profile.h"
 #include "plan.h"
 #include "problem.h"
+#include "workload.h"
 
 enum emu_arrival {
-	EMU_CLOSED = 0, /* a window of requests in flight */
-	EMU_POISSON,    /* exponential inter-arrival times of mean 1 / rate */
-	EMU_CONSTANT,   /* one request every 1 / rate */
+	EMU_CLOSED = WORKLOAD_CLOSED,     /* a window of requests in flight */
+	EMU_POISSON = WORKLOAD_POISSON,   /* exponential inter-arrival times of mean 1 / rate */
+	EMU_CONSTANT = WORKLOAD_CONSTANT, /* one request every 1 / rate */
 };
 
 const char *emu_arrival_name(enum emu_arrival a); /* "closed", "poisson", "constant" */

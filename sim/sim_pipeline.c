@@ -14,6 +14,7 @@
 
 #include "ep_util.h"
 #include "sim_internal.h"
+#include "workload.h"
 
 #define POOL_CHUNK 1024
 /* Simulated times are int64 ns; configured times must stay far below 2^63 ns (292 years). */
@@ -954,10 +955,6 @@ static void ev_warmup(struct sim_engine *e, void *ctx, uint64_t arg)
 
 /* ---- the closed-loop window ------------------------------------------------------------------ */
 
-static int window_of(double round_trip, double largest)
-{
-	return largest > 0 ? (int)fmin(ceil(round_trip / largest) + 1, 1e6) : 1;
-}
 
 int sim_deploy_window(const struct sim_pipeline *sp, const struct sim_deploy *d)
 {
@@ -975,37 +972,19 @@ int sim_deploy_window(const struct sim_pipeline *sp, const struct sim_deploy *d)
 		sum += (double)hop->busy_ns + (sp->cfg.latency_pipelined ? (double)hop->lat_ns : 0);
 		largest = fmax(largest, (double)hop->busy_ns);
 	}
-	return window_of(sum, largest);
+	return workload_window(&(struct workload_terms){ sum, largest }, 1000000);
 }
 
 int sim_plan_window(const struct problem *p, const struct plan *plan,
 		    const struct sim_config *cfg)
 {
-	int k = plan->n_stages, disp = CLUSTER_DISPATCHER(p->cluster);
-	double *stage_s = malloc((2 * (size_t)k + 1) * sizeof(double)), *hop_s;
-	double sum = 0, largest = 0;
-	struct plan_cost cost;
+	struct workload_model m = { cfg->compute, cfg->dispatcher_hops, cfg->latency_pipelined };
+	struct workload_terms t;
+	struct ep_error err;
 
-	if (!stage_s)
+	if (workload_plan_terms(p, plan, &m, &t, &err))
 		return -1;
-	hop_s = stage_s + k;
-	plan_cost(p, plan, &cost, stage_s, hop_s);
-	for (int s = 0; s < k && cfg->compute; s++) {
-		sum += stage_s[s];
-		largest = fmax(largest, stage_s[s]);
-	}
-	for (int h = 0; h <= k; h++) {
-		int from = h == 0 ? disp : plan->stages[h - 1].node;
-		int to = h == k ? disp : plan->stages[h].node;
-		double lat = fmin(cluster_latency(p->cluster, from, to), hop_s[h]);
-
-		if (((h == 0 || h == k) && !cfg->dispatcher_hops) || !(hop_s[h] > 0))
-			continue;
-		sum += hop_s[h];
-		largest = fmax(largest, cfg->latency_pipelined ? hop_s[h] - lat : hop_s[h]);
-	}
-	free(stage_s);
-	return window_of(sum, largest);
+	return workload_window(&t, 1000000);
 }
 
 double sim_plan_bottleneck(const struct problem *p, const struct plan *plan,

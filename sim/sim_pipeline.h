@@ -101,13 +101,14 @@
 #include "model_profile.h"
 #include "plan.h"
 #include "problem.h"
+#include "workload.h"
 
 struct sim_pipeline;
 
 enum sim_arrival {
-	SIM_CLOSED = 0, /* a window of requests in flight */
-	SIM_POISSON,    /* exponential inter-arrival times of mean 1 / rate */
-	SIM_CONSTANT,   /* one request every 1 / rate */
+	SIM_CLOSED = WORKLOAD_CLOSED,     /* a window of requests in flight */
+	SIM_POISSON = WORKLOAD_POISSON,   /* exponential inter-arrival times of mean 1 / rate */
+	SIM_CONSTANT = WORKLOAD_CONSTANT, /* one request every 1 / rate */
 };
 
 enum sim_dist {

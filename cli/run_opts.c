@@ -1,0 +1,197 @@
+/*
+ * The options of a run, shared by `edgepipe sim` and `edgepipe emu` (cli.h): workload,
+ * timeline, detection, output.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "ep_units.h"
+
+void cli_run_opts_init(struct cli_run_opts *o, const struct cli_run_limits *lim)
+{
+	memset(o, 0, sizeof(*o));
+	o->lim = *lim;
+	o->arrival = WORKLOAD_CLOSED;
+	o->window = 1;
+	o->requests = lim->requests;
+	o->heartbeat_period_s = lim->heartbeat_period_s;
+	o->heartbeat_timeout_s = lim->heartbeat_timeout_s;
+}
+
+static bool parse_time(const struct cli_run_opts *o, const char *opt, const char *s,
+		       double min_s, double *out)
+{
+	struct ep_error err;
+
+	if (ep_parse_duration(s, out, &err))
+		return cli_fail(2, "%s: %s", opt, err.msg) == 0;
+	if (!(*out >= min_s) || *out > o->lim.max_time_s)
+		return cli_fail(2, "%s '%s': expected a time from %g s to %g s", opt, s, min_s,
+				o->lim.max_time_s) == 0;
+	return true;
+}
+
+/* "resnet101 at 40s" */
+static bool parse_update(struct cli_run_opts *o, const char *s)
+{
+	char when[64];
+	int used = 0, i = o->n_updates;
+
+	if (i == o->lim.max_updates)
+		return cli_fail(2, "--update '%s': more than %d update%s ('edgepipe %s')", s,
+				o->lim.max_updates, o->lim.max_updates == 1 ? "" : "s",
+				o->lim.cmd) == 0;
+	if (sscanf(s, " %1023s at %63s %n", o->update_model[i], when, &used) != 2 ||
+	    s[used] != '\0')
+		return cli_fail(2, "--update '%s': expected \"MODEL at TIME\", e.g. \"resnet101 at "
+				"40s\"", s) == 0;
+	if (!parse_time(o, "--update", when, 0, &o->update_at_s[i]))
+		return false;
+	o->update_spec[i] = s;
+	o->n_updates++;
+	return true;
+}
+
+int cli_run_opts_parse(struct cli_run_opts *o, int opt, const char *arg)
+{
+	const struct cli_run_limits *lim = &o->lim;
+	long v;
+
+	switch (opt) {
+	case CLI_O_WORKLOAD: {
+		double x;
+
+		if (!cli_parse_workload(arg, lim->max_window, lim->max_rate, &o->arrival, &x))
+			return -1;
+		if (o->arrival == WORKLOAD_CLOSED) {
+			o->window = (int)x;
+			o->have_window = true;
+		} else {
+			o->rate = x;
+		}
+		break;
+	}
+	case CLI_O_REQUESTS:
+		if (!cli_parse_int("--requests", arg, lim->min_requests, lim->max_requests, &v))
+			return -1;
+		o->requests = v;
+		o->have_requests = true;
+		break;
+	case CLI_O_DURATION:
+		if (!parse_time(o, "--duration", arg, 1e-9, &o->duration_s))
+			return -1;
+		break;
+	case CLI_O_WARMUP:
+		if (!cli_parse_int("--warmup", arg, 0, lim->max_requests, &v))
+			return -1;
+		o->warmup = v;
+		o->have_warmup = true;
+		break;
+	case CLI_O_UPDATE:
+		if (!parse_update(o, arg))
+			return -1;
+		break;
+	case CLI_O_HEARTBEAT:
+		if (!parse_time(o, "--heartbeat", arg, lim->min_heartbeat_s, &o->heartbeat_period_s))
+			return -1;
+		break;
+	case CLI_O_HB_TIMEOUT:
+		if (!parse_time(o, "--heartbeat-timeout", arg, lim->min_heartbeat_s,
+				&o->heartbeat_timeout_s))
+			return -1;
+		break;
+	case CLI_O_RETRY:
+		if (strcmp(arg, "off") == 0) {
+			o->retry_timeout_s = 0;
+		} else if (!parse_time(o, "--retry-timeout", arg, 0, &o->retry_timeout_s)) {
+			return -1;
+		} else if (o->retry_timeout_s <= 0) {
+			cli_fail(2, "--retry-timeout '%s': a request cannot be checked after no time; "
+				 "use 'off' to never resend on a timeout", arg);
+			return -1;
+		}
+		o->have_retry = true;
+		break;
+	case CLI_O_FORMAT:
+		if (!cli_parse_format(arg, &o->fmt)) {
+			cli_fail(2, "--format '%s': expected text, csv or json", arg);
+			return -1;
+		}
+		break;
+	case CLI_O_DB: o->db_path = arg; break;
+	case CLI_O_BIN:
+		if (!parse_time(o, "--bin", arg, lim->min_bin_s, &o->bin_s))
+			return -1;
+		o->have_bin = true;
+		break;
+	case CLI_O_SERIES: o->series = true; break;
+	default: return 0;
+	}
+	return 1;
+}
+
+/* The database's directory must exist and be writable: found out before anything runs. */
+static bool check_db_path(const char *path)
+{
+	char buf[4096];
+	struct stat st;
+
+	if (!path[0])
+		return cli_fail(2, "--db '': expected a file name") == 0;
+	if (strlen(path) >= sizeof(buf))
+		return cli_fail(2, "--db: path too long") == 0;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return cli_fail(2, "--db '%s': not a regular file", path) == 0;
+	strcpy(buf, path);
+	if (access(dirname(buf), W_OK) != 0)
+		return cli_fail(2, "--db '%s': cannot write in its directory (%s)", path,
+				strerror(errno)) == 0;
+	return true;
+}
+
+bool cli_run_opts_finish(struct cli_run_opts *o)
+{
+	const char *cmd = o->lim.cmd;
+
+	if (o->duration_s > 0 && !o->lim.duration)
+		return cli_fail(2, "--duration %g s: 'edgepipe %s' runs a number of requests "
+				"(--requests)", o->duration_s, cmd) == 0;
+	if (o->db_path && !o->lim.db)
+		return cli_fail(2, "--db '%s': 'edgepipe %s' writes no database yet", o->db_path,
+				cmd) == 0;
+	if (o->heartbeat_timeout_s < o->heartbeat_period_s)
+		return cli_fail(2, "--heartbeat-timeout %g s is shorter than the heartbeat period "
+				"%g s", o->heartbeat_timeout_s, o->heartbeat_period_s) == 0;
+	if (!o->have_requests && o->duration_s > 0)
+		o->requests = 0; /* as many as the duration takes */
+	if (o->have_requests && o->requests == 0 && o->duration_s == 0)
+		return cli_fail(2, "--requests 0 needs --duration") == 0;
+	if (o->have_warmup && o->requests > 0 && o->warmup >= o->requests)
+		return cli_fail(2, "--warmup %lld: must be below --requests %lld",
+				(long long)o->warmup, (long long)o->requests) == 0;
+	if (o->db_path && !check_db_path(o->db_path))
+		return false;
+	return true;
+}
+
+int64_t cli_run_opts_warmup(const struct cli_run_opts *o)
+{
+	return o->have_warmup ? o->warmup : o->requests / 10;
+}
+
+void cli_run_opts_size(const struct cli_run_opts *o, const struct workload_terms *t,
+		       int *window, double *bin_s)
+{
+	double run_s;
+
+	if (o->arrival == WORKLOAD_CLOSED)
+		*window = o->have_window ? o->window : workload_window(t, (int)o->lim.max_window);
+	run_s = workload_run_s(o->arrival, o->rate, o->requests, o->duration_s, t);
+	*bin_s = o->have_bin ? o->bin_s : workload_bin_s(t, run_s, o->lim.min_bin_s);
+}
