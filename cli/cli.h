@@ -61,6 +61,7 @@ struct cli_instance_opts {
 	const char *accounting, *cuts, *metric; /* applied by finish, over the variant's */
 	bool parallel;          /* --parallel: the problem's shared_nodes, set by finish */
 	bool have_mem, have_nodes, have_speed, have_speed_factor;
+	bool real_compute;      /* emu --compute real: --speed-factor is a CPU share, no profile needed */
 	double mem_list[CLI_INSTANCE_MAX_MEM]; /* --mem's values (spec.cluster points here) */
 	double speed_factors[CLI_INSTANCE_MAX_MEM]; /* --speed-factor's values */
 	/* --codec-profile: applied to spec.problem.codec by finish (after the metric) */

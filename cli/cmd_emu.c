@@ -59,6 +59,13 @@ static const char *const emu_usage[] = {
 	"                             (XNNPACK); the dispatcher checks every answer against the\n"
 	"                             whole model's output; a node gets its --speed-factor of one\n"
 	"                             core; none: stages forward at once\n"
+	"  --compute flops|profile:FILE  with real compute, what the planner counts as a stage's\n"
+	"                             compute time: FLOPs / --speed (default), or its layers'\n"
+	"                             measured times in FILE ('edgepipe profile') / the node's\n"
+	"                             --speed-factor (give both --compute options)\n"
+	"  --speed-factor F[,F...]    real compute: each node's CPU share of one core, one for\n"
+	"                             every node or one per node (default 1: no cap); with a\n"
+	"                             profile also the planner's node speed\n"
 	"  --threads T                real compute: executor threads per stage (default 1)\n"
 	"  --save-tensors FILE        real compute: write each input image (H, W, C) and the whole\n"
 	"                             model's output for it, raw float32, image after image\n"
@@ -897,6 +904,7 @@ int cmd_emu(int argc, char **argv)
 		CLI_RUN_OPTIONS,
 		{ "compute", required_argument, NULL, O_COMPUTE },
 		{ "compress", required_argument, NULL, O_COMPRESS },
+		{ "speed-factor", required_argument, NULL, CLI_O_SPEED_FACTOR },
 		{ "threads", required_argument, NULL, O_THREADS },
 		{ "save-tensors", required_argument, NULL, O_SAVE_TENSORS },
 		{ "fault", required_argument, NULL, O_FAULT },
@@ -941,8 +949,14 @@ int cmd_emu(int argc, char **argv)
 			    strcmp(optarg, "real") == 0) {
 				c->compute_model = optarg[0] != 'n';
 				c->cfg.real = optarg[0] == 'r';
+			} else if (strcmp(optarg, "flops") == 0 || strncmp(optarg, "profile:", 8) == 0) {
+				/* The planner's compute source, beside how the stages compute. */
+				if (cli_instance_opts_parse(&c->o, CLI_O_COMPUTE, optarg) != 1)
+					goto out;
 			} else {
-				cli_fail(2, "--compute '%s': expected model, real or none", optarg);
+				cli_fail(2, "--compute '%s': expected model, real or none (how the "
+					 "stages compute), or flops or profile:FILE (the planner's)",
+					 optarg);
 				goto out;
 			}
 			break;
@@ -1003,8 +1017,20 @@ int cmd_emu(int argc, char **argv)
 		cli_fail(2, "emu: unexpected argument '%s'", argv[optind]);
 		goto out;
 	}
+	/* With real compute a speed factor is each node's CPU share, with or without a profile. */
+	c->o.real_compute = c->cfg.real;
 	if (!cli_instance_opts_finish(&c->o, "emu") || !cli_run_opts_finish(&c->r))
 		goto out;
+	if (c->o.spec.compute_profile && !c->cfg.real) {
+		cli_fail(2, "--compute profile:%s: a measured profile plans stages that run for real; "
+			 "add --compute real", c->o.spec.compute_profile);
+		goto out;
+	}
+	if (c->o.spec.compute_profile && c->r.n_updates > 0) {
+		cli_fail(2, "--update '%s' with --compute profile:%s: the profile measures one model",
+			 c->r.update_spec[0], c->o.spec.compute_profile);
+		goto out;
+	}
 	if (strcmp(c->o.algo_name, "all") == 0) {
 		cli_fail(2, "--algo 'all': emu runs one algorithm's plan; name one");
 		goto out;

@@ -302,7 +302,7 @@ bool cli_compute_check(const struct cli_instance_opts *c)
 			 c->spec.compute_profile);
 		return false;
 	}
-	if (!c->spec.compute_profile && c->have_speed_factor) {
+	if (!c->spec.compute_profile && c->have_speed_factor && !c->real_compute) {
 		cli_fail(2, "--speed-factor needs --compute profile:FILE (with FLOPs, the speed is "
 			 "--speed)");
 		return false;

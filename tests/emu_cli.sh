@@ -68,6 +68,17 @@ expect_exit2 "--compute fast" "'fast'${NL}model, real or none" "$EP" "${BASE[@]}
 expect_exit2 "--threads 0" "--threads" "$EP" "${BASE[@]}" --compute real --threads 0
 expect_exit2 "--save-tensors without real compute" "'$TMP/t.bin'${NL}--compute real" "$EP" \
 	"${BASE[@]}" --save-tensors "$TMP/t.bin"
+# The planner's compute source (a measured profile) and the CPU share of real compute.
+expect_exit2 "--compute profile without real" "--compute profile:$TMP/r.prof${NL}--compute real" \
+	"$EP" "${BASE[@]}" --compute "profile:$TMP/r.prof"
+expect_exit2 "--compute profile: missing file" "$TMP/none.prof" "$EP" "${BASE[@]}" \
+	--compute real --compute "profile:$TMP/none.prof"
+expect_exit2 "--speed-factor without real compute" "--speed-factor${NL}profile" "$EP" \
+	"${BASE[@]}" --speed-factor 0.25
+expect_exit2 "--speed-factor 0" "'0'${NL}positive" "$EP" "${BASE[@]}" --compute real \
+	--speed-factor 0
+expect_exit2 "--speed-factor: one per node" "3 values for 4 nodes" "$EP" "${BASE[@]}" --compute real \
+	--speed-factor 0.2,0.3,0.4
 expect_exit2 "--compress zstd" "'zstd'${NL}none or lz4" "$EP" "${BASE[@]}" --compress zstd
 expect_exit2 "--workload closed:0" "'closed:0'" "$EP" "${BASE[@]}" --workload closed:0
 expect_exit2 "--workload open:3" "'open:3'" "$EP" "${BASE[@]}" --workload open:3

@@ -11,6 +11,10 @@
  * 3. A stage that does not fit its node's memory cap is killed there, as on a device, and the
  *    run says so: planned with int8 accounting (a quarter of the bytes the float32 executor
  *    holds) on nodes of 8 MiB.
+ * 4. Nodes of different CPU shares (--speed-factor 0.5,0.25: each node's cgroup gets that share
+ *    of one core) and a plan made with the layer profile that `edgepipe profile` measured
+ *    (--compute profile:FILE beside --compute real): every stage's recorded share is its node's
+ *    factor, and the answers are right.
  *
  * Expected values: mismatches 0 and every request answered (the executor's stages equal the
  * whole model to EMU_REAL_TOLERANCE of the output's magnitude, model_exec.h); the number of
@@ -52,7 +56,6 @@ static int body(const char *state_dir, const struct emu_caps *caps)
 	char cmd[4096], db[512], out[65536];
 	int rc;
 
-	(void)caps;
 	/* 1: a kill, a re-plan on the 3 nodes left, the requests in flight sent again */
 	snprintf(db, sizeof(db), "%s/mnv2.db", state_dir);
 	snprintf(cmd, sizeof(cmd), "%s emu --model mobilenetv2 --mem 64MiB " CLUSTER
@@ -89,6 +92,29 @@ static int body(const char *state_dir, const struct emu_caps *caps)
 	rc = emu_cli_run(cmd, out, sizeof(out));
 	CHECK(rc != 0);
 	CHECK(strstr(out, "do not fit the node's memory (8.0 MiB)") != NULL);
+	/* 4: CPU shares and a measured profile */
+	snprintf(db, sizeof(db), "%s/shares.db", state_dir);
+	snprintf(cmd, sizeof(cmd), "%s profile mobilenetv2 --repeat 1 --warmup 0 -o %s/mnv2.prof",
+		 edgepipe, state_dir);
+	rc = emu_cli_run(cmd, out, sizeof(out));
+	CHECK_INT(rc, 0);
+	snprintf(cmd, sizeof(cmd), "%s emu --model mobilenetv2 --mem 64MiB --nodes 2 --cluster "
+		 "uniform --bw-range 100Mbit:200Mbit --seed 1 --probes 0 --compute real --compute "
+		 "profile:%s/mnv2.prof --speed-factor 0.5,0.25 --algo optimal --requests 6 "
+		 "--state-dir %s --db %s", edgepipe, state_dir, state_dir, db);
+	rc = rc ? rc : emu_cli_run(cmd, out, sizeof(out));
+	CHECK_INT(rc, 0);
+	if (rc == 0) {
+		check_answers(db, 6);
+		if (caps->have[EMU_CAP_CGROUP_CPU]) {
+			CHECK_INT(emu_db_num(db, "SELECT count(*) FROM emu_stages"),
+				  emu_db_num(db, "SELECT stages FROM emu_summary"));
+			CHECK_INT(emu_db_num(db, "SELECT count(*) FROM emu_stages WHERE "
+						 "cpu_share = (CASE node WHEN 0 THEN 0.5 ELSE "
+						 "0.25 END)"),
+				  emu_db_num(db, "SELECT count(*) FROM emu_stages"));
+		}
+	}
 	return check_exit();
 }
 
