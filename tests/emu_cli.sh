@@ -73,6 +73,8 @@ expect_exit2 "--compute profile without real" "--compute profile:$TMP/r.prof${NL
 	"$EP" "${BASE[@]}" --compute "profile:$TMP/r.prof"
 expect_exit2 "--compute profile: missing file" "$TMP/none.prof" "$EP" "${BASE[@]}" \
 	--compute real --compute "profile:$TMP/none.prof"
+expect_exit2 "--compute profile with --update" "profile measures one model" "$EP" "${BASE[@]}" \
+	--compute real --compute "profile:$TMP/r.prof" --update "mobilenetv2 at 1s"
 expect_exit2 "--speed-factor without real compute" "--speed-factor${NL}profile" "$EP" \
 	"${BASE[@]}" --speed-factor 0.25
 expect_exit2 "--speed-factor 0" "'0'${NL}positive" "$EP" "${BASE[@]}" --compute real \
