@@ -70,6 +70,67 @@ double power_model_watts(const struct power_model *m, double u)
 	return m->idle_w + (m->max_w - m->idle_w) * u;
 }
 
+int power_plan_energy(const struct power_model *m, const struct problem *p,
+		      const struct plan *plan, double *node_j, double *total_j,
+		      struct ep_error *err)
+{
+	int n = p->cluster->n, k = plan->n_stages, disp = CLUSTER_DISPATCHER(p->cluster);
+	double *stage_s = malloc((size_t)k * sizeof(double)), *busy = calloc((size_t)n + 1,
+									     sizeof(double));
+	double *sent = calloc((size_t)n + 1, sizeof(double)),
+	       *received = calloc((size_t)n + 1, sizeof(double));
+	unsigned char *on = calloc((size_t)n + 1, 1);
+	struct plan_cost cost;
+	int rc = EP_OK;
+
+	*total_j = NAN;
+	if (!stage_s || !busy || !sent || !received || !on) {
+		rc = ep_error_set(err, EP_ENOMEM, "out of memory for a plan's energy");
+		goto out;
+	}
+	plan_cost(p, plan, &cost, stage_s, NULL);
+	if (!(cost.bottleneck_s > 0)) {
+		rc = ep_error_set(err, EP_EINVAL, "the plan's bottleneck is 0 under the %s metric "
+				  "(nothing takes time): no modelled energy per inference",
+				  problem_metric_name(&p->options));
+		goto out;
+	}
+	for (int s = 0; s < k; s++) {
+		const struct plan_stage *st = &plan->stages[s];
+
+		busy[st->node] += p->options.count_compute ? stage_s[s] : 0;
+		on[st->node] = 1;
+	}
+	for (int h = 0; h <= k; h++) {
+		int from = h == 0 ? disp : plan->stages[h - 1].node;
+		int to = h == k ? disp : plan->stages[h].node;
+		int cut = h == 0 ? 0 : plan->stages[h - 1].end_cut;
+
+		if (((h == 0 || h == k) && !p->options.count_dispatcher) ||
+		    !(problem_hop_s(p, cut, from, to) > 0))
+			continue; /* a hop that takes no time carries nothing (as in sim) */
+		sent[from] += p->wire_bits[cut];
+		received[to] += p->wire_bits[cut];
+	}
+	*total_j = 0;
+	for (int v = 0; v < n; v++) {
+		double e = on[v] ? power_model_energy(m, cost.bottleneck_s, busy[v], sent[v],
+						      received[v])
+				 : 0;
+
+		if (node_j)
+			node_j[v] = e;
+		*total_j += e;
+	}
+out:
+	free(stage_s);
+	free(busy);
+	free(sent);
+	free(received);
+	free(on);
+	return rc;
+}
+
 double power_model_energy(const struct power_model *m, double span_s, double busy_s,
 			  double bits_sent, double bits_received)
 {

@@ -29,6 +29,8 @@
 #define EDGEPIPE_POWER_H
 
 #include "ep_error.h"
+#include "plan.h"
+#include "problem.h"
 
 struct power_model {
 	char name[32];
@@ -55,5 +57,23 @@ double power_model_watts(const struct power_model *m, double u);
  */
 double power_model_energy(const struct power_model *m, double span_s, double busy_s,
 			  double bits_sent, double bits_received);
+
+/*
+ * The analytic modelled energy of `plan` (structurally sound for p) per inference, with every
+ * node on `m`: the pipeline runs saturated at its bottleneck B (plan_cost), so each inference
+ * takes B seconds of every node of the plan, of which its CPU is busy its stages' compute times
+ * as the metric counts them (problem_compute_s: u = stage time / B), and the node sends and
+ * receives the wire bits of the counted hops (the dispatcher's two only when the metric counts
+ * them); so per node E = P_idle B + (P_max - P_idle) compute_s + e_tx bits_out + e_rx bits_in.
+ * A saturated deterministic simulation of the plan gives the same figure (sim_pipeline.h,
+ * tests/test_sim_energy.c). Nodes outside the plan are taken to be off. node_j (may be NULL;
+ * [cluster n]) gets each node's joules per inference, 0 off the plan; *total_j their sum over
+ * the plan's nodes (the mean power of the plan is *total_j / B). Errors: EP_EINVAL when B is 0
+ * (nothing takes time: no rate to spend energy at), EP_ENOMEM.
+ * Complexity: O(stages + nodes) (O(stages^2) with shared nodes, as plan_cost).
+ */
+int power_plan_energy(const struct power_model *m, const struct problem *p,
+		      const struct plan *plan, double *node_j, double *total_j,
+		      struct ep_error *err);
 
 #endif

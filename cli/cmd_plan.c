@@ -136,8 +136,44 @@ static void print_bound_text(const struct algo_result *r)
 		       b->nodes);
 }
 
-static void print_plan_text(const struct instance *inst, const struct algo *a,
-			    const struct algo_result *r)
+/* The plan's modelled energy per inference with --device (power.h): the total and, when
+ * node_j is given, each node's; false without --device or when the plan has none. */
+static bool plan_energy(const struct plan_cmd *c, const struct instance *inst,
+			const struct algo_result *r, double *node_j, double *total_j)
+{
+	struct ep_error err;
+
+	*total_j = NAN;
+	return c->o.have_power && power_plan_energy(&c->o.power, &inst->problem, &r->plan, node_j,
+						    total_j, &err) == EP_OK;
+}
+
+static void print_energy_text(const struct plan_cmd *c, const struct instance *inst,
+			      const struct algo_result *r)
+{
+	double *node_j = calloc((size_t)inst->cluster->n, sizeof(double)), total;
+
+	if (!c->o.have_power || !node_j) {
+		free(node_j);
+		return;
+	}
+	if (!plan_energy(c, inst, r, node_j, &total)) {
+		printf("MODELLED energy (device %s): none: nothing takes time under this metric\n",
+		       c->o.power.name);
+		free(node_j);
+		return;
+	}
+	printf("MODELLED energy (device %s, the plan saturated at its bottleneck, u = stage time "
+	       "/ bottleneck): %.6g J per inference, %.6g W;", c->o.power.name, total,
+	       total / r->cost.bottleneck_s);
+	for (int s = 0; s < r->plan.n_stages; s++)
+		printf(" node %d %.6g J", r->plan.stages[s].node, node_j[r->plan.stages[s].node]);
+	printf("\n");
+	free(node_j);
+}
+
+static void print_plan_text(const struct plan_cmd *c, const struct instance *inst,
+			    const struct algo *a, const struct algo_result *r)
 {
 	const struct plan *plan = &r->plan;
 	double *stage_s, *hop_s;
@@ -182,6 +218,7 @@ static void print_plan_text(const struct instance *inst, const struct algo *a,
 	       r->cost.bottleneck_s * 1e3, where_str(r, plan, buf, sizeof(buf)),
 	       r->cost.throughput);
 	print_bound_text(r);
+	print_energy_text(c, inst, r);
 	free(stage_s);
 	free(hop_s);
 }
@@ -192,11 +229,15 @@ static void print_plan_data(const struct plan_cmd *c, const struct instance *ins
 	const struct plan *plan = &r->plan;
 	const char *compute = problem_compute_name(inst->problem.options.compute);
 
+	double *node_j = calloc((size_t)inst->cluster->n, sizeof(double)), energy = NAN;
+
+	if (has_plan(r) && node_j && !plan_energy(c, inst, r, node_j, &energy))
+		energy = NAN;
 	if (c->fmt == CLI_CSV) {
 		if (first)
 			printf("model,algo,variant,nodes,seed,trial,status,stage,node,first_cut,"
 			       "end_cut,mem_bytes,transfer_bits,bottleneck_s,throughput,solve_s,"
-			       "compute,compute_s\n");
+			       "compute,compute_s,wire_bits,energy_j,node_energy_j\n");
 		for (int s = 0; s < (has_plan(r) ? plan->n_stages : 1); s++) {
 			const struct plan_stage *st = has_plan(r) ? &plan->stages[s] : NULL;
 
@@ -204,16 +245,23 @@ static void print_plan_data(const struct plan_cmd *c, const struct instance *ins
 			       algo_variant_name(c->o.algo.variant), inst->cluster->n, c->o.spec.seed,
 			       c->o.spec.trial, status_str(r));
 			if (st)
-				printf("%d,%d,%d,%d,%.17g,%.17g,%.17g,%.17g,%.9g,%s,%.17g\n", s,
+				printf("%d,%d,%d,%d,%.17g,%.17g,%.17g,%.17g,%.9g,%s,%.17g,%.17g", s,
 				       st->node, st->first_cut, st->end_cut,
 				       problem_stage_mem(&inst->problem, st->first_cut, st->end_cut),
 				       inst->problem.transfer_bits[st->end_cut], r->cost.bottleneck_s,
 				       r->cost.throughput, r->solve_s, compute,
 				       problem_stage_s(&inst->problem, st->first_cut, st->end_cut,
-						       st->node));
+						       st->node),
+				       inst->problem.wire_bits[st->end_cut]);
 			else
-				printf(",,,,,,,,%.9g,%s,\n", r->solve_s, compute);
+				printf(",,,,,,,,%.9g,%s,,", r->solve_s, compute);
+			/* The modelled energy per inference (--device): empty without it. */
+			if (st && isfinite(energy))
+				printf(",%.17g,%.17g\n", energy, node_j[st->node]);
+			else
+				printf(",,\n");
 		}
+		free(node_j);
 		return;
 	}
 	printf("%s  {\"algo\": \"%s\", \"variant\": \"%s\", \"compute\": \"%s\", \"status\": "
@@ -251,7 +299,26 @@ static void print_plan_data(const struct plan_cmd *c, const struct instance *ins
 		       : r->cost.where == COST_TERM_HOP   ? "hop"
 							  : "none",
 		       r->cost.index, r->defects.gaps);
+		if (c->o.have_power) {
+			printf(", \"modelled_energy\": {\"device\": ");
+			ep_json_string(stdout, c->o.power.name);
+			printf(", \"energy_per_inference_j\": ");
+			if (isfinite(energy))
+				printf("%.17g, \"power_w\": %.17g, \"node_energy_j\": [", energy,
+				       energy / r->cost.bottleneck_s);
+			else
+				printf("null, \"power_w\": null, \"node_energy_j\": [");
+			for (int s = 0; isfinite(energy) && s < plan->n_stages; s++)
+				printf("%s%.17g", s ? ", " : "", node_j[plan->stages[s].node]);
+			printf("]}");
+		}
+		if (inst->problem.options.codec.ratio > 0) {
+			printf(", \"codec\": ");
+			ep_json_string(stdout, inst->problem.options.codec.spec);
+			printf(", \"codec_ratio\": %.17g", inst->problem.options.codec.ratio);
+		}
 	}
+	free(node_j);
 	printf(", \"solve_s\": %.9g}", r->solve_s);
 }
 
@@ -315,7 +382,7 @@ static int run_plan(struct plan_cmd *c)
 			continue;
 		}
 		if (n_algos == 1)
-			print_plan_text(inst, algos[i], &results[i]);
+			print_plan_text(c, inst, algos[i], &results[i]);
 	}
 	if (c->fmt == CLI_JSON)
 		printf("\n]\n");

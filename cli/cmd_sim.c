@@ -220,6 +220,48 @@ static bool final_differs(const struct algo_result *res, const struct sim_report
 	return false;
 }
 
+/* The plan's analytic modelled energy per inference (power.h), NAN when it has none. */
+static double analytic_energy(const struct sim_cmd *c, const struct instance *inst,
+			      const struct algo_result *res)
+{
+	double total = NAN;
+	struct ep_error err;
+
+	if (!c->o.have_power ||
+	    power_plan_energy(&c->o.power, &inst->problem, &res->plan, NULL, &total, &err))
+		return NAN;
+	return total;
+}
+
+static void print_energy_text(const struct sim_cmd *c, const struct instance *inst,
+			      const struct algo_result *res, const struct sim_report *r)
+{
+	const struct power_model *pm = &c->o.power;
+	char x[32], y[32], z[32];
+
+	if (!r->energy)
+		return;
+	printf("\nMODELLED energy (device %s: %.4g W idle, %.4g W busy, %.4g nJ/bit sent, %.4g "
+	       "nJ/bit received; nothing is measured), over the measured %.6g s:\n", pm->name,
+	       pm->idle_w, pm->max_w, pm->tx_j_per_bit * 1e9, pm->rx_j_per_bit * 1e9,
+	       r->end_s - r->warmup_end_s);
+	printf("%-6s %12s %14s %14s %16s %12s\n", "node", "cpu_busy_s", "Mbit_sent",
+	       "Mbit_received", "J_per_inference", "mean_W");
+	for (int i = 0; i < r->n_nodes; i++) {
+		const struct sim_node_energy *e = &r->energy[i];
+
+		if (e->active)
+			printf("%-6d %12.6g %14.6g %14.6g %16s %12s\n", i, e->busy_s,
+			       e->bits_sent / 1e6, e->bits_received / 1e6,
+			       num(e->energy_per_inference_j, x, sizeof(x)),
+			       num(e->power_w, y, sizeof(y)));
+	}
+	printf("total over the active nodes: %s J per inference, %s W; analytic (the plan "
+	       "saturated at its bottleneck): %s J per inference\n",
+	       num(r->energy_per_inference_j, x, sizeof(x)), num(r->power_w, y, sizeof(y)),
+	       num(analytic_energy(c, inst, res), z, sizeof(z)));
+}
+
 static void print_text(const struct sim_cmd *c, const struct instance *inst,
 		       const struct algo *a, const struct algo_result *res,
 		       const struct sim_report *r, double wall_s)
@@ -263,6 +305,9 @@ static void print_text(const struct sim_cmd *c, const struct instance *inst,
 	       : c->o.spec.cluster.speed_flops > 0 ? "on"
 						    : "on (but --speed 0: no time)",
 	       cfg->dispatcher_hops ? "on" : "off");
+	if (inst->problem.options.codec.ratio > 0)
+		printf("codec %s: tensors / %g on the wire, coding in each stage's time\n",
+		       inst->problem.options.codec.spec, inst->problem.options.codec.ratio);
 	if (r->no_plan) {
 		/* No plan is in force at the end: no analytic figure for it. */
 		printf("\n%-26s %14s %14s %14s\n", "", "analytic", "final plan", "simulated");
@@ -322,6 +367,7 @@ static void print_text(const struct sim_cmd *c, const struct instance *inst,
 		printf("%-10s %12.4f %12.4f %10d %12" PRId64 "\n", name, r->links[i].utilisation,
 		       r->links[i].mean_queue, r->links[i].max_queue, r->links[i].served);
 	}
+	print_energy_text(c, inst, res, r);
 	if (r->n_media > 0) {
 		printf("\n%-10s %12s\n", "medium", "utilisation");
 		for (int i = 0; i < r->n_media; i++)
@@ -482,7 +528,52 @@ static void print_json(const struct sim_cmd *c, const struct instance *inst,
 			       stats[k][i].mean_queue, stats[k][i].max_queue, stats[k][i].served);
 		printf("],\n");
 	}
-	printf(" \"incidents\": [");
+	printf(" \"codec\": ");
+	if (inst->problem.options.codec.ratio > 0) {
+		const struct problem_codec *k = &inst->problem.options.codec;
+
+		printf("{\"spec\": ");
+		ep_json_string(stdout, k->spec);
+		printf(", \"ratio\": %.17g, \"encode_s_per_byte\": %.17g, \"decode_s_per_byte\": "
+		       "%.17g}", k->ratio, k->encode_s_per_byte, k->decode_s_per_byte);
+	} else {
+		printf("null");
+	}
+	printf(",\n \"modelled_energy\": ");
+	if (r->energy) {
+		const struct power_model *pm = &c->o.power;
+
+		printf("{\"device\": ");
+		ep_json_string(stdout, pm->name);
+		printf(", \"idle_w\": %.17g, \"max_w\": %.17g, \"tx_j_per_bit\": %.17g, "
+		       "\"rx_j_per_bit\": %.17g, \"energy_j\": ", pm->idle_w, pm->max_w,
+		       pm->tx_j_per_bit, pm->rx_j_per_bit);
+		json_num(r->energy_j);
+		printf(", \"energy_per_inference_j\": ");
+		json_num(r->energy_per_inference_j);
+		printf(", \"power_w\": ");
+		json_num(r->power_w);
+		printf(", \"analytic_energy_per_inference_j\": ");
+		json_num(analytic_energy(c, inst, res));
+		printf(",\n  \"per_node\": [");
+		for (int i = 0; i < r->n_nodes; i++) {
+			const struct sim_node_energy *e = &r->energy[i];
+
+			printf("%s{\"node\": %d, \"active\": %s, \"cpu_busy_s\": %.17g, "
+			       "\"bits_sent\": %.17g, \"bits_received\": %.17g, \"energy_j\": %.17g, "
+			       "\"energy_per_inference_j\": ", i ? ", " : "", e->node,
+			       e->active ? "true" : "false", e->busy_s, e->bits_sent,
+			       e->bits_received, e->energy_j);
+			json_num(e->energy_per_inference_j);
+			printf(", \"power_w\": ");
+			json_num(e->power_w);
+			printf("}");
+		}
+		printf("]}");
+	} else {
+		printf("null");
+	}
+	printf(",\n \"incidents\": [");
 	for (int i = 0; i < r->n_incidents; i++) {
 		const struct sim_incident *in = &r->incidents[i];
 
@@ -533,12 +624,13 @@ static void print_csv(const struct sim_cmd *c, const struct instance *inst,
 	       "latency_mean_s,latency_ci95_s,latency_p50_s,latency_p95_s,latency_p99_s,"
 	       "latency_max_s,mean_in_system,issued,completed,incomplete,retries,requests_retried,"
 	       "lost,duplicates,incidents,first_recovery_s,update_dip,events,sim_end_s,in_flight,"
-	       "waiting\n");
+	       "waiting,codec,codec_ratio,device,energy_per_inference_j,power_w,"
+	       "analytic_energy_per_inference_j\n");
 	cli_csv_field(stdout, inst->profile->model);
 	printf(",%s,%s,%d,%" PRIu64 ",%d,%s,%d,%.17g,%" PRId64 ",%" PRId64 ",%s,%s,%d,%d,%.17g,"
 	       "%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%" PRId64 ",%" PRId64
 	       ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%d,%.17g,%.17g,%" PRIu64
-	       ",%.17g,%" PRId64 ",%" PRId64 "\n", a->name, algo_variant_name(c->o.algo.variant), inst->cluster->n,
+	       ",%.17g,%" PRId64 ",%" PRId64, a->name, algo_variant_name(c->o.algo.variant), inst->cluster->n,
 	       c->o.spec.seed, c->o.spec.trial, sim_arrival_name(cfg->arrival), r->window_start,
 	       cfg->arrival == SIM_CLOSED ? 0 : cfg->rate, cfg->requests, cfg->warmup_requests,
 	       sim_dist_name(cfg->service), sim_dist_name(cfg->transfer), cfg->shared_medium,
@@ -548,6 +640,23 @@ static void print_csv(const struct sim_cmd *c, const struct instance *inst,
 	       r->incomplete, r->retries, r->requests_retried, r->lost, r->duplicates,
 	       r->n_incidents, recovery, r->update_dip, r->events, r->sim_end_s,
 	       r->in_flight, r->waiting);
+	/* The codec and the modelled energy: empty when not asked for. */
+	if (inst->problem.options.codec.ratio > 0) {
+		printf(",");
+		cli_csv_field(stdout, inst->problem.options.codec.spec);
+		printf(",%.17g", inst->problem.options.codec.ratio);
+	} else {
+		printf(",,");
+	}
+	if (r->energy) {
+		printf(",");
+		cli_csv_field(stdout, c->o.power.name);
+		printf(",%.17g,%.17g,%.17g", r->energy_per_inference_j, r->power_w,
+		       analytic_energy(c, inst, res));
+	} else {
+		printf(",,,,");
+	}
+	printf("\n");
 	if (c->r.series) {
 		printf("\nbin,start_s,completions,throughput\n");
 		for (int i = 0; i < r->n_bins; i++)
@@ -634,6 +743,7 @@ static int run_sim(struct sim_cmd *c)
 	c->cfg.heartbeat_timeout_s = c->r.heartbeat_timeout_s;
 	if (c->r.have_retry)
 		c->cfg.retry_timeout_s = c->r.retry_timeout_s;
+	c->cfg.power = c->o.have_power ? &c->o.power : NULL;
 	c->bound_s = sim_plan_bottleneck(&inst->problem, &res.plan, &c->cfg);
 	if (!auto_defaults(c, &inst->problem, &res.plan) || isnan(c->bound_s)) {
 		rc = cli_fail(1, "out of memory");

@@ -70,6 +70,7 @@ struct sim_acc {
 	double area;   /* of n, in ns */
 	int max;
 	int64_t served;
+	double bits;   /* links: the bits of the transfers completed */
 };
 
 /* A FIFO server: a node's processor, or one ordered pair's link. In shared-medium mode a link
@@ -98,6 +99,7 @@ struct sim_hop {
 	int from, to;
 	int64_t busy_ns;  /* what a transfer occupies the link for (mean) */
 	int64_t lat_ns;   /* then the propagation delay (latency_pipelined only) */
+	double bits;      /* what it sends: the cut's wire bits */
 	struct sim_server *link; /* NULL: the hop takes no time */
 };
 
@@ -185,6 +187,7 @@ struct sim_pipeline {
 					      go live */
 	struct sim_report report;
 	struct sim_server_stats *node_stats, *link_stats, *media_stats;
+	struct sim_node_energy *energy;    /* [n] with cfg.power */
 	/* the first error raised inside an event; the run stops on it */
 	int err_code;
 	struct ep_error err;
@@ -247,6 +250,10 @@ static inline void sim_acc_max(struct sim_acc *a, int n)
 	if (n > a->max)
 		a->max = n;
 }
+
+/* sim_energy.c: the report's modelled energy (sim_pipeline.h) from its node and link
+ * statistics over an interval of interval_s; nothing without cfg.power. EP_OK or EP_ENOMEM. */
+int sim_energy_report(struct sim_pipeline *sp, double interval_s, struct ep_error *err);
 
 void sim_stats_start(struct sim_pipeline *sp);
 void sim_stats_complete(struct sim_pipeline *sp, struct sim_req *req);

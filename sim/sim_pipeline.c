@@ -323,6 +323,8 @@ static void ev_server_done(struct sim_engine *e, void *ctx, uint64_t arg)
 	srv->busy = false;
 	srv->acc.served++;
 	if (srv->is_link)
+		srv->acc.bits += token_hop(t)->bits;
+	if (srv->is_link)
 		SIM_TRACE(sp, "link_end req=%" PRId64 " hop=%d from=%s to=%s", t->req_id,
 			  t->step / 2, node_label(sp, srv->from, a, sizeof(a)),
 			  node_label(sp, srv->to, b, sizeof(b)));
@@ -489,15 +491,18 @@ static void media_count(struct sim_pipeline *sp, const struct sim_server *l, int
 	}
 }
 
-/* The link's (and its media's) statistics when a transfer leaves it (done or lost). */
-static void link_leave(struct sim_pipeline *sp, struct sim_server *l, bool was_running)
+/* The link's (and its media's) statistics when hop h's transfer leaves it (done or lost). */
+static void link_leave(struct sim_pipeline *sp, const struct sim_hop *h, bool was_running)
 {
+	struct sim_server *l = h->link;
+
 	media_count(sp, l, -1);
 	sim_acc_touch(&l->acc, sim_now(sp), l->n, l->busy);
 	l->n--;
 	if (was_running) {
 		l->busy = false;
 		l->acc.served++;
+		l->acc.bits += h->bits;
 	}
 }
 
@@ -517,7 +522,7 @@ static void medium_try_start(struct sim_pipeline *sp, int node)
 			struct sim_token *next = t->wnext[side];
 
 			wait_unlink(sp, t);
-			link_leave(sp, h->link, false);
+			link_leave(sp, h, false);
 			token_cancel(sp, t);
 			t = next;
 			continue;
@@ -565,7 +570,7 @@ static void ev_medium_done(struct sim_engine *e, void *ctx, uint64_t arg)
 
 	t->ev = (struct sim_event_ref){ 0, 0 };
 	media_set(sp, h, NULL);
-	link_leave(sp, h->link, true);
+	link_leave(sp, h, true);
 	SIM_TRACE(sp, "link_end req=%" PRId64 " hop=%d from=%s to=%s", t->req_id, t->step / 2,
 		  node_label(sp, h->from, a, sizeof(a)), node_label(sp, h->to, b, sizeof(b)));
 	medium_try_start(sp, h->from);
@@ -583,7 +588,7 @@ void sim_media_purge(struct sim_pipeline *sp, int node, const struct sim_deploy 
 
 		sim_engine_cancel(sp->eng, &t->ev);
 		media_set(sp, h, NULL);
-		link_leave(sp, h->link, true);
+		link_leave(sp, h, true);
 		sim_lose(sp, t, dep ? "dropped" : "crash");
 	}
 	for (t = m->whead; t;) {
@@ -592,7 +597,7 @@ void sim_media_purge(struct sim_pipeline *sp, int node, const struct sim_deploy 
 
 		if (!dep || t->dep == dep) {
 			wait_unlink(sp, t);
-			link_leave(sp, h->link, false);
+			link_leave(sp, h, false);
 			sim_lose(sp, t, dep ? "dropped" : "crash");
 		}
 		t = next;
@@ -1056,6 +1061,14 @@ static int check_config(const struct problem *p, const struct plan *plan,
 				    "simulator needs distinct nodes");
 	if ((unsigned)c->arrival > SIM_CONSTANT)
 		return ep_error_set(err, EP_EINVAL, "unknown arrival process %d", (int)c->arrival);
+	if (c->power && !(c->power->idle_w >= 0 && c->power->max_w >= c->power->idle_w &&
+			  isfinite(c->power->max_w) && c->power->tx_j_per_bit >= 0 &&
+			  c->power->rx_j_per_bit >= 0 && isfinite(c->power->tx_j_per_bit) &&
+			  isfinite(c->power->rx_j_per_bit)))
+		return ep_error_set(err, EP_EINVAL, "power model '%s': P_idle %g W, P_max %g W, "
+				    "%g and %g J/bit: expected 0 <= P_idle <= P_max and per-bit "
+				    "energies >= 0, all finite", c->power->name, c->power->idle_w,
+				    c->power->max_w, c->power->tx_j_per_bit, c->power->rx_j_per_bit);
 	if (c->arrival == SIM_CLOSED && !c->window_per_plan && c->window < 1)
 		return ep_error_set(err, EP_EINVAL, "window %d: at least 1 request must be in "
 				    "flight", c->window);
@@ -1252,6 +1265,7 @@ void sim_pipeline_destroy(struct sim_pipeline *sp)
 	free(sp->node_stats);
 	free(sp->link_stats);
 	free(sp->media_stats);
+	free(sp->energy);
 	free(sp);
 }
 

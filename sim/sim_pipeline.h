@@ -85,6 +85,16 @@
  * order, Student t, 95 %). The throughput series counts
  * every completion, warm-up included.
  *
+ * Modelled energy (with cfg.power; power.h: nothing here measures watts): over the measurement
+ * interval of length T, a node's CPU was busy busy_s = its server's busy time (a node is one
+ * server: its stage times are the whole device's, so u = busy_s / T is its utilisation) and it
+ * sent and received the bits of the transfers its links completed in the interval (wire bits,
+ * after the codec; the dispatcher hops only when they take time). Its energy is
+ * power_model_energy(T, busy_s, sent, received); per inference, that over the requests measured;
+ * its mean power, that over T. The totals are over the active nodes, those that computed or
+ * carried a tensor in the interval: a node the plans never used is taken to be off. The
+ * dispatcher is not a device of the model and draws nothing.
+ *
  * Randomness: every random stream (arrivals, service, transfers, failures, re-planning) is its
  * own gsl_rng (mt19937) seeded from `seed`. With the same inputs and seed a run, and its trace,
  * is the same, byte for byte.
@@ -100,6 +110,7 @@
 #include "ep_error.h"
 #include "model_profile.h"
 #include "plan.h"
+#include "power.h"
 #include "problem.h"
 #include "workload.h"
 
@@ -181,6 +192,8 @@ struct sim_config {
 	sim_complete_fn on_complete; /* NULL: none */
 	void *on_complete_ctx;
 	uint64_t seed;
+	/* modelled energy: every node's power model (borrowed); NULL: none */
+	const struct power_model *power;
 };
 
 /*
@@ -203,6 +216,18 @@ struct sim_server_stats {
 	double mean_queue;   /* time-average requests there, waiting or in service */
 	int max_queue;
 	int64_t served;
+	double bits;         /* a link: the bits of the transfers it completed (wire bits) */
+};
+
+/* A node's modelled energy over the measurement interval (above). */
+struct sim_node_energy {
+	int node;
+	bool active;          /* it computed or carried a tensor in the interval */
+	double busy_s;        /* CPU busy time */
+	double bits_sent, bits_received;
+	double energy_j;      /* over the interval */
+	double energy_per_inference_j; /* energy_j / measured requests; NAN with none */
+	double power_w;       /* mean: energy_j / the interval; NAN for an empty interval */
 };
 
 enum sim_incident_kind { SIM_INCIDENT_CRASH = 0, SIM_INCIDENT_UPDATE };
@@ -257,6 +282,9 @@ struct sim_report {
 	int n_links;
 	const struct sim_server_stats *media;  /* shared_medium: [n_nodes + 1], dispatcher last */
 	int n_media;
+	/* modelled energy (cfg.power set; else energy is NULL and the totals NAN) */
+	const struct sim_node_energy *energy;  /* [n_nodes], by node */
+	double energy_j, energy_per_inference_j, power_w; /* totals over the active nodes */
 	/* throughput series: counts[i] completions in [i, i+1) x bin_s */
 	double bin_s;
 	const int64_t *series;

@@ -63,6 +63,7 @@ int sim_deploy_build(struct sim_pipeline *sp, const struct problem *p, const str
 		if (hop->lat_ns > total_ns)
 			hop->lat_ns = total_ns;
 		hop->busy_ns = c->latency_pipelined ? total_ns - hop->lat_ns : total_ns;
+		hop->bits = p->wire_bits[h == 0 ? 0 : plan->stages[h - 1].end_cut];
 		if (!(hop->link = sim_link_get(sp, hop->from, hop->to)))
 			goto nomem;
 	}

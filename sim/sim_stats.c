@@ -20,6 +20,7 @@ static void acc_restart(struct sim_acc *a, int64_t now, int n)
 	a->area = 0;
 	a->max = n;
 	a->served = 0;
+	a->bits = 0;
 }
 
 void sim_stats_start(struct sim_pipeline *sp)
@@ -135,6 +136,7 @@ static void server_stats(const struct sim_acc *a, int64_t now, int n, bool busy,
 	out->mean_queue = interval_ns > 0 ? x.area / interval_ns : 0;
 	out->max_queue = x.max;
 	out->served = x.served;
+	out->bits = x.bits;
 }
 
 /* Throughput before the update, lowest during the roll-out, after (sim_pipeline.h). */
@@ -230,6 +232,8 @@ int sim_stats_report(struct sim_pipeline *sp, struct ep_error *err)
 	}
 	r->media = sp->media_stats;
 	r->n_media = sp->media ? sp->n + 1 : 0;
+	if (sim_energy_report(sp, interval / NS_PER_S, err))
+		return err ? err->code : EP_ENOMEM;
 	r->incidents = sp->incidents;
 	r->n_incidents = sp->n_incidents;
 	update_dip(sp, r, now);

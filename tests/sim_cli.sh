@@ -193,4 +193,33 @@ else
 	fail "trace: same seed, same bytes" "$(head -c 300 "$TMP/o1")"
 fi
 
+# Modelled energy (issue 13): a deterministic saturated run's energy per inference is within
+# 1 % of the plan's analytic figure (power_plan_energy; the run's two ends are the difference),
+# `plan --device` prints that same analytic figure for the same plan, and a codec halving the
+# tensors halves the bits each node sends.
+EN=("${BASE[@]}" --requests 2000 --device 2.7:6.4:5:5)
+if "$EP" "${EN[@]}" --format json >"$TMP/e1" 2>"$TMP/err" &&
+	"$EP" "${EN[@]}" --codec-profile lz4:2:1e6:1e6 --format json >"$TMP/e2" 2>>"$TMP/err" &&
+	"$EP" plan "${BASE[@]:1:${#BASE[@]}-3}" --device 2.7:6.4:5:5 --format json >"$TMP/e3" \
+		2>>"$TMP/err" &&
+	python3 - "$TMP/e1" "$TMP/e2" "$TMP/e3" <<'EOF'
+import json, sys
+a, b = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+p = json.load(open(sys.argv[3]))
+p = p[0] if isinstance(p, list) else p
+ea, eb = a["modelled_energy"], b["modelled_energy"]
+assert abs(ea["energy_per_inference_j"] / ea["analytic_energy_per_inference_j"] - 1) < 0.01, ea
+assert abs(p["modelled_energy"]["energy_per_inference_j"] -
+           ea["analytic_energy_per_inference_j"]) < 1e-9, (p, ea)
+assert a["codec"] is None and b["codec"]["spec"] == "lz4" and b["codec"]["ratio"] == 2
+sa = sum(n["bits_sent"] for n in ea["per_node"]) / a["measured"]
+sb = sum(n["bits_sent"] for n in eb["per_node"]) / b["measured"]
+assert abs(sb / sa - 0.5) < 0.01, (sa, sb)
+EOF
+then
+	pass "energy: simulated within 1 % of the analytic figure, plan prints it, a codec of 2 halves the bits"
+else
+	fail "energy: simulated vs analytic" "$(head -c 300 "$TMP/err")" "$(head -c 300 "$TMP/e1")"
+fi
+
 finish
