@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "ep_util.h"
+#include "emu_codec.h"
 #include "emu_db.h"
 #include "emu_fault.h"
 #include "emu_registry.h"
@@ -69,7 +70,10 @@ static const char *const emu_usage[] = {
 	"  --threads T                real compute: executor threads per stage (default 1)\n"
 	"  --save-tensors FILE        real compute: write each input image (H, W, C) and the whole\n"
 	"                             model's output for it, raw float32, image after image\n"
-	"  --compress none|lz4        compress tensors on the wire (default none)\n",
+	"  --compress CODEC           code tensors on the wire, every sender encoding and every\n"
+	"                             receiver decoding (default none): none, lz4, zstd[:LEVEL],\n"
+	"                             zfp (reversible), zfp+lz4, and the lossy zfp:precision=P,\n"
+	"                             zfp:accuracy=TOL\n",
 	"faults, detection and updates:\n"
 	"  --fault SPEC               (repeatable) one of\n"
 	"                               kill TARGET at TIME            the node crashes\n"
@@ -115,7 +119,13 @@ struct emu_cmd {
 	int n_fault_specs;
 	const char *faults_file, *state_dir;
 	char command[2048];
+	char codec[64];            /* --compress, canonical */
 };
+
+static const char *codec_name(const struct emu_cmd *c)
+{
+	return c->cfg.codec ? c->cfg.codec : "none";
+}
 
 static const char *compute_name(const struct emu_cmd *c)
 {
@@ -327,7 +337,7 @@ static void print_text(const struct emu_cmd *c, const struct instance *inst,
 		       c->cfg.rate);
 	printf(", %" PRId64 " requests, warm-up %" PRId64 " answers; compute %s; compress %s; "
 	       "heartbeats %g ms, timeout %g ms\n", c->cfg.requests, c->cfg.warmup_requests,
-	       compute_name(c), c->cfg.lz4 ? "lz4" : "none",
+	       compute_name(c), codec_name(c),
 	       c->cfg.heartbeat_period_s * 1e3, c->cfg.heartbeat_timeout_s * 1e3);
 
 	printf("\n%-22s %12s %12s %12s\n", "", "analytic", "simulated", "emulated");
@@ -367,9 +377,11 @@ static void print_text(const struct emu_cmd *c, const struct instance *inst,
 		printf("answers checked against the whole model's output: %" PRId64 ", mismatches "
 		       "%" PRId64 " (largest difference %.3g of the output's magnitude, tolerance "
 		       "%g)\n", r->checked, r->mismatches, r->max_diff, EMU_REAL_TOLERANCE);
-	printf("tensor bytes on the links: %s before compression, %s on the wire\n",
+	printf("tensor bytes on the links: %s before coding, %s on the wire (codec %s, ratio "
+	       "%.3f); coding %.3f s, decoding %.3f s in all\n",
 	       ep_format_bytes(r->raw_bytes, x, sizeof(x)),
-	       ep_format_bytes(r->wire_bytes, y, sizeof(y)));
+	       ep_format_bytes(r->wire_bytes, y, sizeof(y)), r->codec,
+	       r->wire_bytes > 0 ? r->raw_bytes / r->wire_bytes : 1.0, r->encode_s, r->decode_s);
 	if (r->interrupted)
 		printf("INTERRUPTED: the run was stopped and everything it created removed\n");
 	if (r->gave_up)
@@ -399,16 +411,17 @@ static void print_text(const struct emu_cmd *c, const struct instance *inst,
 		       s->cpu_share > 0 ? num(s->cpu_share, "%.3f", w, sizeof(w)) : "-",
 		       s->hold_s * 1e3);
 	}
-	printf("\n%-4s %-4s %-10s %8s %12s %12s\n", "dep", "hop", "link", "frames", "MiB_raw",
-	       "MiB_wire");
+	printf("\n%-4s %-4s %-10s %8s %12s %12s %10s %10s\n", "dep", "hop", "link", "frames",
+	       "MiB_raw", "MiB_wire", "encode_ms", "decode_ms");
 	for (int i = 0; i < r->n_links; i++) {
 		const struct emu_link_record *l = &r->links[i];
 		char name[72];
 
 		snprintf(name, sizeof(name), "%s->%s", node_name(l->from, n, x, sizeof(x)),
 			 node_name(l->to, n, y, sizeof(y)));
-		printf("%-4d %-4d %-10s %8" PRId64 " %12.3f %12.3f\n", l->deployment, l->hop, name,
-		       l->frames, l->raw_bytes / 1048576, l->wire_bytes / 1048576);
+		printf("%-4d %-4d %-10s %8" PRId64 " %12.3f %12.3f %10.3f %10.3f\n", l->deployment,
+		       l->hop, name, l->frames, l->raw_bytes / 1048576, l->wire_bytes / 1048576,
+		       l->encode_s * 1e3, l->decode_s * 1e3);
 	}
 	if (r->n_faults > 0) {
 		printf("\nfaults and recoveries (seconds from the first request; applied = when the "
@@ -486,7 +499,7 @@ static void print_json(const struct emu_cmd *c, const struct instance *inst,
 	json_num(c->cfg.arrival == EMU_CLOSED ? NAN : c->cfg.rate);
 	printf(", \"requests\": %" PRId64 ", \"warmup\": %" PRId64 ", \"compute\": \"%s\", "
 	       "\"compress\": \"%s\",\n", c->cfg.requests, c->cfg.warmup_requests,
-	       c->compute_model ? "model" : "none", c->cfg.lz4 ? "lz4" : "none");
+	       c->compute_model ? "model" : "none", codec_name(c));
 	printf(" \"mechanisms\": {\"bandwidth\": \"%s\", \"latency\": \"%s\", \"loss\": \"%s\", "
 	       "\"link_down\": \"%s\", \"cgroup_cpu\": %d, \"cgroup_memory\": %d},\n",
 	       emu_mech_name(r->mech[EMU_PROP_BANDWIDTH]), emu_mech_name(r->mech[EMU_PROP_LATENCY]),
@@ -532,9 +545,20 @@ static void print_json(const struct emu_cmd *c, const struct instance *inst,
 	       ", \"max_diff\": ", c->cfg.real ? c->cfg.threads : 0, r->checked, r->mismatches);
 	json_num(r->checked > 0 ? r->max_diff : NAN);
 	printf(",\n");
-	printf(" \"raw_bytes\": %.17g, \"wire_bytes\": %.17g, \"interrupted\": %s, \"gave_up\": %s,"
-	       "\n", r->raw_bytes, r->wire_bytes, r->interrupted ? "true" : "false",
+	printf(" \"raw_bytes\": %.17g, \"wire_bytes\": %.17g, \"encode_s\": %.17g, \"decode_s\": "
+	       "%.17g, \"interrupted\": %s, \"gave_up\": %s,\n", r->raw_bytes, r->wire_bytes,
+	       r->encode_s, r->decode_s, r->interrupted ? "true" : "false",
 	       r->gave_up ? "true" : "false");
+	printf(" \"links\": [");
+	for (int i = 0; i < r->n_links; i++) {
+		const struct emu_link_record *l = &r->links[i];
+
+		printf("%s{\"deployment\": %d, \"hop\": %d, \"from\": %d, \"to\": %d, \"frames\": "
+		       "%" PRId64 ", \"raw_bytes\": %.17g, \"wire_bytes\": %.17g, \"encode_s\": "
+		       "%.17g, \"decode_s\": %.17g}", i ? ", " : "", l->deployment, l->hop, l->from,
+		       l->to, l->frames, l->raw_bytes, l->wire_bytes, l->encode_s, l->decode_s);
+	}
+	printf("],\n");
 	printf(" \"deployments\": [");
 	for (int i = 0; i < r->n_deploys; i++) {
 		const struct emu_deploy_record *d = &r->deploys[i];
@@ -611,22 +635,22 @@ static void print_csv(const struct emu_cmd *c, const struct instance *inst,
 	       "compute,compress,stages,analytic_bottleneck_s,analytic_throughput,sim_throughput,"
 	       "throughput,latency_mean_s,latency_p50_s,latency_p95_s,latency_p99_s,latency_max_s,"
 	       "issued,answered,incomplete,duplicates,requests_resent,path_latency_configured_s,"
-	       "path_latency_measured_s,first_recovery_s,raw_bytes,wire_bytes\n");
+	       "path_latency_measured_s,first_recovery_s,raw_bytes,wire_bytes,encode_s,decode_s\n");
 	printf("%s,", r->run_id);
 	cli_csv_field(stdout, inst->profile->model);
 	printf(",%s,%s,%d,%" PRIu64 ",%d,%s,%d,%.17g,%" PRId64 ",%" PRId64 ",%s,%s,%d,%.17g,%.17g,"
 	       "%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%" PRId64 ",%" PRId64 ",%" PRId64
-	       ",%" PRId64 ",%" PRId64 ",%.17g,%.17g,%.17g,%.17g,%.17g\n", a->name,
+	       ",%" PRId64 ",%" PRId64 ",%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n", a->name,
 	       algo_variant_name(c->o.algo.variant), inst->cluster->n, c->o.spec.seed,
 	       c->o.spec.trial, emu_arrival_name(c->cfg.arrival), c->cfg.window,
 	       c->cfg.arrival == EMU_CLOSED ? 0 : c->cfg.rate, c->cfg.requests,
 	       c->cfg.warmup_requests, compute_name(c),
-	       c->cfg.lz4 ? "lz4" : "none", res->plan.n_stages, res->cost.bottleneck_s,
+	       codec_name(c), res->plan.n_stages, res->cost.bottleneck_s,
 	       res->cost.throughput, sim->throughput, r->throughput, r->latency_mean_s,
 	       r->latency_p50_s, r->latency_p95_s, r->latency_p99_s, r->latency_max_s, r->issued,
 	       r->answered, r->incomplete, r->duplicates, r->requests_resent,
 	       r->path_latency_configured_s, r->path_latency_measured_s, recovery, r->raw_bytes,
-	       r->wire_bytes);
+	       r->wire_bytes, r->encode_s, r->decode_s);
 }
 
 /* ---- signals: SIGINT and SIGTERM make the stop pipe readable ---- */
@@ -769,9 +793,9 @@ static int run_emu(struct emu_cmd *c)
 	c->cfg.algo_options = c->o.algo;
 	c->cfg.seed = c->o.spec.seed;
 	c->cfg.compute = c->compute_model && !c->cfg.real;
+	c->cfg.graph = inst->graph; /* real compute; the codec's shapes */
+	c->cfg.update_graph = ug;
 	if (c->cfg.real) {
-		c->cfg.graph = inst->graph;
-		c->cfg.update_graph = ug;
 		c->cfg.model_spec = c->o.spec.model;
 		c->cfg.update_spec = c->r.n_updates > 0 ? c->r.update_model[0] : NULL;
 		c->cfg.real_inputs = (int)(c->cfg.requests < 4 ? c->cfg.requests : 4);
@@ -849,7 +873,7 @@ static int run_emu(struct emu_cmd *c)
 				.warmup = c->cfg.warmup_requests,
 				.compute = compute_name(c),
 				.threads = c->cfg.real ? c->cfg.threads : -1,
-				.compress = c->cfg.lz4 ? "lz4" : "none",
+				.compress = codec_name(c),
 				.heartbeat_period_s = c->cfg.heartbeat_period_s,
 				.heartbeat_timeout_s = c->cfg.heartbeat_timeout_s,
 				.retry_timeout_s = c->cfg.retry_timeout_s,
@@ -967,13 +991,19 @@ int cmd_emu(int argc, char **argv)
 			break;
 		case O_SAVE_TENSORS: c->cfg.tensors_path = optarg; break;
 		case O_COMPRESS:
-			if (strcmp(optarg, "none") == 0 || strcmp(optarg, "lz4") == 0) {
-				c->cfg.lz4 = optarg[0] == 'l';
-			} else {
-				cli_fail(2, "--compress '%s': expected none or lz4", optarg);
+		{
+			struct emu_codec *codec;
+			struct ep_error e;
+
+			if (emu_codec_create(optarg, &codec, &e) != EP_OK) {
+				cli_fail(2, "--compress: %s", e.msg);
 				goto out;
 			}
+			snprintf(c->codec, sizeof(c->codec), "%s", emu_codec_spec(codec));
+			c->cfg.codec = c->codec;
+			emu_codec_destroy(codec);
 			break;
+		}
 		case O_FAULT:
 			if (c->n_fault_specs == MAX_FAULT_SPECS) {
 				cli_fail(2, "--fault: more than %d faults (use --faults FILE)",

@@ -399,6 +399,7 @@ static const struct codec_ops codec_zfp = { "zfp", zfp_parse, zfp_bound, zfp_enc
 static const struct codec_ops codec_zfp_lz4 = { "zfp+lz4", zfp_parse, zfp_bound, zfp_encode,
 						zfp_decode };
 
+/* In the order of emu_codec_names: a codec's index is its id on the wire. */
 static const struct codec_ops *const codecs[] = {
 	&codec_none, &codec_lz4, &codec_zstd, &codec_zfp, &codec_zfp_lz4, NULL,
 };
@@ -447,6 +448,14 @@ void emu_codec_destroy(struct emu_codec *c)
 	ZSTD_freeDCtx(c->zd);
 	free(c->scratch);
 	free(c);
+}
+
+int emu_codec_id(const struct emu_codec *c)
+{
+	for (int i = 0; codecs[i]; i++)
+		if (codecs[i] == c->ops)
+			return i;
+	return -1;
 }
 
 const char *emu_codec_spec(const struct emu_codec *c)

@@ -67,4 +67,8 @@ int emu_codec_decode(struct emu_codec *c, const void *in, size_t in_bytes, const
 /* The registered codec names, NULL-terminated, for help texts and error messages. */
 extern const char *const emu_codec_names[];
 
+/* The codec's index in emu_codec_names (0 = none): what a frame header carries to name the
+ * codec of its payload (emu_frame.h). */
+int emu_codec_id(const struct emu_codec *c);
+
 #endif

@@ -34,10 +34,11 @@ static const char schema[] =
 	"  node INTEGER, first_cut INTEGER, end_cut INTEGER, flops REAL, cpu_share REAL,"
 	"  work_iters REAL, hold_s REAL, frames_in INTEGER, frames_out INTEGER, probes INTEGER,"
 	"  bytes_in_raw REAL, bytes_in_wire REAL, bytes_out_raw REAL, bytes_out_wire REAL,"
-	"  compute_s REAL, hold_total_s REAL, codec_s REAL, max_backlog INTEGER,"
+	"  compute_s REAL, hold_total_s REAL, encode_s REAL, decode_s REAL, max_backlog INTEGER,"
 	"  PRIMARY KEY(run_id, deployment, stage));"
 	"CREATE TABLE IF NOT EXISTS emu_links(run_id TEXT, deployment INTEGER, hop INTEGER,"
 	"  from_node INTEGER, to_node INTEGER, frames INTEGER, raw_bytes REAL, wire_bytes REAL,"
+	"  encode_s REAL, decode_s REAL,"
 	"  PRIMARY KEY(run_id, deployment, hop));"
 	"CREATE TABLE IF NOT EXISTS emu_events(run_id TEXT, seq INTEGER, t_s REAL, kind TEXT,"
 	"  node INTEGER, peer INTEGER, deployment INTEGER, text TEXT, PRIMARY KEY(run_id, seq));"
@@ -57,7 +58,8 @@ static const char schema[] =
 	"  sim_latency_mean_s REAL, issued INTEGER, answered INTEGER, incomplete INTEGER,"
 	"  duplicates INTEGER, resends INTEGER, requests_resent INTEGER, raw_bytes REAL,"
 	"  wire_bytes REAL, probes INTEGER, path_latency_configured_s REAL,"
-	"  path_latency_measured_s REAL, checked INTEGER, mismatches INTEGER, max_diff REAL);";
+	"  path_latency_measured_s REAL, checked INTEGER, mismatches INTEGER, max_diff REAL,"
+	"  encode_s REAL, decode_s REAL);";
 
 struct db {
 	sqlite3 *h;
@@ -245,17 +247,17 @@ static void write_records(struct db *d, const struct emu_db_run *run,
 	for (int i = 0; i < rep->n_stages && !d->rc; i++) {
 		const struct emu_stage_record *x = &rep->stages[i];
 
-		row(d, "emu_stages", "nnnnnddddiiidddddddn", x->deployment, x->stage, x->node,
+		row(d, "emu_stages", "nnnnnddddiiiddddddddn", x->deployment, x->stage, x->node,
 		    x->first_cut, x->end_cut, x->flops, x->cpu_share, x->work_iters, x->hold_s,
 		    x->c.frames_in, x->c.frames_out, x->c.probes, x->c.bytes_in_raw,
 		    x->c.bytes_in_wire, x->c.bytes_out_raw, x->c.bytes_out_wire, x->c.compute_s,
-		    x->c.hold_s, x->c.codec_s, x->c.max_backlog);
+		    x->c.hold_s, x->c.encode_s, x->c.decode_s, x->c.max_backlog);
 	}
 	for (int i = 0; i < rep->n_links && !d->rc; i++) {
 		const struct emu_link_record *x = &rep->links[i];
 
-		row(d, "emu_links", "nnnnidd", x->deployment, x->hop, x->from, x->to, x->frames,
-		    x->raw_bytes, x->wire_bytes);
+		row(d, "emu_links", "nnnnidddd", x->deployment, x->hop, x->from, x->to, x->frames,
+		    x->raw_bytes, x->wire_bytes, x->encode_s, x->decode_s);
 	}
 	for (int i = 0; i < rep->n_events && !d->rc; i++) {
 		const struct emu_event *x = &rep->events[i];
@@ -305,7 +307,7 @@ int emu_db_write(const char *path, const struct emu_db_run *run, const struct em
 	check_schema(&d);
 	write_run(&d, run, rep);
 	write_records(&d, run, rep);
-	row(&d, "emu_summary", "ndddddddddddd" "iiiiiiddndd" "iid", run->stages,
+	row(&d, "emu_summary", "ndddddddddddd" "iiiiiiddndd" "iid" "dd", run->stages,
 	    run->analytic_bottleneck_s, run->analytic_throughput, run->sim_throughput, emu_tp,
 	    emu_tp / run->sim_throughput - 1, emu_tp / run->analytic_throughput - 1,
 	    rep->latency_mean_s, rep->latency_p50_s, rep->latency_p95_s, rep->latency_p99_s,
@@ -313,7 +315,7 @@ int emu_db_write(const char *path, const struct emu_db_run *run, const struct em
 	    rep->incomplete, rep->duplicates, rep->resends, rep->requests_resent, rep->raw_bytes,
 	    rep->wire_bytes, rep->probes, rep->path_latency_configured_s,
 	    rep->path_latency_measured_s, rep->checked, rep->mismatches,
-	    rep->checked > 0 ? rep->max_diff : NAN);
+	    rep->checked > 0 ? rep->max_diff : NAN, rep->encode_s, rep->decode_s);
 	if (d.rc == EP_OK)
 		exec(&d, "COMMIT", "committing");
 	else

@@ -27,11 +27,15 @@
  *            started_s, live_s, ended_s, state, reason)    every plan deployed
  *   emu_stages(run_id, deployment, stage, node, first_cut, end_cut, flops, cpu_share,
  *            work_iters, hold_s, frames_in, frames_out, probes, bytes_in_raw, bytes_in_wire,
- *            bytes_out_raw, bytes_out_wire, compute_s, hold_total_s, codec_s, max_backlog)
- *       per-stage counters (the last ones each stage reported)
- *   emu_links(run_id, deployment, hop, from_node, to_node, frames, raw_bytes, wire_bytes)
- *       per-link tensor bytes before and after compression; nodes by index, the dispatcher
- *       is `nodes`
+ *            bytes_out_raw, bytes_out_wire, compute_s, hold_total_s, encode_s, decode_s,
+ *            max_backlog)
+ *       per-stage counters (the last ones each stage reported); encode_s: wall time coding
+ *       what it sent, decode_s: decoding what it received
+ *   emu_links(run_id, deployment, hop, from_node, to_node, frames, raw_bytes, wire_bytes,
+ *            encode_s, decode_s)
+ *       per-link tensor bytes before and after coding (emu_runs.compress names the codec), the
+ *       sender's time encoding them and the receiver's decoding them; nodes by index, the
+ *       dispatcher is `nodes`
  *   emu_events(run_id, seq, t_s, kind, node, peer, deployment, text)   the run's log
  *   emu_faults(run_id, fault, spec, kind, node, peer, scheduled_s, at_s, slip_s,
  *            end_scheduled_s, end_s, end_slip_s, detected_s, live_s, detection_s, recovery_s,
@@ -46,7 +50,7 @@
  *            latency_p50_s, latency_p95_s, latency_p99_s, latency_max_s, sim_latency_mean_s,
  *            issued, answered, incomplete, duplicates, resends, requests_resent, raw_bytes,
  *            wire_bytes, probes, path_latency_configured_s, path_latency_measured_s, checked,
- *            mismatches, max_diff)
+ *            mismatches, max_diff, encode_s, decode_s)
  *       the analytic bottleneck (plan_cost), the simulated throughput of the same plan and
  *       workload without faults (computed by the caller), and the emulated throughput side by
  *       side; emu_vs_sim = emu / sim - 1; real compute: the answers checked against the
@@ -62,7 +66,7 @@
 #include "emu_session.h"
 #include "ep_error.h"
 
-#define EMU_DB_SCHEMA_VERSION 3
+#define EMU_DB_SCHEMA_VERSION 4
 
 /* What the caller knows about the run (strings may be NULL). */
 struct emu_db_run {
@@ -74,7 +78,8 @@ struct emu_db_run {
 	int window;
 	double rate;
 	int64_t requests, warmup;
-	const char *compute, *compress; /* "model" | "none" | "real", "none" | "lz4" */
+	const char *compute;   /* "model" | "none" | "real" */
+	const char *compress;  /* the codec's canonical spec (emu_codec.h): "none", "zstd:3", ... */
 	int threads;           /* real compute: the executor's threads per stage; -1 otherwise */
 	double heartbeat_period_s, heartbeat_timeout_s, retry_timeout_s;
 	const struct emu_fault *faults; /* the timeline (its specs go into emu_faults) */

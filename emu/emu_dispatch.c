@@ -119,19 +119,25 @@ static void send_attempt(struct emu_session *s, struct deploy *d, int64_t r, dou
 	h.sent_ns = emu_now_ns();
 	h.raw_bytes = h.wire_bytes = v->input_bytes;
 	h.stage = -1;
-	if (s->cfg.lz4 && v->input_bytes > 0) {
-		size_t cap = emu_lz4_bound(v->input_bytes), k = 0;
+	if (s->codec && v->input_bytes > 0) {
+		int64_t shape[EMU_CODEC_MAX_RANK];
+		int rank;
+		double bytes, t0 = emu_now_s();
+		size_t cap, k = 0;
+		struct ep_error e;
 
-		owned = cap ? malloc(cap) : NULL;
-		if (owned)
-			k = emu_lz4_compress(payload, v->input_bytes, owned, cap);
-		if (k > 0) {
-			h.wire_bytes = k;
-			h.flags |= EMU_FRAME_LZ4;
-		} else {
-			free(owned); /* sent uncompressed: still answered */
-			owned = NULL;
+		version_cut_shape(s, v, 0, shape, &rank, &bytes);
+		cap = emu_codec_bound(s->codec, shape, rank);
+		owned = cap && bytes == (double)v->input_bytes ? malloc(cap) : NULL;
+		if (!owned || emu_codec_encode(s->codec, (const float *)payload, shape, rank, owned,
+					       cap, &k, &e) != EP_OK) {
+			free(owned);
+			dispatch_queue(s, r, true); /* out of memory: try again later */
+			return;
 		}
+		d->in_encode_s += emu_now_s() - t0;
+		h.wire_bytes = k;
+		h.codec = (uint16_t)emu_codec_id(s->codec);
 	}
 	if (emu_out_push(&d->out, &h, owned ? NULL : payload, owned) != EP_OK) {
 		dispatch_queue(s, r, true); /* out of memory: try again later */
@@ -303,15 +309,48 @@ static void hold_answer(struct emu_session *s, const struct emu_frame_hdr *h, do
 }
 
 /*
- * Real compute: compare the answer in d->res with the whole model's output for its image.
- * Every answer counts (a duplicate too: a wrong one is wrong wherever it came from).
+ * Decode the result in d->res (coded: h->codec != 0) into s->dec. false if it is not an
+ * encoding of the prediction by the run's codec.
  */
-static void check_answer(struct emu_session *s, struct deploy *d, double now)
+static bool decode_result(struct emu_session *s, struct deploy *d)
 {
 	const struct emu_frame_hdr *h = &d->res.hdr;
 	const struct version *v = &s->vers[d->version];
-	const float *got = (const float *)d->res.buf;
-	float *tmp = NULL;
+	int64_t shape[EMU_CODEC_MAX_RANK];
+	int rank;
+	double bytes, t0;
+	struct ep_error e;
+	bool ok;
+
+	if (!s->codec || h->codec != emu_codec_id(s->codec))
+		return false;
+	version_cut_shape(s, v, v->pp->profile->n_cuts - 1, shape, &rank, &bytes);
+	if (rank == 0 || bytes != (double)h->raw_bytes)
+		return false;
+	if (h->raw_bytes > s->dec_cap) {
+		char *nb = realloc(s->dec, h->raw_bytes);
+
+		if (!nb)
+			return false;
+		s->dec = nb;
+		s->dec_cap = h->raw_bytes;
+	}
+	t0 = emu_now_s();
+	ok = emu_codec_decode(s->codec, d->res.buf, h->wire_bytes, shape, rank, (float *)s->dec,
+			      &e) == EP_OK;
+	d->res_decode_s += emu_now_s() - t0;
+	return ok;
+}
+
+/*
+ * Real compute: compare the answer `got` (decoded, or NULL: it did not decode) with the whole
+ * model's output for its image. Every answer counts (a duplicate too: a wrong one is wrong
+ * wherever it came from).
+ */
+static void check_answer(struct emu_session *s, struct deploy *d, const float *got, double now)
+{
+	const struct emu_frame_hdr *h = &d->res.hdr;
+	const struct version *v = &s->vers[d->version];
 	struct req *q;
 	double diff = 0;
 	int img;
@@ -321,17 +360,11 @@ static void check_answer(struct emu_session *s, struct deploy *d, double now)
 		return;
 	q = &s->reqs[h->request];
 	img = (int)(h->request % (uint64_t)v->n_img);
-	bad = h->raw_bytes != (uint64_t)v->out_elems * sizeof(float);
-	if (!bad && (h->flags & EMU_FRAME_LZ4)) {
-		tmp = malloc(h->raw_bytes ? h->raw_bytes : 1);
-		bad = !tmp || !emu_lz4_decompress(d->res.buf, h->wire_bytes, tmp, h->raw_bytes);
-		got = tmp;
-	}
+	bad = !got || h->raw_bytes != (uint64_t)v->out_elems * sizeof(float);
 	for (int64_t j = 0; !bad && j < v->out_elems; j++)
 		diff = fmax(diff, fabs((double)got[j] - (double)v->ref[img][j]));
 	if (!bad && !(diff <= EMU_REAL_TOLERANCE * v->ref_max[img]))
 		bad = true;
-	free(tmp);
 	if (v->ref_max[img] > 0)
 		s->max_diff = fmax(s->max_diff, diff / v->ref_max[img]);
 	s->checked++;
@@ -352,8 +385,12 @@ static void take_result(struct emu_session *s, struct deploy *d, double now)
 	const struct emu_frame_hdr *h = &d->res.hdr;
 
 	if (h->type == EMU_FRAME_DATA) {
+		const float *got = (const float *)d->res.buf;
+
+		if (h->codec != 0)
+			got = decode_result(s, d) ? (const float *)s->dec : NULL;
 		if (s->cfg.real)
-			check_answer(s, d, now);
+			check_answer(s, d, got, now);
 		d->res_frames++;
 		d->res_raw += (double)h->raw_bytes;
 		d->res_wire += (double)h->wire_bytes;

@@ -1,5 +1,5 @@
 /*
- * Frames on the wire, synthetic tensors, LZ4, and the busy work that stands for compute.
+ * Frames on the wire, synthetic tensors, and the busy work that stands for compute.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -9,8 +9,6 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <lz4.h>
 
 #include "emu_frame.h"
 #include "ep_error.h"
@@ -38,7 +36,7 @@ int emu_frame_read(struct emu_frame_reader *r, int fd, double *bytes)
 			want = hdr - r->got;
 		} else {
 			size_t off = r->got - hdr;
-			bool drop = r->discard && !(r->hdr.flags & EMU_FRAME_LZ4);
+			bool drop = r->discard && r->hdr.codec == 0;
 
 			if (r->got == hdr) {
 				if (r->hdr.magic != EMU_FRAME_MAGIC ||
@@ -231,28 +229,6 @@ void emu_tensor_fill(void *buf, size_t bytes, uint64_t seed, bool dense)
 		}
 		i += row;
 	}
-}
-
-size_t emu_lz4_bound(size_t raw)
-{
-	return raw > (size_t)LZ4_MAX_INPUT_SIZE ? 0 : (size_t)LZ4_compressBound((int)raw);
-}
-
-size_t emu_lz4_compress(const void *src, size_t raw, void *dst, size_t cap)
-{
-	int k;
-
-	if (raw > (size_t)LZ4_MAX_INPUT_SIZE || cap > 0x7fffffff)
-		return 0;
-	k = LZ4_compress_default(src, dst, (int)raw, (int)cap);
-	return k > 0 ? (size_t)k : 0;
-}
-
-bool emu_lz4_decompress(const void *src, size_t wire, void *dst, size_t raw)
-{
-	if (wire > 0x7fffffff || raw > 0x7fffffff)
-		return false;
-	return LZ4_decompress_safe(src, dst, (int)wire, (int)raw) == (int)raw;
 }
 
 /* ---- busy work ---- */

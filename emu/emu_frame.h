@@ -13,9 +13,12 @@
  *            the prediction back to the dispatcher
  *     PROBE  no payload; forwarded by every stage without compute (readiness and path latency)
  *
- * Payloads are synthetic tensors (emu_tensor_fill) of the cut tensor's real size, optionally
- * LZ4-compressed (flag EMU_FRAME_LZ4, as DEFER compressed its activations); the receiver
- * decompresses and checks the size, so compression costs what it would cost.
+ * Payloads are float32 tensors: computed ones (real compute) or synthetic ones
+ * (emu_tensor_fill) of the cut tensor's real size, coded on the wire by the run's codec
+ * (emu_codec.h, as DEFER compressed its activations with ZFP and LZ4): the header's `codec` is
+ * the codec's id (emu_codec_id; 0 = the raw bytes), raw_bytes the tensor, wire_bytes its
+ * encoding. Every sender encodes what it sends and every receiver decodes what it takes, so
+ * coding costs what it would cost; a receiver refuses a codec other than its own.
  *
  * Control path (AF_UNIX SOCK_SEQPACKET, one socketpair per stage process, outside the emulated
  * network: the emulation's management plane): struct emu_ctl_msg.
@@ -37,7 +40,6 @@
 enum emu_frame_type { EMU_FRAME_HELLO = 1, EMU_FRAME_DATA = 2, EMU_FRAME_PROBE = 3 };
 
 enum {
-	EMU_FRAME_LZ4 = 1 << 0,    /* the payload is LZ4 block-compressed */
 	EMU_FRAME_NOHOLD = 1 << 1, /* probes: no transport latency (the baseline probe) */
 };
 
@@ -53,17 +55,19 @@ struct emu_frame_hdr {
 	uint64_t raw_bytes;  /* the tensor before compression */
 	uint64_t wire_bytes; /* the payload that follows */
 	int32_t stage;       /* who sent the frame: a stage, or -1 for the dispatcher */
-	uint32_t reserved;
+	uint16_t codec;      /* the payload's codec (emu_codec_id); 0 = raw float32 bytes */
+	uint16_t reserved;
 };
 
 _Static_assert(sizeof(struct emu_frame_hdr) == 64, "the frame header is 64 bytes");
 
 /*
  * An incremental reader for a non-blocking socket. Zero-initialise; free with release.
- * With `discard` set, an uncompressed payload is taken off the socket without being copied
+ * With `discard` set, a raw payload (codec 0) is taken off the socket without being copied
  * to user space (recv with MSG_TRUNC, which TCP implements as "consume"): for receivers that
- * never look at the contents (synthetic tensors, no compression), where that copy was half of
- * a relay's per-byte work. buf then holds nothing of the frame. LZ4 payloads are always read.
+ * never look at the contents (synthetic tensors, no codec), where that copy was half of
+ * a relay's per-byte work. buf then holds nothing of the frame. Coded payloads are always
+ * read (they are decoded).
  */
 struct emu_frame_reader {
 	struct emu_frame_hdr hdr;
@@ -124,12 +128,6 @@ void emu_out_release(struct emu_out_queue *q);
  */
 void emu_tensor_fill(void *buf, size_t bytes, uint64_t seed, bool dense);
 
-/* LZ4: the compressed size bound, and compression into dst (returns the size, 0 on failure).
- * Decompression returns false unless exactly raw bytes come out. */
-size_t emu_lz4_bound(size_t raw);
-size_t emu_lz4_compress(const void *src, size_t raw, void *dst, size_t cap);
-bool emu_lz4_decompress(const void *src, size_t wire, void *dst, size_t raw);
-
 /*
  * Busy work: `iters` dependent multiply-adds (2 FLOPs each) in four chains, so the compiler
  * can neither vectorise nor remove them. Returns a value the caller must keep (sum it into a
@@ -155,7 +153,8 @@ struct emu_stage_counters {
 	double bytes_out_raw, bytes_out_wire; /* sent to the successor */
 	double compute_s; /* wall time in busy work */
 	double hold_s;    /* latency added by the transport, summed over frames */
-	double codec_s;   /* compressing and decompressing */
+	double encode_s;  /* coding what it sent (wall time) */
+	double decode_s;  /* decoding what it received (wall time) */
 	int max_backlog;  /* frames received and not yet sent, at most */
 };
 

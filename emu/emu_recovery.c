@@ -134,24 +134,56 @@ static int add_version(struct emu_session *s, const char *name, const struct pro
 	}
 	v->graph = graph;
 	v->profile = owned;
+	v->g = graph ? graph : borrowed ? s->cfg.graph : s->cfg.update_graph;
 	s->n_vers++; /* from here on, recovery_release frees it */
 	if (s->cfg.real) {
-		const struct model_graph *g = graph ? graph : borrowed ? s->cfg.graph
-								 : s->cfg.update_graph;
-
-		if (!g)
+		if (!v->g)
 			return ep_error_set(err, EP_EINVAL, "real compute of %s: no model graph",
 					    name);
-		return real_prepare(s, v, g,
+		return real_prepare(s, v, v->g,
 				    graph ? s->cfg.watch_path
 				    : borrowed ? s->cfg.model_spec : s->cfg.update_spec, err);
 	}
-	v->input_bytes = (size_t)(v->pp->transfer_bits[0] / 8);
+	{
+		int64_t shape[EMU_CODEC_MAX_RANK];
+		int rank;
+		double bytes;
+
+		version_cut_shape(s, v, 0, shape, &rank, &bytes);
+		v->input_bytes = (size_t)bytes;
+	}
 	v->input = malloc(v->input_bytes ? v->input_bytes : 1);
 	if (!v->input)
 		return ep_error_set(err, EP_ENOMEM, "out of memory for an input tensor");
 	emu_tensor_fill(v->input, v->input_bytes, s->cfg.seed + (uint64_t)(s->n_vers - 1), false);
 	return EP_OK;
+}
+
+void version_cut_shape(const struct emu_session *s, const struct version *v, int cut,
+		       int64_t *shape, int *rank, double *bytes)
+{
+	const struct model_profile *pr = v->pp->profile;
+	double b = floor(v->pp->transfer_bits[cut] / 8);
+	const struct model_layer *l = v->g ? model_graph_layer(v->g, (size_t)pr->cuts[cut].layer)
+					   : NULL;
+
+	*rank = 0;
+	*bytes = b;
+	if (l && l->rank <= EMU_CODEC_MAX_RANK &&
+	    (s->cfg.real || (double)model_layer_elements(l) * sizeof(float) == b)) {
+		/* The cut tensor as the model lays it out (H x W x C), which ZFP codes best. */
+		*rank = l->rank;
+		for (int i = 0; i < l->rank; i++)
+			shape[i] = l->shape[i];
+		*bytes = (double)model_layer_elements(l) * sizeof(float);
+	} else if (b >= sizeof(float)) {
+		/* No graph, or an accounting whose transfer is not the float32 tensor: a vector,
+		 * to whole floats when coded (a codec codes floats). */
+		*rank = 1;
+		shape[0] = (int64_t)ceil(b / sizeof(float));
+		if (s->codec)
+			*bytes = (double)shape[0] * sizeof(float);
+	}
 }
 
 static void real_release(struct version *v)
@@ -390,13 +422,15 @@ int deploy_spawn(struct emu_session *s, const struct plan *plan, int version, do
 		sp.listen_port = (uint16_t)(EMU_STAGE_PORT_BASE + d->id % EMU_STAGE_PORT_SPAN);
 		sp.next_addr = emu_net_addr(s->net, next);
 		sp.next_port = next == s->n ? EMU_RESULT_PORT : sp.listen_port;
-		sp.out_bytes = floor(p->transfer_bits[st->end_cut] / 8);
+		version_cut_shape(s, v, st->first_cut, sp.in_shape, &sp.in_rank, &sp.out_bytes);
+		version_cut_shape(s, v, st->end_cut, sp.out_shape, &sp.out_rank, &sp.out_bytes);
+		if (s->codec)
+			snprintf(sp.codec, sizeof(sp.codec), "%s", emu_codec_spec(s->codec));
 		sp.work_iters = s->cfg.compute && speed > 0
 					? flops / speed * s->nodes[node].share_eff * s->work_rate
 					: 0;
 		sp.work_rate = s->work_rate;
 		sp.hold_s = transport ? cluster_latency(s->cl, prev, node) : 0;
-		sp.lz4 = s->cfg.lz4;
 		sp.dense_output = i == n - 1;
 		if (s->cfg.real) {
 			sp.weights = v->w;

@@ -206,6 +206,15 @@ int emu_session_create(const struct problem *p, const struct plan *plan,
 		emu_session_destroy(s);
 		return ep_error_set(err, EP_ENOMEM, "out of memory for a session");
 	}
+	if (cfg->codec && strcmp(cfg->codec, "none") != 0) {
+		rc = emu_codec_create(cfg->codec, &s->codec, err);
+		if (rc) {
+			emu_session_destroy(s);
+			return rc;
+		}
+	}
+	snprintf(s->rep.codec, sizeof(s->rep.codec), "%s",
+		 s->codec ? emu_codec_spec(s->codec) : "none");
 	*out = s;
 	return EP_OK;
 }
@@ -217,6 +226,8 @@ void emu_session_destroy(struct emu_session *s)
 	dispatch_release(s);
 	recovery_release(s);
 	plan_release(&s->plan0);
+	emu_codec_destroy(s->codec);
+	free(s->dec);
 	free(s->events);
 	free(s->urec);
 	free(s->series);
@@ -897,7 +908,7 @@ static void report_deploys(struct emu_session *s)
 	if (!s->rstage || !s->rlink || !s->rdep)
 		return;
 	ns = nl = 0;
-	r->raw_bytes = r->wire_bytes = 0;
+	r->raw_bytes = r->wire_bytes = r->encode_s = r->decode_s = 0;
 	for (int k = 0; k < s->n_deps; k++) {
 		const struct deploy *d = &s->deps[k];
 		struct emu_deploy_record *o = &s->rdep[k];
@@ -928,13 +939,18 @@ static void report_deploys(struct emu_session *s)
 				l->frames = d->in_frames;
 				l->raw_bytes = d->in_raw;
 				l->wire_bytes = d->in_wire;
+				l->encode_s = d->in_encode_s;
 			} else {
 				l->frames = d->rec[h - 1].c.frames_out;
 				l->raw_bytes = d->rec[h - 1].c.bytes_out_raw;
 				l->wire_bytes = d->rec[h - 1].c.bytes_out_wire;
+				l->encode_s = d->rec[h - 1].c.encode_s;
 			}
+			l->decode_s = h == d->n ? d->res_decode_s : d->rec[h].c.decode_s;
 			r->raw_bytes += l->raw_bytes;
 			r->wire_bytes += l->wire_bytes;
+			r->encode_s += l->encode_s;
+			r->decode_s += l->decode_s;
 		}
 	}
 	r->stages = s->rstage;

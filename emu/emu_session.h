@@ -135,8 +135,14 @@ struct emu_config {
 	bool real;
 	int threads;                /* the executor's threads per stage, >= 1 */
 	int real_inputs;            /* >= 1 */
-	const struct model_graph *graph;        /* the run's model (real compute) */
-	const struct model_graph *update_graph; /* update_profile's model (real compute) */
+	const struct model_graph *graph;        /* the run's model (real compute; the codec's
+						   tensor shapes otherwise; may be NULL) */
+	const struct model_graph *update_graph; /* update_profile's model (likewise) */
+	/* The wire codec (emu_codec.h spec: none, lz4, zstd[:L], zfp, zfp+lz4, zfp:precision=P,
+	 * zfp:accuracy=TOL); NULL = none. Every stage and the dispatcher encode what they send
+	 * and decode what they receive with it; shapes from `graph` (and update_graph) where
+	 * given, else a tensor is a vector of floats. */
+	const char *codec;
 	/* What graph and update_graph were opened from (model_zoo_open), NULL for a zoo model:
 	 * real compute runs an ONNX file's own initializers and a model file's weights file
 	 * (model_zoo_weights_open); seeded weights only where the model has none. */
@@ -145,7 +151,6 @@ struct emu_config {
 	 * model's output for it here (raw float32, image 0's input (H, W, C) then its output,
 	 * then image 1's ...): the answers equal those outputs, see mismatches. */
 	const char *tensors_path;
-	bool lz4;                   /* compress tensors on the wire */
 	/* detection and recovery */
 	double heartbeat_period_s;  /* > 0 */
 	double heartbeat_timeout_s; /* >= the period; also the stuck timeout */
@@ -213,7 +218,8 @@ struct emu_link_record {
 	int deployment, hop;  /* hop h goes into stage h; hop n_stages back to the dispatcher */
 	int from, to;         /* nodes; n = the dispatcher */
 	int64_t frames;
-	double raw_bytes, wire_bytes; /* tensor payloads before and after compression */
+	double raw_bytes, wire_bytes; /* tensor payloads before and after coding */
+	double encode_s, decode_s;    /* the sender's coding, the receiver's decoding (wall) */
 };
 
 struct emu_deploy_record {
@@ -283,8 +289,10 @@ struct emu_report {
 	/* real compute: answers (duplicates included) checked against the whole model */
 	int64_t checked, mismatches;
 	double max_diff;      /* the largest |answer - reference| / max |reference| */
-	/* bytes on the wire (tensor payloads, all links) */
+	/* bytes on the wire (tensor payloads, all links) and the time spent coding them */
+	char codec[64];       /* the codec's canonical spec ("none") */
 	double raw_bytes, wire_bytes;
+	double encode_s, decode_s;
 	/* records */
 	const struct emu_request_record *requests; int64_t n_requests;
 	const struct emu_stage_record *stages; int n_stages;

@@ -16,6 +16,7 @@
 
 #include "emu_caps.h"
 #include "emu_cgroup.h"
+#include "emu_codec.h"
 #include "emu_frame.h"
 #include "emu_net.h"
 #include "emu_registry.h"
@@ -51,6 +52,7 @@ struct version {
 	const struct problem *pp;      /* &p, or the run's problem for version 0 */
 	char *input;                   /* the synthetic input tensor */
 	size_t input_bytes;
+	const struct model_graph *g;   /* shapes for the codec (real compute: the model); NULL */
 	/* real compute */
 	struct model_weights *w;
 	int n_img;
@@ -81,12 +83,12 @@ struct deploy {
 	struct emu_out_queue out;
 	double in_written, in_acked, in_progress; /* stuck check */
 	int64_t in_frames;
-	double in_raw, in_wire;
+	double in_raw, in_wire, in_encode_s;
 	/* the result connection from the last stage */
 	int res_fd;
 	struct emu_frame_reader res;
 	int64_t res_frames;
-	double res_raw, res_wire;
+	double res_raw, res_wire, res_decode_s;
 	double hold_res;              /* latency last stage -> dispatcher, added here */
 	int64_t in_flight;            /* requests whose current attempt is here */
 	char reason[200];
@@ -192,6 +194,9 @@ struct emu_session {
 	gsl_rng *rng_plan, *rng_arrival;
 	/* the dispatcher */
 	struct req *reqs;
+	struct emu_codec *codec;    /* the dispatcher's (cfg.codec); NULL: raw bytes */
+	char *dec;                  /* decoded results of synthetic runs, dec_cap bytes */
+	size_t dec_cap;
 	int64_t issued, answered;
 	int64_t checked, mismatches; /* real compute */
 	double max_diff;
@@ -266,6 +271,11 @@ double dispatch_next_time(const struct emu_session *s, double now);
 void probe_step(struct emu_session *s, double now);
 
 /* emu_recovery.c */
+/* The shape the codec gives cut `cut`'s tensor of version v (rank 0: none) and the tensor's
+ * bytes before coding. */
+void version_cut_shape(const struct emu_session *s, const struct version *v, int cut,
+		       int64_t *shape, int *rank, double *bytes);
+
 int recovery_init(struct emu_session *s, struct ep_error *err);
 void recovery_release(struct emu_session *s);
 /* Plan version v on the nodes not declared dead and deploy it. */

@@ -113,6 +113,8 @@ struct stage {
 	double remaining, compute_t0;
 	char *out_raw, *scratch;
 	size_t scratch_cap;
+	struct emu_codec *codec; /* NULL: raw bytes */
+	int codec_id;
 	struct emu_stage_counters c;
 	double next_report;
 	double written, last_acked, last_progress; /* for the stuck check */
@@ -216,6 +218,47 @@ static int finish_connect(struct stage *st, double now)
 	return 0;
 }
 
+static size_t shape_bytes(const int64_t *shape, int rank)
+{
+	size_t n = rank > 0 ? sizeof(float) : 0;
+
+	for (int i = 0; i < rank; i++)
+		n *= (size_t)shape[i];
+	return n;
+}
+
+/* Decode the payload `in` of the received frame h (the stage's input tensor) into out
+ * (h->raw_bytes). Non-zero after a fatal error (reported). */
+static int decode(struct stage *st, const struct emu_frame_hdr *h, const char *in, char *out)
+{
+	const struct emu_stage_spec *sp = st->sp;
+	struct ep_error e;
+	double t0;
+	int rc;
+
+	if (!st->codec || h->codec != st->codec_id) {
+		char why[96];
+
+		snprintf(why, sizeof(why), "codec %u, this stage's is %s", h->codec,
+			 st->codec ? emu_codec_spec(st->codec) : "none");
+		return fatal(st, "a received tensor is coded with %s", why);
+	}
+	if (h->raw_bytes != shape_bytes(sp->in_shape, sp->in_rank)) {
+		char why[96];
+
+		snprintf(why, sizeof(why), "%llu bytes, the codec's shape %zu",
+			 (unsigned long long)h->raw_bytes, shape_bytes(sp->in_shape, sp->in_rank));
+		return fatal(st, "a received coded tensor has %s", why);
+	}
+	t0 = emu_now_s();
+	rc = emu_codec_decode(st->codec, in, h->wire_bytes, sp->in_shape, sp->in_rank,
+			      (float *)out, &e);
+	st->c.decode_s += emu_now_s() - t0;
+	if (rc)
+		return fatal(st, "decoding a received tensor: %.150s", e.msg);
+	return 0;
+}
+
 /* A whole frame arrived on upstream connection u. */
 static int take_frame(struct stage *st, int u, double now)
 {
@@ -237,25 +280,21 @@ static int take_frame(struct stage *st, int u, double now)
 				 (unsigned long long)h.raw_bytes, st->in_bytes);
 			return fatal(st, "a received tensor has %s", why);
 		}
-		if (h.flags & EMU_FRAME_LZ4) {
-			double t0 = emu_now_s();
-
+		if (h.codec != 0) {
 			buf = malloc(h.raw_bytes ? h.raw_bytes : 1);
 			if (!buf)
 				return fatal(st, "out of memory for a %s tensor", "received");
-			if (!emu_lz4_decompress(r->buf, h.wire_bytes, buf, h.raw_bytes)) {
+			if (decode(st, &h, r->buf, buf)) {
 				free(buf);
-				return fatal(st, "a received tensor does not decompress (%s)", "lz4");
+				return 1;
 			}
-			st->c.codec_s += emu_now_s() - t0;
 		} else {
 			buf = r->buf; /* the reader allocates another for the next frame */
 			r->buf = NULL;
 			r->cap = 0;
 		}
-	} else if (h.flags & EMU_FRAME_LZ4) {
-		double t0 = emu_now_s();
-
+	} else if (h.codec != 0) {
+		/* Synthetic tensors: decoded (it costs what it costs), then forgotten. */
 		if (h.raw_bytes > st->scratch_cap) {
 			char *nb = realloc(st->scratch, h.raw_bytes);
 
@@ -264,9 +303,8 @@ static int take_frame(struct stage *st, int u, double now)
 			st->scratch = nb;
 			st->scratch_cap = h.raw_bytes;
 		}
-		if (!emu_lz4_decompress(r->buf, h.wire_bytes, st->scratch, h.raw_bytes))
-			return fatal(st, "a received tensor does not decompress (%s)", "lz4");
-		st->c.codec_s += emu_now_s() - t0;
+		if (decode(st, &h, r->buf, st->scratch))
+			return 1;
 	}
 	if (h.type == EMU_FRAME_DATA) {
 		st->c.frames_in++;
@@ -294,7 +332,7 @@ static int emit(struct stage *st)
 	char *owned = NULL;
 
 	h.stage = st->sp->index;
-	h.flags &= (uint16_t)~EMU_FRAME_LZ4;
+	h.codec = 0;
 	if (h.type == EMU_FRAME_DATA) {
 		const char *src = st->out_raw;
 
@@ -318,26 +356,34 @@ static int emit(struct stage *st)
 			h.raw_bytes = h.wire_bytes = (uint64_t)n * sizeof(float);
 			src = owned = out;
 		}
-		if (st->sp->lz4 && h.raw_bytes > 0) {
-			char *real_out = owned;
-
-			size_t cap = emu_lz4_bound(h.raw_bytes), k;
+		if (st->codec && h.raw_bytes > 0) {
+			char *raw_out = owned;
+			const struct emu_stage_spec *sp = st->sp;
+			size_t cap = emu_codec_bound(st->codec, sp->out_shape, sp->out_rank), k = 0;
 			double t0 = emu_now_s();
+			struct ep_error e;
+			int rc;
 
-			owned = cap ? malloc(cap) : NULL;
-			if (!owned) {
-				free(real_out);
-				return fatal(st, "out of memory compressing a %s tensor", "sent");
+			if (h.raw_bytes != shape_bytes(sp->out_shape, sp->out_rank) || cap == 0) {
+				free(raw_out);
+				return fatal(st, "an output tensor does not have the shape the codec "
+					     "was given (%s)", sp->codec);
 			}
-			k = emu_lz4_compress(src, h.raw_bytes, owned, cap);
-			free(real_out);
-			st->c.codec_s += emu_now_s() - t0;
-			if (k == 0) {
+			owned = malloc(cap);
+			if (!owned) {
+				free(raw_out);
+				return fatal(st, "out of memory coding a %s tensor", "sent");
+			}
+			rc = emu_codec_encode(st->codec, (const float *)src, sp->out_shape,
+					      sp->out_rank, owned, cap, &k, &e);
+			free(raw_out);
+			st->c.encode_s += emu_now_s() - t0;
+			if (rc) {
 				free(owned);
-				return fatal(st, "lz4 refused a %s tensor", "sent");
+				return fatal(st, "coding a sent tensor: %.150s", e.msg);
 			}
 			h.wire_bytes = k;
-			h.flags |= EMU_FRAME_LZ4;
+			h.codec = (uint16_t)st->codec_id;
 		}
 		st->c.frames_out++;
 		st->c.bytes_out_raw += (double)h.raw_bytes;
@@ -560,6 +606,15 @@ int emu_stage_main(void *arg)
 	st.ctl = sp->ctl_fd;
 	if (!emu_child_setup(sp->ctl_fd, sp->controller))
 		return 0;
+	if (sp->codec[0] && strcmp(sp->codec, "none") != 0) {
+		struct ep_error e;
+
+		if (emu_codec_create(sp->codec, &st.codec, &e) != EP_OK) {
+			rc = fatal(&st, "%.180s", e.msg);
+			goto out;
+		}
+		st.codec_id = emu_codec_id(st.codec);
+	}
 	if (sp->weights) {
 		struct model_exec_options eo = MODEL_EXEC_OPTIONS_DEFAULT;
 		struct ep_error e;
@@ -612,6 +667,7 @@ out:
 	free(st.hold);
 	free(st.out_raw);
 	free(st.scratch);
+	emu_codec_destroy(st.codec);
 	return rc;
 }
 

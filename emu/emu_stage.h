@@ -7,8 +7,8 @@
  * successor (the next stage, or the dispatcher's result port for the last stage), retrying
  * until the successor listens. One thread, one event loop (ppoll, nanosecond timeouts):
  *
- *   receive  frames from the predecessor (non-blocking); an LZ4 payload is decompressed (its
- *            size checked); the frame is then held for the incoming link's latency when the
+ *   receive  frames from the predecessor (non-blocking); a coded payload is decoded with
+ *            the run's codec (emu_codec.h; its size checked); the frame is then held for the incoming link's latency when the
  *            transport adds it (EMU_MECH_TRANSPORT: hold_s > 0), i.e. it is delivered hold_s
  *            after its last byte arrived, as if it had crossed a link with that propagation
  *            delay. Frames flagged NOHOLD (baseline probes) are not held.
@@ -19,8 +19,9 @@
  *            controller), in slices of about 0.5 ms with the sockets serviced in between, so
  *            that sending the previous output and receiving the next input overlap the
  *            compute, as a node's NIC and CPU do.
- *   send     the output tensor (out_bytes, the cut tensor's real size; synthetic contents,
- *            LZ4-compressed per frame when asked) to the successor, FIFO.
+ *   send     the output tensor (out_bytes, the cut tensor's real size; computed or
+ *            synthetic contents), encoded per frame with the run's codec, to the successor,
+ *            FIFO.
  *   report   to the controller over the control socket: READY once connected to the
  *            successor, COUNTERS every report period and last before exiting, STUCK when the
  *            link to the successor looks cut (below), ERROR on a fatal error.
@@ -44,6 +45,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "emu_codec.h"
 #include "emu_frame.h"
 #include "model_weights.h"
 
@@ -78,7 +80,12 @@ struct emu_stage_spec {
 	double work_iters;              /* busy work per DATA frame; 0 = forward at once */
 	double work_rate;               /* the host's multiply-adds per second (for slicing) */
 	double hold_s;                  /* the incoming link's latency, added here; 0 = none */
-	bool lz4;
+	/* The wire codec (an emu_codec.h spec; "" or "none": raw bytes) and the shapes of the
+	 * tensors it codes, batch excluded: the input the stage receives and the output it sends
+	 * (rank 0: no tensor). With a codec, out_bytes = 4 x the elements of out_shape. */
+	char codec[64];
+	int64_t in_shape[EMU_CODEC_MAX_RANK], out_shape[EMU_CODEC_MAX_RANK];
+	int in_rank, out_rank;
 	bool dense_output;              /* the prediction (last stage): no ReLU zeros */
 	double report_period_s;         /* COUNTERS and the stuck check */
 	double stuck_timeout_s;

@@ -179,7 +179,8 @@ static double bench_relay(const char *state_dir, bool lz4)
 	cfg.requests = 150;
 	cfg.warmup_requests = 15;
 	cfg.compute = false;
-	cfg.lz4 = lz4;
+	cfg.codec = lz4 ? "lz4" : NULL;
+	cfg.graph = inst->graph;
 	cfg.probes = 0;
 	cfg.algo = algo_find("greedy");
 	cfg.state_dir = state_dir;

@@ -81,7 +81,10 @@ expect_exit2 "--speed-factor 0" "'0'${NL}positive" "$EP" "${BASE[@]}" --compute 
 	--speed-factor 0
 expect_exit2 "--speed-factor: one per node" "3 values for 4 nodes" "$EP" "${BASE[@]}" --compute real \
 	--speed-factor 0.2,0.3,0.4
-expect_exit2 "--compress zstd" "'zstd'${NL}none or lz4" "$EP" "${BASE[@]}" --compress zstd
+expect_exit2 "--compress brotli" "'brotli'${NL}zfp:precision=P" "$EP" "${BASE[@]}" --compress brotli
+expect_exit2 "--compress zstd:99" "--compress${NL}99" "$EP" "${BASE[@]}" --compress zstd:99
+expect_exit2 "--compress zfp:precision=0" "--compress${NL}precision" "$EP" "${BASE[@]}" \
+	--compress zfp:precision=0
 expect_exit2 "--workload closed:0" "'closed:0'" "$EP" "${BASE[@]}" --workload closed:0
 expect_exit2 "--workload open:3" "'open:3'" "$EP" "${BASE[@]}" --workload open:3
 expect_exit2 "--requests 0" "--requests" "$EP" "${BASE[@]}" --requests 0
@@ -138,7 +141,7 @@ else
 fi
 
 if "$EP" emu --help >"$TMP/out" 2>&1 && grep -q '^usage: edgepipe emu' "$TMP/out" &&
-	grep -q -- '--fault SPEC' "$TMP/out" && grep -q -- '--compress none|lz4' "$TMP/out"; then
+	grep -q -- '--fault SPEC' "$TMP/out" && grep -q -- '--compress CODEC' "$TMP/out"; then
 	pass "emu --help"
 else
 	fail "emu --help" "$(head -c 400 "$TMP/out")"
