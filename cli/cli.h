@@ -329,5 +329,6 @@ int cmd_clean(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
 int cmd_emu(int argc, char **argv);
 int cmd_measure(int argc, char **argv);
+int cmd_deploy(int argc, char **argv);
 
 #endif

@@ -27,6 +27,7 @@ static const struct subcommand subcommands[] = {
 	{ "plot", cmd_plot, "draw a sweep database's figures (gnuplot) and its summary table" },
 	{ "emu", cmd_emu, "run a plan in emulated nodes: real processes, TCP, faults, recovery" },
 	{ "measure", cmd_measure, "measure the bandwidth matrix of real hosts (--cluster file)" },
+	{ "deploy", cmd_deploy, "write Kubernetes manifests that run a plan on real devices" },
 	{ "clean", cmd_clean, "remove what emulator runs registered (namespaces, links, cgroups)" },
 };
 

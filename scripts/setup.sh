@@ -2,16 +2,22 @@
 # Set up edgepipe on a Debian 12 machine: install the Debian packages that are missing (apt-get
 # update runs only when something is missing, so a second run is quick), configure and build.
 # Idempotent. Environment: BUILD_DIR (default build), EDGEPIPE_SANITIZE (ON/OFF, default OFF),
-# JOBS (default: number of cores).
+# JOBS (default: number of cores). `setup.sh --packages image` prints the Dockerfile's packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(build-essential cmake pkg-config libigraph-dev libgsl-dev libnl-3-dev
-          libnl-route-3-dev libsqlite3-dev sqlite3 gnuplot-nox iproute2 iptables
-          liblz4-dev libzstd-dev libzfp-dev
-          slurm-wlm munge yamllint python3-yaml libonnx-dev protobuf-c-compiler
-          libprotobuf-c-dev libonnx-testdata python3-onnx
-          libxnnpack-dev libpthreadpool-dev)
+# What building and running edgepipe needs: the stage image (Dockerfile) installs these.
+image=(build-essential cmake pkg-config libigraph-dev libgsl-dev libnl-3-dev
+       libnl-route-3-dev libsqlite3-dev liblz4-dev libzstd-dev libzfp-dev libyaml-dev
+       libonnx-dev protobuf-c-compiler libprotobuf-c-dev libxnnpack-dev libpthreadpool-dev)
+# `setup.sh --packages image`: print the image's list (and kubectl's package) and stop.
+if [ "${1:-}" = "--packages" ] && [ "${2:-}" = "image" ]; then
+    echo "${image[*]} kubernetes-client"
+    exit 0
+fi
+# And the tools of the tests, figures and emulator.
+packages=("${image[@]}" sqlite3 gnuplot-nox iproute2 iptables
+          slurm-wlm munge yamllint python3-yaml libonnx-testdata python3-onnx)
 # kubectl: Debian's kubernetes-client, unless a kubectl is already installed (some images ship
 # one from another package that owns the same path).
 command -v kubectl >/dev/null || packages+=(kubernetes-client)

@@ -1,0 +1,375 @@
+/*
+ * edgepipe deploy --k8s: Kubernetes manifests that run a plan on real devices with `edgepipe
+ * stage` hosts and an `edgepipe dispatch` controller (experiments/deploy_k8s.h).
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_rng.h>
+
+#include "cli.h"
+#include "deploy_k8s.h"
+#include "ep_units.h"
+#include "ep_util.h"
+#include "model_zoo.h"
+
+static const char deploy_usage[] =
+	"usage: edgepipe deploy --k8s -o DIR --node-names NAME,... --model NAME|FILE --mem SIZE\n"
+	"                       [instance options] [--plan FILE] [options] [-- DISPATCH-ARGS...]\n\n"
+	"Write Kubernetes manifests that run the plan of these options on real devices: node i of\n"
+	"the cluster is the Kubernetes node of the i-th name. DIR (new; written whole or not at\n"
+	"all) receives config.yaml (a ConfigMap with the plan, the dispatcher's arguments and the\n"
+	"files they name), stages.yaml (per node a single-replica Deployment of 'edgepipe stage'\n"
+	"pinned to the node, with its memory and CPU as resource limits, and a headless Service)\n"
+	"and controller.yaml ('edgepipe dispatch' with its ServiceAccount, Role and RoleBinding).\n"
+	"Apply with 'kubectl apply -f DIR'; README.md, 'Running a plan on k3s', has the steps.\n\n"
+	"deployment:\n"
+	"  --k8s                      Kubernetes manifests (the only target)\n"
+	"  -o, --output DIR           the directory to create\n"
+	"  --node-names A,B,...       the Kubernetes node names (kubernetes.io/hostname), one per\n"
+	"                             cluster node, in node order\n"
+	"  --plan FILE                check that the plan of 'edgepipe plan --format json' (or a\n"
+	"                             ConfigMap's plan.json) is the one these options give, which\n"
+	"                             the dispatcher computes; its algorithm is the default --algo\n"
+	"  --name NAME                object name prefix, a DNS label (default edgepipe)\n"
+	"  --namespace NS             the objects' namespace (default: kubectl's)\n"
+	"  --image IMAGE              the image built from the Dockerfile (default edgepipe:latest)\n"
+	"  --port P                   stage hosts' control port; data on P + 1 (default 19990)\n"
+	"  --dispatch-port P          the dispatcher's result and heartbeat port (default 19998)\n"
+	"  --core-flops FLOPS         FLOP/s of one core of a device: node i's CPU limit is its\n"
+	"                             --speed / FLOPS cores (default: no CPU limit)\n"
+	"  --wait DURATION            the controller waits this long for the stage hosts (300s)\n"
+	"  -- DISPATCH-ARGS...        passed to 'edgepipe dispatch' as they are (e.g. --requests,\n"
+	"                             --compute real, --workload)\n\n";
+static const char deploy_usage_instance[] =
+	CLI_INSTANCE_USAGE
+	"algorithm:\n"
+	"  --algo NAME                random, greedy, seifer (default), joint, defer, optimal,\n"
+	"                             feltin\n" CLI_ALGO_OPTIONS_USAGE CLI_METRIC_USAGE;
+
+/* An instance option as given, passed on to the dispatcher. */
+struct passed {
+	const char *opt, *value; /* value NULL: a flag */
+};
+
+struct deploy_cmd {
+	struct cli_instance_opts o;
+	struct deploy_k8s_spec k;
+	const char *out, *plan_file, *node_names;
+	bool k8s, have_algo;
+	struct passed passed[128];
+	char passed_names[128][32]; /* "--" + the option's name */
+	int n_passed;
+	char model_key[32], model_arg[64];
+	struct deploy_k8s_file files[2];
+};
+
+/* The names of "A,B,C" (the string is cut in place). */
+static int split_names(char *s, const char ***out)
+{
+	int n = 1;
+	const char **v;
+
+	for (char *p = s; *p; p++)
+		n += *p == ',';
+	v = calloc((size_t)n, sizeof(*v));
+	if (!v)
+		return -1;
+	n = 0;
+	for (char *p = s, *q; p; p = q) {
+		q = strchr(p, ',');
+		if (q)
+			*q++ = '\0';
+		v[n++] = p;
+	}
+	*out = v;
+	return n;
+}
+
+/* The dispatcher's arguments: the instance options as given (files renamed to their ConfigMap
+ * paths), --algo from the plan file when not given, then the caller's own. */
+static int build_args(struct deploy_cmd *c, char **extra, int n_extra, const char *plan_algo,
+		      const char ***out)
+{
+	const char **a = calloc((size_t)(2 * c->n_passed + n_extra + 2), sizeof(*a));
+	int n = 0;
+
+	if (!a)
+		return -1;
+	for (int i = 0; i < c->n_passed; i++) {
+		const struct passed *p = &c->passed[i];
+
+		a[n++] = p->opt;
+		if (!p->value)
+			continue;
+		if (strcmp(p->opt, "--model") == 0 && c->model_key[0])
+			a[n++] = c->model_arg;
+		else if (strcmp(p->opt, "--cluster-file") == 0)
+			a[n++] = "/config/cluster.csv";
+		else
+			a[n++] = p->value;
+	}
+	if (!c->have_algo && plan_algo && *plan_algo) {
+		a[n++] = "--algo";
+		a[n++] = plan_algo;
+	}
+	for (int i = 0; i < n_extra; i++)
+		a[n++] = extra[i];
+	*out = a;
+	return n;
+}
+
+static int run_deploy(struct deploy_cmd *c, char **extra, int n_extra)
+{
+	struct instance *inst = NULL;
+	struct algo_result r;
+	struct plan file_plan;
+	const struct algo *algo;
+	const char **names = NULL, **args = NULL;
+	char *names_buf = NULL, plan_algo[64] = "";
+	gsl_rng *rng = NULL;
+	struct ep_error err;
+	int rc = 2, n;
+
+	algo_result_init(&r);
+	plan_init(&file_plan);
+	if (c->plan_file) {
+		rc = deploy_k8s_plan_read(c->plan_file, &file_plan, plan_algo, sizeof(plan_algo),
+					  &err);
+		if (rc) {
+			rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
+			goto out;
+		}
+		if (!c->have_algo && plan_algo[0])
+			c->o.algo_name = plan_algo;
+	}
+	if (!(algo = algo_find(c->o.algo_name))) {
+		rc = cli_fail(2, "--algo '%s': unknown algorithm (one algorithm: random, greedy, "
+				 "seifer, joint, defer, optimal, feltin)", c->o.algo_name);
+		goto out;
+	}
+	rc = instance_create(&c->o.spec, &inst, &err);
+	if (rc) {
+		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
+		goto out;
+	}
+	if (!(names_buf = strdup(c->node_names)) || (n = split_names(names_buf, &names)) < 0) {
+		rc = cli_fail(1, "out of memory");
+		goto out;
+	}
+	c->k.node_names = names;
+	c->k.n_nodes = n;
+	c->k.algo = algo->name;
+	/* The plan the dispatcher will make: the same options, the same seed as 'plan'. */
+	if (!(rng = gsl_rng_alloc(gsl_rng_mt19937))) {
+		rc = cli_fail(1, "out of memory");
+		goto out;
+	}
+	gsl_rng_set(rng, ep_seed32(instance_algo_seed(&c->o.spec, algo->name)));
+	rc = algo_run(algo, &inst->problem, &c->o.algo, rng, &r, &err);
+	if (rc) {
+		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
+		goto out;
+	}
+	if (r.status != EP_OK || r.plan.n_stages < 1) {
+		rc = cli_fail(2, "%s finds no plan for these options (%s): %s", algo->name,
+			      ep_strerror(r.status), r.reason);
+		goto out;
+	}
+	if (c->plan_file) {
+		rc = deploy_k8s_check(&c->k, inst, &file_plan, &err);
+		if (rc) {
+			rc = cli_fail(cli_exit_code(rc), "plan file '%s': %s", c->plan_file, err.msg);
+			goto out;
+		}
+		for (int s = 0; s < file_plan.n_stages || s < r.plan.n_stages; s++) {
+			const struct plan_stage *a = s < file_plan.n_stages ? &file_plan.stages[s] : NULL;
+			const struct plan_stage *b = s < r.plan.n_stages ? &r.plan.stages[s] : NULL;
+
+			if (a && b && a->node == b->node && a->first_cut == b->first_cut &&
+			    a->end_cut == b->end_cut)
+				continue;
+			rc = cli_fail(2,
+				      "plan file '%s': stage %d is %s, but %s with these options "
+				      "makes %s; the dispatcher plans with the options, so give "
+				      "those that made the file's plan",
+				      c->plan_file, s, a ? "on another node or cut" : "missing",
+				      algo->name, b ? "another" : "fewer stages");
+			goto out;
+		}
+	}
+	if ((n = build_args(c, extra, n_extra, plan_algo, &args)) < 0) {
+		rc = cli_fail(1, "out of memory");
+		goto out;
+	}
+	c->k.args = args;
+	c->k.n_args = n;
+	rc = deploy_k8s_write(&c->k, inst, &r.plan, c->out, &err);
+	if (rc) {
+		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
+		goto out;
+	}
+	printf("%s: %d stage(s) of %s on %d node(s) (%s), manifests for %d stage host(s) and the "
+	       "controller\n",
+	       c->out, r.plan.n_stages, inst->profile->model, inst->cluster->n, algo->name,
+	       inst->cluster->n);
+	rc = 0;
+out:
+	free(args);
+	free(names);
+	free(names_buf);
+	gsl_rng_free(rng);
+	plan_release(&file_plan);
+	algo_result_release(&r);
+	instance_destroy(inst);
+	return rc;
+}
+
+/* Record an instance option for the dispatcher; the model file and the cluster file go into
+ * the ConfigMap. */
+static bool pass_option(struct deploy_cmd *c, const struct option *opts, int opt,
+			const char *arg)
+{
+	const char *name = NULL;
+
+	for (const struct option *o = opts; o->name; o++)
+		if (o->val == opt)
+			name = o->name;
+	if (!name || c->n_passed == (int)(sizeof(c->passed) / sizeof(c->passed[0]))) {
+		cli_fail(2, "too many options");
+		return false;
+	}
+	if (opt == CLI_O_ALGO)
+		c->have_algo = true;
+	if ((opt == CLI_O_MODEL || opt == CLI_O_CLUSTER_FILE) && c->k.n_files == 2) {
+		cli_fail(2, "--%s given twice", name);
+		return false;
+	}
+	if (opt == CLI_O_MODEL && !model_zoo_find(arg)) {
+		const char *dot = strrchr(arg, '.'), *slash = strrchr(arg, '/');
+		const char *ext = dot && (!slash || dot > slash) && strlen(dot) < 16 ? dot : "";
+
+		snprintf(c->model_key, sizeof(c->model_key), "model%s", ext);
+		snprintf(c->model_arg, sizeof(c->model_arg), "/config/%s", c->model_key);
+		c->files[c->k.n_files++] = (struct deploy_k8s_file){ c->model_key, arg };
+	}
+	if (opt == CLI_O_CLUSTER_FILE)
+		c->files[c->k.n_files++] = (struct deploy_k8s_file){ "cluster.csv", arg };
+	snprintf(c->passed_names[c->n_passed], sizeof(c->passed_names[0]), "--%s", name);
+	c->passed[c->n_passed].opt = c->passed_names[c->n_passed];
+	c->passed[c->n_passed].value = arg;
+	c->n_passed++;
+	return true;
+}
+
+int cmd_deploy(int argc, char **argv)
+{
+	enum {
+		O_K8S = CLI_O_INSTANCE_END, O_OUTPUT, O_NODE_NAMES, O_PLAN, O_NAME, O_NAMESPACE,
+		O_IMAGE, O_PORT, O_DISPATCH_PORT, O_CORE_FLOPS, O_WAIT, O_HELP,
+	};
+	static const struct option opts[] = {
+		CLI_INSTANCE_OPTIONS,
+		{ "k8s", no_argument, NULL, O_K8S },
+		{ "output", required_argument, NULL, O_OUTPUT },
+		{ "node-names", required_argument, NULL, O_NODE_NAMES },
+		{ "plan", required_argument, NULL, O_PLAN },
+		{ "name", required_argument, NULL, O_NAME },
+		{ "namespace", required_argument, NULL, O_NAMESPACE },
+		{ "image", required_argument, NULL, O_IMAGE },
+		{ "port", required_argument, NULL, O_PORT },
+		{ "dispatch-port", required_argument, NULL, O_DISPATCH_PORT },
+		{ "core-flops", required_argument, NULL, O_CORE_FLOPS },
+		{ "wait", required_argument, NULL, O_WAIT },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct deploy_cmd *c = calloc(1, sizeof(*c));
+	struct ep_error err;
+	int opt, rc = 2;
+	long v;
+
+	if (!c)
+		return cli_fail(1, "out of memory");
+	cli_instance_opts_init(&c->o);
+	c->k.name = "edgepipe";
+	c->k.image = "edgepipe:latest";
+	c->k.port = 19990;
+	c->k.dispatch_port = 19998;
+	c->k.wait_s = 300;
+	c->k.files = c->files;
+	while ((opt = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+		switch (cli_instance_opts_parse(&c->o, opt, optarg)) {
+		case 1:
+			if (!pass_option(c, opts, opt, optarg))
+				goto out;
+			continue;
+		case -1: goto out;
+		}
+		switch (opt) {
+		case O_K8S: c->k8s = true; break;
+		case 'o':
+		case O_OUTPUT: c->out = optarg; break;
+		case O_NODE_NAMES: c->node_names = optarg; break;
+		case O_PLAN: c->plan_file = optarg; break;
+		case O_NAME: c->k.name = optarg; break;
+		case O_NAMESPACE: c->k.namespace_ = optarg; break;
+		case O_IMAGE: c->k.image = optarg; break;
+		case O_PORT:
+		case O_DISPATCH_PORT:
+			if (!cli_parse_int(opt == O_PORT ? "--port" : "--dispatch-port", optarg, 1,
+					   opt == O_PORT ? 65534 : 65535, &v))
+				goto out;
+			*(opt == O_PORT ? &c->k.port : &c->k.dispatch_port) = (uint16_t)v;
+			break;
+		case O_CORE_FLOPS:
+			if (ep_parse_flops(optarg, &c->k.core_flops, &err) || c->k.core_flops <= 0) {
+				cli_fail(2, "--core-flops '%s': expected a positive speed, e.g. "
+					    "2GFLOPS", optarg);
+				goto out;
+			}
+			break;
+		case O_WAIT:
+			if (ep_parse_duration(optarg, &c->k.wait_s, &err) || c->k.wait_s < 1) {
+				cli_fail(2, "--wait '%s': expected a duration of 1s or more", optarg);
+				goto out;
+			}
+			break;
+		case O_HELP:
+			fputs(deploy_usage, stdout);
+			fputs(deploy_usage_instance, stdout);
+			rc = 0;
+			goto out;
+		default:
+			fputs(deploy_usage, stderr);
+			fputs(deploy_usage_instance, stderr);
+			goto out;
+		}
+	}
+	if (!c->k8s) {
+		cli_fail(2, "deploy: give --k8s (Kubernetes manifests, the only target)");
+		goto out;
+	}
+	if (!c->out) {
+		cli_fail(2, "deploy: give the output directory (-o DIR)");
+		goto out;
+	}
+	if (!c->node_names) {
+		cli_fail(2, "deploy: give the Kubernetes node names (--node-names A,B,...), one per "
+			    "cluster node");
+		goto out;
+	}
+	/* What follows "--" goes to the dispatcher; anything else is a mistake. */
+	if (optind < argc && strcmp(argv[optind - 1], "--") != 0) {
+		cli_fail(2, "deploy: unexpected argument '%s' (the dispatcher's own go after '--')",
+			 argv[optind]);
+		goto out;
+	}
+	if (!cli_instance_opts_finish(&c->o, "deploy"))
+		goto out;
+	rc = run_deploy(c, argv + optind, argc - optind);
+out:
+	free(c);
+	return rc;
+}

@@ -1,0 +1,1164 @@
+/*
+ * deploy_k8s: the manifests of `edgepipe deploy --k8s` (see deploy_k8s.h), emitted event by
+ * event through libyaml so that every string is quoted as YAML requires.
+ */
+#include "deploy_k8s.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#include "ep_util.h"
+#include "model_graph.h"
+
+#define CONFIGMAP_MAX_BYTES (1024 * 1024) /* Kubernetes refuses a larger ConfigMap */
+#define NAME_MAX_LEN 40                   /* leaves room for "-controller", "-host-9999" */
+
+/* One entry of the ConfigMap. */
+struct cm_entry {
+	char key[64];
+	char *data;
+	size_t len;
+	bool binary; /* not printable ASCII text: binaryData, base64 */
+};
+
+struct cm {
+	struct cm_entry e[8];
+	int n;
+	uint64_t hash; /* FNV-1a 64 over keys and contents: the pods' config-hash annotation */
+};
+
+/* ---- checks ---------------------------------------------------------------------------- */
+
+/* An RFC 1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most max characters. */
+static bool dns_label(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max || s[0] == '-' || s[n - 1] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return false;
+	return true;
+}
+
+/* A node name that is also a label value (kubernetes.io/hostname): dot-separated DNS labels,
+ * at most 63 characters in all. */
+static bool node_name_ok(const char *s)
+{
+	char buf[64];
+	char *save = NULL;
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 63 || s[0] == '.' || s[n - 1] == '.' || strstr(s, ".."))
+		return false;
+	memcpy(buf, s, n + 1);
+	for (char *p = strtok_r(buf, ".", &save); p; p = strtok_r(NULL, ".", &save))
+		if (!dns_label(p, 63))
+			return false;
+	return true;
+}
+
+int deploy_k8s_check(const struct deploy_k8s_spec *spec, const struct instance *inst,
+		     const struct plan *plan, struct ep_error *err)
+{
+	int n = inst->cluster->n;
+
+	if (!spec->name || !dns_label(spec->name, NAME_MAX_LEN))
+		return ep_error_set(err, EP_EINVAL,
+				    "name '%s': expected a DNS label (lower-case letters, digits, "
+				    "'-') of at most %d characters",
+				    spec->name ? spec->name : "", NAME_MAX_LEN);
+	if (spec->namespace_ && !dns_label(spec->namespace_, 63))
+		return ep_error_set(err, EP_EINVAL, "namespace '%s': expected a DNS label",
+				    spec->namespace_);
+	if (!spec->image || !*spec->image || strpbrk(spec->image, " \t\n"))
+		return ep_error_set(err, EP_EINVAL, "image '%s': expected an image reference",
+				    spec->image ? spec->image : "");
+	if (spec->port == 0 || spec->port == UINT16_MAX || spec->dispatch_port == 0)
+		return ep_error_set(err, EP_EINVAL, "port %u: expected 1..65534 (data = port + 1)",
+				    spec->port);
+	if (spec->n_nodes != n)
+		return ep_error_set(err, EP_EINVAL,
+				    "%d node name(s) for a cluster of %d nodes: node i of the plan "
+				    "runs on the i-th name, so give one per node",
+				    spec->n_nodes, n);
+	for (int i = 0; i < n; i++) {
+		if (!node_name_ok(spec->node_names[i]))
+			return ep_error_set(err, EP_EINVAL,
+					    "node name '%s': expected a Kubernetes node name (DNS "
+					    "labels separated by '.', at most 63 characters)",
+					    spec->node_names[i]);
+		for (int j = 0; j < i; j++)
+			if (strcmp(spec->node_names[i], spec->node_names[j]) == 0)
+				return ep_error_set(err, EP_EINVAL,
+						    "node name '%s' given twice (nodes %d and %d)",
+						    spec->node_names[i], j, i);
+	}
+	for (int s = 0; s < plan->n_stages; s++)
+		if (plan->stages[s].node < 0 || plan->stages[s].node >= n)
+			return ep_error_set(err, EP_EINVAL,
+					    "stage %d: node %d is not one of the %d named nodes", s,
+					    plan->stages[s].node, n);
+	if (plan->n_stages < 1)
+		return ep_error_set(err, EP_EINVAL, "the plan has no stages");
+	return plan_check(&inst->problem, plan, NULL, err);
+}
+
+/* ---- the ConfigMap's content ---------------------------------------------------------- */
+
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static size_t longest_line(const char *s, size_t len)
+{
+	size_t max = 0, cur = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		cur = s[i] == '\n' ? 0 : cur + 1;
+		max = cur > max ? cur : max;
+	}
+	return max;
+}
+
+static int cm_add(struct cm *cm, const char *key, char *data, size_t len, struct ep_error *err)
+{
+	struct cm_entry *e;
+
+	if (cm->n == (int)(sizeof(cm->e) / sizeof(cm->e[0])))
+		return ep_error_set(err, EP_EINVAL, "too many files for the ConfigMap");
+	e = &cm->e[cm->n++];
+	snprintf(e->key, sizeof(e->key), "%s", key);
+	e->data = data;
+	e->len = len;
+	/* A literal block keeps text as it is, within yamllint's 100 columns when its lines are
+	 * at most 90 long; anything else goes as base64 in lines of 76. */
+	e->binary = longest_line(data, len) > 90;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)data[i];
+
+		if ((c < 0x20 && c != '\n' && c != '\t') || c >= 0x7f)
+			e->binary = true;
+	}
+	return EP_OK;
+}
+
+static void cm_release(struct cm *cm)
+{
+	for (int i = 0; i < cm->n; i++)
+		free(cm->e[i].data);
+	cm->n = 0;
+}
+
+static int read_file(const char *path, char **out, size_t *len, struct ep_error *err)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long size;
+
+	*out = NULL;
+	if (!f)
+		return ep_error_set(err, errno == ENOENT ? EP_ENOTFOUND : EP_EIO,
+				    "cannot open '%s': %s", path, strerror(errno));
+	if (fseek(f, 0, SEEK_END) || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
+		fclose(f);
+		return ep_error_set(err, EP_EIO, "cannot read '%s': %s", path, strerror(errno));
+	}
+	if (size > CONFIGMAP_MAX_BYTES) {
+		fclose(f);
+		return ep_error_set(err, EP_EINVAL,
+				    "'%s' has %ld bytes: a ConfigMap holds at most 1 MiB; put the "
+				    "file in the image and name its path there instead",
+				    path, size);
+	}
+	buf = malloc((size_t)size + 1);
+	if (!buf) {
+		fclose(f);
+		return ep_error_set(err, EP_ENOMEM, "out of memory");
+	}
+	if (fread(buf, 1, (size_t)size, f) != (size_t)size) {
+		free(buf);
+		fclose(f);
+		return ep_error_set(err, EP_EIO, "cannot read '%s'", path);
+	}
+	fclose(f);
+	buf[size] = '\0';
+	*out = buf;
+	*len = (size_t)size;
+	return EP_OK;
+}
+
+/* The plan as JSON, one stage per line (the ConfigMap's plan.json). */
+static int plan_json(const struct deploy_k8s_spec *spec, const struct instance *inst,
+		     const struct plan *plan, char **out, size_t *len, struct ep_error *err)
+{
+	const struct model_profile *p = inst->profile;
+	FILE *f = open_memstream(out, len);
+	struct plan_cost cost;
+
+	if (!f)
+		return ep_error_set(err, EP_ENOMEM, "out of memory");
+	plan_cost(&inst->problem, plan, &cost, NULL, NULL);
+	fprintf(f, "{\n  \"model\": ");
+	ep_json_string(f, p->model);
+	fprintf(f, ",\n  \"algo\": ");
+	ep_json_string(f, spec->algo ? spec->algo : "");
+	fprintf(f, ",\n  \"bottleneck_s\": %.17g,\n  \"nodes\": [", cost.bottleneck_s);
+	for (int i = 0; i < spec->n_nodes; i++) {
+		fprintf(f, "%s\n    ", i ? "," : "");
+		ep_json_string(f, spec->node_names[i]);
+	}
+	fprintf(f, "\n  ],\n  \"stages\": [");
+	for (int s = 0; s < plan->n_stages; s++) {
+		const struct plan_stage *st = &plan->stages[s];
+		size_t first = (size_t)p->cuts[st->first_cut].layer + 1;
+		size_t last = (size_t)p->cuts[st->end_cut].layer;
+
+		fprintf(f, "%s\n    {\"stage\": %d, \"node\": %d, \"node_name\": ", s ? "," : "", s,
+			st->node);
+		ep_json_string(f, spec->node_names[st->node]);
+		fprintf(f, ", \"first_cut\": %d, \"end_cut\": %d,\n     \"first_layer\": ",
+			st->first_cut, st->end_cut);
+		ep_json_string(f, model_graph_layer(inst->graph, first)->name);
+		fprintf(f, ", \"last_layer\": ");
+		ep_json_string(f, model_graph_layer(inst->graph, last)->name);
+		fprintf(f, "}");
+	}
+	fprintf(f, "\n  ]\n}\n");
+	if (fclose(f)) {
+		free(*out);
+		*out = NULL;
+		return ep_error_set(err, EP_ENOMEM, "out of memory");
+	}
+	return EP_OK;
+}
+
+static int cm_build(const struct deploy_k8s_spec *spec, const struct instance *inst,
+		    const struct plan *plan, struct cm *cm, struct ep_error *err)
+{
+	size_t total = 0, len = 0;
+	char *buf = NULL;
+	FILE *f;
+	int rc;
+
+	rc = plan_json(spec, inst, plan, &buf, &len, err);
+	if (rc || (rc = cm_add(cm, "plan.json", buf, len, err)))
+		goto fail;
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return ep_error_set(err, EP_ENOMEM, "out of memory");
+	for (int i = 0; i < spec->n_args; i++)
+		fprintf(f, "%s\n", spec->args[i]);
+	if (fclose(f)) {
+		buf = NULL;
+		rc = ep_error_set(err, EP_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if ((rc = cm_add(cm, "args", buf, len, err)))
+		goto fail;
+	buf = NULL;
+	for (int i = 0; i < spec->n_files; i++) {
+		const char *k = spec->files[i].key;
+
+		if (!*k || strspn(k, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+				  "-._") != strlen(k) || strlen(k) >= sizeof(cm->e[0].key)) {
+			rc = ep_error_set(err, EP_EINVAL, "ConfigMap key '%s': expected [-._a-zA-Z0-9]+",
+					  k);
+			goto fail;
+		}
+		rc = read_file(spec->files[i].path, &buf, &len, err);
+		if (rc || (rc = cm_add(cm, k, buf, len, err)))
+			goto fail;
+		buf = NULL;
+	}
+	cm->hash = 0xcbf29ce484222325ull;
+	for (int i = 0; i < cm->n; i++) {
+		cm->hash = fnv1a(cm->hash, cm->e[i].key, strlen(cm->e[i].key) + 1);
+		cm->hash = fnv1a(cm->hash, cm->e[i].data, cm->e[i].len);
+		total += strlen(cm->e[i].key) + (cm->e[i].binary ? (cm->e[i].len + 2) / 3 * 4
+								  : cm->e[i].len);
+	}
+	if (total > CONFIGMAP_MAX_BYTES)
+		return ep_error_set(err, EP_EINVAL,
+				    "the ConfigMap would hold %zu bytes: Kubernetes takes at most 1 "
+				    "MiB; put the model in the image and name its path instead",
+				    total);
+	return EP_OK;
+fail:
+	free(buf);
+	return rc;
+}
+
+/* ---- YAML through libyaml's emitter ----------------------------------------------------- */
+
+struct y {
+	yaml_emitter_t e;
+	bool failed;
+	bool first_doc;
+};
+
+static void y_emit(struct y *y, yaml_event_t *ev, int ok)
+{
+	if (!ok) {
+		y->failed = true;
+		return;
+	}
+	if (y->failed) {
+		yaml_event_delete(ev);
+		return;
+	}
+	if (!yaml_emitter_emit(&y->e, ev))
+		y->failed = true;
+}
+
+/* Would a plain `s` be read back as something other than a string (YAML 1.1 or 1.2: a
+ * number, a boolean, null, a base-60 integer)? Such strings are emitted quoted. */
+static bool plain_is_not_string(const char *s)
+{
+	static const char *const words[] = { "y", "Y", "yes", "Yes", "YES", "n", "N", "no",
+					     "No", "NO", "true", "True", "TRUE", "false", "False",
+					     "FALSE", "on", "On", "ON", "off", "Off", "OFF", "null",
+					     "Null", "NULL", "~", ".inf", ".Inf", ".INF", "-.inf",
+					     "+.inf", ".nan", ".NaN", ".NAN", "<<", "=" };
+
+	if (!*s)
+		return true;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcmp(s, words[i]) == 0)
+			return true;
+	/* Numbers of every base and base 60 are made of these; a few strings that are not
+	 * numbers get quoted too, which costs nothing. */
+	return strchr("0123456789+-.", s[0]) &&
+	       strspn(s, "0123456789abcdefABCDEFxXoO:._+-") == strlen(s);
+}
+
+static void y_scalar(struct y *y, const char *s, size_t len, bool string, yaml_scalar_style_t st)
+{
+	yaml_event_t ev;
+	int plain = !string || !plain_is_not_string(s);
+
+	y_emit(y, &ev,
+	       yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)(uintptr_t)s, (int)len, plain, 1,
+					    st));
+}
+
+static void y_str(struct y *y, const char *s)
+{
+	y_scalar(y, s, strlen(s), true, YAML_ANY_SCALAR_STYLE);
+}
+
+static void y_strf(struct y *y, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void y_strf(struct y *y, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	y_str(y, buf);
+}
+
+static void y_int(struct y *y, long v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%ld", v);
+	y_scalar(y, buf, strlen(buf), false, YAML_PLAIN_SCALAR_STYLE);
+}
+
+static void y_bool(struct y *y, bool v)
+{
+	y_scalar(y, v ? "true" : "false", v ? 4 : 5, false, YAML_PLAIN_SCALAR_STYLE);
+}
+
+static void y_map(struct y *y)
+{
+	yaml_event_t ev;
+
+	y_emit(y, &ev,
+	       yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE));
+}
+
+static void y_seq(struct y *y)
+{
+	yaml_event_t ev;
+
+	y_emit(y, &ev,
+	       yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
+						    YAML_BLOCK_SEQUENCE_STYLE));
+}
+
+static void y_end_map(struct y *y)
+{
+	yaml_event_t ev;
+
+	y_emit(y, &ev, yaml_mapping_end_event_initialize(&ev));
+}
+
+static void y_end_seq(struct y *y)
+{
+	yaml_event_t ev;
+
+	y_emit(y, &ev, yaml_sequence_end_event_initialize(&ev));
+}
+
+/* key: "value" */
+static void y_kv(struct y *y, const char *k, const char *v)
+{
+	y_str(y, k);
+	y_str(y, v);
+}
+
+static void y_doc_start(struct y *y)
+{
+	yaml_event_t ev;
+
+	y_emit(y, &ev, yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, y->first_doc));
+	y->first_doc = false;
+}
+
+static void y_doc_end(struct y *y)
+{
+	yaml_event_t ev;
+
+	y_emit(y, &ev, yaml_document_end_event_initialize(&ev, 1));
+}
+
+static int y_open(struct y *y, FILE *f)
+{
+	yaml_event_t ev;
+
+	memset(y, 0, sizeof(*y));
+	if (!yaml_emitter_initialize(&y->e))
+		return EP_ENOMEM;
+	yaml_emitter_set_output_file(&y->e, f);
+	yaml_emitter_set_unicode(&y->e, 1);
+	yaml_emitter_set_indent(&y->e, 2);
+	yaml_emitter_set_width(&y->e, 72); /* folded lines stay under yamllint's 100 */
+	y->first_doc = true;
+	y_emit(y, &ev, yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING));
+	return EP_OK;
+}
+
+static int y_close(struct y *y)
+{
+	yaml_event_t ev;
+	bool failed;
+
+	y_emit(y, &ev, yaml_stream_end_event_initialize(&ev));
+	if (!y->failed && !yaml_emitter_flush(&y->e))
+		y->failed = true;
+	failed = y->failed;
+	yaml_emitter_delete(&y->e);
+	return failed ? EP_EINTERNAL : EP_OK;
+}
+
+/* apiVersion, kind, metadata {name, namespace, labels}; leaves the object's mapping open. */
+static void y_object(struct y *y, const struct deploy_k8s_spec *spec, const char *api,
+		     const char *kind, const char *name, const char *component, int node)
+{
+	y_doc_start(y);
+	y_map(y);
+	y_kv(y, "apiVersion", api);
+	y_kv(y, "kind", kind);
+	y_str(y, "metadata");
+	y_map(y);
+	y_kv(y, "name", name);
+	if (spec->namespace_)
+		y_kv(y, "namespace", spec->namespace_);
+	y_str(y, "labels");
+	y_map(y);
+	y_kv(y, "app.kubernetes.io/name", "edgepipe");
+	y_kv(y, "app.kubernetes.io/instance", spec->name);
+	if (component)
+		y_kv(y, "app.kubernetes.io/component", component);
+	if (node >= 0) {
+		y_str(y, "edgepipe.io/node");
+		y_strf(y, "%d", node);
+	}
+	y_end_map(y);
+	y_end_map(y);
+}
+
+static void y_end_object(struct y *y)
+{
+	y_end_map(y);
+	y_doc_end(y);
+}
+
+static void y_selector_labels(struct y *y, const struct deploy_k8s_spec *spec,
+			      const char *component, int node)
+{
+	y_map(y);
+	y_kv(y, "app.kubernetes.io/instance", spec->name);
+	y_kv(y, "app.kubernetes.io/component", component);
+	if (node >= 0) {
+		y_str(y, "edgepipe.io/node");
+		y_strf(y, "%d", node);
+	}
+	y_end_map(y);
+}
+
+/* The ConfigMap volume, mounted read-only at /config (pod spec side). */
+static void y_config_volume(struct y *y, const struct deploy_k8s_spec *spec)
+{
+	y_str(y, "volumes");
+	y_seq(y);
+	y_map(y);
+	y_kv(y, "name", "config");
+	y_str(y, "configMap");
+	y_map(y);
+	y_strf(y, "name");
+	y_strf(y, "%s-config", spec->name);
+	y_end_map(y);
+	y_end_map(y);
+	y_end_seq(y);
+}
+
+static void y_config_mount(struct y *y)
+{
+	y_str(y, "volumeMounts");
+	y_seq(y);
+	y_map(y);
+	y_kv(y, "name", "config");
+	y_kv(y, "mountPath", "/config");
+	y_str(y, "readOnly");
+	y_bool(y, true);
+	y_end_map(y);
+	y_end_seq(y);
+}
+
+static void y_security(struct y *y)
+{
+	y_str(y, "securityContext");
+	y_map(y);
+	y_str(y, "allowPrivilegeEscalation");
+	y_bool(y, false);
+	y_str(y, "runAsNonRoot");
+	y_bool(y, true);
+	y_end_map(y);
+}
+
+/* The pod template's metadata: labels and the ConfigMap's hash (a change rolls the pod). */
+static void y_template_meta(struct y *y, const struct deploy_k8s_spec *spec,
+			    const struct cm *cm, const char *component, int node,
+			    const char *stage)
+{
+	y_str(y, "metadata");
+	y_map(y);
+	y_str(y, "labels");
+	y_map(y);
+	y_kv(y, "app.kubernetes.io/name", "edgepipe");
+	y_kv(y, "app.kubernetes.io/instance", spec->name);
+	y_kv(y, "app.kubernetes.io/component", component);
+	if (node >= 0) {
+		y_str(y, "edgepipe.io/node");
+		y_strf(y, "%d", node);
+	}
+	y_end_map(y);
+	y_str(y, "annotations");
+	y_map(y);
+	y_str(y, "edgepipe.io/config-hash");
+	y_strf(y, "%016llx", (unsigned long long)cm->hash);
+	if (stage)
+		y_kv(y, "edgepipe.io/plan-stage", stage);
+	y_end_map(y);
+	y_end_map(y);
+}
+
+static void write_configmap(struct y *y, const struct deploy_k8s_spec *spec, const struct cm *cm)
+{
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char name[64];
+	bool any_binary = false;
+
+	snprintf(name, sizeof(name), "%s-config", spec->name);
+	y_object(y, spec, "v1", "ConfigMap", name, "config", -1);
+	y_str(y, "data");
+	y_map(y);
+	for (int i = 0; i < cm->n; i++) {
+		any_binary |= cm->e[i].binary;
+		if (cm->e[i].binary)
+			continue;
+		y_str(y, cm->e[i].key);
+		y_scalar(y, cm->e[i].data, cm->e[i].len, true, YAML_LITERAL_SCALAR_STYLE);
+	}
+	y_end_map(y);
+	if (any_binary) {
+		y_str(y, "binaryData");
+		y_map(y);
+		for (int i = 0; i < cm->n; i++) {
+			const unsigned char *d = (const unsigned char *)cm->e[i].data;
+			size_t n = cm->e[i].len, o = 0;
+			char *enc;
+
+			if (!cm->e[i].binary)
+				continue;
+			enc = malloc((n + 2) / 3 * 4 + (n + 56) / 57 + 1);
+			if (!enc) {
+				y->failed = true;
+				return;
+			}
+			for (size_t j = 0; j < n; j += 3) {
+				uint32_t v = (uint32_t)d[j] << 16 |
+					     (j + 1 < n ? (uint32_t)d[j + 1] << 8 : 0) |
+					     (j + 2 < n ? d[j + 2] : 0);
+
+				enc[o++] = b64[v >> 18 & 63];
+				enc[o++] = b64[v >> 12 & 63];
+				enc[o++] = j + 1 < n ? b64[v >> 6 & 63] : '=';
+				enc[o++] = j + 2 < n ? b64[v & 63] : '=';
+				if (j % 57 == 54 || j + 3 >= n)
+					enc[o++] = '\n'; /* 76 columns, as MIME; decoders skip it */
+			}
+			enc[o] = '\0';
+			y_str(y, cm->e[i].key);
+			y_scalar(y, enc, o, true, YAML_LITERAL_SCALAR_STYLE);
+			free(enc);
+		}
+		y_end_map(y);
+	}
+	y_end_object(y);
+}
+
+/* CPU in millicores for node i (0: no limit). */
+static long node_millicores(const struct deploy_k8s_spec *spec, const struct cluster *c, int i)
+{
+	double m;
+
+	if (spec->core_flops <= 0 || c->speed_flops[i] <= 0)
+		return 0;
+	m = ceil(1000.0 * c->speed_flops[i] / spec->core_flops - 1e-9);
+	return m < 1 ? 1 : m > (double)LONG_MAX / 2 ? LONG_MAX / 2 : (long)m;
+}
+
+static void y_quantity_mem(struct y *y, double bytes)
+{
+	double b = ceil(bytes);
+
+	if (fmod(b, 1048576.0) == 0)
+		y_strf(y, "%.0fMi", b / 1048576.0);
+	else
+		y_strf(y, "%.0f", b);
+}
+
+static void write_host(struct y *y, const struct deploy_k8s_spec *spec,
+		       const struct instance *inst, const struct plan *plan, const struct cm *cm,
+		       int i)
+{
+	char name[64], stage[16] = "spare";
+	long mc = node_millicores(spec, inst->cluster, i);
+
+	for (int s = 0; s < plan->n_stages; s++)
+		if (plan->stages[s].node == i)
+			snprintf(stage, sizeof(stage), "%d", s);
+	snprintf(name, sizeof(name), "%s-host-%d", spec->name, i);
+
+	y_object(y, spec, "apps/v1", "Deployment", name, "stage-host", i);
+	y_str(y, "spec");
+	y_map(y);
+	y_str(y, "replicas");
+	y_int(y, 1);
+	y_str(y, "strategy");
+	y_map(y);
+	y_kv(y, "type", "Recreate");
+	y_end_map(y);
+	y_str(y, "selector");
+	y_map(y);
+	y_str(y, "matchLabels");
+	y_selector_labels(y, spec, "stage-host", i);
+	y_end_map(y);
+	y_str(y, "template");
+	y_map(y);
+	y_template_meta(y, spec, cm, "stage-host", i, stage);
+	y_str(y, "spec");
+	y_map(y);
+	y_str(y, "nodeSelector");
+	y_map(y);
+	y_kv(y, "kubernetes.io/hostname", spec->node_names[i]);
+	y_end_map(y);
+	y_str(y, "automountServiceAccountToken");
+	y_bool(y, false);
+	y_str(y, "terminationGracePeriodSeconds");
+	y_int(y, 5);
+	y_str(y, "containers");
+	y_seq(y);
+	y_map(y);
+	y_kv(y, "name", "stage");
+	y_kv(y, "image", spec->image);
+	y_kv(y, "imagePullPolicy", "IfNotPresent");
+	y_str(y, "command");
+	y_seq(y);
+	y_str(y, "edgepipe");
+	y_end_seq(y);
+	y_str(y, "args");
+	y_seq(y);
+	y_str(y, "stage");
+	y_str(y, "--listen");
+	y_strf(y, "0.0.0.0:%u", spec->port);
+	y_str(y, "--name");
+	y_str(y, spec->node_names[i]);
+	y_end_seq(y);
+	y_str(y, "ports");
+	y_seq(y);
+	y_map(y);
+	y_kv(y, "name", "control");
+	y_str(y, "containerPort");
+	y_int(y, spec->port);
+	y_end_map(y);
+	y_map(y);
+	y_kv(y, "name", "data");
+	y_str(y, "containerPort");
+	y_int(y, spec->port + 1);
+	y_end_map(y);
+	y_end_seq(y);
+	y_str(y, "resources");
+	y_map(y);
+	for (int k = 0; k < 2; k++) {
+		y_str(y, k ? "limits" : "requests");
+		y_map(y);
+		if (mc > 0) {
+			y_str(y, "cpu");
+			y_strf(y, "%ldm", mc);
+		}
+		y_str(y, "memory");
+		y_quantity_mem(y, inst->cluster->mem_bytes[i]);
+		y_end_map(y);
+	}
+	y_end_map(y);
+	y_config_mount(y);
+	y_security(y);
+	y_end_map(y);
+	y_end_seq(y);
+	y_config_volume(y, spec);
+	y_end_map(y); /* pod spec */
+	y_end_map(y); /* template */
+	y_end_map(y); /* spec */
+	y_end_object(y);
+
+	/* The headless Service: a stable DNS name for the host's pod, ready or not (the
+	 * dispatcher decides what is alive, by heartbeats). */
+	y_object(y, spec, "v1", "Service", name, "stage-host", i);
+	y_str(y, "spec");
+	y_map(y);
+	y_kv(y, "clusterIP", "None");
+	y_str(y, "publishNotReadyAddresses");
+	y_bool(y, true);
+	y_str(y, "selector");
+	y_selector_labels(y, spec, "stage-host", i);
+	y_str(y, "ports");
+	y_seq(y);
+	for (int k = 0; k < 2; k++) {
+		y_map(y);
+		y_kv(y, "name", k ? "data" : "control");
+		y_kv(y, "protocol", "TCP");
+		y_str(y, "port");
+		y_int(y, spec->port + k);
+		y_str(y, "targetPort");
+		y_int(y, spec->port + k);
+		y_end_map(y);
+	}
+	y_end_seq(y);
+	y_end_map(y);
+	y_end_object(y);
+}
+
+static void write_controller(struct y *y, const struct deploy_k8s_spec *spec,
+			     const struct cm *cm)
+{
+	static const char *const verbs[] = { DEPLOY_K8S_VERBS };
+	char name[64], *hosts = NULL;
+	size_t hosts_len = 0;
+	FILE *hf;
+
+	snprintf(name, sizeof(name), "%s-controller", spec->name);
+	y_object(y, spec, "v1", "ServiceAccount", name, "controller", -1);
+	y_end_object(y);
+
+	y_object(y, spec, "rbac.authorization.k8s.io/v1", "Role", name, "controller", -1);
+	y_str(y, "rules");
+	y_seq(y);
+	y_map(y);
+	y_str(y, "apiGroups");
+	y_seq(y);
+	y_str(y, "apps");
+	y_end_seq(y);
+	y_str(y, "resources");
+	y_seq(y);
+	y_str(y, "deployments");
+	y_end_seq(y);
+	y_str(y, "resourceNames");
+	y_seq(y);
+	for (int i = 0; i < spec->n_nodes; i++)
+		y_strf(y, "%s-host-%d", spec->name, i);
+	y_end_seq(y);
+	y_str(y, "verbs");
+	y_seq(y);
+	for (size_t v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++)
+		y_str(y, verbs[v]);
+	y_end_seq(y);
+	y_end_map(y);
+	y_end_seq(y);
+	y_end_object(y);
+
+	y_object(y, spec, "rbac.authorization.k8s.io/v1", "RoleBinding", name, "controller", -1);
+	y_str(y, "subjects");
+	y_seq(y);
+	y_map(y);
+	y_kv(y, "kind", "ServiceAccount");
+	y_kv(y, "name", name);
+	if (spec->namespace_)
+		y_kv(y, "namespace", spec->namespace_);
+	y_end_map(y);
+	y_end_seq(y);
+	y_str(y, "roleRef");
+	y_map(y);
+	y_kv(y, "apiGroup", "rbac.authorization.k8s.io");
+	y_kv(y, "kind", "Role");
+	y_kv(y, "name", name);
+	y_end_map(y);
+	y_end_object(y);
+
+	hf = open_memstream(&hosts, &hosts_len);
+	if (!hf) {
+		y->failed = true;
+		return;
+	}
+	for (int i = 0; i < spec->n_nodes; i++)
+		fprintf(hf, "%s%s=%s-host-%d:%u", i ? "," : "", spec->node_names[i], spec->name, i,
+			spec->port);
+	if (fclose(hf)) {
+		y->failed = true;
+		return;
+	}
+
+	y_object(y, spec, "apps/v1", "Deployment", name, "controller", -1);
+	y_str(y, "spec");
+	y_map(y);
+	y_str(y, "replicas");
+	y_int(y, 1);
+	y_str(y, "strategy");
+	y_map(y);
+	y_kv(y, "type", "Recreate"); /* one dispatcher at a time */
+	y_end_map(y);
+	y_str(y, "selector");
+	y_map(y);
+	y_str(y, "matchLabels");
+	y_selector_labels(y, spec, "controller", -1);
+	y_end_map(y);
+	y_str(y, "template");
+	y_map(y);
+	y_template_meta(y, spec, cm, "controller", -1, NULL);
+	y_str(y, "spec");
+	y_map(y);
+	y_kv(y, "serviceAccountName", name);
+	y_str(y, "initContainers");
+	y_seq(y);
+	y_map(y);
+	y_kv(y, "name", "wait-for-hosts");
+	y_kv(y, "image", spec->image);
+	y_kv(y, "imagePullPolicy", "IfNotPresent");
+	y_str(y, "command");
+	y_seq(y);
+	y_str(y, "sh");
+	y_str(y, "-c");
+	y_str(y, "kubectl wait --namespace \"$POD_NAMESPACE\" --for=condition=Available "
+		 "--timeout=\"$WAIT\" \"$@\" || echo 'edgepipe: not every stage host is "
+		 "available; dispatching to those that are' >&2");
+	y_str(y, "wait-for-hosts");
+	for (int i = 0; i < spec->n_nodes; i++)
+		y_strf(y, "deployment/%s-host-%d", spec->name, i);
+	y_end_seq(y);
+	y_str(y, "env");
+	y_seq(y);
+	y_map(y);
+	y_kv(y, "name", "POD_NAMESPACE");
+	y_str(y, "valueFrom");
+	y_map(y);
+	y_str(y, "fieldRef");
+	y_map(y);
+	y_kv(y, "fieldPath", "metadata.namespace");
+	y_end_map(y);
+	y_end_map(y);
+	y_end_map(y);
+	y_map(y);
+	y_kv(y, "name", "WAIT");
+	y_str(y, "value");
+	y_strf(y, "%.0fs", ceil(spec->wait_s));
+	y_end_map(y);
+	y_end_seq(y);
+	y_security(y);
+	y_end_map(y);
+	y_end_seq(y);
+	y_str(y, "containers");
+	y_seq(y);
+	y_map(y);
+	y_kv(y, "name", "dispatch");
+	y_kv(y, "image", spec->image);
+	y_kv(y, "imagePullPolicy", "IfNotPresent");
+	y_str(y, "command");
+	y_seq(y);
+	y_str(y, "edgepipe");
+	y_end_seq(y);
+	y_str(y, "args");
+	y_seq(y);
+	y_str(y, "dispatch");
+	y_str(y, "--hosts");
+	y_str(y, hosts);
+	y_str(y, "--listen");
+	y_strf(y, "0.0.0.0:%u", spec->dispatch_port);
+	for (int i = 0; i < spec->n_args; i++)
+		y_str(y, spec->args[i]);
+	y_end_seq(y);
+	y_str(y, "ports");
+	y_seq(y);
+	for (int k = 0; k < 2; k++) {
+		y_map(y);
+		y_kv(y, "name", k ? "heartbeats" : "results");
+		y_str(y, "containerPort");
+		y_int(y, spec->dispatch_port);
+		y_kv(y, "protocol", k ? "UDP" : "TCP");
+		y_end_map(y);
+	}
+	y_end_seq(y);
+	y_config_mount(y);
+	y_security(y);
+	y_end_map(y);
+	y_end_seq(y);
+	y_config_volume(y, spec);
+	y_end_map(y); /* pod spec */
+	y_end_map(y); /* template */
+	y_end_map(y); /* spec */
+	y_end_object(y);
+	free(hosts);
+}
+
+/* ---- reading a plan file ------------------------------------------------------------- */
+
+static yaml_node_t *map_get(yaml_document_t *d, yaml_node_t *m, const char *key)
+{
+	if (!m || m->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top;
+	     p++) {
+		yaml_node_t *k = yaml_document_get_node(d, p->key);
+
+		if (k && k->type == YAML_SCALAR_NODE && strcmp((char *)k->data.scalar.value, key) == 0)
+			return yaml_document_get_node(d, p->value);
+	}
+	return NULL;
+}
+
+static bool node_int(yaml_node_t *n, int *out)
+{
+	char *end;
+	long v;
+
+	if (!n || n->type != YAML_SCALAR_NODE)
+		return false;
+	errno = 0;
+	v = strtol((char *)n->data.scalar.value, &end, 10);
+	if (errno || end == (char *)n->data.scalar.value || *end || v < INT_MIN || v > INT_MAX)
+		return false;
+	*out = (int)v;
+	return true;
+}
+
+int deploy_k8s_plan_read(const char *path, struct plan *plan, char *algo, size_t size,
+			 struct ep_error *err)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	yaml_node_t *root, *obj = NULL, *stages, *a;
+	FILE *f = fopen(path, "rb");
+	int rc = EP_OK;
+
+	if (size)
+		algo[0] = '\0';
+	if (!f)
+		return ep_error_set(err, errno == ENOENT ? EP_ENOTFOUND : EP_EIO,
+				    "plan file '%s': %s", path, strerror(errno));
+	if (!yaml_parser_initialize(&parser)) {
+		fclose(f);
+		return ep_error_set(err, EP_ENOMEM, "out of memory");
+	}
+	yaml_parser_set_input_file(&parser, f);
+	if (!yaml_parser_load(&parser, &doc)) {
+		rc = ep_error_set(err, EP_EINVAL, "plan file '%s', line %zu: %s", path,
+				  parser.problem_mark.line + 1,
+				  parser.problem ? parser.problem : "not JSON");
+		yaml_parser_delete(&parser);
+		fclose(f);
+		return rc;
+	}
+	root = yaml_document_get_root_node(&doc);
+	if (root && root->type == YAML_SEQUENCE_NODE) {
+		long n = root->data.sequence.items.top - root->data.sequence.items.start;
+
+		if (n != 1) {
+			rc = ep_error_set(err, EP_EINVAL,
+					  "plan file '%s' holds %ld plans: give one ('edgepipe "
+					  "plan --algo NAME --format json')",
+					  path, n);
+			goto out;
+		}
+		obj = yaml_document_get_node(&doc, root->data.sequence.items.start[0]);
+	} else {
+		obj = root;
+	}
+	stages = map_get(&doc, obj, "stages");
+	if (!stages || stages->type != YAML_SEQUENCE_NODE) {
+		a = map_get(&doc, obj, "reason");
+		rc = ep_error_set(err, EP_EINVAL, "plan file '%s' holds no plan (no \"stages\")%s%s",
+				  path, a && a->type == YAML_SCALAR_NODE ? ": " : "",
+				  a && a->type == YAML_SCALAR_NODE ? (char *)a->data.scalar.value
+								   : "");
+		goto out;
+	}
+	a = map_get(&doc, obj, "algo");
+	if (a && a->type == YAML_SCALAR_NODE && size)
+		snprintf(algo, size, "%s", (char *)a->data.scalar.value);
+	plan_clear(plan);
+	for (yaml_node_item_t *it = stages->data.sequence.items.start;
+	     it < stages->data.sequence.items.top; it++) {
+		yaml_node_t *s = yaml_document_get_node(&doc, *it);
+		int node, first, end, k = (int)(it - stages->data.sequence.items.start);
+
+		if (!node_int(map_get(&doc, s, "node"), &node) ||
+		    !node_int(map_get(&doc, s, "first_cut"), &first) ||
+		    !node_int(map_get(&doc, s, "end_cut"), &end)) {
+			rc = ep_error_set(err, EP_EINVAL,
+					  "plan file '%s': stage %d: expected integers \"node\", "
+					  "\"first_cut\" and \"end_cut\"",
+					  path, k);
+			goto out;
+		}
+		if ((rc = plan_push(plan, first, end, node))) {
+			ep_error_set(err, rc, "out of memory");
+			goto out;
+		}
+	}
+out:
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	fclose(f);
+	return rc;
+}
+
+/* ---- the directory --------------------------------------------------------------------- */
+
+enum { F_CONFIG, F_STAGES, F_CONTROLLER, F_COUNT };
+static const char *const file_names[F_COUNT] = { "config.yaml", "stages.yaml",
+						 "controller.yaml" };
+
+static int write_one(const char *tmp, int which, const struct deploy_k8s_spec *spec,
+		     const struct instance *inst, const struct plan *plan, const struct cm *cm,
+		     struct ep_error *err)
+{
+	char path[PATH_MAX + 32];
+	struct y y;
+	FILE *f;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s", tmp, file_names[which]);
+	f = fopen(path, "w");
+	if (!f)
+		return ep_error_set(err, EP_EIO, "cannot create '%s': %s", path, strerror(errno));
+	if (y_open(&y, f)) {
+		fclose(f);
+		return ep_error_set(err, EP_ENOMEM, "out of memory");
+	}
+	if (which == F_CONFIG) {
+		write_configmap(&y, spec, cm);
+	} else if (which == F_STAGES) {
+		for (int i = 0; i < spec->n_nodes; i++)
+			write_host(&y, spec, inst, plan, cm, i);
+	} else {
+		write_controller(&y, spec, cm);
+	}
+	rc = y_close(&y);
+	if (fclose(f) || rc)
+		return rc ? ep_error_set(err, EP_EINTERNAL, "the YAML emitter failed on '%s': %s",
+					 path, y.e.problem ? y.e.problem : "?")
+			  : ep_error_set(err, EP_EIO, "cannot write '%s': %s", path,
+					 strerror(errno));
+	return EP_OK;
+}
+
+int deploy_k8s_write(const struct deploy_k8s_spec *spec, const struct instance *inst,
+		     const struct plan *plan, const char *dir, struct ep_error *err)
+{
+	char tmp[PATH_MAX], path[PATH_MAX + 32];
+	struct cm cm = { .n = 0 };
+	struct stat st;
+	bool made = false;
+	size_t len;
+	int rc;
+
+	rc = deploy_k8s_check(spec, inst, plan, err);
+	if (rc)
+		return rc;
+	if (!*dir || strlen(dir) + 16 >= sizeof(tmp))
+		return ep_error_set(err, EP_EINVAL, "output directory '%s': bad path", dir);
+	if (lstat(dir, &st) == 0)
+		return ep_error_set(err, EP_EINVAL,
+				    "output directory '%s' exists: give a new one (the manifests "
+				    "are written whole or not at all)",
+				    dir);
+	rc = cm_build(spec, inst, plan, &cm, err);
+	if (rc)
+		goto out;
+	/* "out/" names the directory "out": the temporary one goes beside it, not in it. */
+	len = strlen(dir);
+	while (len > 1 && dir[len - 1] == '/')
+		len--;
+	snprintf(tmp, sizeof(tmp), "%.*s.tmp-XXXXXX", (int)len, dir);
+	if (!mkdtemp(tmp)) {
+		rc = ep_error_set(err, EP_EIO, "cannot create a directory beside '%s': %s", dir,
+				  strerror(errno));
+		goto out;
+	}
+	made = true;
+	for (int i = 0; i < F_COUNT && !rc; i++)
+		rc = write_one(tmp, i, spec, inst, plan, &cm, err);
+	if (rc)
+		goto out;
+	if (rename(tmp, dir)) {
+		rc = ep_error_set(err, EP_EIO, "cannot rename '%s' to '%s': %s", tmp, dir,
+				  strerror(errno));
+		goto out;
+	}
+	made = false;
+out:
+	if (made) {
+		for (int i = 0; i < F_COUNT; i++) {
+			snprintf(path, sizeof(path), "%s/%s", tmp, file_names[i]);
+			unlink(path);
+		}
+		rmdir(tmp);
+	}
+	cm_release(&cm);
+	return rc;
+}
