@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# DEFER (Parthasarathy and Krishnamachari, "DEFER: Distributed Edge Inference for Deep Neural
+# Networks", COMSNETS 2022 workshops, arXiv 2201.06769) on emulated edge devices: ResNet50,
+# VGG16 and VGG19 on one device and on chains of 2 to 8 nodes, real inference (every stage runs
+# its layers with the XNNPACK executor; every answer is checked against the whole model), each
+# node's CPU capped to a Raspberry-Pi-class share of one core, equal links. DEFER's own split
+# (`defer`: equal FLOPs per stage, one stage per node) beside our planners `joint` and `optimal`
+# on the full metric with the layer times `edgepipe profile` measured on this host, for every
+# wire codec the emulator has. Throughput, network payload and (when the emulator has --device)
+# modelled energy per node per inference against the node count; figures and summary.md with
+# DEFER's published +53 % throughput and -63 % energy per node beside ours. See
+# experiments/README.md.
+#
+# The default grid is reduced so that scripts/run.sh stays within minutes on a 2-core machine;
+# FULL=1 runs the whole grid (about an hour). Every axis can be set:
+#   MODELS (reduced: resnet50; full: resnet50 vgg16 vgg19), NODES (1 4 8; full 1 .. 8),
+#   ALGOS (defer optimal; full defer joint optimal), CODECS (none lz4; full: every codec the
+#   emulator lists), REQUESTS per run (16; full 24), SHARE (each node's share of one core,
+#   0.25), BW (every link, 100Mbit), MEM (each node's memory, 2GiB: memory does not limit),
+#   DEVICE (the power model, rpi4), SEED (1).
+# Environment: EDGEPIPE (the binary, default build/cli/edgepipe), DB (default results/defer.db),
+# OUT (default results/defer). Needs root (the emulator).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ep=${EDGEPIPE:-build/cli/edgepipe}
+db=${DB:-results/defer.db}
+out=${OUT:-results/defer}
+source experiments/emu_lib.sh
+
+full=${FULL:-0}
+if [ "$full" = 1 ]; then
+    models=${MODELS:-resnet50 vgg16 vgg19}
+    nodes=${NODES:-1 2 3 4 5 6 7 8}
+    algos=${ALGOS:-defer joint optimal}
+    requests=${REQUESTS:-24}
+else
+    models=${MODELS:-resnet50}
+    nodes=${NODES:-1 4 8}
+    algos=${ALGOS:-defer optimal}
+    requests=${REQUESTS:-16}
+fi
+share=${SHARE:-0.25}
+bw=${BW:-100Mbit}
+mem=${MEM:-2GiB}
+device=${DEVICE:-rpi4}
+seed=${SEED:-1}
+# The codecs: those `edgepipe emu --compress` lists (full), or none and lz4.
+all_codecs=$("$ep" emu --help | sed -n 's/^ *--compress \([^ ]*\).*/\1/p' | tr '|' ' ')
+if [ "$full" = 1 ]; then codecs=${CODECS:-$all_codecs}; else codecs=${CODECS:-none lz4}; fi
+energy=()
+if exp_has_option --device; then energy=(--device "$device"); fi
+
+exp_init "$db" "$out" "$out/runs.log"
+t_start=$(date +%s)
+echo "defer: models $models; nodes $nodes; algos $algos; codecs $codecs; $requests requests;" \
+    "CPU share $share; links $bw; ${energy[*]:-no energy model (emu has no --device yet)}"
+
+for model in $models; do
+    # The layer times the planners use, measured here with the executor (one thread, the
+    # stages' setting); a node's share scales them (--speed-factor).
+    "$ep" profile "$model" --repeat 3 --warmup 1 -o "$out/profile-$model.txt" >/dev/null
+    for codec in $codecs; do
+        for n in $nodes; do
+            for algo in $algos; do
+                # One device: every planner gives the same one-stage plan; run it once.
+                if [ "$n" = 1 ] && [ "$algo" != "$(set -- $algos; echo "$1")" ]; then
+                    continue
+                fi
+                label="$model $codec N=$n ${algo}"
+                [ "$n" = 1 ] && label="$model $codec 1 device"
+                exp_emu defer "$model" "$n" "$([ "$n" = 1 ] && echo single || echo "$algo")" \
+                    "$codec" "$label" -- \
+                    --model "$model" --nodes "$n" --mem "$mem" --cluster uniform \
+                    --bw-range "$bw:$bw" --seed "$seed" --algo "$algo" --compute real \
+                    --compute "profile:$out/profile-$model.txt" --speed-factor "$share" \
+                    --compress "$codec" --requests "$requests" --probes 0 "${energy[@]}"
+            done
+        done
+    done
+done
+
+# ---- figures ----------------------------------------------------------------------------------
+# Per run: throughput, payload per answer, and (with energy) the mean over the nodes that hold a
+# stage of the modelled energy per inference. The one-device run is every line's N = 1 point.
+have_energy=$(exp_q "SELECT count(*) FROM sqlite_master WHERE name = 'emu_nodes'")
+series() { # MODEL CODEC ALGO COLUMN_SQL
+    exp_q "SELECT r.nodes, $4 FROM exp_runs r JOIN emu_summary s ON s.run_id = r.run_id
+           WHERE r.status = 'ok' AND r.model = '$1' AND r.codec = '$2'
+             AND (r.algo = '$3' OR r.algo = 'single') ORDER BY r.nodes"
+}
+for model in $models; do
+    for what in throughput payload; do
+        case $what in
+        throughput) col="s.emu_throughput"; ylabel="inferences per second (emulated)" ;;
+        payload) col="s.wire_bytes / s.answered / 1048576.0"
+            ylabel="bytes on the wire per inference (MiB, every hop)" ;;
+        esac
+        name="$what-$model"
+        : >"$out/$name.dat"
+        plot="" i=0
+        for codec in $codecs; do
+            for algo in $algos; do
+                { echo "# $algo, --compress $codec: nodes $what"; series "$model" "$codec" "$algo" "$col"
+                  printf '\n\n'; } >>"$out/$name.dat"
+                plot+="${plot:+, }'$name.dat' index $i using 1:2 with linespoints lw 1.5 pt $((i + 1)) title \"$algo, $codec\""
+                i=$((i + 1))
+            done
+        done
+        exp_figure "$name" "$model: $what against nodes, real compute at $share of a core per node, $bw links\nthe N = 1 point is the whole model on one device (every line)" \
+            "compute nodes N" "$ylabel" "$plot" "set xtics 1
+set yrange [0:*]"
+    done
+done
+exp_figures_index
+
+# ---- summary table ----------------------------------------------------------------------------
+{
+    echo "# DEFER on emulated devices: summary"
+    echo
+    echo "Written by experiments/defer.sh ($( [ "$full" = 1 ] && echo "full grid" || echo "reduced grid; FULL=1 for the whole one")):"
+    echo "models $models; nodes $nodes; algorithms $algos; codecs $codecs; $requests requests per"
+    echo "run; each node $share of one core of this host, links $bw, $mem per node; seed $seed."
+    echo "Throughput is the emulator's (answers per second after the warm-up); payload is every"
+    echo "hop's bytes on the wire per answer. 'vs 1 device' compares with the whole model on one"
+    echo "node of the same share and codec."
+    echo
+    echo "| model | codec | algorithm | N | stages | inferences/s | vs 1 device | payload/inference | answers checked / mismatched |"
+    echo "|---|---|---|---:|---:|---:|---:|---:|---:|"
+    exp_q "SELECT r.model, r.codec, r.algo, r.nodes, s.stages, s.emu_throughput,
+                  s.emu_throughput / b.emu_throughput * 100 - 100,
+                  s.wire_bytes / s.answered / 1048576.0, s.checked, s.mismatches
+           FROM exp_runs r JOIN emu_summary s ON s.run_id = r.run_id
+           LEFT JOIN (SELECT r1.model, r1.codec, s1.emu_throughput FROM exp_runs r1
+                      JOIN emu_summary s1 ON s1.run_id = r1.run_id WHERE r1.algo = 'single') b
+             ON b.model = r.model AND b.codec = r.codec
+           WHERE r.status = 'ok' ORDER BY r.model, r.codec, r.nodes, r.algo" |
+        awk '{ printf "| %s | %s | %s | %d | %d | %.3f | %+.0f %% | %.2f MiB | %d / %d |\n",
+                      $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 }'
+    failed=$(exp_q "SELECT count(*) FROM exp_runs WHERE status != 'ok'")
+    echo
+    echo "Runs not ok (excluded above, never averaged in): $failed"
+    exp_q "SELECT label || ': ' || status || ' (' || coalesce(note, '') || ')' FROM exp_runs
+           WHERE status != 'ok'" | sed 's/^/- /'
+    echo
+    echo "Wall time of the runs: $(($(date +%s) - t_start)) s."
+} >"$out/summary.md"
+echo "wrote $out/summary.md and ${#exp_figures[@]} figures in $out"
