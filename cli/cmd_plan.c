@@ -287,10 +287,12 @@ static void print_plan_data(const struct plan_cmd *c, const struct instance *ins
 			const struct plan_stage *st = &plan->stages[s];
 
 			printf("%s{\"node\": %d, \"first_cut\": %d, \"end_cut\": %d, \"mem_bytes\": "
-			       "%.17g, \"transfer_bits\": %.17g, \"compute_s\": %.17g}",
+			       "%.17g, \"transfer_bits\": %.17g, \"wire_bits\": %.17g, \"compute_s\": "
+			       "%.17g}",
 			       s ? ", " : "", st->node, st->first_cut, st->end_cut,
 			       problem_stage_mem(&inst->problem, st->first_cut, st->end_cut),
 			       inst->problem.transfer_bits[st->end_cut],
+			       inst->problem.wire_bits[st->end_cut],
 			       problem_stage_s(&inst->problem, st->first_cut, st->end_cut,
 					       st->node));
 		}

@@ -11,6 +11,8 @@
  * - feltin never beats `optimal` on the same metric, and equals it when max_split allows as
  *   many stages as optimal may use;
  * - the work limit gives EP_ELIMIT with a message, not a hang.
+ * A third of the random instances of each check have a wire codec (tiny_codec_draw: coding in
+ * the stages, hops / ratio), which the bound must allow for as well.
  */
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_rng.h>
@@ -180,6 +182,8 @@ static void test_enumeration(void)
 		}
 		po.shared_nodes = (trial / 2) % 2;
 		po.strict_memory = gsl_rng_uniform(rng) < 0.5;
+		if (trial % 3 == 0)
+			tiny_codec_draw(rng, &po.codec);
 		tiny_ready(&t, &po);
 		o.max_split = (int)gsl_rng_uniform_int(rng, 4);
 		for (int j = 0; j < L; j++)
@@ -277,6 +281,8 @@ static void test_bound(void)
 		tiny_random(&t, rng, m, n, false);
 		problem_release(&t.p);
 		po.shared_nodes = true;
+		if (trial % 3 == 0)
+			tiny_codec_draw(rng, &po.codec);
 		tiny_ready(&t, &po);
 		for (int j = 0; j < d; j++)
 			node_of[j] = (int)gsl_rng_uniform_int(rng, (unsigned long)n);
@@ -322,6 +328,13 @@ static void test_vs_optimal(void)
 		struct algo_options o = ALGO_OPTIONS_DEFAULT;
 
 		tiny_random(&t, rng, m, n, false);
+		if (trial % 3 == 0) {
+			struct problem_options po = t.p.options;
+
+			problem_release(&t.p);
+			tiny_codec_draw(rng, &po.codec);
+			tiny_ready(&t, &po);
+		}
 		o.max_split = (int)gsl_rng_uniform_int(rng, 12);
 		CHECK_INT(algo_run(&algo_optimal, &t.p, &o, rng, &opt, &err), EP_OK);
 		CHECK_INT(algo_run(&algo_feltin, &t.p, &o, rng, &r, &err), EP_OK);

@@ -76,18 +76,14 @@ static double compute(const struct problem *p, int a, int b, int node)
 	return (speed > 0 ? (p->cum_flops[b] - p->cum_flops[a]) / speed : 0) + coding;
 }
 
-/* Give t a random codec: ratio 0.5 to 4, coding 0 to 4 s per byte each way (against stages of
- * 0.1 to 100 s: coding often decides where to cut). */
+/* Give t a random codec (tiny_codec_draw), compute counted mostly (where coding counts). */
 static int tiny_codec(struct tiny *t, gsl_rng *rng)
 {
 	struct problem_options o = t->p.options;
 
 	problem_release(&t->p);
-	snprintf(o.codec.spec, sizeof(o.codec.spec), "test");
-	o.codec.ratio = 0.5 * (double)(1 + gsl_rng_uniform_int(rng, 8));
-	o.codec.encode_s_per_byte = 0.25 * (double)gsl_rng_uniform_int(rng, 17);
-	o.codec.decode_s_per_byte = 0.25 * (double)gsl_rng_uniform_int(rng, 17);
-	o.count_compute = gsl_rng_uniform(rng) < 0.8; /* where the coding counts */
+	tiny_codec_draw(rng, &o.codec);
+	o.count_compute = gsl_rng_uniform(rng) < 0.8;
 	return tiny_ready(t, &o);
 }
 

@@ -90,4 +90,16 @@ static inline int tiny_random(struct tiny *t, gsl_rng *rng, int m, int n, bool e
 	return tiny_ready(t, &opt);
 }
 
+/* A random wire codec (problem.h) for a tiny instance: ratio 0.5 to 4, coding 0 to 4 s per byte
+ * each way, against stages of 0.1 to 100 s and transfers of 1 to 20 bytes, so that coding often
+ * decides where to cut and a longer stage can cost less than a shorter one. */
+static inline void tiny_codec_draw(gsl_rng *rng, struct problem_codec *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->spec, sizeof(c->spec), "test");
+	c->ratio = 0.5 * (double)(1 + gsl_rng_uniform_int(rng, 8));
+	c->encode_s_per_byte = 0.25 * (double)gsl_rng_uniform_int(rng, 17);
+	c->decode_s_per_byte = 0.25 * (double)gsl_rng_uniform_int(rng, 17);
+}
+
 #endif
