@@ -37,10 +37,16 @@ int sim_energy_report(struct sim_pipeline *sp, double interval_s, struct ep_erro
 	}
 	for (int i = 0; i < sp->n; i++) {
 		struct sim_node_energy *e = &sp->energy[i];
+		double on_s = interval_s;
 
+		/* A crashed node draws nothing from its crash on. */
+		if (sp->nodes[i].dead) {
+			on_s = sp->incidents[sp->nodes[i].incident].at_s - r->warmup_end_s;
+			on_s = on_s < 0 ? 0 : on_s > interval_s ? interval_s : on_s;
+		}
 		e->active = e->busy_s > 0 || e->bits_sent > 0 || e->bits_received > 0 ||
 			    r->nodes[i].served > 0;
-		e->energy_j = power_model_energy(pm, interval_s, e->busy_s, e->bits_sent,
+		e->energy_j = power_model_energy(pm, on_s, e->busy_s, e->bits_sent,
 						 e->bits_received);
 		e->energy_per_inference_j = r->measured > 0 ? e->energy_j / (double)r->measured
 							    : NAN;

@@ -90,8 +90,9 @@
  * server: its stage times are the whole device's, so u = busy_s / T is its utilisation) and it
  * sent and received the bits of the transfers its links completed in the interval (wire bits,
  * after the codec; the dispatcher hops only when they take time). Its energy is
- * power_model_energy(T, busy_s, sent, received); per inference, that over the requests measured;
- * its mean power, that over T. The totals are over the active nodes, those that computed or
+ * power_model_energy(T, busy_s, sent, received), where a node that crashed counts only up to
+ * its crash (it draws nothing after); per inference, that over the requests measured; its mean
+ * power, that over T. The totals are over the active nodes, those that computed or
  * carried a tensor in the interval: a node the plans never used is taken to be off. The
  * dispatcher is not a device of the model and draws nothing.
  *

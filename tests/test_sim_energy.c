@@ -52,6 +52,8 @@ static struct sim_pipeline *run(struct fixture *f, const struct plan *plan,
  *   E1 = 2 x 13 + 4 x 6 + 1e-3 x 600 + 2e-3 x 1200 = 26 + 24 + 0.6 + 2.4 = 53 J
  *   E2 = 2 x 13 = 26 J (reported, not counted)
  * Total 97 J: 97 / 3 J per inference, 97 / 13 W.
+ * Then the same run with node 2 crashing at 5 s: it is not in use, so nothing else changes, and
+ * it draws only until its crash: E2 = 2 x 5 = 10 J.
  */
 static void test_two_stages(void)
 {
@@ -96,6 +98,22 @@ static void test_two_stages(void)
 		CHECK_NEAR(r->energy_per_inference_j, 97.0 / 3, 1e-9);
 		CHECK_NEAR(r->power_w, 97.0 / 13, 1e-9);
 		sim_pipeline_destroy(sp);
+	}
+	{
+		struct sim_failure crash = { 2, 5.0 };
+
+		cfg.failures = &crash;
+		cfg.n_failures = 1;
+		if ((sp = run(&f, &plan, &cfg))) {
+			r = sim_pipeline_report(sp);
+			CHECK_INT(r->n_incidents, 1);
+			CHECK_NEAR(r->energy[2].energy_j, 10, 1e-9);
+			CHECK(!r->energy[2].active);
+			CHECK_NEAR(r->energy_j, 97, 1e-9);
+			sim_pipeline_destroy(sp);
+		}
+		cfg.failures = NULL;
+		cfg.n_failures = 0;
 	}
 	/* Without a power model: no energy, NAN totals. */
 	cfg.power = NULL;
