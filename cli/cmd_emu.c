@@ -225,6 +225,7 @@ static void memory_remedy(const struct problem *p, char *buf, size_t size)
 
 struct sim_ref {
 	double throughput, latency_mean_s;
+	double energy_per_inference_j, power_w; /* modelled (--device); NAN without */
 };
 
 static int simulate(const struct emu_cmd *c, const struct problem *p, const struct plan *plan,
@@ -235,6 +236,8 @@ static int simulate(const struct emu_cmd *c, const struct problem *p, const stru
 	int rc;
 
 	out->throughput = out->latency_mean_s = NAN;
+	out->energy_per_inference_j = out->power_w = NAN;
+	cfg.power = c->o.have_power ? &c->o.power : NULL;
 	cfg.arrival = c->cfg.arrival == EMU_CLOSED ? SIM_CLOSED
 		      : c->cfg.arrival == EMU_POISSON ? SIM_POISSON
 						       : SIM_CONSTANT;
@@ -257,6 +260,8 @@ static int simulate(const struct emu_cmd *c, const struct problem *p, const stru
 
 		out->throughput = r->throughput;
 		out->latency_mean_s = r->latency_mean_s;
+		out->energy_per_inference_j = r->energy_per_inference_j;
+		out->power_w = r->power_w;
 	}
 	sim_pipeline_destroy(sp);
 	return rc;
@@ -290,6 +295,42 @@ static const char *node_name(int node, int n, char *buf, size_t size)
 static const char *cg_name(int v)
 {
 	return v == 2 ? "cgroup v2" : v == 1 ? "cgroup v1" : "none";
+}
+
+/* Modelled energy (--device): per active node and in total, beside the simulator's. */
+static void print_energy(const struct emu_cmd *c, const struct sim_ref *sim,
+			 const struct emu_report *r)
+{
+	const struct power_model *pm = &c->o.power;
+	char x[32], y[32], z[32];
+
+	if (!c->o.have_power)
+		return;
+	if (!r->energy) {
+		printf("\nMODELLED energy: not available (no cgroup CPU accounting on this host, or "
+		       "no measured interval)\n");
+		return;
+	}
+	printf("\nMODELLED energy (device %s: %.4g W idle, %.4g W busy, %.4g nJ/bit sent, %.4g "
+	       "nJ/bit received; nothing is measured: u from each node's cgroup CPU time / its "
+	       "share), over %.6g s:\n", pm->name, pm->idle_w, pm->max_w, pm->tx_j_per_bit * 1e9,
+	       pm->rx_j_per_bit * 1e9, r->energy_interval_s);
+	printf("%-6s %10s %8s %12s %8s %14s %14s %16s %10s\n", "node", "cpu_s", "share",
+	       "busy_s", "u", "Mbit_sent", "Mbit_received", "J_per_inference", "mean_W");
+	for (int i = 0; i < r->n_energy; i++) {
+		const struct emu_node_energy *e = &r->energy[i];
+
+		if (e->active)
+			printf("%-6d %10.4f %8.3f %12.4f %8.3f %14.6g %14.6g %16s %10s\n", i,
+			       e->cpu_s, e->share, e->busy_s, e->utilisation, e->bits_sent / 1e6,
+			       e->bits_received / 1e6,
+			       num(e->energy_per_inference_j, "%.6g", x, sizeof(x)),
+			       num(e->power_w, "%.4g", y, sizeof(y)));
+	}
+	printf("total over the active nodes: %s J per inference, %s W; simulated: %s J per "
+	       "inference\n", num(r->energy_per_inference_j, "%.6g", x, sizeof(x)),
+	       num(r->power_w, "%.4g", y, sizeof(y)),
+	       num(sim->energy_per_inference_j, "%.6g", z, sizeof(z)));
 }
 
 static void print_text(const struct emu_cmd *c, const struct instance *inst,
@@ -382,6 +423,7 @@ static void print_text(const struct emu_cmd *c, const struct instance *inst,
 	       ep_format_bytes(r->raw_bytes, x, sizeof(x)),
 	       ep_format_bytes(r->wire_bytes, y, sizeof(y)), r->codec,
 	       r->wire_bytes > 0 ? r->raw_bytes / r->wire_bytes : 1.0, r->encode_s, r->decode_s);
+	print_energy(c, sim, r);
 	if (r->interrupted)
 		printf("INTERRUPTED: the run was stopped and everything it created removed\n");
 	if (r->gave_up)
@@ -549,6 +591,39 @@ static void print_json(const struct emu_cmd *c, const struct instance *inst,
 	       "%.17g, \"interrupted\": %s, \"gave_up\": %s,\n", r->raw_bytes, r->wire_bytes,
 	       r->encode_s, r->decode_s, r->interrupted ? "true" : "false",
 	       r->gave_up ? "true" : "false");
+	printf(" \"power_model\": ");
+	ep_json_string(stdout, r->power_model);
+	printf(", \"energy_interval_s\": ");
+	json_num(r->energy_interval_s);
+	printf(", \"energy_j\": ");
+	json_num(r->energy_j);
+	printf(", \"energy_per_inference_j\": ");
+	json_num(r->energy_per_inference_j);
+	printf(", \"power_w\": ");
+	json_num(r->power_w);
+	printf(", \"sim_energy_per_inference_j\": ");
+	json_num(sim->energy_per_inference_j);
+	printf(", \"sim_power_w\": ");
+	json_num(sim->power_w);
+	printf(",\n \"energy\": [");
+	for (int i = 0; i < r->n_energy; i++) {
+		const struct emu_node_energy *e = &r->energy[i];
+
+		printf("%s{\"node\": %d, \"active\": %s, \"cpu_s\": ", i ? ", " : "", e->node,
+		       e->active ? "true" : "false");
+		json_num(e->cpu_s);
+		printf(", \"share\": %.17g, \"busy_s\": ", e->share);
+		json_num(e->busy_s);
+		printf(", \"bits_sent\": %.17g, \"bits_received\": %.17g, \"energy_j\": ",
+		       e->bits_sent, e->bits_received);
+		json_num(e->energy_j);
+		printf(", \"energy_per_inference_j\": ");
+		json_num(e->energy_per_inference_j);
+		printf(", \"power_w\": ");
+		json_num(e->power_w);
+		printf("}");
+	}
+	printf("],\n");
 	printf(" \"links\": [");
 	for (int i = 0; i < r->n_links; i++) {
 		const struct emu_link_record *l = &r->links[i];
@@ -635,12 +710,14 @@ static void print_csv(const struct emu_cmd *c, const struct instance *inst,
 	       "compute,compress,stages,analytic_bottleneck_s,analytic_throughput,sim_throughput,"
 	       "throughput,latency_mean_s,latency_p50_s,latency_p95_s,latency_p99_s,latency_max_s,"
 	       "issued,answered,incomplete,duplicates,requests_resent,path_latency_configured_s,"
-	       "path_latency_measured_s,first_recovery_s,raw_bytes,wire_bytes,encode_s,decode_s\n");
+	       "path_latency_measured_s,first_recovery_s,raw_bytes,wire_bytes,encode_s,decode_s,"
+	       "power_model,energy_per_inference_j,power_w,sim_energy_per_inference_j\n");
 	printf("%s,", r->run_id);
 	cli_csv_field(stdout, inst->profile->model);
 	printf(",%s,%s,%d,%" PRIu64 ",%d,%s,%d,%.17g,%" PRId64 ",%" PRId64 ",%s,%s,%d,%.17g,%.17g,"
 	       "%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%" PRId64 ",%" PRId64 ",%" PRId64
-	       ",%" PRId64 ",%" PRId64 ",%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n", a->name,
+	       ",%" PRId64 ",%" PRId64 ",%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%s,%.17g,%.17g,"
+	       "%.17g\n", a->name,
 	       algo_variant_name(c->o.algo.variant), inst->cluster->n, c->o.spec.seed,
 	       c->o.spec.trial, emu_arrival_name(c->cfg.arrival), c->cfg.window,
 	       c->cfg.arrival == EMU_CLOSED ? 0 : c->cfg.rate, c->cfg.requests,
@@ -650,7 +727,8 @@ static void print_csv(const struct emu_cmd *c, const struct instance *inst,
 	       r->latency_p50_s, r->latency_p95_s, r->latency_p99_s, r->latency_max_s, r->issued,
 	       r->answered, r->incomplete, r->duplicates, r->requests_resent,
 	       r->path_latency_configured_s, r->path_latency_measured_s, recovery, r->raw_bytes,
-	       r->wire_bytes, r->encode_s, r->decode_s);
+	       r->wire_bytes, r->encode_s, r->decode_s, r->power_model, r->energy_per_inference_j,
+	       r->power_w, sim->energy_per_inference_j);
 }
 
 /* ---- signals: SIGINT and SIGTERM make the stop pipe readable ---- */
@@ -698,7 +776,7 @@ static int run_emu(struct emu_cmd *c)
 	struct emu_fault *faults = NULL;
 	int n_faults = 0, rc;
 	struct algo_result res;
-	struct sim_ref sim = { NAN, NAN };
+	struct sim_ref sim = { NAN, NAN, NAN, NAN };
 	gsl_rng *rng = NULL;
 	struct ep_error err;
 	struct stat st;
@@ -794,6 +872,7 @@ static int run_emu(struct emu_cmd *c)
 	c->cfg.seed = c->o.spec.seed;
 	c->cfg.compute = c->compute_model && !c->cfg.real;
 	c->cfg.graph = inst->graph; /* real compute; the codec's shapes */
+	c->cfg.power = c->o.have_power ? &c->o.power : NULL;
 	c->cfg.update_graph = ug;
 	if (c->cfg.real) {
 		c->cfg.model_spec = c->o.spec.model;
@@ -885,6 +964,8 @@ static int run_emu(struct emu_cmd *c)
 				.analytic_throughput = res.cost.throughput,
 				.sim_throughput = sim.throughput,
 				.sim_latency_mean_s = sim.latency_mean_s,
+				.sim_energy_per_inference_j = sim.energy_per_inference_j,
+				.sim_power_w = sim.power_w,
 			};
 
 			rc = emu_db_write(c->r.db_path, &dr, r, &err);

@@ -16,7 +16,12 @@
 #include "emu_cgroup.h"
 #include "emu_internal.h"
 
-enum { CTL_CPU = 0, CTL_MEM = 1, CTL_COUNT = 2 };
+/* CTL_ACCT: CPU accounting (the group's CPU time), which the other two may share a directory
+ * with: v2 (cpu.stat is in every v2 group), or v1 cpuacct co-mounted with cpu; on a host with
+ * cpu and cpuacct as separate v1 hierarchies (this one), its own directory. */
+enum { CTL_CPU = 0, CTL_MEM = 1, CTL_ACCT = 2, CTL_COUNT = 3 };
+
+#define CPUACCT_V1_ROOT "/sys/fs/cgroup/cpuacct"
 
 struct emu_cgroups {
 	struct emu_registry *reg;
@@ -30,8 +35,17 @@ struct emu_cgroup {
 	struct emu_cgroups *cgs;
 	char name[64];
 	char dir[CTL_COUNT][PATH_MAX]; /* "" when the controller is unavailable */
-	bool shared;                   /* one v2 directory serves both controllers */
 };
+
+/* Controller c's directory is an earlier one's (v2, or v1 co-mounted): made, joined and
+ * removed once. */
+static bool dup_dir(const struct emu_cgroup *cg, int c)
+{
+	for (int o = 0; o < c; o++)
+		if (cg->dir[o][0] && strcmp(cg->dir[o], cg->dir[c]) == 0)
+			return true;
+	return false;
+}
 
 /*
  * Write a cgroup file, as `echo value > file` does. O_CREAT and O_TRUNC are harmless on
@@ -84,6 +98,19 @@ int emu_cgroups_create(struct emu_registry *reg, const struct emu_caps *caps,
 		caps->have[EMU_CAP_CGROUP_MEMORY] ? caps->cgroup_memory_version : 0;
 	snprintf(cgs->root[CTL_CPU], sizeof(cgs->root[0]), "%s", caps->cgroup_cpu_root);
 	snprintf(cgs->root[CTL_MEM], sizeof(cgs->root[0]), "%s", caps->cgroup_memory_root);
+	/* CPU accounting: where the groups already are, else v1's own cpuacct hierarchy. */
+	if (cgs->version[CTL_CPU] == 2 ||
+	    (cgs->version[CTL_CPU] == 1 && file_exists(cgs->root[CTL_CPU], "cpuacct.usage"))) {
+		cgs->version[CTL_ACCT] = cgs->version[CTL_CPU];
+		snprintf(cgs->root[CTL_ACCT], sizeof(cgs->root[0]), "%s", cgs->root[CTL_CPU]);
+	} else if (cgs->version[CTL_MEM] == 2) {
+		cgs->version[CTL_ACCT] = 2;
+		snprintf(cgs->root[CTL_ACCT], sizeof(cgs->root[0]), "%s", cgs->root[CTL_MEM]);
+	} else if ((cgs->version[CTL_CPU] || cgs->version[CTL_MEM]) &&
+		   file_exists(CPUACCT_V1_ROOT, "cpuacct.usage")) {
+		cgs->version[CTL_ACCT] = 1;
+		snprintf(cgs->root[CTL_ACCT], sizeof(cgs->root[0]), "%s", CPUACCT_V1_ROOT);
+	}
 	for (int c = 0; c < CTL_COUNT; c++)
 		if (cgs->version[c])
 			snprintf(cgs->run_dir[c], sizeof(cgs->run_dir[c]), "%s/edgepipe-%s",
@@ -99,10 +126,12 @@ void emu_cgroups_destroy(struct emu_cgroups *cgs)
 	for (int c = 0; c < CTL_COUNT; c++) {
 		if (!cgs->made[c])
 			continue;
-		if (c == CTL_MEM && cgs->made[CTL_CPU] &&
-		    strcmp(cgs->run_dir[CTL_MEM], cgs->run_dir[CTL_CPU]) == 0)
-			continue;
-		rmdir(cgs->run_dir[c]);
+		bool dup = false;
+
+		for (int o = 0; o < c; o++)
+			dup = dup || (cgs->made[o] && strcmp(cgs->run_dir[o], cgs->run_dir[c]) == 0);
+		if (!dup)
+			rmdir(cgs->run_dir[c]);
 	}
 	free(cgs);
 }
@@ -285,12 +314,11 @@ int emu_cgroup_create(struct emu_cgroups *cgs, const char *name,
 					  cgs->run_dir[c], name);
 			goto out;
 		}
-	cg->shared = cg->dir[CTL_CPU][0] && strcmp(cg->dir[CTL_CPU], cg->dir[CTL_MEM]) == 0;
 	rc = check_limits(cg, lim, err);
 	if (rc != EP_OK)
 		goto out;
 	for (int c = 0; c < CTL_COUNT; c++) {
-		if (!cg->dir[c][0] || (c == CTL_MEM && cg->shared))
+		if (!cg->dir[c][0] || dup_dir(cg, c))
 			continue;
 		rc = ensure_run_dir(cgs, c, err);
 		if (rc != EP_OK)
@@ -324,7 +352,7 @@ int emu_cgroup_attach(const struct emu_cgroup *cg, pid_t pid, struct ep_error *e
 
 	snprintf(v, sizeof(v), "%d", (int)(pid ? pid : getpid()));
 	for (int c = 0; c < CTL_COUNT; c++) {
-		if (!cg->dir[c][0] || (c == CTL_MEM && cg->shared))
+		if (!cg->dir[c][0] || dup_dir(cg, c))
 			continue;
 		rc = cg_write(cg->dir[c], "cgroup.procs", v, err);
 		if (rc != EP_OK)
@@ -379,7 +407,7 @@ void emu_cgroup_destroy(struct emu_cgroup *cg)
 	for (int c = 0; c < CTL_COUNT; c++) {
 		double deadline = emu_now_s() + 1.0;
 
-		if (!cg->dir[c][0] || (c == CTL_MEM && cg->shared))
+		if (!cg->dir[c][0] || dup_dir(cg, c))
 			continue;
 		while (rmdir(cg->dir[c]) != 0 && errno == EBUSY && emu_now_s() < deadline)
 			emu_sleep_s(0.005);
@@ -405,4 +433,48 @@ int emu_cgroup_cpu_version(const struct emu_cgroup *cg)
 int emu_cgroup_memory_version(const struct emu_cgroup *cg)
 {
 	return cg->dir[CTL_MEM][0] ? cg->cgs->version[CTL_MEM] : 0;
+}
+
+bool emu_cgroup_parse_cpu_usage(int version, const char *text, double *seconds)
+{
+	char *end;
+
+	if (version == 1) {
+		unsigned long long ns = strtoull(text, &end, 10);
+
+		if (end == text || (*end && !isspace((unsigned char)*end)))
+			return false;
+		*seconds = (double)ns * 1e-9;
+		return true;
+	}
+	if (version == 2) {
+		for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+			if (strncmp(p, "usage_usec ", 11) == 0) {
+				unsigned long long us = strtoull(p + 11, &end, 10);
+
+				if (end == p + 11)
+					return false;
+				*seconds = (double)us * 1e-6;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+int emu_cgroup_cpu_seconds(const struct emu_cgroup *cg, double *seconds, struct ep_error *err)
+{
+	int v = cg->cgs->version[CTL_ACCT];
+	char path[PATH_MAX + 32], buf[4096];
+
+	*seconds = NAN;
+	if (!v || !cg->dir[CTL_ACCT][0])
+		return ep_error_set(err, EP_EIO, "cgroup '%s': no CPU accounting on this host "
+				    "(neither cgroup v2 nor v1 cpuacct)", cg->name);
+	snprintf(path, sizeof(path), "%s/%s", cg->dir[CTL_ACCT],
+		 v == 2 ? "cpu.stat" : "cpuacct.usage");
+	if (emu_read_file(path, buf, sizeof(buf)) <= 0 ||
+	    !emu_cgroup_parse_cpu_usage(v, buf, seconds))
+		return ep_error_set(err, EP_EIO, "cgroup file '%s': no CPU usage in it", path);
+	return EP_OK;
 }

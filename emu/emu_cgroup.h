@@ -86,6 +86,18 @@ void emu_cgroup_destroy(struct emu_cgroup *cg);
 const char *emu_cgroup_cpu_dir(const struct emu_cgroup *cg);
 const char *emu_cgroup_memory_dir(const struct emu_cgroup *cg);
 int emu_cgroup_cpu_version(const struct emu_cgroup *cg);    /* 1, 2, or 0 when unused */
+
+/*
+ * The CPU time the group's processes have used since it was made, in seconds (all CPUs
+ * summed): cgroup v2 cpu.stat's usage_usec, or v1 cpuacct.usage (nanoseconds), from the cpu
+ * hierarchy when cpuacct is mounted with it, else from the cpuacct hierarchy, where every
+ * group also has a directory (made, joined and removed with the others). Errors: EP_EIO (the
+ * host has no CPU accounting, or the file says nothing: named).
+ */
+int emu_cgroup_cpu_seconds(const struct emu_cgroup *cg, double *seconds, struct ep_error *err);
+/* What such a file says, in seconds: version 1 cpuacct.usage text, version 2 cpu.stat text.
+ * false if it does not say it. */
+bool emu_cgroup_parse_cpu_usage(int version, const char *text, double *seconds);
 int emu_cgroup_memory_version(const struct emu_cgroup *cg); /* 1, 2, or 0 when unused */
 
 #endif

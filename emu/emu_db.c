@@ -59,7 +59,13 @@ static const char schema[] =
 	"  duplicates INTEGER, resends INTEGER, requests_resent INTEGER, raw_bytes REAL,"
 	"  wire_bytes REAL, probes INTEGER, path_latency_configured_s REAL,"
 	"  path_latency_measured_s REAL, checked INTEGER, mismatches INTEGER, max_diff REAL,"
-	"  encode_s REAL, decode_s REAL);";
+	"  encode_s REAL, decode_s REAL, power_model TEXT, energy_interval_s REAL, energy_j REAL,"
+	"  energy_per_inference_j REAL, power_w REAL, sim_energy_per_inference_j REAL,"
+	"  sim_power_w REAL);"
+	"CREATE TABLE IF NOT EXISTS emu_energy(run_id TEXT, node INTEGER, active INTEGER,"
+	"  cpu_s REAL, share REAL, busy_s REAL, utilisation REAL, bits_sent REAL,"
+	"  bits_received REAL, energy_j REAL, energy_per_inference_j REAL, power_w REAL,"
+	"  PRIMARY KEY(run_id, node));";
 
 struct db {
 	sqlite3 *h;
@@ -259,6 +265,13 @@ static void write_records(struct db *d, const struct emu_db_run *run,
 		row(d, "emu_links", "nnnnidddd", x->deployment, x->hop, x->from, x->to, x->frames,
 		    x->raw_bytes, x->wire_bytes, x->encode_s, x->decode_s);
 	}
+	for (int i = 0; i < rep->n_energy && !d->rc; i++) {
+		const struct emu_node_energy *x = &rep->energy[i];
+
+		row(d, "emu_energy", "nnddddddddd", x->node, (int)x->active, x->cpu_s, x->share,
+		    x->busy_s, x->utilisation, x->bits_sent, x->bits_received, x->energy_j,
+		    x->energy_per_inference_j, x->power_w);
+	}
 	for (int i = 0; i < rep->n_events && !d->rc; i++) {
 		const struct emu_event *x = &rep->events[i];
 
@@ -307,7 +320,7 @@ int emu_db_write(const char *path, const struct emu_db_run *run, const struct em
 	check_schema(&d);
 	write_run(&d, run, rep);
 	write_records(&d, run, rep);
-	row(&d, "emu_summary", "ndddddddddddd" "iiiiiiddndd" "iid" "dd", run->stages,
+	row(&d, "emu_summary", "ndddddddddddd" "iiiiiiddndd" "iid" "dd" "sdddddd", run->stages,
 	    run->analytic_bottleneck_s, run->analytic_throughput, run->sim_throughput, emu_tp,
 	    emu_tp / run->sim_throughput - 1, emu_tp / run->analytic_throughput - 1,
 	    rep->latency_mean_s, rep->latency_p50_s, rep->latency_p95_s, rep->latency_p99_s,
@@ -315,7 +328,10 @@ int emu_db_write(const char *path, const struct emu_db_run *run, const struct em
 	    rep->incomplete, rep->duplicates, rep->resends, rep->requests_resent, rep->raw_bytes,
 	    rep->wire_bytes, rep->probes, rep->path_latency_configured_s,
 	    rep->path_latency_measured_s, rep->checked, rep->mismatches,
-	    rep->checked > 0 ? rep->max_diff : NAN, rep->encode_s, rep->decode_s);
+	    rep->checked > 0 ? rep->max_diff : NAN, rep->encode_s, rep->decode_s,
+	    rep->power_model[0] ? rep->power_model : NULL, rep->energy_interval_s, rep->energy_j,
+	    rep->energy_per_inference_j, rep->power_w, run->sim_energy_per_inference_j,
+	    run->sim_power_w);
 	if (d.rc == EP_OK)
 		exec(&d, "COMMIT", "committing");
 	else

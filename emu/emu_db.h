@@ -36,6 +36,12 @@
  *       per-link tensor bytes before and after coding (emu_runs.compress names the codec), the
  *       sender's time encoding them and the receiver's decoding them; nodes by index, the
  *       dispatcher is `nodes`
+ *   emu_energy(run_id, node, active, cpu_s, share, busy_s, utilisation, bits_sent,
+ *            bits_received, energy_j, energy_per_inference_j, power_w)
+ *       MODELLED energy per node (--device; emu_session.h struct emu_node_energy): cgroup CPU
+ *       time over the energy interval, the device's busy time (/ its share), and the power
+ *       model's joules; nothing is measured in watts. The summary's totals are over the
+ *       active nodes (those that ran a stage), beside the simulator's for the same plan
  *   emu_events(run_id, seq, t_s, kind, node, peer, deployment, text)   the run's log
  *   emu_faults(run_id, fault, spec, kind, node, peer, scheduled_s, at_s, slip_s,
  *            end_scheduled_s, end_s, end_slip_s, detected_s, live_s, detection_s, recovery_s,
@@ -50,7 +56,9 @@
  *            latency_p50_s, latency_p95_s, latency_p99_s, latency_max_s, sim_latency_mean_s,
  *            issued, answered, incomplete, duplicates, resends, requests_resent, raw_bytes,
  *            wire_bytes, probes, path_latency_configured_s, path_latency_measured_s, checked,
- *            mismatches, max_diff, encode_s, decode_s)
+ *            mismatches, max_diff, encode_s, decode_s, power_model, energy_interval_s,
+ *            energy_j, energy_per_inference_j, power_w, sim_energy_per_inference_j,
+ *            sim_power_w)
  *       the analytic bottleneck (plan_cost), the simulated throughput of the same plan and
  *       workload without faults (computed by the caller), and the emulated throughput side by
  *       side; emu_vs_sim = emu / sim - 1; real compute: the answers checked against the
@@ -66,7 +74,7 @@
 #include "emu_session.h"
 #include "ep_error.h"
 
-#define EMU_DB_SCHEMA_VERSION 4
+#define EMU_DB_SCHEMA_VERSION 5
 
 /* What the caller knows about the run (strings may be NULL). */
 struct emu_db_run {
@@ -89,6 +97,7 @@ struct emu_db_run {
 	int stages;
 	double analytic_bottleneck_s, analytic_throughput;
 	double sim_throughput, sim_latency_mean_s; /* NAN: not simulated */
+	double sim_energy_per_inference_j, sim_power_w; /* modelled; NAN: none */
 };
 
 /*

@@ -228,6 +228,9 @@ void emu_session_destroy(struct emu_session *s)
 	plan_release(&s->plan0);
 	emu_codec_destroy(s->codec);
 	free(s->dec);
+	free(s->cpu_a);
+	free(s->cpu_b);
+	free(s->energy);
 	free(s->events);
 	free(s->urec);
 	free(s->series);
@@ -574,6 +577,31 @@ static void status_line(struct emu_session *s, double now)
 	fflush(s->cfg.status);
 }
 
+/* Every node's cgroup CPU seconds into v[n] (NAN where unknown); *t = now. */
+static void cpu_sample(struct emu_session *s, double *v, double *t)
+{
+	for (int i = 0; i < s->n; i++) {
+		struct ep_error e;
+
+		v[i] = NAN;
+		if (s->nodes[i].cg)
+			emu_cgroup_cpu_seconds(s->nodes[i].cg, &v[i], &e);
+	}
+	*t = emu_now_s();
+}
+
+/* The energy interval's ends: the warm-up's last answer (the start without warm-up) and the
+ * last answer. */
+static void cpu_mark(struct emu_session *s, bool end)
+{
+	if (!s->cpu_a || s->phase != PH_RUN)
+		return;
+	if (s->t_cpu_a == 0 && s->answered >= s->cfg.warmup_requests)
+		cpu_sample(s, s->cpu_a, &s->t_cpu_a);
+	if (end && s->t_cpu_a > 0 && s->t_cpu_b == 0)
+		cpu_sample(s, s->cpu_b, &s->t_cpu_b);
+}
+
 static int run_loop(struct emu_session *s)
 {
 	struct pollfd *pfd = NULL;
@@ -603,6 +631,7 @@ static int run_loop(struct emu_session *s)
 			break;
 		dispatch_step(s, now);
 		dispatch_answers(s, now);
+		cpu_mark(s, s->answered == s->cfg.requests);
 		if (s->phase == PH_RUN && s->answered == s->cfg.requests) {
 			s->phase = PH_DONE;
 			break;
@@ -961,6 +990,69 @@ static void report_deploys(struct emu_session *s)
 	r->n_deploys = s->n_deps;
 }
 
+static void report_energy(struct emu_session *s)
+{
+	struct emu_report *r = &s->rep;
+	const struct power_model *pm = s->cfg.power;
+	double T = s->t_cpu_b - s->t_cpu_a, scale, total = 0;
+	bool any = false;
+
+	r->energy = NULL;
+	r->n_energy = 0;
+	r->energy_interval_s = r->energy_j = r->energy_per_inference_j = r->power_w = NAN;
+	snprintf(r->power_model, sizeof(r->power_model), "%s", pm ? pm->name : "");
+	if (!pm || !s->cpu_a || !s->cpu_b || s->t_cpu_a <= 0 || s->t_cpu_b <= 0 || !s->nodes)
+		return;
+	s->energy = calloc((size_t)s->n, sizeof(*s->energy));
+	if (!s->energy)
+		return;
+	r->energy_interval_s = T;
+	scale = s->answered > 0 ? (double)r->measured / (double)s->answered : 0;
+	for (int i = 0; i < s->n; i++) {
+		struct emu_node_energy *e = &s->energy[i];
+
+		e->node = i;
+		e->cpu_s = s->cpu_b[i] - s->cpu_a[i];
+		e->share = s->nodes[i].share_eff;
+		e->busy_s = e->cpu_s / e->share;
+		e->utilisation = T > 0 ? e->busy_s / T : NAN;
+	}
+	for (int k = 0; k < s->n_deps; k++)
+		for (int i = 0; i < s->deps[k].n; i++)
+			s->energy[s->deps[k].plan.stages[i].node].active = true;
+	for (int i = 0; i < r->n_links; i++) {
+		const struct emu_link_record *l = &r->links[i];
+
+		if (l->from < s->n)
+			s->energy[l->from].bits_sent += 8 * l->wire_bytes * scale;
+		if (l->to < s->n)
+			s->energy[l->to].bits_received += 8 * l->wire_bytes * scale;
+	}
+	for (int i = 0; i < s->n; i++) {
+		struct emu_node_energy *e = &s->energy[i];
+
+		if (!isfinite(e->cpu_s)) {
+			e->energy_j = e->energy_per_inference_j = e->power_w = NAN;
+			continue;
+		}
+		e->energy_j = power_model_energy(pm, T, e->busy_s, e->bits_sent, e->bits_received);
+		e->energy_per_inference_j = r->measured > 0 ? e->energy_j / (double)r->measured
+							    : NAN;
+		e->power_w = T > 0 ? e->energy_j / T : NAN;
+		if (e->active) {
+			total += e->energy_j;
+			any = true;
+		}
+	}
+	r->energy = s->energy;
+	r->n_energy = s->n;
+	if (any) {
+		r->energy_j = total;
+		r->energy_per_inference_j = r->measured > 0 ? total / (double)r->measured : NAN;
+		r->power_w = T > 0 ? total / T : NAN;
+	}
+}
+
 static void build_report(struct emu_session *s)
 {
 	struct emu_report *r = &s->rep;
@@ -972,6 +1064,7 @@ static void build_report(struct emu_session *s)
 	report_workload(s);
 	report_probes(s);
 	report_deploys(s);
+	report_energy(s);
 	for (int i = 0; i < s->n_events; i++)
 		s->events[i].t_s -= t0;
 	r->events = s->events;
@@ -1026,7 +1119,17 @@ int emu_session_run(struct emu_session *s, struct ep_error *err)
 	warn_cpu(s);
 	s->t_up = emu_now_s();
 	s->next_hb_check = s->t_up;
+	if (s->cfg.power && s->cgs) {
+		s->cpu_a = calloc((size_t)s->n, sizeof(double));
+		s->cpu_b = calloc((size_t)s->n, sizeof(double));
+	}
 	rc = run_loop(s);
+	if (s->t_cpu_a > 0 && s->t_cpu_b == 0) {
+		/* Interrupted, given up, or requests left unanswered: the interval ends here. */
+		s->phase = PH_RUN;
+		cpu_mark(s, true);
+		s->phase = PH_DONE;
+	}
 	timeline_stop(s);
 	s->tl.stop = true;
 	if (rc)

@@ -103,6 +103,7 @@
 #include "ep_error.h"
 #include "model_profile.h"
 #include "plan.h"
+#include "power.h"
 #include "problem.h"
 #include "workload.h"
 
@@ -143,6 +144,9 @@ struct emu_config {
 	 * and decode what they receive with it; shapes from `graph` (and update_graph) where
 	 * given, else a tensor is a vector of floats. */
 	const char *codec;
+	/* Modelled energy (power.h; nothing here measures watts): every node's power model
+	 * (borrowed); NULL: none. See struct emu_node_energy. */
+	const struct power_model *power;
 	/* What graph and update_graph were opened from (model_zoo_open), NULL for a zoo model:
 	 * real compute runs an ONNX file's own initializers and a model file's weights file
 	 * (model_zoo_weights_open); seeded weights only where the model has none. */
@@ -259,6 +263,27 @@ struct emu_update_record {
 	double rollout_s;     /* live - at */
 };
 
+/*
+ * A node's modelled energy over the energy interval: from the workload's start, or the last
+ * warm-up answer, to the last answer (the measured interval, as the simulator's), its cgroup's
+ * CPU time cpu_s is read at both ends (emu_cgroup_cpu_seconds: v2 cpu.stat, v1 cpuacct), and
+ * the device it stands for was busy busy_s = cpu_s / its CPU share (a node capped to a quarter
+ * of a core that used a quarter of a core was a device fully busy; uncapped: share 1). Its
+ * bits are the wire bytes of its links in the measured answers' share (measured / answered)
+ * of the run. Then energy_j = power_model_energy(interval, busy_s, sent, received), per
+ * inference over the measured answers, mean power over the interval. A node is active when it
+ * ran a stage; the report's totals are over the active nodes.
+ */
+struct emu_node_energy {
+	int node;
+	bool active;
+	double cpu_s;        /* the cgroup's CPU time over the interval; NAN: not measured */
+	double share;        /* the CPU share busy_s is scaled by (1: uncapped) */
+	double busy_s, utilisation; /* busy_s / interval */
+	double bits_sent, bits_received;
+	double energy_j, energy_per_inference_j, power_w;
+};
+
 struct emu_report {
 	char run_id[16];
 	bool interrupted;     /* stopped by stop_fd */
@@ -293,6 +318,12 @@ struct emu_report {
 	char codec[64];       /* the codec's canonical spec ("none") */
 	double raw_bytes, wire_bytes;
 	double encode_s, decode_s;
+	/* modelled energy (cfg.power set and CPU accounting available; else energy is NULL and
+	 * the totals NAN) */
+	char power_model[32];    /* cfg.power's name; "" without */
+	double energy_interval_s;
+	const struct emu_node_energy *energy; int n_energy; /* by node */
+	double energy_j, energy_per_inference_j, power_w;   /* totals over the active nodes */
 	/* records */
 	const struct emu_request_record *requests; int64_t n_requests;
 	const struct emu_stage_record *stages; int n_stages;

@@ -214,6 +214,9 @@ struct emu_session {
 	double *probe_rtt;          /* [2 x probes]: even = held, odd = not */
 	/* time */
 	enum phase phase;
+	double *cpu_a, *cpu_b;      /* [n] cgroup CPU seconds at the energy interval's ends */
+	double t_cpu_a, t_cpu_b;    /* when they were read; 0: not yet */
+	struct emu_node_energy *energy;
 	double t_begin, t_up, t0, t_end; /* t_up: bring-up done, the first deployment spawned */
 	double next_hb_check, next_watch, next_status;
 	/* faults and updates */

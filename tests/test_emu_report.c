@@ -6,10 +6,13 @@
  * A run with no configured latency measured -0.018 ms (issue 9, item 12): the two medians are
  * of the same distribution and cross by noise. A hold cannot shorten a path, so the added
  * latency is 0, and the raw difference is kept with the clamped flag.
+ * And the cgroup CPU-time files the modelled energy reads (emu_cgroup_parse_cpu_usage), v2
+ * cpu.stat and v1 cpuacct.usage, as the kernel documents them.
  */
 #include <math.h>
 
 #include "check.h"
+#include "emu_cgroup.h"
 #include "emu_session.h"
 
 int main(void)
@@ -48,5 +51,23 @@ int main(void)
 	/* no samples: not measured */
 	CHECK(isnan(emu_path_latency_added(NULL, 0, NULL, 0, true, &raw, &clamped)));
 	CHECK(isnan(raw));
+	/* The cgroup CPU-time files as the kernel writes them (Documentation/admin-guide/cgroup-v2
+	 * "cpu.stat": usage_usec first, in microseconds; cgroup-v1 cpuacct.txt: cpuacct.usage,
+	 * nanoseconds on one line). */
+	{
+		double sec = -1;
+
+		CHECK(emu_cgroup_parse_cpu_usage(2, "usage_usec 16765085305\nuser_usec 12950101045\n"
+						    "system_usec 3814984259\n", &sec));
+		CHECK_NEAR(sec, 16765.085305, 1e-9);
+		CHECK(emu_cgroup_parse_cpu_usage(2, "nr_periods 0\nusage_usec 250\n", &sec));
+		CHECK_NEAR(sec, 250e-6, 1e-15);
+		CHECK(!emu_cgroup_parse_cpu_usage(2, "nr_periods 0\nnr_throttled 0\n", &sec));
+		CHECK(emu_cgroup_parse_cpu_usage(1, "1500000000\n", &sec));
+		CHECK_NEAR(sec, 1.5, 1e-12);
+		CHECK(!emu_cgroup_parse_cpu_usage(1, "12x\n", &sec));
+		CHECK(!emu_cgroup_parse_cpu_usage(1, "", &sec));
+		CHECK(!emu_cgroup_parse_cpu_usage(3, "usage_usec 1\n", &sec));
+	}
 	return check_exit();
 }
