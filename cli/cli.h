@@ -330,5 +330,11 @@ int cmd_sim(int argc, char **argv);
 int cmd_emu(int argc, char **argv);
 int cmd_measure(int argc, char **argv);
 int cmd_deploy(int argc, char **argv);
+int cmd_stage(int argc, char **argv);
+int cmd_dispatch(int argc, char **argv);
+
+struct emu_remote;
+/* edgepipe emu's option parsing and run; with `remote` (edgepipe dispatch) on real hosts. */
+int cli_emu_run(int argc, char **argv, const struct emu_remote *remote);
 
 #endif

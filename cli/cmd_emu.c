@@ -350,12 +350,22 @@ static void print_text(const struct emu_cmd *c, const struct instance *inst,
 	       model_accounting_name(c->o.spec.profile.accounting),
 	       c->o.spec.problem.count_compute || c->o.spec.problem.count_dispatcher ? "full"
 										     : "published");
-	printf("run %s: bandwidth %s, latency %s, loss %s, link down %s; cpu %s, memory %s; host "
-	       "%.3g GFLOP/s per core (busy loop)\n", r->run_id,
-	       emu_mech_name(r->mech[EMU_PROP_BANDWIDTH]), emu_mech_name(r->mech[EMU_PROP_LATENCY]),
-	       emu_mech_name(r->mech[EMU_PROP_LOSS]), emu_mech_name(r->mech[EMU_PROP_DOWN]),
-	       cg_name(r->cgroup_cpu_version), cg_name(r->cgroup_memory_version),
-	       r->host_flops / 1e9);
+	if (c->cfg.remote) {
+		/* edgepipe dispatch: nothing emulated; node i is the i-th host. */
+		printf("run %s on real hosts:", r->run_id);
+		for (int i = 0; i < c->cfg.remote->n; i++)
+			printf(" node%d=%s(%s:%u)", i, c->cfg.remote->hosts[i].name,
+			       c->cfg.remote->hosts[i].host, c->cfg.remote->hosts[i].port);
+		printf("; dispatcher %.3g GFLOP/s per core (busy loop)\n", r->host_flops / 1e9);
+	} else {
+		printf("run %s: bandwidth %s, latency %s, loss %s, link down %s; cpu %s, memory %s; "
+		       "host %.3g GFLOP/s per core (busy loop)\n", r->run_id,
+		       emu_mech_name(r->mech[EMU_PROP_BANDWIDTH]),
+		       emu_mech_name(r->mech[EMU_PROP_LATENCY]),
+		       emu_mech_name(r->mech[EMU_PROP_LOSS]), emu_mech_name(r->mech[EMU_PROP_DOWN]),
+		       cg_name(r->cgroup_cpu_version), cg_name(r->cgroup_memory_version),
+		       r->host_flops / 1e9);
+	}
 	if (r->missing[0]) {
 		const char *p = r->missing;
 
@@ -780,6 +790,7 @@ static int run_emu(struct emu_cmd *c)
 	gsl_rng *rng = NULL;
 	struct ep_error err;
 	struct stat st;
+	struct emu_remote remote;
 	char note[512];
 
 	algo_result_init(&res);
@@ -849,7 +860,12 @@ static int run_emu(struct emu_cmd *c)
 		rc = cli_fail(2, "%s", err.msg);
 		goto out;
 	}
-	if (geteuid() != 0) {
+	if (c->cfg.remote) {
+		/* edgepipe dispatch: the hosts load the model the dispatcher was given. */
+		remote = *c->cfg.remote;
+		remote.model = c->o.spec.model;
+		c->cfg.remote = &remote;
+	} else if (geteuid() != 0) {
 		rc = cli_fail(1, "emu: the emulator needs root (it makes network namespaces, links "
 			      "and cgroups)");
 		goto out;
@@ -886,7 +902,7 @@ static int run_emu(struct emu_cmd *c)
 	c->cfg.profile_options = c->o.spec.profile;
 	c->cfg.state_dir = c->state_dir;
 	/* A model given as a file is watched: a change is rolled out as an update. */
-	if (!model_zoo_find(c->o.spec.model) && stat(c->o.spec.model, &st) == 0)
+	if (!c->cfg.remote && !model_zoo_find(c->o.spec.model) && stat(c->o.spec.model, &st) == 0)
 		c->cfg.watch_path = c->o.spec.model;
 	rc = simulate(c, &inst->problem, &res.plan, &sim, &err);
 	if (rc) {
@@ -909,7 +925,7 @@ static int run_emu(struct emu_cmd *c)
 			(long long)c->cfg.requests, res.cost.throughput, t >= 120 ? t / 60 : t,
 			t >= 120 ? "min" : "s", c->cfg.status_period_s);
 	}
-	if (emu_registry_note_stale(c->state_dir, note, sizeof(note), NULL) > 0)
+	if (!c->cfg.remote && emu_registry_note_stale(c->state_dir, note, sizeof(note), NULL) > 0)
 		fprintf(stderr, "edgepipe: note: %s\n", note);
 	rc = emu_session_create(&inst->problem, &res.plan, &c->cfg, &sess, &err);
 	if (rc) {
@@ -1000,6 +1016,11 @@ out:
 
 int cmd_emu(int argc, char **argv)
 {
+	return cli_emu_run(argc, argv, NULL);
+}
+
+int cli_emu_run(int argc, char **argv, const struct emu_remote *remote)
+{
 	enum {
 		O_COMPUTE = CLI_O_RUN_END, O_COMPRESS, O_FAULT, O_FAULTS, O_DEPLOY, O_GIVEUP,
 		O_PROBES, O_PROGRESS, O_STATE_DIR, O_THREADS, O_SAVE_TENSORS, O_HELP,
@@ -1036,6 +1057,7 @@ int cmd_emu(int argc, char **argv)
 		.requests = 200, .heartbeat_period_s = c->cfg.heartbeat_period_s,
 		.heartbeat_timeout_s = c->cfg.heartbeat_timeout_s, .max_updates = 1,
 		.duration = false, .db = true });
+	c->cfg.remote = remote;
 	c->compute_model = true;
 	save_command(c, argc, argv);
 	optind = 1;

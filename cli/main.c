@@ -26,6 +26,8 @@ static const struct subcommand subcommands[] = {
 	{ "region", cmd_region, "where partitioning beats one device: the acceleration region" },
 	{ "plot", cmd_plot, "draw a sweep database's figures (gnuplot) and its summary table" },
 	{ "emu", cmd_emu, "run a plan in emulated nodes: real processes, TCP, faults, recovery" },
+	{ "stage", cmd_stage, "run a stage host on a real device (for edgepipe dispatch)" },
+	{ "dispatch", cmd_dispatch, "run a plan on real stage hosts: dispatch, detect, re-plan" },
 	{ "measure", cmd_measure, "measure the bandwidth matrix of real hosts (--cluster file)" },
 	{ "deploy", cmd_deploy, "write Kubernetes manifests that run a plan on real devices" },
 	{ "clean", cmd_clean, "remove what emulator runs registered (namespaces, links, cgroups)" },

@@ -181,8 +181,12 @@ static void connect_in(struct emu_session *s, struct deploy *d, double now)
 		return;
 	}
 	setsockopt(d->in_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	sa.sin_addr = emu_net_addr(s->net, d->plan.stages[0].node);
-	sa.sin_port = htons((uint16_t)(EMU_STAGE_PORT_BASE + d->id % EMU_STAGE_PORT_SPAN));
+	if (s->cfg.remote) {
+		emu_remote_data_addr(s, d->plan.stages[0].node, &sa);
+	} else {
+		sa.sin_addr = emu_net_addr(s->net, d->plan.stages[0].node);
+		sa.sin_port = htons((uint16_t)(EMU_STAGE_PORT_BASE + d->id % EMU_STAGE_PORT_SPAN));
+	}
 	d->in_connect_t0 = now; /* per attempt: refusals are progress, a silent SYN is not */
 	d->in_connecting = true;
 	if (connect(d->in_fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno == EINPROGRESS)

@@ -348,10 +348,12 @@ int deploy_spawn(struct emu_session *s, const struct plan *plan, int version, do
 {
 	const struct version *v = &s->vers[version];
 	const struct problem *p = v->pp;
-	bool transport = emu_net_mech(s->net, EMU_PROP_LATENCY) == EMU_MECH_TRANSPORT;
+	bool transport = !s->cfg.remote &&
+			 emu_net_mech(s->net, EMU_PROP_LATENCY) == EMU_MECH_TRANSPORT;
 	struct deploy *d;
 	int n = plan->n_stages, k;
-	char desc[512];
+	char desc[512], unreachable[400] = "";
+	int unreachable_node = -1;
 	size_t used = 0;
 
 	/* The timeline's workers walk the deployments to signal a node's processes. */
@@ -418,9 +420,11 @@ int deploy_spawn(struct emu_session *s, const struct plan *plan, int version, do
 		sp.n_stages = n;
 		sp.node = node;
 		sp.next_node = next;
-		sp.listen_addr = emu_net_addr(s->net, node);
+		if (!s->cfg.remote) {
+			sp.listen_addr = emu_net_addr(s->net, node);
+			sp.next_addr = emu_net_addr(s->net, next);
+		}
 		sp.listen_port = (uint16_t)(EMU_STAGE_PORT_BASE + d->id % EMU_STAGE_PORT_SPAN);
-		sp.next_addr = emu_net_addr(s->net, next);
 		sp.next_port = next == s->n ? EMU_RESULT_PORT : sp.listen_port;
 		version_cut_shape(s, v, st->first_cut, sp.in_shape, &sp.in_rank, &sp.out_bytes);
 		version_cut_shape(s, v, st->end_cut, sp.out_shape, &sp.out_rank, &sp.out_bytes);
@@ -448,6 +452,21 @@ int deploy_spawn(struct emu_session *s, const struct plan *plan, int version, do
 			.end_cut = st->end_cut, .flops = flops, .cpu_share = s->nodes[node].share,
 			.work_iters = sp.work_iters, .hold_s = sp.hold_s,
 		};
+		if (s->cfg.remote) {
+			/* A real host: the assignment over TCP; the connection is the control
+			 * socket (emu_remote.h). An unreachable host fails the deployment. */
+			struct emu_remote_assign_extra x = { flops, speed };
+
+			if (!unreachable[0] &&
+			    (d->ctl[i] = emu_remote_assign(s, &sp, &x, unreachable,
+							   sizeof(unreachable))) < 0)
+				unreachable_node = node;
+			used += (size_t)snprintf(desc + used,
+						 used < sizeof(desc) ? sizeof(desc) - used : 0,
+						 "%s%d..%d@%d", i ? " " : "", st->first_cut,
+						 st->end_cut, node);
+			continue;
+		}
 		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
 			snprintf(s->fatal, sizeof(s->fatal), "socketpair: %s", strerror(errno));
 			return -1;
@@ -481,6 +500,21 @@ int deploy_spawn(struct emu_session *s, const struct plan *plan, int version, do
 	}
 	sess_event(s, "deploy", -1, -1, d->id, "deployment %d of %s: %.160s (bottleneck %.3f ms)",
 		   d->id, v->name, desc, d->cost.bottleneck_s * 1e3);
+	if (unreachable[0]) {
+		/* A host that refuses its control port has no stage host running: the management
+		 * plane's word, as good as silence (its heartbeats, if any still come, bring it
+		 * back). Without this, each re-plan before the heartbeat timeout would pick it
+		 * again. */
+		struct node_st *nd = &s->nodes[unreachable_node];
+
+		if (!nd->dead && s->phase >= PH_RUN) {
+			nd->dead = true;
+			s->node_gen++;
+			sess_event(s, "detect", unreachable_node, -1, d->id,
+				   "node %d: %s: declared dead", unreachable_node, unreachable);
+		}
+		deploy_fail(s, d, now, "%s", unreachable);
+	}
 	return k;
 }
 
@@ -710,12 +744,25 @@ void deploy_ctl(struct emu_session *s, struct deploy *d, int i, double now)
 
 		if (d->ctl[i] < 0)
 			return;
-		k = recv(d->ctl[i], &m, sizeof(m), MSG_DONTWAIT);
-		if (k < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
+		if (s->cfg.remote) {
+			/* A host's TCP connection: whole records only. */
+			int got = emu_remote_ctl_recv(d->ctl[i], &m);
+
+			k = got > 0 ? (ssize_t)sizeof(m) : got;
+			if (got == 0)
+				return;
+		} else {
+			k = recv(d->ctl[i], &m, sizeof(m), MSG_DONTWAIT);
+			if (k < 0 && (errno == EAGAIN || errno == EINTR))
+				return;
+		}
 		if (k <= 0) {
 			close(d->ctl[i]);
 			d->ctl[i] = -1;
+			/* A host's stage ends its connection: the management plane saw it. */
+			if (s->cfg.remote && active(d))
+				deploy_fail(s, d, now, "stage %d (node %d): the control connection to "
+					    "its host closed", i, d->plan.stages[i].node);
 			return;
 		}
 		if (k != (ssize_t)sizeof(m))

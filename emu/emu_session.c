@@ -115,6 +115,8 @@ int sess_socket_d(struct emu_session *s, int type)
 {
 	int fd, e;
 
+	if (s->cfg.remote) /* real hosts: the dispatcher is where the controller is */
+		return socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (setns(s->d_ns, CLONE_NEWNET) != 0)
 		return -1;
 	fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -170,6 +172,12 @@ static int check_config(const struct emu_config *c, const struct problem *p,
 		return ep_error_set(err, EP_EINVAL, "probes %d: 0 to 1000", c->probes);
 	if (!c->algo)
 		return ep_error_set(err, EP_EINVAL, "no algorithm to re-plan with");
+	if (c->remote && c->remote->n != p->cluster->n)
+		return ep_error_set(err, EP_EINVAL, "%d host(s) for a cluster of %d nodes: node i "
+				    "runs on the i-th host", c->remote->n, p->cluster->n);
+	if (c->remote && (c->n_faults > 0 || c->update_profile || c->watch_path))
+		return ep_error_set(err, EP_EINVAL, "real hosts take no emulated faults and no "
+				    "model updates");
 	for (int i = 0; i < c->n_faults; i++) {
 		const struct emu_fault *f = &c->faults[i];
 
@@ -369,6 +377,13 @@ static int setup(struct emu_session *s, struct ep_error *err)
 	s->self = getpid();
 	s->old_slack = prctl(PR_GET_TIMERSLACK);
 	prctl(PR_SET_TIMERSLACK, 1UL); /* the answers' latency holds, as in the stages */
+	if (s->cfg.remote) {
+		/* Real hosts: no namespaces, links, cgroups or registry. */
+		s->work_rate = emu_work_calibrate(CALIBRATE_S);
+		s->rep.host_flops = 2 * s->work_rate;
+		emu_random_base36(s->rep.run_id, 8);
+		return emu_remote_setup(s, err);
+	}
 	if (emu_registry_note_stale(s->cfg.state_dir, s->rep.stale_note,
 				    sizeof(s->rep.stale_note), NULL) > 0 && s->cfg.progress)
 		fprintf(s->cfg.progress, "edgepipe emu: %s\n", s->rep.stale_note);
@@ -473,6 +488,7 @@ static void teardown(struct emu_session *s)
 	}
 	s->n_pc = 0;
 	s->hb_fd = s->res_ls = -1;
+	emu_remote_teardown(s);
 	if (s->nodes)
 		for (int i = 0; i < s->n; i++) {
 			emu_cgroup_destroy(s->nodes[i].cg);

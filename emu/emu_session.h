@@ -100,6 +100,7 @@
 #include "emu_fault.h"
 #include "emu_frame.h"
 #include "emu_net.h"
+#include "emu_remote.h"
 #include "ep_error.h"
 #include "model_profile.h"
 #include "plan.h"
@@ -175,6 +176,10 @@ struct emu_config {
 	double bin_s;               /* throughput series bin, > 0 */
 	int probes;                 /* start-up probes with the latency hold (and as many
 				       without); 0: none */
+	/* Real hosts (edgepipe dispatch, emu_remote.h): node i is remote->hosts[i], stages are
+	 * assigned over TCP to `edgepipe stage` hosts, nothing is emulated (no namespaces, links,
+	 * cgroups, registry; no faults or updates). NULL: the emulator. */
+	const struct emu_remote *remote;
 	/* host */
 	const char *state_dir;      /* registries; NULL: EMU_STATE_DIR_DEFAULT */
 	struct emu_net_options net;

@@ -240,6 +240,7 @@ struct emu_session {
 	struct emu_stage_record *rstage;
 	struct emu_link_record *rlink;
 	struct emu_deploy_record *rdep;
+	struct emu_remote_state *remote; /* cfg.remote's sockets and addresses (emu_remote.c) */
 	bool ran;
 	char fatal[512];            /* a fatal error during the run */
 };
@@ -311,6 +312,26 @@ double timeline_next_time(const struct emu_session *s);
 /* Which node kills or stalls (the ground truth, under tl.mu). */
 bool node_killed(struct emu_session *s, int node);
 bool node_stalled(struct emu_session *s, int node);
+
+/* emu_remote.c (cfg.remote: real hosts) */
+struct sockaddr_in;
+struct emu_stage_spec;
+/* What an assignment carries beyond the stage spec: busy work as FLOPs and node speed (the
+ * host scales it to its own speed). */
+struct emu_remote_assign_extra {
+	double flops, speed_flops;
+};
+/* Resolve the hosts, bind the result listener and heartbeat socket, open every node session.
+ * Errors: EP_EIO naming the host, EP_EINVAL, EP_ENOMEM. */
+int emu_remote_setup(struct emu_session *s, struct ep_error *err);
+void emu_remote_teardown(struct emu_session *s);
+/* Where the dispatcher sends stage 0's frames when it is on `node`. */
+void emu_remote_data_addr(const struct emu_session *s, int node, struct sockaddr_in *sa);
+/* Assign stage sp to its node's host: the control connection (non-blocking), or -1 with why. */
+int emu_remote_assign(struct emu_session *s, const struct emu_stage_spec *sp,
+		      const struct emu_remote_assign_extra *x, char *why, size_t why_size);
+/* One whole control record from a host's TCP connection: 1, 0 (not yet), -1 (closed). */
+int emu_remote_ctl_recv(int fd, struct emu_ctl_msg *m);
 
 /* emu_timeline.c */
 int timeline_init(struct emu_session *s, struct ep_error *err);

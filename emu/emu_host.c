@@ -1,0 +1,672 @@
+/*
+ * The stage host (emu_remote.h): a control listener, node sessions with their heartbeats,
+ * and stage processes (emu_stage_main) forked per assignment, their control sockets relayed
+ * to the dispatcher's TCP connections.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "emu_internal.h"
+#include "emu_remote.h"
+#include "emu_stage.h"
+#include "model_weights.h"
+#include "model_zoo.h"
+
+#define HOST_MAX_CONN  32
+#define HELLO_WAIT_S   5.0  /* the first record of a connection must come by then */
+#define CALIBRATE_S    0.15
+
+enum conn_kind { C_NEW = 0, C_SESSION, C_STAGE };
+
+struct conn {
+	int fd;
+	enum conn_kind kind;
+	double since;
+	struct sockaddr_in peer;
+	/* session */
+	struct sockaddr_in hb_to;
+	double hb_period_s, next_hb;
+	uint64_t hb_seq;
+	int node;
+	/* stage */
+	pid_t pid;      /* the stage process; -1 none */
+	int ctl;        /* its control socket (our end); -1 closed */
+	int deployment, index;
+};
+
+struct host {
+	const struct emu_stage_host_config *cfg;
+	int ls, hb_fd;
+	struct in_addr listen_addr;
+	uint16_t data_port;
+	struct conn c[HOST_MAX_CONN];
+	int n;
+	double work_rate;
+	pid_t self;
+	int stages_ended;
+	/* the model last loaded for real compute */
+	char model[EMU_REMOTE_MODEL_MAX];
+	uint64_t model_seed;
+	struct model_graph *graph;
+	struct model_weights *w;
+};
+
+static void say(struct host *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void say(struct host *h, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!h->cfg->log)
+		return;
+	fprintf(h->cfg->log, "edgepipe stage%s%s: ", h->cfg->name ? " " : "",
+		h->cfg->name ? h->cfg->name : "");
+	va_start(ap, fmt);
+	vfprintf(h->cfg->log, fmt, ap);
+	va_end(ap);
+	fputc('\n', h->cfg->log);
+	fflush(h->cfg->log);
+}
+
+/* ---- parsing ---- */
+
+int emu_remote_addr_parse(const char *s, char *host, size_t size, uint16_t *port,
+			  bool allow_zero, struct ep_error *err)
+{
+	const char *colon = strrchr(s, ':'), *h = s;
+	size_t hl;
+	char *end;
+	long p;
+
+	if (!colon)
+		return ep_error_set(err, EP_EINVAL, "'%s': expected HOST:PORT", s);
+	hl = (size_t)(colon - s);
+	if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
+		h = s + 1;
+		hl -= 2;
+	}
+	if (hl == 0 || hl >= size)
+		return ep_error_set(err, EP_EINVAL, "'%s': expected HOST:PORT (host empty or too "
+				    "long)", s);
+	errno = 0;
+	p = strtol(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || *end || p < (allow_zero ? 0 : 1) || p > 65535)
+		return ep_error_set(err, EP_EINVAL, "'%s': port '%s' is not %d..65535", s,
+				    colon + 1, allow_zero ? 0 : 1);
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	*port = (uint16_t)p;
+	return EP_OK;
+}
+
+int emu_remote_hosts_parse(const char *s, struct emu_remote_host **out, int *n,
+			   struct ep_error *err)
+{
+	struct emu_remote_host *v = NULL;
+	int cap = 0, k = 0, rc = EP_OK;
+	const char *p = s;
+
+	*out = NULL;
+	*n = 0;
+	while (*p) {
+		const char *comma = strchr(p, ','), *eq;
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		char item[EMU_REMOTE_HOST_MAX + 80];
+		struct emu_remote_host *hh;
+
+		if (len == 0 || len >= sizeof(item)) {
+			rc = ep_error_set(err, EP_EINVAL, "--hosts '%s': an empty or too long item", s);
+			goto fail;
+		}
+		memcpy(item, p, len);
+		item[len] = '\0';
+		if (k == cap) {
+			int nc = cap ? 2 * cap : 8;
+			struct emu_remote_host *nv = realloc(v, (size_t)nc * sizeof(*nv));
+
+			if (!nv) {
+				rc = ep_error_set(err, EP_ENOMEM, "out of memory for the hosts");
+				goto fail;
+			}
+			v = nv;
+			cap = nc;
+		}
+		hh = &v[k];
+		memset(hh, 0, sizeof(*hh));
+		eq = strchr(item, '=');
+		if (eq) {
+			size_t nl = (size_t)(eq - item);
+
+			if (nl == 0 || nl >= sizeof(hh->name)) {
+				rc = ep_error_set(err, EP_EINVAL, "--hosts item '%s': name empty or "
+						  "longer than %zu", item, sizeof(hh->name) - 1);
+				goto fail;
+			}
+			memcpy(hh->name, item, nl);
+			hh->name[nl] = '\0';
+		} else {
+			snprintf(hh->name, sizeof(hh->name), "node%d", k);
+		}
+		rc = emu_remote_addr_parse(eq ? eq + 1 : item, hh->host, sizeof(hh->host),
+					   &hh->port, false, err);
+		if (rc) {
+			char m[sizeof(err->msg)];
+
+			snprintf(m, sizeof(m), "%s", err->msg);
+			ep_error_set(err, EP_EINVAL, "--hosts item %s", m);
+			goto fail;
+		}
+		for (int j = 0; j < k; j++)
+			if (strcmp(v[j].name, hh->name) == 0) {
+				rc = ep_error_set(err, EP_EINVAL, "--hosts: the name '%s' is given twice",
+						  hh->name);
+				goto fail;
+			}
+		k++;
+		p += len;
+		if (*p == ',' && !*++p) {
+			rc = ep_error_set(err, EP_EINVAL, "--hosts '%s': ends with a comma", s);
+			goto fail;
+		}
+	}
+	if (k == 0) {
+		rc = ep_error_set(err, EP_EINVAL, "--hosts '': expected NAME=HOST:PORT,...");
+		goto fail;
+	}
+	*out = v;
+	*n = k;
+	return EP_OK;
+fail:
+	free(v);
+	return rc;
+}
+
+/* ---- the host ---- */
+
+static bool resolve4(const char *host, struct in_addr *out)
+{
+	struct addrinfo hints, *res = NULL;
+
+	if (!host || !host[0]) {
+		out->s_addr = htonl(INADDR_ANY);
+		return true;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_INET;
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res)
+		return false;
+	*out = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
+	freeaddrinfo(res);
+	return true;
+}
+
+static void conn_close(struct host *h, int i)
+{
+	struct conn *c = &h->c[i];
+
+	if (c->pid > 0) {
+		kill(c->pid, SIGKILL);
+		waitpid(c->pid, NULL, 0);
+		h->stages_ended++;
+		say(h, "deployment %d stage %d stopped", c->deployment, c->index);
+	}
+	if (c->ctl >= 0)
+		close(c->ctl);
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->kind == C_SESSION)
+		say(h, "node session (node %d) closed", c->node);
+	h->c[i] = h->c[--h->n];
+}
+
+/* Read one whole record of `size` bytes if the socket has it: 1 read, 0 not yet, -1 closed. */
+static int read_record(int fd, void *buf, size_t size)
+{
+	ssize_t k = recv(fd, buf, size, MSG_PEEK | MSG_DONTWAIT);
+
+	if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR))
+		return -1;
+	if (k < (ssize_t)size) {
+		/* The rest is on its way, unless the peer has closed. */
+		struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+
+		return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) ? -1 : 0;
+	}
+	return recv(fd, buf, size, MSG_DONTWAIT) == (ssize_t)size ? 1 : -1;
+}
+
+static void send_record(int fd, const void *buf, size_t size)
+{
+	size_t off = 0;
+
+	/* Small records on a socket the peer reads: a short wait at most. */
+	while (off < size) {
+		ssize_t k = send(fd, (const char *)buf + off, size - off, MSG_NOSIGNAL);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 && errno == EAGAIN) {
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+			if (poll(&p, 1, 1000) <= 0)
+				return;
+			continue;
+		}
+		if (k <= 0)
+			return;
+		off += (size_t)k;
+	}
+}
+
+static void ctl_error(int fd, const char *fmt, const char *detail)
+{
+	struct emu_ctl_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = EMU_CTL_ERROR;
+	m.peer = -1;
+	snprintf(m.text, sizeof(m.text), fmt, detail);
+	send_record(fd, &m, sizeof(m));
+}
+
+/* Real compute: the model and its seeded weights, kept for the next assignment. */
+static int load_model(struct host *h, const char *model, uint64_t seed, struct ep_error *err)
+{
+	int rc;
+
+	if (h->w && strcmp(h->model, model) == 0 && h->model_seed == seed)
+		return EP_OK;
+	model_weights_destroy(h->w);
+	model_graph_destroy(h->graph);
+	h->w = NULL;
+	h->graph = NULL;
+	h->model[0] = '\0';
+	if ((rc = model_zoo_open(model, &h->graph, err)) ||
+	    (rc = model_weights_create(h->graph, &h->w, err)))
+		return rc;
+	/* As the dispatcher makes the weights it checks answers against (emu --compute real). */
+	model_weights_generate(h->w, seed);
+	snprintf(h->model, sizeof(h->model), "%s", model);
+	h->model_seed = seed;
+	return EP_OK;
+}
+
+/* A STAGE assignment on connection i: set up and fork the stage. false: close it. */
+static bool start_stage(struct host *h, int i, const struct emu_remote_msg *m)
+{
+	struct conn *c = &h->c[i];
+	struct emu_stage_spec sp;
+	struct ep_error e;
+	int sv[2];
+	pid_t pid;
+
+	memset(&sp, 0, sizeof(sp));
+	sp.deployment = m->deployment;
+	sp.index = m->index;
+	sp.n_stages = m->n_stages;
+	sp.node = m->node;
+	sp.next_node = m->next_node;
+	sp.listen_addr = h->listen_addr;
+	sp.listen_port = h->data_port;
+	if (m->next_host[0]) {
+		char nh[EMU_REMOTE_HOST_MAX];
+
+		snprintf(nh, sizeof(nh), "%.*s", (int)sizeof(m->next_host) - 1, m->next_host);
+		if (!resolve4(nh, &sp.next_addr)) {
+			ctl_error(c->fd, "cannot resolve the next hop '%.120s'", nh);
+			return false;
+		}
+	} else {
+		sp.next_addr = c->peer.sin_addr;
+	}
+	sp.next_port = (uint16_t)m->next_port;
+	sp.out_bytes = m->out_bytes;
+	sp.work_rate = h->work_rate;
+	sp.work_iters = m->speed_flops > 0 && m->flops > 0 ? m->flops / m->speed_flops * h->work_rate
+							     : 0;
+	sp.lz4 = m->lz4 != 0;
+	sp.dense_output = m->dense_output != 0;
+	sp.report_period_s = m->report_period_s;
+	sp.stuck_timeout_s = m->stuck_timeout_s;
+	sp.seed = m->seed;
+	if (m->real) {
+		char model[EMU_REMOTE_MODEL_MAX];
+
+		snprintf(model, sizeof(model), "%.*s", (int)sizeof(m->model) - 1, m->model);
+		if (load_model(h, model, m->seed, &e) != EP_OK) {
+			ctl_error(c->fd, "cannot load the model: %.160s", e.msg);
+			return false;
+		}
+		sp.weights = h->w;
+		sp.first_layer = m->first_layer;
+		sp.last_layer = m->last_layer;
+		sp.threads = h->cfg->threads > 0 ? h->cfg->threads : m->threads > 0 ? m->threads : 1;
+		sp.work_iters = 0;
+	}
+	/* The data port is the host's: the stage it runs now gives it up. */
+	for (int j = 0; j < h->n; j++)
+		if (j != i && h->c[j].kind == C_STAGE && h->c[j].pid > 0) {
+			say(h, "deployment %d stage %d replaced", h->c[j].deployment,
+			    h->c[j].index);
+			kill(h->c[j].pid, SIGKILL);
+			waitpid(h->c[j].pid, NULL, 0);
+			h->c[j].pid = -1;
+			h->stages_ended++;
+			close(h->c[j].fd); /* its dispatcher sees the stage go */
+			h->c[j].fd = -1;
+		}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+		ctl_error(c->fd, "socketpair: %s", strerror(errno));
+		return false;
+	}
+	sp.ctl_fd = sv[1];
+	sp.controller = h->self;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		ctl_error(c->fd, "fork: %s", strerror(errno));
+		return false;
+	}
+	if (pid == 0)
+		_exit(emu_stage_main(&sp));
+	close(sv[1]);
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	c->kind = C_STAGE;
+	c->pid = pid;
+	c->ctl = sv[0];
+	c->deployment = m->deployment;
+	c->index = m->index;
+	say(h, "deployment %d stage %d of %d (node %d): layers %d..%d, data port %u, next %s:%u",
+	    m->deployment, m->index, m->n_stages, m->node, m->first_layer, m->last_layer,
+	    h->data_port, m->next_host[0] ? m->next_host : "dispatcher", m->next_port);
+	return true;
+}
+
+/* The first record of connection i. false: close it. */
+static bool first_record(struct host *h, int i)
+{
+	struct conn *c = &h->c[i];
+	struct emu_remote_msg m;
+	int k = read_record(c->fd, &m, sizeof(m));
+
+	if (k == 0)
+		return true;
+	if (k < 0 || m.magic != EMU_REMOTE_MAGIC)
+		return false;
+	m.next_host[sizeof(m.next_host) - 1] = '\0';
+	m.model[sizeof(m.model) - 1] = '\0';
+	if (m.kind == EMU_REMOTE_HELLO) {
+		if (!(m.hb_period_s > 0) || m.hb_port == 0 || m.hb_port > 65535)
+			return false;
+		c->kind = C_SESSION;
+		c->node = m.node;
+		c->hb_to = c->peer;
+		c->hb_to.sin_port = htons((uint16_t)m.hb_port);
+		c->hb_period_s = m.hb_period_s;
+		c->next_hb = emu_now_s();
+		say(h, "node session: node %d, heartbeats every %g s to %s:%u", m.node,
+		    m.hb_period_s, inet_ntoa(c->peer.sin_addr), m.hb_port);
+		return true;
+	}
+	if (m.kind == EMU_REMOTE_STAGE)
+		return start_stage(h, i, &m);
+	return false;
+}
+
+/* The stage process's control messages to the dispatcher; false when it ended. */
+static bool relay_up(struct host *h, int i)
+{
+	struct conn *c = &h->c[i];
+
+	for (;;) {
+		struct emu_ctl_msg m;
+		ssize_t k = recv(c->ctl, &m, sizeof(m), MSG_DONTWAIT);
+
+		if (k < 0 && (errno == EAGAIN || errno == EINTR))
+			return true;
+		if (k <= 0) {
+			int st = 0;
+
+			waitpid(c->pid, &st, 0);
+			say(h, "deployment %d stage %d ended (%s %d)", c->deployment, c->index,
+			    WIFSIGNALED(st) ? "signal" : "status",
+			    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+			c->pid = -1;
+			h->stages_ended++;
+			return false;
+		}
+		if (k == (ssize_t)sizeof(m) && c->fd >= 0)
+			send_record(c->fd, &m, sizeof(m));
+	}
+}
+
+/* The dispatcher's messages to the stage (STOP); false when the dispatcher closed. */
+static bool relay_down(struct host *h, int i)
+{
+	struct conn *c = &h->c[i];
+
+	(void)h;
+	for (;;) {
+		struct emu_ctl_msg m;
+		int k = read_record(c->fd, &m, sizeof(m));
+
+		if (k == 0)
+			return true;
+		if (k < 0)
+			return false;
+		if (c->ctl >= 0)
+			send(c->ctl, &m, sizeof(m), MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
+}
+
+static void heartbeats(struct host *h, double now)
+{
+	for (int i = 0; i < h->n; i++) {
+		struct conn *c = &h->c[i];
+		struct emu_heartbeat_msg m = { .magic = EMU_HEARTBEAT_MAGIC };
+
+		if (c->kind != C_SESSION || now < c->next_hb)
+			continue;
+		m.node = c->node;
+		m.seq = ++c->hb_seq;
+		m.sent_ns = emu_now_ns();
+		sendto(h->hb_fd, &m, sizeof(m), MSG_DONTWAIT, (struct sockaddr *)&c->hb_to,
+		       sizeof(c->hb_to));
+		c->next_hb += c->hb_period_s;
+		if (c->next_hb < now)
+			c->next_hb = now + c->hb_period_s;
+	}
+}
+
+static double next_wake(const struct host *h, double now)
+{
+	double t = now + 0.5;
+
+	for (int i = 0; i < h->n; i++) {
+		if (h->c[i].kind == C_SESSION)
+			t = fmin(t, h->c[i].next_hb);
+		if (h->c[i].kind == C_NEW)
+			t = fmin(t, h->c[i].since + HELLO_WAIT_S);
+	}
+	return t;
+}
+
+static int host_loop(struct host *h)
+{
+	for (;;) {
+		struct pollfd pfd[2 + 2 * HOST_MAX_CONN];
+		int who[2 + 2 * HOST_MAX_CONN][2];
+		int np = 0, rc;
+		double now = emu_now_s(), wait;
+
+		heartbeats(h, now);
+		/* Connections that said nothing in time. */
+		for (int i = 0; i < h->n;)
+			if (h->c[i].kind == C_NEW && now - h->c[i].since > HELLO_WAIT_S)
+				conn_close(h, i);
+			else if (h->c[i].kind == C_STAGE && h->c[i].pid <= 0 && h->c[i].fd < 0)
+				conn_close(h, i);
+			else
+				i++;
+		if (h->cfg->max_stages > 0 && h->stages_ended >= h->cfg->max_stages)
+			return EP_OK;
+		if (h->cfg->stop_fd >= 0) {
+			pfd[np] = (struct pollfd){ .fd = h->cfg->stop_fd, .events = POLLIN };
+			who[np][0] = -1;
+			who[np++][1] = 0;
+		}
+		pfd[np] = (struct pollfd){ .fd = h->ls, .events = POLLIN };
+		who[np][0] = -2;
+		who[np++][1] = 0;
+		for (int i = 0; i < h->n; i++) {
+			if (h->c[i].fd >= 0) {
+				pfd[np] = (struct pollfd){ .fd = h->c[i].fd, .events = POLLIN };
+				who[np][0] = i;
+				who[np++][1] = 0;
+			}
+			if (h->c[i].ctl >= 0) {
+				pfd[np] = (struct pollfd){ .fd = h->c[i].ctl, .events = POLLIN };
+				who[np][0] = i;
+				who[np++][1] = 1;
+			}
+		}
+		wait = next_wake(h, now) - now;
+		rc = poll(pfd, (nfds_t)np, wait > 0 ? (int)ceil(wait * 1000) : 0);
+		if (rc < 0 && errno != EINTR)
+			return EP_EIO;
+		if (rc <= 0)
+			continue;
+		/* Connection indices move when one closes: mark, then close. */
+		{
+			bool drop[HOST_MAX_CONN] = { false };
+			int n0 = h->n;
+
+			for (int j = 0; j < np; j++) {
+				int i = who[j][0];
+
+				if (!pfd[j].revents)
+					continue;
+				if (i == -1)
+					return EP_OK;
+				if (i == -2) {
+					struct sockaddr_in peer;
+					socklen_t len = sizeof(peer);
+					int fd = accept4(h->ls, (struct sockaddr *)&peer, &len,
+							 SOCK_NONBLOCK | SOCK_CLOEXEC);
+					int one = 1;
+
+					if (fd < 0)
+						continue;
+					if (h->n == HOST_MAX_CONN) {
+						close(fd);
+						continue;
+					}
+					setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+					memset(&h->c[h->n], 0, sizeof(h->c[0]));
+					h->c[h->n] = (struct conn){ .fd = fd, .kind = C_NEW,
+								    .since = emu_now_s(), .peer = peer,
+								    .pid = -1, .ctl = -1 };
+					h->n++;
+					continue;
+				}
+				if (i >= n0 || drop[i])
+					continue;
+				if (who[j][1] == 1) {
+					if (!relay_up(h, i)) {
+						close(h->c[i].ctl);
+						h->c[i].ctl = -1;
+						drop[i] = true; /* its dispatcher sees the stage go */
+					}
+				} else if (h->c[i].kind == C_NEW) {
+					if (!first_record(h, i))
+						drop[i] = true;
+				} else if (h->c[i].kind == C_SESSION) {
+					char b[64];
+
+					if (recv(h->c[i].fd, b, sizeof(b), MSG_DONTWAIT) == 0 ||
+					    (pfd[j].revents & (POLLERR | POLLHUP)))
+						drop[i] = true;
+				} else if (!relay_down(h, i)) {
+					drop[i] = true;
+				}
+			}
+			for (int i = n0 - 1; i >= 0; i--)
+				if (drop[i])
+					conn_close(h, i);
+		}
+	}
+}
+
+int emu_stage_host_run(const struct emu_stage_host_config *cfg, struct ep_error *err)
+{
+	struct host *h = calloc(1, sizeof(*h));
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	int one = 1, rc = EP_OK;
+
+	if (!h)
+		return ep_error_set(err, EP_ENOMEM, "out of memory for the stage host");
+	h->cfg = cfg;
+	h->ls = h->hb_fd = -1;
+	h->self = getpid();
+	h->data_port = cfg->data_port ? cfg->data_port : (uint16_t)(cfg->port + 1);
+	if (cfg->port == 0 || h->data_port == 0) {
+		rc = ep_error_set(err, EP_EINVAL, "control port %u, data port %u: both must be 1.."
+				  "65535", cfg->port, h->data_port);
+		goto out;
+	}
+	if (!resolve4(cfg->listen_host, &h->listen_addr)) {
+		rc = ep_error_set(err, EP_EINVAL, "--listen '%s': not an IPv4 address or a host "
+				  "name that resolves to one", cfg->listen_host);
+		goto out;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	h->ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	sa.sin_addr = h->listen_addr;
+	sa.sin_port = htons(cfg->port);
+	if (h->ls < 0 || setsockopt(h->ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(h->ls, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(h->ls, 16) != 0) {
+		rc = ep_error_set(err, EP_EIO, "cannot listen on %s:%u: %s", inet_ntoa(sa.sin_addr),
+				  cfg->port, strerror(errno));
+		goto out;
+	}
+	h->hb_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (h->hb_fd < 0) {
+		rc = ep_error_set(err, EP_EIO, "heartbeat socket: %s", strerror(errno));
+		goto out;
+	}
+	/* Busy work (--compute model) is FLOPs / the node's speed in this host's multiply-adds. */
+	h->work_rate = emu_work_calibrate(CALIBRATE_S);
+	say(h, "listening on %s:%u (control), data port %u", inet_ntoa(h->listen_addr), cfg->port,
+	    h->data_port);
+	rc = host_loop(h);
+	if (rc)
+		ep_error_set(err, rc, "poll: %s", strerror(errno));
+out:
+	while (h->n > 0)
+		conn_close(h, h->n - 1);
+	if (h->ls >= 0)
+		close(h->ls);
+	if (h->hb_fd >= 0)
+		close(h->hb_fd);
+	model_weights_destroy(h->w);
+	model_graph_destroy(h->graph);
+	free(h);
+	return rc;
+}

@@ -1,0 +1,269 @@
+/*
+ * The session on real hosts (emu_remote.h, cfg.remote): the dispatcher's sockets on a real
+ * address, the node sessions that start the hosts' heartbeats, and stage assignments over
+ * TCP in place of forks into namespaces.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "emu_internal.h"
+#include "emu_remote.h"
+#include "emu_session_internal.h"
+#include "emu_stage.h"
+
+struct emu_remote_state {
+	struct sockaddr_in *ctl;   /* [n] each host's control address */
+	uint16_t *data_port;       /* [n] */
+	int *sess;                 /* [n] node session connections; -1 closed */
+	uint16_t port;             /* the result listener's and heartbeat socket's */
+};
+
+static bool resolve(const char *host, struct in_addr *out)
+{
+	struct addrinfo hints, *res = NULL;
+
+	if (!host || !host[0]) {
+		out->s_addr = htonl(INADDR_ANY);
+		return true;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_INET;
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res)
+		return false;
+	*out = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
+	freeaddrinfo(res);
+	return true;
+}
+
+/* A TCP connection to `to` within EMU_REMOTE_CONNECT_S, non-blocking afterwards; -1 with
+ * errno set. */
+static int connect_to(const struct sockaddr_in *to)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1, e = 0;
+	socklen_t len = sizeof(e);
+	struct pollfd p;
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (const struct sockaddr *)to, sizeof(*to)) != 0 && errno != EINPROGRESS)
+		goto fail;
+	p = (struct pollfd){ .fd = fd, .events = POLLOUT };
+	if (poll(&p, 1, (int)(EMU_REMOTE_CONNECT_S * 1000)) <= 0) {
+		errno = ETIMEDOUT;
+		goto fail;
+	}
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len);
+	if (e != 0) {
+		errno = e;
+		goto fail;
+	}
+	return fd;
+fail:
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+/* One record on a fresh connection: the socket buffer takes it whole. */
+static bool send_msg(int fd, const struct emu_remote_msg *m)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	size_t off = 0;
+
+	while (off < sizeof(*m)) {
+		ssize_t k = send(fd, (const char *)m + off, sizeof(*m) - off, MSG_NOSIGNAL);
+
+		if (k < 0 && (errno == EAGAIN || errno == EINTR)) {
+			if (poll(&p, 1, (int)(EMU_REMOTE_CONNECT_S * 1000)) <= 0)
+				return false;
+			continue;
+		}
+		if (k <= 0)
+			return false;
+		off += (size_t)k;
+	}
+	return true;
+}
+
+static const char *host_label(const struct emu_session *s, int node, char *buf, size_t size)
+{
+	const struct emu_remote_host *h = &s->cfg.remote->hosts[node];
+
+	snprintf(buf, size, "host %s (%s:%u)", h->name, h->host, h->port);
+	return buf;
+}
+
+int emu_remote_setup(struct emu_session *s, struct ep_error *err)
+{
+	const struct emu_remote *r = s->cfg.remote;
+	struct emu_remote_state *st = calloc(1, sizeof(*st));
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int one = 1;
+
+	if (!st)
+		return ep_error_set(err, EP_ENOMEM, "out of memory for the hosts");
+	s->remote = st;
+	st->ctl = calloc((size_t)s->n, sizeof(*st->ctl));
+	st->data_port = calloc((size_t)s->n, sizeof(*st->data_port));
+	st->sess = malloc((size_t)s->n * sizeof(int));
+	if (!st->ctl || !st->data_port || !st->sess)
+		return ep_error_set(err, EP_ENOMEM, "out of memory for the hosts");
+	for (int i = 0; i < s->n; i++)
+		st->sess[i] = -1;
+	for (int i = 0; i < s->n; i++) {
+		const struct emu_remote_host *h = &r->hosts[i];
+		char b[400];
+
+		st->ctl[i].sin_family = AF_INET;
+		st->ctl[i].sin_port = htons(h->port);
+		st->data_port[i] = h->data_port ? h->data_port : (uint16_t)(h->port + 1);
+		if (!resolve(h->host, &st->ctl[i].sin_addr))
+			return ep_error_set(err, EP_EIO, "%s: the name does not resolve to an IPv4 "
+					    "address", host_label(s, i, b, sizeof(b)));
+	}
+	/* The result listener, then the heartbeat socket on the same port number (UDP). */
+	if (!resolve(r->listen_host, &sa.sin_addr))
+		return ep_error_set(err, EP_EINVAL, "--listen '%s': not an IPv4 address or a name "
+				    "that resolves to one", r->listen_host);
+	sa.sin_port = htons(r->listen_port);
+	s->res_ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->res_ls < 0 ||
+	    setsockopt(s->res_ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(s->res_ls, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(s->res_ls, 16) != 0 ||
+	    getsockname(s->res_ls, (struct sockaddr *)&sa, &len) != 0)
+		return ep_error_set(err, EP_EIO, "result listener on %s:%u: %s",
+				    inet_ntoa(sa.sin_addr), r->listen_port, strerror(errno));
+	st->port = ntohs(sa.sin_port);
+	s->hb_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->hb_fd < 0 || bind(s->hb_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+		return ep_error_set(err, EP_EIO, "heartbeat socket on %s:%u (UDP): %s",
+				    inet_ntoa(sa.sin_addr), st->port, strerror(errno));
+	/* Node sessions: each host heartbeats to us while its session is open. */
+	for (int i = 0; i < s->n; i++) {
+		struct emu_remote_msg m;
+		char b[400];
+
+		memset(&m, 0, sizeof(m));
+		m.magic = EMU_REMOTE_MAGIC;
+		m.kind = EMU_REMOTE_HELLO;
+		m.node = i;
+		m.hb_port = st->port;
+		m.hb_period_s = s->cfg.heartbeat_period_s;
+		st->sess[i] = connect_to(&st->ctl[i]);
+		if (st->sess[i] < 0 || !send_msg(st->sess[i], &m))
+			return ep_error_set(err, EP_EIO, "%s: cannot open its node session: %s "
+					    "(is 'edgepipe stage --listen' running there?)",
+					    host_label(s, i, b, sizeof(b)), strerror(errno));
+		s->nodes[i].last_hb = emu_now_s();
+		s->nodes[i].share_eff = 1;
+	}
+	if (s->cfg.progress)
+		fprintf(s->cfg.progress, "edgepipe dispatch: %d host(s); results and heartbeats on "
+			"port %u\n", s->n, st->port);
+	return EP_OK;
+}
+
+void emu_remote_teardown(struct emu_session *s)
+{
+	struct emu_remote_state *st = s->remote;
+
+	if (!st)
+		return;
+	for (int i = 0; st->sess && i < s->n; i++)
+		if (st->sess[i] >= 0)
+			close(st->sess[i]);
+	free(st->sess);
+	free(st->ctl);
+	free(st->data_port);
+	free(st);
+	s->remote = NULL;
+}
+
+void emu_remote_data_addr(const struct emu_session *s, int node, struct sockaddr_in *sa)
+{
+	*sa = s->remote->ctl[node];
+	sa->sin_port = htons(s->remote->data_port[node]);
+}
+
+int emu_remote_assign(struct emu_session *s, const struct emu_stage_spec *sp,
+		      const struct emu_remote_assign_extra *x, char *why, size_t why_size)
+{
+	const struct emu_remote *r = s->cfg.remote;
+	struct emu_remote_state *st = s->remote;
+	struct emu_remote_msg m;
+	char b[400];
+	int fd;
+
+	memset(&m, 0, sizeof(m));
+	m.magic = EMU_REMOTE_MAGIC;
+	m.kind = EMU_REMOTE_STAGE;
+	m.node = sp->node;
+	m.deployment = sp->deployment;
+	m.index = sp->index;
+	m.n_stages = sp->n_stages;
+	m.next_node = sp->next_node;
+	m.data_port = st->data_port[sp->node];
+	if (sp->next_node == s->n) {
+		m.next_port = st->port; /* the host reaches us where its connection came from */
+	} else {
+		m.next_port = st->data_port[sp->next_node];
+		snprintf(m.next_host, sizeof(m.next_host), "%s", r->hosts[sp->next_node].host);
+	}
+	m.out_bytes = sp->out_bytes;
+	m.flops = x->flops;
+	m.speed_flops = x->speed_flops;
+	m.report_period_s = sp->report_period_s;
+	m.stuck_timeout_s = sp->stuck_timeout_s;
+	m.seed = sp->seed;
+	m.lz4 = sp->lz4;
+	m.dense_output = sp->dense_output;
+	if (sp->weights) {
+		m.real = 1;
+		m.seed = s->cfg.seed; /* the weights' seed, as the dispatcher's reference */
+		m.first_layer = sp->first_layer;
+		m.last_layer = sp->last_layer;
+		m.threads = sp->threads;
+		snprintf(m.model, sizeof(m.model), "%s", r->model ? r->model : "");
+	}
+	fd = connect_to(&st->ctl[sp->node]);
+	if (fd < 0 || !send_msg(fd, &m)) {
+		snprintf(why, why_size, "%s: %s", host_label(s, sp->node, b, sizeof(b)),
+			 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int emu_remote_ctl_recv(int fd, struct emu_ctl_msg *m)
+{
+	ssize_t k = recv(fd, m, sizeof(*m), MSG_PEEK | MSG_DONTWAIT);
+
+	if (k < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (k <= 0)
+		return -1;
+	if (k < (ssize_t)sizeof(*m)) {
+		/* The rest of the record is on its way, unless the peer has closed. */
+		struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+
+		return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) ? -1 : 0;
+	}
+	return recv(fd, m, sizeof(*m), MSG_DONTWAIT) == (ssize_t)sizeof(*m) ? 1 : -1;
+}

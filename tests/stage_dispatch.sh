@@ -1,0 +1,155 @@
+#!/bin/bash
+# `edgepipe stage` and `edgepipe dispatch` on loopback addresses (no namespaces, no root):
+# four stage hosts on 127.0.0.2..5, a dispatcher on 127.0.0.1.
+#
+#  1. every request is answered once and every answer equals the whole model's output
+#     (--compute real, mobilenetv2: the dispatcher runs the whole model itself and checks each
+#     answer, EMU_REAL_TOLERANCE);
+#  2. a stage host SIGKILLed during the workload is detected (its control connection closes,
+#     its heartbeats stop), the model is re-planned on the three hosts left, and every request
+#     is still answered (0 lost), again equal to the whole model's output; the new plan does
+#     not use the killed host.
+#  3. bad input exits 2 naming the value.
+#
+# Ports: derived from the pid (control P, data P + 1 on each address), moved on if taken.
+source "$(dirname "$0")/cli_lib.sh"
+setup stage_dispatch.sh "$@"
+
+if ! "$EP" stage --help >/dev/null 2>&1; then
+	echo "edgepipe has no stage command" >&2
+	exit 1
+fi
+# Linux routes all of 127/8 to lo; elsewhere 127.0.0.2 may not exist.
+if ! python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.5", 0))' 2>/dev/null; then
+	echo "skip: 127.0.0.5 is not a loopback address here"
+	exit 77
+fi
+
+HOSTS_PIDS=()
+kill_hosts() {
+	local p
+	for p in "${HOSTS_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	for p in "${HOSTS_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	HOSTS_PIDS=()
+}
+at_exit kill_hosts
+
+# start_hosts TAG: four stage hosts on 127.0.0.2..5, control port $PORT; sets HOSTS.
+start_hosts() {
+	local tag=$1 try i ok
+	for try in 0 1 2 3 4; do
+		PORT=$((20000 + ($$ * 13 + try * 1009 + ${#tag} * 101) % 40000))
+		HOSTS_PIDS=()
+		for i in 2 3 4 5; do
+			"$EP" stage --listen 127.0.0.$i:$PORT --name h$i >"$TMP/$tag.h$i.log" 2>&1 &
+			HOSTS_PIDS+=($!)
+		done
+		ok=1
+		for i in 2 3 4 5; do
+			for _ in $(seq 50); do
+				grep -q listening "$TMP/$tag.h$i.log" && break
+				grep -q "cannot listen" "$TMP/$tag.h$i.log" && break
+				sleep 0.1
+			done
+			grep -q listening "$TMP/$tag.h$i.log" || ok=0
+		done
+		if [ $ok = 1 ]; then
+			HOSTS=a=127.0.0.2:$PORT,b=127.0.0.3:$PORT,c=127.0.0.4:$PORT,d=127.0.0.5:$PORT
+			return 0
+		fi
+		kill_hosts
+	done
+	return 1
+}
+
+q() { sqlite3 "$1" "$2"; }
+
+COMMON=(--listen 127.0.0.1 --model mobilenetv2 --mem 64MiB --cluster uniform
+	--bw-range 100Mbit:200Mbit --seed 1 --probes 0 --compute real)
+
+# 1: a whole run.
+if start_hosts one; then
+	db=$TMP/one.db
+	"$EP" dispatch --hosts "$HOSTS" "${COMMON[@]}" --requests 16 --db "$db" \
+		>"$TMP/one.out" 2>"$TMP/one.err"
+	rc=$?
+	if [ $rc = 0 ]; then pass "dispatch: exit 0"; else fail "dispatch: exit $rc" "$(cat "$TMP/one.err")"; fi
+	got=$(q "$db" "SELECT answered, incomplete, duplicates, mismatches FROM emu_summary")
+	if [ "$got" = "16|0|0|0" ]; then pass "16 answered once, none lost, none differ"
+	else fail "answered|incomplete|duplicates|mismatches = '$got', want 16|0|0|0"; fi
+	# Every answer checked against the whole model's output (duplicates included).
+	got=$(q "$db" "SELECT checked >= 16, count(*) FROM emu_summary,
+		(SELECT 1 FROM emu_requests WHERE mismatch = 0 AND done_s >= 0)")
+	if [ "$got" = "1|16" ]; then pass "every answer equals the whole model's"
+	else fail "checked >= 16 | requests matched = '$got', want 1|16"; fi
+	# The stages ran on the hosts: their counters came back through the relay.
+	got=$(q "$db" "SELECT min(frames_out) FROM emu_stages WHERE deployment = 0")
+	if [ "$got" = 16 ]; then pass "each stage host computed 16 frames"
+	else fail "stage frames_out min = '$got', want 16"; fi
+	kill_hosts
+else
+	fail "no free port for four stage hosts" "$(cat "$TMP"/one.h*.log)"
+fi
+
+# 2: a stage host SIGKILLed during the workload.
+if start_hosts two; then
+	db=$TMP/two.db
+	"$EP" dispatch --hosts "$HOSTS" "${COMMON[@]}" --requests 40 --db "$db" \
+		>"$TMP/two.out" 2>"$TMP/two.err" &
+	dpid=$!
+	# Wait for the workload: the first answers are counted by the last stage's host.
+	victim=
+	for _ in $(seq 300); do
+		victim=$(grep -l "deployment 0 stage 0 of" "$TMP"/two.h*.log 2>/dev/null | head -1)
+		[ -n "$victim" ] && break
+		sleep 0.05
+	done
+	sleep 0.4
+	killed_node=-1
+	if [ -n "$victim" ]; then
+		i=${victim##*.h}
+		i=${i%.log}
+		killed_node=$((i - 2))
+		{ kill -9 "${HOSTS_PIDS[$killed_node]}" && wait "${HOSTS_PIDS[$killed_node]}"; } 2>/dev/null
+	fi
+	wait $dpid
+	rc=$?
+	if [ -n "$victim" ]; then pass "host of stage 0 (node $killed_node) SIGKILLed"
+	else fail "no host was assigned stage 0" "$(cat "$TMP/two.err")"; fi
+	if [ $rc = 0 ]; then pass "dispatch after a kill: exit 0"
+	else fail "dispatch after a kill: exit $rc" "$(tail -20 "$TMP/two.err")"; fi
+	got=$(q "$db" "SELECT answered, incomplete, mismatches FROM emu_summary")
+	if [ "$got" = "40|0|0" ]; then pass "40 answered, 0 lost, none differ after the kill"
+	else fail "answered|incomplete|mismatches = '$got', want 40|0|0"; fi
+	got=$(q "$db" "SELECT count(*) FROM emu_requests WHERE done_s >= 0 AND mismatch = 0")
+	if [ "$got" = 40 ]; then pass "every request answered with the whole model's output"
+	else fail "requests answered and matched = '$got', want 40"; fi
+	# Detected and re-planned: a second deployment went live, without the killed node.
+	got=$(q "$db" "SELECT count(*) FROM emu_events WHERE kind = 'detect'")
+	if [ "${got:-0}" -ge 1 ]; then pass "the kill was detected"
+	else fail "no detect event" "$(q "$db" "SELECT kind, text FROM emu_events")"; fi
+	got=$(q "$db" "SELECT plan FROM emu_deployments WHERE live_s IS NOT NULL
+		ORDER BY deployment DESC LIMIT 1")
+	ndep=$(q "$db" "SELECT count(*) FROM emu_deployments WHERE live_s IS NOT NULL")
+	if [ "${ndep:-0}" -ge 2 ] && [[ "$got" != *"@$killed_node"* ]]; then
+		pass "re-planned on the hosts left ($got)"
+	else
+		fail "live deployments $ndep, last plan '$got' (killed node $killed_node)" \
+			"$(q "$db" "SELECT deployment, plan, state, reason FROM emu_deployments")"
+	fi
+	kill_hosts
+else
+	fail "no free port for four stage hosts" "$(cat "$TMP"/two.h*.log)"
+fi
+
+# 3: bad input.
+expect_exit2 "stage without --listen" "--listen" "$EP" stage
+expect_exit2 "stage bad port" "'127.0.0.1:70000'" "$EP" stage --listen 127.0.0.1:70000
+expect_exit2 "dispatch without --hosts" "--hosts" "$EP" dispatch --model mobilenetv2 --mem 64MiB
+expect_exit2 "dispatch bad host item" "'localhost': expected HOST:PORT" "$EP" dispatch --hosts a=localhost \
+	--model mobilenetv2 --mem 64MiB
+expect_exit2 "dispatch --nodes disagrees" "--nodes 3" "$EP" dispatch \
+	--hosts 127.0.0.2:1,127.0.0.3:1 --nodes 3 --model mobilenetv2 --mem 64MiB
+expect_exit2 "dispatch refuses faults" "--fault" "$EP" dispatch --hosts 127.0.0.2:1 \
+	--model mobilenetv2 --mem 64MiB --fault 'kill node0 at 1s'
+finish
