@@ -790,7 +790,6 @@ static int run_emu(struct emu_cmd *c)
 	gsl_rng *rng = NULL;
 	struct ep_error err;
 	struct stat st;
-	struct emu_remote remote;
 	char note[512];
 
 	algo_result_init(&res);
@@ -860,12 +859,7 @@ static int run_emu(struct emu_cmd *c)
 		rc = cli_fail(2, "%s", err.msg);
 		goto out;
 	}
-	if (c->cfg.remote) {
-		/* edgepipe dispatch: the hosts load the model the dispatcher was given. */
-		remote = *c->cfg.remote;
-		remote.model = c->o.spec.model;
-		c->cfg.remote = &remote;
-	} else if (geteuid() != 0) {
+	if (!c->cfg.remote && geteuid() != 0) {
 		rc = cli_fail(1, "emu: the emulator needs root (it makes network namespaces, links "
 			      "and cgroups)");
 		goto out;

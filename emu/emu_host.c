@@ -296,11 +296,10 @@ static int load_model(struct host *h, const char *model, uint64_t seed, struct e
 	h->w = NULL;
 	h->graph = NULL;
 	h->model[0] = '\0';
+	/* The weights the dispatcher checks answers against (emu's real_prepare). */
 	if ((rc = model_zoo_open(model, &h->graph, err)) ||
-	    (rc = model_weights_create(h->graph, &h->w, err)))
+	    (rc = model_zoo_weights_open(model, h->graph, seed, &h->w, err)))
 		return rc;
-	/* As the dispatcher makes the weights it checks answers against (emu --compute real). */
-	model_weights_generate(h->w, seed);
 	snprintf(h->model, sizeof(h->model), "%s", model);
 	h->model_seed = seed;
 	return EP_OK;

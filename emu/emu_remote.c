@@ -238,7 +238,7 @@ int emu_remote_assign(struct emu_session *s, const struct emu_stage_spec *sp,
 		m.first_layer = sp->first_layer;
 		m.last_layer = sp->last_layer;
 		m.threads = sp->threads;
-		snprintf(m.model, sizeof(m.model), "%s", r->model ? r->model : "");
+		snprintf(m.model, sizeof(m.model), "%s", s->cfg.model_spec ? s->cfg.model_spec : "");
 	}
 	fd = connect_to(&st->ctl[sp->node]);
 	if (fd < 0 || !send_msg(fd, &m)) {

@@ -14,9 +14,11 @@
  *          host name or address and port, tensor size, busy work as FLOPs and the node's
  *          speed, codec, real compute's model, layers, seed and threads). The host resolves
  *          the next hop (getaddrinfo: a Kubernetes Service name works; "" = the dispatcher,
- *          at the address this connection came from), loads the model (a zoo name, or a
- *          file the host has) and its seeded weights when real compute is asked (kept for
- *          the next assignment of the same model and seed), stops any stage it runs (its data
+ *          at the address this connection came from), loads the model when real compute is
+ *          asked (cfg.model_spec: a zoo name, or a file the host has at that path) with the
+ *          weights the dispatcher checks against (model_zoo_weights_open: an ONNX file's own,
+ *          a model file's weights file, or generated from the run's seed), kept for the next
+ *          assignment of the same model and seed, stops any stage it runs (its data
  *          port is fixed: one stage per host at a time, as a plan puts one stage per node),
  *          and forks the stage process: emu_stage_main, the emulator's own, with a
  *          socketpair as its control socket. The host relays that socket's messages (READY,
@@ -85,7 +87,6 @@ struct emu_remote {
 	int n;
 	const char *listen_host; /* results (TCP) and heartbeats (UDP) bind here; NULL: any */
 	uint16_t listen_port;    /* 0: an ephemeral port (the same number for both) */
-	const char *model;       /* real compute: what the hosts load (zoo name or file) */
 };
 
 /*

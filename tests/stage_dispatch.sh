@@ -86,7 +86,16 @@ if start_hosts one; then
 	got=$(q "$db" "SELECT min(frames_out) FROM emu_stages WHERE deployment = 0")
 	if [ "$got" = 16 ]; then pass "each stage host computed 16 frames"
 	else fail "stage frames_out min = '$got', want 16"; fi
-	kill_hosts
+	# SIGTERM: the hosts stop cleanly (exit 0; under a sanitizer, no report).
+	bad=
+	for p in "${HOSTS_PIDS[@]}"; do kill -TERM "$p"; done
+	for p in "${HOSTS_PIDS[@]}"; do wait "$p" || bad="$bad $p:$?"; done
+	HOSTS_PIDS=()
+	if [ -z "$bad" ] && ! grep -q Sanitizer "$TMP"/one.h*.log; then
+		pass "stage hosts exit 0 on SIGTERM"
+	else
+		fail "stage hosts on SIGTERM:$bad" "$(cat "$TMP"/one.h*.log)"
+	fi
 else
 	fail "no free port for four stage hosts" "$(cat "$TMP"/one.h*.log)"
 fi
