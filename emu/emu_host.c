@@ -338,7 +338,16 @@ static bool start_stage(struct host *h, int i, const struct emu_remote_msg *m)
 	sp.work_rate = h->work_rate;
 	sp.work_iters = m->speed_flops > 0 && m->flops > 0 ? m->flops / m->speed_flops * h->work_rate
 							     : 0;
-	sp.lz4 = m->lz4 != 0;
+	if (m->in_rank < 0 || m->in_rank > EMU_CODEC_MAX_RANK || m->out_rank < 0 ||
+	    m->out_rank > EMU_CODEC_MAX_RANK) {
+		ctl_error(c->fd, "tensor ranks out of range (%s)", "assignment");
+		return false;
+	}
+	snprintf(sp.codec, sizeof(sp.codec), "%.*s", (int)sizeof(m->codec) - 1, m->codec);
+	memcpy(sp.in_shape, m->in_shape, sizeof(sp.in_shape));
+	memcpy(sp.out_shape, m->out_shape, sizeof(sp.out_shape));
+	sp.in_rank = m->in_rank;
+	sp.out_rank = m->out_rank;
 	sp.dense_output = m->dense_output != 0;
 	sp.report_period_s = m->report_period_s;
 	sp.stuck_timeout_s = m->stuck_timeout_s;

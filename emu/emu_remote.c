@@ -230,7 +230,11 @@ int emu_remote_assign(struct emu_session *s, const struct emu_stage_spec *sp,
 	m.report_period_s = sp->report_period_s;
 	m.stuck_timeout_s = sp->stuck_timeout_s;
 	m.seed = sp->seed;
-	m.lz4 = sp->lz4;
+	snprintf(m.codec, sizeof(m.codec), "%s", sp->codec);
+	memcpy(m.in_shape, sp->in_shape, sizeof(m.in_shape));
+	memcpy(m.out_shape, sp->out_shape, sizeof(m.out_shape));
+	m.in_rank = sp->in_rank;
+	m.out_rank = sp->out_rank;
 	m.dense_output = sp->dense_output;
 	if (sp->weights) {
 		m.real = 1;

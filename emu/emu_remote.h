@@ -47,6 +47,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "emu_codec.h"
 #include "ep_error.h"
 
 #define EMU_REMOTE_MAGIC 0x31415045u /* "EPA1" */
@@ -68,7 +69,10 @@ struct emu_remote_msg {
 	double out_bytes, flops, speed_flops; /* busy work = flops / speed (0: none) */
 	double report_period_s, stuck_timeout_s;
 	uint64_t seed;          /* synthetic tensors; real compute: the weights' seed */
-	int32_t real, lz4, dense_output, first_layer, last_layer, threads;
+	int32_t real, dense_output, first_layer, last_layer, threads;
+	char codec[64];         /* the wire codec (emu_codec.h spec; "": none) */
+	int64_t in_shape[EMU_CODEC_MAX_RANK], out_shape[EMU_CODEC_MAX_RANK];
+	int32_t in_rank, out_rank;
 	char next_host[EMU_REMOTE_HOST_MAX]; /* "" = the dispatcher (this connection's peer) */
 	char model[EMU_REMOTE_MODEL_MAX];    /* real compute */
 };

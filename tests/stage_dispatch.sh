@@ -4,7 +4,7 @@
 #
 #  1. every request is answered once and every answer equals the whole model's output
 #     (--compute real, mobilenetv2: the dispatcher runs the whole model itself and checks each
-#     answer, EMU_REAL_TOLERANCE);
+#     answer, EMU_REAL_TOLERANCE), with the zstd codec on every link;
 #  2. a stage host SIGKILLed during the workload is detected (its control connection closes,
 #     its heartbeats stop), the model is re-planned on the three hosts left, and every request
 #     is still answered (0 lost), again equal to the whole model's output; the new plan does
@@ -70,7 +70,7 @@ COMMON=(--listen 127.0.0.1 --model mobilenetv2 --mem 64MiB --cluster uniform
 # 1: a whole run.
 if start_hosts one; then
 	db=$TMP/one.db
-	"$EP" dispatch --hosts "$HOSTS" "${COMMON[@]}" --requests 16 --db "$db" \
+	"$EP" dispatch --hosts "$HOSTS" "${COMMON[@]}" --requests 16 --compress zstd --db "$db" \
 		>"$TMP/one.out" 2>"$TMP/one.err"
 	rc=$?
 	if [ $rc = 0 ]; then pass "dispatch: exit 0"; else fail "dispatch: exit $rc" "$(cat "$TMP/one.err")"; fi
@@ -82,6 +82,11 @@ if start_hosts one; then
 		(SELECT 1 FROM emu_requests WHERE mismatch = 0 AND done_s >= 0)")
 	if [ "$got" = "1|16" ]; then pass "every answer equals the whole model's"
 	else fail "checked >= 16 | requests matched = '$got', want 1|16"; fi
+	# The codec ran on the hosts and the dispatcher: zstd is lossless (answers still match)
+	# and the activations after a ReLU compress.
+	got=$(q "$db" "SELECT wire_bytes > 0 AND wire_bytes < raw_bytes FROM emu_summary")
+	if [ "$got" = 1 ]; then pass "zstd on the wire: fewer bytes than the raw tensors"
+	else fail "wire_bytes < raw_bytes: '$got'" "$(q "$db" "SELECT raw_bytes, wire_bytes FROM emu_summary")"; fi
 	# The stages ran on the hosts: their counters came back through the relay.
 	got=$(q "$db" "SELECT min(frames_out) FROM emu_stages WHERE deployment = 0")
 	if [ "$got" = 16 ]; then pass "each stage host computed 16 frames"
