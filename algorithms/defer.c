@@ -35,10 +35,19 @@ static inline double stage_flops(const struct problem *p, int a, int b)
 	return p->cum_flops[b] - p->cum_flops[a];
 }
 
+static const struct algo_option defer_options[] = {
+	{ "stages", "K",
+	  "number of stages (default min(N, M - 1) for a model of M cut\n"
+	  "points: a stage per node, at most one per segment)",
+	  algo_option_parse_int, algo_option_format_int, { .i = 0 }, 1, 100000 },
+	{ NULL },
+};
+
 static int defer_solve(const struct problem *p, const struct algo_options *o, gsl_rng *rng,
 		       struct plan *out, struct ep_error *err)
 {
-	int n = p->cluster->n, m = p->m, k = o->stages, rc = EP_OK;
+	int n = p->cluster->n, m = p->m, k = (int)algo_options_int(o, &defer_options[0]);
+	int rc = EP_OK;
 	size_t rows;
 	double *mx = NULL, *sq = NULL, limit;
 	int *from = NULL, *start = NULL;
@@ -138,4 +147,5 @@ const struct algo algo_defer = {
 	.name = "defer",
 	.summary = "DEFER's baseline: K stages of equal FLOPs on nodes 0 .. K-1 in order",
 	.solve = defer_solve,
+	.options = defer_options,
 };

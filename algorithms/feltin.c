@@ -95,6 +95,7 @@ struct fl_ws {
 	const struct problem *p;
 	const struct algo_options *o;
 	int n, m;
+	int max_split; /* its option --max-split */
 	bool shared;
 	double work, work_limit;
 	double *node_s;   /* [n] scratch: compute per node */
@@ -216,7 +217,7 @@ static bool single_threaded(const struct fl_run *runs, int nr)
 static int solve_published(struct fl_ws *w, struct ep_error *err)
 {
 	const struct problem *p = w->p;
-	int n = w->n, L = w->m - 1, ms = w->o->max_split;
+	int n = w->n, L = w->m - 1, ms = w->max_split;
 	int rmax = (ms > 1 ? ms : 1) + 1; /* runs of an evaluated child */
 	int stride = 1 + 2 * rmax, rc = EP_OK;
 	size_t head = 0, size = 0, cap = 0;
@@ -450,7 +451,7 @@ static int search(struct fl_ws *w, int r, int a, int v, double base, struct ep_e
 	const struct problem *p = w->p;
 	const struct problem_options *o = &p->options;
 	int m = w->m, n = w->n, disp = CLUSTER_DISPATCHER(p->cluster);
-	int cuts = r, ms = w->o->max_split;
+	int cuts = r, ms = w->max_split;
 	struct fl_cand *cand = w->cand + (size_t)r * (size_t)n;
 	double v_before = w->node_s[v];
 
@@ -632,26 +633,40 @@ static int solve_corrected(struct fl_ws *w, struct ep_error *err)
 	return EP_OK;
 }
 
+enum { FELTIN_MAX_SPLIT, FELTIN_FORCE };
+
+static const struct algo_option feltin_options[] = {
+	[FELTIN_MAX_SPLIT] = { "max-split", "S",
+			       "at most S cuts (default 5)",
+			       algo_option_parse_int, algo_option_format_int, { .i = 5 }, 0,
+			       100000 },
+	[FELTIN_FORCE] = { "force", NULL, "search beyond its work limit", algo_option_parse_flag,
+			   algo_option_format_flag, { .i = 0 }, 0, 1 },
+	{ NULL },
+};
+
 static int feltin_solve(const struct problem *p, const struct algo_options *o, gsl_rng *rng,
 			struct plan *out, struct ep_error *err)
 {
 	struct fl_ws w;
 	int n = p->cluster->n, rc;
+	int max_split = (int)algo_options_int(o, &feltin_options[FELTIN_MAX_SPLIT]);
 
 	(void)rng;
-	if (o->max_split < 0)
-		return ep_error_set(err, EP_EINVAL, "max-split %d: must be 0 or more", o->max_split);
+	if (max_split < 0)
+		return ep_error_set(err, EP_EINVAL, "max-split %d: must be 0 or more", max_split);
 	memset(&w, 0, sizeof(w));
 	w.p = p;
 	w.o = o;
+	w.max_split = max_split;
 	w.n = n;
 	w.m = p->m;
 	w.shared = p->options.shared_nodes;
-	w.work_limit = o->force ? 0 : FELTIN_WORK_LIMIT;
+	w.work_limit = algo_options_int(o, &feltin_options[FELTIN_FORCE]) ? 0 : FELTIN_WORK_LIMIT;
 	w.best = INFINITY;
 	/* runs of any plan either variant evaluates: max_split + 1 (2 for the published roots'
 	 * children when max_split is 0), never more than the segments */
-	w.max_runs = (o->max_split > 1 ? o->max_split : 1) + 1;
+	w.max_runs = (max_split > 1 ? max_split : 1) + 1;
 	if (w.max_runs > p->m - 1)
 		w.max_runs = p->m - 1;
 	w.node_s = calloc((size_t)n, sizeof(double));
@@ -673,8 +688,8 @@ static int feltin_solve(const struct problem *p, const struct algo_options *o, g
 		goto out;
 	if (w.best_nr == 0) {
 		rc = ep_error_set(err, EP_EINFEASIBLE, "no plan of at most %d cut(s) fits the "
-				  "nodes' memory%s (--max-split %d)", o->max_split,
-				  w.shared ? "" : " with one run per node", o->max_split);
+				  "nodes' memory%s (--max-split %d)", max_split,
+				  w.shared ? "" : " with one run per node", max_split);
 		goto out;
 	}
 	plan_clear(out);
@@ -702,4 +717,5 @@ const struct algo algo_feltin = {
 	.summary = "Feltin et al.: branch and bound over segment-to-node assignments "
 		   "(--max-split, --parallel)",
 	.solve = feltin_solve,
+	.options = feltin_options,
 };

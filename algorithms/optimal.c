@@ -448,11 +448,30 @@ done:
 	return rc;
 }
 
+enum { OPTIMAL_OPT_TIME_LIMIT, OPTIMAL_OPT_FORCE };
+
+static const struct algo_option optimal_options[] = {
+	[OPTIMAL_OPT_TIME_LIMIT] = { "time-limit", "DURATION",
+				     "stop after DURATION (e.g. 2s) with the best plan and lower\n"
+				     "bound so far, status limit and the gap (default: none; the\n"
+				     "plan is then proven optimal)",
+				     algo_option_parse_duration, algo_option_format_duration,
+				     { .d = 0.0 }, 0, 0 },
+	[OPTIMAL_OPT_FORCE] = { "force", NULL,
+				"kept for scripts; no effect (optimal has no size limit since\n"
+				"it searches beyond 10 nodes)",
+				algo_option_parse_flag, algo_option_format_flag, { .i = 0 }, 0, 1 },
+	{ NULL },
+};
+
 static int algo_optimal_bounded(const struct problem *p, const struct algo_options *o,
 				gsl_rng *rng, struct plan *out, struct algo_bound *bound,
 				struct ep_error *err)
 {
-	struct optimal_options oo = {OPTIMAL_AUTO, o->time_limit_s, o->force};
+	struct optimal_options oo = {
+		OPTIMAL_AUTO, algo_options_real(o, &optimal_options[OPTIMAL_OPT_TIME_LIMIT]),
+		algo_options_int(o, &optimal_options[OPTIMAL_OPT_FORCE]) != 0
+	};
 	struct optimal_proof proof;
 	int rc = optimal_solve(p, &oo, rng, out, &proof, err);
 
@@ -476,4 +495,5 @@ const struct algo algo_optimal = {
 	.summary = "exact minimum bottleneck, proven: subset DP (N <= 10) or branch and bound",
 	.solve = algo_optimal_solve,
 	.solve_bounded = algo_optimal_bounded,
+	.options = optimal_options,
 };

@@ -205,9 +205,26 @@ static void order_run(const struct problem *p, const struct plan *plan, const in
 	memcpy(path, o.best, (size_t)(len + 1) * sizeof(int));
 }
 
+enum { SEIFER_BW_CLASSES, SEIFER_FAILURE_PROB, SEIFER_FORCE };
+
+static const struct algo_option seifer_options[] = {
+	[SEIFER_BW_CLASSES] = { "bw-classes", "C", "bandwidth classes (default 8)",
+				algo_option_parse_int, algo_option_format_int, { .i = 8 }, 1,
+				1000 },
+	[SEIFER_FAILURE_PROB] = { "failure-prob", "P",
+				  "corrected: colour-coding failure bound (default 1e-6)",
+				  algo_option_parse_real, algo_option_format_real, { .d = 1e-6 },
+				  1e-300, 0.5 },
+	[SEIFER_FORCE] = { "force", NULL, "K-path matching beyond its work limit",
+			   algo_option_parse_flag, algo_option_format_flag, { .i = 0 }, 0, 1 },
+	{ NULL },
+};
+
 static int seifer_solve(const struct problem *p, const struct algo_options *o, gsl_rng *rng,
 			struct plan *out, struct ep_error *err)
 {
+	int bw_classes = (int)algo_options_int(o, &seifer_options[SEIFER_BW_CLASSES]);
+	double failure_prob = algo_options_real(o, &seifer_options[SEIFER_FAILURE_PROB]);
 	const struct cluster *c = p->cluster;
 	int n = c->n, k, rc, n_runs = 0;
 	int *cls = NULL, *node_of = NULL, *path = NULL;
@@ -218,12 +235,12 @@ static int seifer_solve(const struct problem *p, const struct algo_options *o, g
 	struct kpath_graph g = { n, c->bw_bps, n + 1, NULL };
 	struct kpath_options ko = KPATH_OPTIONS_DEFAULT;
 
-	if (o->bw_classes < 1)
+	if (bw_classes < 1)
 		return ep_error_set(err, EP_EINVAL, "bandwidth classes %d: must be at least 1",
-				    o->bw_classes);
-	if (o->variant != ALGO_PUBLISHED && !(o->failure_prob > 0 && o->failure_prob < 1))
+				    bw_classes);
+	if (o->variant != ALGO_PUBLISHED && !(failure_prob > 0 && failure_prob < 1))
 		return ep_error_set(err, EP_EINVAL, "failure probability %g: must be in (0, 1)",
-				    o->failure_prob);
+				    failure_prob);
 	rc = partition_dp(p, o->variant, 0, o->memo, out, err);
 	if (rc)
 		return rc;
@@ -248,9 +265,9 @@ static int seifer_solve(const struct problem *p, const struct algo_options *o, g
 		hi = fmax(hi, p->transfer_bits[m]);
 	}
 	for (int s = 0; s + 1 < k; s++)
-		cls[s] = bw_class(p->transfer_bits[out->stages[s].end_cut], lo, hi, o->bw_classes,
+		cls[s] = bw_class(p->transfer_bits[out->stages[s].end_cut], lo, hi, bw_classes,
 				  o->variant);
-	for (int x = o->bw_classes; x >= 1; x--)
+	for (int x = bw_classes; x >= 1; x--)
 		for (int s = 0; s + 1 < k; s++)
 			if (cls[s] == x && (s == 0 || cls[s - 1] != x)) {
 				int e = s;
@@ -267,8 +284,8 @@ static int seifer_solve(const struct problem *p, const struct algo_options *o, g
 	}
 
 	ko.variant = o->variant == ALGO_PUBLISHED ? KPATH_PUBLISHED : KPATH_CORRECTED;
-	ko.failure_prob = o->failure_prob;
-	ko.work_limit = o->force ? 0 : SEIFER_WORK_LIMIT;
+	ko.failure_prob = failure_prob;
+	ko.work_limit = algo_options_int(o, &seifer_options[SEIFER_FORCE]) ? 0 : SEIFER_WORK_LIMIT;
 	g.usable = usable;
 	rc = kpath_ws_prepare(ws, &g);
 	if (rc) {
@@ -318,7 +335,7 @@ static int seifer_solve(const struct problem *p, const struct algo_options *o, g
 			rc = ep_error_set(err, EP_EINFEASIBLE, "placement failed: stage %d has no "
 					  "node: its transfers are in class %d, the largest transfer's, "
 					  "which K-path matching never places (D5)", s,
-					  o->bw_classes + 1);
+					  bw_classes + 1);
 			goto out;
 		}
 	for (int s = 0; s < k; s++)
@@ -338,5 +355,5 @@ const struct algo algo_seifer = {
 	.name = "seifer",
 	.summary = "SEIFER: DP partition, then K-path matching by bandwidth class",
 	.solve = seifer_solve,
-	.uses_bw_classes = true,
+	.options = seifer_options,
 };

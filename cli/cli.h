@@ -47,10 +47,10 @@ bool cli_parse_double(const char *opt, const char *s, double min, double max, do
  * The options that describe an instance and the algorithm that plans it, shared by the
  * commands that build one (plan, sim, emu; cli/instance_opts.c). A command puts
  * CLI_INSTANCE_OPTIONS in its getopt_long table, numbers its own options from
- * CLI_O_INSTANCE_END, passes every option to cli_instance_opts_parse, and calls
- * cli_instance_opts_finish after the loop. Its --help text includes CLI_INSTANCE_USAGE,
- * CLI_ALGO_OPTIONS_USAGE (the algorithm's options after --algo, which the command describes
- * itself) and CLI_METRIC_USAGE.
+ * CLI_O_INSTANCE_END, adds the algorithms' options with cli_options_with_algos, passes every
+ * option to cli_instance_opts_parse, and calls cli_instance_opts_finish after the loop. Its
+ * --help text (cli_usage_write) includes CLI_INSTANCE_USAGE, cli_usage_algorithms (--algo,
+ * --variant and every algorithm with its options, from the registry) and CLI_METRIC_USAGE.
  */
 #define CLI_INSTANCE_MAX_MEM 4096
 
@@ -75,11 +75,40 @@ struct cli_instance_opts {
 enum {
 	CLI_O_MODEL = 256, CLI_O_NODES, CLI_O_MEM, CLI_O_CLUSTER, CLI_O_CLUSTER_FILE,
 	CLI_O_BW_RANGE, CLI_O_LINK_CLASSES, CLI_O_LATENCY, CLI_O_SPEED, CLI_O_SEED, CLI_O_TRIAL,
-	CLI_O_ALGO, CLI_O_VARIANT, CLI_O_BW_CLASSES, CLI_O_STAGES, CLI_O_FAILURE, CLI_O_FORCE,
-	CLI_O_ACCOUNTING, CLI_O_CUTS, CLI_O_DTYPE, CLI_O_COMPRESSION, CLI_O_METRIC,
-	CLI_O_TIME_LIMIT, CLI_O_COMPUTE, CLI_O_SPEED_FACTOR, CLI_O_MAX_SPLIT, CLI_O_PARALLEL,
-	CLI_O_CODEC_PROFILE, CLI_O_DEVICE, CLI_O_INSTANCE_END,
+	CLI_O_ALGO, CLI_O_VARIANT, CLI_O_ACCOUNTING, CLI_O_CUTS, CLI_O_DTYPE, CLI_O_COMPRESSION,
+	CLI_O_METRIC, CLI_O_COMPUTE, CLI_O_SPEED_FACTOR, CLI_O_PARALLEL, CLI_O_CODEC_PROFILE,
+	CLI_O_DEVICE, CLI_O_INSTANCE_END,
 };
+
+/*
+ * The algorithms' options (algo.h), from the registry: option i of algo_option_list has the
+ * getopt code CLI_O_ALGO_OPTION + i, above any command's own codes.
+ */
+#define CLI_O_ALGO_OPTION 0x4000
+#define CLI_MAX_ALGO_OPTIONS 256
+
+/*
+ * A getopt_long table: `own` (ended by a zero entry) followed by every algorithm option whose
+ * name is not among them. NULL when out of memory; free() it.
+ */
+struct option *cli_options_with_algos(const struct option *own);
+/* Take getopt code `opt` into `o` if it is an algorithm option: 1, or -1 if the value is bad
+ * (the message, naming it, printed), or 0 if `opt` is not one (cli_instance_opts_parse calls it). */
+int cli_algo_option_parse(struct algo_options *o, int opt, const char *arg);
+
+/*
+ * --help in parts: write each of `parts` (ended by NULL); the part cli_usage_algorithms (this
+ * very pointer) stands for the algorithm options generated from the registry: "--algo
+ * `algo_arg`" (e.g. "NAME" or "NAME|all"), --variant, then each algorithm with its summary and
+ * options, `default_algo` marked.
+ */
+extern const char cli_usage_algorithms[];
+void cli_usage_write(FILE *f, const char *const *parts, const char *algo_arg,
+		     const char *default_algo);
+
+/* The algorithm `name` (NULL, with "--algo 'x': unknown algorithm (random, ...)" printed, if
+ * none; the list ends with ", or all" when `all` is accepted). */
+const struct algo *cli_algo_find(const char *name, bool all);
 
 #define CLI_INSTANCE_OPTIONS                                                                   \
 	{ "model", required_argument, NULL, CLI_O_MODEL },                                     \
@@ -95,17 +124,11 @@ enum {
 	{ "trial", required_argument, NULL, CLI_O_TRIAL },                                     \
 	{ "algo", required_argument, NULL, CLI_O_ALGO },                                       \
 	{ "variant", required_argument, NULL, CLI_O_VARIANT },                                 \
-	{ "bw-classes", required_argument, NULL, CLI_O_BW_CLASSES },                           \
-	{ "stages", required_argument, NULL, CLI_O_STAGES },                                   \
-	{ "failure-prob", required_argument, NULL, CLI_O_FAILURE },                            \
-	{ "force", no_argument, NULL, CLI_O_FORCE },                                           \
-	{ "time-limit", required_argument, NULL, CLI_O_TIME_LIMIT },                           \
 	{ "accounting", required_argument, NULL, CLI_O_ACCOUNTING },                           \
 	{ "cuts", required_argument, NULL, CLI_O_CUTS },                                       \
 	{ "dtype", required_argument, NULL, CLI_O_DTYPE },                                     \
 	{ "compression", required_argument, NULL, CLI_O_COMPRESSION },                         \
 	{ "metric", required_argument, NULL, CLI_O_METRIC },                                   \
-	{ "max-split", required_argument, NULL, CLI_O_MAX_SPLIT },                             \
 	{ "parallel", no_argument, NULL, CLI_O_PARALLEL },                                     \
 	{ "codec-profile", required_argument, NULL, CLI_O_CODEC_PROFILE },                     \
 	{ "device", required_argument, NULL, CLI_O_DEVICE }
@@ -159,22 +182,6 @@ enum {
 	"                             + (MAX - IDLE) x CPU utilisation, plus nJ per bit sent and\n" \
 	"                             received; presets: rpi4 (2.7 W idle, 6.4 W busy), none\n"
 
-#define CLI_ALGO_OPTIONS_USAGE                                                                 \
-	"  --variant corrected|published  the reference's defects fixed (default) or reproduced;\n" \
-	"                             published also selects the published accounting, cut rule and\n" \
-	"                             metric\n"                                                \
-	"  --bw-classes C             seifer: bandwidth classes (default 8)\n"                 \
-	"  --stages K                 defer: number of stages (default min(N, M - 1) for a model\n" \
-	"                             of M cut points: a stage per node, at most one per segment)\n" \
-	"  --failure-prob P           seifer corrected: colour-coding failure bound (default 1e-6)\n" \
-	"  --time-limit DURATION      optimal: stop after DURATION (e.g. 2s) with the best plan\n" \
-	"                             and lower bound so far, status limit and the gap (default:\n" \
-	"                             none; the plan is then proven optimal)\n"                \
-	"  --force                    optimal: kept for scripts; no effect (optimal has no size\n" \
-	"                             limit since it searches beyond 10 nodes)\n"              \
-	"  --max-split S  --parallel  feltin: at most S cuts (default 5); nodes hold several\n"  \
-	"                             stages, compute and hops add up (Feltin et al.'s model)\n"
-
 #define CLI_METRIC_USAGE                                                                       \
 	"accounting and metric (override the variant's):\n"                                    \
 	"  --accounting exact|published  --cuts exact|published\n"                             \
@@ -185,7 +192,9 @@ enum {
 	"  --metric published|full|feltin  published: inter-stage hops only, and a stage must need\n" \
 	"                             less than its node's memory (<); full: also compute and the\n" \
 	"                             dispatcher hops, and a stage may fill its node (<=); feltin:\n" \
-	"                             full without the dispatcher hops\n"
+	"                             full without the dispatcher hops\n"                       \
+	"  --parallel                 nodes may hold several stages, compute and hops add up\n"  \
+	"                             (Feltin et al.'s model; not in sim and emu)\n"
 
 /* The defaults: 10 nodes, geometric cluster, seed 1, seifer, corrected variant. */
 void cli_instance_opts_init(struct cli_instance_opts *o);

@@ -42,11 +42,12 @@ static const char deploy_usage[] =
 	"  --wait DURATION            the controller waits this long for the stage hosts (300s)\n"
 	"  -- DISPATCH-ARGS...        passed to 'edgepipe dispatch' as they are (e.g. --requests,\n"
 	"                             --compute real, --workload)\n\n";
-static const char deploy_usage_instance[] =
-	CLI_INSTANCE_USAGE
-	"algorithm:\n"
-	"  --algo NAME                random, greedy, seifer (default), joint, defer, optimal,\n"
-	"                             feltin\n" CLI_ALGO_OPTIONS_USAGE CLI_METRIC_USAGE;
+static const char *const deploy_usage_instance[] = {
+	CLI_INSTANCE_USAGE "algorithm:\n",
+	cli_usage_algorithms,
+	CLI_METRIC_USAGE,
+	NULL,
+};
 
 /* An instance option as given, passed on to the dispatcher. */
 struct passed {
@@ -144,9 +145,8 @@ static int run_deploy(struct deploy_cmd *c, char **extra, int n_extra)
 		if (!c->have_algo && plan_algo[0])
 			c->o.algo_name = plan_algo;
 	}
-	if (!(algo = algo_find(c->o.algo_name))) {
-		rc = cli_fail(2, "--algo '%s': unknown algorithm (one algorithm: random, greedy, "
-				 "seifer, joint, defer, optimal, feltin)", c->o.algo_name);
+	if (!(algo = cli_algo_find(c->o.algo_name, false))) {
+		rc = 2;
 		goto out;
 	}
 	rc = instance_create(&c->o.spec, &inst, &err);
@@ -269,7 +269,7 @@ int cmd_deploy(int argc, char **argv)
 		O_K8S = CLI_O_INSTANCE_END, O_OUTPUT, O_NODE_NAMES, O_PLAN, O_NAME, O_NAMESPACE,
 		O_IMAGE, O_PORT, O_DISPATCH_PORT, O_CORE_FLOPS, O_WAIT, O_HELP,
 	};
-	static const struct option opts[] = {
+	static const struct option own[] = {
 		CLI_INSTANCE_OPTIONS,
 		{ "k8s", no_argument, NULL, O_K8S },
 		{ "output", required_argument, NULL, O_OUTPUT },
@@ -285,13 +285,17 @@ int cmd_deploy(int argc, char **argv)
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct option *opts = cli_options_with_algos(own);
 	struct deploy_cmd *c = calloc(1, sizeof(*c));
 	struct ep_error err;
 	int opt, rc = 2;
 	long v;
 
-	if (!c)
+	if (!c || !opts) {
+		free(c);
+		free(opts);
 		return cli_fail(1, "out of memory");
+	}
 	cli_instance_opts_init(&c->o);
 	c->k.name = "edgepipe";
 	c->k.image = "edgepipe:latest";
@@ -338,12 +342,12 @@ int cmd_deploy(int argc, char **argv)
 			break;
 		case O_HELP:
 			fputs(deploy_usage, stdout);
-			fputs(deploy_usage_instance, stdout);
+			cli_usage_write(stdout, deploy_usage_instance, "NAME", "seifer");
 			rc = 0;
 			goto out;
 		default:
 			fputs(deploy_usage, stderr);
-			fputs(deploy_usage_instance, stderr);
+			cli_usage_write(stderr, deploy_usage_instance, "NAME", "seifer");
 			goto out;
 		}
 	}
@@ -371,5 +375,6 @@ int cmd_deploy(int argc, char **argv)
 	rc = run_deploy(c, argv + optind, argc - optind);
 out:
 	free(c);
+	free(opts);
 	return rc;
 }

@@ -44,9 +44,8 @@ static const char *const emu_usage[] = {
 	"by side. Needs root. Everything the run creates is removed at its end, on SIGINT and\n"
 	"SIGTERM; after a SIGKILL, 'edgepipe clean' removes it.\n\n"
 	CLI_INSTANCE_USAGE
-	"algorithm (the plan, and every re-plan after a failure or an update):\n"
-	"  --algo NAME                random, greedy, seifer (default), joint, defer, optimal\n"
-	CLI_ALGO_OPTIONS_USAGE
+	"algorithm (the plan, and every re-plan after a failure or an update):\n",
+	cli_usage_algorithms,
 	CLI_METRIC_USAGE,
 	CLI_CODEC_DEVICE_USAGE,
 	CLI_RUN_WORKLOAD_USAGE
@@ -105,8 +104,7 @@ static const char *const emu_usage[] = {
 
 static void print_usage(FILE *f)
 {
-	for (int i = 0; emu_usage[i]; i++)
-		fputs(emu_usage[i], f);
+	cli_usage_write(f, emu_usage, "NAME", "seifer");
 }
 
 struct emu_cmd {
@@ -778,7 +776,7 @@ static bool install_stop(void)
 
 static int run_emu(struct emu_cmd *c)
 {
-	const struct algo *a = algo_find(c->o.algo_name);
+	const struct algo *a = cli_algo_find(c->o.algo_name, false);
 	struct instance *inst = NULL;
 	struct model_graph *ug = NULL;
 	struct model_profile *up = NULL;
@@ -794,8 +792,7 @@ static int run_emu(struct emu_cmd *c)
 
 	algo_result_init(&res);
 	if (!a) {
-		rc = cli_fail(2, "--algo '%s': unknown algorithm (random, greedy, seifer, joint, "
-			      "defer, optimal)", c->o.algo_name);
+		rc = 2; /* cli_algo_find said why */
 		goto out;
 	}
 	rc = instance_create(&c->o.spec, &inst, &err);
@@ -1019,7 +1016,7 @@ int cli_emu_run(int argc, char **argv, const struct emu_remote *remote)
 		O_COMPUTE = CLI_O_RUN_END, O_COMPRESS, O_FAULT, O_FAULTS, O_DEPLOY, O_GIVEUP,
 		O_PROBES, O_PROGRESS, O_STATE_DIR, O_THREADS, O_SAVE_TENSORS, O_HELP,
 	};
-	static const struct option opts[] = {
+	static const struct option own[] = {
 		CLI_INSTANCE_OPTIONS,
 		CLI_RUN_OPTIONS,
 		{ "compute", required_argument, NULL, O_COMPUTE },
@@ -1037,12 +1034,16 @@ int cli_emu_run(int argc, char **argv, const struct emu_remote *remote)
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct option *opts = cli_options_with_algos(own);
 	struct emu_cmd *c = calloc(1, sizeof(*c));
 	long v;
 	int opt, rc = 2;
 
-	if (!c)
+	if (!c || !opts) {
+		free(c);
+		free(opts);
 		return cli_fail(1, "out of memory");
+	}
 	cli_instance_opts_init(&c->o);
 	c->cfg = emu_config_default();
 	cli_run_opts_init(&c->r, &(struct cli_run_limits){
@@ -1181,5 +1182,6 @@ int cli_emu_run(int argc, char **argv, const struct emu_remote *remote)
 	rc = run_emu(c);
 out:
 	free(c);
+	free(opts);
 	return rc;
 }

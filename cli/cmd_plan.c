@@ -22,10 +22,8 @@ static const char *const plan_usage[] = {
 	"Partition the model into pipeline stages and place them on a cluster's nodes; print the\n"
 	"stages, the bottleneck latency, the throughput and the solve time.\n\n"
 	CLI_INSTANCE_USAGE
-	"algorithm:\n"
-	"  --algo NAME|all            random, greedy, seifer (default), joint, defer, optimal,\n"
-	"                             feltin, or all\n"
-	CLI_ALGO_OPTIONS_USAGE
+	"algorithm:\n",
+	cli_usage_algorithms,
 	CLI_METRIC_USAGE
 	CLI_COMPUTE_USAGE,
 	CLI_CODEC_DEVICE_USAGE
@@ -34,12 +32,6 @@ static const char *const plan_usage[] = {
 	"  --instance-out FILE        also write the instance as JSON (cut points, nodes, bandwidths)\n",
 	NULL,
 };
-
-static void plan_usage_print(FILE *f)
-{
-	for (int i = 0; plan_usage[i]; i++)
-		fputs(plan_usage[i], f);
-}
 
 struct plan_cmd {
 	struct cli_instance_opts o; /* spec, algorithm and its options */
@@ -338,12 +330,11 @@ static int run_plan(struct plan_cmd *c)
 	if (strcmp(c->o.algo_name, "all") == 0) {
 		for (int i = 0; algo_registry[i] && n_algos < 16; i++)
 			algos[n_algos++] = algo_registry[i];
-	} else if ((algos[0] = algo_find(c->o.algo_name))) {
+	} else if ((algos[0] = cli_algo_find(c->o.algo_name, true))) {
 		n_algos = 1;
 	} else {
 		gsl_rng_free(rng);
-		return cli_fail(2, "--algo '%s': unknown algorithm (random, greedy, seifer, joint, "
-				"defer, optimal, all)", c->o.algo_name);
+		return 2;
 	}
 	rc = instance_create(&c->o.spec, &inst, &err);
 	if (rc) {
@@ -436,7 +427,7 @@ out:
 int cmd_plan(int argc, char **argv)
 {
 	enum { O_FORMAT = CLI_O_INSTANCE_END, O_INSTANCE_OUT, O_HELP };
-	static const struct option opts[] = {
+	static const struct option own[] = {
 		CLI_INSTANCE_OPTIONS,
 		CLI_COMPUTE_OPTIONS,
 		{ "format", required_argument, NULL, O_FORMAT },
@@ -444,11 +435,15 @@ int cmd_plan(int argc, char **argv)
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct option *opts = cli_options_with_algos(own);
 	struct plan_cmd *c = calloc(1, sizeof(*c));
 	int opt, rc = 2;
 
-	if (!c)
+	if (!c || !opts) {
+		free(c);
+		free(opts);
 		return cli_fail(1, "out of memory");
+	}
 	cli_instance_opts_init(&c->o);
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (cli_instance_opts_parse(&c->o, opt, optarg)) {
@@ -467,11 +462,11 @@ int cmd_plan(int argc, char **argv)
 			goto out;
 		case O_INSTANCE_OUT: c->instance_out = optarg; break;
 		case O_HELP:
-			plan_usage_print(stdout);
+			cli_usage_write(stdout, plan_usage, "NAME|all", "seifer");
 			rc = 0;
 			goto out;
 		default:
-			plan_usage_print(stderr);
+			cli_usage_write(stderr, plan_usage, "NAME|all", "seifer");
 			goto out;
 		}
 	}
@@ -484,5 +479,6 @@ int cmd_plan(int argc, char **argv)
 	rc = run_plan(c);
 out:
 	free(c);
+	free(opts);
 	return rc;
 }

@@ -15,7 +15,7 @@
 #include "instance.h"
 #include "region.h"
 
-static const char region_usage[] =
+static const char *const region_usage[] = {
 	"usage: edgepipe region --model NAME|FILE [--nodes N] [options]\n\n"
 	"Where does partitioning a model over N identical nodes beat the best single device (Feltin\n"
 	"et al.'s acceleration region)? Every point of a grid of link bandwidths and device speeds\n"
@@ -27,16 +27,17 @@ static const char region_usage[] =
 	"  --bw-range MIN:MAX         bandwidth axis, log-spaced (default 1Mbit:10Gbit)\n"
 	"  --speed-range MIN:MAX      device speed axis, log-spaced (default 1GFLOPS:1TFLOPS)\n"
 	"  --grid G                   points per axis (default 21)\n"
-	"  --algo NAME                the solver (default feltin; optimal for the exact optimum)\n"
-	"  --variant corrected|published  the solver's variant (default corrected)\n"
-	"  --max-split S              at most S cuts (default 5)\n"
 	"  --parallel                 nodes may hold several stages (Feltin et al.'s parallel)\n"
-	"  --force                    let the solver go beyond its work limit\n"
 	"  --dtype T  --compression R  the tensors' element type and compression (model show)\n"
 	"output:\n"
 	"  --format text|csv|json     (default text: summary and the speed-up table)\n"
 	"  --out DIR                  also write the heat map (region-MODEL-NnN.png/.svg/.gp/.dat)\n"
-	"                             and the CSV (region-MODEL-NnN.csv) into DIR\n";
+	"                             and the CSV (region-MODEL-NnN.csv) into DIR\n"
+	"the solver (feltin by default; optimal for the exact optimum); --max-split S bounds the\n"
+	"stages to min(N, S + 1) also for the closed forms:\n",
+	cli_usage_algorithms,
+	NULL,
+};
 
 struct region_cmd {
 	const char *model, *out_dir;
@@ -84,7 +85,7 @@ static void print_text(const struct region_cmd *c, const struct model_profile *p
 	}
 	printf("%s on %d identical nodes, %s (%s), at most %d cut(s)%s; W = %.4g GFLOP\n",
 	       prof->model, s->nodes, c->algo_name, algo_variant_name(s->algo_options.variant),
-	       s->algo_options.max_split, s->parallel ? ", parallel" : "", w / 1e9);
+	       region_max_split(s), s->parallel ? ", parallel" : "", w / 1e9);
 	if (isfinite(bstar))
 		printf("closed form: partitioning pays iff B / s > b* / W = %.6g bit/FLOP (b* = %.6g "
 		       "Mbit, the tensor after cut %d)\n", bstar / w, bstar / 1e6, cut);
@@ -128,7 +129,7 @@ static void print_json(const struct region_cmd *c, const struct model_profile *p
 	printf(",\n  \"nodes\": %d,\n  \"algo\": ", s->nodes);
 	ep_json_string(stdout, c->algo_name);
 	printf(",\n  \"variant\": \"%s\",\n  \"max_split\": %d,\n  \"parallel\": %s,\n",
-	       algo_variant_name(s->algo_options.variant), s->algo_options.max_split,
+	       algo_variant_name(s->algo_options.variant), region_max_split(s),
 	       s->parallel ? "true" : "false");
 	if (isfinite(bstar))
 		printf("  \"min_cut_bits\": %.9g,\n  \"min_cut\": %d,\n", bstar, cut);
@@ -217,10 +218,10 @@ out:
 int cmd_region(int argc, char **argv)
 {
 	enum {
-		O_MODEL = 256, O_NODES, O_BW, O_SPEED, O_GRID, O_ALGO, O_VARIANT, O_MAX_SPLIT,
-		O_PARALLEL, O_FORCE, O_DTYPE, O_COMPRESSION, O_FORMAT, O_OUT, O_HELP,
+		O_MODEL = 256, O_NODES, O_BW, O_SPEED, O_GRID, O_ALGO, O_VARIANT, O_PARALLEL,
+		O_DTYPE, O_COMPRESSION, O_FORMAT, O_OUT, O_HELP,
 	};
-	static const struct option opts[] = {
+	static const struct option own[] = {
 		{ "model", required_argument, NULL, O_MODEL },
 		{ "nodes", required_argument, NULL, O_NODES },
 		{ "bw-range", required_argument, NULL, O_BW },
@@ -228,9 +229,7 @@ int cmd_region(int argc, char **argv)
 		{ "grid", required_argument, NULL, O_GRID },
 		{ "algo", required_argument, NULL, O_ALGO },
 		{ "variant", required_argument, NULL, O_VARIANT },
-		{ "max-split", required_argument, NULL, O_MAX_SPLIT },
 		{ "parallel", no_argument, NULL, O_PARALLEL },
-		{ "force", no_argument, NULL, O_FORCE },
 		{ "dtype", required_argument, NULL, O_DTYPE },
 		{ "compression", required_argument, NULL, O_COMPRESSION },
 		{ "format", required_argument, NULL, O_FORMAT },
@@ -238,9 +237,10 @@ int cmd_region(int argc, char **argv)
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct option *opts = cli_options_with_algos(own);
 	struct region_cmd c;
 	long v;
-	int opt;
+	int opt, rc = 2;
 
 	memset(&c, 0, sizeof(c));
 	c.spec.nodes = 4;
@@ -253,71 +253,85 @@ int cmd_region(int argc, char **argv)
 	c.prof_opts = MODEL_PROFILE_OPTIONS_DEFAULT;
 	c.algo_name = "feltin";
 	optind = 1;
+	if (!opts)
+		return cli_fail(1, "out of memory");
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (cli_algo_option_parse(&c.spec.algo_options, opt, optarg)) {
+		case 1: continue;
+		case -1: goto out;
+		}
 		switch (opt) {
 		case O_MODEL: c.model = optarg; break;
 		case O_NODES:
 			if (!cli_parse_int("--nodes", optarg, 1, 1000, &v))
-				return 2;
+				goto out;
 			c.spec.nodes = (int)v;
 			break;
 		case O_BW:
 			if (!parse_range("--bw-range", optarg, false, &c.spec.bw_min_bps,
 					 &c.spec.bw_max_bps))
-				return 2;
+				goto out;
 			break;
 		case O_SPEED:
 			if (!parse_range("--speed-range", optarg, true, &c.spec.speed_min_flops,
 					 &c.spec.speed_max_flops))
-				return 2;
+				goto out;
 			break;
 		case O_GRID:
 			if (!cli_parse_int("--grid", optarg, 1, 200, &v))
-				return 2;
+				goto out;
 			c.spec.n_bw = c.spec.n_speed = (int)v;
 			break;
 		case O_ALGO:
-			if (!algo_find(optarg))
-				return cli_fail(2, "--algo '%s': unknown algorithm", optarg);
+			if (!cli_algo_find(optarg, false))
+				goto out;
 			c.algo_name = optarg;
 			break;
 		case O_VARIANT:
-			if ((v = algo_variant_from_name(optarg)) < 0)
-				return cli_fail(2, "--variant '%s': expected corrected or published",
-						optarg);
+			if ((v = algo_variant_from_name(optarg)) < 0) {
+				cli_fail(2, "--variant '%s': expected corrected or published",
+					 optarg);
+				goto out;
+			}
 			c.spec.algo_options.variant = (enum algo_variant)v;
 			break;
-		case O_MAX_SPLIT:
-			if (!cli_parse_int("--max-split", optarg, 0, 100000, &v))
-				return 2;
-			c.spec.algo_options.max_split = (int)v;
-			break;
 		case O_PARALLEL: c.spec.parallel = true; break;
-		case O_FORCE: c.spec.algo_options.force = true; break;
 		case O_DTYPE:
-			if ((v = model_dtype_from_name(optarg)) < 0)
-				return cli_fail(2, "--dtype '%s': expected float32, float16, int8 or "
-						"float64", optarg);
+			if ((v = model_dtype_from_name(optarg)) < 0) {
+				cli_fail(2, "--dtype '%s': expected float32, float16, int8 or "
+					 "float64", optarg);
+				goto out;
+			}
 			c.prof_opts.dtype = (enum model_dtype)v;
 			break;
 		case O_COMPRESSION:
 			if (!cli_parse_double("--compression", optarg, 1, 1e12,
 					      &c.prof_opts.compression))
-				return 2;
+				goto out;
 			break;
 		case O_FORMAT:
-			if (!cli_parse_format(optarg, &c.fmt))
-				return cli_fail(2, "--format '%s': expected text, csv or json", optarg);
+			if (!cli_parse_format(optarg, &c.fmt)) {
+				cli_fail(2, "--format '%s': expected text, csv or json", optarg);
+				goto out;
+			}
 			break;
 		case O_OUT: c.out_dir = optarg; break;
-		case O_HELP: fputs(region_usage, stdout); return 0;
-		default: fputs(region_usage, stderr); return 2;
+		case O_HELP:
+			cli_usage_write(stdout, region_usage, "NAME", "feltin");
+			rc = 0;
+			goto out;
+		default: cli_usage_write(stderr, region_usage, "NAME", "feltin"); goto out;
 		}
 	}
-	if (optind < argc)
-		return cli_fail(2, "region: unexpected argument '%s'", argv[optind]);
-	if (!c.model)
-		return cli_fail(2, "region: --model is required (see 'edgepipe region --help')");
-	c.spec.algo = algo_find(c.algo_name);
-	return run_region(&c);
+	if (optind < argc) {
+		rc = cli_fail(2, "region: unexpected argument '%s'", argv[optind]);
+	} else if (!c.model) {
+		rc = cli_fail(2, "region: --model is required (see 'edgepipe region --help')");
+	} else {
+		c.spec.algo = algo_find(c.algo_name);
+		rc = run_region(&c);
+	}
+out:
+	free(opts);
+	return rc;
 }

@@ -28,9 +28,8 @@ static const char *const sim_usage[] = {
 	"redeployment, a model update. Prints the analytic bottleneck beside the simulated\n"
 	"throughput and latencies.\n\n"
 	CLI_INSTANCE_USAGE
-	"algorithm (the plan, and every re-plan after a crash or an update):\n"
-	"  --algo NAME                random, greedy, seifer (default), joint, defer, optimal\n"
-	CLI_ALGO_OPTIONS_USAGE
+	"algorithm (the plan, and every re-plan after a crash or an update):\n",
+	cli_usage_algorithms,
 	CLI_METRIC_USAGE
 	CLI_COMPUTE_USAGE,
 	CLI_CODEC_DEVICE_USAGE,
@@ -69,8 +68,7 @@ static const char *const sim_usage[] = {
 
 static void print_usage(FILE *f)
 {
-	for (int i = 0; sim_usage[i]; i++)
-		fputs(sim_usage[i], f);
+	cli_usage_write(f, sim_usage, "NAME", "seifer");
 }
 
 struct sim_cmd {
@@ -667,7 +665,7 @@ static void print_csv(const struct sim_cmd *c, const struct instance *inst,
 
 static int run_sim(struct sim_cmd *c)
 {
-	const struct algo *a = algo_find(c->o.algo_name);
+	const struct algo *a = cli_algo_find(c->o.algo_name, false);
 	struct instance *inst = NULL;
 	struct model_graph *ug[MAX_UPDATES] = { NULL };
 	struct model_profile *up[MAX_UPDATES] = { NULL };
@@ -682,8 +680,7 @@ static int run_sim(struct sim_cmd *c)
 
 	algo_result_init(&res);
 	if (!a) {
-		rc = cli_fail(2, "--algo '%s': unknown algorithm (random, greedy, seifer, joint, "
-			      "defer, optimal)", c->o.algo_name);
+		rc = 2; /* cli_algo_find said why */
 		goto out;
 	}
 	rc = instance_create(&c->o.spec, &inst, &err);
@@ -804,7 +801,7 @@ int cmd_sim(int argc, char **argv)
 		O_WARMUP_TIME = CLI_O_RUN_END, O_SERVICE, O_TRANSFER, O_SHARED, O_OVERLAP,
 		O_DISPATCHER, O_FAIL, O_MTBF, O_TRACE, O_HELP,
 	};
-	static const struct option opts[] = {
+	static const struct option own[] = {
 		CLI_INSTANCE_OPTIONS,
 		CLI_RUN_OPTIONS,
 		{ "warmup-time", required_argument, NULL, O_WARMUP_TIME },
@@ -820,11 +817,15 @@ int cmd_sim(int argc, char **argv)
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct option *opts = cli_options_with_algos(own);
 	struct sim_cmd *c = calloc(1, sizeof(*c));
 	int opt, rc = 2;
 
-	if (!c)
+	if (!c || !opts) {
+		free(c);
+		free(opts);
 		return cli_fail(1, "out of memory");
+	}
 	cli_instance_opts_init(&c->o);
 	/* Compute and dispatcher hops follow the metric, known once the problem exists (run_sim),
 	 * unless --compute or --dispatcher-hops say otherwise: -1 until then. */
@@ -915,5 +916,6 @@ int cmd_sim(int argc, char **argv)
 	rc = run_sim(c);
 out:
 	free(c);
+	free(opts);
 	return rc;
 }

@@ -16,14 +16,14 @@
 #include "sweep.h"
 #include "sweep_shard.h"
 
-static const char sweep_usage[] =
+static const char *const sweep_usage[] = {
 	"usage: edgepipe sweep --db FILE --model LIST --mem LIST --nodes LIST [options]\n\n"
 	"Run every configuration of a grid and store one row per (configuration, algorithm,\n"
 	"trial) in an SQLite file (schema: experiments/store.h). Run the same command again to\n"
 	"finish a sweep that was interrupted: stored rows are kept and not recomputed. The file\n"
 	"records the options that change numbers without being axes (--latency, --speed,\n"
-	"--bw-range, --link-classes, the --cluster-file's content, --stages, --failure-prob,\n"
-	"--force, --time-limit, --sim, --sim-requests, --compute profiles): a sweep with other\n"
+	"--bw-range, --link-classes, the --cluster-file's content, every algorithm option below,\n"
+	"--parallel, --sim, --sim-requests, --compute profiles): a sweep with other\n"
 	"values into it is refused, as is a second sweep while one writes it. A file on a\n"
 	"read-only medium is read: a finished sweep reports so, a missing row is refused.\n\n"
 	"axes (lists a,b,c; integer axes also take ranges START:END[:STEP]):\n"
@@ -31,8 +31,6 @@ static const char sweep_usage[] =
 	"  --mem LIST                 node memory sizes, e.g. 64MiB,128MiB\n"
 	"  --nodes LIST               node counts, e.g. 5,10,15,20,50\n"
 	"  --bw-classes LIST          seifer's bandwidth classes, e.g. 2:20:3 (default 8)\n"
-	"  --algo LIST|all            algorithms (default all: random, greedy, seifer, joint,\n"
-	"                             defer, optimal)\n"
 	"  --variant LIST             corrected, published or both (default corrected)\n"
 	"  --cluster LIST             geometric (default), uniform, classes, file\n"
 	"  --trials N                 trials per configuration (default 1)\n"
@@ -40,7 +38,8 @@ static const char sweep_usage[] =
 	"cluster details (as in 'edgepipe plan'):\n"
 	"  --bw-range MIN:MAX  --link-classes C  --latency DURATION  --speed FLOPS\n"
 	"  --cluster-file CSV\n"
-	"algorithm details: --stages K  --failure-prob P  --time-limit DURATION  --force\n"
+	"  --parallel                 nodes may hold several stages, compute and hops add up\n"
+	"                             (Feltin et al.'s model)\n"
 	"compute source:\n"
 	"  --compute flops|profile:FILE[,FILE...]  FLOPs / --speed (default), or measured layer\n"
 	"                             times ('edgepipe profile -o FILE'): one profile per model\n"
@@ -62,7 +61,12 @@ static const char sweep_usage[] =
 	"  --shard-count N            the number of shards, for schedulers that do not say it\n"
 	"                             (or EDGEPIPE_SHARD_COUNT); the task number is the shard\n"
 	"                             number then\n"
-	"  --progress / --no-progress progress on stderr (default: when stderr is a terminal)\n";
+	"  --progress / --no-progress progress on stderr (default: when stderr is a terminal)\n"
+	"algorithms (an axis: a list, default all) and their options (one value each; the\n"
+	"--bw-classes axis above is seifer's):\n",
+	cli_usage_algorithms,
+	NULL,
+};
 
 static const char *env_get(void *ctx, const char *name)
 {
@@ -117,12 +121,9 @@ static bool parse_algos(char *s, struct sweep_grid *g)
 		return false;
 	}
 	for (int i = 0; i < n; i++) {
-		g->algos[i] = algo_find(names[i]);
-		if (!g->algos[i]) {
-			cli_fail(2, "--algo '%s': unknown algorithm (random, greedy, seifer, joint, "
-				 "defer, optimal, all)", names[i]);
+		g->algos[i] = cli_algo_find(names[i], true);
+		if (!g->algos[i])
 			return false;
-		}
 	}
 	g->n_algos = n;
 	return true;
@@ -247,7 +248,7 @@ int cmd_sweep(int argc, char **argv)
 		O_CLUSTER, O_TRIALS, O_DB, O_SHARD, O_SHARD_COUNT, O_PROGRESS, O_NO_PROGRESS, O_SIM, O_SIM_REQUESTS,
 		O_HELP,
 	};
-	static const struct option opts[] = {
+	static const struct option own[] = {
 		{ "model", required_argument, NULL, O_MODEL },
 		{ "mem", required_argument, NULL, O_MEM },
 		{ "nodes", required_argument, NULL, O_NODES },
@@ -263,10 +264,7 @@ int cmd_sweep(int argc, char **argv)
 		{ "speed", required_argument, NULL, CLI_O_SPEED },
 		CLI_COMPUTE_OPTIONS,
 		{ "cluster-file", required_argument, NULL, CLI_O_CLUSTER_FILE },
-		{ "stages", required_argument, NULL, CLI_O_STAGES },
-		{ "failure-prob", required_argument, NULL, CLI_O_FAILURE },
-		{ "force", no_argument, NULL, CLI_O_FORCE },
-		{ "time-limit", required_argument, NULL, CLI_O_TIME_LIMIT },
+		{ "parallel", no_argument, NULL, CLI_O_PARALLEL },
 		{ "db", required_argument, NULL, O_DB },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "shard", required_argument, NULL, O_SHARD },
@@ -278,6 +276,7 @@ int cmd_sweep(int argc, char **argv)
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct option *opts = cli_options_with_algos(own);
 	struct sweep_grid *g = malloc(sizeof(*g));
 	struct cli_instance_opts *io = malloc(sizeof(*io));
 	char *models = NULL, *profiles = NULL, *command = NULL, shard_text[192];
@@ -293,9 +292,10 @@ int cmd_sweep(int argc, char **argv)
 	long v, done = 0;
 	int opt, n, rc = 2;
 
-	if (!g || !io) {
+	if (!g || !io || !opts) {
 		free(g);
 		free(io);
+		free(opts);
 		return cli_fail(1, "out of memory");
 	}
 	sweep_grid_init(g);
@@ -304,7 +304,9 @@ int cmd_sweep(int argc, char **argv)
 	for (g->n_algos = 0; algo_registry[g->n_algos]; g->n_algos++)
 		g->algos[g->n_algos] = algo_registry[g->n_algos];
 	while ((opt = getopt_long(argc, argv, "hj:", opts, NULL)) != -1) {
-		int taken = opt < CLI_O_INSTANCE_END ? cli_instance_opts_parse(io, opt, optarg) : 0;
+		int taken = opt < CLI_O_INSTANCE_END || opt >= CLI_O_ALGO_OPTION
+				    ? cli_instance_opts_parse(io, opt, optarg)
+				    : 0;
 
 		if (taken < 0)
 			goto out;
@@ -394,11 +396,11 @@ int cmd_sweep(int argc, char **argv)
 			g->sim = true;
 			break;
 		case O_HELP:
-			fputs(sweep_usage, stdout);
+			cli_usage_write(stdout, sweep_usage, "LIST|all", NULL);
 			rc = 0;
 			goto out;
 		default:
-			fputs(sweep_usage, stderr);
+			cli_usage_write(stderr, sweep_usage, "LIST|all", NULL);
 			goto out;
 		}
 	}
@@ -420,6 +422,7 @@ int cmd_sweep(int argc, char **argv)
 	g->cluster_base.mem_list = NULL;
 	g->cluster_base.n_mem_list = 0;
 	g->algo_base = io->algo;
+	g->parallel = io->parallel;
 	g->seed = io->spec.seed;
 	if (!db || !g->n_models || !g->n_mems || !g->n_nodes) {
 		cli_fail(2, "sweep: --db, --model, --mem and --nodes are required (see 'edgepipe "
@@ -507,6 +510,7 @@ out:
 	free(profiles);
 	free(io);
 	free(g);
+	free(opts);
 	return rc;
 }
 

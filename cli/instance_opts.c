@@ -160,6 +160,22 @@ static int parse_compute(struct cli_instance_opts *c, const char *arg)
 	return -1;
 }
 
+int cli_algo_option_parse(struct algo_options *o, int opt, const char *arg)
+{
+	const struct algo_option *list[CLI_MAX_ALGO_OPTIONS];
+	int n = algo_option_list(algo_registry, list, CLI_MAX_ALGO_OPTIONS);
+	struct ep_error err;
+
+	if (opt < CLI_O_ALGO_OPTION || opt >= CLI_O_ALGO_OPTION + n ||
+	    opt >= CLI_O_ALGO_OPTION + CLI_MAX_ALGO_OPTIONS)
+		return 0;
+	if (algo_options_parse(o, list[opt - CLI_O_ALGO_OPTION], arg, &err)) {
+		cli_fail(2, "%s", err.msg);
+		return -1;
+	}
+	return 1;
+}
+
 int cli_instance_opts_parse(struct cli_instance_opts *c, int opt, const char *arg)
 {
 	struct ep_error err;
@@ -236,28 +252,6 @@ int cli_instance_opts_parse(struct cli_instance_opts *c, int opt, const char *ar
 		}
 		c->algo.variant = (enum algo_variant)v;
 		break;
-	case CLI_O_BW_CLASSES:
-		if (!cli_parse_int("--bw-classes", arg, 1, 1000, &v))
-			return -1;
-		c->algo.bw_classes = (int)v;
-		break;
-	case CLI_O_STAGES:
-		if (!cli_parse_int("--stages", arg, 1, 100000, &v))
-			return -1;
-		c->algo.stages = (int)v;
-		break;
-	case CLI_O_FAILURE:
-		if (!cli_parse_double("--failure-prob", arg, 1e-300, 0.5, &c->algo.failure_prob))
-			return -1;
-		break;
-	case CLI_O_FORCE: c->algo.force = true; break;
-	case CLI_O_TIME_LIMIT:
-		if (ep_parse_duration(arg, &c->algo.time_limit_s, &err) ||
-		    !(c->algo.time_limit_s > 0)) {
-			cli_fail(2, "--time-limit '%s': expected a positive duration such as 2s", arg);
-			return -1;
-		}
-		break;
 	case CLI_O_ACCOUNTING: c->accounting = arg; break;
 	case CLI_O_CUTS: c->cuts = arg; break;
 	case CLI_O_DTYPE:
@@ -272,11 +266,6 @@ int cli_instance_opts_parse(struct cli_instance_opts *c, int opt, const char *ar
 			return -1;
 		break;
 	case CLI_O_METRIC: c->metric = arg; break;
-	case CLI_O_MAX_SPLIT:
-		if (!cli_parse_int("--max-split", arg, 0, 100000, &v))
-			return -1;
-		c->algo.max_split = (int)v;
-		break;
 	case CLI_O_PARALLEL: c->parallel = true; break;
 	case CLI_O_CODEC_PROFILE:
 		if (!parse_codec_profile(c, arg))
@@ -289,7 +278,7 @@ int cli_instance_opts_parse(struct cli_instance_opts *c, int opt, const char *ar
 		}
 		c->have_power = true;
 		break;
-	default: return 0;
+	default: return cli_algo_option_parse(&c->algo, opt, arg);
 	}
 	return 1;
 }
@@ -356,4 +345,71 @@ bool cli_instance_opts_finish(struct cli_instance_opts *c, const char *cmd)
 	c->spec.problem.shared_nodes = c->parallel;
 	c->spec.problem.codec = c->codec;
 	return true;
+}
+
+struct option *cli_options_with_algos(const struct option *own)
+{
+	const struct algo_option *list[CLI_MAX_ALGO_OPTIONS];
+	int n = algo_option_list(algo_registry, list, CLI_MAX_ALGO_OPTIONS), k = 0, m = 0;
+	struct option *out;
+
+	if (n > CLI_MAX_ALGO_OPTIONS)
+		n = CLI_MAX_ALGO_OPTIONS;
+	while (own[k].name)
+		k++;
+	out = calloc((size_t)(k + n + 1), sizeof(*out));
+	if (!out)
+		return NULL;
+	memcpy(out, own, (size_t)k * sizeof(*out));
+	m = k;
+	for (int i = 0; i < n; i++) {
+		bool mine = false;
+
+		for (int j = 0; j < k && !mine; j++)
+			mine = strcmp(own[j].name, list[i]->name) == 0;
+		if (mine)
+			continue;
+		out[m++] = (struct option){ list[i]->name,
+					    list[i]->arg ? required_argument : no_argument, NULL,
+					    CLI_O_ALGO_OPTION + i };
+	}
+	return out;
+}
+
+const char cli_usage_algorithms[] = "(the algorithms' options)";
+
+void cli_usage_write(FILE *f, const char *const *parts, const char *algo_arg,
+		     const char *default_algo)
+{
+	char head[64];
+
+	for (int i = 0; parts[i]; i++) {
+		if (parts[i] != cli_usage_algorithms) {
+			fputs(parts[i], f);
+			continue;
+		}
+		snprintf(head, sizeof(head), "--algo %s", algo_arg);
+		fprintf(f, "  %-26s one of the algorithms below%s\n", head,
+			strstr(algo_arg, "all") ? ", or all of them" : "");
+		fputs("  --variant corrected|published  the reference's defects fixed (default) or "
+		      "reproduced;\n"
+		      "                             published also selects the published accounting, "
+		      "cut rule and\n"
+		      "                             metric\n"
+		      "algorithms and their options:\n", f);
+		algo_usage_write(f, algo_registry, default_algo);
+	}
+}
+
+const struct algo *cli_algo_find(const char *name, bool all)
+{
+	const struct algo *a = algo_find(name);
+	char names[1024];
+
+	if (!a) {
+		algo_names_format(algo_registry, NULL, names, sizeof(names));
+		cli_fail(2, "--algo '%s': unknown algorithm (%s%s)", name, names,
+			 all ? ", or all" : "");
+	}
+	return a;
 }

@@ -136,7 +136,7 @@ int region_compute(const struct model_profile *prof, const struct region_spec *s
 		return ep_error_set(err, EP_EINVAL, "model '%s' has no FLOPs: the region needs "
 				    "compute", prof->model);
 	po.shared_nodes = spec->parallel;
-	kmax = spec->algo_options.max_split + 1 < n ? spec->algo_options.max_split + 1 : n;
+	kmax = region_max_split(spec) + 1 < n ? region_max_split(spec) + 1 : n;
 	algo_result_init(&r);
 	cl.n = n;
 	cl.mem_bytes = malloc((size_t)n * sizeof(double));
@@ -181,7 +181,7 @@ int region_compute(const struct model_profile *prof, const struct region_spec *s
 				pt->pays = pt->best_s < pt->single_s;
 			}
 			pt->pays_closed = region_pays_closed(prof, pt->bw_bps, pt->speed_flops, n,
-							     spec->algo_options.max_split);
+							     region_max_split(spec));
 			pt->two_node_s = region_two_node_s(prof, pt->bw_bps, pt->speed_flops);
 			pt->speedup_bound = region_speedup_bound(prof, pt->bw_bps, pt->speed_flops,
 								 kmax);
@@ -218,6 +218,13 @@ int region_write_csv(FILE *f, const struct model_profile *prof, const struct reg
 	if (ferror(f))
 		return ep_error_set(err, EP_EIO, "cannot write the region CSV");
 	return EP_OK;
+}
+
+int region_max_split(const struct region_spec *spec)
+{
+	const struct algo_option *o = algo_option_find(algo_registry, "max-split");
+
+	return o ? (int)algo_options_int(&spec->algo_options, o) : 0;
 }
 
 /* A model name reduced to [A-Za-z0-9._+-] for a file name. */
@@ -309,7 +316,7 @@ int region_plot(const struct model_profile *prof, const struct region_spec *spec
 		    "pays on %d of %d points\\nsolver and closed form agree on %d; dashed: "
 		    "B = s b*/W, b* = %.4g Mbit (cut %d)\"\n",
 		model, spec->nodes, spec->algo ? spec->algo->name : "feltin",
-		spec->algo_options.max_split, spec->parallel ? ", parallel" : "", pays, total, agree,
+		region_max_split(spec), spec->parallel ? ", parallel" : "", pays, total, agree,
 		bstar / 1e6, cut);
 	fprintf(gp, "set xrange [%g:%g]\nset yrange [%g:%g]\n", spec->bw_min_bps,
 		spec->bw_max_bps, spec->speed_min_flops, spec->speed_max_flops);

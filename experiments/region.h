@@ -50,7 +50,7 @@
 struct region_spec {
 	int nodes;                  /* N >= 1 */
 	const struct algo *algo;    /* the solver; NULL: feltin */
-	struct algo_options algo_options; /* max_split, variant, force ... */
+	struct algo_options algo_options; /* variant, --max-split, --force ... */
 	bool parallel;              /* nodes may hold several stages (shared_nodes) */
 	/* log-spaced axes; one point means the minimum only */
 	double bw_min_bps, bw_max_bps;
@@ -71,6 +71,10 @@ struct region_point {
 	double two_node_s;     /* (3) */
 	double speedup_bound;  /* (4) */
 };
+
+/* The cut limit S of `spec`: the algorithm option "max-split" (feltin's; its default when not
+ * given), which bounds the stages to min(N, S + 1). */
+int region_max_split(const struct region_spec *spec);
 
 /* (1), (2), (3), (4) at one point (see above). `kmax` = stages allowed, min(N, max_split + 1),
  * or N' = N with parallel (the bound then uses W / w_max only). Complexity: O(m). */

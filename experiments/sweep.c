@@ -35,7 +35,9 @@ void sweep_grid_init(struct sweep_grid *g)
 	g->n_clusters = 1;
 	g->variants[0] = ALGO_CORRECTED;
 	g->n_variants = 1;
-	g->bw_classes[0] = g->algo_base.bw_classes;
+	g->bw_classes[0] = algo_option_find(algo_registry, "bw-classes")
+				   ? (int)algo_option_find(algo_registry, "bw-classes")->def.i
+				   : 0;
 	g->n_bw_classes = 1;
 	g->trials = 1;
 	g->seed = 1;
@@ -169,7 +171,8 @@ static void opt_set(struct store_option *o, int *n, const char *name, const char
 int sweep_options(const struct sweep_grid *g, struct store_option *o, struct ep_error *err)
 {
 	const struct cluster_spec *c = &g->cluster_base;
-	const struct algo_options *a = &g->algo_base;
+	const struct algo_option *list[STORE_MAX_OPTIONS];
+	int n_list = algo_option_list(algo_registry, list, STORE_MAX_OPTIONS);
 	char buf[256], x[32], y[32];
 	size_t k = 0;
 	int n = 0, rc;
@@ -201,11 +204,18 @@ int sweep_options(const struct sweep_grid *g, struct store_option *o, struct ep_
 	opt_set(o, &n, "(bits per Mbit)", "%s", num(c->mbit_bits, x));
 	opt_set(o, &n, "(symmetric links)", "%s", c->symmetric ? "yes" : "no");
 	opt_set(o, &n, "(dispatcher bandwidth)", "%s bit/s", num(c->dispatcher_bw_bps, x));
-	opt_set(o, &n, "--stages", "%d", a->stages);
-	opt_set(o, &n, "--failure-prob", "%s", num(a->failure_prob, x));
-	opt_set(o, &n, "--force", "%s", a->force ? "on" : "off");
-	opt_set(o, &n, "--time-limit", "%s s", num(a->time_limit_s, x));
-	opt_set(o, &n, "(max split)", "%d", a->max_split);
+	/* every algorithm option as its registry entry formats it; the classes are a key */
+	for (int i = 0; i < n_list && i < STORE_MAX_OPTIONS; i++) {
+		char name[64], value[64];
+
+		if (strcmp(list[i]->name, "bw-classes") == 0)
+			continue;
+		snprintf(name, sizeof(name), "--%s", list[i]->name);
+		list[i]->format(list[i], algo_options_get(&g->algo_base, list[i]), value,
+				sizeof(value));
+		opt_set(o, &n, name, "%s", value);
+	}
+	opt_set(o, &n, "--parallel", "%s", g->parallel ? "on" : "off");
 	if (g->sim)
 		opt_set(o, &n, "--sim", "on, %lld requests", (long long)g->sim_requests);
 	else
@@ -231,7 +241,7 @@ int sweep_options(const struct sweep_grid *g, struct store_option *o, struct ep_
 
 static bool uses_classes(const struct algo *a)
 {
-	return a->uses_bw_classes;
+	return algo_option_of(a, "bw-classes") != NULL;
 }
 
 int sweep_rows_per_cell(const struct sweep_grid *g)
@@ -286,6 +296,7 @@ static void cell_spec(const struct sweep_grid *g, const struct cell *x, struct i
 	s->trial = x->trial;
 	s->compute_profile = g->compute_profiles[x->model];
 	instance_spec_set_variant(s, g->variants[x->variant]);
+	s->problem.shared_nodes = g->parallel;
 }
 
 /* The key of row r (an index into the cell's algorithms x classes) of a cell. */
@@ -490,8 +501,8 @@ static int compute_cell(struct worker *w, long c, struct ep_error *err)
 
 		row_key(g, &x, r, &row, &a);
 		o.variant = g->variants[x.variant];
-		if (row.bw_classes)
-			o.bw_classes = row.bw_classes;
+		if (row.bw_classes && algo_options_set_int(&o, "bw-classes", row.bw_classes))
+			return ep_error_set(err, EP_ELIMIT, "too many algorithm options");
 		if (o.variant == ALGO_PUBLISHED) {
 			rc = worker_memo(w, &x, &memo, err);
 			if (rc)

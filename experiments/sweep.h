@@ -53,8 +53,9 @@ struct sweep_grid {
 	/* Everything else of the cluster (ranges, latency, speed, file); kind, n and memory are
 	 * set per cell. */
 	struct cluster_spec cluster_base;
-	/* Options for every algorithm (bw_classes, variant and memo are set per row). */
+	/* Options for every algorithm ("bw-classes", variant and memo are set per row). */
 	struct algo_options algo_base;
+	bool parallel; /* nodes may hold several stages (the problem's shared_nodes) */
 	/* Also simulate every plan (sim_pipeline): a closed loop with enough requests in flight to
 	 * keep every stage and link busy (2 stages + 2), deterministic times, no failures and so
 	 * no retries, `sim_requests` requests of which the first tenth are warm-up. */
@@ -81,7 +82,8 @@ int sweep_parse_sizes(const char *axis, const char *s, double *out, struct ep_er
  * The options of `g` that change a row's numbers without being in its key (store.h): the
  * cluster details (speed, speed factors, latency, bandwidth range, link classes, the cluster
  * file's content, geometric side ...), the algorithm options (--stages, --failure-prob,
- * --force, --time-limit ...), the simulation (--sim, --sim-requests) and the layer profiles'
+ * --force, --time-limit, --max-split: every option of the registry's algorithms but
+ * "bw-classes", a key column), --parallel, the simulation (--sim, --sim-requests) and the layer profiles'
  * content. Returns the count (at most STORE_MAX_OPTIONS) or EP_EIO when a file cannot be read.
  */
 int sweep_options(const struct sweep_grid *g, struct store_option *out, struct ep_error *err);

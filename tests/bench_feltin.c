@@ -111,7 +111,7 @@ int main(void)
 			joint_s = time_solve(joint, &inst->problem, &o, &jr);
 			for (size_t si = 0; si < sizeof(splits) / sizeof(splits[0]); si++) {
 				printf("%-12s %4d %9d", models[mi], nodes[ni], splits[si]);
-				o.max_split = splits[si];
+				algo_options_set_int(&o, "max-split", splits[si]);
 				for (int v = 0; v < 2; v++) {
 					double s;
 

@@ -97,6 +97,32 @@ else
 fi
 
 # 3. Bad input: exit 2 and a message naming the value.
+# Feltin's --max-split and --parallel in a sweep (issue 14): the rows are plan's for the same
+# instance (seed 1, trial 0): resnet50 at 96 MiB on 3 nodes takes 4 stages with --max-split 4
+# --parallel (a node holds two; 3 without --parallel, plan shows); the file records both
+# options, and a rerun with another --max-split is refused naming it.
+fel=(--model resnet50 --mem 96MiB --nodes 3 --algo feltin --max-split 4 --parallel)
+if "$EP" sweep --db "$TMP/fel.db" "${fel[@]}" --no-progress 2>"$TMP/fel.err" &&
+    "$EP" plan "${fel[@]}" --format json >"$TMP/fel.json" 2>>"$TMP/fel.err"; then
+    got=$(python3 -c 'import json, sqlite3, sys
+k, b = sqlite3.connect(sys.argv[1]).execute("SELECT stages, bottleneck_s FROM results").fetchone()
+r = json.load(open(sys.argv[2]))[0]
+print(k, repr(b), k == len(r["stages"]) == 4 and b == r["bottleneck_s"])' "$TMP/fel.db" "$TMP/fel.json")
+    same=${got##* }
+    [ "$same" = True ] && pass "sweep feltin --max-split 4 --parallel = plan, 4 stages ($got)" ||
+        fail "sweep feltin --max-split 4 --parallel = plan, 4 stages" "sweep '$got'" \
+            "plan $(head -c 300 "$TMP/fel.json")"
+    opts=$(q "$TMP/fel.db" "SELECT group_concat(key || '=' || value, ' ') FROM meta
+                            WHERE key IN ('option:--max-split', 'option:--parallel')")
+    [ "$opts" = "option:--max-split=4 option:--parallel=on" ] &&
+        pass "the file records --max-split 4 and --parallel" ||
+        fail "the file records --max-split 4 and --parallel" "$opts"
+    expect_exit2 "a rerun with another --max-split" "--max-split" "$EP" sweep --db "$TMP/fel.db" \
+        --model resnet50 --mem 96MiB --nodes 3 --algo feltin --max-split 2 --parallel --no-progress
+else
+    fail "sweep and plan with --max-split and --parallel" "$(head -c 400 "$TMP/fel.err")"
+fi
+
 base=(sweep --db "$TMP/bad.db" --model resnet50 --mem 64MiB --nodes 5)
 expect_exit2 "bad node range" "5:x" "$EP" "${base[@]}" --nodes 5:x
 expect_exit2 "reversed range" "9:3" "$EP" "${base[@]}" --nodes 9:3

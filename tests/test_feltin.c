@@ -24,6 +24,12 @@
 #include "tiny_instance.h"
 
 /* Plan of an assignment (segment j on node_of[j - 1]), its runs as stages. */
+/* feltin's --max-split in `o` (its default when not set). */
+static int max_split(const struct algo_options *o)
+{
+	return (int)algo_options_int(o, algo_option_of(&algo_feltin, "max-split"));
+}
+
 static void plan_of(const int *node_of, int L, struct plan *plan)
 {
 	plan_clear(plan);
@@ -117,7 +123,7 @@ static void test_hand(void)
 	CHECK_INT(r.plan.n_stages, 3);
 	CHECK_INT(r.plan.stages[2].node, 0);
 	CHECK_INT(r.defects.repeated_nodes, 1);
-	o.max_split = 0; /* P4 */
+	algo_options_set_int(&o, "max-split", 0); /* P4 */
 	CHECK_INT(algo_run(&algo_feltin, &t.p, &o, rng, &r, &err), EP_OK);
 	CHECK_INT(r.plan.n_stages, 2);
 	CHECK_NEAR(r.cost.bottleneck_s, 1.1, 1e-12);
@@ -129,7 +135,7 @@ static void test_hand(void)
 	problem_release(&t.p);
 	po.shared_nodes = true; /* parallel: A-B-A, 1.0 s, in both variants */
 	CHECK_INT(tiny_ready(&t, &po), EP_OK);
-	o.max_split = 5;
+	algo_options_set_int(&o, "max-split", 5);
 	for (int v = 0; v < 2; v++) {
 		o.variant = (enum algo_variant)v;
 		CHECK_INT(algo_run(&algo_feltin, &t.p, &o, rng, &r, &err), EP_OK);
@@ -138,7 +144,7 @@ static void test_hand(void)
 		CHECK_INT(r.plan.n_stages, 3);
 		CHECK_INT(r.defects.repeated_nodes, 0);
 	}
-	o.max_split = -1;
+	algo_options_set_int(&o, "max-split", -1);
 	CHECK_INT(algo_run(&algo_feltin, &t.p, &o, rng, &r, &err), EP_OK);
 	CHECK_INT(r.status, EP_EINVAL);
 	CHECK_CONTAINS(r.reason, "max-split -1");
@@ -185,7 +191,7 @@ static void test_enumeration(void)
 		if (trial % 3 == 0)
 			tiny_codec_draw(rng, &po.codec);
 		tiny_ready(&t, &po);
-		o.max_split = (int)gsl_rng_uniform_int(rng, 4);
+		algo_options_set_int(&o, "max-split", (int)gsl_rng_uniform_int(rng, 4));
 		for (int j = 0; j < L; j++)
 			node_of[j] = 0;
 		do {
@@ -204,13 +210,13 @@ static void test_enumeration(void)
 			 * segment, P4), and leaks plans that return to a node (P3): the answer
 			 * lies between the best of all plans of at most max(max_split, 1) cuts
 			 * and the best of those it reaches */
-			if (cuts <= (o.max_split > 1 ? o.max_split : 1))
+			if (cuts <= (max_split(&o) > 1 ? max_split(&o) : 1))
 				best_pub_all = fmin(best_pub_all, total);
-			if (o.max_split == 0 ? cuts == 0 || (cuts == 1 && node_of[0] != node_of[1])
-					     : cuts <= o.max_split &&
+			if (max_split(&o) == 0 ? cuts == 0 || (cuts == 1 && node_of[0] != node_of[1])
+					     : cuts <= max_split(&o) &&
 						       (po.shared_nodes || single_threaded(node_of, L)))
 				best_pub_reach = fmin(best_pub_reach, total);
-			if (cuts <= o.max_split && plan_check(&t.p, &plan, NULL, &err) == EP_OK) {
+			if (cuts <= max_split(&o) && plan_check(&t.p, &plan, NULL, &err) == EP_OK) {
 				plan_cost(&t.p, &plan, &cost, NULL, NULL);
 				best_valid = fmin(best_valid, cost.bottleneck_s);
 			}
@@ -226,7 +232,7 @@ static void test_enumeration(void)
 						   1e-12 * fmax(1, best_valid))) {
 				fprintf(stderr, "trial %d (m %d, n %d, max_split %d, shared %d): "
 					"corrected %.17g, enumeration %.17g\n", trial, m, n,
-					o.max_split, po.shared_nodes, r.cost.bottleneck_s, best_valid);
+					max_split(&o), po.shared_nodes, r.cost.bottleneck_s, best_valid);
 				check_failures++;
 			}
 		}
@@ -335,17 +341,17 @@ static void test_vs_optimal(void)
 			tiny_codec_draw(rng, &po.codec);
 			tiny_ready(&t, &po);
 		}
-		o.max_split = (int)gsl_rng_uniform_int(rng, 12);
+		algo_options_set_int(&o, "max-split", (int)gsl_rng_uniform_int(rng, 12));
 		CHECK_INT(algo_run(&algo_optimal, &t.p, &o, rng, &opt, &err), EP_OK);
 		CHECK_INT(algo_run(&algo_feltin, &t.p, &o, rng, &r, &err), EP_OK);
 		if (opt.status == EP_OK && r.status == EP_OK) {
 			both++;
 			CHECK(r.cost.bottleneck_s >= opt.cost.bottleneck_s * (1 - 1e-12));
-			if (o.max_split >= (n < m - 1 ? n : m - 1) - 1) {
+			if (max_split(&o) >= (n < m - 1 ? n : m - 1) - 1) {
 				CHECK_NEAR(r.cost.bottleneck_s, opt.cost.bottleneck_s, 1e-12);
 				equal++;
 			}
-		} else if (o.max_split >= (n < m - 1 ? n : m - 1) - 1) {
+		} else if (max_split(&o) >= (n < m - 1 ? n : m - 1) - 1) {
 			CHECK_INT(r.status, opt.status); /* both infeasible */
 		}
 		problem_release(&t.p);

@@ -203,7 +203,7 @@ static void check_defer(const struct problem *p, int k, gsl_rng *rng, bool check
 	struct ep_error err;
 	double want_mx = INFINITY, want_sq = INFINITY, mx = 0, sq = 0;
 
-	o.stages = k;
+	algo_options_set_int(&o, "stages", k);
 	brute_minmax(p, 0, k, 0, 0, &want_mx, &want_sq);
 	algo_result_init(&r);
 	CHECK_INT(algo_run(defer, p, &o, rng, &r, &err), EP_OK);
@@ -294,12 +294,12 @@ static void test_defer_errors(gsl_rng *rng)
 	CHECK_INT(r.status, EP_OK);
 	CHECK_INT(r.plan.n_stages, 3);
 
-	o.stages = -1;
+	algo_options_set_int(&o, "stages", -1);
 	CHECK_INT(algo_run(defer, &t.p, &o, rng, &r, &err), EP_OK);
 	CHECK_INT(r.status, EP_EINVAL);
 	CHECK_CONTAINS(r.reason, "-1 stages");
 
-	o.stages = 4;
+	algo_options_set_int(&o, "stages", 4);
 	CHECK_INT(algo_run(defer, &t.p, &o, rng, &r, &err), EP_OK);
 	CHECK_INT(r.status, EP_EINFEASIBLE);
 	CHECK_CONTAINS(r.reason, "4 stages need 4 nodes but the cluster has 3");
@@ -307,7 +307,7 @@ static void test_defer_errors(gsl_rng *rng)
 	/* Two stages of about 35 FLOPs: 4 and 3 segments, or 3 and 4: 4 bytes > 3.5. */
 	for (int i = 0; i < 3; i++)
 		t.mem[i] = 3.5;
-	o.stages = 2;
+	algo_options_set_int(&o, "stages", 2);
 	CHECK_INT(algo_run(defer, &t.p, &o, rng, &r, &err), EP_OK);
 	CHECK_INT(r.status, EP_EINFEASIBLE);
 	CHECK_CONTAINS(r.reason, "does not consider memory");
@@ -321,11 +321,11 @@ static void test_defer_errors(gsl_rng *rng)
 	for (int i = 0; i < 36; i++)
 		t.bw[i] = 1e6;
 	CHECK_INT(tiny_ready(&t, &po), EP_OK);
-	o.stages = 0;
+	algo_options_set_int(&o, "stages", 0);
 	CHECK_INT(algo_run(defer, &t.p, &o, rng, &r, &err), EP_OK);
 	CHECK_INT(r.status, EP_OK);
 	CHECK_INT(r.plan.n_stages, 2);
-	o.stages = 3;
+	algo_options_set_int(&o, "stages", 3);
 	CHECK_INT(algo_run(defer, &t.p, &o, rng, &r, &err), EP_OK);
 	CHECK_INT(r.status, EP_EINFEASIBLE);
 	CHECK_CONTAINS(r.reason, "cannot be cut into 3 stages");

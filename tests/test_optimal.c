@@ -407,7 +407,7 @@ static void test_time_limit(gsl_rng *rng)
 			CHECK(cost.bottleneck_s == lim.upper_s);
 		}
 		/* Through the registry: status limit, the plan kept, the bound beside it. */
-		o.time_limit_s = 1e-12;
+		algo_options_set_real(&o, "time-limit", 1e-12);
 		algo_result_init(&r);
 		CHECK_INT(algo_run(opt, &t.p, &o, rng, &r, &err), EP_OK);
 		if (t.p.cluster->n > OPTIMAL_DP_MAX_NODES) {

@@ -328,7 +328,7 @@ static void hand_order_case(double t1_bits, double t2_bits)
 		for (int j = 0; j < 4; j++)
 			t.bw[i * 4 + j] = i == j ? 0 : i < 3 && j < 3 ? bw[i][j] : 1000;
 	CHECK_INT(tiny_ready(&t, &PROBLEM_OPTIONS_PUBLISHED), EP_OK);
-	o.bw_classes = 1;
+	algo_options_set_int(&o, "bw-classes", 1);
 	algo_result_init(&r);
 	algo_result_init(&best);
 	gsl_rng_set(rng, 1);
@@ -388,7 +388,7 @@ static void test_path_order(void)
 
 		if (tiny_random(&t, rng, 8, 6, true))
 			continue;
-		o.bw_classes = 1;
+		algo_options_set_int(&o, "bw-classes", 1);
 		algo_result_init(&r);
 		gsl_rng_set(arng, (unsigned long)trial);
 		CHECK_INT(algo_run(&algo_seifer, &t.p, &o, arng, &r, &err), EP_OK);
@@ -440,11 +440,11 @@ static void test_bad_options(void)
 	CHECK_INT(model_profile_create(g, &po, &profile, NULL), EP_OK);
 	CHECK_INT(cluster_create(&spec, rng, &c, NULL), EP_OK);
 	CHECK_INT(problem_init(&p, profile, c, &opt, NULL), EP_OK);
-	o.bw_classes = 0;
+	algo_options_set_int(&o, "bw-classes", 0);
 	CHECK_INT(algo_seifer.solve(&p, &o, rng, &plan, &err), EP_EINVAL);
 	CHECK_CONTAINS(err.msg, "bandwidth classes 0");
 	o = ALGO_OPTIONS_DEFAULT;
-	o.failure_prob = 1;
+	algo_options_set_real(&o, "failure-prob", 1);
 	CHECK_INT(algo_seifer.solve(&p, &o, rng, &plan, &err), EP_EINVAL);
 	CHECK_CONTAINS(err.msg, "failure probability 1");
 	CHECK_INT(partition_dp(&p, ALGO_CORRECTED, -1, NULL, &plan, &err), EP_EINVAL);
