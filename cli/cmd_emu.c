@@ -426,6 +426,12 @@ static void print_text(const struct emu_cmd *c, const struct instance *inst,
 		printf("answers checked against the whole model's output: %" PRId64 ", mismatches "
 		       "%" PRId64 " (largest difference %.3g of the output's magnitude, tolerance "
 		       "%g)\n", r->checked, r->mismatches, r->max_diff, EMU_REAL_TOLERANCE);
+	if (c->cfg.real && r->checked > 0)
+		printf("the codec's effect (%s%s): largest absolute output difference %.6g, top-1 "
+		       "class as the whole model's in %" PRId64 " of %" PRId64 " answers (%.1f %%)\n",
+		       r->codec, r->codec_lossy ? ", lossy: a mismatch is another top-1 "
+		       "class" : "", r->max_abs_diff, r->top1_agree, r->checked,
+		       100.0 * (double)r->top1_agree / (double)r->checked);
 	printf("tensor bytes on the links: %s before coding, %s on the wire (codec %s, ratio "
 	       "%.3f); coding %.3f s, decoding %.3f s in all\n",
 	       ep_format_bytes(r->raw_bytes, x, sizeof(x)),
@@ -594,6 +600,10 @@ static void print_json(const struct emu_cmd *c, const struct instance *inst,
 	printf(" \"threads\": %d, \"checked\": %" PRId64 ", \"mismatches\": %" PRId64
 	       ", \"max_diff\": ", c->cfg.real ? c->cfg.threads : 0, r->checked, r->mismatches);
 	json_num(r->checked > 0 ? r->max_diff : NAN);
+	printf(", \"max_abs_diff\": ");
+	json_num(r->checked > 0 ? r->max_abs_diff : NAN);
+	printf(", \"top1_agreement\": ");
+	json_num(r->checked > 0 ? (double)r->top1_agree / (double)r->checked : NAN);
 	printf(",\n");
 	printf(" \"raw_bytes\": %.17g, \"wire_bytes\": %.17g, \"encode_s\": %.17g, \"decode_s\": "
 	       "%.17g, \"interrupted\": %s, \"gave_up\": %s,\n", r->raw_bytes, r->wire_bytes,

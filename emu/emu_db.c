@@ -61,7 +61,7 @@ static const char schema[] =
 	"  path_latency_measured_s REAL, checked INTEGER, mismatches INTEGER, max_diff REAL,"
 	"  encode_s REAL, decode_s REAL, power_model TEXT, energy_interval_s REAL, energy_j REAL,"
 	"  energy_per_inference_j REAL, power_w REAL, sim_energy_per_inference_j REAL,"
-	"  sim_power_w REAL);"
+	"  sim_power_w REAL, max_abs_diff REAL, top1_agreement REAL);"
 	"CREATE TABLE IF NOT EXISTS emu_energy(run_id TEXT, node INTEGER, active INTEGER,"
 	"  cpu_s REAL, share REAL, busy_s REAL, utilisation REAL, bits_sent REAL,"
 	"  bits_received REAL, energy_j REAL, energy_per_inference_j REAL, power_w REAL,"
@@ -320,7 +320,7 @@ int emu_db_write(const char *path, const struct emu_db_run *run, const struct em
 	check_schema(&d);
 	write_run(&d, run, rep);
 	write_records(&d, run, rep);
-	row(&d, "emu_summary", "ndddddddddddd" "iiiiiiddndd" "iid" "dd" "sdddddd", run->stages,
+	row(&d, "emu_summary", "ndddddddddddd" "iiiiiiddndd" "iid" "dd" "sdddddd" "dd", run->stages,
 	    run->analytic_bottleneck_s, run->analytic_throughput, run->sim_throughput, emu_tp,
 	    emu_tp / run->sim_throughput - 1, emu_tp / run->analytic_throughput - 1,
 	    rep->latency_mean_s, rep->latency_p50_s, rep->latency_p95_s, rep->latency_p99_s,
@@ -331,7 +331,8 @@ int emu_db_write(const char *path, const struct emu_db_run *run, const struct em
 	    rep->checked > 0 ? rep->max_diff : NAN, rep->encode_s, rep->decode_s,
 	    rep->power_model[0] ? rep->power_model : NULL, rep->energy_interval_s, rep->energy_j,
 	    rep->energy_per_inference_j, rep->power_w, run->sim_energy_per_inference_j,
-	    run->sim_power_w);
+	    run->sim_power_w, rep->checked > 0 ? rep->max_abs_diff : NAN,
+	    rep->checked > 0 ? (double)rep->top1_agree / (double)rep->checked : NAN);
 	if (d.rc == EP_OK)
 		exec(&d, "COMMIT", "committing");
 	else

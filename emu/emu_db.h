@@ -58,12 +58,14 @@
  *            wire_bytes, probes, path_latency_configured_s, path_latency_measured_s, checked,
  *            mismatches, max_diff, encode_s, decode_s, power_model, energy_interval_s,
  *            energy_j, energy_per_inference_j, power_w, sim_energy_per_inference_j,
- *            sim_power_w)
+ *            sim_power_w, max_abs_diff, top1_agreement)
  *       the analytic bottleneck (plan_cost), the simulated throughput of the same plan and
  *       workload without faults (computed by the caller), and the emulated throughput side by
  *       side; emu_vs_sim = emu / sim - 1; real compute: the answers checked against the
  *       whole model, those that differed, and the largest difference relative to the
- *       output's largest magnitude
+ *       output's largest magnitude; the codec's effect: the largest absolute difference of an
+ *       output from the whole model's and the fraction of answers with the reference's top-1
+ *       class (with a lossy codec a mismatch is a different top-1 class)
  */
 #ifndef EDGEPIPE_EMU_DB_H
 #define EDGEPIPE_EMU_DB_H
@@ -74,7 +76,7 @@
 #include "emu_session.h"
 #include "ep_error.h"
 
-#define EMU_DB_SCHEMA_VERSION 5
+#define EMU_DB_SCHEMA_VERSION 6
 
 /* What the caller knows about the run (strings may be NULL). */
 struct emu_db_run {

@@ -223,6 +223,7 @@ int emu_session_create(const struct problem *p, const struct plan *plan,
 	}
 	snprintf(s->rep.codec, sizeof(s->rep.codec), "%s",
 		 s->codec ? emu_codec_spec(s->codec) : "none");
+	s->rep.codec_lossy = s->codec && !emu_codec_lossless(s->codec);
 	*out = s;
 	return EP_OK;
 }
@@ -811,6 +812,8 @@ static void report_workload(struct emu_session *s)
 	r->checked = s->checked;
 	r->mismatches = s->mismatches;
 	r->max_diff = s->max_diff;
+	r->max_abs_diff = s->max_abs_diff;
+	r->top1_agree = s->top1_agree;
 	r->incomplete = s->issued - s->answered;
 	if (!done || !lat || !s->rreq || !s->reqs) {
 		free(done);

@@ -319,8 +319,15 @@ struct emu_report {
 	/* real compute: answers (duplicates included) checked against the whole model */
 	int64_t checked, mismatches;
 	double max_diff;      /* the largest |answer - reference| / max |reference| */
+	/* The effect of the codec (a lossy one above all; the same for the others): the
+	 * largest |answer - reference| of any output, and the answers whose top-1 class (the
+	 * largest output) is the reference's. With a lossy codec an answer is a mismatch when
+	 * its top-1 class differs, not when it leaves the tolerance. */
+	double max_abs_diff;
+	int64_t top1_agree;
 	/* bytes on the wire (tensor payloads, all links) and the time spent coding them */
 	char codec[64];       /* the codec's canonical spec ("none") */
+	bool codec_lossy;     /* zfp:precision, zfp:accuracy */
 	double raw_bytes, wire_bytes;
 	double encode_s, decode_s;
 	/* modelled energy (cfg.power set and CPU accounting available; else energy is NULL and

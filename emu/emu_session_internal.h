@@ -199,7 +199,8 @@ struct emu_session {
 	size_t dec_cap;
 	int64_t issued, answered;
 	int64_t checked, mismatches; /* real compute */
-	double max_diff;
+	double max_diff, max_abs_diff;
+	int64_t top1_agree;
 	int64_t *pend;              /* deque of requests waiting to be sent */
 	int64_t pend_head, pend_count;
 	struct held_result *hr;     /* ring of answers held for the return link's latency */

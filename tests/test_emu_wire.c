@@ -11,6 +11,12 @@
  *    from raw bytes on every link: smaller or larger, as the data allows; a cut tensor without
  *    a ReLU before it has no zeros and full mantissas, which ZFP's reversible mode expands),
  *    and the time coding was measured at both ends of every link that carried frames.
+ *    A lossy codec, zfp:precision=8 (8 of a float's 32 bit planes): the answers differ from
+ *    the whole model's by more than the uncompressed pipeline's (largest absolute
+ *    difference stored), every link carries under half the raw bytes (ZFP's fixed-precision
+ *    mode spends at most 8 bits a value plus a few bits of block header, against 32), and
+ *    the stored top-1 agreement is the fraction of checked answers that are not mismatches
+ *    (with a lossy codec a mismatch is an answer of another top-1 class).
  * 2. Synthetic tensors (--compute none) with zfp+lz4: the same per-link records, each link's
  *    raw bytes = frames x its tensor's bytes (the profile's transfer, as without a codec).
  *
@@ -45,7 +51,7 @@ static int body(const char *state_dir, const struct emu_caps *caps)
 {
 	static const char *const lossless[] = { "lz4", "zstd", "zfp", "zfp+lz4" };
 	char db[512], text[256], plan0[256];
-	double diff0, tensor[3] = { 0, 0, 0 };
+	double diff0, abs0, tensor[3] = { 0, 0, 0 };
 	int rc;
 
 	(void)caps;
@@ -57,6 +63,8 @@ static int body(const char *state_dir, const struct emu_caps *caps)
 		return check_exit();
 	CHECK_INT(emu_db_num(db, "SELECT mismatches FROM emu_summary"), 0);
 	diff0 = emu_db_num(db, "SELECT max_diff FROM emu_summary");
+	abs0 = emu_db_num(db, "SELECT max_abs_diff FROM emu_summary");
+	CHECK(emu_db_num(db, "SELECT top1_agreement FROM emu_summary") == 1);
 	snprintf(plan0, sizeof(plan0), "%s",
 		 emu_db_text(db, "SELECT plan FROM emu_deployments", text, sizeof(text)));
 	/* without a codec the wire carries the raw bytes */
@@ -73,6 +81,8 @@ static int body(const char *state_dir, const struct emu_caps *caps)
 		CHECK_INT(emu_db_num(db, "SELECT answered FROM emu_summary"), 6);
 		CHECK_INT(emu_db_num(db, "SELECT mismatches FROM emu_summary"), 0);
 		CHECK(emu_db_num(db, "SELECT max_diff FROM emu_summary") == diff0);
+		CHECK(emu_db_num(db, "SELECT max_abs_diff FROM emu_summary") == abs0);
+		CHECK(emu_db_num(db, "SELECT top1_agreement FROM emu_summary") == 1);
 		/* the same plan as the uncompressed run (the comparison is of like with like) */
 		CHECK(strcmp(emu_db_text(db, "SELECT plan FROM emu_deployments", text,
 					 sizeof(text)), plan0) == 0);
@@ -92,6 +102,20 @@ static int body(const char *state_dir, const struct emu_caps *caps)
 					  "emu_links) FROM emu_summary s")) < 0.5);
 		CHECK(fabs(emu_db_num(db, "SELECT s.encode_s - (SELECT sum(encode_s) FROM "
 					  "emu_links) FROM emu_summary s")) < 1e-9);
+	}
+	/* 1b: lossy */
+	snprintf(db, sizeof(db), "%s/lossy.db", state_dir);
+	rc = run(state_dir, db, REAL, "zfp:precision=8");
+	CHECK_INT(rc, 0);
+	if (rc == 0) {
+		CHECK_INT(emu_db_num(db, "SELECT answered FROM emu_summary"), 6);
+		CHECK(emu_db_num(db, "SELECT max_abs_diff FROM emu_summary") > abs0);
+		CHECK_INT(emu_db_num(db, "SELECT count(*) FROM emu_links WHERE frames > 0 AND "
+					 "NOT (2 * wire_bytes < raw_bytes)"),
+			  0);
+		CHECK(fabs(emu_db_num(db, "SELECT top1_agreement * checked - (checked - "
+					  "mismatches) FROM emu_summary")) < 1e-9);
+		CHECK(emu_db_num(db, "SELECT top1_agreement FROM emu_summary") >= 0);
 	}
 	/* 2: synthetic tensors, uncompressed and coded */
 	snprintf(db, sizeof(db), "%s/synthetic-none.db", state_dir);
