@@ -13,11 +13,13 @@
 #
 # The default grid is reduced so that scripts/run.sh stays within minutes on a 2-core machine;
 # FULL=1 runs the whole grid (about an hour). Every axis can be set:
-#   MODELS (reduced: resnet50; full: resnet50 vgg16 vgg19), NODES (1 4 8; full 1 .. 8),
-#   ALGOS (defer optimal; full defer joint optimal), CODECS (none lz4; full: every codec the
-#   emulator lists), REQUESTS per run (16; full 24), SHARE (each node's share of one core,
-#   0.25), BW (every link, 100Mbit), MEM (each node's memory, 2GiB: memory does not limit),
-#   DEVICE (the power model, rpi4), SEED (1).
+#   MODELS (reduced: resnet50; full: resnet50 vgg16 vgg19), NODES (1 4 8; full 1 .. 8) and
+#   ALGOS (defer optimal; full defer joint optimal) without a codec; CODECS (zfp+lz4; full: lz4
+#   zstd zfp zfp+lz4, the lossless ones) at CODEC_NODES (1 8; full 1 2 4 6 8) with CODEC_ALGOS
+#   (defer; full defer optimal); REQUESTS per run (16; full 24), SHARE (each node's share of one
+#   core, 0.2: eight nodes leave some of this 2-core host to the dispatcher and the links),
+#   BW (every link, 100Mbit), MEM (each node's memory, 2GiB: memory does not limit), DEVICE
+#   (the power model, rpi4), SEED (1).
 # Environment: EDGEPIPE (the binary, default build/cli/edgepipe), DB (default results/defer.db),
 # OUT (default results/defer). Needs root (the emulator).
 set -euo pipefail
@@ -32,48 +34,64 @@ if [ "$full" = 1 ]; then
     models=${MODELS:-resnet50 vgg16 vgg19}
     nodes=${NODES:-1 2 3 4 5 6 7 8}
     algos=${ALGOS:-defer joint optimal}
+    codecs=${CODECS:-lz4 zstd zfp zfp+lz4}
+    codec_nodes=${CODEC_NODES:-1 2 4 6 8}
+    codec_algos=${CODEC_ALGOS:-defer optimal}
     requests=${REQUESTS:-24}
 else
     models=${MODELS:-resnet50}
     nodes=${NODES:-1 4 8}
     algos=${ALGOS:-defer optimal}
+    codecs=${CODECS:-zfp+lz4}
+    codec_nodes=${CODEC_NODES:-1 8}
+    codec_algos=${CODEC_ALGOS:-defer}
     requests=${REQUESTS:-16}
 fi
-share=${SHARE:-0.25}
+share=${SHARE:-0.2}
 bw=${BW:-100Mbit}
 mem=${MEM:-2GiB}
 device=${DEVICE:-rpi4}
 seed=${SEED:-1}
-# The codecs: those `edgepipe emu --compress` lists (full), or none and lz4.
-all_codecs=$("$ep" emu --help | sed -n 's/^ *--compress \([^ ]*\).*/\1/p' | tr '|' ' ')
-if [ "$full" = 1 ]; then codecs=${CODECS:-$all_codecs}; else codecs=${CODECS:-none lz4}; fi
 energy=()
 if exp_has_option --device; then energy=(--device "$device"); fi
 
 exp_init "$db" "$out" "$out/runs.log"
 t_start=$(date +%s)
-echo "defer: models $models; nodes $nodes; algos $algos; codecs $codecs; $requests requests;" \
-    "CPU share $share; links $bw; ${energy[*]:-no energy model (emu has no --device yet)}"
+echo "defer: models $models; nodes $nodes; algos $algos; codecs $codecs at nodes $codec_nodes" \
+    "with $codec_algos; $requests requests; CPU share $share; links $bw;" \
+    "${energy[*]:-no energy model (emu has no --device yet)}"
+
+# run MODEL N ALGO CODEC: one emulator run (N = 1: the whole model on one device, whatever
+# the algorithm, recorded as algorithm 'single').
+run() {
+    local model=$1 n=$2 algo=$3 codec=$4 label="$1 $4 N=$2 $3" rec=$3
+    if [ "$n" = 1 ]; then label="$model $codec 1 device"; rec=single; fi
+    exp_emu defer "$model" "$n" "$rec" "$codec" "$label" -- \
+        --model "$model" --nodes "$n" --mem "$mem" --cluster uniform --bw-range "$bw:$bw" \
+        --seed "$seed" --algo "$algo" --compute real --compute "profile:$out/profile-$model.txt" \
+        --speed-factor "$share" --compress "$codec" --requests "$requests" --probes 0 \
+        "${energy[@]}"
+}
+first() { echo "$1"; }
 
 for model in $models; do
     # The layer times the planners use, measured here with the executor (one thread, the
     # stages' setting); a node's share scales them (--speed-factor).
     "$ep" profile "$model" --repeat 3 --warmup 1 -o "$out/profile-$model.txt" >/dev/null
+    # Every node count and algorithm without a codec; the codecs at fewer points.
+    for n in $nodes; do
+        for algo in $algos; do
+            # One device: every planner gives the same one-stage plan; run it once.
+            [ "$n" = 1 ] && [ "$algo" != "$(first $algos)" ] && continue
+            run "$model" "$n" "$algo" none
+        done
+    done
     for codec in $codecs; do
-        for n in $nodes; do
-            for algo in $algos; do
-                # One device: every planner gives the same one-stage plan; run it once.
-                if [ "$n" = 1 ] && [ "$algo" != "$(set -- $algos; echo "$1")" ]; then
-                    continue
-                fi
-                label="$model $codec N=$n ${algo}"
-                [ "$n" = 1 ] && label="$model $codec 1 device"
-                exp_emu defer "$model" "$n" "$([ "$n" = 1 ] && echo single || echo "$algo")" \
-                    "$codec" "$label" -- \
-                    --model "$model" --nodes "$n" --mem "$mem" --cluster uniform \
-                    --bw-range "$bw:$bw" --seed "$seed" --algo "$algo" --compute real \
-                    --compute "profile:$out/profile-$model.txt" --speed-factor "$share" \
-                    --compress "$codec" --requests "$requests" --probes 0 "${energy[@]}"
+        [ "$codec" = none ] && continue
+        for n in $codec_nodes; do
+            for algo in $codec_algos; do
+                [ "$n" = 1 ] && [ "$algo" != "$(first $codec_algos)" ] && continue
+                run "$model" "$n" "$algo" "$codec"
             done
         done
     done
@@ -98,8 +116,9 @@ for model in $models; do
         name="$what-$model"
         : >"$out/$name.dat"
         plot="" i=0
-        for codec in $codecs; do
+        for codec in none $codecs; do
             for algo in $algos; do
+                [ "$codec" = none ] || [[ " $codec_algos " == *" $algo "* ]] || continue
                 { echo "# $algo, --compress $codec: nodes $what"; series "$model" "$codec" "$algo" "$col"
                   printf '\n\n'; } >>"$out/$name.dat"
                 plot+="${plot:+, }'$name.dat' index $i using 1:2 with linespoints lw 1.5 pt $((i + 1)) title \"$algo, $codec\""
@@ -118,8 +137,9 @@ exp_figures_index
     echo "# DEFER on emulated devices: summary"
     echo
     echo "Written by experiments/defer.sh ($( [ "$full" = 1 ] && echo "full grid" || echo "reduced grid; FULL=1 for the whole one")):"
-    echo "models $models; nodes $nodes; algorithms $algos; codecs $codecs; $requests requests per"
-    echo "run; each node $share of one core of this host, links $bw, $mem per node; seed $seed."
+    echo "models $models; nodes $nodes; algorithms $algos, without a codec; codecs $codecs at nodes"
+    echo "$codec_nodes with $codec_algos; $requests requests per run; each node $share of one core of"
+    echo "this host, links $bw, $mem per node; seed $seed."
     echo "Throughput is the emulator's (answers per second after the warm-up); payload is every"
     echo "hop's bytes on the wire per answer. 'vs 1 device' compares with the whole model on one"
     echo "node of the same share and codec."

@@ -14,7 +14,7 @@
 #   MODEL (resnet50), NODES (1 5 8; full 1 .. 8: fewer than 5 nodes of 64 MiB cannot hold
 #   ResNet50's pieces, which the table counts as no plan), ALGOS (seifer joint; full seifer
 #   joint optimal), MEM (64MiB per node: memory decides SEIFER's partition; the one-device run
-#   gets BIG_MEM, 2GiB), REQUESTS (16; full 32), SHARE (0.25 of one core per node), BW (100Mbit),
+#   gets BIG_MEM, 2GiB), REQUESTS (16; full 32), SHARE (0.2 of one core per node), BW (100Mbit),
 #   TIMELINE_NODES (8), TIMELINE_REQUESTS (40), KILL (the node of stage 2: stage2), KILL_AT (5s), UPDATE ("mobilenetv2 at 14s"),
 #   SEED (1).
 # Environment: EDGEPIPE (the binary, default build/cli/edgepipe), DB (default results/seifer.db),
@@ -39,7 +39,7 @@ fi
 model=${MODEL:-resnet50}
 mem=${MEM:-64MiB}
 big_mem=${BIG_MEM:-2GiB}
-share=${SHARE:-0.25}
+share=${SHARE:-0.2}
 bw=${BW:-100Mbit}
 seed=${SEED:-1}
 tl_nodes=${TIMELINE_NODES:-8}
