@@ -100,15 +100,25 @@ done
 # ---- figures ----------------------------------------------------------------------------------
 # Per run: throughput, payload per answer, and (with energy) the mean over the nodes that hold a
 # stage of the modelled energy per inference. The one-device run is every line's N = 1 point.
-have_energy=$(exp_q "SELECT count(*) FROM sqlite_master WHERE name = 'emu_nodes'")
+have_energy=$(exp_q "SELECT count(*) FROM sqlite_master WHERE name = 'emu_energy'")
+[ "$have_energy" = 1 ] && have_energy=$(exp_q "SELECT count(*) > 0 FROM emu_energy
+                                             WHERE energy_per_inference_j IS NOT NULL")
+# The mean over the nodes that hold a stage (the active ones) of the modelled energy per
+# inference, as SQL on a run's row r.
+node_j="(SELECT avg(g.energy_per_inference_j) FROM emu_energy g WHERE g.run_id = r.run_id
+         AND g.active = 1)"
 series() { # MODEL CODEC ALGO COLUMN_SQL
     exp_q "SELECT r.nodes, $4 FROM exp_runs r JOIN emu_summary s ON s.run_id = r.run_id
            WHERE r.status = 'ok' AND r.model = '$1' AND r.codec = '$2'
              AND (r.algo = '$3' OR r.algo = 'single') ORDER BY r.nodes"
 }
 for model in $models; do
-    for what in throughput payload; do
+    whats="throughput payload"
+    [ "$have_energy" = 1 ] && whats+=" energy"
+    for what in $whats; do
         case $what in
+        energy) col="$node_j"
+            ylabel="modelled energy per inference per node (J, mean over the nodes with a stage)" ;;
         throughput) col="s.emu_throughput"; ylabel="inferences per second (emulated)" ;;
         payload) col="s.wire_bytes / s.answered / 1048576.0"
             ylabel="bytes on the wire per inference (MiB, every hop)" ;;
@@ -144,18 +154,47 @@ exp_figures_index
     echo "hop's bytes on the wire per answer. 'vs 1 device' compares with the whole model on one"
     echo "node of the same share and codec."
     echo
-    echo "| model | codec | algorithm | N | stages | inferences/s | vs 1 device | payload/inference | answers checked / mismatched |"
-    echo "|---|---|---|---:|---:|---:|---:|---:|---:|"
+    echo "Modelled energy ($device power model, from each node's cgroup CPU time; nothing here"
+    echo "measures watts): per node, the mean over the nodes that hold a stage of the energy per"
+    echo "inference; total, the sum over those nodes."
+    echo
+    echo "| model | codec | algorithm | N | stages | inferences/s | vs 1 device | J/inference per node | vs 1 device | J/inference total | payload/inference | answers checked / mismatched |"
+    echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     exp_q "SELECT r.model, r.codec, r.algo, r.nodes, s.stages, s.emu_throughput,
                   s.emu_throughput / b.emu_throughput * 100 - 100,
+                  $node_j, $node_j / b.node_j * 100 - 100, s.energy_per_inference_j,
                   s.wire_bytes / s.answered / 1048576.0, s.checked, s.mismatches
            FROM exp_runs r JOIN emu_summary s ON s.run_id = r.run_id
-           LEFT JOIN (SELECT r1.model, r1.codec, s1.emu_throughput FROM exp_runs r1
-                      JOIN emu_summary s1 ON s1.run_id = r1.run_id WHERE r1.algo = 'single') b
+           LEFT JOIN (SELECT r.model, r.codec, s1.emu_throughput, $node_j AS node_j
+                      FROM exp_runs r JOIN emu_summary s1 ON s1.run_id = r.run_id
+                      WHERE r.algo = 'single') b
              ON b.model = r.model AND b.codec = r.codec
            WHERE r.status = 'ok' ORDER BY r.model, r.codec, r.nodes, r.algo" |
-        awk '{ printf "| %s | %s | %s | %d | %d | %.3f | %+.0f %% | %.2f MiB | %d / %d |\n",
-                      $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 }'
+        awk 'function j(x) { return x == "NaN" ? "-" : sprintf("%.2f", x) }
+             function p(x) { return x == "NaN" ? "-" : sprintf("%+.0f %%", x) }
+             { printf "| %s | %s | %s | %d | %d | %.3f | %s | %s | %s | %s | %.2f MiB | %d / %d |\n",
+                      $1, $2, $3, $4, $5, $6, p($7), j($8), p($9), j($10), $11, $12, $13 }'
+    echo
+    echo "## Beside DEFER's claims"
+    echo
+    echo "DEFER (arXiv 2201.06769): ResNet50 on 8 compute nodes, +53 % throughput and -63 % energy"
+    echo "per node against one device. Ours, at each model's largest N, without a codec:"
+    echo
+    echo "| model | N | algorithm | throughput vs 1 device (DEFER: +53 %) | J/inference per node vs 1 device (DEFER: -63 %) | J/inference, all nodes vs 1 device |"
+    echo "|---|---:|---|---:|---:|---:|"
+    exp_q "SELECT r.model, r.nodes, r.algo, s.emu_throughput / b.emu_throughput * 100 - 100,
+                  $node_j / b.node_j * 100 - 100,
+                  s.energy_per_inference_j / b.total_j * 100 - 100
+           FROM exp_runs r JOIN emu_summary s ON s.run_id = r.run_id
+           JOIN (SELECT r.model, s1.emu_throughput, $node_j AS node_j,
+                        s1.energy_per_inference_j AS total_j
+                 FROM exp_runs r JOIN emu_summary s1 ON s1.run_id = r.run_id
+                 WHERE r.algo = 'single' AND r.codec = 'none') b ON b.model = r.model
+           WHERE r.status = 'ok' AND r.codec = 'none' AND r.nodes = (SELECT max(nodes) FROM exp_runs
+                 x WHERE x.model = r.model AND x.status = 'ok' AND x.codec = 'none')
+           ORDER BY r.model, r.algo" |
+        awk 'function p(x) { return x == "NaN" ? "-" : sprintf("%+.0f %%", x) }
+             { printf "| %s | %d | %s | %s | %s | %s |\n", $1, $2, $3, p($4), p($5), p($6) }'
     failed=$(exp_q "SELECT count(*) FROM exp_runs WHERE status != 'ok'")
     echo
     echo "Runs not ok (excluded above, never averaged in): $failed"
