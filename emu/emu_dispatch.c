@@ -27,7 +27,7 @@
 #define PENDING_TIMEOUT  10.0 /* a result connection that never says who it is */
 #define MAX_QUEUED_SENDS 2    /* frames handed to the socket queue at once (see below) */
 
-int dispatch_init(struct emu_session *s, struct ep_error *err)
+int emu_dispatch_init(struct emu_session *s, struct ep_error *err)
 {
 	int64_t n = s->cfg.requests;
 
@@ -44,7 +44,7 @@ int dispatch_init(struct emu_session *s, struct ep_error *err)
 	return EP_OK;
 }
 
-void dispatch_release(struct emu_session *s)
+void emu_dispatch_release(struct emu_session *s)
 {
 	free(s->reqs);
 	free(s->pend);
@@ -59,7 +59,7 @@ void dispatch_release(struct emu_session *s)
 	s->rng_arrival = NULL;
 }
 
-void dispatch_queue(struct emu_session *s, int64_t r, bool front)
+void emu_dispatch_queue(struct emu_session *s, int64_t r, bool front)
 {
 	int64_t cap = s->cfg.requests;
 
@@ -89,7 +89,7 @@ static void issue(struct emu_session *s, double now)
 
 	s->reqs[r].issue = now;
 	s->reqs[r].deploy = -1;
-	dispatch_queue(s, r, false);
+	emu_dispatch_queue(s, r, false);
 }
 
 static double retry_after(const struct emu_session *s, int attempts)
@@ -126,13 +126,13 @@ static void send_attempt(struct emu_session *s, struct deploy *d, int64_t r, dou
 		size_t cap, k = 0;
 		struct ep_error e;
 
-		version_cut_shape(s, v, 0, shape, &rank, &bytes);
+		emu_version_cut_shape(s, v, 0, shape, &rank, &bytes);
 		cap = emu_codec_bound(s->codec, shape, rank);
 		owned = cap && bytes == (double)v->input_bytes ? malloc(cap) : NULL;
 		if (!owned || emu_codec_encode(s->codec, (const float *)payload, shape, rank, owned,
 					       cap, &k, &e) != EP_OK) {
 			free(owned);
-			dispatch_queue(s, r, true); /* out of memory: try again later */
+			emu_dispatch_queue(s, r, true); /* out of memory: try again later */
 			return;
 		}
 		d->in_encode_s += emu_now_s() - t0;
@@ -140,7 +140,7 @@ static void send_attempt(struct emu_session *s, struct deploy *d, int64_t r, dou
 		h.codec = (uint16_t)emu_codec_id(s->codec);
 	}
 	if (emu_out_push(&d->out, &h, owned ? NULL : payload, owned) != EP_OK) {
-		dispatch_queue(s, r, true); /* out of memory: try again later */
+		emu_dispatch_queue(s, r, true); /* out of memory: try again later */
 		return;
 	}
 	q->attempts++;
@@ -157,8 +157,8 @@ static void send_attempt(struct emu_session *s, struct deploy *d, int64_t r, dou
 
 static void in_broken(struct emu_session *s, struct deploy *d, double now, const char *what)
 {
-	deploy_fail(s, d, now, "the dispatcher's connection to stage 0 (node %d): %s",
-		    d->plan.stages[0].node, what);
+	emu_deploy_fail(s, d, now, "the dispatcher's connection to stage 0 (node %d): %s",
+			d->plan.stages[0].node, what);
 }
 
 static void flush_in(struct emu_session *s, struct deploy *d, double now)
@@ -175,7 +175,7 @@ static void connect_in(struct emu_session *s, struct deploy *d, double now)
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	int one = 1;
 
-	d->in_fd = sess_socket_d(s, SOCK_STREAM);
+	d->in_fd = emu_sess_socket_d(s, SOCK_STREAM);
 	if (d->in_fd < 0) {
 		d->in_retry = now + RECONNECT_S;
 		return;
@@ -229,7 +229,7 @@ static void check_in_stuck(struct emu_session *s, struct deploy *d, double now)
 
 	if (d->in_connecting && d->in_fd >= 0 &&
 	    now - d->in_connect_t0 > fmax(timeout, EMU_CONNECT_STUCK_S)) {
-		detect_link(s, d, s->n, d->plan.stages[0].node, now - d->in_connect_t0, now);
+		emu_detect_link(s, d, s->n, d->plan.stages[0].node, now - d->in_connect_t0, now);
 		return;
 	}
 	if (!d->in_conn || ioctl(d->in_fd, SIOCOUTQ, &outq) != 0)
@@ -244,10 +244,10 @@ static void check_in_stuck(struct emu_session *s, struct deploy *d, double now)
 		return;
 	}
 	if (now - d->in_progress > timeout && emu_tcp_timeouts(d->in_fd) >= EMU_STUCK_RTOS)
-		detect_link(s, d, s->n, d->plan.stages[0].node, now - d->in_progress, now);
+		emu_detect_link(s, d, s->n, d->plan.stages[0].node, now - d->in_progress, now);
 }
 
-void dispatch_step(struct emu_session *s, double now)
+void emu_dispatch_step(struct emu_session *s, double now)
 {
 	struct deploy *t;
 
@@ -281,7 +281,7 @@ void dispatch_step(struct emu_session *s, double now)
 	 * So a request's send time is close to when its first byte leaves, and requests waiting
 	 * at the dispatcher can still go to a newer deployment.
 	 */
-	t = deploy_target(s);
+	t = emu_deploy_target(s);
 	if (!t || !t->in_conn || s->phase != PH_RUN)
 		return;
 	while (t->out.count < MAX_QUEUED_SENDS && s->pend_count > 0) {
@@ -328,7 +328,7 @@ static bool decode_result(struct emu_session *s, struct deploy *d)
 
 	if (!s->codec || h->codec != emu_codec_id(s->codec))
 		return false;
-	version_cut_shape(s, v, v->pp->profile->n_cuts - 1, shape, &rank, &bytes);
+	emu_version_cut_shape(s, v, v->pp->profile->n_cuts - 1, shape, &rank, &bytes);
 	if (rank == 0 || bytes != (double)h->raw_bytes)
 		return false;
 	if (h->raw_bytes > s->dec_cap) {
@@ -390,9 +390,10 @@ static void check_answer(struct emu_session *s, struct deploy *d, const float *g
 	} else if (bad) {
 		s->mismatches++;
 		q->check = 2;
-		sess_event(s, "mismatch", -1, -1, d->id, "request %llu: the answer differs from the "
-			   "whole model's by %.3g (largest output magnitude %.3g)",
-			   (unsigned long long)h->request, diff, v->ref_max[img]);
+		emu_sess_event(s, "mismatch", -1, -1, d->id,
+			       "request %llu: the answer differs from the "
+			       "whole model's by %.3g (largest output magnitude %.3g)",
+			       (unsigned long long)h->request, diff, v->ref_max[img]);
 	} else if (q->check == 0) {
 		q->check = 1;
 	}
@@ -419,7 +420,8 @@ static void take_result(struct emu_session *s, struct deploy *d, double now)
 	}
 }
 
-void dispatch_io(struct emu_session *s, struct deploy *d, short in_rev, short res_rev, double now)
+void emu_dispatch_io(struct emu_session *s, struct deploy *d, short in_rev, short res_rev,
+		     double now)
 {
 	if (in_rev && d->in_fd >= 0) {
 		if (d->in_connecting) {
@@ -455,16 +457,18 @@ void dispatch_io(struct emu_session *s, struct deploy *d, short in_rev, short re
 				d->res_fd = -1;
 				if (d->state == DEP_LIVE || d->state == DEP_DRAINING ||
 				    d->state == DEP_STARTING)
-					deploy_fail(s, d, now, "the last stage's connection to the "
-							       "dispatcher %s",
-						    k == -2 ? "sent a malformed frame" : "closed");
+					emu_deploy_fail(s, d, now,
+							"the last stage's connection to the "
+							"dispatcher %s",
+							k == -2 ? "sent a malformed frame"
+								: "closed");
 			}
 			break;
 		}
 	}
 }
 
-void dispatch_accept(struct emu_session *s, double now)
+void emu_dispatch_accept(struct emu_session *s, double now)
 {
 	for (;;) {
 		int fd = accept4(s->res_ls, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -482,7 +486,7 @@ void dispatch_accept(struct emu_session *s, double now)
 	}
 }
 
-void dispatch_pending_io(struct emu_session *s, int i, double now)
+void emu_dispatch_pending_io(struct emu_session *s, int i, double now)
 {
 	struct pending_conn *pc = &s->pc[i];
 	int k = emu_frame_read(&pc->rd, pc->fd, NULL);
@@ -555,7 +559,7 @@ static void probe_back(struct emu_session *s, const struct emu_frame_hdr *h, dou
 	s->probe_out = false;
 }
 
-void dispatch_answers(struct emu_session *s, double now)
+void emu_dispatch_answers(struct emu_session *s, double now)
 {
 	while (s->hr_count > 0 && s->hr[s->hr_head].due <= now) {
 		struct held_result hr = s->hr[s->hr_head];
@@ -575,16 +579,16 @@ void dispatch_answers(struct emu_session *s, double now)
 
 		if (q->answered || q->deploy < 0 || now < q->deadline)
 			continue;
-		sess_event(s, "timeout", -1, -1, q->deploy,
-			   "request %lld unanswered %.3f s after its attempt %d: sent again",
-			   (long long)r, now - q->sent, q->attempts);
+		emu_sess_event(s, "timeout", -1, -1, q->deploy,
+			       "request %lld unanswered %.3f s after its attempt %d: sent again",
+			       (long long)r, now - q->sent, q->attempts);
 		s->deps[q->deploy].in_flight--;
 		q->deploy = -1;
-		dispatch_queue(s, r, true);
+		emu_dispatch_queue(s, r, true);
 	}
 }
 
-double dispatch_next_time(const struct emu_session *s, double now)
+double emu_dispatch_next_time(const struct emu_session *s, double now)
 {
 	double t = INFINITY;
 
@@ -605,9 +609,9 @@ double dispatch_next_time(const struct emu_session *s, double now)
 	return t;
 }
 
-void probe_step(struct emu_session *s, double now)
+void emu_probe_step(struct emu_session *s, double now)
 {
-	struct deploy *d = deploy_target(s);
+	struct deploy *d = emu_deploy_target(s);
 	struct emu_frame_hdr h;
 
 	if (s->probe_out) {
@@ -622,8 +626,8 @@ void probe_step(struct emu_session *s, double now)
 			s->t0 = now;
 			s->next_arrival = now;
 			s->next_retry_scan = now;
-			sess_event(s, "start", -1, -1, -1, "the workload starts: %lld requests",
-				   (long long)s->cfg.requests);
+			emu_sess_event(s, "start", -1, -1, -1, "the workload starts: %lld requests",
+				       (long long)s->cfg.requests);
 		}
 		return;
 	}

@@ -135,7 +135,7 @@ static int add_version(struct emu_session *s, const char *name, const struct pro
 	v->graph = graph;
 	v->profile = owned;
 	v->g = graph ? graph : borrowed ? s->cfg.graph : s->cfg.update_graph;
-	s->n_vers++; /* from here on, recovery_release frees it */
+	s->n_vers++; /* from here on, emu_recovery_release frees it */
 	if (s->cfg.real) {
 		if (!v->g)
 			return ep_error_set(err, EP_EINVAL, "real compute of %s: no model graph",
@@ -149,7 +149,7 @@ static int add_version(struct emu_session *s, const char *name, const struct pro
 		int rank;
 		double bytes;
 
-		version_cut_shape(s, v, 0, shape, &rank, &bytes);
+		emu_version_cut_shape(s, v, 0, shape, &rank, &bytes);
 		v->input_bytes = (size_t)bytes;
 	}
 	v->input = malloc(v->input_bytes ? v->input_bytes : 1);
@@ -159,8 +159,8 @@ static int add_version(struct emu_session *s, const char *name, const struct pro
 	return EP_OK;
 }
 
-void version_cut_shape(const struct emu_session *s, const struct version *v, int cut,
-		       int64_t *shape, int *rank, double *bytes)
+void emu_version_cut_shape(const struct emu_session *s, const struct version *v, int cut,
+			   int64_t *shape, int *rank, double *bytes)
 {
 	const struct model_profile *pr = v->pp->profile;
 	double b = floor(v->pp->transfer_bits[cut] / 8);
@@ -215,7 +215,7 @@ static int cmp_fev(const void *a, const void *b)
 	return x->fault - y->fault;
 }
 
-int recovery_init(struct emu_session *s, struct ep_error *err)
+int emu_recovery_init(struct emu_session *s, struct ep_error *err)
 {
 	int nf = s->cfg.n_faults, v = s->n + 1;
 	int rc;
@@ -245,7 +245,7 @@ int recovery_init(struct emu_session *s, struct ep_error *err)
 			s->fev[s->n_fev++] = (struct fault_ev){ f->at_s + f->for_s, i, true };
 	}
 	qsort(s->fev, (size_t)s->n_fev, sizeof(*s->fev), cmp_fev);
-	if ((rc = timeline_init(s, err)))
+	if ((rc = emu_timeline_init(s, err)))
 		return rc;
 	rc = add_version(s, s->p0->profile->model, s->p0, NULL, NULL, NULL, err);
 	if (rc)
@@ -262,9 +262,9 @@ int recovery_init(struct emu_session *s, struct ep_error *err)
 	return EP_OK;
 }
 
-void recovery_release(struct emu_session *s)
+void emu_recovery_release(struct emu_session *s)
 {
-	timeline_release(s);
+	emu_timeline_release(s);
 	for (int k = 0; k < s->n_deps; k++) {
 		struct deploy *d = &s->deps[k];
 
@@ -310,7 +310,7 @@ void recovery_release(struct emu_session *s)
 
 /* ---- deployments ---- */
 
-struct deploy *deploy_target(struct emu_session *s)
+struct deploy *emu_deploy_target(struct emu_session *s)
 {
 	for (int k = s->n_deps - 1; k >= 0; k--)
 		if (s->deps[k].state == DEP_LIVE)
@@ -344,7 +344,7 @@ static bool uses_link(const struct emu_session *s, const struct deploy *d, int a
 	return false;
 }
 
-int deploy_spawn(struct emu_session *s, const struct plan *plan, int version, double now)
+int emu_deploy_spawn(struct emu_session *s, const struct plan *plan, int version, double now)
 {
 	const struct version *v = &s->vers[version];
 	const struct problem *p = v->pp;
@@ -426,8 +426,8 @@ int deploy_spawn(struct emu_session *s, const struct plan *plan, int version, do
 		}
 		sp.listen_port = (uint16_t)(EMU_STAGE_PORT_BASE + d->id % EMU_STAGE_PORT_SPAN);
 		sp.next_port = next == s->n ? EMU_RESULT_PORT : sp.listen_port;
-		version_cut_shape(s, v, st->first_cut, sp.in_shape, &sp.in_rank, &sp.out_bytes);
-		version_cut_shape(s, v, st->end_cut, sp.out_shape, &sp.out_rank, &sp.out_bytes);
+		emu_version_cut_shape(s, v, st->first_cut, sp.in_shape, &sp.in_rank, &sp.out_bytes);
+		emu_version_cut_shape(s, v, st->end_cut, sp.out_shape, &sp.out_rank, &sp.out_bytes);
 		if (s->codec)
 			snprintf(sp.codec, sizeof(sp.codec), "%s", emu_codec_spec(s->codec));
 		sp.work_iters = s->cfg.compute && speed > 0
@@ -498,8 +498,9 @@ int deploy_spawn(struct emu_session *s, const struct plan *plan, int version, do
 					 "%s%d..%d@%d", i ? " " : "", st->first_cut, st->end_cut,
 					 node);
 	}
-	sess_event(s, "deploy", -1, -1, d->id, "deployment %d of %s: %.160s (bottleneck %.3f ms)",
-		   d->id, v->name, desc, d->cost.bottleneck_s * 1e3);
+	emu_sess_event(s, "deploy", -1, -1, d->id,
+		       "deployment %d of %s: %.160s (bottleneck %.3f ms)", d->id, v->name, desc,
+		       d->cost.bottleneck_s * 1e3);
 	if (unreachable[0]) {
 		/* A host that refuses its control port has no stage host running: the management
 		 * plane's word, as good as silence (its heartbeats, if any still come, bring it
@@ -510,15 +511,15 @@ int deploy_spawn(struct emu_session *s, const struct plan *plan, int version, do
 		if (!nd->dead && s->phase >= PH_RUN) {
 			nd->dead = true;
 			s->node_gen++;
-			sess_event(s, "detect", unreachable_node, -1, d->id,
-				   "node %d: %s: declared dead", unreachable_node, unreachable);
+			emu_sess_event(s, "detect", unreachable_node, -1, d->id,
+				       "node %d: %s: declared dead", unreachable_node, unreachable);
 		}
-		deploy_fail(s, d, now, "%s", unreachable);
+		emu_deploy_fail(s, d, now, "%s", unreachable);
 	}
 	return k;
 }
 
-void deploy_kill(struct emu_session *s, struct deploy *d)
+void emu_deploy_kill(struct emu_session *s, struct deploy *d)
 {
 	(void)s;
 	for (int i = 0; i < d->n; i++) {
@@ -540,7 +541,7 @@ void deploy_kill(struct emu_session *s, struct deploy *d)
 	emu_frame_reader_release(&d->res);
 }
 
-int64_t deploy_fail(struct emu_session *s, struct deploy *d, double now, const char *fmt, ...)
+int64_t emu_deploy_fail(struct emu_session *s, struct deploy *d, double now, const char *fmt, ...)
 {
 	va_list ap;
 	int64_t n = 0;
@@ -553,7 +554,7 @@ int64_t deploy_fail(struct emu_session *s, struct deploy *d, double now, const c
 	if (s->phase < PH_RUN)
 		snprintf(s->fatal, sizeof(s->fatal),
 			 "deployment %d failed before the workload started: %s", d->id, d->reason);
-	deploy_kill(s, d);
+	emu_deploy_kill(s, d);
 	d->state = DEP_FAILED;
 	d->ended = now;
 	/* Its requests go back to the front of the queue, oldest first. */
@@ -562,17 +563,19 @@ int64_t deploy_fail(struct emu_session *s, struct deploy *d, double now, const c
 
 		if (q->deploy == d->id && !q->answered) {
 			q->deploy = -1;
-			dispatch_queue(s, r, true);
+			emu_dispatch_queue(s, r, true);
 			n++;
 		}
 	}
 	d->in_flight = 0;
-	sess_event(s, "failed", -1, -1, d->id, "deployment %d torn down (%s); %lld request(s) to "
-		   "send again", d->id, d->reason, (long long)n);
+	emu_sess_event(s, "failed", -1, -1, d->id,
+		       "deployment %d torn down (%s); %lld request(s) to "
+		       "send again",
+		       d->id, d->reason, (long long)n);
 	return n;
 }
 
-void deploy_stop(struct emu_session *s, struct deploy *d, double now)
+void emu_deploy_stop(struct emu_session *s, struct deploy *d, double now)
 {
 	struct emu_ctl_msg m;
 
@@ -597,8 +600,8 @@ static void go_live(struct emu_session *s, struct deploy *d, double now)
 
 	d->state = DEP_LIVE;
 	d->live = now;
-	sess_event(s, "live", -1, -1, d->id, "deployment %d connected, %.3f s after it started",
-		   d->id, now - d->started);
+	emu_sess_event(s, "live", -1, -1, d->id, "deployment %d connected, %.3f s after it started",
+		       d->id, now - d->started);
 	/* Older live deployments drain: what they have not begun to send goes to this one. */
 	for (int k = 0; k < s->n_deps; k++) {
 		struct deploy *o = &s->deps[k];
@@ -620,10 +623,10 @@ static void go_live(struct emu_session *s, struct deploy *d, double now)
 			o->in_wire -= (double)f.hdr.wire_bytes;
 			q->attempts--;
 			q->deploy = -1;
-			dispatch_queue(s, (int64_t)f.hdr.request, true);
+			emu_dispatch_queue(s, (int64_t)f.hdr.request, true);
 		}
-		sess_event(s, "draining", -1, -1, o->id, "deployment %d drains %lld request(s)",
-			   o->id, (long long)o->in_flight);
+		emu_sess_event(s, "draining", -1, -1, o->id, "deployment %d drains %lld request(s)",
+			       o->id, (long long)o->in_flight);
 	}
 	if (s->phase < PH_RUN)
 		return;
@@ -672,7 +675,7 @@ static void describe_status(int st, char *buf, size_t size)
 		snprintf(buf, size, "ended (status %#x)", st);
 }
 
-void deploy_step(struct emu_session *s, double now)
+void emu_deploy_step(struct emu_session *s, double now)
 {
 	reap(s);
 	for (int k = 0; k < s->n_deps; k++) {
@@ -686,18 +689,22 @@ void deploy_step(struct emu_session *s, double now)
 				int node = d->plan.stages[i].node;
 				char why[96];
 
-				if (!d->exited[i] || node_killed(s, node) || node_stalled(s, node))
+				if (!d->exited[i] || emu_node_killed(s, node) ||
+				    emu_node_stalled(s, node))
 					continue;
 				describe_status(d->status[i], why, sizeof(why));
 				/* The kernel's OOM killer is the one SIGKILL no one here sends. */
 				if (s->cfg.real && WIFSIGNALED(d->status[i]) &&
 				    WTERMSIG(d->status[i]) == SIGKILL)
-					deploy_fail(s, d, now, "stage %d (node %d) %s: its layers' weights, "
-						    "activations and workspace do not fit the node's "
-						    "memory (%.1f MiB)", i, node, why,
-						    s->cl->mem_bytes[node] / 1048576);
+					emu_deploy_fail(
+						s, d, now,
+						"stage %d (node %d) %s: its layers' weights, "
+						"activations and workspace do not fit the node's "
+						"memory (%.1f MiB)",
+						i, node, why, s->cl->mem_bytes[node] / 1048576);
 				else
-					deploy_fail(s, d, now, "stage %d (node %d) %s", i, node, why);
+					emu_deploy_fail(s, d, now, "stage %d (node %d) %s", i, node,
+							why);
 				break;
 			}
 		}
@@ -708,25 +715,26 @@ void deploy_step(struct emu_session *s, double now)
 			if (all_ready && d->in_conn && d->res_fd >= 0)
 				go_live(s, d, now);
 			else if (now - d->started > s->cfg.deploy_timeout_s)
-				deploy_fail(s, d, now, "not connected within %.3g s (--deploy-timeout)",
-					    s->cfg.deploy_timeout_s);
+				emu_deploy_fail(s, d, now,
+						"not connected within %.3g s (--deploy-timeout)",
+						s->cfg.deploy_timeout_s);
 			break;
 		case DEP_DRAINING:
 			if (d->in_flight <= 0) {
-				sess_event(s, "drained", -1, -1, d->id, "deployment %d drained",
-					   d->id);
+				emu_sess_event(s, "drained", -1, -1, d->id, "deployment %d drained",
+					       d->id);
 				for (int i = 0; i < s->n_urec; i++)
 					if (s->urec[i].drained_s < 0 && s->urec[i].live_s >= 0 &&
 					    s->urec[i].version > d->version)
 						s->urec[i].drained_s = now - s->t0;
-				deploy_stop(s, d, now);
+				emu_deploy_stop(s, d, now);
 			}
 			break;
 		case DEP_STOPPING:
 			for (int i = 0; i < d->n; i++)
 				all_gone = all_gone && (d->status[i] != -1 || d->pid[i] <= 0);
 			if (all_gone || now - d->stop_sent > STOP_GRACE_S) {
-				deploy_kill(s, d);
+				emu_deploy_kill(s, d);
 				d->state = DEP_STOPPED;
 				d->ended = now;
 			}
@@ -736,7 +744,7 @@ void deploy_step(struct emu_session *s, double now)
 	}
 }
 
-void deploy_ctl(struct emu_session *s, struct deploy *d, int i, double now)
+void emu_deploy_ctl(struct emu_session *s, struct deploy *d, int i, double now)
 {
 	for (;;) {
 		struct emu_ctl_msg m;
@@ -761,8 +769,10 @@ void deploy_ctl(struct emu_session *s, struct deploy *d, int i, double now)
 			d->ctl[i] = -1;
 			/* A host's stage ends its connection: the management plane saw it. */
 			if (s->cfg.remote && active(d))
-				deploy_fail(s, d, now, "stage %d (node %d): the control connection to "
-					    "its host closed", i, d->plan.stages[i].node);
+				emu_deploy_fail(s, d, now,
+						"stage %d (node %d): the control connection to "
+						"its host closed",
+						i, d->plan.stages[i].node);
 			return;
 		}
 		if (k != (ssize_t)sizeof(m))
@@ -772,18 +782,19 @@ void deploy_ctl(struct emu_session *s, struct deploy *d, int i, double now)
 		case EMU_CTL_COUNTERS: d->rec[i].c = m.c; break;
 		case EMU_CTL_STUCK:
 			d->rec[i].c = m.c;
-			detect_link(s, d, d->plan.stages[i].node, m.peer, m.value, now);
+			emu_detect_link(s, d, d->plan.stages[i].node, m.peer, m.value, now);
 			break;
 		case EMU_CTL_ERROR:
 			m.text[sizeof(m.text) - 1] = '\0';
-			sess_event(s, "error", d->plan.stages[i].node, -1, d->id, "stage %d: %s", i,
-				   m.text);
+			emu_sess_event(s, "error", d->plan.stages[i].node, -1, d->id,
+				       "stage %d: %s", i, m.text);
 			if (active(d)) {
 				int f = s->phase == PH_RUN
-						? fault_attribute(s, d->plan.stages[i].node, -1, now)
+						? emu_fault_attribute(s, d->plan.stages[i].node, -1,
+								      now)
 						: -1;
-				int64_t n = deploy_fail(s, d, now, "stage %d (node %d): %s", i,
-							d->plan.stages[i].node, m.text);
+				int64_t n = emu_deploy_fail(s, d, now, "stage %d (node %d): %s", i,
+							    d->plan.stages[i].node, m.text);
 
 				if (f >= 0) {
 					s->frec[f].resent += n;
@@ -812,7 +823,7 @@ static bool disruptive(const struct emu_fault *f)
 	       f->kind == EMU_FAULT_LINK_DOWN;
 }
 
-int fault_attribute(struct emu_session *s, int a, int b, double now)
+int emu_fault_attribute(struct emu_session *s, int a, int b, double now)
 {
 	int best = -1;
 
@@ -850,8 +861,8 @@ static const char *label(const struct emu_session *s, int node, char *buf, size_
 	return buf;
 }
 
-void detect_link(struct emu_session *s, struct deploy *d, int from, int to, double stuck_s,
-		 double now)
+void emu_detect_link(struct emu_session *s, struct deploy *d, int from, int to, double stuck_s,
+		     double now)
 {
 	int v = s->n + 1, f;
 	char a[24], b[24];
@@ -859,19 +870,19 @@ void detect_link(struct emu_session *s, struct deploy *d, int from, int to, doub
 	if (!active(d) || to < 0 || to > s->n)
 		return;
 	s->cut[from * v + to] = s->cut[to * v + from] = true;
-	sess_event(s, "detect", from, to, d->id,
-		   "link %s -> %s acknowledged nothing for %.3f s: marked cut",
-		   label(s, from, a, sizeof(a)), label(s, to, b, sizeof(b)), stuck_s);
-	f = s->phase == PH_RUN ? fault_attribute(s, from == s->n ? -1 : from, to == s->n ? -1 : to,
-						 now)
-			       : -1;
+	emu_sess_event(s, "detect", from, to, d->id,
+		       "link %s -> %s acknowledged nothing for %.3f s: marked cut",
+		       label(s, from, a, sizeof(a)), label(s, to, b, sizeof(b)), stuck_s);
+	f = s->phase == PH_RUN
+		    ? emu_fault_attribute(s, from == s->n ? -1 : from, to == s->n ? -1 : to, now)
+		    : -1;
 	for (int k = 0; k < s->n_deps; k++) {
 		struct deploy *o = &s->deps[k];
 		int64_t n;
 
 		if (!active(o) || (o != d && !uses_link(s, o, from, to)))
 			continue;
-		n = deploy_fail(s, o, now, "link %s -> %s cut", a, b);
+		n = emu_deploy_fail(s, o, now, "link %s -> %s cut", a, b);
 		if (f >= 0) {
 			s->frec[f].resent += n;
 			s->f_redeploy[f] = true;
@@ -879,7 +890,7 @@ void detect_link(struct emu_session *s, struct deploy *d, int from, int to, doub
 	}
 }
 
-void heartbeat_read(struct emu_session *s, double now)
+void emu_heartbeat_read(struct emu_session *s, double now)
 {
 	for (;;) {
 		struct emu_heartbeat_msg m;
@@ -899,13 +910,13 @@ void heartbeat_read(struct emu_session *s, double now)
 		if (nd->dead) {
 			nd->dead = false;
 			s->node_gen++;
-			sess_event(s, "node-back", m.node, -1, -1,
-				   "node %d: heartbeats again: alive", m.node);
+			emu_sess_event(s, "node-back", m.node, -1, -1,
+				       "node %d: heartbeats again: alive", m.node);
 		}
 	}
 }
 
-void heartbeat_check(struct emu_session *s, double now)
+void emu_heartbeat_check(struct emu_session *s, double now)
 {
 	if (now < s->next_hb_check)
 		return;
@@ -918,9 +929,10 @@ void heartbeat_check(struct emu_session *s, double now)
 			continue;
 		nd->dead = true;
 		s->node_gen++;
-		sess_event(s, "detect", i, -1, -1, "node %d: no heartbeat for %.3f s: declared dead",
-			   i, now - nd->last_hb);
-		f = s->phase == PH_RUN ? fault_attribute(s, i, -1, now) : -1;
+		emu_sess_event(s, "detect", i, -1, -1,
+			       "node %d: no heartbeat for %.3f s: declared dead", i,
+			       now - nd->last_hb);
+		f = s->phase == PH_RUN ? emu_fault_attribute(s, i, -1, now) : -1;
 		for (int k = 0; k < s->n_deps; k++) {
 			struct deploy *d = &s->deps[k];
 			int64_t n;
@@ -928,7 +940,7 @@ void heartbeat_check(struct emu_session *s, double now)
 			if (!active(d) || !uses_node(d, i))
 				continue;
 			used++;
-			n = deploy_fail(s, d, now, "node %d declared dead", i);
+			n = emu_deploy_fail(s, d, now, "node %d declared dead", i);
 			if (f >= 0) {
 				s->frec[f].resent += n;
 				s->f_redeploy[f] = true;
@@ -1049,7 +1061,7 @@ static int plan_on_alive(struct emu_session *s, const struct problem *full, stru
 	return rc;
 }
 
-void recovery_replan(struct emu_session *s, double now)
+void emu_recovery_replan(struct emu_session *s, double now)
 {
 	struct deploy *t;
 	struct plan plan;
@@ -1059,7 +1071,7 @@ void recovery_replan(struct emu_session *s, double now)
 	for (int k = 0; k < s->n_deps; k++)
 		if (s->deps[k].state == DEP_STARTING)
 			return;
-	t = deploy_target(s);
+	t = emu_deploy_target(s);
 	if (t && t->version == s->cur_ver) {
 		s->noplan_since = -1;
 		return;
@@ -1067,24 +1079,29 @@ void recovery_replan(struct emu_session *s, double now)
 	if (s->noplan_since >= 0 && s->node_gen == s->noplan_gen && now < s->next_plan_try) {
 		if (!t && now - s->noplan_since > s->cfg.giveup_s) {
 			s->rep.gave_up = true;
-			sess_event(s, "give-up", -1, -1, -1, "no plan for %.3g s: the run ends with "
-				   "%lld request(s) unanswered", now - s->noplan_since,
-				   (long long)(s->issued - s->answered + s->cfg.requests - s->issued));
+			emu_sess_event(
+				s, "give-up", -1, -1, -1,
+				"no plan for %.3g s: the run ends with "
+				"%lld request(s) unanswered",
+				now - s->noplan_since,
+				(long long)(s->issued - s->answered + s->cfg.requests - s->issued));
 		}
 		return;
 	}
 	plan_init(&plan);
 	rc = plan_on_alive(s, s->vers[s->cur_ver].pp, &plan, reason, sizeof(reason));
 	if (rc == EP_OK) {
-		sess_event(s, "replan", -1, -1, s->n_deps, "%s re-planned %s on the live nodes: %d "
-			   "stage(s)", s->cfg.algo->name, s->vers[s->cur_ver].name, plan.n_stages);
-		if (deploy_spawn(s, &plan, s->cur_ver, now) >= 0)
+		emu_sess_event(s, "replan", -1, -1, s->n_deps,
+			       "%s re-planned %s on the live nodes: %d "
+			       "stage(s)",
+			       s->cfg.algo->name, s->vers[s->cur_ver].name, plan.n_stages);
+		if (emu_deploy_spawn(s, &plan, s->cur_ver, now) >= 0)
 			s->noplan_since = -1;
 	} else {
 		if (s->noplan_since < 0 || s->node_gen != s->noplan_gen)
-			sess_event(s, "noplan", -1, -1, -1, "no plan for %s: %s%s",
-				   s->vers[s->cur_ver].name, reason,
-				   t ? " (the old model keeps serving)" : "");
+			emu_sess_event(s, "noplan", -1, -1, -1, "no plan for %s: %s%s",
+				       s->vers[s->cur_ver].name, reason,
+				       t ? " (the old model keeps serving)" : "");
 		if (s->noplan_since < 0)
 			s->noplan_since = now;
 		s->noplan_gen = s->node_gen;
@@ -1102,7 +1119,7 @@ static void record_faults(struct emu_session *s)
 {
 	bool *pend = s->tl.pending;
 
-	if (!timeline_take(s, pend))
+	if (!emu_timeline_take(s, pend))
 		return;
 	for (int i = 0; i < s->n_fev; i++) {
 		const struct fault_done *o = &s->tl.done[i];
@@ -1118,17 +1135,19 @@ static void record_faults(struct emu_session *s)
 		if (s->fev[i].end) {
 			if (o->outcome == TL_APPLIED) {
 				r->end_s = o->t - s->t0;
-				sess_event_at(s, o->t, "restore", a, b, -1, "'%s' is over", f->text);
+				emu_sess_event_at(s, o->t, "restore", a, b, -1, "'%s' is over",
+						  f->text);
 			} else if (o->outcome == TL_ERROR) {
-				sess_event_at(s, o->t, "error", a, b, -1, "undoing '%s': %s", f->text,
-					      o->text);
+				emu_sess_event_at(s, o->t, "error", a, b, -1, "undoing '%s': %s",
+						  f->text, o->text);
 			}
 			continue;
 		}
 		if (o->outcome == TL_SKIPPED) {
 			s->f_skipped[s->fev[i].fault] = true;
 			snprintf(r->note, sizeof(r->note), "skipped: %.180s", o->text);
-			sess_event_at(s, o->t, "skipped", -1, -1, -1, "'%s': %s", f->text, r->note);
+			emu_sess_event_at(s, o->t, "skipped", -1, -1, -1, "'%s': %s", f->text,
+					  r->note);
 			continue;
 		}
 		r->node = a;
@@ -1139,12 +1158,13 @@ static void record_faults(struct emu_session *s)
 				 b >= 0 ? " - " : "", b >= 0 ? label(s, b, y, sizeof(y)) : "");
 		if (o->outcome == TL_ERROR) {
 			snprintf(r->note, sizeof(r->note), "not applied: %.180s", o->text);
-			sess_event_at(s, o->t, "error", a, b, -1, "'%s': %s", f->text, o->text);
+			emu_sess_event_at(s, o->t, "error", a, b, -1, "'%s': %s", f->text, o->text);
 			continue;
 		}
-		sess_event_at(s, o->t, "fault", a, b, -1, "'%s'%s%s (scheduled %.3f s, +%.1f ms)",
-			      f->text, r->note[0] ? ": " : "", r->note, r->scheduled_s,
-			      (r->at_s - r->scheduled_s) * 1e3);
+		emu_sess_event_at(s, o->t, "fault", a, b, -1,
+				  "'%s'%s%s (scheduled %.3f s, +%.1f ms)", f->text,
+				  r->note[0] ? ": " : "", r->note, r->scheduled_s,
+				  (r->at_s - r->scheduled_s) * 1e3);
 	}
 }
 
@@ -1162,7 +1182,7 @@ static void start_update(struct emu_session *s, const char *name,
 			model_profile_destroy(owned);
 			model_graph_destroy(graph);
 		}
-		sess_event(s, "error", -1, -1, -1, "update to %s: %s", name, e.msg);
+		emu_sess_event(s, "error", -1, -1, -1, "update to %s: %s", name, e.msg);
 		return;
 	}
 	s->cur_ver = s->n_vers - 1;
@@ -1181,7 +1201,8 @@ static void start_update(struct emu_session *s, const char *name,
 	snprintf(u->model, sizeof(u->model), "%s", name);
 	u->at_s = now - s->t0;
 	u->live_s = u->drained_s = u->rollout_s = -1;
-	sess_event(s, "update", -1, -1, -1, "model update to %s (version %d)", name, s->cur_ver);
+	emu_sess_event(s, "update", -1, -1, -1, "model update to %s (version %d)", name,
+		       s->cur_ver);
 }
 
 /* The watched model file changed (mtime or size): load it and roll it out. */
@@ -1202,20 +1223,22 @@ static void check_watch(struct emu_session *s, double now)
 	if (model_zoo_open(s->cfg.watch_path, &g, &e) != EP_OK ||
 	    model_profile_create(g, &s->cfg.profile_options, &pr, &e) != EP_OK) {
 		model_graph_destroy(g);
-		sess_event(s, "error", -1, -1, -1, "the model file '%s' changed but does not load "
-			   "(kept the running model): %s", s->cfg.watch_path, e.msg);
+		emu_sess_event(s, "error", -1, -1, -1,
+			       "the model file '%s' changed but does not load "
+			       "(kept the running model): %s",
+			       s->cfg.watch_path, e.msg);
 		return;
 	}
 	start_update(s, pr->model, pr, g, pr, now);
 }
 
-void timeline_step(struct emu_session *s, double now)
+void emu_timeline_step(struct emu_session *s, double now)
 {
 	double rel = now - s->t0;
 
-	if (!s->tl.started && !s->tl.stop && !timeline_start(s))
+	if (!s->tl.started && !s->tl.stop && !emu_timeline_start(s))
 		return;
-	timeline_publish(s);
+	emu_timeline_publish(s);
 	record_faults(s);
 	if (s->cfg.update_profile && !s->update_done && rel >= s->cfg.update_at_s) {
 		s->update_done = true;
@@ -1225,7 +1248,7 @@ void timeline_step(struct emu_session *s, double now)
 		check_watch(s, now);
 }
 
-double timeline_next_time(const struct emu_session *s)
+double emu_timeline_next_time(const struct emu_session *s)
 {
 	double t = INFINITY;
 
@@ -1236,10 +1259,10 @@ double timeline_next_time(const struct emu_session *s)
 	return t;
 }
 
-void recovery_kill_all(struct emu_session *s)
+void emu_recovery_kill_all(struct emu_session *s)
 {
 	for (int k = 0; k < s->n_deps; k++)
-		deploy_kill(s, &s->deps[k]);
+		emu_deploy_kill(s, &s->deps[k]);
 	if (s->nodes)
 		for (int i = 0; i < s->n; i++)
 			if (s->nodes[i].hb_pid > 0) {

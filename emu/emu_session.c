@@ -91,8 +91,8 @@ static void event_v(struct emu_session *s, double t, const char *kind, int node,
 	}
 }
 
-void sess_event(struct emu_session *s, const char *kind, int node, int peer, int deploy,
-		const char *fmt, ...)
+void emu_sess_event(struct emu_session *s, const char *kind, int node, int peer, int deploy,
+		    const char *fmt, ...)
 {
 	va_list ap;
 
@@ -101,8 +101,8 @@ void sess_event(struct emu_session *s, const char *kind, int node, int peer, int
 	va_end(ap);
 }
 
-void sess_event_at(struct emu_session *s, double t, const char *kind, int node, int peer,
-		   int deploy, const char *fmt, ...)
+void emu_sess_event_at(struct emu_session *s, double t, const char *kind, int node, int peer,
+		       int deploy, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -111,7 +111,7 @@ void sess_event_at(struct emu_session *s, double t, const char *kind, int node, 
 	va_end(ap);
 }
 
-int sess_socket_d(struct emu_session *s, int type)
+int emu_sess_socket_d(struct emu_session *s, int type)
 {
 	int fd, e;
 
@@ -232,8 +232,8 @@ void emu_session_destroy(struct emu_session *s)
 {
 	if (!s)
 		return;
-	dispatch_release(s);
-	recovery_release(s);
+	emu_dispatch_release(s);
+	emu_recovery_release(s);
 	plan_release(&s->plan0);
 	emu_codec_destroy(s->codec);
 	free(s->dec);
@@ -317,12 +317,12 @@ static int make_sockets(struct emu_session *s, struct ep_error *err)
 										       : errno));
 	sa.sin_addr = emu_net_addr(s->net, s->n);
 	emu_net_addr_str(s->net, s->n, a, sizeof(a));
-	s->hb_fd = sess_socket_d(s, SOCK_DGRAM);
+	s->hb_fd = emu_sess_socket_d(s, SOCK_DGRAM);
 	sa.sin_port = htons(EMU_HEARTBEAT_PORT);
 	if (s->hb_fd < 0 || bind(s->hb_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
 		return ep_error_set(err, EP_EIO, "heartbeat socket on %s:%d: %s", a,
 				    EMU_HEARTBEAT_PORT, strerror(errno));
-	s->res_ls = sess_socket_d(s, SOCK_STREAM);
+	s->res_ls = emu_sess_socket_d(s, SOCK_STREAM);
 	sa.sin_port = htons(EMU_RESULT_PORT);
 	if (s->res_ls < 0 ||
 	    setsockopt(s->res_ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
@@ -432,9 +432,11 @@ static void warn_cpu(struct emu_session *s)
 	}
 	/* Half a core is left for the controller and the kernel's network processing. */
 	if (cpus > 0 && want > (double)cpus - 0.5)
-		sess_event(s, "warning", -1, -1, 0, "the stages' busy work needs %.2f CPUs and the "
-			   "host has %ld: compute will be slower than FLOPs / speed (lower --speed)",
-			   want, cpus);
+		emu_sess_event(
+			s, "warning", -1, -1, 0,
+			"the stages' busy work needs %.2f CPUs and the "
+			"host has %ld: compute will be slower than FLOPs / speed (lower --speed)",
+			want, cpus);
 }
 
 /* ---- teardown ---- */
@@ -448,7 +450,7 @@ static void stop_stages(struct emu_session *s)
 		enum dep_state st = s->deps[k].state;
 
 		if (st == DEP_STARTING || st == DEP_LIVE || st == DEP_DRAINING)
-			deploy_stop(s, &s->deps[k], now);
+			emu_deploy_stop(s, &s->deps[k], now);
 	}
 	for (;;) {
 		struct pollfd pfd[256];
@@ -470,7 +472,7 @@ static void stop_stages(struct emu_session *s)
 			break;
 		for (int j = 0; j < np; j++)
 			if (pfd[j].revents)
-				deploy_ctl(s, &s->deps[who[j][0]], who[j][1], now);
+				emu_deploy_ctl(s, &s->deps[who[j][0]], who[j][1], now);
 	}
 }
 
@@ -478,7 +480,7 @@ static void teardown(struct emu_session *s)
 {
 	double t = emu_now_s();
 
-	recovery_kill_all(s);
+	emu_recovery_kill_all(s);
 	if (s->hb_fd >= 0)
 		close(s->hb_fd);
 	if (s->res_ls >= 0)
@@ -533,8 +535,9 @@ static void start_phase_check(struct emu_session *s, double now)
 	for (int i = 0; i < s->n; i++)
 		all = all && s->nodes[i].seen;
 	if (all && s->n_deps > 0 && s->deps[0].state == DEP_LIVE) {
-		sess_event(s, "ready", -1, -1, 0, "%d heartbeaters and %d stage(s) up in %.3f s",
-			   s->n, s->deps[0].n, now - s->t_begin);
+		emu_sess_event(s, "ready", -1, -1, 0,
+			       "%d heartbeaters and %d stage(s) up in %.3f s", s->n, s->deps[0].n,
+			       now - s->t_begin);
 		s->rep.setup_s = now - s->t_begin;
 		if (s->cfg.probes > 0) {
 			s->phase = PH_PROBE;
@@ -543,8 +546,8 @@ static void start_phase_check(struct emu_session *s, double now)
 			s->t0 = now;
 			s->next_arrival = now;
 			s->next_retry_scan = now;
-			sess_event(s, "start", -1, -1, -1, "the workload starts: %lld requests",
-				   (long long)s->cfg.requests);
+			emu_sess_event(s, "start", -1, -1, -1, "the workload starts: %lld requests",
+				       (long long)s->cfg.requests);
 		}
 		return;
 	}
@@ -630,24 +633,24 @@ static int run_loop(struct emu_session *s)
 		struct timespec ts;
 		int np = 0, need = 5 + s->n_pc, rc;
 
-		deploy_step(s, now);
+		emu_deploy_step(s, now);
 		if (s->fatal[0])
 			break;
 		/* The faults applied since the last pass are recorded before the detections they
 		 * may have caused. */
 		if (s->phase == PH_RUN)
-			timeline_step(s, now);
-		heartbeat_check(s, now);
+			emu_timeline_step(s, now);
+		emu_heartbeat_check(s, now);
 		if (s->phase == PH_START)
 			start_phase_check(s, now);
 		if (s->phase == PH_PROBE)
-			probe_step(s, now);
+			emu_probe_step(s, now);
 		if (s->phase == PH_RUN)
-			recovery_replan(s, now);
+			emu_recovery_replan(s, now);
 		if (s->fatal[0])
 			break;
-		dispatch_step(s, now);
-		dispatch_answers(s, now);
+		emu_dispatch_step(s, now);
+		emu_dispatch_answers(s, now);
 		cpu_mark(s, s->answered == s->cfg.requests);
 		if (s->phase == PH_RUN && s->answered == s->cfg.requests) {
 			s->phase = PH_DONE;
@@ -715,9 +718,9 @@ static int run_loop(struct emu_session *s)
 			}
 		}
 		wake = now + LOOP_MAX_WAIT_S;
-		wake = fmin(wake, dispatch_next_time(s, now));
+		wake = fmin(wake, emu_dispatch_next_time(s, now));
 		if (s->phase == PH_RUN)
-			wake = fmin(wake, timeline_next_time(s));
+			wake = fmin(wake, emu_timeline_next_time(s));
 		wake = fmin(wake, s->next_hb_check);
 		if (s->cfg.status && s->phase == PH_RUN && s->next_status > 0)
 			wake = fmin(wake, s->next_status);
@@ -740,14 +743,15 @@ static int run_loop(struct emu_session *s)
 				s->rep.interrupted = true;
 				s->phase = PH_DONE;
 				break;
-			case T_HB: heartbeat_read(s, now); break;
+			case T_HB: emu_heartbeat_read(s, now); break;
 			case T_TIMELINE: break; /* recorded at the top of the next pass */
-			case T_LISTEN: dispatch_accept(s, now); break;
-			case T_PENDING: dispatch_pending_io(s, tag[j].a, now); break;
-			case T_CTL: deploy_ctl(s, &s->deps[tag[j].a], tag[j].b, now); break;
+			case T_LISTEN: emu_dispatch_accept(s, now); break;
+			case T_PENDING: emu_dispatch_pending_io(s, tag[j].a, now); break;
+			case T_CTL: emu_deploy_ctl(s, &s->deps[tag[j].a], tag[j].b, now); break;
 			case T_DEP:
-				dispatch_io(s, &s->deps[tag[j].a], tag[j].b == 0 ? pfd[j].revents : 0,
-					    tag[j].b == 1 ? pfd[j].revents : 0, now);
+				emu_dispatch_io(s, &s->deps[tag[j].a],
+						tag[j].b == 0 ? pfd[j].revents : 0,
+						tag[j].b == 1 ? pfd[j].revents : 0, now);
 				break;
 			}
 		}
@@ -1123,7 +1127,7 @@ int emu_session_run(struct emu_session *s, struct ep_error *err)
 	}
 	for (int i = 0; i < s->n; i++)
 		s->nodes[i].hb_pid = -1;
-	if ((rc = recovery_init(s, err)) || (rc = dispatch_init(s, err)))
+	if ((rc = emu_recovery_init(s, err)) || (rc = emu_dispatch_init(s, err)))
 		goto out;
 	if ((rc = setup(s, err)))
 		goto out;
@@ -1131,7 +1135,7 @@ int emu_session_run(struct emu_session *s, struct ep_error *err)
 		s->rep.interrupted = true;
 		goto out;
 	}
-	if (deploy_spawn(s, &s->plan0, 0, emu_now_s()) < 0) {
+	if (emu_deploy_spawn(s, &s->plan0, 0, emu_now_s()) < 0) {
 		rc = ep_error_set(err, EP_EIO, "%s", s->fatal);
 		goto out;
 	}
@@ -1149,7 +1153,7 @@ int emu_session_run(struct emu_session *s, struct ep_error *err)
 		cpu_mark(s, true);
 		s->phase = PH_DONE;
 	}
-	timeline_stop(s);
+	emu_timeline_stop(s);
 	s->tl.stop = true;
 	if (rc)
 		ep_error_set(err, rc, "%s", s->fatal);

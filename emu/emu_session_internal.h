@@ -157,7 +157,7 @@ struct timeline {
 	struct fault_done *done;    /* [n_fev], indexed like fev */
 	bool *is_done;              /* [n_fev] */
 	bool *taken;                /* [n_fev]: handed to the loop */
-	bool *pending;              /* [n_fev]: the loop's scratch for timeline_take */
+	bool *pending;              /* [n_fev]: the loop's scratch for emu_timeline_take */
 	int *live_node;             /* [n]: the live plan's stage -> node; live_n stages, -1 none */
 	int live_n, live_dep;
 	int *start_ev;              /* [n_faults]: the fev index of each fault's start */
@@ -247,72 +247,72 @@ struct emu_session {
 };
 
 /* emu_session.c */
-void sess_event(struct emu_session *s, const char *kind, int node, int peer, int deploy,
-		const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+void emu_sess_event(struct emu_session *s, const char *kind, int node, int peer, int deploy,
+		    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* The same, at time t (CLOCK_MONOTONIC s) rather than now. */
-void sess_event_at(struct emu_session *s, double t, const char *kind, int node, int peer,
-		   int deploy, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+void emu_sess_event_at(struct emu_session *s, double t, const char *kind, int node, int peer,
+		       int deploy, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 /* A socket (SOCK_* type, non-blocking, close-on-exec) in the dispatcher's namespace. */
-int sess_socket_d(struct emu_session *s, int type);
+int emu_sess_socket_d(struct emu_session *s, int type);
 
 /* emu_dispatch.c */
-int dispatch_init(struct emu_session *s, struct ep_error *err);
-void dispatch_release(struct emu_session *s);
+int emu_dispatch_init(struct emu_session *s, struct ep_error *err);
+void emu_dispatch_release(struct emu_session *s);
 /* Issue what the workload allows, then hand queued requests to the live deployment. */
-void dispatch_step(struct emu_session *s, double now);
+void emu_dispatch_step(struct emu_session *s, double now);
 /* Put request r at the front (resend) or the back of the queue. */
-void dispatch_queue(struct emu_session *s, int64_t r, bool front);
+void emu_dispatch_queue(struct emu_session *s, int64_t r, bool front);
 /* Frames on deployment d's connections (connect, write, read). */
-void dispatch_io(struct emu_session *s, struct deploy *d, short in_revents, short res_revents,
-		 double now);
+void emu_dispatch_io(struct emu_session *s, struct deploy *d, short in_revents, short res_revents,
+		     double now);
 /* Accept and identify result connections. */
-void dispatch_accept(struct emu_session *s, double now);
-void dispatch_pending_io(struct emu_session *s, int i, double now);
+void emu_dispatch_accept(struct emu_session *s, double now);
+void emu_dispatch_pending_io(struct emu_session *s, int i, double now);
 /* Deliver answers whose hold is over; resend what timed out. */
-void dispatch_answers(struct emu_session *s, double now);
+void emu_dispatch_answers(struct emu_session *s, double now);
 /* The next time dispatch needs to run (arrivals, holds, retries, reconnects). */
-double dispatch_next_time(const struct emu_session *s, double now);
+double emu_dispatch_next_time(const struct emu_session *s, double now);
 /* Build and send the next probe, or record one that came back. */
-void probe_step(struct emu_session *s, double now);
+void emu_probe_step(struct emu_session *s, double now);
 
 /* emu_recovery.c */
 /* The shape the codec gives cut `cut`'s tensor of version v (rank 0: none) and the tensor's
  * bytes before coding. */
-void version_cut_shape(const struct emu_session *s, const struct version *v, int cut,
-		       int64_t *shape, int *rank, double *bytes);
+void emu_version_cut_shape(const struct emu_session *s, const struct version *v, int cut,
+			   int64_t *shape, int *rank, double *bytes);
 
-int recovery_init(struct emu_session *s, struct ep_error *err);
-void recovery_release(struct emu_session *s);
+int emu_recovery_init(struct emu_session *s, struct ep_error *err);
+void emu_recovery_release(struct emu_session *s);
 /* Plan version v on the nodes not declared dead and deploy it. */
-void recovery_replan(struct emu_session *s, double now);
+void emu_recovery_replan(struct emu_session *s, double now);
 /* Spawn the stage processes of a plan; returns the deployment index or -1 (fatal set). */
-int deploy_spawn(struct emu_session *s, const struct plan *plan, int version, double now);
+int emu_deploy_spawn(struct emu_session *s, const struct plan *plan, int version, double now);
 /* Tear a deployment down after a failure, queueing its requests again. Returns how many
  * requests were queued again. */
-int64_t deploy_fail(struct emu_session *s, struct deploy *d, double now, const char *fmt, ...)
+int64_t emu_deploy_fail(struct emu_session *s, struct deploy *d, double now, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* Ask a deployment's stages to stop (after draining, at the end). */
-void deploy_stop(struct emu_session *s, struct deploy *d, double now);
+void emu_deploy_stop(struct emu_session *s, struct deploy *d, double now);
 /* Kill every stage process of d that still runs and close its sockets. */
-void deploy_kill(struct emu_session *s, struct deploy *d);
+void emu_deploy_kill(struct emu_session *s, struct deploy *d);
 /* The newest live deployment, or NULL. */
-struct deploy *deploy_target(struct emu_session *s);
+struct deploy *emu_deploy_target(struct emu_session *s);
 /* Control messages of deployment d's stage i. */
-void deploy_ctl(struct emu_session *s, struct deploy *d, int i, double now);
+void emu_deploy_ctl(struct emu_session *s, struct deploy *d, int i, double now);
 /* Reap exited processes; readiness, timeouts, draining. */
-void deploy_step(struct emu_session *s, double now);
+void emu_deploy_step(struct emu_session *s, double now);
 /* Heartbeats in, nodes declared dead or back. */
-void heartbeat_read(struct emu_session *s, double now);
-void heartbeat_check(struct emu_session *s, double now);
+void emu_heartbeat_read(struct emu_session *s, double now);
+void emu_heartbeat_check(struct emu_session *s, double now);
 /* The dispatcher's own link to stage 0 made no progress: mark it cut, fail. */
-void detect_link(struct emu_session *s, struct deploy *d, int from, int to, double stuck_s,
-		 double now);
+void emu_detect_link(struct emu_session *s, struct deploy *d, int from, int to, double stuck_s,
+		     double now);
 /* Record the faults the timeline applied; the update; the watched file. */
-void timeline_step(struct emu_session *s, double now);
-double timeline_next_time(const struct emu_session *s);
+void emu_timeline_step(struct emu_session *s, double now);
+double emu_timeline_next_time(const struct emu_session *s);
 /* Which node kills or stalls (the ground truth, under tl.mu). */
-bool node_killed(struct emu_session *s, int node);
-bool node_stalled(struct emu_session *s, int node);
+bool emu_node_killed(struct emu_session *s, int node);
+bool emu_node_stalled(struct emu_session *s, int node);
 
 /* emu_remote.c (cfg.remote: real hosts) */
 struct sockaddr_in;
@@ -335,20 +335,20 @@ int emu_remote_assign(struct emu_session *s, const struct emu_stage_spec *sp,
 int emu_remote_ctl_recv(int fd, struct emu_ctl_msg *m);
 
 /* emu_timeline.c */
-int timeline_init(struct emu_session *s, struct ep_error *err);
+int emu_timeline_init(struct emu_session *s, struct ep_error *err);
 /* Start the scheduler (at the workload's start; t0 set). false: fatal set. */
-bool timeline_start(struct emu_session *s);
+bool emu_timeline_start(struct emu_session *s);
 /* Stop the scheduler and wait for every worker: after it, the loop owns everything again. */
-void timeline_stop(struct emu_session *s);
-void timeline_release(struct emu_session *s);
+void emu_timeline_stop(struct emu_session *s);
+void emu_timeline_release(struct emu_session *s);
 /* Publish the live plan's stage -> node map for the workers (stageK targets). */
-void timeline_publish(struct emu_session *s);
+void emu_timeline_publish(struct emu_session *s);
 /* The events whose fault_done became ready since the last call: pending[i] (n_fev) is set for
  * each, and tl.done[i] may be read. false: none. */
-bool timeline_take(struct emu_session *s, bool *pending);
+bool emu_timeline_take(struct emu_session *s, bool *pending);
 /* Wake every process (SIGCONT) and kill them all: the end of a run. */
-void recovery_kill_all(struct emu_session *s);
+void emu_recovery_kill_all(struct emu_session *s);
 /* Attribute a detection at nodes a, b (-1: none) to the fault that most likely caused it. */
-int fault_attribute(struct emu_session *s, int a, int b, double now);
+int emu_fault_attribute(struct emu_session *s, int a, int b, double now);
 
 #endif

@@ -64,7 +64,7 @@ static struct timespec abs_ts(double t)
 	return ts;
 }
 
-int timeline_init(struct emu_session *s, struct ep_error *err)
+int emu_timeline_init(struct emu_session *s, struct ep_error *err)
 {
 	struct timeline *tl = &s->tl;
 	pthread_condattr_t ca;
@@ -104,11 +104,11 @@ int timeline_init(struct emu_session *s, struct ep_error *err)
 	return EP_OK;
 }
 
-void timeline_release(struct emu_session *s)
+void emu_timeline_release(struct emu_session *s)
 {
 	struct timeline *tl = &s->tl;
 
-	timeline_stop(s);
+	emu_timeline_stop(s);
 	if (tl->mu_init) {
 		pthread_mutex_destroy(&tl->mu);
 		pthread_mutex_destroy(&tl->net_mu);
@@ -138,10 +138,10 @@ void timeline_release(struct emu_session *s)
 	tl->live_node = tl->start_ev = NULL;
 }
 
-void timeline_publish(struct emu_session *s)
+void emu_timeline_publish(struct emu_session *s)
 {
 	struct timeline *tl = &s->tl;
-	struct deploy *d = deploy_target(s);
+	struct deploy *d = emu_deploy_target(s);
 	int id = d ? d->id : -1;
 
 	if (!tl->mu_init || id == tl->live_dep)
@@ -154,7 +154,7 @@ void timeline_publish(struct emu_session *s)
 	pthread_mutex_unlock(&tl->mu);
 }
 
-bool node_killed(struct emu_session *s, int node)
+bool emu_node_killed(struct emu_session *s, int node)
 {
 	bool v;
 
@@ -164,7 +164,7 @@ bool node_killed(struct emu_session *s, int node)
 	return v;
 }
 
-bool node_stalled(struct emu_session *s, int node)
+bool emu_node_stalled(struct emu_session *s, int node)
 {
 	bool v;
 
@@ -553,7 +553,7 @@ static void *sched_main(void *arg)
 	return NULL;
 }
 
-bool timeline_start(struct emu_session *s)
+bool emu_timeline_start(struct emu_session *s)
 {
 	struct timeline *tl = &s->tl;
 
@@ -568,7 +568,7 @@ bool timeline_start(struct emu_session *s)
 	return true;
 }
 
-void timeline_stop(struct emu_session *s)
+void emu_timeline_stop(struct emu_session *s)
 {
 	struct timeline *tl = &s->tl;
 
@@ -588,7 +588,7 @@ void timeline_stop(struct emu_session *s)
 	tl->started = false;
 }
 
-bool timeline_take(struct emu_session *s, bool *pending)
+bool emu_timeline_take(struct emu_session *s, bool *pending)
 {
 	struct timeline *tl = &s->tl;
 	char buf[64];
