@@ -120,6 +120,16 @@ int instance_write_json(const struct instance *inst, FILE *f, struct ep_error *e
 		o->count_compute ? "true" : "false", o->count_dispatcher ? "true" : "false",
 		o->strict_memory ? "true" : "false");
 	fprintf(f, "  \"compute\": \"%s\",\n", problem_compute_name(o->compute));
+	if (o->codec.ratio > 0) {
+		fprintf(f, "  \"codec\": {\"spec\": ");
+		ep_json_string(f, o->codec.spec);
+		fprintf(f, ", \"ratio\": %.17g, \"encode_s_per_byte\": %.17g, "
+			   "\"decode_s_per_byte\": %.17g, \"rule\": \"a hop sends transfer_bits / "
+			   "ratio; a stage after cut a through cut b on node v adds (decode_s_per_byte "
+			   "x transfer_bits[a] + encode_s_per_byte x transfer_bits[b]) / 8 / "
+			   "speed_factor[v] to its compute time\"},\n",
+			o->codec.ratio, o->codec.encode_s_per_byte, o->codec.decode_s_per_byte);
+	}
 	fprintf(f, "  \"cluster_seed\": %llu,\n", (unsigned long long)inst->cluster_seed);
 	fprintf(f, "  \"stage_rule\": \"a stage after cut a through cut b holds cum_mem_bytes[b] - "
 		   "cum_mem_bytes[a] bytes and cum_flops[b] - cum_flops[a] FLOPs, and sends "

@@ -99,6 +99,36 @@ expect_exit2 "sim --device P_max below P_idle" "P_max 3 W is below P_idle 5 W" \
 	"$EP" sim --model resnet50 --mem 512MiB --device 5:3
 expect_exit2 "emu --device negative" "'-1:3'" \
 	"$EP" emu --model resnet50 --mem 512MiB --device -1:3
+# The instance file states the codec and its rule: the plan's bottleneck recomputed from the
+# file alone (full metric: compute with coding, every hop with its bits / ratio) is the one
+# plan printed.
+if "$EP" plan --model resnet50 --nodes 4 --mem 512MiB --metric full --speed 5GFLOPS \
+	--latency 1ms --algo optimal --codec-profile zstd:3:1.339:86:350 --format json \
+	--instance-out "$TMP/inst.json" >"$TMP/plan.json" 2>"$TMP/err" &&
+	python3 - "$TMP/inst.json" "$TMP/plan.json" <<'EOF'
+import json, sys
+inst, plan = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+plan = plan[0] if isinstance(plan, list) else plan
+c, cuts, nodes, d = inst["codec"], inst["cuts"], inst["nodes"], inst["dispatcher"]
+bw, lat = inst["bandwidth_bps"], inst["latency_s"]
+terms, prev, cut = [], d, 0
+for s in plan["stages"]:
+    a, b, v = s["first_cut"], s["end_cut"], s["node"]
+    bits = cuts[a]["transfer_bits"]
+    terms.append(bits / c["ratio"] / bw[prev][v] + lat[prev][v])
+    terms.append((cuts[b]["cum_flops"] - cuts[a]["cum_flops"]) / nodes[v]["speed_flops"] +
+                 (c["decode_s_per_byte"] * bits + c["encode_s_per_byte"] *
+                  cuts[b]["transfer_bits"]) / 8 / nodes[v]["speed_factor"])
+    prev, cut = v, b
+terms.append(cuts[cut]["transfer_bits"] / c["ratio"] / bw[prev][d] + lat[prev][d])
+assert c["spec"] == "zstd:3" and c["ratio"] == 1.339, c
+assert abs(max(terms) / plan["bottleneck_s"] - 1) < 1e-12, (max(terms), plan["bottleneck_s"])
+EOF
+then
+	pass "plan --instance-out: the codec and its rule reproduce the bottleneck"
+else
+	fail "plan --instance-out: the codec and its rule" "$(head -c 400 "$TMP/err")"
+fi
 
 # ---- empty list elements (issue 9, item 9): a tokenizer skipped them silently ------------
 
