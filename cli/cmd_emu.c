@@ -729,13 +729,14 @@ static void print_csv(const struct emu_cmd *c, const struct instance *inst,
 	       "throughput,latency_mean_s,latency_p50_s,latency_p95_s,latency_p99_s,latency_max_s,"
 	       "issued,answered,incomplete,duplicates,requests_resent,path_latency_configured_s,"
 	       "path_latency_measured_s,first_recovery_s,raw_bytes,wire_bytes,encode_s,decode_s,"
-	       "power_model,energy_per_inference_j,power_w,sim_energy_per_inference_j\n");
+	       "power_model,energy_per_inference_j,power_w,sim_energy_per_inference_j,"
+	       "max_abs_diff,top1_agreement\n");
 	printf("%s,", r->run_id);
 	cli_csv_field(stdout, inst->profile->model);
 	printf(",%s,%s,%d,%" PRIu64 ",%d,%s,%d,%.17g,%" PRId64 ",%" PRId64 ",%s,%s,%d,%.17g,%.17g,"
 	       "%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%" PRId64 ",%" PRId64 ",%" PRId64
 	       ",%" PRId64 ",%" PRId64 ",%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%s,%.17g,%.17g,"
-	       "%.17g\n", a->name,
+	       "%.17g,%.17g,%.17g\n", a->name,
 	       algo_variant_name(c->o.algo.variant), inst->cluster->n, c->o.spec.seed,
 	       c->o.spec.trial, emu_arrival_name(c->cfg.arrival), c->cfg.window,
 	       c->cfg.arrival == EMU_CLOSED ? 0 : c->cfg.rate, c->cfg.requests,
@@ -746,7 +747,8 @@ static void print_csv(const struct emu_cmd *c, const struct instance *inst,
 	       r->answered, r->incomplete, r->duplicates, r->requests_resent,
 	       r->path_latency_configured_s, r->path_latency_measured_s, recovery, r->raw_bytes,
 	       r->wire_bytes, r->encode_s, r->decode_s, r->power_model, r->energy_per_inference_j,
-	       r->power_w, sim->energy_per_inference_j);
+	       r->power_w, sim->energy_per_inference_j, r->checked > 0 ? r->max_abs_diff : NAN,
+	       r->checked > 0 ? (double)r->top1_agree / (double)r->checked : NAN);
 }
 
 /* ---- signals: SIGINT and SIGTERM make the stop pipe readable ---- */
@@ -1175,6 +1177,13 @@ int cli_emu_run(int argc, char **argv, const struct emu_remote *remote)
 	}
 	if (c->cfg.tensors_path && !c->cfg.real) {
 		cli_fail(2, "--save-tensors '%s': needs --compute real", c->cfg.tensors_path);
+		goto out;
+	}
+	/* The planner's codec is the one on the wire, or the plan is chosen for another. */
+	if (c->o.codec.ratio > 0 && strcmp(c->o.codec.spec, codec_name(c)) != 0) {
+		cli_fail(2, "--codec-profile '%s': the emulator codes with --compress %s; give the "
+			 "profile of that codec (or --compress %s)", c->o.codec.spec, codec_name(c),
+			 c->o.codec.spec);
 		goto out;
 	}
 	c->cfg.arrival = (enum emu_arrival)c->r.arrival;

@@ -83,6 +83,10 @@ expect_exit2 "--speed-factor: one per node" "3 values for 4 nodes" "$EP" "${BASE
 	--speed-factor 0.2,0.3,0.4
 expect_exit2 "--compress brotli" "'brotli'${NL}zfp:precision=P" "$EP" "${BASE[@]}" --compress brotli
 expect_exit2 "--compress zstd:99" "--compress${NL}99" "$EP" "${BASE[@]}" --compress zstd:99
+expect_exit2 "--codec-profile for another codec" "'zstd:3'${NL}--compress lz4" "$EP" "${BASE[@]}" \
+	--compress lz4 --codec-profile zstd:1.3:86:500
+expect_exit2 "--codec-profile without --compress" "'lz4'${NL}--compress none" "$EP" "${BASE[@]}" \
+	--codec-profile lz4:1.166:526:2639
 expect_exit2 "--compress zfp:precision=0" "--compress${NL}precision" "$EP" "${BASE[@]}" \
 	--compress zfp:precision=0
 expect_exit2 "--workload closed:0" "'closed:0'" "$EP" "${BASE[@]}" --workload closed:0
