@@ -343,6 +343,12 @@ bool cli_instance_opts_finish(struct cli_instance_opts *c, const char *cmd)
 		return false;
 	}
 	c->spec.problem.shared_nodes = c->parallel;
+	if (c->codec.ratio > 0 && c->spec.profile.compression > 1) {
+		cli_fail(2, "--compression %g with --codec-profile '%s': both shrink the transfers "
+			 "(the first by a plain factor, without coding time); give one",
+			 c->spec.profile.compression, c->codec.spec);
+		return false;
+	}
 	c->spec.problem.codec = c->codec;
 	return true;
 }

@@ -93,6 +93,8 @@ expect_exit2 "plan --codec-profile ratio 0" "the ratio '0'" \
 	"$EP" plan --model resnet50 --mem 512MiB --codec-profile lz4:0:100:100
 expect_exit2 "plan --codec-profile missing speeds" "'lz4:2'${NL}SPEC:RATIO:ENC_MBPS:DEC_MBPS" \
 	"$EP" plan --model resnet50 --mem 512MiB --codec-profile lz4:2
+expect_exit2 "plan --codec-profile with --compression" "--compression 2${NL}give one" \
+	"$EP" plan --model resnet50 --mem 512MiB --codec-profile lz4:2:100:100 --compression 2
 expect_exit2 "plan --device unknown preset" "'rpi5'${NL}rpi4" \
 	"$EP" plan --model resnet50 --mem 512MiB --device rpi5
 expect_exit2 "sim --device P_max below P_idle" "P_max 3 W is below P_idle 5 W" \
