@@ -14,6 +14,7 @@
 #include "ep_error.h"
 #include "instance.h"
 #include "power.h"
+#include "timeline.h"
 #include "workload.h"
 
 enum cli_format { CLI_TEXT = 0, CLI_CSV, CLI_JSON };
@@ -225,6 +226,7 @@ bool cli_compute_check(const struct cli_instance_opts *o);
  * (window, bin, retry timeout) come from algorithms/workload.h when not given.
  */
 #define CLI_RUN_MAX_UPDATES 16
+#define CLI_RUN_MAX_FAULTS 256
 
 struct cli_run_limits {
 	const char *cmd;           /* "sim", "emu": in messages */
@@ -248,10 +250,14 @@ struct cli_run_opts {
 	double duration_s;         /* 0: none */
 	bool have_window, have_requests, have_warmup;
 	/* timeline */
-	const char *update_spec[CLI_RUN_MAX_UPDATES]; /* as given */
+	char update_spec[CLI_RUN_MAX_UPDATES][TIMELINE_TEXT_MAX]; /* as given (cut) */
 	char update_model[CLI_RUN_MAX_UPDATES][1024];
 	double update_at_s[CLI_RUN_MAX_UPDATES];
 	int n_updates;
+	const char *fault_spec[CLI_RUN_MAX_FAULTS], *fault_opt[CLI_RUN_MAX_FAULTS]; /* --fault,
+							    --fail: the spec, the option */
+	int n_fault_specs;
+	const char *faults_file;   /* --faults */
 	/* detection and recovery */
 	double heartbeat_period_s, heartbeat_timeout_s;
 	double retry_timeout_s;    /* with have_retry; 0 = off (never resent on a timeout) */
@@ -266,7 +272,7 @@ struct cli_run_opts {
 enum {
 	CLI_O_WORKLOAD = CLI_O_INSTANCE_END, CLI_O_REQUESTS, CLI_O_DURATION, CLI_O_WARMUP,
 	CLI_O_UPDATE, CLI_O_HEARTBEAT, CLI_O_HB_TIMEOUT, CLI_O_RETRY, CLI_O_FORMAT, CLI_O_DB,
-	CLI_O_BIN, CLI_O_SERIES,
+	CLI_O_BIN, CLI_O_SERIES, CLI_O_FAULT, CLI_O_FAIL, CLI_O_FAULTS,
 	CLI_O_RUN_END,
 };
 
@@ -282,7 +288,10 @@ enum {
 	{ "format", required_argument, NULL, CLI_O_FORMAT },                                   \
 	{ "db", required_argument, NULL, CLI_O_DB },                                           \
 	{ "bin", required_argument, NULL, CLI_O_BIN },                                         \
-	{ "series", no_argument, NULL, CLI_O_SERIES }
+	{ "series", no_argument, NULL, CLI_O_SERIES },                                         \
+	{ "fault", required_argument, NULL, CLI_O_FAULT },                                     \
+	{ "fail", required_argument, NULL, CLI_O_FAIL },                                       \
+	{ "faults", required_argument, NULL, CLI_O_FAULTS }
 
 #define CLI_RUN_WORKLOAD_USAGE                                                                 \
 	"workload:\n"                                                                           \
@@ -297,6 +306,20 @@ enum {
 	"                             --requests)\n"
 
 #define CLI_RUN_TIMELINE_USAGE                                                                 \
+	"timeline (one grammar for sim and emu: algorithms/timeline.h):\n"                    \
+	"  --fault SPEC               (repeatable) one of\n"                                   \
+	"                               kill TARGET at TIME            the node crashes\n"     \
+	"                               stall TARGET at TIME for D     the node stops, then goes on\n" \
+	"                               link END END down at TIME [for D]\n"                   \
+	"                               link END END up at TIME        ends an open cut\n"     \
+	"                               bandwidth END END RATE at TIME [for D]\n"              \
+	"                               loss TARGET|END END PERCENT at TIME [for D]\n"         \
+	"                               update MODEL at TIME\n"                                \
+	"                             TARGET = nodeN | stageK (the node of stage K of the live plan);\n" \
+	"                             END = TARGET | dispatcher; times from the first request;\n" \
+	"                             e.g. 'kill node3 at 10s', 'loss node4 5% at 40s for 10s'\n" \
+	"  --fail \"node N at TIME\"    the older spelling of 'kill nodeN at TIME'\n"          \
+	"  --faults FILE              more specs, one per line ('#' comments)\n"               \
 	"  --update \"MODEL at TIME\"   switch to another model (zoo name or file) at TIME\n"    \
 	"  --heartbeat PERIOD         nodes report every PERIOD\n"                             \
 	"  --heartbeat-timeout D      a node is declared dead (a link cut) D after its last report\n" \
@@ -318,6 +341,14 @@ int cli_run_opts_parse(struct cli_run_opts *o, int opt, const char *arg);
 /* After the options: the checks between them (heartbeat timeout >= period, warm-up below the
  * requests, options the back end lacks, --db's directory writable). false with a message. */
 bool cli_run_opts_finish(struct cli_run_opts *o);
+/*
+ * The timeline for a cluster of n_nodes: every --fault and --fail spec, then --faults FILE's,
+ * parsed by the one grammar (timeline.h) and resolved (timeline_resolve): the faults in
+ * *faults (malloc'ed, the caller frees; NULL when none), the updates appended to the --update
+ * ones. 0, or the exit status with the message printed.
+ */
+int cli_run_opts_timeline(struct cli_run_opts *o, int n_nodes, struct timeline_fault **faults,
+			  int *n_faults);
 /* The warm-up: --warmup, or a tenth of the requests. */
 int64_t cli_run_opts_warmup(const struct cli_run_opts *o);
 /* Fill what was not given from the plan's per-request times (workload.h): the closed window

@@ -22,14 +22,13 @@
 #include "ep_util.h"
 #include "emu_codec.h"
 #include "emu_db.h"
-#include "emu_fault.h"
+#include "timeline.h"
 #include "emu_registry.h"
 #include "emu_session.h"
 #include "ep_units.h"
 #include "model_zoo.h"
 #include "sim_pipeline.h"
 
-#define MAX_FAULT_SPECS 256
 
 /* In parts: C99 compilers need only accept string literals of 4095 characters. */
 static const char *const emu_usage[] = {
@@ -73,17 +72,6 @@ static const char *const emu_usage[] = {
 	"                             receiver decoding (default none): none, lz4, zstd[:LEVEL],\n"
 	"                             zfp (reversible), zfp+lz4, and the lossy zfp:precision=P,\n"
 	"                             zfp:accuracy=TOL\n",
-	"faults, detection and updates:\n"
-	"  --fault SPEC               (repeatable) one of\n"
-	"                               kill TARGET at TIME            the node crashes\n"
-	"                               stall TARGET at TIME for D     SIGSTOP, then SIGCONT\n"
-	"                               link END END down at TIME [for D]\n"
-	"                               bandwidth END END RATE at TIME [for D]\n"
-	"                               loss TARGET|END END PERCENT at TIME [for D]\n"
-	"                             TARGET = nodeN | stageK (the node of stage K of the live plan);\n"
-	"                             END = TARGET | dispatcher; times from the first request;\n"
-	"                             e.g. 'kill node3 at 10s', 'loss node4 5% at 40s for 10s'\n"
-	"  --faults FILE              more faults, one per line ('#' comments)\n"
 	CLI_RUN_TIMELINE_USAGE
 	"                             (emu: one update; when --model is a file, a change of\n"
 	"                             that file is rolled out too; heartbeats every 100ms, timeout\n"
@@ -113,9 +101,7 @@ struct emu_cmd {
 	struct cli_run_opts r;
 	bool progress;
 	bool compute_model;        /* busy work, or (with cfg.real) the cost model's compute */
-	const char *fault_specs[MAX_FAULT_SPECS];
-	int n_fault_specs;
-	const char *faults_file, *state_dir;
+	const char *state_dir;
 	char command[2048];
 	char codec[64];            /* --compress, canonical */
 };
@@ -333,7 +319,7 @@ static void print_energy(const struct emu_cmd *c, const struct sim_ref *sim,
 
 static void print_text(const struct emu_cmd *c, const struct instance *inst,
 		       const struct algo *a, const struct algo_result *res,
-		       const struct sim_ref *sim, const struct emu_fault *faults,
+		       const struct sim_ref *sim, const struct timeline_fault *faults,
 		       const struct emu_report *r)
 {
 	int n = inst->cluster->n;
@@ -483,7 +469,7 @@ static void print_text(const struct emu_cmd *c, const struct instance *inst,
 		printf("\nfaults and recoveries (seconds from the first request; applied = when the "
 		       "action took effect, + its delay after the scheduled time):\n");
 		for (int i = 0; i < r->n_faults; i++) {
-			const struct emu_fault_record *f = &r->faults[i];
+			const struct timeline_fault_record *f = &r->faults[i];
 
 			printf("  '%s': applied %s", faults[f->fault].text,
 			       opt_time(f->at_s, x, sizeof(x)));
@@ -542,7 +528,7 @@ static void json_time(double v)
 
 static void print_json(const struct emu_cmd *c, const struct instance *inst,
 		       const struct algo *a, const struct algo_result *res,
-		       const struct sim_ref *sim, const struct emu_fault *faults,
+		       const struct sim_ref *sim, const struct timeline_fault *faults,
 		       const struct emu_report *r)
 {
 	printf("{\"run_id\": \"%s\", \"model\": ", r->run_id);
@@ -669,7 +655,7 @@ static void print_json(const struct emu_cmd *c, const struct instance *inst,
 	}
 	printf("],\n \"faults\": [");
 	for (int i = 0; i < r->n_faults; i++) {
-		const struct emu_fault_record *f = &r->faults[i];
+		const struct timeline_fault_record *f = &r->faults[i];
 
 		printf("%s{\"spec\": ", i ? ", " : "");
 		ep_json_string(stdout, faults[f->fault].text);
@@ -793,7 +779,7 @@ static int run_emu(struct emu_cmd *c)
 	struct model_graph *ug = NULL;
 	struct model_profile *up = NULL;
 	struct emu_session *sess = NULL;
-	struct emu_fault *faults = NULL;
+	struct timeline_fault *faults = NULL;
 	int n_faults = 0, rc;
 	struct algo_result res;
 	struct sim_ref sim = { NAN, NAN, NAN, NAN };
@@ -813,25 +799,8 @@ static int run_emu(struct emu_cmd *c)
 		goto out;
 	}
 	/* Every fault against this cluster, before anything is created. */
-	if (c->n_fault_specs > 0 && !(faults = calloc((size_t)c->n_fault_specs, sizeof(*faults)))) {
-		rc = cli_fail(1, "out of memory");
+	if ((rc = cli_run_opts_timeline(&c->r, inst->cluster->n, &faults, &n_faults)))
 		goto out;
-	}
-	for (int i = 0; i < c->n_fault_specs; i++) {
-		rc = emu_fault_parse(c->fault_specs[i], inst->cluster->n, &faults[n_faults], &err);
-		if (rc) {
-			rc = cli_fail(2, "--fault: %s", err.msg);
-			goto out;
-		}
-		n_faults++;
-	}
-	if (c->faults_file) {
-		rc = emu_fault_read_file(c->faults_file, inst->cluster->n, &faults, &n_faults, &err);
-		if (rc) {
-			rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
-			goto out;
-		}
-	}
 	if (c->r.n_updates > 0) {
 		rc = model_zoo_open(c->r.update_model[0], &ug, &err);
 		if (!rc)
@@ -864,7 +833,7 @@ static int run_emu(struct emu_cmd *c)
 	/* A fault at a stage the plan lacks would never fire (with an update, the new model's
 	 * plan may have it). */
 	if (c->r.n_updates == 0 && (model_zoo_find(c->o.spec.model) || stat(c->o.spec.model, &st)) &&
-	    (rc = emu_fault_check_stages(faults, n_faults, res.plan.n_stages, &err))) {
+	    (rc = timeline_check_stages(faults, n_faults, res.plan.n_stages, &err))) {
 		rc = cli_fail(2, "%s", err.msg);
 		goto out;
 	}
@@ -977,7 +946,7 @@ static int run_emu(struct emu_cmd *c)
 				.retry_timeout_s = c->cfg.retry_timeout_s,
 				.faults = faults,
 				.n_faults = n_faults,
-				.update_spec = c->r.update_spec[0],
+				.update_spec = c->r.n_updates > 0 ? c->r.update_spec[0] : NULL,
 				.stages = res.plan.n_stages,
 				.analytic_bottleneck_s = res.cost.bottleneck_s,
 				.analytic_throughput = res.cost.throughput,
@@ -1025,7 +994,7 @@ int cmd_emu(int argc, char **argv)
 int cli_emu_run(int argc, char **argv, const struct emu_remote *remote)
 {
 	enum {
-		O_COMPUTE = CLI_O_RUN_END, O_COMPRESS, O_FAULT, O_FAULTS, O_DEPLOY, O_GIVEUP,
+		O_COMPUTE = CLI_O_RUN_END, O_COMPRESS, O_DEPLOY, O_GIVEUP,
 		O_PROBES, O_PROGRESS, O_STATE_DIR, O_THREADS, O_SAVE_TENSORS, O_HELP,
 	};
 	static const struct option own[] = {
@@ -1036,8 +1005,6 @@ int cli_emu_run(int argc, char **argv, const struct emu_remote *remote)
 		{ "speed-factor", required_argument, NULL, CLI_O_SPEED_FACTOR },
 		{ "threads", required_argument, NULL, O_THREADS },
 		{ "save-tensors", required_argument, NULL, O_SAVE_TENSORS },
-		{ "fault", required_argument, NULL, O_FAULT },
-		{ "faults", required_argument, NULL, O_FAULTS },
 		{ "deploy-timeout", required_argument, NULL, O_DEPLOY },
 		{ "give-up", required_argument, NULL, O_GIVEUP },
 		{ "probes", required_argument, NULL, O_PROBES },
@@ -1114,15 +1081,6 @@ int cli_emu_run(int argc, char **argv, const struct emu_remote *remote)
 			emu_codec_destroy(codec);
 			break;
 		}
-		case O_FAULT:
-			if (c->n_fault_specs == MAX_FAULT_SPECS) {
-				cli_fail(2, "--fault: more than %d faults (use --faults FILE)",
-					 MAX_FAULT_SPECS);
-				goto out;
-			}
-			c->fault_specs[c->n_fault_specs++] = optarg;
-			break;
-		case O_FAULTS: c->faults_file = optarg; break;
 		case O_DEPLOY:
 			if (!parse_time("--deploy-timeout", optarg, 0.01, &c->cfg.deploy_timeout_s))
 				goto out;

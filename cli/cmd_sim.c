@@ -17,7 +17,6 @@
 #include "model_zoo.h"
 #include "sim_pipeline.h"
 
-#define MAX_FAILS 256
 #define MAX_UPDATES 16
 
 /* In parts: C99 compilers need only accept string literals of 4095 characters. */
@@ -48,10 +47,8 @@ static const char *const sim_usage[] = {
 	"  --compute on|off           stages take their compute time (FLOPs / speed, or measured\n"
 	"                             with profile:FILE) or none (default: as the metric counts it)\n"
 	"  --dispatcher-hops on|off   the input and output hops take time (default: likewise)\n",
-	"failures and updates:\n"
-	"  --fail \"node N at TIME\"    crash node N at TIME, e.g. \"node 3 at 20s\" (repeatable)\n"
-	"  --mtbf DURATION            also crash each node after an exponential time of this mean\n"
 	CLI_RUN_TIMELINE_USAGE
+	"  --mtbf DURATION            also crash each node after an exponential time of this mean\n"
 	"                             (sim: heartbeats every 1s, timeout 3s; a request is resent,\n"
 	"                             no sooner than the retry timeout after its last send, once\n"
 	"                             failure detection says its attempt may be lost (a node of\n"
@@ -78,7 +75,9 @@ struct sim_cmd {
 	int compute, dispatcher_hops; /* -1: from the metric */
 	const char *trace_path;
 	struct sim_update updates[MAX_UPDATES];
-	struct sim_failure fails[MAX_FAILS];
+	struct timeline_fault *faults; /* the timeline's (run_sim) */
+	int n_faults;
+	struct sim_failure *fails;     /* its kills, as the simulator takes them */
 	int n_fails;
 	double bound_s; /* sim_plan_bottleneck of the first plan */
 };
@@ -129,25 +128,6 @@ static bool parse_time(const char *opt, const char *s, double min_s, double *out
 		return cli_fail(2, "%s: %s", opt, err.msg) == 0;
 	if (!(*out >= min_s) || *out > 1e9)
 		return cli_fail(2, "%s '%s': expected a time from %g s to 1e9 s", opt, s, min_s) == 0;
-	return true;
-}
-
-/* "node 3 at 20s" */
-static bool parse_fail(struct sim_cmd *c, const char *s)
-{
-	char when[64];
-	int node, used = 0;
-
-	if (c->n_fails == MAX_FAILS)
-		return cli_fail(2, "--fail: more than %d crashes", MAX_FAILS) == 0;
-	if (sscanf(s, " node %d at %63s %n", &node, when, &used) != 2 || s[used] != '\0' ||
-	    node < 0)
-		return cli_fail(2, "--fail '%s': expected \"node N at TIME\", e.g. \"node 3 at 20s\"",
-				s) == 0;
-	c->fails[c->n_fails].node = node;
-	if (!parse_time("--fail", when, 0, &c->fails[c->n_fails].at_s))
-		return false;
-	c->n_fails++;
 	return true;
 }
 
@@ -688,6 +668,23 @@ static int run_sim(struct sim_cmd *c)
 		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
 		goto out;
 	}
+	if ((rc = cli_run_opts_timeline(&c->r, inst->cluster->n, &c->faults, &c->n_faults)))
+		goto out;
+	if (c->n_faults > 0 && !(c->fails = calloc((size_t)c->n_faults, sizeof(*c->fails)))) {
+		rc = cli_fail(1, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < c->n_faults; i++) {
+		const struct timeline_fault *f = &c->faults[i];
+
+		if (f->kind != TIMELINE_KILL || f->a.kind != TIMELINE_NODE) {
+			rc = cli_fail(2, "fault '%s': the simulator runs 'kill nodeN' faults only",
+				      f->text);
+			goto out;
+		}
+		c->fails[c->n_fails].node = f->a.index;
+		c->fails[c->n_fails++].at_s = f->at_s;
+	}
 	for (int i = 0; i < c->r.n_updates; i++) {
 		rc = model_zoo_open(c->r.update_model[i], &ug[i], &err);
 		if (!rc)
@@ -792,6 +789,8 @@ out:
 		model_graph_destroy(ug[i]);
 	}
 	instance_destroy(inst);
+	free(c->faults);
+	free(c->fails);
 	return rc;
 }
 
@@ -799,7 +798,7 @@ int cmd_sim(int argc, char **argv)
 {
 	enum {
 		O_WARMUP_TIME = CLI_O_RUN_END, O_SERVICE, O_TRANSFER, O_SHARED, O_OVERLAP,
-		O_DISPATCHER, O_FAIL, O_MTBF, O_TRACE, O_HELP,
+		O_DISPATCHER, O_MTBF, O_TRACE, O_HELP,
 	};
 	static const struct option own[] = {
 		CLI_INSTANCE_OPTIONS,
@@ -811,7 +810,6 @@ int cmd_sim(int argc, char **argv)
 		{ "latency-overlap", no_argument, NULL, O_OVERLAP },
 		CLI_COMPUTE_OPTIONS, /* --compute on|off comes back as CLI_O_COMPUTE */
 		{ "dispatcher-hops", required_argument, NULL, O_DISPATCHER },
-		{ "fail", required_argument, NULL, O_FAIL },
 		{ "mtbf", required_argument, NULL, O_MTBF },
 		{ "trace", required_argument, NULL, O_TRACE },
 		{ "help", no_argument, NULL, O_HELP },
@@ -867,10 +865,6 @@ int cmd_sim(int argc, char **argv)
 			break;
 		case O_DISPATCHER:
 			if (!parse_on_off("--dispatcher-hops", optarg, &c->dispatcher_hops))
-				goto out;
-			break;
-		case O_FAIL:
-			if (!parse_fail(c, optarg))
 				goto out;
 			break;
 		case O_MTBF:

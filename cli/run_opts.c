@@ -6,6 +6,7 @@
 #include <libgen.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -53,7 +54,7 @@ static bool parse_update(struct cli_run_opts *o, const char *s)
 				"40s\"", s) == 0;
 	if (!parse_time(o, "--update", when, 0, &o->update_at_s[i]))
 		return false;
-	o->update_spec[i] = s;
+	snprintf(o->update_spec[i], sizeof(o->update_spec[i]), "%s", s);
 	o->n_updates++;
 	return true;
 }
@@ -131,6 +132,17 @@ int cli_run_opts_parse(struct cli_run_opts *o, int opt, const char *arg)
 		o->have_bin = true;
 		break;
 	case CLI_O_SERIES: o->series = true; break;
+	case CLI_O_FAULT:
+	case CLI_O_FAIL:
+		if (o->n_fault_specs == CLI_RUN_MAX_FAULTS) {
+			cli_fail(2, "%s: more than %d faults (use --faults FILE)",
+				 opt == CLI_O_FAIL ? "--fail" : "--fault", CLI_RUN_MAX_FAULTS);
+			return -1;
+		}
+		o->fault_opt[o->n_fault_specs] = opt == CLI_O_FAIL ? "--fail" : "--fault";
+		o->fault_spec[o->n_fault_specs++] = arg;
+		break;
+	case CLI_O_FAULTS: o->faults_file = arg; break;
 	default: return 0;
 	}
 	return 1;
@@ -178,6 +190,51 @@ bool cli_run_opts_finish(struct cli_run_opts *o)
 	if (o->db_path && !check_db_path(o->db_path))
 		return false;
 	return true;
+}
+
+int cli_run_opts_timeline(struct cli_run_opts *o, int n_nodes, struct timeline_fault **faults,
+			  int *n_faults)
+{
+	struct timeline_fault *v = NULL, upd[CLI_RUN_MAX_UPDATES];
+	int n = 0, n_upd = 0, rc = 0;
+	struct ep_error err;
+
+	if (o->n_fault_specs > 0 && !(v = calloc((size_t)o->n_fault_specs, sizeof(*v)))) {
+		rc = cli_fail(1, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < o->n_fault_specs; i++) {
+		if (timeline_fault_parse(o->fault_spec[i], n_nodes, &v[n], &err)) {
+			rc = cli_fail(2, "%s: %s", o->fault_opt[i], err.msg);
+			goto out;
+		}
+		n++;
+	}
+	if (o->faults_file && (rc = timeline_read_file(o->faults_file, n_nodes, &v, &n, &err))) {
+		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
+		goto out;
+	}
+	if (timeline_resolve(v, &n, upd, o->lim.max_updates - o->n_updates, &n_upd, &err)) {
+		rc = cli_fail(2, "%s (with %d --update; 'edgepipe %s' takes %d)", err.msg,
+			      o->n_updates, o->lim.cmd, o->lim.max_updates);
+		goto out;
+	}
+	for (int i = 0; i < n_upd; i++, o->n_updates++) {
+		snprintf(o->update_model[o->n_updates], sizeof(o->update_model[0]), "%s",
+			 upd[i].model);
+		o->update_at_s[o->n_updates] = upd[i].at_s;
+		snprintf(o->update_spec[o->n_updates], sizeof(o->update_spec[0]), "%s",
+			 upd[i].text);
+	}
+out:
+	if (rc) {
+		free(v);
+		v = NULL;
+		n = 0;
+	}
+	*faults = v;
+	*n_faults = n;
+	return rc;
 }
 
 int64_t cli_run_opts_warmup(const struct cli_run_opts *o)

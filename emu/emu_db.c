@@ -279,11 +279,11 @@ static void write_records(struct db *d, const struct emu_db_run *run,
 		    x->text);
 	}
 	for (int i = 0; i < rep->n_faults && !d->rc; i++) {
-		const struct emu_fault_record *x = &rep->faults[i];
-		const struct emu_fault *f = x->fault < run->n_faults ? &run->faults[x->fault] : NULL;
+		const struct timeline_fault_record *x = &rep->faults[i];
+		const struct timeline_fault *f = x->fault < run->n_faults ? &run->faults[x->fault] : NULL;
 
 		row(d, "emu_faults", "nssnndddddddddd" "is", x->fault, f ? f->text : NULL,
-		    f ? emu_fault_kind_name(f->kind) : NULL, x->node, x->peer, x->scheduled_s,
+		    f ? timeline_kind_name(f->kind) : NULL, x->node, x->peer, x->scheduled_s,
 		    opt(x->at_s), x->at_s >= 0 ? x->at_s - x->scheduled_s : NAN,
 		    opt(x->end_scheduled_s), opt(x->end_s),
 		    x->end_s >= 0 && x->end_scheduled_s >= 0 ? x->end_s - x->end_scheduled_s : NAN,

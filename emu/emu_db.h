@@ -72,7 +72,7 @@
 
 #include <stdint.h>
 
-#include "emu_fault.h"
+#include "timeline.h"
 #include "emu_session.h"
 #include "ep_error.h"
 
@@ -92,7 +92,7 @@ struct emu_db_run {
 	const char *compress;  /* the codec's canonical spec (emu_codec.h): "none", "zstd:3", ... */
 	int threads;           /* real compute: the executor's threads per stage; -1 otherwise */
 	double heartbeat_period_s, heartbeat_timeout_s, retry_timeout_s;
-	const struct emu_fault *faults; /* the timeline (its specs go into emu_faults) */
+	const struct timeline_fault *faults; /* the timeline (its specs go into emu_faults) */
 	int n_faults;
 	const char *update_spec;
 	/* side by side */

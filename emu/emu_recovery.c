@@ -230,9 +230,9 @@ int emu_recovery_init(struct emu_session *s, struct ep_error *err)
 		return ep_error_set(err, EP_ENOMEM, "out of memory for the fault timeline");
 	gsl_rng_set(s->rng_plan, (unsigned long)(s->cfg.seed * 0x9e3779b97f4a7c15u + 7));
 	for (int i = 0; i < nf; i++) {
-		const struct emu_fault *f = &s->cfg.faults[i];
+		const struct timeline_fault *f = &s->cfg.faults[i];
 
-		s->frec[i] = (struct emu_fault_record){ .fault = i, .node = -1, .peer = -1,
+		s->frec[i] = (struct timeline_fault_record){ .fault = i, .node = -1, .peer = -1,
 							 .scheduled_s = f->at_s,
 							 .end_scheduled_s = f->for_s > 0
 										    ? f->at_s + f->for_s
@@ -811,16 +811,16 @@ void emu_deploy_ctl(struct emu_session *s, struct deploy *d, int i, double now)
 
 static bool fault_involves(const struct emu_session *s, int f, int a, int b)
 {
-	const struct emu_fault_record *r = &s->frec[f];
+	const struct timeline_fault_record *r = &s->frec[f];
 
 	return (a >= 0 && (r->node == a || r->peer == a)) ||
 	       (b >= 0 && (r->node == b || r->peer == b));
 }
 
-static bool disruptive(const struct emu_fault *f)
+static bool disruptive(const struct timeline_fault *f)
 {
-	return f->kind == EMU_FAULT_KILL || f->kind == EMU_FAULT_STALL ||
-	       f->kind == EMU_FAULT_LINK_DOWN;
+	return f->kind == TIMELINE_KILL || f->kind == TIMELINE_STALL ||
+	       f->kind == TIMELINE_LINK_DOWN;
 }
 
 int emu_fault_attribute(struct emu_session *s, int a, int b, double now)
@@ -831,7 +831,7 @@ int emu_fault_attribute(struct emu_session *s, int a, int b, double now)
 	 * second symptom of it); 3: the earliest undetected fault anywhere. */
 	for (int pass = 1; pass <= 3 && best < 0; pass++)
 		for (int i = 0; i < s->cfg.n_faults; i++) {
-			const struct emu_fault_record *r = &s->frec[i];
+			const struct timeline_fault_record *r = &s->frec[i];
 			bool undetected = r->detected_s < 0;
 
 			if (!disruptive(&s->cfg.faults[i]) || r->at_s < 0 || s->f_skipped[i])
@@ -1123,8 +1123,8 @@ static void record_faults(struct emu_session *s)
 		return;
 	for (int i = 0; i < s->n_fev; i++) {
 		const struct fault_done *o = &s->tl.done[i];
-		const struct emu_fault *f;
-		struct emu_fault_record *r;
+		const struct timeline_fault *f;
+		struct timeline_fault_record *r;
 		int a = o->node, b = o->peer;
 		char x[24], y[24];
 
@@ -1153,7 +1153,7 @@ static void record_faults(struct emu_session *s)
 		r->node = a;
 		r->peer = b;
 		r->at_s = o->t - s->t0;
-		if (f->a.kind == EMU_TARGET_STAGE || (f->pair && f->b.kind == EMU_TARGET_STAGE))
+		if (f->a.kind == TIMELINE_STAGE || (f->pair && f->b.kind == TIMELINE_STAGE))
 			snprintf(r->note, sizeof(r->note), "%s%s%s", label(s, a, x, sizeof(x)),
 				 b >= 0 ? " - " : "", b >= 0 ? label(s, b, y, sizeof(y)) : "");
 		if (o->outcome == TL_ERROR) {

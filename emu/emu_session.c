@@ -179,10 +179,10 @@ static int check_config(const struct emu_config *c, const struct problem *p,
 		return ep_error_set(err, EP_EINVAL, "real hosts take no emulated faults and no "
 				    "model updates");
 	for (int i = 0; i < c->n_faults; i++) {
-		const struct emu_fault *f = &c->faults[i];
+		const struct timeline_fault *f = &c->faults[i];
 
-		if ((f->a.kind == EMU_TARGET_NODE && f->a.index >= p->cluster->n) ||
-		    (f->pair && f->b.kind == EMU_TARGET_NODE && f->b.index >= p->cluster->n))
+		if ((f->a.kind == TIMELINE_NODE && f->a.index >= p->cluster->n) ||
+		    (f->pair && f->b.kind == TIMELINE_NODE && f->b.index >= p->cluster->n))
 			return ep_error_set(err, EP_EINVAL, "fault '%s': the cluster has node0 .. "
 							    "node%d", f->text, p->cluster->n - 1);
 	}
@@ -358,12 +358,12 @@ static int check_faults(struct emu_session *s, struct ep_error *err)
 	bool ipt = s->caps.have[EMU_CAP_IPTABLES_STATISTIC], netem = s->caps.have[EMU_CAP_NETEM];
 
 	for (int i = 0; i < s->cfg.n_faults; i++) {
-		const struct emu_fault *f = &s->cfg.faults[i];
+		const struct timeline_fault *f = &s->cfg.faults[i];
 
-		if (f->kind == EMU_FAULT_LINK_DOWN && !ipt)
+		if (f->kind == TIMELINE_LINK_DOWN && !ipt)
 			return ep_error_set(err, EP_EIO, "fault '%s': a link cut needs iptables (%s)",
 					    f->text, s->caps.why[EMU_CAP_IPTABLES_STATISTIC]);
-		if (f->kind == EMU_FAULT_LOSS && !ipt && !netem)
+		if (f->kind == TIMELINE_LOSS && !ipt && !netem)
 			return ep_error_set(err, EP_EIO, "fault '%s': loss needs netem or the iptables "
 							 "statistic match, and both are missing",
 					    f->text);
@@ -1094,7 +1094,7 @@ static void build_report(struct emu_session *s)
 	r->n_events = s->n_events;
 	if (s->frec) {
 		for (int i = 0; i < s->cfg.n_faults; i++) {
-			struct emu_fault_record *f = &s->frec[i];
+			struct timeline_fault_record *f = &s->frec[i];
 
 			f->detection_s = f->detected_s >= 0 ? f->detected_s - f->at_s : -1;
 			f->recovery_s = f->live_s >= 0 ? f->live_s - f->at_s : -1;

@@ -1,7 +1,7 @@
 /*
  * emu_session: one emulator run. A plan meets a real network stack: stage processes in the
  * nodes' namespaces and cgroups (emu_stage.h), real TCP through the shaped links (emu_net.h),
- * a dispatcher that streams a workload through the pipeline, a fault timeline (emu_fault.h),
+ * a dispatcher that streams a workload through the pipeline, a fault timeline (timeline.h),
  * failure detection, re-planning, redeployment and model updates, and the measurements.
  *
  * Processes and namespaces. The controller (the calling process) stays in the host's namespace;
@@ -64,7 +64,7 @@
  * and the old one drains (its requests in flight are answered by the old model) and is then
  * stopped. No request is lost.
  *
- * Faults (emu_fault.h). kill: the node's interface is set down (silent, like a node that lost
+ * Faults (timeline.h). kill: the node's interface is set down (silent, like a node that lost
  * power: no TCP reset reaches its peers), then its processes are SIGKILLed; stages later
  * deployed there are killed at once. stall: SIGSTOP of every process on the node, SIGCONT at
  * the end. link: emu_link_set_up both ways. bandwidth: emu_link_shape both ways, in place.
@@ -76,7 +76,7 @@
  * changes likewise, iptables rules (a cut, loss without netem) after the command returns,
  * 5-20 ms here (more on a loaded host: the two directions of a cut run at once). A fault at
  * stageK resolves K in the plan live when it fires; the caller refuses K beyond the first plan
- * (emu_fault_check_stages).
+ * (timeline_check_stages).
  *
  * Start. The heartbeats and the first deployment get 10 s + deploy_timeout_s from the end of
  * bring-up (the network for hundreds of nodes takes tens of seconds to build).
@@ -97,7 +97,7 @@
 #include <stdio.h>
 
 #include "algo.h"
-#include "emu_fault.h"
+#include "timeline.h"
 #include "emu_frame.h"
 #include "emu_net.h"
 #include "emu_remote.h"
@@ -165,7 +165,7 @@ struct emu_config {
 	const struct algo *algo;    /* re-plans */
 	struct algo_options algo_options;
 	uint64_t seed;              /* re-planning and open-loop arrivals */
-	const struct emu_fault *faults; /* borrowed, n_faults */
+	const struct timeline_fault *faults; /* borrowed, n_faults */
 	int n_faults;
 	/* updates */
 	const struct model_profile *update_profile; /* borrowed; NULL: none */
@@ -249,7 +249,7 @@ struct emu_event {
 	char text[240];
 };
 
-struct emu_fault_record {
+struct timeline_fault_record {
 	int fault;            /* index in cfg.faults */
 	int node, peer;       /* resolved targets; -1 unused; n = the dispatcher */
 	double scheduled_s, end_scheduled_s; /* the timeline's times (-1: no end) */
@@ -342,7 +342,7 @@ struct emu_report {
 	const struct emu_link_record *links; int n_links;
 	const struct emu_deploy_record *deploys; int n_deploys;
 	const struct emu_event *events; int n_events;
-	const struct emu_fault_record *faults; int n_faults;
+	const struct timeline_fault_record *faults; int n_faults;
 	const struct emu_update_record *updates; int n_updates;
 	double bin_s;
 	const int64_t *series; int n_bins; /* answers per bin from the workload's start */

@@ -231,7 +231,7 @@ struct emu_session {
 	struct emu_report rep;
 	struct emu_event *events;
 	int n_events, cap_events;
-	struct emu_fault_record *frec;
+	struct timeline_fault_record *frec;
 	bool *f_skipped, *f_redeploy; /* [n_faults] */
 	struct emu_update_record *urec;
 	int n_urec, cap_urec;

@@ -192,11 +192,11 @@ static void signal_node_locked(struct emu_session *s, int node, int sig)
 
 /* nodeN -> N, dispatcher -> n, stageK -> the node of stage K of the live plan (-1: none).
  * Under mu. */
-static int resolve_locked(struct emu_session *s, const struct emu_target *t)
+static int resolve_locked(struct emu_session *s, const struct timeline_target *t)
 {
-	if (t->kind == EMU_TARGET_NODE)
+	if (t->kind == TIMELINE_NODE)
 		return t->index;
-	if (t->kind == EMU_TARGET_DISPATCHER)
+	if (t->kind == TIMELINE_DISPATCHER)
 		return s->n;
 	return t->index < s->tl.live_n ? s->tl.live_node[t->index] : -1;
 }
@@ -247,8 +247,8 @@ struct link_batch {
 
 static bool netlink_kind(const struct emu_session *s, int kind)
 {
-	return kind == EMU_FAULT_BANDWIDTH ||
-	       (kind == EMU_FAULT_LOSS && emu_net_mech(s->net, EMU_PROP_LOSS) == EMU_MECH_NETEM);
+	return kind == TIMELINE_BANDWIDTH ||
+	       (kind == TIMELINE_LOSS && emu_net_mech(s->net, EMU_PROP_LOSS) == EMU_MECH_NETEM);
 }
 
 static int one_way(struct emu_session *s, int from, int to, int kind, double value, bool up,
@@ -261,9 +261,9 @@ static int one_way(struct emu_session *s, int from, int to, int kind, double val
 
 	pthread_once(&stripe_once, stripe_init);
 	pthread_mutex_lock(mu);
-	if (kind == EMU_FAULT_LINK_DOWN)
+	if (kind == TIMELINE_LINK_DOWN)
 		rc = emu_link_set_up(s->net, from, to, up, e);
-	else if (kind == EMU_FAULT_BANDWIDTH)
+	else if (kind == TIMELINE_BANDWIDTH)
 		rc = emu_link_shape(s->net, from, to, up ? cluster_bw(s->cl, from, to) : value, e);
 	else
 		rc = emu_link_set_loss(s->net, from, to, up ? 0 : value, e);
@@ -336,7 +336,7 @@ static int all_links(struct emu_session *s, int a, double value, bool up, struct
 			jobs[n++] = (struct link_job){ .from = a, .to = j };
 			jobs[n++] = (struct link_job){ .from = j, .to = a };
 		}
-	rc = run_jobs(s, jobs, n, EMU_FAULT_LOSS, value, up, e);
+	rc = run_jobs(s, jobs, n, TIMELINE_LOSS, value, up, e);
 	free(jobs);
 	return rc;
 }
@@ -344,17 +344,17 @@ static int all_links(struct emu_session *s, int a, double value, bool up, struct
 /* An end undoes what its start did, at the nodes its start resolved. */
 static void apply_end(struct emu_session *s, int ev, struct fault_done *o)
 {
-	const struct emu_fault *f = &s->cfg.faults[s->fev[ev].fault];
+	const struct timeline_fault *f = &s->cfg.faults[s->fev[ev].fault];
 	struct ep_error e;
 	int a = s->tl.ev_node[2 * ev], b = s->tl.ev_node[2 * ev + 1], rc = EP_OK;
 
 	e.msg[0] = '\0';
-	if (f->kind == EMU_FAULT_STALL) {
+	if (f->kind == TIMELINE_STALL) {
 		pthread_mutex_lock(&s->tl.mu);
 		s->nodes[a].stalled = false;
 		signal_node_locked(s, a, SIGCONT);
 		pthread_mutex_unlock(&s->tl.mu);
-	} else if (f->kind == EMU_FAULT_LOSS && !f->pair) {
+	} else if (f->kind == TIMELINE_LOSS && !f->pair) {
 		rc = all_links(s, a, 0, true, &e);
 	} else {
 		rc = both_ways(s, a, b, f->kind, f->value, true, &e);
@@ -366,13 +366,13 @@ static void apply_end(struct emu_session *s, int ev, struct fault_done *o)
 
 static void apply_start(struct emu_session *s, int ev, struct fault_done *o)
 {
-	const struct emu_fault *f = &s->cfg.faults[s->fev[ev].fault];
+	const struct timeline_fault *f = &s->cfg.faults[s->fev[ev].fault];
 	struct ep_error e;
 	int a = s->tl.ev_node[2 * ev], b = s->tl.ev_node[2 * ev + 1], rc = EP_OK;
 
 	e.msg[0] = '\0';
 	switch (f->kind) {
-	case EMU_FAULT_KILL:
+	case TIMELINE_KILL:
 		/* Marked first: a stage the loop spawns there from now on is killed at once. */
 		pthread_mutex_lock(&s->tl.mu);
 		s->nodes[a].killed = true;
@@ -384,13 +384,13 @@ static void apply_start(struct emu_session *s, int ev, struct fault_done *o)
 		signal_node_locked(s, a, SIGKILL);
 		pthread_mutex_unlock(&s->tl.mu);
 		break;
-	case EMU_FAULT_STALL:
+	case TIMELINE_STALL:
 		pthread_mutex_lock(&s->tl.mu);
 		s->nodes[a].stalled = true;
 		signal_node_locked(s, a, SIGSTOP);
 		pthread_mutex_unlock(&s->tl.mu);
 		break;
-	case EMU_FAULT_LOSS:
+	case TIMELINE_LOSS:
 		if (!f->pair) {
 			rc = all_links(s, a, f->value, false, &e);
 			break;
@@ -472,7 +472,7 @@ static void launch_locked(struct emu_session *s, int i)
 {
 	struct timeline *tl = &s->tl;
 	const struct fault_ev *fe = &s->fev[i];
-	const struct emu_fault *f = &s->cfg.faults[fe->fault];
+	const struct timeline_fault *f = &s->cfg.faults[fe->fault];
 	struct fault_done o;
 	struct worker_arg *w;
 	int a, b = -1;

@@ -30,7 +30,7 @@ host_state >"$TMP/before"
 fault() { # WHAT NEEDLE SPEC
 	expect_exit2 "fault: $1" "$2" "$EP" "${BASE[@]}" --fault "$3"
 }
-fault "unknown kind" "'explode'${NL}expected kill, stall, link, bandwidth or loss" \
+fault "unknown kind" "'explode'${NL}expected kill, stall, link, bandwidth, loss or update" \
 	"explode node1 at 1s"
 fault "node out of range" "'node9'${NL}node0 .. node3" "kill node9 at 1s"
 fault "not a node" "'server1'${NL}nodeN" "kill server1 at 1s"
@@ -43,13 +43,16 @@ fault "zero duration" "'0s'" "stall node2 at 5s for 0s"
 fault "dispatcher killed" "'dispatcher'${NL}does not fail" "kill dispatcher at 1s"
 fault "link with one end" "'down'" "link node1 down at 1s"
 fault "link to itself" "'node1'${NL}same" "link node1 node1 down at 1s"
-fault "link without down" "'up'${NL}'down'" "link node1 node2 up at 1s"
+fault "link up without a cut" "'link node1 node2 up at 1s'${NL}no 'link ... down'" "link node1 node2 up at 1s"
+fault "link neither down nor up" "'sideways'${NL}'down' or 'up'" "link node1 node2 sideways at 1s"
 fault "bad rate" "'fast'${NL}rate" "bandwidth node1 node2 fast at 1s"
 fault "zero rate" "'0Mbit'" "bandwidth node1 node2 0Mbit at 1s"
 fault "loss of 150%" "'150%'${NL}below 100%" "loss node1 150% at 1s"
 fault "loss without %" "'0.05'${NL}percent" "loss node1 0.05 at 1s"
 fault "trailing garbage" "'now'" "kill node1 at 1s now"
 fault "empty" "empty" ""
+expect_exit2 "--fail (the older spelling) out of range" "'node 9 at 1s'${NL}node0 .. node3" \
+	"$EP" "${BASE[@]}" --fail "node 9 at 1s"
 # The plan of BASE has 2 stages: a stage it lacks would never fire (issue 9, item 12).
 fault "stage beyond the plan" "'stage7'${NL}the plan has 2 stages${NL}never fire" \
 	"kill stage7 at 1s"

@@ -25,7 +25,7 @@ expect_exit2 "sim --service lognormal:-1" "'lognormal:-1'" "$EP" "${BASE[@]}" \
 expect_exit2 "sim --fail garbage" "'node three at 20s'${NL}node N at TIME" "$EP" "${BASE[@]}" \
 	--fail "node three at 20s"
 expect_exit2 "sim --fail bad time" "'soon'" "$EP" "${BASE[@]}" --fail "node 1 at soon"
-expect_exit2 "sim --fail node out of range" "node 6${NL}0 to 5" "$EP" "${BASE[@]}" \
+expect_exit2 "sim --fail node out of range" "'node 6 at 1s'${NL}node0 .. node5" "$EP" "${BASE[@]}" \
 	--fail "node 6 at 1s"
 expect_exit2 "sim --update garbage" "'resnet101'${NL}MODEL at TIME" "$EP" "${BASE[@]}" \
 	--update resnet101
@@ -220,6 +220,22 @@ then
 	pass "energy: simulated within 1 % of the analytic figure, plan prints it, a codec of 2 halves the bits"
 else
 	fail "energy: simulated vs analytic" "$(head -c 300 "$TMP/err")" "$(head -c 300 "$TMP/e1")"
+fi
+
+# One grammar (algorithms/timeline.h): the older --fail spelling, --fault and a --faults file
+# give the same run, byte for byte; so do --update and an 'update' line.
+printf 'kill node1 at 20s  # the crash\nupdate resnet101 at 40s\n' >"$TMP/timeline.txt"
+if "$EP" "${BASE[@]}" --fail "node 1 at 20s" --update "resnet101 at 40s" --format csv \
+	>"$TMP/f1" 2>&1 &&
+	"$EP" "${BASE[@]}" --fault "kill node1 at 20s" --update "resnet101 at 40s" --format csv \
+		>"$TMP/f2" 2>&1 &&
+	"$EP" "${BASE[@]}" --faults "$TMP/timeline.txt" --format csv >"$TMP/f3" 2>&1 &&
+	cmp -s "$TMP/f1" "$TMP/f2" && cmp -s "$TMP/f1" "$TMP/f3" &&
+	col=$(head -1 "$TMP/f1" | tr ',' '\n' | grep -nx incidents | cut -d: -f1) &&
+	[ "$(sed -n 2p "$TMP/f1" | cut -d, -f"$col")" = 2 ]; then
+	pass "--fail, --fault and --faults: one grammar, the same run (2 incidents)"
+else
+	fail "--fail, --fault and --faults: one grammar" "$(head -c 300 "$TMP/f1")" "$(head -c 300 "$TMP/f3")"
 fi
 
 finish

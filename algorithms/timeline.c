@@ -1,5 +1,5 @@
 /*
- * The fault timeline's parser: one spec per --fault or per line of a --faults file.
+ * The timeline's parser (timeline.h): one spec per --fault, --fail or line of a --faults file.
  */
 #include <errno.h>
 #include <math.h>
@@ -7,24 +7,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emu_fault.h"
+#include "timeline.h"
 #include "ep_units.h"
 
 #define MAX_TOKENS 12
 
-static const char *const kind_names[] = { "kill", "stall", "link", "bandwidth", "loss" };
+static const char *const kind_names[] = { "kill",    "stall",   "link",  "bandwidth",
+					  "loss",    "link-up", "update" };
 
-const char *emu_fault_kind_name(enum emu_fault_kind kind)
+const char *timeline_kind_name(enum timeline_kind kind)
 {
-	return (unsigned)kind < EMU_FAULT_KIND_COUNT_ ? kind_names[kind] : "?";
+	return (unsigned)kind < TIMELINE_KIND_COUNT_ ? kind_names[kind] : "?";
 }
 
-const char *emu_target_str(const struct emu_target *t, char *buf, int size)
+const char *timeline_target_str(const struct timeline_target *t, char *buf, int size)
 {
-	if (t->kind == EMU_TARGET_DISPATCHER)
+	if (t->kind == TIMELINE_DISPATCHER)
 		snprintf(buf, (size_t)size, "dispatcher");
 	else
-		snprintf(buf, (size_t)size, "%s%d", t->kind == EMU_TARGET_NODE ? "node" : "stage",
+		snprintf(buf, (size_t)size, "%s%d", t->kind == TIMELINE_NODE ? "node" : "stage",
 			 t->index);
 	return buf;
 }
@@ -57,7 +58,7 @@ static const char *next(struct parse *ps, const char *what)
 }
 
 /* "node3", "stage1" or (when allow_dispatcher) "dispatcher". */
-static int target(struct parse *ps, const char *tok, bool allow_dispatcher, struct emu_target *t)
+static int target(struct parse *ps, const char *tok, bool allow_dispatcher, struct timeline_target *t)
 {
 	const char *digits;
 	char *end, why[160];
@@ -67,15 +68,15 @@ static int target(struct parse *ps, const char *tok, bool allow_dispatcher, stru
 		if (!allow_dispatcher)
 			return fail(ps, tok, "the dispatcher does not fail; name a node (nodeN) or a "
 					     "stage (stageK)");
-		t->kind = EMU_TARGET_DISPATCHER;
+		t->kind = TIMELINE_DISPATCHER;
 		t->index = 0;
 		return EP_OK;
 	}
 	if (strncmp(tok, "node", 4) == 0) {
-		t->kind = EMU_TARGET_NODE;
+		t->kind = TIMELINE_NODE;
 		digits = tok + 4;
 	} else if (strncmp(tok, "stage", 5) == 0) {
-		t->kind = EMU_TARGET_STAGE;
+		t->kind = TIMELINE_STAGE;
 		digits = tok + 5;
 	} else {
 		return fail(ps, tok, allow_dispatcher
@@ -86,7 +87,7 @@ static int target(struct parse *ps, const char *tok, bool allow_dispatcher, stru
 	v = strtol(digits, &end, 10);
 	if (*digits < '0' || *digits > '9' || *end || errno || v < 0 || v > 1000000)
 		return fail(ps, tok, "expected a number after 'node' or 'stage', e.g. node3");
-	if (t->kind == EMU_TARGET_NODE && v >= ps->n_nodes) {
+	if (t->kind == TIMELINE_NODE && v >= ps->n_nodes) {
 		snprintf(why, sizeof(why), "the cluster has node0 .. node%d", ps->n_nodes - 1);
 		return fail(ps, tok, why);
 	}
@@ -122,7 +123,7 @@ static int duration(struct parse *ps, const char *tok, bool zero_ok, double *out
 }
 
 /* "at TIME" and, if allowed, "for DURATION"; required_for says whether "for" must be there. */
-static int when(struct parse *ps, struct emu_fault *f, bool allow_for, bool require_for)
+static int when(struct parse *ps, struct timeline_fault *f, bool allow_for, bool require_for)
 {
 	const char *tok;
 	int rc = expect_word(ps, "at", "'at TIME'");
@@ -152,7 +153,7 @@ static int when(struct parse *ps, struct emu_fault *f, bool allow_for, bool requ
 	return EP_OK;
 }
 
-static int two_ends(struct parse *ps, struct emu_fault *f)
+static int two_ends(struct parse *ps, struct timeline_fault *f)
 {
 	const char *t1 = next(ps, "two ends (nodeN, stageK or dispatcher)"), *t2;
 	int rc;
@@ -192,11 +193,11 @@ static bool looks_like_end(const char *tok)
 	       strcmp(tok, "dispatcher") == 0;
 }
 
-int emu_fault_parse(const char *spec, int n_nodes, struct emu_fault *out, struct ep_error *err)
+int timeline_fault_parse(const char *spec, int n_nodes, struct timeline_fault *out, struct ep_error *err)
 {
-	char buf[512], trimmed[EMU_FAULT_TEXT_MAX], *save = NULL, *t;
+	char buf[512], trimmed[TIMELINE_TEXT_MAX], *save = NULL, *t;
 	struct parse ps = { .n_nodes = n_nodes, .err = err };
-	struct emu_fault f;
+	struct timeline_fault f;
 	const char *tok;
 	size_t len;
 	int rc;
@@ -226,20 +227,50 @@ int emu_fault_parse(const char *spec, int n_nodes, struct emu_fault *out, struct
 	memcpy(f.text, trimmed, len + 1);
 	tok = next(&ps, "a kind");
 	if (strcmp(tok, "kill") == 0 || strcmp(tok, "stall") == 0) {
-		f.kind = tok[0] == 'k' ? EMU_FAULT_KILL : EMU_FAULT_STALL;
+		f.kind = tok[0] == 'k' ? TIMELINE_KILL : TIMELINE_STALL;
 		if (!(tok = next(&ps, "a node (nodeN) or stage (stageK)")) ||
 		    target(&ps, tok, false, &f.a) ||
-		    when(&ps, &f, f.kind == EMU_FAULT_STALL, f.kind == EMU_FAULT_STALL))
+		    when(&ps, &f, f.kind == TIMELINE_STALL, f.kind == TIMELINE_STALL))
+			return EP_EINVAL;
+	} else if (strcmp(tok, "node") == 0) {
+		/* The older spelling "node N at TIME" (sim --fail). */
+		char name[32];
+
+		f.kind = TIMELINE_KILL;
+		if (!(tok = next(&ps, "a node number")))
+			return EP_EINVAL;
+		if (*tok < '0' || *tok > '9' ||
+		    snprintf(name, sizeof(name), "node%s", tok) >= (int)sizeof(name))
+			return fail(&ps, tok, "expected a node number, as in 'node N at TIME' (e.g. "
+					      "'node 3 at 20s'), or 'kill nodeN at TIME'");
+		if (target(&ps, name, false, &f.a) || when(&ps, &f, false, false))
 			return EP_EINVAL;
 	} else if (strcmp(tok, "link") == 0) {
-		f.kind = EMU_FAULT_LINK_DOWN;
-		if (two_ends(&ps, &f) || expect_word(&ps, "down", "'down' after the two ends") ||
-		    when(&ps, &f, true, false))
+		f.kind = TIMELINE_LINK_DOWN;
+		if (two_ends(&ps, &f))
+			return EP_EINVAL;
+		if (ps.pos < ps.n && strcmp(ps.tok[ps.pos], "up") == 0) {
+			ps.pos++;
+			f.kind = TIMELINE_LINK_UP;
+			if (when(&ps, &f, false, false))
+				return EP_EINVAL;
+		} else if (expect_word(&ps, "down", "'down' or 'up' after the two ends") ||
+			   when(&ps, &f, true, false)) {
+			return EP_EINVAL;
+		}
+	} else if (strcmp(tok, "update") == 0) {
+		f.kind = TIMELINE_UPDATE;
+		if (!(tok = next(&ps, "a model (zoo name or file)")))
+			return EP_EINVAL;
+		if (strcmp(tok, "at") == 0)
+			return fail(&ps, tok, "expected a model (zoo name or file) before 'at'");
+		snprintf(f.model, sizeof(f.model), "%s", tok);
+		if (when(&ps, &f, false, false))
 			return EP_EINVAL;
 	} else if (strcmp(tok, "bandwidth") == 0) {
 		struct ep_error e;
 
-		f.kind = EMU_FAULT_BANDWIDTH;
+		f.kind = TIMELINE_BANDWIDTH;
 		if (two_ends(&ps, &f) || !(tok = next(&ps, "a rate such as 2Mbit")))
 			return EP_EINVAL;
 		if (ep_parse_bitrate(tok, &f.value, &e) != EP_OK || !(f.value > 0) ||
@@ -248,7 +279,7 @@ int emu_fault_parse(const char *spec, int n_nodes, struct emu_fault *out, struct
 		if (when(&ps, &f, true, false))
 			return EP_EINVAL;
 	} else if (strcmp(tok, "loss") == 0) {
-		f.kind = EMU_FAULT_LOSS;
+		f.kind = TIMELINE_LOSS;
 		if (ps.pos + 1 < ps.n && looks_like_end(ps.tok[ps.pos + 1])) {
 			if (two_ends(&ps, &f))
 				return EP_EINVAL;
@@ -260,17 +291,17 @@ int emu_fault_parse(const char *spec, int n_nodes, struct emu_fault *out, struct
 		    (rc = percent(&ps, tok, &f.value)) || when(&ps, &f, true, false))
 			return EP_EINVAL;
 	} else {
-		return fail(&ps, tok, "expected kill, stall, link, bandwidth or loss");
+		return fail(&ps, tok, "expected kill, stall, link, bandwidth, loss or update");
 	}
 	*out = f;
 	return EP_OK;
 }
 
-int emu_fault_read_file(const char *path, int n_nodes, struct emu_fault **v, int *n,
+int timeline_read_file(const char *path, int n_nodes, struct timeline_fault **v, int *n,
 			struct ep_error *err)
 {
 	FILE *fp = fopen(path, "r");
-	struct emu_fault *acc = NULL;
+	struct timeline_fault *acc = NULL;
 	char line[1024];
 	int count = 0, cap = 0, lineno = 0, rc = EP_OK;
 
@@ -278,7 +309,7 @@ int emu_fault_read_file(const char *path, int n_nodes, struct emu_fault **v, int
 		return ep_error_set(err, errno == ENOENT ? EP_ENOTFOUND : EP_EIO,
 				    "--faults '%s': %s", path, strerror(errno));
 	while (fgets(line, sizeof(line), fp)) {
-		struct emu_fault f;
+		struct timeline_fault f;
 		struct ep_error e;
 		char *hash = strchr(line, '#'), *p = line;
 
@@ -294,12 +325,12 @@ int emu_fault_read_file(const char *path, int n_nodes, struct emu_fault **v, int
 			p++;
 		if (!*p)
 			continue;
-		if (emu_fault_parse(p, n_nodes, &f, &e) != EP_OK) {
+		if (timeline_fault_parse(p, n_nodes, &f, &e) != EP_OK) {
 			rc = ep_error_set(err, EP_EINVAL, "%s:%d: %s", path, lineno, e.msg);
 			goto out;
 		}
 		if (count == cap) {
-			struct emu_fault *nv;
+			struct timeline_fault *nv;
 
 			cap = cap ? 2 * cap : 8;
 			nv = realloc(acc, (size_t)cap * sizeof(*nv));
@@ -316,7 +347,7 @@ int emu_fault_read_file(const char *path, int n_nodes, struct emu_fault **v, int
 		goto out;
 	}
 	if (count > 0) {
-		struct emu_fault *nv = realloc(*v, ((size_t)*n + (size_t)count) * sizeof(*nv));
+		struct timeline_fault *nv = realloc(*v, ((size_t)*n + (size_t)count) * sizeof(*nv));
 
 		if (!nv) {
 			rc = ep_error_set(err, EP_ENOMEM, "out of memory reading '%s'", path);
@@ -332,22 +363,71 @@ out:
 	return rc;
 }
 
-int emu_fault_check_stages(const struct emu_fault *v, int n, int n_stages, struct ep_error *err)
+int timeline_check_stages(const struct timeline_fault *v, int n, int n_stages, struct ep_error *err)
 {
 	for (int i = 0; i < n; i++) {
-		const struct emu_target *t[2] = { &v[i].a, v[i].pair ? &v[i].b : NULL };
+		const struct timeline_target *t[2] = { &v[i].a, v[i].pair ? &v[i].b : NULL };
 
 		for (int k = 0; k < 2; k++) {
 			char name[32];
 
-			if (!t[k] || t[k]->kind != EMU_TARGET_STAGE || t[k]->index < n_stages)
+			if (!t[k] || t[k]->kind != TIMELINE_STAGE || t[k]->index < n_stages)
 				continue;
-			emu_target_str(t[k], name, sizeof(name));
+			timeline_target_str(t[k], name, sizeof(name));
 			return ep_error_set(err, EP_EINVAL, "fault '%s': '%s': the plan has %d "
 					    "stage%s (stage0 .. stage%d), so it would never fire",
 					    v[i].text, name, n_stages, n_stages == 1 ? "" : "s",
 					    n_stages - 1);
 		}
 	}
+	return EP_OK;
+}
+
+static bool same_pair(const struct timeline_fault *x, const struct timeline_fault *y)
+{
+	const struct timeline_target *a = &x->a, *b = &x->b, *c = &y->a, *d = &y->b;
+
+	return (a->kind == c->kind && a->index == c->index && b->kind == d->kind &&
+		b->index == d->index) ||
+	       (a->kind == d->kind && a->index == d->index && b->kind == c->kind &&
+		b->index == c->index);
+}
+
+int timeline_resolve(struct timeline_fault *v, int *n, struct timeline_fault *upd, int max_upd,
+		     int *n_upd, struct ep_error *err)
+{
+	int kept = 0;
+
+	*n_upd = 0;
+	for (int i = 0; i < *n; i++) {
+		struct timeline_fault *f = &v[i];
+
+		if (f->kind == TIMELINE_UPDATE) {
+			if (*n_upd == max_upd)
+				return ep_error_set(err, EP_EINVAL, "fault '%s': more than %d "
+						    "update%s", f->text, max_upd,
+						    max_upd == 1 ? "" : "s");
+			upd[(*n_upd)++] = *f;
+			continue;
+		}
+		if (f->kind == TIMELINE_LINK_UP) {
+			struct timeline_fault *cut = NULL;
+
+			/* The latest open cut of the pair that started before the 'up'. */
+			for (int j = 0; j < kept; j++)
+				if (v[j].kind == TIMELINE_LINK_DOWN && v[j].for_s == 0 &&
+				    v[j].at_s < f->at_s && same_pair(&v[j], f) &&
+				    (!cut || v[j].at_s >= cut->at_s))
+					cut = &v[j];
+			if (!cut)
+				return ep_error_set(err, EP_EINVAL, "fault '%s': no 'link ... down' "
+						    "of that pair without 'for' before %g s",
+						    f->text, f->at_s);
+			cut->for_s = f->at_s - cut->at_s;
+			continue;
+		}
+		v[kept++] = *f;
+	}
+	*n = kept;
 	return EP_OK;
 }
