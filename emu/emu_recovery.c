@@ -998,9 +998,12 @@ static int plan_on_alive(struct emu_session *s, const struct problem *full, stru
 		sub->n = m;
 		sub->mem_bytes = malloc((size_t)m * sizeof(double));
 		sub->speed_flops = malloc((size_t)m * sizeof(double));
+		/* A measured profile's compute scales by the speed factors (problem.h). */
+		sub->speed_factor = malloc((size_t)m * sizeof(double));
 		sub->bw_bps = malloc((size_t)(m + 1) * (size_t)(m + 1) * sizeof(double));
 		sub->latency_s = malloc((size_t)(m + 1) * (size_t)(m + 1) * sizeof(double));
-		if (!sub->mem_bytes || !sub->speed_flops || !sub->bw_bps || !sub->latency_s) {
+		if (!sub->mem_bytes || !sub->speed_flops || !sub->speed_factor || !sub->bw_bps ||
+		    !sub->latency_s) {
 			cluster_destroy(sub);
 			snprintf(reason, rsize, "out of memory re-planning");
 			rc = EP_ENOMEM;
@@ -1009,6 +1012,7 @@ static int plan_on_alive(struct emu_session *s, const struct problem *full, stru
 		for (int i = 0; i < m; i++) {
 			sub->mem_bytes[i] = cl->mem_bytes[map[i]];
 			sub->speed_flops[i] = cl->speed_flops[map[i]];
+			sub->speed_factor[i] = cl->speed_factor ? cl->speed_factor[map[i]] : 1.0;
 		}
 		for (int i = 0; i <= m; i++)
 			for (int j = 0; j <= m; j++) {

@@ -11,10 +11,12 @@
  * 3. A stage that does not fit its node's memory cap is killed there, as on a device, and the
  *    run says so: planned with int8 accounting (a quarter of the bytes the float32 executor
  *    holds) on nodes of 8 MiB.
- * 4. Nodes of different CPU shares (--speed-factor 0.5,0.25: each node's cgroup gets that share
- *    of one core) and a plan made with the layer profile that `edgepipe profile` measured
- *    (--compute profile:FILE beside --compute real): every stage's recorded share is its node's
- *    factor, and the answers are right.
+ * 4. Nodes of different CPU shares (--speed-factor 0.5,0.25,0.5: each node's cgroup gets that
+ *    share of one core) and a plan made with the layer profile that `edgepipe profile` measured
+ *    (--compute profile:FILE beside --compute real), with a node killed: every stage's recorded
+ *    share is its node's factor, the re-plan on the nodes left is made with the profile too (it
+ *    found no plan, "the cluster has no speed factors", before the surviving nodes kept them),
+ *    and the answers are right.
  *
  * Expected values: mismatches 0 and every request answered (the executor's stages equal the
  * whole model to EMU_REAL_TOLERANCE of the output's magnitude, model_exec.h); the number of
@@ -98,20 +100,23 @@ static int body(const char *state_dir, const struct emu_caps *caps)
 		 edgepipe, state_dir);
 	rc = emu_cli_run(cmd, out, sizeof(out));
 	CHECK_INT(rc, 0);
-	snprintf(cmd, sizeof(cmd), "%s emu --model mobilenetv2 --mem 64MiB --nodes 2 --cluster "
+	snprintf(cmd, sizeof(cmd), "%s emu --model mobilenetv2 --mem 64MiB --nodes 3 --cluster "
 		 "uniform --bw-range 100Mbit:200Mbit --seed 1 --probes 0 --compute real --compute "
-		 "profile:%s/mnv2.prof --speed-factor 0.5,0.25 --algo optimal --requests 6 "
-		 "--state-dir %s --db %s", edgepipe, state_dir, state_dir, db);
+		 "profile:%s/mnv2.prof --speed-factor 0.5,0.25,0.5 --algo optimal --requests 24 "
+		 "--fault 'kill stage0 at 0.3s' --state-dir %s --db %s", edgepipe, state_dir,
+		 state_dir, db);
 	rc = rc ? rc : emu_cli_run(cmd, out, sizeof(out));
 	CHECK_INT(rc, 0);
 	if (rc == 0) {
-		check_answers(db, 6);
+		check_answers(db, 24);
+		CHECK(emu_db_num(db, "SELECT count(*) FROM emu_deployments") >= 2);
 		if (caps->have[EMU_CAP_CGROUP_CPU]) {
-			CHECK_INT(emu_db_num(db, "SELECT count(*) FROM emu_stages"),
-				  emu_db_num(db, "SELECT stages FROM emu_summary"));
+			/* every stage of both deployments */
+			CHECK(emu_db_num(db, "SELECT count(*) FROM emu_stages") >
+			      emu_db_num(db, "SELECT stages FROM emu_summary"));
 			CHECK_INT(emu_db_num(db, "SELECT count(*) FROM emu_stages WHERE "
-						 "cpu_share = (CASE node WHEN 0 THEN 0.5 ELSE "
-						 "0.25 END)"),
+						 "cpu_share = (CASE node WHEN 1 THEN 0.25 ELSE "
+						 "0.5 END)"),
 				  emu_db_num(db, "SELECT count(*) FROM emu_stages"));
 		}
 	}
