@@ -15,8 +15,9 @@
 # FULL=1 runs the whole grid (about an hour). Every axis can be set:
 #   MODELS (reduced: resnet50; full: resnet50 vgg16 vgg19), NODES (1 4 8; full 1 .. 8) and
 #   ALGOS (defer optimal; full defer joint optimal) without a codec; CODECS (zfp+lz4; full: lz4
-#   zstd zfp zfp+lz4, the lossless ones) at CODEC_NODES (1 8; full 1 2 4 6 8) with CODEC_ALGOS
-#   (defer; full defer optimal); REQUESTS per run (16; full 24), SHARE (each node's share of one
+#   zstd zfp zfp+lz4, the lossless ones) at CODEC_NODES (8; full 1 2 4 6 8) with CODEC_ALGOS
+#   (defer; full defer optimal); REQUESTS per run (16; full 24; ONE_REQUESTS, 8, on one device),
+#   HB_TIMEOUT (3s: no fault is injected here), SHARE (each node's share of one
 #   core, 0.2: eight nodes leave some of this 2-core host to the dispatcher and the links),
 #   BW (every link, 100Mbit), MEM (each node's memory, 2GiB: memory does not limit), DEVICE
 #   (the power model, rpi4), SEED (1).
@@ -43,10 +44,15 @@ else
     nodes=${NODES:-1 4 8}
     algos=${ALGOS:-defer optimal}
     codecs=${CODECS:-zfp+lz4}
-    codec_nodes=${CODEC_NODES:-1 8}
+    codec_nodes=${CODEC_NODES:-8}
     codec_algos=${CODEC_ALGOS:-defer}
     requests=${REQUESTS:-16}
 fi
+# One device is the slowest run: fewer requests measure it as well.
+one_requests=${ONE_REQUESTS:-8}
+# Runs without faults: a node is declared dead after this silence. Longer than the emulator's
+# default, so that a loaded host's late heartbeat is not taken for a crash.
+hb_timeout=${HB_TIMEOUT:-3s}
 share=${SHARE:-0.2}
 bw=${BW:-100Mbit}
 mem=${MEM:-2GiB}
@@ -64,13 +70,13 @@ echo "defer: models $models; nodes $nodes; algos $algos; codecs $codecs at nodes
 # run MODEL N ALGO CODEC: one emulator run (N = 1: the whole model on one device, whatever
 # the algorithm, recorded as algorithm 'single').
 run() {
-    local model=$1 n=$2 algo=$3 codec=$4 label="$1 $4 N=$2 $3" rec=$3
-    if [ "$n" = 1 ]; then label="$model $codec 1 device"; rec=single; fi
+    local model=$1 n=$2 algo=$3 codec=$4 label="$1 $4 N=$2 $3" rec=$3 req=$requests
+    if [ "$n" = 1 ]; then label="$model $codec 1 device"; rec=single; req=$one_requests; fi
     exp_emu defer "$model" "$n" "$rec" "$codec" "$label" -- \
         --model "$model" --nodes "$n" --mem "$mem" --cluster uniform --bw-range "$bw:$bw" \
         --seed "$seed" --algo "$algo" --compute real --compute "profile:$out/profile-$model.txt" \
-        --speed-factor "$share" --compress "$codec" --requests "$requests" --probes 0 \
-        "${energy[@]}"
+        --speed-factor "$share" --compress "$codec" --requests "$req" --probes 0 \
+        --heartbeat-timeout "$hb_timeout" "${energy[@]}"
 }
 first() { echo "$1"; }
 
@@ -152,7 +158,8 @@ exp_figures_index
     echo "this host, links $bw, $mem per node; seed $seed."
     echo "Throughput is the emulator's (answers per second after the warm-up); payload is every"
     echo "hop's bytes on the wire per answer. 'vs 1 device' compares with the whole model on one"
-    echo "node of the same share and codec."
+    echo "node of the same share and codec (without a codec where the grid has no one-device run"
+    echo "with it)."
     echo
     echo "Modelled energy ($device power model, from each node's cgroup CPU time; nothing here"
     echo "measures watts): per node, the mean over the nodes that hold a stage of the energy per"
@@ -168,7 +175,9 @@ exp_figures_index
            LEFT JOIN (SELECT r.model, r.codec, s1.emu_throughput, $node_j AS node_j
                       FROM exp_runs r JOIN emu_summary s1 ON s1.run_id = r.run_id
                       WHERE r.algo = 'single') b
-             ON b.model = r.model AND b.codec = r.codec
+             ON b.model = r.model AND b.codec = (CASE WHEN EXISTS (SELECT 1 FROM exp_runs x
+                 WHERE x.algo = 'single' AND x.status = 'ok' AND x.model = r.model
+                 AND x.codec = r.codec) THEN r.codec ELSE 'none' END)
            WHERE r.status = 'ok' ORDER BY r.model, r.codec, r.nodes, r.algo" |
         awk 'function j(x) { return x == "NaN" ? "-" : sprintf("%.2f", x) }
              function p(x) { return x == "NaN" ? "-" : sprintf("%+.0f %%", x) }

@@ -12,10 +12,12 @@
 # The default grid is reduced so that scripts/run.sh stays within minutes on a 2-core machine;
 # FULL=1 runs the whole one. Every axis can be set:
 #   MODEL (resnet50), NODES (1 5 8; full 1 .. 8: fewer than 5 nodes of 64 MiB cannot hold
-#   ResNet50's pieces, which the table counts as no plan), ALGOS (seifer joint; full seifer
-#   joint optimal), MEM (64MiB per node: memory decides SEIFER's partition; the one-device run
+#   ResNet50's pieces, which the table counts as no plan), ALGOS (seifer; full seifer joint
+#   optimal), MEM (64MiB per node: memory decides SEIFER's partition; the one-device run
 #   gets BIG_MEM, 2GiB), REQUESTS (16; full 32), SHARE (0.2 of one core per node), BW (100Mbit),
-#   TIMELINE_NODES (8), TIMELINE_REQUESTS (40), KILL (the node of stage 2: stage2), KILL_AT (5s), UPDATE ("mobilenetv2 at 14s"),
+#   TIMELINE_NODES (8), TIMELINE_REQUESTS (30), KILL (the node of stage 2: stage2), KILL_AT (4s),
+#   UPDATE ("mobilenetv2 at 10s"), ONE_REQUESTS (8, on one device), HB_TIMEOUT (3s in the runs
+#   without a fault; the timeline run keeps the emulator's 500 ms),
 #   SEED (1).
 # Environment: EDGEPIPE (the binary, default build/cli/edgepipe), DB (default results/seifer.db),
 # OUT (default results/seifer). Needs root (the emulator).
@@ -33,7 +35,7 @@ if [ "$full" = 1 ]; then
     requests=${REQUESTS:-32}
 else
     nodes=${NODES:-1 5 8}
-    algos=${ALGOS:-seifer joint}
+    algos=${ALGOS:-seifer}
     requests=${REQUESTS:-16}
 fi
 model=${MODEL:-resnet50}
@@ -43,10 +45,12 @@ share=${SHARE:-0.2}
 bw=${BW:-100Mbit}
 seed=${SEED:-1}
 tl_nodes=${TIMELINE_NODES:-8}
-tl_requests=${TIMELINE_REQUESTS:-40}
+tl_requests=${TIMELINE_REQUESTS:-30}
+one_requests=${ONE_REQUESTS:-8}
+hb_timeout=${HB_TIMEOUT:-3s}
 kill=${KILL:-stage2}
-kill_at=${KILL_AT:-5s}
-update=${UPDATE:-mobilenetv2 at 14s}
+kill_at=${KILL_AT:-4s}
+update=${UPDATE:-mobilenetv2 at 10s}
 common=(--cluster uniform --bw-range "$bw:$bw" --seed "$seed" --compute real
         --speed-factor "$share" --probes 0)
 
@@ -65,12 +69,14 @@ for n in $nodes; do
             [ "$algo" = "$first_algo" ] || continue
             exp_emu scale "$model" 1 single none "$model 1 device ($big_mem)" -- \
                 --model "$model" --nodes 1 --mem "$big_mem" --algo "$algo" \
-                --compute "profile:$out/profile-$model.txt" --requests "$requests" "${common[@]}"
+                --compute "profile:$out/profile-$model.txt" --requests "$one_requests" \
+                --heartbeat-timeout "$hb_timeout" "${common[@]}"
             continue
         fi
         exp_emu scale "$model" "$n" "$algo" none "$model N=$n $algo" -- \
             --model "$model" --nodes "$n" --mem "$mem" --algo "$algo" \
-            --compute "profile:$out/profile-$model.txt" --requests "$requests" "${common[@]}"
+            --compute "profile:$out/profile-$model.txt" --requests "$requests" \
+            --heartbeat-timeout "$hb_timeout" "${common[@]}"
     done
 done
 

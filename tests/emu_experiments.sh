@@ -27,7 +27,7 @@ EP=$(cd "$(dirname "$EP")" && pwd)/$(basename "$EP")
 
 # ---- defer.sh -------------------------------------------------------------------------------
 EDGEPIPE=$EP DB=$TMP/defer.db OUT=$TMP/defer MODELS=mobilenetv2 NODES="1 2" ALGOS="defer optimal" \
-	CODECS=none REQUESTS=4 bash "$root/experiments/defer.sh" >"$TMP/defer.out" 2>&1
+	CODECS=none REQUESTS=4 ONE_REQUESTS=4 bash "$root/experiments/defer.sh" >"$TMP/defer.out" 2>&1
 status=$?
 if [ $status -eq 0 ]; then pass "defer.sh runs"; else fail "defer.sh runs" "exit $status" "$(tail -5 "$TMP/defer.out")"; fi
 rows=$(grep -c '^| mobilenetv2 | none |' "$TMP/defer/summary.md" 2>/dev/null)
@@ -49,7 +49,7 @@ done
 
 # ---- seifer.sh ------------------------------------------------------------------------------
 EDGEPIPE=$EP DB=$TMP/seifer.db OUT=$TMP/seifer MODEL=mobilenetv2 NODES="1 2" ALGOS=seifer \
-	MEM=64MiB BIG_MEM=256MiB REQUESTS=4 TIMELINE_NODES=3 TIMELINE_REQUESTS=80 KILL=stage1 \
+	MEM=64MiB BIG_MEM=256MiB REQUESTS=4 ONE_REQUESTS=4 TIMELINE_NODES=3 TIMELINE_REQUESTS=80 KILL=stage1 \
 	KILL_AT=1s UPDATE="mobilenet at 2.5s" bash "$root/experiments/seifer.sh" >"$TMP/seifer.out" 2>&1
 status=$?
 if [ $status -eq 0 ]; then pass "seifer.sh runs"; else fail "seifer.sh runs" "exit $status" "$(tail -5 "$TMP/seifer.out")"; fi
