@@ -26,6 +26,9 @@ struct emu_remote_state {
 	struct sockaddr_in *ctl;   /* [n] each host's control address */
 	uint16_t *data_port;       /* [n] */
 	int *sess;                 /* [n] node session connections; -1 closed */
+	bool *connecting;          /* [n] sess is a connect in progress (re-opening) */
+	double *since;             /* [n] when that connect began */
+	double next_step;
 	uint16_t port;             /* the result listener's and heartbeat socket's */
 };
 
@@ -107,6 +110,84 @@ static const char *host_label(const struct emu_session *s, int node, char *buf, 
 	return buf;
 }
 
+static void hello_msg(const struct emu_session *s, int node, struct emu_remote_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->magic = EMU_REMOTE_MAGIC;
+	m->kind = EMU_REMOTE_HELLO;
+	m->node = node;
+	m->hb_port = s->remote->port;
+	m->hb_period_s = s->cfg.heartbeat_period_s;
+}
+
+void emu_remote_step(struct emu_session *s, double now)
+{
+	struct emu_remote_state *st = s->remote;
+
+	if (!st || now < st->next_step)
+		return;
+	st->next_step = now + EMU_REMOTE_SESSION_RETRY_S;
+	for (int i = 0; i < s->n; i++) {
+		int fd = st->sess[i];
+		char b[400];
+
+		if (fd >= 0 && !st->connecting[i]) {
+			char c;
+			ssize_t k = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+
+			if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR)) {
+				close(fd);
+				st->sess[i] = -1;
+				emu_sess_event(s, "session", i, -1, -1, "%s: node session closed",
+					       host_label(s, i, b, sizeof(b)));
+			}
+			continue;
+		}
+		if (fd < 0) {
+			fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+			if (fd < 0)
+				continue;
+			if (connect(fd, (struct sockaddr *)&st->ctl[i], sizeof(st->ctl[i])) != 0 &&
+			    errno != EINPROGRESS) {
+				close(fd);
+				continue;
+			}
+			st->sess[i] = fd;
+			st->connecting[i] = true;
+			st->since[i] = now;
+		}
+		{
+			/* A re-opening connect: done, failed, or still under way. */
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+			struct emu_remote_msg m;
+			socklen_t len = sizeof(int);
+			int e = 0;
+
+			if (poll(&p, 1, 0) <= 0) {
+				/* A silent host (no RST): give up this try, start another. */
+				if (now - st->since[i] > EMU_REMOTE_CONNECT_S) {
+					close(fd);
+					st->sess[i] = -1;
+					st->connecting[i] = false;
+				}
+				continue;
+			}
+			getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len);
+			hello_msg(s, i, &m);
+			st->connecting[i] = false;
+			/* A fresh socket's buffer takes the one record whole. */
+			if (e != 0 || send(fd, &m, sizeof(m), MSG_NOSIGNAL | MSG_DONTWAIT) !=
+					      (ssize_t)sizeof(m)) {
+				close(fd);
+				st->sess[i] = -1;
+				continue;
+			}
+			emu_sess_event(s, "session", i, -1, -1, "%s: node session open again",
+				       host_label(s, i, b, sizeof(b)));
+		}
+	}
+}
+
 int emu_remote_setup(struct emu_session *s, struct ep_error *err)
 {
 	const struct emu_remote *r = s->cfg.remote;
@@ -121,7 +202,9 @@ int emu_remote_setup(struct emu_session *s, struct ep_error *err)
 	st->ctl = calloc((size_t)s->n, sizeof(*st->ctl));
 	st->data_port = calloc((size_t)s->n, sizeof(*st->data_port));
 	st->sess = malloc((size_t)s->n * sizeof(int));
-	if (!st->ctl || !st->data_port || !st->sess)
+	st->connecting = calloc((size_t)s->n, sizeof(bool));
+	st->since = calloc((size_t)s->n, sizeof(double));
+	if (!st->ctl || !st->data_port || !st->sess || !st->connecting || !st->since)
 		return ep_error_set(err, EP_ENOMEM, "out of memory for the hosts");
 	for (int i = 0; i < s->n; i++)
 		st->sess[i] = -1;
@@ -158,12 +241,7 @@ int emu_remote_setup(struct emu_session *s, struct ep_error *err)
 		struct emu_remote_msg m;
 		char b[400];
 
-		memset(&m, 0, sizeof(m));
-		m.magic = EMU_REMOTE_MAGIC;
-		m.kind = EMU_REMOTE_HELLO;
-		m.node = i;
-		m.hb_port = st->port;
-		m.hb_period_s = s->cfg.heartbeat_period_s;
+		hello_msg(s, i, &m);
 		st->sess[i] = connect_to(&st->ctl[i]);
 		if (st->sess[i] < 0 || !send_msg(st->sess[i], &m))
 			return ep_error_set(err, EP_EIO, "%s: cannot open its node session: %s "
@@ -188,6 +266,8 @@ void emu_remote_teardown(struct emu_session *s)
 		if (st->sess[i] >= 0)
 			close(st->sess[i]);
 	free(st->sess);
+	free(st->connecting);
+	free(st->since);
 	free(st->ctl);
 	free(st->data_port);
 	free(st);

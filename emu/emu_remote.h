@@ -39,6 +39,10 @@
  * A host whose heartbeats stop is declared dead after heartbeat_timeout_s, and a deployment
  * whose control connection to a host closes, or whose stage reports an error, fails; the
  * current model is then re-planned on the hosts not declared dead, exactly as in the emulator.
+ * A node session that closes (the host stopped, or restarted: a Kubernetes pod comes back) is
+ * opened again every EMU_REMOTE_SESSION_RETRY_S, without blocking the dispatcher; when the
+ * host heartbeats again it is alive again ("node-back") and later re-plans may use it. Every
+ * host must be reachable when the run starts.
  */
 #ifndef EDGEPIPE_EMU_REMOTE_H
 #define EDGEPIPE_EMU_REMOTE_H
@@ -54,6 +58,7 @@
 #define EMU_REMOTE_HOST_MAX 256      /* a host name or address */
 #define EMU_REMOTE_MODEL_MAX 512     /* a zoo name or a model file's path */
 #define EMU_REMOTE_CONNECT_S 3.0     /* a control connection not made by then fails */
+#define EMU_REMOTE_SESSION_RETRY_S 0.5 /* a closed node session is opened again this often */
 
 enum emu_remote_kind { EMU_REMOTE_HELLO = 1, EMU_REMOTE_STAGE = 2 };
 

@@ -641,6 +641,8 @@ static int run_loop(struct emu_session *s)
 		if (s->phase == PH_RUN)
 			emu_timeline_step(s, now);
 		emu_heartbeat_check(s, now);
+		if (s->cfg.remote)
+			emu_remote_step(s, now);
 		if (s->phase == PH_START)
 			start_phase_check(s, now);
 		if (s->phase == PH_PROBE)

@@ -331,6 +331,9 @@ void emu_remote_data_addr(const struct emu_session *s, int node, struct sockaddr
 /* Assign stage sp to its node's host: the control connection (non-blocking), or -1 with why. */
 int emu_remote_assign(struct emu_session *s, const struct emu_stage_spec *sp,
 		      const struct emu_remote_assign_extra *x, char *why, size_t why_size);
+/* Node sessions that closed (a host that stopped or restarted) are opened again, without
+ * blocking: a host that comes back heartbeats again. Acts every EMU_REMOTE_SESSION_RETRY_S. */
+void emu_remote_step(struct emu_session *s, double now);
 /* One whole control record from a host's TCP connection: 1, 0 (not yet), -1 (closed). */
 int emu_remote_ctl_recv(int fd, struct emu_ctl_msg *m);
 

@@ -8,7 +8,9 @@
 #  2. a stage host SIGKILLed during the workload is detected (its control connection closes,
 #     its heartbeats stop), the model is re-planned on the three hosts left, and every request
 #     is still answered (0 lost), again equal to the whole model's output; the new plan does
-#     not use the killed host.
+#     not use the killed host. The host is started again half a second later: the dispatcher
+#     opens its node session again and it is alive again (node-back) before the run ends (a
+#     constant workload of 40 requests at 10/s lasts 4 s).
 #  3. bad input exits 2 naming the value.
 #
 # Ports: derived from the pid (control P, data P + 1 on each address), moved on if taken.
@@ -108,7 +110,8 @@ fi
 # 2: a stage host SIGKILLed during the workload.
 if start_hosts two; then
 	db=$TMP/two.db
-	"$EP" dispatch --hosts "$HOSTS" "${COMMON[@]}" --requests 40 --db "$db" \
+	"$EP" dispatch --hosts "$HOSTS" "${COMMON[@]}" --requests 40 --workload constant:10 \
+		--db "$db" \
 		>"$TMP/two.out" 2>"$TMP/two.err" &
 	dpid=$!
 	# Wait for the workload: the first answers are counted by the last stage's host.
@@ -125,6 +128,9 @@ if start_hosts two; then
 		i=${i%.log}
 		killed_node=$((i - 2))
 		{ kill -9 "${HOSTS_PIDS[$killed_node]}" && wait "${HOSTS_PIDS[$killed_node]}"; } 2>/dev/null
+		sleep 0.5
+		"$EP" stage --listen 127.0.0.$i:$PORT --name h$i.again >"$TMP/two.again.log" 2>&1 &
+		HOSTS_PIDS[$killed_node]=$!
 	fi
 	wait $dpid
 	rc=$?
@@ -142,6 +148,10 @@ if start_hosts two; then
 	got=$(q "$db" "SELECT count(*) FROM emu_events WHERE kind = 'detect'")
 	if [ "${got:-0}" -ge 1 ]; then pass "the kill was detected"
 	else fail "no detect event" "$(q "$db" "SELECT kind, text FROM emu_events")"; fi
+	got=$(q "$db" "SELECT count(*) FROM emu_events WHERE kind = 'node-back' AND node = $killed_node")
+	if [ "${got:-0}" -ge 1 ]; then pass "the restarted host heartbeats again (node-back)"
+	else fail "no node-back event for node $killed_node" "$(q "$db" "SELECT t_s, kind, node, text FROM emu_events")" \
+		"$(cat "$TMP/two.again.log")"; fi
 	got=$(q "$db" "SELECT plan FROM emu_deployments WHERE live_s IS NOT NULL
 		ORDER BY deployment DESC LIMIT 1")
 	ndep=$(q "$db" "SELECT count(*) FROM emu_deployments WHERE live_s IS NOT NULL")
