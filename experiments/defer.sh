@@ -21,13 +21,16 @@
 #   core, 0.2: eight nodes leave some of this 2-core host to the dispatcher and the links),
 #   BW (every link, 100Mbit), MEM (each node's memory, 2GiB: memory does not limit), DEVICE
 #   (the power model, rpi4), SEED (1).
-# Environment: EDGEPIPE (the binary, default build/cli/edgepipe), DB (default results/defer.db),
-# OUT (default results/defer). Needs root (the emulator).
+# Environment: EDGEPIPE (the binary, default build/cli/edgepipe), DB (default results/defer.db,
+# with FULL=1 results/defer-full.db), OUT (default results/defer or results/defer-full), APPEND=1
+# (keep the database: add these runs to an earlier invocation's; figures and summary cover
+# all). Needs root (the emulator).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ep=${EDGEPIPE:-build/cli/edgepipe}
-db=${DB:-results/defer.db}
-out=${OUT:-results/defer}
+suffix=$([ "${FULL:-0}" = 1 ] && echo -full || true)
+db=${DB:-results/defer$suffix.db}
+out=${OUT:-results/defer$suffix}
 source experiments/emu_lib.sh
 
 full=${FULL:-0}
@@ -53,6 +56,9 @@ one_requests=${ONE_REQUESTS:-8}
 # Runs without faults: a node is declared dead after this silence. Longer than the emulator's
 # default, so that a loaded host's late heartbeat is not taken for a crash.
 hb_timeout=${HB_TIMEOUT:-3s}
+# A stage makes its weights under its node's CPU cap before it connects: VGG's 138 M parameters
+# take tens of seconds at a fifth of a core.
+deploy_timeout=${DEPLOY_TIMEOUT:-180s}
 share=${SHARE:-0.2}
 bw=${BW:-100Mbit}
 mem=${MEM:-2GiB}
@@ -62,7 +68,6 @@ energy=()
 if exp_has_option --device; then energy=(--device "$device"); fi
 
 exp_init "$db" "$out" "$out/runs.log"
-t_start=$(date +%s)
 echo "defer: models $models; nodes $nodes; algos $algos; codecs $codecs at nodes $codec_nodes" \
     "with $codec_algos; $requests requests; CPU share $share; links $bw;" \
     "${energy[*]:-no energy model (emu has no --device yet)}"
@@ -76,7 +81,7 @@ run() {
         --model "$model" --nodes "$n" --mem "$mem" --cluster uniform --bw-range "$bw:$bw" \
         --seed "$seed" --algo "$algo" --compute real --compute "profile:$out/profile-$model.txt" \
         --speed-factor "$share" --compress "$codec" --requests "$req" --probes 0 \
-        --heartbeat-timeout "$hb_timeout" "${energy[@]}"
+        --heartbeat-timeout "$hb_timeout" --deploy-timeout "$deploy_timeout" "${energy[@]}"
 }
 first() { echo "$1"; }
 
@@ -118,6 +123,8 @@ series() { # MODEL CODEC ALGO COLUMN_SQL
            WHERE r.status = 'ok' AND r.model = '$1' AND r.codec = '$2'
              AND (r.algo = '$3' OR r.algo = 'single') ORDER BY r.nodes"
 }
+# With APPEND=1 the database holds earlier invocations too: draw everything it has.
+models=$(exp_q "SELECT DISTINCT model FROM exp_runs ORDER BY model")
 for model in $models; do
     whats="throughput payload"
     [ "$have_energy" = 1 ] && whats+=" energy"
@@ -132,15 +139,15 @@ for model in $models; do
         name="$what-$model"
         : >"$out/$name.dat"
         plot="" i=0
-        for codec in none $codecs; do
-            for algo in $algos; do
-                [ "$codec" = none ] || [[ " $codec_algos " == *" $algo "* ]] || continue
+        exp_q "SELECT DISTINCT codec, algo FROM exp_runs WHERE model = '$model' AND
+               algo != 'single' ORDER BY codec != 'none', codec, algo" >"$out/.series"
+        while read -r codec algo; do
                 { echo "# $algo, --compress $codec: nodes $what"; series "$model" "$codec" "$algo" "$col"
                   printf '\n\n'; } >>"$out/$name.dat"
                 plot+="${plot:+, }'$name.dat' index $i using 1:2 with linespoints lw 1.5 pt $((i + 1)) title \"$algo, $codec\""
                 i=$((i + 1))
-            done
-        done
+        done <"$out/.series"
+        rm -f "$out/.series"
         exp_figure "$name" "$model: $what against nodes, real compute at $share of a core per node, $bw links\nthe N = 1 point is the whole model on one device (every line)" \
             "compute nodes N" "$ylabel" "$plot" "set xtics 1
 set yrange [0:*]"
@@ -152,10 +159,15 @@ exp_figures_index
 {
     echo "# DEFER on emulated devices: summary"
     echo
-    echo "Written by experiments/defer.sh ($( [ "$full" = 1 ] && echo "full grid" || echo "reduced grid; FULL=1 for the whole one")):"
-    echo "models $models; nodes $nodes; algorithms $algos, without a codec; codecs $codecs at nodes"
-    echo "$codec_nodes with $codec_algos; $requests requests per run; each node $share of one core of"
-    echo "this host, links $bw, $mem per node; seed $seed."
+    echo "Written by experiments/defer.sh; every run of $db (its grid, run by run, in runs.log):"
+    exp_q "SELECT 'models ' || group_concat(DISTINCT model) FROM exp_runs"
+    exp_q "SELECT 'without a codec: N = ' || group_concat(DISTINCT nodes) || '; ' ||
+                  group_concat(DISTINCT algo) FROM exp_runs WHERE codec = 'none'"
+    exp_q "SELECT 'with codecs ' || group_concat(DISTINCT codec) || ': N = ' ||
+                  group_concat(DISTINCT nodes) || '; ' || group_concat(DISTINCT algo)
+           FROM exp_runs WHERE codec != 'none'"
+    echo "Requests per run: $requests ($one_requests on one device); each node $share of one core"
+    echo "of this host, links $bw, $mem per node; seed $seed."
     echo "Throughput is the emulator's (answers per second after the warm-up); payload is every"
     echo "hop's bytes on the wire per answer. 'vs 1 device' compares with the whole model on one"
     echo "node of the same share and codec (without a codec where the grid has no one-device run"
@@ -210,6 +222,7 @@ exp_figures_index
     exp_q "SELECT label || ': ' || status || ' (' || coalesce(note, '') || ')' FROM exp_runs
            WHERE status != 'ok'" | sed 's/^/- /'
     echo
-    echo "Wall time of the runs: $(($(date +%s) - t_start)) s."
+    exp_q "SELECT printf('Wall time of the runs: %.0f s (%d runs).', sum(wall_s), count(*))
+           FROM exp_runs"
 } >"$out/summary.md"
 echo "wrote $out/summary.md and ${#exp_figures[@]} figures in $out"

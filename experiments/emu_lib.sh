@@ -8,12 +8,17 @@
 
 # exp_init DB OUT LOG: a fresh database (the emulator appends; an old file would mix grids),
 # the output directory and the log of every run's stderr.
+# With APPEND=1 the database and the log are kept: the runs add to an earlier invocation's.
 exp_init() {
     exp_db=$1 exp_out=$2 exp_log=$3
     mkdir -p "$(dirname "$exp_db")" "$exp_out"
-    rm -f "$exp_db" "$exp_out"/*.dat "$exp_out"/*.gp "$exp_out"/*.png "$exp_out"/*.svg
-    : >"$exp_log"
-    sqlite3 "$exp_db" "CREATE TABLE exp_runs(seq INTEGER PRIMARY KEY, experiment TEXT,
+    rm -f "$exp_out"/*.dat "$exp_out"/*.gp "$exp_out"/*.png "$exp_out"/*.svg
+    if [ "${APPEND:-0}" != 1 ]; then
+        rm -f "$exp_db"
+        : >"$exp_log"
+        : >"$exp_log.csv"
+    fi
+    sqlite3 "$exp_db" "CREATE TABLE IF NOT EXISTS exp_runs(seq INTEGER PRIMARY KEY, experiment TEXT,
         model TEXT, nodes INTEGER, algo TEXT, codec TEXT, label TEXT, status TEXT,
         run_id TEXT, wall_s REAL, note TEXT);"
     exp_figures=()

@@ -19,13 +19,16 @@
 #   UPDATE ("mobilenetv2 at 10s"), ONE_REQUESTS (8, on one device), HB_TIMEOUT (3s in the runs
 #   without a fault; the timeline run keeps the emulator's 500 ms),
 #   SEED (1).
-# Environment: EDGEPIPE (the binary, default build/cli/edgepipe), DB (default results/seifer.db),
-# OUT (default results/seifer). Needs root (the emulator).
+# Environment: EDGEPIPE (the binary, default build/cli/edgepipe), DB (default results/seifer.db,
+# with FULL=1 results/seifer-full.db), OUT (default results/seifer or results/seifer-full), APPEND=1
+# (keep the database: add these runs to an earlier invocation's; figures and summary cover
+# all). Needs root (the emulator).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ep=${EDGEPIPE:-build/cli/edgepipe}
-db=${DB:-results/seifer.db}
-out=${OUT:-results/seifer}
+suffix=$([ "${FULL:-0}" = 1 ] && echo -full || true)
+db=${DB:-results/seifer$suffix.db}
+out=${OUT:-results/seifer$suffix}
 source experiments/emu_lib.sh
 
 full=${FULL:-0}
@@ -52,10 +55,9 @@ kill=${KILL:-stage2}
 kill_at=${KILL_AT:-4s}
 update=${UPDATE:-mobilenetv2 at 10s}
 common=(--cluster uniform --bw-range "$bw:$bw" --seed "$seed" --compute real
-        --speed-factor "$share" --probes 0)
+        --speed-factor "$share" --probes 0 --deploy-timeout "${DEPLOY_TIMEOUT:-180s}")
 
 exp_init "$db" "$out" "$out/runs.log"
-t_start=$(date +%s)
 echo "seifer: $model; nodes $nodes; algos $algos; $requests requests; $mem per node;" \
     "CPU share $share; links $bw; timeline on $tl_nodes nodes: kill $kill at $kill_at," \
     "update $update"
@@ -90,7 +92,8 @@ exp_emu timeline "$model" "$tl_nodes" seifer none "$model N=$tl_nodes kill + upd
 # ---- figures ----------------------------------------------------------------------------------
 : >"$out/throughput-nodes.dat"
 plot="" i=0
-for algo in $algos; do
+for algo in $(exp_q "SELECT DISTINCT algo FROM exp_runs WHERE experiment = 'scale' AND
+                    algo != 'single' ORDER BY algo"); do
     { echo "# $algo: nodes, emulated inferences/s, analytic inferences/s (the plan's cost)"
       exp_q "SELECT r.nodes, s.emu_throughput, s.analytic_throughput FROM exp_runs r
              JOIN emu_summary s ON s.run_id = r.run_id WHERE r.experiment = 'scale'
@@ -104,7 +107,8 @@ exp_figure throughput-nodes "$model: throughput against nodes, real compute at $
     "nodes N" "inferences per second" "$plot" "set xtics 1
 set yrange [0:*]"
 
-tl_run=$(exp_q "SELECT run_id FROM exp_runs WHERE experiment = 'timeline' AND run_id IS NOT NULL")
+tl_run=$(exp_q "SELECT run_id FROM exp_runs WHERE experiment = 'timeline' AND run_id IS NOT NULL
+                ORDER BY seq DESC LIMIT 1")
 if [ -n "$tl_run" ]; then
     { echo "# bin start (s), answers per second in the bin"
       # the last bin once more at its end, so that the steps close it
@@ -135,9 +139,11 @@ exp_figures_index
 {
     echo "# SEIFER on emulated devices: summary"
     echo
-    echo "Written by experiments/seifer.sh ($( [ "$full" = 1 ] && echo "full grid" || echo "reduced grid; FULL=1 for the whole one")):"
-    echo "$model; nodes $nodes; algorithms $algos; $requests requests per run; $mem per node (one"
-    echo "device: $big_mem); each node $share of one core of this host; links $bw; seed $seed."
+    echo "Written by experiments/seifer.sh; every run of $db (run by run in runs.log):"
+    exp_q "SELECT '$model; N = ' || group_concat(DISTINCT nodes) || '; ' || group_concat(DISTINCT algo)
+           FROM exp_runs WHERE experiment = 'scale'"
+    echo "$requests requests per run ($one_requests on one device); $mem per node (one device:"
+    echo "$big_mem); each node $share of one core of this host; links $bw; seed $seed."
     echo
     echo "## Throughput against nodes"
     echo
@@ -174,6 +180,7 @@ exp_figures_index
         exp_q "SELECT label || ': ' || status || ' ' || note FROM exp_runs WHERE experiment = 'timeline'"
     fi
     echo
-    echo "Wall time of the runs: $(($(date +%s) - t_start)) s."
+    exp_q "SELECT printf('Wall time of the runs: %.0f s (%d runs).', sum(wall_s), count(*))
+           FROM exp_runs"
 } >"$out/summary.md"
 echo "wrote $out/summary.md and ${#exp_figures[@]} figures in $out"
