@@ -28,7 +28,7 @@ static const char deploy_usage[] =
 	"  --k8s                      Kubernetes manifests (the only target)\n"
 	"  -o, --output DIR           the directory to create\n"
 	"  --node-names A,B,...       the Kubernetes node names (kubernetes.io/hostname), one per\n"
-	"                             cluster node, in node order\n"
+	"                             cluster node, in node order; --nodes defaults to their count\n"
 	"  --plan FILE                check that the plan of 'edgepipe plan --format json' (or a\n"
 	"                             ConfigMap's plan.json) is the one these options give, which\n"
 	"                             the dispatcher computes; its algorithm is the default --algo\n"
@@ -369,6 +369,13 @@ int cmd_deploy(int argc, char **argv)
 		cli_fail(2, "deploy: unexpected argument '%s' (the dispatcher's own go after '--')",
 			 argv[optind]);
 		goto out;
+	}
+	/* As 'edgepipe dispatch': the cluster has as many nodes as there are hosts, unless a
+	 * bandwidth file or --nodes says otherwise (then the counts must agree). */
+	if (!c->o.have_nodes && c->o.spec.cluster.kind != CLUSTER_FILE) {
+		c->o.spec.cluster.n = 1;
+		for (const char *p = c->node_names; *p; p++)
+			c->o.spec.cluster.n += *p == ',';
 	}
 	if (!cli_instance_opts_finish(&c->o, "deploy"))
 		goto out;

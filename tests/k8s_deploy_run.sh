@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# The pods of `edgepipe deploy --k8s`, run here without Kubernetes: each Deployment's container
+# command and arguments exactly as the manifests give them (tests/k8s/deploy_commands.py), the
+# ConfigMap's files in a directory for /config, each stage host on its own loopback address
+# (127.0.0.2..5 for the pods' IPs, the Services' names replaced by them), the dispatcher on
+# 127.0.0.1. The model is a model file, so it travels in the ConfigMap and both the
+# dispatcher and the stage hosts load it from /config. The host of stage 0 is SIGKILLed during
+# the workload (a node dying). Checks: the dispatcher exits 0, every request answered with the
+# whole model's output (--compute real), none lost; its first deployment is the plan the
+# ConfigMap records (the same options give the same plan), run by the hosts annotated with
+# those stages; a later deployment, over the hosts left, does not use the killed one.
+# Exits 77 without Python's yaml or where 127.0.0.5 is not a loopback address.
+# Usage: k8s_deploy_run.sh EDGEPIPE
+set -u
+source "$(dirname "$0")/cli_lib.sh"
+setup k8s_deploy_run.sh "$@"
+here=$(cd "$(dirname "$0")/.." && pwd)
+py=python3
+[ -x /usr/bin/python3 ] && py=/usr/bin/python3
+"$py" -c "import yaml" 2>/dev/null || { echo "skipped: no Python yaml"; exit 77; }
+if ! "$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.5", 0))' 2>/dev/null; then
+	echo "skipped: 127.0.0.5 is not a loopback address here"
+	exit 77
+fi
+
+PIDS=()
+kill_pods() {
+	local p
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	PIDS=()
+}
+at_exit kill_pods
+
+"$EP" model export mobilenetv2 -o "$TMP/m.model" >/dev/null || fail "model export"
+n_req=40
+# A port derived from the pid, moved on when taken: the manifests are written for it.
+started=0
+for try in 0 1 2 3 4; do
+	PORT=$((20000 + ($$ * 17 + try * 1013) % 40000))
+	rm -rf "$TMP/man" "$TMP/pods"
+	"$EP" deploy --k8s -o "$TMP/man" --node-names a,b,c,d --model "$TMP/m.model" --mem 64MiB \
+		--cluster uniform --bw-range 100Mbit:200Mbit --seed 1 --port "$PORT" \
+		--dispatch-port $((PORT + 2)) -- --probes 0 --compute real --requests $n_req \
+		--db /data/run.db >"$TMP/deploy.log" 2>&1 || { fail "deploy" "$(cat "$TMP/deploy.log")"; break; }
+	"$py" "$here/tests/k8s/deploy_commands.py" "$TMP/man" "$TMP/pods" || { fail "commands"; break; }
+	ok=1
+	for i in 0 1 2 3; do
+		mapfile -t a <"$TMP/pods/host-$i.args"
+		a=("${a[@]//0.0.0.0:/127.0.0.$((i + 2)):}")
+		[ "${a[0]}" = edgepipe ] || fail "host $i: command '${a[0]}'"
+		"$EP" "${a[@]:1}" >"$TMP/host-$i.log" 2>&1 &
+		PIDS+=($!)
+	done
+	for i in 0 1 2 3; do
+		for _ in $(seq 50); do
+			grep -q "listening\|cannot listen" "$TMP/host-$i.log" && break
+			sleep 0.1
+		done
+		grep -q listening "$TMP/host-$i.log" || ok=0
+	done
+	[ $ok = 1 ] && { started=1; break; }
+	kill_pods
+done
+if [ $started = 1 ]; then
+	pass "4 stage hosts started from the manifests' commands (port $PORT)"
+	mapfile -t a <"$TMP/pods/controller.args"
+	for i in 0 1 2 3; do a=("${a[@]//edgepipe-host-$i:/127.0.0.$((i + 2)):}"); done
+	a=("${a[@]//0.0.0.0:/127.0.0.1:}")
+	a=("${a[@]//\/config\//$TMP/pods/config/}")
+	a=("${a[@]//\/data\//$TMP/}")
+	timeout 120 "$EP" "${a[@]:1}" >"$TMP/dispatch.out" 2>"$TMP/dispatch.err" &
+	dpid=$!
+	# A node dies: the host of stage 0 is SIGKILLed once the workload runs; the dispatcher
+	# must re-plan over the hosts left (a spare among them) and lose nothing.
+	victim=
+	for _ in $(seq 300); do
+		victim=$(grep -l "deployment 0 stage 0 of" "$TMP"/host-*.log 2>/dev/null | head -1)
+		[ -n "$victim" ] && break
+		sleep 0.05
+	done
+	sleep 0.3
+	killed=-1
+	if [ -n "$victim" ]; then
+		killed=${victim##*/host-}
+		killed=${killed%.log}
+		{ kill -9 "${PIDS[$killed]}" && wait "${PIDS[$killed]}"; } 2>/dev/null
+		pass "the host of stage 0 (node $killed) SIGKILLed during the workload"
+	else
+		fail "no host ran stage 0" "$(cat "$TMP"/host-*.log)"
+	fi
+	wait $dpid
+	rc=$?
+	[ $rc = 0 ] && pass "dispatch from the manifest: exit 0" ||
+		fail "dispatch exit $rc" "${a[*]}" "$(tail -5 "$TMP/dispatch.err")"
+	got=$(sqlite3 "$TMP/run.db" "SELECT answered, incomplete, mismatches FROM emu_summary" 2>&1)
+	[ "$got" = "$n_req|0|0" ] && pass "$n_req answered, none lost, all equal the whole model's" ||
+		fail "answered|incomplete|mismatches = '$got', want $n_req|0|0"
+	got=$(sqlite3 "$TMP/run.db" "SELECT plan FROM emu_deployments WHERE live_s IS NOT NULL
+		ORDER BY deployment DESC LIMIT 1")
+	ndep=$(sqlite3 "$TMP/run.db" "SELECT count(*) FROM emu_deployments WHERE live_s IS NOT NULL")
+	if [ "${ndep:-0}" -ge 2 ] && [[ "$got" != *"@$killed"* ]]; then
+		pass "re-planned over the hosts left ($got)"
+	else
+		fail "live deployments $ndep, last plan '$got' (killed node $killed)"
+	fi
+	# plan.json's stages as the dispatcher writes a plan: "first..end@node ...".
+	want=$("$py" -c "
+import json, sys
+p = json.load(open(sys.argv[1]))
+print(' '.join(f\"{s['first_cut']}..{s['end_cut']}@{s['node']}\" for s in p['stages']))" \
+		"$TMP/pods/config/plan.json")
+	got=$(sqlite3 "$TMP/run.db" "SELECT plan FROM emu_deployments WHERE deployment = 0" 2>&1)
+	[ -n "$want" ] && [ "$got" = "$want" ] &&
+		pass "the dispatcher's plan is the ConfigMap's ($got)" ||
+		fail "dispatcher's plan '$got', ConfigMap's '$want'"
+	# The stage hosts the plan annotates are the ones that ran its stages.
+	ran=1
+	for i in 0 1 2 3; do
+		s=$(cat "$TMP/pods/host-$i.stage")
+		if [ "$s" = spare ]; then
+			grep -q "deployment 0 stage" "$TMP/host-$i.log" && ran=0 &&
+				fail "host $i is a spare but ran a stage" "$(cat "$TMP/host-$i.log")"
+		else
+			grep -q "deployment 0 stage $s of" "$TMP/host-$i.log" ||
+				{ ran=0; fail "host $i did not run stage $s" "$(cat "$TMP/host-$i.log")"; }
+		fi
+	done
+	[ $ran = 1 ] && pass "each host ran the stage its Deployment is annotated with"
+	bad=
+	for i in 0 1 2 3; do
+		[ "$i" = "$killed" ] && continue
+		kill -TERM "${PIDS[$i]}"
+		wait "${PIDS[$i]}" || bad="$bad $i:$?"
+	done
+	PIDS=()
+	[ -z "$bad" ] && pass "stage hosts exit 0 on SIGTERM" || fail "stage hosts on SIGTERM:$bad"
+else
+	fail "no free port for four stage hosts" "$(cat "$TMP"/host-*.log 2>/dev/null)"
+fi
+finish
