@@ -73,19 +73,28 @@ if [ $started = 1 ]; then
 	dpid=$!
 	# A node dies: the host of stage 0 is SIGKILLed once the workload runs; the dispatcher
 	# must re-plan over the hosts left (a spare among them) and lose nothing.
+	# A kill before the workload starts fails the run by design (emu_recovery.c: a deployment
+	# failing during set-up is fatal), and under load set-up takes seconds: so the kill waits
+	# until stage 0's data port has received two input tensors (ss, 224x224x3 float32 each).
 	victim=
 	for _ in $(seq 300); do
 		victim=$(grep -l "deployment 0 stage 0 of" "$TMP"/host-*.log 2>/dev/null | head -1)
 		[ -n "$victim" ] && break
 		sleep 0.05
 	done
-	sleep 0.3
 	killed=-1
 	if [ -n "$victim" ]; then
 		killed=${victim##*/host-}
 		killed=${killed%.log}
+		for _ in $(seq 600); do
+			rx=$(ss -Htin state established "( sport = :$((PORT + 1)) )" \
+				src "127.0.0.$((killed + 2))" 2>/dev/null |
+				grep -o 'bytes_received:[0-9]*' | cut -d: -f2 | sort -n | tail -1)
+			[ "${rx:-0}" -gt $((2 * 224 * 224 * 3 * 4)) ] && break
+			sleep 0.05
+		done
 		{ kill -9 "${PIDS[$killed]}" && wait "${PIDS[$killed]}"; } 2>/dev/null
-		pass "the host of stage 0 (node $killed) SIGKILLed during the workload"
+		pass "the host of stage 0 (node $killed) SIGKILLed during the workload (rx ${rx:-0})"
 	else
 		fail "no host ran stage 0" "$(cat "$TMP"/host-*.log)"
 	fi
