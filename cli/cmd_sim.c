@@ -77,8 +77,6 @@ struct sim_cmd {
 	struct sim_update updates[MAX_UPDATES];
 	struct timeline_fault *faults; /* the timeline's (run_sim) */
 	int n_faults;
-	struct sim_failure *fails;     /* its kills, as the simulator takes them */
-	int n_fails;
 	double bound_s; /* sim_plan_bottleneck of the first plan */
 };
 
@@ -670,21 +668,6 @@ static int run_sim(struct sim_cmd *c)
 	}
 	if ((rc = cli_run_opts_timeline(&c->r, inst->cluster->n, &c->faults, &c->n_faults)))
 		goto out;
-	if (c->n_faults > 0 && !(c->fails = calloc((size_t)c->n_faults, sizeof(*c->fails)))) {
-		rc = cli_fail(1, "out of memory");
-		goto out;
-	}
-	for (int i = 0; i < c->n_faults; i++) {
-		const struct timeline_fault *f = &c->faults[i];
-
-		if (f->kind != TIMELINE_KILL || f->a.kind != TIMELINE_NODE) {
-			rc = cli_fail(2, "fault '%s': the simulator runs 'kill nodeN' faults only",
-				      f->text);
-			goto out;
-		}
-		c->fails[c->n_fails].node = f->a.index;
-		c->fails[c->n_fails++].at_s = f->at_s;
-	}
 	for (int i = 0; i < c->r.n_updates; i++) {
 		rc = model_zoo_open(c->r.update_model[i], &ug[i], &err);
 		if (!rc)
@@ -720,8 +703,8 @@ static int run_sim(struct sim_cmd *c)
 		c->cfg.dispatcher_hops = c->dispatcher_hops >= 0 ? c->dispatcher_hops
 								 : d.dispatcher_hops;
 	}
-	c->cfg.failures = c->fails;
-	c->cfg.n_failures = c->n_fails;
+	c->cfg.faults = c->faults;
+	c->cfg.n_faults = c->n_faults;
 	c->cfg.algo = a;
 	c->cfg.algo_options = c->o.algo;
 	c->cfg.updates = c->updates;
@@ -790,7 +773,6 @@ out:
 	}
 	instance_destroy(inst);
 	free(c->faults);
-	free(c->fails);
 	return rc;
 }
 

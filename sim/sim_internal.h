@@ -83,6 +83,7 @@ struct sim_server {
 	int n;
 	bool busy;
 	struct sim_event_ref done;
+	int64_t done_ns;         /* when `done` fires */
 	struct sim_acc acc;
 };
 
@@ -188,6 +189,11 @@ struct sim_pipeline {
 	struct sim_report report;
 	struct sim_server_stats *node_stats, *link_stats, *media_stats;
 	struct sim_node_energy *energy;    /* [n] with cfg.power */
+	/* the timeline's faults (sim_faults.c); all NULL without faults */
+	int64_t *stall_until_ns;           /* [n] a stalled node holds its work until then */
+	double *pair_bw, *pair_loss;       /* [(n+1)^2] 0: the cluster's bandwidth, no loss */
+	int64_t *pair_down_until_ns;       /* [(n+1)^2] a cut pair holds transfers until then */
+	int *fault_node;                   /* [2 n_faults] the nodes a fault acted on */
 	/* the first error raised inside an event; the run stops on it */
 	int err_code;
 	struct ep_error err;
@@ -222,7 +228,17 @@ void sim_media_purge(struct sim_pipeline *sp, int node, const struct sim_deploy 
 void sim_media_restart(struct sim_pipeline *sp);
 struct sim_server *sim_link_get(struct sim_pipeline *sp, int from, int to);
 
+void sim_server_done_ev(struct sim_engine *e, void *ctx, uint64_t arg);
+/* sim_faults.c: a server's draw `d` (ns) for the work it starts now, with the faults in force:
+ * a stalled node's start waits for the stall's end, a cut pair's for TCP's first
+ * retransmission after the link is back, a changed bandwidth or a loss changes the mean. */
+int64_t sim_faults_delay(struct sim_pipeline *sp, const struct sim_server *srv,
+			 const struct sim_hop *h, int64_t d);
+int sim_faults_start(struct sim_pipeline *sp, struct ep_error *err);
+int sim_faults_check(const struct problem *p, const struct sim_config *c, struct ep_error *err);
 /* sim_recovery.c */
+/* A node crashes now (a timeline kill, --mtbf). */
+void sim_crash(struct sim_pipeline *sp, int node);
 int sim_deploy_build(struct sim_pipeline *sp, const struct problem *p, const struct plan *plan,
 		     struct sim_deploy **out, struct ep_error *err);
 void sim_deploy_free(struct sim_deploy *d);

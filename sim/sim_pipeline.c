@@ -274,7 +274,9 @@ static void server_start(struct sim_pipeline *sp, struct sim_server *srv)
 		SIM_TRACE(sp, "stage_start req=%" PRId64 " stage=%d node=%d epoch=%d", t->req_id,
 			  token_stage(t), srv->from, t->dep->epoch);
 	}
-	sim_schedule(sp, sim_now(sp) + d, ev_server_done, srv, 0, &srv->done);
+	d = sim_faults_delay(sp, srv, srv->is_link ? token_hop(t) : NULL, d);
+	srv->done_ns = sim_now(sp) + d;
+	sim_schedule(sp, srv->done_ns, ev_server_done, srv, 0, &srv->done);
 }
 
 static void server_push(struct sim_pipeline *sp, struct sim_server *srv, struct sim_token *t)
@@ -337,6 +339,11 @@ static void ev_server_done(struct sim_engine *e, void *ctx, uint64_t arg)
 		link_finished(sp, t);
 	else
 		advance(sp, t);
+}
+
+void sim_server_done_ev(struct sim_engine *e, void *ctx, uint64_t arg)
+{
+	ev_server_done(e, ctx, arg);
 }
 
 /*
@@ -1094,6 +1101,8 @@ static int check_config(const struct problem *p, const struct plan *plan,
 		return ep_error_set(err, EP_EINVAL, "lognormal coefficient of variation %g: expected "
 				    "a positive number", c->service == SIM_DIST_LOGNORMAL ?
 				    c->service_cv : c->transfer_cv);
+	if ((rc = sim_faults_check(p, c, err)))
+		return rc;
 	if (c->n_failures < 0 || (c->n_failures > 0 && !c->failures))
 		return ep_error_set(err, EP_EINVAL, "%d failures given without a list",
 				    c->n_failures);
@@ -1212,6 +1221,18 @@ int sim_pipeline_create(const struct problem *p, const struct plan *plan,
 				sp->dip_update = i;
 		}
 	}
+	if (cfg->n_faults > 0) {
+		size_t v = ((size_t)sp->n + 1) * ((size_t)sp->n + 1);
+
+		sp->stall_until_ns = calloc((size_t)sp->n, sizeof(*sp->stall_until_ns));
+		sp->pair_bw = calloc(v, sizeof(*sp->pair_bw));
+		sp->pair_loss = calloc(v, sizeof(*sp->pair_loss));
+		sp->pair_down_until_ns = calloc(v, sizeof(*sp->pair_down_until_ns));
+		sp->fault_node = calloc(2 * (size_t)cfg->n_faults, sizeof(*sp->fault_node));
+		if (!sp->stall_until_ns || !sp->pair_bw || !sp->pair_loss ||
+		    !sp->pair_down_until_ns || !sp->fault_node)
+			goto nomem;
+	}
 	rc = sim_hist_create(&sp->lat, err);
 	if (rc)
 		goto fail;
@@ -1266,6 +1287,11 @@ void sim_pipeline_destroy(struct sim_pipeline *sp)
 	free(sp->link_stats);
 	free(sp->media_stats);
 	free(sp->energy);
+	free(sp->stall_until_ns);
+	free(sp->pair_bw);
+	free(sp->pair_loss);
+	free(sp->pair_down_until_ns);
+	free(sp->fault_node);
 	free(sp);
 }
 

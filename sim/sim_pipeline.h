@@ -73,6 +73,30 @@
  *   it. With `window_per_plan`, a closed loop's window follows the plan that is live
  *   (sim_plan_window), so that each plan is measured at the load that keeps it busy.
  *
+ * Faults of the timeline (algorithms/timeline.h; `faults`), with the emulator's semantics:
+ * - kill TARGET: a crash as above; a stage target is the node of that stage of the plan live
+ *   when the fault fires (none live, or no such stage: skipped, in the trace).
+ * - stall TARGET for D: the node holds its work: the request in service is D late, and service
+ *   does not start before the stall ends; its queue waits, transfers to and from it go on
+ *   (they are the kernel's), nothing is lost. A stall of D >= heartbeat_timeout_s (the node
+ *   would be declared dead, then come back) is refused (EP_EINVAL): not modelled yet.
+ * - link A B down for D: both directions of the pair stop. A transfer under way, or one that
+ *   starts during the cut, goes on at TCP's first retransmission after the link is back:
+ *   retransmissions come SIM_TCP_MIN_RTO_S, then 2x, 4x... later (exponential backoff) after
+ *   the segment was sent. Cuts of D >= heartbeat_timeout_s, or without an end (the emulator
+ *   then finds the link STUCK and re-plans around it), are refused: not modelled yet.
+ * - bandwidth A B RATE [for D]: the transfers that start from then on (to the end) take the
+ *   new rate instead of the cluster's; one under way keeps its own.
+ * - loss TARGET|A B P [for D]: transfers that start in the meantime go as TCP does at random
+ *   loss p, an approximation: the rate is at most MSS x 8 / (RTT sqrt(2p/3)) bit/s (Mathis et
+ *   al., "The macroscopic behavior of the TCP congestion avoidance algorithm", 1997; MSS =
+ *   SIM_TCP_MSS_BYTES, RTT = the pair's two latencies, at least SIM_TCP_MIN_RTT_S), and the
+ *   last segment is lost with probability p and then waits a retransmission timeout
+ *   (SIM_TCP_MIN_RTO_S): the mean hop time is bits / min(bandwidth, that rate) + latency +
+ *   p x SIM_TCP_MIN_RTO_S, and a random draw of `transfer` scales by the same ratio. No request
+ *   is lost (TCP retransmits), as in the emulator.
+ * Link faults are refused with `shared_medium`. Dispatcher ends are the dispatcher's links.
+ *
  * Measurements exclude the warm-up: it ends at the later of `warmup_s` and the completion of the
  * `warmup_requests`-th request; the time averages, the served counts and the latency samples
  * restart then (the counts of requests, retries, losses and duplicates cover the whole run). The
@@ -113,6 +137,7 @@
 #include "plan.h"
 #include "power.h"
 #include "problem.h"
+#include "timeline.h"
 #include "workload.h"
 
 struct sim_pipeline;
@@ -149,6 +174,13 @@ struct sim_failure {
  * first issue and completion times.
  */
 typedef void (*sim_complete_fn)(void *ctx, int64_t request, int64_t issue_ns, int64_t done_ns);
+
+/* TCP as the loss and cut model sees it: Linux's segment size on a 1500-byte MTU, its minimum
+ * retransmission timeout, and the smallest round trip (a namespace's veth, measured by the
+ * emulator's probes at about 0.1 ms, rounded up). */
+#define SIM_TCP_MSS_BYTES 1448.0
+#define SIM_TCP_MIN_RTO_S 0.2
+#define SIM_TCP_MIN_RTT_S 1e-4
 
 /* The largest retry timeout, in seconds (well within the 1e9 s every configured time is
  * limited to). */
@@ -187,6 +219,9 @@ struct sim_config {
 	struct algo_options algo_options;
 	const struct sim_update *updates; /* borrowed, n_updates entries, in any order */
 	int n_updates;
+	const struct timeline_fault *faults; /* borrowed, n_faults (resolved: no link-up, no
+						update entries; above) */
+	int n_faults;
 	/* output */
 	double bin_s;            /* width of a throughput series bin, > 0 */
 	FILE *trace;             /* borrowed; one line per event, NULL: none */

@@ -494,8 +494,11 @@ static void ev_detect(struct sim_engine *e, void *ctx, uint64_t arg)
 
 static void ev_crash(struct sim_engine *e, void *ctx, uint64_t arg)
 {
-	struct sim_pipeline *sp = ctx;
-	int node = (int)arg;
+	sim_crash(ctx, (int)arg);
+}
+
+void sim_crash(struct sim_pipeline *sp, int node)
+{
 	struct sim_incident *in;
 	int64_t last_beat, now = sim_now(sp);
 
@@ -574,5 +577,7 @@ int sim_recovery_start(struct sim_pipeline *sp, struct ep_error *err)
 	for (int i = 0; i < c->n_updates && !rc; i++)
 		rc = sim_engine_schedule(sp->eng, sim_to_ns(c->updates[i].at_s), ev_update, sp,
 					 (uint64_t)i, NULL, err);
+	if (!rc)
+		rc = sim_faults_start(sp, err);
 	return rc;
 }
