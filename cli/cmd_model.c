@@ -630,6 +630,12 @@ int cmd_model(int argc, char **argv)
 	if (optind < argc - 1)
 		return cli_fail(2, "model %s: unexpected argument '%s' after '%s'", action,
 				argv[optind + 1], argv[optind]);
+	/* Import's options would be ignored elsewhere: say so rather than run without them. */
+	if (strcmp(action, "import") != 0 && (onnx.input_shape[0] || onnx.name || weights_out))
+		return cli_fail(2, "model %s: %s is an option of 'model import' (import the ONNX "
+				"file, then use the model file)", action,
+				onnx.input_shape[0] ? "--input-shape" : onnx.name ? "--name"
+									: "--weights-out");
 	if (strcmp(action, "import") == 0) {
 		if (!model_onnx_is_path(argv[optind]))
 			return cli_fail(2, "model import: '%s' is not an ONNX file name (FILE.onnx)",

@@ -124,7 +124,8 @@ enum plain_op {
 	PLAIN_SCALE_SUM,   /* Lambda: a + b * scale */
 	PLAIN_CONCAT,
 	PLAIN_AVG_POOL_SAME,
-	PLAIN_ACT,         /* an activation layer written plainly (tanh) */
+	PLAIN_ACT,         /* an activation layer written plainly (tanh, hard_sigmoid, ...) */
+	PLAIN_LEAKY_RELU,  /* ReLU with a negative slope (and its cap, if any) */
 };
 
 struct exec_layer {
@@ -712,7 +713,8 @@ out:
 static bool plain_act(enum model_activation act)
 {
 	return act == MODEL_ACT_SWISH || act == MODEL_ACT_SIGMOID || act == MODEL_ACT_TANH ||
-	       act == MODEL_ACT_SOFTMAX;
+	       act == MODEL_ACT_SOFTMAX || act == MODEL_ACT_HARD_SIGMOID ||
+	       act == MODEL_ACT_HARD_SWISH;
 }
 
 static int create_dense(struct model_stage *s, const struct model_weights *w, int i,
@@ -817,7 +819,7 @@ static int create_activation(struct model_stage *s, int i, enum model_activation
 	enum xnn_status st;
 	float lo, hi;
 
-	if (act == MODEL_ACT_TANH) {
+	if (act == MODEL_ACT_TANH || act == MODEL_ACT_HARD_SIGMOID || act == MODEL_ACT_HARD_SWISH) {
 		e->kind = MODEL_EXEC_PLAIN;
 		e->plain = PLAIN_ACT;
 		e->post = act;
@@ -1033,6 +1035,11 @@ static int create_layer(struct model_stage *s, const struct model_weights *w, in
 	case MODEL_OP_ACTIVATION:
 		return create_activation(s, i, l->attrs.activation, 0, err);
 	case MODEL_OP_RELU:
+		if (l->attrs.negative_slope != 0) {
+			e->kind = MODEL_EXEC_PLAIN;
+			e->plain = PLAIN_LEAKY_RELU;
+			return EP_OK;
+		}
 		return create_activation(s, i, MODEL_ACT_RELU, l->attrs.max_value, err);
 	case MODEL_OP_MAX_POOL2D:
 	case MODEL_OP_AVG_POOL2D:
@@ -1198,6 +1205,14 @@ static void act_inplace(enum model_activation act, const float *in, float *x, in
 		for (int64_t i = 0; i < n; i++)
 			x[i] = tanhf(x[i]);
 		break;
+	case MODEL_ACT_HARD_SIGMOID:
+	case MODEL_ACT_HARD_SWISH:
+		for (int64_t i = 0; i < n; i++) {
+			float h = fminf(fmaxf(x[i] + 3.0f, 0.0f), 6.0f) / 6.0f;
+
+			x[i] = act == MODEL_ACT_HARD_SWISH ? x[i] * h : h;
+		}
+		break;
 	case MODEL_ACT_SOFTMAX:
 		for (int64_t r = 0; r < n; r += c) {
 			float m = x[r], sum = 0.0f;
@@ -1286,6 +1301,14 @@ static void run_plain(struct model_stage *s, int i)
 		memcpy(out, in, (size_t)n * sizeof(float));
 		act_inplace(e->post, NULL, out, n, c);
 		break;
+	case PLAIN_LEAKY_RELU: {
+		float slope = (float)l->attrs.negative_slope;
+		float cap = l->attrs.max_value > 0 ? (float)l->attrs.max_value : INFINITY;
+
+		for (int64_t k = 0; k < n; k++)
+			out[k] = in[k] >= 0.0f ? fminf(in[k], cap) : in[k] * slope;
+		break;
+	}
 	default:
 		break;
 	}

@@ -22,10 +22,11 @@
  *   chain of XNNPACK adds for more), Multiply (with the squeeze-excite broadcast), sigmoid,
  *   softmax, relu/relu6 as a clamp, ZeroPadding2D (constant pad).
  * - Mixed: a swish Activation layer is XNNPACK's sigmoid followed by a plain product x * s.
- * - Plainly written here: tanh,
- *   BatchNormalization that cannot be folded, Rescaling, Normalization, the InceptionResNetV2
- *   scale Lambda (a + b * scale), Concatenate, and the fused activations swish (x / (1 +
- *   exp(-x))), sigmoid, tanh and softmax of a Conv2D or Dense (applied after the XNNPACK op).
+ * - Plainly written here: tanh, hard_sigmoid (relu6(x + 3) / 6), hard_swish (x times that), a
+ *   ReLU with a negative slope (LeakyReLU), BatchNormalization that cannot be folded,
+ *   Rescaling, Normalization, the InceptionResNetV2 scale Lambda (a + b * scale),
+ *   Concatenate, and the fused activations swish (x / (1 + exp(-x))), sigmoid, tanh, softmax,
+ *   hard_sigmoid and hard_swish of a Conv2D or Dense (applied after the XNNPACK op).
  * - Copies: the stage's input is copied into its own buffer and the output out of it (one
  *   memcpy each per run), so that every operator is set up once, at creation.
  * - Without work: Flatten, Reshape, Dropout and a linear Activation alias their input's buffer.

@@ -150,6 +150,8 @@ static int parse_attr(const struct cursor *c, char *kv, struct model_attrs *a, i
 		return parse_double(c, kv, v, &a->max_value);
 	if (strcmp(kv, "scale_value") == 0)
 		return parse_double(c, kv, v, &a->scale_value);
+	if (strcmp(kv, "negative_slope") == 0)
+		return parse_double(c, kv, v, &a->negative_slope);
 	if (strcmp(kv, "use_bias") == 0)
 		return parse_bool(c, kv, v, &a->use_bias);
 	if (strcmp(kv, "center") == 0)
@@ -459,6 +461,8 @@ static void write_attrs(FILE *f, const struct model_attrs *a)
 		fprintf(f, " max_value=%.17g", a->max_value);
 	if (a->scale_value != 0)
 		fprintf(f, " scale_value=%.17g", a->scale_value);
+	if (a->negative_slope != 0)
+		fprintf(f, " negative_slope=%.17g", a->negative_slope);
 	if (a->use_bias)
 		fprintf(f, " use_bias=true");
 	if (a->center)

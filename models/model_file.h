@@ -25,8 +25,8 @@
  * - Attributes, all optional, as model_attrs names them: filters, units, groups,
  *   depth_multiplier, axis, target_rank (integers); kernel, strides, dilation (H,W); pad
  *   (T,B,L,R); target (D1,...); padding (valid|same); activation (linear, relu, relu6, sigmoid,
- *   swish, tanh, softmax); max_value, scale_value (numbers); use_bias, center, scale, keepdims
- *   (true|false).
+ *   swish, tanh, softmax, hard_sigmoid, hard_swish); max_value, scale_value, negative_slope
+ *   (numbers); use_bias, center, scale, keepdims (true|false).
  *
  * Shapes, parameter counts and FLOPs are taken as written (they may come from any profiler);
  * the reader checks the file's syntax and the graph's structure (model_graph_add_layer,

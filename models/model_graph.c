@@ -57,7 +57,8 @@ static const char *const act_names[MODEL_ACT_COUNT_] = {
 	[MODEL_ACT_LINEAR] = "linear", [MODEL_ACT_RELU] = "relu",
 	[MODEL_ACT_RELU6] = "relu6",   [MODEL_ACT_SIGMOID] = "sigmoid",
 	[MODEL_ACT_SWISH] = "swish",   [MODEL_ACT_TANH] = "tanh",
-	[MODEL_ACT_SOFTMAX] = "softmax",
+	[MODEL_ACT_SOFTMAX] = "softmax", [MODEL_ACT_HARD_SIGMOID] = "hard_sigmoid",
+	[MODEL_ACT_HARD_SWISH] = "hard_swish",
 };
 
 static const struct {
@@ -609,6 +610,7 @@ static bool attrs_equal(const struct model_attrs *a, const struct model_attrs *b
 	    a->depth_multiplier != b->depth_multiplier || a->axis != b->axis ||
 	    a->padding != b->padding || a->activation != b->activation ||
 	    a->max_value != b->max_value || a->scale_value != b->scale_value ||
+	    a->negative_slope != b->negative_slope ||
 	    a->use_bias != b->use_bias || a->center != b->center || a->scale != b->scale ||
 	    a->keepdims != b->keepdims || a->target_rank != b->target_rank)
 		return false;
@@ -965,6 +967,16 @@ int model_add_relu(struct model_graph *g, const char *name, int x, double max_va
 	if (!layer_begin(g, &l, MODEL_OP_RELU, name, &x, 1))
 		return -1;
 	l.attrs.max_value = max_value;
+	return add_elementwise(g, &l, 1);
+}
+
+int model_add_leaky_relu(struct model_graph *g, const char *name, int x, double negative_slope)
+{
+	struct model_layer l;
+
+	if (!layer_begin(g, &l, MODEL_OP_RELU, name, &x, 1))
+		return -1;
+	l.attrs.negative_slope = negative_slope;
 	return add_elementwise(g, &l, 1);
 }
 

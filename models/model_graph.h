@@ -20,7 +20,8 @@
  * - Normalization, Rescaling: 2 per output element; the InceptionResNetV2 scale Lambda
  *   (a + b * scale): 2 per output element;
  * - Activation, ReLU, and an activation fused into Conv2D or Dense: 1 per output element,
- *   whatever the function (relu, relu6, sigmoid, swish, tanh, softmax);
+ *   whatever the function (relu, relu6, sigmoid, swish, tanh, softmax, hard_sigmoid,
+ *   hard_swish, a ReLU's negative slope);
  * - Add: (inputs - 1) per output element; Multiply: 1 per output element;
  * - MaxPooling2D, AveragePooling2D: pool height x pool width per output element;
  *   GlobalAveragePooling2D: 1 per input element;
@@ -84,6 +85,8 @@ enum model_activation {
 	MODEL_ACT_SWISH,
 	MODEL_ACT_TANH,
 	MODEL_ACT_SOFTMAX,
+	MODEL_ACT_HARD_SIGMOID, /* relu6(x + 3) / 6 (Keras 3, PyTorch's Hardsigmoid) */
+	MODEL_ACT_HARD_SWISH,   /* x * hard_sigmoid(x) (MobileNetV3) */
 	MODEL_ACT_COUNT_
 };
 
@@ -113,6 +116,7 @@ struct model_attrs {
 	enum model_padding padding;
 	enum model_activation activation; /* Activation, and fused into Conv2D/Dense */
 	double max_value;         /* ReLU: 0 means no cap */
+	double negative_slope;    /* ReLU: the slope below 0 (LeakyReLU), 0 for none */
 	double scale_value;       /* Lambda: the residual scale; Rescaling: the factor */
 	bool use_bias;            /* Conv2D, DepthwiseConv2D, SeparableConv2D, Dense */
 	bool center;              /* BatchNormalization: has beta */
@@ -251,6 +255,8 @@ int model_add_activation(struct model_graph *g, const char *name, int x,
 			 enum model_activation act);
 /* ReLU layer; max_value 0 means uncapped, 6 is MobileNet's ReLU6. */
 int model_add_relu(struct model_graph *g, const char *name, int x, double max_value);
+/* ReLU layer with negative_slope (Keras ReLU(negative_slope=a), ONNX LeakyRelu(alpha=a)). */
+int model_add_leaky_relu(struct model_graph *g, const char *name, int x, double negative_slope);
 int model_add_add(struct model_graph *g, const char *name, const int *xs, int n);
 /* Element-wise product with broadcasting of size-1 dimensions (squeeze-and-excitation). */
 int model_add_multiply(struct model_graph *g, const char *name, int a, int b);

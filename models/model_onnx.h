@@ -23,16 +23,21 @@
  *     Conv2D with a fused activation, depthwise Conv + Conv = SeparableConv2D, Mul + Add =
  *     InceptionResNetV2's scale Lambda, Sigmoid + Mul = swish, ...);
  *   - Transpose(0,2,3,1) + Flatten, GlobalAveragePool + Flatten/Squeeze/Reshape([N,C]) (Keras
- *     GlobalAveragePooling2D without keepdims), Sigmoid(x) + Mul(x, .) (swish), MatMul + Add
- *     of a constant (Dense with bias), wherever they occur.
+ *     GlobalAveragePooling2D without keepdims), Sigmoid(x) + Mul(x, .) (swish),
+ *     HardSigmoid(x) + Mul(x, .) (hard_swish, as PyTorch writes Hardswish before opset 14),
+ *     MatMul + Add of a constant (Dense with bias), wherever they occur.
  * Op by op: Conv (group 1: Conv2D; group = input channels: DepthwiseConv2D; else Conv2D with
  * groups), Gemm and MatMul with a constant B (Dense), BatchNormalization, Relu (Activation
- * relu), Clip(0, m) (ReLU max_value m), Sigmoid, Tanh, Softmax on the channel axis
- * (Activation), Add and Sum of same-shaped tensors (Add), Mul of two tensors (Multiply) or by a
+ * relu), Clip(0, m) (ReLU max_value m), Sigmoid, Tanh, Softmax on the channel axis,
+ * HardSigmoid with alpha 1/6 and beta 1/2 (PyTorch's Hardsigmoid; ONNX's default alpha 0.2,
+ * TensorFlow 2's, is refused), HardSwish (Activation hard_sigmoid, hard_swish), LeakyRelu
+ * (ReLU with negative_slope alpha), Add and Sum of same-shaped tensors (Add), Mul of two tensors (Multiply) or by a
  * constant scalar (Rescaling), Concat on the channel axis, MaxPool, AveragePool,
  * GlobalAveragePool (keepdims), Pad (constant 0, spatial only: ZeroPadding2D), Flatten, Reshape
  * and Squeeze/Unsqueeze (Reshape), Dropout (Dropout), Identity (no layer: an alias),
- * Constant (a constant tensor, no layer). Padding: auto_pad SAME_UPPER and explicit pads equal
+ * Constant (a constant tensor, no layer), and shape arithmetic on known shapes, as PyTorch
+ * writes x.view(x.size(0), -1) (Shape, then Gather on axis 0, Unsqueeze, Squeeze and Concat
+ * of int64 constants: each folded into a constant, no layer). Padding: auto_pad SAME_UPPER and explicit pads equal
  * to Keras's "same" become padding same; zero pads become valid; other pads become a
  * ZeroPadding2D layer "<node>_pad" before the op (MaxPool only when its input cannot be
  * negative, after a ReLU or sigmoid; AveragePool only with count_include_pad 1).
@@ -48,8 +53,8 @@
  * listed above, attributes outside what is listed, a graph with more than one (non-constant)
  * input or more than one output, a cycle, a node reading a tensor nothing produces, dimensions
  * unknown except the batch (taken as 1; override with `input_shape`), a default-domain opset
- * outside 1..18 (and before 7 for BatchNormalization and Dropout, 6 for Clip, 5 for Reshape, 2
- * for Pad, whose attributes changed), a shape that disagrees with the file's value_info, an
+ * outside 1..18 (and before 7 for BatchNormalization and Dropout, 6 for Clip, LeakyRelu and
+ * HardSigmoid, 5 for Reshape, 2 for Pad, whose attributes changed), a shape that disagrees with the file's value_info, an
  * initializer whose element count disagrees with its dims or the op, a file that is not a
  * protobuf ModelProto.
  *
@@ -58,6 +63,8 @@
  * initializers "L/kernel", "L/bias", "L/gamma", ... from `model_weights`, and value_info for
  * every layer's output, so `onnx.checker.check_model` and onnxruntime accept the file and the
  * importer gives back the same graph (names, ops, attributes, shapes, parameters, FLOPs).
+ * hard_swish is written as "L/hard_sigmoid" HardSigmoid + Mul "L" (HardSwish is opset 14), a
+ * ReLU's negative slope as LeakyRelu (a ReLU with both a slope and a cap is refused).
  * Every layer kind of the zoo exports; a Reshape that reorders elements between the two layouts
  * (an image of more than one position and more than one channel) and a Dense on an image are
  * refused naming the layer.
@@ -77,7 +84,8 @@ struct model_weights;
 
 struct model_onnx_options {
 	/* When the file leaves the input's dimensions (other than the batch) unknown: the input
-	 * shape (H, W, C) to use; all 0 means "refuse unknown dimensions". */
+	 * shape (H, W, C) to use; all 0 means "refuse unknown dimensions". A dimension the file
+	 * knows must agree (else EP_EINVAL naming the input). */
 	int64_t input_shape[3];
 	/* Model name; NULL means the file's graph name when it is a valid model name, else the
 	 * file name without directory and ".onnx". */

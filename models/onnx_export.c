@@ -369,6 +369,22 @@ static int act_nodes(struct ex *x, enum model_activation act, const char *in, co
 		node(x, "Sigmoid", part, in, NULL);
 		n = node(x, "Mul", out, in, part, NULL);
 		break;
+	case MODEL_ACT_HARD_SIGMOID:
+		n = node(x, "HardSigmoid", out, in, NULL);
+		if (n) {
+			attr_float(x, n, "alpha", 1.0f / 6.0f);
+			attr_float(x, n, "beta", 0.5f);
+		}
+		break;
+	case MODEL_ACT_HARD_SWISH: /* HardSwish is opset 14; we write 13 */
+		snprintf(part, sizeof(part), "%s/hard_sigmoid", l->name);
+		n = node(x, "HardSigmoid", part, in, NULL);
+		if (n) {
+			attr_float(x, n, "alpha", 1.0f / 6.0f);
+			attr_float(x, n, "beta", 0.5f);
+		}
+		n = n ? node(x, "Mul", out, in, part, NULL) : NULL;
+		break;
 	default:
 		return ep_error_set(x->err, EP_EINVAL, "layer '%s' (%s): activation '%s' has no "
 				    "ONNX export", l->name, l->op_name, model_activation_name(act));
@@ -542,7 +558,14 @@ static int export_layer(struct ex *x, size_t i)
 			x->gp->node[x->gp->n_node - 1]->doc_string = astr(x, "keras:Activation");
 		break;
 	case MODEL_OP_RELU:
-		if (a->max_value > 0) {
+		if (a->negative_slope != 0 && a->max_value > 0) {
+			return layer_fail(x, l, "a ReLU with both a cap and a negative slope has no "
+					  "export");
+		} else if (a->negative_slope != 0) {
+			n = node(x, "LeakyRelu", l->name, in->name, NULL);
+			if (n)
+				attr_float(x, n, "alpha", (float)a->negative_slope);
+		} else if (a->max_value > 0) {
 			float mx = (float)a->max_value;
 
 			snprintf(tname, sizeof(tname), "%s/max_value", l->name);

@@ -46,6 +46,8 @@ struct imp {
 	int *head;          /* per node: the last node of its group (itself when alone) */
 	struct onnx_import_recipe *recipes; /* per layer */
 	size_t n_recipes;
+	Onnx__TensorProto **folded; /* shape arithmetic computed here (fold_shape_node) */
+	size_t n_folded;
 };
 
 static const Onnx__NodeProto *node_at(const struct imp *m, int i)
@@ -189,7 +191,9 @@ static int index_tensors(struct imp *m)
 		 * paddings): refused rather than misread. */
 		if ((m->opset < 7 && (strcmp(n->op_type, "BatchNormalization") == 0 ||
 				      strcmp(n->op_type, "Dropout") == 0)) ||
-		    (m->opset < 6 && strcmp(n->op_type, "Clip") == 0) ||
+		    (m->opset < 6 && (strcmp(n->op_type, "Clip") == 0 ||
+				      strcmp(n->op_type, "LeakyRelu") == 0 ||
+				      strcmp(n->op_type, "HardSigmoid") == 0)) ||
 		    (m->opset < 2 && strcmp(n->op_type, "Pad") == 0) ||
 		    (m->opset < 5 && strcmp(n->op_type, "Reshape") == 0))
 			return node_fail(m, (int)i, "opset %d's version of %s is not read", m->opset,
@@ -445,7 +449,7 @@ static void group_nodes(struct imp *m)
 			       perm[3] == 1 && flattens(m, cn) && !op_is(cn, "Squeeze");
 		} else if (op_is(nd, "GlobalAveragePool")) {
 			join = flattens(m, cn);
-		} else if (op_is(nd, "Sigmoid")) {
+		} else if (op_is(nd, "Sigmoid") || op_is(nd, "HardSigmoid")) {
 			join = op_is(cn, "Mul") && cn->n_input == 2 &&
 			       (strcmp(cn->input[0], nd->input[0]) == 0 ||
 				strcmp(cn->input[1], nd->input[0]) == 0);
@@ -623,11 +627,41 @@ static int window_attrs(struct imp *m, int node, const int64_t *kdims, int k[2],
 
 struct act {
 	enum model_activation act;
-	double max_value; /* Clip's max: ReLU(max_value) */
-	bool is_clip, is_relu;
+	double max_value;      /* Clip's max: ReLU(max_value) */
+	double negative_slope; /* LeakyRelu's alpha: ReLU(negative_slope) */
+	bool is_clip, is_relu, is_leaky;
 };
 
-/* The activation of one activation node (Relu, Clip, Sigmoid, Tanh, Softmax); -1 if the node
+/* The shortest decimal that rounds to float f (0.01, not 0.0099999997764825821), so that a
+ * model file's slope survives export (a float attribute) and import unchanged. */
+static double float_decimal(float f)
+{
+	char buf[32];
+
+	for (int p = 1; p < 9; p++) {
+		snprintf(buf, sizeof(buf), "%.*g", p, (double)f);
+		if ((float)strtod(buf, NULL) == f)
+			return strtod(buf, NULL);
+	}
+	return f;
+}
+
+/* HardSigmoid's alpha and beta are edgepipe's hard_sigmoid's (relu6(x + 3) / 6), or a node
+ * error. */
+static int hard_sigmoid_check(struct imp *m, int node)
+{
+	const Onnx__NodeProto *n = node_at(m, node);
+	double alpha = onnx_attr_float(n, "alpha", 0.2), beta = onnx_attr_float(n, "beta", 0.5);
+
+	if (fabs(alpha - 1.0 / 6.0) > 1e-6 || beta != 0.5)
+		return node_fail(m, node, "HardSigmoid with alpha %g, beta %g: edgepipe's "
+				 "hard_sigmoid has alpha 1/6, beta 1/2 (PyTorch's Hardsigmoid, "
+				 "Keras 3's hard_sigmoid)", alpha, beta);
+	return EP_OK;
+}
+
+/* The activation of one activation node (Relu, Clip, Sigmoid, Tanh, Softmax, HardSigmoid,
+ * HardSwish, LeakyRelu); -1 if the node
  * is none, or a node error (code < -1 is impossible: errors are EP_EINVAL = -1; so the caller
  * checks the bool). */
 static bool activation_of(struct imp *m, int node, const struct model_layer *x, struct act *a,
@@ -644,6 +678,15 @@ static bool activation_of(struct imp *m, int node, const struct model_layer *x, 
 		a->act = MODEL_ACT_SIGMOID;
 	} else if (op_is(n, "Tanh")) {
 		a->act = MODEL_ACT_TANH;
+	} else if (op_is(n, "HardSigmoid")) {
+		a->act = MODEL_ACT_HARD_SIGMOID;
+		*rc = hard_sigmoid_check(m, node);
+	} else if (op_is(n, "HardSwish")) {
+		a->act = MODEL_ACT_HARD_SWISH;
+	} else if (op_is(n, "LeakyRelu")) {
+		a->act = MODEL_ACT_RELU;
+		a->negative_slope = float_decimal((float)onnx_attr_float(n, "alpha", 0.01));
+		a->is_leaky = true;
 	} else if (op_is(n, "Softmax")) {
 		int64_t axis = onnx_attr_int(n, "axis", m->opset >= 13 ? -1 : 1);
 		int rank = x ? x->rank + 1 : 2;
@@ -989,11 +1032,12 @@ static int build_pool(struct imp *m, int node, const char *name, int *out)
 		pad[3] = (int)a;
 	}
 	if (pad[0] || pad[1] || pad[2] || pad[3]) {
-		bool nonneg = xl->op == MODEL_OP_RELU ||
+		bool nonneg = (xl->op == MODEL_OP_RELU && xl->attrs.negative_slope == 0) ||
 			      (xl->op == MODEL_OP_ACTIVATION &&
 			       (xl->attrs.activation == MODEL_ACT_RELU ||
 				xl->attrs.activation == MODEL_ACT_RELU6 ||
-				xl->attrs.activation == MODEL_ACT_SIGMOID));
+				xl->attrs.activation == MODEL_ACT_SIGMOID ||
+				xl->attrs.activation == MODEL_ACT_HARD_SIGMOID));
 
 		if (max && !nonneg)
 			return node_fail(m, node, "explicit pads that are not Keras's 'same' on an "
@@ -1328,17 +1372,31 @@ static int build_input(struct imp *m)
 	} else {
 		hwc[0] = d[1];
 	}
-	for (size_t i = 0; i + 1 < rank; i++) {
-		if (hwc[i] > 0)
-			continue;
-		if (m->opt->input_shape[0] > 0 && rank == 4) {
-			memcpy(hwc, m->opt->input_shape, sizeof(hwc));
-			break;
-		}
-		return ep_error_set(m->err, EP_EINVAL, "%s: graph input '%s' has an unknown "
-				    "dimension %zu (only the batch may be unknown; give the input "
-				    "shape)", m->path, in->name, rank == 4 ? (i + 2) % 3 + 1 : 1);
+	/* A given input shape fills the unknown dimensions and must agree with the known ones
+	 * (it was silently ignored when the file knew them all). */
+	if (m->opt->input_shape[0] > 0) {
+		static const char *const axis[3] = { "height", "width", "channels" };
+		const int64_t *is = m->opt->input_shape;
+
+		if (rank != 4)
+			return ep_error_set(m->err, EP_EINVAL, "%s: graph input '%s' is a vector; "
+					    "an input shape %" PRId64 "x%" PRId64 "x%" PRId64 " is "
+					    "for images", m->path, in->name, is[0], is[1], is[2]);
+		for (int i = 0; i < 3; i++)
+			if (hwc[i] > 0 && hwc[i] != is[i])
+				return ep_error_set(m->err, EP_EINVAL, "%s: graph input '%s' has "
+						    "%s %" PRId64 ", the input shape %" PRId64
+						    "x%" PRId64 "x%" PRId64 " says %" PRId64,
+						    m->path, in->name, axis[i], hwc[i], is[0],
+						    is[1], is[2], is[i]);
+		memcpy(hwc, is, sizeof(hwc));
 	}
+	for (size_t i = 0; i + 1 < rank; i++)
+		if (hwc[i] <= 0)
+			return ep_error_set(m->err, EP_EINVAL, "%s: graph input '%s' has an "
+					    "unknown dimension %zu (only the batch may be unknown; "
+					    "give the input shape)", m->path, in->name,
+					    rank == 4 ? (i + 2) % 3 + 1 : 1);
 	layer_name(m, in->name, name);
 	x = rank == 4 ? model_add_input(m->g, name, hwc[0], hwc[1], hwc[2])
 		      : model_add_input(m->g, name, hwc[0], 1, 1);
@@ -1407,7 +1465,8 @@ static int check_declared(struct imp *m, int node, const char *tensor, int layer
 	return EP_OK;
 }
 
-static const char *const act_ops[] = { "Relu", "Clip", "Sigmoid", "Tanh", "Softmax" };
+static const char *const act_ops[] = { "Relu",	  "Clip",      "Sigmoid",  "Tanh",
+				       "Softmax", "HardSigmoid", "HardSwish", "LeakyRelu" };
 
 static bool is_act_op(const Onnx__NodeProto *n)
 {
@@ -1415,6 +1474,137 @@ static bool is_act_op(const Onnx__NodeProto *n)
 		if (op_is(n, act_ops[i]))
 			return true;
 	return false;
+}
+
+static void folded_free(Onnx__TensorProto *t)
+{
+	if (t) {
+		free(t->dims);
+		free(t->int64_data);
+	}
+	free(t);
+}
+
+/*
+ * Shape arithmetic as PyTorch writes x.view(x.size(0), -1): Shape of a tensor, then Gather,
+ * Unsqueeze, Squeeze and Concat of int64 constants. Every shape is known here, so each such
+ * node's output is a constant (kept in m->folded) and no layer. Returns 1 when node `i` is
+ * not shape arithmetic on constants (built as usual), else EP_OK or a node error.
+ */
+static int fold_shape_node(struct imp *m, int i)
+{
+	const Onnx__NodeProto *n = node_at(m, i);
+	int64_t vals[2 * MODEL_MAX_RANK + 2];
+	size_t nv = 0, nd = 1;
+	bool shape = op_is(n, "Shape");
+	Onnx__TensorProto *t, **grown;
+
+	if (!shape && !op_is(n, "Gather") && !op_is(n, "Unsqueeze") && !op_is(n, "Squeeze") &&
+	    !op_is(n, "Concat"))
+		return 1;
+	for (size_t k = shape ? 1 : 0; k < n->n_input; k++)
+		if (n->input[k][0] && !is_const(m, n->input[k]))
+			return 1; /* an op on computed tensors: a layer */
+	if (n->n_input < 1 || n->n_output != 1)
+		return node_fail(m, i, "expected one data input and one output");
+	if (shape) {
+		const struct val *v = val_find(m, n->input[0]);
+		const struct model_layer *l;
+
+		if (onnx_attr(n, "start") || onnx_attr(n, "end"))
+			return node_fail(m, i, "start and end are not read");
+		if (!v || v->layer < 0)
+			return node_fail(m, i, "the shape of a constant is not read");
+		l = L(m, v->layer);
+		vals[nv++] = 1; /* the batch */
+		if (v->chw_flat || l->rank != 3) {
+			for (int d = 0; d < l->rank; d++)
+				vals[nv++] = l->shape[d];
+		} else { /* the image (H, W, C) is [N, C, H, W] */
+			vals[nv++] = l->shape[2];
+			vals[nv++] = l->shape[0];
+			vals[nv++] = l->shape[1];
+		}
+		if (v->chw_flat) {
+			vals[1] = v->chw[0] * v->chw[1] * v->chw[2];
+			nv = 2;
+		}
+	} else {
+		for (size_t k = 0; k < n->n_input; k++) {
+			const Onnx__TensorProto *c = const_input(m, n, k);
+			int64_t e;
+			int rc;
+
+			if (!c)
+				continue;
+			if ((rc = tcheck(m, i, c, T_INT64)))
+				return rc;
+			e = onnx_tensor_elements(c);
+			if (c->n_dims > 1 || e > (int64_t)(sizeof(vals) / sizeof(*vals) - nv))
+				return node_fail(m, i, "shape arithmetic on a tensor of rank %zu and "
+						 "%" PRId64 " elements", c->n_dims, e);
+			if (k > 0 && !op_is(n, "Concat"))
+				break; /* indices or axes: read below */
+			for (int64_t j = 0; j < e; j++)
+				vals[nv++] = onnx_tensor_int64(c, j);
+			nd = c->n_dims;
+		}
+		if (op_is(n, "Concat") && onnx_attr_int(n, "axis", 0) != 0 &&
+		    onnx_attr_int(n, "axis", 0) != -1)
+			return node_fail(m, i, "a Concat of sizes on axis %" PRId64,
+					 onnx_attr_int(n, "axis", 0));
+		if (op_is(n, "Gather")) {
+			const Onnx__TensorProto *ix = const_input(m, n, 1);
+			int64_t e = ix ? onnx_tensor_elements(ix) : -1, out[MODEL_MAX_RANK + 1];
+
+			if (!ix || nd != 1 || onnx_attr_int(n, "axis", 0) != 0 || ix->n_dims > 1 ||
+			    e < 1 || e > MODEL_MAX_RANK + 1 || tcheck(m, i, ix, T_INT64))
+				return node_fail(m, i, "only a Gather on axis 0 of a vector of sizes, "
+						 "with at most %d indices, is read", MODEL_MAX_RANK + 1);
+			for (int64_t j = 0; j < e; j++) {
+				int64_t q = onnx_tensor_int64(ix, j);
+
+				if (q < 0)
+					q += (int64_t)nv;
+				if (q < 0 || q >= (int64_t)nv)
+					return node_fail(m, i, "index %" PRId64 " of %zu sizes",
+							 onnx_tensor_int64(ix, j), nv);
+				out[j] = vals[q];
+			}
+			memcpy(vals, out, (size_t)e * sizeof(int64_t));
+			nv = (size_t)e;
+			nd = ix->n_dims;
+		} else if (op_is(n, "Unsqueeze")) {
+			if (nd != 0)
+				return node_fail(m, i, "only a scalar size is unsqueezed");
+			nd = 1; /* a scalar becomes [1] whatever the axis (0 or -1) */
+		} else if (op_is(n, "Squeeze")) {
+			if (nd != 1 || nv != 1)
+				return node_fail(m, i, "only a single size is squeezed");
+			nd = 0;
+		}
+	}
+	t = calloc(1, sizeof(*t));
+	if (t) {
+		onnx__tensor_proto__init(t);
+		t->data_type = T_INT64;
+		t->n_dims = nd;
+		t->dims = malloc(sizeof(int64_t));
+		t->n_int64_data = nv;
+		t->int64_data = malloc((nv ? nv : 1) * sizeof(int64_t));
+	}
+	grown = realloc(m->folded, (m->n_folded + 1) * sizeof(*grown));
+	if (grown)
+		m->folded = grown;
+	if (!t || !t->dims || !t->int64_data || !grown) {
+		folded_free(t);
+		return ep_error_set(m->err, EP_ENOMEM, "out of memory");
+	}
+	t->dims[0] = (int64_t)nv;
+	memcpy(t->int64_data, vals, nv * sizeof(int64_t));
+	m->folded[m->n_folded++] = t;
+	val_find(m, n->output[0])->konst = t;
+	return EP_OK;
 }
 
 /* One group: nodes g[0..k-1], the head last; builds its layer(s) and binds the head's output. */
@@ -1440,11 +1630,20 @@ static int build_group(struct imp *m, const int *grp, int k)
 	}
 	if (k == 1 && op_is(hn, "Constant"))
 		return EP_OK;
+	if (k == 1 && (rc = fold_shape_node(m, h)) != 1)
+		return rc;
+	rc = EP_OK;
 	layer_name(m, node_name(hn), name);
 
-	/* The activation tail: [.., act] or [.., Sigmoid, Mul] (swish). */
+	/* The activation tail: [.., act], [.., Sigmoid, Mul] (swish) or [.., HardSigmoid, Mul]
+	 * (hard_swish, as PyTorch writes Hardswish before opset 14 and we write it in 13). */
 	if (k >= 2 && op_is(hn, "Mul") && op_is(node_at(m, grp[k - 2]), "Sigmoid")) {
 		act.act = MODEL_ACT_SWISH;
+		main_n = k - 2;
+	} else if (k >= 2 && op_is(hn, "Mul") && op_is(node_at(m, grp[k - 2]), "HardSigmoid")) {
+		if ((rc = hard_sigmoid_check(m, grp[k - 2])))
+			return rc;
+		act.act = MODEL_ACT_HARD_SWISH;
 		main_n = k - 2;
 	} else if (is_act_op(hn)) {
 		const struct val *iv = val_find(m, hn->input[0]);
@@ -1458,7 +1657,9 @@ static int build_group(struct imp *m, const int *grp, int k)
 		/* An activation layer on its own. */
 		if ((rc = input_layer(m, h, first->input[0], &x)))
 			return rc;
-		if (act.is_clip && strcmp(hint.op, "Activation") != 0)
+		if (act.is_leaky)
+			out = model_add_leaky_relu(m->g, name, x, act.negative_slope);
+		else if (act.is_clip && strcmp(hint.op, "Activation") != 0)
 			out = model_add_relu(m->g, name, x, act.max_value);
 		else if (act.is_relu && strcmp(hint.op, "ReLU") == 0)
 			out = model_add_relu(m->g, name, x, 0);
@@ -1474,6 +1675,8 @@ static int build_group(struct imp *m, const int *grp, int k)
 		const Onnx__NodeProto *mn = node_at(m, grp[main_n - 1]);
 		const char *op = mn->op_type;
 
+		if (act.is_leaky)
+			return node_fail(m, h, "a LeakyRelu fused into a %s", op);
 		if (act.act && !op_is(mn, "Conv") && !op_is(mn, "Gemm") && !op_is(mn, "MatMul") &&
 		    !(op_is(mn, "Add") && main_n >= 2 && op_is(node_at(m, grp[main_n - 2]),
 								 "MatMul")))
@@ -1688,6 +1891,9 @@ fail:
 	free(m.vals);
 	free(m.order);
 	free(m.head);
+	for (size_t i = 0; i < m.n_folded; i++)
+		folded_free(m.folded[i]);
+	free(m.folded);
 	free(grp);
 	return rc;
 }

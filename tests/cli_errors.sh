@@ -39,6 +39,10 @@ expect_exit2 "model show unknown model lists the zoo" \
 	"'nosuchmodel'${NL}resnet50${NL}efficientnetb1${NL}model file" "$EP" model show nosuchmodel
 expect_exit2 "model show --dtype int4" "'int4'" "$EP" model show resnet50 --dtype int4
 expect_exit2 "model show --cuts fuzzy" "'fuzzy'" "$EP" model show resnet50 --cuts fuzzy
+expect_exit2 "model show --input-shape (import only)" "--input-shape${NL}'model import'" \
+	"$EP" model show resnet50 --input-shape 32x32x3
+expect_exit2 "model export --weights-out (import only)" "--weights-out${NL}'model import'" \
+	"$EP" model export resnet50 --weights-out w.bin
 expect_exit2 "model show --accounting magic" "'magic'" \
 	"$EP" model show resnet50 --accounting magic
 expect_exit2 "model show --compression 0.5" "'0.5'${NL}>= 1" \

@@ -169,32 +169,103 @@ def ops_net():
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), params, merged
 
 
+def mnv3_like():
+    """The activations of exported MobileNetV3s and detectors: HardSwish (opset 14), a
+    squeeze-and-excitation gate through HardSigmoid (alpha 1/6, beta 1/2, as PyTorch writes
+    Hardsigmoid), HardSigmoid + Mul (PyTorch's Hardswish before opset 14: one layer, named
+    after the Mul), LeakyRelu (alpha 0.1).
+
+    Hand-counted parameters:
+      stem       3x3 stride 2, 3->16, bias   3*3*3*16 + 16 = 448
+      dw         3x3 depthwise, bias         3*3*16 + 16   = 160
+      se_reduce  1x1, 16->4, bias            16*4 + 4      = 68
+      se_expand  1x1, 4->16, bias            4*16 + 16     = 80
+      proj       1x1, 16->24, bias           16*24 + 24    = 408
+      fc         Gemm 24->10, bias           24*10 + 10    = 250
+    """
+    hs = dict(alpha=1.0 / 6, beta=0.5)
+    nodes = [
+        helper.make_node("Conv", ["image", "stem_w", "stem_b"], ["s"], name="stem",
+                         kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
+        helper.make_node("HardSwish", ["s"], ["sh"], name="stem_hswish"),
+        helper.make_node("Conv", ["sh", "dw_w", "dw_b"], ["d"], name="dw", kernel_shape=[3, 3],
+                         pads=[1, 1, 1, 1], group=16),
+        helper.make_node("Relu", ["d"], ["dr"], name="dw_relu"),
+        helper.make_node("GlobalAveragePool", ["dr"], ["sp"], name="se_pool"),
+        helper.make_node("Conv", ["sp", "ser_w", "ser_b"], ["sr"], name="se_reduce",
+                         kernel_shape=[1, 1]),
+        helper.make_node("Relu", ["sr"], ["srr"], name="se_relu"),
+        helper.make_node("Conv", ["srr", "see_w", "see_b"], ["se"], name="se_expand",
+                         kernel_shape=[1, 1]),
+        helper.make_node("HardSigmoid", ["se"], ["sg"], name="se_hsig", **hs),
+        helper.make_node("Mul", ["dr", "sg"], ["sm"], name="se_mul"),
+        helper.make_node("Conv", ["sm", "proj_w", "proj_b"], ["p"], name="proj",
+                         kernel_shape=[1, 1]),
+        helper.make_node("HardSigmoid", ["p"], ["ph"], name="proj_hsig", **hs),
+        helper.make_node("Mul", ["p", "ph"], ["pw"], name="proj_hswish"),
+        helper.make_node("LeakyRelu", ["pw"], ["lk"], name="leaky", alpha=0.1),
+        helper.make_node("GlobalAveragePool", ["lk"], ["g"], name="gap"),
+        helper.make_node("Flatten", ["g"], ["f"], name="flatten"),
+        helper.make_node("Gemm", ["f", "fc_w", "fc_b"], ["y"], name="fc", transB=1),
+    ]
+    inits = [init("stem_w", 16, 3, 3, 3), init("stem_b", 16), init("dw_w", 16, 1, 3, 3),
+             init("dw_b", 16), init("ser_w", 4, 16, 1, 1), init("ser_b", 4),
+             init("see_w", 16, 4, 1, 1), init("see_b", 16), init("proj_w", 24, 16, 1, 1),
+             init("proj_b", 24), init("fc_w", 10, 24), init("fc_b", 10)]
+    # Weights scaled to about 1 / sqrt(fan-in), so that activations stay where HardSigmoid
+    # and HardSwish bend (|x| < 3) instead of saturating.
+    for t in inits:
+        a = numpy_helper.to_array(t)
+        fan = np.prod(a.shape[1:]) if a.ndim > 1 else 4
+        t.CopyFrom(numpy_helper.from_array((a / np.sqrt(fan)).astype(np.float32), t.name))
+    graph = helper.make_graph(
+        nodes, "mnv3_like",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 32, 32])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])], inits)
+    params = {"stem": 448, "dw": 160, "se_reduce": 68, "se_expand": 80, "proj": 408,
+              "fc": 250}
+    merged = {"proj_hsig", "gap"}
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)]), params, merged
+
+
 def flatten_orders(tmp):
-    """PyTorch flattens an image in C,H,W order (plain Flatten), keras2onnx in H,W,C order
-    (Transpose then Flatten). The same network written both ways, the second with the Gemm's
-    rows permuted by numpy, must import to the same graph and the same weights file: the
-    importer reorders the first file's rows itself."""
+    """PyTorch flattens an image in C,H,W order (plain Flatten, or x.view(x.size(0), -1):
+    Shape, Gather, Unsqueeze, Concat, Reshape), keras2onnx in H,W,C order (Transpose then
+    Flatten). The same network written the three ways, the H,W,C one with the Gemm's rows
+    permuted by numpy, must import to the same graph and the same weights file: the importer
+    computes the view's shape itself and reorders the C,H,W files' rows."""
     c, h, w, units = 3, 4, 5, 6
     conv_w = init("conv_w", c, 2, 1, 1)
     gemm_chw = rng.standard_normal((c * h * w, units)).astype(np.float32)
     # Row (y, x, k) of the H,W,C order is row (k, y, x) of the C,H,W order.
     gemm_hwc = gemm_chw.reshape(c, h, w, units).transpose(1, 2, 0, 3).reshape(-1, units)
     files = []
-    for name, transposed, gw in (("chw", False, gemm_chw), ("hwc", True, gemm_hwc)):
+    for name, how, gw in (("chw", "flatten", gemm_chw), ("hwc", "transpose", gemm_hwc),
+                          ("view", "view", gemm_chw)):
         nodes = [helper.make_node("Conv", ["x", "conv_w"], ["c"], name="conv",
                                   kernel_shape=[1, 1])]
+        inits = [conv_w, numpy_helper.from_array(gw, "gw")]
         flat_in = "c"
-        if transposed:
+        if how == "transpose":
             nodes.append(helper.make_node("Transpose", ["c"], ["t"], name="transpose",
                                           perm=[0, 2, 3, 1]))
             flat_in = "t"
-        nodes += [helper.make_node("Flatten", [flat_in], ["f"], name="flatten"),
-                  helper.make_node("Gemm", ["f", "gw"], ["y"], name="fc")]
+        if how == "view":  # as torch.onnx writes x.view(x.size(0), -1)
+            nodes += [helper.make_node("Shape", ["c"], ["s"], name="/Shape"),
+                      helper.make_node("Gather", ["s", "zero"], ["n"], name="/Gather", axis=0),
+                      helper.make_node("Unsqueeze", ["n", "axes"], ["n1"], name="/Unsqueeze"),
+                      helper.make_node("Concat", ["n1", "minus1"], ["shape"], name="/Concat",
+                                       axis=0),
+                      helper.make_node("Reshape", ["c", "shape"], ["f"], name="flatten")]
+            inits += [numpy_helper.from_array(np.array(0, np.int64), "zero"),
+                      const_i64("axes", [0]), const_i64("minus1", [-1])]
+        else:
+            nodes.append(helper.make_node("Flatten", [flat_in], ["f"], name="flatten"))
+        nodes.append(helper.make_node("Gemm", ["f", "gw"], ["y"], name="fc"))
         graph = helper.make_graph(
             nodes, "flat", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
-                                                          [1, 2, h, w])],
-            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, units])],
-            [conv_w, numpy_helper.from_array(gw, "gw")])
+                                                          ["N", 2, h, w])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", units])], inits)
         path = os.path.join(tmp, name + ".onnx")
         onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
         wpath = os.path.join(tmp, name + ".bin")
@@ -202,9 +273,12 @@ def flatten_orders(tmp):
                            capture_output=True, text=True)
         check(f"flatten {name}: import exits 0", r.returncode == 0, r.stderr.strip())
         files.append((r.stdout, open(wpath, "rb").read() if r.returncode == 0 else b""))
-    check("flatten C,H,W and H,W,C files: the same model file", files[0][0] == files[1][0])
-    check("flatten C,H,W and H,W,C files: the same weights, byte for byte",
-          files[0][1] == files[1][1] and len(files[0][1]) == 4 * (3 * 2 + c * h * w * units))
+    for k, what in ((1, "H,W,C"), (2, "view")):
+        check(f"flatten C,H,W and {what} files: the same model file",
+              files[0][0] == files[k][0], f"{files[0][0]}\n{files[k][0]}")
+        check(f"flatten C,H,W and {what} files: the same weights, byte for byte",
+              files[0][1] == files[k][1] and
+              len(files[0][1]) == 4 * (3 * 2 + c * h * w * units))
 
 
 def torch_like():
@@ -241,7 +315,7 @@ def nchw(shape):
 
 
 def run_models(tmp):
-    for build in (small_cnn, ops_net, torch_like):
+    for build in (small_cnn, ops_net, torch_like, mnv3_like):
         model, params, merged = build()
         name = model.graph.name
         path = os.path.join(tmp, name + ".onnx")
@@ -288,6 +362,12 @@ def run_models(tmp):
               r2.returncode == 0 and r3.returncode == 0 and
               json.loads(r3.stdout)["layers"] == json.loads(r.stdout)["layers"],
               (r2.stderr + r3.stderr).strip())
+        # ... and the same model file, attributes included (a LeakyRelu's slope, float32 in
+        # the file, must come back as the decimal it was).
+        f1 = subprocess.run([EP, "model", "import", path], capture_output=True, text=True)
+        f2 = subprocess.run([EP, "model", "import", again], capture_output=True, text=True)
+        check(f"{name}: exported again and imported, the same model file",
+              f1.returncode == 0 and f1.stdout == f2.stdout, (f1.stderr + f2.stderr).strip())
         total = sum(l["params_trainable"] + l["params_non_trainable"] for l in layers.values())
         check(f"{name}: total params {total} = {sum(params.values())} by hand",
               total == sum(params.values()))
@@ -312,9 +392,15 @@ def bad_files(tmp):
 
     m = onnx.ModelProto()
     m.CopyFrom(model)
-    m.graph.node[2].op_type = "LeakyRelu"
+    m.graph.node[2].op_type = "LRN"
     cases.append(("unsupported op", write("unsupported", m.SerializeToString()),
-                  "node 'relu1' (LeakyRelu)"))
+                  "node 'relu1' (LRN)"))
+
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    m.graph.node[2].op_type = "HardSigmoid"  # ONNX's default alpha 0.2, not PyTorch's 1/6
+    cases.append(("HardSigmoid with alpha 0.2", write("hsig", m.SerializeToString()),
+                  "node 'relu1' (HardSigmoid): HardSigmoid with alpha 0.2"))
 
     m = onnx.ModelProto()
     m.CopyFrom(model)
@@ -350,12 +436,41 @@ def bad_files(tmp):
     m.graph.input.append(helper.make_tensor_value_info("extra", TensorProto.FLOAT, [1, 3]))
     cases.append(("two inputs", write("twoinputs", m.SerializeToString()), "'extra'"))
 
-    for name, path, needle in cases:
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    m.graph.output.append(helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 10]))
+    cases.append(("two outputs", write("twooutputs", m.SerializeToString()),
+                  "2 outputs ('probs', ...)"))
+
+    for version, needle in ((19, "opset 19 (edgepipe reads 1 to 18)"),
+                            (6, "node 'bn1' (BatchNormalization): opset 6's version")):
+        m = onnx.ModelProto()
+        m.CopyFrom(model)
+        m.opset_import[0].version = version
+        cases.append((f"opset {version}", write(f"opset{version}", m.SerializeToString()),
+                      needle))
+
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    dims = m.graph.input[0].type.tensor_type.shape.dim
+    dims[2].dim_param, dims[3].dim_param = "H", "W"
+    dynamic = write("dynamic", m.SerializeToString())
+    cases.append(("unknown height and width", dynamic, "'image' has an unknown dimension"))
+    # --input-shape fills unknown dimensions only: it used to be ignored silently where the
+    # file fixes them, and to override known channels (the error then came from conv1).
+    cases.append(("--input-shape against the file's height", good,
+                  "'image' has height 32, the input shape 64x64x3 says 64",
+                  "--input-shape", "64x64x3"))
+    cases.append(("--input-shape against the file's channels", dynamic,
+                  "'image' has channels 3, the input shape 64x48x4 says 4",
+                  "--input-shape", "64x48x4"))
+
+    for name, path, needle, *extra in cases:
         out = os.path.join(tmp, "out.model")
         if os.path.exists(out):
             os.unlink(out)
-        r = subprocess.run([EP, "model", "import", path, "-o", out], capture_output=True,
-                           text=True)
+        r = subprocess.run([EP, "model", "import", path, "-o", out, *extra],
+                           capture_output=True, text=True)
         check(f"bad file, {name}: exit 2", r.returncode == 2,
               f"exit {r.returncode}: {r.stderr.strip()}")
         check(f"bad file, {name}: message names {needle!r}", needle in r.stderr,
@@ -365,6 +480,14 @@ def bad_files(tmp):
     out = os.path.join(tmp, "out.model")
     r = subprocess.run([EP, "model", "import", good, "-o", out], capture_output=True, text=True)
     check("intact file imports", r.returncode == 0 and os.path.exists(out), r.stderr.strip())
+    r = subprocess.run([EP, "model", "import", dynamic, "--input-shape", "64x48x3", "-o", out],
+                       capture_output=True, text=True)
+    r2 = subprocess.run([EP, "model", "show", out, "--format", "json", "--table", "layers"],
+                        capture_output=True, text=True)
+    shapes = [l["shape"] for l in json.loads(r2.stdout)["layers"][:2]] if not r.returncode and \
+        not r2.returncode else []
+    check("unknown height and width with --input-shape 64x48x3: the input and conv1 shapes",
+          shapes == [[64, 48, 3], [64, 48, 16]], f"{shapes} {r.stderr.strip()}")
 
 
 def exported(tmp):
@@ -497,46 +620,54 @@ def emu_real(tmp):
     """`edgepipe emu --compute real` on an ONNX file runs the file's own initializers: the
     whole model's output for each input image (--save-tensors, which the dispatcher checked
     every pipelined answer against) equals numpy's evaluation of the file on that image, to
-    float32 rounding. The plan has 3 stages (optimal, compute-bound at 50 MFLOPS: conv1..relu1,
-    res_a..residual_add, relu3..fc), so the stages hand the real tensors on."""
+    float32 rounding. Two files: small_cnn's logits (its softmax of these weights is one-hot,
+    which other weights could match), planned in 3 stages (optimal, compute-bound at 50
+    MFLOPS: conv1..relu1, res_a..residual_add, relu3..fc), and mnv3_like (HardSwish,
+    HardSigmoid, LeakyRelu through the importer and the executor)."""
     if os.geteuid() != 0:
         print("skipped: the emulator needs root")
         sys.exit(77)
-    model, _, _ = small_cnn()
-    # The logits: the softmax of these weights is one-hot, which other weights could match.
-    del model.graph.node[-1]
-    model.graph.output[0].name = "logits"
-    path = os.path.join(tmp, "small_cnn.onnx")
-    onnx.save(model, path)
-    tensors = os.path.join(tmp, "tensors.bin")
-    state = os.path.join(tmp, "state")
-    lock = open("/run/lock/edgepipe-emu-tests.lock", "a")  # the emulator tests take turns
+    small, _, _ = small_cnn()
+    del small.graph.node[-1]
+    small.graph.output[0].name = "logits"
+    mnv3, _, _ = mnv3_like()
     import fcntl
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    r = subprocess.run([EP, "emu", "--model", path, "--nodes", "3", "--mem", "64MiB",
-                        "--cluster", "uniform", "--bw-range", "1Gbit:2Gbit", "--speed",
-                        "50MFLOPS", "--algo", "optimal", "--compute", "real", "--requests",
-                        "8", "--probes", "0", "--state-dir", state, "--save-tensors", tensors,
-                        "--format", "json"], capture_output=True, text=True)
-    lock.close()
-    check("emu --compute real on the ONNX file: exit 0", r.returncode == 0, r.stderr.strip())
-    if r.returncode:
-        return
-    rep = json.loads(r.stdout)
-    check("emu: 3 stages", len(rep["plan"]) == 3, str(rep["plan"]))
-    check("emu: every answer checked, 0 mismatches",
-          rep["mismatches"] == 0 and rep["checked"] >= 8 and rep["answered"] == 8,
-          f"checked {rep['checked']}, mismatches {rep['mismatches']}")
-    data = np.fromfile(tensors, dtype="<f4")
-    per = 32 * 32 * 3 + 10
-    check("emu: 4 images and their outputs saved", data.size == 4 * per, f"{data.size} floats")
-    for i in range(data.size // per):
-        img = data[i * per:i * per + per - 10].reshape(32, 32, 3)  # H, W, C
-        got = data[i * per + per - 10:(i + 1) * per]
-        want = evaluate(model, img.transpose(2, 0, 1)[None])[0]
-        err = np.abs(got - want).max() / np.abs(want).max()
-        check(f"emu: image {i}: output = numpy on the file's weights (relative {err:.2g})",
-              err < 1e-4, f"got {got[:4]}, numpy {want[:4]}")
+    for model, stages in ((small, 3), (mnv3, None)):
+        name = model.graph.name
+        path = os.path.join(tmp, name + ".onnx")
+        onnx.save(model, path)
+        tensors = os.path.join(tmp, name + ".bin")
+        lock = open("/run/lock/edgepipe-emu-tests.lock", "a")  # the emulator tests take turns
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        r = subprocess.run([EP, "emu", "--model", path, "--nodes", "3", "--mem", "64MiB",
+                            "--cluster", "uniform", "--bw-range", "1Gbit:2Gbit", "--speed",
+                            "50MFLOPS", "--algo", "optimal", "--compute", "real",
+                            "--requests", "8", "--probes", "0", "--state-dir",
+                            os.path.join(tmp, "state"), "--save-tensors", tensors,
+                            "--format", "json"], capture_output=True, text=True)
+        lock.close()
+        check(f"{name}: emu --compute real on the ONNX file: exit 0", r.returncode == 0,
+              r.stderr.strip())
+        if r.returncode:
+            continue
+        rep = json.loads(r.stdout)
+        if stages:
+            check(f"{name}: emu: {stages} stages", len(rep["plan"]) == stages,
+                  str(rep["plan"]))
+        check(f"{name}: emu: every answer checked, 0 mismatches",
+              rep["mismatches"] == 0 and rep["checked"] >= 8 and rep["answered"] == 8,
+              f"checked {rep['checked']}, mismatches {rep['mismatches']}")
+        data = np.fromfile(tensors, dtype="<f4")
+        per = 32 * 32 * 3 + 10
+        check(f"{name}: emu: 4 images and their outputs saved", data.size == 4 * per,
+              f"{data.size} floats")
+        for i in range(data.size // per):
+            img = data[i * per:i * per + per - 10].reshape(32, 32, 3)  # H, W, C
+            got = data[i * per + per - 10:(i + 1) * per]
+            want = evaluate(model, img.transpose(2, 0, 1)[None])[0]
+            err = np.abs(got - want).max() / np.abs(want).max()
+            check(f"{name}: emu: image {i}: output = numpy on the file's weights "
+                  f"(relative {err:.2g})", err < 1e-4, f"got {got[:4]}, numpy {want[:4]}")
 
 
 with tempfile.TemporaryDirectory() as tmp:

@@ -176,6 +176,10 @@ static float act(enum model_activation a, float v)
 		return (float)(v / (1.0 + exp(-(double)v)));
 	case MODEL_ACT_TANH:
 		return (float)tanh(v);
+	case MODEL_ACT_HARD_SIGMOID: /* Keras 3: relu6(x + 3) / 6 */
+		return (float)(fmin(fmax(v + 3.0, 0.0), 6.0) / 6.0);
+	case MODEL_ACT_HARD_SWISH: /* Keras 3: x * relu6(x + 3) / 6 */
+		return (float)(v * fmin(fmax(v + 3.0, 0.0), 6.0) / 6.0);
 	default:
 		return v;
 	}
@@ -463,15 +467,18 @@ static void test_activations(void)
 	struct model_graph *g = model_graph_create("act");
 	static const enum model_activation acts[] = { MODEL_ACT_RELU, MODEL_ACT_RELU6,
 						      MODEL_ACT_SIGMOID, MODEL_ACT_SWISH,
-						      MODEL_ACT_TANH, MODEL_ACT_SOFTMAX };
+						      MODEL_ACT_TANH, MODEL_ACT_SOFTMAX,
+						      MODEL_ACT_HARD_SIGMOID,
+						      MODEL_ACT_HARD_SWISH };
 	int in = model_add_input(g, "in", 3, 4, 5);
 	int scaled = model_add_rescaling(g, "x8", in, 8.0); /* values in [-8, 8) */
-	int layers[8], n = 0;
+	int layers[12], n = 0;
 
 	for (size_t k = 0; k < sizeof(acts) / sizeof(acts[0]); k++)
 		layers[n++] = model_add_activation(g, NULL, scaled, acts[k]);
 	layers[n++] = model_add_relu(g, "relu_cap", scaled, 4.0);
 	layers[n++] = model_add_relu(g, "relu_plain", scaled, 0.0);
+	layers[n++] = model_add_leaky_relu(g, "leaky", scaled, 0.1);
 	/* join everything into one output */
 	model_add_add(g, "sum", layers, n);
 	if (run_graph(&r, g, 3, true, NULL)) {
@@ -487,7 +494,9 @@ static void test_activations(void)
 			for (int64_t i = 0; i < m; i++) {
 				float v = T(&r, scaled)[i];
 
-				want[i] = v < 0 ? 0 : (l->attrs.max_value > 0 && v > 4 ? 4 : v);
+				/* Keras ReLU: negative_slope * x below 0, capped at max_value */
+				want[i] = v < 0 ? (float)(l->attrs.negative_slope * v)
+					  : (l->attrs.max_value > 0 && v > 4 ? 4 : v);
 			}
 		} else {
 			ref_act(l, l->attrs.activation, T(&r, scaled), want);
@@ -502,7 +511,7 @@ static void test_activations(void)
 		for (int64_t i = 0; i < model_layer_elements(l); i++)
 			for (int k = 0; k < n; k++)
 				want[i] += T(&r, layers[k])[i];
-		compare("add of 8", r.out, want, model_layer_elements(l));
+		compare("add of 11", r.out, want, model_layer_elements(l));
 		free(want);
 	}
 	run_free(&r);
@@ -604,7 +613,7 @@ static void test_dense_and_shapes(void)
 	int64_t dims[1] = { 30 };
 	int rs = model_add_reshape(g, "rs", cat, 1, dims);
 	int dr = model_add_dropout(g, "drop", rs);
-	int d1 = model_add_dense(g, "d1", dr, 8, true, MODEL_ACT_RELU);
+	int d1 = model_add_dense(g, "d1", dr, 8, true, MODEL_ACT_HARD_SWISH);
 	int d2 = model_add_dense(g, "d2", d1, 5, true, MODEL_ACT_SOFTMAX);
 	float *want;
 
@@ -637,11 +646,11 @@ static void test_dense_and_shapes(void)
 
 			for (int64_t i = 0; i < ni; i++)
 				acc += (double)T(&r, x)[i] * W(&r, d, 0)[i * nu + u];
-			want[u] = k ? (float)acc : act(MODEL_ACT_RELU, (float)acc);
+			want[u] = k ? (float)acc : act(MODEL_ACT_HARD_SWISH, (float)acc);
 		}
 		if (k)
 			ref_softmax(want, want, nu, nu);
-		compare(k ? "dense softmax" : "dense relu", T(&r, d), want, nu);
+		compare(k ? "dense softmax" : "dense hard_swish", T(&r, d), want, nu);
 		free(want);
 	}
 	run_free(&r);

@@ -39,7 +39,7 @@ static const char *const families[] = {
 	"test_sigmoid", "test_tanh", "test_softmax_", "test_add", "test_mul", "test_sum_",
 	"test_concat_", "test_constant_pad", "test_edge_pad", "test_reflect_pad", "test_clip",
 	"test_flatten_", "test_reshape_", "test_dropout_", "test_identity", "test_squeeze",
-	"test_unsqueeze_",
+	"test_unsqueeze_", "test_hardsigmoid", "test_hardswish", "test_leakyrelu",
 };
 
 /* Cases that must run and pass (ONNX's examples of the layer kinds the zoo uses). */
