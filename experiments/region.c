@@ -126,9 +126,7 @@ int region_compute(const struct model_profile *prof, const struct region_spec *s
 	struct algo_result r;
 	gsl_rng *rng = NULL;
 
-	rc = check_spec(spec, err);
-	if (rc)
-		return rc;
+	EP_CHECK(check_spec(spec, err));
 	if (prof->n_cuts < 2)
 		return ep_error_set(err, EP_EINVAL, "model '%s' has %zu cut point(s)", prof->model,
 				    prof->n_cuts);
@@ -163,9 +161,7 @@ int region_compute(const struct model_profile *prof, const struct region_spec *s
 				cl.speed_flops[v] = pt->speed_flops;
 			for (int x = 0; x < v1 * v1; x++)
 				cl.bw_bps[x] = x % (v1 + 1) ? pt->bw_bps : 0;
-			rc = problem_init(&p, prof, &cl, &po, err);
-			if (rc)
-				goto out;
+			EP_CHECK_GOTO(problem_init(&p, prof, &cl, &po, err), rc, out);
 			gsl_rng_set(rng, 1);
 			rc = algo_run(a, &p, &spec->algo_options, rng, &r, err);
 			problem_release(&p);

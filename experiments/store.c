@@ -100,7 +100,7 @@ int store_check_schema(sqlite3 *db, const char *what, struct ep_error *err)
 static int prepare_schema(struct store *s, const char *path, struct ep_error *err)
 {
 	sqlite3_stmt *st = NULL;
-	int tables = -1, rc;
+	int tables = -1;
 	char sql[96];
 
 	if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL) ==
@@ -117,9 +117,7 @@ static int prepare_schema(struct store *s, const char *path, struct ep_error *er
 		snprintf(what, sizeof(what), "'%s'", path);
 		return store_check_schema(s->db, what, err);
 	}
-	rc = exec(s, schema, err);
-	if (rc)
-		return rc;
+	EP_CHECK(exec(s, schema, err));
 	snprintf(sql, sizeof(sql), "INSERT INTO meta VALUES('schema', '%d')",
 		 STORE_SCHEMA_VERSION);
 	return exec(s, sql, err);
@@ -249,9 +247,7 @@ int store_open_read(const char *path, struct sqlite3 **out, struct ep_error *err
 	*out = NULL;
 	if (rc)
 		return rc;
-	rc = open_read(path, out, err);
-	if (rc)
-		return rc;
+	EP_CHECK(open_read(path, out, err));
 	snprintf(what, sizeof(what), "'%s'", path);
 	rc = store_check_schema(*out, what, err);
 	if (rc) {
@@ -295,9 +291,7 @@ int store_open_mode(const char *path, enum store_mode mode, struct store **out,
 	s->batch = 256;
 	s->lock_fd = -1;
 	snprintf(s->path, sizeof(s->path), "%s", path);
-	rc = check_place(path, mode != STORE_READ, &exists, &writable, &why, err);
-	if (rc)
-		goto fail;
+	EP_CHECK_GOTO(check_place(path, mode != STORE_READ, &exists, &writable, &why, err), rc, fail);
 	if (mode == STORE_READ || (mode == STORE_WRITE_OR_READ && exists && !writable)) {
 		s->read_only = true;
 		rc = store_open_read(path, &s->db, err);

@@ -275,11 +275,8 @@ int summary_write_markdown(struct sqlite3 *db, int bw_classes, FILE *out, struct
 	long total[PL_X_COUNT_] = {0};
 	long ok = 0;
 	char excl[512];
-	int rc;
 
-	rc = pl_load(db, bw_classes, &d, err);
-	if (rc)
-		return rc;
+	EP_CHECK(pl_load(db, bw_classes, &d, err));
 	for (size_t i = 0; i < d.n; i++) {
 		if (d.rows[i].status == PL_S_OK)
 			ok++;

@@ -175,7 +175,7 @@ int sweep_options(const struct sweep_grid *g, struct store_option *o, struct ep_
 	int n_list = algo_option_list(algo_registry, list, STORE_MAX_OPTIONS);
 	char buf[256], x[32], y[32];
 	size_t k = 0;
-	int n = 0, rc;
+	int n = 0;
 
 	opt_set(o, &n, "--speed", "%s FLOP/s", num(c->speed_flops, x));
 	buf[0] = '\0';
@@ -192,9 +192,7 @@ int sweep_options(const struct sweep_grid *g, struct store_option *o, struct ep_
 		uint64_t h;
 		long bytes;
 
-		rc = file_hash(c->path, &h, &bytes, err);
-		if (rc)
-			return rc;
+		EP_CHECK(file_hash(c->path, &h, &bytes, err));
 		opt_set(o, &n, "--cluster-file", "content fnv1a %016llx, %ld bytes",
 			(unsigned long long)h, bytes);
 	} else {
@@ -228,9 +226,7 @@ int sweep_options(const struct sweep_grid *g, struct store_option *o, struct ep_
 
 		if (!g->compute_profiles[i])
 			continue;
-		rc = file_hash(g->compute_profiles[i], &h, &bytes, err);
-		if (rc)
-			return rc;
+		EP_CHECK(file_hash(g->compute_profiles[i], &h, &bytes, err));
 		if (k < sizeof(buf))
 			k += (size_t)snprintf(buf + k, sizeof(buf) - k, "%s%s %016llx", k ? "," : "",
 					      g->models[i], (unsigned long long)h);
@@ -376,7 +372,6 @@ static int worker_memo(struct worker *w, const struct cell *x, struct partition_
 	struct instance_spec spec;
 	struct instance *inst = NULL;
 	struct plan plan;
-	int rc;
 
 	if (!w->memo[x->model]) {
 		w->memo[x->model] = partition_memo_create();
@@ -384,9 +379,7 @@ static int worker_memo(struct worker *w, const struct cell *x, struct partition_
 			return ep_error_set(err, EP_ENOMEM, "out of memory");
 		cell_spec(w->g, &first, &spec);
 		instance_spec_set_variant(&spec, ALGO_PUBLISHED);
-		rc = instance_create(&spec, &inst, err);
-		if (rc)
-			return rc;
+		EP_CHECK(instance_create(&spec, &inst, err));
 		plan_init(&plan);
 		/* Infeasible or not, the call leaves its suffixes in the memo. */
 		partition_dp(&inst->problem, ALGO_PUBLISHED, spec.cluster.n, w->memo[x->model],
@@ -504,21 +497,15 @@ static int compute_cell(struct worker *w, long c, struct ep_error *err)
 		if (row.bw_classes && algo_options_set_int(&o, "bw-classes", row.bw_classes))
 			return ep_error_set(err, EP_ELIMIT, "too many algorithm options");
 		if (o.variant == ALGO_PUBLISHED) {
-			rc = worker_memo(w, &x, &memo, err);
-			if (rc)
-				return rc;
+			EP_CHECK(worker_memo(w, &x, &memo, err));
 			o.memo = memo;
 		}
 		gsl_rng_set(w->rng, ep_seed32(instance_algo_seed(&spec, a->name)));
-		rc = algo_run(a, &w->inst->problem, &o, w->rng, &w->result, err);
-		if (rc)
-			return rc;
+		EP_CHECK(algo_run(a, &w->inst->problem, &o, w->rng, &w->result, err));
 		fill_row(&row, w->inst, &w->result);
 		if (g->sim && w->result.status == EP_OK)
 			simulate(g, w->inst, &w->result.plan, &row);
-		rc = emit(w, &row, err);
-		if (rc)
-			return rc;
+		EP_CHECK(emit(w, &row, err));
 	}
 	return EP_OK;
 }

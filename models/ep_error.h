@@ -43,4 +43,31 @@ int ep_error_set(struct ep_error *err, int code, const char *fmt, ...)
 /* Clear `err` to EP_OK with an empty message. Accepts NULL. */
 void ep_error_clear(struct ep_error *err);
 
+/*
+ * Check and propagate, in the manner of igraph's IGRAPH_CHECK: evaluate `expr`, an EP_* code,
+ * once; if it is not EP_OK, pass it on. The callee has already written its message into the
+ * `struct ep_error` both share, so the code and the message travel unchanged to the command
+ * line's exit status.
+ *
+ * EP_CHECK(expr): return the code from the enclosing function (for functions that own nothing
+ * yet). EP_CHECK_GOTO(expr, rc, label): store the code in `rc` and jump to `label`, the
+ * function's cleanup (the house style, goto-cleanup):
+ *
+ *	rc = ep_parse_bytes(s, &bytes, err);        EP_CHECK_GOTO(model_zoo_open(name, &g, err),
+ *	if (rc)                               ==                  rc, out);
+ *		goto out;
+ */
+#define EP_CHECK(expr)                                                                         \
+	do {                                                                                   \
+		int ep_check_rc_ = (expr);                                                     \
+		if (ep_check_rc_ != EP_OK)                                                     \
+			return ep_check_rc_;                                                   \
+	} while (0)
+
+#define EP_CHECK_GOTO(expr, rc, label)                                                         \
+	do {                                                                                   \
+		if (((rc) = (expr)) != EP_OK)                                                  \
+			goto label;                                                            \
+	} while (0)
+
 #endif
