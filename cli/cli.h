@@ -78,7 +78,7 @@ enum {
 	CLI_O_BW_RANGE, CLI_O_LINK_CLASSES, CLI_O_LATENCY, CLI_O_SPEED, CLI_O_SEED, CLI_O_TRIAL,
 	CLI_O_ALGO, CLI_O_VARIANT, CLI_O_ACCOUNTING, CLI_O_CUTS, CLI_O_DTYPE, CLI_O_COMPRESSION,
 	CLI_O_METRIC, CLI_O_COMPUTE, CLI_O_SPEED_FACTOR, CLI_O_PARALLEL, CLI_O_CODEC_PROFILE,
-	CLI_O_DEVICE, CLI_O_INSTANCE_END,
+	CLI_O_DEVICE, CLI_O_DISPATCHER_BW, CLI_O_INSTANCE_END,
 };
 
 /*
@@ -117,6 +117,7 @@ const struct algo *cli_algo_find(const char *name, bool all);
 	{ "mem", required_argument, NULL, CLI_O_MEM },                                         \
 	{ "cluster", required_argument, NULL, CLI_O_CLUSTER },                                 \
 	{ "cluster-file", required_argument, NULL, CLI_O_CLUSTER_FILE },                       \
+	{ "dispatcher-bw", required_argument, NULL, CLI_O_DISPATCHER_BW },                     \
 	{ "bw-range", required_argument, NULL, CLI_O_BW_RANGE },                               \
 	{ "link-classes", required_argument, NULL, CLI_O_LINK_CLASSES },                       \
 	{ "latency", required_argument, NULL, CLI_O_LATENCY },                                 \
@@ -159,6 +160,8 @@ const struct algo *cli_algo_find(const char *name, bool all);
 	"  --cluster KIND             geometric (default, the published model), uniform, classes,\n" \
 	"                             file\n"                                                  \
 	"  --cluster-file CSV         with --cluster file: N x N bandwidths in Mbit/s\n"       \
+	"  --dispatcher-bw RATE       with --cluster file: the dispatcher's links (default: the\n" \
+	"                             mean of the file's)\n"                                  \
 	"  --bw-range MIN:MAX         uniform and classes: bandwidth range (default 1Mbit:100Mbit)\n" \
 	"  --link-classes C           classes: number of bandwidth levels (default 4)\n"       \
 	"  --latency DURATION         every link's latency (default 0)\n"                      \

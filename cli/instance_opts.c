@@ -203,6 +203,13 @@ int cli_instance_opts_parse(struct cli_instance_opts *c, int opt, const char *ar
 		c->spec.cluster.kind = (enum cluster_kind)v;
 		break;
 	case CLI_O_CLUSTER_FILE: c->spec.cluster.path = arg; break;
+	case CLI_O_DISPATCHER_BW:
+		if (ep_parse_bitrate(arg, &c->spec.cluster.dispatcher_bw_bps, &err) ||
+		    !(c->spec.cluster.dispatcher_bw_bps > 0)) {
+			cli_fail(2, "--dispatcher-bw '%s': expected a positive rate, e.g. 1Gbit", arg);
+			return -1;
+		}
+		break;
 	case CLI_O_BW_RANGE:
 		if (!cli_parse_bw_range(arg, &c->spec.cluster.bw_min_bps, &c->spec.cluster.bw_max_bps))
 			return -1;
@@ -309,6 +316,11 @@ bool cli_instance_opts_finish(struct cli_instance_opts *c, const char *cmd)
 	}
 	if (c->spec.cluster.kind == CLUSTER_FILE && !c->spec.cluster.path) {
 		cli_fail(2, "--cluster file needs --cluster-file CSV");
+		return false;
+	}
+	if (c->spec.cluster.kind != CLUSTER_FILE && c->spec.cluster.dispatcher_bw_bps > 0) {
+		cli_fail(2, "--dispatcher-bw: only with --cluster file (the generated clusters draw "
+			 "the dispatcher's links with the others)");
 		return false;
 	}
 	if (c->spec.cluster.kind == CLUSTER_FILE && !c->have_nodes)

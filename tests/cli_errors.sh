@@ -136,6 +136,26 @@ else
 	fail "plan --instance-out: the codec and its rule" "$(head -c 400 "$TMP/err")"
 fi
 
+# --dispatcher-bw: the dispatcher's links of a cluster file. MobileNetV2 on one node of a
+# 3-node file of 100 Mbit links, full metric: the whole model on one node (seifer), whose
+# bottleneck is the input hop, 224 x 224 x 3 float32 = 4816896 bits: 48.16896 ms at the file's
+# mean (100 Mbit/s), 481.6896 ms at --dispatcher-bw 10Mbit (hand calculation).
+printf '0,100,100\n100,0,100\n100,100,0\n' >"$TMP/c3.csv"
+for rate in "" 10Mbit; do
+	want=$([ -n "$rate" ] && echo 481.689600 || echo 48.168960)
+	"$EP" plan --model mobilenetv2 --mem 1GiB --cluster file --cluster-file "$TMP/c3.csv" \
+		${rate:+--dispatcher-bw "$rate"} --metric full --algo seifer >"$TMP/out" 2>"$TMP/err"
+	if grep -q "^bottleneck $want ms (hop 0, dispatcher -> node" "$TMP/out"; then
+		pass "--dispatcher-bw ${rate:-unset}: input hop $want ms"
+	else
+		fail "--dispatcher-bw ${rate:-unset}: input hop $want ms" "$(tail -n 2 "$TMP/out")"
+	fi
+done
+expect_exit2 "--dispatcher-bw without a cluster file" "--dispatcher-bw${NL}--cluster file" \
+	"$EP" plan --model mobilenetv2 --mem 1GiB --dispatcher-bw 10Mbit
+expect_exit2 "--dispatcher-bw fast" "'fast'" "$EP" plan --model mobilenetv2 --mem 1GiB \
+	--cluster file --cluster-file "$TMP/c3.csv" --dispatcher-bw fast
+
 # ---- empty list elements (issue 9, item 9): a tokenizer skipped them silently ------------
 
 expect_exit2 "plan --mem with an empty element" "'64MiB,,128MiB'${NL}element 2 is empty" \
