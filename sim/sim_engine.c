@@ -235,7 +235,7 @@ bool sim_engine_cancel(struct sim_engine *e, struct sim_event_ref *ref)
 	return true;
 }
 
-int sim_engine_run(struct sim_engine *e, int64_t until_ns)
+enum sim_run_end sim_engine_run(struct sim_engine *e, int64_t until_ns)
 {
 	e->stop = false;
 	while (e->n_heap > 0) {
@@ -248,7 +248,7 @@ int sim_engine_run(struct sim_engine *e, int64_t until_ns)
 		if (top.time > until_ns) {
 			if (until_ns > e->now)
 				e->now = until_ns;
-			return 1;
+			return SIM_RUN_UNTIL;
 		}
 		pop_root(e);
 		r = &e->pool[top.slot];
@@ -261,9 +261,9 @@ int sim_engine_run(struct sim_engine *e, int64_t until_ns)
 		e->events_run++;
 		fn(e, ctx, arg);
 		if (e->stop)
-			return 2;
+			return SIM_RUN_STOPPED;
 	}
-	return 0;
+	return SIM_RUN_EMPTY;
 }
 
 void sim_engine_stop(struct sim_engine *e)

@@ -81,15 +81,19 @@ bool sim_engine_cancel(struct sim_engine *e, struct sim_event_ref *ref);
 /* Whether the event `ref` names is still pending. */
 bool sim_engine_pending_ref(const struct sim_engine *e, const struct sim_event_ref *ref);
 
+/* Why sim_engine_run returned. */
+enum sim_run_end {
+	SIM_RUN_EMPTY = 0,   /* no event is left (the clock stays at the last event's time) */
+	SIM_RUN_UNTIL = 1,   /* the next event is after `until_ns` (the clock is advanced to it) */
+	SIM_RUN_STOPPED = 2, /* a callback called sim_engine_stop (the clock is its event's time) */
+};
+
 /*
  * Run events in (time, sequence) order while the earliest is at or before `until_ns`, or until
- * a callback calls sim_engine_stop. Returns:
- *   0 when no event is left (the clock stays at the last event's time),
- *   1 when the next event is after `until_ns` (the clock is advanced to until_ns),
- *   2 when stopped by sim_engine_stop (the clock is the stopping event's time).
- * Complexity: O(log pending) per event.
+ * a callback calls sim_engine_stop; say which ended the run. Complexity: O(log pending) per
+ * event.
  */
-int sim_engine_run(struct sim_engine *e, int64_t until_ns);
+enum sim_run_end sim_engine_run(struct sim_engine *e, int64_t until_ns);
 
 /* Ask sim_engine_run to return after the current callback. */
 void sim_engine_stop(struct sim_engine *e);

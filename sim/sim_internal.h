@@ -241,7 +241,7 @@ int sim_faults_check(const struct problem *p, const struct sim_config *c, struct
 void sim_crash(struct sim_pipeline *sp, int node);
 int sim_deploy_build(struct sim_pipeline *sp, const struct problem *p, const struct plan *plan,
 		     struct sim_deploy **out, struct ep_error *err);
-void sim_deploy_free(struct sim_deploy *d);
+void sim_deploy_destroy(struct sim_deploy *d);
 int sim_recovery_start(struct sim_pipeline *sp, struct ep_error *err);
 void sim_backlog_flush(struct sim_pipeline *sp);
 /* Failure detection has learnt something (a node declared dead, a deployment dropped): resend

@@ -1265,7 +1265,7 @@ void sim_pipeline_destroy(struct sim_pipeline *sp)
 	gsl_rng_free(sp->rng_failure);
 	gsl_rng_free(sp->rng_plan);
 	for (int i = 0; i < sp->n_deploys; i++)
-		sim_deploy_free(sp->deploys[i]);
+		sim_deploy_destroy(sp->deploys[i]);
 	free(sp->deploys);
 	for (int i = 0; i < sp->n_links; i++)
 		free(sp->links[i]);
@@ -1311,7 +1311,10 @@ int sim_pipeline_run(struct sim_pipeline *sp, struct ep_error *err)
 		rc = sim_engine_schedule(sp->eng, warm_ns, ev_warmup, sp, 0, NULL, err);
 	if (rc)
 		return rc;
-	sim_engine_run(sp->eng, SIM_TIME_MAX);
+	/* Ends with the last event, or stopped: by the end of the run or by sim_fail. A run to
+	 * SIM_TIME_MAX with events left after it would be a clock gone wrong. */
+	if (sim_engine_run(sp->eng, SIM_TIME_MAX) == SIM_RUN_UNTIL && !sp->err_code)
+		sim_fail(sp, EP_EINTERNAL, "the simulation's clock passed its end with events left");
 	if (sp->err_code) {
 		if (err)
 			*err = sp->err;

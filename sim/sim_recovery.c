@@ -12,7 +12,7 @@
 
 /* ---- deployments --------------------------------------------------------------------------- */
 
-void sim_deploy_free(struct sim_deploy *d)
+void sim_deploy_destroy(struct sim_deploy *d)
 {
 	if (!d)
 		return;
@@ -83,7 +83,7 @@ int sim_deploy_build(struct sim_pipeline *sp, const struct problem *p, const str
 	return EP_OK;
 nomem:
 	free(terms);
-	sim_deploy_free(d);
+	sim_deploy_destroy(d);
 	return ep_error_set(err, EP_ENOMEM, "out of memory for a deployment");
 }
 

@@ -46,7 +46,7 @@ static void test_order(void)
 		CHECK_INT(sim_engine_schedule(e, times[i], record, l, (uint64_t)i, NULL, &err),
 			  EP_OK);
 	CHECK_INT(sim_engine_pending(e), 8);
-	CHECK_INT(sim_engine_run(e, SIM_TIME_MAX), 0);
+	CHECK_INT(sim_engine_run(e, SIM_TIME_MAX), SIM_RUN_EMPTY);
 	CHECK_INT(l->n, 8);
 	for (int i = 0; i < 8 && i < l->n; i++)
 		CHECK_INT(l->arg[i], want[i]);
@@ -95,7 +95,7 @@ static void test_random_order(void)
 	for (int i = 0; i < N; i++)
 		kept += !cancelled[i];
 	CHECK_INT(sim_engine_pending(e), kept);
-	CHECK_INT(sim_engine_run(e, SIM_TIME_MAX), 0);
+	CHECK_INT(sim_engine_run(e, SIM_TIME_MAX), SIM_RUN_EMPTY);
 	CHECK_INT(l->n, kept);
 	for (int i = 0; i < l->n; i++) {
 		uint64_t a = l->arg[i];
@@ -153,7 +153,7 @@ static void test_pool_reuse(void)
 		CHECK_INT(sim_engine_schedule(e, i, tick, &c, (uint64_t)(i % 7), NULL, &err), EP_OK);
 	pool = sim_engine_pool_size(e);
 	CHECK(pool >= 300);
-	CHECK_INT(sim_engine_run(e, SIM_TIME_MAX), 0);
+	CHECK_INT(sim_engine_run(e, SIM_TIME_MAX), SIM_RUN_EMPTY);
 	/* Each event frees its record before scheduling the next: never more than 300 pending,
 	 * so the pool sized for the first 300 was never grown. */
 	CHECK_INT(sim_engine_pool_size(e), pool);
@@ -165,10 +165,10 @@ static void test_pool_reuse(void)
 	{
 		int64_t t0 = sim_engine_now(e);
 
-		CHECK_INT(sim_engine_run(e, t0 + 100), 1);
+		CHECK_INT(sim_engine_run(e, t0 + 100), SIM_RUN_UNTIL);
 		CHECK_INT(sim_engine_now(e), t0 + 100);
 		CHECK_INT(sim_engine_schedule(e, t0 + 205, stopper, NULL, 0, NULL, &err), EP_OK);
-		CHECK_INT(sim_engine_run(e, SIM_TIME_MAX), 2);
+		CHECK_INT(sim_engine_run(e, SIM_TIME_MAX), SIM_RUN_STOPPED);
 		CHECK_INT(sim_engine_now(e), t0 + 205);
 		CHECK(sim_engine_pending(e) > 0);
 	}
