@@ -111,12 +111,12 @@ enum value_kind {
 	V_GAP_PCT,	 /* (b - b_opt) / b_opt x 100, paired with `optimal` by trial */
 };
 
-typedef bool keep_fn(const struct pl_data *d, const struct pl_row *r, int arg);
+typedef bool keep_fn(const struct plot_data *d, const struct plot_row *r, int arg);
 
 struct grid {
 	int n_series, n_nodes;
 	int *s_algo, *s_bw, *nodes;
-	struct pl_stats *cell; /* [series * n_nodes + node] */
+	struct plot_stats *cell; /* [series * n_nodes + node] */
 };
 
 static void grid_release(struct grid *g)
@@ -151,47 +151,47 @@ static int series_index(const struct grid *g, int algo, int bw)
 	return -1;
 }
 
-static void accumulate(const struct pl_data *d, const struct pl_row *r, enum value_kind kind,
-		       struct pl_stats *s)
+static void accumulate(const struct plot_data *d, const struct plot_row *r, enum value_kind kind,
+		       struct plot_stats *s)
 {
-	const struct pl_row *ref;
+	const struct plot_row *ref;
 
-	if (r->status != PL_S_OK) {
-		pl_stats_exclude(s, (int)r->status);
+	if (r->status != PLOT_S_OK) {
+		plot_stats_exclude(s, (int)r->status);
 		return;
 	}
 	switch (kind) {
-	case V_BOTTLENECK_MS: pl_stats_add(s, r->bottleneck_s * 1e3); break;
+	case V_BOTTLENECK_MS: plot_stats_add(s, r->bottleneck_s * 1e3); break;
 	case V_SOLVE_S:
 		if (isnan(r->solve_s))
-			pl_stats_exclude(s, PL_S_NO_VALUE);
+			plot_stats_exclude(s, PLOT_S_NO_VALUE);
 		else
-			pl_stats_add(s, r->solve_s);
+			plot_stats_add(s, r->solve_s);
 		break;
 	case V_GAP_PCT:
-		ref = pl_find(d, r, d->optimal, 0);
+		ref = plot_find(d, r, d->optimal, 0);
 		if (!ref)
-			pl_stats_exclude(s, PL_X_REF_MISSING);
-		else if (ref->status != PL_S_OK)
-			pl_stats_exclude(s, PL_X_REF + (int)ref->status);
+			plot_stats_exclude(s, PLOT_X_REF_MISSING);
+		else if (ref->status != PLOT_S_OK)
+			plot_stats_exclude(s, PLOT_X_REF + (int)ref->status);
 		else if (!(ref->bottleneck_s > 0))
-			pl_stats_exclude(s, PL_X_REF_ZERO);
+			plot_stats_exclude(s, PLOT_X_REF_ZERO);
 		else
-			pl_stats_add(s, (r->bottleneck_s - ref->bottleneck_s) / ref->bottleneck_s *
-						100.0);
+			plot_stats_add(s, (r->bottleneck_s - ref->bottleneck_s) /
+						  ref->bottleneck_s * 100.0);
 		break;
 	}
 }
 
 /* The statistics of the rows [lo, hi) that `keep` accepts, by series and N. */
-static int grid_build(const struct pl_data *d, size_t lo, size_t hi, keep_fn *keep, int arg,
+static int grid_build(const struct plot_data *d, size_t lo, size_t hi, keep_fn *keep, int arg,
 		      enum value_kind kind, struct grid *g, struct ep_error *err)
 {
 	int cap_s = 0, cap_n = 0;
 
 	memset(g, 0, sizeof(*g));
 	for (size_t i = lo; i < hi; i++) {
-		const struct pl_row *r = &d->rows[i];
+		const struct plot_row *r = &d->rows[i];
 
 		if (!keep(d, r, arg))
 			continue;
@@ -245,7 +245,7 @@ static int grid_build(const struct pl_data *d, size_t lo, size_t hi, keep_fn *ke
 	if (!g->cell)
 		goto nomem;
 	for (size_t i = lo; i < hi; i++) {
-		const struct pl_row *r = &d->rows[i];
+		const struct plot_row *r = &d->rows[i];
 		int s, k;
 
 		if (!keep(d, r, arg))
@@ -260,37 +260,37 @@ nomem:
 	return ep_error_set(err, EP_ENOMEM, "out of memory");
 }
 
-static struct pl_stats *cell(const struct grid *g, int s, int k)
+static struct plot_stats *cell(const struct grid *g, int s, int k)
 {
 	return &g->cell[s * g->n_nodes + k];
 }
 
-static void grid_series_total(const struct grid *g, int s, struct pl_stats *t)
+static void grid_series_total(const struct grid *g, int s, struct plot_stats *t)
 {
 	memset(t, 0, sizeof(*t));
 	for (int k = 0; k < g->n_nodes; k++)
-		pl_stats_merge(t, cell(g, s, k));
+		plot_stats_merge(t, cell(g, s, k));
 }
 
-static void grid_total(const struct grid *g, struct pl_stats *t)
+static void grid_total(const struct grid *g, struct plot_stats *t)
 {
 	memset(t, 0, sizeof(*t));
 	for (int s = 0; s < g->n_series; s++)
 		for (int k = 0; k < g->n_nodes; k++)
-			pl_stats_merge(t, cell(g, s, k));
+			plot_stats_merge(t, cell(g, s, k));
 }
 
-static bool keep_in_view(const struct pl_data *d, const struct pl_row *r, int arg)
+static bool keep_in_view(const struct plot_data *d, const struct plot_row *r, int arg)
 {
-	return pl_in_view(d, r);
+	return plot_in_view(d, r);
 }
 
-static bool keep_gap(const struct pl_data *d, const struct pl_row *r, int arg)
+static bool keep_gap(const struct plot_data *d, const struct plot_row *r, int arg)
 {
-	return pl_in_view(d, r) && r->algo != d->optimal;
+	return plot_in_view(d, r) && r->algo != d->optimal;
 }
 
-static bool keep_classes_of(const struct pl_data *d, const struct pl_row *r, int algo)
+static bool keep_classes_of(const struct plot_data *d, const struct plot_row *r, int algo)
 {
 	return r->algo == algo && r->bw_classes > 0;
 }
@@ -300,7 +300,7 @@ static bool keep_classes_of(const struct pl_data *d, const struct pl_row *r, int
 struct fig_ctx {
 	const char *dir;
 	unsigned formats;
-	const struct pl_data *d;
+	const struct plot_data *d;
 	FILE *master; /* figures.gp */
 	char **bases; /* the figures written, to check them and to refuse a name twice */
 	int n_bases, cap_bases;
@@ -433,7 +433,7 @@ static void gp_begin(FILE *gp, const char *base, const char *what)
 	fprintf(gp, "# edgepipe plot: %s\n", what);
 	fprintf(gp, "# data: %s.dat; re-plot from this directory with: gnuplot %s.gp\n", base,
 		base);
-	/* `reset` keeps out_suffix: edgepipe sets it (pl_run_gnuplot) to write each image as
+	/* `reset` keeps out_suffix: edgepipe sets it (plot_run_gnuplot) to write each image as
 	 * NAME.part and rename it once complete; a user's re-plot writes NAME directly. */
 	fputs("reset\nif (!exists(\"out_suffix\")) out_suffix = \"\"\n"
 	      "set encoding utf8\nset grid\n", gp);
@@ -517,7 +517,7 @@ struct line_fig {
 static bool same_line(const struct grid *g, int s, int t)
 {
 	for (int k = 0; k < g->n_nodes; k++) {
-		const struct pl_stats *a = cell(g, s, k), *b = cell(g, t, k);
+		const struct plot_stats *a = cell(g, s, k), *b = cell(g, t, k);
 
 		if ((a->n > 0) != (b->n > 0))
 			return false;
@@ -562,7 +562,7 @@ static void gp_symlog_axis(FILE *gp, double lo, double hi)
 		pow(1 + fmax(hi, 1), 1.08) - 1);
 }
 
-static bool drawable(const struct line_fig *f, const struct pl_stats *s)
+static bool drawable(const struct line_fig *f, const struct plot_stats *s)
 {
 	return s->n > 0 && (!f->logy || s->mean > 0);
 }
@@ -570,9 +570,9 @@ static bool drawable(const struct line_fig *f, const struct pl_stats *s)
 static int write_line_figure(struct fig_ctx *c, const struct grid *g, const struct line_fig *f,
 			     struct ep_error *err)
 {
-	const struct pl_data *d = c->d;
+	const struct plot_data *d = c->d;
 	FILE *dat = NULL, *gp = NULL;
-	struct pl_stats total;
+	struct plot_stats total;
 	char name[160], other[160], excl[512], key[1024], v1[32], v2[32], v3[32];
 	int rc, index = 0, clauses = 0, drawn = 0, *same_as = NULL;
 	bool coincide = false;
@@ -588,13 +588,13 @@ static int write_line_figure(struct fig_ctx *c, const struct grid *g, const stru
 
 		same_as[s] = -1;
 		for (int k = 0; k < g->n_nodes; k++) {
-			const struct pl_stats *st = cell(g, s, k);
+			const struct plot_stats *st = cell(g, s, k);
 
 			if (!drawable(f, st))
 				continue;
 			any = true;
-			ylo = fmin(ylo, st->mean - (f->errorbars ? pl_stats_ci95(st) : 0));
-			yhi = fmax(yhi, st->mean + (f->errorbars ? pl_stats_ci95(st) : 0));
+			ylo = fmin(ylo, st->mean - (f->errorbars ? plot_stats_ci95(st) : 0));
+			yhi = fmax(yhi, st->mean + (f->errorbars ? plot_stats_ci95(st) : 0));
 		}
 		if (!any)
 			continue;
@@ -618,7 +618,7 @@ static int write_line_figure(struct fig_ctx *c, const struct grid *g, const stru
 	if (rc)
 		goto out;
 	grid_total(g, &total);
-	pl_excluded_text(total.excluded, f->ref, excl, sizeof(excl));
+	plot_excluded_text(total.excluded, f->ref, excl, sizeof(excl));
 
 	fprintf(dat, "# edgepipe plot: %s\n# %s\n", f->what, f->context);
 	fprintf(dat,
@@ -659,26 +659,26 @@ static int write_line_figure(struct fig_ctx *c, const struct grid *g, const stru
 
 	/* The data blocks, and the plot clauses in the same order. */
 	for (int s = 0; s < g->n_series; s++) {
-		struct pl_stats t;
+		struct plot_stats t;
 		bool any = false;
 
 		grid_series_total(g, s, &t);
-		pl_series_name(d, g->s_algo[s], g->s_bw[s], name, sizeof(name));
+		plot_series_name(d, g->s_algo[s], g->s_bw[s], name, sizeof(name));
 		for (int k = 0; k < g->n_nodes; k++)
 			any |= drawable(f, cell(g, s, k));
 		if (!any)
 			continue;
 		fprintf(dat, "\n%s# index %d: %s (%s %ld, excluded %ld)", index ? "\n" : "", index,
-			name, f->count, t.n, pl_stats_excluded(&t));
+			name, f->count, t.n, plot_stats_excluded(&t));
 		if (same_as[s] >= 0)
 			fprintf(dat, ", the same means as %s",
-				pl_series_name(d, g->s_algo[same_as[s]], g->s_bw[same_as[s]], other,
-					       sizeof(other)));
+				plot_series_name(d, g->s_algo[same_as[s]], g->s_bw[same_as[s]],
+						 other, sizeof(other)));
 		fputc('\n', dat);
 		for (int k = 0; k < g->n_nodes; k++) {
-			const struct pl_stats *st = cell(g, s, k);
+			const struct plot_stats *st = cell(g, s, k);
 
-			pl_excluded_text(st->excluded, f->ref, excl, sizeof(excl));
+			plot_excluded_text(st->excluded, f->ref, excl, sizeof(excl));
 			if (!st->n) {
 				fprintf(dat, "# N = %d: no value (excluded: %s)\n", g->nodes[k],
 					excl);
@@ -692,10 +692,10 @@ static int write_line_figure(struct fig_ctx *c, const struct grid *g, const stru
 				continue;
 			}
 			fmt_value(st->mean, v1, sizeof(v1));
-			fmt_value(pl_stats_ci95(st), v2, sizeof(v2));
-			fmt_value(pl_stats_sd(st), v3, sizeof(v3));
+			fmt_value(plot_stats_ci95(st), v2, sizeof(v2));
+			fmt_value(plot_stats_sd(st), v3, sizeof(v3));
 			fprintf(dat, "%d %s %s %ld %ld %s\n", g->nodes[k], v1, v2, st->n,
-				pl_stats_excluded(st), v3);
+				plot_stats_excluded(st), v3);
 		}
 		index++;
 	}
@@ -710,24 +710,24 @@ static int write_line_figure(struct fig_ctx *c, const struct grid *g, const stru
 	fputs("plot ", gp);
 	index = 0;
 	for (int s = 0; s < g->n_series; s++) {
-		struct pl_stats t;
+		struct plot_stats t;
 		bool any = false;
 
 		grid_series_total(g, s, &t);
-		pl_series_name(d, g->s_algo[s], g->s_bw[s], name, sizeof(name));
+		plot_series_name(d, g->s_algo[s], g->s_bw[s], name, sizeof(name));
 		for (int k = 0; k < g->n_nodes; k++)
 			any |= drawable(f, cell(g, s, k));
 		if (t.n && same_as[s] >= 0)
 			snprintf(key, sizeof(key), "%s (%s %ld, excluded %ld) = %s", name, f->count,
-				 t.n, pl_stats_excluded(&t),
-				 pl_series_name(d, g->s_algo[same_as[s]], g->s_bw[same_as[s]], other,
-						sizeof(other)));
+				 t.n, plot_stats_excluded(&t),
+				 plot_series_name(d, g->s_algo[same_as[s]], g->s_bw[same_as[s]],
+						  other, sizeof(other)));
 		else if (t.n)
 			snprintf(key, sizeof(key), "%s (%s %ld, excluded %ld)", name, f->count, t.n,
-				 pl_stats_excluded(&t));
+				 plot_stats_excluded(&t));
 		else
 			snprintf(key, sizeof(key), "%s: none (%s)", name,
-				 pl_excluded_text(t.excluded, f->ref, excl, sizeof(excl)));
+				 plot_excluded_text(t.excluded, f->ref, excl, sizeof(excl)));
 		fputs(clauses++ ? ", \\\n     " : "", gp);
 		if (any) {
 			/* The offset: a fraction of the axis per drawn line, centred on N. */
@@ -772,7 +772,7 @@ struct group_names {
 	char title[512];   /* "M, 64 MiB, V variant, C cluster" */
 };
 
-static void group_names(const struct pl_data *d, const struct pl_row *r, bool with_mem,
+static void group_names(const struct plot_data *d, const struct plot_row *r, bool with_mem,
 			struct group_names *n)
 {
 	char fm[96], fv[96], fc[96], fmem[64];
@@ -850,7 +850,7 @@ static int fig_bottleneck(struct fig_ctx *c, size_t lo, size_t hi, struct ep_err
 
 static int fig_gap(struct fig_ctx *c, size_t lo, size_t hi, struct ep_error *err)
 {
-	const struct pl_data *d = c->d;
+	const struct plot_data *d = c->d;
 	struct group_names n;
 	struct grid g;
 	struct line_fig f;
@@ -890,7 +890,7 @@ static int fig_gap(struct fig_ctx *c, size_t lo, size_t hi, struct ep_error *err
 
 static int fig_solve(struct fig_ctx *c, size_t lo, size_t hi, struct ep_error *err)
 {
-	const struct pl_data *d = c->d;
+	const struct plot_data *d = c->d;
 	struct grid g;
 	struct line_fig f;
 	char base[160], fv[96], title[300], context[300];
@@ -932,7 +932,7 @@ static int write_heatmap(struct fig_ctx *c, const struct grid *g, const struct g
 			 const char *algo, struct ep_error *err)
 {
 	FILE *dat = NULL, *gp = NULL;
-	struct pl_stats total;
+	struct plot_stats total;
 	char base[700], fa[96], excl[512], text[1700], v[32], invariant[300] = "";
 	int rc, blocks = 0, ok_block = -1, na_block = -1;
 	bool any_ok = false, any_na = false;
@@ -947,13 +947,13 @@ static int write_heatmap(struct fig_ctx *c, const struct grid *g, const struct g
 	if (rc)
 		goto out;
 	grid_total(g, &total);
-	pl_excluded_text(total.excluded, NULL, excl, sizeof(excl));
+	plot_excluded_text(total.excluded, NULL, excl, sizeof(excl));
 	for (int s = 0; s < g->n_series; s++)
 		for (int k = 0; k < g->n_nodes; k++) {
-			const struct pl_stats *st = cell(g, s, k);
+			const struct plot_stats *st = cell(g, s, k);
 
 			any_ok |= st->n > 0;
-			any_na |= st->n == 0 && pl_stats_excluded(st) > 0;
+			any_na |= st->n == 0 && plot_stats_excluded(st) > 0;
 		}
 
 	fprintf(dat,
@@ -978,19 +978,19 @@ static int write_heatmap(struct fig_ctx *c, const struct grid *g, const struct g
 			na_block = blocks++;
 		for (int s = 0; s < g->n_series; s++)
 			for (int k = 0; k < g->n_nodes; k++) {
-				const struct pl_stats *st = cell(g, s, k);
+				const struct plot_stats *st = cell(g, s, k);
 
 				if (pass == 0 && st->n > 0) {
 					fmt_value(st->mean, v, sizeof(v));
 					snprintf(text, sizeof(text), "%.4g", st->mean);
-				} else if (pass == 1 && st->n == 0 && pl_stats_excluded(st) > 0) {
+				} else if (pass == 1 && st->n == 0 && plot_stats_excluded(st) > 0) {
 					snprintf(v, sizeof(v), "nan");
 					snprintf(text, sizeof(text), "n/a");
 				} else {
 					continue;
 				}
 				fprintf(dat, "%d %d %d %d %s %ld %ld %s\n", k, s, g->nodes[k],
-					g->s_bw[s], v, st->n, pl_stats_excluded(st), text);
+					g->s_bw[s], v, st->n, plot_stats_excluded(st), text);
 			}
 	}
 
@@ -1007,7 +1007,7 @@ static int write_heatmap(struct fig_ctx *c, const struct grid *g, const struct g
 			double first = 0;
 
 			for (int s = 0; s < g->n_series; s++) {
-				const struct pl_stats *st = cell(g, s, k);
+				const struct plot_stats *st = cell(g, s, k);
 
 				if (!st->n)
 					continue;
@@ -1089,7 +1089,7 @@ out:
 
 static int fig_heatmaps(struct fig_ctx *c, size_t lo, size_t hi, struct ep_error *err)
 {
-	const struct pl_data *d = c->d;
+	const struct plot_data *d = c->d;
 	struct group_names n;
 	int rc = EP_OK;
 
@@ -1117,8 +1117,7 @@ static int fig_heatmaps(struct fig_ctx *c, size_t lo, size_t hi, struct ep_error
 
 /* ---- running gnuplot ---- */
 
-int pl_run_gnuplot(const char *gnuplot, const char *dir, const char *script,
-		   struct ep_error *err)
+int plot_run_gnuplot(const char *gnuplot, const char *dir, const char *script, struct ep_error *err)
 {
 	char out[1024];
 	size_t k = 0;
@@ -1244,13 +1243,13 @@ static int finish_images(const struct fig_ctx *c, bool ok, struct ep_error *err)
 
 /* The end of the group of rows starting at `lo` that share the first `level` key fields
  * (1 variant, 2 + cluster, 3 + model, 4 + memory). */
-static size_t group_end(const struct pl_data *d, size_t lo, int level)
+static size_t group_end(const struct plot_data *d, size_t lo, int level)
 {
-	const struct pl_row *a = &d->rows[lo];
+	const struct plot_row *a = &d->rows[lo];
 	size_t i;
 
 	for (i = lo + 1; i < d->n; i++) {
-		const struct pl_row *b = &d->rows[i];
+		const struct plot_row *b = &d->rows[i];
 
 		if (b->variant != a->variant || (level >= 2 && b->cluster != a->cluster) ||
 		    (level >= 3 && b->model != a->model) ||
@@ -1265,7 +1264,7 @@ int plot_figures(struct sqlite3 *db, const char *dir, const struct plot_options 
 {
 	struct plot_options o = opt ? *opt : PLOT_OPTIONS_DEFAULT;
 	struct fig_ctx c = {.dir = dir};
-	struct pl_data d;
+	struct plot_data d;
 	char gnuplot[PATH_MAX];
 	bool loaded = false;
 	int rc;
@@ -1278,7 +1277,7 @@ int plot_figures(struct sqlite3 *db, const char *dir, const struct plot_options 
 	if (!rc)
 		rc = plot_prepare_dir(dir, err);
 	if (!rc)
-		rc = pl_load(db, o.bw_classes, &d, err);
+		rc = plot_load(db, o.bw_classes, &d, err);
 	if (rc)
 		return rc;
 	loaded = true;
@@ -1321,7 +1320,7 @@ int plot_figures(struct sqlite3 *db, const char *dir, const struct plot_options 
 		rc = rc ? rc : r2;
 	}
 	if (!rc) {
-		rc = pl_run_gnuplot(gnuplot, dir, "figures.gp", err);
+		rc = plot_run_gnuplot(gnuplot, dir, "figures.gp", err);
 		rc = finish_images(&c, rc == EP_OK, rc ? NULL : err) ? EP_EIO : rc;
 	}
 	if (!rc && n_figures)
@@ -1333,6 +1332,6 @@ out:
 		free(c.bases[i]);
 	free(c.bases);
 	if (loaded)
-		pl_release(&d);
+		plot_release(&d);
 	return rc;
 }

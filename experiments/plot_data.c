@@ -13,7 +13,7 @@
 
 #include "store.h"
 
-static void names_release(struct pl_names *t)
+static void names_release(struct plot_names *t)
 {
 	for (int i = 0; i < t->n; i++)
 		free(t->name[i]);
@@ -23,7 +23,7 @@ static void names_release(struct pl_names *t)
 }
 
 /* The distinct values of one text column, sorted byte by byte (SQLite's BINARY collation). */
-static int names_load(sqlite3 *db, const char *column, struct pl_names *t, struct ep_error *err)
+static int names_load(sqlite3 *db, const char *column, struct plot_names *t, struct ep_error *err)
 {
 	char sql[128];
 	sqlite3_stmt *st;
@@ -61,7 +61,7 @@ out:
 	return rc;
 }
 
-static int names_find(const struct pl_names *t, const char *s)
+static int names_find(const struct plot_names *t, const char *s)
 {
 	int lo = 0, hi = t->n - 1;
 
@@ -78,17 +78,17 @@ static int names_find(const struct pl_names *t, const char *s)
 	return -1;
 }
 
-static enum pl_status status_of(const char *s, bool has_bottleneck)
+static enum plot_status status_of(const char *s, bool has_bottleneck)
 {
 	if (strcmp(s, "ok") == 0)
-		return has_bottleneck ? PL_S_OK : PL_S_NO_VALUE;
+		return has_bottleneck ? PLOT_S_OK : PLOT_S_NO_VALUE;
 	if (strcmp(s, "failed") == 0)
-		return PL_S_FAILED;
+		return PLOT_S_FAILED;
 	if (strcmp(s, "infeasible") == 0)
-		return PL_S_INFEASIBLE;
+		return PLOT_S_INFEASIBLE;
 	if (strcmp(s, "limit") == 0)
-		return PL_S_LIMIT;
-	return PL_S_OTHER;
+		return PLOT_S_LIMIT;
+	return PLOT_S_OTHER;
 }
 
 #define CMP(a, b)                                                                                  \
@@ -99,7 +99,7 @@ static enum pl_status status_of(const char *s, bool has_bottleneck)
 
 static int row_cmp(const void *pa, const void *pb)
 {
-	const struct pl_row *a = pa, *b = pb;
+	const struct plot_row *a = pa, *b = pb;
 
 	CMP(a->variant, b->variant);
 	CMP(a->cluster, b->cluster);
@@ -165,9 +165,9 @@ static int choose_classes(sqlite3 *db, int want, int *out, struct ep_error *err)
 	return EP_OK;
 }
 
-int pl_load(sqlite3 *db, int classes, struct pl_data *out, struct ep_error *err)
+int plot_load(sqlite3 *db, int classes, struct plot_data *out, struct ep_error *err)
 {
-	struct pl_data d;
+	struct plot_data d;
 	sqlite3_stmt *st = NULL;
 	size_t cap = 0;
 	int rc, step;
@@ -195,12 +195,12 @@ int pl_load(sqlite3 *db, int classes, struct pl_data *out, struct ep_error *err)
 		goto fail;
 	}
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		struct pl_row *r;
+		struct plot_row *r;
 		const char *status = (const char *)sqlite3_column_text(st, 9);
 
 		if (d.n == cap) {
 			size_t ncap = cap ? 2 * cap : 1024;
-			struct pl_row *p = realloc(d.rows, ncap * sizeof(*p));
+			struct plot_row *p = realloc(d.rows, ncap * sizeof(*p));
 
 			if (!p) {
 				rc = ep_error_set(err, EP_ENOMEM, "out of memory");
@@ -221,7 +221,7 @@ int pl_load(sqlite3 *db, int classes, struct pl_data *out, struct ep_error *err)
 		r->seed = sqlite3_column_int64(st, 8);
 		r->status =
 			status_of(status ? status : "", sqlite3_column_type(st, 10) != SQLITE_NULL);
-		r->bottleneck_s = r->status == PL_S_OK ? sqlite3_column_double(st, 10) : NAN;
+		r->bottleneck_s = r->status == PLOT_S_OK ? sqlite3_column_double(st, 10) : NAN;
 		r->solve_s = sqlite3_column_type(st, 11) == SQLITE_NULL
 				     ? NAN
 				     : sqlite3_column_double(st, 11);
@@ -246,11 +246,11 @@ int pl_load(sqlite3 *db, int classes, struct pl_data *out, struct ep_error *err)
 	return EP_OK;
 fail:
 	sqlite3_finalize(st);
-	pl_release(&d);
+	plot_release(&d);
 	return rc;
 }
 
-void pl_release(struct pl_data *d)
+void plot_release(struct plot_data *d)
 {
 	if (!d)
 		return;
@@ -262,14 +262,15 @@ void pl_release(struct pl_data *d)
 	memset(d, 0, sizeof(*d));
 }
 
-bool pl_in_view(const struct pl_data *d, const struct pl_row *r)
+bool plot_in_view(const struct plot_data *d, const struct plot_row *r)
 {
 	return r->bw_classes == 0 || r->bw_classes == d->classes;
 }
 
-const struct pl_row *pl_find(const struct pl_data *d, const struct pl_row *like, int algo, int bw)
+const struct plot_row *plot_find(const struct plot_data *d, const struct plot_row *like, int algo,
+				 int bw)
 {
-	struct pl_row key = *like;
+	struct plot_row key = *like;
 
 	if (algo < 0 || !d->n)
 		return NULL;
@@ -278,7 +279,7 @@ const struct pl_row *pl_find(const struct pl_data *d, const struct pl_row *like,
 	return bsearch(&key, d->rows, d->n, sizeof(*d->rows), row_cmp);
 }
 
-const char *pl_series_name(const struct pl_data *d, int algo, int bw, char *buf, size_t size)
+const char *plot_series_name(const struct plot_data *d, int algo, int bw, char *buf, size_t size)
 {
 	if (bw > 0)
 		snprintf(buf, size, "%s C=%d", d->algos.name[algo], bw);
@@ -287,7 +288,7 @@ const char *pl_series_name(const struct pl_data *d, int algo, int bw, char *buf,
 	return buf;
 }
 
-void pl_stats_add(struct pl_stats *s, double x)
+void plot_stats_add(struct plot_stats *s, double x)
 {
 	double delta = x - s->mean;
 
@@ -296,16 +297,16 @@ void pl_stats_add(struct pl_stats *s, double x)
 	s->m2 += delta * (x - s->mean);
 }
 
-void pl_stats_exclude(struct pl_stats *s, int reason)
+void plot_stats_exclude(struct plot_stats *s, int reason)
 {
 	s->excluded[reason]++;
 }
 
-void pl_stats_merge(struct pl_stats *a, const struct pl_stats *b)
+void plot_stats_merge(struct plot_stats *a, const struct plot_stats *b)
 {
 	long n = a->n + b->n;
 
-	for (int i = 0; i < PL_X_COUNT_; i++)
+	for (int i = 0; i < PLOT_X_COUNT_; i++)
 		a->excluded[i] += b->excluded[i];
 	if (!b->n)
 		return;
@@ -318,33 +319,34 @@ void pl_stats_merge(struct pl_stats *a, const struct pl_stats *b)
 	a->n = n;
 }
 
-long pl_stats_excluded(const struct pl_stats *s)
+long plot_stats_excluded(const struct plot_stats *s)
 {
 	long t = 0;
 
-	for (int i = 0; i < PL_X_COUNT_; i++)
+	for (int i = 0; i < PLOT_X_COUNT_; i++)
 		t += s->excluded[i];
 	return t;
 }
 
-double pl_stats_sd(const struct pl_stats *s)
+double plot_stats_sd(const struct plot_stats *s)
 {
 	return s->n < 2 ? 0.0 : sqrt(s->m2 / (double)(s->n - 1));
 }
 
-double pl_stats_ci95(const struct pl_stats *s)
+double plot_stats_ci95(const struct plot_stats *s)
 {
 	if (s->n < 2)
 		return 0.0;
-	return gsl_cdf_tdist_Pinv(0.975, (double)(s->n - 1)) * pl_stats_sd(s) / sqrt((double)s->n);
+	return gsl_cdf_tdist_Pinv(0.975, (double)(s->n - 1)) * plot_stats_sd(s) /
+	       sqrt((double)s->n);
 }
 
-static const char *const status_words[PL_S_EXCLUDED_COUNT] = {
-	[PL_S_FAILED] = "failed",
-	[PL_S_INFEASIBLE] = "infeasible",
-	[PL_S_LIMIT] = "limit",
-	[PL_S_NO_VALUE] = "ok without a bottleneck",
-	[PL_S_OTHER] = "of an unknown status",
+static const char *const status_words[PLOT_S_EXCLUDED_COUNT] = {
+	[PLOT_S_FAILED] = "failed",
+	[PLOT_S_INFEASIBLE] = "infeasible",
+	[PLOT_S_LIMIT] = "limit",
+	[PLOT_S_NO_VALUE] = "ok without a bottleneck",
+	[PLOT_S_OTHER] = "of an unknown status",
 };
 
 static size_t append(char *buf, size_t size, size_t k, const char *fmt, long v, const char *w)
@@ -354,22 +356,22 @@ static size_t append(char *buf, size_t size, size_t k, const char *fmt, long v, 
 	return k;
 }
 
-const char *pl_excluded_text(const long x[PL_X_COUNT_], const char *ref, char *buf, size_t size)
+const char *plot_excluded_text(const long x[PLOT_X_COUNT_], const char *ref, char *buf, size_t size)
 {
 	size_t k = 0;
 	bool any = false, ref_any = false;
 
 	buf[0] = '\0';
-	for (int i = 0; i < PL_S_EXCLUDED_COUNT; i++) {
+	for (int i = 0; i < PLOT_S_EXCLUDED_COUNT; i++) {
 		if (!x[i])
 			continue;
 		k = append(buf, size, k, any ? ", %ld %s" : "%ld %s", x[i], status_words[i]);
 		any = true;
 	}
-	for (int i = PL_X_REF; i < PL_X_COUNT_; i++) {
-		const char *w = i == PL_X_REF_MISSING ? "without a row"
-				: i == PL_X_REF_ZERO  ? "with bottleneck 0"
-						      : status_words[i - PL_X_REF];
+	for (int i = PLOT_X_REF; i < PLOT_X_COUNT_; i++) {
+		const char *w = i == PLOT_X_REF_MISSING ? "without a row"
+				: i == PLOT_X_REF_ZERO	? "with bottleneck 0"
+							: status_words[i - PLOT_X_REF];
 
 		if (!x[i])
 			continue;

@@ -19,16 +19,16 @@
 
 struct sqlite3;
 
-/* A row's status. Everything before PL_S_OK is excluded from means. */
-enum pl_status {
-	PL_S_FAILED = 0,
-	PL_S_INFEASIBLE,
-	PL_S_LIMIT,
-	PL_S_NO_VALUE, /* 'ok' without a bottleneck (not written by store.c; counted, not used) */
-	PL_S_OTHER,    /* a status this reader does not know */
-	PL_S_OK,
+/* A row's status. Everything before PLOT_S_OK is excluded from means. */
+enum plot_status {
+	PLOT_S_FAILED = 0,
+	PLOT_S_INFEASIBLE,
+	PLOT_S_LIMIT,
+	PLOT_S_NO_VALUE, /* 'ok' without a bottleneck (not written by store.c; counted, not used) */
+	PLOT_S_OTHER,	 /* a status this reader does not know */
+	PLOT_S_OK,
 };
-#define PL_S_EXCLUDED_COUNT PL_S_OK
+#define PLOT_S_EXCLUDED_COUNT PLOT_S_OK
 
 /*
  * Why a trial is not in a mean: its own status, or, for a value paired with a reference
@@ -36,92 +36,92 @@ enum pl_status {
  * bottleneck of 0 (a ratio with it is undefined).
  */
 enum {
-	PL_X_REF = PL_S_EXCLUDED_COUNT, /* + the reference row's status */
-	PL_X_REF_MISSING = 2 * PL_S_EXCLUDED_COUNT,
-	PL_X_REF_ZERO,
-	PL_X_COUNT_,
+	PLOT_X_REF = PLOT_S_EXCLUDED_COUNT, /* + the reference row's status */
+	PLOT_X_REF_MISSING = 2 * PLOT_S_EXCLUDED_COUNT,
+	PLOT_X_REF_ZERO,
+	PLOT_X_COUNT_,
 };
 
-struct pl_names {
+struct plot_names {
 	char **name; /* sorted by strcmp, owned */
 	int n;
 };
 
-struct pl_row {
-	int variant, cluster, model, algo; /* indices into pl_data's name tables */
+struct plot_row {
+	int variant, cluster, model, algo; /* indices into plot_data's name tables */
 	double mem_bytes;
 	int nodes, bw_classes, trial;
 	int64_t seed;
-	enum pl_status status;
-	double bottleneck_s; /* NAN unless status is PL_S_OK */
+	enum plot_status status;
+	double bottleneck_s; /* NAN unless status is PLOT_S_OK */
 	double solve_s;	     /* NAN when not recorded */
 };
 
-struct pl_data {
-	struct pl_row *rows; /* sorted, see above */
+struct plot_data {
+	struct plot_row *rows; /* sorted, see above */
 	size_t n;
-	struct pl_names variants, clusters, models, algos;
+	struct plot_names variants, clusters, models, algos;
 	/* The class count shown for algorithms with bandwidth classes; 0 when no row has one. */
 	int classes;
 	/* Algorithm indices, -1 when the database has no row of it. */
 	int optimal, seifer, random, greedy;
 };
 
-
 /*
  * Load every row of `results`. `classes` > 0 picks the class count shown for algorithms with
  * bandwidth classes (EP_EINVAL naming it, and those present, when no row has it); 0 picks 8 if
  * present, else the median of the class counts present (the lower one of an even count).
  * Returns EP_OK, EP_EINVAL (not our schema), EP_ENOMEM or EP_EIO (SQLite's message).
- * `d` is filled on success only; release it with pl_release.
+ * `d` is filled on success only; release it with plot_release.
  */
-int pl_load(struct sqlite3 *db, int classes, struct pl_data *d, struct ep_error *err);
-void pl_release(struct pl_data *d);
+int plot_load(struct sqlite3 *db, int classes, struct plot_data *d, struct ep_error *err);
+void plot_release(struct plot_data *d);
 
 /* Whether a row is among those shown: no bandwidth classes, or the chosen class count. */
-bool pl_in_view(const struct pl_data *d, const struct pl_row *r);
+bool plot_in_view(const struct plot_data *d, const struct plot_row *r);
 
 /*
  * The row with the key of `like` except algorithm `algo` and class count `bw`, or NULL.
  * Complexity: O(log rows).
  */
-const struct pl_row *pl_find(const struct pl_data *d, const struct pl_row *like, int algo, int bw);
+const struct plot_row *plot_find(const struct plot_data *d, const struct plot_row *like, int algo,
+				 int bw);
 
 /* "seifer C=8" or "greedy" into buf. */
-const char *pl_series_name(const struct pl_data *d, int algo, int bw, char *buf, size_t size);
+const char *plot_series_name(const struct plot_data *d, int algo, int bw, char *buf, size_t size);
 
-/* A mean over trials (Welford) and the count of excluded trials by reason (PL_X_* above). */
-struct pl_stats {
+/* A mean over trials (Welford) and the count of excluded trials by reason (PLOT_X_* above). */
+struct plot_stats {
 	long n;
 	double mean, m2;
-	long excluded[PL_X_COUNT_];
+	long excluded[PLOT_X_COUNT_];
 };
 
-void pl_stats_add(struct pl_stats *s, double x);
-void pl_stats_exclude(struct pl_stats *s, int reason);
+void plot_stats_add(struct plot_stats *s, double x);
+void plot_stats_exclude(struct plot_stats *s, int reason);
 /* Add b's values and exclusions to a (Chan et al.'s pairwise update). */
-void pl_stats_merge(struct pl_stats *a, const struct pl_stats *b);
-long pl_stats_excluded(const struct pl_stats *s);
+void plot_stats_merge(struct plot_stats *a, const struct plot_stats *b);
+long plot_stats_excluded(const struct plot_stats *s);
 /* Sample standard deviation; 0 when n < 2. */
-double pl_stats_sd(const struct pl_stats *s);
+double plot_stats_sd(const struct plot_stats *s);
 /*
  * Half-width of the 95 % confidence interval of the mean: t(0.975, n - 1) s / sqrt(n), with
  * Student's t quantile from GSL. 0 when n < 2 (no interval).
  */
-double pl_stats_ci95(const struct pl_stats *s);
+double plot_stats_ci95(const struct plot_stats *s);
 
 /*
  * The exclusions in words: "1 failed, 2 infeasible; optimal: 3 limit, 1 missing" or "none".
  * `ref` names the reference algorithm of paired values (may be NULL when there is none).
  */
-const char *pl_excluded_text(const long excluded[PL_X_COUNT_], const char *ref, char *buf,
-			     size_t size);
+const char *plot_excluded_text(const long excluded[PLOT_X_COUNT_], const char *ref, char *buf,
+			       size_t size);
 
 /*
  * Run `gnuplot` on `script` in directory `dir` (stdin from /dev/null). EP_OK, or EP_EIO with
  * gnuplot's first output when it fails (plot.c; plot_lprofile.c uses it too).
  */
-int pl_run_gnuplot(const char *gnuplot, const char *dir, const char *script,
-		   struct ep_error *err);
+int plot_run_gnuplot(const char *gnuplot, const char *dir, const char *script,
+		     struct ep_error *err);
 
 #endif

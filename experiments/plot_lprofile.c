@@ -166,7 +166,7 @@ int plot_lprofile(const struct model_lprofile *lp, const char *dir,
 	}
 	gp = NULL;
 	snprintf(path, sizeof(path), "%s.gp", base);
-	rc = pl_run_gnuplot(gnuplot, dir, path, err);
+	rc = plot_run_gnuplot(gnuplot, dir, path, err);
 	for (int f = 0; !rc && f < 2; f++) {
 		struct stat sb;
 

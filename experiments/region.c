@@ -340,7 +340,7 @@ int region_plot(const struct model_profile *prof, const struct region_spec *spec
 	}
 	gp = NULL;
 	snprintf(path, sizeof(path), "%s.gp", base);
-	rc = pl_run_gnuplot(gnuplot, dir, path, err);
+	rc = plot_run_gnuplot(gnuplot, dir, path, err);
 out:
 	if (dat)
 		fclose(dat);

@@ -13,36 +13,37 @@
 
 /* The paired ratios of one (variant, model). */
 struct claims {
-	struct pl_stats random, greedy, greedy_top, optimal, optimal_top; /* values as fractions */
+	struct plot_stats random, greedy, greedy_top, optimal,
+		optimal_top;				     /* values as fractions */
 	int top_nodes;					     /* the largest N */
 	int n_nodes;					     /* distinct N of seifer's rows */
 };
 
-static void excluded_cell(const struct pl_stats *s, char *buf, size_t size)
+static void excluded_cell(const struct plot_stats *s, char *buf, size_t size)
 {
 	char text[512];
-	long n = pl_stats_excluded(s);
+	long n = plot_stats_excluded(s);
 
 	if (!n)
 		snprintf(buf, size, "0");
 	else
 		snprintf(buf, size, "%ld (%s)", n,
-			 pl_excluded_text(s->excluded, NULL, text, sizeof(text)));
+			 plot_excluded_text(s->excluded, NULL, text, sizeof(text)));
 }
 
 /* The paired partner of seifer's row `r`, if both are ok and the partner's bottleneck is
  * positive (when `positive` is asked for). */
-static const struct pl_row *partner(const struct pl_data *d, const struct pl_row *r, int algo,
-				    bool positive)
+static const struct plot_row *partner(const struct plot_data *d, const struct plot_row *r, int algo,
+				      bool positive)
 {
-	const struct pl_row *p = pl_find(d, r, algo, 0);
+	const struct plot_row *p = plot_find(d, r, algo, 0);
 
-	if (!p || p->status != PL_S_OK || (positive && !(p->bottleneck_s > 0)))
+	if (!p || p->status != PLOT_S_OK || (positive && !(p->bottleneck_s > 0)))
 		return NULL;
 	return p;
 }
 
-static void collect_claims(const struct pl_data *d, size_t lo, size_t hi, int model,
+static void collect_claims(const struct plot_data *d, size_t lo, size_t hi, int model,
 			   struct claims *c)
 {
 	int seen[64], n_seen = 0;
@@ -51,10 +52,10 @@ static void collect_claims(const struct pl_data *d, size_t lo, size_t hi, int mo
 	if (d->seifer < 0)
 		return;
 	for (size_t i = lo; i < hi; i++) {
-		const struct pl_row *r = &d->rows[i];
+		const struct plot_row *r = &d->rows[i];
 		bool known = false;
 
-		if (r->model != model || r->algo != d->seifer || !pl_in_view(d, r))
+		if (r->model != model || r->algo != d->seifer || !plot_in_view(d, r))
 			continue;
 		for (int k = 0; k < n_seen; k++)
 			known |= seen[k] == r->nodes;
@@ -65,33 +66,33 @@ static void collect_claims(const struct pl_data *d, size_t lo, size_t hi, int mo
 	}
 	c->n_nodes = n_seen;
 	for (size_t i = lo; i < hi; i++) {
-		const struct pl_row *r = &d->rows[i], *p;
+		const struct plot_row *r = &d->rows[i], *p;
 
-		if (r->model != model || r->algo != d->seifer || !pl_in_view(d, r) ||
-		    r->status != PL_S_OK)
+		if (r->model != model || r->algo != d->seifer || !plot_in_view(d, r) ||
+		    r->status != PLOT_S_OK)
 			continue;
 		if (r->bottleneck_s > 0 && (p = partner(d, r, d->random, false)))
-			pl_stats_add(&c->random, p->bottleneck_s / r->bottleneck_s);
+			plot_stats_add(&c->random, p->bottleneck_s / r->bottleneck_s);
 		if ((p = partner(d, r, d->greedy, true))) {
 			double v = 1.0 - r->bottleneck_s / p->bottleneck_s;
 
-			pl_stats_add(&c->greedy, v);
+			plot_stats_add(&c->greedy, v);
 			if (r->nodes == c->top_nodes)
-				pl_stats_add(&c->greedy_top, v);
+				plot_stats_add(&c->greedy_top, v);
 		}
 		if ((p = partner(d, r, d->optimal, true))) {
 			double v = r->bottleneck_s / p->bottleneck_s - 1.0;
 
-			pl_stats_add(&c->optimal, v);
+			plot_stats_add(&c->optimal, v);
 			if (r->nodes == c->top_nodes)
-				pl_stats_add(&c->optimal_top, v);
+				plot_stats_add(&c->optimal_top, v);
 		}
 	}
 }
 
-static void write_by_nodes(FILE *out, const struct pl_data *d, size_t lo, size_t hi, int model);
+static void write_by_nodes(FILE *out, const struct plot_data *d, size_t lo, size_t hi, int model);
 
-static void claim_row(FILE *out, const char *what, const struct pl_stats *s, bool percent,
+static void claim_row(FILE *out, const char *what, const struct plot_stats *s, bool percent,
 		      const char *published)
 {
 	if (!s->n)
@@ -116,12 +117,12 @@ static int int_cmp(const void *pa, const void *pb)
  * keeps every algorithm on the same clusters; pooling N would weigh each algorithm by the node
  * counts at which it has a plan.
  */
-static void write_by_nodes(FILE *out, const struct pl_data *d, size_t lo, size_t hi, int model)
+static void write_by_nodes(FILE *out, const struct plot_data *d, size_t lo, size_t hi, int model)
 {
 	int nodes[64], n_nodes = 0;
 
 	for (size_t i = lo; i < hi; i++) {
-		const struct pl_row *r = &d->rows[i];
+		const struct plot_row *r = &d->rows[i];
 		bool known = false;
 
 		if (r->model != model)
@@ -165,26 +166,27 @@ static void write_by_nodes(FILE *out, const struct pl_data *d, size_t lo, size_t
 					      d->rows[i].bw_classes == bw;
 				if (!any)
 					continue;
-				fprintf(out, "| %s |", pl_series_name(d, a, bw, name, sizeof(name)));
+				fprintf(out, "| %s |",
+					plot_series_name(d, a, bw, name, sizeof(name)));
 				for (int k = 0; k < n_nodes; k++) {
-					struct pl_stats s;
+					struct plot_stats s;
 
 					memset(&s, 0, sizeof(s));
 					for (size_t i = lo; i < hi; i++) {
-						const struct pl_row *r = &d->rows[i], *p;
+						const struct plot_row *r = &d->rows[i], *p;
 
 						if (r->model != model || r->algo != a ||
 						    r->bw_classes != bw || r->nodes != nodes[k] ||
-						    r->status != PL_S_OK)
+						    r->status != PLOT_S_OK)
 							continue;
 						if (table == 0) {
-							pl_stats_add(&s, r->bottleneck_s * 1e3);
+							plot_stats_add(&s, r->bottleneck_s * 1e3);
 						} else if ((p = partner(d, r, d->optimal, true))) {
 							double v = 100.0 * (r->bottleneck_s /
 										    p->bottleneck_s -
 									    1.0);
 
-							pl_stats_add(&s, v);
+							plot_stats_add(&s, v);
 							largest = fmax(largest, v);
 						}
 					}
@@ -205,7 +207,7 @@ static void write_by_nodes(FILE *out, const struct pl_data *d, size_t lo, size_t
 	}
 }
 
-static void write_section(FILE *out, const struct pl_data *d, size_t lo, size_t hi, int model)
+static void write_section(FILE *out, const struct plot_data *d, size_t lo, size_t hi, int model)
 {
 	struct claims c;
 	char name[160], excl[700], what[200];
@@ -219,26 +221,26 @@ static void write_section(FILE *out, const struct pl_data *d, size_t lo, size_t 
 		/* An algorithm shows its rows without classes, or at the chosen class count. */
 		for (int pass = 0; pass < 2; pass++) {
 			int bw = pass ? d->classes : 0;
-			struct pl_stats s;
+			struct plot_stats s;
 			bool any = false;
 
 			if (pass && !bw)
 				continue;
 			memset(&s, 0, sizeof(s));
 			for (size_t i = lo; i < hi; i++) {
-				const struct pl_row *r = &d->rows[i];
+				const struct plot_row *r = &d->rows[i];
 
 				if (r->model != model || r->algo != a || r->bw_classes != bw)
 					continue;
 				any = true;
-				if (r->status == PL_S_OK)
-					pl_stats_add(&s, r->bottleneck_s * 1e3);
+				if (r->status == PLOT_S_OK)
+					plot_stats_add(&s, r->bottleneck_s * 1e3);
 				else
-					pl_stats_exclude(&s, (int)r->status);
+					plot_stats_exclude(&s, (int)r->status);
 			}
 			if (!any)
 				continue;
-			pl_series_name(d, a, bw, name, sizeof(name));
+			plot_series_name(d, a, bw, name, sizeof(name));
 			excluded_cell(&s, excl, sizeof(excl));
 			if (!s.n)
 				fprintf(out, "| %s | n/a | n/a | 0 | %s |\n", name, excl);
@@ -247,7 +249,7 @@ static void write_section(FILE *out, const struct pl_data *d, size_t lo, size_t 
 					excl);
 			else
 				fprintf(out, "| %s | %.3f | ± %.3f | %ld | %s |\n", name, s.mean,
-					pl_stats_ci95(&s), s.n, excl);
+					plot_stats_ci95(&s), s.n, excl);
 		}
 	}
 
@@ -271,21 +273,21 @@ static void write_section(FILE *out, const struct pl_data *d, size_t lo, size_t 
 
 int summary_write_markdown(struct sqlite3 *db, int bw_classes, FILE *out, struct ep_error *err)
 {
-	struct pl_data d;
-	long total[PL_X_COUNT_] = {0};
+	struct plot_data d;
+	long total[PLOT_X_COUNT_] = {0};
 	long ok = 0;
 	char excl[512];
 
-	EP_CHECK(pl_load(db, bw_classes, &d, err));
+	EP_CHECK(plot_load(db, bw_classes, &d, err));
 	for (size_t i = 0; i < d.n; i++) {
-		if (d.rows[i].status == PL_S_OK)
+		if (d.rows[i].status == PLOT_S_OK)
 			ok++;
 		else
 			total[d.rows[i].status]++;
 	}
 	fputs("# edgepipe sweep summary\n\n", out);
 	fprintf(out, "%zu result rows: %ld ok; excluded from every mean: %s.\n\n", d.n, ok,
-		pl_excluded_text(total, NULL, excl, sizeof(excl)));
+		plot_excluded_text(total, NULL, excl, sizeof(excl)));
 	fputs("Means are over the trials whose status is ok, with the half-width of their 95 % "
 	      "confidence\ninterval (Student t, n - 1 degrees of freedom). Trials that failed, "
 	      "were infeasible or hit a\nlimit are excluded and counted, never averaged in as 0. "
@@ -323,7 +325,7 @@ int summary_write_markdown(struct sqlite3 *db, int bw_classes, FILE *out, struct
 		}
 		lo = hi;
 	}
-	pl_release(&d);
+	plot_release(&d);
 	if (ferror(out) || fflush(out) != 0)
 		return ep_error_set(err, EP_EIO, "writing the summary: %s", strerror(errno));
 	return EP_OK;
