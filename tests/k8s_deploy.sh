@@ -107,6 +107,30 @@ else
 	fail "deploy with a model file and --plan" "$(cat "$TMP/log")"
 fi
 
+# A measured bandwidth matrix (--cluster file, a hand-written 3 x 3 in Mbit/s) travels in the
+# ConfigMap; the dispatcher reads it at /config/cluster.csv; the node count is the file's.
+printf '0,50,80\n40,0,60\n70,90,0\n' >"$TMP/bw.csv"
+if "$EP" deploy --k8s -o "$TMP/cout" --node-names x,y,z --model mobilenetv2 --mem 64MiB \
+	--cluster file --cluster-file "$TMP/bw.csv" >"$TMP/log" 2>&1; then
+	"$py" - "$TMP/cout" "$TMP/bw.csv" >"$TMP/check" 2>&1 <<'EOF2'
+import sys, yaml
+cm = next(d for d in yaml.safe_load_all(open(sys.argv[1] + "/config.yaml")) if d)
+ctl = [d for d in yaml.safe_load_all(open(sys.argv[1] + "/controller.yaml")) if d][-1]
+args = ctl["spec"]["template"]["spec"]["containers"][0]["args"]
+ok = cm["data"].get("cluster.csv") == open(sys.argv[2]).read()
+ok = ok and args[args.index("--cluster-file") + 1] == "/config/cluster.csv"
+print("cluster file in ConfigMap and args:", ok, args)
+sys.exit(0 if ok else 1)
+EOF2
+	[ $? -eq 0 ] && pass "--cluster file: the matrix rides in the ConfigMap" ||
+		fail "cluster file" "$(cat "$TMP/check")"
+else
+	fail "deploy with --cluster file" "$(cat "$TMP/log")"
+fi
+expect_exit2 "4 names for a 3-node bandwidth file" "4 node name(s) for a cluster of 3" \
+	"$EP" deploy --k8s -o "$TMP/bad" --node-names w,x,y,z --model mobilenetv2 --mem 64MiB \
+	--cluster file --cluster-file "$TMP/bw.csv"
+
 # Bad input: exit 2, the value named, nothing written (no DIR, no DIR.tmp-*).
 ok_args=(--k8s --node-names a,b,c --model mobilenetv2 --mem 64MiB --nodes 3)
 nothing_written() {
