@@ -144,10 +144,10 @@ else
 fi
 # The README's example measures its crash and update (inside the default warm-up it did not).
 README_SIM=(sim --model resnet50 --nodes 10 --mem 64MiB --algo seifer --requests 10000
-	--workload closed:8 --fail "node 3 at 20s" --update "resnet101 at 40s")
+	--workload closed:8 --fault "kill node3 at 20s" --update "resnet101 at 40s")
 if "$EP" "${README_SIM[@]}" --warmup 0 >"$TMP/text" 2>"$TMP/err" && ! grep -q "note:" "$TMP/text" &&
 	"$EP" "${README_SIM[@]}" >"$TMP/text2" 2>"$TMP/err" && grep -q "note: 2 of these came during the warm-up" "$TMP/text2" &&
-	grep -qF -- '--workload closed:8 --warmup 0 --fail "node 3 at 20s"' "$(dirname "$0")/../README.md"; then
+	grep -qF -- '--workload closed:8 --warmup 0 --fault "kill node3 at 20s"' "$(dirname "$0")/../README.md"; then
 	pass "README sim example: measured from 0 s; a warm-up hiding incidents is noted"
 else
 	fail "README sim example" "$(head -c 600 "$TMP/text")" "$(grep note "$TMP/text2")"
