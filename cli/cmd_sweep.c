@@ -10,8 +10,6 @@
 #include "cli.h"
 #include "ep_units.h"
 #include "ep_util.h"
-#include "model_lprofile.h"
-#include "model_zoo.h"
 #include "store.h"
 #include "sweep.h"
 #include "sweep_shard.h"
@@ -202,41 +200,6 @@ static char *join_args(int argc, char **argv)
 		strcat(s, argv[i]);
 	}
 	return s;
-}
-
-/*
- * The profile among `paths` measured on graph `g` (model_lprofile_check: same name and
- * fingerprint): *out points at its path. EP_EINVAL naming the model and the files when none is,
- * or the reader's error for a file that cannot be read.
- */
-static int match_profile(const struct model_graph *g, const char *const *paths, int n,
-			 const char **out, struct ep_error *err)
-{
-	char names[1024] = "";
-	size_t k = 0;
-
-	*out = NULL;
-	for (int i = 0; i < n; i++) {
-		struct model_lprofile *lp = NULL;
-		int rc = model_lprofile_load(paths[i], &lp, err);
-
-		if (rc)
-			return rc;
-		if (strcmp(lp->model, model_graph_name(g)) == 0) {
-			rc = model_lprofile_check(lp, g, paths[i], err);
-			model_lprofile_destroy(lp);
-			if (rc)
-				return rc;
-			*out = paths[i];
-			return EP_OK;
-		}
-		if (k < sizeof(names))
-			k += (size_t)snprintf(names + k, sizeof(names) - k, "%s'%s' (%s)",
-					      i ? ", " : "", paths[i], lp->model);
-		model_lprofile_destroy(lp);
-	}
-	return ep_error_set(err, EP_EINVAL, "no layer profile of model '%s' among %s",
-			    model_graph_name(g), names);
 }
 
 int cmd_sweep(int argc, char **argv)
@@ -450,21 +413,12 @@ int cmd_sweep(int argc, char **argv)
 			goto out;
 		}
 	}
-	/* Check every model before the first row is computed, so a typo fails at once; and give
-	 * each its layer profile. */
-	for (int i = 0; i < g->n_models; i++) {
-		struct model_graph *mg;
-
-		rc = model_zoo_open(g->models[i], &mg, &err);
-		if (!rc && n_profiles)
-			rc = match_profile(mg, profile_paths, n_profiles, &g->compute_profiles[i],
-					   &err);
-		model_graph_destroy(mg);
-		if (rc) {
-			rc = cli_fail(cli_exit_code(rc), "--%s: %s", n_profiles ? "compute" : "model",
-				      err.msg);
-			goto out;
-		}
+	/* Every model checked before the first row is computed, so a typo fails at once. */
+	rc = sweep_grid_set_models(g, profile_paths, n_profiles, &err);
+	if (rc) {
+		rc = cli_fail(cli_exit_code(rc), "--%s: %s", n_profiles ? "compute" : "model",
+			      err.msg);
+		goto out;
 	}
 	/* The options that change numbers are the file's: a rerun with others is refused
 	 * before anything is computed (store.h). */

@@ -17,6 +17,8 @@
 #include "ep_units.h"
 #include "ep_util.h"
 #include "instance.h"
+#include "model_lprofile.h"
+#include "model_zoo.h"
 #include "partition.h"
 #include "sim_pipeline.h"
 
@@ -123,6 +125,57 @@ int sweep_parse_sizes(const char *axis, const char *s, double *out, struct ep_er
 		n++;
 	}
 	return n;
+}
+
+/*
+ * The profile among `paths` measured on graph `g` (model_lprofile_check: same name and
+ * fingerprint): *out points at its path. EP_EINVAL naming the model and the files when none is,
+ * or the reader's error for a file that cannot be read.
+ */
+static int match_profile(const struct model_graph *g, const char *const *paths, int n,
+			 const char **out, struct ep_error *err)
+{
+	char names[1024] = "";
+	size_t k = 0;
+
+	*out = NULL;
+	for (int i = 0; i < n; i++) {
+		struct model_lprofile *lp = NULL;
+		int rc = model_lprofile_load(paths[i], &lp, err);
+
+		if (rc)
+			return rc;
+		if (strcmp(lp->model, model_graph_name(g)) == 0) {
+			rc = model_lprofile_check(lp, g, paths[i], err);
+			model_lprofile_destroy(lp);
+			if (rc)
+				return rc;
+			*out = paths[i];
+			return EP_OK;
+		}
+		if (k < sizeof(names))
+			k += (size_t)snprintf(names + k, sizeof(names) - k, "%s'%s' (%s)",
+					      i ? ", " : "", paths[i], lp->model);
+		model_lprofile_destroy(lp);
+	}
+	return ep_error_set(err, EP_EINVAL, "no layer profile of model '%s' among %s",
+			    model_graph_name(g), names);
+}
+
+int sweep_grid_set_models(struct sweep_grid *g, const char *const *profiles, int n_profiles,
+			  struct ep_error *err)
+{
+	for (int i = 0; i < g->n_models; i++) {
+		struct model_graph *mg;
+		int rc = model_zoo_open(g->models[i], &mg, err);
+
+		if (!rc && n_profiles)
+			rc = match_profile(mg, profiles, n_profiles, &g->compute_profiles[i], err);
+		model_graph_destroy(mg);
+		if (rc)
+			return rc;
+	}
+	return EP_OK;
 }
 
 /* FNV-1a over the bytes of a file. */

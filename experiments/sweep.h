@@ -79,6 +79,15 @@ int sweep_parse_ints(const char *axis, const char *s, int min, int max, int *out
 int sweep_parse_sizes(const char *axis, const char *s, double *out, struct ep_error *err);
 
 /*
+ * Open every model of `g` (a zoo name or a model file), so that a typo fails before the first
+ * row; with n_profiles > 0 give each model its layer profile among `profiles` (files of
+ * 'edgepipe profile', matched by the model name they record, checked against the model) in
+ * g->compute_profiles. EP_ENOTFOUND/EP_EINVAL naming the model or the profiles.
+ */
+int sweep_grid_set_models(struct sweep_grid *g, const char *const *profiles, int n_profiles,
+			  struct ep_error *err);
+
+/*
  * The options of `g` that change a row's numbers without being in its key (store.h): the
  * cluster details (speed, speed factors, latency, bandwidth range, link classes, the cluster
  * file's content, geometric side ...), the algorithm options (--stages, --failure-prob,
