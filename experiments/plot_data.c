@@ -3,6 +3,7 @@
  */
 #include "plot_internal.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -384,4 +385,61 @@ const char *plot_excluded_text(const long x[PLOT_X_COUNT_], const char *ref, cha
 	if (!any)
 		snprintf(buf, size, "none");
 	return buf;
+}
+
+void plot_safe_name(const char *in, char *out, size_t size)
+{
+	size_t i = 0;
+
+	for (; *in && i + 1 < size; in++)
+		out[i++] = ((*in >= 'a' && *in <= 'z') || (*in >= 'A' && *in <= 'Z') ||
+			    (*in >= '0' && *in <= '9') || strchr("._+-", *in))
+				   ? *in
+				   : '_';
+	out[i] = '\0';
+}
+
+int plot_file_open(struct plot_file *pf, const char *dir, const char *base, const char *ext,
+		   struct ep_error *err)
+{
+	snprintf(pf->path, sizeof(pf->path), "%s/%s.%s", dir, base, ext);
+	snprintf(pf->tmp, sizeof(pf->tmp), "%s.tmp", pf->path);
+	pf->f = fopen(pf->tmp, "w");
+	if (!pf->f)
+		return ep_error_set(err, EP_EIO, "cannot write '%s': %s", pf->path,
+				    strerror(errno));
+	return EP_OK;
+}
+
+int plot_file_commit(struct plot_file *pf, struct ep_error *err)
+{
+	int bad = ferror(pf->f) | fclose(pf->f);
+
+	pf->f = NULL;
+	if (bad || rename(pf->tmp, pf->path) != 0) {
+		remove(pf->tmp);
+		return ep_error_set(err, EP_EIO, "cannot write '%s'", pf->path);
+	}
+	return EP_OK;
+}
+
+void plot_file_abort(struct plot_file *pf)
+{
+	if (pf->f) {
+		fclose(pf->f);
+		pf->f = NULL;
+		remove(pf->tmp);
+	}
+}
+
+void plot_terminal(FILE *gp, bool svg, int width, int height)
+{
+	if (svg)
+		fprintf(gp, "set terminal svg size %d,%d noenhanced font \"Sans,10\"\n", width,
+			height);
+	else
+		fprintf(gp, "if (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n"
+			    "\tset terminal pngcairo size %d,%d noenhanced font \"Sans,10\"\n"
+			    "} else {\n\tset terminal png size %d,%d noenhanced\n}\n",
+			width, height, width, height);
 }

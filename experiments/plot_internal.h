@@ -11,9 +11,11 @@
 #ifndef EDGEPIPE_PLOT_INTERNAL_H
 #define EDGEPIPE_PLOT_INTERNAL_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "ep_error.h"
 
@@ -123,5 +125,28 @@ const char *plot_excluded_text(const long excluded[PLOT_X_COUNT_], const char *r
  */
 int plot_run_gnuplot(const char *gnuplot, const char *dir, const char *script,
 		     struct ep_error *err);
+
+/* `in` reduced to [A-Za-z0-9._+-] (others become '_'), for a file name and a gnuplot string. */
+void plot_safe_name(const char *in, char *out, size_t size);
+
+/*
+ * A figure's file written atomically: plot_file_open creates DIR/BASE.EXT.tmp, the caller
+ * writes to pf->f, plot_file_commit checks the writes, closes and renames it to DIR/BASE.EXT
+ * (a reader sees the old file or the whole new one, never a part); plot_file_abort (on any
+ * path, also after a commit: then it does nothing) closes and removes the temporary file.
+ * EP_EIO naming the path.
+ */
+struct plot_file {
+	FILE *f;
+	char path[PATH_MAX + 256], tmp[PATH_MAX + 264];
+};
+int plot_file_open(struct plot_file *pf, const char *dir, const char *base, const char *ext,
+		   struct ep_error *err);
+int plot_file_commit(struct plot_file *pf, struct ep_error *err);
+void plot_file_abort(struct plot_file *pf);
+
+/* The gnuplot lines that select the SVG (svg true) or PNG terminal (pngcairo when present) of
+ * width x height pixels, as every figure script of ours writes them. */
+void plot_terminal(FILE *gp, bool svg, int width, int height);
 
 #endif

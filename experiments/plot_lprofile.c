@@ -22,19 +22,6 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The layer's name reduced to what a file name and a gnuplot string keep. */
-static void safe_part(const char *s, char *buf, size_t size)
-{
-	size_t k = 0;
-
-	for (; *s && k + 1 < size; s++)
-		buf[k++] = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-				   (*s >= '0' && *s <= '9') || strchr("._+-", *s)
-				   ? *s
-				   : '_';
-	buf[k] = '\0';
-}
-
 static bool drawn(const struct model_lprofile_layer *l)
 {
 	return l->flops > 0 && l->median_s > 0;
@@ -47,7 +34,8 @@ int plot_lprofile(const struct model_lprofile *lp, const char *dir,
 	unsigned formats = opt && opt->formats ? opt->formats : PLOT_PNG | PLOT_SVG;
 	const char **kinds = calloc(lp->n_layers ? lp->n_layers : 1, sizeof(*kinds));
 	char gnuplot[PATH_MAX], base[96], model[72], path[PATH_MAX + 128];
-	FILE *dat = NULL, *gp = NULL;
+	struct plot_file datf = { NULL }, gpf = { NULL };
+	FILE *dat, *gp;
 	size_t n_kinds = 0, shown = 0;
 	double sum_flops = 0, sum_s = 0, xmin = 0, xmax = 0;
 	int rc;
@@ -84,17 +72,13 @@ int plot_lprofile(const struct model_lprofile *lp, const char *dir,
 		goto out;
 	}
 	qsort(kinds, n_kinds, sizeof(*kinds), cmp_str);
-	safe_part(lp->model, model, sizeof(model));
+	plot_safe_name(lp->model, model, sizeof(model));
 	snprintf(base, sizeof(base), "lprofile-%s", model);
 	if (base_out && base_size)
 		snprintf(base_out, base_size, "%s", base);
 
-	snprintf(path, sizeof(path), "%s/%s.dat", dir, base);
-	dat = fopen(path, "w");
-	if (!dat) {
-		rc = ep_error_set(err, EP_EIO, "cannot write '%s': %s", path, strerror(errno));
-		goto out;
-	}
+	EP_CHECK_GOTO(plot_file_open(&datf, dir, base, "dat", err), rc, out);
+	dat = datf.f;
 	fprintf(dat, "# edgepipe layer profile of %s: %d thread(s), median of %d runs on %s\n"
 		     "# one block per layer kind; columns: FLOPs, median seconds, layer\n",
 		lp->model, lp->threads, lp->repeat, lp->host);
@@ -107,19 +91,10 @@ int plot_lprofile(const struct model_lprofile *lp, const char *dir,
 				fprintf(dat, "%" PRId64 " %.9g %s\n", l->flops, l->median_s, l->name);
 		}
 	}
-	if (ferror(dat) | fclose(dat)) {
-		dat = NULL;
-		rc = ep_error_set(err, EP_EIO, "cannot write '%s'", path);
-		goto out;
-	}
-	dat = NULL;
+	EP_CHECK_GOTO(plot_file_commit(&datf, err), rc, out);
 
-	snprintf(path, sizeof(path), "%s/%s.gp", dir, base);
-	gp = fopen(path, "w");
-	if (!gp) {
-		rc = ep_error_set(err, EP_EIO, "cannot write '%s': %s", path, strerror(errno));
-		goto out;
-	}
+	EP_CHECK_GOTO(plot_file_open(&gpf, dir, base, "gp", err), rc, out);
+	gp = gpf.f;
 	fprintf(gp, "# edgepipe plot: per-layer time against FLOPs of a measured layer profile\n"
 		    "# data: %s.dat; re-plot from this directory with: gnuplot %s.gp\n"
 		    "reset session\nset encoding utf8\nset grid\nset logscale xy\n"
@@ -137,14 +112,7 @@ int plot_lprofile(const struct model_lprofile *lp, const char *dir,
 	for (int f = 0; f < 2; f++) {
 		if (!(formats & (f ? PLOT_SVG : PLOT_PNG)))
 			continue;
-		if (f)
-			fprintf(gp, "set terminal svg size %d,%d noenhanced font \"Sans,10\"\n",
-				LP_WIDTH, LP_HEIGHT);
-		else
-			fprintf(gp, "if (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n"
-				    "\tset terminal pngcairo size %d,%d noenhanced font \"Sans,10\"\n"
-				    "} else {\n\tset terminal png size %d,%d noenhanced\n}\n",
-				LP_WIDTH, LP_HEIGHT, LP_WIDTH, LP_HEIGHT);
+		plot_terminal(gp, f, LP_WIDTH, LP_HEIGHT);
 		fprintf(gp, "set output '%s.%s'\nplot \\\n", base, f ? "svg" : "png");
 		for (size_t j = 0; j < n_kinds; j++) {
 			int count = 0;
@@ -159,12 +127,7 @@ int plot_lprofile(const struct model_lprofile *lp, const char *dir,
 		fprintf(gp, "  x / rate * 1e3 with lines dt 2 lc rgb 'gray40' title 'model rate'\n"
 			    "unset output\n");
 	}
-	if (ferror(gp) | fclose(gp)) {
-		gp = NULL;
-		rc = ep_error_set(err, EP_EIO, "cannot write '%s'", path);
-		goto out;
-	}
-	gp = NULL;
+	EP_CHECK_GOTO(plot_file_commit(&gpf, err), rc, out);
 	snprintf(path, sizeof(path), "%s.gp", base);
 	rc = plot_run_gnuplot(gnuplot, dir, path, err);
 	for (int f = 0; !rc && f < 2; f++) {
@@ -177,10 +140,8 @@ int plot_lprofile(const struct model_lprofile *lp, const char *dir,
 			rc = ep_error_set(err, EP_EIO, "gnuplot left '%s' missing or empty", path);
 	}
 out:
-	if (dat)
-		fclose(dat);
-	if (gp)
-		fclose(gp);
+	plot_file_abort(&datf);
+	plot_file_abort(&gpf);
 	free(kinds);
 	return rc;
 }

@@ -223,24 +223,14 @@ int region_max_split(const struct region_spec *spec)
 	return o ? (int)algo_options_int(&spec->algo_options, o) : 0;
 }
 
-/* A model name reduced to [A-Za-z0-9._+-] for a file name. */
-static void safe_name(const char *in, char *out, size_t size)
-{
-	size_t i = 0;
-
-	for (; *in && i + 1 < size; in++)
-		out[i++] = ((*in >= 'a' && *in <= 'z') || (*in >= 'A' && *in <= 'Z') ||
-				     (*in >= '0' && *in <= '9') || strchr("._+-", *in)) ? *in : '_';
-	out[i] = '\0';
-}
-
 int region_plot(const struct model_profile *prof, const struct region_spec *spec,
 		const struct region_point *pts, const char *dir, const struct plot_options *opt,
 		char *base_out, size_t base_size, struct ep_error *err)
 {
 	char gnuplot[PATH_MAX], base[128], model[72], path[PATH_MAX + 160];
 	unsigned formats = opt && opt->formats ? opt->formats : PLOT_PNG | PLOT_SVG;
-	FILE *dat = NULL, *gp = NULL;
+	struct plot_file dat = { NULL }, gpf = { NULL };
+	FILE *gp;
 	int rc, cut, pays = 0, agree = 0, total = spec->n_speed * spec->n_bw;
 	double bstar = region_min_cut_bits(prof, &cut), w = work(prof, (int)prof->n_cuts - 1);
 	double smax = 1;
@@ -250,7 +240,7 @@ int region_plot(const struct model_profile *prof, const struct region_spec *spec
 		rc = plot_prepare_dir(dir, err);
 	if (rc)
 		return rc;
-	safe_name(prof->model, model, sizeof(model));
+	plot_safe_name(prof->model, model, sizeof(model));
 	snprintf(base, sizeof(base), "region-%s-N%d", model, spec->nodes);
 	if (base_out && base_size)
 		snprintf(base_out, base_size, "%s", base);
@@ -261,13 +251,8 @@ int region_plot(const struct model_profile *prof, const struct region_spec *spec
 			smax = fmax(smax, pts[i].speedup);
 	}
 
-	snprintf(path, sizeof(path), "%s/%s.dat", dir, base);
-	dat = fopen(path, "w");
-	if (!dat) {
-		rc = ep_error_set(err, EP_EIO, "cannot write '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	fprintf(dat, "# edgepipe region of %s on %d identical nodes (Feltin's metric)\n"
+	EP_CHECK_GOTO(plot_file_open(&dat, dir, base, "dat", err), rc, out);
+	fprintf(dat.f, "# edgepipe region of %s on %d identical nodes (Feltin's metric)\n"
 		     "# index 0: bandwidth bit/s, speed FLOP/s, speed-up (1 where the solver found "
 		     "no plan better than one device; 0 where it found none)\n", prof->model,
 		spec->nodes);
@@ -275,31 +260,22 @@ int region_plot(const struct model_profile *prof, const struct region_spec *spec
 		for (int j = 0; j < spec->n_bw; j++) {
 			const struct region_point *pt = &pts[i * spec->n_bw + j];
 
-			fprintf(dat, "%.9g %.9g %.9g\n", pt->bw_bps, pt->speed_flops,
+			fprintf(dat.f, "%.9g %.9g %.9g\n", pt->bw_bps, pt->speed_flops,
 				pt->status == EP_OK ? pt->speedup : 0.0);
 		}
-		fprintf(dat, "\n");
+		fprintf(dat.f, "\n");
 	}
 	/* The closed-form boundary (2): B = s b* / W, over the speed axis. */
-	fprintf(dat, "\n# index 1: the boundary B = s b* / W (b* = %.9g bits)\n", bstar);
+	fprintf(dat.f, "\n# index 1: the boundary B = s b* / W (b* = %.9g bits)\n", bstar);
 	for (int i = 0; isfinite(bstar) && i < spec->n_speed; i++) {
 		double s = region_axis(spec->speed_min_flops, spec->speed_max_flops, spec->n_speed, i);
 
-		fprintf(dat, "%.9g %.9g 1\n", s * bstar / w, s);
+		fprintf(dat.f, "%.9g %.9g 1\n", s * bstar / w, s);
 	}
-	if (ferror(dat) | fclose(dat)) {
-		dat = NULL;
-		rc = ep_error_set(err, EP_EIO, "cannot write '%s'", path);
-		goto out;
-	}
-	dat = NULL;
+	EP_CHECK_GOTO(plot_file_commit(&dat, err), rc, out);
 
-	snprintf(path, sizeof(path), "%s/%s.gp", dir, base);
-	gp = fopen(path, "w");
-	if (!gp) {
-		rc = ep_error_set(err, EP_EIO, "cannot write '%s': %s", path, strerror(errno));
-		goto out;
-	}
+	EP_CHECK_GOTO(plot_file_open(&gpf, dir, base, "gp", err), rc, out);
+	gp = gpf.f;
 	fprintf(gp, "# edgepipe region: speed-up of partitioning over the best single device\n"
 		    "# data: %s.dat; re-plot from this directory with: gnuplot %s.gp\n"
 		    "reset session\nset encoding utf8\nset view map\nset logscale xy\n"
@@ -319,32 +295,18 @@ int region_plot(const struct model_profile *prof, const struct region_spec *spec
 	for (int f = 0; f < 2; f++) {
 		if (!(formats & (f ? PLOT_SVG : PLOT_PNG)))
 			continue;
-		if (f)
-			fprintf(gp, "set terminal svg size %d,%d noenhanced font \"Sans,10\"\n",
-				REGION_WIDTH, REGION_HEIGHT);
-		else
-			fprintf(gp, "if (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n"
-				    "\tset terminal pngcairo size %d,%d noenhanced font \"Sans,10\"\n"
-				    "} else {\n\tset terminal png size %d,%d noenhanced\n}\n",
-				REGION_WIDTH, REGION_HEIGHT, REGION_WIDTH, REGION_HEIGHT);
+		plot_terminal(gp, f, REGION_WIDTH, REGION_HEIGHT);
 		fprintf(gp, "set output '%s.%s'\n"
 			    "splot '%s.dat' index 0 using 1:2:3 with pm3d title 'speed-up', \\\n"
 			    "      '%s.dat' index 1 using 1:2:3 with lines lw 2 dt 2 lc rgb 'black' "
 			    "title 'closed form (2)'\nunset output\n",
 			base, f ? "svg" : "png", base, base);
 	}
-	if (ferror(gp) | fclose(gp)) {
-		gp = NULL;
-		rc = ep_error_set(err, EP_EIO, "cannot write '%s'", path);
-		goto out;
-	}
-	gp = NULL;
+	EP_CHECK_GOTO(plot_file_commit(&gpf, err), rc, out);
 	snprintf(path, sizeof(path), "%s.gp", base);
 	rc = plot_run_gnuplot(gnuplot, dir, path, err);
 out:
-	if (dat)
-		fclose(dat);
-	if (gp)
-		fclose(gp);
+	plot_file_abort(&dat);
+	plot_file_abort(&gpf);
 	return rc;
 }
