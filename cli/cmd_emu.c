@@ -541,7 +541,7 @@ static void print_json(const struct emu_cmd *c, const struct instance *inst,
 	json_num(c->cfg.arrival == EMU_CLOSED ? NAN : c->cfg.rate);
 	printf(", \"requests\": %" PRId64 ", \"warmup\": %" PRId64 ", \"compute\": \"%s\", "
 	       "\"compress\": \"%s\",\n", c->cfg.requests, c->cfg.warmup_requests,
-	       c->compute_model ? "model" : "none", codec_name(c));
+	       compute_name(c), codec_name(c));
 	printf(" \"mechanisms\": {\"bandwidth\": \"%s\", \"latency\": \"%s\", \"loss\": \"%s\", "
 	       "\"link_down\": \"%s\", \"cgroup_cpu\": %d, \"cgroup_memory\": %d},\n",
 	       emu_mech_name(r->mech[EMU_PROP_BANDWIDTH]), emu_mech_name(r->mech[EMU_PROP_LATENCY]),

@@ -34,9 +34,11 @@ static const char *edgepipe;
 #define SYNTHETIC "--model mobilenetv2 --mem 64MiB --nodes 3 --cluster uniform " \
 		  "--bw-range 100Mbit:200Mbit --seed 1 --probes 0 --compute none --requests 8"
 
+static char out[65536]; /* the last run's output */
+
 static int run(const char *state_dir, const char *db, const char *args, const char *codec)
 {
-	char cmd[4096], out[65536];
+	char cmd[4096];
 	int rc;
 
 	snprintf(cmd, sizeof(cmd), "%s emu %s --compress %s --state-dir %s --db %s", edgepipe,
@@ -105,9 +107,14 @@ static int body(const char *state_dir, const struct emu_caps *caps)
 	}
 	/* 1b: lossy */
 	snprintf(db, sizeof(db), "%s/lossy.db", state_dir);
-	rc = run(state_dir, db, REAL, "zfp:precision=8");
+	rc = run(state_dir, db, REAL " --format json", "zfp:precision=8");
 	CHECK_INT(rc, 0);
 	if (rc == 0) {
+		/* the JSON report names the compute and the codec (it said "none" for real
+		 * compute) and gives the codec's effect */
+		CHECK(strstr(out, "\"compute\": \"real\", \"compress\": \"zfp:precision=8\"") !=
+		      NULL);
+		CHECK(strstr(out, "\"top1_agreement\": ") != NULL);
 		CHECK_INT(emu_db_num(db, "SELECT answered FROM emu_summary"), 6);
 		CHECK(emu_db_num(db, "SELECT max_abs_diff FROM emu_summary") > abs0);
 		CHECK_INT(emu_db_num(db, "SELECT count(*) FROM emu_links WHERE frames > 0 AND "
