@@ -17,7 +17,9 @@
 #   ALGOS (defer optimal; full defer joint optimal) without a codec; CODECS (zfp+lz4; full: lz4
 #   zstd zfp zfp+lz4, the lossless ones) at CODEC_NODES (8; full 1 2 4 6 8) with CODEC_ALGOS
 #   (defer; full defer optimal); REQUESTS per run (16; full 24; ONE_REQUESTS, 8, on one device),
-#   HB_TIMEOUT (3s: no fault is injected here), SHARE (each node's share of one
+#   HB_TIMEOUT (3s: no fault is injected here), CODEC_PROFILES (none: joint and optimal plan
+#   without knowing the codec; e.g. "lz4:1.17:148:818 zfp:0.99:22:22", tests/bench_codec's
+#   ratio and MB/s, makes them cost each hop and stage with it), SHARE (each node's share of one
 #   core, 0.2: eight nodes leave some of this 2-core host to the dispatcher and the links),
 #   BW (every link, 100Mbit), MEM (each node's memory, 2GiB: memory does not limit), DEVICE
 #   (the power model, rpi4), SEED (1).
@@ -81,9 +83,20 @@ run() {
         --model "$model" --nodes "$n" --mem "$mem" --cluster uniform --bw-range "$bw:$bw" \
         --seed "$seed" --algo "$algo" --compute real --compute "profile:$out/profile-$model.txt" \
         --speed-factor "$share" --compress "$codec" --requests "$req" --probes 0 \
-        --heartbeat-timeout "$hb_timeout" --deploy-timeout "$deploy_timeout" "${energy[@]}"
+        --heartbeat-timeout "$hb_timeout" --deploy-timeout "$deploy_timeout" "${energy[@]}" \
+        $(codec_profile "$codec" "$algo")
 }
 first() { echo "$1"; }
+# codec_profile CODEC ALGO: the --codec-profile of CODEC_PROFILES (entries
+# SPEC:RATIO:ENC_MBPS:DEC_MBPS, as tests/bench_codec measures them), for the planners that
+# cost a plan with it (not defer, which splits by FLOPs alone).
+codec_profile() {
+    local e
+    [ "$1" = none ] || [ "$2" = defer ] && return 0
+    for e in ${CODEC_PROFILES:-}; do
+        if [ "${e%:*:*:*}" = "$1" ]; then echo "--codec-profile $e"; fi
+    done
+}
 
 for model in $models; do
     # The layer times the planners use, measured here with the executor (one thread, the
