@@ -537,7 +537,34 @@ long store_count(struct store *s)
 
 /* ---- the options a database's rows were computed with ---- */
 
-/* The recorded options of `db` ("option:NAME" rows of meta), at most `max`. */
+static const struct store_option *find_option(const struct store_option *o, int n,
+					      const char *name);
+
+/*
+ * Files written before the algorithms' options moved into their registry entries (2a398c4)
+ * recorded feltin's cut limit as "(max split)" and had no "--parallel" (always off then): read
+ * them under today's names, so that such a sweep still resumes and merges.
+ */
+static int upgrade_legacy_options(struct store_option *o, int n, int max)
+{
+	struct store_option *legacy = NULL;
+
+	for (int i = 0; i < n; i++)
+		if (strcmp(o[i].name, "(max split)") == 0)
+			legacy = &o[i];
+	if (!legacy || find_option(o, n, "--max-split"))
+		return n;
+	snprintf(legacy->name, sizeof(legacy->name), "--max-split");
+	if (!find_option(o, n, "--parallel") && n < max) {
+		snprintf(o[n].name, sizeof(o[n].name), "--parallel");
+		snprintf(o[n].value, sizeof(o[n].value), "off");
+		n++;
+	}
+	return n;
+}
+
+/* The recorded options of `db` ("option:NAME" rows of meta), at most `max`, under today's
+ * names. */
 static int read_options(sqlite3 *db, struct store_option *o, int max)
 {
 	sqlite3_stmt *st;
@@ -553,7 +580,7 @@ static int read_options(sqlite3 *db, struct store_option *o, int max)
 		n++;
 	}
 	sqlite3_finalize(st);
-	return n;
+	return upgrade_legacy_options(o, n, max);
 }
 
 static const struct store_option *find_option(const struct store_option *o, int n,

@@ -47,6 +47,20 @@ check_refused "--failure-prob" "--failure-prob" --failure-prob 0.01
     grep -q "^sweep: 0 rows computed" "$TMP/same.err" && pass "the same options still resume" ||
     fail "same options: $(cat "$TMP/same.err")"
 
+# A file written before the algorithm options moved into the registry (c058a85 and earlier):
+# feltin's cut limit recorded as "(max split)", no "--parallel". It resumes and merges (it was
+# refused, naming "(max split)"), and a different --max-split is still refused.
+cp "$TMP/a.db" "$TMP/old.db"
+q "$TMP/old.db" "UPDATE meta SET key = 'option:(max split)' WHERE key = 'option:--max-split';
+                 DELETE FROM meta WHERE key = 'option:--parallel'"
+"$EP" sweep --db "$TMP/old.db" "${grid[@]}" 2>"$TMP/old.err" &&
+    grep -q "^sweep: 0 rows computed" "$TMP/old.err" && pass "a file with the old option names resumes" ||
+    fail "old option names: $(cat "$TMP/old.err")"
+expect_exit2 "... and another --max-split is still refused" "--max-split 5${NL}--max-split 3" \
+    "$EP" sweep --db "$TMP/old.db" "${grid[@]}" --max-split 3
+"$EP" merge "$TMP/old-m.db" "$TMP/old.db" "$TMP/a.db" 2>"$TMP/oldm.err" &&
+    pass "old and new files merge" || fail "merge old+new: $(cat "$TMP/oldm.err")"
+
 # The cluster file's content, not its name, is recorded.
 fgrid=(--model resnet50 --mem 64MiB --nodes 3 --cluster file --algo greedy,seifer --trials 2
        --no-progress)
