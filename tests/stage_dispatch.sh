@@ -121,12 +121,22 @@ if start_hosts two; then
 		[ -n "$victim" ] && break
 		sleep 0.05
 	done
-	sleep 0.4
 	killed_node=-1
 	if [ -n "$victim" ]; then
 		i=${victim##*.h}
 		i=${i%.log}
 		killed_node=$((i - 2))
+		# Kill during the workload, not during set-up (a deployment that fails before the
+		# workload starts ends the run by design, emu_recovery.c): wait until the host's
+		# data port has received two input images (mobilenetv2: 224 x 224 x 3 floats),
+		# as k8s_deploy_run.sh does. A fixed 0.4 s sleep lost that race under load.
+		for _ in $(seq 600); do
+			rx=$(ss -Htin state established "( sport = :$((PORT + 1)) )" src "127.0.0.$i" \
+				2>/dev/null | grep -o 'bytes_received:[0-9]*' | cut -d: -f2 | sort -n |
+				tail -1)
+			[ "${rx:-0}" -gt $((2 * 224 * 224 * 3 * 4)) ] && break
+			sleep 0.05
+		done
 		{ kill -9 "${HOSTS_PIDS[$killed_node]}" && wait "${HOSTS_PIDS[$killed_node]}"; } 2>/dev/null
 		sleep 0.5
 		"$EP" stage --listen 127.0.0.$i:$PORT --name h$i.again >"$TMP/two.again.log" 2>&1 &
