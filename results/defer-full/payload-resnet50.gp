@@ -1,0 +1,22 @@
+# defer.sh: resnet50: payload against nodes, real compute at 0.2 of a core per node, 100Mbit links\nthe N = 1 point is the whole model on one device (every line)
+# data: payload-resnet50.dat; re-plot from this directory with: gnuplot payload-resnet50.gp
+reset session
+set encoding utf8
+set grid
+set title "resnet50: payload against nodes, real compute at 0.2 of a core per node, 100Mbit links\nthe N = 1 point is the whole model on one device (every line)" noenhanced
+set xlabel "compute nodes N"
+set ylabel "bytes on the wire per inference (MiB, every hop)"
+set key below noenhanced height 1 samplen 2
+set xtics 1
+set yrange [0:*]
+if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
+	set terminal pngcairo size 960,600 noenhanced font "Sans,10"
+} else {
+	set terminal png size 960,600 noenhanced
+}
+set output 'payload-resnet50.png'
+plot 'payload-resnet50.dat' index 0 using 1:2 with linespoints lw 1.5 pt 1 title "defer, none", 'payload-resnet50.dat' index 1 using 1:2 with linespoints lw 1.5 pt 2 title "joint, none", 'payload-resnet50.dat' index 2 using 1:2 with linespoints lw 1.5 pt 3 title "optimal, none", 'payload-resnet50.dat' index 3 using 1:2 with linespoints lw 1.5 pt 4 title "defer, lz4", 'payload-resnet50.dat' index 4 using 1:2 with linespoints lw 1.5 pt 5 title "defer, zfp", 'payload-resnet50.dat' index 5 using 1:2 with linespoints lw 1.5 pt 6 title "defer, zfp+lz4", 'payload-resnet50.dat' index 6 using 1:2 with linespoints lw 1.5 pt 7 title "defer, zstd"
+set terminal svg size 960,600 noenhanced font "Sans,10"
+set output 'payload-resnet50.svg'
+replot
+unset output

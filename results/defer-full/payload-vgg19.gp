@@ -1,0 +1,22 @@
+# defer.sh: vgg19: payload against nodes, real compute at 0.2 of a core per node, 100Mbit links\nthe N = 1 point is the whole model on one device (every line)
+# data: payload-vgg19.dat; re-plot from this directory with: gnuplot payload-vgg19.gp
+reset session
+set encoding utf8
+set grid
+set title "vgg19: payload against nodes, real compute at 0.2 of a core per node, 100Mbit links\nthe N = 1 point is the whole model on one device (every line)" noenhanced
+set xlabel "compute nodes N"
+set ylabel "bytes on the wire per inference (MiB, every hop)"
+set key below noenhanced height 1 samplen 2
+set xtics 1
+set yrange [0:*]
+if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
+	set terminal pngcairo size 960,600 noenhanced font "Sans,10"
+} else {
+	set terminal png size 960,600 noenhanced
+}
+set output 'payload-vgg19.png'
+plot 'payload-vgg19.dat' index 0 using 1:2 with linespoints lw 1.5 pt 1 title "defer, none"
+set terminal svg size 960,600 noenhanced font "Sans,10"
+set output 'payload-vgg19.svg'
+replot
+unset output
