@@ -197,24 +197,6 @@ fail:
 
 /* ---- the host ---- */
 
-static bool resolve4(const char *host, struct in_addr *out)
-{
-	struct addrinfo hints, *res = NULL;
-
-	if (!host || !host[0]) {
-		out->s_addr = htonl(INADDR_ANY);
-		return true;
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_INET;
-	hints.ai_socktype = SOCK_STREAM;
-	if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res)
-		return false;
-	*out = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
-	freeaddrinfo(res);
-	return true;
-}
-
 static void conn_close(struct host *h, int i)
 {
 	struct conn *c = &h->c[i];
@@ -326,7 +308,7 @@ static bool start_stage(struct host *h, int i, const struct emu_remote_msg *m)
 		char nh[EMU_REMOTE_HOST_MAX];
 
 		snprintf(nh, sizeof(nh), "%.*s", (int)sizeof(m->next_host) - 1, m->next_host);
-		if (!resolve4(nh, &sp.next_addr)) {
+		if (!emu_resolve4(nh, &sp.next_addr)) {
 			ctl_error(c->fd, "cannot resolve the next hop '%.120s'", nh);
 			return false;
 		}
@@ -639,7 +621,7 @@ int emu_stage_host_run(const struct emu_stage_host_config *cfg, struct ep_error 
 				  "65535", cfg->port, h->data_port);
 		goto out;
 	}
-	if (!resolve4(cfg->listen_host, &h->listen_addr)) {
+	if (!emu_resolve4(cfg->listen_host, &h->listen_addr)) {
 		rc = ep_error_set(err, EP_EINVAL, "--listen '%s': not an IPv4 address or a host "
 				  "name that resolves to one", cfg->listen_host);
 		goto out;

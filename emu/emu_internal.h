@@ -7,6 +7,7 @@
 #ifndef EDGEPIPE_EMU_INTERNAL_H
 #define EDGEPIPE_EMU_INTERNAL_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -17,6 +18,10 @@ struct nl_sock;
 
 /* CLOCK_MONOTONIC in seconds. */
 double emu_now_s(void);
+
+/* `host`'s IPv4 address (a name through getaddrinfo, or a dotted quad); "" or NULL is
+ * INADDR_ANY. false if it does not resolve. For the real-host transport (stage, dispatch). */
+bool emu_resolve4(const char *host, struct in_addr *out);
 
 /* EMU_NETNS_DIR "/" name into buf; false if it does not fit. */
 bool emu_netns_path(const char *name, char *buf, size_t size);

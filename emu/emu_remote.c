@@ -32,24 +32,6 @@ struct emu_remote_state {
 	uint16_t port;             /* the result listener's and heartbeat socket's */
 };
 
-static bool resolve(const char *host, struct in_addr *out)
-{
-	struct addrinfo hints, *res = NULL;
-
-	if (!host || !host[0]) {
-		out->s_addr = htonl(INADDR_ANY);
-		return true;
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_INET;
-	hints.ai_socktype = SOCK_STREAM;
-	if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res)
-		return false;
-	*out = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
-	freeaddrinfo(res);
-	return true;
-}
-
 /* A TCP connection to `to` within EMU_REMOTE_CONNECT_S, non-blocking afterwards; -1 with
  * errno set. */
 static int connect_to(const struct sockaddr_in *to)
@@ -215,12 +197,12 @@ int emu_remote_setup(struct emu_session *s, struct ep_error *err)
 		st->ctl[i].sin_family = AF_INET;
 		st->ctl[i].sin_port = htons(h->port);
 		st->data_port[i] = h->data_port ? h->data_port : (uint16_t)(h->port + 1);
-		if (!resolve(h->host, &st->ctl[i].sin_addr))
+		if (!emu_resolve4(h->host, &st->ctl[i].sin_addr))
 			return ep_error_set(err, EP_EIO, "%s: the name does not resolve to an IPv4 "
 					    "address", host_label(s, i, b, sizeof(b)));
 	}
 	/* The result listener, then the heartbeat socket on the same port number (UDP). */
-	if (!resolve(r->listen_host, &sa.sin_addr))
+	if (!emu_resolve4(r->listen_host, &sa.sin_addr))
 		return ep_error_set(err, EP_EINVAL, "--listen '%s': not an IPv4 address or a name "
 				    "that resolves to one", r->listen_host);
 	sa.sin_port = htons(r->listen_port);

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -333,4 +334,22 @@ void emu_random_base36(char *buf, size_t n)
 	for (size_t i = 0; i < n; i++)
 		buf[i] = digits[r[i] % 36];
 	buf[n] = '\0';
+}
+
+bool emu_resolve4(const char *host, struct in_addr *out)
+{
+	struct addrinfo hints, *res = NULL;
+
+	if (!host || !host[0]) {
+		out->s_addr = htonl(INADDR_ANY);
+		return true;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_INET;
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res)
+		return false;
+	*out = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
+	freeaddrinfo(res);
+	return true;
 }

@@ -549,6 +549,26 @@ static void y_config_mount(struct y *y)
 	y_end_seq(y);
 }
 
+/* Open a pod's containers list with its one container running `edgepipe SUBCOMMAND`: its name
+ * (the subcommand), image and pull policy, and the args sequence left open after SUBCOMMAND. */
+static void y_container_head(struct y *y, const struct deploy_k8s_spec *spec,
+			     const char *subcommand)
+{
+	y_str(y, "containers");
+	y_seq(y);
+	y_map(y);
+	y_kv(y, "name", subcommand);
+	y_kv(y, "image", spec->image);
+	y_kv(y, "imagePullPolicy", "IfNotPresent");
+	y_str(y, "command");
+	y_seq(y);
+	y_str(y, "edgepipe");
+	y_end_seq(y);
+	y_str(y, "args");
+	y_seq(y);
+	y_str(y, subcommand);
+}
+
 static void y_security(struct y *y)
 {
 	y_str(y, "securityContext");
@@ -703,19 +723,7 @@ static void write_host(struct y *y, const struct deploy_k8s_spec *spec,
 	y_bool(y, false);
 	y_str(y, "terminationGracePeriodSeconds");
 	y_int(y, 5);
-	y_str(y, "containers");
-	y_seq(y);
-	y_map(y);
-	y_kv(y, "name", "stage");
-	y_kv(y, "image", spec->image);
-	y_kv(y, "imagePullPolicy", "IfNotPresent");
-	y_str(y, "command");
-	y_seq(y);
-	y_str(y, "edgepipe");
-	y_end_seq(y);
-	y_str(y, "args");
-	y_seq(y);
-	y_str(y, "stage");
+	y_container_head(y, spec, "stage");
 	y_str(y, "--listen");
 	y_strf(y, "0.0.0.0:%u", spec->port);
 	y_str(y, "--name");
@@ -912,19 +920,7 @@ static void write_controller(struct y *y, const struct deploy_k8s_spec *spec,
 	y_security(y);
 	y_end_map(y);
 	y_end_seq(y);
-	y_str(y, "containers");
-	y_seq(y);
-	y_map(y);
-	y_kv(y, "name", "dispatch");
-	y_kv(y, "image", spec->image);
-	y_kv(y, "imagePullPolicy", "IfNotPresent");
-	y_str(y, "command");
-	y_seq(y);
-	y_str(y, "edgepipe");
-	y_end_seq(y);
-	y_str(y, "args");
-	y_seq(y);
-	y_str(y, "dispatch");
+	y_container_head(y, spec, "dispatch");
 	y_str(y, "--hosts");
 	y_str(y, hosts);
 	y_str(y, "--listen");
