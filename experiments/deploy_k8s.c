@@ -580,6 +580,22 @@ static void y_security(struct y *y)
 	y_end_map(y);
 }
 
+/* Close what y_container_head opened: the container (with the /config mount and the security
+ * context), the containers list, the pod spec with its /config volume, the template, the
+ * Deployment's spec and the object. */
+static void y_pod_tail(struct y *y, const struct deploy_k8s_spec *spec)
+{
+	y_config_mount(y);
+	y_security(y);
+	y_end_map(y);
+	y_end_seq(y);
+	y_config_volume(y, spec);
+	y_end_map(y); /* pod spec */
+	y_end_map(y); /* template */
+	y_end_map(y); /* spec */
+	y_end_object(y);
+}
+
 /* The pod template's metadata: labels and the ConfigMap's hash (a change rolls the pod). */
 static void y_template_meta(struct y *y, const struct deploy_k8s_spec *spec,
 			    const struct cm *cm, const char *component, int node,
@@ -756,15 +772,7 @@ static void write_host(struct y *y, const struct deploy_k8s_spec *spec,
 		y_end_map(y);
 	}
 	y_end_map(y);
-	y_config_mount(y);
-	y_security(y);
-	y_end_map(y);
-	y_end_seq(y);
-	y_config_volume(y, spec);
-	y_end_map(y); /* pod spec */
-	y_end_map(y); /* template */
-	y_end_map(y); /* spec */
-	y_end_object(y);
+	y_pod_tail(y, spec);
 
 	/* The headless Service: a stable DNS name for the host's pod, ready or not (the
 	 * dispatcher decides what is alive, by heartbeats). */
@@ -939,15 +947,7 @@ static void write_controller(struct y *y, const struct deploy_k8s_spec *spec,
 		y_end_map(y);
 	}
 	y_end_seq(y);
-	y_config_mount(y);
-	y_security(y);
-	y_end_map(y);
-	y_end_seq(y);
-	y_config_volume(y, spec);
-	y_end_map(y); /* pod spec */
-	y_end_map(y); /* template */
-	y_end_map(y); /* spec */
-	y_end_object(y);
+	y_pod_tail(y, spec);
 	free(hosts);
 }
 
