@@ -42,6 +42,9 @@ static int clean_cmd(const char *state_dir, const char *args, char *out, size_t 
 		return -1;
 	k = fread(out, 1, size - 1, fp);
 	out[k] = '\0';
+	/* Drain what did not fit: closing the pipe early would kill clean with SIGPIPE (exit 141). */
+	while (fgetc(fp) != EOF)
+		;
 	status = pclose(fp);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
