@@ -9,8 +9,30 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 
 static int check_failures;
+
+/* Run `cmd` through the shell; its output (as the command line redirects it) into out,
+ * truncated to size - 1 bytes. What does not fit is read and dropped: closing the pipe early
+ * would kill the command with SIGPIPE (exit 141). Returns the exit status, or -1 if the command
+ * did not run or died of a signal. */
+static inline int check_shell(const char *cmd, char *out, size_t size)
+{
+	char sink[4096];
+	FILE *fp = popen(cmd, "r");
+	size_t k;
+	int status;
+
+	if (!fp)
+		return -1;
+	k = fread(out, 1, size - 1, fp);
+	out[k] = '\0';
+	while (fread(sink, 1, sizeof(sink), fp) > 0)
+		;
+	status = pclose(fp);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
 
 #define CHECK(cond)                                                                          \
 	do {                                                                                 \

@@ -13,9 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-
 #include <sqlite3.h>
+
+#include "check.h"
 
 /* Run `cmd` through the shell; stdout and stderr (merged) into out, truncated. Returns the
  * exit status, or -1 if it did not run or died of a signal. The output is also echoed, so a
@@ -23,28 +23,14 @@
 static inline int emu_cli_run(const char *cmd, char *out, size_t size)
 {
 	char full[8192];
-	FILE *fp;
-	size_t k;
 	int status;
 
 	snprintf(full, sizeof(full), "%s 2>&1", cmd);
 	printf("$ %s\n", cmd);
 	fflush(stdout);
-	fp = popen(full, "r");
-	if (!fp)
-		return -1;
-	k = fread(out, 1, size - 1, fp);
-	out[k] = '\0';
-	/* Drain the rest so the command never blocks on a full pipe. */
-	{
-		char sink[4096];
-
-		while (fread(sink, 1, sizeof(sink), fp) > 0)
-			;
-	}
-	status = pclose(fp);
+	status = check_shell(full, out, size);
 	fputs(out, stdout);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	return status;
 }
 
 /* The first column of the first row of `sql` on the database at `path`; NAN when there is no

@@ -187,21 +187,6 @@ static void test_own_algorithm(void)
 	gsl_rng_free(rng);
 }
 
-/* Run `cmd` (a shell command); its stdout+stderr into buf, its exit status returned. */
-static int run(const char *cmd, char *buf, size_t size)
-{
-	FILE *p = popen(cmd, "r");
-	size_t n = 0;
-	int st;
-
-	if (!p)
-		return -1;
-	n = fread(buf, 1, size - 1, p);
-	buf[n] = '\0';
-	st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static void test_cli(const char *edgepipe)
 {
 	static char out[1 << 17];
@@ -210,13 +195,13 @@ static void test_cli(const char *edgepipe)
 
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		snprintf(cmd, sizeof(cmd), "'%s' %s --help 2>&1", edgepipe, cmds[i]);
-		CHECK_INT(run(cmd, out, sizeof(out)), 0);
+		CHECK_INT(check_shell(cmd, out, sizeof(out)), 0);
 		check_all_listed(algo_registry, out, cmds[i]);
 	}
 	/* an unknown algorithm: exit 2, the value named, every algorithm listed */
 	snprintf(cmd, sizeof(cmd), "'%s' plan --model resnet50 --mem 64MiB --algo nosuch 2>&1",
 		 edgepipe);
-	CHECK_INT(run(cmd, out, sizeof(out)), 2);
+	CHECK_INT(check_shell(cmd, out, sizeof(out)), 2);
 	CHECK_CONTAINS(out, "'nosuch'");
 	for (int i = 0; algo_registry[i]; i++)
 		CHECK(strstr(out, algo_registry[i]->name) != NULL);
@@ -225,12 +210,12 @@ static void test_cli(const char *edgepipe)
 	snprintf(cmd, sizeof(cmd),
 		 "'%s' plan --model resnet50 --mem 1GiB --nodes 4 --algo feltin --max-split 0 "
 		 "--format csv 2>&1", edgepipe);
-	CHECK_INT(run(cmd, out, sizeof(out)), 0);
+	CHECK_INT(check_shell(cmd, out, sizeof(out)), 0);
 	CHECK_CONTAINS(out, "resnet50,feltin,corrected,4,1,0,ok,0,");
 	CHECK(strstr(out, "resnet50,feltin,corrected,4,1,0,ok,1,") == NULL); /* no stage 1 */
 	snprintf(cmd, sizeof(cmd),
 		 "'%s' plan --model resnet50 --mem 64MiB --max-split x 2>&1", edgepipe);
-	CHECK_INT(run(cmd, out, sizeof(out)), 2);
+	CHECK_INT(check_shell(cmd, out, sizeof(out)), 2);
 	CHECK_CONTAINS(out, "--max-split 'x'");
 }
 

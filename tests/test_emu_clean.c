@@ -32,21 +32,9 @@ static char decoy_cg[300];
 static int clean_cmd(const char *state_dir, const char *args, char *out, size_t size)
 {
 	char cmd[1024];
-	FILE *fp;
-	size_t k;
-	int status;
 
 	snprintf(cmd, sizeof(cmd), "%s clean --state-dir %s %s 2>&1", edgepipe, state_dir, args);
-	fp = popen(cmd, "r");
-	if (!fp)
-		return -1;
-	k = fread(out, 1, size - 1, fp);
-	out[k] = '\0';
-	/* Drain what did not fit: closing the pipe early would kill clean with SIGPIPE (exit 141). */
-	while (fgetc(fp) != EOF)
-		;
-	status = pclose(fp);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	return check_shell(cmd, out, size);
 }
 
 static int sleeper(void *arg)
