@@ -32,6 +32,9 @@
  * namespaces or cgroups, and never the cleaner itself.
  *
  * Not thread-safe: one registry handle belongs to one thread of the controller.
+ *
+ * Two files: emu_registry.c writes the log (create, add, list, note_stale); emu_clean.c is the
+ * cleaner (the clean functions, in their own section below). They share emu_registry_internal.h.
  */
 #ifndef EDGEPIPE_EMU_REGISTRY_H
 #define EDGEPIPE_EMU_REGISTRY_H
@@ -53,6 +56,8 @@ enum emu_item_kind {
 	EMU_ITEM_CGROUP,    /* a cgroup directory, by absolute path */
 	EMU_ITEM_KIND_COUNT_
 };
+
+/* ---- The log (emu_registry.c) ---- */
 
 /* One thing a run creates. `ns` is used by links only. */
 struct emu_item {
@@ -118,6 +123,8 @@ int emu_registry_list(const char *state_dir, struct emu_registry_info **out, siz
  */
 int emu_registry_note_stale(const char *state_dir, char *note, size_t size,
 			    struct ep_error *err);
+
+/* ---- The cleaner (emu_clean.c): removes what a registry file lists ---- */
 
 enum {
 	EMU_CLEAN_DRY_RUN = 1 << 0, /* say what would be removed; change nothing */
