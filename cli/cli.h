@@ -15,6 +15,7 @@
 #include "instance.h"
 #include "power.h"
 #include "timeline.h"
+#include "trial.h"
 #include "workload.h"
 
 enum cli_format { CLI_TEXT = 0, CLI_CSV, CLI_JSON };
@@ -359,6 +360,13 @@ int64_t cli_run_opts_warmup(const struct cli_run_opts *o);
  * from the limits and the workload. */
 void cli_run_opts_size(const struct cli_run_opts *o, const struct workload_terms *t,
 		       int *window, double *bin_s);
+
+/* The library's trial from the options (cli/cli_trial.c): the setup (borrowing o, inst, a)
+ * and the workload with the timeline (borrowing o and faults). */
+void cli_trial_setup(const struct cli_instance_opts *o, const struct instance *inst,
+		     const struct algo *a, struct trial_setup *t);
+void cli_run_opts_workload(const struct cli_run_opts *o, const struct timeline_fault *faults,
+			   int n_faults, struct trial_workload *w);
 
 int cmd_models(int argc, char **argv);
 int cmd_plan(int argc, char **argv);

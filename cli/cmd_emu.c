@@ -8,20 +8,16 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <gsl/gsl_rng.h>
 
 #include "cli.h"
 #include "ep_util.h"
 #include "emu_codec.h"
-#include "emu_db.h"
 #include "timeline.h"
 #include "emu_registry.h"
 #include "emu_session.h"
@@ -141,116 +137,6 @@ static void save_command(struct emu_cmd *c, int argc, char **argv)
 	}
 }
 
-/* ---- what would fit: the remedy for too little memory ---- */
-
-/* Pieces the cut profile needs on nodes of `cap` bytes (greedy, longest first piece: optimal
- * for contiguous pieces); INT_MAX when one segment between two cut points does not fit. */
-static int pieces_for(const struct problem *p, double cap)
-{
-	int pieces = 0;
-
-	for (int a = 0; a < p->m - 1;) {
-		int b = a + 1;
-
-		if (!(problem_stage_mem(p, a, b) <= cap))
-			return INT_MAX;
-		while (b + 1 <= p->m - 1 && problem_stage_mem(p, a, b + 1) <= cap)
-			b++;
-		pieces++;
-		a = b;
-	}
-	return pieces;
-}
-
-/*
- * When the smallest node's memory is what makes the plan infeasible, say what would do: the
- * memory per node that fits the model's cut profile on this many nodes (the smallest cap whose
- * greedy cover needs at most n pieces), and the nodes this memory needs. Both are the memory
- * bound only: an algorithm may need more (bandwidth classes, its own variant's rules).
- * Writes "" when memory is not the reason.
- */
-static void memory_remedy(const struct problem *p, char *buf, size_t size)
-{
-	int n = p->cluster->n, k;
-	double cap = INFINITY, lo = 0, hi = p->cum_mem[p->m - 1], slack;
-	char x[32], y[32];
-
-	buf[0] = '\0';
-	for (int i = 0; i < n; i++)
-		cap = fmin(cap, p->cluster->mem_bytes[i]);
-	/* The strict test (published metric) needs mem < cap: a byte more. */
-	slack = p->options.strict_memory ? 1 : 0;
-	k = pieces_for(p, cap - slack);
-	if (k <= n)
-		return;
-	for (int it = 0; it < 64 && hi - lo > 1024; it++) {
-		double mid = (lo + hi) / 2;
-
-		if (pieces_for(p, mid) <= n)
-			hi = mid;
-		else
-			lo = mid;
-	}
-	hi = ceil((hi + slack) / 1048576) * 1048576; /* whole MiB, so that --mem takes it */
-	if (k == INT_MAX)
-		snprintf(buf, size, "%s has %s per node and a single layer span of %s needs "
-			 "more; on %d nodes it needs at least %s per node (try --mem %.0fMiB)",
-			 p->profile->model, ep_format_bytes(cap, x, sizeof(x)),
-			 p->profile->model, n, ep_format_bytes(hi, y, sizeof(y)), hi / 1048576);
-	else
-		snprintf(buf, size, "%s needs %d pieces of at most %s; on %d nodes it needs at "
-			 "least %s per node (try --mem %.0fMiB), or %d nodes of %s (--nodes %d)",
-			 p->profile->model, k, ep_format_bytes(cap, x, sizeof(x)), n,
-			 ep_format_bytes(hi, y, sizeof(y)), hi / 1048576, k,
-			 ep_format_bytes(cap, x, sizeof(x)), k);
-}
-
-/* ---- the simulated reference ---- */
-
-struct sim_ref {
-	double throughput, latency_mean_s;
-	double energy_per_inference_j, power_w; /* modelled (--device); NAN without */
-};
-
-static int simulate(const struct emu_cmd *c, const struct problem *p, const struct plan *plan,
-		    struct sim_ref *out, struct ep_error *err)
-{
-	struct sim_config cfg = sim_config_default(p);
-	struct sim_pipeline *sp = NULL;
-	int rc;
-
-	out->throughput = out->latency_mean_s = NAN;
-	out->energy_per_inference_j = out->power_w = NAN;
-	cfg.power = c->o.have_power ? &c->o.power : NULL;
-	cfg.arrival = c->cfg.arrival == EMU_CLOSED ? SIM_CLOSED
-		      : c->cfg.arrival == EMU_POISSON ? SIM_POISSON
-						       : SIM_CONSTANT;
-	cfg.window = c->cfg.window;
-	cfg.rate = c->cfg.rate;
-	cfg.requests = c->cfg.requests;
-	cfg.warmup_requests = c->cfg.warmup_requests;
-	/* What the emulator does: stages compute when asked and nodes have a speed, the
-	 * dispatcher's tensors cross its links, and a latency delays without occupying a link. */
-	cfg.compute = c->compute_model;
-	cfg.dispatcher_hops = true;
-	cfg.latency_pipelined = true;
-	cfg.seed = c->o.spec.seed;
-	cfg.bin_s = c->cfg.bin_s;
-	rc = sim_pipeline_create(p, plan, &cfg, &sp, err);
-	if (rc == EP_OK)
-		rc = sim_pipeline_run(sp, err);
-	if (rc == EP_OK) {
-		const struct sim_report *r = sim_pipeline_report(sp);
-
-		out->throughput = r->throughput;
-		out->latency_mean_s = r->latency_mean_s;
-		out->energy_per_inference_j = r->energy_per_inference_j;
-		out->power_w = r->power_w;
-	}
-	sim_pipeline_destroy(sp);
-	return rc;
-}
-
 /* ---- output ---- */
 
 static const char *num(double v, const char *fmt, char *buf, size_t size)
@@ -282,7 +168,7 @@ static const char *cg_name(int v)
 }
 
 /* Modelled energy (--device): per active node and in total, beside the simulator's. */
-static void print_energy(const struct emu_cmd *c, const struct sim_ref *sim,
+static void print_energy(const struct emu_cmd *c, const struct trial_sim_ref *sim,
 			 const struct emu_report *r)
 {
 	const struct power_model *pm = &c->o.power;
@@ -319,7 +205,7 @@ static void print_energy(const struct emu_cmd *c, const struct sim_ref *sim,
 
 static void print_text(const struct emu_cmd *c, const struct instance *inst,
 		       const struct algo *a, const struct algo_result *res,
-		       const struct sim_ref *sim, const struct timeline_fault *faults,
+		       const struct trial_sim_ref *sim, const struct timeline_fault *faults,
 		       const struct emu_report *r)
 {
 	int n = inst->cluster->n;
@@ -528,7 +414,7 @@ static void json_time(double v)
 
 static void print_json(const struct emu_cmd *c, const struct instance *inst,
 		       const struct algo *a, const struct algo_result *res,
-		       const struct sim_ref *sim, const struct timeline_fault *faults,
+		       const struct trial_sim_ref *sim, const struct timeline_fault *faults,
 		       const struct emu_report *r)
 {
 	printf("{\"run_id\": \"%s\", \"model\": ", r->run_id);
@@ -701,7 +587,7 @@ static void print_json(const struct emu_cmd *c, const struct instance *inst,
 
 static void print_csv(const struct emu_cmd *c, const struct instance *inst,
 		      const struct algo *a, const struct algo_result *res,
-		      const struct sim_ref *sim, const struct emu_report *r)
+		      const struct trial_sim_ref *sim, const struct emu_report *r)
 {
 	double recovery = NAN;
 
@@ -772,21 +658,67 @@ static bool install_stop(void)
 
 /* ---- the run ---- */
 
+/* The plan, or the message saying why none (with what memory would do). */
+static int plan_emu(const struct trial_setup *t, struct algo_result *res)
+{
+	struct ep_error err;
+	char remedy[512];
+
+	if (trial_plan(t, res, &err))
+		return cli_fail(1, "%s", err.msg);
+	if (res->status == EP_OK)
+		return 0;
+	trial_memory_remedy(&t->inst->problem, remedy, sizeof(remedy));
+	return cli_fail(1, "%s found no plan to emulate (%s): %s%s%s", t->algo->name,
+			ep_strerror(res->status), res->reason, remedy[0] ? "\n  remedy: " : "",
+			remedy);
+}
+
+/* Record, print, and the exit status of a finished run. */
+static int report_emu(struct emu_cmd *c, const struct instance *inst, const struct algo *a,
+		      const struct algo_result *res, const struct timeline_fault *faults,
+		      const struct trial_emu *e)
+{
+	const struct emu_report *r = trial_emu_report(e);
+	struct ep_error err;
+	int rc;
+
+	if (r->interrupted) {
+		fprintf(stderr, "edgepipe: emu: interrupted by %s: every namespace, link and "
+			"cgroup of run %s removed\n", stop_signal == SIGTERM ? "SIGTERM" : "SIGINT",
+			r->run_id);
+		return 128 + (stop_signal ? stop_signal : SIGINT);
+	}
+	if (c->r.db_path && trial_emu_db_write(e, c->r.db_path, &err))
+		return cli_fail(1, "%s", err.msg);
+	c->cfg = *trial_emu_config(e);
+	if (c->r.fmt == CLI_TEXT)
+		print_text(c, inst, a, res, trial_emu_reference(e), faults, r);
+	else if (c->r.fmt == CLI_JSON)
+		print_json(c, inst, a, res, trial_emu_reference(e), faults, r);
+	else
+		print_csv(c, inst, a, res, trial_emu_reference(e), r);
+	rc = r->incomplete > 0 || r->gave_up || r->mismatches > 0 ? 1 : 0;
+	if (r->incomplete > 0 || r->gave_up)
+		cli_fail(1, "emu: %" PRId64 " request(s) never answered", r->incomplete);
+	if (r->mismatches > 0)
+		cli_fail(1, "emu: %" PRId64 " answer(s) differ from the whole model's output",
+			 r->mismatches);
+	return rc;
+}
+
 static int run_emu(struct emu_cmd *c)
 {
 	const struct algo *a = cli_algo_find(c->o.algo_name, false);
 	struct instance *inst = NULL;
-	struct model_graph *ug = NULL;
-	struct model_profile *up = NULL;
-	struct emu_session *sess = NULL;
+	struct trial_emu *e = NULL;
 	struct timeline_fault *faults = NULL;
-	int n_faults = 0, rc;
+	struct trial_emu_options eo;
+	struct trial_workload w;
+	struct trial_setup t;
 	struct algo_result res;
-	struct sim_ref sim = { NAN, NAN, NAN, NAN };
-	gsl_rng *rng = NULL;
 	struct ep_error err;
-	struct stat st;
-	char note[512];
+	int n_faults = 0, rc;
 
 	algo_result_init(&res);
 	if (!a) {
@@ -801,186 +733,31 @@ static int run_emu(struct emu_cmd *c)
 	/* Every fault against this cluster, before anything is created. */
 	if ((rc = cli_run_opts_timeline(&c->r, inst->cluster->n, &faults, &n_faults)))
 		goto out;
-	if (c->r.n_updates > 0) {
-		rc = model_zoo_open(c->r.update_model[0], &ug, &err);
-		if (!rc)
-			rc = model_profile_create(ug, &c->o.spec.profile, &up, &err);
-		if (rc) {
-			rc = cli_fail(cli_exit_code(rc), "--update: %s", err.msg);
-			goto out;
-		}
-	}
-	if (!(rng = gsl_rng_alloc(gsl_rng_mt19937))) {
-		rc = cli_fail(1, "out of memory");
+	cli_trial_setup(&c->o, inst, a, &t);
+	cli_run_opts_workload(&c->r, faults, n_faults, &w);
+	if ((rc = plan_emu(&t, &res)))
 		goto out;
-	}
-	/* The same plan as `edgepipe plan` and `edgepipe sim` print for these options. */
-	gsl_rng_set(rng, (unsigned long)instance_algo_seed(&c->o.spec, a->name));
-	rc = algo_run(a, &inst->problem, &c->o.algo, rng, &res, &err);
-	if (rc) {
-		rc = cli_fail(1, "%s", err.msg);
-		goto out;
-	}
-	if (res.status != EP_OK) {
-		char remedy[512];
-
-		memory_remedy(&inst->problem, remedy, sizeof(remedy));
-		rc = cli_fail(1, "%s found no plan to emulate (%s): %s%s%s", a->name,
-			      ep_strerror(res.status), res.reason, remedy[0] ? "\n  remedy: " : "",
-			      remedy);
-		goto out;
-	}
-	/* A fault at a stage the plan lacks would never fire (with an update, the new model's
-	 * plan may have it). */
-	if (c->r.n_updates == 0 && (model_zoo_find(c->o.spec.model) || stat(c->o.spec.model, &st)) &&
-	    (rc = timeline_check_stages(faults, n_faults, res.plan.n_stages, &err))) {
-		rc = cli_fail(2, "%s", err.msg);
-		goto out;
-	}
-	if (!c->cfg.remote && geteuid() != 0) {
-		rc = cli_fail(1, "emu: the emulator needs root (it makes network namespaces, links "
-			      "and cgroups)");
-		goto out;
-	}
-	{
-		struct workload_model m = { c->compute_model, true, true };
-		struct workload_terms t;
-
-		/* The emulator's model, as simulate() gives it to the simulator. */
-		if (workload_plan_terms(&inst->problem, &res.plan, &m, &t, &err)) {
-			rc = cli_fail(1, "%s", err.msg);
-			goto out;
-		}
-		cli_run_opts_size(&c->r, &t, &c->cfg.window, &c->cfg.bin_s);
-		c->cfg.retry_timeout_s = c->r.have_retry ? c->r.retry_timeout_s
-				       : workload_retry_blind_s(&t, c->r.arrival, c->cfg.window);
-	}
-	c->cfg.algo = a;
-	c->cfg.algo_options = c->o.algo;
-	c->cfg.seed = c->o.spec.seed;
-	c->cfg.compute = c->compute_model && !c->cfg.real;
-	c->cfg.graph = inst->graph; /* real compute; the codec's shapes */
-	c->cfg.power = c->o.have_power ? &c->o.power : NULL;
-	c->cfg.update_graph = ug;
-	if (c->cfg.real) {
-		c->cfg.model_spec = c->o.spec.model;
-		c->cfg.update_spec = c->r.n_updates > 0 ? c->r.update_model[0] : NULL;
-		c->cfg.real_inputs = (int)(c->cfg.requests < 4 ? c->cfg.requests : 4);
-	}
-	c->cfg.faults = faults;
-	c->cfg.n_faults = n_faults;
-	c->cfg.update_profile = up;
-	c->cfg.update_at_s = c->r.update_at_s[0];
-	c->cfg.profile_options = c->o.spec.profile;
-	c->cfg.state_dir = c->state_dir;
-	/* A model given as a file is watched: a change is rolled out as an update. */
-	if (!c->cfg.remote && !model_zoo_find(c->o.spec.model) && stat(c->o.spec.model, &st) == 0)
-		c->cfg.watch_path = c->o.spec.model;
-	rc = simulate(c, &inst->problem, &res.plan, &sim, &err);
-	if (rc) {
-		rc = cli_fail(1, "simulating the plan: %s", err.msg);
-		goto out;
-	}
 	if (!install_stop()) {
 		rc = cli_fail(1, "pipe: %s", strerror(errno));
 		goto out;
 	}
-	c->cfg.stop_fd = stop_pipe[0];
-	c->cfg.progress = c->progress || isatty(STDERR_FILENO) ? stderr : NULL;
+	trial_emu_options_init(&eo);
+	eo.cfg = c->cfg;
+	eo.compute_model = c->compute_model;
+	eo.command = c->command;
+	eo.cfg.state_dir = c->state_dir;
+	eo.cfg.stop_fd = stop_pipe[0];
+	eo.cfg.progress = c->progress || isatty(STDERR_FILENO) ? stderr : NULL;
 	/* Say what the run will take, and report progress now and then whatever stderr is. */
-	c->cfg.status = stderr;
-	if (res.cost.throughput > 0 && isfinite(res.cost.throughput)) {
-		double t = (double)c->cfg.requests / res.cost.throughput;
-
-		fprintf(stderr, "edgepipe emu: %lld requests at the plan's analytic %.4g /s: the "
-			"workload takes about %.0f %s (plus set-up); progress every %g s\n",
-			(long long)c->cfg.requests, res.cost.throughput, t >= 120 ? t / 60 : t,
-			t >= 120 ? "min" : "s", c->cfg.status_period_s);
-	}
-	if (!c->cfg.remote && emu_registry_note_stale(c->state_dir, note, sizeof(note), NULL) > 0)
-		fprintf(stderr, "edgepipe: note: %s\n", note);
-	rc = emu_session_create(&inst->problem, &res.plan, &c->cfg, &sess, &err);
-	if (rc) {
+	eo.cfg.status = stderr;
+	rc = trial_emu_run(&t, &res, &w, &eo, &e, &err);
+	if (rc)
 		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
-		goto out;
-	}
-	rc = emu_session_run(sess, &err);
-	if (rc) {
-		rc = cli_fail(cli_exit_code(rc), "emu: %s", err.msg);
-		goto out;
-	}
-	{
-		const struct emu_report *r = emu_session_report(sess);
-
-		if (r->interrupted) {
-			fprintf(stderr, "edgepipe: emu: interrupted by %s: every namespace, link and "
-				"cgroup of run %s removed\n", stop_signal == SIGTERM ? "SIGTERM" : "SIGINT",
-				r->run_id);
-			rc = 128 + (stop_signal ? stop_signal : SIGINT);
-			goto out;
-		}
-		if (c->r.db_path) {
-			struct emu_db_run dr = {
-				.command = c->command,
-				.model = inst->profile->model,
-				.cluster = cluster_kind_name(c->o.spec.cluster.kind),
-				.algo = a->name,
-				.variant = algo_variant_name(c->o.algo.variant),
-				.metric = c->o.spec.problem.count_compute ||
-							  c->o.spec.problem.count_dispatcher
-						  ? "full"
-						  : "published",
-				.nodes = inst->cluster->n,
-				.trial = c->o.spec.trial,
-				.seed = c->o.spec.seed,
-				.workload = emu_arrival_name(c->cfg.arrival),
-				.window = c->cfg.window,
-				.rate = c->cfg.rate,
-				.requests = c->cfg.requests,
-				.warmup = c->cfg.warmup_requests,
-				.compute = compute_name(c),
-				.threads = c->cfg.real ? c->cfg.threads : -1,
-				.compress = codec_name(c),
-				.heartbeat_period_s = c->cfg.heartbeat_period_s,
-				.heartbeat_timeout_s = c->cfg.heartbeat_timeout_s,
-				.retry_timeout_s = c->cfg.retry_timeout_s,
-				.faults = faults,
-				.n_faults = n_faults,
-				.update_spec = c->r.n_updates > 0 ? c->r.update_spec[0] : NULL,
-				.stages = res.plan.n_stages,
-				.analytic_bottleneck_s = res.cost.bottleneck_s,
-				.analytic_throughput = res.cost.throughput,
-				.sim_throughput = sim.throughput,
-				.sim_latency_mean_s = sim.latency_mean_s,
-				.sim_energy_per_inference_j = sim.energy_per_inference_j,
-				.sim_power_w = sim.power_w,
-			};
-
-			rc = emu_db_write(c->r.db_path, &dr, r, &err);
-			if (rc) {
-				rc = cli_fail(1, "%s", err.msg);
-				goto out;
-			}
-		}
-		if (c->r.fmt == CLI_TEXT)
-			print_text(c, inst, a, &res, &sim, faults, r);
-		else if (c->r.fmt == CLI_JSON)
-			print_json(c, inst, a, &res, &sim, faults, r);
-		else
-			print_csv(c, inst, a, &res, &sim, r);
-		rc = r->incomplete > 0 || r->gave_up || r->mismatches > 0 ? 1 : 0;
-		if (r->incomplete > 0 || r->gave_up)
-			cli_fail(1, "emu: %" PRId64 " request(s) never answered", r->incomplete);
-		if (r->mismatches > 0)
-			cli_fail(1, "emu: %" PRId64 " answer(s) differ from the whole model's output",
-				 r->mismatches);
-	}
+	else
+		rc = report_emu(c, inst, a, &res, faults, e);
 out:
-	emu_session_destroy(sess);
-	gsl_rng_free(rng);
+	trial_emu_destroy(e);
 	algo_result_release(&res);
-	model_profile_destroy(up);
-	model_graph_destroy(ug);
 	instance_destroy(inst);
 	free(faults);
 	return rc;

@@ -9,15 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gsl/gsl_rng.h>
 
 #include "cli.h"
 #include "ep_units.h"
 #include "ep_util.h"
 #include "model_zoo.h"
 #include "sim_pipeline.h"
+#include "trial.h"
 
-#define MAX_UPDATES 16
+#define MAX_UPDATES TRIAL_MAX_UPDATES
 
 /* In parts: C99 compilers need only accept string literals of 4095 characters. */
 static const char *const sim_usage[] = {
@@ -70,13 +70,12 @@ static void print_usage(FILE *f)
 
 struct sim_cmd {
 	struct cli_instance_opts o;
-	struct sim_config cfg; /* the sim options, applied over sim_config_default_terms */
+	struct trial_sim_options so; /* the simulator's own options */
 	struct cli_run_opts r;
-	int compute, dispatcher_hops; /* -1: from the metric */
 	const char *trace_path;
-	struct sim_update updates[MAX_UPDATES];
 	struct timeline_fault *faults; /* the timeline's (run_sim) */
 	int n_faults;
+	struct sim_config cfg; /* as run (trial_sim_config), for the printers */
 	double bound_s; /* sim_plan_bottleneck of the first plan */
 };
 
@@ -126,34 +125,6 @@ static bool parse_time(const char *opt, const char *s, double min_s, double *out
 		return cli_fail(2, "%s: %s", opt, err.msg) == 0;
 	if (!(*out >= min_s) || *out > 1e9)
 		return cli_fail(2, "%s '%s': expected a time from %g s to 1e9 s", opt, s, min_s) == 0;
-	return true;
-}
-
-/* Fill the defaults that depend on the plan: the window, the retry timeout and the bin. false
- * when out of memory. */
-static bool auto_defaults(struct sim_cmd *c, const struct problem *p, const struct plan *plan)
-{
-	struct sim_config *cfg = &c->cfg;
-	struct workload_model m = { cfg->compute, cfg->dispatcher_hops, cfg->latency_pipelined };
-	struct workload_terms t;
-	struct ep_error err;
-
-	if (workload_plan_terms(p, plan, &m, &t, &err))
-		return false;
-	/* Unless --workload closed:W: each plan's own window, re-sized when a new plan goes live
-	 * (sim_plan_window). */
-	cli_run_opts_size(&c->r, &t, &cfg->window, &cfg->bin_s);
-	if (cfg->arrival == SIM_CLOSED && !c->r.have_window)
-		cfg->window_per_plan = true;
-	if (!c->r.have_retry)
-		cfg->retry_timeout_s = workload_retry_detected_s(cfg->heartbeat_period_s,
-								 cfg->heartbeat_timeout_s,
-								 SIM_RETRY_TIMEOUT_MAX_S);
-	else if (cfg->retry_timeout_s > 0 && cfg->retry_timeout_s < t.round_trip_s)
-		fprintf(stderr, "edgepipe sim: warning: --retry-timeout %g s is shorter than an "
-			"unloaded request's round trip (%g s): a resend after a crash may overtake "
-			"an attempt that was not lost\n",
-			cfg->retry_timeout_s, t.round_trip_s);
 	return true;
 }
 
@@ -645,15 +616,13 @@ static int run_sim(struct sim_cmd *c)
 {
 	const struct algo *a = cli_algo_find(c->o.algo_name, false);
 	struct instance *inst = NULL;
-	struct model_graph *ug[MAX_UPDATES] = { NULL };
-	struct model_profile *up[MAX_UPDATES] = { NULL };
-	struct sim_pipeline *sp = NULL;
+	struct trial_sim *ts = NULL;
 	const struct sim_report *r;
+	struct trial_workload w;
+	struct trial_setup t;
 	struct algo_result res;
-	gsl_rng *rng = NULL;
 	FILE *trace = NULL;
 	struct ep_error err;
-	double t0;
 	int rc;
 
 	algo_result_init(&res);
@@ -668,24 +637,9 @@ static int run_sim(struct sim_cmd *c)
 	}
 	if ((rc = cli_run_opts_timeline(&c->r, inst->cluster->n, &c->faults, &c->n_faults)))
 		goto out;
-	for (int i = 0; i < c->r.n_updates; i++) {
-		rc = model_zoo_open(c->r.update_model[i], &ug[i], &err);
-		if (!rc)
-			rc = model_profile_create(ug[i], &c->o.spec.profile, &up[i], &err);
-		if (rc) {
-			rc = cli_fail(cli_exit_code(rc), "--update: %s", err.msg);
-			goto out;
-		}
-		c->updates[i].profile = up[i];
-		c->updates[i].at_s = c->r.update_at_s[i];
-	}
-	if (!(rng = gsl_rng_alloc(gsl_rng_mt19937))) {
-		rc = cli_fail(1, "out of memory");
-		goto out;
-	}
-	/* The same plan as `edgepipe plan` prints for these options. */
-	gsl_rng_set(rng, ep_seed32(instance_algo_seed(&c->o.spec, a->name)));
-	rc = algo_run(a, &inst->problem, &c->o.algo, rng, &res, &err);
+	cli_trial_setup(&c->o, inst, a, &t);
+	cli_run_opts_workload(&c->r, c->faults, c->n_faults, &w);
+	rc = trial_plan(&t, &res, &err);
 	if (rc) {
 		rc = cli_fail(1, "%s", err.msg);
 		goto out;
@@ -695,62 +649,23 @@ static int run_sim(struct sim_cmd *c)
 			      ep_strerror(res.status), res.reason);
 		goto out;
 	}
-	{
-		struct sim_config d = sim_config_default(&inst->problem);
-
-		/* What the metric counts, unless --compute or --dispatcher-hops say otherwise. */
-		c->cfg.compute = c->compute >= 0 ? c->compute : d.compute;
-		c->cfg.dispatcher_hops = c->dispatcher_hops >= 0 ? c->dispatcher_hops
-								 : d.dispatcher_hops;
-	}
-	c->cfg.faults = c->faults;
-	c->cfg.n_faults = c->n_faults;
-	c->cfg.algo = a;
-	c->cfg.algo_options = c->o.algo;
-	c->cfg.updates = c->updates;
-	c->cfg.n_updates = c->r.n_updates;
-	c->cfg.seed = c->o.spec.seed;
-	c->cfg.arrival = (enum sim_arrival)c->r.arrival;
-	c->cfg.window = c->r.window;
-	c->cfg.rate = c->r.rate;
-	c->cfg.requests = c->r.requests;
-	c->cfg.duration_s = c->r.duration_s;
-	c->cfg.warmup_requests = cli_run_opts_warmup(&c->r);
-	c->cfg.heartbeat_period_s = c->r.heartbeat_period_s;
-	c->cfg.heartbeat_timeout_s = c->r.heartbeat_timeout_s;
-	if (c->r.have_retry)
-		c->cfg.retry_timeout_s = c->r.retry_timeout_s;
-	c->cfg.power = c->o.have_power ? &c->o.power : NULL;
-	c->bound_s = sim_plan_bottleneck(&inst->problem, &res.plan, &c->cfg);
-	if (!auto_defaults(c, &inst->problem, &res.plan) || isnan(c->bound_s)) {
-		rc = cli_fail(1, "out of memory");
-		goto out;
-	}
 	if (c->trace_path && !(trace = fopen(c->trace_path, "w"))) {
 		rc = cli_fail(2, "--trace '%s': cannot open for writing", c->trace_path);
 		goto out;
 	}
-	c->cfg.trace = trace;
-	rc = sim_pipeline_create(&inst->problem, &res.plan, &c->cfg, &sp, &err);
+	c->so.trace = trace;
+	rc = trial_sim_run(&t, &res, &w, &c->so, &ts, &err);
 	if (rc) {
 		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
 		goto out;
 	}
-	t0 = ep_now_s();
-	rc = sim_pipeline_run(sp, &err);
-	if (rc) {
-		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
-		goto out;
-	}
-	r = sim_pipeline_report(sp);
-	if (c->cfg.warmup_s > 0 && r->measured == 0 && !r->no_plan) {
-		rc = cli_fail(2, "--warmup-time %g s: the run ended at %g s, before the warm-up "
-			      "did; nothing was measured (shorten it, or issue more requests)",
-			      c->cfg.warmup_s, r->end_s);
-		goto out;
-	}
+	if (trial_sim_warning(ts)[0])
+		fprintf(stderr, "edgepipe sim: warning: %s\n", trial_sim_warning(ts));
+	r = trial_sim_report(ts);
+	c->cfg = *trial_sim_config(ts);
+	c->bound_s = trial_sim_bound_s(ts);
 	if (c->r.fmt == CLI_TEXT)
-		print_text(c, inst, a, &res, r, ep_now_s() - t0);
+		print_text(c, inst, a, &res, r, trial_sim_wall_s(ts));
 	else if (c->r.fmt == CLI_JSON)
 		print_json(c, inst, a, &res, r);
 	else
@@ -762,15 +677,10 @@ static int run_sim(struct sim_cmd *c)
 			      PRId64 " requests never completed", r->sim_end_s, r->incomplete);
 	}
 out:
-	sim_pipeline_destroy(sp);
+	trial_sim_destroy(ts);
 	if (trace && fclose(trace) && rc == 0)
 		rc = cli_fail(1, "--trace '%s': write failed", c->trace_path);
-	gsl_rng_free(rng);
 	algo_result_release(&res);
-	for (int i = 0; i < c->r.n_updates; i++) {
-		model_profile_destroy(up[i]);
-		model_graph_destroy(ug[i]);
-	}
 	instance_destroy(inst);
 	free(c->faults);
 	return rc;
@@ -809,8 +719,8 @@ int cmd_sim(int argc, char **argv)
 	cli_instance_opts_init(&c->o);
 	/* Compute and dispatcher hops follow the metric, known once the problem exists (run_sim),
 	 * unless --compute or --dispatcher-hops say otherwise: -1 until then. */
+	c->so = trial_sim_options_default();
 	c->cfg = sim_config_default_terms(false, false);
-	c->compute = c->dispatcher_hops = -1;
 	cli_run_opts_init(&c->r, &(struct cli_run_limits){
 		.cmd = "sim", .max_time_s = 1e9, .min_heartbeat_s = 1e-9, .min_bin_s = 1e-9,
 		.max_window = 1e6, .max_rate = 1e9, .min_requests = 0, .max_requests = 1000000000L,
@@ -828,29 +738,29 @@ int cmd_sim(int argc, char **argv)
 		}
 		switch (opt) {
 		case O_WARMUP_TIME:
-			if (!parse_time("--warmup-time", optarg, 0, &c->cfg.warmup_s))
+			if (!parse_time("--warmup-time", optarg, 0, &c->so.warmup_s))
 				goto out;
 			break;
 		case O_SERVICE:
-			if (!parse_dist("--service", optarg, &c->cfg.service, &c->cfg.service_cv))
+			if (!parse_dist("--service", optarg, &c->so.service, &c->so.service_cv))
 				goto out;
 			break;
 		case O_TRANSFER:
-			if (!parse_dist("--transfer", optarg, &c->cfg.transfer, &c->cfg.transfer_cv))
+			if (!parse_dist("--transfer", optarg, &c->so.transfer, &c->so.transfer_cv))
 				goto out;
 			break;
-		case O_SHARED: c->cfg.shared_medium = true; break;
-		case O_OVERLAP: c->cfg.latency_pipelined = true; break;
+		case O_SHARED: c->so.shared_medium = true; break;
+		case O_OVERLAP: c->so.latency_pipelined = true; break;
 		case CLI_O_COMPUTE:
-			if (!parse_on_off("--compute", optarg, &c->compute))
+			if (!parse_on_off("--compute", optarg, &c->so.compute))
 				goto out;
 			break;
 		case O_DISPATCHER:
-			if (!parse_on_off("--dispatcher-hops", optarg, &c->dispatcher_hops))
+			if (!parse_on_off("--dispatcher-hops", optarg, &c->so.dispatcher_hops))
 				goto out;
 			break;
 		case O_MTBF:
-			if (!parse_time("--mtbf", optarg, 1e-9, &c->cfg.mtbf_s))
+			if (!parse_time("--mtbf", optarg, 1e-9, &c->so.mtbf_s))
 				goto out;
 			break;
 		case O_TRACE: c->trace_path = optarg; break;
@@ -878,7 +788,7 @@ int cmd_sim(int argc, char **argv)
 		cli_fail(2, "--algo 'all': sim simulates one algorithm's plan; name one");
 		goto out;
 	}
-	if (c->compute == 1 && !c->o.spec.compute_profile && !(c->o.spec.cluster.speed_flops > 0)) {
+	if (c->so.compute == 1 && !c->o.spec.compute_profile && !(c->o.spec.cluster.speed_flops > 0)) {
 		cli_fail(2, "--compute on with a node speed of %g FLOP/s: the stages would take no "
 			 "time; give --speed (e.g. --speed 5GFLOPS) or --compute profile:FILE",
 			 c->o.spec.cluster.speed_flops);

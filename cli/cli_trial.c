@@ -1,0 +1,41 @@
+/*
+ * The command line's options as the library's trial (experiments/trial.h): the setup from the
+ * instance options, the workload and timeline from the run options. Shared by sim and emu.
+ */
+#include "cli.h"
+
+void cli_trial_setup(const struct cli_instance_opts *o, const struct instance *inst,
+		     const struct algo *a, struct trial_setup *t)
+{
+	*t = (struct trial_setup){
+		.inst = inst,
+		.spec = &o->spec,
+		.algo = a,
+		.algo_options = o->algo,
+		.power = o->have_power ? &o->power : NULL,
+	};
+}
+
+void cli_run_opts_workload(const struct cli_run_opts *o, const struct timeline_fault *faults,
+			   int n_faults, struct trial_workload *w)
+{
+	trial_workload_init(w);
+	w->arrival = o->arrival;
+	w->window = o->arrival == WORKLOAD_CLOSED && o->have_window ? o->window : 0;
+	w->rate = o->rate;
+	w->requests = o->requests;
+	w->warmup_requests = cli_run_opts_warmup(o);
+	w->duration_s = o->duration_s;
+	w->bin_s = o->have_bin ? o->bin_s : 0;
+	w->heartbeat_period_s = o->heartbeat_period_s;
+	w->heartbeat_timeout_s = o->heartbeat_timeout_s;
+	w->retry_timeout_s = o->have_retry ? o->retry_timeout_s : -1;
+	w->faults = faults;
+	w->n_faults = n_faults;
+	w->n_updates = o->n_updates < TRIAL_MAX_UPDATES ? o->n_updates : TRIAL_MAX_UPDATES;
+	for (int i = 0; i < w->n_updates; i++) {
+		w->update_model[i] = o->update_model[i];
+		w->update_spec[i] = o->update_spec[i];
+		w->update_at_s[i] = o->update_at_s[i];
+	}
+}
