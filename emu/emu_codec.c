@@ -16,7 +16,7 @@
 enum zfp_mode { ZFP_REVERSIBLE = 0, ZFP_PRECISION, ZFP_ACCURACY };
 
 struct emu_codec {
-	const struct codec_ops *ops;
+	const struct emu_codec_type *ops;
 	char spec[64];
 	int zstd_level;
 	enum zfp_mode zfp_mode;
@@ -27,16 +27,6 @@ struct emu_codec {
 	size_t scratch_cap;
 };
 
-/* One codec. `parse` reads the text after "name:" (NULL when there is none). */
-struct codec_ops {
-	const char *name;
-	int (*parse)(struct emu_codec *c, const char *params, struct ep_error *err);
-	size_t (*bound)(const struct emu_codec *c, size_t bytes, const int64_t *shape, int rank);
-	int (*encode)(struct emu_codec *c, const float *x, size_t bytes, const int64_t *shape,
-		      int rank, void *out, size_t cap, size_t *out_bytes, struct ep_error *err);
-	int (*decode)(struct emu_codec *c, const void *in, size_t in_bytes, const int64_t *shape,
-		      int rank, float *x, size_t bytes, struct ep_error *err);
-};
 
 /* ZFP's API takes writable pointers for what it only reads when compressing (the field) or
  * decompressing (the stream). */
@@ -389,22 +379,83 @@ static int zfp_decode(struct emu_codec *c, const void *in, size_t in_bytes, cons
 
 /* ---- the registry ---- */
 
-static const struct codec_ops codec_none = { "none", NULL, none_bound, none_encode,
-					     none_decode };
-static const struct codec_ops codec_lz4 = { "lz4", NULL, lz4_bound, lz4_encode, lz4_decode };
-static const struct codec_ops codec_zstd = { "zstd", zstd_parse, zstd_bound, zstd_encode,
-					     zstd_decode };
-static const struct codec_ops codec_zfp = { "zfp", zfp_parse, zfp_bound, zfp_encode,
-					    zfp_decode };
-static const struct codec_ops codec_zfp_lz4 = { "zfp+lz4", zfp_parse, zfp_bound, zfp_encode,
-						zfp_decode };
+static const struct emu_codec_type codec_none = {
+	.name = "none",
+	.usage = "none",
+	.summary = "the float32 bytes as they are",
+	.bound = none_bound,
+	.encode = none_encode,
+	.decode = none_decode,
+};
 
-/* In the order of emu_codec_names: a codec's index is its id on the wire. */
-static const struct codec_ops *const codecs[] = {
+static const struct emu_codec_type codec_lz4 = {
+	.name = "lz4",
+	.usage = "lz4",
+	.summary = "LZ4 block compression of the bytes",
+	.bound = lz4_bound,
+	.encode = lz4_encode,
+	.decode = lz4_decode,
+};
+
+static const struct emu_codec_type codec_zstd = {
+	.name = "zstd",
+	.usage = "zstd[:LEVEL]",
+	.summary = "Zstandard, LEVEL 1..19 (default 3)",
+	.parse = zstd_parse,
+	.bound = zstd_bound,
+	.encode = zstd_encode,
+	.decode = zstd_decode,
+};
+
+static const struct emu_codec_type codec_zfp = {
+	.name = "zfp",
+	.usage = "zfp, zfp:precision=P, zfp:accuracy=TOL",
+	.summary = "ZFP over the tensor's dimensions: reversible, or the lossy P bit planes "
+		   "(1..32) or absolute error TOL (> 0)",
+	.parse = zfp_parse,
+	.bound = zfp_bound,
+	.encode = zfp_encode,
+	.decode = zfp_decode,
+};
+
+static const struct emu_codec_type codec_zfp_lz4 = {
+	.name = "zfp+lz4",
+	.usage = "zfp+lz4",
+	.summary = "ZFP reversible, then LZ4 over ZFP's stream",
+	.parse = zfp_parse,
+	.bound = zfp_bound,
+	.encode = zfp_encode,
+	.decode = zfp_decode,
+};
+
+/* A codec's index here is its id on the wire (emu_frame.h): append, never reorder. */
+const struct emu_codec_type *const emu_codec_registry[] = {
 	&codec_none, &codec_lz4, &codec_zstd, &codec_zfp, &codec_zfp_lz4, NULL,
 };
 
-const char *const emu_codec_names[] = { "none", "lz4", "zstd", "zfp", "zfp+lz4", NULL };
+const struct emu_codec_type *emu_codec_find(const char *name, size_t len)
+{
+	for (int i = 0; emu_codec_registry[i]; i++)
+		if (strlen(emu_codec_registry[i]->name) == len &&
+		    strncmp(emu_codec_registry[i]->name, name, len) == 0)
+			return emu_codec_registry[i];
+	return NULL;
+}
+
+size_t emu_codec_usage(char *buf, size_t size)
+{
+	size_t k = 0;
+
+	if (size)
+		buf[0] = '\0';
+	for (int i = 0; emu_codec_registry[i]; i++) {
+		int n = snprintf(buf + (k < size ? k : size), k < size ? size - k : 0, "%s%s",
+				 i ? ", " : "", emu_codec_registry[i]->usage);
+
+		k += n > 0 ? (size_t)n : 0;
+	}
+	return k;
+}
 
 int emu_codec_create(const char *spec, struct emu_codec **out, struct ep_error *err)
 {
@@ -417,14 +468,13 @@ int emu_codec_create(const char *spec, struct emu_codec **out, struct ep_error *
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return ep_error_set(err, EP_ENOMEM, "out of memory for codec '%s'", spec);
-	for (int i = 0; codecs[i]; i++)
-		if (strlen(codecs[i]->name) == len && strncmp(codecs[i]->name, spec, len) == 0)
-			c->ops = codecs[i];
+	c->ops = emu_codec_find(spec, len);
 	if (!c->ops) {
+		char list[256];
+
 		free(c);
-		return ep_error_set(err, EP_EINVAL, "unknown codec '%s' (codecs: none, lz4, "
-				    "zstd[:LEVEL], zfp, zfp+lz4, zfp:precision=P, "
-				    "zfp:accuracy=TOL)", spec);
+		emu_codec_usage(list, sizeof(list));
+		return ep_error_set(err, EP_EINVAL, "unknown codec '%s' (codecs: %s)", spec, list);
 	}
 	snprintf(c->spec, sizeof(c->spec), "%s", c->ops->name);
 	if (c->ops->parse)
@@ -452,8 +502,8 @@ void emu_codec_destroy(struct emu_codec *c)
 
 int emu_codec_id(const struct emu_codec *c)
 {
-	for (int i = 0; codecs[i]; i++)
-		if (codecs[i] == c->ops)
+	for (int i = 0; emu_codec_registry[i]; i++)
+		if (emu_codec_registry[i] == c->ops)
 			return i;
 	return -1;
 }

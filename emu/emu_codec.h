@@ -64,10 +64,36 @@ int emu_codec_encode(struct emu_codec *c, const float *x, const int64_t *shape, 
 int emu_codec_decode(struct emu_codec *c, const void *in, size_t in_bytes, const int64_t *shape,
 		     int rank, float *x, struct ep_error *err);
 
-/* The registered codec names, NULL-terminated, for help texts and error messages. */
-extern const char *const emu_codec_names[];
+/*
+ * One codec: a const table in emu_codec.c, listed once in emu_codec_registry (adding a codec is
+ * its functions, one table and one registry line; names, help and error lists come from the
+ * registry). The functions see the codec object (its library contexts and scratch); `bytes` is
+ * the tensor's size before coding.
+ */
+struct emu_codec_type {
+	const char *name;    /* what a spec starts with: "zstd" */
+	const char *usage;   /* the spec forms, for help and error lists: "zstd[:LEVEL]" */
+	const char *summary; /* one line for help */
+	/* Read the text after "name:" (NULL when there is none); NULL: the codec takes none. */
+	int (*parse)(struct emu_codec *c, const char *params, struct ep_error *err);
+	size_t (*bound)(const struct emu_codec *c, size_t bytes, const int64_t *shape, int rank);
+	int (*encode)(struct emu_codec *c, const float *x, size_t bytes, const int64_t *shape,
+		      int rank, void *out, size_t cap, size_t *out_bytes, struct ep_error *err);
+	int (*decode)(struct emu_codec *c, const void *in, size_t in_bytes, const int64_t *shape,
+		      int rank, float *x, size_t bytes, struct ep_error *err);
+};
 
-/* The codec's index in emu_codec_names (0 = none): what a frame header carries to name the
+/* The registry, NULL-terminated; a codec's index is its id on the wire (emu_codec_id). */
+extern const struct emu_codec_type *const emu_codec_registry[];
+
+/* The codec whose name is name[0..len), or NULL. */
+const struct emu_codec_type *emu_codec_find(const char *name, size_t len);
+
+/* Every codec's usage, comma-separated, into buf (snprintf's contract: truncated, always
+ * terminated when size > 0); returns the length the whole list needs. */
+size_t emu_codec_usage(char *buf, size_t size);
+
+/* The codec's index in emu_codec_registry (0 = none): what a frame header carries to name the
  * codec of its payload (emu_frame.h). */
 int emu_codec_id(const struct emu_codec *c);
 

@@ -182,6 +182,43 @@ static void check_real(const char *const *specs, size_t n_specs)
 	codec_tensors_release(&t);
 }
 
+/* The registry is the one list: every entry is found by its name, creates a codec whose id is
+ * its index (the wire's codec id), and its usage appears in the list an unknown name prints;
+ * the usage list is generated from the entries (checked against their own strings). */
+static void check_registry(void)
+{
+	struct emu_codec *c = NULL;
+	struct ep_error err;
+	char list[512], want[512] = "";
+	size_t need, k = 0;
+	int n = 0;
+
+	for (int i = 0; emu_codec_registry[i]; i++, n++) {
+		const struct emu_codec_type *ty = emu_codec_registry[i];
+
+		k += (size_t)snprintf(want + k, sizeof(want) - k, "%s%s", i ? ", " : "", ty->usage);
+		CHECK(emu_codec_find(ty->name, strlen(ty->name)) == ty);
+		CHECK(ty->summary && ty->summary[0] && ty->bound && ty->encode && ty->decode);
+		CHECK_INT(emu_codec_create(ty->name, &c, &err), EP_OK);
+		if (c)
+			CHECK_INT(emu_codec_id(c), i);
+		emu_codec_destroy(c);
+		c = NULL;
+	}
+	/* The five codecs of emu_codec.h's grammar, in their wire order. */
+	CHECK_INT(n, 5);
+	need = emu_codec_usage(list, sizeof(list));
+	CHECK_INT((long long)need, (long long)strlen(want));
+	CHECK_STR(list, want);
+	CHECK(strstr(list, "zstd[:LEVEL]") && strstr(list, "zfp:accuracy=TOL"));
+	/* Truncation keeps the string terminated and still reports the whole length. */
+	CHECK_INT((long long)emu_codec_usage(list, 8), (long long)strlen(want));
+	CHECK_INT((long long)strlen(list), 7);
+	CHECK(emu_codec_find("zfp", 2) == NULL);
+	CHECK_INT(emu_codec_create("lz5", &c, &err), EP_EINVAL);
+	CHECK(strstr(err.msg, want) != NULL);
+}
+
 int main(void)
 {
 	/* A feature map of 28 x 28 x 19 (no dimension a multiple of 4), a 7 x 7 x 2048 one as
@@ -205,6 +242,7 @@ int main(void)
 	 * with values below 3.75 in magnitude, 16 planes leave an error far below 0.01. */
 	roundtrip("zfp:precision=16", fmap, 3, 1, 0.01);
 	check_errors();
+	check_registry();
 	/* zstd:19 is left out here: it takes seconds on MobileNetV2's 39 MB (bench_codec). */
 	{
 		static const char *const real[] = { "none", "lz4", "zstd", "zfp", "zfp+lz4" };
