@@ -379,6 +379,7 @@ int cmd_model(int argc, char **argv);
 int cmd_clean(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
 int cmd_emu(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 int cmd_measure(int argc, char **argv);
 int cmd_deploy(int argc, char **argv);
 int cmd_stage(int argc, char **argv);

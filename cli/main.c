@@ -26,6 +26,7 @@ static const struct subcommand subcommands[] = {
 	{ "region", cmd_region, "where partitioning beats one device: the acceleration region" },
 	{ "plot", cmd_plot, "draw a sweep database's figures (gnuplot) and its summary table" },
 	{ "emu", cmd_emu, "run a plan in emulated nodes: real processes, TCP, faults, recovery" },
+	{ "compare", cmd_compare, "one plan and timeline: analytic, simulated, emulated side by side" },
 	{ "stage", cmd_stage, "run a stage host on a real device (for edgepipe dispatch)" },
 	{ "dispatch", cmd_dispatch, "run a plan on real stage hosts: dispatch, detect, re-plan" },
 	{ "measure", cmd_measure, "measure the bandwidth matrix of real hosts (--cluster file)" },

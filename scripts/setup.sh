@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 # What building and running edgepipe needs: the stage image (Dockerfile) installs these.
 image=(build-essential cmake pkg-config libigraph-dev libgsl-dev libnl-3-dev
-       libnl-route-3-dev libsqlite3-dev liblz4-dev libzstd-dev libzfp-dev libyaml-dev
+       libnl-route-3-dev libsqlite3-dev liblz4-dev libzstd-dev libzfp-dev libyaml-dev libjansson-dev
        libonnx-dev protobuf-c-compiler libprotobuf-c-dev libxnnpack-dev libpthreadpool-dev)
 # `setup.sh --packages image`: print the image's list (and kubectl's package) and stop.
 if [ "${1:-}" = "--packages" ] && [ "${2:-}" = "image" ]; then
