@@ -162,6 +162,7 @@ struct trial_sim_options trial_sim_options_default(void)
 		.shared_medium = d.shared_medium, .latency_pipelined = d.latency_pipelined,
 		.compute = -1, .dispatcher_hops = -1,
 		.warmup_s = d.warmup_s, .mtbf_s = d.mtbf_s, .trace = NULL,
+		.window_per_plan = true,
 	};
 
 	return o;
@@ -212,7 +213,7 @@ static void sim_configure(struct trial_sim *s, const struct trial_setup *t,
 
 /* The sizes that depend on the plan: the window, the retry timeout and the bin. */
 static int sim_size(struct trial_sim *s, const struct problem *p, const struct plan *plan,
-		    const struct trial_workload *w, struct ep_error *err)
+		    const struct trial_workload *w, bool per_plan, struct ep_error *err)
 {
 	struct sim_config *cfg = &s->cfg;
 	struct workload_model m = { cfg->compute, cfg->dispatcher_hops, cfg->latency_pipelined };
@@ -224,7 +225,7 @@ static int sim_size(struct trial_sim *s, const struct problem *p, const struct p
 	size_run(w, &t, SIM_MAX_WINDOW, SIM_MIN_BIN_S, &cfg->window, &cfg->bin_s);
 	/* Unless the window is given: each plan's own, re-sized when a new plan goes live
 	 * (sim_plan_window). */
-	if (cfg->arrival == SIM_CLOSED && w->window <= 0)
+	if (cfg->arrival == SIM_CLOSED && w->window <= 0 && per_plan)
 		cfg->window_per_plan = true;
 	if (w->retry_timeout_s < 0)
 		cfg->retry_timeout_s = workload_retry_detected_s(cfg->heartbeat_period_s,
@@ -268,7 +269,7 @@ int trial_sim_run(const struct trial_setup *t, const struct algo_result *res,
 		rc = ep_error_set(err, EP_ENOMEM, "out of memory");
 		goto fail;
 	}
-	if ((rc = sim_size(s, p, &res->plan, w, err)))
+	if ((rc = sim_size(s, p, &res->plan, w, o->window_per_plan, err)))
 		goto fail;
 	if ((rc = sim_pipeline_create(p, &res->plan, &s->cfg, &s->sp, err)))
 		goto fail;
@@ -347,6 +348,20 @@ void trial_emu_options_init(struct trial_emu_options *o)
 	memset(o, 0, sizeof(*o));
 	o->cfg = emu_config_default();
 	o->compute_model = true;
+}
+
+struct trial_sim_options trial_sim_options_as_emu(const struct trial_emu_options *o)
+{
+	struct trial_sim_options so = trial_sim_options_default();
+
+	/* What the emulator does (emu_reference): stages compute when asked and nodes have a
+	 * speed, the dispatcher's tensors cross its links, a latency delays without occupying a
+	 * link, and the window stays the first plan's. */
+	so.compute = o->compute_model;
+	so.dispatcher_hops = 1;
+	so.latency_pipelined = true;
+	so.window_per_plan = false;
+	return so;
 }
 
 const char *trial_emu_compute_name(const struct trial_emu_options *o)

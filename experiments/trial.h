@@ -93,6 +93,9 @@ struct trial_sim_options {
 	double warmup_s;                 /* no measurement before this time */
 	double mtbf_s;                   /* random crashes; 0: none */
 	FILE *trace;                     /* one line per event; NULL: none */
+	bool window_per_plan;            /* closed loop, no window given: re-size it to each plan
+					    that goes live (the default); false: the first plan's,
+					    fixed, as the emulator keeps it */
 };
 
 struct trial_sim_options trial_sim_options_default(void);
@@ -142,6 +145,12 @@ struct trial_emu_options {
 };
 
 void trial_emu_options_init(struct trial_emu_options *o);
+
+/* The simulator's options under the emulator's model, as its reference simulation runs it:
+ * compute as o asks, dispatcher hops on, latency overlapped, the window fixed. With the same
+ * trial_workload (heartbeats given explicitly: 0 means each back end's own default), a
+ * simulation of what trial_emu_run emulates, faults included. */
+struct trial_sim_options trial_sim_options_as_emu(const struct trial_emu_options *o);
 
 /* "model", "real" or "none"; the codec's spec or "none". */
 const char *trial_emu_compute_name(const struct trial_emu_options *o);
