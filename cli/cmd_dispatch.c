@@ -20,9 +20,13 @@ static const char dispatch_usage[] =
 	"emulator does, then report as 'edgepipe emu' does (text, csv, json, --db). With\n"
 	"--compute real every answer is checked against the whole model run here. The data path\n"
 	"is the emulator's: its frames, codecs and heartbeats, on real addresses. No root needed.\n\n"
-	"options (besides edgepipe emu's, except --fault, --faults, --update and --state-dir):\n"
+	"A model update (--update MODEL at T, or a change of the --model file) is rolled out as\n"
+	"the emulator does: the new version's stages start beside the old ones (each host has two\n"
+	"data ports, PORT + 1 and PORT + 2), new requests go to them once they are connected, and\n"
+	"the old stages drain and stop. A host must have the model file at the same path.\n\n"
+	"options (besides edgepipe emu's, except --fault, --faults and --state-dir):\n"
 	"  --hosts NAME=HOST:PORT,...  the stage hosts, in node order; HOST a name or an IPv4\n"
-	"                             address; stage data ports are PORT + 1\n"
+	"                             address; stage data ports are PORT + 1 and + 2\n"
 	"  --listen ADDR[:PORT]       where this dispatcher takes results (TCP) and heartbeats\n"
 	"                             (UDP), reachable from the hosts (default 0.0.0.0:0, an\n"
 	"                             ephemeral port); the hosts send to the address they see it\n"
@@ -32,7 +36,7 @@ static const char dispatch_usage[] =
 
 int cmd_dispatch(int argc, char **argv)
 {
-	static const char *const refused[] = { "--fault", "--faults", "--update", "--state-dir" };
+	static const char *const refused[] = { "--fault", "--faults", "--state-dir" };
 	char *hosts_text = NULL, *listen_text = NULL, *nodes_text = NULL;
 	struct emu_remote_host *hosts = NULL;
 	struct emu_remote r = { 0 };
@@ -60,8 +64,8 @@ int cmd_dispatch(int argc, char **argv)
 		for (size_t k = 0; k < sizeof(refused) / sizeof(refused[0]); k++) {
 			len = strlen(refused[k]);
 			if (strncmp(a, refused[k], len) == 0 && (!a[len] || a[len] == '=')) {
-				cli_fail(2, "dispatch: %s: real hosts fail for real (no emulated faults, "
-					 "updates or registry)", refused[k]);
+				cli_fail(2, "dispatch: %s: real hosts fail for real (no emulated faults "
+					 "or registry)", refused[k]);
 				goto out;
 			}
 		}

@@ -21,11 +21,12 @@ static const char stage_usage[] =
 	"run, the next hop (a host name, such as a Kubernetes Service, or an address) and the codec.\n"
 	"For real compute the host loads the model itself (a zoo name, or a model file it must\n"
 	"have at the same path) with the run's seeded weights. A stage receives and sends the\n"
-	"emulator's frames on the data port (PORT + 1 unless --data-port is given); a new\n"
-	"assignment after a re-plan replaces the stage it runs. Runs until SIGINT or SIGTERM.\n\n"
+	"emulator's frames on a data port: DATA or DATA + 1 (DATA = PORT + 1 unless --data-port\n"
+	"is given), the second for a model update's new stage beside the old one; a new\n"
+	"assignment replaces the stage on its port. Runs until SIGINT or SIGTERM.\n\n"
 	"options:\n"
 	"  --listen ADDR:PORT    the control address (ADDR 0.0.0.0: every address)\n"
-	"  --data-port P         the stages' data port (default PORT + 1)\n"
+	"  --data-port P         the stages' first data port (default PORT + 1; P + 1 too)\n"
 	"  --name NODE           a name for the log lines\n"
 	"  --threads T           real compute: executor threads (default: as the dispatcher asks)\n"
 	"  --max-stages N        exit after N stages have ended (tests; default: never)\n"
@@ -70,7 +71,8 @@ int cmd_stage(int argc, char **argv)
 		switch (opt) {
 		case O_LISTEN: listen_text = optarg; break;
 		case O_DATA_PORT:
-			if (!cli_parse_int("--data-port", optarg, 1, 65535, &v))
+			if (!cli_parse_int("--data-port", optarg, 1,
+					   65536 - EMU_REMOTE_DATA_SLOTS, &v))
 				return 2;
 			cfg.data_port = (uint16_t)v;
 			break;
@@ -101,9 +103,9 @@ int cmd_stage(int argc, char **argv)
 		return cli_fail(2, "stage: --listen ADDR:PORT is required");
 	if (emu_remote_addr_parse(listen_text, host, sizeof(host), &cfg.port, false, &err))
 		return cli_fail(2, "--listen %s", err.msg);
-	if (!cfg.data_port && cfg.port == 65535)
-		return cli_fail(2, "--listen '%s': the data port PORT + 1 is past 65535 (give "
-				"--data-port)", listen_text);
+	if (!cfg.data_port && cfg.port > 65535 - EMU_REMOTE_DATA_SLOTS)
+		return cli_fail(2, "--listen '%s': the data ports PORT + 1 .. PORT + %d are past "
+				"65535 (give --data-port)", listen_text, EMU_REMOTE_DATA_SLOTS);
 	cfg.listen_host = strcmp(host, "0.0.0.0") == 0 ? NULL : host;
 	if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
 		return cli_fail(1, "pipe: %s", strerror(errno));

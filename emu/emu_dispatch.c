@@ -182,7 +182,7 @@ static void connect_in(struct emu_session *s, struct deploy *d, double now)
 	}
 	setsockopt(d->in_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (s->cfg.remote) {
-		emu_remote_data_addr(s, d->plan.stages[0].node, &sa);
+		emu_remote_data_addr(s, d->id, d->plan.stages[0].node, &sa);
 	} else {
 		sa.sin_addr = emu_net_addr(s->net, d->plan.stages[0].node);
 		sa.sin_port = htons((uint16_t)(EMU_STAGE_PORT_BASE + d->id % EMU_STAGE_PORT_SPAN));

@@ -23,6 +23,7 @@
 #include "emu_internal.h"
 #include "emu_remote.h"
 #include "emu_stage.h"
+#include "model_lprofile.h"
 #include "model_weights.h"
 #include "model_zoo.h"
 
@@ -30,7 +31,8 @@
 #define HELLO_WAIT_S   5.0  /* the first record of a connection must come by then */
 #define CALIBRATE_S    0.15
 
-enum conn_kind { C_NEW = 0, C_SESSION, C_STAGE };
+/* C_WAIT: a stage assignment whose model file here is not yet the dispatcher's version. */
+enum conn_kind { C_NEW = 0, C_SESSION, C_STAGE, C_WAIT };
 
 struct conn {
 	int fd;
@@ -46,6 +48,20 @@ struct conn {
 	pid_t pid;      /* the stage process; -1 none */
 	int ctl;        /* its control socket (our end); -1 closed */
 	int deployment, index;
+	uint16_t data_port;
+	/* C_WAIT: the assignment, tried again at retry_at */
+	struct emu_remote_msg wait_msg;
+	double retry_at;
+	bool wait_said;
+};
+
+/* A model loaded for real compute, kept for the next assignments. */
+struct loaded_model {
+	char model[EMU_REMOTE_MODEL_MAX];
+	uint64_t seed, fingerprint;
+	struct model_graph *graph;
+	struct model_weights *w;
+	uint64_t used; /* the host's use counter when last used: the oldest is replaced */
 };
 
 struct host {
@@ -58,11 +74,8 @@ struct host {
 	double work_rate;
 	pid_t self;
 	int stages_ended;
-	/* the model last loaded for real compute */
-	char model[EMU_REMOTE_MODEL_MAX];
-	uint64_t model_seed;
-	struct model_graph *graph;
-	struct model_weights *w;
+	struct loaded_model models[EMU_REMOTE_MODEL_CACHE];
+	uint64_t use;
 };
 
 static void say(struct host *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -266,25 +279,55 @@ static void ctl_error(int fd, const char *fmt, const char *detail)
 	send_record(fd, &m, sizeof(m));
 }
 
-/* Real compute: the model and its seeded weights, kept for the next assignment. */
-static int load_model(struct host *h, const char *model, uint64_t seed, struct ep_error *err)
+static void model_unload(struct loaded_model *m)
 {
+	model_weights_destroy(m->w);
+	model_graph_destroy(m->graph);
+	memset(m, 0, sizeof(*m));
+}
+
+/*
+ * Real compute: the model and its seeded weights, from the cache or loaded into its oldest
+ * entry. With `fingerprint` (not 0) the model must have that structure: *other (when not
+ * NULL) is set to the fingerprint found instead, and NULL is returned with no error.
+ */
+static struct loaded_model *load_model(struct host *h, const char *model, uint64_t seed,
+				       uint64_t fingerprint, uint64_t *other, struct ep_error *err)
+{
+	struct loaded_model *m = &h->models[0];
 	int rc;
 
-	if (h->w && strcmp(h->model, model) == 0 && h->model_seed == seed)
-		return EP_OK;
-	model_weights_destroy(h->w);
-	model_graph_destroy(h->graph);
-	h->w = NULL;
-	h->graph = NULL;
-	h->model[0] = '\0';
+	*other = 0;
+	for (int i = 0; i < EMU_REMOTE_MODEL_CACHE; i++) {
+		struct loaded_model *c = &h->models[i];
+
+		if (c->w && strcmp(c->model, model) == 0 && c->seed == seed &&
+		    (!fingerprint || c->fingerprint == fingerprint)) {
+			c->used = ++h->use;
+			return c;
+		}
+		if (c->used < m->used)
+			m = c;
+	}
+	model_unload(m);
 	/* The weights the dispatcher checks answers against (emu's real_prepare). */
-	if ((rc = model_zoo_open(model, &h->graph, err)) ||
-	    (rc = model_zoo_weights_open(model, h->graph, seed, &h->w, err)))
-		return rc;
-	snprintf(h->model, sizeof(h->model), "%s", model);
-	h->model_seed = seed;
-	return EP_OK;
+	if ((rc = model_zoo_open(model, &m->graph, err)))
+		return NULL;
+	m->fingerprint = model_lprofile_fingerprint(m->graph);
+	if (fingerprint && m->fingerprint != fingerprint) {
+		/* The file here is another model (not yet the dispatcher's version). */
+		*other = m->fingerprint;
+		model_unload(m);
+		return NULL;
+	}
+	if ((rc = model_zoo_weights_open(model, m->graph, seed, &m->w, err))) {
+		model_unload(m);
+		return NULL;
+	}
+	snprintf(m->model, sizeof(m->model), "%s", model);
+	m->seed = seed;
+	m->used = ++h->use;
+	return m;
 }
 
 /* A STAGE assignment on connection i: set up and fork the stage. false: close it. */
@@ -303,7 +346,15 @@ static bool start_stage(struct host *h, int i, const struct emu_remote_msg *m)
 	sp.node = m->node;
 	sp.next_node = m->next_node;
 	sp.listen_addr = h->listen_addr;
-	sp.listen_port = h->data_port;
+	if (m->data_port < h->data_port || m->data_port >= (uint32_t)h->data_port +
+							   EMU_REMOTE_DATA_SLOTS) {
+		char port[16];
+
+		snprintf(port, sizeof(port), "%u", m->data_port);
+		ctl_error(c->fd, "data port %s is not one of this host's", port);
+		return false;
+	}
+	sp.listen_port = (uint16_t)m->data_port;
 	if (m->next_host[0]) {
 		char nh[EMU_REMOTE_HOST_MAX];
 
@@ -336,21 +387,41 @@ static bool start_stage(struct host *h, int i, const struct emu_remote_msg *m)
 	sp.seed = m->seed;
 	if (m->real) {
 		char model[EMU_REMOTE_MODEL_MAX];
+		const struct loaded_model *lm;
+		uint64_t other;
 
 		snprintf(model, sizeof(model), "%.*s", (int)sizeof(m->model) - 1, m->model);
-		if (load_model(h, model, m->seed, &e) != EP_OK) {
+		lm = load_model(h, model, m->seed, m->fingerprint, &other, &e);
+		if (!lm && other) {
+			/* Not yet the dispatcher's version here: try again until it is, or until
+			 * the dispatcher gives this deployment up (closes the connection). */
+			if (c->kind != C_WAIT)
+				c->wait_msg = *m;
+			if (!c->wait_said)
+				say(h, "deployment %d stage %d: '%s' here is model %016llx, not the "
+				    "dispatcher's %016llx: waiting for it to change", m->deployment,
+				    m->index, model, (unsigned long long)other,
+				    (unsigned long long)m->fingerprint);
+			c->wait_said = true;
+			c->kind = C_WAIT;
+			c->retry_at = emu_now_s() + EMU_REMOTE_MODEL_RETRY_S;
+			return true;
+		}
+		if (!lm) {
 			ctl_error(c->fd, "cannot load the model: %.160s", e.msg);
 			return false;
 		}
-		sp.weights = h->w;
+		sp.weights = lm->w;
 		sp.first_layer = m->first_layer;
 		sp.last_layer = m->last_layer;
 		sp.threads = h->cfg->threads > 0 ? h->cfg->threads : m->threads > 0 ? m->threads : 1;
 		sp.work_iters = 0;
 	}
-	/* The data port is the host's: the stage it runs now gives it up. */
+	/* A data port runs one stage: the one on this port gives it up (a stage of another
+	 * deployment on another port, the old version during an update, goes on). */
 	for (int j = 0; j < h->n; j++)
-		if (j != i && h->c[j].kind == C_STAGE && h->c[j].pid > 0) {
+		if (j != i && h->c[j].kind == C_STAGE && h->c[j].pid > 0 &&
+		    h->c[j].data_port == sp.listen_port) {
 			say(h, "deployment %d stage %d replaced", h->c[j].deployment,
 			    h->c[j].index);
 			kill(h->c[j].pid, SIGKILL);
@@ -383,9 +454,10 @@ static bool start_stage(struct host *h, int i, const struct emu_remote_msg *m)
 	c->ctl = sv[0];
 	c->deployment = m->deployment;
 	c->index = m->index;
+	c->data_port = sp.listen_port;
 	say(h, "deployment %d stage %d of %d (node %d): layers %d..%d, data port %u, next %s:%u",
 	    m->deployment, m->index, m->n_stages, m->node, m->first_layer, m->last_layer,
-	    h->data_port, m->next_host[0] ? m->next_host : "dispatcher", m->next_port);
+	    sp.listen_port, m->next_host[0] ? m->next_host : "dispatcher", m->next_port);
 	return true;
 }
 
@@ -494,6 +566,8 @@ static double next_wake(const struct host *h, double now)
 			t = fmin(t, h->c[i].next_hb);
 		if (h->c[i].kind == C_NEW)
 			t = fmin(t, h->c[i].since + HELLO_WAIT_S);
+		if (h->c[i].kind == C_WAIT)
+			t = fmin(t, h->c[i].retry_at);
 	}
 	return t;
 }
@@ -507,9 +581,12 @@ static int host_loop(struct host *h)
 		double now = emu_now_s(), wait;
 
 		heartbeats(h, now);
-		/* Connections that said nothing in time. */
+		/* Connections that said nothing in time; assignments waiting for their model. */
 		for (int i = 0; i < h->n;)
 			if (h->c[i].kind == C_NEW && now - h->c[i].since > HELLO_WAIT_S)
+				conn_close(h, i);
+			else if (h->c[i].kind == C_WAIT && now >= h->c[i].retry_at &&
+				 !start_stage(h, i, &h->c[i].wait_msg))
 				conn_close(h, i);
 			else if (h->c[i].kind == C_STAGE && h->c[i].pid <= 0 && h->c[i].fd < 0)
 				conn_close(h, i);
@@ -616,9 +693,12 @@ int emu_stage_host_run(const struct emu_stage_host_config *cfg, struct ep_error 
 	h->ls = h->hb_fd = -1;
 	h->self = getpid();
 	h->data_port = cfg->data_port ? cfg->data_port : (uint16_t)(cfg->port + 1);
-	if (cfg->port == 0 || h->data_port == 0) {
-		rc = ep_error_set(err, EP_EINVAL, "control port %u, data port %u: both must be 1.."
-				  "65535", cfg->port, h->data_port);
+	if (cfg->port == 0 || h->data_port == 0 ||
+	    (int)h->data_port > 65536 - EMU_REMOTE_DATA_SLOTS) {
+		rc = ep_error_set(err, EP_EINVAL, "control port %u, data port %u: the control port "
+				  "must be 1..65535, the data port 1..%d (its %d ports in range)",
+				  cfg->port, h->data_port, 65536 - EMU_REMOTE_DATA_SLOTS,
+				  EMU_REMOTE_DATA_SLOTS);
 		goto out;
 	}
 	if (!emu_resolve4(cfg->listen_host, &h->listen_addr)) {
@@ -655,8 +735,8 @@ out:
 		close(h->ls);
 	if (h->hb_fd >= 0)
 		close(h->hb_fd);
-	model_weights_destroy(h->w);
-	model_graph_destroy(h->graph);
+	for (int i = 0; i < EMU_REMOTE_MODEL_CACHE; i++)
+		model_unload(&h->models[i]);
 	free(h);
 	return rc;
 }

@@ -21,6 +21,7 @@
 #include "emu_remote.h"
 #include "emu_session_internal.h"
 #include "emu_stage.h"
+#include "model_lprofile.h"
 
 struct emu_remote_state {
 	struct sockaddr_in *ctl;   /* [n] each host's control address */
@@ -28,6 +29,8 @@ struct emu_remote_state {
 	int *sess;                 /* [n] node session connections; -1 closed */
 	bool *connecting;          /* [n] sess is a connect in progress (re-opening) */
 	double *since;             /* [n] when that connect began */
+	int *slot_dep;             /* [n x EMU_REMOTE_DATA_SLOTS] the deployment on each data
+				    * port of each host; -1 none */
 	double next_step;
 	uint16_t port;             /* the result listener's and heartbeat socket's */
 };
@@ -186,10 +189,14 @@ int emu_remote_setup(struct emu_session *s, struct ep_error *err)
 	st->sess = malloc((size_t)s->n * sizeof(int));
 	st->connecting = calloc((size_t)s->n, sizeof(bool));
 	st->since = calloc((size_t)s->n, sizeof(double));
-	if (!st->ctl || !st->data_port || !st->sess || !st->connecting || !st->since)
+	st->slot_dep = malloc((size_t)s->n * EMU_REMOTE_DATA_SLOTS * sizeof(int));
+	if (!st->ctl || !st->data_port || !st->sess || !st->connecting || !st->since ||
+	    !st->slot_dep)
 		return ep_error_set(err, EP_ENOMEM, "out of memory for the hosts");
 	for (int i = 0; i < s->n; i++)
 		st->sess[i] = -1;
+	for (int i = 0; i < s->n * EMU_REMOTE_DATA_SLOTS; i++)
+		st->slot_dep[i] = -1;
 	for (int i = 0; i < s->n; i++) {
 		const struct emu_remote_host *h = &r->hosts[i];
 		char b[400];
@@ -250,16 +257,52 @@ void emu_remote_teardown(struct emu_session *s)
 	free(st->sess);
 	free(st->connecting);
 	free(st->since);
+	free(st->slot_dep);
 	free(st->ctl);
 	free(st->data_port);
 	free(st);
 	s->remote = NULL;
 }
 
-void emu_remote_data_addr(const struct emu_session *s, int node, struct sockaddr_in *sa)
+/*
+ * The data port slot of deployment `dep` on `node` (emu_remote.h, "Data ports and updates"):
+ * the one it holds, else a slot no running deployment holds (one being stopped next), else
+ * the oldest deployment's there.
+ */
+static int slot_of(const struct emu_session *s, int dep, int node)
+{
+	int *sl = &s->remote->slot_dep[node * EMU_REMOTE_DATA_SLOTS];
+	int best = -1, best_rank = 4;
+
+	for (int k = 0; k < EMU_REMOTE_DATA_SLOTS; k++)
+		if (sl[k] == dep)
+			return k;
+	for (int k = 0; k < EMU_REMOTE_DATA_SLOTS; k++) {
+		enum dep_state st = sl[k] >= 0 ? s->deps[sl[k]].state : DEP_STOPPED;
+		int rank = st == DEP_FAILED || st == DEP_STOPPED ? 0 : st == DEP_STOPPING ? 1 : 2;
+
+		if (rank < best_rank || (rank == best_rank && rank == 2 && sl[k] < sl[best])) {
+			best = k;
+			best_rank = rank;
+		}
+	}
+	sl[best] = dep;
+	return best;
+}
+
+void emu_remote_data_addr(const struct emu_session *s, int dep, int node, struct sockaddr_in *sa)
 {
 	*sa = s->remote->ctl[node];
-	sa->sin_port = htons(s->remote->data_port[node]);
+	sa->sin_port = htons((uint16_t)(s->remote->data_port[node] + slot_of(s, dep, node)));
+}
+
+/* The model spec of version v as add_version loaded it: the run's, a watched file's
+ * (the version owns its graph), or the --update model's. */
+static const char *version_spec(const struct emu_session *s, int v)
+{
+	if (v == 0)
+		return s->cfg.model_spec;
+	return s->vers[v].graph ? s->cfg.watch_path : s->cfg.update_spec;
 }
 
 int emu_remote_assign(struct emu_session *s, const struct emu_stage_spec *sp,
@@ -279,11 +322,12 @@ int emu_remote_assign(struct emu_session *s, const struct emu_stage_spec *sp,
 	m.index = sp->index;
 	m.n_stages = sp->n_stages;
 	m.next_node = sp->next_node;
-	m.data_port = st->data_port[sp->node];
+	m.data_port = st->data_port[sp->node] + (uint32_t)slot_of(s, sp->deployment, sp->node);
 	if (sp->next_node == s->n) {
 		m.next_port = st->port; /* the host reaches us where its connection came from */
 	} else {
-		m.next_port = st->data_port[sp->next_node];
+		m.next_port = st->data_port[sp->next_node] +
+			      (uint32_t)slot_of(s, sp->deployment, sp->next_node);
 		snprintf(m.next_host, sizeof(m.next_host), "%s", r->hosts[sp->next_node].host);
 	}
 	m.out_bytes = sp->out_bytes;
@@ -299,12 +343,17 @@ int emu_remote_assign(struct emu_session *s, const struct emu_stage_spec *sp,
 	m.out_rank = sp->out_rank;
 	m.dense_output = sp->dense_output;
 	if (sp->weights) {
+		int v = s->deps[sp->deployment].version;
+		const char *spec = version_spec(s, v);
+
 		m.real = 1;
 		m.seed = s->cfg.seed; /* the weights' seed, as the dispatcher's reference */
 		m.first_layer = sp->first_layer;
 		m.last_layer = sp->last_layer;
 		m.threads = sp->threads;
-		snprintf(m.model, sizeof(m.model), "%s", s->cfg.model_spec ? s->cfg.model_spec : "");
+		/* The version's model: a host whose file is not that one yet waits for it. */
+		m.fingerprint = s->vers[v].g ? model_lprofile_fingerprint(s->vers[v].g) : 0;
+		snprintf(m.model, sizeof(m.model), "%s", spec ? spec : "");
 	}
 	fd = connect_to(&st->ctl[sp->node]);
 	if (fd < 0 || !send_msg(fd, &m)) {

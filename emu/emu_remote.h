@@ -18,31 +18,55 @@
  *          asked (cfg.model_spec: a zoo name, or a file the host has at that path) with the
  *          weights the dispatcher checks against (model_zoo_weights_open: an ONNX file's own,
  *          a model file's weights file, or generated from the run's seed), kept for the next
- *          assignment of the same model and seed, stops any stage it runs (its data
- *          port is fixed: one stage per host at a time, as a plan puts one stage per node),
- *          and forks the stage process: emu_stage_main, the emulator's own, with a
- *          socketpair as its control socket. The host relays that socket's messages (READY,
+ *          assignments (the last EMU_REMOTE_MODEL_CACHE models), stops the stage it runs on
+ *          the same data port, if any, and forks the stage process: emu_stage_main, the
+ *          emulator's own, with a socketpair as its control socket. The host relays that socket's messages (READY,
  *          COUNTERS, STUCK, ERROR one way; STOP the other) to and from the TCP connection as
  *          fixed-size struct emu_ctl_msg records. When the stage exits the host closes the
  *          connection; when the dispatcher closes it the host stops the stage (SIGKILL).
  *
+ * Data ports and updates. A host has EMU_REMOTE_DATA_SLOTS data ports: the data port (the
+ * control port + 1 unless configured) and the ones after it. A plan puts one stage per node,
+ * but a model update, as in the emulator, deploys the new version beside the old one
+ * (make-before-break): the new deployment is connected, new requests go to it, and the old one
+ * drains what it holds and is stopped. So the dispatcher gives each (deployment, node) a slot
+ * that no other running deployment holds on that node, and the host runs one stage per data
+ * port: a new assignment replaces only the stage on its own port. With every slot of a node
+ * taken (a third deployment while two still run there) the oldest deployment's slot is given,
+ * its stage replaced and that deployment failed, its requests sent again (none lost).
+ *
+ * Model versions on the hosts. The assignment names the deployment's version of the model
+ * (the run's --model, the --update model, or the watched model file: the path, which the host
+ * must have) and its structure fingerprint (model_lprofile_fingerprint). A host whose file at
+ * that path is another model (a watched file changed on the dispatcher's machine before this
+ * host's copy did: a Kubernetes ConfigMap reaches the nodes' kubelets up to a minute apart)
+ * does not start the stage but loads it again every EMU_REMOTE_MODEL_RETRY_S until the
+ * fingerprint matches or the dispatcher gives up (--deploy-timeout fails that deployment;
+ * the running one keeps serving and the dispatcher tries again). A model with the same layers
+ * but other weights (an ONNX file's) has the same fingerprint: with real compute its answers
+ * then differ from the dispatcher's reference and are counted as mismatches.
+ *
  * The data path is the emulator's: frames of emu_frame.h over TCP, stage k's data port =
- * the host's control port + 1 (configurable), the last stage to the dispatcher's result
+ * the host's data port of its slot, the last stage to the dispatcher's result
  * listener. Records are in host byte order like the emulator's frames: every host of a run
  * must share the byte order (x86-64, ARM64 and RISC-V Linux are all little-endian).
  *
  * Dispatcher (struct emu_remote in emu_config.remote, emu_session.h). The session runs as in
  * the emulator (the same dispatcher, detection, re-planning, report) with three differences:
  * no namespaces, links, cgroups or registry are made (the hosts and their network are real,
- * and so are their faults: cfg.faults and updates are refused); node i of the cluster is
+ * and so are their faults: cfg.faults are refused; updates are rolled out as above); node i of
+ * the cluster is
  * hosts[i], reached on its addresses; deployments are assignments over TCP instead of forks.
  * A host whose heartbeats stop is declared dead after heartbeat_timeout_s, and a deployment
  * whose control connection to a host closes, or whose stage reports an error, fails; the
  * current model is then re-planned on the hosts not declared dead, exactly as in the emulator.
  * A node session that closes (the host stopped, or restarted: a Kubernetes pod comes back) is
  * opened again every EMU_REMOTE_SESSION_RETRY_S, without blocking the dispatcher; when the
- * host heartbeats again it is alive again ("node-back") and later re-plans may use it. Every
- * host must be reachable when the run starts.
+ * host heartbeats again it is alive again ("node-back") and later re-plans may use it, as in
+ * the emulator (a stalled node's heartbeats resuming there): a host's return triggers no
+ * re-plan by itself; the plan that runs keeps running, and the next re-plan (the next failure
+ * or update) plans over every host alive then, the returned one included. Every host must be
+ * reachable when the run starts.
  */
 #ifndef EDGEPIPE_EMU_REMOTE_H
 #define EDGEPIPE_EMU_REMOTE_H
@@ -54,11 +78,14 @@
 #include "emu_codec.h"
 #include "ep_error.h"
 
-#define EMU_REMOTE_MAGIC 0x31415045u /* "EPA1" */
+#define EMU_REMOTE_MAGIC 0x32415045u /* "EPA2" (data slots, model fingerprints) */
 #define EMU_REMOTE_HOST_MAX 256      /* a host name or address */
 #define EMU_REMOTE_MODEL_MAX 512     /* a zoo name or a model file's path */
 #define EMU_REMOTE_CONNECT_S 3.0     /* a control connection not made by then fails */
 #define EMU_REMOTE_SESSION_RETRY_S 0.5 /* a closed node session is opened again this often */
+#define EMU_REMOTE_DATA_SLOTS 2        /* data ports per host: data port + 0 .. SLOTS - 1 */
+#define EMU_REMOTE_MODEL_CACHE 2       /* models a host keeps loaded (old and new version) */
+#define EMU_REMOTE_MODEL_RETRY_S 0.5   /* a host whose model file is not yet the dispatcher's */
 
 enum emu_remote_kind { EMU_REMOTE_HELLO = 1, EMU_REMOTE_STAGE = 2 };
 
@@ -68,12 +95,13 @@ struct emu_remote_msg {
 	int32_t node;           /* HELLO and STAGE: the node this host is */
 	int32_t deployment, index, n_stages, next_node;
 	uint32_t hb_port;       /* HELLO: the dispatcher's heartbeat port (UDP) */
-	uint32_t data_port;     /* STAGE: this host's data port */
+	uint32_t data_port;     /* STAGE: this host's data port for it (its slot's) */
 	uint32_t next_port;     /* STAGE: the successor's data port or the result port */
 	double hb_period_s;
 	double out_bytes, flops, speed_flops; /* busy work = flops / speed (0: none) */
 	double report_period_s, stuck_timeout_s;
 	uint64_t seed;          /* synthetic tensors; real compute: the weights' seed */
+	uint64_t fingerprint;   /* real compute: the model's (model_lprofile_fingerprint); 0: any */
 	int32_t real, dense_output, first_layer, last_layer, threads;
 	char codec[64];         /* the wire codec (emu_codec.h spec; "": none) */
 	int64_t in_shape[EMU_CODEC_MAX_RANK], out_shape[EMU_CODEC_MAX_RANK];
@@ -87,7 +115,7 @@ struct emu_remote_host {
 	char name[64];
 	char host[EMU_REMOTE_HOST_MAX];
 	uint16_t port;      /* control */
-	uint16_t data_port; /* 0: port + 1 */
+	uint16_t data_port; /* 0: port + 1; the slots' ports follow it */
 };
 
 /* The dispatcher's side (emu_config.remote). */
@@ -112,7 +140,7 @@ int emu_remote_addr_parse(const char *s, char *host, size_t size, uint16_t *port
 struct emu_stage_host_config {
 	const char *listen_host; /* NULL or "": any address */
 	uint16_t port;           /* control */
-	uint16_t data_port;      /* 0: port + 1 */
+	uint16_t data_port;      /* 0: port + 1; EMU_REMOTE_DATA_SLOTS ports from there */
 	const char *name;        /* for messages */
 	int threads;             /* real compute: executor threads, >= 1 (0: as assigned) */
 	int stop_fd;             /* readable = stop (SIGINT, SIGTERM); -1: none */

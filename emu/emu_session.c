@@ -175,9 +175,8 @@ static int check_config(const struct emu_config *c, const struct problem *p,
 	if (c->remote && c->remote->n != p->cluster->n)
 		return ep_error_set(err, EP_EINVAL, "%d host(s) for a cluster of %d nodes: node i "
 				    "runs on the i-th host", c->remote->n, p->cluster->n);
-	if (c->remote && (c->n_faults > 0 || c->update_profile || c->watch_path))
-		return ep_error_set(err, EP_EINVAL, "real hosts take no emulated faults and no "
-				    "model updates");
+	if (c->remote && c->n_faults > 0)
+		return ep_error_set(err, EP_EINVAL, "real hosts take no emulated faults");
 	for (int i = 0; i < c->n_faults; i++) {
 		const struct timeline_fault *f = &c->faults[i];
 

@@ -326,8 +326,8 @@ struct emu_remote_assign_extra {
  * Errors: EP_EIO naming the host, EP_EINVAL, EP_ENOMEM. */
 int emu_remote_setup(struct emu_session *s, struct ep_error *err);
 void emu_remote_teardown(struct emu_session *s);
-/* Where the dispatcher sends stage 0's frames when it is on `node`. */
-void emu_remote_data_addr(const struct emu_session *s, int node, struct sockaddr_in *sa);
+/* Where the dispatcher sends stage 0's frames of deployment `dep` when it is on `node`. */
+void emu_remote_data_addr(const struct emu_session *s, int dep, int node, struct sockaddr_in *sa);
 /* Assign stage sp to its node's host: the control connection (non-blocking), or -1 with why. */
 int emu_remote_assign(struct emu_session *s, const struct emu_stage_spec *sp,
 		      const struct emu_remote_assign_extra *x, char *why, size_t why_size);

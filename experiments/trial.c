@@ -469,7 +469,7 @@ static int emu_configure(struct trial_emu *e, const struct trial_emu_options *o,
 	cfg->update_at_s = w->n_updates > 0 ? w->update_at_s[0] : 0;
 	cfg->profile_options = t->spec->profile;
 	/* A model given as a file is watched: a change is rolled out as an update. */
-	if (!cfg->remote && model_is_file(t->spec->model))
+	if (model_is_file(t->spec->model))
 		cfg->watch_path = t->spec->model;
 	return EP_OK;
 }
