@@ -363,6 +363,9 @@ out:
 	return rc;
 }
 
+/* The two "%s%s" arguments that begin a message with where the spec was written. */
+#define WHERE(f) (f)->where ? (f)->where : "", (f)->where ? ": " : ""
+
 int timeline_check_stages(const struct timeline_fault *v, int n, int n_stages, struct ep_error *err)
 {
 	for (int i = 0; i < n; i++) {
@@ -374,9 +377,9 @@ int timeline_check_stages(const struct timeline_fault *v, int n, int n_stages, s
 			if (!t[k] || t[k]->kind != TIMELINE_STAGE || t[k]->index < n_stages)
 				continue;
 			timeline_target_str(t[k], name, sizeof(name));
-			return ep_error_set(err, EP_EINVAL, "fault '%s': '%s': the plan has %d "
+			return ep_error_set(err, EP_EINVAL, "%s%sfault '%s': '%s': the plan has %d "
 					    "stage%s (stage0 .. stage%d), so it would never fire",
-					    v[i].text, name, n_stages, n_stages == 1 ? "" : "s",
+					    WHERE(&v[i]), v[i].text, name, n_stages, n_stages == 1 ? "" : "s",
 					    n_stages - 1);
 		}
 	}
@@ -404,8 +407,8 @@ int timeline_resolve(struct timeline_fault *v, int *n, struct timeline_fault *up
 
 		if (f->kind == TIMELINE_UPDATE) {
 			if (*n_upd == max_upd)
-				return ep_error_set(err, EP_EINVAL, "fault '%s': more than %d "
-						    "update%s", f->text, max_upd,
+				return ep_error_set(err, EP_EINVAL, "%s%sfault '%s': more than %d "
+						    "update%s", WHERE(f), f->text, max_upd,
 						    max_upd == 1 ? "" : "s");
 			upd[(*n_upd)++] = *f;
 			continue;
@@ -420,9 +423,9 @@ int timeline_resolve(struct timeline_fault *v, int *n, struct timeline_fault *up
 				    (!cut || v[j].at_s >= cut->at_s))
 					cut = &v[j];
 			if (!cut)
-				return ep_error_set(err, EP_EINVAL, "fault '%s': no 'link ... down' "
-						    "of that pair without 'for' before %g s",
-						    f->text, f->at_s);
+				return ep_error_set(err, EP_EINVAL, "%s%sfault '%s': no 'link ... "
+						    "down' of that pair without 'for' before %g s",
+						    WHERE(f), f->text, f->at_s);
 			cut->for_s = f->at_s - cut->at_s;
 			continue;
 		}

@@ -87,6 +87,11 @@ struct timeline_fault {
 	double value;           /* bandwidth: bit/s (> 0); loss: probability in [0, 1) */
 	char text[TIMELINE_TEXT_MAX]; /* the spec as given (trimmed) */
 	char model[TIMELINE_TEXT_MAX]; /* update: the model's zoo name or file */
+	/* Where the spec was written, e.g. a scenario's "FILE:LINE: KEY" (the caller sets it
+	 * after timeline_fault_parse and owns the string, which must outlive the fault); NULL:
+	 * on the command line. timeline_resolve and timeline_check_stages begin their messages
+	 * with it. */
+	const char *where;
 };
 
 /*

@@ -112,6 +112,40 @@ void cli_usage_write(FILE *f, const char *const *parts, const char *algo_arg,
  * none; the list ends with ", or all" when `all` is accepted). */
 const struct algo *cli_algo_find(const char *name, bool all);
 
+/*
+ * --scenario FILE (cli/scenario_opts.c; the format in experiments/scenario.h): an experiment's
+ * options in a YAML file, one key per long option (`nodes: 4`, `fault: [...]` for a repeated
+ * option). plan, sim, emu and compare put CLI_SCENARIO_OPTION in their getopt_long table and
+ * CLI_SCENARIO_USAGE in their help, and call cli_scenario_expand after building the table and
+ * before getopt_long.
+ */
+#define CLI_O_SCENARIO (CLI_O_ALGO_OPTION - 1)
+#define CLI_SCENARIO_OPTION { "scenario", required_argument, NULL, CLI_O_SCENARIO }
+#define CLI_SCENARIO_USAGE                                                                     \
+	"scenario:\n"                                                                          \
+	"  --scenario FILE            the experiment as a YAML file: 'OPTION: VALUE' per line,\n" \
+	"                             the long options' names (nodes: 4, fault: [...] repeats\n" \
+	"                             --fault); flags given too override it; keys of other\n"   \
+	"                             commands of plan, sim, emu and compare are ignored\n"     \
+	"                             (README: Scenarios)\n"
+
+/*
+ * If argv (getopt_long's, argv[0] the command) holds --scenario FILE, read FILE and replace
+ * *argc and *argv by argv[0], one "--KEY=VALUE" per value of every key that `opts` (the
+ * command's table) takes, in the file's order, then argv[1..] unchanged: a flag comes after
+ * and overrides. A key that another of plan, sim, emu and compare takes is left out; an unknown
+ * key, a list for an option that does not repeat, a bad switch value or a malformed file: the
+ * message "FILE:LINE: KEY: ..." printed and 2 returned. 0 otherwise (*argv untouched without
+ * --scenario). The new vector lives until exit. `cmd` names the command in messages.
+ */
+int cli_scenario_expand(const char *cmd, const struct option *opts, int *argc, char ***argv);
+/* "FILE:LINE: KEY" when getopt_long's last option came from the scenario (cli_fail prefixes
+ * its messages with it), else NULL. */
+const char *cli_scenario_where(void);
+/* The scenario's whole text and path as given, or NULL when none was read. */
+const char *cli_scenario_text(void);
+const char *cli_scenario_path(void);
+
 #define CLI_INSTANCE_OPTIONS                                                                   \
 	{ "model", required_argument, NULL, CLI_O_MODEL },                                     \
 	{ "nodes", required_argument, NULL, CLI_O_NODES },                                     \
@@ -260,6 +294,9 @@ struct cli_run_opts {
 	int n_updates;
 	const char *fault_spec[CLI_RUN_MAX_FAULTS], *fault_opt[CLI_RUN_MAX_FAULTS]; /* --fault,
 							    --fail: the spec, the option */
+	const char *fault_where[CLI_RUN_MAX_FAULTS]; /* a scenario's "FILE:LINE: KEY" (the
+							 timeline's where), NULL for a flag */
+	bool fault_fail[CLI_RUN_MAX_FAULTS]; /* given as --fail */
 	int n_fault_specs;
 	const char *faults_file;   /* --faults */
 	/* detection and recovery */
@@ -347,7 +384,9 @@ int cli_run_opts_parse(struct cli_run_opts *o, int opt, const char *arg);
 bool cli_run_opts_finish(struct cli_run_opts *o);
 /*
  * The timeline for a cluster of n_nodes: every --fault and --fail spec, then --faults FILE's,
- * parsed by the one grammar (timeline.h) and resolved (timeline_resolve): the faults in
+ * parsed by the one grammar (timeline.h) and resolved (timeline_resolve); a scenario's fault
+ * (and fail) list must be in time order, and its faults carry where they were written
+ * (timeline_fault.where) into the back ends' checks: the faults in
  * *faults (malloc'ed, the caller frees; NULL when none), the updates appended to the --update
  * ones. 0, or the exit status with the message printed.
  */

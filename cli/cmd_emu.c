@@ -83,6 +83,7 @@ static const char *const emu_usage[] = {
 	"  --progress                 one line per step and incident on stderr (default when\n"
 	"                             stderr is a terminal)\n"
 	"  --state-dir DIR            run registries (default " EMU_STATE_DIR_DEFAULT ")\n",
+	CLI_SCENARIO_USAGE,
 	NULL,
 };
 
@@ -787,6 +788,7 @@ int cli_emu_run(int argc, char **argv, const struct emu_remote *remote)
 		{ "probes", required_argument, NULL, O_PROBES },
 		{ "progress", no_argument, NULL, O_PROGRESS },
 		{ "state-dir", required_argument, NULL, O_STATE_DIR },
+		CLI_SCENARIO_OPTION,
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -812,6 +814,10 @@ int cli_emu_run(int argc, char **argv, const struct emu_remote *remote)
 	c->compute_model = true;
 	save_command(c, argc, argv);
 	optind = 1;
+	if ((opt = cli_scenario_expand("emu", opts, &argc, &argv)) != 0) {
+		rc = opt;
+		goto out;
+	}
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (cli_instance_opts_parse(&c->o, opt, optarg)) {
 		case 1: continue;

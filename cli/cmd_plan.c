@@ -30,6 +30,7 @@ static const char *const plan_usage[] = {
 	"output:\n"
 	"  --format text|csv|json     (default text)\n"
 	"  --instance-out FILE        also write the instance as JSON (cut points, nodes, bandwidths)\n",
+	CLI_SCENARIO_USAGE,
 	NULL,
 };
 
@@ -430,6 +431,7 @@ int cmd_plan(int argc, char **argv)
 	static const struct option own[] = {
 		CLI_INSTANCE_OPTIONS,
 		CLI_COMPUTE_OPTIONS,
+		CLI_SCENARIO_OPTION,
 		{ "format", required_argument, NULL, O_FORMAT },
 		{ "instance-out", required_argument, NULL, O_INSTANCE_OUT },
 		{ "help", no_argument, NULL, O_HELP },
@@ -445,6 +447,10 @@ int cmd_plan(int argc, char **argv)
 		return cli_fail(1, "out of memory");
 	}
 	cli_instance_opts_init(&c->o);
+	if ((opt = cli_scenario_expand("plan", opts, &argc, &argv)) != 0) {
+		rc = opt;
+		goto out;
+	}
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (cli_instance_opts_parse(&c->o, opt, optarg)) {
 		case 1: continue;

@@ -60,6 +60,7 @@ static const char *const sim_usage[] = {
 	"exit status: 0 done; 1 failure; 2 bad input (also a --warmup-time that leaves nothing to\n"
 	"measure); 3 the run stopped because no plan fits on the surviving nodes (requests never\n"
 	"completed; the report says which incident)\n",
+	CLI_SCENARIO_USAGE,
 	NULL,
 };
 
@@ -704,6 +705,7 @@ int cmd_sim(int argc, char **argv)
 		{ "dispatcher-hops", required_argument, NULL, O_DISPATCHER },
 		{ "mtbf", required_argument, NULL, O_MTBF },
 		{ "trace", required_argument, NULL, O_TRACE },
+		CLI_SCENARIO_OPTION,
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -727,6 +729,10 @@ int cmd_sim(int argc, char **argv)
 		.requests = c->cfg.requests, .heartbeat_period_s = c->cfg.heartbeat_period_s,
 		.heartbeat_timeout_s = c->cfg.heartbeat_timeout_s, .max_updates = MAX_UPDATES,
 		.duration = true, .db = false });
+	if ((opt = cli_scenario_expand("sim", opts, &argc, &argv)) != 0) {
+		rc = opt;
+		goto out;
+	}
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (cli_instance_opts_parse(&c->o, opt, optarg)) {
 		case 1: continue;

@@ -285,6 +285,13 @@ int cli_instance_opts_parse(struct cli_instance_opts *c, int opt, const char *ar
 		}
 		c->have_power = true;
 		break;
+	case CLI_O_SCENARIO:
+		/* applied before the options by cli_scenario_expand */
+		if (!cli_scenario_path()) {
+			cli_fail(2, "--scenario '%s': this command does not read scenarios", arg);
+			return -1;
+		}
+		break;
 	default: return cli_algo_option_parse(&c->algo, opt, arg);
 	}
 	return 1;

@@ -16,9 +16,12 @@ int cli_exit_code(int code)
 
 int cli_fail(int status, const char *fmt, ...)
 {
+	const char *where = cli_scenario_where();
 	va_list ap;
 
 	fputs("edgepipe: ", stderr);
+	if (where) /* the option being parsed came from --scenario's file */
+		fprintf(stderr, "%s: ", where);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);

@@ -139,7 +139,11 @@ int cli_run_opts_parse(struct cli_run_opts *o, int opt, const char *arg)
 				 opt == CLI_O_FAIL ? "--fail" : "--fault", CLI_RUN_MAX_FAULTS);
 			return -1;
 		}
-		o->fault_opt[o->n_fault_specs] = opt == CLI_O_FAIL ? "--fail" : "--fault";
+		o->fault_where[o->n_fault_specs] = cli_scenario_where();
+		o->fault_fail[o->n_fault_specs] = opt == CLI_O_FAIL;
+		o->fault_opt[o->n_fault_specs] = o->fault_where[o->n_fault_specs]
+							 ? o->fault_where[o->n_fault_specs]
+						 : opt == CLI_O_FAIL ? "--fail" : "--fault";
 		o->fault_spec[o->n_fault_specs++] = arg;
 		break;
 	case CLI_O_FAULTS: o->faults_file = arg; break;
@@ -192,6 +196,25 @@ bool cli_run_opts_finish(struct cli_run_opts *o)
 	return true;
 }
 
+/* A scenario lists its faults (and fails) in time order: v[n], parsed from spec i, is not
+ * before the one of the same key written above it. 0, or 2 with the message printed. */
+static int check_order(const struct cli_run_opts *o, const struct timeline_fault *v, int n,
+		       int i)
+{
+	if (!o->fault_where[i])
+		return 0;
+	for (int j = i - 1, k = n - 1; j >= 0; j--, k--) {
+		if (!o->fault_where[j] || o->fault_fail[j] != o->fault_fail[i])
+			continue;
+		if (v[k].at_s > v[n].at_s)
+			return cli_fail(2, "%s: '%s' at %g s is listed after '%s' at %g s: list "
+					"the scenario's faults in time order", o->fault_where[i],
+					v[n].text, v[n].at_s, v[k].text, v[k].at_s);
+		return 0;
+	}
+	return 0;
+}
+
 int cli_run_opts_timeline(struct cli_run_opts *o, int n_nodes, struct timeline_fault **faults,
 			  int *n_faults)
 {
@@ -208,6 +231,9 @@ int cli_run_opts_timeline(struct cli_run_opts *o, int n_nodes, struct timeline_f
 			rc = cli_fail(2, "%s: %s", o->fault_opt[i], err.msg);
 			goto out;
 		}
+		v[n].where = o->fault_where[i];
+		if ((rc = check_order(o, v, n, i)))
+			goto out;
 		n++;
 	}
 	if (o->faults_file && (rc = timeline_read_file(o->faults_file, n_nodes, &v, &n, &err))) {
