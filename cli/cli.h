@@ -145,6 +145,11 @@ const char *cli_scenario_where(void);
 /* The scenario's whole text and path as given, or NULL when none was read. */
 const char *cli_scenario_text(void);
 const char *cli_scenario_path(void);
+/* The scenario in a report, nothing without one: text, a first line "scenario: PATH"; JSON,
+ * the member `, "scenario": {"path": PATH, "text": TEXT}` (leading comma) for the caller's
+ * object. The report writers in the libraries take the path and text as fields instead. */
+void cli_scenario_text_header(FILE *f);
+void cli_scenario_json_member(FILE *f);
 
 #define CLI_INSTANCE_OPTIONS                                                                   \
 	{ "model", required_argument, NULL, CLI_O_MODEL },                                     \

@@ -13,6 +13,8 @@ void cli_trial_setup(const struct cli_instance_opts *o, const struct instance *i
 		.algo = a,
 		.algo_options = o->algo,
 		.power = o->have_power ? &o->power : NULL,
+		.scenario_text = cli_scenario_text(),
+		.scenario_path = cli_scenario_path(),
 	};
 }
 

@@ -78,6 +78,7 @@ static void print_header(const struct plan_cmd *c, const struct instance *inst)
 	const struct cluster_spec *cs = &c->o.spec.cluster;
 	char mem[32];
 
+	cli_scenario_text_header(stdout);
 	printf("%s on %d nodes (%s cluster, seed %" PRIu64 ", trial %d), %s%s per node; %s "
 	       "variant, %s accounting, %s metric, compute %s%s%s\n",
 	       inst->profile->model, inst->cluster->n, cluster_kind_name(cs->kind), c->o.spec.seed,
@@ -314,7 +315,9 @@ static void print_plan_data(const struct plan_cmd *c, const struct instance *ins
 		}
 	}
 	free(node_j);
-	printf(", \"solve_s\": %.9g}", r->solve_s);
+	printf(", \"solve_s\": %.9g", r->solve_s);
+	cli_scenario_json_member(stdout);
+	printf("}");
 }
 
 static int run_plan(struct plan_cmd *c)

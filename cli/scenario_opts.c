@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "ep_util.h"
 #include "scenario.h"
 
 /* The long options of plan, sim, emu and compare that are not in the shared tables
@@ -271,4 +272,21 @@ const char *cli_scenario_text(void)
 const char *cli_scenario_path(void)
 {
 	return scen.sc ? scen.sc->path : NULL;
+}
+
+void cli_scenario_text_header(FILE *f)
+{
+	if (scen.sc)
+		fprintf(f, "scenario: %s\n", scen.sc->path);
+}
+
+void cli_scenario_json_member(FILE *f)
+{
+	if (!scen.sc)
+		return;
+	fputs(", \"scenario\": {\"path\": ", f);
+	ep_json_string(f, scen.sc->path);
+	fputs(", \"text\": ", f);
+	ep_json_string(f, scen.sc->text);
+	fputs("}", f);
 }

@@ -65,7 +65,8 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS emu_energy(run_id TEXT, node INTEGER, active INTEGER,"
 	"  cpu_s REAL, share REAL, busy_s REAL, utilisation REAL, bits_sent REAL,"
 	"  bits_received REAL, energy_j REAL, energy_per_inference_j REAL, power_w REAL,"
-	"  PRIMARY KEY(run_id, node));";
+	"  PRIMARY KEY(run_id, node));"
+	"CREATE TABLE IF NOT EXISTS emu_scenarios(run_id TEXT PRIMARY KEY, path TEXT, text TEXT);";
 
 struct db {
 	sqlite3 *h;
@@ -319,6 +320,8 @@ int emu_db_write(const char *path, const struct emu_db_run *run, const struct em
 	exec(&d, "BEGIN IMMEDIATE", "starting a transaction");
 	check_schema(&d);
 	write_run(&d, run, rep);
+	if (run->scenario_text)
+		row(&d, "emu_scenarios", "ss", run->scenario_path, run->scenario_text);
 	write_records(&d, run, rep);
 	row(&d, "emu_summary", "ndddddddddddd" "iiiiiiddndd" "iid" "dd" "sdddddd" "dd", run->stages,
 	    run->analytic_bottleneck_s, run->analytic_throughput, run->sim_throughput, emu_tp,

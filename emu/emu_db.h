@@ -51,6 +51,9 @@
  *       likewise for the end of a fault with a duration
  *   emu_updates(run_id, version, model, at_s, live_s, drained_s, rollout_s)
  *   emu_series(run_id, bin, start_s, answers, throughput)  throughput over time
+ *   emu_scenarios(run_id PRIMARY KEY, path, text)          the scenario file the run was
+ *       described by (--scenario), whole; no row without one. Added to version 6 files as
+ *       they are written to (a new table: readers of version 6 are unaffected)
  *   emu_summary(run_id PRIMARY KEY, stages, analytic_bottleneck_s, analytic_throughput,
  *            sim_throughput, emu_throughput, emu_vs_sim, emu_vs_analytic, latency_mean_s,
  *            latency_p50_s, latency_p95_s, latency_p99_s, latency_max_s, sim_latency_mean_s,
@@ -100,6 +103,8 @@ struct emu_db_run {
 	double analytic_bottleneck_s, analytic_throughput;
 	double sim_throughput, sim_latency_mean_s; /* NAN: not simulated */
 	double sim_energy_per_inference_j, sim_power_w; /* modelled; NAN: none */
+	/* --scenario: the file's path as given and its whole text (emu_scenarios); NULL: none */
+	const char *scenario_path, *scenario_text;
 };
 
 /*

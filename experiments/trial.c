@@ -602,6 +602,8 @@ int trial_emu_db_write(const struct trial_emu *e, const char *path, struct ep_er
 		.sim_latency_mean_s = e->sim.latency_mean_s,
 		.sim_energy_per_inference_j = e->sim.energy_per_inference_j,
 		.sim_power_w = e->sim.power_w,
+		.scenario_path = t->scenario_path,
+		.scenario_text = t->scenario_text,
 	};
 
 	return emu_db_write(path, &dr, trial_emu_report(e), err);

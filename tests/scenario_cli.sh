@@ -61,6 +61,24 @@ else
 	fail "sim: both faults of the list are in the run" "$(grep -A3 incidents "$TMP/sim.scen")"
 fi
 
+# ---- recorded whole -------------------------------------------------------------------------
+if [ "$("$EP" plan --scenario "$S" | head -1)" = "scenario: $S" ] &&
+	! "$EP" plan "${INST[@]}" | grep -q '^scenario:'; then
+	pass "plan text: a first line names the scenario (none without)"
+else
+	fail "plan text: a first line names the scenario (none without)" "$("$EP" plan --scenario "$S" | head -2)"
+fi
+"$EP" plan --scenario "$S" --algo all --format json >"$TMP/plan.json"
+if python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+want = {"path": sys.argv[2], "text": open(sys.argv[2]).read()}
+sys.exit(0 if len(d) > 1 and all(e["scenario"] == want for e in d) else 1)' "$TMP/plan.json" "$S" &&
+	! "$EP" plan "${INST[@]}" --format json | grep -q '"scenario"'; then
+	pass "plan JSON: every plan's \"scenario\" holds the path and the whole text (none without)"
+else
+	fail "plan JSON: every plan's \"scenario\" holds the path and the whole text (none without)" "$(head -c 300 "$TMP/plan.json")"
+fi
+
 # ---- flags override ------------------------------------------------------------------------
 plan_csv "${INST[@]}" --nodes 5 --seed 4 >"$TMP/plan.flags5"
 plan_csv --scenario "$S" --nodes 5 --seed 4 >"$TMP/plan.over"

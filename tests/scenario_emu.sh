@@ -71,6 +71,15 @@ check("emu's fault = the scenario's",
 final = "%s" % " ".join(f"{a}..{b}@{n}" for n, a, b in stages(s["final_plan"]))
 check("emu re-planned to sim's final plan", e["deployments"][-1]["plan"], final)
 EOF
+# the emulator's database holds the scenario whole (emu_scenarios)
+if python3 -c 'import sqlite3, sys
+d = sqlite3.connect(sys.argv[1])
+r = d.execute("SELECT s.path, s.text FROM emu_scenarios s JOIN emu_runs r USING (run_id)").fetchall()
+sys.exit(0 if r == [(sys.argv[2], open(sys.argv[2]).read())] else 1)' "$TMP/emu.db" "$S"; then
+	pass "emu --db: the scenario's path and text in emu_scenarios"
+else
+	fail "emu --db: the scenario's path and text in emu_scenarios" "$(sqlite3 "$TMP/emu.db" 'SELECT * FROM emu_scenarios' 2>&1 | head -3)"
+fi
 while IFS= read -r line; do
 	case $line in
 	ok*) pass "${line#ok }" ;;
