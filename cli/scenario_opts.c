@@ -23,7 +23,7 @@ static const char *const other_keys[] = {
 	"dispatcher-hops", "mtbf", "trace",                               /* sim */
 	"compress", "threads", "save-tensors", "deploy-timeout", "give-up", "probes",
 	"progress", "state-dir",                                          /* emu */
-	"plot",                                                           /* compare */
+	"plot", "no-emu",                                                 /* compare */
 	NULL,
 };
 
