@@ -47,6 +47,8 @@ int compare_sim_config(const struct problem *p, const struct emu_config *e,
 	c.compute = e->compute;
 	c.dispatcher_hops = true;
 	c.latency_pipelined = true;
+	/* Its stages are forked with their weights (or have none): no weights cross a link. */
+	c.local_weights = true;
 	c.heartbeat_period_s = e->heartbeat_period_s;
 	c.heartbeat_timeout_s = e->heartbeat_timeout_s;
 	/* The simulator's own resend rule: only what detection says may be lost. */

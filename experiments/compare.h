@@ -15,7 +15,9 @@
  * - the simulator (sim_pipeline.h) configured as the emulator runs: the emulator's workload
  *   (the same window, requests, warm-up, arrivals and seed), stages computing when the
  *   emulator's do, the dispatcher's hops taking time, a link's latency delaying without
- *   occupying it (latency_pipelined), the emulator's heartbeat period and timeout, the same
+ *   occupying it (latency_pipelined), a new deployment live as soon as it is made (the
+ *   emulator forks its stages with their weights: none cross a link; local_weights), the
+ *   emulator's heartbeat period and timeout, the same
  *   re-planning algorithm, the timeline's faults and update. Its retry rule is its own
  *   (resend what detection says may be lost: workload_retry_detected_s). A fault the simulator
  *   refuses (today: stalls and cuts as long as the heartbeat timeout) leaves its row empty with

@@ -215,6 +215,10 @@ struct sim_config {
 	double heartbeat_timeout_s; /* >= the period */
 	double retry_timeout_s;     /* first check of an unanswered request (above);
 				       0: never resent; at most SIM_RETRY_TIMEOUT_MAX_S */
+	/* A new deployment's stages already hold their weights (the emulator's stages are forked
+	 * with them, or compute without any): it goes live when it is deployed, instead of when
+	 * its weights have crossed the dispatcher's links (false, the default). */
+	bool local_weights;
 	const struct algo *algo;    /* re-plans; NULL: a crash of a used node ends the run */
 	struct algo_options algo_options;
 	const struct sim_update *updates; /* borrowed, n_updates entries, in any order */

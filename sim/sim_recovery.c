@@ -119,7 +119,7 @@ static double stage_weight_bytes(const struct model_profile *prof, int a, int b)
 /*
  * The time to send `d`'s weights from the dispatcher: in parallel over its links (the longest),
  * or one after the other when the dispatcher's medium is shared. A live node that already runs
- * the same stage of the same model keeps its weights.
+ * the same stage of the same model keeps its weights. None with local_weights.
  */
 static int64_t deploy_time_ns(const struct sim_pipeline *sp, const struct sim_deploy *d)
 {
@@ -129,6 +129,8 @@ static int64_t deploy_time_ns(const struct sim_pipeline *sp, const struct sim_de
 	int disp = CLUSTER_DISPATCHER(cl);
 	double total = 0, longest = 0;
 
+	if (sp->cfg.local_weights)
+		return 0;
 	for (int s = 0; s < d->k; s++) {
 		const struct plan_stage *st = &d->plan.stages[s];
 		double bytes = stage_weight_bytes(prof, st->first_cut, st->end_cut);
