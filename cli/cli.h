@@ -430,7 +430,15 @@ int cmd_stage(int argc, char **argv);
 int cmd_dispatch(int argc, char **argv);
 
 struct emu_remote;
-/* edgepipe emu's option parsing and run; with `remote` (edgepipe dispatch) on real hosts. */
-int cli_emu_run(int argc, char **argv, const struct emu_remote *remote);
+struct plan;
+/* A plan to run instead of planning (edgepipe dispatch --plan FILE), and its file's name. */
+struct cli_emu_plan {
+	const struct plan *plan;
+	const char *path;
+};
+/* edgepipe emu's option parsing and run; with `remote` (edgepipe dispatch) on real hosts;
+ * with `given` (may be NULL) that plan, checked against the instance (plan_check: exit 2). */
+int cli_emu_run(int argc, char **argv, const struct emu_remote *remote,
+		const struct cli_emu_plan *given);
 
 #endif

@@ -1,13 +1,15 @@
 /*
  * edgepipe dispatch: edgepipe emu's dispatcher, detection and re-planning on real stage
  * hosts (`edgepipe stage`) instead of emulated nodes (emu/emu_remote.h). The options are
- * emu's (cli_emu_run) plus --hosts and --listen.
+ * emu's (cli_emu_run) plus --hosts, --listen and --plan.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "deploy_k8s.h"
 #include "emu_remote.h"
+#include "plan.h"
 
 static const char dispatch_usage[] =
 	"usage: edgepipe dispatch --hosts NAME=HOST:PORT,... --model NAME|FILE --mem SIZE[,...]\n"
@@ -31,21 +33,31 @@ static const char dispatch_usage[] =
 	"                             (UDP), reachable from the hosts (default 0.0.0.0:0, an\n"
 	"                             ephemeral port); the hosts send to the address they see it\n"
 	"                             at\n"
+	"  --plan FILE                run this plan instead of planning: the JSON of 'edgepipe\n"
+	"                             plan --format json' (one algorithm's) or a ConfigMap's\n"
+	"                             plan.json (edgepipe deploy --k8s); checked against the\n"
+	"                             instance (exit 2). Re-plans after a failure or an update\n"
+	"                             use --algo, by default the plan file's algorithm\n"
 	"  --nodes N                  must equal the number of hosts (the default)\n\n"
 	"See 'edgepipe emu --help' for the instance, algorithm, workload and output options.\n";
 
 int cmd_dispatch(int argc, char **argv)
 {
 	static const char *const refused[] = { "--fault", "--faults", "--state-dir" };
-	char *hosts_text = NULL, *listen_text = NULL, *nodes_text = NULL;
+	char *hosts_text = NULL, *listen_text = NULL, *nodes_text = NULL, *plan_text = NULL;
+	struct plan given_plan;
+	struct cli_emu_plan given = { &given_plan, NULL };
+	char plan_algo[64] = "";
+	bool have_algo = false;
 	struct emu_remote_host *hosts = NULL;
 	struct emu_remote r = { 0 };
 	char listen_host[EMU_REMOTE_HOST_MAX], nodes_buf[16];
 	bool cluster_file = false;
 	struct ep_error err;
-	char **av = calloc((size_t)argc + 3, sizeof(char *));
+	char **av = calloc((size_t)argc + 5, sizeof(char *));
 	int ac = 0, rc = 2, n = 0;
 
+	plan_init(&given_plan);
 	if (!av)
 		return cli_fail(1, "out of memory");
 	av[ac++] = argv[0];
@@ -75,6 +87,10 @@ int cmd_dispatch(int argc, char **argv)
 			slot = &listen_text;
 		else if (strncmp(a, "--nodes", 7) == 0 && (!a[7] || a[7] == '='))
 			slot = &nodes_text;
+		else if (strncmp(a, "--plan", 6) == 0 && (!a[6] || a[6] == '='))
+			slot = &plan_text;
+		if (strncmp(a, "--algo", 6) == 0 && (!a[6] || a[6] == '='))
+			have_algo = true;
 		if (strcmp(a, "--cluster=file") == 0 ||
 		    (strcmp(a, "--cluster") == 0 && i + 1 < argc && strcmp(argv[i + 1], "file") == 0))
 			cluster_file = true;
@@ -110,6 +126,19 @@ int cmd_dispatch(int argc, char **argv)
 		av[ac++] = (char *)"--nodes";
 		av[ac++] = nodes_buf;
 	}
+	if (plan_text) {
+		if (deploy_k8s_plan_read(plan_text, &given_plan, plan_algo, sizeof(plan_algo),
+					 &err)) {
+			cli_fail(2, "--plan: %s", err.msg);
+			goto out;
+		}
+		given.path = plan_text;
+		/* Re-plans use the plan's algorithm unless --algo names another. */
+		if (!have_algo && plan_algo[0]) {
+			av[ac++] = (char *)"--algo";
+			av[ac++] = plan_algo;
+		}
+	}
 	r.hosts = hosts;
 	r.n = n;
 	if (listen_text) {
@@ -125,10 +154,11 @@ int cmd_dispatch(int argc, char **argv)
 		}
 		r.listen_host = listen_host;
 	}
-	for (int i = ac; i < argc + 3; i++)
+	for (int i = ac; i < argc + 5; i++)
 		av[i] = NULL;
-	rc = cli_emu_run(ac, av, &r);
+	rc = cli_emu_run(ac, av, &r, plan_text ? &given : NULL);
 out:
+	plan_release(&given_plan);
 	free(hosts);
 	free(av);
 	return rc;

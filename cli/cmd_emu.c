@@ -101,6 +101,7 @@ struct emu_cmd {
 	const char *state_dir;
 	char command[2048];
 	char codec[64];            /* --compress, canonical */
+	const struct cli_emu_plan *given; /* dispatch --plan FILE; NULL: plan */
 };
 
 static const char *codec_name(const struct emu_cmd *c)
@@ -660,11 +661,22 @@ static bool install_stop(void)
 /* ---- the run ---- */
 
 /* The plan, or the message saying why none (with what memory would do). */
-static int plan_emu(const struct trial_setup *t, struct algo_result *res)
+static int plan_emu(const struct emu_cmd *c, const struct trial_setup *t,
+		    struct algo_result *res)
 {
 	struct ep_error err;
 	char remedy[512];
 
+	if (c->given) {
+		/* A given plan (dispatch --plan): run it as it is, if it is one for this instance. */
+		if (plan_check(&t->inst->problem, c->given->plan, &res->defects, &err))
+			return cli_fail(2, "--plan '%s': %s", c->given->path, err.msg);
+		if (plan_copy(&res->plan, c->given->plan))
+			return cli_fail(1, "out of memory");
+		plan_cost(&t->inst->problem, &res->plan, &res->cost, NULL, NULL);
+		res->status = EP_OK;
+		return 0;
+	}
 	if (trial_plan(t, res, &err))
 		return cli_fail(1, "%s", err.msg);
 	if (res->status == EP_OK)
@@ -736,7 +748,7 @@ static int run_emu(struct emu_cmd *c)
 		goto out;
 	cli_trial_setup(&c->o, inst, a, &t);
 	cli_run_opts_workload(&c->r, faults, n_faults, &w);
-	if ((rc = plan_emu(&t, &res)))
+	if ((rc = plan_emu(c, &t, &res)))
 		goto out;
 	if (!install_stop()) {
 		rc = cli_fail(1, "pipe: %s", strerror(errno));
@@ -766,10 +778,11 @@ out:
 
 int cmd_emu(int argc, char **argv)
 {
-	return cli_emu_run(argc, argv, NULL);
+	return cli_emu_run(argc, argv, NULL, NULL);
 }
 
-int cli_emu_run(int argc, char **argv, const struct emu_remote *remote)
+int cli_emu_run(int argc, char **argv, const struct emu_remote *remote,
+		const struct cli_emu_plan *given)
 {
 	enum {
 		O_COMPUTE = CLI_O_RUN_END, O_COMPRESS, O_DEPLOY, O_GIVEUP,
@@ -811,6 +824,7 @@ int cli_emu_run(int argc, char **argv, const struct emu_remote *remote)
 		.heartbeat_timeout_s = c->cfg.heartbeat_timeout_s, .max_updates = 1,
 		.duration = false, .db = true });
 	c->cfg.remote = remote;
+	c->given = given;
 	c->compute_model = true;
 	save_command(c, argc, argv);
 	optind = 1;

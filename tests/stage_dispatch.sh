@@ -11,7 +11,11 @@
 #     not use the killed host. The host is started again half a second later: the dispatcher
 #     opens its node session again and it is alive again (node-back) before the run ends (a
 #     constant workload of 40 requests at 10/s lasts 4 s).
-#  3. bad input exits 2 naming the value.
+#  3. `dispatch --plan FILE` runs the file's plan, not its own: the plan of `edgepipe plan
+#     --format json` for these options with its two stages moved to nodes 1 and 2 (the
+#     options' plan uses other nodes) is the plan deployment 0 ran, every answer still the
+#     whole model's;
+#  4. bad input exits 2 naming the value (a plan file whose node is not a host, a missing one).
 #
 # Ports: derived from the pid (control P, data P + 1 on each address), moved on if taken.
 source "$(dirname "$0")/cli_lib.sh"
@@ -176,7 +180,40 @@ else
 	fail "no free port for four stage hosts" "$(cat "$TMP"/two.h*.log)"
 fi
 
-# 3: bad input.
+# 3: --plan FILE
+"$EP" plan --model mobilenetv2 --mem 64MiB --cluster uniform --bw-range 100Mbit:200Mbit \
+	--seed 1 --nodes 4 --format json >"$TMP/plan.json" 2>"$TMP/plan.err"
+own=$(python3 -c 'import json, sys
+p = json.load(open(sys.argv[1]))[0]
+print(" ".join("%d..%d@%d" % (s["first_cut"], s["end_cut"], s["node"]) for s in p["stages"]))' "$TMP/plan.json")
+python3 -c 'import json, sys
+p = json.load(open(sys.argv[1]))
+for s, n in zip(p[0]["stages"], (1, 2)): s["node"] = n
+json.dump(p, open(sys.argv[2], "w"))
+p[0]["stages"][0]["node"] = 7
+json.dump(p, open(sys.argv[3], "w"))' "$TMP/plan.json" "$TMP/moved.json" "$TMP/bad.json"
+want=$(python3 -c 'import json, sys
+p = json.load(open(sys.argv[1]))[0]
+print(" ".join("%d..%d@%d" % (s["first_cut"], s["end_cut"], s["node"]) for s in p["stages"]))' "$TMP/moved.json")
+if [ -n "$want" ] && [ "$want" != "$own" ] && start_hosts plan; then
+	db=$TMP/plan.db
+	"$EP" dispatch --hosts "$HOSTS" "${COMMON[@]}" --requests 8 --plan "$TMP/moved.json" \
+		--db "$db" >"$TMP/plan.out" 2>"$TMP/plan.err"
+	rc=$?
+	if [ $rc = 0 ]; then pass "dispatch --plan: exit 0"
+	else fail "dispatch --plan: exit $rc" "$(tail -20 "$TMP/plan.err")"; fi
+	got=$(q "$db" "SELECT plan FROM emu_deployments WHERE deployment = 0")
+	if [ "$got" = "$want" ]; then pass "the plan file's stages ran ($got; the options give $own)"
+	else fail "deployment 0 ran '$got', the file has '$want'"; fi
+	got=$(q "$db" "SELECT answered, incomplete, mismatches FROM emu_summary")
+	if [ "$got" = "8|0|0" ]; then pass "--plan: 8 answered, each the whole model's output"
+	else fail "--plan: answered|incomplete|mismatches = '$got', want 8|0|0"; fi
+	kill_hosts
+else
+	fail "a moved plan ('$want', the options' '$own') or the hosts" "$(cat "$TMP/plan.err")"
+fi
+
+# 4: bad input.
 expect_exit2 "stage without --listen" "--listen" "$EP" stage
 expect_exit2 "stage bad port" "'127.0.0.1:70000'" "$EP" stage --listen 127.0.0.1:70000
 expect_exit2 "dispatch without --hosts" "--hosts" "$EP" dispatch --model mobilenetv2 --mem 64MiB
@@ -186,4 +223,9 @@ expect_exit2 "dispatch --nodes disagrees" "--nodes 3" "$EP" dispatch \
 	--hosts 127.0.0.2:1,127.0.0.3:1 --nodes 3 --model mobilenetv2 --mem 64MiB
 expect_exit2 "dispatch refuses faults" "--fault" "$EP" dispatch --hosts 127.0.0.2:1 \
 	--model mobilenetv2 --mem 64MiB --fault 'kill node0 at 1s'
+expect_exit2 "dispatch --plan with a node that is not a host" "--plan '$TMP/bad.json'${NL}node 7" \
+	"$EP" dispatch --hosts 127.0.0.2:1,127.0.0.3:1,127.0.0.4:1,127.0.0.5:1 "${COMMON[@]}" \
+	--plan "$TMP/bad.json"
+expect_exit2 "dispatch --plan missing file" "'$TMP/none.json'" "$EP" dispatch \
+	--hosts 127.0.0.2:1 --model mobilenetv2 --mem 64MiB --plan "$TMP/none.json"
 finish
