@@ -336,6 +336,16 @@ static void print_text(const struct sim_cmd *c, const struct instance *inst,
 			if (in->kind == SIM_INCIDENT_CRASH)
 				printf("  %.6g s: node %d crashed; declared dead at %.6g s", in->at_s,
 				       in->node, in->detected_s);
+			else if (in->kind == SIM_INCIDENT_STALL ||
+				 (in->kind == SIM_INCIDENT_CUT && in->peer == n))
+				printf("  %.6g s: node %d %s; declared dead at %.6g s, heartbeats "
+				       "again at %.6g s (-1: never)", in->at_s, in->node,
+				       in->kind == SIM_INCIDENT_STALL ? "stalled"
+								      : "cut from the dispatcher",
+				       in->detected_s, in->back_s);
+			else if (in->kind == SIM_INCIDENT_CUT)
+				printf("  %.6g s: link %d - %d cut; found stuck at %.6g s", in->at_s,
+				       in->node, in->peer, in->detected_s);
 			else
 				printf("  %.6g s: update to %s", in->at_s, in->model);
 			if (in->reason[0])
@@ -348,7 +358,7 @@ static void print_text(const struct sim_cmd *c, const struct instance *inst,
 				printf("; re-planned (%d stages, bottleneck %.6g ms), weights sent in "
 				       "%.6g s, live at %.6g s: %s %.6g s\n", in->stages,
 				       in->bottleneck_s * 1e3, in->deploy_s, in->live_s,
-				       in->kind == SIM_INCIDENT_CRASH ? "recovery" : "roll-out",
+				       in->kind == SIM_INCIDENT_UPDATE ? "roll-out" : "recovery",
 				       in->recovery_s);
 		}
 		printf("  requests retried: %" PRId64 " (%" PRId64 " resends); attempts lost: %" PRId64
@@ -526,9 +536,14 @@ static void print_json(const struct sim_cmd *c, const struct instance *inst,
 		const struct sim_incident *in = &r->incidents[i];
 
 		printf("%s{\"kind\": \"%s\", \"node\": %d, \"at_s\": %.17g, \"detected_s\": ",
-		       i ? ", " : "", in->kind == SIM_INCIDENT_CRASH ? "crash" : "update", in->node,
-		       in->at_s);
+		       i ? ", " : "", sim_incident_kind_name(in->kind), in->node, in->at_s);
 		json_num(in->detected_s >= 0 ? in->detected_s : NAN);
+		if (in->kind == SIM_INCIDENT_STALL || in->kind == SIM_INCIDENT_CUT) {
+			printf(", \"peer\": %d, \"detection_s\": ", in->peer);
+			json_num(in->detection_s >= 0 ? in->detection_s : NAN);
+			printf(", \"back_s\": ");
+			json_num(in->back_s >= 0 ? in->back_s : NAN);
+		}
 		printf(", \"replanned\": %s, \"live_s\": ", in->replanned ? "true" : "false");
 		json_num(in->live_s >= 0 ? in->live_s : NAN);
 		printf(", \"recovery_s\": ");
@@ -563,7 +578,7 @@ static void print_csv(const struct sim_cmd *c, const struct instance *inst,
 	double recovery = NAN;
 
 	for (int i = 0; i < r->n_incidents; i++)
-		if (r->incidents[i].kind == SIM_INCIDENT_CRASH && r->incidents[i].recovery_s >= 0) {
+		if (r->incidents[i].kind != SIM_INCIDENT_UPDATE && r->incidents[i].recovery_s >= 0) {
 			recovery = r->incidents[i].recovery_s;
 			break;
 		}

@@ -1,8 +1,10 @@
 /*
  * The timeline's faults in the simulator (sim_pipeline.h, "Faults of the timeline"): stage
- * targets resolved when a fault fires, stalls that hold a node's work, short link cuts that
- * hold a pair's transfers until TCP retransmits after the link is back, bandwidth changes and
- * loss for the transfers that start after them.
+ * targets resolved when a fault fires, stalls that hold a node's work, link cuts that hold a
+ * pair's transfers until TCP retransmits after the link is back, bandwidth changes and loss
+ * for the transfers that start after them; and how the dispatcher detects the long ones, as
+ * the emulator does: a node whose heartbeats stop for the heartbeat timeout (stalled, or cut
+ * from the dispatcher), a link whose sender finds it STUCK.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -32,9 +34,13 @@ static inline int pair(const struct sim_pipeline *sp, int from, int to)
 /* Push a server's work under way back by `by_ns` (a stall or a cut that began while it ran). */
 static void hold_server(struct sim_pipeline *sp, struct sim_server *srv, int64_t until_ns)
 {
-	if (!srv || !srv->busy || srv->done_ns >= INT64_MAX / 2)
+	if (!srv || !srv->busy || srv->done_ns >= SIM_NEVER_NS)
 		return;
 	sim_engine_cancel(sp->eng, &srv->done);
+	if (until_ns >= SIM_NEVER_NS) {
+		srv->done_ns = SIM_NEVER_NS; /* parked: a purge ends it */
+		return;
+	}
 	srv->done_ns += until_ns - sim_now(sp);
 	sim_schedule(sp, srv->done_ns, sim_server_done_ev, srv, 0, &srv->done);
 }
@@ -48,11 +54,96 @@ static int64_t tcp_resume_ns(int64_t sent_ns, int64_t up_ns)
 {
 	int64_t rto = sim_to_ns(SIM_TCP_MIN_RTO_S), t = sent_ns + rto;
 
+	if (up_ns >= SIM_NEVER_NS)
+		return SIM_NEVER_NS;
 	while (t < up_ns) {
 		rto *= 2;
 		t += rto;
 	}
 	return t;
+}
+
+int64_t sim_faults_silent_until(const struct sim_pipeline *sp, int node)
+{
+	int64_t now = sim_now(sp), until = now, up;
+
+	if (!sp->pair_bw)
+		return now;
+	if (sp->stall_until_ns[node] > until)
+		until = sp->stall_until_ns[node];
+	up = sp->pair_down_until_ns[pair(sp, node, sp->n)];
+	if (up >= SIM_NEVER_NS)
+		return SIM_NEVER_NS;
+	if (up > now) {
+		/* heartbeats leave at multiples of the period; the first after the cut passes */
+		up = (up + sp->period_ns - 1) / sp->period_ns * sp->period_ns;
+		if (up > until)
+			until = up;
+	}
+	return until;
+}
+
+/* The heartbeat check for a node that has just gone silent (stalled, or cut from the
+ * dispatcher): its last heartbeat left at the last multiple of the period, and the dispatcher
+ * declares it dead the heartbeat timeout later if none has come since. */
+static void ev_silent(struct sim_engine *e, void *ctx, uint64_t arg)
+{
+	struct sim_pipeline *sp = ctx;
+	int f = (int)(arg >> 32), node = (int)(arg & 0xffffffffu);
+	const struct sim_node *nd = &sp->nodes[node];
+
+	(void)e;
+	if (nd->dead || nd->away || nd->known_dead || sim_faults_silent_until(sp, node) <= sim_now(sp))
+		return;
+	sim_node_away(sp, node, sp->cfg.faults[f].kind == TIMELINE_STALL ? SIM_INCIDENT_STALL
+									   : SIM_INCIDENT_CUT, f);
+}
+
+static void watch_silence(struct sim_pipeline *sp, int node, int fault)
+{
+	int64_t now = sim_now(sp), check = now / sp->period_ns * sp->period_ns + sp->timeout_ns;
+
+	if (sim_faults_silent_until(sp, node) > check)
+		sim_schedule(sp, check, ev_silent, sp, ((uint64_t)fault << 32) | (uint64_t)node,
+			     NULL);
+}
+
+/* The STUCK check of a pair between two nodes (emu_stage.h): its sender's data has waited
+ * unacknowledged for the heartbeat timeout, and TCP has timed out SIM_TCP_STUCK_RTOS times in
+ * a row: 0.2 + 0.4 + 0.8 s after the first unacknowledged send. */
+static void ev_stuck(struct sim_engine *e, void *ctx, uint64_t arg)
+{
+	struct sim_pipeline *sp = ctx;
+	int k = (int)arg, from = k / (sp->n + 1), to = k % (sp->n + 1);
+	struct sim_server *l = NULL;
+
+	(void)e;
+	sp->stuck_ns[k] = -1;
+	for (int i = 0; i < sp->n_links && !l; i++)
+		if (sp->links[i]->from == from && sp->links[i]->to == to)
+			l = sp->links[i];
+	/* Still cut, and still data of a deployment waiting to cross it. */
+	if (sp->pair_cut[k] || sp->pair_down_until_ns[k] <= sim_now(sp) || !l || !l->busy)
+		return;
+	sim_link_found_cut(sp, from, to, sp->pair_fault[k]);
+}
+
+/* A transfer from -> to waits behind a cut from now on: its sender will find the link STUCK
+ * unless the cut ends first. Links to and from the dispatcher are left to the heartbeats,
+ * which stop with the cut and declare the node dead first (the heartbeat timeout after the
+ * last heartbeat before the cut, at most this check's time). */
+static void arm_stuck(struct sim_pipeline *sp, int from, int to)
+{
+	int k = pair(sp, from, to);
+	int64_t t = SIM_TCP_MIN_RTO_S * ((1 << SIM_TCP_STUCK_RTOS) - 1) * NS_PER_S;
+
+	if (from == sp->n || to == sp->n || sp->stuck_ns[k] >= 0 || sp->pair_cut[k])
+		return;
+	t = sim_now(sp) + (sp->timeout_ns > t ? sp->timeout_ns : t);
+	if (sp->pair_down_until_ns[k] <= t)
+		return;
+	sp->stuck_ns[k] = t;
+	sim_schedule(sp, t, ev_stuck, sp, (uint64_t)k, NULL);
 }
 
 int64_t sim_faults_delay(struct sim_pipeline *sp, const struct sim_server *srv,
@@ -71,8 +162,10 @@ int64_t sim_faults_delay(struct sim_pipeline *sp, const struct sim_server *srv,
 		int k = pair(sp, h->from, h->to);
 		double bw = sp->pair_bw[k], p = sp->pair_loss[k];
 
-		if (sp->pair_down_until_ns[k] > now)
+		if (sp->pair_down_until_ns[k] > now) {
 			start = tcp_resume_ns(now, sp->pair_down_until_ns[k]);
+			arm_stuck(sp, h->from, h->to);
+		}
 		if ((bw > 0 || p > 0) && h->bits > 0 && h->busy_ns > 0) {
 			const struct cluster *cl = sp->base->cluster;
 			double base_bw = cluster_bw(cl, h->from, h->to);
@@ -97,9 +190,9 @@ int64_t sim_faults_delay(struct sim_pipeline *sp, const struct sim_server *srv,
 	return d + (start - now);
 }
 
-static void set_pair(struct sim_pipeline *sp, int a, int b, const struct timeline_fault *f,
-		     bool end)
+static void set_pair(struct sim_pipeline *sp, int a, int b, int fault, bool end)
 {
+	const struct timeline_fault *f = &sp->cfg.faults[fault];
 	int k[2] = { pair(sp, a, b), pair(sp, b, a) };
 	int64_t now = sim_now(sp);
 
@@ -108,16 +201,21 @@ static void set_pair(struct sim_pipeline *sp, int a, int b, const struct timelin
 		case TIMELINE_BANDWIDTH: sp->pair_bw[k[i]] = end ? 0 : f->value; break;
 		case TIMELINE_LOSS: sp->pair_loss[k[i]] = end ? 0 : f->value; break;
 		case TIMELINE_LINK_DOWN: {
-			int64_t up = now + sim_to_ns(f->for_s);
+			/* for 0: no end (the emulator's cut that a `link A B up` never ends) */
+			int64_t up = f->for_s > 0 ? now + sim_to_ns(f->for_s) : SIM_NEVER_NS;
 
 			if (end)
 				break;
-			sp->pair_down_until_ns[k[i]] = up;
+			if (up > sp->pair_down_until_ns[k[i]])
+				sp->pair_down_until_ns[k[i]] = up;
+			sp->pair_fault[k[i]] = fault;
 			/* A transfer under way stops too; TCP resends after the link is back. */
 			for (int l = 0; l < sp->n_links; l++)
 				if (sp->links[l]->from == (i ? b : a) && sp->links[l]->to == (i ? a : b) &&
-				    sp->links[l]->busy)
+				    sp->links[l]->busy) {
 					hold_server(sp, sp->links[l], tcp_resume_ns(now, up));
+					arm_stuck(sp, sp->links[l]->from, sp->links[l]->to);
+				}
 			break;
 		}
 		default: break;
@@ -128,7 +226,8 @@ static void set_pair(struct sim_pipeline *sp, int a, int b, const struct timelin
 static void ev_fault(struct sim_engine *e, void *ctx, uint64_t arg)
 {
 	struct sim_pipeline *sp = ctx;
-	const struct timeline_fault *f = &sp->cfg.faults[arg >> 1];
+	int fi = (int)(arg >> 1);
+	const struct timeline_fault *f = &sp->cfg.faults[fi];
 	bool end = arg & 1;
 	int a = sp->fault_node[2 * (arg >> 1)], b = sp->fault_node[2 * (arg >> 1) + 1];
 
@@ -146,22 +245,43 @@ static void ev_fault(struct sim_engine *e, void *ctx, uint64_t arg)
 	SIM_TRACE(sp, "fault_%s kind=%s a=%d b=%d spec='%s'", end ? "end" : "start",
 		  timeline_kind_name(f->kind), a, b, f->text);
 	switch (f->kind) {
-	case TIMELINE_KILL: sim_crash(sp, a); break;
+	case TIMELINE_KILL: {
+		int before = sp->n_incidents;
+
+		sim_crash(sp, a);
+		if (sp->n_incidents > before)
+			sp->incidents[before].fault = fi;
+		break;
+	}
 	case TIMELINE_STALL:
 		if (!end && !sp->nodes[a].dead) {
-			sp->stall_until_ns[a] = sim_now(sp) + sim_to_ns(f->for_s);
+			int64_t until = sim_now(sp) + sim_to_ns(f->for_s);
+
+			if (until > sp->stall_until_ns[a])
+				sp->stall_until_ns[a] = until;
 			hold_server(sp, &sp->cpu[a], sp->stall_until_ns[a]);
+			if (!sp->nodes[a].away)
+				watch_silence(sp, a, fi);
 		}
 		break;
 	case TIMELINE_LOSS:
 		if (!f->pair) {
 			for (int o = 0; o <= sp->n; o++)
 				if (o != a)
-					set_pair(sp, a, o, f, end);
+					set_pair(sp, a, o, fi, end);
 			break;
 		}
 		/* fall through */
-	default: set_pair(sp, a, b, f, end); break;
+	default:
+		set_pair(sp, a, b, fi, end);
+		/* A cut between a node and the dispatcher stops the node's heartbeats. */
+		if (f->kind == TIMELINE_LINK_DOWN && !end && (a == sp->n) != (b == sp->n)) {
+			int node = a == sp->n ? b : a;
+
+			if (!sp->nodes[node].dead && !sp->nodes[node].away)
+				watch_silence(sp, node, fi);
+		}
+		break;
 	}
 }
 
@@ -206,22 +326,7 @@ int sim_faults_check(const struct problem *p, const struct sim_config *c, struct
 		case TIMELINE_BANDWIDTH:
 		case TIMELINE_LOSS: break;
 		case TIMELINE_STALL:
-			if (f->for_s >= c->heartbeat_timeout_s)
-				return ep_error_set(err, EP_EINVAL, "fault '%s': a stall of %g s is "
-						    "not below the heartbeat timeout (%g s): the node "
-						    "would be declared dead and come back, which the "
-						    "simulator does not model yet", f->text, f->for_s,
-						    c->heartbeat_timeout_s);
-			break;
-		case TIMELINE_LINK_DOWN:
-			if (f->for_s == 0 || f->for_s >= c->heartbeat_timeout_s)
-				return ep_error_set(err, EP_EINVAL, "fault '%s': a cut %s is not below "
-						    "the heartbeat timeout (%g s): it would be detected "
-						    "and re-planned around, which the simulator does not "
-						    "model yet", f->text,
-						    f->for_s == 0 ? "with no end" : "of that length",
-						    c->heartbeat_timeout_s);
-			break;
+		case TIMELINE_LINK_DOWN: break;
 		default:
 			return ep_error_set(err, EP_EINVAL, "fault '%s': a '%s' is resolved before "
 					    "the simulation (timeline_resolve)", f->text,

@@ -31,6 +31,9 @@
 
 #define NS_PER_S 1e9
 
+/* A time that never comes (a cut without an end); sums of two stay below INT64_MAX. */
+#define SIM_NEVER_NS (INT64_MAX / 4)
+
 /* Seconds to the engine's int64 nanoseconds, rounded to the nearest. The configured times are
  * checked (at most 1e9 s) before they are converted. */
 static inline int64_t sim_to_ns(double s)
@@ -120,6 +123,9 @@ struct sim_deploy {
 
 struct sim_node {
 	bool dead;       /* crashed */
+	bool away;       /* declared dead while alive (a stall, a cut from the dispatcher): its
+			    deployments were torn down; it comes back when it heartbeats again */
+	int64_t back_ns; /* away: when its heartbeats come again, SIM_NEVER_NS: not foreseen */
 	bool known_dead; /* the dispatcher has declared it dead */
 	int64_t detect_ns; /* when heartbeats declare it dead (crashed nodes) */
 	int incident;      /* its crash's incident (crashed nodes) */
@@ -194,6 +200,12 @@ struct sim_pipeline {
 	double *pair_bw, *pair_loss;       /* [(n+1)^2] 0: the cluster's bandwidth, no loss */
 	int64_t *pair_down_until_ns;       /* [(n+1)^2] a cut pair holds transfers until then */
 	int *fault_node;                   /* [2 n_faults] the nodes a fault acted on */
+	bool *pair_cut;                    /* [(n+1)^2] found cut (STUCK): for the rest of the
+					      run, as the emulator keeps it */
+	int *pair_fault;                   /* [(n+1)^2] the link-down fault that cut it last */
+	int64_t *stuck_ns;                 /* [(n+1)^2] the pending STUCK check, -1 none */
+	int wait_incident;                 /* no plan, waiting for a node to come back: the
+					      incident to answer, else -1 */
 	/* the first error raised inside an event; the run stops on it */
 	int err_code;
 	struct ep_error err;
@@ -235,10 +247,24 @@ void sim_server_done_ev(struct sim_engine *e, void *ctx, uint64_t arg);
 int64_t sim_faults_delay(struct sim_pipeline *sp, const struct sim_server *srv,
 			 const struct sim_hop *h, int64_t d);
 int sim_faults_start(struct sim_pipeline *sp, struct ep_error *err);
+/* Until when `node`'s heartbeats do not reach the dispatcher: a stall's end (its heartbeater
+ * sends at once when it resumes), or the first heartbeat (a multiple of the period) at or
+ * after the end of a cut between it and the dispatcher; now when neither holds; SIM_NEVER_NS
+ * for a cut without an end. */
+int64_t sim_faults_silent_until(const struct sim_pipeline *sp, int node);
 int sim_faults_check(const struct problem *p, const struct sim_config *c, struct ep_error *err);
 /* sim_recovery.c */
 /* A node crashes now (a timeline kill, --mtbf). */
 void sim_crash(struct sim_pipeline *sp, int node);
+/* The dispatcher declares `node` dead now, because of timeline fault `fault` (a stall, or a
+ * cut from the dispatcher: `kind`), although it is alive: as the emulator, it tears down the
+ * deployments that use it, re-plans without it, and takes it back when it heartbeats again
+ * (sim_faults_silent_until). */
+void sim_node_away(struct sim_pipeline *sp, int node, enum sim_incident_kind kind, int fault);
+/* The sender `from` found its link to `to` STUCK (fault `fault` cut it): the pair is marked
+ * cut both ways for the rest of the run, the deployments that send over it are torn down,
+ * and the dispatcher re-plans around it. */
+void sim_link_found_cut(struct sim_pipeline *sp, int from, int to, int fault);
 int sim_deploy_build(struct sim_pipeline *sp, const struct problem *p, const struct plan *plan,
 		     struct sim_deploy **out, struct ep_error *err);
 void sim_deploy_destroy(struct sim_deploy *d);

@@ -276,6 +276,10 @@ static void server_start(struct sim_pipeline *sp, struct sim_server *srv)
 	}
 	d = sim_faults_delay(sp, srv, srv->is_link ? token_hop(t) : NULL, d);
 	srv->done_ns = sim_now(sp) + d;
+	if (srv->done_ns >= SIM_NEVER_NS) {
+		srv->done_ns = SIM_NEVER_NS; /* behind a cut without an end: a purge ends it */
+		return;
+	}
 	sim_schedule(sp, srv->done_ns, ev_server_done, srv, 0, &srv->done);
 }
 
@@ -680,7 +684,7 @@ static void complete(struct sim_pipeline *sp, struct sim_token *t)
 
 static bool node_dead(const struct sim_pipeline *sp, int node)
 {
-	return node < sp->n && sp->nodes[node].dead;
+	return node < sp->n && (sp->nodes[node].dead || sp->nodes[node].away);
 }
 
 /* Move `t` to its next hop or stage; hops that take no time are crossed at once. */
@@ -720,7 +724,7 @@ static void advance(struct sim_pipeline *sp, struct sim_token *t)
 		}
 		int node = d->plan.stages[token_stage(t)].node;
 
-		if (sp->nodes[node].dead) {
+		if (node_dead(sp, node)) {
 			sim_lose(sp, t, "dead_node");
 			return;
 		}
@@ -1166,6 +1170,7 @@ int sim_pipeline_create(const struct problem *p, const struct plan *plan,
 	sp->cfg = *cfg;
 	sp->n = p->cluster->n;
 	sp->update_incident = -1;
+	sp->wait_incident = -1;
 	sp->dip_update = -1;
 	sp->window = cfg->window;
 	sp->first_answer_ns = -1;
@@ -1229,9 +1234,17 @@ int sim_pipeline_create(const struct problem *p, const struct plan *plan,
 		sp->pair_loss = calloc(v, sizeof(*sp->pair_loss));
 		sp->pair_down_until_ns = calloc(v, sizeof(*sp->pair_down_until_ns));
 		sp->fault_node = calloc(2 * (size_t)cfg->n_faults, sizeof(*sp->fault_node));
+		sp->pair_cut = calloc(v, sizeof(*sp->pair_cut));
+		sp->pair_fault = malloc(v * sizeof(*sp->pair_fault));
+		sp->stuck_ns = malloc(v * sizeof(*sp->stuck_ns));
 		if (!sp->stall_until_ns || !sp->pair_bw || !sp->pair_loss ||
-		    !sp->pair_down_until_ns || !sp->fault_node)
+		    !sp->pair_down_until_ns || !sp->fault_node || !sp->pair_cut ||
+		    !sp->pair_fault || !sp->stuck_ns)
 			goto nomem;
+		for (size_t i = 0; i < v; i++) {
+			sp->pair_fault[i] = -1;
+			sp->stuck_ns[i] = -1;
+		}
 	}
 	rc = sim_hist_create(&sp->lat, err);
 	if (rc)
@@ -1292,6 +1305,9 @@ void sim_pipeline_destroy(struct sim_pipeline *sp)
 	free(sp->pair_loss);
 	free(sp->pair_down_until_ns);
 	free(sp->fault_node);
+	free(sp->pair_cut);
+	free(sp->pair_fault);
+	free(sp->stuck_ns);
 	free(sp);
 }
 

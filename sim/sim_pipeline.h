@@ -78,13 +78,40 @@
  *   when the fault fires (none live, or no such stage: skipped, in the trace).
  * - stall TARGET for D: the node holds its work: the request in service is D late, and service
  *   does not start before the stall ends; its queue waits, transfers to and from it go on
- *   (they are the kernel's), nothing is lost. A stall of D >= heartbeat_timeout_s (the node
- *   would be declared dead, then come back) is refused (EP_EINVAL): not modelled yet.
- * - link A B down for D: both directions of the pair stop. A transfer under way, or one that
- *   starts during the cut, goes on at TCP's first retransmission after the link is back:
- *   retransmissions come SIM_TCP_MIN_RTO_S, then 2x, 4x... later (exponential backoff) after
- *   the segment was sent. Cuts of D >= heartbeat_timeout_s, or without an end (the emulator
- *   then finds the link STUCK and re-plans around it), are refused: not modelled yet.
+ *   (they are the kernel's), nothing is lost; and it sends no heartbeat (the emulator stops
+ *   its heartbeater too).
+ * - link A B down for D (D = 0: no end; a later 'link A B up' gives it one): both directions
+ *   of the pair stop. A transfer under way, or one that starts during the cut, goes on at
+ *   TCP's first retransmission after the link is back: retransmissions come
+ *   SIM_TCP_MIN_RTO_S, then 2x, 4x... later (exponential backoff) after the segment was sent.
+ *   A cut between a node and the dispatcher also stops that node's heartbeats.
+ * - Detection, as the emulator's (emu_recovery.c, emu_stage.h). A node whose heartbeats stop
+ *   (a stall, a cut from the dispatcher) is declared dead heartbeat_timeout_s after its last
+ *   heartbeat (the last multiple of the period at or before the fault) if none has come by
+ *   then: so a stall shorter than the timeout is declared too when it outlasts the time left
+ *   to the check. Heartbeats come again at a stall's end (the heartbeater, resumed, sends at
+ *   once) or with the first heartbeat (a multiple of the period) at or after a cut's end.
+ *   A cut between two nodes is found by its sender: STUCK when a transfer has waited behind
+ *   it for max(heartbeat_timeout_s, the SIM_TCP_STUCK_RTOS retransmission timeouts
+ *   0.2 + 0.4 + 0.8 s) from the cut (a transfer under way) or from the transfer's start; a
+ *   cut that carries nothing, or ends before, is never found (the dispatcher's own links are
+ *   left to the heartbeats, which declare the node first).
+ * - What the dispatcher does then, as the emulator: it tears down every deployment that uses
+ *   the node declared dead, or sends over the pair found cut (their attempts are lost where
+ *   they are, and resent as above), and, if the running or the pending one was among them,
+ *   re-plans at once on the nodes not declared dead, the pairs found cut at CUT_BPS (1 bit/s)
+ *   in the re-plan's cluster; a plan that still crosses a cut pair leaves out the hop's
+ *   receiving node (its sender for the hop into the dispatcher) and the algorithm runs
+ *   again. A pair found cut stays cut for the rest of the run (the emulator never clears
+ *   its mark), even after 'link A B up'. A node declared dead that heartbeats again is alive
+ *   for the next re-plan; the running plan is not changed for it, unless no plan was left
+ *   without it: then the dispatcher waits (instead of ending the run) while a node declared
+ *   dead is to come back, and re-plans when it does. A node keeps the weights of a stage it
+ *   ran in a torn-down deployment. The incidents (kinds stall and cut) record the detection,
+ *   the return, the re-plan and the recovery; their at_s is the fault's time.
+ *   Not modelled: a stall of a node of a deployment being started (the emulator's stage
+ *   then answers late; here the deployment goes live and the stall is found by heartbeats),
+ *   the weights' own transfer over a cut link.
  * - bandwidth A B RATE [for D]: the transfers that start from then on (to the end) take the
  *   new rate instead of the cluster's; one under way keeps its own.
  * - loss TARGET|A B P [for D]: transfers that start in the meantime go as TCP does at random
@@ -181,6 +208,9 @@ typedef void (*sim_complete_fn)(void *ctx, int64_t request, int64_t issue_ns, in
 #define SIM_TCP_MSS_BYTES 1448.0
 #define SIM_TCP_MIN_RTO_S 0.2
 #define SIM_TCP_MIN_RTT_S 1e-4
+/* A sender finds its link STUCK (a cut) after this many retransmission timeouts in a row
+ * (and the heartbeat timeout without progress): the emulator's EMU_STUCK_RTOS. */
+#define SIM_TCP_STUCK_RTOS 3
 
 /* The largest retry timeout, in seconds (well within the 1e9 s every configured time is
  * limited to). */
@@ -270,15 +300,35 @@ struct sim_node_energy {
 	double power_w;       /* mean: energy_j / the interval; NAN for an empty interval */
 };
 
-enum sim_incident_kind { SIM_INCIDENT_CRASH = 0, SIM_INCIDENT_UPDATE };
+/*
+ * What an incident is: a crash; an update; a node declared dead because its heartbeats
+ * stopped while it was stalled (STALL) or cut off from the dispatcher (CUT with peer = the
+ * dispatcher), which comes back; a link between two nodes found cut (CUT, node = the sender
+ * that found it STUCK, peer = the receiver). Stalls and cuts the dispatcher never detects are
+ * no incidents.
+ */
+enum sim_incident_kind {
+	SIM_INCIDENT_CRASH = 0,
+	SIM_INCIDENT_UPDATE,
+	SIM_INCIDENT_STALL,
+	SIM_INCIDENT_CUT,
+};
 
-/* A crash or an update and what the dispatcher did about it. Times in seconds; -1 = never. */
+/* "crash", "update", "stall", "cut" */
+const char *sim_incident_kind_name(enum sim_incident_kind k);
+
+/* A crash, an update, a detected stall or cut, and what the dispatcher did about it. Times in
+ * seconds; -1 = never. */
 struct sim_incident {
 	enum sim_incident_kind kind;
-	int node;            /* crash: the node */
+	int node;            /* crash, stall, cut: the node (cut: the sender) */
+	int peer;            /* cut: the other end (n = the dispatcher); else -1 */
+	int fault;           /* the timeline fault (index in cfg.faults) behind it; -1 none */
 	bool replanned;      /* crash of a used node, or update */
-	double at_s;         /* the crash or the update */
-	double detected_s;   /* crash: heartbeat timeout */
+	double at_s;         /* the crash, the update, the stall or cut's start */
+	double detected_s;   /* crash, stall, cut: declared dead, or the link marked cut */
+	double detection_s;  /* detected - at; -1 */
+	double back_s;       /* stall, cut to the dispatcher: the node heartbeats again */
 	double live_s;       /* the new deployment went live */
 	double recovery_s;   /* live - at */
 	double deploy_s;     /* weight transfer time of the new deployment */

@@ -10,6 +10,17 @@
 
 #include "sim_internal.h"
 
+/* A cut link's bandwidth in a re-plan: the emulator's (emu_recovery.c CUT_BPS), so that the
+ * algorithms, which know no missing link, see it as one no plan should use. */
+#define CUT_BPS 1.0
+
+static const char *const incident_names[] = { "crash", "update", "stall", "cut" };
+
+const char *sim_incident_kind_name(enum sim_incident_kind k)
+{
+	return (unsigned)k < 4 ? incident_names[k] : "?";
+}
+
 /* ---- deployments --------------------------------------------------------------------------- */
 
 void sim_deploy_destroy(struct sim_deploy *d)
@@ -97,6 +108,34 @@ static bool deploy_uses(const struct sim_deploy *d, int node)
 	return false;
 }
 
+/* Does `d` send anything over a -> b or b -> a (the dispatcher hops included, whether or not
+ * they take time: the emulator sends them over the link)? */
+static bool deploy_uses_link(const struct sim_deploy *d, int a, int b)
+{
+	for (int h = 0; h <= d->k; h++)
+		if ((d->hops[h].from == a && d->hops[h].to == b) ||
+		    (d->hops[h].from == b && d->hops[h].to == a))
+			return true;
+	return false;
+}
+
+/* The hop of `plan` (nodes of the full cluster of n nodes) that crosses a pair marked cut:
+ * its index, or -1. */
+static int plan_cut_hop(const struct sim_pipeline *sp, const struct plan *plan)
+{
+	int n = sp->n, k = plan->n_stages;
+
+	if (!sp->pair_cut)
+		return -1;
+	for (int h = 0; h <= k; h++) {
+		int from = h == 0 ? n : plan->stages[h - 1].node, to = h == k ? n : plan->stages[h].node;
+
+		if (sp->pair_cut[from * (n + 1) + to])
+			return h;
+	}
+	return -1;
+}
+
 /*
  * The bytes of the weights of the stage after cut a through cut b: its parameters times their
  * element size, whatever the accounting. The exact accounting's parameter bytes are that (each
@@ -119,7 +158,9 @@ static double stage_weight_bytes(const struct model_profile *prof, int a, int b)
 /*
  * The time to send `d`'s weights from the dispatcher: in parallel over its links (the longest),
  * or one after the other when the dispatcher's medium is shared. A live node that already runs
- * the same stage of the same model keeps its weights. None with local_weights.
+ * the same stage of the same model keeps its weights, also when that deployment was torn down
+ * (a stall or a cut detected: the processes are gone, the weights stay on the node). None
+ * with local_weights.
  */
 static int64_t deploy_time_ns(const struct sim_pipeline *sp, const struct sim_deploy *d)
 {
@@ -137,8 +178,7 @@ static int64_t deploy_time_ns(const struct sim_pipeline *sp, const struct sim_de
 		bool kept = false;
 		double t;
 
-		for (int q = 0; live && !live->dropped && live->problem == d->problem && q < live->k;
-		     q++) {
+		for (int q = 0; live && live->problem == d->problem && q < live->k; q++) {
 			const struct plan_stage *o = &live->plan.stages[q];
 
 			kept |= o->node == st->node && o->first_cut == st->first_cut &&
@@ -156,12 +196,43 @@ static int64_t deploy_time_ns(const struct sim_pipeline *sp, const struct sim_de
 
 /*
  * Plan `full`'s model on the nodes the dispatcher has not declared dead, with the run's
- * algorithm: a cluster of those nodes (and the dispatcher) is built, the algorithm runs on the
- * problem over it, and the plan's nodes are mapped back. EP_OK with the plan in `out`;
- * EP_EINFEASIBLE (or the algorithm's other status) with the reason in `reason`; or an error.
+ * algorithm, as the emulator does (emu_recovery.c plan_on_alive): a cluster of those nodes
+ * (and the dispatcher) is built, with the pairs found cut at CUT_BPS, the algorithm runs on
+ * the problem over it, and the plan's nodes are mapped back; if the plan still crosses a cut
+ * pair, the hop's receiving node (its sender, for the hop back into the dispatcher) is left
+ * out too and the algorithm runs again. EP_OK with the plan in `out`; EP_EINFEASIBLE (or the
+ * algorithm's other status) with the reason in `reason`; or an error.
  */
+static int plan_once(struct sim_pipeline *sp, const struct problem *full, const bool *excl,
+		     struct plan *out, char *reason, size_t reason_size, struct ep_error *err);
+
 static int plan_on_alive(struct sim_pipeline *sp, const struct problem *full, struct plan *out,
 			 char *reason, size_t reason_size, struct ep_error *err)
+{
+	int n = full->cluster->n, rc = EP_OK;
+	bool *excl = calloc((size_t)n, sizeof(bool));
+
+	if (!excl)
+		return ep_error_set(err, EP_ENOMEM, "out of memory re-planning");
+	for (int i = 0; i < n; i++)
+		excl[i] = sp->nodes[i].known_dead;
+	for (int round = 0; round <= n; round++) {
+		int h;
+
+		rc = plan_once(sp, full, excl, out, reason, reason_size, err);
+		if (rc || (h = plan_cut_hop(sp, out)) < 0)
+			break;
+		/* The plan crosses a cut pair: leave one of its nodes out and try again. */
+		excl[h == out->n_stages ? out->stages[h - 1].node : out->stages[h].node] = true;
+		rc = EP_EINFEASIBLE;
+		snprintf(reason, reason_size, "every plan crosses a cut link");
+	}
+	free(excl);
+	return rc;
+}
+
+static int plan_once(struct sim_pipeline *sp, const struct problem *full, const bool *excl,
+		     struct plan *out, char *reason, size_t reason_size, struct ep_error *err)
 {
 	const struct cluster *cl = full->cluster;
 	int n = cl->n, m = 0, rc;
@@ -177,7 +248,7 @@ static int plan_on_alive(struct sim_pipeline *sp, const struct problem *full, st
 		goto out;
 	}
 	for (int i = 0; i < n; i++)
-		if (!sp->nodes[i].known_dead)
+		if (!excl[i])
 			map[m++] = i;
 	if (!sp->cfg.algo || m == 0) {
 		snprintf(reason, reason_size, "%s", m == 0 ? "no node is left" :
@@ -189,6 +260,13 @@ static int plan_on_alive(struct sim_pipeline *sp, const struct problem *full, st
 	rc = cluster_subset(cl, map, m, &sub, err);
 	if (rc)
 		goto out;
+	for (int i = 0; sp->pair_cut && i <= m; i++)
+		for (int j = 0; j <= m; j++) {
+			int a = i == m ? n : map[i], b = j == m ? n : map[j];
+
+			if (i != j && sp->pair_cut[a * (n + 1) + b])
+				sub->bw_bps[(size_t)i * (size_t)(m + 1) + (size_t)j] = CUT_BPS;
+		}
 	rc = problem_init(&p, full->profile, sub, &full->options, err);
 	if (rc)
 		goto out;
@@ -241,14 +319,36 @@ static struct sim_incident *incident_add(struct sim_pipeline *sp, enum sim_incid
 	memset(in, 0, sizeof(*in));
 	in->kind = kind;
 	in->node = node;
+	in->peer = in->fault = -1;
 	in->at_s = (double)sim_now(sp) / NS_PER_S;
-	in->detected_s = in->live_s = in->recovery_s = -1;
+	in->detected_s = in->detection_s = in->back_s = in->live_s = in->recovery_s = -1;
 	in->deploy_s = in->bottleneck_s = -1;
 	return in;
 }
 
 static void ev_golive(struct sim_engine *e, void *ctx, uint64_t arg);
 static int declare_crashed_in(struct sim_pipeline *sp, const struct sim_deploy *d);
+
+/*
+ * The pipeline is down and no plan was found for incident `incident`. A node declared dead
+ * that will heartbeat again (a stall's end, a cut's end) may make one: the dispatcher waits
+ * for it, as the emulator's re-plans on a node's return do; otherwise the run stops.
+ */
+static void no_plan_left(struct sim_pipeline *sp, int incident)
+{
+	for (int i = 0; i < sp->n; i++)
+		if (sp->nodes[i].away && sp->nodes[i].back_ns < SIM_NEVER_NS) {
+			sp->state = SIM_DOWN;
+			sp->pending = NULL;
+			sp->wait_incident = incident;
+			SIM_TRACE(sp, "wait no_plan node=%d back_ns=%" PRId64, i,
+				  sp->nodes[i].back_ns);
+			return;
+		}
+	sp->state = SIM_FAILED;
+	SIM_TRACE(sp, "end no_plan");
+	sim_engine_stop(sp->eng);
+}
 static void incident_share(struct sim_pipeline *sp, int from, int to);
 static void incidents_share(struct sim_pipeline *sp, int first);
 
@@ -289,6 +389,9 @@ static bool replan(struct sim_pipeline *sp, bool recovery, int incident)
 	}
 	d->drop_previous = recovery;
 	d->incident = incident;
+	in->reason[0] = '\0'; /* a plan after all (a node came back) */
+	if (sp->wait_incident == incident)
+		sp->wait_incident = -1;
 	dep_ns = deploy_time_ns(sp, d);
 	sp->pending = d;
 	in->replanned = true;
@@ -352,9 +455,7 @@ static void ev_golive(struct sim_engine *e, void *ctx, uint64_t arg)
 				sp->target = sp->live->problem;
 				return;
 			}
-			sp->state = SIM_FAILED;
-			SIM_TRACE(sp, "end no_plan");
-			sim_engine_stop(sp->eng);
+			no_plan_left(sp, incident);
 		}
 		return;
 	}
@@ -392,8 +493,11 @@ static void ev_golive(struct sim_engine *e, void *ctx, uint64_t arg)
 
 static void declare_dead(struct sim_pipeline *sp, int node)
 {
+	struct sim_incident *in = &sp->incidents[sp->nodes[node].incident];
+
 	sp->nodes[node].known_dead = true;
-	sp->incidents[sp->nodes[node].incident].detected_s = (double)sim_now(sp) / NS_PER_S;
+	in->detected_s = (double)sim_now(sp) / NS_PER_S;
+	in->detection_s = in->detected_s - in->at_s;
 }
 
 /* The re-plan made for incident `from` answers incident `to` too. */
@@ -488,9 +592,7 @@ static void ev_detect(struct sim_engine *e, void *ctx, uint64_t arg)
 		incidents_share(sp, first);
 	} else if (sp->err_code == EP_OK) {
 		incidents_share(sp, first);
-		sp->state = SIM_FAILED;
-		SIM_TRACE(sp, "end no_plan");
-		sim_engine_stop(sp->eng);
+		no_plan_left(sp, first);
 	}
 }
 
@@ -510,6 +612,14 @@ void sim_crash(struct sim_pipeline *sp, int node)
 	SIM_TRACE(sp, "crash node=%d", node);
 	if (!(in = incident_add(sp, SIM_INCIDENT_CRASH, node)))
 		return;
+	if (sp->nodes[node].away) {
+		/* Declared dead already, its deployments gone: it just never comes back. */
+		sp->nodes[node].away = false;
+		sp->nodes[node].incident = sp->n_incidents - 1;
+		in->detected_s = in->at_s;
+		in->detection_s = 0;
+		return;
+	}
 	sim_server_purge(sp, &sp->cpu[node], NULL);
 	if (sp->cfg.shared_medium) {
 		sim_media_purge(sp, node, NULL);
@@ -523,6 +633,117 @@ void sim_crash(struct sim_pipeline *sp, int node)
 	sp->nodes[node].incident = sp->n_incidents - 1;
 	sp->nodes[node].detect_ns = last_beat + sp->timeout_ns;
 	sim_schedule(sp, sp->nodes[node].detect_ns, ev_detect, sp, (uint64_t)node, NULL);
+}
+
+/* ---- stalls and cuts that the dispatcher detects ------------------------------------------- */
+
+/*
+ * Tear down, as the emulator does when it declares a node dead or a link cut, every
+ * deployment that uses node `node` (or, with node < 0, sends over the pair a <-> b): its
+ * requests are lost where they are, and resent. If the running or the pending deployment was
+ * among them, re-plan for `incident`.
+ */
+static void tear_down(struct sim_pipeline *sp, int node, int a, int b, int incident)
+{
+	bool live = false, pending = false;
+
+	for (int i = 0; i < sp->n_deploys; i++) {
+		struct sim_deploy *d = sp->deploys[i];
+
+		if (d->dropped || (node >= 0 ? !deploy_uses(d, node) : !deploy_uses_link(d, a, b)))
+			continue;
+		if (d == sp->pending)
+			pending = true;
+		else if (d == sp->live && sp->state == SIM_UP)
+			live = true;
+		SIM_TRACE(sp, "teardown epoch=%d", d->epoch);
+		drop_deploy(sp, d);
+	}
+	if (!live && !pending) {
+		sim_resend_known_lost(sp);
+		return;
+	}
+	sp->incidents[incident].replanned = true;
+	sp->state = SIM_DOWN;
+	sp->pending = NULL;
+	sim_resend_known_lost(sp);
+	if (!replan(sp, true, incident) && sp->err_code == EP_OK)
+		no_plan_left(sp, incident);
+}
+
+static void ev_back(struct sim_engine *e, void *ctx, uint64_t arg)
+{
+	struct sim_pipeline *sp = ctx;
+	int node = (int)arg;
+	struct sim_node *nd = &sp->nodes[node];
+	int64_t until = sim_faults_silent_until(sp, node);
+
+	(void)e;
+	if (nd->dead || !nd->away)
+		return;
+	if (until > sim_now(sp)) {
+		/* silent longer than foreseen (another stall or cut came) */
+		nd->back_ns = until;
+		if (until < SIM_NEVER_NS)
+			sim_schedule(sp, until, ev_back, sp, (uint64_t)node, NULL);
+		return;
+	}
+	nd->away = nd->known_dead = false;
+	sp->incidents[nd->incident].back_s = (double)sim_now(sp) / NS_PER_S;
+	SIM_TRACE(sp, "back node=%d", node);
+	/* As the emulator: a node back is one more node for the next re-plan; only a dispatcher
+	 * left without any plan re-plans at once. */
+	if (sp->state == SIM_DOWN && !sp->pending && sp->wait_incident >= 0) {
+		int in = sp->wait_incident;
+
+		if (!replan(sp, true, in) && sp->err_code == EP_OK)
+			no_plan_left(sp, in);
+	}
+}
+
+void sim_node_away(struct sim_pipeline *sp, int node, enum sim_incident_kind kind, int fault)
+{
+	struct sim_node *nd = &sp->nodes[node];
+	struct sim_incident *in;
+	int incident;
+
+	if (!(in = incident_add(sp, kind, node)))
+		return;
+	incident = sp->n_incidents - 1;
+	in->fault = fault;
+	in->at_s = sp->cfg.faults[fault].at_s;
+	in->peer = kind == SIM_INCIDENT_CUT ? sp->n : -1;
+	nd->away = true;
+	nd->incident = incident;
+	nd->detect_ns = sim_now(sp);
+	nd->back_ns = sim_faults_silent_until(sp, node);
+	declare_dead(sp, node);
+	SIM_TRACE(sp, "detect node=%d why=%s back_ns=%" PRId64, node,
+		  sim_incident_kind_name(kind), nd->back_ns);
+	if (nd->back_ns < SIM_NEVER_NS)
+		sim_schedule(sp, nd->back_ns, ev_back, sp, (uint64_t)node, NULL);
+	if (sp->state != SIM_FAILED)
+		tear_down(sp, node, -1, -1, incident);
+}
+
+void sim_link_found_cut(struct sim_pipeline *sp, int from, int to, int fault)
+{
+	int v = sp->n + 1, incident;
+	struct sim_incident *in;
+
+	sp->pair_cut[from * v + to] = sp->pair_cut[to * v + from] = true;
+	if (!(in = incident_add(sp, SIM_INCIDENT_CUT, from)))
+		return;
+	incident = sp->n_incidents - 1;
+	in->peer = to;
+	in->fault = fault;
+	if (fault >= 0)
+		in->at_s = sp->cfg.faults[fault].at_s;
+	in->detected_s = (double)sim_now(sp) / NS_PER_S;
+	in->detection_s = in->detected_s - in->at_s;
+	SIM_TRACE(sp, "detect link from=%d to=%d why=stuck", from, to);
+	if (sp->state != SIM_FAILED)
+		tear_down(sp, -1, from, to, incident);
 }
 
 /* ---- the update ---------------------------------------------------------------------------- */
@@ -555,9 +776,7 @@ static void ev_update(struct sim_engine *e, void *ctx, uint64_t arg)
 		return;
 	}
 	/* Down, with the pending recovery superseded and no plan for the new model. */
-	sp->state = SIM_FAILED;
-	SIM_TRACE(sp, "end no_plan");
-	sim_engine_stop(sp->eng);
+	no_plan_left(sp, incident);
 }
 
 int sim_recovery_start(struct sim_pipeline *sp, struct ep_error *err)
