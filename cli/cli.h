@@ -150,6 +150,11 @@ const char *cli_scenario_path(void);
  * object. The report writers in the libraries take the path and text as fields instead. */
 void cli_scenario_text_header(FILE *f);
 void cli_scenario_json_member(FILE *f);
+/* The same member's value for JSON built with jansson (ep_json.h): a new object {"path",
+ * "text"} to json_object_set_new(obj, "scenario", ...), or NULL without a scenario (or out of
+ * memory): then set nothing. */
+struct json_t;
+struct json_t *cli_scenario_json(void);
 
 #define CLI_INSTANCE_OPTIONS                                                                   \
 	{ "model", required_argument, NULL, CLI_O_MODEL },                                     \

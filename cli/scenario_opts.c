@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "ep_json.h"
 #include "ep_util.h"
 #include "scenario.h"
 
@@ -289,4 +290,11 @@ void cli_scenario_json_member(FILE *f)
 	fputs(", \"text\": ", f);
 	ep_json_string(f, scen.sc->text);
 	fputs("}", f);
+}
+
+json_t *cli_scenario_json(void)
+{
+	if (!scen.sc)
+		return NULL;
+	return json_pack("{s:s, s:s}", "path", scen.sc->path, "text", scen.sc->text);
 }
