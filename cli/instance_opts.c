@@ -22,77 +22,81 @@ void cli_instance_opts_init(struct cli_instance_opts *o)
 	o->algo_name = "seifer";
 }
 
-static bool parse_mem_list(struct cli_instance_opts *c, const char *s)
+/* One element `tok` of a list option's argument `list` into *v; false with the message
+ * (naming the list) printed. */
+typedef bool (*list_item_fn)(const char *list, const char *tok, double *v);
+
+static bool mem_item(const char *list, const char *tok, double *v)
+{
+	struct ep_error err;
+
+	if (ep_parse_bytes(tok, v, &err))
+		return cli_fail(2, "--mem '%s': %s", list, err.msg) == 0;
+	if (!(*v > 0))
+		return cli_fail(2, "--mem '%s': memory must be positive", list) == 0;
+	return true;
+}
+
+static bool factor_item(const char *list, const char *tok, double *v)
+{
+	char *end;
+
+	*v = strtod(tok, &end);
+	if (end == tok || *end || !(*v > 0) || !(*v < 1e12))
+		return cli_fail(2, "--speed-factor '%s': '%s' is not a positive number", list,
+				tok) == 0;
+	return true;
+}
+
+/* The comma-separated values of option `opt` (--mem, --speed-factor) into out[0 ..
+ * CLI_INSTANCE_MAX_MEM): their number (at least 1), or 0 with the message printed. An empty
+ * element is refused ("1,,2" is not two values). */
+static int parse_list(const char *opt, const char *s, list_item_fn item, double *out)
 {
 	char buf[8192], *tok, *save;
 	int n = 0;
 	struct ep_error err;
 
 	if (strlen(s) >= sizeof(buf)) {
-		cli_fail(2, "--mem: list too long");
-		return false;
+		cli_fail(2, "%s: list too long", opt);
+		return 0;
 	}
-	if (ep_list_check("--mem", s, &err)) {
+	if (ep_list_check(opt, s, &err)) {
 		cli_fail(2, "%s", err.msg);
-		return false;
+		return 0;
 	}
 	strcpy(buf, s);
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (n == CLI_INSTANCE_MAX_MEM) {
-			cli_fail(2, "--mem: more than %d values", CLI_INSTANCE_MAX_MEM);
-			return false;
+			cli_fail(2, "%s: more than %d values", opt, CLI_INSTANCE_MAX_MEM);
+			return 0;
 		}
-		if (ep_parse_bytes(tok, &c->mem_list[n], &err)) {
-			cli_fail(2, "--mem '%s': %s", s, err.msg);
-			return false;
-		}
-		if (!(c->mem_list[n] > 0)) {
-			cli_fail(2, "--mem '%s': memory must be positive", s);
-			return false;
-		}
-		n++;
+		if (!item(s, tok, &out[n++]))
+			return 0;
 	}
-	if (n == 0) {
-		cli_fail(2, "--mem '%s': no size given", s);
-		return false;
-	}
-	c->spec.cluster.mem_bytes = c->mem_list[0];
-	c->spec.cluster.mem_list = n > 1 ? c->mem_list : NULL;
-	c->spec.cluster.n_mem_list = n > 1 ? n : 0;
-	return true;
+	return n;
 }
 
-static bool parse_speed_factors(struct cli_instance_opts *c, const char *s)
+/* A name from one of the libraries' lists (`from_name` returns -1 for none): its value, or -1
+ * with "OPT 'ARG': expected EXPECTED" printed. */
+static int parse_name(const char *opt, const char *arg, int (*from_name)(const char *),
+		      const char *expected)
 {
-	char buf[8192], *tok, *save, *end;
-	int n = 0;
+	int v = from_name(arg);
 
-	if (strlen(s) >= sizeof(buf)) {
-		cli_fail(2, "--speed-factor: list too long");
-		return false;
-	}
-	strcpy(buf, s);
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		double f;
+	if (v < 0)
+		cli_fail(2, "%s '%s': expected %s", opt, arg, expected);
+	return v;
+}
 
-		if (n == CLI_INSTANCE_MAX_MEM) {
-			cli_fail(2, "--speed-factor: more than %d values", CLI_INSTANCE_MAX_MEM);
-			return false;
-		}
-		f = strtod(tok, &end);
-		if (end == tok || *end || !(f > 0) || !(f < 1e12)) {
-			cli_fail(2, "--speed-factor '%s': '%s' is not a positive number", s, tok);
-			return false;
-		}
-		c->speed_factors[n++] = f;
-	}
-	if (n == 0) {
-		cli_fail(2, "--speed-factor '%s': no factor given", s);
-		return false;
-	}
-	c->spec.cluster.speed_factor = c->speed_factors[0];
-	c->spec.cluster.speed_factor_list = n > 1 ? c->speed_factors : NULL;
-	c->spec.cluster.n_speed_factor_list = n > 1 ? n : 0;
+/* A quantity with units (ep_units.h's parsers): false with "OPT: what is wrong" printed. */
+static bool parse_units(const char *opt, const char *arg,
+			int (*parse)(const char *, double *, struct ep_error *), double *out)
+{
+	struct ep_error err;
+
+	if (parse(arg, out, &err))
+		return cli_fail(2, "%s: %s", opt, err.msg) == 0;
 	return true;
 }
 
@@ -180,6 +184,7 @@ int cli_instance_opts_parse(struct cli_instance_opts *c, int opt, const char *ar
 {
 	struct ep_error err;
 	long v = 0;
+	int n;
 
 	switch (opt) {
 	case CLI_O_MODEL: c->spec.model = arg; break;
@@ -190,16 +195,17 @@ int cli_instance_opts_parse(struct cli_instance_opts *c, int opt, const char *ar
 		c->have_nodes = true;
 		break;
 	case CLI_O_MEM:
-		if (!parse_mem_list(c, arg))
+		if (!(n = parse_list("--mem", arg, mem_item, c->mem_list)))
 			return -1;
+		c->spec.cluster.mem_bytes = c->mem_list[0];
+		c->spec.cluster.mem_list = n > 1 ? c->mem_list : NULL;
+		c->spec.cluster.n_mem_list = n > 1 ? n : 0;
 		c->have_mem = true;
 		break;
 	case CLI_O_CLUSTER:
-		if ((v = cluster_kind_from_name(arg)) < 0) {
-			cli_fail(2, "--cluster '%s': expected geometric, uniform, classes or file",
-				 arg);
+		if ((v = parse_name("--cluster", arg, cluster_kind_from_name,
+				    "geometric, uniform, classes or file")) < 0)
 			return -1;
-		}
 		c->spec.cluster.kind = (enum cluster_kind)v;
 		break;
 	case CLI_O_CLUSTER_FILE: c->spec.cluster.path = arg; break;
@@ -220,22 +226,21 @@ int cli_instance_opts_parse(struct cli_instance_opts *c, int opt, const char *ar
 		c->spec.cluster.classes = (int)v;
 		break;
 	case CLI_O_LATENCY:
-		if (ep_parse_duration(arg, &c->spec.cluster.latency_s, &err)) {
-			cli_fail(2, "--latency: %s", err.msg);
+		if (!parse_units("--latency", arg, ep_parse_duration, &c->spec.cluster.latency_s))
 			return -1;
-		}
 		break;
 	case CLI_O_SPEED:
-		if (ep_parse_flops(arg, &c->spec.cluster.speed_flops, &err)) {
-			cli_fail(2, "--speed: %s", err.msg);
+		if (!parse_units("--speed", arg, ep_parse_flops, &c->spec.cluster.speed_flops))
 			return -1;
-		}
 		c->have_speed = true;
 		break;
 	case CLI_O_COMPUTE: return parse_compute(c, arg);
 	case CLI_O_SPEED_FACTOR:
-		if (!parse_speed_factors(c, arg))
+		if (!(n = parse_list("--speed-factor", arg, factor_item, c->speed_factors)))
 			return -1;
+		c->spec.cluster.speed_factor = c->speed_factors[0];
+		c->spec.cluster.speed_factor_list = n > 1 ? c->speed_factors : NULL;
+		c->spec.cluster.n_speed_factor_list = n > 1 ? n : 0;
 		c->have_speed_factor = true;
 		break;
 	case CLI_O_SEED: {
@@ -253,19 +258,17 @@ int cli_instance_opts_parse(struct cli_instance_opts *c, int opt, const char *ar
 		break;
 	case CLI_O_ALGO: c->algo_name = arg; break;
 	case CLI_O_VARIANT:
-		if ((v = algo_variant_from_name(arg)) < 0) {
-			cli_fail(2, "--variant '%s': expected corrected or published", arg);
+		if ((v = parse_name("--variant", arg, algo_variant_from_name,
+				    "corrected or published")) < 0)
 			return -1;
-		}
 		c->algo.variant = (enum algo_variant)v;
 		break;
 	case CLI_O_ACCOUNTING: c->accounting = arg; break;
 	case CLI_O_CUTS: c->cuts = arg; break;
 	case CLI_O_DTYPE:
-		if ((v = model_dtype_from_name(arg)) < 0) {
-			cli_fail(2, "--dtype '%s': expected float32, float16, int8 or float64", arg);
+		if ((v = parse_name("--dtype", arg, model_dtype_from_name,
+				    "float32, float16, int8 or float64")) < 0)
 			return -1;
-		}
 		c->spec.profile.dtype = (enum model_dtype)v;
 		break;
 	case CLI_O_COMPRESSION:
@@ -335,18 +338,16 @@ bool cli_instance_opts_finish(struct cli_instance_opts *c, const char *cmd)
 	if (!cli_compute_check(c))
 		return false;
 	instance_spec_set_variant(&c->spec, c->algo.variant);
-	if (c->accounting && (v = model_accounting_from_name(c->accounting)) < 0) {
-		cli_fail(2, "--accounting '%s': expected exact or published", c->accounting);
+	if (c->accounting && (v = parse_name("--accounting", c->accounting,
+					     model_accounting_from_name, "exact or published")) < 0)
 		return false;
-	} else if (c->accounting) {
+	if (c->accounting)
 		c->spec.profile.accounting = (enum model_accounting)v;
-	}
-	if (c->cuts && (v = model_cut_rule_from_name(c->cuts)) < 0) {
-		cli_fail(2, "--cuts '%s': expected exact or published", c->cuts);
+	if (c->cuts && (v = parse_name("--cuts", c->cuts, model_cut_rule_from_name,
+				       "exact or published")) < 0)
 		return false;
-	} else if (c->cuts) {
+	if (c->cuts)
 		c->spec.profile.cuts = (enum model_cut_rule)v;
-	}
 	if (c->metric && strcmp(c->metric, "published") == 0) {
 		c->spec.problem = PROBLEM_OPTIONS_PUBLISHED;
 	} else if (c->metric && strcmp(c->metric, "full") == 0) {

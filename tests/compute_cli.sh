@@ -70,6 +70,10 @@ expect_exit2 "--speed-factor list of 3 for 2 nodes" "3 values for 2 nodes" \
 	"${PLAN[@]}" --compute "profile:$TMP/chain5.lprof" --speed-factor 1,2,3
 expect_exit2 "--speed-factor not a number" "'x'" \
 	"${PLAN[@]}" --compute "profile:$TMP/chain5.lprof" --speed-factor 1,x
+# "1,,2" was taken as two factors (strtok skips the empty one), so on 2 nodes it passed for a
+# list of 2 where 3 were meant; refused since --mem's list check serves it too.
+expect_exit2 "--speed-factor with an empty element" "'1,,2': element 2 is empty" \
+	"${PLAN[@]}" --compute "profile:$TMP/chain5.lprof" --speed-factor 1,,2
 expect_exit2 "--speed-factor 0" "'0'" \
 	"${PLAN[@]}" --compute "profile:$TMP/chain5.lprof" --speed-factor 0
 expect_exit2 "--speed-factor without a profile" "--speed-factor" "${PLAN[@]}" --speed-factor 2
