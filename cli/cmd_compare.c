@@ -26,7 +26,7 @@
 
 /* In parts: C99 compilers need only accept string literals of 4095 characters. */
 static const char *const compare_usage[] = {
-	"usage: edgepipe compare --model NAME|FILE --mem SIZE[,SIZE...] [options]\n\n"
+	"usage: edgepipe compare [SCENARIO] [--model NAME|FILE --mem SIZE[,...]] [options]\n\n"
 	"Plan the model with one algorithm, then run that one plan and one fault\n"
 	"timeline through the analytic model (plan_cost), the simulator and the\n"
 	"emulator, and print one table: throughput, latency p50/p95/p99, detection\n"
@@ -34,7 +34,9 @@ static const char *const compare_usage[] = {
 	"as the emulator does (its heartbeats, window, dispatcher hops, a latency\n"
 	"that delays without occupying a link). The emulator runs when the process\n"
 	"is root and the kernel can make namespaces; otherwise its column says why\n"
-	"it was skipped and the other two are still run.\n\n"
+	"it was skipped and the other two are still run. SCENARIO is --scenario's\n"
+	"file (below).\n\n"
+	CLI_SCENARIO_USAGE
 	CLI_INSTANCE_USAGE
 	"algorithm (the plan, and every re-plan after a failure or an update):\n",
 	cli_usage_algorithms,
@@ -246,9 +248,11 @@ static int store(struct compare_cmd *c, const struct instance *inst, const struc
 		.sim_throughput = r->rows[COMPARE_SIM].throughput,
 		.sim_latency_mean_s = r->sim ? r->sim->latency_mean_s : NAN,
 		.sim_energy_per_inference_j = NAN, .sim_power_w = NAN,
+		.scenario_path = cli_scenario_path(), .scenario_text = cli_scenario_text(),
 	};
 	struct compare_db_info info = {
-		.command = c->command, .model = inst->profile->model, .algo = a->name,
+		.command = c->command, .scenario_path = cli_scenario_path(),
+		.scenario_text = cli_scenario_text(), .model = inst->profile->model, .algo = a->name,
 		.workload = emu_arrival_name(e->arrival), .faults = c->faults_text,
 		.nodes = inst->cluster->n, .seed = c->o.spec.seed, .requests = e->requests,
 		.emu_run = &dr,
@@ -271,9 +275,12 @@ static int report(struct compare_cmd *c, const struct instance *inst, const stru
 		return rc;
 	if (c->plot_path && compare_plot(r, c->plot_path, c->title, &err))
 		return cli_fail(cli_exit_code(err.code), "%s", err.msg);
+	if (c->r.fmt == CLI_TEXT)
+		cli_scenario_text_header(stdout);
 	rc = c->r.fmt == CLI_TEXT  ? compare_write_text(stdout, r, c->title)
 	     : c->r.fmt == CLI_CSV ? compare_write_csv(stdout, r)
-				   : compare_write_json(stdout, r, c->title, NULL);
+				   : compare_write_json(stdout, r, c->title, cli_scenario_path(),
+							cli_scenario_text());
 	if (rc)
 		return cli_fail(1, "writing the table: %s", ep_strerror(rc));
 	if (m && m->interrupted)
@@ -457,6 +464,7 @@ int cmd_compare(int argc, char **argv)
 	static const struct option own[] = {
 		CLI_INSTANCE_OPTIONS,
 		CLI_RUN_OPTIONS,
+		CLI_SCENARIO_OPTION,
 		{ "compute", required_argument, NULL, O_COMPUTE },
 		{ "deploy-timeout", required_argument, NULL, O_DEPLOY },
 		{ "give-up", required_argument, NULL, O_GIVEUP },
@@ -469,6 +477,7 @@ int cmd_compare(int argc, char **argv)
 	};
 	struct option *opts = cli_options_with_algos(own);
 	struct compare_cmd *c = calloc(1, sizeof(*c));
+	char **args = NULL, *scenario_arg = NULL;
 	int rc;
 
 	if (!c || !opts) {
@@ -477,12 +486,23 @@ int cmd_compare(int argc, char **argv)
 		return cli_fail(1, "out of memory");
 	}
 	init_cmd(c, argc, argv);
-	rc = parse_args(c, argc, argv, opts);
+	/* `edgepipe compare SCENARIO`: the file as --scenario's. */
+	if (argc > 1 && argv[1][0] != '-' && (args = calloc((size_t)argc + 1, sizeof(*args)))) {
+		memcpy(args, argv, (size_t)argc * sizeof(*args));
+		args[1] = scenario_arg = malloc(strlen(argv[1]) + 12);
+		if (scenario_arg)
+			sprintf(scenario_arg, "--scenario=%s", argv[1]);
+		argv = args;
+	}
+	if ((rc = cli_scenario_expand("compare", opts, &argc, &argv)) == 0)
+		rc = parse_args(c, argc, argv, opts);
 	if (rc == 0)
 		rc = run_compare(c);
 	else if (rc < 0)
 		rc = 0;
 	free(c);
 	free(opts);
+	free(args);
+	free(scenario_arg);
 	return rc;
 }

@@ -144,14 +144,15 @@ const struct compare_report *compare_get_report(const struct compare *c);
 
 /*
  * The table: text (one column per back end, a header line naming `title` when not NULL),
- * CSV (one row per back end, a header line first) or JSON (an object: "title", "rows" with
- * one object per back end, "bin_s", "series" per back end, "marks"), JSON through jansson.
+ * CSV (one row per back end, a header line first) or JSON (an object: "title", "scenario":
+ * {"path", "text"} (absent without a scenario text), "analytic_bottleneck_s", "rows" with one
+ * object per back end, "bin_s", "series" per back end, "marks"), JSON through jansson.
  * Returns EP_OK, EP_EIO (a write failed) or EP_ENOMEM.
  */
 int compare_write_text(FILE *f, const struct compare_report *r, const char *title);
 int compare_write_csv(FILE *f, const struct compare_report *r);
 int compare_write_json(FILE *f, const struct compare_report *r, const char *title,
-		       const char *scenario_text);
+		       const char *scenario_path, const char *scenario_text);
 
 /* What compare_db_write records beside the report. Strings may be NULL. */
 struct compare_db_info {

@@ -182,7 +182,7 @@ static json_t *row_json(const struct compare_row *w)
 }
 
 static json_t *report_json(const struct compare_report *r, const char *title,
-			   const char *scenario_text)
+			   const char *scenario_path, const char *scenario_text)
 {
 	json_t *o = json_object(), *rows = json_array(), *series = json_object(),
 	       *marks = json_array();
@@ -195,8 +195,9 @@ static json_t *report_json(const struct compare_report *r, const char *title,
 		return NULL;
 	}
 	json_object_set_new(o, "title", title ? json_string(title) : json_null());
-	json_object_set_new(o, "scenario", scenario_text ? json_string(scenario_text)
-							: json_null());
+	if (scenario_text)
+		json_object_set_new(o, "scenario", json_pack("{s:s?, s:s}", "path", scenario_path,
+							     "text", scenario_text));
 	json_object_set_new(o, "analytic_bottleneck_s", jnum(r->analytic_bottleneck_s));
 	for (int b = 0; b < COMPARE_BACKEND_COUNT_; b++)
 		json_array_append_new(rows, row_json(&r->rows[b]));
@@ -223,9 +224,9 @@ static json_t *report_json(const struct compare_report *r, const char *title,
 }
 
 int compare_write_json(FILE *f, const struct compare_report *r, const char *title,
-		       const char *scenario_text)
+		       const char *scenario_path, const char *scenario_text)
 {
-	json_t *o = report_json(r, title, scenario_text);
+	json_t *o = report_json(r, title, scenario_path, scenario_text);
 	int rc;
 
 	if (!o)

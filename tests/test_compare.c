@@ -107,6 +107,7 @@ static void writers(const struct compare_report *r)
 	struct ep_error err;
 	json_error_t jerr;
 	json_t *j;
+	const char *sp;
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	FILE *f;
@@ -123,11 +124,13 @@ static void writers(const struct compare_report *r)
 	fclose(f);
 	snprintf(file, sizeof(file), "%s/t.json", path);
 	f = fopen(file, "w");
-	CHECK(f && compare_write_json(f, r, "title", "model: tiny\n") == EP_OK);
+	CHECK(f && compare_write_json(f, r, "title", "s.yaml", "model: tiny\n") == EP_OK);
 	fclose(f);
 	j = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr);
 	CHECK(j != NULL);
 	CHECK_INT(json_array_size(json_object_get(j, "rows")), 3);
+	sp = json_string_value(json_object_get(json_object_get(j, "scenario"), "path"));
+	CHECK(sp && strcmp(sp, "s.yaml") == 0);
 	CHECK_NEAR(json_real_value(json_object_get(json_array_get(json_object_get(j, "rows"), 1),
 						   "throughput")), r->rows[COMPARE_SIM].throughput, 1e-12);
 	json_decref(j);
