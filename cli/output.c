@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "ep_units.h"
+#include "ep_util.h"
 
 int cli_exit_code(int code)
 {
@@ -44,17 +45,7 @@ bool cli_parse_format(const char *s, enum cli_format *out)
 
 void cli_csv_field(FILE *f, const char *s)
 {
-	if (!strpbrk(s, ",\"\n\r")) {
-		fputs(s, f);
-		return;
-	}
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
+	ep_csv_field(f, s);
 }
 
 bool cli_parse_int(const char *opt, const char *s, long min, long max, long *out)

@@ -18,6 +18,7 @@
 #include "ep_util.h"
 #include "model_zoo.h"
 #include "trial.h"
+#include "trial_internal.h"
 
 /* The back ends' bounds on the sizes (what the command line allows for each). */
 #define SIM_MAX_WINDOW 1000000
@@ -142,17 +143,6 @@ static int open_updates(const struct trial_setup *t, const struct trial_workload
 
 /* ---- the simulator ---- */
 
-struct trial_sim {
-	struct sim_config cfg;
-	struct sim_update updates[TRIAL_MAX_UPDATES];
-	struct model_graph *ug[TRIAL_MAX_UPDATES];
-	struct model_profile *up[TRIAL_MAX_UPDATES];
-	int n_updates;
-	struct sim_pipeline *sp;
-	double bound_s, wall_s;
-	char warning[512];
-};
-
 struct trial_sim_options trial_sim_options_default(void)
 {
 	struct sim_config d = sim_config_default_terms(false, false);
@@ -251,6 +241,8 @@ int trial_sim_run(const struct trial_setup *t, const struct algo_result *res,
 	*out = NULL;
 	if (!s)
 		return ep_error_set(err, EP_ENOMEM, "out of memory");
+	s->t = t;
+	s->res = res;
 	if (w->n_updates > TRIAL_MAX_UPDATES) {
 		rc = ep_error_set(err, EP_EINVAL, "%d updates: the simulator takes at most %d",
 				  w->n_updates, TRIAL_MAX_UPDATES);
@@ -329,19 +321,6 @@ void trial_sim_destroy(struct trial_sim *s)
 }
 
 /* ---- the emulator ---- */
-
-struct trial_emu {
-	const struct trial_setup *t;
-	const struct algo_result *res;
-	const struct trial_workload *w;
-	const char *command;
-	struct emu_config cfg;
-	const char *compute_name;
-	struct model_graph *ug;
-	struct model_profile *up;
-	struct trial_sim_ref sim;
-	struct emu_session *sess;
-};
 
 void trial_emu_options_init(struct trial_emu_options *o)
 {

@@ -82,6 +82,10 @@ int trial_plan(const struct trial_setup *t, struct algo_result *res, struct ep_e
  */
 void trial_memory_remedy(const struct problem *p, char *buf, size_t size);
 
+/* How a report is written: text for a reader, CSV (a header and one row), JSON (one object on
+ * one line, ep_json.h). */
+enum trial_format { TRIAL_TEXT = 0, TRIAL_CSV, TRIAL_JSON };
+
 /* ---- the simulator ---- */
 
 /* The simulator's own options (trial_sim_options_default gives the defaults). */
@@ -123,6 +127,14 @@ double trial_sim_wall_s(const struct trial_sim *s);
 /* A warning about the options ("" when none), e.g. a retry timeout below the round trip. */
 const char *trial_sim_warning(const struct trial_sim *s);
 void trial_sim_destroy(struct trial_sim *s);
+/*
+ * The simulator's report of s in format fmt to f: the plan, the analytic figures beside the
+ * simulated ones, servers, energy, incidents (series: also the throughput series, text and
+ * CSV; JSON always has it). The scenario (t->scenario_*), when set: text "scenario: PATH" first,
+ * JSON member "scenario": {"path", "text"}. Errors: EP_EIO (a failed write), EP_ENOMEM.
+ */
+int trial_sim_write(FILE *f, enum trial_format fmt, const struct trial_sim *s, bool series,
+		    struct ep_error *err);
 
 /* ---- the emulator ---- */
 
@@ -177,5 +189,9 @@ const struct emu_config *trial_emu_config(const struct trial_emu *e);
 /* Append the run to the SQLite database at path (emu_db.h). */
 int trial_emu_db_write(const struct trial_emu *e, const char *path, struct ep_error *err);
 void trial_emu_destroy(struct trial_emu *e);
+/* The emulator's report of a finished run, as trial_sim_write (series: also the series and
+ * every event in the text). */
+int trial_emu_write(FILE *f, enum trial_format fmt, const struct trial_emu *e, bool series,
+		    struct ep_error *err);
 
 #endif

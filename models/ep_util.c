@@ -1,5 +1,6 @@
 #include "ep_util.h"
 
+#include <string.h>
 #include <time.h>
 
 uint64_t ep_mix64(uint64_t z)
@@ -62,4 +63,19 @@ int ep_list_check(const char *option, const char *s, struct ep_error *err)
 		if (*c == ',')
 			element++;
 	}
+}
+
+void ep_csv_field(FILE *f, const char *s)
+{
+	if (!strpbrk(s, ",\"\n\r")) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
 }

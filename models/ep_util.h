@@ -29,6 +29,10 @@ double ep_now_s(void);
 /* Write `s` as a JSON string literal (quotes, backslashes and control characters escaped). */
 void ep_json_string(FILE *f, const char *s);
 
+/* Write `s` as a CSV field: as is, or quoted (quotes doubled) when it holds a comma, a quote
+ * or a line break (RFC 4180). */
+void ep_csv_field(FILE *f, const char *s);
+
 /*
  * Check a comma-separated option value `s` before it is split: EP_OK, or EP_EINVAL naming
  * `option` and the list when it is empty or has an empty element ("a,,b", ",a", "a,"), which a

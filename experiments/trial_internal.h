@@ -1,0 +1,52 @@
+/*
+ * trial's internals, shared by its run (trial.c) and its report writers (trial_report*.c).
+ */
+#ifndef EDGEPIPE_TRIAL_INTERNAL_H
+#define EDGEPIPE_TRIAL_INTERNAL_H
+
+#include "trial.h"
+
+/* A finished simulation: what it ran on (borrowed), its configuration and its pipeline. */
+struct trial_sim {
+	const struct trial_setup *t;
+	const struct algo_result *res;
+	struct sim_config cfg;
+	struct sim_update updates[TRIAL_MAX_UPDATES];
+	struct model_graph *ug[TRIAL_MAX_UPDATES];
+	struct model_profile *up[TRIAL_MAX_UPDATES];
+	int n_updates;
+	struct sim_pipeline *sp;
+	double bound_s, wall_s;
+	char warning[512];
+};
+
+/* An emulation: what it ran on (borrowed), its configuration, the reference simulation and
+ * the session. */
+struct trial_emu {
+	const struct trial_setup *t;
+	const struct algo_result *res;
+	const struct trial_workload *w;
+	const char *command;
+	struct emu_config cfg;
+	const char *compute_name;
+	struct model_graph *ug;
+	struct model_profile *up;
+	struct trial_sim_ref sim;
+	struct emu_session *sess;
+};
+
+/* The report writers' shared pieces (trial_report_sim.c). */
+#include <jansson.h>
+
+/* "cuts..cuts@node" per stage, space-separated. */
+void trial_plan_line_write(FILE *f, const struct plan *plan);
+/* The first lines of a text report: the scenario (when one), the instance. */
+void trial_head_write(FILE *f, const struct trial_setup *t);
+/* [{"node", "first_cut", "end_cut"}...]; NULL when out of memory. */
+json_t *trial_plan_json(const struct plan *plan);
+/* {"path", "text"} of the scenario; NULL without one (or out of memory). */
+json_t *trial_scenario_json(const struct trial_setup *t);
+/* The series' counts; NULL when out of memory. */
+json_t *trial_series_json(const int64_t *series, int n);
+
+#endif
