@@ -12,6 +12,7 @@
 
 #include "algo.h"
 #include "ep_error.h"
+#include "ep_util.h"
 #include "instance.h"
 #include "power.h"
 #include "timeline.h"
@@ -98,8 +99,11 @@ struct option *cli_options_with_algos(const struct option *own);
  * (the message, naming it, printed), or 0 if `opt` is not one (cli_instance_opts_parse calls it). */
 int cli_algo_option_parse(struct algo_options *o, int opt, const char *arg);
 
+/* The widest line of a --help text (ep_help_write lays every help out to it). */
+#define CLI_HELP_WIDTH 80
+
 /*
- * --help in parts: write each of `parts` (ended by NULL); the part cli_usage_algorithms (this
+ * --help in parts, laid out to CLI_HELP_WIDTH columns: write each of `parts` (ended by NULL); the part cli_usage_algorithms (this
  * very pointer) stands for the algorithm options generated from the registry: "--algo
  * `algo_arg`" (e.g. "NAME" or "NAME|all"), --variant, then each algorithm with its summary and
  * options, `default_algo` marked.
@@ -359,10 +363,10 @@ enum {
 #define CLI_RUN_TIMELINE_USAGE                                                                 \
 	"timeline (one grammar for sim and emu: algorithms/timeline.h):\n"                    \
 	"  --fault SPEC               (repeatable) one of\n"                                   \
-	"                               kill TARGET at TIME            the node crashes\n"     \
-	"                               stall TARGET at TIME for D     the node stops, then goes on\n" \
+	"                               kill TARGET at TIME         the node crashes\n"        \
+	"                               stall TARGET at TIME for D  the node pauses for D\n"   \
 	"                               link END END down at TIME [for D]\n"                   \
-	"                               link END END up at TIME        ends an open cut\n"     \
+	"                               link END END up at TIME     ends an open cut\n"        \
 	"                               bandwidth END END RATE at TIME [for D]\n"              \
 	"                               loss TARGET|END END PERCENT at TIME [for D]\n"         \
 	"                               update MODEL at TIME\n"                                \

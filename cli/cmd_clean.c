@@ -96,8 +96,8 @@ int cmd_clean(int argc, char **argv)
 			ctx.dry = true;
 			break;
 		case 'f': flags |= EMU_CLEAN_FORCE; break;
-		case 'h': fputs(clean_usage, stdout); return 0;
-		default: fputs(clean_usage, stderr); return 2;
+		case 'h': ep_help_write(stdout, clean_usage, CLI_HELP_WIDTH); return 0;
+		default: ep_help_write(stderr, clean_usage, CLI_HELP_WIDTH); return 2;
 		}
 	}
 	if (optind < argc)

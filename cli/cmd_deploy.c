@@ -15,8 +15,9 @@
 #include "model_zoo.h"
 
 static const char deploy_usage[] =
-	"usage: edgepipe deploy --k8s -o DIR --node-names NAME,... --model NAME|FILE --mem SIZE\n"
-	"                       [instance options] [--plan FILE] [options] [-- DISPATCH-ARGS...]\n\n"
+	"usage: edgepipe deploy --k8s -o DIR --node-names NAME,... --model NAME|FILE\n"
+	"                       --mem SIZE [instance options] [--plan FILE] [options]\n"
+	"                       [-- DISPATCH-ARGS...]\n\n"
 	"Write Kubernetes manifests that run the plan of these options on real devices: node i of\n"
 	"the cluster is the Kubernetes node of the i-th name. DIR (new; written whole or not at\n"
 	"all) receives config.yaml (a ConfigMap with the plan, the dispatcher's arguments and the\n"
@@ -341,12 +342,12 @@ int cmd_deploy(int argc, char **argv)
 			}
 			break;
 		case O_HELP:
-			fputs(deploy_usage, stdout);
+			ep_help_write(stdout, deploy_usage, CLI_HELP_WIDTH);
 			cli_usage_write(stdout, deploy_usage_instance, "NAME", "seifer");
 			rc = 0;
 			goto out;
 		default:
-			fputs(deploy_usage, stderr);
+			ep_help_write(stderr, deploy_usage, CLI_HELP_WIDTH);
 			cli_usage_write(stderr, deploy_usage_instance, "NAME", "seifer");
 			goto out;
 		}

@@ -67,7 +67,7 @@ int cmd_dispatch(int argc, char **argv)
 		size_t len;
 
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			fputs(dispatch_usage, stdout);
+			ep_help_write(stdout, dispatch_usage, CLI_HELP_WIDTH);
 			rc = 0;
 			goto out;
 		}

@@ -118,8 +118,8 @@ int cmd_measure(int argc, char **argv)
 		case O_LISTEN: listen_text = optarg; break;
 		case O_PROGRESS: progress = true; break;
 		case O_NO_PROGRESS: progress = false; break;
-		case 'h': fputs(measure_usage, stdout); return 0;
-		default: fputs(measure_usage, stderr); return 2;
+		case 'h': ep_help_write(stdout, measure_usage, CLI_HELP_WIDTH); return 0;
+		default: ep_help_write(stderr, measure_usage, CLI_HELP_WIDTH); return 2;
 		}
 	}
 	n = argc - optind;

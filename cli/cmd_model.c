@@ -61,10 +61,10 @@ int cmd_models(int argc, char **argv)
 						optarg);
 			break;
 		case 'h':
-			fputs(models_usage, stdout);
+			ep_help_write(stdout, models_usage, CLI_HELP_WIDTH);
 			return 0;
 		default:
-			fputs(models_usage, stderr);
+			ep_help_write(stderr, models_usage, CLI_HELP_WIDTH);
 			return 2;
 		}
 	}
@@ -240,9 +240,10 @@ static void show_cuts(const struct model_graph *g, const struct model_profile *p
 
 static const char show_usage[] =
 	"usage: edgepipe model show NAME|FILE [options]\n"
-	"       edgepipe model export NAME|FILE [-o FILE] [--format model|onnx] [--seed S]\n"
-	"                                 [--weights FILE]\n"
-	"       edgepipe model import FILE.onnx [-o FILE] [--input-shape HxWxC] [--name NAME]\n\n"
+	"       edgepipe model export NAME|FILE [-o FILE] [--format model|onnx]\n"
+	"                             [--seed S] [--weights FILE]\n"
+	"       edgepipe model import FILE.onnx [-o FILE] [--input-shape HxWxC]\n"
+	"                             [--name NAME]\n\n"
 	"show: print a model's layer table and its cut-point profile (per segment and cumulative\n"
 	"parameters, FLOPs, memory, and the transfer size of each cut tensor).\n"
 	"export: write the model in edgepipe's model file format (models/model_file.h), or with\n"
@@ -533,7 +534,7 @@ int cmd_model(int argc, char **argv)
 	int c, v, rc;
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		fputs(show_usage, argc < 2 ? stderr : stdout);
+		ep_help_write(argc < 2 ? stderr : stdout, show_usage, CLI_HELP_WIDTH);
 		return argc < 2 ? 2 : 0;
 	}
 	action = argv[1];
@@ -618,10 +619,10 @@ int cmd_model(int argc, char **argv)
 			break;
 		}
 		case 'h':
-			fputs(show_usage, stdout);
+			ep_help_write(stdout, show_usage, CLI_HELP_WIDTH);
 			return 0;
 		default:
-			fputs(show_usage, stderr);
+			ep_help_write(stderr, show_usage, CLI_HELP_WIDTH);
 			return 2;
 		}
 	}

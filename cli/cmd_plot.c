@@ -116,8 +116,8 @@ int cmd_plot(int argc, char **argv)
 			if (!parse_formats(optarg, &o.formats))
 				return 2;
 			break;
-		case 'h': fputs(plot_usage, stdout); return 0;
-		default: fputs(plot_usage, stderr); return 2;
+		case 'h': ep_help_write(stdout, plot_usage, CLI_HELP_WIDTH); return 0;
+		default: ep_help_write(stderr, plot_usage, CLI_HELP_WIDTH); return 2;
 		}
 	}
 	if (optind < argc)

@@ -29,7 +29,6 @@ static const char profile_usage[] =
 	"  --seed S                   seed of the generated weights and input (default 1)\n"
 	"  --weights FILE             the model's weights (raw float32, models/model_weights.h);\n"
 	"                             default: an ONNX model's own, else generated from --seed\n"
-	"                             instead of generated ones\n"
 	"  -o, --output FILE          write the layer profile to FILE (replaced whole)\n"
 	"  --by layer|kind            csv: one row per layer (default) or per layer kind\n"
 	"  --format text|csv|json     (default text)\n"
@@ -248,10 +247,10 @@ int cmd_profile(int argc, char **argv)
 			break;
 		case O_HELP:
 		case 'h':
-			fputs(profile_usage, stdout);
+			ep_help_write(stdout, profile_usage, CLI_HELP_WIDTH);
 			return 0;
 		default:
-			fputs(profile_usage, stderr);
+			ep_help_write(stderr, profile_usage, CLI_HELP_WIDTH);
 			return 2;
 		}
 	}

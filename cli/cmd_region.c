@@ -28,13 +28,14 @@ static const char *const region_usage[] = {
 	"  --speed-range MIN:MAX      device speed axis, log-spaced (default 1GFLOPS:1TFLOPS)\n"
 	"  --grid G                   points per axis (default 21)\n"
 	"  --parallel                 nodes may hold several stages (Feltin et al.'s parallel)\n"
-	"  --dtype T  --compression R  the tensors' element type and compression (model show)\n"
+	"  --dtype T                  the tensors' element type (as in model show)\n"
+	"  --compression R            their compression (as in model show)\n"
 	"output:\n"
 	"  --format text|csv|json     (default text: summary and the speed-up table)\n"
 	"  --out DIR                  also write the heat map (region-MODEL-NnN.png/.svg/.gp/.dat)\n"
 	"                             and the CSV (region-MODEL-NnN.csv) into DIR\n"
-	"the solver (feltin by default; optimal for the exact optimum); --max-split S bounds the\n"
-	"stages to min(N, S + 1) also for the closed forms:\n",
+	"the solver (feltin by default; optimal for the exact optimum); --max-split S\n"
+	"bounds the stages to min(N, S + 1) also for the closed forms:\n",
 	cli_usage_algorithms,
 	NULL,
 };

@@ -93,8 +93,8 @@ int cmd_stage(int argc, char **argv)
 			break;
 		case O_QUIET: cfg.log = NULL; break;
 		case 'h':
-		case O_HELP: fputs(stage_usage, stdout); return 0;
-		default: fputs(stage_usage, stderr); return 2;
+		case O_HELP: ep_help_write(stdout, stage_usage, CLI_HELP_WIDTH); return 0;
+		default: ep_help_write(stderr, stage_usage, CLI_HELP_WIDTH); return 2;
 		}
 	}
 	if (optind < argc)

@@ -59,7 +59,7 @@ static const char *const sweep_usage[] = {
 	"  --shard-count N            the number of shards, for schedulers that do not say it\n"
 	"                             (or EDGEPIPE_SHARD_COUNT); the task number is the shard\n"
 	"                             number then\n"
-	"  --progress / --no-progress progress on stderr (default: when stderr is a terminal)\n"
+	"  --[no-]progress            progress on stderr (default: when stderr is a terminal)\n"
 	"algorithms (an axis: a list, default all) and their options (one value each; the\n"
 	"--bw-classes axis above is seifer's):\n",
 	cli_usage_algorithms,
@@ -484,11 +484,11 @@ int cmd_merge(int argc, char **argv)
 	int rc;
 
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		fputs(merge_usage, stdout);
+		ep_help_write(stdout, merge_usage, CLI_HELP_WIDTH);
 		return 0;
 	}
 	if (argc < 3) {
-		fputs(merge_usage, stderr);
+		ep_help_write(stderr, merge_usage, CLI_HELP_WIDTH);
 		return cli_fail(2, "merge: expected OUT and at least one IN");
 	}
 	for (int i = 2; i < argc; i++)

@@ -407,24 +407,31 @@ const char cli_usage_algorithms[] = "(the algorithms' options)";
 void cli_usage_write(FILE *f, const char *const *parts, const char *algo_arg,
 		     const char *default_algo)
 {
-	char head[64];
+	char head[64], *text = NULL;
+	size_t size = 0;
+	FILE *m = open_memstream(&text, &size);
 
+	if (!m)
+		return;
 	for (int i = 0; parts[i]; i++) {
 		if (parts[i] != cli_usage_algorithms) {
-			fputs(parts[i], f);
+			fputs(parts[i], m);
 			continue;
 		}
 		snprintf(head, sizeof(head), "--algo %s", algo_arg);
-		fprintf(f, "  %-26s one of the algorithms below%s\n", head,
+		fprintf(m, "  %-26s one of the algorithms below%s\n", head,
 			strstr(algo_arg, "all") ? ", or all of them" : "");
 		fputs("  --variant corrected|published  the reference's defects fixed (default) or "
 		      "reproduced;\n"
 		      "                             published also selects the published accounting, "
 		      "cut rule and\n"
 		      "                             metric\n"
-		      "algorithms and their options:\n", f);
-		algo_usage_write(f, algo_registry, default_algo);
+		      "algorithms and their options:\n", m);
+		algo_usage_write(m, algo_registry, default_algo);
 	}
+	if (fclose(m) == 0)
+		ep_help_write(f, text, CLI_HELP_WIDTH);
+	free(text);
 }
 
 const struct algo *cli_algo_find(const char *name, bool all)

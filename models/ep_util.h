@@ -1,10 +1,12 @@
 /*
  * ep_util: small helpers every library uses: hashing for seeds and names, the monotonic clock
- * for solve and run times, JSON string literals, and the check of comma lists.
+ * for solve and run times, JSON string literals, the check of comma lists, and the layout of
+ * --help texts.
  */
 #ifndef EDGEPIPE_EP_UTIL_H
 #define EDGEPIPE_EP_UTIL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -39,5 +41,21 @@ void ep_csv_field(FILE *f, const char *s);
  * tokenizer would silently skip. Complexity: O(length).
  */
 int ep_list_check(const char *option, const char *s, struct ep_error *err);
+
+/*
+ * Write a --help text to `f` with no line wider than `width` columns (wider only where one word
+ * is). The text is read as blocks, and a block that already fits is written unchanged:
+ * - an item: a line indented by at least one space whose text has a run of two or more spaces
+ *   before its description ("  --nodes N     number of nodes"), with the lines after it that
+ *   are indented to its hanging column (the indent of the next line when that lies between the
+ *   item's indent and its description column, else the description column);
+ * - a usage line ("usage: edgepipe CMD ..." or an indented "edgepipe CMD ..."), alone; it
+ *   continues under the word after CMD;
+ * - a heading (not indented, ending in ':'), alone;
+ * - otherwise a paragraph: the following lines of the same indent that are none of the above.
+ * A block with a line too wide has its words joined and filled again under its first line's
+ * head, continuing at its hanging column; blank lines stay. Complexity: O(length of text).
+ */
+void ep_help_write(FILE *f, const char *text, int width);
 
 #endif
