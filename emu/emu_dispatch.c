@@ -87,7 +87,7 @@ static void issue(struct emu_session *s, double now)
 {
 	int64_t r = s->issued++;
 
-	s->reqs[r].issue = now;
+	s->reqs[r].issue_s = now;
 	s->reqs[r].deploy = -1;
 	emu_dispatch_queue(s, r, false);
 }
@@ -115,7 +115,7 @@ static void send_attempt(struct emu_session *s, struct deploy *d, int64_t r, dou
 	h.deployment = (uint32_t)d->id;
 	h.attempt = (uint32_t)(q->attempts + 1);
 	h.request = (uint64_t)r;
-	h.issue_ns = (uint64_t)(q->issue * 1e9);
+	h.issue_ns = (uint64_t)(q->issue_s * 1e9);
 	h.sent_ns = emu_now_ns();
 	h.raw_bytes = h.wire_bytes = v->input_bytes;
 	h.stage = -1;
@@ -145,10 +145,10 @@ static void send_attempt(struct emu_session *s, struct deploy *d, int64_t r, dou
 	}
 	q->attempts++;
 	if (q->attempts == 1)
-		q->first_sent = now;
-	q->sent = now;
+		q->first_sent_s = now;
+	q->sent_s = now;
 	q->deploy = d->id;
-	q->deadline = now + retry_after(s, q->attempts);
+	q->deadline_s = now + retry_after(s, q->attempts);
 	d->in_flight++;
 	d->in_frames++;
 	d->in_raw += (double)h.raw_bytes;
@@ -177,7 +177,7 @@ static void connect_in(struct emu_session *s, struct deploy *d, double now)
 
 	d->in_fd = emu_sess_socket_d(s, SOCK_STREAM);
 	if (d->in_fd < 0) {
-		d->in_retry = now + RECONNECT_S;
+		d->in_retry_s = now + RECONNECT_S;
 		return;
 	}
 	setsockopt(d->in_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -187,13 +187,13 @@ static void connect_in(struct emu_session *s, struct deploy *d, double now)
 		sa.sin_addr = emu_net_addr(s->net, d->plan.stages[0].node);
 		sa.sin_port = htons((uint16_t)(EMU_STAGE_PORT_BASE + d->id % EMU_STAGE_PORT_SPAN));
 	}
-	d->in_connect_t0 = now; /* per attempt: refusals are progress, a silent SYN is not */
+	d->in_connect_t0_s = now; /* per attempt: refusals are progress, a silent SYN is not */
 	d->in_connecting = true;
 	if (connect(d->in_fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno == EINPROGRESS)
 		return;
 	close(d->in_fd);
 	d->in_fd = -1;
-	d->in_retry = now + RECONNECT_S;
+	d->in_retry_s = now + RECONNECT_S;
 }
 
 static void connect_done(struct emu_session *s, struct deploy *d, double now)
@@ -206,12 +206,12 @@ static void connect_done(struct emu_session *s, struct deploy *d, double now)
 	if (e != 0) {
 		close(d->in_fd);
 		d->in_fd = -1;
-		d->in_retry = now + RECONNECT_S;
+		d->in_retry_s = now + RECONNECT_S;
 		return;
 	}
 	d->in_connecting = false;
 	d->in_conn = true;
-	d->in_progress = now;
+	d->in_progress_s = now;
 	memset(&hello, 0, sizeof(hello));
 	hello.magic = EMU_FRAME_MAGIC;
 	hello.type = EMU_FRAME_HELLO;
@@ -228,23 +228,23 @@ static void check_in_stuck(struct emu_session *s, struct deploy *d, double now)
 	int outq = 0;
 
 	if (d->in_connecting && d->in_fd >= 0 &&
-	    now - d->in_connect_t0 > fmax(timeout, EMU_CONNECT_STUCK_S)) {
-		emu_detect_link(s, d, s->n, d->plan.stages[0].node, now - d->in_connect_t0, now);
+	    now - d->in_connect_t0_s > fmax(timeout, EMU_CONNECT_STUCK_S)) {
+		emu_detect_link(s, d, s->n, d->plan.stages[0].node, now - d->in_connect_t0_s, now);
 		return;
 	}
 	if (!d->in_conn || ioctl(d->in_fd, SIOCOUTQ, &outq) != 0)
 		return;
 	if (outq == 0 && d->out.count == 0) {
-		d->in_progress = now;
+		d->in_progress_s = now;
 		return;
 	}
 	if (d->in_written - outq > d->in_acked) {
 		d->in_acked = d->in_written - outq;
-		d->in_progress = now;
+		d->in_progress_s = now;
 		return;
 	}
-	if (now - d->in_progress > timeout && emu_tcp_timeouts(d->in_fd) >= EMU_STUCK_RTOS)
-		emu_detect_link(s, d, s->n, d->plan.stages[0].node, now - d->in_progress, now);
+	if (now - d->in_progress_s > timeout && emu_tcp_timeouts(d->in_fd) >= EMU_STUCK_RTOS)
+		emu_detect_link(s, d, s->n, d->plan.stages[0].node, now - d->in_progress_s, now);
 }
 
 void emu_dispatch_step(struct emu_session *s, double now)
@@ -257,9 +257,9 @@ void emu_dispatch_step(struct emu_session *s, double now)
 			       s->issued - s->answered < s->cfg.window)
 				issue(s, now);
 		} else {
-			while (s->issued < s->cfg.requests && now >= s->next_arrival) {
+			while (s->issued < s->cfg.requests && now >= s->next_arrival_s) {
 				issue(s, now);
-				s->next_arrival += s->cfg.arrival == EMU_CONSTANT
+				s->next_arrival_s += s->cfg.arrival == EMU_CONSTANT
 							   ? 1 / s->cfg.rate
 							   : gsl_ran_exponential(s->rng_arrival,
 										 1 / s->cfg.rate);
@@ -271,7 +271,7 @@ void emu_dispatch_step(struct emu_session *s, double now)
 
 		if (d->state != DEP_STARTING && d->state != DEP_LIVE && d->state != DEP_DRAINING)
 			continue;
-		if (d->in_fd < 0 && !d->in_conn && now >= d->in_retry)
+		if (d->in_fd < 0 && !d->in_conn && now >= d->in_retry_s)
 			connect_in(s, d, now);
 		if (d->state != DEP_STARTING || d->in_connecting)
 			check_in_stuck(s, d, now);
@@ -414,9 +414,9 @@ static void take_result(struct emu_session *s, struct deploy *d, double now)
 		d->res_frames++;
 		d->res_raw += (double)h->raw_bytes;
 		d->res_wire += (double)h->wire_bytes;
-		hold_answer(s, h, now + d->hold_res);
+		hold_answer(s, h, now + d->hold_res_s);
 	} else if (h->type == EMU_FRAME_PROBE) {
-		hold_answer(s, h, now + (h->flags & EMU_FRAME_NOHOLD ? 0 : d->hold_res));
+		hold_answer(s, h, now + (h->flags & EMU_FRAME_NOHOLD ? 0 : d->hold_res_s));
 	}
 }
 
@@ -481,7 +481,7 @@ void emu_dispatch_accept(struct emu_session *s, double now)
 		}
 		memset(&s->pc[s->n_pc], 0, sizeof(s->pc[0]));
 		s->pc[s->n_pc].fd = fd;
-		s->pc[s->n_pc].since = now;
+		s->pc[s->n_pc].since_s = now;
 		s->n_pc++;
 	}
 }
@@ -491,7 +491,7 @@ void emu_dispatch_pending_io(struct emu_session *s, int i, double now)
 	struct pending_conn *pc = &s->pc[i];
 	int k = emu_frame_read(&pc->rd, pc->fd, NULL);
 
-	if (k == 0 && now - pc->since < PENDING_TIMEOUT)
+	if (k == 0 && now - pc->since_s < PENDING_TIMEOUT)
 		return;
 	if (k == 1 && pc->rd.hdr.type == EMU_FRAME_HELLO && (int)pc->rd.hdr.deployment < s->n_deps) {
 		struct deploy *d = &s->deps[pc->rd.hdr.deployment];
@@ -511,7 +511,7 @@ void emu_dispatch_pending_io(struct emu_session *s, int i, double now)
 
 static void add_to_series(struct emu_session *s, double now)
 {
-	int b = (int)floor((now - s->t0) / s->cfg.bin_s);
+	int b = (int)floor((now - s->t0_s) / s->cfg.bin_s);
 
 	if (b < 0)
 		b = 0;
@@ -542,7 +542,7 @@ static void complete(struct emu_session *s, const struct emu_frame_hdr *h, doubl
 		return;
 	}
 	q->answered = true;
-	q->done = now;
+	q->done_s = now;
 	q->answered_by = (int)h->deployment;
 	s->answered++;
 	if (q->deploy >= 0 && q->deploy < s->n_deps)
@@ -555,13 +555,13 @@ static void probe_back(struct emu_session *s, const struct emu_frame_hdr *h, dou
 {
 	if (s->phase != PH_PROBE || !s->probe_out || h->request != (uint64_t)s->probe_k)
 		return;
-	s->probe_rtt[s->probe_k++] = now - s->probe_sent;
+	s->probe_rtt[s->probe_k++] = now - s->probe_sent_s;
 	s->probe_out = false;
 }
 
 void emu_dispatch_answers(struct emu_session *s, double now)
 {
-	while (s->hr_count > 0 && s->hr[s->hr_head].due <= now) {
+	while (s->hr_count > 0 && s->hr[s->hr_head].due_s <= now) {
 		struct held_result hr = s->hr[s->hr_head];
 
 		s->hr_head = (s->hr_head + 1) % s->hr_cap;
@@ -571,17 +571,17 @@ void emu_dispatch_answers(struct emu_session *s, double now)
 		else
 			complete(s, &hr.hdr, now);
 	}
-	if (s->phase != PH_RUN || s->cfg.retry_timeout_s <= 0 || now < s->next_retry_scan)
+	if (s->phase != PH_RUN || s->cfg.retry_timeout_s <= 0 || now < s->next_retry_scan_s)
 		return;
-	s->next_retry_scan = now + RETRY_SCAN_S;
+	s->next_retry_scan_s = now + RETRY_SCAN_S;
 	for (int64_t r = 0; r < s->issued; r++) {
 		struct req *q = &s->reqs[r];
 
-		if (q->answered || q->deploy < 0 || now < q->deadline)
+		if (q->answered || q->deploy < 0 || now < q->deadline_s)
 			continue;
 		emu_sess_event(s, "timeout", -1, -1, q->deploy,
 			       "request %lld unanswered %.3f s after its attempt %d: sent again",
-			       (long long)r, now - q->sent, q->attempts);
+			       (long long)r, now - q->sent_s, q->attempts);
 		s->deps[q->deploy].in_flight--;
 		q->deploy = -1;
 		emu_dispatch_queue(s, r, true);
@@ -594,17 +594,17 @@ double emu_dispatch_next_time(const struct emu_session *s, double now)
 
 	/* Answers held for a latency: wake a little early and spin (see emu_stage.c). */
 	if (s->hr_count > 0)
-		t = fmin(t, s->hr[s->hr_head].due - 150e-6);
+		t = fmin(t, s->hr[s->hr_head].due_s - 150e-6);
 	if (s->phase == PH_RUN && s->cfg.arrival != EMU_CLOSED && s->issued < s->cfg.requests)
-		t = fmin(t, s->next_arrival);
+		t = fmin(t, s->next_arrival_s);
 	if (s->phase == PH_RUN && s->cfg.retry_timeout_s > 0)
-		t = fmin(t, fmax(s->next_retry_scan, now));
+		t = fmin(t, fmax(s->next_retry_scan_s, now));
 	for (int k = 0; k < s->n_deps; k++) {
 		const struct deploy *d = &s->deps[k];
 
 		if ((d->state == DEP_STARTING || d->state == DEP_LIVE) && d->in_fd < 0 &&
 		    !d->in_conn)
-			t = fmin(t, d->in_retry);
+			t = fmin(t, d->in_retry_s);
 	}
 	return t;
 }
@@ -615,7 +615,7 @@ void emu_probe_step(struct emu_session *s, double now)
 	struct emu_frame_hdr h;
 
 	if (s->probe_out) {
-		if (now - s->probe_sent < 5.0)
+		if (now - s->probe_sent_s < 5.0)
 			return;
 		s->probe_rtt[s->probe_k++] = NAN; /* lost: a probe does not hold the run up */
 		s->probe_out = false;
@@ -623,9 +623,9 @@ void emu_probe_step(struct emu_session *s, double now)
 	if (s->probe_k >= 2 * s->cfg.probes || !d || !d->in_conn) {
 		if (s->probe_k >= 2 * s->cfg.probes) {
 			s->phase = PH_RUN;
-			s->t0 = now;
-			s->next_arrival = now;
-			s->next_retry_scan = now;
+			s->t0_s = now;
+			s->next_arrival_s = now;
+			s->next_retry_scan_s = now;
 			emu_sess_event(s, "start", -1, -1, -1, "the workload starts: %lld requests",
 				       (long long)s->cfg.requests);
 		}
@@ -642,6 +642,6 @@ void emu_probe_step(struct emu_session *s, double now)
 	if (emu_out_push(&d->out, &h, NULL, NULL) != EP_OK)
 		return;
 	s->probe_out = true;
-	s->probe_sent = now;
+	s->probe_sent_s = now;
 	flush_in(s, d, now);
 }

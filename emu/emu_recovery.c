@@ -208,8 +208,8 @@ static int cmp_fev(const void *a, const void *b)
 {
 	const struct fault_ev *x = a, *y = b;
 
-	if (x->t != y->t)
-		return x->t < y->t ? -1 : 1;
+	if (x->t_s != y->t_s)
+		return x->t_s < y->t_s ? -1 : 1;
 	if (x->end != y->end)
 		return x->end ? -1 : 1; /* an end before a start at the same time */
 	return x->fault - y->fault;
@@ -258,7 +258,7 @@ int emu_recovery_init(struct emu_session *s, struct ep_error *err)
 			s->watch_size = st.st_size;
 		}
 	}
-	s->noplan_since = -1;
+	s->noplan_since_s = -1;
 	return EP_OK;
 }
 
@@ -378,9 +378,9 @@ int emu_deploy_spawn(struct emu_session *s, const struct plan *plan, int version
 	d->version = version;
 	d->n = n;
 	d->state = DEP_STARTING;
-	d->started = now;
+	d->started_s = now;
 	d->in_fd = d->res_fd = -1;
-	d->in_retry = now;
+	d->in_retry_s = now;
 	d->pid = calloc((size_t)n, sizeof(pid_t));
 	d->ctl = malloc((size_t)n * sizeof(int));
 	d->ready = calloc((size_t)n, sizeof(bool));
@@ -403,7 +403,7 @@ int emu_deploy_spawn(struct emu_session *s, const struct plan *plan, int version
 	}
 	pthread_mutex_unlock(&s->tl.mu);
 	plan_cost(p, &d->plan, &d->cost, NULL, NULL);
-	d->hold_res = transport ? cluster_latency(s->cl, plan->stages[n - 1].node, s->n) : 0;
+	d->hold_res_s = transport ? cluster_latency(s->cl, plan->stages[n - 1].node, s->n) : 0;
 	for (int i = 0; i < n; i++) {
 		const struct plan_stage *st = &plan->stages[i];
 		int node = st->node, next = i + 1 < n ? plan->stages[i + 1].node : s->n;
@@ -556,7 +556,7 @@ int64_t emu_deploy_fail(struct emu_session *s, struct deploy *d, double now, con
 			 "deployment %d failed before the workload started: %s", d->id, d->reason);
 	emu_deploy_kill(s, d);
 	d->state = DEP_FAILED;
-	d->ended = now;
+	d->ended_s = now;
 	/* Its requests go back to the front of the queue, oldest first. */
 	for (int64_t r = s->issued - 1; r >= 0; r--) {
 		struct req *q = &s->reqs[r];
@@ -586,7 +586,7 @@ void emu_deploy_stop(struct emu_session *s, struct deploy *d, double now)
 		if (d->ctl[i] >= 0)
 			send(d->ctl[i], &m, sizeof(m), MSG_NOSIGNAL | MSG_DONTWAIT);
 	d->state = DEP_STOPPING;
-	d->stop_sent = now;
+	d->stop_sent_s = now;
 	if (d->in_fd >= 0)
 		close(d->in_fd);
 	d->in_fd = -1;
@@ -596,12 +596,12 @@ void emu_deploy_stop(struct emu_session *s, struct deploy *d, double now)
 
 static void go_live(struct emu_session *s, struct deploy *d, double now)
 {
-	double rel = now - s->t0;
+	double rel = now - s->t0_s;
 
 	d->state = DEP_LIVE;
-	d->live = now;
+	d->live_s = now;
 	emu_sess_event(s, "live", -1, -1, d->id, "deployment %d connected, %.3f s after it started",
-		       d->id, now - d->started);
+		       d->id, now - d->started_s);
 	/* Older live deployments drain: what they have not begun to send goes to this one. */
 	for (int k = 0; k < s->n_deps; k++) {
 		struct deploy *o = &s->deps[k];
@@ -714,7 +714,7 @@ void emu_deploy_step(struct emu_session *s, double now)
 				all_ready = all_ready && d->ready[i];
 			if (all_ready && d->in_conn && d->res_fd >= 0)
 				go_live(s, d, now);
-			else if (now - d->started > s->cfg.deploy_timeout_s)
+			else if (now - d->started_s > s->cfg.deploy_timeout_s)
 				emu_deploy_fail(s, d, now,
 						"not connected within %.3g s (--deploy-timeout)",
 						s->cfg.deploy_timeout_s);
@@ -726,17 +726,17 @@ void emu_deploy_step(struct emu_session *s, double now)
 				for (int i = 0; i < s->n_urec; i++)
 					if (s->urec[i].drained_s < 0 && s->urec[i].live_s >= 0 &&
 					    s->urec[i].version > d->version)
-						s->urec[i].drained_s = now - s->t0;
+						s->urec[i].drained_s = now - s->t0_s;
 				emu_deploy_stop(s, d, now);
 			}
 			break;
 		case DEP_STOPPING:
 			for (int i = 0; i < d->n; i++)
 				all_gone = all_gone && (d->status[i] != -1 || d->pid[i] <= 0);
-			if (all_gone || now - d->stop_sent > STOP_GRACE_S) {
+			if (all_gone || now - d->stop_sent_s > STOP_GRACE_S) {
 				emu_deploy_kill(s, d);
 				d->state = DEP_STOPPED;
-				d->ended = now;
+				d->ended_s = now;
 			}
 			break;
 		default: break;
@@ -848,7 +848,7 @@ int emu_fault_attribute(struct emu_session *s, int a, int b, double now)
 			}
 		}
 	if (best >= 0 && s->frec[best].detected_s < 0)
-		s->frec[best].detected_s = now - s->t0;
+		s->frec[best].detected_s = now - s->t0_s;
 	return best;
 }
 
@@ -905,7 +905,7 @@ void emu_heartbeat_read(struct emu_session *s, double now)
 		    m.node >= s->n)
 			continue;
 		nd = &s->nodes[m.node];
-		nd->last_hb = now;
+		nd->last_hb_s = now;
 		nd->seen = true;
 		if (nd->dead) {
 			nd->dead = false;
@@ -918,20 +918,20 @@ void emu_heartbeat_read(struct emu_session *s, double now)
 
 void emu_heartbeat_check(struct emu_session *s, double now)
 {
-	if (now < s->next_hb_check)
+	if (now < s->next_hb_check_s)
 		return;
-	s->next_hb_check = now + s->cfg.heartbeat_period_s / 2;
+	s->next_hb_check_s = now + s->cfg.heartbeat_period_s / 2;
 	for (int i = 0; i < s->n; i++) {
 		struct node_st *nd = &s->nodes[i];
 		int f, used = 0;
 
-		if (!nd->seen || nd->dead || now - nd->last_hb <= s->cfg.heartbeat_timeout_s)
+		if (!nd->seen || nd->dead || now - nd->last_hb_s <= s->cfg.heartbeat_timeout_s)
 			continue;
 		nd->dead = true;
 		s->node_gen++;
 		emu_sess_event(s, "detect", i, -1, -1,
 			       "node %d: no heartbeat for %.3f s: declared dead", i,
-			       now - nd->last_hb);
+			       now - nd->last_hb_s);
 		f = s->phase == PH_RUN ? emu_fault_attribute(s, i, -1, now) : -1;
 		for (int k = 0; k < s->n_deps; k++) {
 			struct deploy *d = &s->deps[k];
@@ -1077,17 +1077,17 @@ void emu_recovery_replan(struct emu_session *s, double now)
 			return;
 	t = emu_deploy_target(s);
 	if (t && t->version == s->cur_ver) {
-		s->noplan_since = -1;
+		s->noplan_since_s = -1;
 		return;
 	}
-	if (s->noplan_since >= 0 && s->node_gen == s->noplan_gen && now < s->next_plan_try) {
-		if (!t && now - s->noplan_since > s->cfg.giveup_s) {
+	if (s->noplan_since_s >= 0 && s->node_gen == s->noplan_gen && now < s->next_plan_try_s) {
+		if (!t && now - s->noplan_since_s > s->cfg.giveup_s) {
 			s->rep.gave_up = true;
 			emu_sess_event(
 				s, "give-up", -1, -1, -1,
 				"no plan for %.3g s: the run ends with "
 				"%lld request(s) unanswered",
-				now - s->noplan_since,
+				now - s->noplan_since_s,
 				(long long)(s->issued - s->answered + s->cfg.requests - s->issued));
 		}
 		return;
@@ -1100,17 +1100,17 @@ void emu_recovery_replan(struct emu_session *s, double now)
 			       "stage(s)",
 			       s->cfg.algo->name, s->vers[s->cur_ver].name, plan.n_stages);
 		if (emu_deploy_spawn(s, &plan, s->cur_ver, now) >= 0)
-			s->noplan_since = -1;
+			s->noplan_since_s = -1;
 	} else {
-		if (s->noplan_since < 0 || s->node_gen != s->noplan_gen)
+		if (s->noplan_since_s < 0 || s->node_gen != s->noplan_gen)
 			emu_sess_event(s, "noplan", -1, -1, -1, "no plan for %s: %s%s",
 				       s->vers[s->cur_ver].name, reason,
 				       t ? " (the old model keeps serving)" : "");
-		if (s->noplan_since < 0)
-			s->noplan_since = now;
+		if (s->noplan_since_s < 0)
+			s->noplan_since_s = now;
 		s->noplan_gen = s->node_gen;
-		s->next_plan_try = now + PLAN_RETRY_S;
-		if (!t && now - s->noplan_since > s->cfg.giveup_s)
+		s->next_plan_try_s = now + PLAN_RETRY_S;
+		if (!t && now - s->noplan_since_s > s->cfg.giveup_s)
 			s->rep.gave_up = true;
 	}
 	plan_release(&plan);
@@ -1138,11 +1138,11 @@ static void record_faults(struct emu_session *s)
 		r = &s->frec[s->fev[i].fault];
 		if (s->fev[i].end) {
 			if (o->outcome == TL_APPLIED) {
-				r->end_s = o->t - s->t0;
-				emu_sess_event_at(s, o->t, "restore", a, b, -1, "'%s' is over",
+				r->end_s = o->t_s - s->t0_s;
+				emu_sess_event_at(s, o->t_s, "restore", a, b, -1, "'%s' is over",
 						  f->text);
 			} else if (o->outcome == TL_ERROR) {
-				emu_sess_event_at(s, o->t, "error", a, b, -1, "undoing '%s': %s",
+				emu_sess_event_at(s, o->t_s, "error", a, b, -1, "undoing '%s': %s",
 						  f->text, o->text);
 			}
 			continue;
@@ -1150,22 +1150,22 @@ static void record_faults(struct emu_session *s)
 		if (o->outcome == TL_SKIPPED) {
 			s->f_skipped[s->fev[i].fault] = true;
 			snprintf(r->note, sizeof(r->note), "skipped: %.180s", o->text);
-			emu_sess_event_at(s, o->t, "skipped", -1, -1, -1, "'%s': %s", f->text,
+			emu_sess_event_at(s, o->t_s, "skipped", -1, -1, -1, "'%s': %s", f->text,
 					  r->note);
 			continue;
 		}
 		r->node = a;
 		r->peer = b;
-		r->at_s = o->t - s->t0;
+		r->at_s = o->t_s - s->t0_s;
 		if (f->a.kind == TIMELINE_STAGE || (f->pair && f->b.kind == TIMELINE_STAGE))
 			snprintf(r->note, sizeof(r->note), "%s%s%s", label(s, a, x, sizeof(x)),
 				 b >= 0 ? " - " : "", b >= 0 ? label(s, b, y, sizeof(y)) : "");
 		if (o->outcome == TL_ERROR) {
 			snprintf(r->note, sizeof(r->note), "not applied: %.180s", o->text);
-			emu_sess_event_at(s, o->t, "error", a, b, -1, "'%s': %s", f->text, o->text);
+			emu_sess_event_at(s, o->t_s, "error", a, b, -1, "'%s': %s", f->text, o->text);
 			continue;
 		}
-		emu_sess_event_at(s, o->t, "fault", a, b, -1,
+		emu_sess_event_at(s, o->t_s, "fault", a, b, -1,
 				  "'%s'%s%s (scheduled %.3f s, +%.1f ms)", f->text,
 				  r->note[0] ? ": " : "", r->note, r->scheduled_s,
 				  (r->at_s - r->scheduled_s) * 1e3);
@@ -1203,7 +1203,7 @@ static void start_update(struct emu_session *s, const char *name,
 	memset(u, 0, sizeof(*u));
 	u->version = s->cur_ver;
 	snprintf(u->model, sizeof(u->model), "%s", name);
-	u->at_s = now - s->t0;
+	u->at_s = now - s->t0_s;
 	u->live_s = u->drained_s = u->rollout_s = -1;
 	emu_sess_event(s, "update", -1, -1, -1, "model update to %s (version %d)", name,
 		       s->cur_ver);
@@ -1217,7 +1217,7 @@ static void check_watch(struct emu_session *s, double now)
 	struct ep_error e;
 	struct stat st;
 
-	s->next_watch = now + WATCH_S;
+	s->next_watch_s = now + WATCH_S;
 	if (stat(s->cfg.watch_path, &st) != 0 ||
 	    (st.st_mtim.tv_sec == s->watch_mtime.tv_sec &&
 	     st.st_mtim.tv_nsec == s->watch_mtime.tv_nsec && st.st_size == s->watch_size))
@@ -1238,7 +1238,7 @@ static void check_watch(struct emu_session *s, double now)
 
 void emu_timeline_step(struct emu_session *s, double now)
 {
-	double rel = now - s->t0;
+	double rel = now - s->t0_s;
 
 	if (!s->tl.started && !s->tl.stop && !emu_timeline_start(s))
 		return;
@@ -1248,7 +1248,7 @@ void emu_timeline_step(struct emu_session *s, double now)
 		s->update_done = true;
 		start_update(s, s->cfg.update_profile->model, s->cfg.update_profile, NULL, NULL, now);
 	}
-	if (s->cfg.watch_path && now >= s->next_watch)
+	if (s->cfg.watch_path && now >= s->next_watch_s)
 		check_watch(s, now);
 }
 
@@ -1257,9 +1257,9 @@ double emu_timeline_next_time(const struct emu_session *s)
 	double t = INFINITY;
 
 	if (s->cfg.update_profile && !s->update_done)
-		t = fmin(t, s->t0 + s->cfg.update_at_s);
+		t = fmin(t, s->t0_s + s->cfg.update_at_s);
 	if (s->cfg.watch_path)
-		t = fmin(t, s->next_watch);
+		t = fmin(t, s->next_watch_s);
 	return t;
 }
 
@@ -1283,8 +1283,8 @@ void emu_recovery_kill_all(struct emu_session *s)
 			}
 		if (active(d) || d->state == DEP_STOPPING) {
 			d->state = d->state == DEP_STOPPING ? DEP_STOPPED : d->state;
-			if (d->ended <= 0)
-				d->ended = emu_now_s();
+			if (d->ended_s <= 0)
+				d->ended_s = emu_now_s();
 		}
 	}
 	if (s->nodes)

@@ -236,7 +236,7 @@ int emu_remote_setup(struct emu_session *s, struct ep_error *err)
 			return ep_error_set(err, EP_EIO, "%s: cannot open its node session: %s "
 					    "(is 'edgepipe stage --listen' running there?)",
 					    host_label(s, i, b, sizeof(b)), strerror(errno));
-		s->nodes[i].last_hb = emu_now_s();
+		s->nodes[i].last_hb_s = emu_now_s();
 		s->nodes[i].share_eff = 1;
 	}
 	if (s->cfg.progress)

@@ -83,7 +83,7 @@ static void event_v(struct emu_session *s, double t, const char *kind, int node,
 	e->deployment = deploy;
 	vsnprintf(e->text, sizeof(e->text), fmt, ap);
 	if (s->cfg.progress) {
-		double t0 = s->t0 > 0 ? s->t0 : s->t_begin;
+		double t0 = s->t0_s > 0 ? s->t0_s : s->t_begin_s;
 
 		fprintf(s->cfg.progress, "edgepipe emu: %8.3f s  %-9s %s\n", e->t_s - t0, kind,
 			e->text);
@@ -346,7 +346,7 @@ static int spawn_heartbeaters(struct emu_session *s, struct ep_error *err)
 
 		if (rc)
 			return rc;
-		s->nodes[i].last_hb = emu_now_s();
+		s->nodes[i].last_hb_s = emu_now_s();
 	}
 	return EP_OK;
 }
@@ -536,15 +536,15 @@ static void start_phase_check(struct emu_session *s, double now)
 	if (all && s->n_deps > 0 && s->deps[0].state == DEP_LIVE) {
 		emu_sess_event(s, "ready", -1, -1, 0,
 			       "%d heartbeaters and %d stage(s) up in %.3f s", s->n, s->deps[0].n,
-			       now - s->t_begin);
-		s->rep.setup_s = now - s->t_begin;
+			       now - s->t_begin_s);
+		s->rep.setup_s = now - s->t_begin_s;
 		if (s->cfg.probes > 0) {
 			s->phase = PH_PROBE;
 		} else {
 			s->phase = PH_RUN;
-			s->t0 = now;
-			s->next_arrival = now;
-			s->next_retry_scan = now;
+			s->t0_s = now;
+			s->next_arrival_s = now;
+			s->next_retry_scan_s = now;
 			emu_sess_event(s, "start", -1, -1, -1, "the workload starts: %lld requests",
 				       (long long)s->cfg.requests);
 		}
@@ -553,7 +553,7 @@ static void start_phase_check(struct emu_session *s, double now)
 	/* Counted from the end of bring-up: building the network for hundreds of nodes takes
 	 * tens of seconds, which used to eat the whole allowance before the first heartbeat was
 	 * even read (and the first node was then blamed). */
-	if (now - s->t_up > START_TIMEOUT_S + s->cfg.deploy_timeout_s) {
+	if (now - s->t_up_s > START_TIMEOUT_S + s->cfg.deploy_timeout_s) {
 		int missing = 0, first = -1;
 
 		for (int i = 0; i < s->n; i++)
@@ -564,12 +564,12 @@ static void start_phase_check(struct emu_session *s, double now)
 				 "no heartbeat from %d of the %d nodes (node %d%s) within %.0f s of the "
 				 "end of bring-up (%.0f s + --deploy-timeout %.3g s; raise "
 				 "--deploy-timeout on a slow or busy host)", missing, s->n, first,
-				 missing > 1 ? " and others" : "", now - s->t_up, START_TIMEOUT_S,
+				 missing > 1 ? " and others" : "", now - s->t_up_s, START_TIMEOUT_S,
 				 s->cfg.deploy_timeout_s);
 		else
 			snprintf(s->fatal, sizeof(s->fatal),
 				 "the first deployment was not connected within %.0f s of the end of "
-				 "bring-up (%.0f s + --deploy-timeout %.3g s)", now - s->t_up,
+				 "bring-up (%.0f s + --deploy-timeout %.3g s)", now - s->t_up_s,
 				 START_TIMEOUT_S, s->cfg.deploy_timeout_s);
 	}
 }
@@ -577,15 +577,15 @@ static void start_phase_check(struct emu_session *s, double now)
 /* Every status period of the workload: answered so far, the rate, and the time left at it. */
 static void status_line(struct emu_session *s, double now)
 {
-	double el = now - s->t0, rate;
+	double el = now - s->t0_s, rate;
 
 	if (!s->cfg.status)
 		return;
-	if (s->next_status <= 0)
-		s->next_status = s->t0 + s->cfg.status_period_s;
-	if (now < s->next_status)
+	if (s->next_status_s <= 0)
+		s->next_status_s = s->t0_s + s->cfg.status_period_s;
+	if (now < s->next_status_s)
 		return;
-	s->next_status = now + s->cfg.status_period_s;
+	s->next_status_s = now + s->cfg.status_period_s;
 	rate = el > 0 ? (double)s->answered / el : 0;
 	fprintf(s->cfg.status, "edgepipe emu: %8.1f s  progress  %lld/%lld answered (%.3g /s)",
 		el, (long long)s->answered, (long long)s->cfg.requests, rate);
@@ -615,10 +615,10 @@ static void cpu_mark(struct emu_session *s, bool end)
 {
 	if (!s->cpu_a || s->phase != PH_RUN)
 		return;
-	if (s->t_cpu_a == 0 && s->answered >= s->cfg.warmup_requests)
-		cpu_sample(s, s->cpu_a, &s->t_cpu_a);
-	if (end && s->t_cpu_a > 0 && s->t_cpu_b == 0)
-		cpu_sample(s, s->cpu_b, &s->t_cpu_b);
+	if (s->t_cpu_a_s == 0 && s->answered >= s->cfg.warmup_requests)
+		cpu_sample(s, s->cpu_a, &s->t_cpu_a_s);
+	if (end && s->t_cpu_a_s > 0 && s->t_cpu_b_s == 0)
+		cpu_sample(s, s->cpu_b, &s->t_cpu_b_s);
 }
 
 static int run_loop(struct emu_session *s)
@@ -722,9 +722,9 @@ static int run_loop(struct emu_session *s)
 		wake = fmin(wake, emu_dispatch_next_time(s, now));
 		if (s->phase == PH_RUN)
 			wake = fmin(wake, emu_timeline_next_time(s));
-		wake = fmin(wake, s->next_hb_check);
-		if (s->cfg.status && s->phase == PH_RUN && s->next_status > 0)
-			wake = fmin(wake, s->next_status);
+		wake = fmin(wake, s->next_hb_check_s);
+		if (s->cfg.status && s->phase == PH_RUN && s->next_status_s > 0)
+			wake = fmin(wake, s->next_status_s);
 		now = emu_now_s(); /* the steps above took some of the wait */
 		ts.tv_sec = 0;
 		ts.tv_nsec = wake > now ? (long)((wake - now) * 1e9) : 0;
@@ -809,7 +809,7 @@ static void report_workload(struct emu_session *s)
 	struct emu_report *r = &s->rep;
 	int64_t n = s->cfg.requests, k = 0, m = 0;
 	double *done = malloc((size_t)n * sizeof(double)), *lat = malloc((size_t)n * sizeof(double));
-	double t0 = s->t0;
+	double t0 = s->t0_s;
 
 	s->rreq = calloc((size_t)n, sizeof(*s->rreq));
 	r->issued = s->issued;
@@ -829,10 +829,10 @@ static void report_workload(struct emu_session *s)
 		const struct req *q = &s->reqs[i];
 		struct emu_request_record *o = &s->rreq[i];
 
-		o->issue_s = i < s->issued ? q->issue - t0 : -1;
-		o->first_sent_s = q->attempts > 0 ? q->first_sent - t0 : -1;
-		o->sent_s = q->attempts > 0 ? q->sent - t0 : -1;
-		o->done_s = q->answered ? q->done - t0 : -1;
+		o->issue_s = i < s->issued ? q->issue_s - t0 : -1;
+		o->first_sent_s = q->attempts > 0 ? q->first_sent_s - t0 : -1;
+		o->sent_s = q->attempts > 0 ? q->sent_s - t0 : -1;
+		o->done_s = q->answered ? q->done_s - t0 : -1;
 		o->attempts = q->attempts;
 		o->deployment = q->answered ? q->answered_by : -1;
 		o->duplicates = q->dups;
@@ -843,7 +843,7 @@ static void report_workload(struct emu_session *s)
 			r->requests_resent++;
 		}
 		if (q->answered)
-			done[k++] = q->done;
+			done[k++] = q->done_s;
 	}
 	r->requests = s->rreq;
 	r->n_requests = s->issued;
@@ -855,8 +855,8 @@ static void report_workload(struct emu_session *s)
 	for (int64_t i = 0; i < s->issued; i++) {
 		const struct req *q = &s->reqs[i];
 
-		if (q->answered && (s->cfg.warmup_requests == 0 || q->done - t0 > r->warmup_end_s))
-			lat[m++] = q->done - q->issue;
+		if (q->answered && (s->cfg.warmup_requests == 0 || q->done_s - t0 > r->warmup_end_s))
+			lat[m++] = q->done_s - q->issue_s;
 	}
 	r->measured = m;
 	r->throughput = r->end_s > r->warmup_end_s ? (double)m / (r->end_s - r->warmup_end_s)
@@ -949,7 +949,7 @@ static void report_deploys(struct emu_session *s)
 {
 	struct emu_report *r = &s->rep;
 	int ns = 0, nl = 0;
-	double t0 = s->t0;
+	double t0 = s->t0_s;
 
 	for (int k = 0; k < s->n_deps; k++) {
 		ns += s->deps[k].n;
@@ -974,9 +974,9 @@ static void report_deploys(struct emu_session *s)
 		snprintf(o->model, sizeof(o->model), "%s", s->vers[d->version].name);
 		plan_str(&d->plan, o->plan, sizeof(o->plan));
 		o->bottleneck_s = d->cost.bottleneck_s;
-		o->started_s = d->started - t0;
-		o->live_s = d->live > 0 ? d->live - t0 : NAN;
-		o->ended_s = d->ended > 0 ? d->ended - t0 : NAN;
+		o->started_s = d->started_s - t0;
+		o->live_s = d->live_s > 0 ? d->live_s - t0 : NAN;
+		o->ended_s = d->ended_s > 0 ? d->ended_s - t0 : NAN;
 		snprintf(o->state, sizeof(o->state), "%s", names[d->state]);
 		snprintf(o->reason, sizeof(o->reason), "%s", d->reason);
 		for (int i = 0; i < d->n; i++)
@@ -1018,14 +1018,14 @@ static void report_energy(struct emu_session *s)
 {
 	struct emu_report *r = &s->rep;
 	const struct power_model *pm = s->cfg.power;
-	double T = s->t_cpu_b - s->t_cpu_a, scale, total = 0;
+	double T = s->t_cpu_b_s - s->t_cpu_a_s, scale, total = 0;
 	bool any = false;
 
 	r->energy = NULL;
 	r->n_energy = 0;
 	r->energy_interval_s = r->energy_j = r->energy_per_inference_j = r->power_w = NAN;
 	snprintf(r->power_model, sizeof(r->power_model), "%s", pm ? pm->name : "");
-	if (!pm || !s->cpu_a || !s->cpu_b || s->t_cpu_a <= 0 || s->t_cpu_b <= 0 || !s->nodes)
+	if (!pm || !s->cpu_a || !s->cpu_b || s->t_cpu_a_s <= 0 || s->t_cpu_b_s <= 0 || !s->nodes)
 		return;
 	s->energy = calloc((size_t)s->n, sizeof(*s->energy));
 	if (!s->energy)
@@ -1082,9 +1082,9 @@ static void build_report(struct emu_session *s)
 	struct emu_report *r = &s->rep;
 	double t0;
 
-	if (s->t0 <= 0)
-		s->t0 = s->t_end > 0 ? s->t_end : emu_now_s();
-	t0 = s->t0;
+	if (s->t0_s <= 0)
+		s->t0_s = s->t_end_s > 0 ? s->t_end_s : emu_now_s();
+	t0 = s->t0_s;
 	report_workload(s);
 	report_probes(s);
 	report_deploys(s);
@@ -1119,7 +1119,7 @@ int emu_session_run(struct emu_session *s, struct ep_error *err)
 	if (s->ran)
 		return ep_error_set(err, EP_EINVAL, "a session runs once");
 	s->ran = true;
-	s->t_begin = emu_now_s();
+	s->t_begin_s = emu_now_s();
 	s->phase = PH_START;
 	s->nodes = calloc((size_t)s->n, sizeof(*s->nodes));
 	if (!s->nodes) {
@@ -1141,14 +1141,14 @@ int emu_session_run(struct emu_session *s, struct ep_error *err)
 		goto out;
 	}
 	warn_cpu(s);
-	s->t_up = emu_now_s();
-	s->next_hb_check = s->t_up;
+	s->t_up_s = emu_now_s();
+	s->next_hb_check_s = s->t_up_s;
 	if (s->cfg.power && s->cgs) {
 		s->cpu_a = calloc((size_t)s->n, sizeof(double));
 		s->cpu_b = calloc((size_t)s->n, sizeof(double));
 	}
 	rc = run_loop(s);
-	if (s->t_cpu_a > 0 && s->t_cpu_b == 0) {
+	if (s->t_cpu_a_s > 0 && s->t_cpu_b_s == 0) {
 		/* Interrupted, given up, or requests left unanswered: the interval ends here. */
 		s->phase = PH_RUN;
 		cpu_mark(s, true);
@@ -1158,12 +1158,12 @@ int emu_session_run(struct emu_session *s, struct ep_error *err)
 	s->tl.stop = true;
 	if (rc)
 		ep_error_set(err, rc, "%s", s->fatal);
-	s->t_end = emu_now_s();
+	s->t_end_s = emu_now_s();
 	if (!s->rep.interrupted)
 		stop_stages(s);
 out:
-	if (s->t_end <= 0)
-		s->t_end = emu_now_s();
+	if (s->t_end_s <= 0)
+		s->t_end_s = emu_now_s();
 	teardown(s);
 	build_report(s);
 	return rc;

@@ -32,7 +32,7 @@ enum phase {
 
 struct node_st {
 	pid_t hb_pid;
-	double last_hb;   /* the last heartbeat received */
+	double last_hb_s; /* the last heartbeat received */
 	bool seen;        /* a heartbeat has come */
 	bool dead;        /* declared dead by the controller */
 	/* ground truth, kept by the fault timeline (the controller's logic never reads it) */
@@ -69,7 +69,7 @@ struct deploy {
 	struct plan plan;
 	struct plan_cost cost;
 	enum dep_state state;
-	double started, live, ended, stop_sent;
+	double started_s, live_s, ended_s, stop_sent_s;
 	int n;                        /* stages */
 	pid_t *pid;
 	int *ctl;                     /* -1 once closed */
@@ -79,9 +79,10 @@ struct deploy {
 	/* the dispatcher's connection to stage 0 */
 	int in_fd;
 	bool in_conn, in_connecting;
-	double in_retry, in_connect_t0;
+	double in_retry_s, in_connect_t0_s;
 	struct emu_out_queue out;
-	double in_written, in_acked, in_progress; /* stuck check */
+	double in_written, in_acked; /* bytes, for the stuck check */
+	double in_progress_s;         /* when in_acked last grew */
 	int64_t in_frames;
 	double in_raw, in_wire, in_encode_s;
 	/* the result connection from the last stage */
@@ -89,40 +90,40 @@ struct deploy {
 	struct emu_frame_reader res;
 	int64_t res_frames;
 	double res_raw, res_wire, res_decode_s;
-	double hold_res;              /* latency last stage -> dispatcher, added here */
+	double hold_res_s;            /* latency last stage -> dispatcher, added here */
 	int64_t in_flight;            /* requests whose current attempt is here */
 	char reason[200];
 };
 
 struct req {
-	double issue, first_sent, sent, done, deadline;
+	double issue_s, first_sent_s, sent_s, done_s, deadline_s;
 	int attempts, deploy, answered_by, dups;
 	bool answered;
 	signed char check; /* real compute: 0 unchecked, 1 matched, 2 a mismatch */
 };
 
 struct held_result {
-	double due;
+	double due_s;
 	struct emu_frame_hdr hdr;
 };
 
 struct pending_conn {
 	int fd;
-	double since;
+	double since_s;
 	struct emu_frame_reader rd;
 };
 
 #define MAX_PENDING_CONN 8
 
 struct fault_ev {
-	double t; /* from t0 */
+	double t_s; /* from t0_s */
 	int fault;
 	bool end;
 };
 
 /* What the timeline thread did for one fault_ev, for the loop to record. */
 struct fault_done {
-	double t;         /* when the action took effect (CLOCK_MONOTONIC s) */
+	double t_s;       /* when the action took effect (CLOCK_MONOTONIC s) */
 	int node, peer;   /* resolved targets */
 	int outcome;      /* TL_APPLIED, TL_SKIPPED, TL_ERROR */
 	char text[200];   /* the note, why it was skipped, or the error */
@@ -189,7 +190,7 @@ struct emu_session {
 	struct deploy *deps;
 	int n_deps, cap_deps;
 	bool replanning_blocked;
-	double noplan_since, next_plan_try;
+	double noplan_since_s, next_plan_try_s;
 	int node_gen, noplan_gen;   /* node-state changes; the one the last failed plan saw */
 	gsl_rng *rng_plan, *rng_arrival;
 	/* the dispatcher */
@@ -207,19 +208,19 @@ struct emu_session {
 	int hr_head, hr_count, hr_cap;
 	struct pending_conn pc[MAX_PENDING_CONN];
 	int n_pc;
-	double next_arrival, next_retry_scan;
+	double next_arrival_s, next_retry_scan_s;
 	/* probes */
 	int probe_k;                /* probes done */
 	bool probe_out;
-	double probe_sent;
+	double probe_sent_s;
 	double *probe_rtt;          /* [2 x probes]: even = held, odd = not */
 	/* time */
 	enum phase phase;
 	double *cpu_a, *cpu_b;      /* [n] cgroup CPU seconds at the energy interval's ends */
-	double t_cpu_a, t_cpu_b;    /* when they were read; 0: not yet */
+	double t_cpu_a_s, t_cpu_b_s; /* when they were read; 0: not yet */
 	struct emu_node_energy *energy;
-	double t_begin, t_up, t0, t_end; /* t_up: bring-up done, the first deployment spawned */
-	double next_hb_check, next_watch, next_status;
+	double t_begin_s, t_up_s, t0_s, t_end_s; /* t_up_s: bring-up done, the first deployment spawned */
+	double next_hb_check_s, next_watch_s, next_status_s;
 	/* faults and updates */
 	struct fault_ev *fev;
 	int n_fev;

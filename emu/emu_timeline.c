@@ -359,7 +359,7 @@ static void apply_end(struct emu_session *s, int ev, struct fault_done *o)
 	} else {
 		rc = both_ways(s, a, b, f->kind, f->value, true, &e);
 	}
-	o->t = emu_now_s();
+	o->t_s = emu_now_s();
 	o->outcome = rc ? TL_ERROR : TL_APPLIED;
 	snprintf(o->text, sizeof(o->text), "%s", rc ? e.msg : "");
 }
@@ -398,7 +398,7 @@ static void apply_start(struct emu_session *s, int ev, struct fault_done *o)
 		/* fall through */
 	default: rc = both_ways(s, a, b, f->kind, f->value, false, &e); break;
 	}
-	o->t = emu_now_s();
+	o->t_s = emu_now_s();
 	o->outcome = rc ? TL_ERROR : TL_APPLIED;
 	snprintf(o->text, sizeof(o->text), "%s", rc ? e.msg : "");
 }
@@ -487,7 +487,7 @@ static void launch_locked(struct emu_session *s, int i)
 			tl->ev_node[2 * i] = tl->ev_node[2 * i + 1] = -1;
 			o.node = a;
 			o.peer = b;
-			o.t = emu_now_s();
+			o.t_s = emu_now_s();
 			o.outcome = TL_SKIPPED;
 			snprintf(o.text, sizeof(o.text), "nothing to undo");
 			finish_locked(s, i, &o);
@@ -501,7 +501,7 @@ static void launch_locked(struct emu_session *s, int i)
 			tl->ev_node[2 * i] = tl->ev_node[2 * i + 1] = -1;
 			o.node = a;
 			o.peer = b;
-			o.t = emu_now_s();
+			o.t_s = emu_now_s();
 			o.outcome = TL_SKIPPED;
 			snprintf(o.text, sizeof(o.text), "%s",
 				 a == b && a >= 0 ? "both ends are the same node"
@@ -522,7 +522,7 @@ static void launch_locked(struct emu_session *s, int i)
 		free(w);
 		o.node = a;
 		o.peer = b;
-		o.t = emu_now_s();
+		o.t_s = emu_now_s();
 		o.outcome = TL_ERROR;
 		snprintf(o.text, sizeof(o.text), "no thread to apply it");
 		finish_locked(s, i, &o);
@@ -540,7 +540,7 @@ static void *sched_main(void *arg)
 	realtime(PRIO_SCHEDULER);
 	pthread_mutex_lock(&tl->mu);
 	for (int i = 0; i < s->n_fev && !tl->stop; i++) {
-		double due = s->t0 + s->fev[i].t;
+		double due = s->t0_s + s->fev[i].t_s;
 		struct timespec ts = abs_ts(due);
 
 		while (!tl->stop && emu_now_s() < due)
