@@ -31,64 +31,137 @@ int emu_dispatch_init(struct emu_session *s, struct ep_error *err)
 {
 	int64_t n = s->cfg.requests;
 
-	s->reqs = calloc((size_t)n, sizeof(*s->reqs));
-	s->pend = malloc((size_t)n * sizeof(*s->pend));
-	s->probe_rtt = calloc((size_t)(2 * s->cfg.probes + 1), sizeof(double));
-	s->rng_arrival = gsl_rng_alloc(gsl_rng_mt19937);
-	if (!s->reqs || !s->pend || !s->probe_rtt || !s->rng_arrival)
+	s->disp.reqs = calloc((size_t)n, sizeof(*s->disp.reqs));
+	s->disp.pend = malloc((size_t)n * sizeof(*s->disp.pend));
+	s->disp.probe_rtt = calloc((size_t)(2 * s->cfg.probes + 1), sizeof(double));
+	s->disp.rng_arrival = gsl_rng_alloc(gsl_rng_mt19937);
+	if (!s->disp.reqs || !s->disp.pend || !s->disp.probe_rtt || !s->disp.rng_arrival)
 		return ep_error_set(err, EP_ENOMEM, "out of memory for %lld requests",
 				    (long long)n);
-	gsl_rng_set(s->rng_arrival, (unsigned long)(s->cfg.seed * 2654435761u + 17));
+	gsl_rng_set(s->disp.rng_arrival, (unsigned long)(s->cfg.seed * 2654435761u + 17));
 	for (int64_t i = 0; i < n; i++)
-		s->reqs[i].deploy = s->reqs[i].answered_by = -1;
+		s->disp.reqs[i].deploy = s->disp.reqs[i].answered_by = -1;
+	return EP_OK;
+}
+
+int emu_dispatch_codec_create(struct emu_session *s, struct ep_error *err)
+{
+	const char *spec = s->cfg.codec;
+
+	if (spec && strcmp(spec, "none") != 0)
+		EP_CHECK(emu_codec_create(spec, &s->disp.codec, err));
+	snprintf(s->rep.codec, sizeof(s->rep.codec), "%s",
+		 s->disp.codec ? emu_codec_spec(s->disp.codec) : "none");
+	s->rep.codec_lossy = s->disp.codec && !emu_codec_lossless(s->disp.codec);
 	return EP_OK;
 }
 
 void emu_dispatch_release(struct emu_session *s)
 {
-	free(s->reqs);
-	free(s->pend);
-	free(s->probe_rtt);
-	free(s->hr);
-	if (s->rng_arrival)
-		gsl_rng_free(s->rng_arrival);
-	s->reqs = NULL;
-	s->pend = NULL;
-	s->probe_rtt = NULL;
-	s->hr = NULL;
-	s->rng_arrival = NULL;
+	emu_dispatch_close(s);
+	emu_codec_destroy(s->disp.codec);
+	free(s->disp.dec);
+	s->disp.codec = NULL;
+	s->disp.dec = NULL;
+	s->disp.dec_cap = 0;
+	free(s->disp.reqs);
+	free(s->disp.pend);
+	free(s->disp.probe_rtt);
+	free(s->disp.hr);
+	if (s->disp.rng_arrival)
+		gsl_rng_free(s->disp.rng_arrival);
+	s->disp.reqs = NULL;
+	s->disp.pend = NULL;
+	s->disp.probe_rtt = NULL;
+	s->disp.hr = NULL;
+	s->disp.rng_arrival = NULL;
+}
+
+void emu_dispatch_close(struct emu_session *s)
+{
+	for (int i = 0; i < s->disp.n_pc; i++) {
+		close(s->disp.pc[i].fd);
+		emu_frame_reader_release(&s->disp.pc[i].rd);
+	}
+	s->disp.n_pc = 0;
+}
+
+void emu_dispatch_start(struct emu_session *s, double now)
+{
+	s->disp.next_arrival_s = now;
+	s->disp.next_retry_scan_s = now;
+}
+
+void emu_dispatch_pending_tidy(struct emu_session *s)
+{
+	for (int i = 0; i < s->disp.n_pc;) {
+		if (s->disp.pc[i].fd >= 0) {
+			i++;
+			continue;
+		}
+		s->disp.pc[i] = s->disp.pc[--s->disp.n_pc];
+	}
+}
+
+int64_t emu_dispatch_requeue(struct emu_session *s, int deploy)
+{
+	int64_t n = 0;
+
+	for (int64_t r = s->disp.issued - 1; r >= 0; r--) {
+		struct req *q = &s->disp.reqs[r];
+
+		if (q->deploy == deploy && !q->answered) {
+			q->deploy = -1;
+			emu_dispatch_queue(s, r, true);
+			n++;
+		}
+	}
+	return n;
+}
+
+bool emu_dispatch_unsend(struct emu_session *s, uint64_t r)
+{
+	struct req *q;
+
+	if (r >= (uint64_t)s->disp.issued)
+		return false;
+	q = &s->disp.reqs[r];
+	q->attempts--;
+	q->deploy = -1;
+	emu_dispatch_queue(s, (int64_t)r, true);
+	return true;
 }
 
 void emu_dispatch_queue(struct emu_session *s, int64_t r, bool front)
 {
 	int64_t cap = s->cfg.requests;
 
-	if (s->pend_count == cap)
+	if (s->disp.pend_count == cap)
 		return; /* cannot happen: a request is queued at most once */
 	if (front) {
-		s->pend_head = (s->pend_head - 1 + cap) % cap;
-		s->pend[s->pend_head] = r;
+		s->disp.pend_head = (s->disp.pend_head - 1 + cap) % cap;
+		s->disp.pend[s->disp.pend_head] = r;
 	} else {
-		s->pend[(s->pend_head + s->pend_count) % cap] = r;
+		s->disp.pend[(s->disp.pend_head + s->disp.pend_count) % cap] = r;
 	}
-	s->pend_count++;
+	s->disp.pend_count++;
 }
 
 static int64_t pend_pop(struct emu_session *s)
 {
-	int64_t r = s->pend[s->pend_head];
+	int64_t r = s->disp.pend[s->disp.pend_head];
 
-	s->pend_head = (s->pend_head + 1) % s->cfg.requests;
-	s->pend_count--;
+	s->disp.pend_head = (s->disp.pend_head + 1) % s->cfg.requests;
+	s->disp.pend_count--;
 	return r;
 }
 
 static void issue(struct emu_session *s, double now)
 {
-	int64_t r = s->issued++;
+	int64_t r = s->disp.issued++;
 
-	s->reqs[r].issue_s = now;
-	s->reqs[r].deploy = -1;
+	s->disp.reqs[r].issue_s = now;
+	s->disp.reqs[r].deploy = -1;
 	emu_dispatch_queue(s, r, false);
 }
 
@@ -102,8 +175,8 @@ static double retry_after(const struct emu_session *s, int attempts)
 /* Hand request r's next attempt to deployment d's socket queue. */
 static void send_attempt(struct emu_session *s, struct deploy *d, int64_t r, double now)
 {
-	struct req *q = &s->reqs[r];
-	const struct version *v = &s->vers[d->version];
+	struct req *q = &s->disp.reqs[r];
+	const struct version *v = &s->dpl.vers[d->version];
 	/* Real compute: request r carries image r mod n_img (its reference is known). */
 	const char *payload = v->img ? (const char *)v->img[r % v->n_img] : v->input;
 	struct emu_frame_hdr h;
@@ -119,7 +192,7 @@ static void send_attempt(struct emu_session *s, struct deploy *d, int64_t r, dou
 	h.sent_ns = emu_now_ns();
 	h.raw_bytes = h.wire_bytes = v->input_bytes;
 	h.stage = -1;
-	if (s->codec && v->input_bytes > 0) {
+	if (s->disp.codec && v->input_bytes > 0) {
 		int64_t shape[EMU_CODEC_MAX_RANK];
 		int rank;
 		double bytes, t0 = emu_now_s();
@@ -127,9 +200,9 @@ static void send_attempt(struct emu_session *s, struct deploy *d, int64_t r, dou
 		struct ep_error e;
 
 		emu_version_cut_shape(s, v, 0, shape, &rank, &bytes);
-		cap = emu_codec_bound(s->codec, shape, rank);
+		cap = emu_codec_bound(s->disp.codec, shape, rank);
 		owned = cap && bytes == (double)v->input_bytes ? malloc(cap) : NULL;
-		if (!owned || emu_codec_encode(s->codec, (const float *)payload, shape, rank, owned,
+		if (!owned || emu_codec_encode(s->disp.codec, (const float *)payload, shape, rank, owned,
 					       cap, &k, &e) != EP_OK) {
 			free(owned);
 			emu_dispatch_queue(s, r, true); /* out of memory: try again later */
@@ -137,7 +210,7 @@ static void send_attempt(struct emu_session *s, struct deploy *d, int64_t r, dou
 		}
 		d->in_encode_s += emu_now_s() - t0;
 		h.wire_bytes = k;
-		h.codec = (uint16_t)emu_codec_id(s->codec);
+		h.codec = (uint16_t)emu_codec_id(s->disp.codec);
 	}
 	if (emu_out_push(&d->out, &h, owned ? NULL : payload, owned) != EP_OK) {
 		emu_dispatch_queue(s, r, true); /* out of memory: try again later */
@@ -253,21 +326,21 @@ void emu_dispatch_step(struct emu_session *s, double now)
 
 	if (s->phase == PH_RUN) {
 		if (s->cfg.arrival == EMU_CLOSED) {
-			while (s->issued < s->cfg.requests &&
-			       s->issued - s->answered < s->cfg.window)
+			while (s->disp.issued < s->cfg.requests &&
+			       s->disp.issued - s->disp.answered < s->cfg.window)
 				issue(s, now);
 		} else {
-			while (s->issued < s->cfg.requests && now >= s->next_arrival_s) {
+			while (s->disp.issued < s->cfg.requests && now >= s->disp.next_arrival_s) {
 				issue(s, now);
-				s->next_arrival_s += s->cfg.arrival == EMU_CONSTANT
+				s->disp.next_arrival_s += s->cfg.arrival == EMU_CONSTANT
 							   ? 1 / s->cfg.rate
-							   : gsl_ran_exponential(s->rng_arrival,
+							   : gsl_ran_exponential(s->disp.rng_arrival,
 										 1 / s->cfg.rate);
 			}
 		}
 	}
-	for (int k = 0; k < s->n_deps; k++) {
-		struct deploy *d = &s->deps[k];
+	for (int k = 0; k < s->dpl.n_deps; k++) {
+		struct deploy *d = &s->dpl.deps[k];
 
 		if (d->state != DEP_STARTING && d->state != DEP_LIVE && d->state != DEP_DRAINING)
 			continue;
@@ -284,10 +357,10 @@ void emu_dispatch_step(struct emu_session *s, double now)
 	t = emu_deploy_target(s);
 	if (!t || !t->in_conn || s->phase != PH_RUN)
 		return;
-	while (t->out.count < MAX_QUEUED_SENDS && s->pend_count > 0) {
+	while (t->out.count < MAX_QUEUED_SENDS && s->disp.pend_count > 0) {
 		int64_t r = pend_pop(s);
 
-		if (!s->reqs[r].answered)
+		if (!s->disp.reqs[r].answered)
 			send_attempt(s, t, r, now);
 	}
 	flush_in(s, t, now);
@@ -295,52 +368,52 @@ void emu_dispatch_step(struct emu_session *s, double now)
 
 static void hold_answer(struct emu_session *s, const struct emu_frame_hdr *h, double due)
 {
-	if (s->hr_count == s->hr_cap) {
-		int cap = s->hr_cap ? 2 * s->hr_cap : 64;
+	if (s->disp.hr_count == s->disp.hr_cap) {
+		int cap = s->disp.hr_cap ? 2 * s->disp.hr_cap : 64;
 		struct held_result *nv = malloc((size_t)cap * sizeof(*nv));
 
 		if (!nv)
 			return; /* lost: the retry timeout resends it */
-		for (int i = 0; i < s->hr_count; i++)
-			nv[i] = s->hr[(s->hr_head + i) % s->hr_cap];
-		free(s->hr);
-		s->hr = nv;
-		s->hr_cap = cap;
-		s->hr_head = 0;
+		for (int i = 0; i < s->disp.hr_count; i++)
+			nv[i] = s->disp.hr[(s->disp.hr_head + i) % s->disp.hr_cap];
+		free(s->disp.hr);
+		s->disp.hr = nv;
+		s->disp.hr_cap = cap;
+		s->disp.hr_head = 0;
 	}
-	s->hr[(s->hr_head + s->hr_count) % s->hr_cap] = (struct held_result){ due, *h };
-	s->hr_count++;
+	s->disp.hr[(s->disp.hr_head + s->disp.hr_count) % s->disp.hr_cap] = (struct held_result){ due, *h };
+	s->disp.hr_count++;
 }
 
 /*
- * Decode the result in d->res (coded: h->codec != 0) into s->dec. false if it is not an
+ * Decode the result in d->res (coded: h->codec != 0) into s->disp.dec. false if it is not an
  * encoding of the prediction by the run's codec.
  */
 static bool decode_result(struct emu_session *s, struct deploy *d)
 {
 	const struct emu_frame_hdr *h = &d->res.hdr;
-	const struct version *v = &s->vers[d->version];
+	const struct version *v = &s->dpl.vers[d->version];
 	int64_t shape[EMU_CODEC_MAX_RANK];
 	int rank;
 	double bytes, t0;
 	struct ep_error e;
 	bool ok;
 
-	if (!s->codec || h->codec != emu_codec_id(s->codec))
+	if (!s->disp.codec || h->codec != emu_codec_id(s->disp.codec))
 		return false;
 	emu_version_cut_shape(s, v, v->pp->profile->n_cuts - 1, shape, &rank, &bytes);
 	if (rank == 0 || bytes != (double)h->raw_bytes)
 		return false;
-	if (h->raw_bytes > s->dec_cap) {
-		char *nb = realloc(s->dec, h->raw_bytes);
+	if (h->raw_bytes > s->disp.dec_cap) {
+		char *nb = realloc(s->disp.dec, h->raw_bytes);
 
 		if (!nb)
 			return false;
-		s->dec = nb;
-		s->dec_cap = h->raw_bytes;
+		s->disp.dec = nb;
+		s->disp.dec_cap = h->raw_bytes;
 	}
 	t0 = emu_now_s();
-	ok = emu_codec_decode(s->codec, d->res.buf, h->wire_bytes, shape, rank, (float *)s->dec,
+	ok = emu_codec_decode(s->disp.codec, d->res.buf, h->wire_bytes, shape, rank, (float *)s->disp.dec,
 			      &e) == EP_OK;
 	d->res_decode_s += emu_now_s() - t0;
 	return ok;
@@ -354,16 +427,16 @@ static bool decode_result(struct emu_session *s, struct deploy *d)
 static void check_answer(struct emu_session *s, struct deploy *d, const float *got, double now)
 {
 	const struct emu_frame_hdr *h = &d->res.hdr;
-	const struct version *v = &s->vers[d->version];
+	const struct version *v = &s->dpl.vers[d->version];
 	struct req *q;
 	double diff = 0;
 	int64_t top = 0, top_ref = 0;
 	int img;
-	bool bad, lossy = s->codec && !emu_codec_lossless(s->codec);
+	bool bad, lossy = s->disp.codec && !emu_codec_lossless(s->disp.codec);
 
-	if (h->request >= (uint64_t)s->issued || !v->ref)
+	if (h->request >= (uint64_t)s->disp.issued || !v->ref)
 		return;
-	q = &s->reqs[h->request];
+	q = &s->disp.reqs[h->request];
 	img = (int)(h->request % (uint64_t)v->n_img);
 	bad = !got || h->raw_bytes != (uint64_t)v->out_elems * sizeof(float);
 	for (int64_t j = 0; !bad && j < v->out_elems; j++) {
@@ -374,21 +447,21 @@ static void check_answer(struct emu_session *s, struct deploy *d, const float *g
 			top_ref = j;
 	}
 	if (!bad) {
-		s->max_abs_diff = fmax(s->max_abs_diff, diff);
-		s->top1_agree += top == top_ref;
+		s->disp.max_abs_diff = fmax(s->disp.max_abs_diff, diff);
+		s->disp.top1_agree += top == top_ref;
 	}
 	/* A lossy codec changes the answers by design: they are held to the reference's top-1
 	 * class, not to the tolerance. */
 	if (!bad && (lossy ? top != top_ref : !(diff <= EMU_REAL_TOLERANCE * v->ref_max[img])))
 		bad = true;
 	if (v->ref_max[img] > 0)
-		s->max_diff = fmax(s->max_diff, diff / v->ref_max[img]);
-	s->checked++;
+		s->disp.max_diff = fmax(s->disp.max_diff, diff / v->ref_max[img]);
+	s->disp.checked++;
 	if (bad && lossy && got) {
-		s->mismatches++;
+		s->disp.mismatches++;
 		q->check = 2;
 	} else if (bad) {
-		s->mismatches++;
+		s->disp.mismatches++;
 		q->check = 2;
 		emu_sess_event(s, "mismatch", -1, -1, d->id,
 			       "request %llu: the answer differs from the "
@@ -408,7 +481,7 @@ static void take_result(struct emu_session *s, struct deploy *d, double now)
 		const float *got = (const float *)d->res.buf;
 
 		if (h->codec != 0)
-			got = decode_result(s, d) ? (const float *)s->dec : NULL;
+			got = decode_result(s, d) ? (const float *)s->disp.dec : NULL;
 		if (s->cfg.real)
 			check_answer(s, d, got, now);
 		d->res_frames++;
@@ -475,26 +548,26 @@ void emu_dispatch_accept(struct emu_session *s, double now)
 
 		if (fd < 0)
 			return;
-		if (s->n_pc == MAX_PENDING_CONN) {
+		if (s->disp.n_pc == MAX_PENDING_CONN) {
 			close(fd);
 			continue;
 		}
-		memset(&s->pc[s->n_pc], 0, sizeof(s->pc[0]));
-		s->pc[s->n_pc].fd = fd;
-		s->pc[s->n_pc].since_s = now;
-		s->n_pc++;
+		memset(&s->disp.pc[s->disp.n_pc], 0, sizeof(s->disp.pc[0]));
+		s->disp.pc[s->disp.n_pc].fd = fd;
+		s->disp.pc[s->disp.n_pc].since_s = now;
+		s->disp.n_pc++;
 	}
 }
 
 void emu_dispatch_pending_io(struct emu_session *s, int i, double now)
 {
-	struct pending_conn *pc = &s->pc[i];
+	struct pending_conn *pc = &s->disp.pc[i];
 	int k = emu_frame_read(&pc->rd, pc->fd, NULL);
 
 	if (k == 0 && now - pc->since_s < PENDING_TIMEOUT)
 		return;
-	if (k == 1 && pc->rd.hdr.type == EMU_FRAME_HELLO && (int)pc->rd.hdr.deployment < s->n_deps) {
-		struct deploy *d = &s->deps[pc->rd.hdr.deployment];
+	if (k == 1 && pc->rd.hdr.type == EMU_FRAME_HELLO && (int)pc->rd.hdr.deployment < s->dpl.n_deps) {
+		struct deploy *d = &s->dpl.deps[pc->rd.hdr.deployment];
 
 		if (d->res_fd < 0 && (d->state == DEP_STARTING || d->state == DEP_LIVE)) {
 			d->res_fd = pc->fd;
@@ -534,9 +607,9 @@ static void complete(struct emu_session *s, const struct emu_frame_hdr *h, doubl
 {
 	struct req *q;
 
-	if (h->request >= (uint64_t)s->issued)
+	if (h->request >= (uint64_t)s->disp.issued)
 		return;
-	q = &s->reqs[h->request];
+	q = &s->disp.reqs[h->request];
 	if (q->answered) {
 		q->dups++;
 		return;
@@ -544,45 +617,45 @@ static void complete(struct emu_session *s, const struct emu_frame_hdr *h, doubl
 	q->answered = true;
 	q->done_s = now;
 	q->answered_by = (int)h->deployment;
-	s->answered++;
-	if (q->deploy >= 0 && q->deploy < s->n_deps)
-		s->deps[q->deploy].in_flight--;
+	s->disp.answered++;
+	if (q->deploy >= 0 && q->deploy < s->dpl.n_deps)
+		s->dpl.deps[q->deploy].in_flight--;
 	q->deploy = -1;
 	add_to_series(s, now);
 }
 
 static void probe_back(struct emu_session *s, const struct emu_frame_hdr *h, double now)
 {
-	if (s->phase != PH_PROBE || !s->probe_out || h->request != (uint64_t)s->probe_k)
+	if (s->phase != PH_PROBE || !s->disp.probe_out || h->request != (uint64_t)s->disp.probe_k)
 		return;
-	s->probe_rtt[s->probe_k++] = now - s->probe_sent_s;
-	s->probe_out = false;
+	s->disp.probe_rtt[s->disp.probe_k++] = now - s->disp.probe_sent_s;
+	s->disp.probe_out = false;
 }
 
 void emu_dispatch_answers(struct emu_session *s, double now)
 {
-	while (s->hr_count > 0 && s->hr[s->hr_head].due_s <= now) {
-		struct held_result hr = s->hr[s->hr_head];
+	while (s->disp.hr_count > 0 && s->disp.hr[s->disp.hr_head].due_s <= now) {
+		struct held_result hr = s->disp.hr[s->disp.hr_head];
 
-		s->hr_head = (s->hr_head + 1) % s->hr_cap;
-		s->hr_count--;
+		s->disp.hr_head = (s->disp.hr_head + 1) % s->disp.hr_cap;
+		s->disp.hr_count--;
 		if (hr.hdr.type == EMU_FRAME_PROBE)
 			probe_back(s, &hr.hdr, now);
 		else
 			complete(s, &hr.hdr, now);
 	}
-	if (s->phase != PH_RUN || s->cfg.retry_timeout_s <= 0 || now < s->next_retry_scan_s)
+	if (s->phase != PH_RUN || s->cfg.retry_timeout_s <= 0 || now < s->disp.next_retry_scan_s)
 		return;
-	s->next_retry_scan_s = now + RETRY_SCAN_S;
-	for (int64_t r = 0; r < s->issued; r++) {
-		struct req *q = &s->reqs[r];
+	s->disp.next_retry_scan_s = now + RETRY_SCAN_S;
+	for (int64_t r = 0; r < s->disp.issued; r++) {
+		struct req *q = &s->disp.reqs[r];
 
 		if (q->answered || q->deploy < 0 || now < q->deadline_s)
 			continue;
 		emu_sess_event(s, "timeout", -1, -1, q->deploy,
 			       "request %lld unanswered %.3f s after its attempt %d: sent again",
 			       (long long)r, now - q->sent_s, q->attempts);
-		s->deps[q->deploy].in_flight--;
+		s->dpl.deps[q->deploy].in_flight--;
 		q->deploy = -1;
 		emu_dispatch_queue(s, r, true);
 	}
@@ -593,14 +666,14 @@ double emu_dispatch_next_time(const struct emu_session *s, double now)
 	double t = INFINITY;
 
 	/* Answers held for a latency: wake a little early and spin (see emu_stage.c). */
-	if (s->hr_count > 0)
-		t = fmin(t, s->hr[s->hr_head].due_s - 150e-6);
-	if (s->phase == PH_RUN && s->cfg.arrival != EMU_CLOSED && s->issued < s->cfg.requests)
-		t = fmin(t, s->next_arrival_s);
+	if (s->disp.hr_count > 0)
+		t = fmin(t, s->disp.hr[s->disp.hr_head].due_s - 150e-6);
+	if (s->phase == PH_RUN && s->cfg.arrival != EMU_CLOSED && s->disp.issued < s->cfg.requests)
+		t = fmin(t, s->disp.next_arrival_s);
 	if (s->phase == PH_RUN && s->cfg.retry_timeout_s > 0)
-		t = fmin(t, fmax(s->next_retry_scan_s, now));
-	for (int k = 0; k < s->n_deps; k++) {
-		const struct deploy *d = &s->deps[k];
+		t = fmin(t, fmax(s->disp.next_retry_scan_s, now));
+	for (int k = 0; k < s->dpl.n_deps; k++) {
+		const struct deploy *d = &s->dpl.deps[k];
 
 		if ((d->state == DEP_STARTING || d->state == DEP_LIVE) && d->in_fd < 0 &&
 		    !d->in_conn)
@@ -614,18 +687,18 @@ void emu_probe_step(struct emu_session *s, double now)
 	struct deploy *d = emu_deploy_target(s);
 	struct emu_frame_hdr h;
 
-	if (s->probe_out) {
-		if (now - s->probe_sent_s < 5.0)
+	if (s->disp.probe_out) {
+		if (now - s->disp.probe_sent_s < 5.0)
 			return;
-		s->probe_rtt[s->probe_k++] = NAN; /* lost: a probe does not hold the run up */
-		s->probe_out = false;
+		s->disp.probe_rtt[s->disp.probe_k++] = NAN; /* lost: a probe does not hold the run up */
+		s->disp.probe_out = false;
 	}
-	if (s->probe_k >= 2 * s->cfg.probes || !d || !d->in_conn) {
-		if (s->probe_k >= 2 * s->cfg.probes) {
+	if (s->disp.probe_k >= 2 * s->cfg.probes || !d || !d->in_conn) {
+		if (s->disp.probe_k >= 2 * s->cfg.probes) {
 			s->phase = PH_RUN;
 			s->t0_s = now;
-			s->next_arrival_s = now;
-			s->next_retry_scan_s = now;
+			s->disp.next_arrival_s = now;
+			s->disp.next_retry_scan_s = now;
 			emu_sess_event(s, "start", -1, -1, -1, "the workload starts: %lld requests",
 				       (long long)s->cfg.requests);
 		}
@@ -634,14 +707,14 @@ void emu_probe_step(struct emu_session *s, double now)
 	memset(&h, 0, sizeof(h));
 	h.magic = EMU_FRAME_MAGIC;
 	h.type = EMU_FRAME_PROBE;
-	h.flags = s->probe_k % 2 ? EMU_FRAME_NOHOLD : 0;
+	h.flags = s->disp.probe_k % 2 ? EMU_FRAME_NOHOLD : 0;
 	h.deployment = (uint32_t)d->id;
-	h.request = (uint64_t)s->probe_k;
+	h.request = (uint64_t)s->disp.probe_k;
 	h.sent_ns = emu_now_ns();
 	h.stage = -1;
 	if (emu_out_push(&d->out, &h, NULL, NULL) != EP_OK)
 		return;
-	s->probe_out = true;
-	s->probe_sent_s = now;
+	s->disp.probe_out = true;
+	s->disp.probe_sent_s = now;
 	flush_in(s, d, now);
 }

@@ -95,7 +95,7 @@ static int real_prepare(struct emu_session *s, struct version *v, const struct m
 			v->ref_max[i] = fmax(v->ref_max[i], fabs((double)v->ref[i][j]));
 	}
 	model_stage_destroy(whole);
-	if (rc == EP_OK && s->cfg.tensors_path && s->n_vers == 1)
+	if (rc == EP_OK && s->cfg.tensors_path && s->dpl.n_vers == 1)
 		rc = real_save(s->cfg.tensors_path, v, in_n, err);
 	return rc;
 }
@@ -107,20 +107,20 @@ static int add_version(struct emu_session *s, const char *name, const struct pro
 	struct version *v;
 	int rc;
 
-	if (s->n_vers == s->cap_vers) {
-		int cap = s->cap_vers ? 2 * s->cap_vers : 4;
-		struct version *nv = realloc(s->vers, (size_t)cap * sizeof(*nv));
+	if (s->dpl.n_vers == s->dpl.cap_vers) {
+		int cap = s->dpl.cap_vers ? 2 * s->dpl.cap_vers : 4;
+		struct version *nv = realloc(s->dpl.vers, (size_t)cap * sizeof(*nv));
 
 		if (!nv)
 			return ep_error_set(err, EP_ENOMEM, "out of memory for a model version");
-		s->vers = nv;
-		s->cap_vers = cap;
+		s->dpl.vers = nv;
+		s->dpl.cap_vers = cap;
 		/* version 0 points into the run's problem; the others at themselves */
-		for (int i = 0; i < s->n_vers; i++)
-			if (s->vers[i].p_init)
-				s->vers[i].pp = &s->vers[i].p;
+		for (int i = 0; i < s->dpl.n_vers; i++)
+			if (s->dpl.vers[i].p_init)
+				s->dpl.vers[i].pp = &s->dpl.vers[i].p;
 	}
-	v = &s->vers[s->n_vers];
+	v = &s->dpl.vers[s->dpl.n_vers];
 	memset(v, 0, sizeof(*v));
 	snprintf(v->name, sizeof(v->name), "%s", name);
 	if (borrowed) {
@@ -135,7 +135,7 @@ static int add_version(struct emu_session *s, const char *name, const struct pro
 	v->graph = graph;
 	v->profile = owned;
 	v->g = graph ? graph : borrowed ? s->cfg.graph : s->cfg.update_graph;
-	s->n_vers++; /* from here on, emu_recovery_release frees it */
+	s->dpl.n_vers++; /* from here on, emu_recovery_release frees it */
 	if (s->cfg.real) {
 		if (!v->g)
 			return ep_error_set(err, EP_EINVAL, "real compute of %s: no model graph",
@@ -155,7 +155,7 @@ static int add_version(struct emu_session *s, const char *name, const struct pro
 	v->input = malloc(v->input_bytes ? v->input_bytes : 1);
 	if (!v->input)
 		return ep_error_set(err, EP_ENOMEM, "out of memory for an input tensor");
-	emu_tensor_fill(v->input, v->input_bytes, s->cfg.seed + (uint64_t)(s->n_vers - 1), false);
+	emu_tensor_fill(v->input, v->input_bytes, s->cfg.seed + (uint64_t)(s->dpl.n_vers - 1), false);
 	return EP_OK;
 }
 
@@ -181,7 +181,7 @@ void emu_version_cut_shape(const struct emu_session *s, const struct version *v,
 		 * to whole floats when coded (a codec codes floats). */
 		*rank = 1;
 		shape[0] = (int64_t)ceil(b / sizeof(float));
-		if (s->codec)
+		if (s->disp.codec)
 			*bytes = (double)shape[0] * sizeof(float);
 	}
 }
@@ -204,17 +204,6 @@ static void real_release(struct version *v)
 
 /* ---- init and release ---- */
 
-static int cmp_fev(const void *a, const void *b)
-{
-	const struct fault_ev *x = a, *y = b;
-
-	if (x->t_s != y->t_s)
-		return x->t_s < y->t_s ? -1 : 1;
-	if (x->end != y->end)
-		return x->end ? -1 : 1; /* an end before a start at the same time */
-	return x->fault - y->fault;
-}
-
 int emu_recovery_init(struct emu_session *s, struct ep_error *err)
 {
 	int nf = s->cfg.n_faults, v = s->n + 1;
@@ -224,11 +213,10 @@ int emu_recovery_init(struct emu_session *s, struct ep_error *err)
 	s->frec = calloc((size_t)nf + 1, sizeof(*s->frec));
 	s->f_skipped = calloc((size_t)nf + 1, sizeof(bool));
 	s->f_redeploy = calloc((size_t)nf + 1, sizeof(bool));
-	s->fev = calloc(2 * (size_t)nf + 1, sizeof(*s->fev));
-	s->rng_plan = gsl_rng_alloc(gsl_rng_mt19937);
-	if (!s->cut || !s->frec || !s->f_skipped || !s->f_redeploy || !s->fev || !s->rng_plan)
+	s->dpl.rng_plan = gsl_rng_alloc(gsl_rng_mt19937);
+	if (!s->cut || !s->frec || !s->f_skipped || !s->f_redeploy || !s->dpl.rng_plan)
 		return ep_error_set(err, EP_ENOMEM, "out of memory for the fault timeline");
-	gsl_rng_set(s->rng_plan, (unsigned long)(s->cfg.seed * 0x9e3779b97f4a7c15u + 7));
+	gsl_rng_set(s->dpl.rng_plan, (unsigned long)(s->cfg.seed * 0x9e3779b97f4a7c15u + 7));
 	for (int i = 0; i < nf; i++) {
 		const struct timeline_fault *f = &s->cfg.faults[i];
 
@@ -240,13 +228,7 @@ int emu_recovery_init(struct emu_session *s, struct ep_error *err)
 							 .at_s = -1, .end_s = -1, .detected_s = -1,
 							 .live_s = -1, .detection_s = -1,
 							 .recovery_s = -1 };
-		s->fev[s->n_fev++] = (struct fault_ev){ f->at_s, i, false };
-		if (f->for_s > 0)
-			s->fev[s->n_fev++] = (struct fault_ev){ f->at_s + f->for_s, i, true };
 	}
-	qsort(s->fev, (size_t)s->n_fev, sizeof(*s->fev), cmp_fev);
-	if ((rc = emu_timeline_init(s, err)))
-		return rc;
 	rc = add_version(s, s->p0->profile->model, s->p0, NULL, NULL, NULL, err);
 	if (rc)
 		return rc;
@@ -254,19 +236,18 @@ int emu_recovery_init(struct emu_session *s, struct ep_error *err)
 		struct stat st;
 
 		if (stat(s->cfg.watch_path, &st) == 0) {
-			s->watch_mtime = st.st_mtim;
-			s->watch_size = st.st_size;
+			s->dpl.watch_mtime = st.st_mtim;
+			s->dpl.watch_size = st.st_size;
 		}
 	}
-	s->noplan_since_s = -1;
+	s->dpl.noplan_since_s = -1;
 	return EP_OK;
 }
 
 void emu_recovery_release(struct emu_session *s)
 {
-	emu_timeline_release(s);
-	for (int k = 0; k < s->n_deps; k++) {
-		struct deploy *d = &s->deps[k];
+	for (int k = 0; k < s->dpl.n_deps; k++) {
+		struct deploy *d = &s->dpl.deps[k];
 
 		plan_release(&d->plan);
 		emu_out_release(&d->out);
@@ -278,43 +259,41 @@ void emu_recovery_release(struct emu_session *s)
 		free(d->status);
 		free(d->rec);
 	}
-	free(s->deps);
-	s->deps = NULL;
-	s->n_deps = 0;
-	for (int i = 0; i < s->n_vers; i++) {
-		if (s->vers[i].p_init)
-			problem_release(&s->vers[i].p);
-		model_profile_destroy(s->vers[i].profile);
-		model_graph_destroy(s->vers[i].graph);
-		free(s->vers[i].input);
-		real_release(&s->vers[i]);
+	free(s->dpl.deps);
+	s->dpl.deps = NULL;
+	s->dpl.n_deps = 0;
+	for (int i = 0; i < s->dpl.n_vers; i++) {
+		if (s->dpl.vers[i].p_init)
+			problem_release(&s->dpl.vers[i].p);
+		model_profile_destroy(s->dpl.vers[i].profile);
+		model_graph_destroy(s->dpl.vers[i].graph);
+		free(s->dpl.vers[i].input);
+		real_release(&s->dpl.vers[i]);
 	}
-	free(s->vers);
-	s->vers = NULL;
-	s->n_vers = 0;
+	free(s->dpl.vers);
+	s->dpl.vers = NULL;
+	s->dpl.n_vers = 0;
 	free(s->cut);
 	free(s->frec);
 	free(s->f_skipped);
 	free(s->f_redeploy);
-	free(s->fev);
 	free(s->nodes);
 	s->cut = NULL;
 	s->frec = NULL;
 	s->f_skipped = s->f_redeploy = NULL;
-	s->fev = NULL;
 	s->nodes = NULL;
-	if (s->rng_plan)
-		gsl_rng_free(s->rng_plan);
-	s->rng_plan = NULL;
+	if (s->dpl.rng_plan)
+		gsl_rng_free(s->dpl.rng_plan);
+	s->dpl.rng_plan = NULL;
 }
 
 /* ---- deployments ---- */
 
 struct deploy *emu_deploy_target(struct emu_session *s)
 {
-	for (int k = s->n_deps - 1; k >= 0; k--)
-		if (s->deps[k].state == DEP_LIVE)
-			return &s->deps[k];
+	for (int k = s->dpl.n_deps - 1; k >= 0; k--)
+		if (s->dpl.deps[k].state == DEP_LIVE)
+			return &s->dpl.deps[k];
 	return NULL;
 }
 
@@ -346,7 +325,7 @@ static bool uses_link(const struct emu_session *s, const struct deploy *d, int a
 
 int emu_deploy_spawn(struct emu_session *s, const struct plan *plan, int version, double now)
 {
-	const struct version *v = &s->vers[version];
+	const struct version *v = &s->dpl.vers[version];
 	const struct problem *p = v->pp;
 	bool transport = !s->cfg.remote &&
 			 emu_net_mech(s->net, EMU_PROP_LATENCY) == EMU_MECH_TRANSPORT;
@@ -358,20 +337,20 @@ int emu_deploy_spawn(struct emu_session *s, const struct plan *plan, int version
 
 	/* The timeline's workers walk the deployments to signal a node's processes. */
 	pthread_mutex_lock(&s->tl.mu);
-	if (s->n_deps == s->cap_deps) {
-		int cap = s->cap_deps ? 2 * s->cap_deps : 8;
-		struct deploy *nv = realloc(s->deps, (size_t)cap * sizeof(*nv));
+	if (s->dpl.n_deps == s->dpl.cap_deps) {
+		int cap = s->dpl.cap_deps ? 2 * s->dpl.cap_deps : 8;
+		struct deploy *nv = realloc(s->dpl.deps, (size_t)cap * sizeof(*nv));
 
 		if (!nv) {
 			pthread_mutex_unlock(&s->tl.mu);
-			snprintf(s->fatal, sizeof(s->fatal), "out of memory for a deployment");
+			emu_sess_fail(s, EP_ENOMEM, "out of memory for a deployment");
 			return -1;
 		}
-		s->deps = nv;
-		s->cap_deps = cap;
+		s->dpl.deps = nv;
+		s->dpl.cap_deps = cap;
 	}
-	k = s->n_deps;
-	d = &s->deps[k];
+	k = s->dpl.n_deps;
+	d = &s->dpl.deps[k];
 	memset(d, 0, sizeof(*d));
 	plan_init(&d->plan);
 	d->id = k;
@@ -387,10 +366,10 @@ int emu_deploy_spawn(struct emu_session *s, const struct plan *plan, int version
 	d->exited = calloc((size_t)n, sizeof(bool));
 	d->status = malloc((size_t)n * sizeof(int));
 	d->rec = calloc((size_t)n, sizeof(*d->rec));
-	s->n_deps++; /* from here on, teardown sees it */
+	s->dpl.n_deps++; /* from here on, teardown sees it */
 	if (!d->pid || !d->ctl || !d->ready || !d->exited || !d->status || !d->rec ||
 	    plan_copy(&d->plan, plan) != EP_OK) {
-		snprintf(s->fatal, sizeof(s->fatal), "out of memory for a deployment");
+		emu_sess_fail(s, EP_ENOMEM, "out of memory for a deployment");
 		d->n = 0;
 		d->state = DEP_FAILED;
 		pthread_mutex_unlock(&s->tl.mu);
@@ -413,6 +392,7 @@ int emu_deploy_spawn(struct emu_session *s, const struct plan *plan, int version
 		struct emu_stage_spec sp;
 		struct ep_error e;
 		pid_t pid;
+		int rc;
 
 		memset(&sp, 0, sizeof(sp));
 		sp.deployment = d->id;
@@ -428,8 +408,8 @@ int emu_deploy_spawn(struct emu_session *s, const struct plan *plan, int version
 		sp.next_port = next == s->n ? EMU_RESULT_PORT : sp.listen_port;
 		emu_version_cut_shape(s, v, st->first_cut, sp.in_shape, &sp.in_rank, &sp.out_bytes);
 		emu_version_cut_shape(s, v, st->end_cut, sp.out_shape, &sp.out_rank, &sp.out_bytes);
-		if (s->codec)
-			snprintf(sp.codec, sizeof(sp.codec), "%s", emu_codec_spec(s->codec));
+		if (s->disp.codec)
+			snprintf(sp.codec, sizeof(sp.codec), "%s", emu_codec_spec(s->disp.codec));
 		sp.work_iters = s->cfg.compute && speed > 0
 					? flops / speed * s->nodes[node].share_eff * s->work_rate
 					: 0;
@@ -468,16 +448,15 @@ int emu_deploy_spawn(struct emu_session *s, const struct plan *plan, int version
 			continue;
 		}
 		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
-			snprintf(s->fatal, sizeof(s->fatal), "socketpair: %s", strerror(errno));
+			emu_sess_fail(s, EP_EIO, "socketpair: %s", strerror(errno));
 			return -1;
 		}
 		sp.ctl_fd = sv[1];
-		if (emu_net_spawn(s->net, node, s->nodes[node].cg, emu_stage_main, &sp, &pid,
-				  &e) != EP_OK) {
+		if ((rc = emu_net_spawn(s->net, node, s->nodes[node].cg, emu_stage_main, &sp, &pid,
+					&e)) != EP_OK) {
 			close(sv[0]);
 			close(sv[1]);
-			snprintf(s->fatal, sizeof(s->fatal), "deployment %d, stage %d: %.400s", d->id, i,
-				 e.msg);
+			emu_sess_fail(s, rc, "deployment %d, stage %d: %.400s", d->id, i, e.msg);
 			return -1;
 		}
 		close(sv[1]);
@@ -510,7 +489,7 @@ int emu_deploy_spawn(struct emu_session *s, const struct plan *plan, int version
 
 		if (!nd->dead && s->phase >= PH_RUN) {
 			nd->dead = true;
-			s->node_gen++;
+			s->dpl.node_gen++;
 			emu_sess_event(s, "detect", unreachable_node, -1, d->id,
 				       "node %d: %s: declared dead", unreachable_node, unreachable);
 		}
@@ -552,21 +531,13 @@ int64_t emu_deploy_fail(struct emu_session *s, struct deploy *d, double now, con
 	vsnprintf(d->reason, sizeof(d->reason), fmt, ap);
 	va_end(ap);
 	if (s->phase < PH_RUN)
-		snprintf(s->fatal, sizeof(s->fatal),
-			 "deployment %d failed before the workload started: %s", d->id, d->reason);
+		emu_sess_fail(s, EP_EIO, "deployment %d failed before the workload started: %s",
+			      d->id, d->reason);
 	emu_deploy_kill(s, d);
 	d->state = DEP_FAILED;
 	d->ended_s = now;
 	/* Its requests go back to the front of the queue, oldest first. */
-	for (int64_t r = s->issued - 1; r >= 0; r--) {
-		struct req *q = &s->reqs[r];
-
-		if (q->deploy == d->id && !q->answered) {
-			q->deploy = -1;
-			emu_dispatch_queue(s, r, true);
-			n++;
-		}
-	}
+	n = emu_dispatch_requeue(s, d->id);
 	d->in_flight = 0;
 	emu_sess_event(s, "failed", -1, -1, d->id,
 		       "deployment %d torn down (%s); %lld request(s) to "
@@ -603,27 +574,21 @@ static void go_live(struct emu_session *s, struct deploy *d, double now)
 	emu_sess_event(s, "live", -1, -1, d->id, "deployment %d connected, %.3f s after it started",
 		       d->id, now - d->started_s);
 	/* Older live deployments drain: what they have not begun to send goes to this one. */
-	for (int k = 0; k < s->n_deps; k++) {
-		struct deploy *o = &s->deps[k];
+	for (int k = 0; k < s->dpl.n_deps; k++) {
+		struct deploy *o = &s->dpl.deps[k];
 		struct emu_out_frame f;
 
 		if (o == d || o->state != DEP_LIVE)
 			continue;
 		o->state = DEP_DRAINING;
 		while (emu_out_pop_back(&o->out, &f)) {
-			struct req *q;
-
 			free(f.owned);
-			if (f.hdr.type != EMU_FRAME_DATA || f.hdr.request >= (uint64_t)s->issued)
+			if (f.hdr.type != EMU_FRAME_DATA || !emu_dispatch_unsend(s, f.hdr.request))
 				continue;
-			q = &s->reqs[f.hdr.request];
 			o->in_flight--;
 			o->in_frames--;
 			o->in_raw -= (double)f.hdr.raw_bytes;
 			o->in_wire -= (double)f.hdr.wire_bytes;
-			q->attempts--;
-			q->deploy = -1;
-			emu_dispatch_queue(s, (int64_t)f.hdr.request, true);
 		}
 		emu_sess_event(s, "draining", -1, -1, o->id, "deployment %d drains %lld request(s)",
 			       o->id, (long long)o->in_flight);
@@ -643,8 +608,8 @@ static void go_live(struct emu_session *s, struct deploy *d, double now)
 static void reap(struct emu_session *s)
 {
 	pthread_mutex_lock(&s->tl.mu);
-	for (int k = 0; k < s->n_deps; k++) {
-		struct deploy *d = &s->deps[k];
+	for (int k = 0; k < s->dpl.n_deps; k++) {
+		struct deploy *d = &s->dpl.deps[k];
 
 		for (int i = 0; i < d->n; i++) {
 			int st;
@@ -678,8 +643,8 @@ static void describe_status(int st, char *buf, size_t size)
 void emu_deploy_step(struct emu_session *s, double now)
 {
 	reap(s);
-	for (int k = 0; k < s->n_deps; k++) {
-		struct deploy *d = &s->deps[k];
+	for (int k = 0; k < s->dpl.n_deps; k++) {
+		struct deploy *d = &s->dpl.deps[k];
 		bool all_ready = true, all_gone = true;
 
 		if (active(d)) {
@@ -876,8 +841,8 @@ void emu_detect_link(struct emu_session *s, struct deploy *d, int from, int to, 
 	f = s->phase == PH_RUN
 		    ? emu_fault_attribute(s, from == s->n ? -1 : from, to == s->n ? -1 : to, now)
 		    : -1;
-	for (int k = 0; k < s->n_deps; k++) {
-		struct deploy *o = &s->deps[k];
+	for (int k = 0; k < s->dpl.n_deps; k++) {
+		struct deploy *o = &s->dpl.deps[k];
 		int64_t n;
 
 		if (!active(o) || (o != d && !uses_link(s, o, from, to)))
@@ -909,7 +874,7 @@ void emu_heartbeat_read(struct emu_session *s, double now)
 		nd->seen = true;
 		if (nd->dead) {
 			nd->dead = false;
-			s->node_gen++;
+			s->dpl.node_gen++;
 			emu_sess_event(s, "node-back", m.node, -1, -1,
 				       "node %d: heartbeats again: alive", m.node);
 		}
@@ -928,13 +893,13 @@ void emu_heartbeat_check(struct emu_session *s, double now)
 		if (!nd->seen || nd->dead || now - nd->last_hb_s <= s->cfg.heartbeat_timeout_s)
 			continue;
 		nd->dead = true;
-		s->node_gen++;
+		s->dpl.node_gen++;
 		emu_sess_event(s, "detect", i, -1, -1,
 			       "node %d: no heartbeat for %.3f s: declared dead", i,
 			       now - nd->last_hb_s);
 		f = s->phase == PH_RUN ? emu_fault_attribute(s, i, -1, now) : -1;
-		for (int k = 0; k < s->n_deps; k++) {
-			struct deploy *d = &s->deps[k];
+		for (int k = 0; k < s->dpl.n_deps; k++) {
+			struct deploy *d = &s->dpl.deps[k];
 			int64_t n;
 
 			if (!active(d) || !uses_node(d, i))
@@ -1025,7 +990,7 @@ static int plan_on_alive(struct emu_session *s, const struct problem *full, stru
 		rc = problem_init(&p, full->profile, sub, &full->options, &err);
 		have_p = rc == EP_OK;
 		if (rc == EP_OK)
-			rc = algo_run(s->cfg.algo, &p, &s->cfg.algo_options, s->rng_plan, &r, &err);
+			rc = algo_run(s->cfg.algo, &p, &s->cfg.algo_options, s->dpl.rng_plan, &r, &err);
 		if (rc != EP_OK) {
 			snprintf(reason, rsize, "%s", err.msg);
 		} else if (r.status != EP_OK) {
@@ -1072,45 +1037,45 @@ void emu_recovery_replan(struct emu_session *s, double now)
 	char reason[512];
 	int rc;
 
-	for (int k = 0; k < s->n_deps; k++)
-		if (s->deps[k].state == DEP_STARTING)
+	for (int k = 0; k < s->dpl.n_deps; k++)
+		if (s->dpl.deps[k].state == DEP_STARTING)
 			return;
 	t = emu_deploy_target(s);
-	if (t && t->version == s->cur_ver) {
-		s->noplan_since_s = -1;
+	if (t && t->version == s->dpl.cur_ver) {
+		s->dpl.noplan_since_s = -1;
 		return;
 	}
-	if (s->noplan_since_s >= 0 && s->node_gen == s->noplan_gen && now < s->next_plan_try_s) {
-		if (!t && now - s->noplan_since_s > s->cfg.giveup_s) {
+	if (s->dpl.noplan_since_s >= 0 && s->dpl.node_gen == s->dpl.noplan_gen && now < s->dpl.next_plan_try_s) {
+		if (!t && now - s->dpl.noplan_since_s > s->cfg.giveup_s) {
 			s->rep.gave_up = true;
 			emu_sess_event(
 				s, "give-up", -1, -1, -1,
 				"no plan for %.3g s: the run ends with "
 				"%lld request(s) unanswered",
-				now - s->noplan_since_s,
-				(long long)(s->issued - s->answered + s->cfg.requests - s->issued));
+				now - s->dpl.noplan_since_s,
+				(long long)(s->disp.issued - s->disp.answered + s->cfg.requests - s->disp.issued));
 		}
 		return;
 	}
 	plan_init(&plan);
-	rc = plan_on_alive(s, s->vers[s->cur_ver].pp, &plan, reason, sizeof(reason));
+	rc = plan_on_alive(s, s->dpl.vers[s->dpl.cur_ver].pp, &plan, reason, sizeof(reason));
 	if (rc == EP_OK) {
-		emu_sess_event(s, "replan", -1, -1, s->n_deps,
+		emu_sess_event(s, "replan", -1, -1, s->dpl.n_deps,
 			       "%s re-planned %s on the live nodes: %d "
 			       "stage(s)",
-			       s->cfg.algo->name, s->vers[s->cur_ver].name, plan.n_stages);
-		if (emu_deploy_spawn(s, &plan, s->cur_ver, now) >= 0)
-			s->noplan_since_s = -1;
+			       s->cfg.algo->name, s->dpl.vers[s->dpl.cur_ver].name, plan.n_stages);
+		if (emu_deploy_spawn(s, &plan, s->dpl.cur_ver, now) >= 0)
+			s->dpl.noplan_since_s = -1;
 	} else {
-		if (s->noplan_since_s < 0 || s->node_gen != s->noplan_gen)
+		if (s->dpl.noplan_since_s < 0 || s->dpl.node_gen != s->dpl.noplan_gen)
 			emu_sess_event(s, "noplan", -1, -1, -1, "no plan for %s: %s%s",
-				       s->vers[s->cur_ver].name, reason,
+				       s->dpl.vers[s->dpl.cur_ver].name, reason,
 				       t ? " (the old model keeps serving)" : "");
-		if (s->noplan_since_s < 0)
-			s->noplan_since_s = now;
-		s->noplan_gen = s->node_gen;
-		s->next_plan_try_s = now + PLAN_RETRY_S;
-		if (!t && now - s->noplan_since_s > s->cfg.giveup_s)
+		if (s->dpl.noplan_since_s < 0)
+			s->dpl.noplan_since_s = now;
+		s->dpl.noplan_gen = s->dpl.node_gen;
+		s->dpl.next_plan_try_s = now + PLAN_RETRY_S;
+		if (!t && now - s->dpl.noplan_since_s > s->cfg.giveup_s)
 			s->rep.gave_up = true;
 	}
 	plan_release(&plan);
@@ -1125,7 +1090,7 @@ static void record_faults(struct emu_session *s)
 
 	if (!emu_timeline_take(s, pend))
 		return;
-	for (int i = 0; i < s->n_fev; i++) {
+	for (int i = 0; i < s->tl.n_fev; i++) {
 		const struct fault_done *o = &s->tl.done[i];
 		const struct timeline_fault *f;
 		struct timeline_fault_record *r;
@@ -1134,9 +1099,9 @@ static void record_faults(struct emu_session *s)
 
 		if (!pend[i])
 			continue;
-		f = &s->cfg.faults[s->fev[i].fault];
-		r = &s->frec[s->fev[i].fault];
-		if (s->fev[i].end) {
+		f = &s->cfg.faults[s->tl.fev[i].fault];
+		r = &s->frec[s->tl.fev[i].fault];
+		if (s->tl.fev[i].end) {
 			if (o->outcome == TL_APPLIED) {
 				r->end_s = o->t_s - s->t0_s;
 				emu_sess_event_at(s, o->t_s, "restore", a, b, -1, "'%s' is over",
@@ -1148,7 +1113,7 @@ static void record_faults(struct emu_session *s)
 			continue;
 		}
 		if (o->outcome == TL_SKIPPED) {
-			s->f_skipped[s->fev[i].fault] = true;
+			s->f_skipped[s->tl.fev[i].fault] = true;
 			snprintf(r->note, sizeof(r->note), "skipped: %.180s", o->text);
 			emu_sess_event_at(s, o->t_s, "skipped", -1, -1, -1, "'%s': %s", f->text,
 					  r->note);
@@ -1179,17 +1144,17 @@ static void start_update(struct emu_session *s, const char *name,
 	struct emu_update_record *u;
 	struct ep_error e;
 
-	int before = s->n_vers;
+	int before = s->dpl.n_vers;
 
 	if (add_version(s, name, NULL, profile, graph, owned, &e) != EP_OK) {
-		if (s->n_vers == before) { /* else the version owns them, and is never used */
+		if (s->dpl.n_vers == before) { /* else the version owns them, and is never used */
 			model_profile_destroy(owned);
 			model_graph_destroy(graph);
 		}
 		emu_sess_event(s, "error", -1, -1, -1, "update to %s: %s", name, e.msg);
 		return;
 	}
-	s->cur_ver = s->n_vers - 1;
+	s->dpl.cur_ver = s->dpl.n_vers - 1;
 	if (s->n_urec == s->cap_urec) {
 		int cap = s->cap_urec ? 2 * s->cap_urec : 4;
 		struct emu_update_record *nv = realloc(s->urec, (size_t)cap * sizeof(*nv));
@@ -1201,12 +1166,12 @@ static void start_update(struct emu_session *s, const char *name,
 	}
 	u = &s->urec[s->n_urec++];
 	memset(u, 0, sizeof(*u));
-	u->version = s->cur_ver;
+	u->version = s->dpl.cur_ver;
 	snprintf(u->model, sizeof(u->model), "%s", name);
 	u->at_s = now - s->t0_s;
 	u->live_s = u->drained_s = u->rollout_s = -1;
 	emu_sess_event(s, "update", -1, -1, -1, "model update to %s (version %d)", name,
-		       s->cur_ver);
+		       s->dpl.cur_ver);
 }
 
 /* The watched model file changed (mtime or size): load it and roll it out. */
@@ -1217,13 +1182,13 @@ static void check_watch(struct emu_session *s, double now)
 	struct ep_error e;
 	struct stat st;
 
-	s->next_watch_s = now + WATCH_S;
+	s->dpl.next_watch_s = now + WATCH_S;
 	if (stat(s->cfg.watch_path, &st) != 0 ||
-	    (st.st_mtim.tv_sec == s->watch_mtime.tv_sec &&
-	     st.st_mtim.tv_nsec == s->watch_mtime.tv_nsec && st.st_size == s->watch_size))
+	    (st.st_mtim.tv_sec == s->dpl.watch_mtime.tv_sec &&
+	     st.st_mtim.tv_nsec == s->dpl.watch_mtime.tv_nsec && st.st_size == s->dpl.watch_size))
 		return;
-	s->watch_mtime = st.st_mtim;
-	s->watch_size = st.st_size;
+	s->dpl.watch_mtime = st.st_mtim;
+	s->dpl.watch_size = st.st_size;
 	if (model_zoo_open(s->cfg.watch_path, &g, &e) != EP_OK ||
 	    model_profile_create(g, &s->cfg.profile_options, &pr, &e) != EP_OK) {
 		model_graph_destroy(g);
@@ -1244,11 +1209,11 @@ void emu_timeline_step(struct emu_session *s, double now)
 		return;
 	emu_timeline_publish(s);
 	record_faults(s);
-	if (s->cfg.update_profile && !s->update_done && rel >= s->cfg.update_at_s) {
-		s->update_done = true;
+	if (s->cfg.update_profile && !s->dpl.update_done && rel >= s->cfg.update_at_s) {
+		s->dpl.update_done = true;
 		start_update(s, s->cfg.update_profile->model, s->cfg.update_profile, NULL, NULL, now);
 	}
-	if (s->cfg.watch_path && now >= s->next_watch_s)
+	if (s->cfg.watch_path && now >= s->dpl.next_watch_s)
 		check_watch(s, now);
 }
 
@@ -1256,25 +1221,25 @@ double emu_timeline_next_time(const struct emu_session *s)
 {
 	double t = INFINITY;
 
-	if (s->cfg.update_profile && !s->update_done)
+	if (s->cfg.update_profile && !s->dpl.update_done)
 		t = fmin(t, s->t0_s + s->cfg.update_at_s);
 	if (s->cfg.watch_path)
-		t = fmin(t, s->next_watch_s);
+		t = fmin(t, s->dpl.next_watch_s);
 	return t;
 }
 
 void emu_recovery_kill_all(struct emu_session *s)
 {
-	for (int k = 0; k < s->n_deps; k++)
-		emu_deploy_kill(s, &s->deps[k]);
+	for (int k = 0; k < s->dpl.n_deps; k++)
+		emu_deploy_kill(s, &s->dpl.deps[k]);
 	if (s->nodes)
 		for (int i = 0; i < s->n; i++)
 			if (s->nodes[i].hb_pid > 0) {
 				kill(s->nodes[i].hb_pid, SIGKILL);
 				kill(s->nodes[i].hb_pid, SIGCONT);
 			}
-	for (int k = 0; k < s->n_deps; k++) {
-		struct deploy *d = &s->deps[k];
+	for (int k = 0; k < s->dpl.n_deps; k++) {
+		struct deploy *d = &s->dpl.deps[k];
 
 		for (int i = 0; i < d->n; i++)
 			if (d->pid[i] > 0 && d->status[i] == -1) {

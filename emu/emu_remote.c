@@ -278,7 +278,7 @@ static int slot_of(const struct emu_session *s, int dep, int node)
 		if (sl[k] == dep)
 			return k;
 	for (int k = 0; k < EMU_REMOTE_DATA_SLOTS; k++) {
-		enum dep_state st = sl[k] >= 0 ? s->deps[sl[k]].state : DEP_STOPPED;
+		enum dep_state st = sl[k] >= 0 ? s->dpl.deps[sl[k]].state : DEP_STOPPED;
 		int rank = st == DEP_FAILED || st == DEP_STOPPED ? 0 : st == DEP_STOPPING ? 1 : 2;
 
 		if (rank < best_rank || (rank == best_rank && rank == 2 && sl[k] < sl[best])) {
@@ -302,7 +302,7 @@ static const char *version_spec(const struct emu_session *s, int v)
 {
 	if (v == 0)
 		return s->cfg.model_spec;
-	return s->vers[v].graph ? s->cfg.watch_path : s->cfg.update_spec;
+	return s->dpl.vers[v].graph ? s->cfg.watch_path : s->cfg.update_spec;
 }
 
 int emu_remote_assign(struct emu_session *s, const struct emu_stage_spec *sp,
@@ -343,7 +343,7 @@ int emu_remote_assign(struct emu_session *s, const struct emu_stage_spec *sp,
 	m.out_rank = sp->out_rank;
 	m.dense_output = sp->dense_output;
 	if (sp->weights) {
-		int v = s->deps[sp->deployment].version;
+		int v = s->dpl.deps[sp->deployment].version;
 		const char *spec = version_spec(s, v);
 
 		m.real = 1;
@@ -352,7 +352,7 @@ int emu_remote_assign(struct emu_session *s, const struct emu_stage_spec *sp,
 		m.last_layer = sp->last_layer;
 		m.threads = sp->threads;
 		/* The version's model: a host whose file is not that one yet waits for it. */
-		m.fingerprint = s->vers[v].g ? model_lprofile_fingerprint(s->vers[v].g) : 0;
+		m.fingerprint = s->dpl.vers[v].g ? model_lprofile_fingerprint(s->dpl.vers[v].g) : 0;
 		snprintf(m.model, sizeof(m.model), "%s", spec ? spec : "");
 	}
 	fd = connect_to(&st->ctl[sp->node]);

@@ -125,8 +125,8 @@ int emu_sess_socket_d(struct emu_session *s, int type)
 	if (setns(s->self_ns, CLONE_NEWNET) != 0) {
 		if (fd >= 0)
 			close(fd);
-		snprintf(s->fatal, sizeof(s->fatal), "returning to the controller's namespace: %s",
-			 strerror(errno));
+		emu_sess_fail(s, EP_EIO, "returning to the controller's namespace: %s",
+			      strerror(errno));
 		return -1;
 	}
 	errno = e;
@@ -213,16 +213,10 @@ int emu_session_create(const struct problem *p, const struct plan *plan,
 		emu_session_destroy(s);
 		return ep_error_set(err, EP_ENOMEM, "out of memory for a session");
 	}
-	if (cfg->codec && strcmp(cfg->codec, "none") != 0) {
-		rc = emu_codec_create(cfg->codec, &s->codec, err);
-		if (rc) {
-			emu_session_destroy(s);
-			return rc;
-		}
+	if ((rc = emu_dispatch_codec_create(s, err))) {
+		emu_session_destroy(s);
+		return rc;
 	}
-	snprintf(s->rep.codec, sizeof(s->rep.codec), "%s",
-		 s->codec ? emu_codec_spec(s->codec) : "none");
-	s->rep.codec_lossy = s->codec && !emu_codec_lossless(s->codec);
 	*out = s;
 	return EP_OK;
 }
@@ -231,11 +225,10 @@ void emu_session_destroy(struct emu_session *s)
 {
 	if (!s)
 		return;
+	emu_timeline_release(s);
 	emu_dispatch_release(s);
 	emu_recovery_release(s);
 	plan_release(&s->plan0);
-	emu_codec_destroy(s->codec);
-	free(s->dec);
 	free(s->cpu_a);
 	free(s->cpu_b);
 	free(s->energy);
@@ -445,21 +438,21 @@ static void stop_stages(struct emu_session *s)
 {
 	double now = emu_now_s(), deadline = now + STOP_GRACE_S;
 
-	for (int k = 0; k < s->n_deps; k++) {
-		enum dep_state st = s->deps[k].state;
+	for (int k = 0; k < s->dpl.n_deps; k++) {
+		enum dep_state st = s->dpl.deps[k].state;
 
 		if (st == DEP_STARTING || st == DEP_LIVE || st == DEP_DRAINING)
-			emu_deploy_stop(s, &s->deps[k], now);
+			emu_deploy_stop(s, &s->dpl.deps[k], now);
 	}
 	for (;;) {
 		struct pollfd pfd[256];
 		int who[256][2], np = 0;
 
-		for (int k = 0; k < s->n_deps; k++)
-			for (int i = 0; i < s->deps[k].n && np < 256; i++)
-				if (s->deps[k].ctl[i] >= 0 && !s->nodes[s->deps[k].plan.stages[i].node]
+		for (int k = 0; k < s->dpl.n_deps; k++)
+			for (int i = 0; i < s->dpl.deps[k].n && np < 256; i++)
+				if (s->dpl.deps[k].ctl[i] >= 0 && !s->nodes[s->dpl.deps[k].plan.stages[i].node]
 									  .stalled) {
-					pfd[np] = (struct pollfd){ .fd = s->deps[k].ctl[i],
+					pfd[np] = (struct pollfd){ .fd = s->dpl.deps[k].ctl[i],
 								   .events = POLLIN };
 					who[np][0] = k;
 					who[np++][1] = i;
@@ -471,7 +464,7 @@ static void stop_stages(struct emu_session *s)
 			break;
 		for (int j = 0; j < np; j++)
 			if (pfd[j].revents)
-				emu_deploy_ctl(s, &s->deps[who[j][0]], who[j][1], now);
+				emu_deploy_ctl(s, &s->dpl.deps[who[j][0]], who[j][1], now);
 	}
 }
 
@@ -484,11 +477,7 @@ static void teardown(struct emu_session *s)
 		close(s->hb_fd);
 	if (s->res_ls >= 0)
 		close(s->res_ls);
-	for (int i = 0; i < s->n_pc; i++) {
-		close(s->pc[i].fd);
-		emu_frame_reader_release(&s->pc[i].rd);
-	}
-	s->n_pc = 0;
+	emu_dispatch_close(s);
 	s->hb_fd = s->res_ls = -1;
 	emu_remote_teardown(s);
 	if (s->nodes)
@@ -533,9 +522,9 @@ static void start_phase_check(struct emu_session *s, double now)
 
 	for (int i = 0; i < s->n; i++)
 		all = all && s->nodes[i].seen;
-	if (all && s->n_deps > 0 && s->deps[0].state == DEP_LIVE) {
+	if (all && s->dpl.n_deps > 0 && s->dpl.deps[0].state == DEP_LIVE) {
 		emu_sess_event(s, "ready", -1, -1, 0,
-			       "%d heartbeaters and %d stage(s) up in %.3f s", s->n, s->deps[0].n,
+			       "%d heartbeaters and %d stage(s) up in %.3f s", s->n, s->dpl.deps[0].n,
 			       now - s->t_begin_s);
 		s->rep.setup_s = now - s->t_begin_s;
 		if (s->cfg.probes > 0) {
@@ -543,8 +532,7 @@ static void start_phase_check(struct emu_session *s, double now)
 		} else {
 			s->phase = PH_RUN;
 			s->t0_s = now;
-			s->next_arrival_s = now;
-			s->next_retry_scan_s = now;
+			emu_dispatch_start(s, now);
 			emu_sess_event(s, "start", -1, -1, -1, "the workload starts: %lld requests",
 				       (long long)s->cfg.requests);
 		}
@@ -560,14 +548,14 @@ static void start_phase_check(struct emu_session *s, double now)
 			if (!s->nodes[i].seen && missing++ == 0)
 				first = i;
 		if (missing > 0)
-			snprintf(s->fatal, sizeof(s->fatal),
+			emu_sess_fail(s, EP_EIO,
 				 "no heartbeat from %d of the %d nodes (node %d%s) within %.0f s of the "
 				 "end of bring-up (%.0f s + --deploy-timeout %.3g s; raise "
 				 "--deploy-timeout on a slow or busy host)", missing, s->n, first,
 				 missing > 1 ? " and others" : "", now - s->t_up_s, START_TIMEOUT_S,
 				 s->cfg.deploy_timeout_s);
 		else
-			snprintf(s->fatal, sizeof(s->fatal),
+			emu_sess_fail(s, EP_EIO,
 				 "the first deployment was not connected within %.0f s of the end of "
 				 "bring-up (%.0f s + --deploy-timeout %.3g s)", now - s->t_up_s,
 				 START_TIMEOUT_S, s->cfg.deploy_timeout_s);
@@ -586,12 +574,12 @@ static void status_line(struct emu_session *s, double now)
 	if (now < s->next_status_s)
 		return;
 	s->next_status_s = now + s->cfg.status_period_s;
-	rate = el > 0 ? (double)s->answered / el : 0;
+	rate = el > 0 ? (double)s->disp.answered / el : 0;
 	fprintf(s->cfg.status, "edgepipe emu: %8.1f s  progress  %lld/%lld answered (%.3g /s)",
-		el, (long long)s->answered, (long long)s->cfg.requests, rate);
+		el, (long long)s->disp.answered, (long long)s->cfg.requests, rate);
 	if (rate > 0)
 		fprintf(s->cfg.status, ", about %.0f s left",
-			(double)(s->cfg.requests - s->answered) / rate);
+			(double)(s->cfg.requests - s->disp.answered) / rate);
 	fprintf(s->cfg.status, "\n");
 	fflush(s->cfg.status);
 }
@@ -615,7 +603,7 @@ static void cpu_mark(struct emu_session *s, bool end)
 {
 	if (!s->cpu_a || s->phase != PH_RUN)
 		return;
-	if (s->t_cpu_a_s == 0 && s->answered >= s->cfg.warmup_requests)
+	if (s->t_cpu_a_s == 0 && s->disp.answered >= s->cfg.warmup_requests)
 		cpu_sample(s, s->cpu_a, &s->t_cpu_a_s);
 	if (end && s->t_cpu_a_s > 0 && s->t_cpu_b_s == 0)
 		cpu_sample(s, s->cpu_b, &s->t_cpu_b_s);
@@ -627,13 +615,13 @@ static int run_loop(struct emu_session *s)
 	struct pfd_tag *tag = NULL;
 	int cap = 0;
 
-	while (s->phase != PH_DONE && !s->fatal[0]) {
+	while (s->phase != PH_DONE && !s->fatal.code) {
 		double now = emu_now_s(), wake;
 		struct timespec ts;
-		int np = 0, need = 5 + s->n_pc, rc;
+		int np = 0, need = 5 + s->disp.n_pc, rc;
 
 		emu_deploy_step(s, now);
-		if (s->fatal[0])
+		if (s->fatal.code)
 			break;
 		/* The faults applied since the last pass are recorded before the detections they
 		 * may have caused. */
@@ -648,12 +636,12 @@ static int run_loop(struct emu_session *s)
 			emu_probe_step(s, now);
 		if (s->phase == PH_RUN)
 			emu_recovery_replan(s, now);
-		if (s->fatal[0])
+		if (s->fatal.code)
 			break;
 		emu_dispatch_step(s, now);
 		emu_dispatch_answers(s, now);
-		cpu_mark(s, s->answered == s->cfg.requests);
-		if (s->phase == PH_RUN && s->answered == s->cfg.requests) {
+		cpu_mark(s, s->disp.answered == s->cfg.requests);
+		if (s->phase == PH_RUN && s->disp.answered == s->cfg.requests) {
 			s->phase = PH_DONE;
 			break;
 		}
@@ -664,8 +652,8 @@ static int run_loop(struct emu_session *s)
 		if (s->phase == PH_RUN)
 			status_line(s, now);
 
-		for (int k = 0; k < s->n_deps; k++)
-			need += s->deps[k].n + 2;
+		for (int k = 0; k < s->dpl.n_deps; k++)
+			need += s->dpl.deps[k].n + 2;
 		if (need > cap) {
 			struct pollfd *np2 = realloc(pfd, (size_t)need * 2 * sizeof(*pfd));
 			struct pfd_tag *nt = realloc(tag, (size_t)need * 2 * sizeof(*tag));
@@ -675,7 +663,7 @@ static int run_loop(struct emu_session *s)
 			if (nt)
 				tag = nt;
 			if (!np2 || !nt) {
-				snprintf(s->fatal, sizeof(s->fatal), "out of memory in the event loop");
+				emu_sess_fail(s, EP_ENOMEM, "out of memory in the event loop");
 				break;
 			}
 			cap = need * 2;
@@ -692,12 +680,12 @@ static int run_loop(struct emu_session *s)
 		}
 		pfd[np] = (struct pollfd){ .fd = s->res_ls, .events = POLLIN };
 		tag[np++] = (struct pfd_tag){ T_LISTEN, 0, 0 };
-		for (int i = 0; i < s->n_pc; i++) {
-			pfd[np] = (struct pollfd){ .fd = s->pc[i].fd, .events = POLLIN };
+		for (int i = 0; i < s->disp.n_pc; i++) {
+			pfd[np] = (struct pollfd){ .fd = s->disp.pc[i].fd, .events = POLLIN };
 			tag[np++] = (struct pfd_tag){ T_PENDING, i, 0 };
 		}
-		for (int k = 0; k < s->n_deps; k++) {
-			struct deploy *d = &s->deps[k];
+		for (int k = 0; k < s->dpl.n_deps; k++) {
+			struct deploy *d = &s->dpl.deps[k];
 
 			for (int i = 0; i < d->n; i++)
 				if (d->ctl[i] >= 0) {
@@ -730,7 +718,7 @@ static int run_loop(struct emu_session *s)
 		ts.tv_nsec = wake > now ? (long)((wake - now) * 1e9) : 0;
 		rc = ppoll(pfd, (nfds_t)np, &ts, NULL);
 		if (rc < 0 && errno != EINTR) {
-			snprintf(s->fatal, sizeof(s->fatal), "ppoll: %s", strerror(errno));
+			emu_sess_fail(s, EP_EIO, "ppoll: %s", strerror(errno));
 			break;
 		}
 		if (rc <= 0)
@@ -748,26 +736,19 @@ static int run_loop(struct emu_session *s)
 			case T_TIMELINE: break; /* recorded at the top of the next pass */
 			case T_LISTEN: emu_dispatch_accept(s, now); break;
 			case T_PENDING: emu_dispatch_pending_io(s, tag[j].a, now); break;
-			case T_CTL: emu_deploy_ctl(s, &s->deps[tag[j].a], tag[j].b, now); break;
+			case T_CTL: emu_deploy_ctl(s, &s->dpl.deps[tag[j].a], tag[j].b, now); break;
 			case T_DEP:
-				emu_dispatch_io(s, &s->deps[tag[j].a],
+				emu_dispatch_io(s, &s->dpl.deps[tag[j].a],
 						tag[j].b == 0 ? pfd[j].revents : 0,
 						tag[j].b == 1 ? pfd[j].revents : 0, now);
 				break;
 			}
 		}
-		/* Pending connections identified this round leave holes: compact them. */
-		for (int i = 0; i < s->n_pc;) {
-			if (s->pc[i].fd >= 0) {
-				i++;
-				continue;
-			}
-			s->pc[i] = s->pc[--s->n_pc];
-		}
+		emu_dispatch_pending_tidy(s);
 	}
 	free(pfd);
 	free(tag);
-	return s->fatal[0] ? EP_EIO : EP_OK;
+	return s->fatal.code;
 }
 
 /* ---- the report ---- */
@@ -812,24 +793,24 @@ static void report_workload(struct emu_session *s)
 	double t0 = s->t0_s;
 
 	s->rreq = calloc((size_t)n, sizeof(*s->rreq));
-	r->issued = s->issued;
-	r->answered = s->answered;
-	r->checked = s->checked;
-	r->mismatches = s->mismatches;
-	r->max_diff = s->max_diff;
-	r->max_abs_diff = s->max_abs_diff;
-	r->top1_agree = s->top1_agree;
-	r->incomplete = s->issued - s->answered;
-	if (!done || !lat || !s->rreq || !s->reqs) {
+	r->issued = s->disp.issued;
+	r->answered = s->disp.answered;
+	r->checked = s->disp.checked;
+	r->mismatches = s->disp.mismatches;
+	r->max_diff = s->disp.max_diff;
+	r->max_abs_diff = s->disp.max_abs_diff;
+	r->top1_agree = s->disp.top1_agree;
+	r->incomplete = s->disp.issued - s->disp.answered;
+	if (!done || !lat || !s->rreq || !s->disp.reqs) {
 		free(done);
 		free(lat);
 		return;
 	}
 	for (int64_t i = 0; i < n; i++) {
-		const struct req *q = &s->reqs[i];
+		const struct req *q = &s->disp.reqs[i];
 		struct emu_request_record *o = &s->rreq[i];
 
-		o->issue_s = i < s->issued ? q->issue_s - t0 : -1;
+		o->issue_s = i < s->disp.issued ? q->issue_s - t0 : -1;
 		o->first_sent_s = q->attempts > 0 ? q->first_sent_s - t0 : -1;
 		o->sent_s = q->attempts > 0 ? q->sent_s - t0 : -1;
 		o->done_s = q->answered ? q->done_s - t0 : -1;
@@ -846,14 +827,14 @@ static void report_workload(struct emu_session *s)
 			done[k++] = q->done_s;
 	}
 	r->requests = s->rreq;
-	r->n_requests = s->issued;
+	r->n_requests = s->disp.issued;
 	qsort(done, (size_t)k, sizeof(double), cmp_double);
 	r->warmup_end_s = 0;
 	r->end_s = k > 0 ? done[k - 1] - t0 : 0;
 	if (s->cfg.warmup_requests > 0 && k >= s->cfg.warmup_requests)
 		r->warmup_end_s = done[s->cfg.warmup_requests - 1] - t0;
-	for (int64_t i = 0; i < s->issued; i++) {
-		const struct req *q = &s->reqs[i];
+	for (int64_t i = 0; i < s->disp.issued; i++) {
+		const struct req *q = &s->disp.reqs[i];
 
 		if (q->answered && (s->cfg.warmup_requests == 0 || q->done_s - t0 > r->warmup_end_s))
 			lat[m++] = q->done_s - q->issue_s;
@@ -925,15 +906,15 @@ static void report_probes(struct emu_session *s)
 	}
 	r->probe_rtt_hold_s = r->probe_rtt_nohold_s = r->path_latency_measured_s = NAN;
 	r->path_latency_raw_s = NAN;
-	if (!s->probe_rtt)
+	if (!s->disp.probe_rtt)
 		return;
-	for (int i = 0; i < s->probe_k && i < 2 * P; i++) {
-		if (!isfinite(s->probe_rtt[i]))
+	for (int i = 0; i < s->disp.probe_k && i < 2 * P; i++) {
+		if (!isfinite(s->disp.probe_rtt[i]))
 			continue; /* lost */
 		if (i % 2 == 0)
-			held[nh++] = s->probe_rtt[i];
+			held[nh++] = s->disp.probe_rtt[i];
 		else
-			free_[nf++] = s->probe_rtt[i];
+			free_[nf++] = s->disp.probe_rtt[i];
 	}
 	if (nh > 0)
 		r->probe_rtt_hold_s = median(held, nh);
@@ -951,19 +932,19 @@ static void report_deploys(struct emu_session *s)
 	int ns = 0, nl = 0;
 	double t0 = s->t0_s;
 
-	for (int k = 0; k < s->n_deps; k++) {
-		ns += s->deps[k].n;
-		nl += s->deps[k].n + 1;
+	for (int k = 0; k < s->dpl.n_deps; k++) {
+		ns += s->dpl.deps[k].n;
+		nl += s->dpl.deps[k].n + 1;
 	}
 	s->rstage = calloc((size_t)ns + 1, sizeof(*s->rstage));
 	s->rlink = calloc((size_t)nl + 1, sizeof(*s->rlink));
-	s->rdep = calloc((size_t)s->n_deps + 1, sizeof(*s->rdep));
+	s->rdep = calloc((size_t)s->dpl.n_deps + 1, sizeof(*s->rdep));
 	if (!s->rstage || !s->rlink || !s->rdep)
 		return;
 	ns = nl = 0;
 	r->raw_bytes = r->wire_bytes = r->encode_s = r->decode_s = 0;
-	for (int k = 0; k < s->n_deps; k++) {
-		const struct deploy *d = &s->deps[k];
+	for (int k = 0; k < s->dpl.n_deps; k++) {
+		const struct deploy *d = &s->dpl.deps[k];
 		struct emu_deploy_record *o = &s->rdep[k];
 		static const char *const names[] = { "starting", "live", "draining", "stopping",
 						     "stopped", "failed" };
@@ -971,7 +952,7 @@ static void report_deploys(struct emu_session *s)
 		o->id = d->id;
 		o->version = d->version;
 		o->n_stages = d->n;
-		snprintf(o->model, sizeof(o->model), "%s", s->vers[d->version].name);
+		snprintf(o->model, sizeof(o->model), "%s", s->dpl.vers[d->version].name);
 		plan_str(&d->plan, o->plan, sizeof(o->plan));
 		o->bottleneck_s = d->cost.bottleneck_s;
 		o->started_s = d->started_s - t0;
@@ -1011,7 +992,7 @@ static void report_deploys(struct emu_session *s)
 	r->links = s->rlink;
 	r->n_links = nl;
 	r->deploys = s->rdep;
-	r->n_deploys = s->n_deps;
+	r->n_deploys = s->dpl.n_deps;
 }
 
 static void report_energy(struct emu_session *s)
@@ -1031,7 +1012,7 @@ static void report_energy(struct emu_session *s)
 	if (!s->energy)
 		return;
 	r->energy_interval_s = T;
-	scale = s->answered > 0 ? (double)r->measured / (double)s->answered : 0;
+	scale = s->disp.answered > 0 ? (double)r->measured / (double)s->disp.answered : 0;
 	for (int i = 0; i < s->n; i++) {
 		struct emu_node_energy *e = &s->energy[i];
 
@@ -1041,9 +1022,9 @@ static void report_energy(struct emu_session *s)
 		e->busy_s = e->cpu_s / e->share;
 		e->utilisation = T > 0 ? e->busy_s / T : NAN;
 	}
-	for (int k = 0; k < s->n_deps; k++)
-		for (int i = 0; i < s->deps[k].n; i++)
-			s->energy[s->deps[k].plan.stages[i].node].active = true;
+	for (int k = 0; k < s->dpl.n_deps; k++)
+		for (int i = 0; i < s->dpl.deps[k].n; i++)
+			s->energy[s->dpl.deps[k].plan.stages[i].node].active = true;
 	for (int i = 0; i < r->n_links; i++) {
 		const struct emu_link_record *l = &r->links[i];
 
@@ -1112,6 +1093,18 @@ static void build_report(struct emu_session *s)
 
 /* ---- run ---- */
 
+void emu_sess_fail(struct emu_session *s, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->fatal.code)
+		return;
+	s->fatal.code = code ? code : EP_EINTERNAL;
+	va_start(ap, fmt);
+	vsnprintf(s->fatal.msg, sizeof(s->fatal.msg), fmt, ap);
+	va_end(ap);
+}
+
 int emu_session_run(struct emu_session *s, struct ep_error *err)
 {
 	int rc;
@@ -1128,7 +1121,8 @@ int emu_session_run(struct emu_session *s, struct ep_error *err)
 	}
 	for (int i = 0; i < s->n; i++)
 		s->nodes[i].hb_pid = -1;
-	if ((rc = emu_recovery_init(s, err)) || (rc = emu_dispatch_init(s, err)))
+	if ((rc = emu_recovery_init(s, err)) || (rc = emu_timeline_init(s, err)) ||
+	    (rc = emu_dispatch_init(s, err)))
 		goto out;
 	if ((rc = setup(s, err)))
 		goto out;
@@ -1137,7 +1131,7 @@ int emu_session_run(struct emu_session *s, struct ep_error *err)
 		goto out;
 	}
 	if (emu_deploy_spawn(s, &s->plan0, 0, emu_now_s()) < 0) {
-		rc = ep_error_set(err, EP_EIO, "%s", s->fatal);
+		rc = ep_error_set(err, s->fatal.code, "%s", s->fatal.msg);
 		goto out;
 	}
 	warn_cpu(s);
@@ -1155,9 +1149,8 @@ int emu_session_run(struct emu_session *s, struct ep_error *err)
 		s->phase = PH_DONE;
 	}
 	emu_timeline_stop(s);
-	s->tl.stop = true;
 	if (rc)
-		ep_error_set(err, rc, "%s", s->fatal);
+		ep_error_set(err, rc, "%s", s->fatal.msg);
 	s->t_end_s = emu_now_s();
 	if (!s->rep.interrupted)
 		stop_stages(s);

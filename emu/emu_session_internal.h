@@ -1,11 +1,25 @@
 /*
- * emu_session_internal: the session's state, shared by its three files (not a public API):
- *   emu_session.c   lifecycle, set-up and teardown, the event loop, the report
- *   emu_dispatch.c  the dispatcher: requests, sends, answers, probes
- *   emu_recovery.c  deployments, the fault timeline, detection, re-planning, updates
+ * emu_session_internal: the session's state, shared by its files (not a public API). As in the
+ * simulator (sim/sim_internal.h), each part of the state is one struct written by one file;
+ * the others call that file's functions, declared below under its name:
+ *   emu_session.c   the session itself (struct emu_session: configuration, the host's network,
+ *                   cgroups and nodes, the records): lifecycle, set-up and teardown, the event
+ *                   loop, the report
+ *   emu_dispatch.c  the dispatcher (struct emu_dispatcher, s->disp): requests, sends, answers,
+ *                   probes
+ *   emu_recovery.c  the deployments and model versions (struct emu_deployments, s->dpl):
+ *                   spawning, failing and stopping deployments, detection, re-planning,
+ *                   updates, the fault records
+ *   emu_timeline.c  the fault timeline (struct timeline, s->tl): its threads apply the faults
+ * Exceptions, each documented at its field: the dispatcher writes a deployment's connection
+ * fields (struct deploy, "the dispatcher's connection"); the timeline's workers read the
+ * deployments and nodes under tl.mu.
  *
- * Times are CLOCK_MONOTONIC seconds (emu_now_s) inside; the report converts them to seconds
- * from the workload's start (t0).
+ * Errors: a fatal error is recorded once (emu_sess_fail) with its code, which emu_session_run
+ * returns (EP_ENOMEM where memory ran out, EP_EIO where the host refused ...).
+ *
+ * Times are CLOCK_MONOTONIC seconds (emu_now_s) inside, named *_s; the report converts them to
+ * seconds from the workload's start (t0_s).
  */
 #ifndef EDGEPIPE_EMU_SESSION_INTERNAL_H
 #define EDGEPIPE_EMU_SESSION_INTERNAL_H
@@ -76,7 +90,7 @@ struct deploy {
 	bool *ready, *exited;
 	int *status;                  /* wait status, -1 while running */
 	struct emu_stage_record *rec; /* stage records (counters filled as they come) */
-	/* the dispatcher's connection to stage 0 */
+	/* the dispatcher's connection to stage 0 (emu_dispatch.c writes these, through in_flight) */
 	int in_fd;
 	bool in_conn, in_connecting;
 	double in_retry_s, in_connect_t0_s;
@@ -147,10 +161,12 @@ enum { TL_APPLIED = 0, TL_SKIPPED, TL_ERROR };
  * the cluster) does not change while they run.
  */
 struct timeline {
+	struct fault_ev *fev;       /* [n_fev] the faults' starts and ends, in time order */
+	int n_fev;
 	pthread_mutex_t mu, net_mu;
 	pthread_cond_t cv;          /* the scheduler's sleep; signalled to stop */
 	pthread_cond_t cv_done;     /* an event finished (workers wait for earlier ones) */
-	bool mu_init, started, stop;
+	bool inited, mu_init, started, stop; /* stop: stopped for good */
 	pthread_t sched;
 	pthread_t *worker;          /* [n_fev] */
 	bool *has_worker;           /* [n_fev] */
@@ -164,6 +180,58 @@ struct timeline {
 	int *start_ev;              /* [n_faults]: the fev index of each fault's start */
 	int *ev_node;               /* [2 n_fev]: the nodes each event acts on (-1: none) */
 	bool *active;               /* [n_fev]: launched, not finished */
+};
+
+/*
+ * The deployments and model versions, owned by emu_recovery.c: it spawns, fails, stops and
+ * reaps deployments, re-plans and rolls updates out. The loop (emu_session.c) polls the
+ * deployments' sockets and the dispatcher reads and writes a deployment's connections
+ * (emu_dispatch_io); neither adds, removes nor changes a deployment's state.
+ */
+struct emu_deployments {
+	struct version *vers;        /* [n_vers]: version 0 is the run's model, then each update */
+	int n_vers, cap_vers, cur_ver;
+	struct deploy *deps;         /* [n_deps], in spawn order; an index is a deployment's id */
+	int n_deps, cap_deps;
+	double noplan_since_s;       /* re-planning has failed since then; 0: it has not */
+	double next_plan_try_s;
+	int node_gen, noplan_gen;    /* node-state changes; the one the last failed plan saw */
+	gsl_rng *rng_plan;
+	/* updates */
+	bool update_done;
+	double next_watch_s;         /* the next look at the watched model file */
+	struct timespec watch_mtime;
+	off_t watch_size;
+};
+
+/*
+ * The dispatcher, owned by emu_dispatch.c: requests, their queue, the answers held for the
+ * return link's latency, result connections being identified, and the start-up probes.
+ * Others read its counters (the loop's end test, the report); emu_recovery.c hands requests
+ * back to it with emu_dispatch_queue.
+ */
+struct emu_dispatcher {
+	struct req *reqs;           /* [cfg.requests] */
+	struct emu_codec *codec;    /* the dispatcher's (cfg.codec); NULL: raw bytes */
+	char *dec;                  /* decoded results of synthetic runs, dec_cap bytes */
+	size_t dec_cap;
+	int64_t issued, answered;
+	int64_t checked, mismatches; /* real compute */
+	double max_diff, max_abs_diff;
+	int64_t top1_agree;
+	int64_t *pend;              /* deque of requests waiting to be sent */
+	int64_t pend_head, pend_count;
+	struct held_result *hr;     /* ring of answers held for the return link's latency */
+	int hr_head, hr_count, hr_cap;
+	struct pending_conn pc[MAX_PENDING_CONN];
+	int n_pc;
+	double next_arrival_s, next_retry_scan_s;
+	gsl_rng *rng_arrival;
+	/* probes */
+	int probe_k;                /* probes done */
+	bool probe_out;
+	double probe_sent_s;
+	double *probe_rtt;          /* [2 x probes]: even = held, odd = not */
 };
 
 struct emu_session {
@@ -184,50 +252,19 @@ struct emu_session {
 	int old_slack;      /* the controller's timer slack before the run */
 	struct node_st *nodes;
 	bool *cut;          /* [(n+1)^2] links found cut */
-	/* models and deployments */
-	struct version *vers;
-	int n_vers, cap_vers, cur_ver;
-	struct deploy *deps;
-	int n_deps, cap_deps;
-	bool replanning_blocked;
-	double noplan_since_s, next_plan_try_s;
-	int node_gen, noplan_gen;   /* node-state changes; the one the last failed plan saw */
-	gsl_rng *rng_plan, *rng_arrival;
-	/* the dispatcher */
-	struct req *reqs;
-	struct emu_codec *codec;    /* the dispatcher's (cfg.codec); NULL: raw bytes */
-	char *dec;                  /* decoded results of synthetic runs, dec_cap bytes */
-	size_t dec_cap;
-	int64_t issued, answered;
-	int64_t checked, mismatches; /* real compute */
-	double max_diff, max_abs_diff;
-	int64_t top1_agree;
-	int64_t *pend;              /* deque of requests waiting to be sent */
-	int64_t pend_head, pend_count;
-	struct held_result *hr;     /* ring of answers held for the return link's latency */
-	int hr_head, hr_count, hr_cap;
-	struct pending_conn pc[MAX_PENDING_CONN];
-	int n_pc;
-	double next_arrival_s, next_retry_scan_s;
-	/* probes */
-	int probe_k;                /* probes done */
-	bool probe_out;
-	double probe_sent_s;
-	double *probe_rtt;          /* [2 x probes]: even = held, odd = not */
+	/* the deployments and model versions: emu_recovery.c's */
+	struct emu_deployments dpl;
+	/* the dispatcher: emu_dispatch.c's */
+	struct emu_dispatcher disp;
 	/* time */
 	enum phase phase;
 	double *cpu_a, *cpu_b;      /* [n] cgroup CPU seconds at the energy interval's ends */
 	double t_cpu_a_s, t_cpu_b_s; /* when they were read; 0: not yet */
 	struct emu_node_energy *energy;
 	double t_begin_s, t_up_s, t0_s, t_end_s; /* t_up_s: bring-up done, the first deployment spawned */
-	double next_hb_check_s, next_watch_s, next_status_s;
-	/* faults and updates */
-	struct fault_ev *fev;
-	int n_fev;
+	double next_hb_check_s, next_status_s;
+	/* the fault timeline: emu_timeline.c's */
 	struct timeline tl;
-	bool update_done;
-	struct timespec watch_mtime;
-	off_t watch_size;
 	/* records */
 	struct emu_report rep;
 	struct emu_event *events;
@@ -244,10 +281,15 @@ struct emu_session {
 	struct emu_deploy_record *rdep;
 	struct emu_remote_state *remote; /* cfg.remote's sockets and addresses (emu_remote.c) */
 	bool ran;
-	char fatal[512];            /* a fatal error during the run */
+	struct ep_error fatal;      /* the first fatal error of the run (code 0: none), emu_sess_fail */
 };
 
 /* emu_session.c */
+/* Record a fatal error: the run stops at the end of the loop's pass and emu_session_run returns
+ * `code` (EP_ENOMEM, EP_EIO ...) with this message. Only the first is kept: later ones are
+ * consequences. */
+void emu_sess_fail(struct emu_session *s, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 void emu_sess_event(struct emu_session *s, const char *kind, int node, int peer, int deploy,
 		    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* The same, at time t (CLOCK_MONOTONIC s) rather than now. */
@@ -257,8 +299,23 @@ void emu_sess_event_at(struct emu_session *s, double t, const char *kind, int no
 int emu_sess_socket_d(struct emu_session *s, int type);
 
 /* emu_dispatch.c */
+/* The dispatcher's codec from cfg.codec (at creation: a bad spec is EP_EINVAL there). */
+int emu_dispatch_codec_create(struct emu_session *s, struct ep_error *err);
 int emu_dispatch_init(struct emu_session *s, struct ep_error *err);
+/* Everything the dispatcher holds; accepts a dispatcher never initialised. */
 void emu_dispatch_release(struct emu_session *s);
+/* Close the result connections not yet identified (teardown). */
+void emu_dispatch_close(struct emu_session *s);
+/* The workload starts now: the first arrival and retry scan are due. */
+void emu_dispatch_start(struct emu_session *s, double now);
+/* After a poll round: forget the pending connections identified (closed or handed over). */
+void emu_dispatch_pending_tidy(struct emu_session *s);
+/* Deployment `deploy` failed: its unanswered requests go back to the front of the queue,
+ * oldest first. Returns how many. */
+int64_t emu_dispatch_requeue(struct emu_session *s, int deploy);
+/* Request r's frame was taken back unsent (a draining deployment): that attempt does not
+ * count and the request goes back to the front of the queue. false: r is no request. */
+bool emu_dispatch_unsend(struct emu_session *s, uint64_t r);
 /* Issue what the workload allows, then hand queued requests to the live deployment. */
 void emu_dispatch_step(struct emu_session *s, double now);
 /* Put request r at the front (resend) or the back of the queue. */

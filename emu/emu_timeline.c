@@ -64,13 +64,38 @@ static struct timespec abs_ts(double t)
 	return ts;
 }
 
+static int cmp_fev(const void *a, const void *b)
+{
+	const struct fault_ev *x = a, *y = b;
+
+	if (x->t_s != y->t_s)
+		return x->t_s < y->t_s ? -1 : 1;
+	if (x->end != y->end)
+		return x->end ? -1 : 1; /* an end before a start at the same time */
+	return x->fault - y->fault;
+}
+
 int emu_timeline_init(struct emu_session *s, struct ep_error *err)
 {
 	struct timeline *tl = &s->tl;
 	pthread_condattr_t ca;
-	int nf = s->cfg.n_faults, ne = s->n_fev;
+	int nf = s->cfg.n_faults, ne;
 
 	tl->wake[0] = tl->wake[1] = -1;
+	tl->inited = true; /* from here on, emu_timeline_release has something to release */
+	/* Each fault's start and end (a fault with a duration) in time order. */
+	tl->fev = calloc(2 * (size_t)nf + 1, sizeof(*tl->fev));
+	if (!tl->fev)
+		return ep_error_set(err, EP_ENOMEM, "out of memory for the fault timeline");
+	for (int i = 0; i < nf; i++) {
+		const struct timeline_fault *f = &s->cfg.faults[i];
+
+		tl->fev[tl->n_fev++] = (struct fault_ev){ f->at_s, i, false };
+		if (f->for_s > 0)
+			tl->fev[tl->n_fev++] = (struct fault_ev){ f->at_s + f->for_s, i, true };
+	}
+	qsort(tl->fev, (size_t)tl->n_fev, sizeof(*tl->fev), cmp_fev);
+	ne = tl->n_fev;
 	tl->live_n = 0;
 	tl->live_dep = -1;
 	tl->worker = calloc((size_t)ne + 1, sizeof(*tl->worker));
@@ -87,8 +112,8 @@ int emu_timeline_init(struct emu_session *s, struct ep_error *err)
 	    !tl->pending || !tl->live_node || !tl->start_ev || !tl->ev_node || !tl->active)
 		return ep_error_set(err, EP_ENOMEM, "out of memory for the fault timeline");
 	for (int i = 0; i < ne; i++)
-		if (!s->fev[i].end)
-			tl->start_ev[s->fev[i].fault] = i;
+		if (!s->tl.fev[i].end)
+			tl->start_ev[s->tl.fev[i].fault] = i;
 	if (pthread_condattr_init(&ca) != 0)
 		return ep_error_set(err, EP_ENOMEM, "fault timeline: no condition attributes");
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -108,6 +133,8 @@ void emu_timeline_release(struct emu_session *s)
 {
 	struct timeline *tl = &s->tl;
 
+	if (!tl->inited) /* never initialised: its descriptors are not -1 but 0 (calloc) */
+		return;
 	emu_timeline_stop(s);
 	if (tl->mu_init) {
 		pthread_mutex_destroy(&tl->mu);
@@ -136,6 +163,10 @@ void emu_timeline_release(struct emu_session *s)
 	tl->has_worker = tl->is_done = tl->taken = tl->pending = NULL;
 	tl->done = NULL;
 	tl->live_node = tl->start_ev = NULL;
+	free(tl->fev);
+	tl->fev = NULL;
+	tl->n_fev = 0;
+	tl->inited = false;
 }
 
 void emu_timeline_publish(struct emu_session *s)
@@ -181,8 +212,8 @@ static void signal_node_locked(struct emu_session *s, int node, int sig)
 {
 	if (s->nodes[node].hb_pid > 0)
 		kill(s->nodes[node].hb_pid, sig);
-	for (int k = 0; k < s->n_deps; k++) {
-		struct deploy *d = &s->deps[k];
+	for (int k = 0; k < s->dpl.n_deps; k++) {
+		struct deploy *d = &s->dpl.deps[k];
 
 		for (int i = 0; i < d->n; i++)
 			if (d->plan.stages[i].node == node && d->pid[i] > 0 && d->status[i] == -1)
@@ -344,7 +375,7 @@ static int all_links(struct emu_session *s, int a, double value, bool up, struct
 /* An end undoes what its start did, at the nodes its start resolved. */
 static void apply_end(struct emu_session *s, int ev, struct fault_done *o)
 {
-	const struct timeline_fault *f = &s->cfg.faults[s->fev[ev].fault];
+	const struct timeline_fault *f = &s->cfg.faults[s->tl.fev[ev].fault];
 	struct ep_error e;
 	int a = s->tl.ev_node[2 * ev], b = s->tl.ev_node[2 * ev + 1], rc = EP_OK;
 
@@ -366,7 +397,7 @@ static void apply_end(struct emu_session *s, int ev, struct fault_done *o)
 
 static void apply_start(struct emu_session *s, int ev, struct fault_done *o)
 {
-	const struct timeline_fault *f = &s->cfg.faults[s->fev[ev].fault];
+	const struct timeline_fault *f = &s->cfg.faults[s->tl.fev[ev].fault];
 	struct ep_error e;
 	int a = s->tl.ev_node[2 * ev], b = s->tl.ev_node[2 * ev + 1], rc = EP_OK;
 
@@ -454,7 +485,7 @@ static void *worker_main(void *arg)
 	pthread_mutex_unlock(&tl->mu);
 	o.node = tl->ev_node[2 * ev];
 	o.peer = tl->ev_node[2 * ev + 1];
-	if (s->fev[ev].end)
+	if (s->tl.fev[ev].end)
 		apply_end(s, ev, &o);
 	else
 		apply_start(s, ev, &o);
@@ -471,7 +502,7 @@ static void *worker_main(void *arg)
 static void launch_locked(struct emu_session *s, int i)
 {
 	struct timeline *tl = &s->tl;
-	const struct fault_ev *fe = &s->fev[i];
+	const struct fault_ev *fe = &s->tl.fev[i];
 	const struct timeline_fault *f = &s->cfg.faults[fe->fault];
 	struct fault_done o;
 	struct worker_arg *w;
@@ -539,8 +570,8 @@ static void *sched_main(void *arg)
 	prctl(PR_SET_TIMERSLACK, 1UL);
 	realtime(PRIO_SCHEDULER);
 	pthread_mutex_lock(&tl->mu);
-	for (int i = 0; i < s->n_fev && !tl->stop; i++) {
-		double due = s->t0_s + s->fev[i].t_s;
+	for (int i = 0; i < s->tl.n_fev && !tl->stop; i++) {
+		double due = s->t0_s + s->tl.fev[i].t_s;
 		struct timespec ts = abs_ts(due);
 
 		while (!tl->stop && emu_now_s() < due)
@@ -557,10 +588,10 @@ bool emu_timeline_start(struct emu_session *s)
 {
 	struct timeline *tl = &s->tl;
 
-	if (tl->started || s->n_fev == 0)
+	if (tl->started || s->tl.n_fev == 0)
 		return true;
 	if (pthread_create(&tl->sched, NULL, sched_main, s) != 0) {
-		snprintf(s->fatal, sizeof(s->fatal), "starting the fault timeline's thread: %s",
+		emu_sess_fail(s, EP_EIO, "starting the fault timeline's thread: %s",
 			 strerror(errno));
 		return false;
 	}
@@ -572,15 +603,17 @@ void emu_timeline_stop(struct emu_session *s)
 {
 	struct timeline *tl = &s->tl;
 
-	if (!tl->started)
+	if (!tl->started) {
+		tl->stop = true; /* and it never starts */
 		return;
+	}
 	pthread_mutex_lock(&tl->mu);
 	tl->stop = true;
 	pthread_cond_signal(&tl->cv);
 	pthread_mutex_unlock(&tl->mu);
 	pthread_join(tl->sched, NULL);
 	/* No new worker from here on; the running ones finish what they do. */
-	for (int i = 0; i < s->n_fev; i++)
+	for (int i = 0; i < s->tl.n_fev; i++)
 		if (tl->has_worker[i]) {
 			pthread_join(tl->worker[i], NULL);
 			tl->has_worker[i] = false;
@@ -599,9 +632,9 @@ bool emu_timeline_take(struct emu_session *s, bool *pending)
 	if (!any || !tl->mu_init)
 		return false;
 	pthread_mutex_lock(&tl->mu);
-	for (int i = 0; i < s->n_fev; i++)
+	for (int i = 0; i < s->tl.n_fev; i++)
 		pending[i] = tl->is_done[i] && !tl->taken[i];
-	for (int i = 0; i < s->n_fev; i++)
+	for (int i = 0; i < s->tl.n_fev; i++)
 		tl->taken[i] = tl->taken[i] || pending[i];
 	pthread_mutex_unlock(&tl->mu);
 	return true;
