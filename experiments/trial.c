@@ -248,6 +248,11 @@ int trial_sim_run(const struct trial_setup *t, const struct algo_result *res,
 				  w->n_updates, TRIAL_MAX_UPDATES);
 		goto fail;
 	}
+	/* A fault at a stage the plan lacks would never fire (an update's plan may have it):
+	 * refused, as trial_emu_run refuses it, so that one timeline means the same to both. */
+	if (w->n_updates == 0 &&
+	    (rc = timeline_check_stages(w->faults, w->n_faults, res->plan.n_stages, err)))
+		goto fail;
 	s->n_updates = w->n_updates;
 	if ((rc = open_updates(t, w, w->n_updates, s->ug, s->up, err)))
 		goto fail;
