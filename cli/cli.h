@@ -130,7 +130,8 @@ const struct algo *cli_algo_find(const char *name, bool all);
 	"  --scenario FILE            the experiment as a YAML file: 'OPTION: VALUE' per line,\n" \
 	"                             the long options' names (nodes: 4, fault: [...] repeats\n" \
 	"                             --fault); flags given too override it; keys of other\n"   \
-	"                             commands of plan, sim, emu and compare are ignored\n"     \
+	"                             commands of plan, sim, emu and compare are ignored;\n"    \
+	"                             the file is recorded whole in the output and --db\n"     \
 	"                             (README: Scenarios)\n"
 
 /*

@@ -79,6 +79,16 @@ else
 	fail "plan JSON: every plan's \"scenario\" holds the path and the whole text (none without)" "$(head -c 300 "$TMP/plan.json")"
 fi
 
+if [ "$("$EP" sim --scenario "$S" 2>/dev/null | head -1)" = "scenario: $S" ] &&
+	"$EP" sim --scenario "$S" --format json 2>/dev/null | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+sys.exit(0 if d["scenario"] == {"path": sys.argv[1], "text": open(sys.argv[1]).read()} else 1)' "$S"; then
+	pass "sim text and JSON: the scenario's path (header line) and whole text (\"scenario\")"
+else
+	fail "sim text and JSON: the scenario's path (header line) and whole text (\"scenario\")" \
+		"$("$EP" sim --scenario "$S" 2>&1 | head -2)"
+fi
+
 # ---- flags override ------------------------------------------------------------------------
 plan_csv "${INST[@]}" --nodes 5 --seed 4 >"$TMP/plan.flags5"
 plan_csv --scenario "$S" --nodes 5 --seed 4 >"$TMP/plan.over"

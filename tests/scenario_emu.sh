@@ -68,6 +68,7 @@ want = [("crash", first[1][0], 1.0)]
 check("sim's fault = the scenario's", [(i["kind"], i["node"], i["at_s"]) for i in s["incidents"]], want)
 check("emu's fault = the scenario's",
       [("crash", f["node"], f["scheduled_s"]) for f in e["faults"]], want)
+check("emu's JSON: the scenario whole", e.get("scenario"), {"path": sys.argv[2], "text": open(sys.argv[2]).read()})
 final = "%s" % " ".join(f"{a}..{b}@{n}" for n, a, b in stages(s["final_plan"]))
 check("emu re-planned to sim's final plan", e["deployments"][-1]["plan"], final)
 EOF
@@ -85,5 +86,5 @@ while IFS= read -r line; do
 	ok*) pass "${line#ok }" ;;
 	*) fail "${line#FAIL }" ;;
 	esac
-done < <(python3 "$TMP/check.py" "$TMP")
+done < <(python3 "$TMP/check.py" "$TMP" "$S")
 finish
