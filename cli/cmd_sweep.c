@@ -202,269 +202,248 @@ static char *join_args(int argc, char **argv)
 	return s;
 }
 
-int cmd_sweep(int argc, char **argv)
-{
-	/* The axes are lists and parsed here; the single-valued cluster and algorithm details
-	 * are the instance options of plan and sim (cli_instance_opts_parse). */
-	enum {
-		O_MODEL = CLI_O_INSTANCE_END, O_MEM, O_NODES, O_BW_CLASSES, O_ALGO, O_VARIANT,
-		O_CLUSTER, O_TRIALS, O_DB, O_SHARD, O_SHARD_COUNT, O_PROGRESS, O_NO_PROGRESS, O_SIM, O_SIM_REQUESTS,
-		O_HELP,
-	};
-	static const struct option own[] = {
-		{ "model", required_argument, NULL, O_MODEL },
-		{ "mem", required_argument, NULL, O_MEM },
-		{ "nodes", required_argument, NULL, O_NODES },
-		{ "bw-classes", required_argument, NULL, O_BW_CLASSES },
-		{ "algo", required_argument, NULL, O_ALGO },
-		{ "variant", required_argument, NULL, O_VARIANT },
-		{ "cluster", required_argument, NULL, O_CLUSTER },
-		{ "trials", required_argument, NULL, O_TRIALS },
-		{ "seed", required_argument, NULL, CLI_O_SEED },
-		{ "bw-range", required_argument, NULL, CLI_O_BW_RANGE },
-		{ "link-classes", required_argument, NULL, CLI_O_LINK_CLASSES },
-		{ "latency", required_argument, NULL, CLI_O_LATENCY },
-		{ "speed", required_argument, NULL, CLI_O_SPEED },
-		CLI_COMPUTE_OPTIONS,
-		{ "cluster-file", required_argument, NULL, CLI_O_CLUSTER_FILE },
-		{ "parallel", no_argument, NULL, CLI_O_PARALLEL },
-		{ "db", required_argument, NULL, O_DB },
-		{ "jobs", required_argument, NULL, 'j' },
-		{ "shard", required_argument, NULL, O_SHARD },
-		{ "shard-count", required_argument, NULL, O_SHARD_COUNT },
-		{ "progress", no_argument, NULL, O_PROGRESS },
-		{ "no-progress", no_argument, NULL, O_NO_PROGRESS },
-		{ "sim", no_argument, NULL, O_SIM },
-		{ "sim-requests", required_argument, NULL, O_SIM_REQUESTS },
-		{ "help", no_argument, NULL, O_HELP },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct option *opts = cli_options_with_algos(own);
-	struct sweep_grid *g = malloc(sizeof(*g));
-	struct cli_instance_opts *io = malloc(sizeof(*io));
-	char *models = NULL, *profiles = NULL, *command = NULL, shard_text[192];
-	const char *profile_paths[SWEEP_MAX_AXIS];
-	int n_profiles = 0;
-	const char *db = NULL, *shard_flag = NULL;
-	struct sweep_shard shard;
-	int shard_count = 0;
-	struct store *store = NULL;
-	struct store_option options[STORE_MAX_OPTIONS];
-	int n_options;
-	struct ep_error err;
-	long v, done = 0;
-	int opt, n, rc = 2;
+/* The axes are lists and parsed here; the single-valued cluster and algorithm details are
+ * the instance options of plan and sim (cli_instance_opts_parse). */
+enum {
+	O_MODEL = CLI_O_INSTANCE_END, O_MEM, O_NODES, O_BW_CLASSES, O_ALGO, O_VARIANT,
+	O_CLUSTER, O_TRIALS, O_DB, O_SHARD, O_SHARD_COUNT, O_PROGRESS, O_NO_PROGRESS, O_SIM,
+	O_SIM_REQUESTS, O_HELP,
+};
 
-	if (!g || !io || !opts) {
-		free(g);
-		free(io);
-		free(opts);
-		return cli_fail(1, "out of memory");
+static const struct option sweep_own[] = {
+	{ "model", required_argument, NULL, O_MODEL },
+	{ "mem", required_argument, NULL, O_MEM },
+	{ "nodes", required_argument, NULL, O_NODES },
+	{ "bw-classes", required_argument, NULL, O_BW_CLASSES },
+	{ "algo", required_argument, NULL, O_ALGO },
+	{ "variant", required_argument, NULL, O_VARIANT },
+	{ "cluster", required_argument, NULL, O_CLUSTER },
+	{ "trials", required_argument, NULL, O_TRIALS },
+	{ "seed", required_argument, NULL, CLI_O_SEED },
+	{ "bw-range", required_argument, NULL, CLI_O_BW_RANGE },
+	{ "link-classes", required_argument, NULL, CLI_O_LINK_CLASSES },
+	{ "latency", required_argument, NULL, CLI_O_LATENCY },
+	{ "speed", required_argument, NULL, CLI_O_SPEED },
+	CLI_COMPUTE_OPTIONS,
+	{ "cluster-file", required_argument, NULL, CLI_O_CLUSTER_FILE },
+	{ "parallel", no_argument, NULL, CLI_O_PARALLEL },
+	{ "db", required_argument, NULL, O_DB },
+	{ "jobs", required_argument, NULL, 'j' },
+	{ "shard", required_argument, NULL, O_SHARD },
+	{ "shard-count", required_argument, NULL, O_SHARD_COUNT },
+	{ "progress", no_argument, NULL, O_PROGRESS },
+	{ "no-progress", no_argument, NULL, O_NO_PROGRESS },
+	{ "sim", no_argument, NULL, O_SIM },
+	{ "sim-requests", required_argument, NULL, O_SIM_REQUESTS },
+	{ "help", no_argument, NULL, O_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct sweep_cmd {
+	struct sweep_grid g;
+	struct cli_instance_opts io;
+	char *models, *profiles;        /* the --model and --compute lists (g points into them) */
+	const char *profile_paths[SWEEP_MAX_AXIS];
+	int n_profiles;
+	const char *db, *shard_flag;
+	int shard_count;
+	struct sweep_shard shard;
+};
+
+/* A list axis of integers or sizes into `out`: its count, or -1 with the message printed. */
+static int sweep_axis(int n, const struct ep_error *err, int *count)
+{
+	if (n < 0) {
+		cli_fail(2, "%s", err->msg);
+		return -1;
 	}
-	sweep_grid_init(g);
-	cli_instance_opts_init(io);
-	g->progress = isatty(STDERR_FILENO);
-	for (g->n_algos = 0; algo_registry[g->n_algos]; g->n_algos++)
-		g->algos[g->n_algos] = algo_registry[g->n_algos];
-	while ((opt = getopt_long(argc, argv, "hj:", opts, NULL)) != -1) {
+	*count = n;
+	return 0;
+}
+
+/* Take --model's list (the grid points into its copy). */
+static int sweep_models(struct sweep_cmd *c, const char *arg)
+{
+	int n;
+
+	free(c->models);
+	c->models = strdup(arg);
+	if (!c->models)
+		return cli_fail(1, "out of memory");
+	n = split_list("--model", c->models, c->g.models, SWEEP_MAX_AXIS);
+	if (n < 0)
+		return 2;
+	if (n == 0)
+		return cli_fail(2, "--model '%s': expected a list of models", arg);
+	c->g.n_models = n;
+	return -1;
+}
+
+/* One of the sweep's own options: -1 taken, else the exit status (0 after --help). */
+static int sweep_option(struct sweep_cmd *c, int opt, char *arg)
+{
+	struct sweep_grid *g = &c->g;
+	struct ep_error err;
+	long v;
+
+	switch (opt) {
+	case O_MODEL: return sweep_models(c, arg);
+	case O_MEM:
+		return sweep_axis(sweep_parse_sizes("--mem", arg, g->mems, &err), &err,
+				  &g->n_mems) ? 2 : -1;
+	case O_NODES:
+		return sweep_axis(sweep_parse_ints("--nodes", arg, 1, CLUSTER_MAX_NODES, g->nodes,
+						   &err), &err, &g->n_nodes) ? 2 : -1;
+	case O_BW_CLASSES:
+		return sweep_axis(sweep_parse_ints("--bw-classes", arg, 1, 1000, g->bw_classes,
+						   &err), &err, &g->n_bw_classes) ? 2 : -1;
+	case O_ALGO: return parse_algos(arg, g) ? -1 : 2;
+	case O_VARIANT: return parse_variants(arg, g) ? -1 : 2;
+	case O_CLUSTER: return parse_clusters(arg, g) ? -1 : 2;
+	case O_TRIALS:
+		if (!cli_parse_int("--trials", arg, 1, 10000000, &v))
+			return 2;
+		g->trials = (int)v;
+		return -1;
+	case CLI_O_COMPUTE: /* on|off, which only sim takes */
+		return cli_fail(2, "--compute '%s': expected flops or profile:FILE[,FILE...]", arg);
+	case O_DB: c->db = arg; return -1;
+	case 'j':
+		if (!cli_parse_int("--jobs", arg, 1, 256, &v))
+			return 2;
+		g->jobs = (int)v;
+		return -1;
+	case O_SHARD: c->shard_flag = arg; return -1;
+	case O_SHARD_COUNT:
+		if (!cli_parse_int("--shard-count", arg, 1, 1000000, &v))
+			return 2;
+		c->shard_count = (int)v;
+		return -1;
+	case O_PROGRESS: g->progress = true; return -1;
+	case O_NO_PROGRESS: g->progress = false; return -1;
+	case O_SIM: g->sim = true; return -1;
+	case O_SIM_REQUESTS:
+		if (!cli_parse_int("--sim-requests", arg, 10, 100000000, &v))
+			return 2;
+		g->sim_requests = v;
+		g->sim = true;
+		return -1;
+	case O_HELP:
+		cli_usage_write(stdout, sweep_usage, "LIST|all", NULL);
+		return 0;
+	default:
+		cli_usage_write(stderr, sweep_usage, "LIST|all", NULL);
+		return 2;
+	}
+}
+
+/* The options: -1 when the sweep is to run, else the exit status. */
+static int sweep_parse(struct sweep_cmd *c, int argc, char **argv)
+{
+	struct option *opts = cli_options_with_algos(sweep_own);
+	int opt, rc = -1;
+
+	if (!opts)
+		return cli_fail(1, "out of memory");
+	while (rc < 0 && (opt = getopt_long(argc, argv, "hj:", opts, NULL)) != -1) {
 		int taken = opt < CLI_O_INSTANCE_END || opt >= CLI_O_ALGO_OPTION
-				    ? cli_instance_opts_parse(io, opt, optarg)
+				    ? cli_instance_opts_parse(&c->io, opt, optarg)
 				    : 0;
 
-		if (taken < 0)
-			goto out;
-		if (taken > 0)
-			continue;
-		switch (opt) {
-		case O_MODEL:
-			free(models);
-			models = strdup(optarg);
-			if (!models) {
-				cli_fail(1, "out of memory");
-				goto out;
-			}
-			n = split_list("--model", models, g->models, SWEEP_MAX_AXIS);
-			if (n < 0)
-				goto out;
-			if (n == 0) {
-				cli_fail(2, "--model '%s': expected a list of models", optarg);
-				goto out;
-			}
-			g->n_models = n;
-			break;
-		case O_MEM:
-			n = sweep_parse_sizes("--mem", optarg, g->mems, &err);
-			if (n < 0) {
-				cli_fail(2, "%s", err.msg);
-				goto out;
-			}
-			g->n_mems = n;
-			break;
-		case O_NODES:
-			n = sweep_parse_ints("--nodes", optarg, 1, CLUSTER_MAX_NODES, g->nodes,
-						     &err);
-			if (n < 0) {
-				cli_fail(2, "%s", err.msg);
-				goto out;
-			}
-			g->n_nodes = n;
-			break;
-		case O_BW_CLASSES:
-			n = sweep_parse_ints("--bw-classes", optarg, 1, 1000, g->bw_classes, &err);
-			if (n < 0) {
-				cli_fail(2, "%s", err.msg);
-				goto out;
-			}
-			g->n_bw_classes = n;
-			break;
-		case O_ALGO:
-			if (!parse_algos(optarg, g))
-				goto out;
-			break;
-		case O_VARIANT:
-			if (!parse_variants(optarg, g))
-				goto out;
-			break;
-		case O_CLUSTER:
-			if (!parse_clusters(optarg, g))
-				goto out;
-			break;
-		case O_TRIALS:
-			if (!cli_parse_int("--trials", optarg, 1, 10000000, &v))
-				goto out;
-			g->trials = (int)v;
-			break;
-		case CLI_O_COMPUTE: /* on|off, which only sim takes */
-			cli_fail(2, "--compute '%s': expected flops or profile:FILE[,FILE...]", optarg);
-			goto out;
-		case O_DB: db = optarg; break;
-		case 'j':
-			if (!cli_parse_int("--jobs", optarg, 1, 256, &v))
-				goto out;
-			g->jobs = (int)v;
-			break;
-		case O_SHARD: shard_flag = optarg; break;
-		case O_SHARD_COUNT:
-			if (!cli_parse_int("--shard-count", optarg, 1, 1000000, &v))
-				goto out;
-			shard_count = (int)v;
-			break;
-		case O_PROGRESS: g->progress = true; break;
-		case O_NO_PROGRESS: g->progress = false; break;
-		case O_SIM: g->sim = true; break;
-		case O_SIM_REQUESTS:
-			if (!cli_parse_int("--sim-requests", optarg, 10, 100000000, &v))
-				goto out;
-			g->sim_requests = v;
-			g->sim = true;
-			break;
-		case O_HELP:
-			cli_usage_write(stdout, sweep_usage, "LIST|all", NULL);
-			rc = 0;
-			goto out;
-		default:
-			cli_usage_write(stderr, sweep_usage, "LIST|all", NULL);
-			goto out;
-		}
+		rc = taken < 0 ? 2 : taken > 0 ? -1 : sweep_option(c, opt, optarg);
 	}
-	if (optind < argc) {
-		cli_fail(2, "sweep: unexpected argument '%s'", argv[optind]);
-		goto out;
-	}
-	if (sweep_shard_resolve(shard_flag, shard_count, env_get, NULL, &shard, &err)) {
-		cli_fail(2, "%s", err.msg);
-		goto out;
-	}
-	g->shard_index = shard.index;
-	g->shard_count = shard.count;
-	if (shard.source > SWEEP_SHARD_FLAG)
-		fprintf(stderr, "sweep: shard %d/%d from %s\n", shard.index, shard.count,
-			shard.detail);
+	free(opts);
+	if (rc < 0 && optind < argc)
+		rc = cli_fail(2, "sweep: unexpected argument '%s'", argv[optind]);
+	return rc;
+}
+
+/* The checks between options, the shard and the grid's models: -1 or the exit status. */
+static int sweep_finish(struct sweep_cmd *c)
+{
+	struct sweep_grid *g = &c->g;
+	struct ep_error err;
+	int rc;
+
+	if (sweep_shard_resolve(c->shard_flag, c->shard_count, env_get, NULL, &c->shard, &err))
+		return cli_fail(2, "%s", err.msg);
+	g->shard_index = c->shard.index;
+	g->shard_count = c->shard.count;
+	if (c->shard.source > SWEEP_SHARD_FLAG)
+		fprintf(stderr, "sweep: shard %d/%d from %s\n", c->shard.index, c->shard.count,
+			c->shard.detail);
 	/* The details every cell shares; kind, nodes and memory are the cells' own. */
-	g->cluster_base = io->spec.cluster;
+	g->cluster_base = c->io.spec.cluster;
 	g->cluster_base.mem_list = NULL;
 	g->cluster_base.n_mem_list = 0;
-	g->algo_base = io->algo;
-	g->parallel = io->parallel;
-	g->seed = io->spec.seed;
-	if (!db || !g->n_models || !g->n_mems || !g->n_nodes) {
-		cli_fail(2, "sweep: --db, --model, --mem and --nodes are required (see 'edgepipe "
-			 "sweep --help')");
-		goto out;
-	}
+	g->algo_base = c->io.algo;
+	g->parallel = c->io.parallel;
+	g->seed = c->io.spec.seed;
+	if (!c->db || !g->n_models || !g->n_mems || !g->n_nodes)
+		return cli_fail(2, "sweep: --db, --model, --mem and --nodes are required (see "
+			       "'edgepipe sweep --help')");
 	for (int i = 0; i < g->n_clusters; i++)
-		if (g->clusters[i] == CLUSTER_FILE && !g->cluster_base.path) {
-			cli_fail(2, "--cluster file needs --cluster-file CSV");
-			goto out;
-		}
-	if (!cli_compute_check(io))
-		goto out;
-	if (io->spec.compute_profile) {
-		free(profiles);
-		profiles = strdup(io->spec.compute_profile);
-		if (!profiles) {
-			rc = cli_fail(1, "out of memory");
-			goto out;
-		}
-		n_profiles = split_list("--compute", profiles, profile_paths, SWEEP_MAX_AXIS);
-		if (n_profiles <= 0) {
-			cli_fail(2, "--compute 'profile:%s': expected a list of files",
-				 io->spec.compute_profile);
-			goto out;
-		}
+		if (g->clusters[i] == CLUSTER_FILE && !g->cluster_base.path)
+			return cli_fail(2, "--cluster file needs --cluster-file CSV");
+	if (!cli_compute_check(&c->io))
+		return 2;
+	if (c->io.spec.compute_profile) {
+		c->profiles = strdup(c->io.spec.compute_profile);
+		if (!c->profiles)
+			return cli_fail(1, "out of memory");
+		c->n_profiles = split_list("--compute", c->profiles, c->profile_paths,
+					   SWEEP_MAX_AXIS);
+		if (c->n_profiles <= 0)
+			return cli_fail(2, "--compute 'profile:%s': expected a list of files",
+					c->io.spec.compute_profile);
 	}
 	/* Every model checked before the first row is computed, so a typo fails at once. */
-	rc = sweep_grid_set_models(g, profile_paths, n_profiles, &err);
-	if (rc) {
-		rc = cli_fail(cli_exit_code(rc), "--%s: %s", n_profiles ? "compute" : "model",
-			      err.msg);
-		goto out;
-	}
-	/* The options that change numbers are the file's: a rerun with others is refused
-	 * before anything is computed (store.h). */
-	n_options = sweep_options(g, options, &err);
-	rc = n_options < 0 ? n_options : store_open_mode(db, STORE_WRITE_OR_READ, &store, &err);
-	if (!rc)
-		rc = store_bind_options(store, options, n_options, &err);
-	if (!rc && store_read_only(store)) {
-		/* A finished sweep on a read-only medium reads as finished; a missing row is
-		 * refused before it is computed, since it could not be stored. */
-		long missing = sweep_missing_rows(g, store);
+	rc = sweep_grid_set_models(g, c->profile_paths, c->n_profiles, &err);
+	if (rc)
+		return cli_fail(cli_exit_code(rc), "--%s: %s", c->n_profiles ? "compute" : "model",
+				err.msg);
+	return -1;
+}
 
-		if (missing == 0) {
-			fprintf(stderr, "sweep: 0 rows computed, %ld rows in %s (read-only; no row "
-				"is missing)\n", store_count(store), db);
-			rc = 0;
-			goto out;
-		}
-		rc = ep_error_set(&err, EP_EIO, "database '%s' is read-only: %ld row(s) of this "
-				  "sweep are missing and could not be stored; copy it to a writable "
-				  "place, or sweep into another file and merge", db, missing);
-	}
+int cmd_sweep(int argc, char **argv)
+{
+	struct sweep_cmd *c = calloc(1, sizeof(*c));
+	char *command = NULL, shard_text[192];
+	struct ep_error err;
+	long done = 0, rows = 0;
+	bool read_only = false;
+	int rc;
+
+	if (!c)
+		return cli_fail(1, "out of memory");
+	sweep_grid_init(&c->g);
+	cli_instance_opts_init(&c->io);
+	c->g.progress = isatty(STDERR_FILENO);
+	for (c->g.n_algos = 0; algo_registry[c->g.n_algos]; c->g.n_algos++)
+		c->g.algos[c->g.n_algos] = algo_registry[c->g.n_algos];
+	rc = sweep_parse(c, argc, argv);
+	if (rc < 0)
+		rc = sweep_finish(c);
+	if (rc >= 0)
+		goto out;
 	command = join_args(argc, argv);
 	/* The run records the shard and where it came from ("3/16 slurm ..."). */
-	snprintf(shard_text, sizeof(shard_text), "%d/%d %s", shard.index, shard.count,
-		 shard.detail);
-	if (!rc)
-		rc = store_begin_run(store, command ? command : "edgepipe sweep", shard_text, &err);
-	if (!rc)
-		rc = sweep_run(g, store, &done, &err);
-	if (!rc)
-		rc = store_end_run(store, &err);
-	if (rc) {
+	snprintf(shard_text, sizeof(shard_text), "%d/%d %s", c->shard.index, c->shard.count,
+		 c->shard.detail);
+	rc = sweep_run_file(&c->g, c->db, command ? command : "edgepipe sweep", shard_text,
+			    &done, &rows, &read_only, &err);
+	if (rc)
 		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
-		goto out;
-	}
-	fprintf(stderr, "sweep: %ld rows computed, %ld rows in %s\n", done, store_count(store),
-		db);
+	else if (read_only)
+		fprintf(stderr, "sweep: 0 rows computed, %ld rows in %s (read-only; no row "
+			"is missing)\n", rows, c->db);
+	else
+		fprintf(stderr, "sweep: %ld rows computed, %ld rows in %s\n", done, rows, c->db);
 out:
-	store_close(store);
 	free(command);
-	free(models);
-	free(profiles);
-	free(io);
-	free(g);
-	free(opts);
+	free(c->models);
+	free(c->profiles);
+	free(c);
 	return rc;
 }
 

@@ -800,3 +800,47 @@ int sweep_run(const struct sweep_grid *g, struct store *store, long *done,
 		rc = store_flush(store, err);
 	return rc;
 }
+
+int sweep_run_file(const struct sweep_grid *g, const char *path, const char *command,
+		   const char *shard_text, long *done, long *rows, bool *read_only,
+		   struct ep_error *err)
+{
+	struct store *store = NULL;
+	struct store_option options[STORE_MAX_OPTIONS];
+	int n_options, rc;
+
+	*done = *rows = 0;
+	*read_only = false;
+	/* The options that change numbers are the file's: a rerun with others is refused
+	 * before anything is computed (store.h). */
+	n_options = sweep_options(g, options, err);
+	rc = n_options < 0 ? n_options : store_open_mode(path, STORE_WRITE_OR_READ, &store, err);
+	if (!rc)
+		rc = store_bind_options(store, options, n_options, err);
+	if (!rc && store_read_only(store)) {
+		/* A finished sweep on a read-only medium reads as finished; a missing row is
+		 * refused before it is computed, since it could not be stored. */
+		long missing = sweep_missing_rows(g, store);
+
+		*read_only = missing == 0;
+		if (missing)
+			rc = ep_error_set(err, EP_EIO, "database '%s' is read-only: %ld row(s) of "
+					  "this sweep are missing and could not be stored; copy it to "
+					  "a writable place, or sweep into another file and merge",
+					  path, missing);
+		else
+			*rows = store_count(store);
+		store_close(store);
+		return rc;
+	}
+	if (!rc)
+		rc = store_begin_run(store, command, shard_text, err);
+	if (!rc)
+		rc = sweep_run(g, store, done, err);
+	if (!rc)
+		rc = store_end_run(store, err);
+	if (!rc)
+		*rows = store_count(store);
+	store_close(store);
+	return rc;
+}

@@ -113,4 +113,16 @@ int sweep_rows_per_cell(const struct sweep_grid *g);
 int sweep_run(const struct sweep_grid *g, struct store *store, long *done,
 	      struct ep_error *err);
 
+/*
+ * A whole sweep into the database file `path`: open it (created if missing; read only when its
+ * medium or permissions say so), bind the grid's options (a file swept with other values is
+ * refused: store.h), and run the missing rows (sweep_run) in a run recorded with `command` and
+ * `shard_text` ("3/16 slurm ..."). *done receives the rows computed now, *rows the rows in the
+ * file at the end. A read-only file with no row missing: EP_OK, *read_only set, nothing
+ * computed; with rows missing: EP_EIO naming their count.
+ */
+int sweep_run_file(const struct sweep_grid *g, const char *path, const char *command,
+		   const char *shard_text, long *done, long *rows, bool *read_only,
+		   struct ep_error *err);
+
 #endif
