@@ -421,12 +421,13 @@ int cmd_sweep(int argc, char **argv)
 	c->g.progress = isatty(STDERR_FILENO);
 	for (c->g.n_algos = 0; algo_registry[c->g.n_algos]; c->g.n_algos++)
 		c->g.algos[c->g.n_algos] = algo_registry[c->g.n_algos];
+	/* Before the parsing, which splits the lists of argv in place. */
+	command = join_args(argc, argv);
 	rc = sweep_parse(c, argc, argv);
 	if (rc < 0)
 		rc = sweep_finish(c);
 	if (rc >= 0)
 		goto out;
-	command = join_args(argc, argv);
 	/* The run records the shard and where it came from ("3/16 slurm ..."). */
 	snprintf(shard_text, sizeof(shard_text), "%d/%d %s", c->shard.index, c->shard.count,
 		 c->shard.detail);

@@ -52,6 +52,14 @@ distinct=$(q "$TMP/kill.db" "SELECT count(*) FROM (SELECT DISTINCT model, mem_by
     fail "integrity_check"
 runs=$(q "$TMP/kill.db" "SELECT count(*), count(finished) FROM runs")
 [ "$runs" = "2|1" ] && pass "two runs recorded, the killed one unfinished" || fail "runs: $runs"
+# The run records the command as given: the lists whole (split in place, they were cut to
+# their first element: "--model inceptionresnetv2 ... --algo random").
+cmd=$(q "$TMP/kill.db" "SELECT command FROM runs LIMIT 1")
+case "$cmd" in
+*"--model inceptionresnetv2,densenet201 --mem 64MiB,128MiB --nodes 5,8,10 --algo random,greedy,seifer,joint,defer --bw-classes 2,8 --variant corrected,published"*)
+    pass "the run records the command line whole" ;;
+*) fail "runs.command: $cmd" ;;
+esac
 # The resumed file equals a sweep that was never interrupted.
 "$EP" sweep --db "$TMP/clean.db" "${grid[@]}" -j 1 2>/dev/null
 if [ "$(rows "$TMP/kill.db")" = "$(rows "$TMP/clean.db")" ]; then
