@@ -18,6 +18,7 @@
 
 #include <yaml.h>
 
+#include "emu_remote.h"
 #include "ep_util.h"
 #include "model_graph.h"
 
@@ -86,9 +87,11 @@ int deploy_k8s_check(const struct deploy_k8s_spec *spec, const struct instance *
 	if (!spec->image || !*spec->image || strpbrk(spec->image, " \t\n"))
 		return ep_error_set(err, EP_EINVAL, "image '%s': expected an image reference",
 				    spec->image ? spec->image : "");
-	if (spec->port == 0 || spec->port == UINT16_MAX || spec->dispatch_port == 0)
-		return ep_error_set(err, EP_EINVAL, "port %u: expected 1..65534 (data = port + 1)",
-				    spec->port);
+	if (spec->port == 0 || spec->port > 65535 - EMU_REMOTE_DATA_SLOTS ||
+	    spec->dispatch_port == 0)
+		return ep_error_set(err, EP_EINVAL, "port %u: expected 1..%d (data = port + 1 .. "
+				    "port + %d)", spec->port, 65535 - EMU_REMOTE_DATA_SLOTS,
+				    EMU_REMOTE_DATA_SLOTS);
 	if (spec->n_nodes != n)
 		return ep_error_set(err, EP_EINVAL,
 				    "%d node name(s) for a cluster of %d nodes: node i of the plan "
@@ -293,10 +296,17 @@ static int cm_build(const struct deploy_k8s_spec *spec, const struct instance *i
 	}
 	cm->hash = 0xcbf29ce484222325ull;
 	for (int i = 0; i < cm->n; i++) {
-		cm->hash = fnv1a(cm->hash, cm->e[i].key, strlen(cm->e[i].key) + 1);
-		cm->hash = fnv1a(cm->hash, cm->e[i].data, cm->e[i].len);
+		/* A new model (and its plan) is rolled out by the running dispatcher, which watches
+		 * its model file: only the rest restarts the pods. */
+		bool rolled = strcmp(cm->e[i].key, "plan.json") == 0 ||
+			      strncmp(cm->e[i].key, "model.", 6) == 0;
+
 		total += strlen(cm->e[i].key) + (cm->e[i].binary ? (cm->e[i].len + 2) / 3 * 4
 								  : cm->e[i].len);
+		if (rolled)
+			continue;
+		cm->hash = fnv1a(cm->hash, cm->e[i].key, strlen(cm->e[i].key) + 1);
+		cm->hash = fnv1a(cm->hash, cm->e[i].data, cm->e[i].len);
 	}
 	if (total > CONFIGMAP_MAX_BYTES)
 		return ep_error_set(err, EP_EINVAL,
@@ -475,8 +485,10 @@ static int y_close(struct y *y)
 }
 
 /* apiVersion, kind, metadata {name, namespace, labels}; leaves the object's mapping open. */
-static void y_object(struct y *y, const struct deploy_k8s_spec *spec, const char *api,
-		     const char *kind, const char *name, const char *component, int node)
+/* An object's head; with `ann_key`, one annotation of the object (not of its pods). */
+static void y_object_ann(struct y *y, const struct deploy_k8s_spec *spec, const char *api,
+			 const char *kind, const char *name, const char *component, int node,
+			 const char *ann_key, const char *ann_value)
 {
 	y_doc_start(y);
 	y_map(y);
@@ -498,7 +510,19 @@ static void y_object(struct y *y, const struct deploy_k8s_spec *spec, const char
 		y_strf(y, "%d", node);
 	}
 	y_end_map(y);
+	if (ann_key) {
+		y_str(y, "annotations");
+		y_map(y);
+		y_kv(y, ann_key, ann_value);
+		y_end_map(y);
+	}
 	y_end_map(y);
+}
+
+static void y_object(struct y *y, const struct deploy_k8s_spec *spec, const char *api,
+		     const char *kind, const char *name, const char *component, int node)
+{
+	y_object_ann(y, spec, api, kind, name, component, node, NULL, NULL);
 }
 
 static void y_end_object(struct y *y)
@@ -598,8 +622,7 @@ static void y_pod_tail(struct y *y, const struct deploy_k8s_spec *spec)
 
 /* The pod template's metadata: labels and the ConfigMap's hash (a change rolls the pod). */
 static void y_template_meta(struct y *y, const struct deploy_k8s_spec *spec,
-			    const struct cm *cm, const char *component, int node,
-			    const char *stage)
+			    const struct cm *cm, const char *component, int node)
 {
 	y_str(y, "metadata");
 	y_map(y);
@@ -617,8 +640,6 @@ static void y_template_meta(struct y *y, const struct deploy_k8s_spec *spec,
 	y_map(y);
 	y_str(y, "edgepipe.io/config-hash");
 	y_strf(y, "%016llx", (unsigned long long)cm->hash);
-	if (stage)
-		y_kv(y, "edgepipe.io/plan-stage", stage);
 	y_end_map(y);
 	y_end_map(y);
 }
@@ -712,7 +733,9 @@ static void write_host(struct y *y, const struct deploy_k8s_spec *spec,
 			snprintf(stage, sizeof(stage), "%d", s);
 	snprintf(name, sizeof(name), "%s-host-%d", spec->name, i);
 
-	y_object(y, spec, "apps/v1", "Deployment", name, "stage-host", i);
+	/* The plan's stage on the Deployment, not its pods: a new plan rolls no pod. */
+	y_object_ann(y, spec, "apps/v1", "Deployment", name, "stage-host", i,
+		     "edgepipe.io/plan-stage", stage);
 	y_str(y, "spec");
 	y_map(y);
 	y_str(y, "replicas");
@@ -728,7 +751,7 @@ static void write_host(struct y *y, const struct deploy_k8s_spec *spec,
 	y_end_map(y);
 	y_str(y, "template");
 	y_map(y);
-	y_template_meta(y, spec, cm, "stage-host", i, stage);
+	y_template_meta(y, spec, cm, "stage-host", i);
 	y_str(y, "spec");
 	y_map(y);
 	y_str(y, "nodeSelector");
@@ -752,11 +775,13 @@ static void write_host(struct y *y, const struct deploy_k8s_spec *spec,
 	y_str(y, "containerPort");
 	y_int(y, spec->port);
 	y_end_map(y);
-	y_map(y);
-	y_kv(y, "name", "data");
-	y_str(y, "containerPort");
-	y_int(y, spec->port + 1);
-	y_end_map(y);
+	for (int k = 1; k <= EMU_REMOTE_DATA_SLOTS; k++) {
+		y_map(y);
+		y_kv(y, "name", k == 1 ? "data" : "data-update");
+		y_str(y, "containerPort");
+		y_int(y, spec->port + k);
+		y_end_map(y);
+	}
 	y_end_seq(y);
 	y_str(y, "resources");
 	y_map(y);
@@ -786,9 +811,9 @@ static void write_host(struct y *y, const struct deploy_k8s_spec *spec,
 	y_selector_labels(y, spec, "stage-host", i);
 	y_str(y, "ports");
 	y_seq(y);
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k <= EMU_REMOTE_DATA_SLOTS; k++) {
 		y_map(y);
-		y_kv(y, "name", k ? "data" : "control");
+		y_kv(y, "name", k == 0 ? "control" : k == 1 ? "data" : "data-update");
 		y_kv(y, "protocol", "TCP");
 		y_str(y, "port");
 		y_int(y, spec->port + k);
@@ -886,7 +911,7 @@ static void write_controller(struct y *y, const struct deploy_k8s_spec *spec,
 	y_end_map(y);
 	y_str(y, "template");
 	y_map(y);
-	y_template_meta(y, spec, cm, "controller", -1, NULL);
+	y_template_meta(y, spec, cm, "controller", -1);
 	y_str(y, "spec");
 	y_map(y);
 	y_kv(y, "serviceAccountName", name);
@@ -933,6 +958,8 @@ static void write_controller(struct y *y, const struct deploy_k8s_spec *spec,
 	y_str(y, hosts);
 	y_str(y, "--listen");
 	y_strf(y, "0.0.0.0:%u", spec->dispatch_port);
+	y_str(y, "--plan"); /* the ConfigMap's: the plan deployed is the plan run */
+	y_str(y, "/config/plan.json");
 	for (int i = 0; i < spec->n_args; i++)
 		y_str(y, spec->args[i]);
 	y_end_seq(y);

@@ -17,12 +17,14 @@
  *                    `edgepipe stage --listen 0.0.0.0:PORT --name names[i]`, pinned to its node
  *                    with the nodeSelector kubernetes.io/hostname: names[i], resources
  *                    requested = limited (Guaranteed QoS) to the node's memory and CPU (below),
- *                    annotated with the plan's stage it starts with ("0".."k-1", or "spare");
- *                    and a headless Service NAME-host-i (ports PORT control, PORT+1 data,
- *                    not-ready addresses published) whose name is the stable next hop.
+ *                    the Deployment (not its pods) annotated with the plan's stage it starts
+ *                    with ("0".."k-1", or "spare"); and a headless Service NAME-host-i (ports
+ *                    PORT control, PORT+1 data, PORT+2 the data port of a model update's new
+ *                    stage, not-ready addresses published) whose name is the stable next hop.
  *   controller.yaml  ServiceAccount, Role and RoleBinding NAME-controller and the controller
  *                    Deployment NAME-controller: `edgepipe dispatch --hosts
- *                    names[0]=NAME-host-0:PORT,... --listen 0.0.0.0:DISPATCH_PORT` with the
+ *                    names[0]=NAME-host-0:PORT,... --listen 0.0.0.0:DISPATCH_PORT --plan
+ *                    /config/plan.json` (the plan deployed is the plan run) with the
  *                    instance options and the caller's extra arguments; an init container
  *                    (`kubectl wait`) holds it until the stage hosts' Deployments are available
  *                    (at most wait_s, then it starts with those that are).
@@ -36,9 +38,19 @@
  * The controller's RBAC (DEPLOY_K8S_VERBS): get, list, watch on the stage hosts' Deployments,
  * by name (resourceNames), in the manifests' namespace, for `kubectl wait`. Nothing else: no
  * nodes or pods (failure is detected by heartbeats), no patch (stages move by assignment), no
- * configmap writes (a new plan or model version is a new `edgepipe deploy` and `kubectl
- * apply`: the pod templates carry a hash of the ConfigMap's content, so a change rolls every
- * pod).
+ * configmap access (a new model version is a new `edgepipe deploy` and `kubectl apply`, below).
+ *
+ * A new model version. The pod templates carry a hash of the ConfigMap's content except the
+ * model file ("model.*") and plan.json. So manifests for another model file of the same kind
+ * (same key) differ from the running ones in the ConfigMap alone: `kubectl apply` restarts no
+ * pod, the kubelets update every pod's /config volume (a projected ConfigMap, not a subPath,
+ * within about a minute, each node at its own time), and the running dispatcher, which watches
+ * its model file as `edgepipe emu` does, rolls the new version out without losing a request:
+ * planned on the live hosts, started beside the old stages, the old drained (emu_remote.h; a
+ * host whose /config is still the old model waits for its copy). Anything else that changes
+ * (the dispatcher's arguments, the bandwidth file, a zoo model's name) changes the hash and
+ * restarts every pod: a new run. During a switch a host runs both versions' stages, within the
+ * one memory limit, as an emulated node does within its cgroup.
  *
  * Resources. Memory: the node's memory (bytes), the plan's memory bound. CPU: a node's speed
  * factor is its speed / core_flops (the FLOP/s one core of the device achieves, e.g. from

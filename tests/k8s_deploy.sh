@@ -107,6 +107,47 @@ else
 	fail "deploy with a model file and --plan" "$(cat "$TMP/log")"
 fi
 
+# A new model version goes through the ConfigMap alone: the manifests of another model file
+# (MobileNet's export, same key) differ from the first in the ConfigMap's model.model and
+# plan.json only; every pod template is the same (kubectl apply rolls no pod: the running
+# dispatcher, watching /config/model.model, rolls the new model out, emu_remote.h), while a
+# change of the dispatcher's arguments changes the pods' config-hash (their restart).
+"$EP" model export mobilenet -o "$TMP/m2.model" >/dev/null 2>&1
+if "$EP" deploy --k8s -o "$TMP/mout1" --node-names a,b,c --model "$TMP/m.model" --mem 64MiB \
+	--nodes 3 >"$TMP/log" 2>&1 &&
+	"$EP" deploy --k8s -o "$TMP/mout2" --node-names a,b,c --model "$TMP/m2.model" --mem 64MiB \
+	--nodes 3 >>"$TMP/log" 2>&1 &&
+	"$EP" deploy --k8s -o "$TMP/mout3" --node-names a,b,c --model "$TMP/m.model" --mem 64MiB \
+	--nodes 3 -- --requests 7 >>"$TMP/log" 2>&1; then
+	"$py" - "$TMP/mout1" "$TMP/mout2" "$TMP/mout3" >"$TMP/check" 2>&1 <<'EOF3'
+import sys, yaml
+def load(d):
+    docs = []
+    for f in ("config.yaml", "stages.yaml", "controller.yaml"):
+        docs += [x for x in yaml.safe_load_all(open(f"{d}/{f}")) if x]
+    return {(x["kind"], x["metadata"]["name"]): x for x in docs}
+a, b, c = (load(d) for d in sys.argv[1:4])
+cm = ("ConfigMap", "edgepipe-config")
+tpl = lambda m: {k: v["spec"]["template"] for k, v in m.items() if k[0] == "Deployment"}
+changed = sorted(k for k in a[cm]["data"] if a[cm]["data"][k] != b[cm]["data"].get(k))
+bin_changed = a[cm].get("binaryData") != b[cm].get("binaryData")
+ok = tpl(a) == tpl(b) and len(tpl(a)) == 4
+print("pod templates equal for another model:", ok)
+want = {"plan.json"} | ({"model.model"} if "model.model" in a[cm]["data"] else set())
+ok2 = set(changed) == want and (bin_changed or "model.model" in want)
+print("ConfigMap keys changed:", changed, "binaryData changed:", bin_changed, ok2)
+hashes = lambda m: {v["metadata"]["annotations"]["edgepipe.io/config-hash"]
+                    for v in tpl(m).values()}
+ok3 = len(hashes(a)) == 1 and len(hashes(c)) == 1 and hashes(a) != hashes(c)
+print("other dispatcher arguments change the pods' hash:", hashes(a), hashes(c), ok3)
+sys.exit(0 if ok and ok2 and ok3 else 1)
+EOF3
+	[ $? -eq 0 ] && pass "a new model version changes the ConfigMap only (no pod template)" ||
+		fail "model roll-out through the ConfigMap" "$(cat "$TMP/check")"
+else
+	fail "deploy with another model file" "$(cat "$TMP/log")"
+fi
+
 # A measured bandwidth matrix (--cluster file, a hand-written 3 x 3 in Mbit/s) travels in the
 # ConfigMap; the dispatcher reads it at /config/cluster.csv; the node count is the file's.
 printf '0,50,80\n40,0,60\n70,90,0\n' >"$TMP/bw.csv"

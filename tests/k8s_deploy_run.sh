@@ -8,12 +8,15 @@
 # the workload (a node dying). Checks: the dispatcher exits 0, every request answered with the
 # whole model's output (--compute real), none lost; its first deployment is the plan the
 # ConfigMap records (the same options give the same plan), run by the hosts annotated with
-# those stages; a later deployment, over the hosts left, does not use the killed one.
+# those stages; a later deployment, over the hosts left, does not use the killed one. Then (2)
+# a new model version rolled out through the ConfigMap alone, the pods' copies of /config
+# updated at different times (below).
 # Exits 77 without Python's yaml or where 127.0.0.5 is not a loopback address.
 # Usage: k8s_deploy_run.sh EDGEPIPE
 set -u
 source "$(dirname "$0")/cli_lib.sh"
 setup k8s_deploy_run.sh "$@"
+EP=$(realpath "$EP") # part 2 runs the pods in directories of their own
 here=$(cd "$(dirname "$0")/.." && pwd)
 py=python3
 [ -x /usr/bin/python3 ] && py=/usr/bin/python3
@@ -146,5 +149,87 @@ print(' '.join(f\"{s['first_cut']}..{s['end_cut']}@{s['node']}\" for s in p['sta
 	[ -z "$bad" ] && pass "stage hosts exit 0 on SIGTERM" || fail "stage hosts on SIGTERM:$bad"
 else
 	fail "no free port for four stage hosts" "$(cat "$TMP"/host-*.log 2>/dev/null)"
+fi
+
+# 2: a new model version through the ConfigMap. The same pods run from the manifests of
+# MobileNetV2's file, each in a directory of its own holding its copy of /config (relative
+# paths: a pod's /config is its own volume); during the workload the ConfigMap of MobileNet's
+# file (edgepipe deploy's second output, whose pod templates are the first's) reaches the
+# dispatcher's copy, and the hosts' copies 1.5 s later, as kubelets refresh a ConfigMap volume
+# each at its own time. The dispatcher, watching its model file, rolls MobileNet out; hosts
+# whose copy is still the old model wait for theirs. Checks: every request answered once with
+# the whole model's output of the version that answered it, the update went live, no
+# deployment failed.
+"$EP" model export mobilenet -o "$TMP/m2.model" >/dev/null || fail "model export mobilenet"
+if [ $started = 1 ] &&
+	"$EP" deploy --k8s -o "$TMP/roll1" --node-names a,b,c,d --model "$TMP/m.model" --mem 64MiB \
+		--cluster uniform --bw-range 100Mbit:200Mbit --seed 1 --port "$PORT" \
+		--dispatch-port $((PORT + 2)) -- --probes 0 --compute real --requests 60 \
+		--workload constant:10 --db /data/roll.db >"$TMP/deploy.log" 2>&1 &&
+	"$EP" deploy --k8s -o "$TMP/roll2" --node-names a,b,c,d --model "$TMP/m2.model" --mem 64MiB \
+		--cluster uniform --bw-range 100Mbit:200Mbit --seed 1 --port "$PORT" \
+		--dispatch-port $((PORT + 2)) -- --probes 0 --compute real --requests 60 \
+		--workload constant:10 --db /data/roll.db >>"$TMP/deploy.log" 2>&1 &&
+	"$py" "$here/tests/k8s/deploy_commands.py" "$TMP/roll1" "$TMP/r1" &&
+	"$py" "$here/tests/k8s/deploy_commands.py" "$TMP/roll2" "$TMP/r2"; then
+	cmp -s "$TMP/r1/controller.args" "$TMP/r2/controller.args" &&
+		pass "the new version's controller runs the same command" ||
+		fail "the controller's command changed with the model" "$(diff "$TMP/r1/controller.args" "$TMP/r2/controller.args")"
+	for i in 0 1 2 3 c; do mkdir -p "$TMP/pod-$i" && cp -r "$TMP/r1/config" "$TMP/pod-$i/"; done
+	for i in 0 1 2 3; do
+		mapfile -t a <"$TMP/r1/host-$i.args"
+		a=("${a[@]//0.0.0.0:/127.0.0.$((i + 2)):}")
+		(cd "$TMP/pod-$i" && exec "$EP" "${a[@]:1}") >"$TMP/roll-host-$i.log" 2>&1 &
+		PIDS+=($!)
+	done
+	for i in 0 1 2 3; do
+		for _ in $(seq 50); do
+			grep -q "listening\|cannot listen" "$TMP/roll-host-$i.log" && break
+			sleep 0.1
+		done
+	done
+	mapfile -t a <"$TMP/r1/controller.args"
+	for i in 0 1 2 3; do a=("${a[@]//edgepipe-host-$i:/127.0.0.$((i + 2)):}"); done
+	a=("${a[@]//0.0.0.0:/127.0.0.1:}")
+	a=("${a[@]//\/config\//config/}")
+	a=("${a[@]//\/data\//$TMP/}")
+	(cd "$TMP/pod-c" && exec timeout 120 "$EP" "${a[@]:1}") >"$TMP/roll.out" 2>"$TMP/roll.err" &
+	dpid=$!
+	for _ in $(seq 300); do
+		grep -q "deployment 0 stage 0 of" "$TMP"/roll-host-*.log 2>/dev/null && break
+		sleep 0.05
+	done
+	sleep 1.5
+	# kubelet's update: the new files, then one rename (here one per file).
+	for f in model.model plan.json; do
+		cp "$TMP/r2/config/$f" "$TMP/pod-c/config/.$f" && mv "$TMP/pod-c/config/.$f" "$TMP/pod-c/config/$f"
+	done
+	sleep 1.5
+	for i in 0 1 2 3; do
+		for f in model.model plan.json; do
+			cp "$TMP/r2/config/$f" "$TMP/pod-$i/config/.$f" && mv "$TMP/pod-$i/config/.$f" "$TMP/pod-$i/config/$f"
+		done
+	done
+	wait $dpid
+	rc=$?
+	[ $rc = 0 ] && pass "roll-out through the ConfigMap: dispatch exit 0" ||
+		fail "roll-out: dispatch exit $rc" "${a[*]}" "$(tail -5 "$TMP/roll.err")"
+	got=$(sqlite3 "$TMP/roll.db" "SELECT answered, incomplete, duplicates, mismatches FROM emu_summary" 2>&1)
+	[ "$got" = "60|0|0|0" ] && pass "roll-out: 60 answered once, each its version's whole-model output" ||
+		fail "roll-out: answered|incomplete|duplicates|mismatches = '$got', want 60|0|0|0"
+	got=$(sqlite3 "$TMP/roll.db" "SELECT model, live_s IS NOT NULL FROM emu_updates;
+		SELECT count(*) FROM emu_deployments WHERE state = 'failed';
+		SELECT count(DISTINCT d.version) FROM emu_requests r JOIN emu_deployments d ON
+		d.run_id = r.run_id AND d.deployment = r.deployment" 2>&1 | tr '\n' ' ')
+	[ "$got" = "mobilenet|1 0 2 " ] &&
+		pass "roll-out: MobileNet went live, no deployment failed, both versions answered" ||
+		fail "roll-out: update|live, failed deployments, versions answering = '$got'" \
+			"$(sqlite3 "$TMP/roll.db" "SELECT t_s, kind, text FROM emu_events")"
+	grep -q "waiting for it to change" "$TMP"/roll-host-*.log &&
+		pass "roll-out: a host with the old copy waited for the new one" ||
+		fail "roll-out: no host waited" "$(cat "$TMP"/roll-host-*.log)"
+	kill_pods
+else
+	fail "roll-out: deploy or the hosts" "$(cat "$TMP/deploy.log")"
 fi
 finish

@@ -58,8 +58,11 @@ for i, h in enumerate(hosts):
     check(pod["nodeSelector"] == {"kubernetes.io/hostname": names[i]},
           f"{h}: nodeSelector {pod['nodeSelector']} for node {i} = {names[i]}")
     ann = spec["template"]["metadata"]["annotations"]
-    check(ann.get("edgepipe.io/plan-stage") == stage_of.get(i, "spare"),
-          f"{h}: plan-stage {ann.get('edgepipe.io/plan-stage')!r}, plan: {stage_of.get(i)}")
+    # The plan's stage annotates the Deployment, not its pods (a new plan rolls no pod).
+    dann = dep["metadata"].get("annotations", {})
+    check(dann.get("edgepipe.io/plan-stage") == stage_of.get(i, "spare")
+          and "edgepipe.io/plan-stage" not in ann,
+          f"{h}: plan-stage {dann.get('edgepipe.io/plan-stage')!r}, plan: {stage_of.get(i)}")
     hashes.add(ann.get("edgepipe.io/config-hash"))
     check(c["args"] == ["stage", "--listen", f"0.0.0.0:{port}", "--name", names[i]],
           f"{h}: args {c['args']}")
@@ -77,7 +80,7 @@ for i, h in enumerate(hosts):
     check(all(labels.get(k) == v for k, v in sel.items()), f"{h}: selector misses the pod")
     check(svc["spec"].get("clusterIP") == "None", f"{h}: Service not headless")
     check(svc["spec"]["selector"] == sel, f"{h}: Service selector {svc['spec']['selector']}")
-    check([p["port"] for p in svc["spec"]["ports"]] == [port, port + 1],
+    check([p["port"] for p in svc["spec"]["ports"]] == [port, port + 1, port + 2],
           f"{h}: Service ports {svc['spec']['ports']}")
 
 # The controller: RBAC exactly the README's verbs, on the hosts' Deployments only.
@@ -100,6 +103,8 @@ if cd:
     check(pod["serviceAccountName"] == ctl, "controller: serviceAccountName")
     a = pod["containers"][0]["args"]
     check(a[:2] == ["dispatch", "--hosts"], f"controller args {a[:2]}")
+    check(a[3:7] == ["--listen", a[4], "--plan", "/config/plan.json"],
+          f"controller runs the ConfigMap's plan: {a[3:7]}")
     check(a[2] == ",".join(f"{names[i]}={hosts[i]}:{port}" for i in range(n)),
           f"controller --hosts {a[2]}")
     check(all(isinstance(x, str) for x in a), "controller args not strings")
@@ -118,7 +123,7 @@ if cm:
           "plan.json node names")
     if cd:
         check(cm["data"]["args"].split("\n")[:-1] == cd["spec"]["template"]["spec"]
-              ["containers"][0]["args"][5:], "ConfigMap args differ from the controller's")
+              ["containers"][0]["args"][7:], "ConfigMap args differ from the controller's")
 for f in failed:
     print("deploy manifest:", f)
 sys.exit(1 if failed else 0)

@@ -28,6 +28,6 @@ for x in docs:
     name = ("host-" + x["metadata"]["labels"]["edgepipe.io/node"] if comp == "stage-host"
             else "controller")
     open(f"{out}/{name}.args", "w").write("".join(a + "\n" for a in c["command"] + c["args"]))
-    ann = x["spec"]["template"]["metadata"].get("annotations", {})
+    ann = x["metadata"].get("annotations", {})
     if "edgepipe.io/plan-stage" in ann:
         open(f"{out}/{name}.stage", "w").write(ann["edgepipe.io/plan-stage"] + "\n")
