@@ -30,6 +30,9 @@ int cli_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 
 /* Parse --format's value; false (with a message printed) if unknown. */
 bool cli_parse_format(const char *s, enum cli_format *out);
 
+/* The command line as run ("edgepipe" and the arguments from the subcommand's name, those with
+ * blanks or quotes in single quotes), cut to fit buf: what a database records. */
+void cli_command_line(char *buf, size_t size, int argc, char **argv);
 /* Write `s` as a CSV field (quoted when needed); JSON strings: ep_json_string (ep_util.h). */
 void cli_csv_field(FILE *f, const char *s);
 
@@ -384,7 +387,7 @@ enum {
 #define CLI_RUN_OUTPUT_USAGE                                                                   \
 	"output:\n"                                                                             \
 	"  --format text|csv|json     (default text)\n"                                        \
-	"  --db FILE                  emu: write the run to an SQLite database (appended)\n"   \
+	"  --db FILE                  write the run to an SQLite database (appended)\n"   \
 	"  --bin DURATION             throughput series bins (default: ten times the busiest\n" \
 	"                             server's time, about ten answers a bin, and at least the\n" \
 	"                             expected run time / 10000)\n"                              \

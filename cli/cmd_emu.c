@@ -122,18 +122,6 @@ static bool parse_time(const char *opt, const char *s, double min_s, double *out
 	return true;
 }
 
-static void save_command(struct emu_cmd *c, int argc, char **argv)
-{
-	size_t used = (size_t)snprintf(c->command, sizeof(c->command), "edgepipe");
-
-	for (int i = 0; i < argc && used < sizeof(c->command); i++) {
-		bool quote = strpbrk(argv[i], " \t\"'") != NULL;
-
-		used += (size_t)snprintf(c->command + used, sizeof(c->command) - used,
-					 quote ? " '%s'" : " %s", argv[i]);
-	}
-}
-
 /* ---- signals: SIGINT and SIGTERM make the stop pipe readable ---- */
 
 static int stop_pipe[2] = { -1, -1 };
@@ -328,7 +316,7 @@ int cli_emu_run(int argc, char **argv, const struct emu_remote *remote,
 	c->cfg.remote = remote;
 	c->given = given;
 	c->compute_model = true;
-	save_command(c, argc, argv);
+	cli_command_line(c->command, sizeof(c->command), argc, argv);
 	optind = 1;
 	if ((opt = cli_scenario_expand("emu", opts, &argc, &argv)) != 0) {
 		rc = opt;

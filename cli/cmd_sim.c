@@ -74,6 +74,7 @@ struct sim_cmd {
 	struct trial_sim_options so; /* the simulator's own options */
 	struct cli_run_opts r;
 	const char *trace_path;
+	char command[2048];         /* the command line, for --db */
 	struct timeline_fault *faults; /* the timeline's (run_sim) */
 	int n_faults;
 };
@@ -176,6 +177,10 @@ static int run_sim(struct sim_cmd *c)
 	}
 	if (trial_sim_warning(ts)[0])
 		fprintf(stderr, "edgepipe sim: warning: %s\n", trial_sim_warning(ts));
+	if (c->r.db_path && (rc = trial_sim_db_write(ts, c->r.db_path, c->command, &err))) {
+		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
+		goto out;
+	}
 	rc = trial_sim_write(stdout, (enum trial_format)c->r.fmt, ts, c->r.series, &err);
 	if (rc) {
 		rc = cli_fail(1, "%s", err.msg);
@@ -239,7 +244,8 @@ int cmd_sim(int argc, char **argv)
 		.max_window = 1e6, .max_rate = 1e9, .min_requests = 0, .max_requests = 1000000000L,
 		.requests = d.requests, .heartbeat_period_s = d.heartbeat_period_s,
 		.heartbeat_timeout_s = d.heartbeat_timeout_s, .max_updates = MAX_UPDATES,
-		.duration = true, .db = false });
+		.duration = true, .db = true });
+	cli_command_line(c->command, sizeof(c->command), argc, argv);
 	if ((opt = cli_scenario_expand("sim", opts, &argc, &argv)) != 0) {
 		rc = opt;
 		goto out;

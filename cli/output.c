@@ -43,6 +43,17 @@ bool cli_parse_format(const char *s, enum cli_format *out)
 	return true;
 }
 
+void cli_command_line(char *buf, size_t size, int argc, char **argv)
+{
+	size_t used = (size_t)snprintf(buf, size, "edgepipe");
+
+	for (int i = 0; i < argc && used < size; i++) {
+		bool quote = strpbrk(argv[i], " \t\"'") != NULL;
+
+		used += (size_t)snprintf(buf + used, size - used, quote ? " '%s'" : " %s", argv[i]);
+	}
+}
+
 void cli_csv_field(FILE *f, const char *s)
 {
 	ep_csv_field(f, s);

@@ -127,6 +127,35 @@ double trial_sim_wall_s(const struct trial_sim *s);
 /* A warning about the options ("" when none), e.g. a retry timeout below the round trip. */
 const char *trial_sim_warning(const struct trial_sim *s);
 void trial_sim_destroy(struct trial_sim *s);
+
+/*
+ * Append the simulation s to the SQLite database at path (created if new), in one
+ * transaction, in the shape of the emulator's (emu_db.h): same column names where the quantity
+ * is the same, tables prefixed sim_ (schema version TRIAL_SIM_DB_SCHEMA_VERSION in sim_meta):
+ *   sim_runs(run_id PRIMARY KEY, started_utc, version, command, model, nodes, cluster, seed,
+ *            trial, algo, variant, metric, workload, win, rate, requests, warmup, compute
+ *            ('on'|'off'), dispatcher_hops, service, transfer, shared_medium,
+ *            heartbeat_period_s, heartbeat_timeout_s, retry_timeout_s, faults ('; '-joined
+ *            specs), update_spec, mtbf_s, codec, device)
+ *   sim_summary(run_id PRIMARY KEY, stages, analytic_bottleneck_s, analytic_throughput,
+ *            sim_throughput, latency_mean_s, latency_p50_s, latency_p95_s, latency_p99_s,
+ *            latency_max_s, issued, answered, incomplete, duplicates, resends,
+ *            requests_resent, lost, measured, warmup_end_s, end_s, no_plan,
+ *            final_analytic_throughput, window_end, energy_per_inference_j, power_w, events,
+ *            sim_end_s, bin_s)                     answered = completed, resends = retries
+ *   sim_series(run_id, bin, start_s, answers, throughput)          as emu_series
+ *   sim_energy(run_id, node, active, busy_s, bits_sent, bits_received, energy_j,
+ *            energy_per_inference_j, power_w)      modelled (--device); no rows without
+ *   sim_faults(run_id, fault, spec, kind, node, peer, at_s, detected_s, live_s, detection_s,
+ *            recovery_s, back_s, replanned, stages, bottleneck_s, deploy_s, model, reason)
+ *            one row per incident (crash, stall, cut, update), columns as emu_faults'
+ *   sim_scenarios(run_id PRIMARY KEY, path, text)  as emu_scenarios; a row only with one
+ * Unmeasured values and times that never came are NULL. run_id: "s" and 6 base-36 digits.
+ * Errors: EP_EIO (names the file and SQLite's message), EP_EINVAL (another schema version).
+ */
+#define TRIAL_SIM_DB_SCHEMA_VERSION 1
+int trial_sim_db_write(const struct trial_sim *s, const char *path, const char *command,
+		       struct ep_error *err);
 /*
  * The simulator's report of s in format fmt to f: the plan, the analytic figures beside the
  * simulated ones, servers, energy, incidents (series: also the throughput series, text and
