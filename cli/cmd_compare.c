@@ -45,8 +45,9 @@ static const char *const compare_usage[] = {
 	CLI_RUN_WORKLOAD_USAGE
 	"                             (compare: --requests 200 by default)\n"
 	"stages:\n"
-	"  --compute model|none       model: each stage takes FLOPs / node speed (default), busy\n"
-	"                             work in the emulator; none: stages forward at once\n",
+	"  --compute model|none       model (or on): each stage takes FLOPs / node speed\n"
+	"                             (default), busy work in the emulator; none (or off):\n"
+	"                             stages forward at once\n",
 	CLI_RUN_TIMELINE_USAGE
 	"                             (compare: one update; the emulator's detection for both\n"
 	"                             back ends: heartbeats every 100ms, timeout 500ms)\n"
@@ -384,10 +385,15 @@ static int parse_own(struct compare_cmd *c, int opt, const char *arg)
 {
 	switch (opt) {
 	case O_COMPUTE:
-		if (strcmp(arg, "model") != 0 && strcmp(arg, "none") != 0)
-			return cli_fail(2, "--compute '%s': expected model or none (compare has no "
-					"real compute: the simulator cannot run the layers)", arg) ? -1 : 0;
-		c->cc.emu.compute = arg[0] == 'm';
+		/* The emulator's words, or the simulator's. */
+		if (strcmp(arg, "model") == 0 || strcmp(arg, "on") == 0)
+			c->cc.emu.compute = true;
+		else if (strcmp(arg, "none") == 0 || strcmp(arg, "off") == 0)
+			c->cc.emu.compute = false;
+		else
+			return cli_fail(2, "--compute '%s': expected model or none (or on, off; "
+					"compare has no real compute: the simulator cannot run the "
+					"layers)", arg) ? -1 : 0;
 		return 1;
 	case O_DEPLOY: return parse_time("--deploy-timeout", arg, &c->cc.emu.deploy_timeout_s) ? 1 : -1;
 	case O_GIVEUP: return parse_time("--give-up", arg, &c->cc.emu.giveup_s) ? 1 : -1;

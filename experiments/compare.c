@@ -189,7 +189,8 @@ static int analytic_series(struct compare *c, const struct emu_config *e)
 
 		if (e->arrival != EMU_CLOSED)
 			tp = fmin(tp, e->rate);
-		if (in->kind == SIM_INCIDENT_CRASH && in->replanned)
+		/* A crash, stall or cut that broke the plan: nothing until the new one is live. */
+		if (in->kind != SIM_INCIDENT_UPDATE && in->replanned)
 			st[n++] = (struct step){ in->at_s, 0 };
 		if (in->replanned && in->live_s >= 0)
 			st[n++] = (struct step){ in->live_s, tp };
@@ -232,7 +233,7 @@ static void sim_row(struct compare *c)
 	for (int i = 0; i < r->n_incidents; i++) {
 		const struct sim_incident *in = &r->incidents[i];
 
-		if (in->kind == SIM_INCIDENT_CRASH && in->detected_s >= 0 &&
+		if (in->kind != SIM_INCIDENT_UPDATE && in->detected_s >= 0 &&
 		    (!first || in->at_s < first->at_s))
 			first = in;
 		if (in->kind == SIM_INCIDENT_UPDATE && !upd)
@@ -258,8 +259,9 @@ static int sim_marks(struct compare *c)
 	for (int i = 0; i < r->n_incidents && !rc; i++) {
 		const struct sim_incident *in = &r->incidents[i];
 
-		if (in->detected_s >= 0 && in->kind == SIM_INCIDENT_CRASH) {
-			snprintf(text, sizeof(text), "sim: node%d declared dead", in->node);
+		if (in->detected_s >= 0 && in->kind != SIM_INCIDENT_UPDATE) {
+			snprintf(text, sizeof(text), "sim: %s of node%d detected",
+				 sim_incident_kind_name(in->kind), in->node);
 			rc = mark_add(c, COMPARE_SIM, in->detected_s, "detect", text);
 		}
 		if (!rc && in->replanned && in->live_s >= 0) {

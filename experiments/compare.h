@@ -8,7 +8,8 @@
  *   queueing), closed loop of window W max(R, W b) (Little's law at the saturated rate 1 / b);
  *   every percentile equals it (a deterministic pipeline). Over time (the figure), the plan
  *   in force: the first plan's 1 / B until a re-plan or an update, 0 from a crash that the
- *   simulator re-planned for until the new plan went live, then that plan's 1 / B (the
+ *   simulator re-planned for (or a stall or cut it detected and re-planned around) until the
+ *   new plan went live, then that plan's 1 / B (the
  *   bottleneck the SIMULATOR recorded for the plan it made: sim_incident.bottleneck_s, full
  *   cluster); link faults (bandwidth, loss, cuts) and stalls do not change a plan and are not
  *   in this line. Without a simulator run, the first plan's line throughout.
@@ -31,7 +32,8 @@
  * / that time; the analytic: 1 / B), latency p50, p95, p99, detection and recovery time, and
  * requests resent, lost and duplicated:
  * - detection = the first detection a fault caused minus the fault's time (the simulator's
- *   crash incidents: detected_s - at_s; the emulator's fault records: detection_s); recovery
+ *   crash, stall and cut incidents: detected_s - at_s; the emulator's fault records:
+ *   detection_s); recovery
  *   = the redeployment it caused going live minus the fault's time; without a detected fault
  *   but with an update, recovery is the update's roll-out (live - at) and detection is empty;
  *   empty (NAN) when nothing was detected.
