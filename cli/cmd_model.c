@@ -418,6 +418,84 @@ static int measure_exec(const struct model_graph *g, const struct model_profile 
 	return rc;
 }
 
+/* What model show prints besides its tables: the measured memory of --exec. */
+struct model_show_data {
+	const struct model_graph *g;
+	const struct model_profile_options *opt;
+	const struct model_profile *p;
+	const struct exec_show *ex;
+	const int64_t *exec_mem;              /* per cut point, with --exec */
+	const struct model_stage_memory *whole;
+	bool layers, cuts;                    /* --table */
+};
+
+static void model_show_json(const struct model_show_data *d)
+{
+	const struct model_graph *g = d->g;
+
+	printf("{\n  \"model\": ");
+	ep_json_string(stdout, model_graph_name(g));
+	printf(",\n  \"layers_count\": %zu, \"params\": %" PRId64 ", \"flops\": %" PRId64
+	       ",\n  \"cut_rule\": \"%s\", \"accounting\": \"%s\", \"dtype\": \"%s\", "
+	       "\"compression\": %.17g",
+	       model_graph_layer_count(g), model_graph_params(g), model_graph_flops(g),
+	       model_cut_rule_name(d->opt->cuts), model_accounting_name(d->opt->accounting),
+	       model_dtype_name(d->opt->dtype), d->p->options.compression);
+	if (d->ex->on)
+		printf(",\n  \"exec_mem\": {\"weight_bytes\": %" PRId64
+		       ", \"activation_bytes\": %" PRId64 ", \"workspace_bytes\": %" PRId64
+		       ", \"total_bytes\": %" PRId64 "}",
+		       d->whole->weight_bytes, d->whole->activation_bytes,
+		       d->whole->workspace_bytes, d->whole->total_bytes);
+	if (d->layers) {
+		printf(",\n  \"layers\": [\n");
+		show_layers(g, CLI_JSON);
+		printf("  ]");
+	}
+	if (d->cuts) {
+		printf(",\n  \"cut_points\": [\n");
+		show_cuts(g, d->p, d->exec_mem, CLI_JSON);
+		printf("  ]");
+	}
+	printf("\n}\n");
+}
+
+/* Text or CSV: the tables, and in text a summary line before them. */
+static void model_show_table(const struct model_show_data *d, enum cli_format fmt)
+{
+	const struct model_graph *g = d->g;
+	const struct model_profile *p = d->p;
+	const struct model_stage_memory *w = d->whole;
+
+	if (fmt == CLI_TEXT)
+		printf("model %s: %zu layers, %" PRId64 " parameters (%" PRId64
+		       " trainable), %.3f GFLOPs, %zu cut points (%s rule)\n",
+		       model_graph_name(g), model_graph_layer_count(g), model_graph_params(g),
+		       model_graph_params_trainable(g), model_graph_flops(g) / 1e9, p->n_cuts,
+		       model_cut_rule_name(d->opt->cuts));
+	if (fmt == CLI_TEXT && d->ex->on)
+		printf("executor (measured, %d thread%s): whole model %.3f MiB resident "
+		       "(weights %.3f, activations %.3f, workspace %.3f); the accounting "
+		       "estimates %.3f MiB\n",
+		       d->ex->threads, d->ex->threads > 1 ? "s" : "", w->total_bytes / MIB,
+		       w->weight_bytes / MIB, w->activation_bytes / MIB, w->workspace_bytes / MIB,
+		       p->cuts[p->n_cuts - 1].cum_mem_bytes / MIB);
+	if (d->layers) {
+		if (fmt == CLI_TEXT)
+			printf("\nlayers:\n");
+		show_layers(g, fmt);
+	}
+	if (d->layers && d->cuts)
+		putchar('\n');
+	if (d->cuts) {
+		if (fmt == CLI_TEXT)
+			printf("cut points (%s accounting, dtype %s, compression %g):\n",
+			       model_accounting_name(d->opt->accounting),
+			       model_dtype_name(d->opt->dtype), p->options.compression);
+		show_cuts(g, p, d->exec_mem, fmt);
+	}
+}
+
 static int model_show(struct model_graph *g, const struct model_profile_options *opt,
 		      enum cli_format fmt, const char *table, const struct exec_show *ex)
 {
@@ -425,7 +503,6 @@ static int model_show(struct model_graph *g, const struct model_profile_options 
 	struct model_stage_memory whole = { 0 };
 	struct model_profile *p;
 	struct ep_error err;
-	bool layers = strcmp(table, "cuts") != 0, cuts = strcmp(table, "layers") != 0;
 	int rc = model_profile_create(g, opt, &p, &err);
 
 	if (rc)
@@ -434,228 +511,197 @@ static int model_show(struct model_graph *g, const struct model_profile_options 
 		exec_mem = calloc(p->n_cuts, sizeof(*exec_mem));
 		rc = exec_mem ? measure_exec(g, p, ex, exec_mem, &whole, &err)
 			      : ep_error_set(&err, EP_ENOMEM, "out of memory");
-		if (rc) {
-			free(exec_mem);
-			model_profile_destroy(p);
-			return cli_fail(cli_exit_code(rc), "%s", err.msg);
-		}
 	}
-	if (fmt == CLI_JSON) {
-		printf("{\n  \"model\": ");
-		ep_json_string(stdout, model_graph_name(g));
-		printf(",\n  \"layers_count\": %zu, \"params\": %" PRId64 ", \"flops\": %" PRId64
-		       ",\n  \"cut_rule\": \"%s\", \"accounting\": \"%s\", \"dtype\": \"%s\", "
-		       "\"compression\": %.17g",
-		       model_graph_layer_count(g), model_graph_params(g), model_graph_flops(g),
-		       model_cut_rule_name(opt->cuts), model_accounting_name(opt->accounting),
-		       model_dtype_name(opt->dtype), p->options.compression);
-		if (ex->on)
-			printf(",\n  \"exec_mem\": {\"weight_bytes\": %" PRId64
-			       ", \"activation_bytes\": %" PRId64 ", \"workspace_bytes\": %" PRId64
-			       ", \"total_bytes\": %" PRId64 "}",
-			       whole.weight_bytes, whole.activation_bytes, whole.workspace_bytes,
-			       whole.total_bytes);
-		if (layers) {
-			printf(",\n  \"layers\": [\n");
-			show_layers(g, fmt);
-			printf("  ]");
-		}
-		if (cuts) {
-			printf(",\n  \"cut_points\": [\n");
-			show_cuts(g, p, exec_mem, fmt);
-			printf("  ]");
-		}
-		printf("\n}\n");
-	} else {
-		if (fmt == CLI_TEXT)
-			printf("model %s: %zu layers, %" PRId64 " parameters (%" PRId64
-			       " trainable), %.3f GFLOPs, %zu cut points (%s rule)\n",
-			       model_graph_name(g), model_graph_layer_count(g),
-			       model_graph_params(g), model_graph_params_trainable(g),
-			       model_graph_flops(g) / 1e9, p->n_cuts,
-			       model_cut_rule_name(opt->cuts));
-		if (fmt == CLI_TEXT && ex->on)
-			printf("executor (measured, %d thread%s): whole model %.3f MiB resident "
-			       "(weights %.3f, activations %.3f, workspace %.3f); the accounting "
-			       "estimates %.3f MiB\n",
-			       ex->threads, ex->threads > 1 ? "s" : "", whole.total_bytes / MIB,
-			       whole.weight_bytes / MIB, whole.activation_bytes / MIB,
-			       whole.workspace_bytes / MIB, p->cuts[p->n_cuts - 1].cum_mem_bytes / MIB);
-		if (layers) {
-			if (fmt == CLI_TEXT)
-				printf("\nlayers:\n");
-			show_layers(g, fmt);
-		}
-		if (layers && cuts)
-			putchar('\n');
-		if (cuts) {
-			if (fmt == CLI_TEXT)
-				printf("cut points (%s accounting, dtype %s, compression %g):\n",
-				       model_accounting_name(opt->accounting),
-				       model_dtype_name(opt->dtype), p->options.compression);
-			show_cuts(g, p, exec_mem, fmt);
-		}
+	if (rc == EP_OK) {
+		struct model_show_data d = { g, opt, p, ex, exec_mem, &whole,
+					     strcmp(table, "cuts") != 0,
+					     strcmp(table, "layers") != 0 };
+
+		if (fmt == CLI_JSON)
+			model_show_json(&d);
+		else
+			model_show_table(&d, fmt);
 	}
 	model_profile_destroy(p);
 	free(exec_mem);
-	return 0;
+	return rc ? cli_fail(cli_exit_code(rc), "%s", err.msg) : 0;
+}
+
+/* model show, export and import's options. */
+struct model_cmd {
+	const char *action;
+	struct model_profile_options opt;
+	struct model_onnx_options onnx;
+	enum cli_format fmt;
+	struct exec_show ex;
+	const char *table, *output, *weights_in, *weights_out;
+	unsigned long long seed;
+	bool onnx_out;
+};
+
+static const struct option model_opts[] = {
+	{ "format", required_argument, NULL, 'f' },
+	{ "table", required_argument, NULL, 't' },
+	{ "cuts", required_argument, NULL, 'c' },
+	{ "accounting", required_argument, NULL, 'a' },
+	{ "dtype", required_argument, NULL, 'd' },
+	{ "compression", required_argument, NULL, 'r' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "input-shape", required_argument, NULL, 'i' },
+	{ "name", required_argument, NULL, 'n' },
+	{ "seed", required_argument, NULL, 's' },
+	{ "weights", required_argument, NULL, 'w' },
+	{ "exec", no_argument, NULL, 'x' },
+	{ "threads", required_argument, NULL, 'T' },
+	{ "weights-out", required_argument, NULL, 'W' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* --format: export's file format, or show's output format. */
+static int model_format(struct model_cmd *c, const char *arg)
+{
+	if (strcmp(c->action, "export") == 0) {
+		if (strcmp(arg, "onnx") && strcmp(arg, "model"))
+			return cli_fail(2, "--format '%s': export writes model or onnx", arg);
+		c->onnx_out = strcmp(arg, "onnx") == 0;
+	} else if (!cli_parse_format(arg, &c->fmt)) {
+		return cli_fail(2, "--format '%s': expected text, csv or json", arg);
+	}
+	return -1;
+}
+
+/* --cuts, --accounting, --dtype and --threads. */
+static int model_enum_option(struct model_cmd *c, int opt, const char *arg)
+{
+	char *end;
+	long t;
+	int v;
+
+	switch (opt) {
+	case 'c':
+		if ((v = model_cut_rule_from_name(arg)) < 0)
+			return cli_fail(2, "--cuts '%s': expected exact or published", arg);
+		c->opt.cuts = (enum model_cut_rule)v;
+		return -1;
+	case 'a':
+		if ((v = model_accounting_from_name(arg)) < 0)
+			return cli_fail(2, "--accounting '%s': expected exact or published", arg);
+		c->opt.accounting = (enum model_accounting)v;
+		return -1;
+	case 'd':
+		if ((v = model_dtype_from_name(arg)) < 0)
+			return cli_fail(2, "--dtype '%s': expected default, float32, float16, "
+					"int8 or float64", arg);
+		c->opt.dtype = (enum model_dtype)v;
+		return -1;
+	default: /* 'T' */
+		t = strtol(arg, &end, 10);
+		if (!*arg || *end || t < 1 || t > MODEL_EXEC_MAX_THREADS)
+			return cli_fail(2, "--threads '%s': expected an integer in 1..%d", arg,
+					MODEL_EXEC_MAX_THREADS);
+		c->ex.threads = (int)t;
+		return -1;
+	}
+}
+
+/* One option: -1 taken, else the exit status (0 after --help). */
+static int model_option(struct model_cmd *c, int opt, const char *arg)
+{
+	switch (opt) {
+	case 'f': return model_format(c, arg);
+	case 's': return cli_parse_u64("--seed", arg, &c->seed) ? -1 : 2;
+	case 'w': c->weights_in = arg; return -1;
+	case 'W': c->weights_out = arg; return -1;
+	case 't':
+		if (strcmp(arg, "all") && strcmp(arg, "layers") && strcmp(arg, "cuts"))
+			return cli_fail(2, "--table '%s': expected all, layers or cuts", arg);
+		c->table = arg;
+		return -1;
+	case 'c': case 'a': case 'd': case 'T': return model_enum_option(c, opt, arg);
+	case 'r':
+		return parse_positive_double("--compression", arg, &c->opt.compression) ? 2 : -1;
+	case 'o': c->output = arg; return -1;
+	case 'i':
+		if (!parse_input_shape(arg, c->onnx.input_shape))
+			return cli_fail(2, "--input-shape '%s': expected HxWxC, three positive "
+					"integers such as 224x224x3", arg);
+		return -1;
+	case 'n': c->onnx.name = arg; return -1;
+	case 'x': c->ex.on = true; return -1;
+	case 'h':
+		ep_help_write(stdout, show_usage, CLI_HELP_WIDTH);
+		return 0;
+	default:
+		ep_help_write(stderr, show_usage, CLI_HELP_WIDTH);
+		return 2;
+	}
+}
+
+/* The action on the model NAME|FILE `name`. */
+static int model_act(struct model_cmd *c, const char *name)
+{
+	const char *action = c->action;
+	struct model_graph *g;
+	struct ep_error err;
+	int rc;
+
+	/* Import's options would be ignored elsewhere: say so rather than run without them. */
+	if (strcmp(action, "import") != 0 &&
+	    (c->onnx.input_shape[0] || c->onnx.name || c->weights_out))
+		return cli_fail(2, "model %s: %s is an option of 'model import' (import the ONNX "
+				"file, then use the model file)", action,
+				c->onnx.input_shape[0] ? "--input-shape"
+				: c->onnx.name	       ? "--name"
+						       : "--weights-out");
+	if (strcmp(action, "import") == 0) {
+		if (!model_onnx_is_path(name))
+			return cli_fail(2, "model import: '%s' is not an ONNX file name (FILE.onnx)",
+					name);
+		return model_import(name, &c->onnx, c->output, c->weights_out);
+	}
+	if (strcmp(action, "export") == 0 && c->onnx_out)
+		return model_export_onnx(name, c->output, c->seed, c->weights_in);
+	rc = model_zoo_open(name, &g, &err);
+	if (rc)
+		return cli_fail(cli_exit_code(rc), "%s", err.msg);
+	if (strcmp(action, "export") == 0) {
+		rc = model_export(g, c->output);
+	} else {
+		c->ex.seed = c->seed;
+		c->ex.weights = c->weights_in;
+		rc = model_show(g, &c->opt, c->fmt, c->table, &c->ex);
+	}
+	model_graph_destroy(g);
+	return rc;
 }
 
 int cmd_model(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ "table", required_argument, NULL, 't' },
-		{ "cuts", required_argument, NULL, 'c' },
-		{ "accounting", required_argument, NULL, 'a' },
-		{ "dtype", required_argument, NULL, 'd' },
-		{ "compression", required_argument, NULL, 'r' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "input-shape", required_argument, NULL, 'i' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "seed", required_argument, NULL, 's' },
-		{ "weights", required_argument, NULL, 'w' },
-		{ "exec", no_argument, NULL, 'x' },
-		{ "threads", required_argument, NULL, 'T' },
-		{ "weights-out", required_argument, NULL, 'W' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	struct model_cmd c = {
+		.opt = MODEL_PROFILE_OPTIONS_DEFAULT, .onnx = MODEL_ONNX_OPTIONS_DEFAULT,
+		.fmt = CLI_TEXT, .ex = { false, 1, 1, NULL }, .table = "all", .seed = 1,
 	};
-	struct model_profile_options opt = MODEL_PROFILE_OPTIONS_DEFAULT;
-	struct model_onnx_options onnx = MODEL_ONNX_OPTIONS_DEFAULT;
-	enum cli_format fmt = CLI_TEXT;
-	struct exec_show ex = { false, 1, 1, NULL };
-	const char *table = "all", *output = NULL, *action;
-	const char *weights_in = NULL, *weights_out = NULL;
-	unsigned long long seed = 1;
-	bool onnx_out = false;
-	struct model_graph *g;
-	struct ep_error err;
-	int c, v, rc;
+	int opt, rc = -1;
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		ep_help_write(argc < 2 ? stderr : stdout, show_usage, CLI_HELP_WIDTH);
 		return argc < 2 ? 2 : 0;
 	}
-	action = argv[1];
-	if (strcmp(action, "show") != 0 && strcmp(action, "export") != 0 &&
-	    strcmp(action, "import") != 0)
-		return cli_fail(2, "model: unknown action '%s' (show, export or import)", action);
+	c.action = argv[1];
+	if (strcmp(c.action, "show") != 0 && strcmp(c.action, "export") != 0 &&
+	    strcmp(c.action, "import") != 0)
+		return cli_fail(2, "model: unknown action '%s' (show, export or import)", c.action);
 	argc--;
 	argv++;
-	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			if (strcmp(action, "export") == 0) {
-				if (strcmp(optarg, "onnx") && strcmp(optarg, "model"))
-					return cli_fail(2, "--format '%s': export writes model or "
-							"onnx", optarg);
-				onnx_out = strcmp(optarg, "onnx") == 0;
-			} else if (!cli_parse_format(optarg, &fmt)) {
-				return cli_fail(2, "--format '%s': expected text, csv or json",
-						optarg);
-			}
-			break;
-		case 's':
-			if (!cli_parse_u64("--seed", optarg, &seed))
-				return 2;
-			break;
-		case 'w':
-			weights_in = optarg;
-			break;
-		case 'W':
-			weights_out = optarg;
-			break;
-		case 't':
-			if (strcmp(optarg, "all") && strcmp(optarg, "layers") &&
-			    strcmp(optarg, "cuts"))
-				return cli_fail(2, "--table '%s': expected all, layers or cuts",
-						optarg);
-			table = optarg;
-			break;
-		case 'c':
-			if ((v = model_cut_rule_from_name(optarg)) < 0)
-				return cli_fail(2, "--cuts '%s': expected exact or published", optarg);
-			opt.cuts = (enum model_cut_rule)v;
-			break;
-		case 'a':
-			if ((v = model_accounting_from_name(optarg)) < 0)
-				return cli_fail(2, "--accounting '%s': expected exact or published",
-						optarg);
-			opt.accounting = (enum model_accounting)v;
-			break;
-		case 'd':
-			if ((v = model_dtype_from_name(optarg)) < 0)
-				return cli_fail(2, "--dtype '%s': expected default, float32, float16, "
-						"int8 or float64", optarg);
-			opt.dtype = (enum model_dtype)v;
-			break;
-		case 'r':
-			if (parse_positive_double("--compression", optarg, &opt.compression))
-				return 2;
-			break;
-		case 'o':
-			output = optarg;
-			break;
-		case 'i':
-			if (!parse_input_shape(optarg, onnx.input_shape))
-				return cli_fail(2, "--input-shape '%s': expected HxWxC, three positive "
-						"integers such as 224x224x3", optarg);
-			break;
-		case 'n':
-			onnx.name = optarg;
-			break;
-		case 'x':
-			ex.on = true;
-			break;
-		case 'T': {
-			char *end;
-			long t = strtol(optarg, &end, 10);
-
-			if (!*optarg || *end || t < 1 || t > MODEL_EXEC_MAX_THREADS)
-				return cli_fail(2, "--threads '%s': expected an integer in 1..%d",
-						optarg, MODEL_EXEC_MAX_THREADS);
-			ex.threads = (int)t;
-			break;
-		}
-		case 'h':
-			ep_help_write(stdout, show_usage, CLI_HELP_WIDTH);
-			return 0;
-		default:
-			ep_help_write(stderr, show_usage, CLI_HELP_WIDTH);
-			return 2;
-		}
-	}
+	while (rc < 0 && (opt = getopt_long(argc, argv, "ho:", model_opts, NULL)) != -1)
+		rc = model_option(&c, opt, optarg);
+	if (rc >= 0)
+		return rc;
 	if (optind == argc)
-		return cli_fail(2, "model %s: expected a model NAME or FILE", action);
+		return cli_fail(2, "model %s: expected a model NAME or FILE", c.action);
 	if (optind < argc - 1)
-		return cli_fail(2, "model %s: unexpected argument '%s' after '%s'", action,
+		return cli_fail(2, "model %s: unexpected argument '%s' after '%s'", c.action,
 				argv[optind + 1], argv[optind]);
-	/* Import's options would be ignored elsewhere: say so rather than run without them. */
-	if (strcmp(action, "import") != 0 && (onnx.input_shape[0] || onnx.name || weights_out))
-		return cli_fail(2, "model %s: %s is an option of 'model import' (import the ONNX "
-				"file, then use the model file)", action,
-				onnx.input_shape[0] ? "--input-shape" : onnx.name ? "--name"
-									: "--weights-out");
-	if (strcmp(action, "import") == 0) {
-		if (!model_onnx_is_path(argv[optind]))
-			return cli_fail(2, "model import: '%s' is not an ONNX file name (FILE.onnx)",
-					argv[optind]);
-		return model_import(argv[optind], &onnx, output, weights_out);
-	}
-	if (strcmp(action, "export") == 0 && onnx_out)
-		return model_export_onnx(argv[optind], output, seed, weights_in);
-	rc = model_zoo_open(argv[optind], &g, &err);
-	if (rc)
-		return cli_fail(cli_exit_code(rc), "%s", err.msg);
-	if (strcmp(action, "export") == 0)
-		rc = model_export(g, output);
-	else
-	{
-		ex.seed = seed;
-		ex.weights = weights_in;
-		rc = model_show(g, &opt, fmt, table, &ex);
-	}
-	model_graph_destroy(g);
-	return rc;
+	return model_act(&c, argv[optind]);
 }
