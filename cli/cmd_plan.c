@@ -217,50 +217,107 @@ static void print_plan_text(const struct plan_cmd *c, const struct instance *ins
 	free(hop_s);
 }
 
-static void print_plan_data(const struct plan_cmd *c, const struct instance *inst,
-			    const struct algo *a, const struct algo_result *r, bool first)
+/* CSV: a line per stage (one without a plan). */
+static void print_plan_csv(const struct plan_cmd *c, const struct instance *inst,
+			   const struct algo *a, const struct algo_result *r, bool first,
+			   double energy, const double *node_j)
 {
 	const struct plan *plan = &r->plan;
 	const char *compute = problem_compute_name(inst->problem.options.compute);
 
+	if (first)
+		printf("model,algo,variant,nodes,seed,trial,status,stage,node,first_cut,"
+		       "end_cut,mem_bytes,transfer_bits,bottleneck_s,throughput,solve_s,"
+		       "compute,compute_s,wire_bits,energy_j,node_energy_j\n");
+	for (int s = 0; s < (has_plan(r) ? plan->n_stages : 1); s++) {
+		const struct plan_stage *st = has_plan(r) ? &plan->stages[s] : NULL;
+
+		printf("%s,%s,%s,%d,%" PRIu64 ",%d,%s,", inst->profile->model, a->name,
+		       algo_variant_name(c->o.algo.variant), inst->cluster->n, c->o.spec.seed,
+		       c->o.spec.trial, status_str(r));
+		if (st)
+			printf("%d,%d,%d,%d,%.17g,%.17g,%.17g,%.17g,%.9g,%s,%.17g,%.17g", s,
+			       st->node, st->first_cut, st->end_cut,
+			       problem_stage_mem(&inst->problem, st->first_cut, st->end_cut),
+			       inst->problem.transfer_bits[st->end_cut], r->cost.bottleneck_s,
+			       r->cost.throughput, r->solve_s, compute,
+			       problem_stage_s(&inst->problem, st->first_cut, st->end_cut,
+					       st->node),
+			       inst->problem.wire_bits[st->end_cut]);
+		else
+			printf(",,,,,,,,%.9g,%s,,", r->solve_s, compute);
+		/* The modelled energy per inference (--device): empty without it. */
+		if (st && isfinite(energy))
+			printf(",%.17g,%.17g\n", energy, node_j[st->node]);
+		else
+			printf(",,\n");
+	}
+}
+
+/* JSON: the plan's stages, its bottleneck, energy and codec (a plan was found). */
+static void print_plan_json_plan(const struct plan_cmd *c, const struct instance *inst,
+				 const struct algo_result *r, double energy,
+				 const double *node_j)
+{
+	const struct plan *plan = &r->plan;
+
+	printf(", \"bottleneck_s\": %.17g, \"throughput\": ", r->cost.bottleneck_s);
+	if (isinf(r->cost.throughput))
+		printf("null");
+	else
+		printf("%.17g", r->cost.throughput);
+	printf(", \"stages\": [");
+	for (int s = 0; s < plan->n_stages; s++) {
+		const struct plan_stage *st = &plan->stages[s];
+
+		printf("%s{\"node\": %d, \"first_cut\": %d, \"end_cut\": %d, \"mem_bytes\": "
+		       "%.17g, \"transfer_bits\": %.17g, \"wire_bits\": %.17g, \"compute_s\": "
+		       "%.17g}",
+		       s ? ", " : "", st->node, st->first_cut, st->end_cut,
+		       problem_stage_mem(&inst->problem, st->first_cut, st->end_cut),
+		       inst->problem.transfer_bits[st->end_cut], inst->problem.wire_bits[st->end_cut],
+		       problem_stage_s(&inst->problem, st->first_cut, st->end_cut, st->node));
+	}
+	printf("], \"bottleneck\": \"%s\", \"bottleneck_index\": %d, \"gaps\": %d",
+	       r->cost.where == COST_TERM_COMPUTE ? "compute"
+	       : r->cost.where == COST_TERM_HOP   ? "hop"
+						  : "none",
+	       r->cost.index, r->defects.gaps);
+	if (c->o.have_power) {
+		printf(", \"modelled_energy\": {\"device\": ");
+		ep_json_string(stdout, c->o.power.name);
+		printf(", \"energy_per_inference_j\": ");
+		if (isfinite(energy))
+			printf("%.17g, \"power_w\": %.17g, \"node_energy_j\": [", energy,
+			       energy / r->cost.bottleneck_s);
+		else
+			printf("null, \"power_w\": null, \"node_energy_j\": [");
+		for (int s = 0; isfinite(energy) && s < plan->n_stages; s++)
+			printf("%s%.17g", s ? ", " : "", node_j[plan->stages[s].node]);
+		printf("]}");
+	}
+	if (inst->problem.options.codec.ratio > 0) {
+		printf(", \"codec\": ");
+		ep_json_string(stdout, inst->problem.options.codec.spec);
+		printf(", \"codec_ratio\": %.17g", inst->problem.options.codec.ratio);
+	}
+}
+
+static void print_plan_data(const struct plan_cmd *c, const struct instance *inst,
+			    const struct algo *a, const struct algo_result *r, bool first)
+{
 	double *node_j = calloc((size_t)inst->cluster->n, sizeof(double)), energy = NAN;
 
 	if (has_plan(r) && node_j && !plan_energy(c, inst, r, node_j, &energy))
 		energy = NAN;
 	if (c->fmt == CLI_CSV) {
-		if (first)
-			printf("model,algo,variant,nodes,seed,trial,status,stage,node,first_cut,"
-			       "end_cut,mem_bytes,transfer_bits,bottleneck_s,throughput,solve_s,"
-			       "compute,compute_s,wire_bits,energy_j,node_energy_j\n");
-		for (int s = 0; s < (has_plan(r) ? plan->n_stages : 1); s++) {
-			const struct plan_stage *st = has_plan(r) ? &plan->stages[s] : NULL;
-
-			printf("%s,%s,%s,%d,%" PRIu64 ",%d,%s,", inst->profile->model, a->name,
-			       algo_variant_name(c->o.algo.variant), inst->cluster->n, c->o.spec.seed,
-			       c->o.spec.trial, status_str(r));
-			if (st)
-				printf("%d,%d,%d,%d,%.17g,%.17g,%.17g,%.17g,%.9g,%s,%.17g,%.17g", s,
-				       st->node, st->first_cut, st->end_cut,
-				       problem_stage_mem(&inst->problem, st->first_cut, st->end_cut),
-				       inst->problem.transfer_bits[st->end_cut], r->cost.bottleneck_s,
-				       r->cost.throughput, r->solve_s, compute,
-				       problem_stage_s(&inst->problem, st->first_cut, st->end_cut,
-						       st->node),
-				       inst->problem.wire_bits[st->end_cut]);
-			else
-				printf(",,,,,,,,%.9g,%s,,", r->solve_s, compute);
-			/* The modelled energy per inference (--device): empty without it. */
-			if (st && isfinite(energy))
-				printf(",%.17g,%.17g\n", energy, node_j[st->node]);
-			else
-				printf(",,\n");
-		}
+		print_plan_csv(c, inst, a, r, first, energy, node_j);
 		free(node_j);
 		return;
 	}
 	printf("%s  {\"algo\": \"%s\", \"variant\": \"%s\", \"compute\": \"%s\", \"status\": "
-	       "\"%s\"", first ? "" : ",\n", a->name, algo_variant_name(c->o.algo.variant), compute,
-	       status_str(r));
+	       "\"%s\"", first ? "" : ",\n", a->name, algo_variant_name(c->o.algo.variant),
+	       problem_compute_name(inst->problem.options.compute), status_str(r));
 	if (r->status != EP_OK) {
 		printf(", \"reason\": ");
 		ep_json_string(stdout, r->reason);
@@ -270,54 +327,88 @@ static void print_plan_data(const struct plan_cmd *c, const struct instance *ins
 		       "\"method\": \"%s\"",
 		       r->status == EP_OK ? "true" : "false", r->bound.lower_s, r->bound.nodes,
 		       r->bound.method);
-	if (has_plan(r)) {
-		printf(", \"bottleneck_s\": %.17g, \"throughput\": ", r->cost.bottleneck_s);
-		if (isinf(r->cost.throughput))
-			printf("null");
-		else
-			printf("%.17g", r->cost.throughput);
-		printf(", \"stages\": [");
-		for (int s = 0; s < plan->n_stages; s++) {
-			const struct plan_stage *st = &plan->stages[s];
-
-			printf("%s{\"node\": %d, \"first_cut\": %d, \"end_cut\": %d, \"mem_bytes\": "
-			       "%.17g, \"transfer_bits\": %.17g, \"wire_bits\": %.17g, \"compute_s\": "
-			       "%.17g}",
-			       s ? ", " : "", st->node, st->first_cut, st->end_cut,
-			       problem_stage_mem(&inst->problem, st->first_cut, st->end_cut),
-			       inst->problem.transfer_bits[st->end_cut],
-			       inst->problem.wire_bits[st->end_cut],
-			       problem_stage_s(&inst->problem, st->first_cut, st->end_cut,
-					       st->node));
-		}
-		printf("], \"bottleneck\": \"%s\", \"bottleneck_index\": %d, \"gaps\": %d",
-		       r->cost.where == COST_TERM_COMPUTE ? "compute"
-		       : r->cost.where == COST_TERM_HOP   ? "hop"
-							  : "none",
-		       r->cost.index, r->defects.gaps);
-		if (c->o.have_power) {
-			printf(", \"modelled_energy\": {\"device\": ");
-			ep_json_string(stdout, c->o.power.name);
-			printf(", \"energy_per_inference_j\": ");
-			if (isfinite(energy))
-				printf("%.17g, \"power_w\": %.17g, \"node_energy_j\": [", energy,
-				       energy / r->cost.bottleneck_s);
-			else
-				printf("null, \"power_w\": null, \"node_energy_j\": [");
-			for (int s = 0; isfinite(energy) && s < plan->n_stages; s++)
-				printf("%s%.17g", s ? ", " : "", node_j[plan->stages[s].node]);
-			printf("]}");
-		}
-		if (inst->problem.options.codec.ratio > 0) {
-			printf(", \"codec\": ");
-			ep_json_string(stdout, inst->problem.options.codec.spec);
-			printf(", \"codec_ratio\": %.17g", inst->problem.options.codec.ratio);
-		}
-	}
+	if (has_plan(r))
+		print_plan_json_plan(c, inst, r, energy, node_j);
 	free(node_j);
 	printf(", \"solve_s\": %.9g", r->solve_s);
 	cli_scenario_json_member(stdout);
 	printf("}");
+}
+
+/* --algo all in text: a line per algorithm with its gap to the proven optimum. */
+static void print_plan_table(const struct algo *const *algos, const struct algo_result *results,
+			     int n_algos, int opt_index)
+{
+	printf("%-9s %-10s %6s %15s %14s %12s %10s\n", "algo", "status", "stages",
+	       "bottleneck_ms", "throughput/s", "gap_to_opt", "solve_ms");
+	for (int i = 0; i < n_algos; i++) {
+		const struct algo_result *r = &results[i];
+		char gap[32] = "-";
+
+		if (r->status == EP_OK && opt_index >= 0) {
+			double b = results[opt_index].cost.bottleneck_s;
+
+			if (b > 0)
+				snprintf(gap, sizeof(gap), "%+.2f%%",
+					 100.0 * (r->cost.bottleneck_s - b) / b);
+			else
+				snprintf(gap, sizeof(gap), "%s",
+					 r->cost.bottleneck_s > 0 ? "inf" : "0%");
+		}
+		if (has_plan(r))
+			printf("%-9s %-10s %6d %15.6f %14.4g %12s %10.3f%s%s\n", algos[i]->name,
+			       status_str(r), r->plan.n_stages, r->cost.bottleneck_s * 1e3,
+			       r->cost.throughput, gap, r->solve_s * 1e3,
+			       r->status == EP_OK ? "" : "  ", r->status == EP_OK ? "" : r->reason);
+		else
+			printf("%-9s %-10s %6s %15s %14s %12s %10.3f  %s\n", algos[i]->name,
+			       r->status == EP_EINFEASIBLE ? "infeasible"
+			       : r->status == EP_ELIMIT	   ? "limit"
+							   : "failed",
+			       "-", "-", "-", gap, r->solve_s * 1e3, r->reason);
+	}
+	if (opt_index < 0)
+		printf("(no gap to optimal: optimal did not solve this instance)\n");
+	else
+		print_bound_text(&results[opt_index]);
+}
+
+/* Write the instance as JSON to c->instance_out (--instance-out): 0 or the exit status. */
+static int write_instance(const struct plan_cmd *c, const struct instance *inst)
+{
+	FILE *f = fopen(c->instance_out, "w");
+	struct ep_error err;
+
+	if (!f || instance_write_json(inst, f, &err)) {
+		if (f)
+			fclose(f);
+		return cli_fail(1, "cannot write the instance to '%s'", c->instance_out);
+	}
+	fclose(f);
+	return 0;
+}
+
+/* The results in c->fmt. */
+static void print_results(const struct plan_cmd *c, const struct instance *inst,
+			  const struct algo *const *algos, const struct algo_result *results,
+			  int n_algos, int opt_index)
+{
+	if (c->fmt == CLI_TEXT)
+		print_header(c, inst);
+	if (c->fmt == CLI_JSON)
+		printf("[\n");
+	for (int i = 0; i < n_algos; i++) {
+		if (c->fmt != CLI_TEXT) {
+			print_plan_data(c, inst, algos[i], &results[i], i == 0);
+			continue;
+		}
+		if (n_algos == 1)
+			print_plan_text(c, inst, algos[i], &results[i]);
+	}
+	if (c->fmt == CLI_JSON)
+		printf("\n]\n");
+	if (c->fmt == CLI_TEXT && n_algos > 1)
+		print_plan_table(algos, results, n_algos, opt_index);
 }
 
 static int run_plan(struct plan_cmd *c)
@@ -345,17 +436,8 @@ static int run_plan(struct plan_cmd *c)
 		gsl_rng_free(rng);
 		return cli_fail(cli_exit_code(rc), "%s", err.msg);
 	}
-	if (c->instance_out) {
-		FILE *f = fopen(c->instance_out, "w");
-
-		if (!f || instance_write_json(inst, f, &err)) {
-			if (f)
-				fclose(f);
-			rc = cli_fail(1, "cannot write the instance to '%s'", c->instance_out);
-			goto out;
-		}
-		fclose(f);
-	}
+	if (c->instance_out && (rc = write_instance(c, inst)))
+		goto out;
 	for (int i = 0; i < n_algos; i++)
 		algo_result_init(&results[i]);
 	for (int i = 0; i < n_algos; i++) {
@@ -369,55 +451,7 @@ static int run_plan(struct plan_cmd *c)
 		if (strcmp(algos[i]->name, "optimal") == 0 && results[i].status == EP_OK)
 			opt_index = i;
 	}
-	if (c->fmt == CLI_TEXT)
-		print_header(c, inst);
-	if (c->fmt == CLI_JSON)
-		printf("[\n");
-	for (int i = 0; i < n_algos; i++) {
-		if (c->fmt != CLI_TEXT) {
-			print_plan_data(c, inst, algos[i], &results[i], i == 0);
-			continue;
-		}
-		if (n_algos == 1)
-			print_plan_text(c, inst, algos[i], &results[i]);
-	}
-	if (c->fmt == CLI_JSON)
-		printf("\n]\n");
-	if (c->fmt == CLI_TEXT && n_algos > 1) {
-		printf("%-9s %-10s %6s %15s %14s %12s %10s\n", "algo", "status", "stages",
-		       "bottleneck_ms", "throughput/s", "gap_to_opt", "solve_ms");
-		for (int i = 0; i < n_algos; i++) {
-			const struct algo_result *r = &results[i];
-			char gap[32] = "-";
-
-			if (r->status == EP_OK && opt_index >= 0) {
-				double b = results[opt_index].cost.bottleneck_s;
-
-				if (b > 0)
-					snprintf(gap, sizeof(gap), "%+.2f%%",
-						 100.0 * (r->cost.bottleneck_s - b) / b);
-				else
-					snprintf(gap, sizeof(gap), "%s",
-						 r->cost.bottleneck_s > 0 ? "inf" : "0%");
-			}
-			if (has_plan(r))
-				printf("%-9s %-10s %6d %15.6f %14.4g %12s %10.3f%s%s\n",
-				       algos[i]->name, status_str(r), r->plan.n_stages,
-				       r->cost.bottleneck_s * 1e3, r->cost.throughput, gap,
-				       r->solve_s * 1e3, r->status == EP_OK ? "" : "  ",
-				       r->status == EP_OK ? "" : r->reason);
-			else
-				printf("%-9s %-10s %6s %15s %14s %12s %10.3f  %s\n", algos[i]->name,
-				       r->status == EP_EINFEASIBLE ? "infeasible"
-				       : r->status == EP_ELIMIT	   ? "limit"
-								   : "failed",
-				       "-", "-", "-", gap, r->solve_s * 1e3, r->reason);
-		}
-		if (opt_index < 0)
-			printf("(no gap to optimal: optimal did not solve this instance)\n");
-		else
-			print_bound_text(&results[opt_index]);
-	}
+	print_results(c, inst, algos, results, n_algos, opt_index);
 	rc = 0;
 out_results:
 	for (int i = 0; i < n_algos; i++)
