@@ -60,13 +60,6 @@ struct emu_net {
 	struct emu_net_stats stats;
 };
 
-static const char *const mech_names[] = { "none", "htb", "netem", "iptables", "transport" };
-
-const char *emu_mech_name(enum emu_mech mech)
-{
-	return (unsigned)mech < sizeof(mech_names) / sizeof(mech_names[0]) ? mech_names[mech] : "?";
-}
-
 static struct emu_pair *pair(const struct emu_net *net, int from, int to)
 {
 	return &net->pairs[from * (net->n + 1) + to];
@@ -528,14 +521,8 @@ int emu_net_create(struct emu_registry *reg, const struct emu_caps *caps,
 			p->st.bandwidth_bps = i == j ? 0 : cluster_bw(c, i, j);
 			p->st.up = true;
 		}
-	net->mech[EMU_PROP_BANDWIDTH] = net->opt.unshaped ? EMU_MECH_NONE : EMU_MECH_HTB;
-	net->mech[EMU_PROP_LATENCY] =
-		caps->have[EMU_CAP_NETEM] ? EMU_MECH_NETEM : EMU_MECH_TRANSPORT;
-	net->mech[EMU_PROP_LOSS] = caps->have[EMU_CAP_NETEM] ? EMU_MECH_NETEM
-				   : caps->have[EMU_CAP_IPTABLES_STATISTIC] ? EMU_MECH_IPTABLES
-									    : EMU_MECH_NONE;
-	net->mech[EMU_PROP_DOWN] =
-		caps->have[EMU_CAP_IPTABLES_STATISTIC] ? EMU_MECH_IPTABLES : EMU_MECH_NONE;
+	for (int p = 0; p < EMU_PROP_COUNT_; p++)
+		net->mech[p] = emu_mech_choose(caps, &net->opt, (enum emu_prop)p);
 	set_names(net);
 
 	/* Everything is in the registry before anything exists. */
@@ -656,36 +643,6 @@ int emu_link_get(const struct emu_net *net, int from, int to, struct emu_link_st
 
 /* ---- changes in place ---- */
 
-int emu_link_shape(struct emu_net *net, int from, int to, double bps, struct ep_error *err)
-{
-	struct emu_node *nd;
-	struct nl_msg *msg;
-	char a[32], b[32];
-	int rc = check_pair(net, from, to, err);
-
-	if (rc != EP_OK)
-		return rc;
-	if (!(bps > 0) || !isfinite(bps))
-		return ep_error_set(err, EP_EINVAL,
-				    "link %d -> %d: bandwidth %g bit/s must be positive and finite",
-				    from, to, bps);
-	if (net->opt.unshaped)
-		return ep_error_set(err, EP_EINVAL,
-				    "link %d -> %d: this network was built unshaped", from, to);
-	nd = &net->nodes[from];
-	rc = emu_tc_htb_class_msg(nd->ifindex, (unsigned)to + 1, class_bytes_per_s(net, bps), false,
-				  &msg);
-	rc = send_built(nd->sk, rc, msg);
-	if (rc < 0)
-		return ep_error_set(err, EP_EIO,
-				    "link %s -> %s: changing HTB class 1:%x to %g bit/s: %s",
-				    node_label(net, from, a, sizeof(a)),
-				    node_label(net, to, b, sizeof(b)), to + 1, bps,
-				    emu_nl_strerror(rc));
-	pair(net, from, to)->st.bandwidth_bps = bps;
-	return EP_OK;
-}
-
 static int apply_netem(struct emu_net *net, int from, int to, double latency_s, double loss,
 		       struct ep_error *err)
 {
@@ -756,10 +713,204 @@ static int iptables(struct emu_net *net, int at, const char *op, const char *src
 	return EP_OK;
 }
 
+static int htb_apply(struct emu_net *net, int from, int to, enum emu_prop prop,
+		     const struct emu_link_state *want, struct ep_error *err)
+{
+	struct emu_node *nd = &net->nodes[from];
+	struct nl_msg *msg;
+	char a[32], b[32];
+	int rc;
+
+	(void)prop; /* bandwidth only */
+	rc = emu_tc_htb_class_msg(nd->ifindex, (unsigned)to + 1,
+				  class_bytes_per_s(net, want->bandwidth_bps), false, &msg);
+	rc = send_built(nd->sk, rc, msg);
+	if (rc < 0)
+		return ep_error_set(err, EP_EIO,
+				    "link %s -> %s: changing HTB class 1:%x to %g bit/s: %s",
+				    node_label(net, from, a, sizeof(a)),
+				    node_label(net, to, b, sizeof(b)), to + 1, want->bandwidth_bps,
+				    emu_nl_strerror(rc));
+	return EP_OK;
+}
+
+static int netem_apply(struct emu_net *net, int from, int to, enum emu_prop prop,
+		       const struct emu_link_state *want, struct ep_error *err)
+{
+	(void)prop; /* latency and loss: one netem leaf carries both */
+	return apply_netem(net, from, to, want->latency_s, want->loss, err);
+}
+
+static int iptables_apply(struct emu_net *net, int from, int to, enum emu_prop prop,
+			  const struct emu_link_state *want, struct ep_error *err)
+{
+	struct emu_pair *p = pair(net, from, to);
+	char src[INET_ADDRSTRLEN], prob[24];
+	int rc = EP_OK;
+
+	emu_net_addr_str(net, from, src, sizeof(src));
+	if (prop == EMU_PROP_DOWN) {
+		if (p->down_rule == !want->up)
+			return EP_OK;
+		/* Inserted first in the chain, so a cut link drops everything regardless of loss
+		 * rules. */
+		rc = iptables(net, to, want->up ? "-D" : "-I", src, NULL, err);
+		if (rc == EP_OK)
+			p->down_rule = !want->up;
+		return rc;
+	}
+	/* EMU_PROP_LOSS: a statistic rule. */
+	snprintf(prob, sizeof(prob), "%.6f", want->loss);
+	if (p->loss_rule[0] && strcmp(p->loss_rule, prob) == 0)
+		return EP_OK;
+	/* The new rule before the old one goes, so the loss never lapses. */
+	if (want->loss > 0)
+		rc = iptables(net, to, "-A", src, prob, err);
+	if (rc == EP_OK && p->loss_rule[0])
+		rc = iptables(net, to, "-D", src, p->loss_rule, err);
+	if (rc == EP_OK)
+		snprintf(p->loss_rule, sizeof(p->loss_rule), "%s", want->loss > 0 ? prob : "");
+	return rc;
+}
+
+static int transport_apply(struct emu_net *net, int from, int to, enum emu_prop prop,
+			   const struct emu_link_state *want, struct ep_error *err)
+{
+	/* Latency only: the transport reads it back with emu_link_get. */
+	(void)net, (void)from, (void)to, (void)prop, (void)want, (void)err;
+	return EP_OK;
+}
+
+/* No mechanism: say why the property cannot be had on this host or net. */
+static int none_apply(struct emu_net *net, int from, int to, enum emu_prop prop,
+		      const struct emu_link_state *want, struct ep_error *err)
+{
+	if (prop == EMU_PROP_BANDWIDTH)
+		return ep_error_set(err, EP_EINVAL,
+				    "link %d -> %d: this network was built unshaped", from, to);
+	if (prop == EMU_PROP_DOWN)
+		return ep_error_set(err, EP_EIO, "link %d -> %d: link %s needs iptables (%s)",
+				    from, to, want->up ? "up" : "down",
+				    net->caps->why[EMU_CAP_IPTABLES_STATISTIC]);
+	return ep_error_set(err, EP_EIO,
+			    "link %d -> %d: loss %g cannot be emulated: %s and %s are both "
+			    "missing",
+			    from, to, want->loss, emu_cap_name(EMU_CAP_NETEM),
+			    emu_cap_name(EMU_CAP_IPTABLES_STATISTIC));
+}
+
+#define PROP(p) (1u << (p))
+
+static const struct emu_mech_type mech_none = {
+	.id = EMU_MECH_NONE,
+	.name = "none",
+	.summary = "unavailable on this host (or bandwidth on an unshaped net)",
+	.cap = -1,
+	.apply = none_apply,
+};
+
+static const struct emu_mech_type mech_htb = {
+	.id = EMU_MECH_HTB,
+	.name = "htb",
+	.summary = "bandwidth: an HTB class per ordered pair at the sender",
+	.props = PROP(EMU_PROP_BANDWIDTH),
+	.cap = -1, /* the net's tree itself: bring-up fails without HTB */
+	.shaped = true,
+	.apply = htb_apply,
+};
+
+static const struct emu_mech_type mech_netem = {
+	.id = EMU_MECH_NETEM,
+	.name = "netem",
+	.summary = "latency and loss: a netem leaf under the pair's HTB class",
+	.props = PROP(EMU_PROP_LATENCY) | PROP(EMU_PROP_LOSS),
+	.cap = EMU_CAP_NETEM,
+	.apply = netem_apply,
+};
+
+static const struct emu_mech_type mech_iptables = {
+	.id = EMU_MECH_IPTABLES,
+	.name = "iptables",
+	.summary = "loss (a statistic rule) and link down (a DROP rule) at the receiver",
+	.props = PROP(EMU_PROP_LOSS) | PROP(EMU_PROP_DOWN),
+	.cap = EMU_CAP_IPTABLES_STATISTIC,
+	.apply = iptables_apply,
+};
+
+static const struct emu_mech_type mech_transport = {
+	.id = EMU_MECH_TRANSPORT,
+	.name = "transport",
+	.summary = "latency: each receiver holds a frame for the link's latency",
+	.props = PROP(EMU_PROP_LATENCY),
+	.cap = -1,
+	.apply = transport_apply,
+};
+
+const struct emu_mech_type *const emu_mech_registry[] = {
+	&mech_htb, &mech_netem, &mech_iptables, &mech_transport, NULL,
+};
+
+static const struct emu_mech_type *mech_type(enum emu_mech id)
+{
+	for (int i = 0; emu_mech_registry[i]; i++)
+		if (emu_mech_registry[i]->id == id)
+			return emu_mech_registry[i];
+	return &mech_none;
+}
+
+const char *emu_mech_name(enum emu_mech mech)
+{
+	const struct emu_mech_type *m = mech_type(mech);
+
+	return m->id == mech ? m->name : "?";
+}
+
+enum emu_mech emu_mech_choose(const struct emu_caps *caps, const struct emu_net_options *opt,
+			      enum emu_prop prop)
+{
+	for (int i = 0; emu_mech_registry[i]; i++) {
+		const struct emu_mech_type *m = emu_mech_registry[i];
+
+		if (!(m->props & PROP(prop)) || (m->cap >= 0 && !caps->have[m->cap]) ||
+		    (m->shaped && opt && opt->unshaped))
+			continue;
+		return m->id;
+	}
+	return EMU_MECH_NONE;
+}
+
+/* Give from -> to the state `want` for `prop` through the net's mechanism for it, and record
+ * it. */
+static int mech_apply(struct emu_net *net, int from, int to, enum emu_prop prop,
+		      const struct emu_link_state *want, struct ep_error *err)
+{
+	int rc = mech_type(net->mech[prop])->apply(net, from, to, prop, want, err);
+
+	if (rc == EP_OK)
+		pair(net, from, to)->st = *want;
+	return rc;
+}
+
+int emu_link_shape(struct emu_net *net, int from, int to, double bps, struct ep_error *err)
+{
+	struct emu_link_state want;
+	int rc = check_pair(net, from, to, err);
+
+	if (rc != EP_OK)
+		return rc;
+	if (!(bps > 0) || !isfinite(bps))
+		return ep_error_set(err, EP_EINVAL,
+				    "link %d -> %d: bandwidth %g bit/s must be positive and finite",
+				    from, to, bps);
+	want = pair(net, from, to)->st;
+	want.bandwidth_bps = bps;
+	return mech_apply(net, from, to, EMU_PROP_BANDWIDTH, &want, err);
+}
+
 int emu_link_set_latency(struct emu_net *net, int from, int to, double latency_s,
 			 struct ep_error *err)
 {
-	struct emu_pair *p;
+	struct emu_link_state want;
 	int rc = check_pair(net, from, to, err);
 
 	if (rc != EP_OK)
@@ -767,21 +918,14 @@ int emu_link_set_latency(struct emu_net *net, int from, int to, double latency_s
 	if (!(latency_s >= 0) || !isfinite(latency_s))
 		return ep_error_set(err, EP_EINVAL, "link %d -> %d: latency %g s must be >= 0",
 				    from, to, latency_s);
-	p = pair(net, from, to);
-	if (net->mech[EMU_PROP_LATENCY] == EMU_MECH_NETEM) {
-		rc = apply_netem(net, from, to, latency_s, p->st.loss, err);
-		if (rc != EP_OK)
-			return rc;
-	}
-	/* EMU_MECH_TRANSPORT: the transport reads it back with emu_link_get. */
-	p->st.latency_s = latency_s;
-	return EP_OK;
+	want = pair(net, from, to)->st;
+	want.latency_s = latency_s;
+	return mech_apply(net, from, to, EMU_PROP_LATENCY, &want, err);
 }
 
 int emu_link_set_loss(struct emu_net *net, int from, int to, double loss, struct ep_error *err)
 {
-	struct emu_pair *p;
-	char src[INET_ADDRSTRLEN], prob[24];
+	struct emu_link_state want;
 	int rc = check_pair(net, from, to, err);
 
 	if (rc != EP_OK)
@@ -789,61 +933,21 @@ int emu_link_set_loss(struct emu_net *net, int from, int to, double loss, struct
 	if (!(loss >= 0 && loss < 1))
 		return ep_error_set(err, EP_EINVAL, "link %d -> %d: loss %g must be in [0, 1)",
 				    from, to, loss);
-	p = pair(net, from, to);
-	switch (net->mech[EMU_PROP_LOSS]) {
-	case EMU_MECH_NETEM:
-		rc = apply_netem(net, from, to, p->st.latency_s, loss, err);
-		break;
-	case EMU_MECH_IPTABLES:
-		emu_net_addr_str(net, from, src, sizeof(src));
-		snprintf(prob, sizeof(prob), "%.6f", loss);
-		if (p->loss_rule[0] && strcmp(p->loss_rule, prob) == 0)
-			break;
-		/* The new rule before the old one goes, so the loss never lapses. */
-		if (loss > 0)
-			rc = iptables(net, to, "-A", src, prob, err);
-		if (rc == EP_OK && p->loss_rule[0])
-			rc = iptables(net, to, "-D", src, p->loss_rule, err);
-		if (rc == EP_OK)
-			snprintf(p->loss_rule, sizeof(p->loss_rule), "%s", loss > 0 ? prob : "");
-		break;
-	default:
-		return ep_error_set(err, EP_EIO,
-				    "link %d -> %d: loss %g cannot be emulated: %s and %s are both "
-				    "missing",
-				    from, to, loss, emu_cap_name(EMU_CAP_NETEM),
-				    emu_cap_name(EMU_CAP_IPTABLES_STATISTIC));
-	}
-	if (rc == EP_OK)
-		p->st.loss = loss;
-	return rc;
+	want = pair(net, from, to)->st;
+	want.loss = loss;
+	return mech_apply(net, from, to, EMU_PROP_LOSS, &want, err);
 }
 
 int emu_link_set_up(struct emu_net *net, int from, int to, bool up, struct ep_error *err)
 {
-	struct emu_pair *p;
-	char src[INET_ADDRSTRLEN];
+	struct emu_link_state want;
 	int rc = check_pair(net, from, to, err);
 
 	if (rc != EP_OK)
 		return rc;
-	p = pair(net, from, to);
-	if (net->mech[EMU_PROP_DOWN] != EMU_MECH_IPTABLES)
-		return ep_error_set(err, EP_EIO, "link %d -> %d: link %s needs iptables (%s)",
-				    from, to, up ? "up" : "down",
-				    net->caps->why[EMU_CAP_IPTABLES_STATISTIC]);
-	if (p->down_rule == !up) {
-		p->st.up = up;
-		return EP_OK;
-	}
-	emu_net_addr_str(net, from, src, sizeof(src));
-	/* Inserted first in the chain, so a cut link drops everything regardless of loss rules. */
-	rc = iptables(net, to, up ? "-D" : "-I", src, NULL, err);
-	if (rc == EP_OK) {
-		p->down_rule = !up;
-		p->st.up = up;
-	}
-	return rc;
+	want = pair(net, from, to)->st;
+	want.up = up;
+	return mech_apply(net, from, to, EMU_PROP_DOWN, &want, err);
 }
 
 int emu_node_set_up(struct emu_net *net, int i, bool up, struct ep_error *err)

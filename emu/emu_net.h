@@ -112,6 +112,39 @@ struct emu_net_options {
 	bool unshaped;   /* no HTB at all: links run at veth speed (baselines, benchmarks) */
 };
 
+struct emu_net;
+struct emu_link_state;
+
+/*
+ * A link mechanism: a const table in emu_net.c, listed once in emu_mech_registry in order of
+ * preference. Each property of a net is realised by the first mechanism that can realise it
+ * and that the host has (emu_mech_choose), else by EMU_MECH_NONE; names and the choice come
+ * from the registry, and adding a mechanism is its apply function, one table, one line.
+ */
+struct emu_mech_type {
+	enum emu_mech id;
+	const char *name;    /* "netem" */
+	const char *summary; /* one line: what it does, for help and the run record */
+	unsigned props;      /* the properties it can realise: bits 1 << EMU_PROP_* */
+	int cap;             /* the host ability it needs (EMU_CAP_*), -1: none */
+	bool shaped;         /* needs the HTB tree: never chosen with emu_net_options.unshaped */
+	/*
+	 * Give pair from -> to property `prop`'s value in `want` (the pair's state with that one
+	 * property changed; indices and values already checked). Errors: EP_EIO (the kernel or
+	 * a command refused; named), EP_EINVAL.
+	 */
+	int (*apply)(struct emu_net *net, int from, int to, enum emu_prop prop,
+		     const struct emu_link_state *want, struct ep_error *err);
+};
+
+/* The registry, NULL-terminated, in order of preference. */
+extern const struct emu_mech_type *const emu_mech_registry[];
+
+/* The mechanism that realises `prop` on a host with `caps` and a net built with `opt` (NULL:
+ * defaults): the first of emu_mech_registry that can, else EMU_MECH_NONE. */
+enum emu_mech emu_mech_choose(const struct emu_caps *caps, const struct emu_net_options *opt,
+			      enum emu_prop prop);
+
 /* A pair's current state. */
 struct emu_link_state {
 	double bandwidth_bps; /* as configured (payload or wire, per the options) */
