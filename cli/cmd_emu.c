@@ -266,6 +266,150 @@ out:
 	return rc;
 }
 
+enum {
+	O_COMPUTE = CLI_O_RUN_END, O_COMPRESS, O_DEPLOY, O_GIVEUP, O_PROBES, O_PROGRESS,
+	O_STATE_DIR, O_THREADS, O_SAVE_TENSORS, O_HELP,
+};
+
+static const struct option emu_options[] = {
+	CLI_INSTANCE_OPTIONS,
+	CLI_RUN_OPTIONS,
+	{ "compute", required_argument, NULL, O_COMPUTE },
+	{ "compress", required_argument, NULL, O_COMPRESS },
+	{ "speed-factor", required_argument, NULL, CLI_O_SPEED_FACTOR },
+	{ "threads", required_argument, NULL, O_THREADS },
+	{ "save-tensors", required_argument, NULL, O_SAVE_TENSORS },
+	{ "deploy-timeout", required_argument, NULL, O_DEPLOY },
+	{ "give-up", required_argument, NULL, O_GIVEUP },
+	{ "probes", required_argument, NULL, O_PROBES },
+	{ "progress", no_argument, NULL, O_PROGRESS },
+	{ "state-dir", required_argument, NULL, O_STATE_DIR },
+	CLI_SCENARIO_OPTION,
+	{ "help", no_argument, NULL, O_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* --compute: how the stages compute (model, real, none), or the planner's source (flops,
+ * profile:FILE). false with the message printed. */
+static bool parse_compute(struct emu_cmd *c, const char *arg)
+{
+	if (strcmp(arg, "model") == 0 || strcmp(arg, "none") == 0 || strcmp(arg, "real") == 0) {
+		c->compute_model = arg[0] != 'n';
+		c->cfg.real = arg[0] == 'r';
+		return true;
+	}
+	/* The planner's compute source, beside how the stages compute. */
+	if (strcmp(arg, "flops") == 0 || strncmp(arg, "profile:", 8) == 0)
+		return cli_instance_opts_parse(&c->o, CLI_O_COMPUTE, arg) == 1;
+	return cli_fail(2, "--compute '%s': expected model, real or none (how the stages "
+			"compute), or flops or profile:FILE (the planner's)", arg) == 0;
+}
+
+/* --compress: the codec's canonical spec. false with the message printed. */
+static bool parse_compress(struct emu_cmd *c, const char *arg)
+{
+	struct emu_codec *codec;
+	struct ep_error e;
+
+	if (emu_codec_create(arg, &codec, &e) != EP_OK)
+		return cli_fail(2, "--compress: %s", e.msg) == 0;
+	snprintf(c->codec, sizeof(c->codec), "%s", emu_codec_spec(codec));
+	c->cfg.codec = c->codec;
+	emu_codec_destroy(codec);
+	return true;
+}
+
+/* The emulator's own options: 1 taken, 0 not one of them, -1 a bad value (said). */
+static int parse_own(struct emu_cmd *c, int opt, const char *arg)
+{
+	struct emu_config *cfg = &c->cfg;
+	bool ok = true;
+	long v = 0;
+
+	switch (opt) {
+	case O_COMPUTE: ok = parse_compute(c, arg); break;
+	case O_THREADS:
+		ok = cli_parse_int("--threads", arg, 1, 256, &v);
+		cfg->threads = ok ? (int)v : cfg->threads;
+		break;
+	case O_SAVE_TENSORS: cfg->tensors_path = arg; break;
+	case O_COMPRESS: ok = parse_compress(c, arg); break;
+	case O_DEPLOY:
+		ok = parse_time("--deploy-timeout", arg, 0.01, &cfg->deploy_timeout_s);
+		break;
+	case O_GIVEUP: ok = parse_time("--give-up", arg, 0.01, &cfg->giveup_s); break;
+	case O_PROBES:
+		ok = cli_parse_int("--probes", arg, 0, 1000, &v);
+		cfg->probes = ok ? (int)v : cfg->probes;
+		break;
+	case O_PROGRESS: c->progress = true; break;
+	case O_STATE_DIR:
+		if (!arg[0])
+			ok = cli_fail(2, "--state-dir '': expected a directory") == 0;
+		c->state_dir = arg;
+		break;
+	default: return 0;
+	}
+	return ok ? 1 : -1;
+}
+
+/* After the options: the checks between them. false with the message printed. */
+static bool check_opts(const struct emu_cmd *c)
+{
+	const char *profile = c->o.spec.compute_profile;
+
+	if (profile && !c->cfg.real)
+		return cli_fail(2, "--compute profile:%s: a measured profile plans stages that run "
+				"for real; add --compute real", profile) == 0;
+	if (profile && c->r.n_updates > 0)
+		return cli_fail(2, "--update '%s' with --compute profile:%s: the profile measures "
+				"one model", c->r.update_spec[0], profile) == 0;
+	if (strcmp(c->o.algo_name, "all") == 0)
+		return cli_fail(2, "--algo 'all': emu runs one algorithm's plan; name one") == 0;
+	if (c->cfg.tensors_path && !c->cfg.real)
+		return cli_fail(2, "--save-tensors '%s': needs --compute real",
+				c->cfg.tensors_path) == 0;
+	/* The planner's codec is the one on the wire, or the plan is chosen for another. */
+	if (c->o.codec.ratio > 0 && strcmp(c->o.codec.spec, codec_name(c)) != 0)
+		return cli_fail(2, "--codec-profile '%s': the emulator codes with --compress %s; "
+				"give the profile of that codec (or --compress %s)", c->o.codec.spec,
+				codec_name(c), c->o.codec.spec) == 0;
+	if (c->o.spec.cluster.n > EMU_NET_MAX_NODES)
+		return cli_fail(2, "--nodes %d: the emulator runs at most %d nodes",
+				c->o.spec.cluster.n, EMU_NET_MAX_NODES) == 0;
+	return true;
+}
+
+/* Parse the command line into c: -1 to go on, else the exit status (0 after --help). */
+static int parse_args(struct emu_cmd *c, const struct option *opts, int argc, char **argv)
+{
+	int opt, rc;
+
+	cli_command_line(c->command, sizeof(c->command), argc, argv);
+	optind = 1;
+	if ((rc = cli_scenario_expand("emu", opts, &argc, &argv)) != 0)
+		return rc;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if ((rc = cli_instance_opts_parse(&c->o, opt, optarg)) == 0 &&
+		    (rc = cli_run_opts_parse(&c->r, opt, optarg)) == 0)
+			rc = parse_own(c, opt, optarg);
+		if (rc == 1)
+			continue;
+		if (rc == -1)
+			return 2;
+		print_usage(opt == O_HELP ? stdout : stderr);
+		return opt == O_HELP ? 0 : 2;
+	}
+	if (optind < argc)
+		return cli_fail(2, "emu: unexpected argument '%s'", argv[optind]);
+	/* With real compute a speed factor is each node's CPU share, with or without a profile. */
+	c->o.real_compute = c->cfg.real;
+	if (!cli_instance_opts_finish(&c->o, "emu") || !cli_run_opts_finish(&c->r) ||
+	    !check_opts(c))
+		return 2;
+	return -1;
+}
+
 int cmd_emu(int argc, char **argv)
 {
 	return cli_emu_run(argc, argv, NULL, NULL);
@@ -274,31 +418,9 @@ int cmd_emu(int argc, char **argv)
 int cli_emu_run(int argc, char **argv, const struct emu_remote *remote,
 		const struct cli_emu_plan *given)
 {
-	enum {
-		O_COMPUTE = CLI_O_RUN_END, O_COMPRESS, O_DEPLOY, O_GIVEUP,
-		O_PROBES, O_PROGRESS, O_STATE_DIR, O_THREADS, O_SAVE_TENSORS, O_HELP,
-	};
-	static const struct option own[] = {
-		CLI_INSTANCE_OPTIONS,
-		CLI_RUN_OPTIONS,
-		{ "compute", required_argument, NULL, O_COMPUTE },
-		{ "compress", required_argument, NULL, O_COMPRESS },
-		{ "speed-factor", required_argument, NULL, CLI_O_SPEED_FACTOR },
-		{ "threads", required_argument, NULL, O_THREADS },
-		{ "save-tensors", required_argument, NULL, O_SAVE_TENSORS },
-		{ "deploy-timeout", required_argument, NULL, O_DEPLOY },
-		{ "give-up", required_argument, NULL, O_GIVEUP },
-		{ "probes", required_argument, NULL, O_PROBES },
-		{ "progress", no_argument, NULL, O_PROGRESS },
-		{ "state-dir", required_argument, NULL, O_STATE_DIR },
-		CLI_SCENARIO_OPTION,
-		{ "help", no_argument, NULL, O_HELP },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct option *opts = cli_options_with_algos(own);
+	struct option *opts = cli_options_with_algos(emu_options);
 	struct emu_cmd *c = calloc(1, sizeof(*c));
-	long v;
-	int opt, rc = 2;
+	int rc;
 
 	if (!c || !opts) {
 		free(c);
@@ -316,135 +438,9 @@ int cli_emu_run(int argc, char **argv, const struct emu_remote *remote,
 	c->cfg.remote = remote;
 	c->given = given;
 	c->compute_model = true;
-	cli_command_line(c->command, sizeof(c->command), argc, argv);
-	optind = 1;
-	if ((opt = cli_scenario_expand("emu", opts, &argc, &argv)) != 0) {
-		rc = opt;
-		goto out;
-	}
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (cli_instance_opts_parse(&c->o, opt, optarg)) {
-		case 1: continue;
-		case -1: goto out;
-		}
-		switch (cli_run_opts_parse(&c->r, opt, optarg)) {
-		case 1: continue;
-		case -1: goto out;
-		}
-		switch (opt) {
-		case O_COMPUTE:
-			if (strcmp(optarg, "model") == 0 || strcmp(optarg, "none") == 0 ||
-			    strcmp(optarg, "real") == 0) {
-				c->compute_model = optarg[0] != 'n';
-				c->cfg.real = optarg[0] == 'r';
-			} else if (strcmp(optarg, "flops") == 0 || strncmp(optarg, "profile:", 8) == 0) {
-				/* The planner's compute source, beside how the stages compute. */
-				if (cli_instance_opts_parse(&c->o, CLI_O_COMPUTE, optarg) != 1)
-					goto out;
-			} else {
-				cli_fail(2, "--compute '%s': expected model, real or none (how the "
-					 "stages compute), or flops or profile:FILE (the planner's)",
-					 optarg);
-				goto out;
-			}
-			break;
-		case O_THREADS:
-			if (!cli_parse_int("--threads", optarg, 1, 256, &v))
-				goto out;
-			c->cfg.threads = (int)v;
-			break;
-		case O_SAVE_TENSORS: c->cfg.tensors_path = optarg; break;
-		case O_COMPRESS:
-		{
-			struct emu_codec *codec;
-			struct ep_error e;
-
-			if (emu_codec_create(optarg, &codec, &e) != EP_OK) {
-				cli_fail(2, "--compress: %s", e.msg);
-				goto out;
-			}
-			snprintf(c->codec, sizeof(c->codec), "%s", emu_codec_spec(codec));
-			c->cfg.codec = c->codec;
-			emu_codec_destroy(codec);
-			break;
-		}
-		case O_DEPLOY:
-			if (!parse_time("--deploy-timeout", optarg, 0.01, &c->cfg.deploy_timeout_s))
-				goto out;
-			break;
-		case O_GIVEUP:
-			if (!parse_time("--give-up", optarg, 0.01, &c->cfg.giveup_s))
-				goto out;
-			break;
-		case O_PROBES:
-			if (!cli_parse_int("--probes", optarg, 0, 1000, &v))
-				goto out;
-			c->cfg.probes = (int)v;
-			break;
-		case O_PROGRESS: c->progress = true; break;
-		case O_STATE_DIR:
-			if (!optarg[0]) {
-				cli_fail(2, "--state-dir '': expected a directory");
-				goto out;
-			}
-			c->state_dir = optarg;
-			break;
-		case O_HELP:
-			print_usage(stdout);
-			rc = 0;
-			goto out;
-		default:
-			print_usage(stderr);
-			goto out;
-		}
-	}
-	if (optind < argc) {
-		cli_fail(2, "emu: unexpected argument '%s'", argv[optind]);
-		goto out;
-	}
-	/* With real compute a speed factor is each node's CPU share, with or without a profile. */
-	c->o.real_compute = c->cfg.real;
-	if (!cli_instance_opts_finish(&c->o, "emu") || !cli_run_opts_finish(&c->r))
-		goto out;
-	if (c->o.spec.compute_profile && !c->cfg.real) {
-		cli_fail(2, "--compute profile:%s: a measured profile plans stages that run for real; "
-			 "add --compute real", c->o.spec.compute_profile);
-		goto out;
-	}
-	if (c->o.spec.compute_profile && c->r.n_updates > 0) {
-		cli_fail(2, "--update '%s' with --compute profile:%s: the profile measures one model",
-			 c->r.update_spec[0], c->o.spec.compute_profile);
-		goto out;
-	}
-	if (strcmp(c->o.algo_name, "all") == 0) {
-		cli_fail(2, "--algo 'all': emu runs one algorithm's plan; name one");
-		goto out;
-	}
-	if (c->cfg.tensors_path && !c->cfg.real) {
-		cli_fail(2, "--save-tensors '%s': needs --compute real", c->cfg.tensors_path);
-		goto out;
-	}
-	/* The planner's codec is the one on the wire, or the plan is chosen for another. */
-	if (c->o.codec.ratio > 0 && strcmp(c->o.codec.spec, codec_name(c)) != 0) {
-		cli_fail(2, "--codec-profile '%s': the emulator codes with --compress %s; give the "
-			 "profile of that codec (or --compress %s)", c->o.codec.spec, codec_name(c),
-			 c->o.codec.spec);
-		goto out;
-	}
-	c->cfg.arrival = (enum emu_arrival)c->r.arrival;
-	c->cfg.window = c->r.window;
-	c->cfg.rate = c->r.rate;
-	c->cfg.requests = c->r.requests;
-	c->cfg.warmup_requests = cli_run_opts_warmup(&c->r);
-	c->cfg.heartbeat_period_s = c->r.heartbeat_period_s;
-	c->cfg.heartbeat_timeout_s = c->r.heartbeat_timeout_s;
-	if (c->o.spec.cluster.n > EMU_NET_MAX_NODES) {
-		cli_fail(2, "--nodes %d: the emulator runs at most %d nodes", c->o.spec.cluster.n,
-			 EMU_NET_MAX_NODES);
-		goto out;
-	}
-	rc = run_emu(c);
-out:
+	rc = parse_args(c, opts, argc, argv);
+	if (rc < 0)
+		rc = run_emu(c);
 	free(c);
 	free(opts);
 	return rc;

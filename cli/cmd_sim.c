@@ -202,33 +202,107 @@ out:
 	return rc;
 }
 
+enum {
+	O_WARMUP_TIME = CLI_O_RUN_END, O_SERVICE, O_TRANSFER, O_SHARED, O_OVERLAP, O_DISPATCHER,
+	O_MTBF, O_TRACE, O_HELP,
+};
+
+static const struct option sim_options[] = {
+	CLI_INSTANCE_OPTIONS,
+	CLI_RUN_OPTIONS,
+	{ "warmup-time", required_argument, NULL, O_WARMUP_TIME },
+	{ "service", required_argument, NULL, O_SERVICE },
+	{ "transfer", required_argument, NULL, O_TRANSFER },
+	{ "shared-medium", no_argument, NULL, O_SHARED },
+	{ "latency-overlap", no_argument, NULL, O_OVERLAP },
+	CLI_COMPUTE_OPTIONS, /* --compute on|off comes back as CLI_O_COMPUTE */
+	{ "dispatcher-hops", required_argument, NULL, O_DISPATCHER },
+	{ "mtbf", required_argument, NULL, O_MTBF },
+	{ "trace", required_argument, NULL, O_TRACE },
+	CLI_SCENARIO_OPTION,
+	{ "help", no_argument, NULL, O_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* The simulator's own options: 1 taken, 0 not one of them, -1 a bad value (said). */
+static int parse_own(struct sim_cmd *c, int opt, const char *arg)
+{
+	struct trial_sim_options *so = &c->so;
+	bool ok = true;
+
+	switch (opt) {
+	case O_WARMUP_TIME: ok = parse_time("--warmup-time", arg, 0, &so->warmup_s); break;
+	case O_SERVICE: ok = parse_dist("--service", arg, &so->service, &so->service_cv); break;
+	case O_TRANSFER:
+		ok = parse_dist("--transfer", arg, &so->transfer, &so->transfer_cv);
+		break;
+	case O_SHARED: so->shared_medium = true; break;
+	case O_OVERLAP: so->latency_pipelined = true; break;
+	case CLI_O_COMPUTE: ok = parse_on_off("--compute", arg, &so->compute); break;
+	case O_DISPATCHER:
+		ok = parse_on_off("--dispatcher-hops", arg, &so->dispatcher_hops);
+		break;
+	case O_MTBF: ok = parse_time("--mtbf", arg, 1e-9, &so->mtbf_s); break;
+	case O_TRACE: c->trace_path = arg; break;
+	default: return 0;
+	}
+	return ok ? 1 : -1;
+}
+
+/* After the options: the checks between them. false with the message printed. */
+static bool check_opts(const struct sim_cmd *c)
+{
+	const struct instance_spec *spec = &c->o.spec;
+
+	if (c->r.have_retry && c->r.retry_timeout_s > SIM_RETRY_TIMEOUT_MAX_S)
+		return cli_fail(2, "--retry-timeout %g s: at most %g s", c->r.retry_timeout_s,
+				SIM_RETRY_TIMEOUT_MAX_S) == 0;
+	if (strcmp(c->o.algo_name, "all") == 0)
+		return cli_fail(2, "--algo 'all': sim simulates one algorithm's plan; name one") == 0;
+	if (c->so.compute == 1 && !spec->compute_profile && !(spec->cluster.speed_flops > 0))
+		return cli_fail(2, "--compute on with a node speed of %g FLOP/s: the stages would "
+				"take no time; give --speed (e.g. --speed 5GFLOPS) or --compute "
+				"profile:FILE", spec->cluster.speed_flops) == 0;
+	if (c->r.n_updates > 0 && spec->compute_profile)
+		return cli_fail(2, "--update '%s' with --compute profile:%s: the profile measures "
+				"one model only", c->r.update_spec[0], spec->compute_profile) == 0;
+	return true;
+}
+
+/* Parse the command line into c: -1 to go on, else the exit status (0 after --help). */
+static int parse_args(struct sim_cmd *c, const struct option *opts, int argc, char **argv)
+{
+	int opt, rc;
+
+	cli_command_line(c->command, sizeof(c->command), argc, argv);
+	if ((rc = cli_scenario_expand("sim", opts, &argc, &argv)) != 0)
+		return rc;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if ((rc = cli_instance_opts_parse(&c->o, opt, optarg)) == 0 &&
+		    (rc = cli_run_opts_parse(&c->r, opt, optarg)) == 0)
+			rc = parse_own(c, opt, optarg);
+		if (rc == 1)
+			continue;
+		if (rc == -1)
+			return 2;
+		print_usage(opt == O_HELP ? stdout : stderr);
+		return opt == O_HELP ? 0 : 2;
+	}
+	if (optind < argc)
+		return cli_fail(2, "sim: unexpected argument '%s'", argv[optind]);
+	if (!cli_instance_opts_finish(&c->o, "sim") || !cli_run_opts_finish(&c->r) ||
+	    !check_opts(c))
+		return 2;
+	return -1;
+}
+
 int cmd_sim(int argc, char **argv)
 {
-	enum {
-		O_WARMUP_TIME = CLI_O_RUN_END, O_SERVICE, O_TRANSFER, O_SHARED, O_OVERLAP,
-		O_DISPATCHER, O_MTBF, O_TRACE, O_HELP,
-	};
-	static const struct option own[] = {
-		CLI_INSTANCE_OPTIONS,
-		CLI_RUN_OPTIONS,
-		{ "warmup-time", required_argument, NULL, O_WARMUP_TIME },
-		{ "service", required_argument, NULL, O_SERVICE },
-		{ "transfer", required_argument, NULL, O_TRANSFER },
-		{ "shared-medium", no_argument, NULL, O_SHARED },
-		{ "latency-overlap", no_argument, NULL, O_OVERLAP },
-		CLI_COMPUTE_OPTIONS, /* --compute on|off comes back as CLI_O_COMPUTE */
-		{ "dispatcher-hops", required_argument, NULL, O_DISPATCHER },
-		{ "mtbf", required_argument, NULL, O_MTBF },
-		{ "trace", required_argument, NULL, O_TRACE },
-		CLI_SCENARIO_OPTION,
-		{ "help", no_argument, NULL, O_HELP },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct option *opts = cli_options_with_algos(own);
+	struct option *opts = cli_options_with_algos(sim_options);
 	struct sim_cmd *c = calloc(1, sizeof(*c));
 	/* The simulator's defaults (those that do not depend on the problem). */
 	const struct sim_config d = sim_config_default_terms(false, false);
-	int opt, rc = 2;
+	int rc;
 
 	if (!c || !opts) {
 		free(c);
@@ -245,85 +319,9 @@ int cmd_sim(int argc, char **argv)
 		.requests = d.requests, .heartbeat_period_s = d.heartbeat_period_s,
 		.heartbeat_timeout_s = d.heartbeat_timeout_s, .max_updates = MAX_UPDATES,
 		.duration = true, .db = true });
-	cli_command_line(c->command, sizeof(c->command), argc, argv);
-	if ((opt = cli_scenario_expand("sim", opts, &argc, &argv)) != 0) {
-		rc = opt;
-		goto out;
-	}
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (cli_instance_opts_parse(&c->o, opt, optarg)) {
-		case 1: continue;
-		case -1: goto out;
-		}
-		switch (cli_run_opts_parse(&c->r, opt, optarg)) {
-		case 1: continue;
-		case -1: goto out;
-		}
-		switch (opt) {
-		case O_WARMUP_TIME:
-			if (!parse_time("--warmup-time", optarg, 0, &c->so.warmup_s))
-				goto out;
-			break;
-		case O_SERVICE:
-			if (!parse_dist("--service", optarg, &c->so.service, &c->so.service_cv))
-				goto out;
-			break;
-		case O_TRANSFER:
-			if (!parse_dist("--transfer", optarg, &c->so.transfer, &c->so.transfer_cv))
-				goto out;
-			break;
-		case O_SHARED: c->so.shared_medium = true; break;
-		case O_OVERLAP: c->so.latency_pipelined = true; break;
-		case CLI_O_COMPUTE:
-			if (!parse_on_off("--compute", optarg, &c->so.compute))
-				goto out;
-			break;
-		case O_DISPATCHER:
-			if (!parse_on_off("--dispatcher-hops", optarg, &c->so.dispatcher_hops))
-				goto out;
-			break;
-		case O_MTBF:
-			if (!parse_time("--mtbf", optarg, 1e-9, &c->so.mtbf_s))
-				goto out;
-			break;
-		case O_TRACE: c->trace_path = optarg; break;
-		case O_HELP:
-			print_usage(stdout);
-			rc = 0;
-			goto out;
-		default:
-			print_usage(stderr);
-			goto out;
-		}
-	}
-	if (optind < argc) {
-		cli_fail(2, "sim: unexpected argument '%s'", argv[optind]);
-		goto out;
-	}
-	if (!cli_instance_opts_finish(&c->o, "sim") || !cli_run_opts_finish(&c->r))
-		goto out;
-	if (c->r.have_retry && c->r.retry_timeout_s > SIM_RETRY_TIMEOUT_MAX_S) {
-		cli_fail(2, "--retry-timeout %g s: at most %g s", c->r.retry_timeout_s,
-			 SIM_RETRY_TIMEOUT_MAX_S);
-		goto out;
-	}
-	if (strcmp(c->o.algo_name, "all") == 0) {
-		cli_fail(2, "--algo 'all': sim simulates one algorithm's plan; name one");
-		goto out;
-	}
-	if (c->so.compute == 1 && !c->o.spec.compute_profile && !(c->o.spec.cluster.speed_flops > 0)) {
-		cli_fail(2, "--compute on with a node speed of %g FLOP/s: the stages would take no "
-			 "time; give --speed (e.g. --speed 5GFLOPS) or --compute profile:FILE",
-			 c->o.spec.cluster.speed_flops);
-		goto out;
-	}
-	if (c->r.n_updates > 0 && c->o.spec.compute_profile) {
-		cli_fail(2, "--update '%s' with --compute profile:%s: the profile measures one model "
-			 "only", c->r.update_spec[0], c->o.spec.compute_profile);
-		goto out;
-	}
-	rc = run_sim(c);
-out:
+	rc = parse_args(c, opts, argc, argv);
+	if (rc < 0)
+		rc = run_sim(c);
 	free(c);
 	free(opts);
 	return rc;
