@@ -173,97 +173,94 @@ static void print_json(const struct model_lprofile *lp, const struct kind_sum *k
 	printf("]}\n");
 }
 
-int cmd_profile(int argc, char **argv)
+enum { O_THREADS = 256, O_REPEAT, O_WARMUP, O_SEED, O_WEIGHTS, O_BY, O_FORMAT, O_HOST, O_HELP };
+
+static const struct option profile_opts[] = {
+	{ "threads", required_argument, NULL, O_THREADS },
+	{ "repeat", required_argument, NULL, O_REPEAT },
+	{ "warmup", required_argument, NULL, O_WARMUP },
+	{ "seed", required_argument, NULL, O_SEED },
+	{ "weights", required_argument, NULL, O_WEIGHTS },
+	{ "output", required_argument, NULL, 'o' },
+	{ "by", required_argument, NULL, O_BY },
+	{ "format", required_argument, NULL, O_FORMAT },
+	{ "host", required_argument, NULL, O_HOST },
+	{ "help", no_argument, NULL, O_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct profile_cmd {
+	struct model_lprofile_run_options ro;
+	const char *weights_path, *output;
+	enum cli_format fmt;
+	bool by_kind;
+	unsigned long long seed;
+};
+
+/* An integer option into *out: -1, or 2 with the message printed. */
+static int profile_int(const char *name, const char *arg, long min, long max, int *out)
 {
-	enum { O_THREADS = 256, O_REPEAT, O_WARMUP, O_SEED, O_WEIGHTS, O_BY, O_FORMAT, O_HOST,
-	       O_HELP };
-	static const struct option opts[] = {
-		{ "threads", required_argument, NULL, O_THREADS },
-		{ "repeat", required_argument, NULL, O_REPEAT },
-		{ "warmup", required_argument, NULL, O_WARMUP },
-		{ "seed", required_argument, NULL, O_SEED },
-		{ "weights", required_argument, NULL, O_WEIGHTS },
-		{ "output", required_argument, NULL, 'o' },
-		{ "by", required_argument, NULL, O_BY },
-		{ "format", required_argument, NULL, O_FORMAT },
-		{ "host", required_argument, NULL, O_HOST },
-		{ "help", no_argument, NULL, O_HELP },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct model_lprofile_run_options ro = { 1, 10, 2, 1, NULL };
-	const char *model = NULL, *weights_path = NULL, *output = NULL;
+	long v;
+
+	if (!cli_parse_int(name, arg, min, max, &v))
+		return 2;
+	*out = (int)v;
+	return -1;
+}
+
+/* One option: -1 taken, else the exit status (0 after --help). */
+static int profile_option(struct profile_cmd *c, int opt, const char *arg)
+{
+	switch (opt) {
+	case O_THREADS:
+		return profile_int("--threads", arg, 1, MODEL_LPROFILE_MAX_THREADS, &c->ro.threads);
+	case O_REPEAT: return profile_int("--repeat", arg, 1, 1000000, &c->ro.repeat);
+	case O_WARMUP: return profile_int("--warmup", arg, 0, 1000000, &c->ro.warmup);
+	case O_SEED: return cli_parse_u64("--seed", arg, &c->seed) ? -1 : 2;
+	case O_WEIGHTS: c->weights_path = arg; return -1;
+	case 'o': c->output = arg; return -1;
+	case O_BY:
+		if (strcmp(arg, "layer") && strcmp(arg, "kind"))
+			return cli_fail(2, "--by '%s': expected layer or kind", arg);
+		c->by_kind = strcmp(arg, "kind") == 0;
+		return -1;
+	case O_FORMAT:
+		if (!cli_parse_format(arg, &c->fmt))
+			return cli_fail(2, "--format '%s': expected text, csv or json", arg);
+		return -1;
+	case O_HOST:
+		if (!*arg || strpbrk(arg, " \t\r\n#") || strlen(arg) >= MODEL_LPROFILE_HOST_MAX)
+			return cli_fail(2, "--host '%s': expected a name without blanks or '#', at "
+					"most %d characters", arg, MODEL_LPROFILE_HOST_MAX - 1);
+		c->ro.host = arg;
+		return -1;
+	case O_HELP:
+	case 'h':
+		ep_help_write(stdout, profile_usage, CLI_HELP_WIDTH);
+		return 0;
+	default:
+		ep_help_write(stderr, profile_usage, CLI_HELP_WIDTH);
+		return 2;
+	}
+}
+
+/* Measure `model`, save the profile (-o) and print the report. */
+static int profile_run(struct profile_cmd *c, const char *model)
+{
 	char name[MODEL_NAME_MAX];
-	enum cli_format fmt = CLI_TEXT;
-	bool by_kind = false;
-	unsigned long long seed = 1;
 	struct model_graph *g = NULL;
 	struct model_weights *w = NULL;
 	struct model_lprofile *lp = NULL;
 	struct kind_sum *kinds = NULL;
 	struct ep_error err;
 	double total_s = 0;
-	long v;
-	int opt, nk, rc = 2;
+	int nk, rc;
 
-	while ((opt = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
-		switch (opt) {
-		case O_THREADS:
-			if (!cli_parse_int("--threads", optarg, 1, MODEL_LPROFILE_MAX_THREADS, &v))
-				return 2;
-			ro.threads = (int)v;
-			break;
-		case O_REPEAT:
-			if (!cli_parse_int("--repeat", optarg, 1, 1000000, &v))
-				return 2;
-			ro.repeat = (int)v;
-			break;
-		case O_WARMUP:
-			if (!cli_parse_int("--warmup", optarg, 0, 1000000, &v))
-				return 2;
-			ro.warmup = (int)v;
-			break;
-		case O_SEED:
-			if (!cli_parse_u64("--seed", optarg, &seed))
-				return 2;
-			break;
-		case O_WEIGHTS: weights_path = optarg; break;
-		case 'o': output = optarg; break;
-		case O_BY:
-			if (strcmp(optarg, "layer") && strcmp(optarg, "kind"))
-				return cli_fail(2, "--by '%s': expected layer or kind", optarg);
-			by_kind = strcmp(optarg, "kind") == 0;
-			break;
-		case O_FORMAT:
-			if (!cli_parse_format(optarg, &fmt))
-				return cli_fail(2, "--format '%s': expected text, csv or json", optarg);
-			break;
-		case O_HOST:
-			if (!*optarg || strpbrk(optarg, " \t\r\n#") ||
-			    strlen(optarg) >= MODEL_LPROFILE_HOST_MAX)
-				return cli_fail(2, "--host '%s': expected a name without blanks or "
-						"'#', at most %d characters", optarg,
-						MODEL_LPROFILE_HOST_MAX - 1);
-			ro.host = optarg;
-			break;
-		case O_HELP:
-		case 'h':
-			ep_help_write(stdout, profile_usage, CLI_HELP_WIDTH);
-			return 0;
-		default:
-			ep_help_write(stderr, profile_usage, CLI_HELP_WIDTH);
-			return 2;
-		}
-	}
-	if (optind + 1 != argc)
-		return cli_fail(2, "profile: %s (see 'edgepipe profile --help')",
-				optind >= argc ? "name one MODEL"
-						: "unexpected argument after the model");
-	model = argv[optind];
-	ro.input_seed = seed;
-	rc = model_zoo_open_weights(model, weights_path, seed, &g, &w, &err);
+	c->ro.input_seed = c->seed;
+	rc = model_zoo_open_weights(model, c->weights_path, c->seed, &g, &w, &err);
 	if (!rc) {
 		snprintf(name, sizeof(name), "%s", model_graph_name(g));
-		rc = model_lprofile_measure(w, &ro, isatty(STDERR_FILENO) ? progress_tty : NULL,
+		rc = model_lprofile_measure(w, &c->ro, isatty(STDERR_FILENO) ? progress_tty : NULL,
 					    name, &lp, &total_s, &err);
 	}
 	if (rc) {
@@ -275,27 +272,42 @@ int cmd_profile(int argc, char **argv)
 		rc = cli_fail(1, "out of memory");
 		goto out;
 	}
-	if (output) {
-		rc = model_lprofile_save(lp, output, &err);
+	if (c->output) {
+		rc = model_lprofile_save(lp, c->output, &err);
 		if (rc) {
 			rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
 			goto out;
 		}
 	}
-	if (fmt == CLI_CSV)
-		print_csv(lp, kinds, nk, by_kind);
-	else if (fmt == CLI_JSON)
+	if (c->fmt == CLI_CSV)
+		print_csv(lp, kinds, nk, c->by_kind);
+	else if (c->fmt == CLI_JSON)
 		print_json(lp, kinds, nk, total_s);
-	else if (!output)
+	else if (!c->output)
 		print_text(lp, kinds, nk, total_s);
 	else
 		printf("wrote %s: %s, %zu layers, %d thread(s), %d runs; median whole run %.3f ms\n",
-		       output, lp->model, lp->n_layers, lp->threads, lp->repeat, total_s * 1e3);
-	rc = 0;
+		       c->output, lp->model, lp->n_layers, lp->threads, lp->repeat, total_s * 1e3);
 out:
 	free(kinds);
 	model_lprofile_destroy(lp);
 	model_weights_destroy(w);
 	model_graph_destroy(g);
 	return rc;
+}
+
+int cmd_profile(int argc, char **argv)
+{
+	struct profile_cmd c = { .ro = { 1, 10, 2, 1, NULL }, .fmt = CLI_TEXT, .seed = 1 };
+	int opt, rc = -1;
+
+	while (rc < 0 && (opt = getopt_long(argc, argv, "ho:", profile_opts, NULL)) != -1)
+		rc = profile_option(&c, opt, optarg);
+	if (rc >= 0)
+		return rc;
+	if (optind + 1 != argc)
+		return cli_fail(2, "profile: %s (see 'edgepipe profile --help')",
+				optind >= argc ? "name one MODEL"
+						: "unexpected argument after the model");
+	return profile_run(&c, argv[optind]);
 }
