@@ -216,32 +216,98 @@ out:
 	return rc;
 }
 
+enum {
+	O_MODEL = 256, O_NODES, O_BW, O_SPEED, O_GRID, O_ALGO, O_VARIANT, O_PARALLEL,
+	O_DTYPE, O_COMPRESSION, O_FORMAT, O_OUT, O_HELP,
+};
+
+static const struct option region_own[] = {
+	{ "model", required_argument, NULL, O_MODEL },
+	{ "nodes", required_argument, NULL, O_NODES },
+	{ "bw-range", required_argument, NULL, O_BW },
+	{ "speed-range", required_argument, NULL, O_SPEED },
+	{ "grid", required_argument, NULL, O_GRID },
+	{ "algo", required_argument, NULL, O_ALGO },
+	{ "variant", required_argument, NULL, O_VARIANT },
+	{ "parallel", no_argument, NULL, O_PARALLEL },
+	{ "dtype", required_argument, NULL, O_DTYPE },
+	{ "compression", required_argument, NULL, O_COMPRESSION },
+	{ "format", required_argument, NULL, O_FORMAT },
+	{ "out", required_argument, NULL, O_OUT },
+	{ "help", no_argument, NULL, O_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* --variant and --dtype: -1, or 2 with the message printed. */
+static int region_enum_option(struct region_cmd *c, int opt, const char *arg)
+{
+	int v;
+
+	if (opt == O_VARIANT) {
+		if ((v = algo_variant_from_name(arg)) < 0)
+			return cli_fail(2, "--variant '%s': expected corrected or published", arg);
+		c->spec.algo_options.variant = (enum algo_variant)v;
+		return -1;
+	}
+	if ((v = model_dtype_from_name(arg)) < 0)
+		return cli_fail(2, "--dtype '%s': expected float32, float16, int8 or float64", arg);
+	c->prof_opts.dtype = (enum model_dtype)v;
+	return -1;
+}
+
+/* One option: -1 taken, else the exit status (0 after --help). */
+static int region_option(struct region_cmd *c, int opt, const char *arg)
+{
+	struct region_spec *sp = &c->spec;
+	long v;
+
+	switch (opt) {
+	case O_MODEL: c->model = arg; return -1;
+	case O_NODES:
+		if (!cli_parse_int("--nodes", arg, 1, 1000, &v))
+			return 2;
+		sp->nodes = (int)v;
+		return -1;
+	case O_BW:
+		return parse_range("--bw-range", arg, false, &sp->bw_min_bps, &sp->bw_max_bps)
+			       ? -1 : 2;
+	case O_SPEED:
+		return parse_range("--speed-range", arg, true, &sp->speed_min_flops,
+				   &sp->speed_max_flops) ? -1 : 2;
+	case O_GRID:
+		if (!cli_parse_int("--grid", arg, 1, 200, &v))
+			return 2;
+		sp->n_bw = sp->n_speed = (int)v;
+		return -1;
+	case O_ALGO:
+		if (!cli_algo_find(arg, false))
+			return 2;
+		c->algo_name = arg;
+		return -1;
+	case O_VARIANT: case O_DTYPE: return region_enum_option(c, opt, arg);
+	case O_PARALLEL: sp->parallel = true; return -1;
+	case O_COMPRESSION:
+		return cli_parse_double("--compression", arg, 1, 1e12, &c->prof_opts.compression)
+			       ? -1 : 2;
+	case O_FORMAT:
+		if (!cli_parse_format(arg, &c->fmt))
+			return cli_fail(2, "--format '%s': expected text, csv or json", arg);
+		return -1;
+	case O_OUT: c->out_dir = arg; return -1;
+	case O_HELP:
+		cli_usage_write(stdout, region_usage, "NAME", "feltin");
+		return 0;
+	default:
+		cli_usage_write(stderr, region_usage, "NAME", "feltin");
+		return 2;
+	}
+}
+
 int cmd_region(int argc, char **argv)
 {
-	enum {
-		O_MODEL = 256, O_NODES, O_BW, O_SPEED, O_GRID, O_ALGO, O_VARIANT, O_PARALLEL,
-		O_DTYPE, O_COMPRESSION, O_FORMAT, O_OUT, O_HELP,
-	};
-	static const struct option own[] = {
-		{ "model", required_argument, NULL, O_MODEL },
-		{ "nodes", required_argument, NULL, O_NODES },
-		{ "bw-range", required_argument, NULL, O_BW },
-		{ "speed-range", required_argument, NULL, O_SPEED },
-		{ "grid", required_argument, NULL, O_GRID },
-		{ "algo", required_argument, NULL, O_ALGO },
-		{ "variant", required_argument, NULL, O_VARIANT },
-		{ "parallel", no_argument, NULL, O_PARALLEL },
-		{ "dtype", required_argument, NULL, O_DTYPE },
-		{ "compression", required_argument, NULL, O_COMPRESSION },
-		{ "format", required_argument, NULL, O_FORMAT },
-		{ "out", required_argument, NULL, O_OUT },
-		{ "help", no_argument, NULL, O_HELP },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct option *opts = cli_options_with_algos(own);
+	struct option *opts = cli_options_with_algos(region_own);
 	struct region_cmd c;
-	long v;
-	int opt, rc = 2;
+	int opt, rc = -1;
 
 	memset(&c, 0, sizeof(c));
 	c.spec.nodes = 4;
@@ -256,83 +322,18 @@ int cmd_region(int argc, char **argv)
 	optind = 1;
 	if (!opts)
 		return cli_fail(1, "out of memory");
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (cli_algo_option_parse(&c.spec.algo_options, opt, optarg)) {
-		case 1: continue;
-		case -1: goto out;
-		}
-		switch (opt) {
-		case O_MODEL: c.model = optarg; break;
-		case O_NODES:
-			if (!cli_parse_int("--nodes", optarg, 1, 1000, &v))
-				goto out;
-			c.spec.nodes = (int)v;
-			break;
-		case O_BW:
-			if (!parse_range("--bw-range", optarg, false, &c.spec.bw_min_bps,
-					 &c.spec.bw_max_bps))
-				goto out;
-			break;
-		case O_SPEED:
-			if (!parse_range("--speed-range", optarg, true, &c.spec.speed_min_flops,
-					 &c.spec.speed_max_flops))
-				goto out;
-			break;
-		case O_GRID:
-			if (!cli_parse_int("--grid", optarg, 1, 200, &v))
-				goto out;
-			c.spec.n_bw = c.spec.n_speed = (int)v;
-			break;
-		case O_ALGO:
-			if (!cli_algo_find(optarg, false))
-				goto out;
-			c.algo_name = optarg;
-			break;
-		case O_VARIANT:
-			if ((v = algo_variant_from_name(optarg)) < 0) {
-				cli_fail(2, "--variant '%s': expected corrected or published",
-					 optarg);
-				goto out;
-			}
-			c.spec.algo_options.variant = (enum algo_variant)v;
-			break;
-		case O_PARALLEL: c.spec.parallel = true; break;
-		case O_DTYPE:
-			if ((v = model_dtype_from_name(optarg)) < 0) {
-				cli_fail(2, "--dtype '%s': expected float32, float16, int8 or "
-					 "float64", optarg);
-				goto out;
-			}
-			c.prof_opts.dtype = (enum model_dtype)v;
-			break;
-		case O_COMPRESSION:
-			if (!cli_parse_double("--compression", optarg, 1, 1e12,
-					      &c.prof_opts.compression))
-				goto out;
-			break;
-		case O_FORMAT:
-			if (!cli_parse_format(optarg, &c.fmt)) {
-				cli_fail(2, "--format '%s': expected text, csv or json", optarg);
-				goto out;
-			}
-			break;
-		case O_OUT: c.out_dir = optarg; break;
-		case O_HELP:
-			cli_usage_write(stdout, region_usage, "NAME", "feltin");
-			rc = 0;
-			goto out;
-		default: cli_usage_write(stderr, region_usage, "NAME", "feltin"); goto out;
-		}
+	while (rc < 0 && (opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		int taken = cli_algo_option_parse(&c.spec.algo_options, opt, optarg);
+
+		rc = taken < 0 ? 2 : taken > 0 ? -1 : region_option(&c, opt, optarg);
 	}
-	if (optind < argc) {
-		rc = cli_fail(2, "region: unexpected argument '%s'", argv[optind]);
-	} else if (!c.model) {
-		rc = cli_fail(2, "region: --model is required (see 'edgepipe region --help')");
-	} else {
-		c.spec.algo = algo_find(c.algo_name);
-		rc = run_region(&c);
-	}
-out:
 	free(opts);
-	return rc;
+	if (rc >= 0)
+		return rc;
+	if (optind < argc)
+		return cli_fail(2, "region: unexpected argument '%s'", argv[optind]);
+	if (!c.model)
+		return cli_fail(2, "region: --model is required (see 'edgepipe region --help')");
+	c.spec.algo = algo_find(c.algo_name);
+	return run_region(&c);
 }
