@@ -267,6 +267,16 @@ int cli_instance_opts_parse(struct cli_instance_opts *o, int opt, const char *ar
  * input.
  */
 bool cli_instance_opts_finish(struct cli_instance_opts *o, const char *cmd);
+/*
+ * --compute has one grammar in plan, sim, emu and compare (so that one scenario serves them
+ * all): the planner's compute source, flops or profile:FILE (cli_instance_opts_parse takes
+ * them), or how a run's stages compute: cli_compute_mode gives CLI_COMPUTE_ON for "on" or
+ * "model" (FLOPs / speed, or as profiled), CLI_COMPUTE_OFF for "off" or "none",
+ * CLI_COMPUTE_REAL for "real" (the layers run: emu; the simulator models it as on), -1 for
+ * anything else (no message). plan ignores a mode that comes from a scenario.
+ */
+enum { CLI_COMPUTE_OFF = 0, CLI_COMPUTE_ON, CLI_COMPUTE_REAL };
+int cli_compute_mode(const char *arg);
 /* The compute options agree (finish calls it; sweep, which has no finish, too): --speed goes
  * with FLOPs, --speed-factor with a profile. false with the message printed. */
 bool cli_compute_check(const struct cli_instance_opts *o);

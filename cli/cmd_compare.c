@@ -385,15 +385,15 @@ static int parse_own(struct compare_cmd *c, int opt, const char *arg)
 {
 	switch (opt) {
 	case O_COMPUTE:
-		/* The emulator's words, or the simulator's. */
-		if (strcmp(arg, "model") == 0 || strcmp(arg, "on") == 0)
-			c->cc.emu.compute = true;
-		else if (strcmp(arg, "none") == 0 || strcmp(arg, "off") == 0)
-			c->cc.emu.compute = false;
-		else
+		/* on = model, off = none; flops, profile:FILE: the planner's (cli.h) */
+		if (cli_compute_mode(arg) < 0 &&
+		    (!strcmp(arg, "flops") || !strncmp(arg, "profile:", 8)))
+			return cli_instance_opts_parse(&c->o, CLI_O_COMPUTE, arg);
+		if (cli_compute_mode(arg) < 0 || cli_compute_mode(arg) == CLI_COMPUTE_REAL)
 			return cli_fail(2, "--compute '%s': expected model or none (or on, off; "
 					"compare has no real compute: the simulator cannot run the "
 					"layers)", arg) ? -1 : 0;
+		c->cc.emu.compute = cli_compute_mode(arg) == CLI_COMPUTE_ON;
 		return 1;
 	case O_DEPLOY: return parse_time("--deploy-timeout", arg, &c->cc.emu.deploy_timeout_s) ? 1 : -1;
 	case O_GIVEUP: return parse_time("--give-up", arg, &c->cc.emu.giveup_s) ? 1 : -1;

@@ -54,6 +54,7 @@ static const char *const emu_usage[] = {
 	"                             (XNNPACK); the dispatcher checks every answer against the\n"
 	"                             whole model's output; a node gets its --speed-factor of one\n"
 	"                             core; none: stages forward at once\n"
+	"                             (sim's on and off: model and none)\n"
 	"  --compute flops|profile:FILE  with real compute, what the planner counts as a stage's\n"
 	"                             compute time: FLOPs / --speed (default), or its layers'\n"
 	"                             measured times in FILE ('edgepipe profile') / the node's\n"
@@ -293,9 +294,9 @@ static const struct option emu_options[] = {
  * profile:FILE). false with the message printed. */
 static bool parse_compute(struct emu_cmd *c, const char *arg)
 {
-	if (strcmp(arg, "model") == 0 || strcmp(arg, "none") == 0 || strcmp(arg, "real") == 0) {
-		c->compute_model = arg[0] != 'n';
-		c->cfg.real = arg[0] == 'r';
+	if (cli_compute_mode(arg) >= 0) { /* on = model, off = none: cli.h */
+		c->compute_model = cli_compute_mode(arg) != CLI_COMPUTE_OFF;
+		c->cfg.real = cli_compute_mode(arg) == CLI_COMPUTE_REAL;
 		return true;
 	}
 	/* The planner's compute source, beside how the stages compute. */

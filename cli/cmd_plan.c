@@ -500,7 +500,9 @@ int cmd_plan(int argc, char **argv)
 				goto out;
 			}
 			break;
-		case CLI_O_COMPUTE: /* on|off, which only sim takes */
+		case CLI_O_COMPUTE: /* how a run's stages compute (cli.h) */
+			if (cli_scenario_where())
+				break; /* the scenario's, for sim, emu and compare */
 			cli_fail(2, "--compute '%s': expected flops or profile:FILE", optarg);
 			goto out;
 		case O_INSTANCE_OUT: c->instance_out = optarg; break;

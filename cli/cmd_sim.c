@@ -45,7 +45,8 @@ static const char *const sim_usage[] = {
 	"  --latency-overlap          a link is busy for bits / bandwidth only; the latency overlaps\n"
 	"                             the next transfer (default: busy for the whole hop)\n"
 	"  --compute on|off           stages take their compute time (FLOPs / speed, or measured\n"
-	"                             with profile:FILE) or none (default: as the metric counts it)\n"
+	"                             with profile:FILE) or none (default: as the metric counts it);\n"
+	"                             emu's model and real mean on, none off\n"
 	"  --dispatcher-hops on|off   the input and output hops take time (default: likewise)\n",
 	CLI_RUN_TIMELINE_USAGE
 	"  --mtbf DURATION            also crash each node after an exponential time of this mean\n"
@@ -238,7 +239,13 @@ static int parse_own(struct sim_cmd *c, int opt, const char *arg)
 		break;
 	case O_SHARED: so->shared_medium = true; break;
 	case O_OVERLAP: so->latency_pipelined = true; break;
-	case CLI_O_COMPUTE: ok = parse_on_off("--compute", arg, &so->compute); break;
+	case CLI_O_COMPUTE: /* on|model|real or off|none: cli.h */
+		if (!(ok = cli_compute_mode(arg) >= 0))
+			cli_fail(2, "--compute '%s': expected on or off (or model, real, none), "
+				 "flops or profile:FILE", arg);
+		else
+			so->compute = cli_compute_mode(arg) != CLI_COMPUTE_OFF;
+		break;
 	case O_DISPATCHER:
 		ok = parse_on_off("--dispatcher-hops", arg, &so->dispatcher_hops);
 		break;

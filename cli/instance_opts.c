@@ -148,10 +148,21 @@ static bool parse_codec_profile(struct cli_instance_opts *c, const char *arg)
 	return true;
 }
 
+int cli_compute_mode(const char *arg)
+{
+	if (strcmp(arg, "on") == 0 || strcmp(arg, "model") == 0)
+		return CLI_COMPUTE_ON;
+	if (strcmp(arg, "off") == 0 || strcmp(arg, "none") == 0)
+		return CLI_COMPUTE_OFF;
+	if (strcmp(arg, "real") == 0)
+		return CLI_COMPUTE_REAL;
+	return -1;
+}
+
 static int parse_compute(struct cli_instance_opts *c, const char *arg)
 {
-	if (strcmp(arg, "on") == 0 || strcmp(arg, "off") == 0)
-		return 0; /* sim's switch */
+	if (cli_compute_mode(arg) >= 0)
+		return 0; /* how a run's stages compute: the command's */
 	if (strcmp(arg, "flops") == 0) {
 		c->spec.compute_profile = NULL;
 		return 1;

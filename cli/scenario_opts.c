@@ -29,7 +29,8 @@ static const char *const other_keys[] = {
 };
 
 /* Options that may be given several times; any other takes one value. */
-static const char *const repeatable[] = { "fault", "fail", "update", NULL };
+static const char *const repeatable[] = { "fault", "fail", "update", "compute", NULL };
+/* (compute: a run's mode and the planner's source, e.g. [real, "profile:F"] for emu) */
 
 static struct {
 	struct scenario *sc;
@@ -192,7 +193,7 @@ static int check_entry(const char *cmd, const struct option *opts, const struct 
 	}
 	if (e->n_values > 1 && !in_list(repeatable, e->key))
 		return cli_fail(2, "%s:%d: %s: a list of %d values, but 'edgepipe %s --%s' takes "
-				"one (only fault, fail and update repeat)", path, e->line, e->key,
+				"one (only fault, fail, update and compute repeat)", path, e->line, e->key,
 				e->n_values, cmd, e->key);
 	return 0;
 }

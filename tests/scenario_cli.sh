@@ -117,6 +117,26 @@ plan_csv --model resnet50 --nodes 6 --mem 100MiB --algo joint --max-split 2 >"$T
 plan_csv --scenario "$TMP/algo.yaml" >"$TMP/algo.scen"
 same "plan: an algorithm option (max-split) as a key" "$TMP/algo.flags" "$TMP/algo.scen"
 
+# --compute in one grammar (cli.h cli_compute_mode): a run's mode (model = on, none = off) and
+# the planner's source together; plan ignores the mode from a scenario, sim takes model as on,
+# emu and compare parse both (--help after them: their values were taken, nothing run)
+printf 'model: resnet50\nnodes: 5\nmem: 100MiB\nspeed: 5GFLOPS\ncompute: [model, flops]\n' >"$TMP/cp.yaml"
+plan_csv --model resnet50 --nodes 5 --mem 100MiB --speed 5GFLOPS --compute flops >"$TMP/cp.flags"
+plan_csv --scenario "$TMP/cp.yaml" >"$TMP/cp.scen"
+same "plan: 'compute: [model, flops]' = --compute flops" "$TMP/cp.flags" "$TMP/cp.scen"
+sim_text --model resnet50 --nodes 5 --mem 100MiB --speed 5GFLOPS --compute on >"$TMP/cp.flags"
+sim_text --scenario "$TMP/cp.yaml" >"$TMP/cp.scen"
+same "sim: 'compute: [model, flops]' = --compute on" "$TMP/cp.flags" "$TMP/cp.scen"
+for cmd in emu compare; do
+	if "$EP" $cmd --scenario "$TMP/cp.yaml" --help >/dev/null 2>"$TMP/err"; then
+		pass "$cmd: 'compute: [model, flops]' taken"
+	else
+		fail "$cmd: 'compute: [model, flops]' taken" "$(cat "$TMP/err")"
+	fi
+done
+expect_exit2 "plan: --compute on on the command line still refused" "'on'" \
+	"$EP" plan --scenario "$TMP/cp.yaml" --compute on
+
 # ---- bad files: exit 2, FILE:LINE: KEY, nothing created --------------------------------------
 bad() { # NAME TEXT NEEDLE COMMAND [ARGS]: TEXT written to $TMP/NAME.yaml
 	local f=$TMP/$1.yaml needle=$3 what=$4
