@@ -125,6 +125,50 @@ static int build_args(struct deploy_cmd *c, char **extra, int n_extra, const cha
 	return n;
 }
 
+/* The plan the dispatcher will make: the same options, the same seed as 'plan'. 0 or the
+ * exit status, with the message printed. */
+static int deploy_plan(const struct deploy_cmd *c, const struct instance *inst,
+		       const struct algo *algo, struct algo_result *r)
+{
+	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+	struct ep_error err;
+	int rc;
+
+	if (!rng)
+		return cli_fail(1, "out of memory");
+	gsl_rng_set(rng, ep_seed32(instance_algo_seed(&c->o.spec, algo->name)));
+	rc = algo_run(algo, &inst->problem, &c->o.algo, rng, r, &err);
+	gsl_rng_free(rng);
+	if (rc)
+		return cli_fail(cli_exit_code(rc), "%s", err.msg);
+	if (r->status != EP_OK || r->plan.n_stages < 1)
+		return cli_fail(2, "%s finds no plan for these options (%s): %s", algo->name,
+				ep_strerror(r->status), r->reason);
+	return 0;
+}
+
+/* --plan FILE's plan is the one these options make: 0, or 2 naming the first stage that
+ * differs. */
+static int plans_agree(const struct deploy_cmd *c, const struct plan *file_plan,
+		       const struct plan *plan, const struct algo *algo)
+{
+	for (int s = 0; s < file_plan->n_stages || s < plan->n_stages; s++) {
+		const struct plan_stage *a = s < file_plan->n_stages ? &file_plan->stages[s] : NULL;
+		const struct plan_stage *b = s < plan->n_stages ? &plan->stages[s] : NULL;
+
+		if (a && b && a->node == b->node && a->first_cut == b->first_cut &&
+		    a->end_cut == b->end_cut)
+			continue;
+		return cli_fail(2,
+				"plan file '%s': stage %d is %s, but %s with these options "
+				"makes %s; the dispatcher plans with the options, so give "
+				"those that made the file's plan",
+				c->plan_file, s, a ? "on another node or cut" : "missing",
+				algo->name, b ? "another" : "fewer stages");
+	}
+	return 0;
+}
+
 static int run_deploy(struct deploy_cmd *c, char **extra, int n_extra)
 {
 	struct instance *inst = NULL;
@@ -133,7 +177,6 @@ static int run_deploy(struct deploy_cmd *c, char **extra, int n_extra)
 	const struct algo *algo;
 	const char **names = NULL, **args = NULL;
 	char *names_buf = NULL, plan_algo[64] = "";
-	gsl_rng *rng = NULL;
 	struct ep_error err;
 	int rc = 2, n;
 
@@ -165,43 +208,16 @@ static int run_deploy(struct deploy_cmd *c, char **extra, int n_extra)
 	c->k.node_names = names;
 	c->k.n_nodes = n;
 	c->k.algo = algo->name;
-	/* The plan the dispatcher will make: the same options, the same seed as 'plan'. */
-	if (!(rng = gsl_rng_alloc(gsl_rng_mt19937))) {
-		rc = cli_fail(1, "out of memory");
+	if ((rc = deploy_plan(c, inst, algo, &r)))
 		goto out;
-	}
-	gsl_rng_set(rng, ep_seed32(instance_algo_seed(&c->o.spec, algo->name)));
-	rc = algo_run(algo, &inst->problem, &c->o.algo, rng, &r, &err);
-	if (rc) {
-		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
-		goto out;
-	}
-	if (r.status != EP_OK || r.plan.n_stages < 1) {
-		rc = cli_fail(2, "%s finds no plan for these options (%s): %s", algo->name,
-			      ep_strerror(r.status), r.reason);
-		goto out;
-	}
 	if (c->plan_file) {
 		rc = deploy_k8s_check(&c->k, inst, &file_plan, &err);
 		if (rc) {
 			rc = cli_fail(cli_exit_code(rc), "plan file '%s': %s", c->plan_file, err.msg);
 			goto out;
 		}
-		for (int s = 0; s < file_plan.n_stages || s < r.plan.n_stages; s++) {
-			const struct plan_stage *a = s < file_plan.n_stages ? &file_plan.stages[s] : NULL;
-			const struct plan_stage *b = s < r.plan.n_stages ? &r.plan.stages[s] : NULL;
-
-			if (a && b && a->node == b->node && a->first_cut == b->first_cut &&
-			    a->end_cut == b->end_cut)
-				continue;
-			rc = cli_fail(2,
-				      "plan file '%s': stage %d is %s, but %s with these options "
-				      "makes %s; the dispatcher plans with the options, so give "
-				      "those that made the file's plan",
-				      c->plan_file, s, a ? "on another node or cut" : "missing",
-				      algo->name, b ? "another" : "fewer stages");
+		if ((rc = plans_agree(c, &file_plan, &r.plan, algo)))
 			goto out;
-		}
 	}
 	if ((n = build_args(c, extra, n_extra, plan_algo, &args)) < 0) {
 		rc = cli_fail(1, "out of memory");
@@ -223,7 +239,6 @@ out:
 	free(args);
 	free(names);
 	free(names_buf);
-	gsl_rng_free(rng);
 	plan_release(&file_plan);
 	algo_result_release(&r);
 	instance_destroy(inst);
@@ -267,33 +282,103 @@ static bool pass_option(struct deploy_cmd *c, const struct option *opts, int opt
 	return true;
 }
 
+enum {
+	O_K8S = CLI_O_INSTANCE_END, O_OUTPUT, O_NODE_NAMES, O_PLAN, O_NAME, O_NAMESPACE,
+	O_IMAGE, O_PORT, O_DISPATCH_PORT, O_CORE_FLOPS, O_WAIT, O_HELP,
+};
+
+static const struct option deploy_own[] = {
+	CLI_INSTANCE_OPTIONS,
+	{ "k8s", no_argument, NULL, O_K8S },
+	{ "output", required_argument, NULL, O_OUTPUT },
+	{ "node-names", required_argument, NULL, O_NODE_NAMES },
+	{ "plan", required_argument, NULL, O_PLAN },
+	{ "name", required_argument, NULL, O_NAME },
+	{ "namespace", required_argument, NULL, O_NAMESPACE },
+	{ "image", required_argument, NULL, O_IMAGE },
+	{ "port", required_argument, NULL, O_PORT },
+	{ "dispatch-port", required_argument, NULL, O_DISPATCH_PORT },
+	{ "core-flops", required_argument, NULL, O_CORE_FLOPS },
+	{ "wait", required_argument, NULL, O_WAIT },
+	{ "help", no_argument, NULL, O_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void deploy_usage_write(FILE *f)
+{
+	ep_help_write(f, deploy_usage, CLI_HELP_WIDTH);
+	cli_usage_write(f, deploy_usage_instance, "NAME", "seifer");
+}
+
+/* One of deploy's own options: -1 taken, else the exit status (0 after --help). */
+static int deploy_option(struct deploy_cmd *c, int opt, const char *arg)
+{
+	struct ep_error err;
+	long v;
+
+	switch (opt) {
+	case O_K8S: c->k8s = true; return -1;
+	case 'o':
+	case O_OUTPUT: c->out = arg; return -1;
+	case O_NODE_NAMES: c->node_names = arg; return -1;
+	case O_PLAN: c->plan_file = arg; return -1;
+	case O_NAME: c->k.name = arg; return -1;
+	case O_NAMESPACE: c->k.namespace_ = arg; return -1;
+	case O_IMAGE: c->k.image = arg; return -1;
+	case O_PORT:
+	case O_DISPATCH_PORT:
+		if (!cli_parse_int(opt == O_PORT ? "--port" : "--dispatch-port", arg, 1,
+				   opt == O_PORT ? 65534 : 65535, &v))
+			return 2;
+		*(opt == O_PORT ? &c->k.port : &c->k.dispatch_port) = (uint16_t)v;
+		return -1;
+	case O_CORE_FLOPS:
+		if (ep_parse_flops(arg, &c->k.core_flops, &err) || c->k.core_flops <= 0)
+			return cli_fail(2, "--core-flops '%s': expected a positive speed, e.g. "
+					   "2GFLOPS", arg);
+		return -1;
+	case O_WAIT:
+		if (ep_parse_duration(arg, &c->k.wait_s, &err) || c->k.wait_s < 1)
+			return cli_fail(2, "--wait '%s': expected a duration of 1s or more", arg);
+		return -1;
+	case O_HELP:
+		deploy_usage_write(stdout);
+		return 0;
+	default:
+		deploy_usage_write(stderr);
+		return 2;
+	}
+}
+
+/* After the options: what deploy needs, and the node count from the names. -1 or 2. */
+static int deploy_finish(struct deploy_cmd *c, int argc, char **argv)
+{
+	if (!c->k8s)
+		return cli_fail(2, "deploy: give --k8s (Kubernetes manifests, the only target)");
+	if (!c->out)
+		return cli_fail(2, "deploy: give the output directory (-o DIR)");
+	if (!c->node_names)
+		return cli_fail(2, "deploy: give the Kubernetes node names (--node-names A,B,...), "
+				   "one per cluster node");
+	/* What follows "--" goes to the dispatcher; anything else is a mistake. */
+	if (optind < argc && strcmp(argv[optind - 1], "--") != 0)
+		return cli_fail(2, "deploy: unexpected argument '%s' (the dispatcher's own go "
+				   "after '--')", argv[optind]);
+	/* As 'edgepipe dispatch': the cluster has as many nodes as there are hosts, unless a
+	 * bandwidth file or --nodes says otherwise (then the counts must agree). */
+	if (!c->o.have_nodes && c->o.spec.cluster.kind != CLUSTER_FILE) {
+		c->o.spec.cluster.n = 1;
+		for (const char *p = c->node_names; *p; p++)
+			c->o.spec.cluster.n += *p == ',';
+	}
+	return cli_instance_opts_finish(&c->o, "deploy") ? -1 : 2;
+}
+
 int cmd_deploy(int argc, char **argv)
 {
-	enum {
-		O_K8S = CLI_O_INSTANCE_END, O_OUTPUT, O_NODE_NAMES, O_PLAN, O_NAME, O_NAMESPACE,
-		O_IMAGE, O_PORT, O_DISPATCH_PORT, O_CORE_FLOPS, O_WAIT, O_HELP,
-	};
-	static const struct option own[] = {
-		CLI_INSTANCE_OPTIONS,
-		{ "k8s", no_argument, NULL, O_K8S },
-		{ "output", required_argument, NULL, O_OUTPUT },
-		{ "node-names", required_argument, NULL, O_NODE_NAMES },
-		{ "plan", required_argument, NULL, O_PLAN },
-		{ "name", required_argument, NULL, O_NAME },
-		{ "namespace", required_argument, NULL, O_NAMESPACE },
-		{ "image", required_argument, NULL, O_IMAGE },
-		{ "port", required_argument, NULL, O_PORT },
-		{ "dispatch-port", required_argument, NULL, O_DISPATCH_PORT },
-		{ "core-flops", required_argument, NULL, O_CORE_FLOPS },
-		{ "wait", required_argument, NULL, O_WAIT },
-		{ "help", no_argument, NULL, O_HELP },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct option *opts = cli_options_with_algos(own);
+	struct option *opts = cli_options_with_algos(deploy_own);
 	struct deploy_cmd *c = calloc(1, sizeof(*c));
-	struct ep_error err;
-	int opt, rc = 2;
-	long v;
+	int opt, rc = -1;
 
 	if (!c || !opts) {
 		free(c);
@@ -307,84 +392,17 @@ int cmd_deploy(int argc, char **argv)
 	c->k.dispatch_port = 19998;
 	c->k.wait_s = 300;
 	c->k.files = c->files;
-	while ((opt = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+	while (rc < 0 && (opt = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
 		switch (cli_instance_opts_parse(&c->o, opt, optarg)) {
-		case 1:
-			if (!pass_option(c, opts, opt, optarg))
-				goto out;
-			continue;
-		case -1: goto out;
-		}
-		switch (opt) {
-		case O_K8S: c->k8s = true; break;
-		case 'o':
-		case O_OUTPUT: c->out = optarg; break;
-		case O_NODE_NAMES: c->node_names = optarg; break;
-		case O_PLAN: c->plan_file = optarg; break;
-		case O_NAME: c->k.name = optarg; break;
-		case O_NAMESPACE: c->k.namespace_ = optarg; break;
-		case O_IMAGE: c->k.image = optarg; break;
-		case O_PORT:
-		case O_DISPATCH_PORT:
-			if (!cli_parse_int(opt == O_PORT ? "--port" : "--dispatch-port", optarg, 1,
-					   opt == O_PORT ? 65534 : 65535, &v))
-				goto out;
-			*(opt == O_PORT ? &c->k.port : &c->k.dispatch_port) = (uint16_t)v;
-			break;
-		case O_CORE_FLOPS:
-			if (ep_parse_flops(optarg, &c->k.core_flops, &err) || c->k.core_flops <= 0) {
-				cli_fail(2, "--core-flops '%s': expected a positive speed, e.g. "
-					    "2GFLOPS", optarg);
-				goto out;
-			}
-			break;
-		case O_WAIT:
-			if (ep_parse_duration(optarg, &c->k.wait_s, &err) || c->k.wait_s < 1) {
-				cli_fail(2, "--wait '%s': expected a duration of 1s or more", optarg);
-				goto out;
-			}
-			break;
-		case O_HELP:
-			ep_help_write(stdout, deploy_usage, CLI_HELP_WIDTH);
-			cli_usage_write(stdout, deploy_usage_instance, "NAME", "seifer");
-			rc = 0;
-			goto out;
-		default:
-			ep_help_write(stderr, deploy_usage, CLI_HELP_WIDTH);
-			cli_usage_write(stderr, deploy_usage_instance, "NAME", "seifer");
-			goto out;
+		case 1: rc = pass_option(c, opts, opt, optarg) ? -1 : 2; break;
+		case -1: rc = 2; break;
+		default: rc = deploy_option(c, opt, optarg); break;
 		}
 	}
-	if (!c->k8s) {
-		cli_fail(2, "deploy: give --k8s (Kubernetes manifests, the only target)");
-		goto out;
-	}
-	if (!c->out) {
-		cli_fail(2, "deploy: give the output directory (-o DIR)");
-		goto out;
-	}
-	if (!c->node_names) {
-		cli_fail(2, "deploy: give the Kubernetes node names (--node-names A,B,...), one per "
-			    "cluster node");
-		goto out;
-	}
-	/* What follows "--" goes to the dispatcher; anything else is a mistake. */
-	if (optind < argc && strcmp(argv[optind - 1], "--") != 0) {
-		cli_fail(2, "deploy: unexpected argument '%s' (the dispatcher's own go after '--')",
-			 argv[optind]);
-		goto out;
-	}
-	/* As 'edgepipe dispatch': the cluster has as many nodes as there are hosts, unless a
-	 * bandwidth file or --nodes says otherwise (then the counts must agree). */
-	if (!c->o.have_nodes && c->o.spec.cluster.kind != CLUSTER_FILE) {
-		c->o.spec.cluster.n = 1;
-		for (const char *p = c->node_names; *p; p++)
-			c->o.spec.cluster.n += *p == ',';
-	}
-	if (!cli_instance_opts_finish(&c->o, "deploy"))
-		goto out;
-	rc = run_deploy(c, argv + optind, argc - optind);
-out:
+	if (rc < 0)
+		rc = deploy_finish(c, argc, argv);
+	if (rc < 0)
+		rc = run_deploy(c, argv + optind, argc - optind);
 	free(c);
 	free(opts);
 	return rc;
