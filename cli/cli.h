@@ -434,6 +434,14 @@ void cli_trial_setup(const struct cli_instance_opts *o, const struct instance *i
 		     const struct algo *a, struct trial_setup *t);
 void cli_run_opts_workload(const struct cli_run_opts *o, const struct timeline_fault *faults,
 			   int n_faults, struct trial_workload *w);
+/* A duration option's value (ep_parse_duration) in [min_s, max_s]; false with the message
+ * ("OPT 'S': expected a time from MIN s to MAX s") printed. */
+bool cli_parse_time(const char *opt, const char *s, double min_s, double max_s, double *out);
+/* SIGINT and SIGTERM make a pipe readable (and SIGPIPE is ignored): its read end, for
+ * emu_config.stop_fd, or -1 when no pipe can be made. cli_stop_signal: the signal caught, 0
+ * before one. */
+int cli_stop_install(void);
+int cli_stop_signal(void);
 
 int cmd_models(int argc, char **argv);
 int cmd_plan(int argc, char **argv);

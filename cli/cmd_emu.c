@@ -5,7 +5,6 @@
  * side by side, with the latencies, faults and recoveries. --db records everything in SQLite.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
@@ -110,52 +109,6 @@ static const char *codec_name(const struct emu_cmd *c)
 	return c->cfg.codec ? c->cfg.codec : "none";
 }
 
-/* ---- parsing ---- */
-
-static bool parse_time(const char *opt, const char *s, double min_s, double *out)
-{
-	struct ep_error err;
-
-	if (ep_parse_duration(s, out, &err))
-		return cli_fail(2, "%s: %s", opt, err.msg) == 0;
-	if (!(*out >= min_s) || *out > 1e7)
-		return cli_fail(2, "%s '%s': expected a time from %g s to 1e7 s", opt, s, min_s) == 0;
-	return true;
-}
-
-/* ---- signals: SIGINT and SIGTERM make the stop pipe readable ---- */
-
-static int stop_pipe[2] = { -1, -1 };
-static volatile sig_atomic_t stop_signal;
-
-static void on_stop(int sig)
-{
-	int e = errno;
-	char b = 1;
-
-	stop_signal = sig;
-	if (write(stop_pipe[1], &b, 1) < 0) {
-		/* full already: the run stops anyway */
-	}
-	errno = e;
-}
-
-static bool install_stop(void)
-{
-	struct sigaction sa;
-
-	if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
-		return false;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	return true;
-}
-
 /* ---- the run ---- */
 
 /* The plan, or the message saying why none (with what memory would do). */
@@ -194,9 +147,9 @@ static int report_emu(const struct emu_cmd *c, const struct trial_emu *e)
 
 	if (r->interrupted) {
 		fprintf(stderr, "edgepipe: emu: interrupted by %s: every namespace, link and "
-			"cgroup of run %s removed\n", stop_signal == SIGTERM ? "SIGTERM" : "SIGINT",
+			"cgroup of run %s removed\n", cli_stop_signal() == SIGTERM ? "SIGTERM" : "SIGINT",
 			r->run_id);
-		return 128 + (stop_signal ? stop_signal : SIGINT);
+		return 128 + (cli_stop_signal() ? cli_stop_signal() : SIGINT);
 	}
 	if (c->r.db_path && trial_emu_db_write(e, c->r.db_path, &err))
 		return cli_fail(1, "%s", err.msg);
@@ -241,17 +194,16 @@ static int run_emu(struct emu_cmd *c)
 	cli_run_opts_workload(&c->r, faults, n_faults, &w);
 	if ((rc = plan_emu(c, &t, &res)))
 		goto out;
-	if (!install_stop()) {
-		rc = cli_fail(1, "pipe: %s", strerror(errno));
-		goto out;
-	}
 	trial_emu_options_init(&eo);
 	eo.cfg = c->cfg;
 	eo.compute_model = c->compute_model;
 	eo.command = c->command;
 	eo.cfg.state_dir = c->state_dir;
-	eo.cfg.stop_fd = stop_pipe[0];
 	eo.cfg.progress = c->progress || isatty(STDERR_FILENO) ? stderr : NULL;
+	if ((eo.cfg.stop_fd = cli_stop_install()) < 0) {
+		rc = cli_fail(1, "pipe: %s", strerror(errno));
+		goto out;
+	}
 	/* Say what the run will take, and report progress now and then whatever stderr is. */
 	eo.cfg.status = stderr;
 	rc = trial_emu_run(&t, &res, &w, &eo, &e, &err);
@@ -336,9 +288,9 @@ static int parse_own(struct emu_cmd *c, int opt, const char *arg)
 	case O_SAVE_TENSORS: cfg->tensors_path = arg; break;
 	case O_COMPRESS: ok = parse_compress(c, arg); break;
 	case O_DEPLOY:
-		ok = parse_time("--deploy-timeout", arg, 0.01, &cfg->deploy_timeout_s);
+		ok = cli_parse_time("--deploy-timeout", arg, 0.01, 1e7, &cfg->deploy_timeout_s);
 		break;
-	case O_GIVEUP: ok = parse_time("--give-up", arg, 0.01, &cfg->giveup_s); break;
+	case O_GIVEUP: ok = cli_parse_time("--give-up", arg, 0.01, 1e7, &cfg->giveup_s); break;
 	case O_PROBES:
 		ok = cli_parse_int("--probes", arg, 0, 1000, &v);
 		cfg->probes = ok ? (int)v : cfg->probes;

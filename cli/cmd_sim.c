@@ -118,17 +118,6 @@ static bool parse_on_off(const char *opt, const char *s, int *out)
 	return true;
 }
 
-static bool parse_time(const char *opt, const char *s, double min_s, double *out)
-{
-	struct ep_error err;
-
-	if (ep_parse_duration(s, out, &err))
-		return cli_fail(2, "%s: %s", opt, err.msg) == 0;
-	if (!(*out >= min_s) || *out > 1e9)
-		return cli_fail(2, "%s '%s': expected a time from %g s to 1e9 s", opt, s, min_s) == 0;
-	return true;
-}
-
 static int run_sim(struct sim_cmd *c)
 {
 	const struct algo *a = cli_algo_find(c->o.algo_name, false);
@@ -232,7 +221,7 @@ static int parse_own(struct sim_cmd *c, int opt, const char *arg)
 	bool ok = true;
 
 	switch (opt) {
-	case O_WARMUP_TIME: ok = parse_time("--warmup-time", arg, 0, &so->warmup_s); break;
+	case O_WARMUP_TIME: ok = cli_parse_time("--warmup-time", arg, 0, 1e9, &so->warmup_s); break;
 	case O_SERVICE: ok = parse_dist("--service", arg, &so->service, &so->service_cv); break;
 	case O_TRANSFER:
 		ok = parse_dist("--transfer", arg, &so->transfer, &so->transfer_cv);
@@ -249,7 +238,7 @@ static int parse_own(struct sim_cmd *c, int opt, const char *arg)
 	case O_DISPATCHER:
 		ok = parse_on_off("--dispatcher-hops", arg, &so->dispatcher_hops);
 		break;
-	case O_MTBF: ok = parse_time("--mtbf", arg, 1e-9, &so->mtbf_s); break;
+	case O_MTBF: ok = cli_parse_time("--mtbf", arg, 1e-9, 1e9, &so->mtbf_s); break;
 	case O_TRACE: c->trace_path = arg; break;
 	default: return 0;
 	}
