@@ -75,6 +75,46 @@ static bool parse_duration_opt(const char *opt, const char *s, double *out)
 	return true;
 }
 
+/* Measure the matrix of the `n` hosts `args` ("HOST[:PORT]") and write it to `output` (NULL:
+ * stdout): 0 or the exit status, with the message printed. */
+static int measure_hosts(char **args, int n, const struct emu_measure_options *mo,
+			 bool progress, const char *output)
+{
+	struct emu_measure_host *hosts = calloc((size_t)n, sizeof(*hosts));
+	double *bw = calloc((size_t)n * (size_t)n, sizeof(*bw));
+	char *comment = calloc((size_t)n, 300);
+	struct ep_error err;
+	int rc = 2;
+
+	if (!hosts || !bw || !comment) {
+		rc = cli_fail(1, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < n; i++)
+		if (emu_measure_host_parse(args[i], &hosts[i], &err)) {
+			cli_fail(2, "%s", err.msg);
+			goto out;
+		}
+	rc = emu_measure_matrix(hosts, n, mo, bw, progress ? show_progress : NULL, hosts, &err);
+	if (rc) {
+		rc = cli_fail(cli_exit_code(rc), "measure: %s", err.msg);
+		goto out;
+	}
+	/* Node i of the matrix is the i-th host given: say which in the file. */
+	strcpy(comment, "edgepipe measure: TCP payload rate in Mbit/s, row = sender; nodes:");
+	for (int i = 0; i < n; i++)
+		sprintf(comment + strlen(comment), " %d=%s:%d", i, hosts[i].addr, hosts[i].port);
+	rc = output ? cluster_file_write(output, n, bw, comment, &err)
+		    : cluster_file_print(stdout, n, bw, comment, &err);
+	if (rc)
+		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
+out:
+	free(comment);
+	free(bw);
+	free(hosts);
+	return rc;
+}
+
 int cmd_measure(int argc, char **argv)
 {
 	enum { O_WARMUP = 256, O_WINDOW, O_TIMEOUT, O_SERVE, O_LISTEN, O_PROGRESS, O_NO_PROGRESS };
@@ -91,13 +131,9 @@ int cmd_measure(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct emu_measure_options mo = { 0 };
-	struct emu_measure_host *hosts = NULL;
 	const char *output = NULL, *listen_text = NULL;
 	bool serving = false, progress = isatty(STDERR_FILENO);
-	double *bw = NULL;
-	char *comment = NULL;
-	struct ep_error err;
-	int opt, n, rc = 2;
+	int opt, n;
 
 	while ((opt = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
 		switch (opt) {
@@ -133,34 +169,5 @@ int cmd_measure(int argc, char **argv)
 	if (n < 2)
 		return cli_fail(2, "measure: expected at least 2 hosts, got %d (see 'edgepipe "
 				   "measure --help')", n);
-	hosts = calloc((size_t)n, sizeof(*hosts));
-	bw = calloc((size_t)n * (size_t)n, sizeof(*bw));
-	comment = calloc((size_t)n, 300);
-	if (!hosts || !bw || !comment) {
-		rc = cli_fail(1, "out of memory");
-		goto out;
-	}
-	for (int i = 0; i < n; i++)
-		if (emu_measure_host_parse(argv[optind + i], &hosts[i], &err)) {
-			cli_fail(2, "%s", err.msg);
-			goto out;
-		}
-	rc = emu_measure_matrix(hosts, n, &mo, bw, progress ? show_progress : NULL, hosts, &err);
-	if (rc) {
-		rc = cli_fail(cli_exit_code(rc), "measure: %s", err.msg);
-		goto out;
-	}
-	/* Node i of the matrix is the i-th host given: say which in the file. */
-	strcpy(comment, "edgepipe measure: TCP payload rate in Mbit/s, row = sender; nodes:");
-	for (int i = 0; i < n; i++)
-		sprintf(comment + strlen(comment), " %d=%s:%d", i, hosts[i].addr, hosts[i].port);
-	rc = output ? cluster_file_write(output, n, bw, comment, &err)
-		    : cluster_file_print(stdout, n, bw, comment, &err);
-	if (rc)
-		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
-out:
-	free(comment);
-	free(bw);
-	free(hosts);
-	return rc;
+	return measure_hosts(argv + optind, n, &mo, progress, output);
 }

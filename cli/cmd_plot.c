@@ -84,6 +84,63 @@ static int plot_profile(const char *path, const char *dir, const struct plot_opt
 	return 0;
 }
 
+/* The figures and summary.md of the sweep database `db_path` into `dir`: 0 or the exit
+ * status, with the message printed. */
+static int plot_sweep(const char *db_path, const char *dir, const struct plot_options *o)
+{
+	struct sqlite3 *db = NULL;
+	struct ep_error err;
+	char gnuplot[PATH_MAX], path[PATH_MAX];
+	FILE *md = NULL;
+	int rc, figures = 0, status = 0;
+
+	ep_error_clear(&err);
+	rc = plot_db_open(db_path, &db, &err);
+	if (rc)
+		return cli_fail(cli_exit_code(rc), "%s", err.msg);
+	rc = plot_prepare_dir(dir, &err);
+	if (rc) {
+		status = cli_fail(2, "%s", err.msg);
+		goto out;
+	}
+	/* A missing gnuplot is the machine's, not the user's input: exit 1. */
+	if (plot_gnuplot_find(gnuplot, sizeof(gnuplot), &err)) {
+		status = cli_fail(1, "%s", err.msg);
+		goto out;
+	}
+	rc = plot_figures(db, dir, o, &figures, &err);
+	if (rc) {
+		status = cli_fail(rc == EP_EINVAL ? 2 : 1, "plot: database '%s': %s", db_path,
+				  err.msg);
+		goto out;
+	}
+	if (snprintf(path, sizeof(path), "%s/summary.md", dir) >= (int)sizeof(path)) {
+		status = cli_fail(2, "--out '%s': path too long", dir);
+		goto out;
+	}
+	md = fopen(path, "w");
+	if (!md) {
+		status = cli_fail(1, "cannot write '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	rc = summary_write_markdown(db, o->bw_classes, md, &err);
+	if (fclose(md) != 0 && !rc) {
+		status = cli_fail(1, "cannot write '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	if (rc) {
+		status = cli_fail(cli_exit_code(rc), "plot: '%s': %s", path, err.msg);
+		goto out;
+	}
+	printf("%d figures (%s%s%s) and summary.md in %s\n", figures,
+	       o->formats & PLOT_PNG ? "png" : "",
+	       (o->formats & PLOT_PNG) && (o->formats & PLOT_SVG) ? ", " : "",
+	       o->formats & PLOT_SVG ? "svg" : "", dir);
+out:
+	plot_db_close(db);
+	return status;
+}
+
 int cmd_plot(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -94,14 +151,9 @@ int cmd_plot(int argc, char **argv)
 	};
 	struct plot_options o = PLOT_OPTIONS_DEFAULT;
 	const char *db_path = NULL, *dir = NULL, *profile_path = NULL;
-	struct sqlite3 *db = NULL;
-	struct ep_error err;
-	char gnuplot[PATH_MAX], path[PATH_MAX];
-	FILE *md = NULL;
 	long classes;
-	int c, rc, figures = 0, status = 0;
+	int c;
 
-	ep_error_clear(&err);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': db_path = optarg; break;
@@ -128,49 +180,5 @@ int cmd_plot(int argc, char **argv)
 		return cli_fail(2, "plot: --out DIR is required");
 	if (profile_path)
 		return plot_profile(profile_path, dir, &o);
-
-	rc = plot_db_open(db_path, &db, &err);
-	if (rc)
-		return cli_fail(cli_exit_code(rc), "%s", err.msg);
-	rc = plot_prepare_dir(dir, &err);
-	if (rc) {
-		status = cli_fail(2, "%s", err.msg);
-		goto out;
-	}
-	/* A missing gnuplot is the machine's, not the user's input: exit 1. */
-	if (plot_gnuplot_find(gnuplot, sizeof(gnuplot), &err)) {
-		status = cli_fail(1, "%s", err.msg);
-		goto out;
-	}
-	rc = plot_figures(db, dir, &o, &figures, &err);
-	if (rc) {
-		status = cli_fail(rc == EP_EINVAL ? 2 : 1, "plot: database '%s': %s", db_path,
-				  err.msg);
-		goto out;
-	}
-	if (snprintf(path, sizeof(path), "%s/summary.md", dir) >= (int)sizeof(path)) {
-		status = cli_fail(2, "--out '%s': path too long", dir);
-		goto out;
-	}
-	md = fopen(path, "w");
-	if (!md) {
-		status = cli_fail(1, "cannot write '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	rc = summary_write_markdown(db, o.bw_classes, md, &err);
-	if (fclose(md) != 0 && !rc) {
-		status = cli_fail(1, "cannot write '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	if (rc) {
-		status = cli_fail(cli_exit_code(rc), "plot: '%s': %s", path, err.msg);
-		goto out;
-	}
-	printf("%d figures (%s%s%s) and summary.md in %s\n", figures,
-	       o.formats & PLOT_PNG ? "png" : "",
-	       (o.formats & PLOT_PNG) && (o.formats & PLOT_SVG) ? ", " : "",
-	       o.formats & PLOT_SVG ? "svg" : "", dir);
-out:
-	plot_db_close(db);
-	return status;
+	return plot_sweep(db_path, dir, &o);
 }
