@@ -57,6 +57,52 @@ static bool run_id_ok(const char *id)
 	return true;
 }
 
+/* Clean every registered run of `state_dir` (or the one `run`): the exit status. */
+static int clean_runs(const char *state_dir, const char *run, unsigned flags,
+		      struct note_ctx *ctx)
+{
+	struct emu_registry_info *v = NULL;
+	struct ep_error err;
+	int status = 0, cleaned = 0, rc;
+	size_t n = 0;
+
+	rc = emu_registry_list(state_dir, &v, &n, &err);
+	if (rc != EP_OK)
+		return cli_fail(cli_exit_code(rc), "%s", err.msg);
+	for (size_t i = 0; i < n; i++) {
+		struct emu_clean_report rep;
+
+		if (run && strcmp(v[i].run_id, run) != 0)
+			continue;
+		cleaned++;
+		if (v[i].alive && !(flags & EMU_CLEAN_FORCE)) {
+			printf("run %s: controller pid %d is alive: skipped (stop it, or "
+			       "--force)\n",
+			       v[i].run_id, (int)v[i].controller_pid);
+			if (run)
+				status = 1;
+			continue;
+		}
+		printf("run %s (controller pid %d, %s):\n", v[i].run_id, (int)v[i].controller_pid,
+		       v[i].alive ? "alive" : "gone");
+		rc = emu_registry_clean_path(v[i].path, flags, print_note, ctx, &rep, &err);
+		printf("run %s: %s %d, already gone %d, %s %d, failed %d%s\n", v[i].run_id,
+		       ctx->dry ? "would remove" : "removed", rep.removed, rep.gone,
+		       ctx->dry ? "would kill" : "killed", rep.killed, rep.failed,
+		       rc == EP_OK && !ctx->dry ? "; registry removed" : "");
+		if (rc != EP_OK) {
+			fprintf(stderr, "edgepipe: %s\n", err.msg);
+			status = 1;
+		}
+	}
+	free(v);
+	if (run && cleaned == 0)
+		return cli_fail(2, "--run '%s': no registry of that run in '%s'", run, state_dir);
+	if (cleaned == 0)
+		printf("nothing to clean in %s\n", state_dir);
+	return status;
+}
+
 int cmd_clean(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -68,12 +114,9 @@ int cmd_clean(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *state_dir = EMU_STATE_DIR_DEFAULT, *run = NULL;
-	struct emu_registry_info *v = NULL;
 	unsigned flags = 0;
 	struct note_ctx ctx = { false };
-	struct ep_error err;
-	int c, status = 0, cleaned = 0, rc;
-	size_t n = 0;
+	int c;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -102,42 +145,5 @@ int cmd_clean(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_fail(2, "clean: unexpected argument '%s'", argv[optind]);
-
-	rc = emu_registry_list(state_dir, &v, &n, &err);
-	if (rc != EP_OK)
-		return cli_fail(cli_exit_code(rc), "%s", err.msg);
-	for (size_t i = 0; i < n; i++) {
-		struct emu_clean_report rep;
-
-		if (run && strcmp(v[i].run_id, run) != 0)
-			continue;
-		cleaned++;
-		if (v[i].alive && !(flags & EMU_CLEAN_FORCE)) {
-			printf("run %s: controller pid %d is alive: skipped (stop it, or "
-			       "--force)\n",
-			       v[i].run_id, (int)v[i].controller_pid);
-			if (run)
-				status = 1;
-			continue;
-		}
-		printf("run %s (controller pid %d, %s):\n", v[i].run_id, (int)v[i].controller_pid,
-		       v[i].alive ? "alive" : "gone");
-		rc = emu_registry_clean_path(v[i].path, flags, print_note, &ctx, &rep, &err);
-		printf("run %s: %s %d, already gone %d, %s %d, failed %d%s\n", v[i].run_id,
-		       ctx.dry ? "would remove" : "removed", rep.removed, rep.gone,
-		       ctx.dry ? "would kill" : "killed", rep.killed, rep.failed,
-		       rc == EP_OK && !ctx.dry ? "; registry removed" : "");
-		if (rc != EP_OK) {
-			fprintf(stderr, "edgepipe: %s\n", err.msg);
-			status = 1;
-		}
-	}
-	if (run && cleaned == 0) {
-		free(v);
-		return cli_fail(2, "--run '%s': no registry of that run in '%s'", run, state_dir);
-	}
-	if (cleaned == 0)
-		printf("nothing to clean in %s\n", state_dir);
-	free(v);
-	return status;
+	return clean_runs(state_dir, run, flags, &ctx);
 }
