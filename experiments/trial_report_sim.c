@@ -433,6 +433,7 @@ static json_t *json_incident(const struct sim_incident *in)
 		put(&o, "peer", json_integer(in->peer));
 		put(&o, "detection_s", ep_json_time(in->detection_s));
 		put(&o, "back_s", ep_json_time(in->back_s));
+		put(&o, "resent", json_integer((json_int_t)in->resent));
 	}
 	put(&o, "replanned", json_boolean(in->replanned));
 	put(&o, "live_s", ep_json_time(in->live_s));

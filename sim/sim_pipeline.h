@@ -329,6 +329,9 @@ struct sim_incident {
 	double detected_s;   /* crash, stall, cut: declared dead, or the link marked cut */
 	double detection_s;  /* detected - at; -1 */
 	double back_s;       /* stall, cut to the dispatcher: the node heartbeats again */
+	int64_t resent;      /* crash, stall, cut: requests it made known lost when detected
+				(their attempt ran in a deployment using the node or the pair),
+				sent again; as the emulator's per-fault `resent` */
 	double live_s;       /* the new deployment went live */
 	double recovery_s;   /* live - at */
 	double deploy_s;     /* weight transfer time of the new deployment */

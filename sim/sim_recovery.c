@@ -119,6 +119,20 @@ static bool deploy_uses_link(const struct sim_deploy *d, int a, int b)
 	return false;
 }
 
+/* The outstanding requests whose last attempt is in a deployment, not dropped, that uses `node`
+ * (or, with node < 0, sends over a <-> b): those a detection there makes known lost, to be
+ * sent again. Requests waiting at the dispatcher are not in any. */
+static int64_t attempts_through(const struct sim_pipeline *sp, int node, int a, int b)
+{
+	int64_t n = 0;
+
+	for (const struct sim_req *r = sp->out_head; r; r = r->next)
+		if (!r->held && r->dep && !r->dep->dropped &&
+		    (node >= 0 ? deploy_uses(r->dep, node) : deploy_uses_link(r->dep, a, b)))
+			n++;
+	return n;
+}
+
 /* The hop of `plan` (nodes of the full cluster of n nodes) that crosses a pair marked cut:
  * its index, or -1. */
 static int plan_cut_hop(const struct sim_pipeline *sp, const struct plan *plan)
@@ -574,6 +588,7 @@ static void ev_detect(struct sim_engine *e, void *ctx, uint64_t arg)
 		if (!sp->nodes[i].dead || sp->nodes[i].known_dead || sp->nodes[i].detect_ns > now)
 			continue;
 		declare_dead(sp, i);
+		sp->incidents[sp->nodes[i].incident].resent = attempts_through(sp, i, -1, -1);
 		/* While the pipeline is down its running deployment is being replaced anyway. */
 		used = (sp->state == SIM_UP && deploy_uses(sp->live, i)) ||
 		       deploy_uses(sp->pending, i);
@@ -647,6 +662,7 @@ static void tear_down(struct sim_pipeline *sp, int node, int a, int b, int incid
 {
 	bool live = false, pending = false;
 
+	sp->incidents[incident].resent = attempts_through(sp, node, a, b);
 	for (int i = 0; i < sp->n_deploys; i++) {
 		struct sim_deploy *d = sp->deploys[i];
 

@@ -69,9 +69,13 @@ check("emu: detection within 0.15 s of the sim's",
 # The emulator also waits for the node (no plan without it): live after the stall's end.
 check("emu: live after the node is back", f["live_s"] >= f["end_s"] - 1e-3, f)
 check("emu: every request answered", e["answered"] == 80 and e["incomplete"] == 0, e["answered"])
+# Both send again what was in the torn-down deployment: a closed loop's whole window, when the
+# two windows are the same (4 here, each back end's "window").
+check("the same window", s["window"] == e["window"], (s["window"], e["window"]))
+check("resent: the window", i["resent"] == f["resent"] == s["window"], (i["resent"], f["resent"]))
 print(f"note: detection sim {i['detection_s']:.3f} s, emu {f['detection_s']:.3f} s; recovery "
-      f"sim {i['recovery_s']:.3f} s, emu {f['recovery_s']:.3f} s; resent sim "
-      f"{s['requests_retried']}, emu {f['resent']}")
+      f"sim {i['recovery_s']:.3f} s, emu {f['recovery_s']:.3f} s; resent sim {i['resent']}, "
+      f"emu {f['resent']}")
 EOF
 while IFS= read -r line; do
 	case $line in

@@ -165,6 +165,7 @@ static void long_faults(struct fixture *f)
 		CHECK_NEAR(x.done_s[0], 5 + w + 3, 1e-9);
 		CHECK_NEAR(x.done_s[1], 5 + w + 6, 1e-9);
 		check_incident(&r, 0, SIM_INCIDENT_STALL, 1, -1, 2.5, 5, 5 + w, 7.5);
+		CHECK_INT(r.n_incidents > 0 ? r.incidents[0].resent : -1, 1); /* request 0 */
 		CHECK_INT(r.final_plan->stages[1].node, 2);
 		CHECK_INT(r.lost, 1);
 		CHECK_INT(r.retries, 1);
@@ -200,6 +201,7 @@ static void long_faults(struct fixture *f)
 		CHECK_NEAR(x.done_s[0], 4.5 + w + 3, 1e-9);
 		CHECK_NEAR(x.done_s[1], 4.5 + w + 6, 1e-9);
 		check_incident(&r, 0, SIM_INCIDENT_CUT, 0, 1, 1.5, 4.5, 4.5 + w, -1);
+		CHECK_INT(r.n_incidents > 0 ? r.incidents[0].resent : -1, 1);
 		CHECK_INT(r.final_plan->stages[0].node, 0);
 		CHECK_INT(r.final_plan->stages[1].node, 2);
 		CHECK_INT(r.lost, 1);
@@ -240,6 +242,7 @@ static void long_faults(struct fixture *f)
 		CHECK_NEAR(x.done_s[1], 6, 1e-9);
 		CHECK_NEAR(x.done_s[2], 13, 1e-9);
 		check_incident(&r, 0, SIM_INCIDENT_CUT, 1, 3, 5.5, 8.2, 8.2 + w, 8.8);
+		CHECK_INT(r.n_incidents > 0 ? r.incidents[0].resent : -1, 1); /* request 2 */
 		CHECK_INT(r.lost, 1);
 		check_books(&r, 3);
 	}
@@ -263,6 +266,9 @@ static void long_faults(struct fixture *f)
 		CHECK_NEAR(x.done_s[0], 7.5 + 3, 1e-9);
 		check_incident(&r, 0, SIM_INCIDENT_STALL, 1, -1, 2.5, 5, 7.5, 7.5);
 		check_incident(&r, 1, SIM_INCIDENT_STALL, 2, -1, 2.5, 5, 7.5, -1);
+		/* request 0 counts for node 1's; at node 2's its attempt is gone already */
+		CHECK_INT(r.n_incidents > 0 ? r.incidents[0].resent : -1, 1);
+		CHECK_INT(r.n_incidents > 1 ? r.incidents[1].resent : -1, 0);
 		CHECK_INT(r.final_plan->stages[1].node, 1);
 		CHECK(!r.no_plan);
 		check_books(&r, 1);
@@ -389,6 +395,7 @@ int main(void)
 		CHECK_INT(r.final_plan->stages[1].node, 2);
 		CHECK_INT(r.completed, 2);
 		CHECK_INT(r.lost, 1);
+		CHECK_INT(r.n_incidents > 0 ? r.incidents[0].resent : -1, 1); /* request 1, in deployment 0 */
 		CHECK_INT(r.issued + r.retries, r.completed + r.duplicates + r.lost + r.in_flight +
 							r.waiting);
 	}
