@@ -61,8 +61,8 @@
  *   dispatcher then cancels its other attempts: a stage or link drops them when they reach it
  *   (or reach the head of its queue) instead of serving them, and an answer that still
  *   arrives is discarded; both count as duplicates. So every request completes exactly once,
- *   unless no plan exists on the surviving nodes: then the run stops and reports the requests
- *   that never completed.
+ *   unless no plan exists on the surviving nodes: then the run stops (or, after a stall or a
+ *   cut, waits for a node to come back: below) and reports the requests that never completed.
  * - Accounting: every send of a request is an attempt (issued + retries of them), and at the
  *   end each attempt has been answered (completed), cancelled or discarded (duplicates), lost,
  *   or is still moving (in_flight) or waiting at the dispatcher (waiting):
