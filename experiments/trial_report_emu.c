@@ -457,11 +457,11 @@ static json_t *json_head(const struct trial_emu *e, const struct emu_report *r)
 {
 	const struct emu_config *cfg = &e->cfg;
 	const struct trial_setup *t = e->t;
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:i, s:s, s:i, s:o, s:I, s:I, "
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:o, s:i, s:s, s:i, s:o, s:I, s:I, "
 			      "s:s, s:s}", "run_id", r->run_id, "model", t->inst->profile->model,
 			      "algo", t->algo->name, "variant",
 			      algo_variant_name(t->algo_options.variant), "nodes",
-			      t->inst->cluster->n, "seed", (json_int_t)t->spec->seed, "trial",
+			      t->inst->cluster->n, "seed", ep_json_u64(t->spec->seed), "trial",
 			      t->spec->trial, "workload", emu_arrival_name(cfg->arrival), "window",
 			      cfg->window, "rate",
 			      ep_json_num(cfg->arrival == EMU_CLOSED ? NAN : cfg->rate), "requests",

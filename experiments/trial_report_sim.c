@@ -474,11 +474,11 @@ static json_t *json_head(const struct trial_sim *s, const struct sim_report *r)
 	const struct sim_config *cfg = &s->cfg;
 	const struct trial_setup *t = s->t;
 	const struct algo_result *res = s->res;
-	json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:I, s:i, s:s, s:i, s:i, s:o, s:I, s:I, "
+	json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:o, s:i, s:s, s:i, s:i, s:o, s:I, s:I, "
 			      "s:s, s:s, s:b}",
 			      "model", t->inst->profile->model, "algo", t->algo->name, "variant",
 			      algo_variant_name(t->algo_options.variant), "nodes",
-			      t->inst->cluster->n, "seed", (json_int_t)t->spec->seed, "trial",
+			      t->inst->cluster->n, "seed", ep_json_u64(t->spec->seed), "trial",
 			      t->spec->trial, "workload", sim_arrival_name(cfg->arrival), "window",
 			      r->window_start, "window_end", r->window_end, "rate",
 			      ep_json_num(cfg->arrival == SIM_CLOSED ? NAN : cfg->rate),

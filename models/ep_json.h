@@ -10,6 +10,7 @@
 #ifndef EDGEPIPE_EP_JSON_H
 #define EDGEPIPE_EP_JSON_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -22,6 +23,10 @@ json_t *ep_json_num(double v);
 
 /* A time that is negative when it did not happen: null then, else the real. */
 json_t *ep_json_time(double v);
+
+/* An unsigned 64-bit integer, exact: jansson's integers are signed, so a value above INT64_MAX
+ * (a seed) is carried as a marked string that ep_json_dump writes back as the bare number. */
+json_t *ep_json_u64(uint64_t v);
 
 /* A string, or null for NULL. */
 json_t *ep_json_str(const char *s);

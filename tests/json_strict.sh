@@ -66,6 +66,15 @@ json "sim with faults, an update, energy and a codec" "$EP" sim "${INST[@]}" --r
 # (exit 3: the run stopped with no plan on the surviving nodes; the report is still written)
 WANT=3 json "sim, no plan left" "$EP" sim --model resnet50 --nodes 3 --mem 100MiB --requests 200 \
 	--fault "kill stage0 at 1s" --format json
+# The largest seed is a uint64: written exactly (jansson's integers are signed; ep_json_u64).
+if "$EP" sim "${INST[@]:0:8}" --seed 18446744073709551615 --requests 50 --format json \
+	>"$TMP/seed.json" 2>"$TMP/err" &&
+	python3 -c 'import json, sys; assert json.load(open(sys.argv[1]))["seed"] == 2**64 - 1' \
+		"$TMP/seed.json" 2>>"$TMP/err"; then
+	pass "sim --seed 2^64-1 written exactly"
+else
+	fail "sim --seed 2^64-1 written exactly" "$(head -c 300 "$TMP/err")"
+fi
 json "model show" "$EP" model show resnet50 --format json
 json "models" "$EP" models --format json
 json "region" "$EP" region --model resnet50 --grid 2 --format json

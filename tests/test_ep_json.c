@@ -4,6 +4,7 @@
  * order) and C's "%.17g" (JSON_REAL_PRECISION(17)), with ".0" added to a whole real.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +40,13 @@ int main(void)
 	/* Strings are escaped; a builder that failed (NULL) is out of memory. */
 	s = dump(json_pack("{s:o}", "k", ep_json_str("a\"b\n")), &rc);
 	CHECK(rc == EP_OK && s && strcmp(s, "{\"k\": \"a\\\"b\\n\"}\n") == 0);
+	free(s);
+	/* A u64 above INT64_MAX (a seed) is written exactly, as a bare number; one that fits is an
+	 * integer; a string that only looks like the mark stays a string. */
+	s = dump(json_pack("[o, o, o, s]", ep_json_u64(UINT64_MAX), ep_json_u64(7),
+			   ep_json_u64((uint64_t)INT64_MAX + 1), "\001u64:x"), &rc);
+	CHECK(rc == EP_OK && s && strcmp(s, "[18446744073709551615, 7, 9223372036854775808, "
+				  "\"\\u0001u64:x\"]\n") == 0);
 	free(s);
 	s = dump(NULL, &rc);
 	CHECK(rc == EP_ENOMEM);
