@@ -12,21 +12,12 @@
 #include "model_exec.h"
 #include "model_file.h"
 #include "model_onnx.h"
-#include "model_weights.h"
 #include "model_profile.h"
+#include "model_report.h"
 #include "model_weights.h"
 #include "model_zoo.h"
 
 #define MIB (1024.0 * 1024.0)
-
-static void shape_str(const struct model_layer *l, char *buf, size_t size)
-{
-	size_t k = 0;
-
-	buf[0] = '\0';
-	for (int d = 0; d < l->rank && k < size; d++)
-		k += (size_t)snprintf(buf + k, size - k, "%s%" PRId64, d ? "x" : "", l->shape[d]);
-}
 
 static int count_cuts(const struct model_graph *g, enum model_cut_rule rule, size_t *n,
 		      struct ep_error *err)
@@ -94,7 +85,7 @@ int cmd_models(int argc, char **argv)
 			model_graph_destroy(g);
 			return cli_fail(cli_exit_code(rc), "%s", err.msg);
 		}
-		shape_str(model_graph_layer(g, 0), input, sizeof(input));
+		model_report_shape(model_graph_layer(g, 0), input, sizeof(input));
 		if (fmt == CLI_TEXT)
 			printf("%-18s %-12s %6zu %12" PRId64 " %9.3f %11zu %15zu\n",
 			       model_zoo[i].name, input, model_graph_layer_count(g),
@@ -120,122 +111,6 @@ int cmd_models(int argc, char **argv)
 	if (fmt == CLI_JSON)
 		printf("]\n");
 	return 0;
-}
-
-static void print_inputs(FILE *f, const struct model_graph *g, const struct model_layer *l,
-			 char sep)
-{
-	if (!l->n_inputs)
-		fputc('-', f);
-	for (int k = 0; k < l->n_inputs; k++)
-		fprintf(f, "%s%s", k ? (char[]){ sep, 0 } : "", model_graph_layer(g, l->inputs[k])->name);
-}
-
-static void show_layers(const struct model_graph *g, enum cli_format fmt)
-{
-	size_t n = model_graph_layer_count(g);
-	char shape[64];
-
-	if (fmt == CLI_TEXT)
-		printf("%5s  %-28s %-24s %-14s %12s %14s  %s\n", "index", "layer", "op", "shape",
-		       "params", "flops", "inputs");
-	else if (fmt == CLI_CSV)
-		printf("index,layer,op,shape,params_trainable,params_non_trainable,flops,dtype,"
-		       "inputs\n");
-	for (size_t i = 0; i < n; i++) {
-		const struct model_layer *l = model_graph_layer(g, i);
-
-		shape_str(l, shape, sizeof(shape));
-		if (fmt == CLI_TEXT) {
-			printf("%5zu  %-28s %-24s %-14s %12" PRId64 " %14" PRId64 "  ", i, l->name,
-			       l->op_name, shape, l->params_trainable + l->params_non_trainable,
-			       l->flops);
-			print_inputs(stdout, g, l, ',');
-			putchar('\n');
-		} else if (fmt == CLI_CSV) {
-			printf("%zu,", i);
-			cli_csv_field(stdout, l->name);
-			printf(",%s,%s,%" PRId64 ",%" PRId64 ",%" PRId64 ",%s,", l->op_name, shape,
-			       l->params_trainable, l->params_non_trainable, l->flops,
-			       model_dtype_name(l->dtype));
-			/* ';' inside the field keeps the CSV columns aligned. */
-			print_inputs(stdout, g, l, ';');
-			putchar('\n');
-		} else {
-			printf("    {\"index\": %zu, \"layer\": ", i);
-			ep_json_string(stdout, l->name);
-			printf(", \"op\": \"%s\", \"shape\": [", l->op_name);
-			for (int d = 0; d < l->rank; d++)
-				printf("%s%" PRId64, d ? ", " : "", l->shape[d]);
-			printf("], \"params_trainable\": %" PRId64 ", \"params_non_trainable\": %" PRId64
-			       ", \"flops\": %" PRId64 ", \"dtype\": \"%s\", \"inputs\": [",
-			       l->params_trainable, l->params_non_trainable, l->flops,
-			       model_dtype_name(l->dtype));
-			for (int k = 0; k < l->n_inputs; k++) {
-				printf("%s", k ? ", " : "");
-				ep_json_string(stdout, model_graph_layer(g, l->inputs[k])->name);
-			}
-			printf("]}%s\n", i + 1 < n ? "," : "");
-		}
-	}
-}
-
-/* exec_mem: NULL, or per cut the measured resident bytes of the executor's stage holding
- * that cut's segment (model_exec.h; 0 for the input). */
-static void show_cuts(const struct model_graph *g, const struct model_profile *p,
-		      const int64_t *exec_mem, enum cli_format fmt)
-{
-	char shape[64];
-
-	if (fmt == CLI_TEXT)
-		printf("%4s  %-28s %-14s %4s %12s %10s %10s %11s %11s %13s%s\n", "cut", "layer",
-		       "shape", "fan", "seg_params", "seg_GFLOPs", "cum_GFLOPs", "seg_mem_MiB",
-		       "cum_mem_MiB", "transfer_KiB", exec_mem ? "  exec_mem_MiB" : "");
-	else if (fmt == CLI_CSV)
-		printf("cut,layer,index,shape,consumers,seg_params,seg_flops,cum_flops,"
-		       "seg_param_bytes,seg_act_bytes,seg_mem_bytes,cum_mem_bytes,transfer_bytes%s\n",
-		       exec_mem ? ",exec_mem_bytes" : "");
-	for (size_t m = 0; m < p->n_cuts; m++) {
-		const struct model_cut_profile *c = &p->cuts[m];
-		const struct model_layer *l = model_graph_layer(g, (size_t)c->layer);
-
-		shape_str(l, shape, sizeof(shape));
-		if (fmt == CLI_TEXT) {
-			printf("%4zu  %-28s %-14s %4d %12" PRId64 " %10.4f %10.4f %11.3f %11.3f "
-			       "%13.2f",
-			       m, l->name, shape, c->consumers, c->seg_params, c->seg_flops / 1e9,
-			       c->cum_flops / 1e9, c->seg_mem_bytes / MIB, c->cum_mem_bytes / MIB,
-			       c->transfer_bytes / 1024.0);
-			if (exec_mem)
-				printf("  %12.3f", (double)exec_mem[m] / MIB);
-			putchar('\n');
-		} else if (fmt == CLI_CSV) {
-			printf("%zu,", m);
-			cli_csv_field(stdout, l->name);
-			printf(",%d,%s,%d,%" PRId64 ",%" PRId64 ",%" PRId64 ",%.17g,%.17g,%.17g,%.17g,"
-			       "%.17g",
-			       c->layer, shape, c->consumers, c->seg_params, c->seg_flops,
-			       c->cum_flops, c->seg_param_bytes, c->seg_act_bytes, c->seg_mem_bytes,
-			       c->cum_mem_bytes, c->transfer_bytes);
-			if (exec_mem)
-				printf(",%" PRId64, exec_mem[m]);
-			putchar('\n');
-		} else {
-			printf("    {\"cut\": %zu, \"layer\": ", m);
-			ep_json_string(stdout, l->name);
-			printf(", \"index\": %d, \"consumers\": %d, \"seg_params\": %" PRId64
-			       ", \"seg_flops\": %" PRId64 ", \"cum_flops\": %" PRId64
-			       ", \"seg_param_bytes\": %.17g, \"seg_act_bytes\": %.17g, "
-			       "\"seg_mem_bytes\": %.17g, \"cum_mem_bytes\": %.17g, "
-			       "\"transfer_bytes\": %.17g",
-			       c->layer, c->consumers, c->seg_params, c->seg_flops, c->cum_flops,
-			       c->seg_param_bytes, c->seg_act_bytes, c->seg_mem_bytes,
-			       c->cum_mem_bytes, c->transfer_bytes);
-			if (exec_mem)
-				printf(", \"exec_mem_bytes\": %" PRId64, exec_mem[m]);
-			printf("}%s\n", m + 1 < p->n_cuts ? "," : "");
-		}
-	}
 }
 
 static const char show_usage[] =
@@ -365,137 +240,6 @@ struct exec_show {
 	const char *weights; /* --weights FILE, or NULL */
 };
 
-/*
- * Measure, per cut segment, the resident memory of the executor's stage holding it, and the
- * whole model's. Everything that can refuse the model (a layer the executor lacks, a weights
- * file of the wrong size) is found here, before anything is printed.
- */
-static int measure_exec(const struct model_graph *g, const struct model_profile *p,
-			const struct exec_show *ex, int64_t *exec_mem,
-			struct model_stage_memory *whole, struct ep_error *err)
-{
-	struct model_exec_options o = MODEL_EXEC_OPTIONS_DEFAULT;
-	struct model_weights *w = NULL;
-	struct model_stage *s = NULL;
-	size_t n = model_graph_layer_count(g);
-	int rc = EP_OK;
-
-	o.threads = ex->threads;
-	for (size_t i = 0; i < n; i++) {
-		rc = model_exec_check_layer(g, i, err);
-		if (rc)
-			return rc;
-	}
-	if (ex->weights) {
-		rc = model_weights_create(g, &w, err);
-		if (rc == EP_OK)
-			rc = model_weights_load(w, ex->weights, err);
-	} else {
-		rc = model_weights_open(g, ex->seed, &w, err);
-	}
-	if (rc) {
-		model_weights_destroy(w);
-		return rc;
-	}
-	exec_mem[0] = 0;
-	for (size_t m = 1; m < p->n_cuts && rc == EP_OK; m++) {
-		struct model_stage_memory mem;
-
-		rc = model_stage_create(w, p->cuts[m - 1].layer, p->cuts[m].layer, &o, &s, err);
-		if (rc)
-			break;
-		model_stage_memory(s, &mem);
-		exec_mem[m] = mem.total_bytes;
-		model_stage_destroy(s);
-		s = NULL;
-	}
-	if (rc == EP_OK)
-		rc = model_stage_create(w, 0, (int)n - 1, &o, &s, err);
-	if (rc == EP_OK)
-		model_stage_memory(s, whole);
-	model_stage_destroy(s);
-	model_weights_destroy(w);
-	return rc;
-}
-
-/* What model show prints besides its tables: the measured memory of --exec. */
-struct model_show_data {
-	const struct model_graph *g;
-	const struct model_profile_options *opt;
-	const struct model_profile *p;
-	const struct exec_show *ex;
-	const int64_t *exec_mem;              /* per cut point, with --exec */
-	const struct model_stage_memory *whole;
-	bool layers, cuts;                    /* --table */
-};
-
-static void model_show_json(const struct model_show_data *d)
-{
-	const struct model_graph *g = d->g;
-
-	printf("{\n  \"model\": ");
-	ep_json_string(stdout, model_graph_name(g));
-	printf(",\n  \"layers_count\": %zu, \"params\": %" PRId64 ", \"flops\": %" PRId64
-	       ",\n  \"cut_rule\": \"%s\", \"accounting\": \"%s\", \"dtype\": \"%s\", "
-	       "\"compression\": %.17g",
-	       model_graph_layer_count(g), model_graph_params(g), model_graph_flops(g),
-	       model_cut_rule_name(d->opt->cuts), model_accounting_name(d->opt->accounting),
-	       model_dtype_name(d->opt->dtype), d->p->options.compression);
-	if (d->ex->on)
-		printf(",\n  \"exec_mem\": {\"weight_bytes\": %" PRId64
-		       ", \"activation_bytes\": %" PRId64 ", \"workspace_bytes\": %" PRId64
-		       ", \"total_bytes\": %" PRId64 "}",
-		       d->whole->weight_bytes, d->whole->activation_bytes,
-		       d->whole->workspace_bytes, d->whole->total_bytes);
-	if (d->layers) {
-		printf(",\n  \"layers\": [\n");
-		show_layers(g, CLI_JSON);
-		printf("  ]");
-	}
-	if (d->cuts) {
-		printf(",\n  \"cut_points\": [\n");
-		show_cuts(g, d->p, d->exec_mem, CLI_JSON);
-		printf("  ]");
-	}
-	printf("\n}\n");
-}
-
-/* Text or CSV: the tables, and in text a summary line before them. */
-static void model_show_table(const struct model_show_data *d, enum cli_format fmt)
-{
-	const struct model_graph *g = d->g;
-	const struct model_profile *p = d->p;
-	const struct model_stage_memory *w = d->whole;
-
-	if (fmt == CLI_TEXT)
-		printf("model %s: %zu layers, %" PRId64 " parameters (%" PRId64
-		       " trainable), %.3f GFLOPs, %zu cut points (%s rule)\n",
-		       model_graph_name(g), model_graph_layer_count(g), model_graph_params(g),
-		       model_graph_params_trainable(g), model_graph_flops(g) / 1e9, p->n_cuts,
-		       model_cut_rule_name(d->opt->cuts));
-	if (fmt == CLI_TEXT && d->ex->on)
-		printf("executor (measured, %d thread%s): whole model %.3f MiB resident "
-		       "(weights %.3f, activations %.3f, workspace %.3f); the accounting "
-		       "estimates %.3f MiB\n",
-		       d->ex->threads, d->ex->threads > 1 ? "s" : "", w->total_bytes / MIB,
-		       w->weight_bytes / MIB, w->activation_bytes / MIB, w->workspace_bytes / MIB,
-		       p->cuts[p->n_cuts - 1].cum_mem_bytes / MIB);
-	if (d->layers) {
-		if (fmt == CLI_TEXT)
-			printf("\nlayers:\n");
-		show_layers(g, fmt);
-	}
-	if (d->layers && d->cuts)
-		putchar('\n');
-	if (d->cuts) {
-		if (fmt == CLI_TEXT)
-			printf("cut points (%s accounting, dtype %s, compression %g):\n",
-			       model_accounting_name(d->opt->accounting),
-			       model_dtype_name(d->opt->dtype), p->options.compression);
-		show_cuts(g, p, d->exec_mem, fmt);
-	}
-}
-
 static int model_show(struct model_graph *g, const struct model_profile_options *opt,
 		      enum cli_format fmt, const char *table, const struct exec_show *ex)
 {
@@ -509,18 +253,18 @@ static int model_show(struct model_graph *g, const struct model_profile_options 
 		return cli_fail(cli_exit_code(rc), "%s", err.msg);
 	if (ex->on) {
 		exec_mem = calloc(p->n_cuts, sizeof(*exec_mem));
-		rc = exec_mem ? measure_exec(g, p, ex, exec_mem, &whole, &err)
+		rc = exec_mem ? model_report_exec_memory(g, p, ex->seed, ex->threads, ex->weights,
+							 exec_mem, &whole, &err)
 			      : ep_error_set(&err, EP_ENOMEM, "out of memory");
 	}
 	if (rc == EP_OK) {
-		struct model_show_data d = { g, opt, p, ex, exec_mem, &whole,
-					     strcmp(table, "cuts") != 0,
-					     strcmp(table, "layers") != 0 };
+		struct model_report r = { g, opt, p, strcmp(table, "cuts") != 0,
+					  strcmp(table, "layers") != 0, exec_mem, &whole,
+					  ex->threads };
 
-		if (fmt == CLI_JSON)
-			model_show_json(&d);
-		else
-			model_show_table(&d, fmt);
+		model_report_write(stdout, fmt == CLI_JSON ? MODEL_REPORT_JSON
+					   : fmt == CLI_CSV ? MODEL_REPORT_CSV
+							    : MODEL_REPORT_TEXT, &r);
 	}
 	model_profile_destroy(p);
 	free(exec_mem);
