@@ -155,8 +155,9 @@ fi
 # MobileNetV2's file, each in a directory of its own holding its copy of /config (relative
 # paths: a pod's /config is its own volume); during the workload the ConfigMap of MobileNet's
 # file (edgepipe deploy's second output, whose pod templates are the first's) reaches the
-# dispatcher's copy, and the hosts' copies 1.5 s later, as kubelets refresh a ConfigMap volume
-# each at its own time. The dispatcher, watching its model file, rolls MobileNet out; hosts
+# dispatcher's copy, and the hosts' copies only once a host has been assigned the new version,
+# as kubelets refresh a ConfigMap volume each at its own time (heartbeat timeout 3 s: no host
+# starved of CPU on a loaded machine is taken for dead during the roll-out). The dispatcher, watching its model file, rolls MobileNet out; hosts
 # whose copy is still the old model wait for theirs. Checks: every request answered once with
 # the whole model's output of the version that answered it, the update went live, no
 # deployment failed.
@@ -164,12 +165,12 @@ fi
 if [ $started = 1 ] &&
 	"$EP" deploy --k8s -o "$TMP/roll1" --node-names a,b,c,d --model "$TMP/m.model" --mem 64MiB \
 		--cluster uniform --bw-range 100Mbit:200Mbit --seed 1 --port "$PORT" \
-		--dispatch-port $((PORT + 2)) -- --probes 0 --compute real --requests 60 \
-		--workload constant:10 --db /data/roll.db >"$TMP/deploy.log" 2>&1 &&
+		--dispatch-port $((PORT + 2)) -- --probes 0 --compute real --requests 80 \
+		--workload constant:10 --heartbeat-timeout 3s --db /data/roll.db >"$TMP/deploy.log" 2>&1 &&
 	"$EP" deploy --k8s -o "$TMP/roll2" --node-names a,b,c,d --model "$TMP/m2.model" --mem 64MiB \
 		--cluster uniform --bw-range 100Mbit:200Mbit --seed 1 --port "$PORT" \
-		--dispatch-port $((PORT + 2)) -- --probes 0 --compute real --requests 60 \
-		--workload constant:10 --db /data/roll.db >>"$TMP/deploy.log" 2>&1 &&
+		--dispatch-port $((PORT + 2)) -- --probes 0 --compute real --requests 80 \
+		--workload constant:10 --heartbeat-timeout 3s --db /data/roll.db >>"$TMP/deploy.log" 2>&1 &&
 	"$py" "$here/tests/k8s/deploy_commands.py" "$TMP/roll1" "$TMP/r1" &&
 	"$py" "$here/tests/k8s/deploy_commands.py" "$TMP/roll2" "$TMP/r2"; then
 	cmp -s "$TMP/r1/controller.args" "$TMP/r2/controller.args" &&
@@ -199,12 +200,17 @@ if [ $started = 1 ] &&
 		grep -q "deployment 0 stage 0 of" "$TMP"/roll-host-*.log 2>/dev/null && break
 		sleep 0.05
 	done
-	sleep 1.5
-	# kubelet's update: the new files, then one rename (here one per file).
+	sleep 1
+	# kubelet's update: the new files, then one rename (here one per file). The hosts' copies
+	# change once a host has been assigned the new version and found its copy old.
 	for f in model.model plan.json; do
 		cp "$TMP/r2/config/$f" "$TMP/pod-c/config/.$f" && mv "$TMP/pod-c/config/.$f" "$TMP/pod-c/config/$f"
 	done
-	sleep 1.5
+	for _ in $(seq 600); do
+		grep -q "waiting for it to change" "$TMP"/roll-host-*.log && break
+		sleep 0.05
+	done
+	sleep 0.5
 	for i in 0 1 2 3; do
 		for f in model.model plan.json; do
 			cp "$TMP/r2/config/$f" "$TMP/pod-$i/config/.$f" && mv "$TMP/pod-$i/config/.$f" "$TMP/pod-$i/config/$f"
@@ -215,8 +221,8 @@ if [ $started = 1 ] &&
 	[ $rc = 0 ] && pass "roll-out through the ConfigMap: dispatch exit 0" ||
 		fail "roll-out: dispatch exit $rc" "${a[*]}" "$(tail -5 "$TMP/roll.err")"
 	got=$(sqlite3 "$TMP/roll.db" "SELECT answered, incomplete, duplicates, mismatches FROM emu_summary" 2>&1)
-	[ "$got" = "60|0|0|0" ] && pass "roll-out: 60 answered once, each its version's whole-model output" ||
-		fail "roll-out: answered|incomplete|duplicates|mismatches = '$got', want 60|0|0|0"
+	[ "$got" = "80|0|0|0" ] && pass "roll-out: 80 answered once, each its version's whole-model output" ||
+		fail "roll-out: answered|incomplete|duplicates|mismatches = '$got', want 80|0|0|0"
 	got=$(sqlite3 "$TMP/roll.db" "SELECT model, live_s IS NOT NULL FROM emu_updates;
 		SELECT count(*) FROM emu_deployments WHERE state = 'failed';
 		SELECT count(DISTINCT d.version) FROM emu_requests r JOIN emu_deployments d ON
