@@ -481,6 +481,8 @@ static int check_cluster(const struct cluster *c, struct ep_error *err)
 	return EP_OK;
 }
 
+/* Long on purpose: the bring-up is one sequence (check, register everything, then create it in
+ * order) with one goto-cleanup exit, which splitting would scatter. */
 int emu_net_create(struct emu_registry *reg, const struct emu_caps *caps,
 		   const struct cluster *c, const struct emu_net_options *opt,
 		   struct emu_net **out, struct ep_error *err)

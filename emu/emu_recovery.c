@@ -323,17 +323,13 @@ static bool uses_link(const struct emu_session *s, const struct deploy *d, int a
 	return false;
 }
 
-int emu_deploy_spawn(struct emu_session *s, const struct plan *plan, int version, double now)
+/* A new deployment of `plan` (version `version`), STARTING, its arrays allocated; NULL when out
+ * of memory (fatal set; a half-made one stays in the array as FAILED for teardown). */
+static struct deploy *deploy_add(struct emu_session *s, const struct plan *plan, int version,
+				 double now)
 {
-	const struct version *v = &s->dpl.vers[version];
-	const struct problem *p = v->pp;
-	bool transport = !s->cfg.remote &&
-			 emu_net_mech(s->net, EMU_PROP_LATENCY) == EMU_MECH_TRANSPORT;
+	int n = plan->n_stages;
 	struct deploy *d;
-	int n = plan->n_stages, k;
-	char desc[512], unreachable[400] = "";
-	int unreachable_node = -1;
-	size_t used = 0;
 
 	/* The timeline's workers walk the deployments to signal a node's processes. */
 	pthread_mutex_lock(&s->tl.mu);
@@ -344,16 +340,15 @@ int emu_deploy_spawn(struct emu_session *s, const struct plan *plan, int version
 		if (!nv) {
 			pthread_mutex_unlock(&s->tl.mu);
 			emu_sess_fail(s, EP_ENOMEM, "out of memory for a deployment");
-			return -1;
+			return NULL;
 		}
 		s->dpl.deps = nv;
 		s->dpl.cap_deps = cap;
 	}
-	k = s->dpl.n_deps;
-	d = &s->dpl.deps[k];
+	d = &s->dpl.deps[s->dpl.n_deps];
 	memset(d, 0, sizeof(*d));
 	plan_init(&d->plan);
-	d->id = k;
+	d->id = s->dpl.n_deps;
 	d->version = version;
 	d->n = n;
 	d->state = DEP_STARTING;
@@ -373,7 +368,7 @@ int emu_deploy_spawn(struct emu_session *s, const struct plan *plan, int version
 		d->n = 0;
 		d->state = DEP_FAILED;
 		pthread_mutex_unlock(&s->tl.mu);
-		return -1;
+		return NULL;
 	}
 	for (int i = 0; i < n; i++) {
 		d->ctl[i] = -1;
@@ -381,101 +376,138 @@ int emu_deploy_spawn(struct emu_session *s, const struct plan *plan, int version
 		d->pid[i] = -1;
 	}
 	pthread_mutex_unlock(&s->tl.mu);
-	plan_cost(p, &d->plan, &d->cost, NULL, NULL);
+	return d;
+}
+
+/* What stage i of deployment d (version v) is told: addresses, ports, tensor shapes, the codec,
+ * its busy work or layers; and its record. *flops gets the stage's FLOPs. */
+static void stage_spec_fill(struct emu_session *s, const struct version *v, struct deploy *d,
+			    int i, bool transport, struct emu_stage_spec *sp, double *flops)
+{
+	const struct problem *p = v->pp;
+	const struct plan_stage *st = &d->plan.stages[i];
+	int n = d->n, node = st->node, next = i + 1 < n ? d->plan.stages[i + 1].node : s->n;
+	int prev = i > 0 ? d->plan.stages[i - 1].node : s->n;
+	double speed = s->cl->speed_flops[node];
+
+	*flops = p->cum_flops[st->end_cut] - p->cum_flops[st->first_cut];
+	memset(sp, 0, sizeof(*sp));
+	sp->deployment = d->id;
+	sp->index = i;
+	sp->n_stages = n;
+	sp->node = node;
+	sp->next_node = next;
+	if (!s->cfg.remote) {
+		sp->listen_addr = emu_net_addr(s->net, node);
+		sp->next_addr = emu_net_addr(s->net, next);
+	}
+	sp->listen_port = (uint16_t)(EMU_STAGE_PORT_BASE + d->id % EMU_STAGE_PORT_SPAN);
+	sp->next_port = next == s->n ? EMU_RESULT_PORT : sp->listen_port;
+	emu_version_cut_shape(s, v, st->first_cut, sp->in_shape, &sp->in_rank, &sp->out_bytes);
+	emu_version_cut_shape(s, v, st->end_cut, sp->out_shape, &sp->out_rank, &sp->out_bytes);
+	if (s->disp.codec)
+		snprintf(sp->codec, sizeof(sp->codec), "%s", emu_codec_spec(s->disp.codec));
+	sp->work_iters = s->cfg.compute && speed > 0
+				 ? *flops / speed * s->nodes[node].share_eff * s->work_rate
+				 : 0;
+	sp->work_rate = s->work_rate;
+	sp->hold_s = transport ? cluster_latency(s->cl, prev, node) : 0;
+	sp->dense_output = i == n - 1;
+	if (s->cfg.real) {
+		sp->weights = v->w;
+		sp->first_layer = p->profile->cuts[st->first_cut].layer;
+		sp->last_layer = p->profile->cuts[st->end_cut].layer;
+		sp->threads = s->cfg.threads;
+		sp->work_iters = 0;
+	}
+	sp->report_period_s = s->cfg.heartbeat_period_s;
+	sp->stuck_timeout_s = s->cfg.heartbeat_timeout_s;
+	sp->seed = s->cfg.seed + (uint64_t)d->id * 131u;
+	sp->controller = s->self;
+	d->rec[i] = (struct emu_stage_record){
+		.deployment = d->id, .stage = i, .node = node, .first_cut = st->first_cut,
+		.end_cut = st->end_cut, .flops = *flops, .cpu_share = s->nodes[node].share,
+		.work_iters = sp->work_iters, .hold_s = sp->hold_s,
+	};
+}
+
+/* Fork stage i of d in its node's namespace and cgroup, its control socket a socketpair.
+ * false: fatal set. */
+static bool stage_start_local(struct emu_session *s, struct deploy *d, int i,
+			      struct emu_stage_spec *sp)
+{
+	int node = sp->node, sv[2], rc;
+	struct ep_error e;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+		emu_sess_fail(s, EP_EIO, "socketpair: %s", strerror(errno));
+		return false;
+	}
+	sp->ctl_fd = sv[1];
+	if ((rc = emu_net_spawn(s->net, node, s->nodes[node].cg, emu_stage_main, sp, &pid,
+				&e)) != EP_OK) {
+		close(sv[0]);
+		close(sv[1]);
+		emu_sess_fail(s, rc, "deployment %d, stage %d: %.400s", d->id, i, e.msg);
+		return false;
+	}
+	close(sv[1]);
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	d->ctl[i] = sv[0];
+	/* The ground truth: a dead node runs nothing, a stalled one runs nothing yet. A kill or
+	 * stall fired since the fork did not see this pid: it is applied here, under the lock the
+	 * timeline's workers take. */
+	pthread_mutex_lock(&s->tl.mu);
+	d->pid[i] = pid;
+	d->status[i] = -1;
+	if (s->nodes[node].killed)
+		kill(pid, SIGKILL);
+	else if (s->nodes[node].stalled)
+		kill(pid, SIGSTOP);
+	pthread_mutex_unlock(&s->tl.mu);
+	return true;
+}
+
+int emu_deploy_spawn(struct emu_session *s, const struct plan *plan, int version, double now)
+{
+	const struct version *v = &s->dpl.vers[version];
+	bool transport = !s->cfg.remote &&
+			 emu_net_mech(s->net, EMU_PROP_LATENCY) == EMU_MECH_TRANSPORT;
+	struct deploy *d = deploy_add(s, plan, version, now);
+	int n = plan->n_stages;
+	char desc[512], unreachable[400] = "";
+	int unreachable_node = -1;
+	size_t used = 0;
+
+	if (!d)
+		return -1;
+	plan_cost(v->pp, &d->plan, &d->cost, NULL, NULL);
 	d->hold_res_s = transport ? cluster_latency(s->cl, plan->stages[n - 1].node, s->n) : 0;
 	for (int i = 0; i < n; i++) {
-		const struct plan_stage *st = &plan->stages[i];
-		int node = st->node, next = i + 1 < n ? plan->stages[i + 1].node : s->n;
-		int prev = i > 0 ? plan->stages[i - 1].node : s->n, sv[2];
-		double flops = p->cum_flops[st->end_cut] - p->cum_flops[st->first_cut];
-		double speed = s->cl->speed_flops[node];
 		struct emu_stage_spec sp;
-		struct ep_error e;
-		pid_t pid;
-		int rc;
+		double flops;
 
-		memset(&sp, 0, sizeof(sp));
-		sp.deployment = d->id;
-		sp.index = i;
-		sp.n_stages = n;
-		sp.node = node;
-		sp.next_node = next;
-		if (!s->cfg.remote) {
-			sp.listen_addr = emu_net_addr(s->net, node);
-			sp.next_addr = emu_net_addr(s->net, next);
-		}
-		sp.listen_port = (uint16_t)(EMU_STAGE_PORT_BASE + d->id % EMU_STAGE_PORT_SPAN);
-		sp.next_port = next == s->n ? EMU_RESULT_PORT : sp.listen_port;
-		emu_version_cut_shape(s, v, st->first_cut, sp.in_shape, &sp.in_rank, &sp.out_bytes);
-		emu_version_cut_shape(s, v, st->end_cut, sp.out_shape, &sp.out_rank, &sp.out_bytes);
-		if (s->disp.codec)
-			snprintf(sp.codec, sizeof(sp.codec), "%s", emu_codec_spec(s->disp.codec));
-		sp.work_iters = s->cfg.compute && speed > 0
-					? flops / speed * s->nodes[node].share_eff * s->work_rate
-					: 0;
-		sp.work_rate = s->work_rate;
-		sp.hold_s = transport ? cluster_latency(s->cl, prev, node) : 0;
-		sp.dense_output = i == n - 1;
-		if (s->cfg.real) {
-			sp.weights = v->w;
-			sp.first_layer = p->profile->cuts[st->first_cut].layer;
-			sp.last_layer = p->profile->cuts[st->end_cut].layer;
-			sp.threads = s->cfg.threads;
-			sp.work_iters = 0;
-		}
-		sp.report_period_s = s->cfg.heartbeat_period_s;
-		sp.stuck_timeout_s = s->cfg.heartbeat_timeout_s;
-		sp.seed = s->cfg.seed + (uint64_t)d->id * 131u;
-		sp.controller = s->self;
-		d->rec[i] = (struct emu_stage_record){
-			.deployment = d->id, .stage = i, .node = node, .first_cut = st->first_cut,
-			.end_cut = st->end_cut, .flops = flops, .cpu_share = s->nodes[node].share,
-			.work_iters = sp.work_iters, .hold_s = sp.hold_s,
-		};
+		stage_spec_fill(s, v, d, i, transport, &sp, &flops);
 		if (s->cfg.remote) {
 			/* A real host: the assignment over TCP; the connection is the control
 			 * socket (emu_remote.h). An unreachable host fails the deployment. */
-			struct emu_remote_assign_extra x = { flops, speed };
+			struct emu_remote_assign_extra x = { flops, s->cl->speed_flops[sp.node] };
 
 			if (!unreachable[0] &&
 			    (d->ctl[i] = emu_remote_assign(s, &sp, &x, unreachable,
 							   sizeof(unreachable))) < 0)
-				unreachable_node = node;
-			used += (size_t)snprintf(desc + used,
-						 used < sizeof(desc) ? sizeof(desc) - used : 0,
-						 "%s%d..%d@%d", i ? " " : "", st->first_cut,
-						 st->end_cut, node);
-			continue;
-		}
-		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
-			emu_sess_fail(s, EP_EIO, "socketpair: %s", strerror(errno));
+				unreachable_node = sp.node;
+		} else if (!stage_start_local(s, d, i, &sp)) {
 			return -1;
 		}
-		sp.ctl_fd = sv[1];
-		if ((rc = emu_net_spawn(s->net, node, s->nodes[node].cg, emu_stage_main, &sp, &pid,
-					&e)) != EP_OK) {
-			close(sv[0]);
-			close(sv[1]);
-			emu_sess_fail(s, rc, "deployment %d, stage %d: %.400s", d->id, i, e.msg);
-			return -1;
-		}
-		close(sv[1]);
-		fcntl(sv[0], F_SETFL, O_NONBLOCK);
-		d->ctl[i] = sv[0];
-		/* The ground truth: a dead node runs nothing, a stalled one runs nothing yet. A
-		 * kill or stall fired since the fork did not see this pid: it is applied here,
-		 * under the lock the timeline's workers take. */
-		pthread_mutex_lock(&s->tl.mu);
-		d->pid[i] = pid;
-		d->status[i] = -1;
-		if (s->nodes[node].killed)
-			kill(pid, SIGKILL);
-		else if (s->nodes[node].stalled)
-			kill(pid, SIGSTOP);
-		pthread_mutex_unlock(&s->tl.mu);
+	}
+	for (int i = 0; i < n; i++) {
+		const struct plan_stage *st = &plan->stages[i];
+
 		used += (size_t)snprintf(desc + used, used < sizeof(desc) ? sizeof(desc) - used : 0,
 					 "%s%d..%d@%d", i ? " " : "", st->first_cut, st->end_cut,
-					 node);
+					 st->node);
 	}
 	emu_sess_event(s, "deploy", -1, -1, d->id,
 		       "deployment %d of %s: %.160s (bottleneck %.3f ms)", d->id, v->name, desc,
@@ -495,7 +527,7 @@ int emu_deploy_spawn(struct emu_session *s, const struct plan *plan, int version
 		}
 		emu_deploy_fail(s, d, now, "%s", unreachable);
 	}
-	return k;
+	return d->id;
 }
 
 void emu_deploy_kill(struct emu_session *s, struct deploy *d)
@@ -640,6 +672,26 @@ static void describe_status(int st, char *buf, size_t size)
 		snprintf(buf, size, "ended (status %#x)", st);
 }
 
+/* A draining deployment whose last request came back is drained: recorded (the update it made
+ * way for) and stopped. */
+static void drain_check(struct emu_session *s, struct deploy *d, double now)
+{
+	if (d->state != DEP_DRAINING || d->in_flight > 0)
+		return;
+	emu_sess_event(s, "drained", -1, -1, d->id, "deployment %d drained", d->id);
+	for (int i = 0; i < s->n_urec; i++)
+		if (s->urec[i].drained_s < 0 && s->urec[i].live_s >= 0 &&
+		    s->urec[i].version > d->version)
+			s->urec[i].drained_s = now - s->t0_s;
+	emu_deploy_stop(s, d, now);
+}
+
+void emu_deploy_drains(struct emu_session *s, double now)
+{
+	for (int k = 0; k < s->dpl.n_deps; k++)
+		drain_check(s, &s->dpl.deps[k], now);
+}
+
 void emu_deploy_step(struct emu_session *s, double now)
 {
 	reap(s);
@@ -684,17 +736,7 @@ void emu_deploy_step(struct emu_session *s, double now)
 						"not connected within %.3g s (--deploy-timeout)",
 						s->cfg.deploy_timeout_s);
 			break;
-		case DEP_DRAINING:
-			if (d->in_flight <= 0) {
-				emu_sess_event(s, "drained", -1, -1, d->id, "deployment %d drained",
-					       d->id);
-				for (int i = 0; i < s->n_urec; i++)
-					if (s->urec[i].drained_s < 0 && s->urec[i].live_s >= 0 &&
-					    s->urec[i].version > d->version)
-						s->urec[i].drained_s = now - s->t0_s;
-				emu_deploy_stop(s, d, now);
-			}
-			break;
+		case DEP_DRAINING: drain_check(s, d, now); break;
 		case DEP_STOPPING:
 			for (int i = 0; i < d->n; i++)
 				all_gone = all_gone && (d->status[i] != -1 || d->pid[i] <= 0);
@@ -919,6 +961,40 @@ void emu_heartbeat_check(struct emu_session *s, double now)
 
 /* ---- re-planning ---- */
 
+/* Fill *sub (zeroed) with the m nodes map[0..m) of the cluster and the dispatcher (map[m] = n),
+ * links found cut at CUT_BPS. EP_ENOMEM: the caller destroys what was made. */
+static int sub_cluster_fill(const struct emu_session *s, struct cluster *sub, const int *map,
+			    int m)
+{
+	const struct cluster *cl = s->cl;
+	int v = s->n + 1;
+
+	sub->n = m;
+	sub->mem_bytes = malloc((size_t)m * sizeof(double));
+	sub->speed_flops = malloc((size_t)m * sizeof(double));
+	/* A measured profile's compute scales by the speed factors (problem.h). */
+	sub->speed_factor = malloc((size_t)m * sizeof(double));
+	sub->bw_bps = malloc((size_t)(m + 1) * (size_t)(m + 1) * sizeof(double));
+	sub->latency_s = malloc((size_t)(m + 1) * (size_t)(m + 1) * sizeof(double));
+	if (!sub->mem_bytes || !sub->speed_flops || !sub->speed_factor || !sub->bw_bps ||
+	    !sub->latency_s)
+		return EP_ENOMEM;
+	for (int i = 0; i < m; i++) {
+		sub->mem_bytes[i] = cl->mem_bytes[map[i]];
+		sub->speed_flops[i] = cl->speed_flops[map[i]];
+		sub->speed_factor[i] = cl->speed_factor ? cl->speed_factor[map[i]] : 1.0;
+	}
+	for (int i = 0; i <= m; i++)
+		for (int j = 0; j <= m; j++) {
+			bool cut = i != j && s->cut[map[i] * v + map[j]];
+
+			sub->bw_bps[i * (m + 1) + j] =
+				i == j ? 0 : cut ? CUT_BPS : cluster_bw(cl, map[i], map[j]);
+			sub->latency_s[i * (m + 1) + j] = cluster_latency(cl, map[i], map[j]);
+		}
+	return EP_OK;
+}
+
 /*
  * Plan problem p on the nodes not declared dead: a sub-cluster of those nodes and the
  * dispatcher, cut links at CUT_BPS; the plan's nodes mapped back. If the plan still crosses a
@@ -928,7 +1004,6 @@ void emu_heartbeat_check(struct emu_session *s, double now)
 static int plan_on_alive(struct emu_session *s, const struct problem *full, struct plan *out,
 			 char *reason, size_t rsize)
 {
-	const struct cluster *cl = s->cl;
 	int n = s->n, v = n + 1, rc = EP_EINFEASIBLE;
 	int *map = malloc((size_t)v * sizeof(int));
 	bool *excl = calloc((size_t)n, sizeof(bool));
@@ -960,33 +1035,12 @@ static int plan_on_alive(struct emu_session *s, const struct problem *full, stru
 			break;
 		}
 		map[m] = n;
-		sub->n = m;
-		sub->mem_bytes = malloc((size_t)m * sizeof(double));
-		sub->speed_flops = malloc((size_t)m * sizeof(double));
-		/* A measured profile's compute scales by the speed factors (problem.h). */
-		sub->speed_factor = malloc((size_t)m * sizeof(double));
-		sub->bw_bps = malloc((size_t)(m + 1) * (size_t)(m + 1) * sizeof(double));
-		sub->latency_s = malloc((size_t)(m + 1) * (size_t)(m + 1) * sizeof(double));
-		if (!sub->mem_bytes || !sub->speed_flops || !sub->speed_factor || !sub->bw_bps ||
-		    !sub->latency_s) {
+		if (sub_cluster_fill(s, sub, map, m) != EP_OK) {
 			cluster_destroy(sub);
 			snprintf(reason, rsize, "out of memory re-planning");
 			rc = EP_ENOMEM;
 			break;
 		}
-		for (int i = 0; i < m; i++) {
-			sub->mem_bytes[i] = cl->mem_bytes[map[i]];
-			sub->speed_flops[i] = cl->speed_flops[map[i]];
-			sub->speed_factor[i] = cl->speed_factor ? cl->speed_factor[map[i]] : 1.0;
-		}
-		for (int i = 0; i <= m; i++)
-			for (int j = 0; j <= m; j++) {
-				bool cut = i != j && s->cut[map[i] * v + map[j]];
-
-				sub->bw_bps[i * (m + 1) + j] =
-					i == j ? 0 : cut ? CUT_BPS : cluster_bw(cl, map[i], map[j]);
-				sub->latency_s[i * (m + 1) + j] = cluster_latency(cl, map[i], map[j]);
-			}
 		rc = problem_init(&p, full->profile, sub, &full->options, &err);
 		have_p = rc == EP_OK;
 		if (rc == EP_OK)

@@ -609,145 +609,171 @@ static void cpu_mark(struct emu_session *s, bool end)
 		cpu_sample(s, s->cpu_b, &s->t_cpu_b_s);
 }
 
+/* The poll set, grown as deployments come (never shrunk): descriptors and what each is. */
+struct poll_set {
+	struct pollfd *pfd;
+	struct pfd_tag *tag;
+	int n, cap;
+};
+
+static void poll_add(struct poll_set *ps, int fd, short events, enum tag tag, int a, int b)
+{
+	ps->pfd[ps->n] = (struct pollfd){ .fd = fd, .events = events };
+	ps->tag[ps->n++] = (struct pfd_tag){ tag, a, b };
+}
+
+/* One pass's work before polling, phase by phase. false: the run is over (done, given up, or
+ * a fatal error). */
+static bool loop_steps(struct emu_session *s, double now)
+{
+	emu_deploy_step(s, now);
+	if (s->fatal.code)
+		return false;
+	/* The faults applied since the last pass are recorded before the detections they may
+	 * have caused. */
+	if (s->phase == PH_RUN)
+		emu_timeline_step(s, now);
+	emu_heartbeat_check(s, now);
+	if (s->cfg.remote)
+		emu_remote_step(s, now);
+	if (s->phase == PH_START)
+		start_phase_check(s, now);
+	if (s->phase == PH_PROBE)
+		emu_probe_step(s, now);
+	if (s->phase == PH_RUN)
+		emu_recovery_replan(s, now);
+	if (s->fatal.code)
+		return false;
+	emu_dispatch_step(s, now);
+	emu_dispatch_answers(s, now);
+	emu_deploy_drains(s, now);
+	cpu_mark(s, s->disp.answered == s->cfg.requests);
+	if ((s->phase == PH_RUN && s->disp.answered == s->cfg.requests) || s->rep.gave_up) {
+		s->phase = PH_DONE;
+		return false;
+	}
+	if (s->phase == PH_RUN)
+		status_line(s, now);
+	return true;
+}
+
+/* Every descriptor the loop waits on. false: out of memory (fatal set). */
+static bool poll_build(struct emu_session *s, struct poll_set *ps)
+{
+	int need = 5 + s->disp.n_pc;
+
+	for (int k = 0; k < s->dpl.n_deps; k++)
+		need += s->dpl.deps[k].n + 2;
+	if (need > ps->cap) {
+		struct pollfd *np2 = realloc(ps->pfd, (size_t)need * 2 * sizeof(*ps->pfd));
+		struct pfd_tag *nt = realloc(ps->tag, (size_t)need * 2 * sizeof(*ps->tag));
+
+		if (np2)
+			ps->pfd = np2;
+		if (nt)
+			ps->tag = nt;
+		if (!np2 || !nt) {
+			emu_sess_fail(s, EP_ENOMEM, "out of memory in the event loop");
+			return false;
+		}
+		ps->cap = need * 2;
+	}
+	ps->n = 0;
+	if (s->cfg.stop_fd >= 0)
+		poll_add(ps, s->cfg.stop_fd, POLLIN, T_STOP, 0, 0);
+	poll_add(ps, s->hb_fd, POLLIN, T_HB, 0, 0);
+	if (s->tl.wake[0] >= 0)
+		poll_add(ps, s->tl.wake[0], POLLIN, T_TIMELINE, 0, 0);
+	poll_add(ps, s->res_ls, POLLIN, T_LISTEN, 0, 0);
+	for (int i = 0; i < s->disp.n_pc; i++)
+		poll_add(ps, s->disp.pc[i].fd, POLLIN, T_PENDING, i, 0);
+	for (int k = 0; k < s->dpl.n_deps; k++) {
+		struct deploy *d = &s->dpl.deps[k];
+
+		for (int i = 0; i < d->n; i++)
+			if (d->ctl[i] >= 0)
+				poll_add(ps, d->ctl[i], POLLIN, T_CTL, k, i);
+		if (d->in_fd >= 0)
+			poll_add(ps, d->in_fd,
+				 (short)(POLLIN | (d->in_connecting || d->out.count > 0 ? POLLOUT : 0)),
+				 T_DEP, k, 0);
+		if (d->res_fd >= 0)
+			poll_add(ps, d->res_fd, POLLIN, T_DEP, k, 1);
+	}
+	return true;
+}
+
+/* When the loop must wake up at the latest: the dispatcher's, the timeline's, the heartbeat
+ * check's and the status line's next times, and at most LOOP_MAX_WAIT_S from now. */
+static double loop_wake(const struct emu_session *s, double now)
+{
+	double wake = now + LOOP_MAX_WAIT_S;
+
+	wake = fmin(wake, emu_dispatch_next_time(s, now));
+	if (s->phase == PH_RUN)
+		wake = fmin(wake, emu_timeline_next_time(s));
+	wake = fmin(wake, s->next_hb_check_s);
+	if (s->cfg.status && s->phase == PH_RUN && s->next_status_s > 0)
+		wake = fmin(wake, s->next_status_s);
+	return wake;
+}
+
+/* Hand each descriptor that polled ready to its owner. */
+static void poll_dispatch(struct emu_session *s, const struct poll_set *ps, double now)
+{
+	for (int j = 0; j < ps->n; j++) {
+		const struct pfd_tag *tg = &ps->tag[j];
+		short rev = ps->pfd[j].revents;
+
+		if (!rev)
+			continue;
+		switch (tg->tag) {
+		case T_STOP:
+			s->rep.interrupted = true;
+			s->phase = PH_DONE;
+			break;
+		case T_HB: emu_heartbeat_read(s, now); break;
+		case T_TIMELINE: break; /* recorded at the top of the next pass */
+		case T_LISTEN: emu_dispatch_accept(s, now); break;
+		case T_PENDING: emu_dispatch_pending_io(s, tg->a, now); break;
+		case T_CTL: emu_deploy_ctl(s, &s->dpl.deps[tg->a], tg->b, now); break;
+		case T_DEP:
+			emu_dispatch_io(s, &s->dpl.deps[tg->a], tg->b == 0 ? rev : 0,
+					tg->b == 1 ? rev : 0, now);
+			break;
+		}
+	}
+	emu_dispatch_pending_tidy(s);
+}
+
+/* The event loop, as libuv's uv_run: steps, poll set, wait until the next due time, hand what
+ * is ready to its owner; one clock reading per phase. Returns the fatal error's code or EP_OK. */
 static int run_loop(struct emu_session *s)
 {
-	struct pollfd *pfd = NULL;
-	struct pfd_tag *tag = NULL;
-	int cap = 0;
+	struct poll_set ps = { 0 };
 
 	while (s->phase != PH_DONE && !s->fatal.code) {
 		double now = emu_now_s(), wake;
 		struct timespec ts;
-		int np = 0, need = 5 + s->disp.n_pc, rc;
+		int rc;
 
-		emu_deploy_step(s, now);
-		if (s->fatal.code)
+		if (!loop_steps(s, now) || !poll_build(s, &ps))
 			break;
-		/* The faults applied since the last pass are recorded before the detections they
-		 * may have caused. */
-		if (s->phase == PH_RUN)
-			emu_timeline_step(s, now);
-		emu_heartbeat_check(s, now);
-		if (s->cfg.remote)
-			emu_remote_step(s, now);
-		if (s->phase == PH_START)
-			start_phase_check(s, now);
-		if (s->phase == PH_PROBE)
-			emu_probe_step(s, now);
-		if (s->phase == PH_RUN)
-			emu_recovery_replan(s, now);
-		if (s->fatal.code)
-			break;
-		emu_dispatch_step(s, now);
-		emu_dispatch_answers(s, now);
-		cpu_mark(s, s->disp.answered == s->cfg.requests);
-		if (s->phase == PH_RUN && s->disp.answered == s->cfg.requests) {
-			s->phase = PH_DONE;
-			break;
-		}
-		if (s->rep.gave_up) {
-			s->phase = PH_DONE;
-			break;
-		}
-		if (s->phase == PH_RUN)
-			status_line(s, now);
-
-		for (int k = 0; k < s->dpl.n_deps; k++)
-			need += s->dpl.deps[k].n + 2;
-		if (need > cap) {
-			struct pollfd *np2 = realloc(pfd, (size_t)need * 2 * sizeof(*pfd));
-			struct pfd_tag *nt = realloc(tag, (size_t)need * 2 * sizeof(*tag));
-
-			if (np2)
-				pfd = np2;
-			if (nt)
-				tag = nt;
-			if (!np2 || !nt) {
-				emu_sess_fail(s, EP_ENOMEM, "out of memory in the event loop");
-				break;
-			}
-			cap = need * 2;
-		}
-		if (s->cfg.stop_fd >= 0) {
-			pfd[np] = (struct pollfd){ .fd = s->cfg.stop_fd, .events = POLLIN };
-			tag[np++] = (struct pfd_tag){ T_STOP, 0, 0 };
-		}
-		pfd[np] = (struct pollfd){ .fd = s->hb_fd, .events = POLLIN };
-		tag[np++] = (struct pfd_tag){ T_HB, 0, 0 };
-		if (s->tl.wake[0] >= 0) {
-			pfd[np] = (struct pollfd){ .fd = s->tl.wake[0], .events = POLLIN };
-			tag[np++] = (struct pfd_tag){ T_TIMELINE, 0, 0 };
-		}
-		pfd[np] = (struct pollfd){ .fd = s->res_ls, .events = POLLIN };
-		tag[np++] = (struct pfd_tag){ T_LISTEN, 0, 0 };
-		for (int i = 0; i < s->disp.n_pc; i++) {
-			pfd[np] = (struct pollfd){ .fd = s->disp.pc[i].fd, .events = POLLIN };
-			tag[np++] = (struct pfd_tag){ T_PENDING, i, 0 };
-		}
-		for (int k = 0; k < s->dpl.n_deps; k++) {
-			struct deploy *d = &s->dpl.deps[k];
-
-			for (int i = 0; i < d->n; i++)
-				if (d->ctl[i] >= 0) {
-					pfd[np] = (struct pollfd){ .fd = d->ctl[i], .events = POLLIN };
-					tag[np++] = (struct pfd_tag){ T_CTL, k, i };
-				}
-			if (d->in_fd >= 0) {
-				pfd[np] = (struct pollfd){
-					.fd = d->in_fd,
-					.events = (short)(POLLIN | (d->in_connecting || d->out.count > 0
-									    ? POLLOUT
-									    : 0)),
-				};
-				tag[np++] = (struct pfd_tag){ T_DEP, k, 0 };
-			}
-			if (d->res_fd >= 0) {
-				pfd[np] = (struct pollfd){ .fd = d->res_fd, .events = POLLIN };
-				tag[np++] = (struct pfd_tag){ T_DEP, k, 1 };
-			}
-		}
-		wake = now + LOOP_MAX_WAIT_S;
-		wake = fmin(wake, emu_dispatch_next_time(s, now));
-		if (s->phase == PH_RUN)
-			wake = fmin(wake, emu_timeline_next_time(s));
-		wake = fmin(wake, s->next_hb_check_s);
-		if (s->cfg.status && s->phase == PH_RUN && s->next_status_s > 0)
-			wake = fmin(wake, s->next_status_s);
+		wake = loop_wake(s, now);
 		now = emu_now_s(); /* the steps above took some of the wait */
 		ts.tv_sec = 0;
 		ts.tv_nsec = wake > now ? (long)((wake - now) * 1e9) : 0;
-		rc = ppoll(pfd, (nfds_t)np, &ts, NULL);
+		rc = ppoll(ps.pfd, (nfds_t)ps.n, &ts, NULL);
 		if (rc < 0 && errno != EINTR) {
 			emu_sess_fail(s, EP_EIO, "ppoll: %s", strerror(errno));
 			break;
 		}
 		if (rc <= 0)
 			continue;
-		now = emu_now_s();
-		for (int j = 0; j < np; j++) {
-			if (!pfd[j].revents)
-				continue;
-			switch (tag[j].tag) {
-			case T_STOP:
-				s->rep.interrupted = true;
-				s->phase = PH_DONE;
-				break;
-			case T_HB: emu_heartbeat_read(s, now); break;
-			case T_TIMELINE: break; /* recorded at the top of the next pass */
-			case T_LISTEN: emu_dispatch_accept(s, now); break;
-			case T_PENDING: emu_dispatch_pending_io(s, tag[j].a, now); break;
-			case T_CTL: emu_deploy_ctl(s, &s->dpl.deps[tag[j].a], tag[j].b, now); break;
-			case T_DEP:
-				emu_dispatch_io(s, &s->dpl.deps[tag[j].a],
-						tag[j].b == 0 ? pfd[j].revents : 0,
-						tag[j].b == 1 ? pfd[j].revents : 0, now);
-				break;
-			}
-		}
-		emu_dispatch_pending_tidy(s);
+		poll_dispatch(s, &ps, emu_now_s());
 	}
-	free(pfd);
-	free(tag);
+	free(ps.pfd);
+	free(ps.tag);
 	return s->fatal.code;
 }
 

@@ -357,6 +357,10 @@ void emu_deploy_kill(struct emu_session *s, struct deploy *d);
 struct deploy *emu_deploy_target(struct emu_session *s);
 /* Control messages of deployment d's stage i. */
 void emu_deploy_ctl(struct emu_session *s, struct deploy *d, int i, double now);
+/* Draining deployments whose last request came back: recorded as drained and stopped. The loop
+ * calls it after answers are delivered too, so that a drain finished by the run's last answer
+ * is recorded before the run ends. */
+void emu_deploy_drains(struct emu_session *s, double now);
 /* Reap exited processes; readiness, timeouts, draining. */
 void emu_deploy_step(struct emu_session *s, double now);
 /* Heartbeats in, nodes declared dead or back. */

@@ -241,7 +241,8 @@ static const char *shape_str(const struct model_layer *l, char *buf, size_t size
 
 /*
  * The shapes of a known op against its inputs' (model_graph.h, model_graph_add_layer). The
- * message names the layer, the op and the shapes.
+ * message names the layer, the op and the shapes. Long on purpose: one short case per op, each
+ * the rule model_graph.h states for it, read best side by side.
  */
 static int check_op_shapes(const struct model_graph *g, const struct model_layer *l,
 			   struct ep_error *err)
