@@ -152,7 +152,7 @@ struct trial_sim_options trial_sim_options_default(void)
 		.shared_medium = d.shared_medium, .latency_pipelined = d.latency_pipelined,
 		.compute = -1, .dispatcher_hops = -1,
 		.warmup_s = d.warmup_s, .mtbf_s = d.mtbf_s, .trace = NULL,
-		.window_per_plan = true,
+		.window_per_plan = true, .local_weights = d.local_weights,
 	};
 
 	return o;
@@ -178,6 +178,7 @@ static void sim_configure(struct trial_sim *s, const struct trial_setup *t,
 	cfg->latency_pipelined = o->latency_pipelined;
 	cfg->warmup_s = o->warmup_s;
 	cfg->mtbf_s = o->mtbf_s;
+	cfg->local_weights = o->local_weights;
 	cfg->trace = o->trace;
 	cfg->faults = w->faults;
 	cfg->n_faults = w->n_faults;
@@ -345,6 +346,8 @@ struct trial_sim_options trial_sim_options_as_emu(const struct trial_emu_options
 	so.dispatcher_hops = 1;
 	so.latency_pipelined = true;
 	so.window_per_plan = false;
+	/* Its stages are forked with their weights (or have none): no weights cross a link. */
+	so.local_weights = true;
 	return so;
 }
 

@@ -100,6 +100,9 @@ struct trial_sim_options {
 	bool window_per_plan;            /* closed loop, no window given: re-size it to each plan
 					    that goes live (the default); false: the first plan's,
 					    fixed, as the emulator keeps it */
+	bool local_weights;              /* a new deployment goes live when made (its stages have
+					    their weights, as the emulator forks them); false: the
+					    weights cross the links first */
 };
 
 struct trial_sim_options trial_sim_options_default(void);
@@ -188,7 +191,8 @@ struct trial_emu_options {
 void trial_emu_options_init(struct trial_emu_options *o);
 
 /* The simulator's options under the emulator's model, as its reference simulation runs it:
- * compute as o asks, dispatcher hops on, latency overlapped, the window fixed. With the same
+ * compute as o asks, dispatcher hops on, latency overlapped, the window fixed, weights local
+ * (no transfer before a re-deployment goes live). With the same
  * trial_workload (heartbeats given explicitly: 0 means each back end's own default), a
  * simulation of what trial_emu_run emulates, faults included. */
 struct trial_sim_options trial_sim_options_as_emu(const struct trial_emu_options *o);
