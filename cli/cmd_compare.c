@@ -222,7 +222,8 @@ static void make_title(struct compare_cmd *c, const struct instance *inst, const
 	       workload_arrival_name((enum workload_arrival)e->arrival),
 	       e->arrival == EMU_CLOSED ? "window" : "rate",
 	       e->arrival == EMU_CLOSED ? (double)e->window : e->rate, e->requests,
-	       e->compute ? "model" : "none");
+	       !e->compute ? "none" : c->o.spec.cluster.speed_flops > 0 ? "model"
+	       : "model (speed 0: none)");
 	append(c->title, tsize, &used, "; faults: %s", c->faults_text[0] ? c->faults_text : "none");
 }
 
