@@ -60,19 +60,24 @@ static bool in_list(const char *const *list, const char *key)
 	return false;
 }
 
+/* The option `name` of the table; with `prefix`, as getopt_long also takes an unambiguous
+ * abbreviation. NULL when none (or ambiguous). */
 static const struct option *find_option(const struct option *opts, const char *name,
 					bool prefix)
 {
 	const struct option *hit = NULL;
 	size_t n = strlen(name);
+	int hits = 0;
 
 	for (const struct option *o = opts; o->name; o++) {
 		if (strcmp(o->name, name) == 0)
 			return o;
-		if (prefix && strncmp(o->name, name, n) == 0)
-			hit = hit ? (const struct option *)-1 : o; /* ambiguous: neither */
+		if (prefix && strncmp(o->name, name, n) == 0) {
+			hit = o;
+			hits++;
+		}
 	}
-	return hit == (const struct option *)-1 ? NULL : hit;
+	return hits == 1 ? hit : NULL;
 }
 
 /* A key of plan, sim, emu or compare (any of them). */
@@ -150,7 +155,7 @@ static char *where_dup(const struct scenario_entry *e, int j)
 }
 
 /* The argument for entry e's value j: "--key=value", or "--key" for a switch set true; NULL
- * with *skip for a switch set false. 2 on a bad value (message printed), 1 out of memory. */
+ * (*out NULL) for a switch set false. 2 on a bad value (message printed), 1 out of memory. */
 static int entry_arg(const struct scenario_entry *e, int j, const struct option *o, char **out)
 {
 	const char *v = e->values[j];
