@@ -15,8 +15,9 @@
 #   agreement.dat, agreement.gp, agreement.png, agreement.svg
 #                   the figure: emulated against simulated throughput (left) and recovery time
 #                   (right), the diagonal and the aim's band, each scenario numbered
-#   runs.log        every run's stderr; FIGURES=1 also draws each scenario's own figure
-#                   (throughput over time, faults marked) into OUT/figures/
+#   figures/NAME.png  each scenario's own figure: throughput over time, the three back ends,
+#                   faults and recoveries marked (FIGURES=0: none)
+#   runs.log        every run's stderr
 # and the database DB (default OUT/agreement.db, not committed: compare_* and emu_* tables).
 #
 # --quick runs three scenarios (no fault, a kill, a long cut) to try the script; the numbers
@@ -44,12 +45,13 @@ fi
 
 mkdir -p "$out"
 rm -f "$db" "$out"/agreement.* "$out"/runs.log
-[ "${FIGURES:-0}" = 1 ] && mkdir -p "$out/figures"
+rm -rf "$out/figures"
+[ "${FIGURES:-1}" = 1 ] && mkdir -p "$out/figures"
 t_all=$(date +%s)
 for f in $scenarios; do
     name=$(basename "$f" .yaml)
     plot=()
-    [ "${FIGURES:-0}" = 1 ] && plot=(--plot "$out/figures/$name.svg")
+    [ "${FIGURES:-1}" = 1 ] && plot=(--plot "$out/figures/$name.png")
     echo "== $name: $ep compare $f" >>"$out/runs.log"
     t0=$(date +%s.%N)
     rc=0
@@ -114,14 +116,27 @@ SELECT 'Not compared: ' || scenario || ': sim ' || CASE WHEN sim_ran THEN 'ran' 
        '; emu ' || CASE WHEN emu_ran THEN 'ran' ELSE emu_note END || '.'
 FROM verdict WHERE tp_ok IS NULL OR rec_ok IS NULL;" >"$out/agreement.md"
 
-# The figure's data: number, sim and emu throughput, sim and emu recovery (NaN: none).
-sqlite3 -separator ' ' -noheader "$db" "$views
-SELECT substr(scenario, 1, 2), ifnull(sim, 'NaN'), ifnull(emu, 'NaN'), ifnull(sim_rec, 'NaN'),
-       ifnull(emu_rec, 'NaN') FROM verdict;" >"$out/agreement.dat"
-cat >"$out/agreement.gp" <<'EOF'
+# The figure's data: block 0, number, sim and emu throughput; block 1, number, sim and emu
+# recovery (scenarios with both). gnuplot 5.4 crashes on a labels plot without a valid point,
+# so a block without rows is not plotted.
+{
+    echo "# number, simulated and emulated throughput (/s)"
+    sqlite3 -separator ' ' -noheader "$db" "$views SELECT substr(scenario, 1, 2), sim, emu
+        FROM verdict WHERE sim IS NOT NULL AND emu IS NOT NULL;"
+    printf '\n\n# number, simulated and emulated recovery (s)\n'
+    sqlite3 -separator ' ' -noheader "$db" "$views SELECT substr(scenario, 1, 2), sim_rec, emu_rec
+        FROM verdict WHERE sim_rec IS NOT NULL AND emu_rec IS NOT NULL;"
+} >"$out/agreement.dat"
+n_tp=$(sqlite3 "$db" "$views SELECT count(*) FROM verdict WHERE sim IS NOT NULL AND emu IS NOT NULL;")
+n_rec=$(sqlite3 "$db" "$views SELECT count(*) FROM verdict WHERE sim_rec IS NOT NULL AND emu_rec IS NOT NULL;")
+tp_points=', "agreement.dat" index 0 using 2:3 with points pt 7 lc rgb "#1f5fbf" notitle, "" index 0 using 2:3:1 with labels offset 0.8,0.6 font ",8" notitle'
+rec_points=', "agreement.dat" index 1 using 2:3 with points pt 7 lc rgb "#c0392b" notitle, "" index 1 using 2:3:1 with labels offset 0.8,0.6 font ",8" notitle'
+[ "$n_tp" -gt 0 ] || tp_points=""
+[ "$n_rec" -gt 0 ] || rec_points=""
+cat >"$out/agreement.gp" <<EOF
 # experiments/agreement.sh: emulated against simulated throughput and recovery time, one point
 # per scenario (its number); re-plot from this directory with: gnuplot agreement.gp
-# agreement.dat: number, sim throughput, emu throughput, sim recovery (s), emu recovery (s)
+# agreement.dat: block 0, number, sim and emu throughput; block 1, number, sim and emu recovery
 reset
 if (!exists("out_suffix")) out_suffix = ""
 do for [fmt in "png svg"] {
@@ -135,9 +150,7 @@ do for [fmt in "png svg"] {
   set ylabel "emulated throughput (/s)"
   set title "throughput over the measured interval (aim: within 10 %)"
   plot x with lines lc rgb "gray40" title "emu = sim", \
-       1.1 * x with lines dt 2 lc rgb "gray60" title "+-10 %", 0.9 * x with lines dt 2 lc rgb "gray60" notitle, \
-       "agreement.dat" using 2:3 with points pt 7 lc rgb "#1f5fbf" notitle, \
-       "" using 2:3:1 with labels offset 0.8,0.6 font ",8" notitle
+       1.1 * x with lines dt 2 lc rgb "gray60" title "+-10 %", 0.9 * x with lines dt 2 lc rgb "gray60" notitle$tp_points
   unset logscale
   set xrange [0:*]
   set yrange [0:*]
@@ -146,9 +159,7 @@ do for [fmt in "png svg"] {
   set title "recovery time, fault to new plan live (aim: within 20 % or 0.5 s)"
   plot x with lines lc rgb "gray40" title "emu = sim", \
        (x * 1.2 > x + 0.5 ? x * 1.2 : x + 0.5) with lines dt 2 lc rgb "gray60" title "aim's band", \
-       (x * 0.8 < x - 0.5 ? x * 0.8 : x - 0.5) with lines dt 2 lc rgb "gray60" notitle, \
-       "agreement.dat" using 4:5 with points pt 7 lc rgb "#c0392b" notitle, \
-       "" using 4:5:1 with labels offset 0.8,0.6 font ",8" notitle
+       (x * 0.8 < x - 0.5 ? x * 0.8 : x - 0.5) with lines dt 2 lc rgb "gray60" notitle$rec_points
   unset multiplot
   unset output
   set xrange [*:*]
