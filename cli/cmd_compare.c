@@ -4,18 +4,15 @@
  * (--plot).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <gsl/gsl_rng.h>
 
 #include "cli.h"
 #include "compare.h"
@@ -81,76 +78,17 @@ static void print_usage(FILE *f)
 	cli_usage_write(f, compare_usage, "NAME", "seifer");
 }
 
-static bool parse_time(const char *opt, const char *s, double *out)
-{
-	struct ep_error err;
-
-	if (ep_parse_duration(s, out, &err))
-		return cli_fail(2, "%s: %s", opt, err.msg) == 0;
-	if (!(*out >= 0.01) || *out > 1e7)
-		return cli_fail(2, "%s '%s': expected a time from 0.01 s to 1e7 s", opt, s) == 0;
-	return true;
-}
-
-static void save_command(struct compare_cmd *c, int argc, char **argv)
-{
-	size_t used = (size_t)snprintf(c->command, sizeof(c->command), "edgepipe");
-
-	for (int i = 0; i < argc && used < sizeof(c->command); i++) {
-		bool quote = strpbrk(argv[i], " \t\"'") != NULL;
-
-		used += (size_t)snprintf(c->command + used, sizeof(c->command) - used,
-					 quote ? " '%s'" : " %s", argv[i]);
-	}
-}
-
-/* ---- signals: SIGINT and SIGTERM stop the emulator, which cleans up ---- */
-
-static int stop_pipe[2] = { -1, -1 };
-
-static void on_stop(int sig)
-{
-	int e = errno;
-	char b = (char)sig;
-
-	if (write(stop_pipe[1], &b, 1) < 0) {
-		/* full already: the run stops anyway */
-	}
-	errno = e;
-}
-
-static bool install_stop(void)
-{
-	struct sigaction sa;
-
-	if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
-		return false;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	return true;
-}
-
 /* ---- the run ---- */
 
-/* The plan of `edgepipe plan` for these options into *res; 0 or the exit status. */
+/* The plan of `edgepipe plan` for these options into *res (trial_plan); 0 or the exit status. */
 static int make_plan(struct compare_cmd *c, const struct algo *a, const struct instance *inst,
 		     struct algo_result *res)
 {
-	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+	struct trial_setup t;
 	struct ep_error err;
-	int rc;
 
-	if (!rng)
-		return cli_fail(1, "out of memory");
-	gsl_rng_set(rng, ep_seed32(instance_algo_seed(&c->o.spec, a->name)));
-	rc = algo_run(a, &inst->problem, &c->o.algo, rng, res, &err);
-	gsl_rng_free(rng);
-	if (rc)
+	cli_trial_setup(&c->o, inst, a, &t);
+	if (trial_plan(&t, res, &err))
 		return cli_fail(1, "%s", err.msg);
 	if (res->status != EP_OK)
 		return cli_fail(1, "%s found no plan to compare (%s): %s", a->name,
@@ -354,11 +292,11 @@ static int run_compare(struct compare_cmd *c)
 	c->cc.emu.profile_options = c->o.spec.profile;
 	c->cc.emu.progress = c->progress ? stderr : NULL;
 	make_title(c, inst, a, &res, faults, n_faults);
-	if (c->cc.emulate && !install_stop()) {
+	c->cc.emu.stop_fd = c->cc.emulate ? cli_stop_install() : -1;
+	if (c->cc.emulate && c->cc.emu.stop_fd < 0) {
 		rc = cli_fail(1, "pipe: %s", strerror(errno));
 		goto out;
 	}
-	c->cc.emu.stop_fd = c->cc.emulate ? stop_pipe[0] : -1;
 	if ((rc = compare_run(&inst->problem, &res.plan, &c->cc, &cmp, &err))) {
 		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
 		goto out;
@@ -396,8 +334,8 @@ static int parse_own(struct compare_cmd *c, int opt, const char *arg)
 					"layers)", arg) ? -1 : 0;
 		c->cc.emu.compute = cli_compute_mode(arg) == CLI_COMPUTE_ON;
 		return 1;
-	case O_DEPLOY: return parse_time("--deploy-timeout", arg, &c->cc.emu.deploy_timeout_s) ? 1 : -1;
-	case O_GIVEUP: return parse_time("--give-up", arg, &c->cc.emu.giveup_s) ? 1 : -1;
+	case O_DEPLOY: return cli_parse_time("--deploy-timeout", arg, 0.01, 1e7, &c->cc.emu.deploy_timeout_s) ? 1 : -1;
+	case O_GIVEUP: return cli_parse_time("--give-up", arg, 0.01, 1e7, &c->cc.emu.giveup_s) ? 1 : -1;
 	case O_PLOT: c->plot_path = arg; return 1;
 	case O_NO_EMU: c->cc.emulate = false; return 1;
 	case O_PROGRESS: c->progress = true; return 1;
@@ -421,7 +359,7 @@ static void init_cmd(struct compare_cmd *c, int argc, char **argv)
 		.requests = 200, .heartbeat_period_s = c->cc.emu.heartbeat_period_s,
 		.heartbeat_timeout_s = c->cc.emu.heartbeat_timeout_s, .max_updates = 1,
 		.duration = false, .db = true });
-	save_command(c, argc, argv);
+	cli_command_line(c->command, sizeof(c->command), argc, argv);
 }
 
 /* Parse argv; 0 to run, -1 done (--help), or the exit status. */
