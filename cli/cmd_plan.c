@@ -12,6 +12,7 @@
 
 #include "algo.h"
 #include "cli.h"
+#include "ep_json.h"
 #include "ep_units.h"
 #include "ep_util.h"
 #include "instance.h"
@@ -254,59 +255,62 @@ static void print_plan_csv(const struct plan_cmd *c, const struct instance *inst
 	}
 }
 
-/* JSON: the plan's stages, its bottleneck, energy and codec (a plan was found). */
-static void print_plan_json_plan(const struct plan_cmd *c, const struct instance *inst,
-				 const struct algo_result *r, double energy,
-				 const double *node_j)
+/* JSON: the plan's stages, its bottleneck, energy and codec (a plan was found), into o. */
+static void plan_json_plan(const struct plan_cmd *c, const struct instance *inst,
+			   const struct algo_result *r, double energy, const double *node_j,
+			   json_t *o)
 {
+	const struct problem *p = &inst->problem;
 	const struct plan *plan = &r->plan;
+	json_t *stages = json_array();
 
-	printf(", \"bottleneck_s\": %.17g, \"throughput\": ", r->cost.bottleneck_s);
-	if (isinf(r->cost.throughput))
-		printf("null");
-	else
-		printf("%.17g", r->cost.throughput);
-	printf(", \"stages\": [");
-	for (int s = 0; s < plan->n_stages; s++) {
+	json_object_set_new(o, "bottleneck_s", ep_json_num(r->cost.bottleneck_s));
+	json_object_set_new(o, "throughput", ep_json_num(r->cost.throughput));
+	for (int s = 0; stages && s < plan->n_stages; s++) {
 		const struct plan_stage *st = &plan->stages[s];
 
-		printf("%s{\"node\": %d, \"first_cut\": %d, \"end_cut\": %d, \"mem_bytes\": "
-		       "%.17g, \"transfer_bits\": %.17g, \"wire_bits\": %.17g, \"compute_s\": "
-		       "%.17g}",
-		       s ? ", " : "", st->node, st->first_cut, st->end_cut,
-		       problem_stage_mem(&inst->problem, st->first_cut, st->end_cut),
-		       inst->problem.transfer_bits[st->end_cut], inst->problem.wire_bits[st->end_cut],
-		       problem_stage_s(&inst->problem, st->first_cut, st->end_cut, st->node));
+		json_array_append_new(
+			stages,
+			json_pack("{s:i, s:i, s:i, s:o, s:o, s:o, s:o}", "node", st->node,
+				  "first_cut", st->first_cut, "end_cut", st->end_cut, "mem_bytes",
+				  ep_json_num(problem_stage_mem(p, st->first_cut, st->end_cut)),
+				  "transfer_bits", ep_json_num(p->transfer_bits[st->end_cut]),
+				  "wire_bits", ep_json_num(p->wire_bits[st->end_cut]), "compute_s",
+				  ep_json_num(problem_stage_s(p, st->first_cut, st->end_cut,
+							      st->node))));
 	}
-	printf("], \"bottleneck\": \"%s\", \"bottleneck_index\": %d, \"gaps\": %d",
-	       r->cost.where == COST_TERM_COMPUTE ? "compute"
-	       : r->cost.where == COST_TERM_HOP   ? "hop"
-						  : "none",
-	       r->cost.index, r->defects.gaps);
+	json_object_set_new(o, "stages", stages);
+	json_object_set_new(o, "bottleneck",
+			    json_string(r->cost.where == COST_TERM_COMPUTE ? "compute"
+					: r->cost.where == COST_TERM_HOP   ? "hop"
+									   : "none"));
+	json_object_set_new(o, "bottleneck_index", json_integer(r->cost.index));
+	json_object_set_new(o, "gaps", json_integer(r->defects.gaps));
 	if (c->o.have_power) {
-		printf(", \"modelled_energy\": {\"device\": ");
-		ep_json_string(stdout, c->o.power.name);
-		printf(", \"energy_per_inference_j\": ");
-		if (isfinite(energy))
-			printf("%.17g, \"power_w\": %.17g, \"node_energy_j\": [", energy,
-			       energy / r->cost.bottleneck_s);
-		else
-			printf("null, \"power_w\": null, \"node_energy_j\": [");
-		for (int s = 0; isfinite(energy) && s < plan->n_stages; s++)
-			printf("%s%.17g", s ? ", " : "", node_j[plan->stages[s].node]);
-		printf("]}");
+		json_t *nodes = json_array();
+
+		for (int s = 0; nodes && isfinite(energy) && s < plan->n_stages; s++)
+			json_array_append_new(nodes, ep_json_num(node_j[plan->stages[s].node]));
+		json_object_set_new(
+			o, "modelled_energy",
+			json_pack("{s:o, s:o, s:o, s:o}", "device", ep_json_str(c->o.power.name),
+				  "energy_per_inference_j", ep_json_num(energy), "power_w",
+				  ep_json_num(energy / r->cost.bottleneck_s), "node_energy_j",
+				  nodes ? nodes : json_null()));
 	}
-	if (inst->problem.options.codec.ratio > 0) {
-		printf(", \"codec\": ");
-		ep_json_string(stdout, inst->problem.options.codec.spec);
-		printf(", \"codec_ratio\": %.17g", inst->problem.options.codec.ratio);
+	if (p->options.codec.ratio > 0) {
+		json_object_set_new(o, "codec", ep_json_str(p->options.codec.spec));
+		json_object_set_new(o, "codec_ratio", ep_json_num(p->options.codec.ratio));
 	}
 }
 
+/* One algorithm's result as CSV rows (printed) or as a JSON object (appended to arr). */
 static void print_plan_data(const struct plan_cmd *c, const struct instance *inst,
-			    const struct algo *a, const struct algo_result *r, bool first)
+			    const struct algo *a, const struct algo_result *r, bool first,
+			    json_t *arr)
 {
 	double *node_j = calloc((size_t)inst->cluster->n, sizeof(double)), energy = NAN;
+	json_t *o;
 
 	if (has_plan(r) && node_j && !plan_energy(c, inst, r, node_j, &energy))
 		energy = NAN;
@@ -315,24 +319,29 @@ static void print_plan_data(const struct plan_cmd *c, const struct instance *ins
 		free(node_j);
 		return;
 	}
-	printf("%s  {\"algo\": \"%s\", \"variant\": \"%s\", \"compute\": \"%s\", \"status\": "
-	       "\"%s\"", first ? "" : ",\n", a->name, algo_variant_name(c->o.algo.variant),
-	       problem_compute_name(inst->problem.options.compute), status_str(r));
-	if (r->status != EP_OK) {
-		printf(", \"reason\": ");
-		ep_json_string(stdout, r->reason);
+	o = json_pack("{s:s, s:s, s:s, s:s}", "algo", a->name, "variant",
+		      algo_variant_name(c->o.algo.variant), "compute",
+		      problem_compute_name(inst->problem.options.compute), "status", status_str(r));
+	if (o && r->status != EP_OK)
+		json_object_set_new(o, "reason", ep_json_str(r->reason));
+	if (o && r->bound.has) {
+		json_object_set_new(o, "proven", json_boolean(r->status == EP_OK));
+		json_object_set_new(o, "lower_bound_s", ep_json_num(r->bound.lower_s));
+		json_object_set_new(o, "search_nodes", json_integer(r->bound.nodes));
+		json_object_set_new(o, "method", ep_json_str(r->bound.method));
 	}
-	if (r->bound.has)
-		printf(", \"proven\": %s, \"lower_bound_s\": %.17g, \"search_nodes\": %ld, "
-		       "\"method\": \"%s\"",
-		       r->status == EP_OK ? "true" : "false", r->bound.lower_s, r->bound.nodes,
-		       r->bound.method);
-	if (has_plan(r))
-		print_plan_json_plan(c, inst, r, energy, node_j);
+	if (o && has_plan(r))
+		plan_json_plan(c, inst, r, energy, node_j, o);
 	free(node_j);
-	printf(", \"solve_s\": %.9g", r->solve_s);
-	cli_scenario_json_member(stdout);
-	printf("}");
+	if (o) {
+		json_t *scenario = cli_scenario_json();
+
+		json_object_set_new(o, "solve_s", ep_json_num(r->solve_s));
+		if (scenario)
+			json_object_set_new(o, "scenario", scenario);
+	}
+	/* Out of memory: a null in the array, and ep_json_dump finds the array whole. */
+	json_array_append_new(arr, o ? o : json_null());
 }
 
 /* --algo all in text: a line per algorithm with its gap to the proven optimum. */
@@ -393,20 +402,22 @@ static void print_results(const struct plan_cmd *c, const struct instance *inst,
 			  const struct algo *const *algos, const struct algo_result *results,
 			  int n_algos, int opt_index)
 {
+	json_t *arr = c->fmt == CLI_JSON ? json_array() : NULL;
+	struct ep_error err;
+
 	if (c->fmt == CLI_TEXT)
 		print_header(c, inst);
-	if (c->fmt == CLI_JSON)
-		printf("[\n");
+
 	for (int i = 0; i < n_algos; i++) {
 		if (c->fmt != CLI_TEXT) {
-			print_plan_data(c, inst, algos[i], &results[i], i == 0);
+			print_plan_data(c, inst, algos[i], &results[i], i == 0, arr);
 			continue;
 		}
 		if (n_algos == 1)
 			print_plan_text(c, inst, algos[i], &results[i]);
 	}
-	if (c->fmt == CLI_JSON)
-		printf("\n]\n");
+	if (c->fmt == CLI_JSON && ep_json_dump(stdout, arr, &err))
+		cli_fail(1, "%s", err.msg);
 	if (c->fmt == CLI_TEXT && n_algos > 1)
 		print_plan_table(algos, results, n_algos, opt_index);
 }

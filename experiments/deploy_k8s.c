@@ -16,9 +16,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <yaml.h>
 
 #include "emu_remote.h"
+#include "ep_json.h"
 #include "ep_util.h"
 #include "model_graph.h"
 
@@ -210,48 +212,40 @@ static int read_file(const char *path, char **out, size_t *len, struct ep_error 
 	return EP_OK;
 }
 
-/* The plan as JSON, one stage per line (the ConfigMap's plan.json). */
+/* The plan as JSON, indented for a reader of the ConfigMap (its plan.json). */
 static int plan_json(const struct deploy_k8s_spec *spec, const struct instance *inst,
 		     const struct plan *plan, char **out, size_t *len, struct ep_error *err)
 {
 	const struct model_profile *p = inst->profile;
-	FILE *f = open_memstream(out, len);
+	json_t *o, *nodes = json_array(), *stages = json_array();
 	struct plan_cost cost;
 
-	if (!f)
-		return ep_error_set(err, EP_ENOMEM, "out of memory");
 	plan_cost(&inst->problem, plan, &cost, NULL, NULL);
-	fprintf(f, "{\n  \"model\": ");
-	ep_json_string(f, p->model);
-	fprintf(f, ",\n  \"algo\": ");
-	ep_json_string(f, spec->algo ? spec->algo : "");
-	fprintf(f, ",\n  \"bottleneck_s\": %.17g,\n  \"nodes\": [", cost.bottleneck_s);
-	for (int i = 0; i < spec->n_nodes; i++) {
-		fprintf(f, "%s\n    ", i ? "," : "");
-		ep_json_string(f, spec->node_names[i]);
-	}
-	fprintf(f, "\n  ],\n  \"stages\": [");
-	for (int s = 0; s < plan->n_stages; s++) {
+	for (int i = 0; nodes && i < spec->n_nodes; i++)
+		json_array_append_new(nodes, ep_json_str(spec->node_names[i]));
+	for (int s = 0; stages && s < plan->n_stages; s++) {
 		const struct plan_stage *st = &plan->stages[s];
 		size_t first = (size_t)p->cuts[st->first_cut].layer + 1;
 		size_t last = (size_t)p->cuts[st->end_cut].layer;
 
-		fprintf(f, "%s\n    {\"stage\": %d, \"node\": %d, \"node_name\": ", s ? "," : "", s,
-			st->node);
-		ep_json_string(f, spec->node_names[st->node]);
-		fprintf(f, ", \"first_cut\": %d, \"end_cut\": %d,\n     \"first_layer\": ",
-			st->first_cut, st->end_cut);
-		ep_json_string(f, model_graph_layer(inst->graph, first)->name);
-		fprintf(f, ", \"last_layer\": ");
-		ep_json_string(f, model_graph_layer(inst->graph, last)->name);
-		fprintf(f, "}");
+		json_array_append_new(
+			stages, json_pack("{s:i, s:i, s:o, s:i, s:i, s:o, s:o}", "stage", s, "node",
+					  st->node, "node_name",
+					  ep_json_str(spec->node_names[st->node]), "first_cut",
+					  st->first_cut, "end_cut", st->end_cut, "first_layer",
+					  ep_json_str(model_graph_layer(inst->graph, first)->name),
+					  "last_layer",
+					  ep_json_str(model_graph_layer(inst->graph, last)->name)));
 	}
-	fprintf(f, "\n  ]\n}\n");
-	if (fclose(f)) {
-		free(*out);
-		*out = NULL;
+	o = json_pack("{s:o, s:o, s:o, s:o, s:o}", "model", ep_json_str(p->model), "algo",
+		      ep_json_str(spec->algo ? spec->algo : ""), "bottleneck_s",
+		      ep_json_num(cost.bottleneck_s), "nodes", nodes ? nodes : json_null(),
+		      "stages", stages ? stages : json_null());
+	*out = o ? json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) : NULL;
+	json_decref(o);
+	if (!*out)
 		return ep_error_set(err, EP_ENOMEM, "out of memory");
-	}
+	*len = strlen(*out);
 	return EP_OK;
 }
 
@@ -978,102 +972,69 @@ static void write_controller(struct y *y, const struct deploy_k8s_spec *spec,
 	free(hosts);
 }
 
-/* ---- reading a plan file ------------------------------------------------------------- */
+/* ---- reading a plan file (JSON, through jansson) ----------------------------------------- */
 
-static yaml_node_t *map_get(yaml_document_t *d, yaml_node_t *m, const char *key)
+/* An integer member of o that fits an int (a JSON integer, not a real). */
+static bool member_int(const json_t *o, const char *key, int *out)
 {
-	if (!m || m->type != YAML_MAPPING_NODE)
-		return NULL;
-	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top;
-	     p++) {
-		yaml_node_t *k = yaml_document_get_node(d, p->key);
+	const json_t *v = json_object_get(o, key);
 
-		if (k && k->type == YAML_SCALAR_NODE && strcmp((char *)k->data.scalar.value, key) == 0)
-			return yaml_document_get_node(d, p->value);
-	}
-	return NULL;
-}
-
-static bool node_int(yaml_node_t *n, int *out)
-{
-	char *end;
-	long v;
-
-	if (!n || n->type != YAML_SCALAR_NODE)
+	if (!json_is_integer(v) || json_integer_value(v) < INT_MIN ||
+	    json_integer_value(v) > INT_MAX)
 		return false;
-	errno = 0;
-	v = strtol((char *)n->data.scalar.value, &end, 10);
-	if (errno || end == (char *)n->data.scalar.value || *end || v < INT_MIN || v > INT_MAX)
-		return false;
-	*out = (int)v;
+	*out = (int)json_integer_value(v);
 	return true;
 }
 
 int deploy_k8s_plan_read(const char *path, struct plan *plan, char *algo, size_t size,
 			 struct ep_error *err)
 {
-	yaml_parser_t parser;
-	yaml_document_t doc;
-	yaml_node_t *root, *obj = NULL, *stages, *a;
-	FILE *f = fopen(path, "rb");
+	json_error_t jerr;
+	json_t *root, *obj, *stages, *a;
 	int rc = EP_OK;
+	size_t k;
 
 	if (size)
 		algo[0] = '\0';
-	if (!f)
-		return ep_error_set(err, errno == ENOENT ? EP_ENOTFOUND : EP_EIO,
-				    "plan file '%s': %s", path, strerror(errno));
-	if (!yaml_parser_initialize(&parser)) {
-		fclose(f);
-		return ep_error_set(err, EP_ENOMEM, "out of memory");
+	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		if (access(path, R_OK) != 0)
+			return ep_error_set(err, errno == ENOENT ? EP_ENOTFOUND : EP_EIO,
+					    "plan file '%s': %s", path, strerror(errno));
+		return ep_error_set(err, EP_EINVAL, "plan file '%s', line %d: %s", path, jerr.line,
+				    jerr.text);
 	}
-	yaml_parser_set_input_file(&parser, f);
-	if (!yaml_parser_load(&parser, &doc)) {
-		rc = ep_error_set(err, EP_EINVAL, "plan file '%s', line %zu: %s", path,
-				  parser.problem_mark.line + 1,
-				  parser.problem ? parser.problem : "not JSON");
-		yaml_parser_delete(&parser);
-		fclose(f);
-		return rc;
-	}
-	root = yaml_document_get_root_node(&doc);
-	if (root && root->type == YAML_SEQUENCE_NODE) {
-		long n = root->data.sequence.items.top - root->data.sequence.items.start;
-
-		if (n != 1) {
+	obj = root;
+	if (json_is_array(root)) {
+		if (json_array_size(root) != 1) {
 			rc = ep_error_set(err, EP_EINVAL,
-					  "plan file '%s' holds %ld plans: give one ('edgepipe "
+					  "plan file '%s' holds %zu plans: give one ('edgepipe "
 					  "plan --algo NAME --format json')",
-					  path, n);
+					  path, json_array_size(root));
 			goto out;
 		}
-		obj = yaml_document_get_node(&doc, root->data.sequence.items.start[0]);
-	} else {
-		obj = root;
+		obj = json_array_get(root, 0);
 	}
-	stages = map_get(&doc, obj, "stages");
-	if (!stages || stages->type != YAML_SEQUENCE_NODE) {
-		a = map_get(&doc, obj, "reason");
+	stages = json_object_get(obj, "stages");
+	if (!json_is_array(stages)) {
+		a = json_object_get(obj, "reason");
 		rc = ep_error_set(err, EP_EINVAL, "plan file '%s' holds no plan (no \"stages\")%s%s",
-				  path, a && a->type == YAML_SCALAR_NODE ? ": " : "",
-				  a && a->type == YAML_SCALAR_NODE ? (char *)a->data.scalar.value
-								   : "");
+				  path, json_is_string(a) ? ": " : "",
+				  json_is_string(a) ? json_string_value(a) : "");
 		goto out;
 	}
-	a = map_get(&doc, obj, "algo");
-	if (a && a->type == YAML_SCALAR_NODE && size)
-		snprintf(algo, size, "%s", (char *)a->data.scalar.value);
+	a = json_object_get(obj, "algo");
+	if (json_is_string(a) && size)
+		snprintf(algo, size, "%s", json_string_value(a));
 	plan_clear(plan);
-	for (yaml_node_item_t *it = stages->data.sequence.items.start;
-	     it < stages->data.sequence.items.top; it++) {
-		yaml_node_t *s = yaml_document_get_node(&doc, *it);
-		int node, first, end, k = (int)(it - stages->data.sequence.items.start);
+	for (k = 0; k < json_array_size(stages); k++) {
+		const json_t *st = json_array_get(stages, k);
+		int node, first, end;
 
-		if (!node_int(map_get(&doc, s, "node"), &node) ||
-		    !node_int(map_get(&doc, s, "first_cut"), &first) ||
-		    !node_int(map_get(&doc, s, "end_cut"), &end)) {
+		if (!member_int(st, "node", &node) || !member_int(st, "first_cut", &first) ||
+		    !member_int(st, "end_cut", &end)) {
 			rc = ep_error_set(err, EP_EINVAL,
-					  "plan file '%s': stage %d: expected integers \"node\", "
+					  "plan file '%s': stage %zu: expected integers \"node\", "
 					  "\"first_cut\" and \"end_cut\"",
 					  path, k);
 			goto out;
@@ -1084,9 +1045,7 @@ int deploy_k8s_plan_read(const char *path, struct plan *plan, char *algo, size_t
 		}
 	}
 out:
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
-	fclose(f);
+	json_decref(root);
 	return rc;
 }
 

@@ -100,7 +100,8 @@ struct deploy_k8s_spec {
 /*
  * Read a plan file: the JSON of `edgepipe plan --format json` (an array of one algorithm's
  * result) or the ConfigMap's plan.json (one object), each with "stages": [{"node",
- * "first_cut", "end_cut"}...] (other fields are ignored). libyaml reads it (JSON is YAML).
+ * "first_cut", "end_cut"}...] (other fields are ignored), read with jansson (a key given
+ * twice is refused).
  * `plan` (initialised) receives the stages, unchecked; `algo` (size bytes) the "algo" field
  * or "". Errors: EP_ENOTFOUND (no file), EP_EINVAL (not JSON, no plan, several plans, a
  * field not an integer: "PATH: ..." naming it), EP_ENOMEM.

@@ -259,4 +259,24 @@ expect_exit2 "model file naming a truncated weights file" "short.bin${NL}truncat
 	"$EP" model show "$TMP/mnw.model" --exec
 expect_exit2 "model show --threads 0" "--threads '0'" "$EP" model show mobilenet --exec --threads 0
 
+
+# ---- dispatch --plan FILE: a bad plan file is refused before any host is contacted ----------
+# (127.0.0.2:9 is never reached: the file is read first.) A key given twice is refused
+# (jansson's JSON_REJECT_DUPLICATES; libyaml, which read these files before, took the last).
+DISPATCH=("$EP" dispatch --hosts 127.0.0.2:9,127.0.0.3:9 --model mobilenetv2 --mem 64MiB --plan)
+printf '[{"stages": [{"node": 0, "first_cut": 0, "end_cut": 1}]}, {"algo": "x"}]\n' >"$TMP/two.json"
+printf '{"stages": [{"node": 0.5, "first_cut": 0, "end_cut": 3}]}\n' >"$TMP/real.json"
+printf '{"stages": [], "stages": []}\n' >"$TMP/dup.json"
+printf '{"stages": [' >"$TMP/trunc.json"
+printf '[{"algo": "seifer", "status": "infeasible", "reason": "too small"}]\n' >"$TMP/noplan.json"
+expect_exit2 "dispatch --plan with two plans" "two.json${NL}2 plans" "${DISPATCH[@]}" "$TMP/two.json"
+expect_exit2 "dispatch --plan with a real node" "real.json${NL}stage 0${NL}integers" \
+	"${DISPATCH[@]}" "$TMP/real.json"
+expect_exit2 "dispatch --plan with a key twice" "dup.json${NL}duplicate" \
+	"${DISPATCH[@]}" "$TMP/dup.json"
+expect_exit2 "dispatch --plan truncated" "trunc.json${NL}line 1" "${DISPATCH[@]}" "$TMP/trunc.json"
+expect_exit2 "dispatch --plan without stages" "noplan.json${NL}no plan${NL}too small" \
+	"${DISPATCH[@]}" "$TMP/noplan.json"
+expect_exit2 "dispatch --plan missing file" "missing.json" "${DISPATCH[@]}" "$TMP/missing.json"
+
 finish
