@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include "ep_json.h"
 #include "ep_util.h"
 #include "model_lprofile.h"
 #include "model_zoo.h"
@@ -89,75 +90,87 @@ void instance_destroy(struct instance *inst)
 	free(inst);
 }
 
-static void write_matrix(FILE *f, const struct cluster *c, const double *m)
+/* A (n + 1) x (n + 1) matrix of the cluster (the dispatcher last) as an array of rows. */
+static json_t *matrix_json(const struct cluster *c, const double *m)
 {
 	int v = c->n + 1;
+	json_t *rows = json_array();
 
-	fprintf(f, "[");
-	for (int i = 0; i < v; i++) {
-		fprintf(f, "%s\n    [", i ? "," : "");
-		for (int j = 0; j < v; j++)
-			fprintf(f, "%s%.17g", j ? ", " : "", m[i * v + j]);
-		fprintf(f, "]");
+	for (int i = 0; rows && i < v; i++) {
+		json_t *row = json_array();
+
+		for (int j = 0; row && j < v; j++)
+			json_array_append_new(row, ep_json_num(m[i * v + j]));
+		json_array_append_new(rows, row ? row : json_null());
 	}
-	fprintf(f, "\n  ]");
+	return rows ? rows : json_null();
 }
+
+static const char codec_rule[] =
+	"a hop sends transfer_bits / ratio; a stage after cut a through cut b on node v adds "
+	"(decode_s_per_byte x transfer_bits[a] + encode_s_per_byte x transfer_bits[b]) / 8 / "
+	"speed_factor[v] to its compute time";
+static const char stage_rule[] =
+	"a stage after cut a through cut b holds cum_mem_bytes[b] - cum_mem_bytes[a] bytes and "
+	"cum_flops[b] - cum_flops[a] FLOPs, and sends transfer_bits[b]; cut 0 (the input) is the "
+	"dispatcher's; its compute time on node v is (cum_flops[b] - cum_flops[a]) / "
+	"speed_flops[v] (compute flops) or (cum_measured_s[b] - cum_measured_s[a]) / "
+	"speed_factor[v] (compute profile)";
 
 int instance_write_json(const struct instance *inst, FILE *f, struct ep_error *err)
 {
 	const struct model_profile *p = inst->profile;
 	const struct cluster *c = inst->cluster;
 	const struct problem_options *o = &inst->problem.options;
+	json_t *cuts = json_array(), *nodes = json_array(), *j;
 
-	fprintf(f, "{\n  \"model\": ");
-	ep_json_string(f, p->model);
-	fprintf(f, ",\n");
-	fprintf(f, "  \"cut_rule\": \"%s\", \"accounting\": \"%s\", \"dtype\": \"%s\", "
-		   "\"compression\": %.17g,\n",
-		model_cut_rule_name(p->options.cuts), model_accounting_name(p->options.accounting),
-		model_dtype_name(p->options.dtype), p->options.compression);
-	fprintf(f, "  \"count_compute\": %s, \"count_dispatcher\": %s, \"strict_memory\": %s,\n",
-		o->count_compute ? "true" : "false", o->count_dispatcher ? "true" : "false",
-		o->strict_memory ? "true" : "false");
-	fprintf(f, "  \"compute\": \"%s\",\n", problem_compute_name(o->compute));
-	if (o->codec.ratio > 0) {
-		fprintf(f, "  \"codec\": {\"spec\": ");
-		ep_json_string(f, o->codec.spec);
-		fprintf(f, ", \"ratio\": %.17g, \"encode_s_per_byte\": %.17g, "
-			   "\"decode_s_per_byte\": %.17g, \"rule\": \"a hop sends transfer_bits / "
-			   "ratio; a stage after cut a through cut b on node v adds (decode_s_per_byte "
-			   "x transfer_bits[a] + encode_s_per_byte x transfer_bits[b]) / 8 / "
-			   "speed_factor[v] to its compute time\"},\n",
-			o->codec.ratio, o->codec.encode_s_per_byte, o->codec.decode_s_per_byte);
-	}
-	fprintf(f, "  \"cluster_seed\": %llu,\n", (unsigned long long)inst->cluster_seed);
-	fprintf(f, "  \"stage_rule\": \"a stage after cut a through cut b holds cum_mem_bytes[b] - "
-		   "cum_mem_bytes[a] bytes and cum_flops[b] - cum_flops[a] FLOPs, and sends "
-		   "transfer_bits[b]; cut 0 (the input) is the dispatcher's; its compute time "
-		   "on node v is (cum_flops[b] - cum_flops[a]) / speed_flops[v] (compute flops) "
-		   "or (cum_measured_s[b] - cum_measured_s[a]) / speed_factor[v] (compute "
-		   "profile)\",\n");
-	fprintf(f, "  \"cuts\": [");
-	for (size_t k = 0; k < p->n_cuts; k++) {
+	for (size_t k = 0; cuts && k < p->n_cuts; k++) {
 		const struct model_cut_profile *cp = &p->cuts[k];
 
-		fprintf(f, "%s\n    {\"cut\": %zu, \"layer\": \"%s\", \"cum_mem_bytes\": %.17g, "
-			   "\"seg_mem_bytes\": %.17g, \"cum_flops\": %lld, \"cum_measured_s\": "
-			   "%.17g, \"transfer_bits\": %.17g}",
-			k ? "," : "", k, model_graph_layer(inst->graph, (size_t)cp->layer)->name,
-			cp->cum_mem_bytes, cp->seg_mem_bytes, (long long)cp->cum_flops,
-			cp->cum_measured_s, inst->problem.transfer_bits[k]);
+		json_array_append_new(
+			cuts,
+			json_pack("{s:I, s:o, s:o, s:o, s:I, s:o, s:o}", "cut", (json_int_t)k, "layer",
+				  ep_json_str(model_graph_layer(inst->graph, (size_t)cp->layer)->name),
+				  "cum_mem_bytes", ep_json_num(cp->cum_mem_bytes), "seg_mem_bytes",
+				  ep_json_num(cp->seg_mem_bytes), "cum_flops", (json_int_t)cp->cum_flops,
+				  "cum_measured_s", ep_json_num(cp->cum_measured_s), "transfer_bits",
+				  ep_json_num(inst->problem.transfer_bits[k])));
 	}
-	fprintf(f, "\n  ],\n  \"nodes\": [");
-	for (int i = 0; i < c->n; i++)
-		fprintf(f, "%s\n    {\"node\": %d, \"mem_bytes\": %.17g, \"speed_flops\": %.17g, "
-			   "\"speed_factor\": %.17g}",
-			i ? "," : "", i, c->mem_bytes[i], c->speed_flops[i], c->speed_factor[i]);
-	fprintf(f, "\n  ],\n  \"dispatcher\": %d,\n  \"bandwidth_bps\": ", c->n);
-	write_matrix(f, c, c->bw_bps);
-	fprintf(f, ",\n  \"latency_s\": ");
-	write_matrix(f, c, c->latency_s);
-	fprintf(f, "\n}\n");
+	for (int i = 0; nodes && i < c->n; i++)
+		json_array_append_new(nodes, json_pack("{s:i, s:o, s:o, s:o}", "node", i, "mem_bytes",
+						       ep_json_num(c->mem_bytes[i]), "speed_flops",
+						       ep_json_num(c->speed_flops[i]), "speed_factor",
+						       ep_json_num(c->speed_factor[i])));
+	j = json_pack("{s:o, s:s, s:s, s:s, s:o, s:b, s:b, s:b, s:s}", "model", ep_json_str(p->model),
+		      "cut_rule", model_cut_rule_name(p->options.cuts), "accounting",
+		      model_accounting_name(p->options.accounting), "dtype",
+		      model_dtype_name(p->options.dtype), "compression",
+		      ep_json_num(p->options.compression), "count_compute", o->count_compute,
+		      "count_dispatcher", o->count_dispatcher, "strict_memory", o->strict_memory,
+		      "compute", problem_compute_name(o->compute));
+	if (j && o->codec.ratio > 0)
+		json_object_set_new(j, "codec",
+				    json_pack("{s:o, s:o, s:o, s:o, s:s}", "spec",
+					      ep_json_str(o->codec.spec), "ratio",
+					      ep_json_num(o->codec.ratio), "encode_s_per_byte",
+					      ep_json_num(o->codec.encode_s_per_byte),
+					      "decode_s_per_byte",
+					      ep_json_num(o->codec.decode_s_per_byte), "rule",
+					      codec_rule));
+	if (j) {
+		json_object_set_new(j, "cluster_seed", ep_json_u64(inst->cluster_seed));
+		json_object_set_new(j, "stage_rule", json_string(stage_rule));
+		json_object_set_new(j, "cuts", cuts ? cuts : json_null());
+		json_object_set_new(j, "nodes", nodes ? nodes : json_null());
+		json_object_set_new(j, "dispatcher", json_integer(c->n));
+		json_object_set_new(j, "bandwidth_bps", matrix_json(c, c->bw_bps));
+		json_object_set_new(j, "latency_s", matrix_json(c, c->latency_s));
+	} else {
+		json_decref(cuts);
+		json_decref(nodes);
+	}
+	if (ep_json_dump(f, j, err))
+		return err->code;
 	if (fflush(f) || ferror(f))
 		return ep_error_set(err, EP_EIO, "writing the instance failed");
 	return EP_OK;

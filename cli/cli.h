@@ -33,7 +33,7 @@ bool cli_parse_format(const char *s, enum cli_format *out);
 /* The command line as run ("edgepipe" and the arguments from the subcommand's name, those with
  * blanks or quotes in single quotes), cut to fit buf: what a database records. */
 void cli_command_line(char *buf, size_t size, int argc, char **argv);
-/* Write `s` as a CSV field (quoted when needed); JSON strings: ep_json_string (ep_util.h). */
+/* Write `s` as a CSV field (quoted when needed); JSON goes through jansson (ep_json.h). */
 void cli_csv_field(FILE *f, const char *s);
 
 /* Parse an integer option value in [min, max]; on failure print "OPT 'S': ..." and return
@@ -153,14 +153,11 @@ const char *cli_scenario_where(void);
 /* The scenario's whole text and path as given, or NULL when none was read. */
 const char *cli_scenario_text(void);
 const char *cli_scenario_path(void);
-/* The scenario in a report, nothing without one: text, a first line "scenario: PATH"; JSON,
- * the member `, "scenario": {"path": PATH, "text": TEXT}` (leading comma) for the caller's
- * object. The report writers in the libraries take the path and text as fields instead. */
+/* The scenario in a report, nothing without one: text, a first line "scenario: PATH"; JSON
+ * (jansson, ep_json.h), a new object {"path", "text"} to json_object_set_new(obj, "scenario",
+ * ...), or NULL without a scenario (or out of memory): then set nothing. The report writers in
+ * the libraries take the path and text as fields instead. */
 void cli_scenario_text_header(FILE *f);
-void cli_scenario_json_member(FILE *f);
-/* The same member's value for JSON built with jansson (ep_json.h): a new object {"path",
- * "text"} to json_object_set_new(obj, "scenario", ...), or NULL without a scenario (or out of
- * memory): then set nothing. */
 struct json_t;
 struct json_t *cli_scenario_json(void);
 

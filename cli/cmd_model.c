@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "ep_json.h"
 #include "ep_util.h"
 #include "model_exec.h"
 #include "model_file.h"
@@ -42,6 +43,8 @@ int cmd_models(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	enum cli_format fmt = CLI_TEXT;
+	struct ep_error err;
+	json_t *arr;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -68,11 +71,9 @@ int cmd_models(int argc, char **argv)
 	else if (fmt == CLI_CSV)
 		printf("model,keras_name,input,layers,params,params_trainable,flops,cuts_exact,"
 		       "cuts_published\n");
-	else
-		printf("[\n");
+	arr = fmt == CLI_JSON ? json_array() : NULL;
 	for (size_t i = 0; i < model_zoo_count; i++) {
 		struct model_graph *g;
-		struct ep_error err;
 		size_t exact, published;
 		char input[64];
 		int rc = model_zoo_build(model_zoo[i].name, &g, &err);
@@ -83,6 +84,7 @@ int cmd_models(int argc, char **argv)
 			rc = count_cuts(g, MODEL_CUTS_PUBLISHED, &published, &err);
 		if (rc) {
 			model_graph_destroy(g);
+			json_decref(arr);
 			return cli_fail(cli_exit_code(rc), "%s", err.msg);
 		}
 		model_report_shape(model_graph_layer(g, 0), input, sizeof(input));
@@ -98,18 +100,20 @@ int cmd_models(int argc, char **argv)
 			       model_graph_params_trainable(g), model_graph_flops(g), exact,
 			       published);
 		else
-			printf("  {\"model\": \"%s\", \"keras_name\": \"%s\", \"input\": \"%s\", "
-			       "\"layers\": %zu, \"params\": %" PRId64 ", \"params_trainable\": %" PRId64
-			       ", \"flops\": %" PRId64 ", \"cuts_exact\": %zu, "
-			       "\"cuts_published\": %zu}%s\n",
-			       model_zoo[i].name, model_zoo[i].keras_name, input,
-			       model_graph_layer_count(g), model_graph_params(g),
-			       model_graph_params_trainable(g), model_graph_flops(g), exact, published,
-			       i + 1 < model_zoo_count ? "," : "");
+			json_array_append_new(
+				arr, json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}",
+					       "model", model_zoo[i].name, "keras_name",
+					       model_zoo[i].keras_name, "input", input, "layers",
+					       (json_int_t)model_graph_layer_count(g), "params",
+					       (json_int_t)model_graph_params(g), "params_trainable",
+					       (json_int_t)model_graph_params_trainable(g), "flops",
+					       (json_int_t)model_graph_flops(g), "cuts_exact",
+					       (json_int_t)exact, "cuts_published",
+					       (json_int_t)published));
 		model_graph_destroy(g);
 	}
-	if (fmt == CLI_JSON)
-		printf("]\n");
+	if (fmt == CLI_JSON && ep_json_dump(stdout, arr, &err))
+		return cli_fail(1, "%s", err.msg);
 	return 0;
 }
 
@@ -262,9 +266,9 @@ static int model_show(struct model_graph *g, const struct model_profile_options 
 					  strcmp(table, "layers") != 0, exec_mem, &whole,
 					  ex->threads };
 
-		model_report_write(stdout, fmt == CLI_JSON ? MODEL_REPORT_JSON
-					   : fmt == CLI_CSV ? MODEL_REPORT_CSV
-							    : MODEL_REPORT_TEXT, &r);
+		rc = model_report_write(stdout, fmt == CLI_JSON ? MODEL_REPORT_JSON
+						: fmt == CLI_CSV ? MODEL_REPORT_CSV
+								 : MODEL_REPORT_TEXT, &r, &err);
 	}
 	model_profile_destroy(p);
 	free(exec_mem);

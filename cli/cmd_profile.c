@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "ep_json.h"
 #include "ep_util.h"
 #include "model_lprofile.h"
 #include "model_weights.h"
@@ -146,31 +147,33 @@ static void print_csv(const struct model_lprofile *lp, const struct kind_sum *k,
 static void print_json(const struct model_lprofile *lp, const struct kind_sum *k, int nk,
 		       double total_s)
 {
-	printf("{\"model\": ");
-	ep_json_string(stdout, lp->model);
-	printf(", \"fingerprint\": \"%016" PRIx64 "\", \"threads\": %d, \"repeat\": %d, "
-	       "\"host\": ", lp->fingerprint, lp->threads, lp->repeat);
-	ep_json_string(stdout, lp->host);
-	printf(", \"whole_run_median_s\": %.9g,\n \"layers\": [", total_s);
-	for (size_t i = 0; i < lp->n_layers; i++) {
+	json_t *layers = json_array(), *kinds = json_array(), *o;
+	struct ep_error err;
+	char fp[17];
+
+	for (size_t i = 0; layers && i < lp->n_layers; i++) {
 		const struct model_lprofile_layer *l = &lp->layers[i];
 
-		printf("%s\n  {\"layer\": ", i ? "," : "");
-		ep_json_string(stdout, l->name);
-		printf(", \"op\": ");
-		ep_json_string(stdout, l->op);
-		printf(", \"kernel\": \"%s\", \"flops\": %" PRId64 ", \"median_s\": %.9g, "
-		       "\"spread_s\": %.9g, \"gflops\": %.6g}",
-		       l->kernel, l->flops, l->median_s, l->spread_s, model_lprofile_layer_gflops(l));
+		json_array_append_new(
+			layers, json_pack("{s:o, s:o, s:s, s:I, s:o, s:o, s:o}", "layer",
+					  ep_json_str(l->name), "op", ep_json_str(l->op), "kernel",
+					  l->kernel, "flops", (json_int_t)l->flops, "median_s",
+					  ep_json_num(l->median_s), "spread_s", ep_json_num(l->spread_s),
+					  "gflops", ep_json_num(model_lprofile_layer_gflops(l))));
 	}
-	printf("],\n \"kinds\": [");
-	for (int j = 0; j < nk; j++) {
-		printf("%s\n  {\"op\": ", j ? "," : "");
-		ep_json_string(stdout, k[j].op);
-		printf(", \"layers\": %d, \"flops\": %" PRId64 ", \"time_s\": %.9g, \"gflops\": %.6g}",
-		       k[j].layers, k[j].flops, k[j].time_s, kind_gflops(&k[j]));
-	}
-	printf("]}\n");
+	for (int j = 0; kinds && j < nk; j++)
+		json_array_append_new(
+			kinds, json_pack("{s:o, s:i, s:I, s:o, s:o}", "op", ep_json_str(k[j].op),
+					 "layers", k[j].layers, "flops", (json_int_t)k[j].flops,
+					 "time_s", ep_json_num(k[j].time_s), "gflops",
+					 ep_json_num(kind_gflops(&k[j]))));
+	snprintf(fp, sizeof(fp), "%016" PRIx64, lp->fingerprint);
+	o = json_pack("{s:o, s:s, s:i, s:i, s:o, s:o, s:o, s:o}", "model", ep_json_str(lp->model),
+		      "fingerprint", fp, "threads", lp->threads, "repeat", lp->repeat, "host",
+		      ep_json_str(lp->host), "whole_run_median_s", ep_json_num(total_s), "layers",
+		      layers ? layers : json_null(), "kinds", kinds ? kinds : json_null());
+	if (ep_json_dump(stdout, o, &err))
+		cli_fail(1, "%s", err.msg);
 }
 
 enum { O_THREADS = 256, O_REPEAT, O_WARMUP, O_SEED, O_WEIGHTS, O_BY, O_FORMAT, O_HOST, O_HELP };

@@ -10,6 +10,7 @@
 
 #include "algo.h"
 #include "cli.h"
+#include "ep_json.h"
 #include "ep_units.h"
 #include "ep_util.h"
 #include "instance.h"
@@ -124,36 +125,34 @@ static void print_json(const struct region_cmd *c, const struct model_profile *p
 	const struct region_spec *s = &c->spec;
 	int cut;
 	double bstar = region_min_cut_bits(prof, &cut);
+	json_t *points = json_array(), *o;
+	struct ep_error err;
 
-	printf("{\n  \"model\": ");
-	ep_json_string(stdout, prof->model);
-	printf(",\n  \"nodes\": %d,\n  \"algo\": ", s->nodes);
-	ep_json_string(stdout, c->algo_name);
-	printf(",\n  \"variant\": \"%s\",\n  \"max_split\": %d,\n  \"parallel\": %s,\n",
-	       algo_variant_name(s->algo_options.variant), region_max_split(s),
-	       s->parallel ? "true" : "false");
-	if (isfinite(bstar))
-		printf("  \"min_cut_bits\": %.9g,\n  \"min_cut\": %d,\n", bstar, cut);
-	else
-		printf("  \"min_cut_bits\": null,\n  \"min_cut\": null,\n");
-	printf("  \"points\": [\n");
-	for (int i = 0; i < s->n_speed * s->n_bw; i++) {
+	for (int i = 0; points && i < s->n_speed * s->n_bw; i++) {
 		const struct region_point *pt = &pts[i];
+		bool ok = pt->status == EP_OK;
 
-		printf("    {\"bw_bps\": %.9g, \"speed_flops\": %.9g, \"status\": \"%s\", "
-		       "\"single_s\": %.9g, ", pt->bw_bps, pt->speed_flops,
-		       pt->status == EP_OK ? "ok" : ep_strerror(pt->status), pt->single_s);
-		if (pt->status == EP_OK)
-			printf("\"best_s\": %.9g, \"speedup\": %.9g, \"stages\": %d, ", pt->best_s,
-			       pt->speedup, pt->stages);
-		else
-			printf("\"best_s\": null, \"speedup\": null, \"stages\": null, ");
-		printf("\"pays\": %s, \"pays_closed\": %s, \"two_node_s\": %.9g, "
-		       "\"speedup_bound\": %.9g}%s\n", pt->pays ? "true" : "false",
-		       pt->pays_closed ? "true" : "false", pt->two_node_s, pt->speedup_bound,
-		       i + 1 < s->n_speed * s->n_bw ? "," : "");
+		json_array_append_new(
+			points,
+			json_pack("{s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:b, s:b, s:o, s:o}", "bw_bps",
+				  ep_json_num(pt->bw_bps), "speed_flops", ep_json_num(pt->speed_flops),
+				  "status", ok ? "ok" : ep_strerror(pt->status), "single_s",
+				  ep_json_num(pt->single_s), "best_s",
+				  ep_json_num(ok ? pt->best_s : NAN), "speedup",
+				  ep_json_num(ok ? pt->speedup : NAN), "stages",
+				  ok ? json_integer(pt->stages) : json_null(), "pays", pt->pays,
+				  "pays_closed", pt->pays_closed, "two_node_s",
+				  ep_json_num(pt->two_node_s), "speedup_bound",
+				  ep_json_num(pt->speedup_bound)));
 	}
-	printf("  ]\n}\n");
+	o = json_pack("{s:o, s:i, s:o, s:s, s:i, s:b, s:o, s:o, s:o}", "model",
+		      ep_json_str(prof->model), "nodes", s->nodes, "algo", ep_json_str(c->algo_name),
+		      "variant", algo_variant_name(s->algo_options.variant), "max_split",
+		      region_max_split(s), "parallel", s->parallel, "min_cut_bits",
+		      ep_json_num(bstar), "min_cut", isfinite(bstar) ? json_integer(cut) : json_null(),
+		      "points", points ? points : json_null());
+	if (ep_json_dump(stdout, o, &err))
+		cli_fail(1, "%s", err.msg);
 }
 
 static int run_region(struct region_cmd *c)

@@ -287,17 +287,6 @@ void cli_scenario_text_header(FILE *f)
 		fprintf(f, "scenario: %s\n", scen.sc->path);
 }
 
-void cli_scenario_json_member(FILE *f)
-{
-	if (!scen.sc)
-		return;
-	fputs(", \"scenario\": {\"path\": ", f);
-	ep_json_string(f, scen.sc->path);
-	fputs(", \"text\": ", f);
-	ep_json_string(f, scen.sc->text);
-	fputs("}", f);
-}
-
 json_t *cli_scenario_json(void)
 {
 	if (!scen.sc)

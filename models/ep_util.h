@@ -28,9 +28,6 @@ unsigned long ep_seed32(uint64_t seed);
 /* Seconds on the monotonic clock. */
 double ep_now_s(void);
 
-/* Write `s` as a JSON string literal (quotes, backslashes and control characters escaped). */
-void ep_json_string(FILE *f, const char *s);
-
 /* Write `s` as a CSV field: as is, or quoted (quotes doubled) when it holds a comma, a quote
  * or a line break (RFC 4180). */
 void ep_csv_field(FILE *f, const char *s);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ep_json.h"
 #include "ep_util.h"
 #include "model_weights.h"
 
@@ -62,21 +63,6 @@ static void show_layers(FILE *f, const struct model_graph *g, enum model_report_
 			/* ';' inside the field keeps the CSV columns aligned. */
 			print_inputs(f, g, l, ';');
 			fputc('\n', f);
-		} else {
-			fprintf(f, "    {\"index\": %zu, \"layer\": ", i);
-			ep_json_string(f, l->name);
-			fprintf(f, ", \"op\": \"%s\", \"shape\": [", l->op_name);
-			for (int d = 0; d < l->rank; d++)
-				fprintf(f, "%s%" PRId64, d ? ", " : "", l->shape[d]);
-			fprintf(f, "], \"params_trainable\": %" PRId64 ", \"params_non_trainable\": %" PRId64
-			       ", \"flops\": %" PRId64 ", \"dtype\": \"%s\", \"inputs\": [",
-			       l->params_trainable, l->params_non_trainable, l->flops,
-			       model_dtype_name(l->dtype));
-			for (int k = 0; k < l->n_inputs; k++) {
-				fprintf(f, "%s", k ? ", " : "");
-				ep_json_string(f, model_graph_layer(g, l->inputs[k])->name);
-			}
-			fprintf(f, "]}%s\n", i + 1 < n ? "," : "");
 		}
 	}
 }
@@ -121,20 +107,6 @@ static void show_cuts(FILE *f, const struct model_graph *g, const struct model_p
 			if (exec_mem)
 				fprintf(f, ",%" PRId64, exec_mem[m]);
 			fputc('\n', f);
-		} else {
-			fprintf(f, "    {\"cut\": %zu, \"layer\": ", m);
-			ep_json_string(f, l->name);
-			fprintf(f, ", \"index\": %d, \"consumers\": %d, \"seg_params\": %" PRId64
-			       ", \"seg_flops\": %" PRId64 ", \"cum_flops\": %" PRId64
-			       ", \"seg_param_bytes\": %.17g, \"seg_act_bytes\": %.17g, "
-			       "\"seg_mem_bytes\": %.17g, \"cum_mem_bytes\": %.17g, "
-			       "\"transfer_bytes\": %.17g",
-			       c->layer, c->consumers, c->seg_params, c->seg_flops, c->cum_flops,
-			       c->seg_param_bytes, c->seg_act_bytes, c->seg_mem_bytes,
-			       c->cum_mem_bytes, c->transfer_bytes);
-			if (exec_mem)
-				fprintf(f, ", \"exec_mem_bytes\": %" PRId64, exec_mem[m]);
-			fprintf(f, "}%s\n", m + 1 < p->n_cuts ? "," : "");
 		}
 	}
 }
@@ -192,35 +164,80 @@ int model_report_exec_memory(const struct model_graph *g, const struct model_pro
 	return rc;
 }
 
-static void report_json(FILE *f, const struct model_report *d)
+/* JSON: a layer of the table. */
+static json_t *layer_json(const struct model_graph *g, size_t i)
+{
+	const struct model_layer *l = model_graph_layer(g, i);
+	json_t *shape = json_array(), *inputs = json_array();
+
+	for (int d = 0; shape && d < l->rank; d++)
+		json_array_append_new(shape, json_integer(l->shape[d]));
+	for (int k = 0; inputs && k < l->n_inputs; k++)
+		json_array_append_new(inputs, ep_json_str(model_graph_layer(g, l->inputs[k])->name));
+	return json_pack("{s:I, s:o, s:s, s:o, s:I, s:I, s:I, s:s, s:o}", "index", (json_int_t)i, "layer",
+			 ep_json_str(l->name), "op", l->op_name, "shape",
+			 shape ? shape : json_null(), "params_trainable",
+			 (json_int_t)l->params_trainable, "params_non_trainable",
+			 (json_int_t)l->params_non_trainable, "flops", (json_int_t)l->flops, "dtype",
+			 model_dtype_name(l->dtype), "inputs", inputs ? inputs : json_null());
+}
+
+/* JSON: a cut point of the profile; exec_mem as show_cuts takes it. */
+static json_t *cut_json(const struct model_graph *g, const struct model_profile *p, size_t m,
+			const int64_t *exec_mem)
+{
+	const struct model_cut_profile *c = &p->cuts[m];
+	json_t *o = json_pack(
+		"{s:I, s:o, s:i, s:i, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o}", "cut",
+		(json_int_t)m, "layer", ep_json_str(model_graph_layer(g, (size_t)c->layer)->name),
+		"index", c->layer, "consumers", c->consumers, "seg_params", (json_int_t)c->seg_params,
+		"seg_flops", (json_int_t)c->seg_flops, "cum_flops", (json_int_t)c->cum_flops,
+		"seg_param_bytes", ep_json_num(c->seg_param_bytes), "seg_act_bytes",
+		ep_json_num(c->seg_act_bytes), "seg_mem_bytes", ep_json_num(c->seg_mem_bytes),
+		"cum_mem_bytes", ep_json_num(c->cum_mem_bytes), "transfer_bytes",
+		ep_json_num(c->transfer_bytes));
+
+	if (o && exec_mem)
+		json_object_set_new(o, "exec_mem_bytes", json_integer(exec_mem[m]));
+	return o;
+}
+
+static int report_json(FILE *f, const struct model_report *d, struct ep_error *err)
 {
 	const struct model_graph *g = d->graph;
+	json_t *o = json_pack(
+		"{s:o, s:I, s:I, s:I, s:s, s:s, s:s, s:o}", "model", ep_json_str(model_graph_name(g)),
+		"layers_count", (json_int_t)model_graph_layer_count(g), "params",
+		(json_int_t)model_graph_params(g), "flops", (json_int_t)model_graph_flops(g),
+		"cut_rule", model_cut_rule_name(d->options->cuts), "accounting",
+		model_accounting_name(d->options->accounting), "dtype",
+		model_dtype_name(d->options->dtype), "compression",
+		ep_json_num(d->profile->options.compression));
 
-	fprintf(f, "{\n  \"model\": ");
-	ep_json_string(f, model_graph_name(g));
-	fprintf(f, ",\n  \"layers_count\": %zu, \"params\": %" PRId64 ", \"flops\": %" PRId64
-	       ",\n  \"cut_rule\": \"%s\", \"accounting\": \"%s\", \"dtype\": \"%s\", "
-	       "\"compression\": %.17g",
-	       model_graph_layer_count(g), model_graph_params(g), model_graph_flops(g),
-	       model_cut_rule_name(d->options->cuts), model_accounting_name(d->options->accounting),
-	       model_dtype_name(d->options->dtype), d->profile->options.compression);
-	if (d->exec_mem)
-		fprintf(f, ",\n  \"exec_mem\": {\"weight_bytes\": %" PRId64
-		       ", \"activation_bytes\": %" PRId64 ", \"workspace_bytes\": %" PRId64
-		       ", \"total_bytes\": %" PRId64 "}",
-		       d->exec_whole->weight_bytes, d->exec_whole->activation_bytes,
-		       d->exec_whole->workspace_bytes, d->exec_whole->total_bytes);
-	if (d->layers) {
-		fprintf(f, ",\n  \"layers\": [\n");
-		show_layers(f, g, MODEL_REPORT_JSON);
-		fprintf(f, "  ]");
+	if (o && d->exec_mem)
+		json_object_set_new(o, "exec_mem",
+				    json_pack("{s:I, s:I, s:I, s:I}", "weight_bytes",
+					      (json_int_t)d->exec_whole->weight_bytes,
+					      "activation_bytes",
+					      (json_int_t)d->exec_whole->activation_bytes,
+					      "workspace_bytes",
+					      (json_int_t)d->exec_whole->workspace_bytes,
+					      "total_bytes", (json_int_t)d->exec_whole->total_bytes));
+	if (o && d->layers) {
+		json_t *a = json_array();
+
+		for (size_t i = 0; a && i < model_graph_layer_count(g); i++)
+			json_array_append_new(a, layer_json(g, i));
+		json_object_set_new(o, "layers", a ? a : json_null());
 	}
-	if (d->cuts) {
-		fprintf(f, ",\n  \"cut_points\": [\n");
-		show_cuts(f, g, d->profile, d->exec_mem, MODEL_REPORT_JSON);
-		fprintf(f, "  ]");
+	if (o && d->cuts) {
+		json_t *a = json_array();
+
+		for (size_t m = 0; a && m < d->profile->n_cuts; m++)
+			json_array_append_new(a, cut_json(g, d->profile, m, d->exec_mem));
+		json_object_set_new(o, "cut_points", a ? a : json_null());
 	}
-	fprintf(f, "\n}\n");
+	return ep_json_dump(f, o, err);
 }
 
 /* Text or CSV: the tables, and in text a summary line before them. */
@@ -260,10 +277,11 @@ static void report_table(FILE *f, const struct model_report *d, enum model_repor
 }
 
 
-void model_report_write(FILE *f, enum model_report_format fmt, const struct model_report *r)
+int model_report_write(FILE *f, enum model_report_format fmt, const struct model_report *r,
+		       struct ep_error *err)
 {
 	if (fmt == MODEL_REPORT_JSON)
-		report_json(f, r);
-	else
-		report_table(f, r, fmt);
+		return report_json(f, r, err);
+	report_table(f, r, fmt);
+	return EP_OK;
 }

@@ -35,8 +35,10 @@ struct model_report {
 void model_report_shape(const struct model_layer *l, char *buf, size_t size);
 
 /* Write the report to `f`: text (a summary line, then the tables), CSV (the tables) or one
- * JSON object. Complexity: O(layers + cut points). */
-void model_report_write(FILE *f, enum model_report_format fmt, const struct model_report *r);
+ * JSON object (jansson, ep_json.h). EP_OK, or EP_ENOMEM / EP_EIO from the JSON writer.
+ * Complexity: O(layers + cut points). */
+int model_report_write(FILE *f, enum model_report_format fmt, const struct model_report *r,
+		       struct ep_error *err);
 
 /*
  * Measure, per cut point m >= 1, the resident memory of the executor's stage that runs the

@@ -78,6 +78,12 @@ fi
 json "model show" "$EP" model show resnet50 --format json
 json "models" "$EP" models --format json
 json "region" "$EP" region --model resnet50 --grid 2 --format json
+# The instance file of --instance-out, and a measured layer profile.
+instance_out() {
+	"$EP" plan "$@" --instance-out "$TMP/instance.json" >/dev/null && cat "$TMP/instance.json"
+}
+json "plan --instance-out" instance_out "${INST[@]}" --codec-profile zstd:3:1.339:86:350
+json "profile" "$EP" profile mobilenet --repeat 1 --warmup 0 --format json
 json "compare without the emulator" "$EP" compare "${INST[@]}" --requests 200 --no-emu \
 	--format json
 
