@@ -1,0 +1,27 @@
+# edgepipe compare: throughput over time, analytic, simulated and emulated
+# data: 06-resnet50-cut-up.dat; re-plot from this directory with: gnuplot 06-resnet50-cut-up.gp
+reset
+if (!exists("out_suffix")) out_suffix = ""
+set encoding utf8
+set grid
+set key below
+set xlabel 'time from the first request (s)'
+set ylabel 'throughput (answers / s)'
+set yrange [0:*]
+set title "resnet50 on 5 nodes (uniform cluster, seed 1), seifer plan 0..21@2 21..40@1\nclosed window 3, 200 requests, compute model (speed 0: none)\nfaults: link stage0 stage1 down at 2s" noenhanced font ',10'
+set arrow from 2, graph 0 to 2, graph 1 nohead dt 2 lc rgb 'gray40'
+set label "link stage0 stage1 down at 2s" at 2, graph 0.98 rotate by 90 right font ',8' noenhanced tc rgb 'gray30' front
+set arrow from 2.2, graph 0 to 2.2, graph 1 nohead dt 3 lc rgb 'gray40'
+set label "end: link stage0 stage1 down at 2s" at 2.2, graph 0.98 rotate by 90 right font ',8' noenhanced tc rgb 'gray30' front
+if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
+	set terminal pngcairo size 1000,560 noenhanced font "Sans,10"
+} else {
+	set terminal png size 1000,560 noenhanced
+}
+set output '06-resnet50-cut-up.png'.out_suffix
+plot \
+  '06-resnet50-cut-up.dat' index 0 using 1:2 with steps lw 1 lc rgb '#000000' title 'analytic', \
+  '06-resnet50-cut-up.dat' index 1 using 1:2 with steps lw 2 lc rgb '#1f5fbf' title 'sim', \
+  '06-resnet50-cut-up.dat' index 2 using 1:2 with steps lw 2 lc rgb '#c0392b' title 'emu', \
+  NaN with lines dt 2 lc rgb 'gray40' title 'fault (dotted: its end); marks: detection (short), new plan live (tall)'
+unset output

@@ -1,0 +1,27 @@
+# edgepipe compare: throughput over time, analytic, simulated and emulated
+# data: 15-mobilenetv2-compute-stall.dat; re-plot from this directory with: gnuplot 15-mobilenetv2-compute-stall.gp
+reset
+if (!exists("out_suffix")) out_suffix = ""
+set encoding utf8
+set grid
+set key below
+set xlabel 'time from the first request (s)'
+set ylabel 'throughput (answers / s)'
+set yrange [0:*]
+set title "mobilenetv2 on 5 nodes (uniform cluster, seed 2), seifer plan 0..37@1 37..75@3\nclosed window 3, 60 requests, compute model\nfaults: stall stage0 at 3s for 0.3s" noenhanced font ',10'
+set arrow from 3, graph 0 to 3, graph 1 nohead dt 2 lc rgb 'gray40'
+set label "stall stage0 at 3s for 0.3s" at 3, graph 0.98 rotate by 90 right font ',8' noenhanced tc rgb 'gray30' front
+set arrow from 3.3, graph 0 to 3.3, graph 1 nohead dt 3 lc rgb 'gray40'
+set label "end: stall stage0 at 3s for 0.3s" at 3.3, graph 0.98 rotate by 90 right font ',8' noenhanced tc rgb 'gray30' front
+if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
+	set terminal pngcairo size 1000,560 noenhanced font "Sans,10"
+} else {
+	set terminal png size 1000,560 noenhanced
+}
+set output '15-mobilenetv2-compute-stall.png'.out_suffix
+plot \
+  '15-mobilenetv2-compute-stall.dat' index 0 using 1:2 with steps lw 1 lc rgb '#000000' title 'analytic', \
+  '15-mobilenetv2-compute-stall.dat' index 1 using 1:2 with steps lw 2 lc rgb '#1f5fbf' title 'sim', \
+  '15-mobilenetv2-compute-stall.dat' index 2 using 1:2 with steps lw 2 lc rgb '#c0392b' title 'emu', \
+  NaN with lines dt 2 lc rgb 'gray40' title 'fault (dotted: its end); marks: detection (short), new plan live (tall)'
+unset output

@@ -1,0 +1,27 @@
+# edgepipe compare: throughput over time, analytic, simulated and emulated
+# data: 16-mobilenetv2-poisson-loss.dat; re-plot from this directory with: gnuplot 16-mobilenetv2-poisson-loss.gp
+reset
+if (!exists("out_suffix")) out_suffix = ""
+set encoding utf8
+set grid
+set key below
+set xlabel 'time from the first request (s)'
+set ylabel 'throughput (answers / s)'
+set yrange [0:*]
+set title "mobilenetv2 on 5 nodes (uniform cluster, seed 2), seifer plan 0..37@3 37..75@1\npoisson rate 15, 150 requests, compute model (speed 0: none)\nfaults: loss dispatcher stage0 5% at 3s for 3s" noenhanced font ',10'
+set arrow from 3, graph 0 to 3, graph 1 nohead dt 2 lc rgb 'gray40'
+set label "loss dispatcher stage0 5% at 3s for 3s" at 3, graph 0.98 rotate by 90 right font ',8' noenhanced tc rgb 'gray30' front
+set arrow from 6, graph 0 to 6, graph 1 nohead dt 3 lc rgb 'gray40'
+set label "end: loss dispatcher stage0 5% at 3s for 3s" at 6, graph 0.98 rotate by 90 right font ',8' noenhanced tc rgb 'gray30' front
+if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
+	set terminal pngcairo size 1000,560 noenhanced font "Sans,10"
+} else {
+	set terminal png size 1000,560 noenhanced
+}
+set output '16-mobilenetv2-poisson-loss.png'.out_suffix
+plot \
+  '16-mobilenetv2-poisson-loss.dat' index 0 using 1:2 with steps lw 1 lc rgb '#000000' title 'analytic', \
+  '16-mobilenetv2-poisson-loss.dat' index 1 using 1:2 with steps lw 2 lc rgb '#1f5fbf' title 'sim', \
+  '16-mobilenetv2-poisson-loss.dat' index 2 using 1:2 with steps lw 2 lc rgb '#c0392b' title 'emu', \
+  NaN with lines dt 2 lc rgb 'gray40' title 'fault (dotted: its end); marks: detection (short), new plan live (tall)'
+unset output
