@@ -36,8 +36,11 @@
  *   lost) and sends no heartbeat; a stall longer than the heartbeat timeout gets the node
  *   declared dead, as a crash would.
  * - link down: transfers over the pair stop; a stage that cannot send for a heartbeat timeout
- *   is stuck, and the plan is re-planned without the link's sender (the emulator's STUCK rule,
- *   emu_stage.h); a cut on no link of the plan changes nothing.
+ *   is stuck (the emulator's STUCK rule, emu_stage.h), and the plan is re-planned with the cut
+ *   link priced at 1 bit/s; when every plan still crosses it, without the link's receiving
+ *   node (the dispatcher's end of a link is never left out: then its other node is). A link
+ *   found cut stays cut for the rest of the run, `link A B up` included: the dispatcher has
+ *   no probe that would tell it the link is back. A cut on no link of the plan changes nothing.
  * - bandwidth: transfers that start after the change take the new rate.
  * - loss: what TCP makes of random loss p: throughput at most about MSS / (RTT sqrt(2p/3))
  *   (Mathis et al., 1997: an approximation for p well below 1) plus retransmission delays; no

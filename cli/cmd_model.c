@@ -45,9 +45,8 @@ int cmd_models(int argc, char **argv)
 	enum cli_format fmt = CLI_TEXT;
 	struct ep_error err;
 	json_t *arr;
-	int c;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	for (int c; (c = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
 		switch (c) {
 		case 'f':
 			if (!cli_parse_format(optarg, &fmt))
