@@ -115,4 +115,32 @@ struct emu_db_run {
 int emu_db_write(const char *path, const struct emu_db_run *run, const struct emu_report *rep,
 		 struct ep_error *err);
 
+/*
+ * The record writer behind emu_db_write, shared by the records kept beside the emulator's in
+ * one file (the simulator's sim_* tables and compare's, experiments/): one transaction, and
+ * the first error kept (rc; later calls do nothing).
+ *
+ * emu_db_open: open `path` (created when missing; a lock is waited for up to 10 s), begin,
+ * create the `tables` (SQL), and check the version in `meta_table` (written when new; another
+ * is EP_EINVAL "--db PATH: WHOSE schema version V; this edgepipe writes version VERSION").
+ * `id` starts every row. Whatever it returns, emu_db_close must follow: it commits when no
+ * error was kept (else rolls back), closes, and returns rc.
+ *
+ * emu_db_row: INSERT INTO `table` the id, then one value per letter of `types`: 's' text (a
+ * NULL pointer is NULL), 'd' double (not finite: NULL), 'i' int64_t, 'I' int64_t (negative:
+ * NULL), 'n' int, 'N' int (negative: NULL), 'u' uint64_t (stored as SQLite's int64).
+ */
+struct sqlite3;
+struct emu_db_writer {
+	struct sqlite3 *h;
+	const char *path, *id;
+	struct ep_error *err;
+	int rc;
+};
+int emu_db_open(struct emu_db_writer *w, const char *path, const char *id, const char *tables,
+		const char *meta_table, const char *whose, int version, struct ep_error *err);
+int emu_db_exec(struct emu_db_writer *w, const char *sql, const char *what);
+int emu_db_row(struct emu_db_writer *w, const char *table, const char *types, ...);
+int emu_db_close(struct emu_db_writer *w);
+
 #endif

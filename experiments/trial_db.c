@@ -12,6 +12,7 @@
 
 #include <sqlite3.h>
 
+#include "emu_db.h"
 #include "ep_util.h"
 #include "trial_internal.h"
 
@@ -47,109 +48,6 @@ static const char schema[] =
 	"  deploy_s REAL, model TEXT, reason TEXT, PRIMARY KEY(run_id, fault));"
 	"CREATE TABLE IF NOT EXISTS sim_scenarios(run_id TEXT PRIMARY KEY, path TEXT, text TEXT);";
 
-struct db {
-	sqlite3 *h;
-	const char *path;
-	char run_id[16];
-	struct ep_error *err;
-	int rc;
-};
-
-static int fail(struct db *d, const char *what)
-{
-	if (d->rc == EP_OK)
-		d->rc = ep_error_set(d->err, EP_EIO, "--db '%s': %s: %s", d->path, what,
-				     sqlite3_errmsg(d->h));
-	return d->rc;
-}
-
-static int exec(struct db *d, const char *sql, const char *what)
-{
-	if (d->rc == EP_OK && sqlite3_exec(d->h, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return fail(d, what);
-	return d->rc;
-}
-
-/* Bind the value of type c ('s' text or NULL, 'i' int64_t, 'n' int, 'd' double, NULL when not
- * finite) from ap to column col. */
-static void bind_value(sqlite3_stmt *st, int col, char c, va_list *ap)
-{
-	if (c == 's') {
-		const char *v = va_arg(*ap, const char *);
-
-		if (v)
-			sqlite3_bind_text(st, col, v, -1, SQLITE_TRANSIENT);
-		else
-			sqlite3_bind_null(st, col);
-	} else if (c == 'i') {
-		sqlite3_bind_int64(st, col, va_arg(*ap, int64_t));
-	} else if (c == 'n') {
-		sqlite3_bind_int(st, col, va_arg(*ap, int));
-	} else {
-		double v = va_arg(*ap, double);
-
-		if (isfinite(v))
-			sqlite3_bind_double(st, col, v);
-		else
-			sqlite3_bind_null(st, col);
-	}
-}
-
-/* INSERT a row into `table`: the run id, then one value per character of `types` (bind_value). */
-static int row(struct db *d, const char *table, const char *types, ...)
-{
-	char sql[512];
-	size_t used;
-	sqlite3_stmt *st = NULL;
-	va_list ap;
-	int n = (int)strlen(types);
-
-	if (d->rc)
-		return d->rc;
-	used = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO %s VALUES(?", table);
-	for (int i = 0; i < n && used < sizeof(sql); i++)
-		used += (size_t)snprintf(sql + used, sizeof(sql) - used, ",?");
-	snprintf(sql + used, sizeof(sql) - used, ")");
-	if (sqlite3_prepare_v2(d->h, sql, -1, &st, NULL) != SQLITE_OK)
-		return fail(d, table);
-	sqlite3_bind_text(st, 1, d->run_id, -1, SQLITE_TRANSIENT);
-	va_start(ap, types);
-	for (int i = 0; i < n; i++)
-		bind_value(st, i + 2, types[i], &ap);
-	va_end(ap);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		fail(d, table);
-	sqlite3_finalize(st);
-	return d->rc;
-}
-
-static int check_schema(struct db *d)
-{
-	sqlite3_stmt *st;
-	char sql[96];
-
-	if (exec(d, schema, "creating the tables"))
-		return d->rc;
-	if (sqlite3_prepare_v2(d->h, "SELECT value FROM sim_meta WHERE key = 'schema'", -1, &st,
-			       NULL) != SQLITE_OK)
-		return fail(d, "reading the schema version");
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		int v = sqlite3_column_int(st, 0);
-
-		sqlite3_finalize(st);
-		if (v != TRIAL_SIM_DB_SCHEMA_VERSION)
-			d->rc = ep_error_set(d->err, EP_EINVAL,
-					     "--db '%s': simulator schema version %d; this edgepipe "
-					     "writes version %d", d->path, v,
-					     TRIAL_SIM_DB_SCHEMA_VERSION);
-		return d->rc;
-	}
-	sqlite3_finalize(st);
-	snprintf(sql, sizeof(sql), "INSERT INTO sim_meta VALUES('schema', '%d')",
-		 TRIAL_SIM_DB_SCHEMA_VERSION);
-	return exec(d, sql, "writing the schema version");
-}
-
 /* A run id unique in practice: "s" and 6 base-36 digits of the clock and the process id. */
 static void make_run_id(char *buf, size_t size)
 {
@@ -167,7 +65,7 @@ static void make_run_id(char *buf, size_t size)
 	}
 }
 
-static void write_run(struct db *d, const struct trial_sim *s, const char *command)
+static void write_run(struct emu_db_writer *d, const struct trial_sim *s, const char *command)
 {
 	const struct trial_setup *t = s->t;
 	const struct sim_config *cfg = &s->cfg;
@@ -186,19 +84,19 @@ static void write_run(struct db *d, const struct trial_sim *s, const char *comma
 	for (int i = 0; i < s->n_updates && uused < sizeof(updates); i++)
 		uused += (size_t)snprintf(updates + uused, sizeof(updates) - uused, "%s%s at %.17g",
 					  i ? "; " : "", s->up[i]->model, s->updates[i].at_s);
-	row(d, "sim_runs", "ssssnsinssssndiisnssndddssdss", started, EDGEPIPE_VERSION, command,
-	    t->inst->profile->model, t->inst->cluster->n, cluster_kind_name(t->spec->cluster.kind),
-	    (int64_t)t->spec->seed, t->spec->trial, t->algo->name,
-	    algo_variant_name(t->algo_options.variant), trial_metric_name(t),
-	    sim_arrival_name(cfg->arrival), trial_sim_report(s)->window_start,
-	    cfg->arrival == SIM_CLOSED ? NAN : cfg->rate, cfg->requests, cfg->warmup_requests,
-	    cfg->compute ? "on" : "off", (int)cfg->dispatcher_hops, sim_dist_name(cfg->service),
-	    sim_dist_name(cfg->transfer), (int)cfg->shared_medium, cfg->heartbeat_period_s,
-	    cfg->heartbeat_timeout_s, cfg->retry_timeout_s, faults,
-	    s->n_updates > 0 ? updates : NULL, cfg->mtbf_s, k->ratio > 0 ? k->spec : NULL,
-	    t->power ? t->power->name : NULL);
+	emu_db_row(d, "sim_runs", "ssssnsinssssndiisnssndddssdss", started, EDGEPIPE_VERSION,
+		   command, t->inst->profile->model, t->inst->cluster->n,
+		   cluster_kind_name(t->spec->cluster.kind), (int64_t)t->spec->seed, t->spec->trial,
+		   t->algo->name, algo_variant_name(t->algo_options.variant), trial_metric_name(t),
+		   sim_arrival_name(cfg->arrival), trial_sim_report(s)->window_start,
+		   cfg->arrival == SIM_CLOSED ? NAN : cfg->rate, cfg->requests,
+		   cfg->warmup_requests, cfg->compute ? "on" : "off", (int)cfg->dispatcher_hops,
+		   sim_dist_name(cfg->service), sim_dist_name(cfg->transfer),
+		   (int)cfg->shared_medium, cfg->heartbeat_period_s, cfg->heartbeat_timeout_s,
+		   cfg->retry_timeout_s, faults, s->n_updates > 0 ? updates : NULL, cfg->mtbf_s,
+		   k->ratio > 0 ? k->spec : NULL, t->power ? t->power->name : NULL);
 	if (t->scenario_path || t->scenario_text)
-		row(d, "sim_scenarios", "ss", t->scenario_path, t->scenario_text);
+		emu_db_row(d, "sim_scenarios", "ss", t->scenario_path, t->scenario_text);
 }
 
 static double opt(double v)
@@ -206,29 +104,36 @@ static double opt(double v)
 	return v < 0 ? NAN : v;
 }
 
-static void write_records(struct db *d, const struct sim_config *cfg,
+static void write_records(struct emu_db_writer *d, const struct sim_config *cfg,
 			  const struct sim_report *r)
 {
 	for (int i = 0; i < r->n_bins && !d->rc; i++)
-		row(d, "sim_series", "ndid", i, i * r->bin_s, r->series[i],
-		    (double)r->series[i] / r->bin_s);
+		emu_db_row(d, "sim_series", "ndid", i, i * r->bin_s, r->series[i],
+			   (double)r->series[i] / r->bin_s);
 	for (int i = 0; r->energy && i < r->n_nodes && !d->rc; i++) {
 		const struct sim_node_energy *e = &r->energy[i];
 
-		row(d, "sim_energy", "nndddddd", e->node, (int)e->active, e->busy_s, e->bits_sent,
-		    e->bits_received, e->energy_j, e->energy_per_inference_j, e->power_w);
+		emu_db_row(d, "sim_energy", "nndddddd", e->node, (int)e->active, e->busy_s,
+			   e->bits_sent, e->bits_received, e->energy_j, e->energy_per_inference_j,
+			   e->power_w);
 	}
 	for (int i = 0; i < r->n_incidents && !d->rc; i++) {
 		const struct sim_incident *in = &r->incidents[i];
 
 		/* fault: the incident's index; spec: the timeline's fault behind it, if any. */
-		row(d, "sim_faults", "nssnnddddd" "dnndd" "ss", i,
-		    in->fault >= 0 && in->fault < cfg->n_faults ? cfg->faults[in->fault].text : NULL,
-		    sim_incident_kind_name(in->kind), in->node, in->peer, in->at_s,
-		    opt(in->detected_s), opt(in->live_s),
-		    in->detected_s >= 0 ? in->detected_s - in->at_s : NAN, opt(in->recovery_s),
-		    opt(in->back_s), (int)in->replanned, in->stages, opt(in->bottleneck_s),
-		    opt(in->deploy_s), in->model, in->reason[0] ? in->reason : NULL);
+		emu_db_row(d, "sim_faults",
+			   "nssnnddddd"
+			   "dnndd"
+			   "ss",
+			   i,
+			   in->fault >= 0 && in->fault < cfg->n_faults ? cfg->faults[in->fault].text
+								       : NULL,
+			   sim_incident_kind_name(in->kind), in->node, in->peer, in->at_s,
+			   opt(in->detected_s), opt(in->live_s),
+			   in->detected_s >= 0 ? in->detected_s - in->at_s : NAN,
+			   opt(in->recovery_s), opt(in->back_s), (int)in->replanned, in->stages,
+			   opt(in->bottleneck_s), opt(in->deploy_s), in->model,
+			   in->reason[0] ? in->reason : NULL);
 	}
 }
 
@@ -237,34 +142,22 @@ int trial_sim_db_write(const struct trial_sim *s, const char *path, const char *
 {
 	const struct sim_report *r = trial_sim_report(s);
 	const struct algo_result *res = s->res;
-	struct db d = { .path = path, .err = err };
+	struct emu_db_writer d;
+	char run_id[16];
 
-	make_run_id(d.run_id, sizeof(d.run_id));
-	if (sqlite3_open_v2(path, &d.h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-	    SQLITE_OK) {
-		int rc = ep_error_set(err, EP_EIO, "--db '%s': %s", path,
-				      d.h ? sqlite3_errmsg(d.h) : "out of memory");
-
-		sqlite3_close(d.h);
-		return rc;
-	}
-	sqlite3_busy_timeout(d.h, 10000);
-	exec(&d, "BEGIN IMMEDIATE", "starting a transaction");
-	check_schema(&d);
+	make_run_id(run_id, sizeof(run_id));
+	/* After a failed open every write does nothing, and close returns the error. */
+	emu_db_open(&d, path, run_id, schema, "sim_meta", "simulator", TRIAL_SIM_DB_SCHEMA_VERSION,
+		    err);
 	write_run(&d, s, command);
 	write_records(&d, &s->cfg, r);
-	row(&d, "sim_summary", "nddddddddiiiiiiiiddndnddidd", res->plan.n_stages,
-	    res->cost.bottleneck_s, res->cost.throughput, r->throughput, r->latency_mean_s,
-	    r->latency_p50_s, r->latency_p95_s, r->latency_p99_s, r->latency_max_s, r->issued,
-	    r->completed, r->incomplete, r->duplicates, r->retries, r->requests_retried, r->lost,
-	    r->measured, r->warmup_end_s, r->end_s, (int)r->no_plan,
-	    r->no_plan ? NAN : r->final_cost.throughput, r->window_end,
-	    r->energy ? r->energy_per_inference_j : NAN, r->energy ? r->power_w : NAN,
-	    (int64_t)r->events, r->sim_end_s, r->bin_s);
-	if (d.rc == EP_OK)
-		exec(&d, "COMMIT", "committing");
-	else
-		sqlite3_exec(d.h, "ROLLBACK", NULL, NULL, NULL);
-	sqlite3_close(d.h);
-	return d.rc;
+	emu_db_row(&d, "sim_summary", "nddddddddiiiiiiiiddndnddidd", res->plan.n_stages,
+		   res->cost.bottleneck_s, res->cost.throughput, r->throughput, r->latency_mean_s,
+		   r->latency_p50_s, r->latency_p95_s, r->latency_p99_s, r->latency_max_s,
+		   r->issued, r->completed, r->incomplete, r->duplicates, r->retries,
+		   r->requests_retried, r->lost, r->measured, r->warmup_end_s, r->end_s,
+		   (int)r->no_plan, r->no_plan ? NAN : r->final_cost.throughput, r->window_end,
+		   r->energy ? r->energy_per_inference_j : NAN, r->energy ? r->power_w : NAN,
+		   (int64_t)r->events, r->sim_end_s, r->bin_s);
+	return emu_db_close(&d);
 }
