@@ -72,117 +72,6 @@ static const char *env_get(void *ctx, const char *name)
 	return getenv(name);
 }
 
-/*
- * Split a comma list into at most `max` pointers into `buf` (which it modifies). Returns the
- * count, or -1 (too many, or a value given twice: the message names it, for `axis`).
- */
-static int split_list(const char *axis, char *buf, const char **out, int max)
-{
-	int n = 0;
-	char *save;
-	struct ep_error err;
-
-	if (ep_list_check(axis, buf, &err)) {
-		cli_fail(2, "%s", err.msg);
-		return -1;
-	}
-	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		if (n == max) {
-			cli_fail(2, "%s: more than %d values", axis, max);
-			return -1;
-		}
-		for (int k = 0; k < n; k++)
-			if (strcmp(out[k], t) == 0) {
-				cli_fail(2, "%s: '%s' is given twice", axis, t);
-				return -1;
-			}
-		out[n++] = t;
-	}
-	return n;
-}
-
-static bool parse_algos(char *s, struct sweep_grid *g)
-{
-	const char *names[SWEEP_MAX_AXIS];
-	int n;
-
-	if (strcmp(s, "all") == 0) {
-		for (g->n_algos = 0; algo_registry[g->n_algos]; g->n_algos++)
-			g->algos[g->n_algos] = algo_registry[g->n_algos];
-		return true;
-	}
-	n = split_list("--algo", s, names, SWEEP_MAX_AXIS);
-	if (n < 0)
-		return false;
-	if (n == 0) {
-		cli_fail(2, "--algo: expected a list of algorithms");
-		return false;
-	}
-	for (int i = 0; i < n; i++) {
-		g->algos[i] = cli_algo_find(names[i], true);
-		if (!g->algos[i])
-			return false;
-	}
-	g->n_algos = n;
-	return true;
-}
-
-static bool parse_variants(char *s, struct sweep_grid *g)
-{
-	const char *names[4];
-	int n;
-
-	if (strcmp(s, "both") == 0) {
-		g->variants[0] = ALGO_CORRECTED;
-		g->variants[1] = ALGO_PUBLISHED;
-		g->n_variants = 2;
-		return true;
-	}
-	n = split_list("--variant", s, names, 2);
-	if (n < 0)
-		return false;
-	if (n == 0) {
-		cli_fail(2, "--variant: expected corrected, published or both");
-		return false;
-	}
-	for (int i = 0; i < n; i++) {
-		int v = algo_variant_from_name(names[i]);
-
-		if (v < 0) {
-			cli_fail(2, "--variant '%s': expected corrected or published", names[i]);
-			return false;
-		}
-		g->variants[i] = (enum algo_variant)v;
-	}
-	g->n_variants = n;
-	return true;
-}
-
-static bool parse_clusters(char *s, struct sweep_grid *g)
-{
-	const char *names[CLUSTER_KIND_COUNT_];
-	int n = split_list("--cluster", s, names, CLUSTER_KIND_COUNT_);
-
-	if (n < 0)
-		return false;
-	if (n == 0) {
-		cli_fail(2, "--cluster: expected a list of geometric, uniform, classes, file");
-		return false;
-	}
-	for (int i = 0; i < n; i++) {
-		int k = cluster_kind_from_name(names[i]);
-
-		if (k < 0) {
-			cli_fail(2, "--cluster '%s': expected geometric, uniform, classes or file",
-				 names[i]);
-			return false;
-		}
-		g->clusters[i] = (enum cluster_kind)k;
-	}
-	g->n_clusters = n;
-	return true;
-}
-
 /* The command line as one string, for the runs table. */
 static char *join_args(int argc, char **argv)
 {
@@ -264,19 +153,21 @@ static int sweep_axis(int n, const struct ep_error *err, int *count)
 /* Take --model's list (the grid points into its copy). */
 static int sweep_models(struct sweep_cmd *c, const char *arg)
 {
-	int n;
+	struct ep_error err;
 
 	free(c->models);
 	c->models = strdup(arg);
 	if (!c->models)
 		return cli_fail(1, "out of memory");
-	n = split_list("--model", c->models, c->g.models, SWEEP_MAX_AXIS);
-	if (n < 0)
-		return 2;
-	if (n == 0)
-		return cli_fail(2, "--model '%s': expected a list of models", arg);
-	c->g.n_models = n;
+	if (sweep_grid_parse_models(&c->g, c->models, &err))
+		return cli_fail(cli_exit_code(err.code), "%s", err.msg);
 	return -1;
+}
+
+/* A list axis parsed by the grid: -1, or the exit status with the message printed. */
+static int sweep_list_axis(int rc, const struct ep_error *err)
+{
+	return rc ? cli_fail(cli_exit_code(rc), "%s", err->msg) : -1;
 }
 
 /* One of the sweep's own options: -1 taken, else the exit status (0 after --help). */
@@ -297,9 +188,9 @@ static int sweep_option(struct sweep_cmd *c, int opt, char *arg)
 	case O_BW_CLASSES:
 		return sweep_axis(sweep_parse_ints("--bw-classes", arg, 1, 1000, g->bw_classes,
 						   &err), &err, &g->n_bw_classes) ? 2 : -1;
-	case O_ALGO: return parse_algos(arg, g) ? -1 : 2;
-	case O_VARIANT: return parse_variants(arg, g) ? -1 : 2;
-	case O_CLUSTER: return parse_clusters(arg, g) ? -1 : 2;
+	case O_ALGO: return sweep_list_axis(sweep_grid_parse_algos(g, arg, &err), &err);
+	case O_VARIANT: return sweep_list_axis(sweep_grid_parse_variants(g, arg, &err), &err);
+	case O_CLUSTER: return sweep_list_axis(sweep_grid_parse_clusters(g, arg, &err), &err);
 	case O_TRIALS:
 		if (!cli_parse_int("--trials", arg, 1, 10000000, &v))
 			return 2;
@@ -391,9 +282,11 @@ static int sweep_finish(struct sweep_cmd *c)
 		c->profiles = strdup(c->io.spec.compute_profile);
 		if (!c->profiles)
 			return cli_fail(1, "out of memory");
-		c->n_profiles = split_list("--compute", c->profiles, c->profile_paths,
-					   SWEEP_MAX_AXIS);
-		if (c->n_profiles <= 0)
+		c->n_profiles = sweep_parse_list("--compute", c->profiles, c->profile_paths,
+						 SWEEP_MAX_AXIS, &err);
+		if (c->n_profiles < 0)
+			return cli_fail(cli_exit_code(c->n_profiles), "%s", err.msg);
+		if (c->n_profiles == 0)
 			return cli_fail(2, "--compute 'profile:%s': expected a list of files",
 					c->io.spec.compute_profile);
 	}
@@ -419,8 +312,7 @@ int cmd_sweep(int argc, char **argv)
 	sweep_grid_init(&c->g);
 	cli_instance_opts_init(&c->io);
 	c->g.progress = isatty(STDERR_FILENO);
-	for (c->g.n_algos = 0; algo_registry[c->g.n_algos]; c->g.n_algos++)
-		c->g.algos[c->g.n_algos] = algo_registry[c->g.n_algos];
+	sweep_grid_parse_algos(&c->g, "all", NULL);
 	/* Before the parsing, which splits the lists of argv in place. */
 	command = join_args(argc, argv);
 	rc = sweep_parse(c, argc, argv);

@@ -127,6 +127,140 @@ int sweep_parse_sizes(const char *axis, const char *s, double *out, struct ep_er
 	return n;
 }
 
+int sweep_parse_list(const char *axis, char *buf, const char **out, int max, struct ep_error *err)
+{
+	int n = 0;
+	char *save;
+
+	EP_CHECK(ep_list_check(axis, buf, err));
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (n == max)
+			return ep_error_set(err, EP_EINVAL, "%s: more than %d values", axis, max);
+		for (int k = 0; k < n; k++)
+			if (strcmp(out[k], t) == 0)
+				return ep_error_set(err, EP_EINVAL, "%s: '%s' is given twice", axis,
+						    t);
+		out[n++] = t;
+	}
+	return n;
+}
+
+/* sweep_parse_list over a copy of `s`, for the axes whose names do not outlive the parse:
+ * *copy receives the copy (the caller frees it). */
+static int split_copy(const char *axis, const char *s, char **copy, const char **out, int max,
+		      struct ep_error *err)
+{
+	*copy = strdup(s);
+	if (!*copy)
+		return ep_error_set(err, EP_ENOMEM, "out of memory");
+	return sweep_parse_list(axis, *copy, out, max, err);
+}
+
+int sweep_grid_parse_models(struct sweep_grid *g, char *list, struct ep_error *err)
+{
+	char *given = strdup(list);
+	int n = given ? sweep_parse_list("--model", list, g->models, SWEEP_MAX_AXIS, err)
+		      : ep_error_set(err, EP_ENOMEM, "out of memory");
+
+	if (n == 0)
+		n = ep_error_set(err, EP_EINVAL, "--model '%s': expected a list of models", given);
+	free(given);
+	if (n < 0)
+		return n;
+	g->n_models = n;
+	return EP_OK;
+}
+
+int sweep_grid_parse_algos(struct sweep_grid *g, const char *s, struct ep_error *err)
+{
+	const char *names[SWEEP_MAX_AXIS];
+	char *copy = NULL, known[1024];
+	int n;
+
+	if (strcmp(s, "all") == 0) {
+		for (g->n_algos = 0; algo_registry[g->n_algos]; g->n_algos++)
+			g->algos[g->n_algos] = algo_registry[g->n_algos];
+		return EP_OK;
+	}
+	n = split_copy("--algo", s, &copy, names, SWEEP_MAX_AXIS, err);
+	if (n == 0)
+		n = ep_error_set(err, EP_EINVAL, "--algo: expected a list of algorithms");
+	for (int i = 0; i < n; i++) {
+		g->algos[i] = algo_find(names[i]);
+		if (!g->algos[i]) {
+			algo_names_format(algo_registry, NULL, known, sizeof(known));
+			n = ep_error_set(err, EP_EINVAL,
+					 "--algo '%s': unknown algorithm (%s, or all)", names[i],
+					 known);
+		}
+	}
+	free(copy);
+	if (n < 0)
+		return n;
+	g->n_algos = n;
+	return EP_OK;
+}
+
+int sweep_grid_parse_variants(struct sweep_grid *g, const char *s, struct ep_error *err)
+{
+	const char *names[4];
+	char *copy = NULL;
+	int n;
+
+	if (strcmp(s, "both") == 0) {
+		g->variants[0] = ALGO_CORRECTED;
+		g->variants[1] = ALGO_PUBLISHED;
+		g->n_variants = 2;
+		return EP_OK;
+	}
+	n = split_copy("--variant", s, &copy, names, 2, err);
+	if (n == 0)
+		n = ep_error_set(err, EP_EINVAL,
+				 "--variant: expected corrected, published or both");
+	for (int i = 0; i < n; i++) {
+		int v = algo_variant_from_name(names[i]);
+
+		if (v < 0)
+			n = ep_error_set(err, EP_EINVAL,
+					 "--variant '%s': expected corrected or published",
+					 names[i]);
+		else
+			g->variants[i] = (enum algo_variant)v;
+	}
+	free(copy);
+	if (n < 0)
+		return n;
+	g->n_variants = n;
+	return EP_OK;
+}
+
+int sweep_grid_parse_clusters(struct sweep_grid *g, const char *s, struct ep_error *err)
+{
+	const char *names[CLUSTER_KIND_COUNT_];
+	char *copy = NULL;
+	int n = split_copy("--cluster", s, &copy, names, CLUSTER_KIND_COUNT_, err);
+
+	if (n == 0)
+		n = ep_error_set(err, EP_EINVAL,
+				 "--cluster: expected a list of geometric, uniform, classes, file");
+	for (int i = 0; i < n; i++) {
+		int k = cluster_kind_from_name(names[i]);
+
+		if (k < 0)
+			n = ep_error_set(err, EP_EINVAL,
+					 "--cluster '%s': expected geometric, uniform, classes or "
+					 "file",
+					 names[i]);
+		else
+			g->clusters[i] = (enum cluster_kind)k;
+	}
+	free(copy);
+	if (n < 0)
+		return n;
+	g->n_clusters = n;
+	return EP_OK;
+}
+
 /*
  * The profile among `paths` measured on graph `g` (model_lprofile_check: same name and
  * fingerprint): *out points at its path. EP_EINVAL naming the model and the files when none is,
@@ -687,92 +821,130 @@ static void worker_main(const struct sweep_grid *g, const long *todo, long n, in
 	_exit(rc ? 1 : 0);
 }
 
-static int run_workers(const struct sweep_grid *g, struct store *store, const long *todo,
-		       long n, long *done, struct ep_error *err)
-{
-	int jobs = g->jobs, open = 0, started = 0, rc = EP_OK, rows = sweep_rows_per_cell(g);
-	struct pollfd fds[256];
+/* The worker processes of one run and what the parent has read of each one's current row. */
+struct pool {
+	int started, open;
+	struct pollfd fds[256]; /* fd -1: that worker's pipe is closed */
 	pid_t pids[256];
-	size_t have[256];
+	size_t have[256]; /* bytes of buf[i] read so far */
 	struct store_row buf[256];
-	double t0 = ep_now_s(), shown = 0;
+};
 
-	if (jobs > 256)
-		jobs = 256;
+/* Stop the workers already started: their rows would have no reader. */
+static void pool_kill(struct pool *p)
+{
+	for (int i = 0; i < p->started; i++) {
+		kill(p->pids[i], SIGKILL);
+		close(p->fds[i].fd);
+		waitpid(p->pids[i], NULL, 0);
+	}
+}
+
+/* Fork `jobs` workers, each writing its rows into a pipe; on failure none is left running. */
+static int pool_start(struct pool *p, const struct sweep_grid *g, const long *todo, long n,
+		      int jobs, struct ep_error *err)
+{
+	int rc = EP_OK;
+
 	fflush(NULL);
 	for (int i = 0; i < jobs && !rc; i++) {
-		int p[2];
+		int fd[2];
 
-		if (pipe(p) != 0) {
+		if (pipe(fd) != 0) {
 			rc = ep_error_set(err, EP_EIO, "pipe: %s", strerror(errno));
 			break;
 		}
-		pids[i] = fork();
-		if (pids[i] < 0) {
+		p->pids[i] = fork();
+		if (p->pids[i] < 0) {
 			rc = ep_error_set(err, EP_EIO, "fork: %s", strerror(errno));
-			close(p[0]);
-			close(p[1]);
+			close(fd[0]);
+			close(fd[1]);
 			break;
 		}
-		if (pids[i] == 0) {
-			close(p[0]);
+		if (p->pids[i] == 0) {
+			close(fd[0]);
 			for (int k = 0; k < i; k++)
-				close(fds[k].fd);
-			worker_main(g, todo, n, i, p[1]);
+				close(p->fds[k].fd);
+			worker_main(g, todo, n, i, fd[1]);
 		}
-		close(p[1]);
-		fds[i] = (struct pollfd){ .fd = p[0], .events = POLLIN };
-		have[i] = 0;
-		started++;
-		open++;
+		close(fd[1]);
+		p->fds[i] = (struct pollfd){.fd = fd[0], .events = POLLIN};
+		p->have[i] = 0;
+		p->started++;
+		p->open++;
 	}
+	if (rc)
+		pool_kill(p);
+	return rc;
+}
+
+/* Read what worker i's pipe has; a whole row is inserted (after an error, only counted).
+ * 1 when a row was completed, else 0. */
+static int pool_read(struct pool *p, int i, struct store *store, int *rc, struct ep_error *err)
+{
+	ssize_t got;
+
+	if (p->fds[i].fd < 0 || !(p->fds[i].revents & (POLLIN | POLLHUP)))
+		return 0;
+	got = read(p->fds[i].fd, (char *)&p->buf[i] + p->have[i], sizeof(p->buf[i]) - p->have[i]);
+	if (got <= 0) {
+		close(p->fds[i].fd);
+		p->fds[i].fd = -1;
+		p->open--;
+		return 0;
+	}
+	p->have[i] += (size_t)got;
+	if (p->have[i] < sizeof(p->buf[i]))
+		return 0;
+	p->have[i] = 0;
+	if (!*rc)
+		*rc = store_insert(store, &p->buf[i], err);
+	return 1;
+}
+
+/* Wait for every worker; the first that did not exit 0 is an error (unless one came first). */
+static int pool_wait(struct pool *p, int rc, struct ep_error *err)
+{
+	for (int i = 0; i < p->started; i++) {
+		int status;
+
+		if (waitpid(p->pids[i], &status, 0) == p->pids[i] && !rc &&
+		    (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
+			rc = ep_error_set(err, EP_EINTERNAL, "sweep worker %d failed (see above)",
+					  i);
+	}
+	return rc;
+}
+
+static int run_workers(const struct sweep_grid *g, struct store *store, const long *todo, long n,
+		       long *done, struct ep_error *err)
+{
+	struct pool *p = calloc(1, sizeof(*p));
+	int rc, rows = sweep_rows_per_cell(g);
+	double t0 = ep_now_s(), shown = 0;
+
+	if (!p)
+		return ep_error_set(err, EP_ENOMEM, "out of memory");
+	rc = pool_start(p, g, todo, n, g->jobs > 256 ? 256 : g->jobs, err);
 	if (rc) {
-		/* Stop the workers already started: their rows would have no reader. */
-		for (int i = 0; i < started; i++) {
-			kill(pids[i], SIGKILL);
-			close(fds[i].fd);
-			waitpid(pids[i], NULL, 0);
-		}
+		free(p);
 		return rc;
 	}
-	while (open > 0) {
-		if (poll(fds, (nfds_t)started, 1000) < 0 && errno != EINTR) {
+	while (p->open > 0) {
+		if (poll(p->fds, (nfds_t)p->started, 1000) < 0 && errno != EINTR) {
 			rc = ep_error_set(err, EP_EIO, "poll: %s", strerror(errno));
 			break;
 		}
-		for (int i = 0; i < started; i++) {
-			ssize_t got;
-
-			if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP)))
-				continue;
-			got = read(fds[i].fd, (char *)&buf[i] + have[i], sizeof(buf[i]) - have[i]);
-			if (got <= 0) {
-				close(fds[i].fd);
-				fds[i].fd = -1;
-				open--;
-				continue;
-			}
-			have[i] += (size_t)got;
-			if (have[i] < sizeof(buf[i]))
-				continue;
-			have[i] = 0;
-			if (!rc)
-				rc = store_insert(store, &buf[i], err);
-			(*done)++;
-		}
+		for (int i = 0; i < p->started; i++)
+			*done += pool_read(p, i, store, &rc, err);
 		if (ep_now_s() - shown > 0.5) {
 			shown = ep_now_s();
 			progress(g, *done, n * rows, t0, false);
 		}
 	}
 	progress(g, *done, n * rows, t0, true);
-	for (int i = 0; i < started; i++) {
-		int status;
-
-		if (waitpid(pids[i], &status, 0) == pids[i] && !rc &&
-		    (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
-			rc = ep_error_set(err, EP_EINTERNAL, "sweep worker %d failed (see above)", i);
-	}
+	rc = pool_wait(p, rc, err);
+	free(p);
 	return rc;
 }
 

@@ -79,6 +79,25 @@ int sweep_parse_ints(const char *axis, const char *s, int min, int max, int *out
 int sweep_parse_sizes(const char *axis, const char *s, double *out, struct ep_error *err);
 
 /*
+ * Split the comma list `buf` of option `axis` in place into at most `max` pointers into it.
+ * Returns the count, or EP_EINVAL naming the option and the value: an empty element ("--algo
+ * ',': element 1 is empty"), more than `max` values, a value given twice.
+ */
+int sweep_parse_list(const char *axis, char *buf, const char **out, int max, struct ep_error *err);
+
+/*
+ * The list axes of `g` from their option's value (errors EP_EINVAL naming the option and the
+ * value, EP_ENOMEM): --model (a list, split in place: g->models point into `list`, which the
+ * caller keeps while `g` is used), --algo (a list of registry names, or "all"), --variant
+ * (corrected, published, a list of them, or "both") and --cluster (geometric, uniform, classes,
+ * file).
+ */
+int sweep_grid_parse_models(struct sweep_grid *g, char *list, struct ep_error *err);
+int sweep_grid_parse_algos(struct sweep_grid *g, const char *s, struct ep_error *err);
+int sweep_grid_parse_variants(struct sweep_grid *g, const char *s, struct ep_error *err);
+int sweep_grid_parse_clusters(struct sweep_grid *g, const char *s, struct ep_error *err);
+
+/*
  * Open every model of `g` (a zoo name or a model file), so that a typo fails before the first
  * row; with n_profiles > 0 give each model its layer profile among `profiles` (files of
  * 'edgepipe profile', matched by the model name they record, checked against the model) in

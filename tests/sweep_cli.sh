@@ -144,6 +144,12 @@ expect_exit2 "a repeated axis value" "given twice" "$EP" "${base[@]}" --bw-class
 expect_exit2 "a repeated model" "given twice" "$EP" "${base[@]}" --model resnet50,resnet50
 expect_exit2 "zero trials" "0" "$EP" "${base[@]}" --trials 0
 expect_exit2 "missing axes" "required" "$EP" sweep --db "$TMP/bad.db"
+# One error, one message: an empty element of --compute's list was reported, then reported
+# again as "expected a list of files" (issue 17).
+expect_exit2 "an empty profile in --compute" "--compute ',': element 1 is empty" \
+    "$EP" "${base[@]}" --compute profile:,
+[ "$(wc -l <"$TMP/err")" -eq 1 ] && pass "--compute profile:, says so once" ||
+    fail "--compute profile:, printed $(wc -l <"$TMP/err") lines" "$(cat "$TMP/err")"
 # $TMP/err is where expect_exit2 sends stderr, so edgepipe finds it just emptied: a file that is
 # no edgepipe database.
 expect_exit2 "merge of a non-database" "not an edgepipe" "$EP" merge "$TMP/m.db" "$TMP/err"
