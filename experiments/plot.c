@@ -567,59 +567,56 @@ static bool drawable(const struct line_fig *f, const struct plot_stats *s)
 	return s->n > 0 && (!f->logy || s->mean > 0);
 }
 
-static int write_line_figure(struct fig_ctx *c, const struct grid *g, const struct line_fig *f,
-			     struct ep_error *err)
-{
-	const struct plot_data *d = c->d;
-	FILE *dat = NULL, *gp = NULL;
-	struct plot_stats total;
-	char name[160], other[160], excl[512], key[1024], v1[32], v2[32], v3[32];
-	int rc, index = 0, clauses = 0, drawn = 0, *same_as = NULL;
-	bool coincide = false;
-	double ylo = 0, yhi = 0;
+/* What the series of a line figure look like before anything is written. */
+struct line_shape {
+	int *same_as;	 /* [n_series]: an earlier series with the same means at every N, or -1 */
+	bool coincide;	 /* some series has such a twin */
+	int drawn;	 /* series with a drawable point */
+	double ylo, yhi; /* the y extent of the drawn means (and CIs) */
+};
 
-	same_as = malloc((size_t)(g->n_series > 0 ? g->n_series : 1) * sizeof(int));
-	if (!same_as)
-		return ep_error_set(err, EP_ENOMEM, "out of memory");
-	/* Lines that coincide with an earlier one: said in the key, and every line is offset a
-	 * little along N so that none hides another. */
+static bool series_drawable(const struct line_fig *f, const struct grid *g, int s)
+{
+	bool any = false;
+
+	for (int k = 0; k < g->n_nodes; k++)
+		any |= drawable(f, cell(g, s, k));
+	return any;
+}
+
+/* Lines that coincide with an earlier one: said in the key, and every line is offset a little
+ * along N so that none hides another. */
+static void line_shape_find(const struct grid *g, const struct line_fig *f, struct line_shape *sh)
+{
 	for (int s = 0; s < g->n_series; s++) {
 		bool any = false;
 
-		same_as[s] = -1;
+		sh->same_as[s] = -1;
 		for (int k = 0; k < g->n_nodes; k++) {
 			const struct plot_stats *st = cell(g, s, k);
 
 			if (!drawable(f, st))
 				continue;
 			any = true;
-			ylo = fmin(ylo, st->mean - (f->errorbars ? plot_stats_ci95(st) : 0));
-			yhi = fmax(yhi, st->mean + (f->errorbars ? plot_stats_ci95(st) : 0));
+			sh->ylo =
+				fmin(sh->ylo, st->mean - (f->errorbars ? plot_stats_ci95(st) : 0));
+			sh->yhi =
+				fmax(sh->yhi, st->mean + (f->errorbars ? plot_stats_ci95(st) : 0));
 		}
 		if (!any)
 			continue;
-		drawn++;
-		for (int t = 0; t < s && same_as[s] < 0; t++) {
-			bool t_any = false;
-
-			for (int k = 0; k < g->n_nodes; k++)
-				t_any |= drawable(f, cell(g, t, k));
-			if (t_any && same_line(g, s, t))
-				same_as[s] = t;
-		}
-		coincide |= same_as[s] >= 0;
+		sh->drawn++;
+		for (int t = 0; t < s && sh->same_as[s] < 0; t++)
+			if (series_drawable(f, g, t) && same_line(g, s, t))
+				sh->same_as[s] = t;
+		sh->coincide |= sh->same_as[s] >= 0;
 	}
+}
 
-	rc = add_figure(c, f->base, err);
-	if (!rc)
-		rc = open_out(c, f->base, "dat", &dat, err);
-	if (!rc)
-		rc = open_out(c, f->base, "gp", &gp, err);
-	if (rc)
-		goto out;
-	grid_total(g, &total);
-	plot_excluded_text(total.excluded, f->ref, excl, sizeof(excl));
-
+/* The .dat file's header: what it holds and what was excluded (`excl`, over all series). */
+static void line_dat_header(FILE *dat, const struct line_fig *f, const struct line_shape *sh,
+			    const char *excl)
+{
 	fprintf(dat, "# edgepipe plot: %s\n# %s\n", f->what, f->context);
 	fprintf(dat,
 		"# %s.\n# The CI half-width uses Student's t with n - 1 degrees of freedom "
@@ -628,19 +625,26 @@ static int write_line_figure(struct fig_ctx *c, const struct grid *g, const stru
 	fprintf(dat, "# Excluded trials are counted, never averaged in as 0: %s.\n", excl);
 	fprintf(dat, "# One block per series (gnuplot index 0, 1, ...); columns:\n# %s\n",
 		f->columns);
-
-	if (coincide)
+	if (sh->coincide)
 		fputs("# Series that coincide with an earlier one at every N say so in their index "
 		      "line; each series is drawn offset slightly along N.\n",
 		      dat);
+}
+
+/* The script up to the plot command: title, axes, scales. */
+static void line_gp_header(FILE *gp, const struct grid *g, const struct line_fig *f,
+			   const struct line_shape *sh, const char *excl)
+{
+	char title[1024];
+
 	gp_begin(gp, f->base, f->what);
 	fputs("set title ", gp);
-	snprintf(key, sizeof(key), "%s\n%s\nexcluded, not averaged: %s%s", f->title, f->method,
+	snprintf(title, sizeof(title), "%s\n%s\nexcluded, not averaged: %s%s", f->title, f->method,
 		 excl,
-		 coincide ? "\nlines offset slightly along N; \"= X\" in the key: the same means as X "
-			    "at every N"
-			  : "");
-	gp_string(gp, key);
+		 sh->coincide ? "\nlines offset slightly along N; \"= X\" in the key: the same "
+				"means as X at every N"
+			      : "");
+	gp_string(gp, title);
 	fputs(" noenhanced\n", gp);
 	gp_nodes_axis(gp, g);
 	fputs("set ylabel ", gp);
@@ -649,89 +653,106 @@ static int write_line_figure(struct fig_ctx *c, const struct grid *g, const stru
 	if (f->logy)
 		fputs("set logscale y\nset format y \"%g\"\n", gp);
 	else if (f->symlogy)
-		gp_symlog_axis(gp, ylo, yhi);
+		gp_symlog_axis(gp, sh->ylo, sh->yhi);
 	if (f->logy || f->symlogy)
 		; /* gnuplot misplaces a zero axis on a nonlinear one; the tic at 0 has its grid line */
 	else if (f->signed_values)
 		fputs("set xzeroaxis lt -1\n", gp);
 	else
 		fputs("set yrange [0:*]\n", gp);
+}
 
-	/* The data blocks, and the plot clauses in the same order. */
+/* One series' points at every N (or why there is none) into the .dat file. */
+static void line_dat_points(FILE *dat, const struct grid *g, const struct line_fig *f, int s)
+{
+	char excl[512], v1[32], v2[32], v3[32];
+
+	for (int k = 0; k < g->n_nodes; k++) {
+		const struct plot_stats *st = cell(g, s, k);
+
+		plot_excluded_text(st->excluded, f->ref, excl, sizeof(excl));
+		if (!st->n) {
+			fprintf(dat, "# N = %d: no value (excluded: %s)\n", g->nodes[k], excl);
+			continue;
+		}
+		if (!drawable(f, st)) {
+			fprintf(dat,
+				"# N = %d: mean <= 0, not drawn on the log scale (%s %ld; "
+				"excluded: %s)\n",
+				g->nodes[k], f->count, st->n, excl);
+			continue;
+		}
+		fmt_value(st->mean, v1, sizeof(v1));
+		fmt_value(plot_stats_ci95(st), v2, sizeof(v2));
+		fmt_value(plot_stats_sd(st), v3, sizeof(v3));
+		fprintf(dat, "%d %s %s %ld %ld %s\n", g->nodes[k], v1, v2, st->n,
+			plot_stats_excluded(st), v3);
+	}
+}
+
+/* The data blocks, one per drawable series, in the order of the plot clauses; the count. */
+static int line_dat_blocks(FILE *dat, const struct plot_data *d, const struct grid *g,
+			   const struct line_fig *f, const struct line_shape *sh)
+{
+	char name[160], other[160];
+	int index = 0;
+
 	for (int s = 0; s < g->n_series; s++) {
 		struct plot_stats t;
-		bool any = false;
 
 		grid_series_total(g, s, &t);
 		plot_series_name(d, g->s_algo[s], g->s_bw[s], name, sizeof(name));
-		for (int k = 0; k < g->n_nodes; k++)
-			any |= drawable(f, cell(g, s, k));
-		if (!any)
+		if (!series_drawable(f, g, s))
 			continue;
 		fprintf(dat, "\n%s# index %d: %s (%s %ld, excluded %ld)", index ? "\n" : "", index,
 			name, f->count, t.n, plot_stats_excluded(&t));
-		if (same_as[s] >= 0)
+		if (sh->same_as[s] >= 0)
 			fprintf(dat, ", the same means as %s",
-				plot_series_name(d, g->s_algo[same_as[s]], g->s_bw[same_as[s]],
-						 other, sizeof(other)));
+				plot_series_name(d, g->s_algo[sh->same_as[s]],
+						 g->s_bw[sh->same_as[s]], other, sizeof(other)));
 		fputc('\n', dat);
-		for (int k = 0; k < g->n_nodes; k++) {
-			const struct plot_stats *st = cell(g, s, k);
-
-			plot_excluded_text(st->excluded, f->ref, excl, sizeof(excl));
-			if (!st->n) {
-				fprintf(dat, "# N = %d: no value (excluded: %s)\n", g->nodes[k],
-					excl);
-				continue;
-			}
-			if (!drawable(f, st)) {
-				fprintf(dat,
-					"# N = %d: mean <= 0, not drawn on the log scale (%s %ld; "
-					"excluded: %s)\n",
-					g->nodes[k], f->count, st->n, excl);
-				continue;
-			}
-			fmt_value(st->mean, v1, sizeof(v1));
-			fmt_value(plot_stats_ci95(st), v2, sizeof(v2));
-			fmt_value(plot_stats_sd(st), v3, sizeof(v3));
-			fprintf(dat, "%d %s %s %ld %ld %s\n", g->nodes[k], v1, v2, st->n,
-				plot_stats_excluded(st), v3);
-		}
+		line_dat_points(dat, g, f, s);
 		index++;
 	}
-	if (!index) {
-		/* Nothing to draw: say so on a plain frame rather than fail. */
-		fprintf(gp,
-			"unset logscale y\nset xrange [0:1]\nset yrange [0:1]\nunset xtics\n"
-			"unset ytics\nset label 1 \"%s\" at graph 0.5, 0.5 center\n",
-			f->ref ? "no pair of trials usable" : "no trial ended ok");
-	}
-	gp_first_output(gp, c, f->base);
-	fputs("plot ", gp);
-	index = 0;
-	for (int s = 0; s < g->n_series; s++) {
-		struct plot_stats t;
-		bool any = false;
+	return index;
+}
 
-		grid_series_total(g, s, &t);
-		plot_series_name(d, g->s_algo[s], g->s_bw[s], name, sizeof(name));
-		for (int k = 0; k < g->n_nodes; k++)
-			any |= drawable(f, cell(g, s, k));
-		if (t.n && same_as[s] >= 0)
-			snprintf(key, sizeof(key), "%s (%s %ld, excluded %ld) = %s", name, f->count,
-				 t.n, plot_stats_excluded(&t),
-				 plot_series_name(d, g->s_algo[same_as[s]], g->s_bw[same_as[s]],
-						  other, sizeof(other)));
-		else if (t.n)
-			snprintf(key, sizeof(key), "%s (%s %ld, excluded %ld)", name, f->count, t.n,
-				 plot_stats_excluded(&t));
-		else
-			snprintf(key, sizeof(key), "%s: none (%s)", name,
-				 plot_excluded_text(t.excluded, f->ref, excl, sizeof(excl)));
-		fputs(clauses++ ? ", \\\n     " : "", gp);
-		if (any) {
+/* Series s's key: its name, counts and twin, or why it has no point. */
+static void line_key(const struct plot_data *d, const struct grid *g, const struct line_fig *f,
+		     const struct line_shape *sh, int s, char *key, size_t size)
+{
+	char name[160], other[160], excl[512];
+	struct plot_stats t;
+
+	grid_series_total(g, s, &t);
+	plot_series_name(d, g->s_algo[s], g->s_bw[s], name, sizeof(name));
+	if (t.n && sh->same_as[s] >= 0)
+		snprintf(key, size, "%s (%s %ld, excluded %ld) = %s", name, f->count, t.n,
+			 plot_stats_excluded(&t),
+			 plot_series_name(d, g->s_algo[sh->same_as[s]], g->s_bw[sh->same_as[s]],
+					  other, sizeof(other)));
+	else if (t.n)
+		snprintf(key, size, "%s (%s %ld, excluded %ld)", name, f->count, t.n,
+			 plot_stats_excluded(&t));
+	else
+		snprintf(key, size, "%s: none (%s)", name,
+			 plot_excluded_text(t.excluded, f->ref, excl, sizeof(excl)));
+}
+
+/* The plot command: a clause per series, drawn ones offset along N, the others in the key. */
+static void line_gp_plot(FILE *gp, const struct plot_data *d, const struct grid *g,
+			 const struct line_fig *f, const struct line_shape *sh)
+{
+	char key[1024];
+	int index = 0;
+
+	fputs("plot ", gp);
+	for (int s = 0; s < g->n_series; s++) {
+		line_key(d, g, f, sh, s, key, sizeof(key));
+		fputs(s ? ", \\\n     " : "", gp);
+		if (series_drawable(f, g, s)) {
 			/* The offset: a fraction of the axis per drawn line, centred on N. */
-			double step = drawn > 1 ? (index - (drawn - 1) / 2.0) : 0;
+			double step = sh->drawn > 1 ? (index - (sh->drawn - 1) / 2.0) : 0;
 			char x[96];
 
 			if (nodes_log(g))
@@ -747,6 +768,41 @@ static int write_line_figure(struct fig_ctx *c, const struct grid *g, const stru
 		gp_string(gp, key);
 	}
 	fputc('\n', gp);
+}
+
+static int write_line_figure(struct fig_ctx *c, const struct grid *g, const struct line_fig *f,
+			     struct ep_error *err)
+{
+	struct line_shape sh = {0};
+	FILE *dat = NULL, *gp = NULL;
+	struct plot_stats total;
+	char excl[512];
+	int rc;
+
+	sh.same_as = malloc((size_t)(g->n_series > 0 ? g->n_series : 1) * sizeof(int));
+	if (!sh.same_as)
+		return ep_error_set(err, EP_ENOMEM, "out of memory");
+	line_shape_find(g, f, &sh);
+	rc = add_figure(c, f->base, err);
+	if (!rc)
+		rc = open_out(c, f->base, "dat", &dat, err);
+	if (!rc)
+		rc = open_out(c, f->base, "gp", &gp, err);
+	if (rc)
+		goto out;
+	grid_total(g, &total);
+	plot_excluded_text(total.excluded, f->ref, excl, sizeof(excl));
+	line_dat_header(dat, f, &sh, excl);
+	line_gp_header(gp, g, f, &sh, excl);
+	if (!line_dat_blocks(dat, c->d, g, f, &sh)) {
+		/* Nothing to draw: say so on a plain frame rather than fail. */
+		fprintf(gp,
+			"unset logscale y\nset xrange [0:1]\nset yrange [0:1]\nunset xtics\n"
+			"unset ytics\nset label 1 \"%s\" at graph 0.5, 0.5 center\n",
+			f->ref ? "no pair of trials usable" : "no trial ended ok");
+	}
+	gp_first_output(gp, c, f->base);
+	line_gp_plot(gp, c->d, g, f, &sh);
 	gp_end_output(gp, c, f->base);
 out:
 	if (dat) {
@@ -759,7 +815,7 @@ out:
 
 		rc = rc ? rc : r2;
 	}
-	free(same_as);
+	free(sh.same_as);
 	return rc;
 }
 
@@ -928,26 +984,15 @@ static int fig_solve(struct fig_ctx *c, size_t lo, size_t hi, struct ep_error *e
 
 /* ---- the heat map: mean bottleneck per (class count, N) of one algorithm ---- */
 
-static int write_heatmap(struct fig_ctx *c, const struct grid *g, const struct group_names *n,
-			 const char *algo, struct ep_error *err)
+/* The heat map's cells: the ok ones, then those without an ok trial (label n/a), each a
+ * block of the .dat file when there is one; *ok_block and *na_block receive their indexes or
+ * -1. */
+static void heat_dat_blocks(FILE *dat, const struct grid *g, int *ok_block, int *na_block)
 {
-	FILE *dat = NULL, *gp = NULL;
-	struct plot_stats total;
-	char base[700], fa[96], excl[512], text[1700], v[32], invariant[300] = "";
-	int rc, blocks = 0, ok_block = -1, na_block = -1;
 	bool any_ok = false, any_na = false;
+	char text[32], v[32];
+	int blocks = 0;
 
-	file_part(algo, fa, sizeof(fa));
-	snprintf(base, sizeof(base), "heatmap-%s-%s", fa, n->file);
-	rc = add_figure(c, base, err);
-	if (!rc)
-		rc = open_out(c, base, "dat", &dat, err);
-	if (!rc)
-		rc = open_out(c, base, "gp", &gp, err);
-	if (rc)
-		goto out;
-	grid_total(g, &total);
-	plot_excluded_text(total.excluded, NULL, excl, sizeof(excl));
 	for (int s = 0; s < g->n_series; s++)
 		for (int k = 0; k < g->n_nodes; k++) {
 			const struct plot_stats *st = cell(g, s, k);
@@ -955,27 +1000,13 @@ static int write_heatmap(struct fig_ctx *c, const struct grid *g, const struct g
 			any_ok |= st->n > 0;
 			any_na |= st->n == 0 && plot_stats_excluded(st) > 0;
 		}
-
-	fprintf(dat,
-		"# edgepipe plot: %s mean bottleneck latency by bandwidth classes C and "
-		"nodes N\n# %s\n",
-		algo, n->context);
-	fprintf(dat,
-		"# Mean over the trials with status ok; excluded trials are counted, never "
-		"averaged in as 0: %s.\n",
-		excl);
-	fputs("# Blocks: cells with ok trials, then cells without (label n/a); columns:\n"
-	      "# x_index y_index nodes classes mean_ms ok excluded label\n",
-	      dat);
+	*ok_block = *na_block = -1;
 	for (int pass = 0; pass < 2; pass++) {
 		if (pass == 0 ? !any_ok : !any_na)
 			continue;
 		fprintf(dat, "\n%s# index %d: cells %s\n", blocks ? "\n" : "", blocks,
 			pass == 0 ? "with ok trials" : "without an ok trial");
-		if (pass == 0)
-			ok_block = blocks++;
-		else
-			na_block = blocks++;
+		*(pass == 0 ? ok_block : na_block) = blocks++;
 		for (int s = 0; s < g->n_series; s++)
 			for (int k = 0; k < g->n_nodes; k++) {
 				const struct plot_stats *st = cell(g, s, k);
@@ -993,57 +1024,66 @@ static int write_heatmap(struct fig_ctx *c, const struct grid *g, const struct g
 					g->s_bw[s], v, st->n, plot_stats_excluded(st), text);
 			}
 	}
+}
 
-	/* A map whose columns do not change with C says so: it reads like a broken figure
-	 * otherwise. */
-	{
-		int flat = 0, columns = 0;
-		char list[256] = "";
-		size_t at = 0;
+/* Whether the ok means of column k (nodes[k]) are the same at every C; *cells counts them. */
+static bool heat_column_flat(const struct grid *g, int k, int *cells)
+{
+	bool same = true;
+	double first = 0;
 
-		for (int k = 0; k < g->n_nodes; k++) {
-			bool same = true;
-			int cells = 0;
-			double first = 0;
+	*cells = 0;
+	for (int s = 0; s < g->n_series; s++) {
+		const struct plot_stats *st = cell(g, s, k);
 
-			for (int s = 0; s < g->n_series; s++) {
-				const struct plot_stats *st = cell(g, s, k);
-
-				if (!st->n)
-					continue;
-				if (!cells++)
-					first = st->mean;
-				else if (!(fabs(st->mean - first) <= 1e-9 * fmax(1.0, fabs(first))))
-					same = false;
-			}
-			if (cells < 2)
-				continue;
-			columns++;
-			if (same) {
-				int w = snprintf(list + at, sizeof(list) - at, "%s%d", flat ? ", " : "",
-						 g->nodes[k]);
-
-				at += w > 0 && (size_t)w < sizeof(list) - at ? (size_t)w : 0;
-				flat++;
-			}
-		}
-		if (columns && flat == columns)
-			snprintf(invariant, sizeof(invariant),
-				 "\nthe mean does not vary with C at any N: the plans here do not "
-				 "depend on the class count");
-		else if (flat)
-			snprintf(invariant, sizeof(invariant),
-				 "\nthe mean does not vary with C at N = %s", list);
-		if (flat)
-			fprintf(dat, "# %s\n", invariant + 1);
+		if (!st->n)
+			continue;
+		if (!(*cells)++)
+			first = st->mean;
+		else if (!(fabs(st->mean - first) <= 1e-9 * fmax(1.0, fabs(first))))
+			same = false;
 	}
+	return same;
+}
+
+/* A map whose columns do not change with C says so: it reads like a broken figure otherwise.
+ * `out` receives "\n" and the sentence, or "" when every column with two cells varies. */
+static void heat_invariant(const struct grid *g, char *out, size_t size)
+{
+	int flat = 0, columns = 0;
+	char list[256] = "";
+	size_t at = 0;
+
+	out[0] = '\0';
+	for (int k = 0; k < g->n_nodes; k++) {
+		int cells, w;
+		bool same = heat_column_flat(g, k, &cells);
+
+		if (cells < 2)
+			continue;
+		columns++;
+		if (!same)
+			continue;
+		w = snprintf(list + at, sizeof(list) - at, "%s%d", flat ? ", " : "", g->nodes[k]);
+		at += w > 0 && (size_t)w < sizeof(list) - at ? (size_t)w : 0;
+		flat++;
+	}
+	if (columns && flat == columns)
+		snprintf(out, size,
+			 "\nthe mean does not vary with C at any N: the plans here do not "
+			 "depend on the class count");
+	else if (flat)
+		snprintf(out, size, "\nthe mean does not vary with C at N = %s", list);
+}
+
+/* The heat map's script: title, axes and palette, then the ok cells as boxes with their
+ * values and the others as gray labels. */
+static void heat_gp(FILE *gp, const struct fig_ctx *c, const struct grid *g, const char *base,
+		    const char *title, int ok_block, int na_block)
+{
 	gp_begin(gp, base, "mean bottleneck latency by bandwidth classes C and nodes N");
-	snprintf(text, sizeof(text),
-		 "%s mean bottleneck latency (ms) by classes C and nodes N\n%s\n"
-		 "mean over the trials with status ok; excluded, not averaged: %s%s",
-		 algo, n->title, excl, invariant);
 	fputs("set title ", gp);
-	gp_string(gp, text);
+	gp_string(gp, title);
 	fputs(" noenhanced\nunset grid\nunset key\nset tics scale 0\n"
 	      "set xlabel \"nodes N\"\nset ylabel \"bandwidth classes C\"\n"
 	      "set cblabel \"mean bottleneck latency (ms)\"\n"
@@ -1073,6 +1113,47 @@ static int write_heatmap(struct fig_ctx *c, const struct grid *g, const struct g
 		fputs("NaN notitle", gp);
 	fputc('\n', gp);
 	gp_end_output(gp, c, base);
+}
+
+static int write_heatmap(struct fig_ctx *c, const struct grid *g, const struct group_names *n,
+			 const char *algo, struct ep_error *err)
+{
+	FILE *dat = NULL, *gp = NULL;
+	struct plot_stats total;
+	char base[700], fa[96], excl[512], title[1700], invariant[300];
+	int rc, ok_block, na_block;
+
+	file_part(algo, fa, sizeof(fa));
+	snprintf(base, sizeof(base), "heatmap-%s-%s", fa, n->file);
+	rc = add_figure(c, base, err);
+	if (!rc)
+		rc = open_out(c, base, "dat", &dat, err);
+	if (!rc)
+		rc = open_out(c, base, "gp", &gp, err);
+	if (rc)
+		goto out;
+	grid_total(g, &total);
+	plot_excluded_text(total.excluded, NULL, excl, sizeof(excl));
+	fprintf(dat,
+		"# edgepipe plot: %s mean bottleneck latency by bandwidth classes C and "
+		"nodes N\n# %s\n",
+		algo, n->context);
+	fprintf(dat,
+		"# Mean over the trials with status ok; excluded trials are counted, never "
+		"averaged in as 0: %s.\n",
+		excl);
+	fputs("# Blocks: cells with ok trials, then cells without (label n/a); columns:\n"
+	      "# x_index y_index nodes classes mean_ms ok excluded label\n",
+	      dat);
+	heat_dat_blocks(dat, g, &ok_block, &na_block);
+	heat_invariant(g, invariant, sizeof(invariant));
+	if (invariant[0])
+		fprintf(dat, "# %s\n", invariant + 1);
+	snprintf(title, sizeof(title),
+		 "%s mean bottleneck latency (ms) by classes C and nodes N\n%s\n"
+		 "mean over the trials with status ok; excluded, not averaged: %s%s",
+		 algo, n->title, excl, invariant);
+	heat_gp(gp, c, g, base, title, ok_block, na_block);
 out:
 	if (dat) {
 		int r2 = close_out(c, base, "dat", dat, err);

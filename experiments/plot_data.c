@@ -166,12 +166,69 @@ static int choose_classes(sqlite3 *db, int want, int *out, struct ep_error *err)
 	return EP_OK;
 }
 
+/* One results row of the SELECT in rows_load into `r`: false when a name is not among those
+ * loaded before (the table changed in between). */
+static bool row_read(const struct plot_data *d, sqlite3_stmt *st, struct plot_row *r)
+{
+	const char *status = (const char *)sqlite3_column_text(st, 9);
+
+	r->variant = names_find(&d->variants, (const char *)sqlite3_column_text(st, 0));
+	r->cluster = names_find(&d->clusters, (const char *)sqlite3_column_text(st, 1));
+	r->model = names_find(&d->models, (const char *)sqlite3_column_text(st, 2));
+	r->mem_bytes = sqlite3_column_double(st, 3);
+	r->algo = names_find(&d->algos, (const char *)sqlite3_column_text(st, 4));
+	r->bw_classes = sqlite3_column_int(st, 5);
+	r->nodes = sqlite3_column_int(st, 6);
+	r->trial = sqlite3_column_int(st, 7);
+	r->seed = sqlite3_column_int64(st, 8);
+	r->status = status_of(status ? status : "", sqlite3_column_type(st, 10) != SQLITE_NULL);
+	r->bottleneck_s = r->status == PLOT_S_OK ? sqlite3_column_double(st, 10) : NAN;
+	r->solve_s =
+		sqlite3_column_type(st, 11) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 11);
+	return r->variant >= 0 && r->cluster >= 0 && r->model >= 0 && r->algo >= 0;
+}
+
+/* Every results row into d->rows (grown as needed), unsorted. */
+static int rows_load(sqlite3 *db, struct plot_data *d, struct ep_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	size_t cap = 0;
+	int rc = EP_OK, step;
+
+	if (sqlite3_prepare_v2(
+		    db,
+		    "SELECT variant, cluster, model, mem_bytes, algo, bw_classes, nodes, "
+		    "trial, seed, status, bottleneck_s, solve_s FROM results",
+		    -1, &st, NULL) != SQLITE_OK)
+		return ep_error_set(err, EP_EIO, "reading the results: %s", sqlite3_errmsg(db));
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (d->n == cap) {
+			size_t ncap = cap ? 2 * cap : 1024;
+			struct plot_row *p = realloc(d->rows, ncap * sizeof(*p));
+
+			if (!p) {
+				rc = ep_error_set(err, EP_ENOMEM, "out of memory");
+				goto out;
+			}
+			d->rows = p;
+			cap = ncap;
+		}
+		if (!row_read(d, st, &d->rows[d->n++])) {
+			rc = ep_error_set(err, EP_EIO, "the results changed while being read");
+			goto out;
+		}
+	}
+	if (step != SQLITE_DONE)
+		rc = ep_error_set(err, EP_EIO, "reading the results: %s", sqlite3_errmsg(db));
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int plot_load(sqlite3 *db, int classes, struct plot_data *out, struct ep_error *err)
 {
 	struct plot_data d;
-	sqlite3_stmt *st = NULL;
-	size_t cap = 0;
-	int rc, step;
+	int rc;
 
 	memset(&d, 0, sizeof(d));
 	rc = store_check_schema(db, "the database", err);
@@ -185,58 +242,12 @@ int plot_load(sqlite3 *db, int classes, struct plot_data *out, struct ep_error *
 		rc = names_load(db, "algo", &d.algos, err);
 	if (!rc)
 		rc = choose_classes(db, classes, &d.classes, err);
-	if (rc)
-		goto fail;
-	if (sqlite3_prepare_v2(
-		    db,
-		    "SELECT variant, cluster, model, mem_bytes, algo, bw_classes, nodes, "
-		    "trial, seed, status, bottleneck_s, solve_s FROM results",
-		    -1, &st, NULL) != SQLITE_OK) {
-		rc = ep_error_set(err, EP_EIO, "reading the results: %s", sqlite3_errmsg(db));
-		goto fail;
+	if (!rc)
+		rc = rows_load(db, &d, err);
+	if (rc) {
+		plot_release(&d);
+		return rc;
 	}
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		struct plot_row *r;
-		const char *status = (const char *)sqlite3_column_text(st, 9);
-
-		if (d.n == cap) {
-			size_t ncap = cap ? 2 * cap : 1024;
-			struct plot_row *p = realloc(d.rows, ncap * sizeof(*p));
-
-			if (!p) {
-				rc = ep_error_set(err, EP_ENOMEM, "out of memory");
-				goto fail;
-			}
-			d.rows = p;
-			cap = ncap;
-		}
-		r = &d.rows[d.n++];
-		r->variant = names_find(&d.variants, (const char *)sqlite3_column_text(st, 0));
-		r->cluster = names_find(&d.clusters, (const char *)sqlite3_column_text(st, 1));
-		r->model = names_find(&d.models, (const char *)sqlite3_column_text(st, 2));
-		r->mem_bytes = sqlite3_column_double(st, 3);
-		r->algo = names_find(&d.algos, (const char *)sqlite3_column_text(st, 4));
-		r->bw_classes = sqlite3_column_int(st, 5);
-		r->nodes = sqlite3_column_int(st, 6);
-		r->trial = sqlite3_column_int(st, 7);
-		r->seed = sqlite3_column_int64(st, 8);
-		r->status =
-			status_of(status ? status : "", sqlite3_column_type(st, 10) != SQLITE_NULL);
-		r->bottleneck_s = r->status == PLOT_S_OK ? sqlite3_column_double(st, 10) : NAN;
-		r->solve_s = sqlite3_column_type(st, 11) == SQLITE_NULL
-				     ? NAN
-				     : sqlite3_column_double(st, 11);
-		if (r->variant < 0 || r->cluster < 0 || r->model < 0 || r->algo < 0) {
-			rc = ep_error_set(err, EP_EIO, "the results changed while being read");
-			goto fail;
-		}
-	}
-	if (step != SQLITE_DONE) {
-		rc = ep_error_set(err, EP_EIO, "reading the results: %s", sqlite3_errmsg(db));
-		goto fail;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
 	if (d.n)
 		qsort(d.rows, d.n, sizeof(*d.rows), row_cmp);
 	d.optimal = names_find(&d.algos, "optimal");
@@ -245,10 +256,6 @@ int plot_load(sqlite3 *db, int classes, struct plot_data *out, struct ep_error *
 	d.greedy = names_find(&d.algos, "greedy");
 	*out = d;
 	return EP_OK;
-fail:
-	sqlite3_finalize(st);
-	plot_release(&d);
-	return rc;
 }
 
 void plot_release(struct plot_data *d)

@@ -111,15 +111,10 @@ static int int_cmp(const void *pa, const void *pb)
 	return (a > b) - (a < b);
 }
 
-/*
- * The tables by N of a (variant, model): every algorithm's mean bottleneck at each N, and its
- * mean and largest gap to the proven optimum at each N, paired by trial. Comparing at one N
- * keeps every algorithm on the same clusters; pooling N would weigh each algorithm by the node
- * counts at which it has a plan.
- */
-static void write_by_nodes(FILE *out, const struct plot_data *d, size_t lo, size_t hi, int model)
+/* The node counts of `model` among rows lo..hi (at most 64), sorted. */
+static int model_nodes(const struct plot_data *d, size_t lo, size_t hi, int model, int *nodes)
 {
-	int nodes[64], n_nodes = 0;
+	int n_nodes = 0;
 
 	for (size_t i = lo; i < hi; i++) {
 		const struct plot_row *r = &d->rows[i];
@@ -133,76 +128,108 @@ static void write_by_nodes(FILE *out, const struct plot_data *d, size_t lo, size
 			nodes[n_nodes++] = r->nodes;
 	}
 	qsort(nodes, (size_t)n_nodes, sizeof(int), int_cmp);
+	return n_nodes;
+}
+
+/* The heading and the table head of table 0 (means) or 1 (gaps, with a "largest" column). */
+static void by_nodes_head(FILE *out, int table, const int *nodes, int n_nodes)
+{
+	if (table == 0)
+		fputs("\nMean bottleneck (ms) by N, over the trials with status ok (their "
+		      "count in brackets):\n\n| algorithm |",
+		      out);
+	else
+		fputs("\nGap to the proven optimum by N, paired by trial: mean (b - b_opt) / "
+		      "b_opt, the pairs in\nbrackets, and the largest gap over every N (pairs "
+		      "where both are ok and b_opt > 0):\n\n| algorithm |",
+		      out);
+	for (int k = 0; k < n_nodes; k++)
+		fprintf(out, " N = %d |", nodes[k]);
+	fputs(table ? " largest |\n|---|" : "\n|---|", out);
+	for (int k = 0; k < n_nodes + table; k++)
+		fputs("---:|", out);
+	fputc('\n', out);
+}
+
+/* The ok rows of (model, algorithm a, classes bw) at N = `nodes` into `s`: their bottleneck
+ * in ms (table 0) or their gap in % to the optimum of the same trial (table 1, *largest the
+ * largest so far). */
+static void by_nodes_cell(const struct plot_data *d, size_t lo, size_t hi, int model, int a, int bw,
+			  int nodes, int table, struct plot_stats *s, double *largest)
+{
+	memset(s, 0, sizeof(*s));
+	for (size_t i = lo; i < hi; i++) {
+		const struct plot_row *r = &d->rows[i], *p;
+
+		if (r->model != model || r->algo != a || r->bw_classes != bw || r->nodes != nodes ||
+		    r->status != PLOT_S_OK)
+			continue;
+		if (table == 0) {
+			plot_stats_add(s, r->bottleneck_s * 1e3);
+		} else if ((p = partner(d, r, d->optimal, true))) {
+			double v = 100.0 * (r->bottleneck_s / p->bottleneck_s - 1.0);
+
+			plot_stats_add(s, v);
+			*largest = fmax(*largest, v);
+		}
+	}
+}
+
+/* Algorithm a's line (seifer at classes bw) of table 0 or 1, if it has rows of `model`. */
+static void by_nodes_row(FILE *out, const struct plot_data *d, size_t lo, size_t hi, int model,
+			 int a, int bw, int table, const int *nodes, int n_nodes)
+{
+	char name[160];
+	bool any = false;
+	double largest = -INFINITY;
+	long pairs = 0;
+
+	for (size_t i = lo; i < hi && !any; i++)
+		any = d->rows[i].model == model && d->rows[i].algo == a &&
+		      d->rows[i].bw_classes == bw;
+	if (!any)
+		return;
+	fprintf(out, "| %s |", plot_series_name(d, a, bw, name, sizeof(name)));
+	for (int k = 0; k < n_nodes; k++) {
+		struct plot_stats s;
+
+		by_nodes_cell(d, lo, hi, model, a, bw, nodes[k], table, &s, &largest);
+		pairs += s.n;
+		if (!s.n)
+			fputs(" n/a |", out);
+		else if (table == 0)
+			fprintf(out, " %.3f (%ld) |", s.mean, s.n);
+		else
+			fprintf(out, " %+.2f %% (%ld) |", s.mean, s.n);
+	}
+	if (table == 1 && pairs)
+		fprintf(out, " %+.2f %% |", largest);
+	else if (table == 1)
+		fputs(" n/a |", out);
+	fputc('\n', out);
+}
+
+/*
+ * The tables by N of a (variant, model): every algorithm's mean bottleneck at each N, and its
+ * mean and largest gap to the proven optimum at each N, paired by trial. Comparing at one N
+ * keeps every algorithm on the same clusters; pooling N would weigh each algorithm by the node
+ * counts at which it has a plan.
+ */
+static void write_by_nodes(FILE *out, const struct plot_data *d, size_t lo, size_t hi, int model)
+{
+	int nodes[64], n_nodes = model_nodes(d, lo, hi, model, nodes);
+
 	for (int table = 0; table < 2; table++) {
 		if (table == 1 && d->optimal < 0)
 			break;
-		if (table == 0)
-			fputs("\nMean bottleneck (ms) by N, over the trials with status ok (their "
-			      "count in brackets):\n\n| algorithm |",
-			      out);
-		else
-			fputs("\nGap to the proven optimum by N, paired by trial: mean (b - b_opt) / "
-			      "b_opt, the pairs in\nbrackets, and the largest gap over every N (pairs "
-			      "where both are ok and b_opt > 0):\n\n| algorithm |",
-			      out);
-		for (int k = 0; k < n_nodes; k++)
-			fprintf(out, " N = %d |", nodes[k]);
-		fputs(table ? " largest |\n|---|" : "\n|---|", out);
-		for (int k = 0; k < n_nodes + table; k++)
-			fputs("---:|", out);
-		fputc('\n', out);
+		by_nodes_head(out, table, nodes, n_nodes);
 		for (int a = 0; a < d->algos.n; a++)
 			for (int pass = 0; pass < 2; pass++) {
 				int bw = pass ? d->classes : 0;
-				char name[160];
-				bool any = false;
-				double largest = -INFINITY;
-				long pairs = 0;
 
 				if ((pass && !bw) || (table == 1 && a == d->optimal))
 					continue;
-				for (size_t i = lo; i < hi && !any; i++)
-					any = d->rows[i].model == model && d->rows[i].algo == a &&
-					      d->rows[i].bw_classes == bw;
-				if (!any)
-					continue;
-				fprintf(out, "| %s |",
-					plot_series_name(d, a, bw, name, sizeof(name)));
-				for (int k = 0; k < n_nodes; k++) {
-					struct plot_stats s;
-
-					memset(&s, 0, sizeof(s));
-					for (size_t i = lo; i < hi; i++) {
-						const struct plot_row *r = &d->rows[i], *p;
-
-						if (r->model != model || r->algo != a ||
-						    r->bw_classes != bw || r->nodes != nodes[k] ||
-						    r->status != PLOT_S_OK)
-							continue;
-						if (table == 0) {
-							plot_stats_add(&s, r->bottleneck_s * 1e3);
-						} else if ((p = partner(d, r, d->optimal, true))) {
-							double v = 100.0 * (r->bottleneck_s /
-										    p->bottleneck_s -
-									    1.0);
-
-							plot_stats_add(&s, v);
-							largest = fmax(largest, v);
-						}
-					}
-					pairs += s.n;
-					if (!s.n)
-						fputs(" n/a |", out);
-					else if (table == 0)
-						fprintf(out, " %.3f (%ld) |", s.mean, s.n);
-					else
-						fprintf(out, " %+.2f %% (%ld) |", s.mean, s.n);
-				}
-				if (table == 1 && pairs)
-					fprintf(out, " %+.2f %% |", largest);
-				else if (table == 1)
-					fputs(" n/a |", out);
-				fputc('\n', out);
+				by_nodes_row(out, d, lo, hi, model, a, bw, table, nodes, n_nodes);
 			}
 	}
 }
