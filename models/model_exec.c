@@ -198,6 +198,45 @@ static int bad(struct ep_error *err, const struct model_layer *l, const char *wh
 			    l->name, l->op_name, what);
 }
 
+/* Conv2D, DepthwiseConv2D, SeparableConv2D and the poolings: a window over H x W x C. */
+static int check_window(const struct model_layer *l, const struct model_layer *x,
+			struct ep_error *err)
+{
+	const struct model_attrs *a = &l->attrs;
+
+	if (l->rank != 3 || x->rank != 3)
+		return bad(err, l, "a window over a tensor that is not H x W x C");
+	if (a->kernel[0] < 1 || a->kernel[1] < 1)
+		return bad(err, l, "a window without a kernel size");
+	if (l->op == MODEL_OP_MAX_POOL2D && a->kernel[0] * a->kernel[1] < 2)
+		return bad(err, l, "a 1x1 max pooling");
+	if (l->op == MODEL_OP_SEPARABLE_CONV2D && (a->dilation[0] > 1 || a->dilation[1] > 1))
+		return bad(err, l, "a dilated separable convolution");
+	return EP_OK;
+}
+
+/* Add and Multiply: inputs of the output's rank that broadcast to it; a product of two, and
+ * a broadcast only in a sum of two. */
+static int check_elementwise(const struct model_graph *g, const struct model_layer *l,
+			     struct ep_error *err)
+{
+	for (int i = 0; i < l->n_inputs; i++) {
+		const struct model_layer *y = layer_at(g, l->inputs[i]);
+
+		if (y->rank != l->rank)
+			return bad(err, l, "inputs of different ranks");
+		for (int d = 0; d < l->rank; d++)
+			if (y->shape[d] != l->shape[d] && y->shape[d] != 1)
+				return bad(err, l, "inputs whose shapes do not broadcast");
+	}
+	if (l->op == MODEL_OP_MULTIPLY && l->n_inputs != 2)
+		return bad(err, l, "a product of other than two inputs");
+	for (int i = 1; l->op == MODEL_OP_ADD && i < l->n_inputs; i++)
+		if (model_layer_elements(layer_at(g, l->inputs[i])) != model_layer_elements(l))
+			return bad(err, l, "a broadcast sum of more than two inputs");
+	return EP_OK;
+}
+
 int model_exec_check_layer(const struct model_graph *g, size_t index, struct ep_error *err)
 {
 	const struct model_layer *l = model_graph_layer(g, index);
@@ -213,16 +252,7 @@ int model_exec_check_layer(const struct model_graph *g, size_t index, struct ep_
 	case MODEL_OP_DEPTHWISE_CONV2D:
 	case MODEL_OP_SEPARABLE_CONV2D:
 	case MODEL_OP_MAX_POOL2D:
-	case MODEL_OP_AVG_POOL2D:
-		if (l->rank != 3 || x->rank != 3)
-			return bad(err, l, "a window over a tensor that is not H x W x C");
-		if (a->kernel[0] < 1 || a->kernel[1] < 1)
-			return bad(err, l, "a window without a kernel size");
-		if (l->op == MODEL_OP_MAX_POOL2D && a->kernel[0] * a->kernel[1] < 2)
-			return bad(err, l, "a 1x1 max pooling");
-		if (l->op == MODEL_OP_SEPARABLE_CONV2D && (a->dilation[0] > 1 || a->dilation[1] > 1))
-			return bad(err, l, "a dilated separable convolution");
-		return EP_OK;
+	case MODEL_OP_AVG_POOL2D: return check_window(l, x, err);
 	case MODEL_OP_DENSE:
 		return EP_OK;
 	case MODEL_OP_BATCH_NORM:
@@ -238,23 +268,7 @@ int model_exec_check_layer(const struct model_graph *g, size_t index, struct ep_
 	case MODEL_OP_NORMALIZATION:
 		return EP_OK;
 	case MODEL_OP_ADD:
-	case MODEL_OP_MULTIPLY:
-		for (int i = 0; i < l->n_inputs; i++) {
-			const struct model_layer *y = layer_at(g, l->inputs[i]);
-
-			if (y->rank != l->rank)
-				return bad(err, l, "inputs of different ranks");
-			for (int d = 0; d < l->rank; d++)
-				if (y->shape[d] != l->shape[d] && y->shape[d] != 1)
-					return bad(err, l, "inputs whose shapes do not broadcast");
-		}
-		if (l->op == MODEL_OP_MULTIPLY && l->n_inputs != 2)
-			return bad(err, l, "a product of other than two inputs");
-		for (int i = 1; l->op == MODEL_OP_ADD && i < l->n_inputs; i++)
-			if (model_layer_elements(layer_at(g, l->inputs[i])) !=
-			    model_layer_elements(l))
-				return bad(err, l, "a broadcast sum of more than two inputs");
-		return EP_OK;
+	case MODEL_OP_MULTIPLY: return check_elementwise(g, l, err);
 	case MODEL_OP_CONCATENATE:
 		if (a->axis != -1 && a->axis != l->rank)
 			return bad(err, l, "a concatenation on an axis other than the last");
@@ -346,21 +360,15 @@ static int plan_take(struct planner *p, int64_t floats)
 	return best;
 }
 
-/* Decide kinds, folding and buffers for the layers first..last. */
-static int plan_stage(struct model_stage *s, struct ep_error *err)
+/*
+ * Which layers of the stage are aliases or folded into their convolution, and for each layer
+ * the root whose buffer holds its output (root, by index - first) and the last layer that
+ * reads that root, directly or through an alias (last_use, by index - first).
+ */
+static void plan_kinds(struct model_stage *s, int *root, int *last_use)
 {
 	const struct model_graph *g = s->g;
-	int n = s->last - s->first + 1;
-	int *root = NULL, *last_use = NULL;
-	struct planner p = { 0 };
-	int rc = EP_OK;
 
-	root = malloc((size_t)n * sizeof(*root));
-	last_use = malloc((size_t)n * sizeof(*last_use));
-	if (!root || !last_use) {
-		rc = ep_error_set(err, EP_ENOMEM, "out of memory planning a stage");
-		goto out;
-	}
 	for (int i = s->first; i <= s->last; i++) {
 		const struct model_layer *l = layer_at(g, i);
 		struct exec_layer *e = el(s, i);
@@ -397,6 +405,18 @@ static int plan_stage(struct model_stage *s, struct ep_error *err)
 		if (last_use[i - s->first] > last_use[r - s->first])
 			last_use[r - s->first] = last_use[i - s->first];
 	}
+}
+
+/*
+ * Give every layer its buffer in the planner p, in layer order: an alias shares its root's, a
+ * root takes a free one, and the buffers whose last reader a layer is go back to the pool
+ * after it (unless the options keep every tensor). Returns EP_OK or EP_ENOMEM.
+ */
+static int plan_buffers(struct model_stage *s, const int *root, const int *last_use,
+			struct planner *p)
+{
+	const struct model_graph *g = s->g;
+
 	for (int i = s->first; i <= s->last; i++) {
 		const struct model_layer *l = layer_at(g, i);
 		struct exec_layer *e = el(s, i);
@@ -405,22 +425,18 @@ static int plan_stage(struct model_stage *s, struct ep_error *err)
 		if (r != i) {
 			e->buf = el(s, r)->buf;
 		} else {
-			e->buf = plan_take(&p, model_layer_elements(l));
-			if (e->buf < 0) {
-				rc = ep_error_set(err, EP_ENOMEM, "out of memory planning a stage");
-				goto out;
-			}
+			e->buf = plan_take(p, model_layer_elements(l));
+			if (e->buf < 0)
+				return EP_ENOMEM;
 		}
 		if (l->op == MODEL_OP_SEPARABLE_CONV2D) {
 			const struct model_layer *x = layer_at(g, l->inputs[0]);
 			int64_t dm = l->attrs.depth_multiplier > 0 ? l->attrs.depth_multiplier : 1;
 
-			e->tmp = plan_take(&p, l->shape[0] * l->shape[1] * channels(x) * dm);
-			if (e->tmp < 0) {
-				rc = ep_error_set(err, EP_ENOMEM, "out of memory planning a stage");
-				goto out;
-			}
-			p.busy[e->tmp] = false;
+			e->tmp = plan_take(p, l->shape[0] * l->shape[1] * channels(x) * dm);
+			if (e->tmp < 0)
+				return EP_ENOMEM;
+			p->busy[e->tmp] = false;
 		}
 		if (s->opt.keep_tensors || i == s->first)
 			continue;
@@ -430,30 +446,55 @@ static int plan_stage(struct model_stage *s, struct ep_error *err)
 			int rin = root[l->inputs[k] - s->first];
 
 			if (last_use[rin - s->first] == i && rin != root[s->last - s->first])
-				p.busy[el(s, rin)->buf] = false;
+				p->busy[el(s, rin)->buf] = false;
 		}
 		if (r == i && last_use[i - s->first] == i && i != s->last)
-			p.busy[e->buf] = false;
+			p->busy[e->buf] = false;
 	}
-	s->n_bufs = p.n;
-	s->bufs = calloc((size_t)p.n, sizeof(*s->bufs));
-	s->buf_cap = calloc((size_t)p.n, sizeof(*s->buf_cap));
-	if (!s->bufs || !s->buf_cap) {
+	return EP_OK;
+}
+
+/* Allocate the planned buffers, each with XNNPACK's extra bytes at the end. */
+static int alloc_buffers(struct model_stage *s, const struct planner *p, struct ep_error *err)
+{
+	s->n_bufs = p->n;
+	s->bufs = calloc((size_t)p->n, sizeof(*s->bufs));
+	s->buf_cap = calloc((size_t)p->n, sizeof(*s->buf_cap));
+	if (!s->bufs || !s->buf_cap)
+		return ep_error_set(err, EP_ENOMEM, "out of memory planning a stage");
+	for (int b = 0; b < p->n; b++) {
+		size_t bytes = (size_t)p->need[b] * sizeof(float) + XNN_EXTRA_BYTES;
+
+		s->bufs[b] = calloc(1, bytes);
+		if (!s->bufs[b])
+			return ep_error_set(err, EP_ENOMEM,
+					    "out of memory for %zu activation bytes", bytes);
+		s->buf_cap[b] = p->need[b];
+		s->act_bytes += (int64_t)bytes;
+	}
+	return EP_OK;
+}
+
+/* Decide kinds, folding and buffers for the layers first..last. */
+static int plan_stage(struct model_stage *s, struct ep_error *err)
+{
+	int n = s->last - s->first + 1;
+	int *root = malloc((size_t)n * sizeof(*root));
+	int *last_use = malloc((size_t)n * sizeof(*last_use));
+	struct planner p = {0};
+	int rc;
+
+	if (!root || !last_use) {
 		rc = ep_error_set(err, EP_ENOMEM, "out of memory planning a stage");
 		goto out;
 	}
-	for (int b = 0; b < p.n; b++) {
-		size_t bytes = (size_t)p.need[b] * sizeof(float) + XNN_EXTRA_BYTES;
-
-		s->bufs[b] = calloc(1, bytes);
-		if (!s->bufs[b]) {
-			rc = ep_error_set(err, EP_ENOMEM, "out of memory for %zu activation bytes",
-					  bytes);
-			goto out;
-		}
-		s->buf_cap[b] = p.need[b];
-		s->act_bytes += (int64_t)bytes;
+	plan_kinds(s, root, last_use);
+	rc = plan_buffers(s, root, last_use, &p);
+	if (rc) {
+		rc = ep_error_set(err, rc, "out of memory planning a stage");
+		goto out;
 	}
+	rc = alloc_buffers(s, &p, err);
 out:
 	free(p.need);
 	free(p.busy);
@@ -563,148 +604,187 @@ static void conv_geom(const struct model_layer *l, const struct model_layer *x,
 	c->dw = (uint32_t)(l->attrs.dilation[1] > 0 ? l->attrs.dilation[1] : 1);
 }
 
+/* What the parts of a convolution share while they are created. */
+struct conv_parts {
+	const struct model_layer *l, *x;
+	struct conv_geom cg;
+	int64_t c, f, kh, kw; /* input and output channels, kernel size */
+	const float *sc, *sh; /* the folded BatchNormalization's scale and shift, or NULL */
+	float *bias;	      /* f floats, zero without use_bias */
+	float lo, hi;	      /* the fused activation's output range */
+};
+
+/* The bias tensor `t` of layer i (if it has one) with the folded normalisation applied. */
+static void conv_bias(const struct model_weights *w, int i, int t, struct conv_parts *p)
+{
+	if (p->l->attrs.use_bias)
+		memcpy(p->bias, model_weights_tensor_const(w, (size_t)i, t),
+		       (size_t)p->f * sizeof(float));
+	if (p->sc)
+		fold_bias(p->bias, p->sc, p->sh, p->f);
+}
+
+/* Conv2D, grouped or not, as one XNNPACK convolution. */
+static int create_conv2d(struct model_stage *s, const struct model_weights *w, int i,
+			 struct conv_parts *p, struct ep_error *err)
+{
+	const struct conv_geom *cg = &p->cg;
+	int64_t groups = p->l->attrs.groups > 1 ? p->l->attrs.groups : 1;
+	int64_t cg_in = p->c / groups, f = p->f, kh = p->kh, kw = p->kw;
+	const float *kk = model_weights_tensor_const(w, (size_t)i, 0);
+	float *kernel = malloc((size_t)(f * kh * kw * cg_in) * sizeof(float));
+	enum xnn_status st;
+
+	if (!kernel)
+		return ep_error_set(err, EP_ENOMEM, "out of memory");
+	/* Keras HWIO [kh][kw][C/g][F] to XNNPACK's [g][F/g][kh][kw][C/g] = [F][kh][kw][C/g] */
+	for (int64_t y = 0; y < kh; y++)
+		for (int64_t xx = 0; xx < kw; xx++)
+			for (int64_t c0 = 0; c0 < cg_in; c0 += 32)
+				for (int64_t o0 = 0; o0 < f; o0 += 32)
+					for (int64_t o = o0; o < o0 + 32 && o < f; o++)
+						for (int64_t ci = c0; ci < c0 + 32 && ci < cg_in;
+						     ci++)
+							kernel[((o * kh + y) * kw + xx) * cg_in +
+							       ci] = kk[((y * kw + xx) * cg_in +
+									 ci) * f +
+									o] *
+								     (p->sc ? p->sc[o] : 1.0f);
+	conv_bias(w, i, 1, p);
+	st = xnn_create_convolution2d_nhwc_f32(
+		cg->pt, cg->pr, cg->pb, cg->pl, cg->kh, cg->kw, cg->sh, cg->sw, cg->dh, cg->dw,
+		(uint32_t)groups, (size_t)cg_in, (size_t)(f / groups), (size_t)p->c, (size_t)f,
+		kernel, p->bias, p->lo, p->hi, 0, &el(s, i)->ops[0]);
+	free(kernel);
+	if (st != xnn_status_success)
+		return xnn_fail(err, p->l, "create convolution", st);
+	el(s, i)->n_ops = 1;
+	return EP_OK;
+}
+
+/*
+ * DepthwiseConv2D, or the depthwise half of a SeparableConv2D (then without bias, activation
+ * or folding, which belong to the pointwise half).
+ */
+static int create_depthwise(struct model_stage *s, const struct model_weights *w, int i,
+			    struct conv_parts *p, struct ep_error *err)
+{
+	const struct conv_geom *cg = &p->cg;
+	int64_t dm = p->l->attrs.depth_multiplier > 0 ? p->l->attrs.depth_multiplier : 1;
+	bool sep = p->l->op == MODEL_OP_SEPARABLE_CONV2D;
+	const float *kk = model_weights_tensor_const(w, (size_t)i, 0);
+	int64_t c = p->c, nk = p->kh * p->kw * c * dm;
+	float *kernel = malloc((size_t)nk * sizeof(float));
+	enum xnn_status st;
+
+	if (!kernel)
+		return ep_error_set(err, EP_ENOMEM, "out of memory");
+	/* Keras [kh][kw][C][dm] is XNNPACK's depthwise [kh][kw][C*dm]. */
+	for (int64_t k = 0; k < nk; k++)
+		kernel[k] = kk[k] * (!sep && p->sc ? p->sc[k % (c * dm)] : 1.0f);
+	if (!sep)
+		conv_bias(w, i, 1, p);
+	st = xnn_create_convolution2d_nhwc_f32(
+		cg->pt, cg->pr, cg->pb, cg->pl, cg->kh, cg->kw, cg->sh, cg->sw, cg->dh, cg->dw,
+		(uint32_t)c, 1, (size_t)dm, (size_t)c, (size_t)(c * dm), kernel,
+		sep ? NULL : p->bias, sep ? -INFINITY : p->lo, sep ? INFINITY : p->hi,
+		XNN_FLAG_DEPTHWISE_CONVOLUTION, &el(s, i)->ops[0]);
+	free(kernel);
+	if (st != xnn_status_success)
+		return xnn_fail(err, p->l, "create depthwise convolution", st);
+	el(s, i)->n_ops = 1;
+	return EP_OK;
+}
+
+/* The pointwise half of a SeparableConv2D: a 1x1 convolution after the depthwise one. */
+static int create_pointwise(struct model_stage *s, const struct model_weights *w, int i,
+			    struct conv_parts *p, struct ep_error *err)
+{
+	int64_t dm = p->l->attrs.depth_multiplier > 0 ? p->l->attrs.depth_multiplier : 1;
+	const float *pk = model_weights_tensor_const(w, (size_t)i, 1);
+	int64_t m = p->c * dm, f = p->f;
+	float *pkt = malloc((size_t)(m * f) * sizeof(float));
+	enum xnn_status st;
+
+	if (!pkt)
+		return ep_error_set(err, EP_ENOMEM, "out of memory");
+	/* [1][1][C*dm][F] to [F][C*dm] */
+	for (int64_t ci = 0; ci < m; ci++)
+		for (int64_t o = 0; o < f; o++)
+			pkt[o * m + ci] = pk[ci * f + o] * (p->sc ? p->sc[o] : 1.0f);
+	conv_bias(w, i, 2, p);
+	st = xnn_create_convolution2d_nhwc_f32(0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, (size_t)m,
+					       (size_t)f, (size_t)m, (size_t)f, pkt, p->bias, p->lo,
+					       p->hi, 0, &el(s, i)->ops[1]);
+	free(pkt);
+	if (st != xnn_status_success)
+		return xnn_fail(err, p->l, "create pointwise convolution", st);
+	el(s, i)->n_ops = 2;
+	return EP_OK;
+}
+
+/* Bind the convolution's operators to the stage's buffers (a separable one through its
+ * intermediate buffer). */
+static int setup_conv(struct model_stage *s, int i, const struct conv_parts *p,
+		      struct ep_error *err)
+{
+	const struct model_layer *l = p->l, *x = p->x;
+	struct exec_layer *e = el(s, i);
+	float *in = buf_of(s, l->inputs[0]), *out = buf_of(s, i);
+	float *mid = l->op == MODEL_OP_SEPARABLE_CONV2D ? s->bufs[e->tmp] : out;
+	enum xnn_status st;
+
+	st = xnn_setup_convolution2d_nhwc_f32(e->ops[0], 1, (size_t)x->shape[0],
+					      (size_t)x->shape[1], in, mid, s->pool);
+	if (st == xnn_status_success && e->n_ops == 2)
+		st = xnn_setup_convolution2d_nhwc_f32(e->ops[1], 1, (size_t)l->shape[0],
+						      (size_t)l->shape[1], mid, out, s->pool);
+	if (st != xnn_status_success)
+		return xnn_fail(err, l, "setup convolution", st);
+	return EP_OK;
+}
+
+/* Conv2D, DepthwiseConv2D or SeparableConv2D, with the BatchNormalization folded into it. */
 static int create_conv(struct model_stage *s, const struct model_weights *w, int i,
 		       struct ep_error *err)
 {
-	const struct model_layer *l = layer_at(s->g, i);
-	const struct model_layer *x = layer_at(s->g, l->inputs[0]);
-	struct exec_layer *e = el(s, i);
-	struct conv_geom cg;
-	int64_t c = channels(x), f = channels(l);
-	int64_t kh = l->attrs.kernel[0], kw = l->attrs.kernel[1];
-	float *kernel = NULL, *bias = NULL, *sc = NULL, *sh = NULL;
-	float lo, hi;
-	enum xnn_status st;
-	int rc = EP_OK;
+	struct conv_parts p = {.l = layer_at(s->g, i)};
+	float *sc = NULL, *sh = NULL;
+	int rc;
 
-	conv_geom(l, x, &cg);
-	out_range(l->attrs.activation, 0, &lo, &hi);
+	p.x = layer_at(s->g, p.l->inputs[0]);
+	p.c = channels(p.x);
+	p.f = channels(p.l);
+	p.kh = p.l->attrs.kernel[0];
+	p.kw = p.l->attrs.kernel[1];
+	conv_geom(p.l, p.x, &p.cg);
+	out_range(p.l->attrs.activation, 0, &p.lo, &p.hi);
 	if (fold_params(s, w, i, &sc, &sh) != EP_OK) {
 		rc = ep_error_set(err, EP_ENOMEM, "out of memory");
 		goto out;
 	}
-	bias = calloc((size_t)f, sizeof(float));
-	if (!bias) {
+	p.sc = sc;
+	p.sh = sh;
+	p.bias = calloc((size_t)p.f, sizeof(float));
+	if (!p.bias) {
 		rc = ep_error_set(err, EP_ENOMEM, "out of memory");
 		goto out;
 	}
 	charge_to = &s->xnn_weight_bytes;
-	if (l->op == MODEL_OP_CONV2D) {
-		int64_t groups = l->attrs.groups > 1 ? l->attrs.groups : 1;
-		int64_t cg_in = c / groups;
-		const float *kk = model_weights_tensor_const(w, (size_t)i, 0);
-
-		kernel = malloc((size_t)(f * kh * kw * cg_in) * sizeof(float));
-		if (!kernel) {
-			rc = ep_error_set(err, EP_ENOMEM, "out of memory");
-			goto out;
-		}
-		/* Keras HWIO [kh][kw][C/g][F] to XNNPACK's [g][F/g][kh][kw][C/g] = [F][kh][kw][C/g] */
-		for (int64_t y = 0; y < kh; y++)
-			for (int64_t xx = 0; xx < kw; xx++)
-				for (int64_t c0 = 0; c0 < cg_in; c0 += 32)
-					for (int64_t o0 = 0; o0 < f; o0 += 32)
-						for (int64_t o = o0; o < o0 + 32 && o < f; o++)
-							for (int64_t ci = c0; ci < c0 + 32 && ci < cg_in; ci++)
-								kernel[((o * kh + y) * kw + xx) * cg_in + ci] =
-									kk[((y * kw + xx) * cg_in + ci) * f + o] *
-									(sc ? sc[o] : 1.0f);
-		if (l->attrs.use_bias)
-			memcpy(bias, model_weights_tensor_const(w, (size_t)i, 1),
-			       (size_t)f * sizeof(float));
-		if (sc)
-			fold_bias(bias, sc, sh, f);
-		st = xnn_create_convolution2d_nhwc_f32(cg.pt, cg.pr, cg.pb, cg.pl, cg.kh, cg.kw,
-						       cg.sh, cg.sw, cg.dh, cg.dw,
-						       (uint32_t)groups, (size_t)cg_in,
-						       (size_t)(f / groups), (size_t)c, (size_t)f,
-						       kernel, bias, lo, hi, 0, &e->ops[0]);
-		if (st != xnn_status_success) {
-			rc = xnn_fail(err, l, "create convolution", st);
-			goto out;
-		}
-		e->n_ops = 1;
+	if (p.l->op == MODEL_OP_CONV2D) {
+		rc = create_conv2d(s, w, i, &p, err);
 	} else {
-		/* Depthwise part: Keras [kh][kw][C][dm] is XNNPACK's depthwise [kh][kw][C*dm]. */
-		int64_t dm = l->attrs.depth_multiplier > 0 ? l->attrs.depth_multiplier : 1;
-		bool sep = l->op == MODEL_OP_SEPARABLE_CONV2D;
-		const float *kk = model_weights_tensor_const(w, (size_t)i, 0);
-		int64_t nk = kh * kw * c * dm;
-		float *dbias = NULL;
-
-		kernel = malloc((size_t)nk * sizeof(float));
-		if (!kernel) {
-			rc = ep_error_set(err, EP_ENOMEM, "out of memory");
-			goto out;
-		}
-		for (int64_t k = 0; k < nk; k++)
-			kernel[k] = kk[k] * (!sep && sc ? sc[k % (c * dm)] : 1.0f);
-		if (!sep) {
-			if (l->attrs.use_bias)
-				memcpy(bias, model_weights_tensor_const(w, (size_t)i, 1),
-				       (size_t)f * sizeof(float));
-			if (sc)
-				fold_bias(bias, sc, sh, f);
-			dbias = bias;
-		}
-		st = xnn_create_convolution2d_nhwc_f32(
-			cg.pt, cg.pr, cg.pb, cg.pl, cg.kh, cg.kw, cg.sh, cg.sw, cg.dh, cg.dw,
-			(uint32_t)c, 1, (size_t)dm, (size_t)c, (size_t)(c * dm), kernel, dbias,
-			sep ? -INFINITY : lo, sep ? INFINITY : hi, XNN_FLAG_DEPTHWISE_CONVOLUTION,
-			&e->ops[0]);
-		if (st != xnn_status_success) {
-			rc = xnn_fail(err, l, "create depthwise convolution", st);
-			goto out;
-		}
-		e->n_ops = 1;
-		if (sep) {
-			/* Pointwise part: [1][1][C*dm][F] to [F][C*dm]. */
-			const float *pk = model_weights_tensor_const(w, (size_t)i, 1);
-			int64_t m = c * dm;
-			float *pkt = malloc((size_t)(m * f) * sizeof(float));
-
-			if (!pkt) {
-				rc = ep_error_set(err, EP_ENOMEM, "out of memory");
-				goto out;
-			}
-			for (int64_t ci = 0; ci < m; ci++)
-				for (int64_t o = 0; o < f; o++)
-					pkt[o * m + ci] = pk[ci * f + o] * (sc ? sc[o] : 1.0f);
-			if (l->attrs.use_bias)
-				memcpy(bias, model_weights_tensor_const(w, (size_t)i, 2),
-				       (size_t)f * sizeof(float));
-			if (sc)
-				fold_bias(bias, sc, sh, f);
-			st = xnn_create_convolution2d_nhwc_f32(0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1,
-							       (size_t)m, (size_t)f, (size_t)m,
-							       (size_t)f, pkt, bias, lo, hi, 0,
-							       &e->ops[1]);
-			free(pkt);
-			if (st != xnn_status_success) {
-				rc = xnn_fail(err, l, "create pointwise convolution", st);
-				goto out;
-			}
-			e->n_ops = 2;
-		}
+		rc = create_depthwise(s, w, i, &p, err);
+		if (rc == EP_OK && p.l->op == MODEL_OP_SEPARABLE_CONV2D)
+			rc = create_pointwise(s, w, i, &p, err);
 	}
+	if (rc)
+		goto out;
 	charge_to = &s->xnn_workspace_bytes;
-	{
-		float *in = buf_of(s, l->inputs[0]), *out = buf_of(s, i);
-		float *mid = l->op == MODEL_OP_SEPARABLE_CONV2D ? s->bufs[e->tmp] : out;
-
-		st = xnn_setup_convolution2d_nhwc_f32(e->ops[0], 1, (size_t)x->shape[0],
-						      (size_t)x->shape[1], in, mid, s->pool);
-		if (st == xnn_status_success && e->n_ops == 2)
-			st = xnn_setup_convolution2d_nhwc_f32(e->ops[1], 1, (size_t)l->shape[0],
-							      (size_t)l->shape[1], mid, out,
-							      s->pool);
-		if (st != xnn_status_success)
-			rc = xnn_fail(err, l, "setup convolution", st);
-	}
+	rc = setup_conv(s, i, &p, err);
 out:
 	charge_to = NULL;
-	free(kernel);
-	free(bias);
+	free(p.bias);
 	free(sc);
 	free(sh);
 	return rc;
@@ -1232,86 +1312,123 @@ static void act_inplace(enum model_activation act, const float *in, float *x, in
 	}
 }
 
-static void run_plain(struct model_stage *s, int i)
+/* A plainly written kernel: layer i of stage s, its exec_layer e, its first input's buffer and
+ * its output's. */
+typedef void plain_kernel_fn(const struct model_stage *s, int i, const struct exec_layer *e,
+			     const float *in, float *out);
+
+static void run_scale_shift(const struct model_stage *s, int i, const struct exec_layer *e,
+			    const float *in, float *out)
 {
 	const struct model_layer *l = layer_at(s->g, i);
-	const struct exec_layer *e = el(s, i);
-	float *out = buf_of(s, i);
-	const float *in = buf_of(s, l->inputs[0]);
 	int64_t n = model_layer_elements(l), c = channels(l);
 
-	switch (e->plain) {
-	case PLAIN_SCALE_SHIFT:
-		for (int64_t p = 0; p < n; p += c)
+	for (int64_t p = 0; p < n; p += c)
+		for (int64_t k = 0; k < c; k++)
+			out[p + k] = in[p + k] * e->a[k] + e->b[k];
+}
+
+static void run_scale_sum(const struct model_stage *s, int i, const struct exec_layer *e,
+			  const float *in, float *out)
+{
+	const struct model_layer *l = layer_at(s->g, i);
+	const float *b = buf_of(s, l->inputs[1]);
+	float scale = (float)l->attrs.scale_value;
+	int64_t n = model_layer_elements(l);
+
+	for (int64_t k = 0; k < n; k++)
+		out[k] = in[k] + b[k] * scale;
+}
+
+static void run_concat(const struct model_stage *s, int i, const struct exec_layer *e,
+		       const float *in, float *out)
+{
+	const struct model_layer *l = layer_at(s->g, i);
+	int64_t c = channels(l), pixels = model_layer_elements(l) / c, off = 0;
+
+	for (int k = 0; k < l->n_inputs; k++) {
+		const struct model_layer *x = layer_at(s->g, l->inputs[k]);
+		const float *src = buf_of(s, l->inputs[k]);
+		int64_t ck = channels(x);
+
+		for (int64_t p = 0; p < pixels; p++)
+			memcpy(out + p * c + off, src + p * ck, (size_t)ck * sizeof(float));
+		off += ck;
+	}
+}
+
+/* Keras's AveragePooling2D with SAME padding: the mean over the window's pixels inside the
+ * image. */
+static void run_avg_pool_same(const struct model_stage *s, int i, const struct exec_layer *e,
+			      const float *in, float *out)
+{
+	const struct model_layer *l = layer_at(s->g, i);
+	const struct model_layer *x = layer_at(s->g, l->inputs[0]);
+	int64_t c = channels(l), h = x->shape[0], w = x->shape[1];
+	int64_t kh = l->attrs.kernel[0], kw = l->attrs.kernel[1];
+	int64_t sh = l->attrs.strides[0] > 0 ? l->attrs.strides[0] : kh;
+	int64_t sw = l->attrs.strides[1] > 0 ? l->attrs.strides[1] : kw;
+
+	for (int64_t oy = 0; oy < l->shape[0]; oy++)
+		for (int64_t ox = 0; ox < l->shape[1]; ox++) {
+			float *o = out + (oy * l->shape[1] + ox) * c;
+			int64_t y0 = oy * sh - e->pad[0], x0 = ox * sw - e->pad[2];
+			int count = 0;
+
+			memset(o, 0, (size_t)c * sizeof(float));
+			for (int64_t y = y0; y < y0 + kh; y++)
+				for (int64_t xx = x0; xx < x0 + kw; xx++) {
+					if (y < 0 || y >= h || xx < 0 || xx >= w)
+						continue;
+					const float *src = in + (y * w + xx) * c;
+
+					for (int64_t k = 0; k < c; k++)
+						o[k] += src[k];
+					count++;
+				}
 			for (int64_t k = 0; k < c; k++)
-				out[p + k] = in[p + k] * e->a[k] + e->b[k];
-		break;
-	case PLAIN_SCALE_SUM: {
-		const float *b = buf_of(s, l->inputs[1]);
-		float scale = (float)l->attrs.scale_value;
-
-		for (int64_t k = 0; k < n; k++)
-			out[k] = in[k] + b[k] * scale;
-		break;
-	}
-	case PLAIN_CONCAT: {
-		int64_t pixels = n / c, off = 0;
-
-		for (int k = 0; k < l->n_inputs; k++) {
-			const struct model_layer *x = layer_at(s->g, l->inputs[k]);
-			const float *src = buf_of(s, l->inputs[k]);
-			int64_t ck = channels(x);
-
-			for (int64_t p = 0; p < pixels; p++)
-				memcpy(out + p * c + off, src + p * ck, (size_t)ck * sizeof(float));
-			off += ck;
+				o[k] /= (float)count;
 		}
-		break;
-	}
-	case PLAIN_AVG_POOL_SAME: {
-		const struct model_layer *x = layer_at(s->g, l->inputs[0]);
-		int64_t h = x->shape[0], w = x->shape[1];
-		int64_t kh = l->attrs.kernel[0], kw = l->attrs.kernel[1];
-		int64_t sh = l->attrs.strides[0] > 0 ? l->attrs.strides[0] : kh;
-		int64_t sw = l->attrs.strides[1] > 0 ? l->attrs.strides[1] : kw;
+}
 
-		for (int64_t oy = 0; oy < l->shape[0]; oy++)
-			for (int64_t ox = 0; ox < l->shape[1]; ox++) {
-				float *o = out + (oy * l->shape[1] + ox) * c;
-				int64_t y0 = oy * sh - e->pad[0], x0 = ox * sw - e->pad[2];
-				int count = 0;
+static void run_act(const struct model_stage *s, int i, const struct exec_layer *e, const float *in,
+		    float *out)
+{
+	const struct model_layer *l = layer_at(s->g, i);
+	int64_t n = model_layer_elements(l);
 
-				memset(o, 0, (size_t)c * sizeof(float));
-				for (int64_t y = y0; y < y0 + kh; y++)
-					for (int64_t xx = x0; xx < x0 + kw; xx++) {
-						if (y < 0 || y >= h || xx < 0 || xx >= w)
-							continue;
-						const float *src = in + (y * w + xx) * c;
+	memcpy(out, in, (size_t)n * sizeof(float));
+	act_inplace(e->post, NULL, out, n, channels(l));
+}
 
-						for (int64_t k = 0; k < c; k++)
-							o[k] += src[k];
-						count++;
-					}
-				for (int64_t k = 0; k < c; k++)
-					o[k] /= (float)count;
-			}
-		break;
-	}
-	case PLAIN_ACT:
-		memcpy(out, in, (size_t)n * sizeof(float));
-		act_inplace(e->post, NULL, out, n, c);
-		break;
-	case PLAIN_LEAKY_RELU: {
-		float slope = (float)l->attrs.negative_slope;
-		float cap = l->attrs.max_value > 0 ? (float)l->attrs.max_value : INFINITY;
+static void run_leaky_relu(const struct model_stage *s, int i, const struct exec_layer *e,
+			   const float *in, float *out)
+{
+	const struct model_layer *l = layer_at(s->g, i);
+	float slope = (float)l->attrs.negative_slope;
+	float cap = l->attrs.max_value > 0 ? (float)l->attrs.max_value : INFINITY;
+	int64_t n = model_layer_elements(l);
 
-		for (int64_t k = 0; k < n; k++)
-			out[k] = in[k] >= 0.0f ? fminf(in[k], cap) : in[k] * slope;
-		break;
-	}
-	default:
-		break;
-	}
+	for (int64_t k = 0; k < n; k++)
+		out[k] = in[k] >= 0.0f ? fminf(in[k], cap) : in[k] * slope;
+}
+
+static plain_kernel_fn *const plain_kernels[] = {
+	[PLAIN_SCALE_SHIFT] = run_scale_shift,
+	[PLAIN_SCALE_SUM] = run_scale_sum,
+	[PLAIN_CONCAT] = run_concat,
+	[PLAIN_AVG_POOL_SAME] = run_avg_pool_same,
+	[PLAIN_ACT] = run_act,
+	[PLAIN_LEAKY_RELU] = run_leaky_relu,
+};
+
+static void run_plain(struct model_stage *s, int i)
+{
+	const struct exec_layer *e = el(s, i);
+	plain_kernel_fn *fn = plain_kernels[e->plain];
+
+	if (fn)
+		fn(s, i, e, buf_of(s, layer_at(s->g, i)->inputs[0]), buf_of(s, i));
 }
 
 static int run_layer(struct model_stage *s, int i, struct ep_error *err)
