@@ -3,72 +3,25 @@
  * and fills the table and the series; compare_write.c, compare_db.c and compare_plot.c write
  * them out.
  */
+#include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "compare.h"
+#include "compare_internal.h"
 #include "emu_caps.h"
+#include "model_zoo.h"
+#include "trial_internal.h"
 #include "workload.h"
-
-struct compare {
-	struct compare_report rep;
-	struct sim_pipeline *sp;
-	struct emu_session *es;
-	struct sim_update update;
-	double *series[COMPARE_BACKEND_COUNT_];
-	struct compare_mark *marks;
-	int n_marks, cap_marks;
-};
 
 static const char *const backend_names[COMPARE_BACKEND_COUNT_] = { "analytic", "sim", "emu" };
 
 const char *compare_backend_name(enum compare_backend b)
 {
 	return (unsigned)b < COMPARE_BACKEND_COUNT_ ? backend_names[b] : "?";
-}
-
-int compare_sim_config(const struct problem *p, const struct emu_config *e,
-		       struct sim_update *update, struct sim_config *out, struct ep_error *err)
-{
-	struct sim_config c = sim_config_default(p);
-
-	if (e->real)
-		return ep_error_set(err, EP_EINVAL, "compute 'real': the simulator has no real "
-				    "compute to compare with (use compute model or none)");
-	c.arrival = (enum sim_arrival)e->arrival;
-	c.window = e->window;
-	c.rate = e->rate;
-	c.requests = e->requests;
-	c.warmup_requests = e->warmup_requests;
-	/* What the emulator does (emu_session.h): stages busy-work FLOPs / speed when asked, the
-	 * dispatcher's tensors cross its links, and a latency delays without occupying a link. */
-	c.compute = e->compute;
-	c.dispatcher_hops = true;
-	c.latency_pipelined = true;
-	/* Its stages are forked with their weights (or have none): no weights cross a link. */
-	c.local_weights = true;
-	c.heartbeat_period_s = e->heartbeat_period_s;
-	c.heartbeat_timeout_s = e->heartbeat_timeout_s;
-	/* The simulator's own resend rule: only what detection says may be lost. */
-	c.retry_timeout_s = workload_retry_detected_s(e->heartbeat_period_s, e->heartbeat_timeout_s,
-						      SIM_RETRY_TIMEOUT_MAX_S);
-	c.algo = e->algo;
-	c.algo_options = e->algo_options;
-	c.seed = e->seed;
-	c.faults = e->faults;
-	c.n_faults = e->n_faults;
-	c.bin_s = e->bin_s;
-	c.power = e->power;
-	if (e->update_profile) {
-		update->profile = e->update_profile;
-		update->at_s = e->update_at_s;
-		c.updates = update;
-		c.n_updates = 1;
-	}
-	*out = c;
-	return EP_OK;
 }
 
 static void row_clear(struct compare_row *r, enum compare_backend b)
@@ -272,26 +225,27 @@ static int sim_marks(struct compare *c)
 	return rc;
 }
 
-static int run_sim(struct compare *c, const struct problem *p, const struct plan *plan,
-		   const struct emu_config *e, struct ep_error *err)
+/* The simulator as the emulator runs (trial_sim_as_emu), through trial_sim_run's two steps:
+ * a configuration it refuses (a fault it does not model) empties its row, saying why. */
+static int run_sim(struct compare *c, struct ep_error *err)
 {
-	struct sim_config cfg;
+	struct trial_sim_options so;
+	struct trial_workload sw;
 	struct ep_error e2;
 	int rc;
 
-	EP_CHECK(compare_sim_config(p, e, &c->update, &cfg, err));
-	rc = sim_pipeline_create(p, plan, &cfg, &c->sp, &e2);
+	trial_sim_as_emu(&c->cfg, c->cfg.compute, c->w, true, &sw, &so);
+	rc = trial_sim_create(c->t, c->res, &sw, &so, &c->ts, &e2);
 	if (rc == EP_EINVAL) {
-		/* A fault the simulator does not model: its row says so, the others go on. */
 		snprintf(c->rep.rows[COMPARE_SIM].note, sizeof(c->rep.rows[COMPARE_SIM].note),
 			 "refused: %.480s", e2.msg);
 		return EP_OK;
 	}
 	if (!rc)
-		rc = sim_pipeline_run(c->sp, &e2);
+		rc = trial_sim_exec(c->ts, &e2);
 	if (rc)
 		return ep_error_set(err, rc, "sim: %s", e2.msg);
-	c->rep.sim = sim_pipeline_report(c->sp);
+	c->rep.sim = trial_sim_report(c->ts);
 	sim_row(c);
 	return sim_marks(c);
 }
@@ -373,20 +327,19 @@ static bool emu_possible(char *why, size_t size)
 	return true;
 }
 
-static int run_emu(struct compare *c, const struct problem *p, const struct plan *plan,
-		   const struct compare_config *cfg, struct ep_error *err)
+static int run_emu(struct compare *c, bool emulate, struct ep_error *err)
 {
 	struct compare_row *row = &c->rep.rows[COMPARE_EMU];
 	struct ep_error e2;
 	int rc;
 
-	if (!cfg->emulate) {
+	if (!emulate) {
 		snprintf(row->note, sizeof(row->note), "not asked for");
 		return EP_OK;
 	}
 	if (!emu_possible(row->note, sizeof(row->note)))
 		return EP_OK;
-	rc = emu_session_create(p, plan, &cfg->emu, &c->es, &e2);
+	rc = emu_session_create(&c->t->inst->problem, &c->res->plan, &c->cfg, &c->es, &e2);
 	if (!rc)
 		rc = emu_session_run(c->es, &e2);
 	if (rc == EP_EIO) {
@@ -445,29 +398,111 @@ static int make_series(struct compare *c, const struct emu_config *e)
 	return rc;
 }
 
-int compare_run(const struct problem *p, const struct plan *plan, const struct compare_config *cfg,
-		struct compare **out, struct ep_error *err)
+/* Append to buf (of `size`, *used so far) what fmt says, cut at the end of buf. */
+static void append(char *buf, size_t size, size_t *used, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void append(char *buf, size_t size, size_t *used, const char *fmt, ...)
 {
-	const struct emu_config *e = &cfg->emu;
+	va_list ap;
+	int k;
+
+	if (*used >= size)
+		return;
+	va_start(ap, fmt);
+	k = vsnprintf(buf + *used, size - *used, fmt, ap);
+	va_end(ap);
+	*used += k > 0 ? (size_t)k : 0;
+}
+
+/* The timeline as the user wrote it, and the title line: the instance, the plan, the workload
+ * and the timeline. */
+static void make_title(struct compare *c)
+{
+	const struct trial_setup *t = c->t;
+	const struct emu_config *e = &c->cfg;
+	const struct plan *plan = &c->res->plan;
+	size_t used = 0, tsize = sizeof(c->title), fsize = sizeof(c->faults_text);
+
+	c->faults_text[0] = '\0';
+	for (int i = 0; i < c->w->n_faults; i++)
+		append(c->faults_text, fsize, &used, "%s%s", i ? "; " : "", c->w->faults[i].text);
+	for (int i = 0; i < c->w->n_updates; i++)
+		append(c->faults_text, fsize, &used, "%supdate %s", used ? "; " : "",
+		       c->w->update_spec[i]);
+	used = 0;
+	append(c->title, tsize, &used, "%s on %d nodes (%s cluster, seed %" PRIu64 "), %s plan",
+	       t->inst->profile->model, t->inst->cluster->n,
+	       cluster_kind_name(t->spec->cluster.kind), t->spec->seed, t->algo->name);
+	for (int s = 0; s < plan->n_stages; s++)
+		append(c->title, tsize, &used, " %d..%d@%d", plan->stages[s].first_cut,
+		       plan->stages[s].end_cut, plan->stages[s].node);
+	append(c->title, tsize, &used, "; %s %s %g, %" PRId64 " requests, compute %s",
+	       workload_arrival_name((enum workload_arrival)e->arrival),
+	       e->arrival == EMU_CLOSED ? "window" : "rate",
+	       e->arrival == EMU_CLOSED ? (double)e->window : e->rate, e->requests,
+	       !e->compute			  ? "none"
+	       : t->spec->cluster.speed_flops > 0 ? "model"
+						  : "model (speed 0: none)");
+	append(c->title, tsize, &used, "; faults: %s", c->faults_text[0] ? c->faults_text : "none");
+}
+
+/* The update, the plan, the timeline's check against it and the emulator's configuration
+ * (compare.h); 1 with EP_OK when no plan was found. */
+static int prepare(struct compare *c, const struct compare_options *o, struct ep_error *err)
+{
+	const struct trial_setup *t = c->t;
+	const struct trial_workload *w = c->w;
+
+	if (w->n_updates > 1)
+		return ep_error_set(err, EP_EINVAL, "%d updates: compare takes one", w->n_updates);
+	if (o->emu.cfg.real)
+		return ep_error_set(err, EP_EINVAL,
+				    "compute 'real': the simulator has no real "
+				    "compute to compare with (use compute model or none)");
+	EP_CHECK(trial_updates_open(t, w, w->n_updates, &c->ug, &c->up, err));
+	EP_CHECK(trial_plan(t, c->res, err));
+	if (c->res->status != EP_OK)
+		return 1;
+	/* A fault at a stage the plan lacks would never fire (an update's plan may have it). */
+	if (w->n_updates == 0)
+		EP_CHECK(timeline_check_stages(w->faults, w->n_faults, c->res->plan.n_stages, err));
+	EP_CHECK(trial_emu_configure(t, c->res, w, &o->emu, c->ug, c->up, &c->cfg, err));
+	/* compare runs the model it planned: a model file is not watched. */
+	c->cfg.watch_path = NULL;
+	if (c->cfg.requests < 1)
+		return ep_error_set(err, EP_EINVAL, "compare: %lld requests: at least one",
+				    (long long)c->cfg.requests);
+	return EP_OK;
+}
+
+int compare_run(const struct trial_setup *t, const struct trial_workload *w,
+		const struct compare_options *o, struct algo_result *res, struct compare **out,
+		struct ep_error *err)
+{
 	struct compare *c = calloc(1, sizeof(*c));
 	int rc;
 
 	*out = NULL;
 	if (!c)
 		return ep_error_set(err, EP_ENOMEM, "out of memory for a comparison");
+	c->t = t;
+	c->w = w;
+	c->res = res;
+	c->command = o->emu.command;
 	for (int b = 0; b < COMPARE_BACKEND_COUNT_; b++)
 		row_clear(&c->rep.rows[b], (enum compare_backend)b);
-	if (!(e->bin_s > 0) || e->requests < 1 || (e->arrival == EMU_CLOSED && e->window < 1)) {
-		rc = ep_error_set(err, EP_EINVAL, "compare: bin %g s, %lld requests, window %d: "
-				  "size the workload first", e->bin_s, (long long)e->requests,
-				  e->window);
-		goto fail;
+	rc = prepare(c, o, err);
+	if (rc) {
+		/* No plan (1): EP_OK with res->status saying why; or prepare's error. */
+		compare_destroy(c);
+		return rc == 1 ? EP_OK : rc;
 	}
-	EP_CHECK_GOTO(timeline_marks(c, e), rc, fail);
-	EP_CHECK_GOTO(run_analytic(c, p, plan, e, err), rc, fail);
-	EP_CHECK_GOTO(run_sim(c, p, plan, e, err), rc, fail);
-	EP_CHECK_GOTO(run_emu(c, p, plan, cfg, err), rc, fail);
-	EP_CHECK_GOTO(make_series(c, e), rc, fail);
+	make_title(c);
+	EP_CHECK_GOTO(timeline_marks(c, &c->cfg), rc, fail);
+	EP_CHECK_GOTO(run_analytic(c, &t->inst->problem, &res->plan, &c->cfg, err), rc, fail);
+	EP_CHECK_GOTO(run_sim(c, err), rc, fail);
+	EP_CHECK_GOTO(run_emu(c, o->emulate, err), rc, fail);
+	EP_CHECK_GOTO(make_series(c, &c->cfg), rc, fail);
 	c->rep.marks = c->marks;
 	c->rep.n_marks = c->n_marks;
 	*out = c;
@@ -483,8 +518,10 @@ void compare_destroy(struct compare *c)
 {
 	if (!c)
 		return;
-	sim_pipeline_destroy(c->sp);
+	trial_sim_destroy(c->ts);
 	emu_session_destroy(c->es);
+	model_profile_destroy(c->up);
+	model_graph_destroy(c->ug);
 	for (int b = 0; b < COMPARE_BACKEND_COUNT_; b++)
 		free(c->series[b]);
 	free(c->marks);
@@ -494,4 +531,9 @@ void compare_destroy(struct compare *c)
 const struct compare_report *compare_get_report(const struct compare *c)
 {
 	return &c->rep;
+}
+
+const char *compare_title(const struct compare *c)
+{
+	return c->title;
 }

@@ -1,6 +1,6 @@
 /*
- * compare: one experiment, three back ends, side by side (`edgepipe compare`). One plan and one
- * fault and update timeline go through
+ * compare: one experiment, three back ends, side by side (`edgepipe compare`). The plan that
+ * `edgepipe plan` prints for a trial (trial_plan), and one fault and update timeline, go through
  *
  * - the analytic model: plan_cost's bottleneck B of the plan (throughput 1 / B, the problem's
  *   metric) and a closed-form latency for the emulator's model of the running pipeline
@@ -13,7 +13,8 @@
  *   bottleneck the SIMULATOR recorded for the plan it made: sim_incident.bottleneck_s, full
  *   cluster); link faults (bandwidth, loss, cuts) and stalls do not change a plan and are not
  *   in this line. Without a simulator run, the first plan's line throughout.
- * - the simulator (sim_pipeline.h) configured as the emulator runs: the emulator's workload
+ * - the simulator (trial_sim_run, as `edgepipe sim` runs it) configured as the emulator runs
+ *   (trial_sim_as_emu, the one translation, also of `emu`'s reference): the emulator's workload
  *   (the same window, requests, warm-up, arrivals and seed), stages computing when the
  *   emulator's do, the dispatcher's hops taking time, a link's latency delaying without
  *   occupying it (latency_pipelined), a new deployment live as soon as it is made (the
@@ -41,7 +42,8 @@
  *   simulator's cancelled or discarded attempts of answered requests, the emulator's answers
  *   after a request's first. The analytic row has none of these (-1).
  *
- * Stored (compare_db_write): the emulator's run through emu_db_write (its emu_* tables) and
+ * Stored (compare_db_write): the emulator's run through emu_db_write (its emu_* tables), the
+ * simulator's through trial_sim_db_write (its sim_* tables, as `sim --db` writes them), and
  *   compare_meta(key PRIMARY KEY, value)     'schema' -> COMPARE_DB_SCHEMA_VERSION
  *   compare_runs(compare_id PRIMARY KEY, started_utc, version, command, scenario_path,
  *       scenario_text, model, nodes, algo, seed, workload, requests, faults, emu_run_id,
@@ -70,6 +72,7 @@
 #include "plan.h"
 #include "problem.h"
 #include "sim_pipeline.h"
+#include "trial.h"
 
 enum compare_backend { COMPARE_ANALYTIC = 0, COMPARE_SIM, COMPARE_EMU, COMPARE_BACKEND_COUNT_ };
 
@@ -78,12 +81,13 @@ const char *compare_backend_name(enum compare_backend b);
 
 #define COMPARE_DB_SCHEMA_VERSION 1
 
-struct compare_config {
-	/* The experiment as the emulator runs it: workload (window, bin and retry timeout
-	 * already sized), detection, algorithm and seed, faults (resolved), update, power. The
-	 * simulator's configuration is derived from it (compare_sim_config). Borrowed pointers
-	 * must outlive the run. cfg.real is refused (the simulator has no real compute). */
-	struct emu_config emu;
+/* What compare runs beside the trial and the workload. */
+struct compare_options {
+	/* The emulator's own options (trial_emu_options_init, then: cfg's deploy_timeout_s,
+	 * giveup_s, state_dir, stop_fd, progress); compute_model: the stages compute FLOPs /
+	 * speed in both back ends (false: none); command: recorded by compare_db_write. cfg.real
+	 * is refused (the simulator has no real compute). */
+	struct trial_emu_options emu;
 	bool emulate;               /* run the emulator where the host allows it */
 };
 
@@ -125,24 +129,24 @@ struct compare_report {
 struct compare;
 
 /*
- * The simulator's configuration for an experiment the emulator runs as `e` on problem `p`
- * (above): the caller's `updates` array (1 entry) receives e's update. Returns EP_OK or
- * EP_EINVAL (real compute: named).
+ * Compare trial t under workload w (above): the update model opened (its errors start
+ * "--update: "), the plan into res (initialised; trial_plan), the timeline checked against it
+ * (timeline_check_stages: EP_EINVAL), the workload sized as the emulator sizes it
+ * (trial_emu_configure: the window, bin and retry timeout w leaves open; a model file is not
+ * watched), then the three back ends. Returns EP_OK with *out (compare_destroy) when the
+ * comparison was made (rows that could not run say why); EP_OK with *out NULL when no plan was
+ * found (res->status and res->reason say why); EP_EINVAL (a bad configuration, named),
+ * EP_ENOMEM, or a back end's error that is not a refusal (the message names the back end).
+ * t, w, res and o's borrowed pointers must outlive *out. With the emulator,
+ * o->emu.cfg.stop_fd readable stops it: the report's emu->interrupted says so.
  */
-int compare_sim_config(const struct problem *p, const struct emu_config *e,
-		       struct sim_update *update, struct sim_config *out, struct ep_error *err);
-
-/*
- * Run `plan` (valid for `p`) through the three back ends (above). p, plan and cfg's borrowed
- * pointers must outlive *out (compare_destroy). Returns EP_OK when the comparison was made
- * (rows that could not run say why), EP_EINVAL (a bad configuration, named), EP_ENOMEM, or a
- * back end's error that is not a refusal (the message names the back end). With the
- * emulator, cfg.emu.stop_fd readable stops it: the report's emu->interrupted says so.
- */
-int compare_run(const struct problem *p, const struct plan *plan, const struct compare_config *cfg,
-		struct compare **out, struct ep_error *err);
+int compare_run(const struct trial_setup *t, const struct trial_workload *w,
+		const struct compare_options *o, struct algo_result *res, struct compare **out,
+		struct ep_error *err);
 void compare_destroy(struct compare *c);
 const struct compare_report *compare_get_report(const struct compare *c);
+/* The title line: the instance, the plan, the workload and the timeline. */
+const char *compare_title(const struct compare *c);
 
 /*
  * The table: text (one column per back end, a header line naming `title` when not NULL),
@@ -155,26 +159,18 @@ int compare_write_text(FILE *f, const struct compare_report *r, const char *titl
 int compare_write_csv(FILE *f, const struct compare_report *r);
 int compare_write_json(FILE *f, const struct compare_report *r, const char *title,
 		       const char *scenario_path, const char *scenario_text);
-
-/* What compare_db_write records beside the report. Strings may be NULL. */
-struct compare_db_info {
-	const char *command, *scenario_path, *scenario_text;
-	const char *model, *algo, *workload, *faults; /* faults: the specs joined by "; " */
-	int nodes;
-	uint64_t seed;
-	int64_t requests;
-	/* the emulator's emu_runs row (emu_db_run's fields); used only with an emulator run */
-	const struct emu_db_run *emu_run;
-};
+/* The comparison c in format fmt: text ("scenario: PATH" first when the trial has a scenario,
+ * then the table under compare_title), CSV, or JSON with the title and the trial's scenario. */
+int compare_write(FILE *f, enum trial_format fmt, const struct compare *c);
 
 /*
- * Append the comparison to the SQLite file at `path` (created if new): the tables above, and
- * the emulator's run through emu_db_write, in one file. *id (may be NULL; 16 bytes) receives
- * the compare_id. Errors: EP_EIO naming the file and SQLite's message, EP_EINVAL (a file of
- * another compare schema).
+ * Append the comparison c to the SQLite file at `path` (created if new): the emulator's run
+ * (emu_db_write, when it ran), the tables above, and the simulator's run (trial_sim_db_write,
+ * when it ran), in one file; each of the three in its own transaction. *id (may be NULL; 16
+ * bytes) receives the compare_id. Errors: EP_EIO naming the file and SQLite's message,
+ * EP_EINVAL (a file of another schema version).
  */
-int compare_db_write(const char *path, const struct compare_report *r,
-		     const struct compare_db_info *info, char id[16], struct ep_error *err);
+int compare_db_write(const struct compare *c, const char *path, char id[16], struct ep_error *err);
 
 /*
  * The figure (above) at `path`, which ends in .png or .svg; PATH without the extension gets

@@ -13,6 +13,8 @@
 #include <sqlite3.h>
 
 #include "compare.h"
+#include "compare_internal.h"
+#include "trial_internal.h"
 #include "ep_util.h"
 
 static const char schema[] =
@@ -73,9 +75,14 @@ static void write_rows(struct emu_db_writer *d, const struct compare_report *r)
 	}
 }
 
-int compare_db_write(const char *path, const struct compare_report *r,
-		     const struct compare_db_info *info, char id_out[16], struct ep_error *err)
+int compare_db_write(const struct compare *c, const char *path, char id_out[16],
+		     struct ep_error *err)
 {
+	const struct compare_report *r = &c->rep;
+	const struct trial_setup *t = c->t;
+	const struct sim_report *sim = r->sim;
+	const struct trial_sim_ref ref = {r->rows[COMPARE_SIM].throughput,
+					  sim ? sim->latency_mean_s : NAN, NAN, NAN};
 	char id[16], started[32];
 	struct emu_db_writer d;
 	time_t now = time(NULL);
@@ -84,17 +91,26 @@ int compare_db_write(const char *path, const struct compare_report *r,
 	new_id(id);
 	strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
 	/* The emulator's run first, in its own tables: the compare row points at it. */
-	if (r->emu && info->emu_run && emu_db_write(path, info->emu_run, r->emu, err))
-		return err ? err->code : EP_EIO;
+	if (r->emu) {
+		struct emu_db_run dr = trial_emu_db_run(t, c->res, c->w, &c->cfg, c->command,
+							c->cfg.compute ? "model" : "none", &ref);
+
+		EP_CHECK(emu_db_write(path, &dr, r->emu, err));
+	}
 	/* After a failed open every write does nothing, and close returns the error. */
 	emu_db_open(&d, path, id, schema, "compare_meta", "compare", COMPARE_DB_SCHEMA_VERSION,
 		    err);
-	emu_db_row(&d, "compare_runs", "ssssssnsusIssdd", started, EDGEPIPE_VERSION, info->command,
-		   info->scenario_path, info->scenario_text, info->model, info->nodes, info->algo,
-		   info->seed, info->workload, info->requests, info->faults,
-		   r->emu ? r->emu->run_id : NULL, r->analytic_bottleneck_s, r->bin_s);
+	emu_db_row(&d, "compare_runs", "ssssssnsusIssdd", started, EDGEPIPE_VERSION, c->command,
+		   t->scenario_path, t->scenario_text, t->inst->profile->model, t->inst->cluster->n,
+		   t->algo->name, t->spec->seed, emu_arrival_name(c->cfg.arrival), c->cfg.requests,
+		   c->faults_text, r->emu ? r->emu->run_id : NULL, r->analytic_bottleneck_s,
+		   r->bin_s);
 	write_rows(&d, r);
-	if (emu_db_close(&d) == EP_OK && id_out)
+	EP_CHECK(emu_db_close(&d));
+	if (id_out)
 		memcpy(id_out, id, 16);
-	return d.rc;
+	/* The simulator's run, as `sim --db` writes it. */
+	if (c->ts && sim)
+		EP_CHECK(trial_sim_db_write(c->ts, path, c->command, err));
+	return EP_OK;
 }

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "compare.h"
+#include "compare_internal.h"
 
 /* %.6g of v x scale, or "-" for a value that was not measured. */
 static const char *num(double v, double scale, char *buf, size_t size)
@@ -235,4 +236,17 @@ int compare_write_json(FILE *f, const struct compare_report *r, const char *titl
 	json_decref(o);
 	fputc('\n', f);
 	return rc || ferror(f) ? EP_EIO : EP_OK;
+}
+
+int compare_write(FILE *f, enum trial_format fmt, const struct compare *c)
+{
+	const struct trial_setup *t = c->t;
+
+	if (fmt == TRIAL_CSV)
+		return compare_write_csv(f, &c->rep);
+	if (fmt == TRIAL_JSON)
+		return compare_write_json(f, &c->rep, c->title, t->scenario_path, t->scenario_text);
+	if (t->scenario_path)
+		fprintf(f, "scenario: %s\n", t->scenario_path);
+	return compare_write_text(f, &c->rep, c->title);
 }

@@ -122,9 +122,8 @@ static void size_run(const struct trial_workload *w, const struct workload_terms
 	*bin_s = w->bin_s > 0 ? w->bin_s : workload_bin_s(t, run_s, min_bin_s);
 }
 
-/* The update models, opened and profiled as the run's model is. */
-static int open_updates(const struct trial_setup *t, const struct trial_workload *w, int n,
-			struct model_graph **g, struct model_profile **p, struct ep_error *err)
+int trial_updates_open(const struct trial_setup *t, const struct trial_workload *w, int n,
+		       struct model_graph **g, struct model_profile **p, struct ep_error *err)
 {
 	for (int i = 0; i < n; i++) {
 		int rc = model_zoo_open(w->update_model[i], &g[i], err);
@@ -229,14 +228,12 @@ static int sim_size(struct trial_sim *s, const struct problem *p, const struct p
 	return EP_OK;
 }
 
-int trial_sim_run(const struct trial_setup *t, const struct algo_result *res,
-		  const struct trial_workload *w, const struct trial_sim_options *o,
-		  struct trial_sim **out, struct ep_error *err)
+int trial_sim_create(const struct trial_setup *t, const struct algo_result *res,
+		     const struct trial_workload *w, const struct trial_sim_options *o,
+		     struct trial_sim **out, struct ep_error *err)
 {
 	const struct problem *p = &t->inst->problem;
 	struct trial_sim *s = calloc(1, sizeof(*s));
-	const struct sim_report *r;
-	double t0;
 	int rc;
 
 	*out = NULL;
@@ -255,7 +252,7 @@ int trial_sim_run(const struct trial_setup *t, const struct algo_result *res,
 	    (rc = timeline_check_stages(w->faults, w->n_faults, res->plan.n_stages, err)))
 		goto fail;
 	s->n_updates = w->n_updates;
-	if ((rc = open_updates(t, w, w->n_updates, s->ug, s->up, err)))
+	if ((rc = trial_updates_open(t, w, w->n_updates, s->ug, s->up, err)))
 		goto fail;
 	for (int i = 0; i < w->n_updates; i++) {
 		s->updates[i].profile = s->up[i];
@@ -271,22 +268,45 @@ int trial_sim_run(const struct trial_setup *t, const struct algo_result *res,
 		goto fail;
 	if ((rc = sim_pipeline_create(p, &res->plan, &s->cfg, &s->sp, err)))
 		goto fail;
-	t0 = ep_now_s();
-	if ((rc = sim_pipeline_run(s->sp, err)))
-		goto fail;
-	s->wall_s = ep_now_s() - t0;
-	r = sim_pipeline_report(s->sp);
-	if (s->cfg.warmup_s > 0 && r->measured == 0 && !r->no_plan) {
-		rc = ep_error_set(err, EP_EINVAL, "--warmup-time %g s: the run ended at %g s, "
-				  "before the warm-up did; nothing was measured (shorten it, or "
-				  "issue more requests)", s->cfg.warmup_s, r->end_s);
-		goto fail;
-	}
 	*out = s;
 	return EP_OK;
 fail:
 	trial_sim_destroy(s);
 	return rc;
+}
+
+int trial_sim_exec(struct trial_sim *s, struct ep_error *err)
+{
+	const struct sim_report *r;
+	double t0 = ep_now_s();
+
+	EP_CHECK(sim_pipeline_run(s->sp, err));
+	s->wall_s = ep_now_s() - t0;
+	r = sim_pipeline_report(s->sp);
+	if (s->cfg.warmup_s > 0 && r->measured == 0 && !r->no_plan)
+		return ep_error_set(err, EP_EINVAL,
+				    "--warmup-time %g s: the run ended at %g s, "
+				    "before the warm-up did; nothing was measured (shorten it, or "
+				    "issue more requests)",
+				    s->cfg.warmup_s, r->end_s);
+	return EP_OK;
+}
+
+int trial_sim_run(const struct trial_setup *t, const struct algo_result *res,
+		  const struct trial_workload *w, const struct trial_sim_options *o,
+		  struct trial_sim **out, struct ep_error *err)
+{
+	struct trial_sim *s;
+	int rc;
+
+	*out = NULL;
+	EP_CHECK(trial_sim_create(t, res, w, o, &s, err));
+	if ((rc = trial_sim_exec(s, err))) {
+		trial_sim_destroy(s);
+		return rc;
+	}
+	*out = s;
+	return EP_OK;
 }
 
 const struct sim_report *trial_sim_report(const struct trial_sim *s)
@@ -335,20 +355,37 @@ void trial_emu_options_init(struct trial_emu_options *o)
 	o->compute_model = true;
 }
 
-struct trial_sim_options trial_sim_options_as_emu(const struct trial_emu_options *o)
+void trial_sim_as_emu(const struct emu_config *cfg, bool compute, const struct trial_workload *w,
+		      bool timeline, struct trial_workload *sw, struct trial_sim_options *so)
 {
-	struct trial_sim_options so = trial_sim_options_default();
-
-	/* What the emulator does (emu_reference): stages compute when asked and nodes have a
-	 * speed, the dispatcher's tensors cross its links, a latency delays without occupying a
-	 * link, and the window stays the first plan's. */
-	so.compute = o->compute_model;
-	so.dispatcher_hops = 1;
-	so.latency_pipelined = true;
-	so.window_per_plan = false;
+	*so = trial_sim_options_default();
+	/* What the emulator does (emu_session.h): stages busy-work FLOPs / speed when asked, the
+	 * dispatcher's tensors cross its links, a latency delays without occupying a link, and
+	 * the window stays the first plan's. */
+	so->compute = compute;
+	so->dispatcher_hops = 1;
+	so->latency_pipelined = true;
+	so->window_per_plan = false;
 	/* Its stages are forked with their weights (or have none): no weights cross a link. */
-	so.local_weights = true;
-	return so;
+	so->local_weights = true;
+	/* The emulator's workload as it sized it, its detection, and the timeline when asked. */
+	*sw = *w;
+	sw->arrival = (enum workload_arrival)cfg->arrival;
+	sw->window = cfg->window;
+	sw->rate = cfg->rate;
+	sw->requests = cfg->requests;
+	sw->warmup_requests = cfg->warmup_requests;
+	sw->duration_s = 0;
+	sw->bin_s = cfg->bin_s;
+	sw->heartbeat_period_s = cfg->heartbeat_period_s;
+	sw->heartbeat_timeout_s = cfg->heartbeat_timeout_s;
+	/* The simulator's own resend rule: only what detection says may be lost. */
+	sw->retry_timeout_s = -1;
+	if (!timeline) {
+		sw->faults = NULL;
+		sw->n_faults = 0;
+		sw->n_updates = 0;
+	}
 }
 
 const char *trial_emu_compute_name(const struct trial_emu_options *o)
@@ -362,43 +399,25 @@ const char *trial_emu_codec_name(const struct trial_emu_options *o)
 }
 
 /* The reference: the emulator's plan and workload simulated without faults. */
-static int emu_reference(const struct trial_setup *t, const struct plan *plan,
-			 const struct emu_config *ec, bool compute_model, struct trial_sim_ref *out,
+static int emu_reference(const struct trial_emu *e, bool compute_model, struct trial_sim_ref *out,
 			 struct ep_error *err)
 {
-	const struct problem *p = &t->inst->problem;
-	struct sim_config cfg = sim_config_default(p);
-	struct sim_pipeline *sp = NULL;
-	int rc;
+	struct trial_sim_options so;
+	struct trial_workload sw;
+	struct trial_sim *s = NULL;
+	const struct sim_report *r;
 
 	out->throughput = out->latency_mean_s = NAN;
 	out->energy_per_inference_j = out->power_w = NAN;
-	cfg.power = t->power;
-	cfg.arrival = (enum sim_arrival)ec->arrival;
-	cfg.window = ec->window;
-	cfg.rate = ec->rate;
-	cfg.requests = ec->requests;
-	cfg.warmup_requests = ec->warmup_requests;
-	/* What the emulator does: stages compute when asked and nodes have a speed, the
-	 * dispatcher's tensors cross its links, and a latency delays without occupying a link. */
-	cfg.compute = compute_model;
-	cfg.dispatcher_hops = true;
-	cfg.latency_pipelined = true;
-	cfg.seed = t->spec->seed;
-	cfg.bin_s = ec->bin_s;
-	rc = sim_pipeline_create(p, plan, &cfg, &sp, err);
-	if (rc == EP_OK)
-		rc = sim_pipeline_run(sp, err);
-	if (rc == EP_OK) {
-		const struct sim_report *r = sim_pipeline_report(sp);
-
-		out->throughput = r->throughput;
-		out->latency_mean_s = r->latency_mean_s;
-		out->energy_per_inference_j = r->energy_per_inference_j;
-		out->power_w = r->power_w;
-	}
-	sim_pipeline_destroy(sp);
-	return rc;
+	trial_sim_as_emu(&e->cfg, compute_model, e->w, false, &sw, &so);
+	EP_CHECK(trial_sim_run(e->t, e->res, &sw, &so, &s, err));
+	r = trial_sim_report(s);
+	out->throughput = r->throughput;
+	out->latency_mean_s = r->latency_mean_s;
+	out->energy_per_inference_j = r->energy_per_inference_j;
+	out->power_w = r->power_w;
+	trial_sim_destroy(s);
+	return EP_OK;
 }
 
 /* A model given as a file that exists (not a zoo name): watched, and its stages unchecked. */
@@ -409,16 +428,13 @@ static bool model_is_file(const char *spec)
 	return !model_zoo_find(spec) && stat(spec, &st) == 0;
 }
 
-/* The emulator's configuration: the options, the workload, the plan's sizes. */
-static int emu_configure(struct trial_emu *e, const struct trial_emu_options *o,
-			 struct ep_error *err)
+int trial_emu_configure(const struct trial_setup *t, const struct algo_result *res,
+			const struct trial_workload *w, const struct trial_emu_options *o,
+			struct model_graph *ug, struct model_profile *up, struct emu_config *cfg,
+			struct ep_error *err)
 {
-	const struct trial_setup *t = e->t;
-	const struct trial_workload *w = e->w;
-	struct emu_config *cfg = &e->cfg;
 	struct workload_model m = { o->compute_model, true, true };
 	struct workload_terms terms;
-	int rc;
 
 	*cfg = o->cfg;
 	cfg->arrival = (enum emu_arrival)w->arrival;
@@ -429,10 +445,8 @@ static int emu_configure(struct trial_emu *e, const struct trial_emu_options *o,
 		cfg->heartbeat_period_s = w->heartbeat_period_s;
 	if (w->heartbeat_timeout_s > 0)
 		cfg->heartbeat_timeout_s = w->heartbeat_timeout_s;
-	/* The emulator's model, as emu_reference gives it to the simulator. */
-	rc = workload_plan_terms(&t->inst->problem, &e->res->plan, &m, &terms, err);
-	if (rc)
-		return rc;
+	/* The emulator's model, as trial_sim_as_emu gives it to the simulator. */
+	EP_CHECK(workload_plan_terms(&t->inst->problem, &res->plan, &m, &terms, err));
 	cfg->window = w->window > 0 ? w->window : 1;
 	size_run(w, &terms, EMU_MAX_WINDOW, EMU_MIN_BIN_S, &cfg->window, &cfg->bin_s);
 	cfg->retry_timeout_s = w->retry_timeout_s >= 0
@@ -444,7 +458,7 @@ static int emu_configure(struct trial_emu *e, const struct trial_emu_options *o,
 	cfg->compute = o->compute_model && !cfg->real;
 	cfg->graph = t->inst->graph; /* real compute; the codec's shapes */
 	cfg->power = t->power;
-	cfg->update_graph = e->ug;
+	cfg->update_graph = ug;
 	if (cfg->real) {
 		cfg->model_spec = t->spec->model;
 		cfg->update_spec = w->n_updates > 0 ? w->update_model[0] : NULL;
@@ -452,7 +466,7 @@ static int emu_configure(struct trial_emu *e, const struct trial_emu_options *o,
 	}
 	cfg->faults = w->faults;
 	cfg->n_faults = w->n_faults;
-	cfg->update_profile = e->up;
+	cfg->update_profile = up;
 	cfg->update_at_s = w->n_updates > 0 ? w->update_at_s[0] : 0;
 	cfg->profile_options = t->spec->profile;
 	/* A model given as a file is watched: a change is rolled out as an update. */
@@ -504,7 +518,7 @@ int trial_emu_run(const struct trial_setup *t, const struct algo_result *res,
 				  w->n_updates);
 		goto fail;
 	}
-	if ((rc = open_updates(t, w, w->n_updates, &e->ug, &e->up, err)))
+	if ((rc = trial_updates_open(t, w, w->n_updates, &e->ug, &e->up, err)))
 		goto fail;
 	/* A fault at a stage the plan lacks would never fire (with an update, or a watched
 	 * model file, the new model's plan may have it). */
@@ -516,9 +530,9 @@ int trial_emu_run(const struct trial_setup *t, const struct algo_result *res,
 				  "namespaces, links and cgroups)");
 		goto fail;
 	}
-	if ((rc = emu_configure(e, o, err)))
+	if ((rc = trial_emu_configure(t, res, w, o, e->ug, e->up, &e->cfg, err)))
 		goto fail;
-	rc = emu_reference(t, &res->plan, &e->cfg, o->compute_model, &e->sim, err);
+	rc = emu_reference(e, o->compute_model, &e->sim, err);
 	if (rc) {
 		snprintf(msg, sizeof(msg), "%s", err->msg);
 		rc = ep_error_set(err, rc, "simulating the plan: %s", msg);
@@ -554,12 +568,13 @@ const struct emu_config *trial_emu_config(const struct trial_emu *e)
 	return &e->cfg;
 }
 
-int trial_emu_db_write(const struct trial_emu *e, const char *path, struct ep_error *err)
+struct emu_db_run trial_emu_db_run(const struct trial_setup *t, const struct algo_result *res,
+				   const struct trial_workload *w, const struct emu_config *cfg,
+				   const char *command, const char *compute_name,
+				   const struct trial_sim_ref *sim)
 {
-	const struct trial_setup *t = e->t;
-	const struct emu_config *cfg = &e->cfg;
-	struct emu_db_run dr = {
-		.command = e->command,
+	return (struct emu_db_run){
+		.command = command,
 		.model = t->inst->profile->model,
 		.cluster = cluster_kind_name(t->spec->cluster.kind),
 		.algo = t->algo->name,
@@ -573,25 +588,31 @@ int trial_emu_db_write(const struct trial_emu *e, const char *path, struct ep_er
 		.rate = cfg->rate,
 		.requests = cfg->requests,
 		.warmup = cfg->warmup_requests,
-		.compute = e->compute_name,
+		.compute = compute_name,
 		.threads = cfg->real ? cfg->threads : -1,
 		.compress = cfg->codec ? cfg->codec : "none",
 		.heartbeat_period_s = cfg->heartbeat_period_s,
 		.heartbeat_timeout_s = cfg->heartbeat_timeout_s,
 		.retry_timeout_s = cfg->retry_timeout_s,
-		.faults = e->w->faults,
-		.n_faults = e->w->n_faults,
-		.update_spec = e->w->n_updates > 0 ? e->w->update_spec[0] : NULL,
-		.stages = e->res->plan.n_stages,
-		.analytic_bottleneck_s = e->res->cost.bottleneck_s,
-		.analytic_throughput = e->res->cost.throughput,
-		.sim_throughput = e->sim.throughput,
-		.sim_latency_mean_s = e->sim.latency_mean_s,
-		.sim_energy_per_inference_j = e->sim.energy_per_inference_j,
-		.sim_power_w = e->sim.power_w,
+		.faults = w->faults,
+		.n_faults = w->n_faults,
+		.update_spec = w->n_updates > 0 ? w->update_spec[0] : NULL,
+		.stages = res->plan.n_stages,
+		.analytic_bottleneck_s = res->cost.bottleneck_s,
+		.analytic_throughput = res->cost.throughput,
+		.sim_throughput = sim->throughput,
+		.sim_latency_mean_s = sim->latency_mean_s,
+		.sim_energy_per_inference_j = sim->energy_per_inference_j,
+		.sim_power_w = sim->power_w,
 		.scenario_path = t->scenario_path,
 		.scenario_text = t->scenario_text,
 	};
+}
+
+int trial_emu_db_write(const struct trial_emu *e, const char *path, struct ep_error *err)
+{
+	struct emu_db_run dr =
+		trial_emu_db_run(e->t, e->res, e->w, &e->cfg, e->command, e->compute_name, &e->sim);
 
 	return emu_db_write(path, &dr, trial_emu_report(e), err);
 }

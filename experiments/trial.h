@@ -120,6 +120,13 @@ struct trial_sim;
 int trial_sim_run(const struct trial_setup *t, const struct algo_result *res,
 		  const struct trial_workload *w, const struct trial_sim_options *o,
 		  struct trial_sim **out, struct ep_error *err);
+/* trial_sim_run in two steps: create (every check, the configuration, the sizes and
+ * sim_pipeline_create: its EP_EINVAL is a configuration the simulator refuses) and exec (the
+ * run, and the warm-up's check). On an error of exec, s stays the caller's to destroy. */
+int trial_sim_create(const struct trial_setup *t, const struct algo_result *res,
+		     const struct trial_workload *w, const struct trial_sim_options *o,
+		     struct trial_sim **out, struct ep_error *err);
+int trial_sim_exec(struct trial_sim *s, struct ep_error *err);
 const struct sim_report *trial_sim_report(const struct trial_sim *s);
 /* The configuration as run, with the sizes filled in. */
 const struct sim_config *trial_sim_config(const struct trial_sim *s);
@@ -190,12 +197,20 @@ struct trial_emu_options {
 
 void trial_emu_options_init(struct trial_emu_options *o);
 
-/* The simulator's options under the emulator's model, as its reference simulation runs it:
- * compute as o asks, dispatcher hops on, latency overlapped, the window fixed, weights local
- * (no transfer before a re-deployment goes live). With the same
- * trial_workload (heartbeats given explicitly: 0 means each back end's own default), a
- * simulation of what trial_emu_run emulates, faults included. */
-struct trial_sim_options trial_sim_options_as_emu(const struct trial_emu_options *o);
+/*
+ * The simulator's run of the experiment the emulator runs as cfg (configured and sized by
+ * trial_emu_run, or compare_run), for trial_sim_run: *so the emulator's model (stages computing
+ * FLOPs / speed when `compute`, the dispatcher's hops taking time, a latency delaying without
+ * occupying a link, the first plan's window kept, weights local: a new deployment is live when
+ * made, as the emulator forks its stages with their weights); *sw the workload w as cfg sized
+ * it (arrivals, window, rate, requests, warm-up, bin, heartbeat period and timeout; no
+ * duration) with the simulator's own retry rule (workload_retry_detected_s), and w's faults and
+ * updates when `timeline` (none otherwise: the emulator's reference). The one translation of
+ * the emulator's experiment into the simulator's, for both trial_emu_run's reference and
+ * compare.
+ */
+void trial_sim_as_emu(const struct emu_config *cfg, bool compute, const struct trial_workload *w,
+		      bool timeline, struct trial_workload *sw, struct trial_sim_options *so);
 
 /* "model", "real" or "none"; the codec's spec or "none". */
 const char *trial_emu_compute_name(const struct trial_emu_options *o);

@@ -4,6 +4,7 @@
 #ifndef EDGEPIPE_TRIAL_INTERNAL_H
 #define EDGEPIPE_TRIAL_INTERNAL_H
 
+#include "emu_db.h"
 #include "trial.h"
 
 /* A finished simulation: what it ran on (borrowed), its configuration and its pipeline. */
@@ -34,6 +35,30 @@ struct trial_emu {
 	struct trial_sim_ref sim;
 	struct emu_session *sess;
 };
+
+/*
+ * The emulator's configuration of a trial into *cfg: o->cfg with the workload w, the sizes that
+ * depend on res->plan when w leaves them open (window, bin, retry timeout:
+ * workload_retry_blind_s), the algorithm, seed and power of t, the timeline and the update (ug
+ * and up opened by the caller; NULL without one), and a model given as a file watched. Errors:
+ * workload_plan_terms's. trial_emu_run and compare_run configure the emulator with it.
+ */
+int trial_emu_configure(const struct trial_setup *t, const struct algo_result *res,
+			const struct trial_workload *w, const struct trial_emu_options *o,
+			struct model_graph *ug, struct model_profile *up, struct emu_config *cfg,
+			struct ep_error *err);
+
+/* The update models of w (the first n), opened and profiled as the run's model is; the
+ * message of an error starts "--update: ". The caller destroys what was opened. */
+int trial_updates_open(const struct trial_setup *t, const struct trial_workload *w, int n,
+		       struct model_graph **g, struct model_profile **p, struct ep_error *err);
+
+/* The emulator's emu_runs row (emu_db.h) of a run configured as cfg, with its reference (or
+ * the simulated figures beside it). */
+struct emu_db_run trial_emu_db_run(const struct trial_setup *t, const struct algo_result *res,
+				   const struct trial_workload *w, const struct emu_config *cfg,
+				   const char *command, const char *compute_name,
+				   const struct trial_sim_ref *sim);
 
 /* The report writers' shared pieces (trial_report_sim.c). */
 #include <jansson.h>

@@ -21,40 +21,71 @@
 
 #include "check.h"
 #include "compare.h"
+#include "instance.h"
 #include "plot.h"
 #include "sim_fixture.h"
 
-static struct compare_config config(int requests, const struct timeline_fault *f, int n_faults)
-{
-	struct compare_config c = { .emu = emu_config_default(), .emulate = false };
+/* A comparison and what it borrows: the fixture as an instance, the trial, the workload. */
+struct run {
+	struct instance inst;
+	struct instance_spec spec;
+	struct trial_setup t;
+	struct trial_workload w;
+	struct compare_options o;
+	struct algo_result res;
+	struct compare *c;
+};
 
-	c.emu.arrival = EMU_CLOSED;
-	c.emu.window = 5;
-	c.emu.requests = requests;
-	/* The first five answers waited behind each other at the first hop (latencies 5..9 s,
-	 * below); from the sixth on every request takes exactly R. */
-	c.emu.warmup_requests = 5;
-	c.emu.bin_s = 1;
-	c.emu.algo = &algo_firstfit;
-	c.emu.faults = f;
-	c.emu.n_faults = n_faults;
-	return c;
-}
-
-static int run(struct fixture *f, const struct compare_config *cfg, struct compare **out)
+/*
+ * firstfit plans the fixture as the comment above says (stage 0 on node 0, stage 1 on node 1:
+ * a node's 15 bytes hold one segment of 10). Window 5, `requests`, the faults; heartbeats the
+ * emulator's (0.1 s, timeout 0.5 s: trial_emu_options_init's emu_config_default).
+ */
+static int run(struct run *r, struct fixture *f, int requests, const struct timeline_fault *flt,
+	       int n_faults)
 {
-	struct plan plan;
 	struct ep_error err;
 	int rc;
 
-	plan_init(&plan);
-	plan_push(&plan, 0, 1, 0);
-	plan_push(&plan, 1, 2, 1);
-	rc = compare_run(&f->problem, &plan, cfg, out, &err);
+	memset(r, 0, sizeof(*r));
+	r->inst.profile = &f->profile;
+	r->inst.cluster = &f->cluster;
+	r->inst.problem = f->problem;
+	r->spec.model = "three";
+	r->spec.seed = 1;
+	r->spec.cluster.n = 3;
+	r->t = (struct trial_setup){.inst = &r->inst,
+				    .spec = &r->spec,
+				    .algo = &algo_firstfit,
+				    .algo_options = ALGO_OPTIONS_DEFAULT,
+				    .scenario_text = "model: tiny\n"};
+	trial_workload_init(&r->w);
+	r->w.window = 5;
+	r->w.requests = requests;
+	/* The first five answers waited behind each other at the first hop (latencies 5..9 s,
+	 * below); from the sixth on every request takes exactly R. */
+	r->w.warmup_requests = 5;
+	r->w.bin_s = 1;
+	r->w.faults = flt;
+	r->w.n_faults = n_faults;
+	trial_emu_options_init(&r->o.emu);
+	r->o.emu.command = "test";
+	r->o.emulate = false;
+	algo_result_init(&r->res);
+	rc = compare_run(&r->t, &r->w, &r->o, &r->res, &r->c, &err);
 	if (rc)
 		fprintf(stderr, "compare_run: %s\n", err.msg);
-	plan_release(&plan);
-	return rc;
+	else if (!r->c)
+		fprintf(stderr, "compare_run: no plan: %s\n", r->res.reason);
+	if (rc || !r->c)
+		algo_result_release(&r->res);
+	return rc ? rc : r->c ? 0 : EP_EINFEASIBLE;
+}
+
+static void run_release(struct run *r)
+{
+	compare_destroy(r->c);
+	algo_result_release(&r->res);
 }
 
 /*
@@ -67,13 +98,12 @@ static int run(struct fixture *f, const struct compare_config *cfg, struct compa
  */
 static void no_fault(struct fixture *f)
 {
-	struct compare_config cfg = config(40, NULL, 0);
-	struct compare *c = NULL;
+	struct run x;
 	const struct compare_report *r;
 
-	if (run(f, &cfg, &c))
+	if (run(&x, f, 40, NULL, 0))
 		return;
-	r = compare_get_report(c);
+	r = compare_get_report(x.c);
 	CHECK_NEAR(r->analytic_bottleneck_s, 1, 1e-12);
 	CHECK_NEAR(r->rows[COMPARE_ANALYTIC].throughput, 1, 1e-12);
 	CHECK_NEAR(r->rows[COMPARE_ANALYTIC].latency_p99_s, 5, 1e-12);
@@ -95,15 +125,15 @@ static void no_fault(struct fixture *f)
 		CHECK_NEAR(r->series[COMPARE_SIM][20], 1, 1e-12);
 		CHECK_NEAR(r->series[COMPARE_ANALYTIC][20], 1, 1e-12);
 	}
-	compare_destroy(c);
+	run_release(&x);
 }
 
-/* The writers: CSV (a header and three rows), JSON (read back), the database and the figure. */
-static void writers(const struct compare_report *r)
+/* The writers: CSV (a header and three rows), JSON (read back), the database (the comparison's
+ * tables and the simulator's run in its sim_* tables, as `sim --db` writes it) and the figure. */
+static void writers(const struct compare *c)
 {
+	const struct compare_report *r = compare_get_report(c);
 	char path[] = "/tmp/test_compare_XXXXXX", file[64], line[512], gp[256];
-	struct compare_db_info info = { .command = "test", .scenario_text = "model: tiny\n",
-					.model = "three", .nodes = 3, .seed = 1, .requests = 40 };
 	struct ep_error err;
 	json_error_t jerr;
 	json_t *j;
@@ -135,8 +165,8 @@ static void writers(const struct compare_report *r)
 						   "throughput")), r->rows[COMPARE_SIM].throughput, 1e-12);
 	json_decref(j);
 	snprintf(file, sizeof(file), "%s/t.db", path);
-	CHECK(compare_db_write(file, r, &info, NULL, &err) == EP_OK);
-	CHECK(compare_db_write(file, r, &info, NULL, &err) == EP_OK); /* appended */
+	CHECK(compare_db_write(c, file, NULL, &err) == EP_OK);
+	CHECK(compare_db_write(c, file, NULL, &err) == EP_OK); /* appended */
 	CHECK(sqlite3_open(file, &db) == SQLITE_OK);
 	CHECK(sqlite3_prepare_v2(db, "SELECT count(*), sum(ran), (SELECT count(*) FROM "
 				 "compare_runs WHERE scenario_text = 'model: tiny\n') FROM "
@@ -145,6 +175,21 @@ static void writers(const struct compare_report *r)
 		CHECK_INT(sqlite3_column_int(st, 0), 6);
 		CHECK_INT(sqlite3_column_int(st, 1), 4); /* analytic and sim, twice */
 		CHECK_INT(sqlite3_column_int(st, 2), 2);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	/* The simulator's runs, twice: its throughput is the table's sim row's. */
+	CHECK(sqlite3_prepare_v2(db,
+				 "SELECT count(*), min(s.sim_throughput), "
+				 "max(s.sim_throughput), min(r.command) FROM sim_runs r JOIN "
+				 "sim_summary s USING (run_id)",
+				 -1, &st, NULL) == SQLITE_OK);
+	if (st && sqlite3_step(st) == SQLITE_ROW) {
+		CHECK_INT(sqlite3_column_int(st, 0), 2);
+		CHECK_NEAR(sqlite3_column_double(st, 1), r->rows[COMPARE_SIM].throughput, 1e-12);
+		CHECK_NEAR(sqlite3_column_double(st, 2), r->rows[COMPARE_SIM].throughput, 1e-12);
+		CHECK(sqlite3_column_text(st, 3) &&
+		      strcmp((const char *)sqlite3_column_text(st, 3), "test") == 0);
 	}
 	sqlite3_finalize(st);
 	sqlite3_close(db);
@@ -172,8 +217,7 @@ static void writers(const struct compare_report *r)
 static void kill_fault(struct fixture *f)
 {
 	struct timeline_fault fault;
-	struct compare_config cfg;
-	struct compare *c = NULL;
+	struct run x;
 	const struct compare_report *r;
 	struct ep_error err;
 
@@ -182,10 +226,9 @@ static void kill_fault(struct fixture *f)
 		check_failures++;
 		return;
 	}
-	cfg = config(40, &fault, 1);
-	if (run(f, &cfg, &c))
+	if (run(&x, f, 40, &fault, 1))
 		return;
-	r = compare_get_report(c);
+	r = compare_get_report(x.c);
 	CHECK_NEAR(r->rows[COMPARE_SIM].detection_s, 0.45, 1e-9);
 	CHECK_NEAR(r->rows[COMPARE_SIM].recovery_s, 0.45, 1e-9);
 	CHECK_INT(r->rows[COMPARE_SIM].answered, 40);
@@ -203,8 +246,8 @@ static void kill_fault(struct fixture *f)
 		CHECK_NEAR(r->marks[1].t_s, 10.5, 1e-9);
 		CHECK_NEAR(r->marks[2].t_s, 10.5, 1e-9);
 	}
-	writers(r);
-	compare_destroy(c);
+	writers(x.c);
+	run_release(&x);
 }
 
 /* A stall as long as the heartbeat timeout: today's simulator refuses it (sim_pipeline.h), and
@@ -212,19 +255,18 @@ static void kill_fault(struct fixture *f)
 static void refused(struct fixture *f)
 {
 	struct timeline_fault fault;
-	struct compare_config cfg;
-	struct compare *c = NULL;
+	struct run x;
 	struct ep_error err;
 
 	if (timeline_fault_parse("stall node1 at 3s for 2s", 3, &fault, &err))
 		return;
-	cfg = config(20, &fault, 1);
-	if (run(f, &cfg, &c))
+	if (run(&x, f, 20, &fault, 1))
 		return;
-	if (!compare_get_report(c)->rows[COMPARE_SIM].ran)
-		CHECK(strncmp(compare_get_report(c)->rows[COMPARE_SIM].note, "refused: ", 9) == 0);
-	CHECK(compare_get_report(c)->rows[COMPARE_ANALYTIC].ran);
-	compare_destroy(c);
+	if (!compare_get_report(x.c)->rows[COMPARE_SIM].ran)
+		CHECK(strncmp(compare_get_report(x.c)->rows[COMPARE_SIM].note, "refused: ", 9) ==
+		      0);
+	CHECK(compare_get_report(x.c)->rows[COMPARE_ANALYTIC].ran);
+	run_release(&x);
 }
 
 int main(void)
@@ -232,8 +274,7 @@ int main(void)
 	static const double flops[] = { 0, 1e9, 2e9 }, params[] = { 0, 10, 20 };
 	static const double xfer[] = { 125000, 125000, 125000 }, speeds[] = { 1e9, 1e9, 1e9 };
 	struct fixture f;
-	struct compare_config bad = config(0, NULL, 0);
-	struct compare *c = NULL;
+	struct run x;
 
 	if (fixture_init(&f, "three", 3, flops, params, xfer, 3, speeds, 15, 1e6, 0,
 			 PROBLEM_OPTIONS_FULL))
@@ -241,8 +282,8 @@ int main(void)
 	no_fault(&f);
 	kill_fault(&f);
 	refused(&f);
-	/* A workload not sized: refused, nothing returned. */
-	CHECK(run(&f, &bad, &c) == EP_EINVAL && c == NULL);
+	/* No requests: refused, nothing returned. */
+	CHECK(run(&x, &f, 0, NULL, 0) == EP_EINVAL && x.c == NULL);
 	fixture_release(&f);
 	return check_exit();
 }
