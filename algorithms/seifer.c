@@ -220,20 +220,137 @@ static const struct algo_option seifer_options[] = {
 	{ NULL },
 };
 
+/* The class of every chosen transfer (step 1): cls[s] for the hop after stage s, from the bins
+ * over [min, max] of the transfers of all cut points. */
+static void classify_transfers(const struct problem *p, const struct plan *plan, int classes,
+			       enum algo_variant variant, int *cls)
+{
+	double lo = INFINITY, hi = -INFINITY;
+
+	for (int m = 0; m < p->m; m++) {
+		lo = fmin(lo, p->transfer_bits[m]);
+		hi = fmax(hi, p->transfer_bits[m]);
+	}
+	for (int s = 0; s + 1 < plan->n_stages; s++)
+		cls[s] = bw_class(p->transfer_bits[plan->stages[s].end_cut], lo, hi, classes,
+				  variant);
+}
+
+/* The maximal runs of each class, classes descending, longest first within a class (step 2).
+ * Returns their number. */
+static int list_runs(const int *cls, int k, int classes, struct run *runs)
+{
+	int n_runs = 0;
+
+	for (int x = classes; x >= 1; x--)
+		for (int s = 0; s + 1 < k; s++)
+			if (cls[s] == x && (s == 0 || cls[s - 1] != x)) {
+				int e = s;
+
+				while (e + 1 < k - 1 && cls[e + 1] == x)
+					e++;
+				runs[n_runs++] = (struct run){ s, e - s + 1 };
+			}
+	/* Runs of one class are contiguous in `runs` (classes descending): sort each group. */
+	for (int a = 0, b; a < n_runs; a = b) {
+		for (b = a + 1; b < n_runs && cls[runs[b].first] == cls[runs[a].first]; b++)
+			;
+		qsort(runs + a, (size_t)(b - a), sizeof(*runs), run_cmp);
+	}
+	return n_runs;
+}
+
+/* The state of K-path matching: which stage has which node, which nodes are still free. */
+struct matching {
+	const struct problem *p;
+	const struct algo_options *o;
+	struct plan *plan;
+	const int *cls;
+	int *node_of; /* [K] the node of each stage, -1 while it has none */
+	int *path;    /* [K] scratch: the path of one run */
+	bool *usable; /* [N] the nodes no run has taken */
+	struct kpath_ws *ws;
+	struct kpath_graph g;
+	struct kpath_options ko;
+};
+
+/* One run's path of len + 1 free nodes (step 2), ordered (corrected), whose nodes then leave the
+ * graph (step 3). */
+static int match_run(struct matching *mt, int a, int len, gsl_rng *rng, struct ep_error *err)
+{
+	double bottleneck;
+	int rc = kpath_maxmin(mt->ws, &mt->g, len + 1, mt->node_of[a], mt->node_of[a + len],
+			      &mt->ko, rng, mt->path, &bottleneck, NULL);
+
+	if (rc == EP_ELIMIT)
+		return ep_error_set(err, EP_ELIMIT,
+				    "K-path matching for stages %d..%d needs "
+				    "colour coding beyond %g operations (or %d colours); "
+				    "use more bandwidth classes, or force it",
+				    a, a + len, SEIFER_WORK_LIMIT, KPATH_MAX_COLOURS);
+	if (rc < 0)
+		return ep_error_set(err, rc == EP_ENOMEM ? EP_ENOMEM : EP_EINTERNAL,
+				    "K-path search failed for stages %d..%d (%d)", a, a + len, rc);
+	if (rc == 0)
+		return ep_error_set(err, EP_EINFEASIBLE,
+				    "placement failed: no path of %d "
+				    "free nodes for stages %d..%d (bandwidth class %d)%s",
+				    len + 1, a, a + len, mt->cls[a],
+				    mt->o->variant == ALGO_PUBLISHED
+					    ? ": the randomised search found none"
+					    : "");
+	if (mt->o->variant != ALGO_PUBLISHED)
+		order_run(mt->p, mt->plan, mt->node_of, a, len, bottleneck, mt->path);
+	for (int i = 0; i <= len; i++) {
+		mt->node_of[a + i] = mt->path[i];
+		mt->usable[mt->path[i]] = false;
+	}
+	return EP_OK;
+}
+
+/* Every run in turn, then every stage's node into the plan, or the stage left without one. */
+static int match_runs(struct matching *mt, const struct run *runs, int n_runs, int bw_classes,
+		      gsl_rng *rng, struct ep_error *err)
+{
+	int k = mt->plan->n_stages, n = mt->g.n, rc;
+
+	rc = kpath_ws_prepare(mt->ws, &mt->g);
+	if (rc)
+		return ep_error_set(err, rc, "out of memory for K-path matching");
+	for (int s = 0; s < k; s++)
+		mt->node_of[s] = -1;
+	for (int v = 0; v < n; v++)
+		mt->usable[v] = true;
+	for (int r = 0; r < n_runs; r++) {
+		rc = match_run(mt, runs[r].first, runs[r].len, rng, err);
+		if (rc)
+			return rc;
+	}
+	for (int s = 0; s < k; s++)
+		if (mt->node_of[s] < 0)
+			return ep_error_set(err, EP_EINFEASIBLE,
+					    "placement failed: stage %d has "
+					    "no node: its transfers are in class %d, the largest "
+					    "transfer's, which K-path matching never places (D5)",
+					    s, bw_classes + 1);
+	for (int s = 0; s < k; s++)
+		mt->plan->stages[s].node = mt->node_of[s];
+	return EP_OK;
+}
+
 static int seifer_solve(const struct problem *p, const struct algo_options *o, gsl_rng *rng,
 			struct plan *out, struct ep_error *err)
 {
 	int bw_classes = (int)algo_options_int(o, &seifer_options[SEIFER_BW_CLASSES]);
 	double failure_prob = algo_options_real(o, &seifer_options[SEIFER_FAILURE_PROB]);
-	const struct cluster *c = p->cluster;
-	int n = c->n, k, rc, n_runs = 0;
-	int *cls = NULL, *node_of = NULL, *path = NULL;
-	bool *usable = NULL;
+	int n = p->cluster->n, k, rc, n_runs;
+	int *cls = NULL;
 	struct run *runs = NULL;
-	struct kpath_ws *ws = NULL;
-	double lo = INFINITY, hi = -INFINITY;
-	struct kpath_graph g = { n, c->bw_bps, n + 1, NULL };
-	struct kpath_options ko = KPATH_OPTIONS_DEFAULT;
+	struct matching mt = {.p = p,
+			      .o = o,
+			      .plan = out,
+			      .g = {n, p->cluster->bw_bps, n + 1, NULL},
+			      .ko = KPATH_OPTIONS_DEFAULT};
 
 	if (bw_classes < 1)
 		return ep_error_set(err, EP_EINVAL, "bandwidth classes %d: must be at least 1",
@@ -250,104 +367,31 @@ static int seifer_solve(const struct problem *p, const struct algo_options *o, g
 	if (k == 1)
 		return place_single(p, o->variant, out);
 	cls = malloc((size_t)(k - 1) * sizeof(int));
-	node_of = malloc((size_t)k * sizeof(int));
-	path = malloc((size_t)k * sizeof(int));
-	usable = malloc((size_t)n * sizeof(bool));
+	mt.node_of = malloc((size_t)k * sizeof(int));
+	mt.path = malloc((size_t)k * sizeof(int));
+	mt.usable = malloc((size_t)n * sizeof(bool));
 	runs = malloc((size_t)(k - 1) * sizeof(*runs));
-	ws = kpath_ws_create(n, k);
-	if (!cls || !node_of || !path || !usable || !runs || !ws) {
+	mt.ws = kpath_ws_create(n, k);
+	if (!cls || !mt.node_of || !mt.path || !mt.usable || !runs || !mt.ws) {
 		rc = ep_error_set(err, EP_ENOMEM, "out of memory for K-path matching");
 		goto out;
 	}
-
-	for (int m = 0; m < p->m; m++) {
-		lo = fmin(lo, p->transfer_bits[m]);
-		hi = fmax(hi, p->transfer_bits[m]);
-	}
-	for (int s = 0; s + 1 < k; s++)
-		cls[s] = bw_class(p->transfer_bits[out->stages[s].end_cut], lo, hi, bw_classes,
-				  o->variant);
-	for (int x = bw_classes; x >= 1; x--)
-		for (int s = 0; s + 1 < k; s++)
-			if (cls[s] == x && (s == 0 || cls[s - 1] != x)) {
-				int e = s;
-
-				while (e + 1 < k - 1 && cls[e + 1] == x)
-					e++;
-				runs[n_runs++] = (struct run){ s, e - s + 1 };
-			}
-	/* Runs of one class are contiguous in `runs` (classes descending): sort each group. */
-	for (int a = 0, b; a < n_runs; a = b) {
-		for (b = a + 1; b < n_runs && cls[runs[b].first] == cls[runs[a].first]; b++)
-			;
-		qsort(runs + a, (size_t)(b - a), sizeof(*runs), run_cmp);
-	}
-
-	ko.variant = o->variant == ALGO_PUBLISHED ? KPATH_PUBLISHED : KPATH_CORRECTED;
-	ko.failure_prob = failure_prob;
-	ko.work_limit = algo_options_int(o, &seifer_options[SEIFER_FORCE]) ? 0 : SEIFER_WORK_LIMIT;
-	g.usable = usable;
-	rc = kpath_ws_prepare(ws, &g);
-	if (rc) {
-		rc = ep_error_set(err, rc, "out of memory for K-path matching");
-		goto out;
-	}
-	for (int s = 0; s < k; s++)
-		node_of[s] = -1;
-	for (int v = 0; v < n; v++)
-		usable[v] = true;
-	for (int r = 0; r < n_runs; r++) {
-		int a = runs[r].first, len = runs[r].len;
-		double bottleneck;
-
-		rc = kpath_maxmin(ws, &g, len + 1, node_of[a], node_of[a + len], &ko, rng, path,
-				  &bottleneck, NULL);
-		if (rc == EP_ELIMIT) {
-			rc = ep_error_set(err, EP_ELIMIT, "K-path matching for stages %d..%d needs "
-					  "colour coding beyond %g operations (or %d colours); "
-					  "use more bandwidth classes, or force it", a, a + len,
-					  SEIFER_WORK_LIMIT, KPATH_MAX_COLOURS);
-			goto out;
-		}
-		if (rc < 0) {
-			rc = ep_error_set(err, rc == EP_ENOMEM ? EP_ENOMEM : EP_EINTERNAL,
-					  "K-path search failed for stages %d..%d (%d)", a, a + len,
-					  rc);
-			goto out;
-		}
-		if (rc == 0) {
-			rc = ep_error_set(err, EP_EINFEASIBLE, "placement failed: no path of %d "
-					  "free nodes for stages %d..%d (bandwidth class %d)%s",
-					  len + 1, a, a + len, cls[a],
-					  o->variant == ALGO_PUBLISHED
-						  ? ": the randomised search found none" : "");
-			goto out;
-		}
-		if (o->variant != ALGO_PUBLISHED)
-			order_run(p, out, node_of, a, len, bottleneck, path);
-		for (int i = 0; i <= len; i++) {
-			node_of[a + i] = path[i];
-			usable[path[i]] = false;
-		}
-	}
-	for (int s = 0; s < k; s++)
-		if (node_of[s] < 0) {
-			rc = ep_error_set(err, EP_EINFEASIBLE, "placement failed: stage %d has no "
-					  "node: its transfers are in class %d, the largest transfer's, "
-					  "which K-path matching never places (D5)", s,
-					  bw_classes + 1);
-			goto out;
-		}
-	for (int s = 0; s < k; s++)
-		out->stages[s].node = node_of[s];
-	rc = EP_OK;
+	classify_transfers(p, out, bw_classes, o->variant, cls);
+	n_runs = list_runs(cls, k, bw_classes, runs);
+	mt.cls = cls;
+	mt.g.usable = mt.usable;
+	mt.ko.variant = o->variant == ALGO_PUBLISHED ? KPATH_PUBLISHED : KPATH_CORRECTED;
+	mt.ko.failure_prob = failure_prob;
+	mt.ko.work_limit =
+		algo_options_int(o, &seifer_options[SEIFER_FORCE]) ? 0 : SEIFER_WORK_LIMIT;
+	rc = match_runs(&mt, runs, n_runs, bw_classes, rng, err);
 out:
 	free(cls);
-	free(node_of);
-	free(path);
-	free(usable);
+	free(mt.node_of);
+	free(mt.path);
+	free(mt.usable);
 	free(runs);
-	kpath_ws_destroy(ws);
+	kpath_ws_destroy(mt.ws);
 	return rc;
 }
 
