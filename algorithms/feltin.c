@@ -213,17 +213,149 @@ static bool single_threaded(const struct fl_run *runs, int nr)
 	return true;
 }
 
+/*
+ * The published breadth-first queue: prefixes of at most rmax runs, `stride` ints each (the run
+ * count, then each run's node and end), the live ones from `head` to `size`.
+ */
+struct fl_queue {
+	int *q;
+	size_t head, size, cap;
+	int stride;
+};
+
+static int queue_push(struct fl_queue *qu, const struct fl_run *runs, int nr, struct ep_error *err)
+{
+	int *e;
+
+	if (qu->size == qu->cap) {
+		if (qu->head > 0) { /* compact before growing */
+			memmove(qu->q, qu->q + qu->head * (size_t)qu->stride,
+				(qu->size - qu->head) * (size_t)qu->stride * sizeof(int));
+			qu->size -= qu->head;
+			qu->head = 0;
+		}
+		if (qu->size == qu->cap) {
+			size_t nc = qu->cap ? 2 * qu->cap : 1024;
+			int *nq = realloc(qu->q, nc * (size_t)qu->stride * sizeof(int));
+
+			if (!nq)
+				return ep_error_set(err, EP_ENOMEM,
+						    "out of memory for the breadth-first queue");
+			qu->q = nq;
+			qu->cap = nc;
+		}
+	}
+	e = qu->q + qu->size * (size_t)qu->stride;
+	e[0] = nr;
+	for (int i = 0; i < nr; i++) {
+		e[1 + 2 * i] = runs[i].node;
+		e[2 + 2 * i] = runs[i].end;
+	}
+	qu->size++;
+	return EP_OK;
+}
+
+/* The oldest prefix into runs; returns its number of runs. */
+static int queue_pop(struct fl_queue *qu, struct fl_run *runs)
+{
+	const int *e = qu->q + qu->head * (size_t)qu->stride;
+	int nr = e[0];
+
+	for (int i = 0; i < nr; i++)
+		runs[i] = (struct fl_run){e[1 + 2 * i], e[2 + 2 * i]};
+	qu->head++;
+	return nr;
+}
+
+/* Published: the first incumbent is the best single node, the first among equals. */
+static void published_incumbent(struct fl_ws *w)
+{
+	for (int v = 0; v < w->n; v++) {
+		struct fl_run one = {v, 1};
+		double t;
+
+		fl_evaluate(w->p, &one, 1, w->node_s, &t, NULL);
+		if (v == 0 || t < w->best)
+			keep_best(w, &one, 1, t);
+	}
+}
+
+/*
+ * Published: the N children of a prefix of nr runs whose last ends at cut d < L (segment d + 1
+ * on each node in turn). A child whose bound is below the incumbent is kept (kept[k] with
+ * kept_nr[k] runs, rmax apart), and its completion replaces the incumbent when strictly better.
+ * Returns the number kept, or a negative error code.
+ */
+static int published_children(struct fl_ws *w, struct fl_run *child, int nr, int rmax,
+			      struct fl_run *kept, int *kept_nr, struct ep_error *err)
+{
+	int d = child[nr - 1].end, n_kept = 0;
+
+	for (int v = 0; v < w->n; v++) {
+		int cnr = nr;
+		double bound, t;
+
+		if (w->work_limit > 0 && ++w->work > w->work_limit)
+			return ep_error_set(err, EP_ELIMIT,
+					    "the published branch and bound "
+					    "evaluated %g prefixes without finishing (breadth "
+					    "first, compute not in the bound); use --variant "
+					    "corrected, a smaller --max-split, or --force",
+					    w->work_limit);
+		if (child[nr - 1].node == v) {
+			child[nr - 1].end = d + 1;
+		} else {
+			child[nr] = (struct fl_run){v, d + 1};
+			cnr = nr + 1;
+		}
+		fl_evaluate(w->p, child, cnr, w->node_s, &t, &bound);
+		if (bound < w->best) {
+			memcpy(kept + (size_t)n_kept * (size_t)rmax, child,
+			       (size_t)cnr * sizeof(*child));
+			kept_nr[n_kept++] = cnr;
+			if (t < w->best)
+				keep_best(w, child, cnr, t);
+		}
+		child[nr - 1].end = d; /* undo */
+	}
+	return n_kept;
+}
+
+/* Published: queue the kept children with fewer than max_split cuts (none when max_split is 0),
+ * and without `parallel` only those that never return to a node they left. */
+static int published_queue(struct fl_ws *w, struct fl_queue *qu, const struct fl_run *kept,
+			   const int *kept_nr, int n_kept, int rmax, struct ep_error *err)
+{
+	int ms = w->max_split, rc;
+
+	for (int k = 0; k < n_kept; k++) {
+		const struct fl_run *s = kept + (size_t)k * (size_t)rmax;
+
+		if (!(ms > 0 && kept_nr[k] - 1 < ms))
+			continue;
+		if (!w->shared && !single_threaded(s, kept_nr[k]))
+			continue;
+		if (w->work_limit > 0 && qu->size - qu->head >= FELTIN_QUEUE_LIMIT)
+			return ep_error_set(err, EP_ELIMIT,
+					    "the published breadth-first queue "
+					    "passed %d prefixes; use --variant corrected, a "
+					    "smaller --max-split, or --force",
+					    FELTIN_QUEUE_LIMIT);
+		rc = queue_push(qu, s, kept_nr[k], err);
+		if (rc)
+			return rc;
+	}
+	return EP_OK;
+}
+
 /* The published breadth-first search. */
 static int solve_published(struct fl_ws *w, struct ep_error *err)
 {
-	const struct problem *p = w->p;
 	int n = w->n, L = w->m - 1, ms = w->max_split;
 	int rmax = (ms > 1 ? ms : 1) + 1; /* runs of an evaluated child */
-	int stride = 1 + 2 * rmax, rc = EP_OK;
-	size_t head = 0, size = 0, cap = 0;
-	int *q = NULL;
+	struct fl_queue qu = {NULL, 0, 0, 0, 1 + 2 * rmax};
 	struct fl_run *child = NULL, *kept = NULL;
-	int *kept_nr = NULL;
+	int *kept_nr = NULL, rc = EP_OK;
 
 	child = malloc((size_t)rmax * sizeof(*child));
 	kept = malloc((size_t)n * (size_t)rmax * sizeof(*kept));
@@ -232,112 +364,26 @@ static int solve_published(struct fl_ws *w, struct ep_error *err)
 		rc = ep_error_set(err, EP_ENOMEM, "out of memory for the branch and bound");
 		goto out;
 	}
-	/* The first incumbent: the best single node, the first among equals. */
-	for (int v = 0; v < n; v++) {
-		struct fl_run one = { v, 1 };
-		double t;
+	published_incumbent(w);
+	for (int v = 0; v < n && !rc; v++)
+		rc = queue_push(&qu, &(struct fl_run){v, 1}, 1, err);
+	while (!rc && qu.head < qu.size) {
+		int nr = queue_pop(&qu, child), n_kept;
 
-		fl_evaluate(p, &one, 1, w->node_s, &t, NULL);
-		if (v == 0 || t < w->best)
-			keep_best(w, &one, 1, t);
-	}
-#define PUSH(runs_, nr_)                                                                     \
-	do {                                                                                 \
-		if (size == cap) {                                                           \
-			size_t nc = cap ? 2 * cap : 1024;                                    \
-			int *nq;                                                             \
-			if (head > 0) { /* compact before growing */                        \
-				memmove(q, q + head * (size_t)stride,                        \
-					(size - head) * (size_t)stride * sizeof(int));       \
-				size -= head;                                                \
-				head = 0;                                                    \
-			}                                                                    \
-			if (size == cap) {                                                   \
-				nq = realloc(q, nc * (size_t)stride * sizeof(int));          \
-				if (!nq) {                                                   \
-					rc = ep_error_set(err, EP_ENOMEM, "out of memory for " \
-							  "the breadth-first queue");        \
-					goto out;                                            \
-				}                                                            \
-				q = nq;                                                      \
-				cap = nc;                                                    \
-			}                                                                    \
-		}                                                                            \
-		q[size * (size_t)stride] = (nr_);                                            \
-		for (int i_ = 0; i_ < (nr_); i_++) {                                         \
-			q[size * (size_t)stride + 1 + 2 * (size_t)i_] = (runs_)[i_].node;    \
-			q[size * (size_t)stride + 2 + 2 * (size_t)i_] = (runs_)[i_].end;     \
-		}                                                                            \
-		size++;                                                                      \
-	} while (0)
-	for (int v = 0; v < n; v++) {
-		struct fl_run one = { v, 1 };
-
-		PUSH(&one, 1);
-	}
-	while (head < size) {
-		const int *e = q + head * (size_t)stride;
-		int nr = e[0], d, n_kept = 0;
-
-		for (int i = 0; i < nr; i++)
-			child[i] = (struct fl_run){ e[1 + 2 * i], e[2 + 2 * i] };
-		head++;
-		d = child[nr - 1].end;
-		if (d >= L) { /* a complete assignment, already evaluated as a completion */
+		if (child[nr - 1].end >= L) { /* complete, already evaluated as a completion */
 			double t;
 
-			fl_evaluate(p, child, nr, w->node_s, &t, NULL);
+			fl_evaluate(w->p, child, nr, w->node_s, &t, NULL);
 			if (t < w->best)
 				keep_best(w, child, nr, t);
 			continue;
 		}
-		for (int v = 0; v < n; v++) {
-			int cnr = nr;
-			double bound, t;
-
-			if (w->work_limit > 0 && ++w->work > w->work_limit) {
-				rc = ep_error_set(err, EP_ELIMIT, "the published branch and bound "
-						  "evaluated %g prefixes without finishing (breadth "
-						  "first, compute not in the bound); use --variant "
-						  "corrected, a smaller --max-split, or --force",
-						  w->work_limit);
-				goto out;
-			}
-			if (child[nr - 1].node == v) {
-				child[nr - 1].end = d + 1;
-			} else {
-				child[nr] = (struct fl_run){ v, d + 1 };
-				cnr = nr + 1;
-			}
-			fl_evaluate(p, child, cnr, w->node_s, &t, &bound);
-			if (bound < w->best) {
-				memcpy(kept + (size_t)n_kept * (size_t)rmax, child,
-				       (size_t)cnr * sizeof(*child));
-				kept_nr[n_kept++] = cnr;
-				if (t < w->best)
-					keep_best(w, child, cnr, t);
-			}
-			child[nr - 1].end = d; /* undo */
-		}
-		for (int k = 0; k < n_kept; k++) {
-			const struct fl_run *s = kept + (size_t)k * (size_t)rmax;
-
-			if (!(ms > 0 && kept_nr[k] - 1 < ms))
-				continue;
-			if (!w->shared && !single_threaded(s, kept_nr[k]))
-				continue;
-			if (w->work_limit > 0 && size - head >= FELTIN_QUEUE_LIMIT) {
-				rc = ep_error_set(err, EP_ELIMIT, "the published breadth-first queue "
-						  "passed %d prefixes; use --variant corrected, a "
-						  "smaller --max-split, or --force", FELTIN_QUEUE_LIMIT);
-				goto out;
-			}
-			PUSH(s, kept_nr[k]);
-		}
+		n_kept = published_children(w, child, nr, rmax, kept, kept_nr, err);
+		rc = n_kept < 0 ? n_kept
+				: published_queue(w, &qu, kept, kept_nr, n_kept, rmax, err);
 	}
-#undef PUSH
 out:
-	free(q);
+	free(qu.q);
 	free(child);
 	free(kept);
 	free(kept_nr);
@@ -441,6 +487,61 @@ static int cand_cmp(const void *a, const void *b)
 	return x->node - y->node;
 }
 
+/* Corrected: EP_ELIMIT once the search has evaluated work_limit children (0: no limit). */
+static inline int work_spent(struct fl_ws *w, struct ep_error *err)
+{
+	if (w->work_limit > 0 && ++w->work > w->work_limit)
+		return ep_error_set(err, EP_ELIMIT,
+				    "the branch and bound evaluated %g prefixes "
+				    "without finishing; use a smaller --max-split, fewer nodes, "
+				    "or --force",
+				    w->work_limit);
+	return EP_OK;
+}
+
+static int search(struct fl_ws *w, int r, int a, int v, double base, struct ep_error *err);
+
+/*
+ * Run r on v has just been closed at cut b with the prefix's bound lb (its compute and memory
+ * are in node_s and node_mem): every node that may take the next run, cheapest hop first.
+ */
+static int branch_next(struct fl_ws *w, int r, int b, int v, double lb, struct ep_error *err)
+{
+	const struct problem *p = w->p;
+	int n = w->n, nc = 0, rc;
+	struct fl_cand *cand = w->cand + (size_t)r * (size_t)n;
+
+	for (int u = 0; u < n; u++) {
+		double h;
+
+		if (!available(w, u, v))
+			continue;
+		h = link_sum(p, w->runs, r + 1, v, u) + problem_hop_s(p, b, v, u);
+		if (fmax(lb, h) < w->best)
+			cand[nc++] = (struct fl_cand){h, u};
+	}
+	qsort(cand, (size_t)nc, sizeof(*cand), cand_cmp);
+	for (int i = 0; i < nc; i++) {
+		int u = cand[i].node;
+		double nb = fmax(lb, cand[i].s);
+
+		rc = work_spent(w, err);
+		if (rc)
+			return rc;
+		if (nb >= w->best) /* the incumbent improved meanwhile */
+			continue;
+		w->used[u]++;
+		/* base for the next run: everything fixed so far, u's earlier compute (shared
+		 * nodes) enters through node_s[u] in the callee */
+		rc = search(w, r + 1, b, u, p->options.count_compute ? fmax(nb, w->node_s[u]) : nb,
+			    err);
+		w->used[u]--;
+		if (rc)
+			return rc;
+	}
+	return EP_OK;
+}
+
 /*
  * Run r starts after cut a on node v; `base` is the largest term the prefix has fixed besides
  * v's compute (closed runs' nodes, hops, the dispatcher hop in). Tries every end of the run and,
@@ -452,7 +553,6 @@ static int search(struct fl_ws *w, int r, int a, int v, double base, struct ep_e
 	const struct problem_options *o = &p->options;
 	int m = w->m, n = w->n, disp = CLUSTER_DISPATCHER(p->cluster);
 	int cuts = r, ms = w->max_split;
-	struct fl_cand *cand = w->cand + (size_t)r * (size_t)n;
 	double v_before = w->node_s[v];
 
 	/* the rest after cut a in at most max_split - r + 1 runs, and without sharing at most
@@ -466,12 +566,10 @@ static int search(struct fl_ws *w, int r, int a, int v, double base, struct ep_e
 	w->runs[r].node = v;
 	for (int b = m - 1; b > a; b--) {
 		double mem = problem_stage_mem(p, a, b), c, lb;
-		int nc = 0, rc;
+		int rc = work_spent(w, err);
 
-		if (w->work_limit > 0 && ++w->work > w->work_limit)
-			return ep_error_set(err, EP_ELIMIT, "the branch and bound evaluated %g "
-					    "prefixes without finishing; use a smaller --max-split, "
-					    "fewer nodes, or --force", w->work_limit);
+		if (rc)
+			return rc;
 		if (!fits_more(w, v, mem))
 			continue;
 		c = v_before + problem_stage_s(p, a, b, v);
@@ -493,46 +591,11 @@ static int search(struct fl_ws *w, int r, int a, int v, double base, struct ep_e
 		w->node_s[v] = c;
 		w->node_mem[v] += mem;
 		lb = fmax(lb, rest_bound(w, b, v, ms - cuts));
-		if (lb < w->best) {
-			for (int u = 0; u < n; u++) {
-				double h;
-
-				if (!available(w, u, v))
-					continue;
-				h = link_sum(p, w->runs, r + 1, v, u) + problem_hop_s(p, b, v, u);
-				if (fmax(lb, h) < w->best)
-					cand[nc++] = (struct fl_cand){ h, u };
-			}
-			qsort(cand, (size_t)nc, sizeof(*cand), cand_cmp);
-		}
-		for (int i = 0; i < nc; i++) {
-			int u = cand[i].node;
-			double nb = fmax(lb, cand[i].s);
-
-			if (w->work_limit > 0 && ++w->work > w->work_limit) {
-				w->node_s[v] = v_before;
-				w->node_mem[v] -= mem;
-				return ep_error_set(err, EP_ELIMIT, "the branch and bound evaluated %g "
-						    "prefixes without finishing; use a smaller "
-						    "--max-split, fewer nodes, or --force",
-						    w->work_limit);
-			}
-			if (nb >= w->best) /* the incumbent improved meanwhile */
-				continue;
-			w->used[u]++;
-			/* base for the next run: everything fixed so far, u's earlier compute
-			 * (shared nodes) enters through node_s[u] in the callee */
-			rc = search(w, r + 1, b, u, o->count_compute ? fmax(nb, w->node_s[u]) : nb,
-				    err);
-			w->used[u]--;
-			if (rc) {
-				w->node_s[v] = v_before;
-				w->node_mem[v] -= mem;
-				return rc;
-			}
-		}
+		rc = lb < w->best ? branch_next(w, r, b, v, lb, err) : EP_OK;
 		w->node_s[v] = v_before;
 		w->node_mem[v] -= mem;
+		if (rc)
+			return rc;
 	}
 	return EP_OK;
 }
