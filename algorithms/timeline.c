@@ -35,6 +35,8 @@ struct parse {
 	char *tok[MAX_TOKENS];
 	int n, pos, n_nodes;
 	struct ep_error *err;
+	char text[TIMELINE_TEXT_MAX];  /* the spec without its surrounding blanks */
+	char words[TIMELINE_TEXT_MAX]; /* the same, cut into the words of tok */
 };
 
 static int fail(struct parse *ps, const char *tok, const char *why)
@@ -193,14 +195,11 @@ static bool looks_like_end(const char *tok)
 	       strcmp(tok, "dispatcher") == 0;
 }
 
-int timeline_fault_parse(const char *spec, int n_nodes, struct timeline_fault *out, struct ep_error *err)
+/* The spec without its surrounding blanks into ps->text, and its words into ps->tok. */
+static int tokenize(struct parse *ps, const char *spec)
 {
-	char buf[512], trimmed[TIMELINE_TEXT_MAX], *save = NULL, *t;
-	struct parse ps = { .n_nodes = n_nodes, .err = err };
-	struct timeline_fault f;
-	const char *tok;
+	char *save = NULL, *t;
 	size_t len;
-	int rc;
 
 	while (*spec == ' ' || *spec == '\t')
 		spec++;
@@ -208,93 +207,163 @@ int timeline_fault_parse(const char *spec, int n_nodes, struct timeline_fault *o
 	while (len > 0 && (spec[len - 1] == ' ' || spec[len - 1] == '\t' || spec[len - 1] == '\n' ||
 			   spec[len - 1] == '\r'))
 		len--;
-	if (len >= sizeof(trimmed))
-		return ep_error_set(err, EP_EINVAL, "fault '%.60s...': longer than %d characters",
-				    spec, (int)sizeof(trimmed) - 1);
-	memcpy(trimmed, spec, len);
-	trimmed[len] = '\0';
-	ps.spec = trimmed;
-	memcpy(buf, trimmed, len + 1);
-	for (t = strtok_r(buf, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
-		if (ps.n == MAX_TOKENS)
-			return fail(&ps, t, "too many words");
-		ps.tok[ps.n++] = t;
+	if (len >= sizeof(ps->text))
+		return ep_error_set(ps->err, EP_EINVAL,
+				    "fault '%.60s...': longer than %d characters", spec,
+				    (int)sizeof(ps->text) - 1);
+	memcpy(ps->text, spec, len);
+	ps->text[len] = '\0';
+	ps->spec = ps->text;
+	memcpy(ps->words, ps->text, len + 1);
+	for (t = strtok_r(ps->words, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
+		if (ps->n == MAX_TOKENS)
+			return fail(ps, t, "too many words");
+		ps->tok[ps->n++] = t;
 	}
-	if (ps.n == 0)
-		return ep_error_set(err, EP_EINVAL, "fault '': empty; expected e.g. 'kill node3 at "
-						    "10s'");
-	memset(&f, 0, sizeof(f));
-	memcpy(f.text, trimmed, len + 1);
-	tok = next(&ps, "a kind");
-	if (strcmp(tok, "kill") == 0 || strcmp(tok, "stall") == 0) {
-		f.kind = tok[0] == 'k' ? TIMELINE_KILL : TIMELINE_STALL;
-		if (!(tok = next(&ps, "a node (nodeN) or stage (stageK)")) ||
-		    target(&ps, tok, false, &f.a) ||
-		    when(&ps, &f, f.kind == TIMELINE_STALL, f.kind == TIMELINE_STALL))
-			return EP_EINVAL;
-	} else if (strcmp(tok, "node") == 0) {
-		/* The older spelling "node N at TIME" (sim --fail). */
-		char name[32];
-
-		f.kind = TIMELINE_KILL;
-		if (!(tok = next(&ps, "a node number")))
-			return EP_EINVAL;
-		if (*tok < '0' || *tok > '9' ||
-		    snprintf(name, sizeof(name), "node%s", tok) >= (int)sizeof(name))
-			return fail(&ps, tok, "expected a node number, as in 'node N at TIME' (e.g. "
-					      "'node 3 at 20s'), or 'kill nodeN at TIME'");
-		if (target(&ps, name, false, &f.a) || when(&ps, &f, false, false))
-			return EP_EINVAL;
-	} else if (strcmp(tok, "link") == 0) {
-		f.kind = TIMELINE_LINK_DOWN;
-		if (two_ends(&ps, &f))
-			return EP_EINVAL;
-		if (ps.pos < ps.n && strcmp(ps.tok[ps.pos], "up") == 0) {
-			ps.pos++;
-			f.kind = TIMELINE_LINK_UP;
-			if (when(&ps, &f, false, false))
-				return EP_EINVAL;
-		} else if (expect_word(&ps, "down", "'down' or 'up' after the two ends") ||
-			   when(&ps, &f, true, false)) {
-			return EP_EINVAL;
-		}
-	} else if (strcmp(tok, "update") == 0) {
-		f.kind = TIMELINE_UPDATE;
-		if (!(tok = next(&ps, "a model (zoo name or file)")))
-			return EP_EINVAL;
-		if (strcmp(tok, "at") == 0)
-			return fail(&ps, tok, "expected a model (zoo name or file) before 'at'");
-		snprintf(f.model, sizeof(f.model), "%s", tok);
-		if (when(&ps, &f, false, false))
-			return EP_EINVAL;
-	} else if (strcmp(tok, "bandwidth") == 0) {
-		struct ep_error e;
-
-		f.kind = TIMELINE_BANDWIDTH;
-		if (two_ends(&ps, &f) || !(tok = next(&ps, "a rate such as 2Mbit")))
-			return EP_EINVAL;
-		if (ep_parse_bitrate(tok, &f.value, &e) != EP_OK || !(f.value > 0) ||
-		    !isfinite(f.value) || f.value > 1e12)
-			return fail(&ps, tok, "expected a positive rate such as 2Mbit");
-		if (when(&ps, &f, true, false))
-			return EP_EINVAL;
-	} else if (strcmp(tok, "loss") == 0) {
-		f.kind = TIMELINE_LOSS;
-		if (ps.pos + 1 < ps.n && looks_like_end(ps.tok[ps.pos + 1])) {
-			if (two_ends(&ps, &f))
-				return EP_EINVAL;
-		} else if (!(tok = next(&ps, "a node (nodeN) or stage (stageK)")) ||
-			   target(&ps, tok, false, &f.a)) {
-			return EP_EINVAL;
-		}
-		if (!(tok = next(&ps, "a loss in percent, e.g. 5%")) ||
-		    (rc = percent(&ps, tok, &f.value)) || when(&ps, &f, true, false))
-			return EP_EINVAL;
-	} else {
-		return fail(&ps, tok, "expected kill, stall, link, bandwidth, loss or update");
-	}
-	*out = f;
+	if (ps->n == 0)
+		return ep_error_set(ps->err, EP_EINVAL,
+				    "fault '': empty; expected e.g. 'kill node3 at 10s'");
 	return EP_OK;
+}
+
+/* "kill TARGET at TIME", "stall TARGET at TIME for DURATION". */
+static int parse_kill(struct parse *ps, const char *word, struct timeline_fault *f)
+{
+	const char *tok;
+
+	f->kind = word[0] == 'k' ? TIMELINE_KILL : TIMELINE_STALL;
+	if (!(tok = next(ps, "a node (nodeN) or stage (stageK)")) ||
+	    target(ps, tok, false, &f->a) ||
+	    when(ps, f, f->kind == TIMELINE_STALL, f->kind == TIMELINE_STALL))
+		return EP_EINVAL;
+	return EP_OK;
+}
+
+/* The older spelling "node N at TIME" (sim --fail). */
+static int parse_node(struct parse *ps, const char *word, struct timeline_fault *f)
+{
+	const char *tok;
+	char name[32];
+
+	(void)word;
+	f->kind = TIMELINE_KILL;
+	if (!(tok = next(ps, "a node number")))
+		return EP_EINVAL;
+	if (*tok < '0' || *tok > '9' ||
+	    snprintf(name, sizeof(name), "node%s", tok) >= (int)sizeof(name))
+		return fail(ps, tok,
+			    "expected a node number, as in 'node N at TIME' (e.g. "
+			    "'node 3 at 20s'), or 'kill nodeN at TIME'");
+	if (target(ps, name, false, &f->a) || when(ps, f, false, false))
+		return EP_EINVAL;
+	return EP_OK;
+}
+
+/* "link A B down at TIME [for DURATION]", "link A B up at TIME". */
+static int parse_link(struct parse *ps, const char *word, struct timeline_fault *f)
+{
+	(void)word;
+	f->kind = TIMELINE_LINK_DOWN;
+	if (two_ends(ps, f))
+		return EP_EINVAL;
+	if (ps->pos < ps->n && strcmp(ps->tok[ps->pos], "up") == 0) {
+		ps->pos++;
+		f->kind = TIMELINE_LINK_UP;
+		if (when(ps, f, false, false))
+			return EP_EINVAL;
+	} else if (expect_word(ps, "down", "'down' or 'up' after the two ends") ||
+		   when(ps, f, true, false)) {
+		return EP_EINVAL;
+	}
+	return EP_OK;
+}
+
+/* "update MODEL at TIME". */
+static int parse_update(struct parse *ps, const char *word, struct timeline_fault *f)
+{
+	const char *tok;
+
+	(void)word;
+	f->kind = TIMELINE_UPDATE;
+	if (!(tok = next(ps, "a model (zoo name or file)")))
+		return EP_EINVAL;
+	if (strcmp(tok, "at") == 0)
+		return fail(ps, tok, "expected a model (zoo name or file) before 'at'");
+	snprintf(f->model, sizeof(f->model), "%s", tok);
+	if (when(ps, f, false, false))
+		return EP_EINVAL;
+	return EP_OK;
+}
+
+/* "bandwidth A B RATE at TIME [for DURATION]". */
+static int parse_bandwidth(struct parse *ps, const char *word, struct timeline_fault *f)
+{
+	const char *tok;
+	struct ep_error e;
+
+	(void)word;
+	f->kind = TIMELINE_BANDWIDTH;
+	if (two_ends(ps, f) || !(tok = next(ps, "a rate such as 2Mbit")))
+		return EP_EINVAL;
+	if (ep_parse_bitrate(tok, &f->value, &e) != EP_OK || !(f->value > 0) ||
+	    !isfinite(f->value) || f->value > 1e12)
+		return fail(ps, tok, "expected a positive rate such as 2Mbit");
+	if (when(ps, f, true, false))
+		return EP_EINVAL;
+	return EP_OK;
+}
+
+/* "loss A [B] PERCENT at TIME [for DURATION]". */
+static int parse_loss(struct parse *ps, const char *word, struct timeline_fault *f)
+{
+	const char *tok;
+
+	(void)word;
+	f->kind = TIMELINE_LOSS;
+	if (ps->pos + 1 < ps->n && looks_like_end(ps->tok[ps->pos + 1])) {
+		if (two_ends(ps, f))
+			return EP_EINVAL;
+	} else if (!(tok = next(ps, "a node (nodeN) or stage (stageK)")) ||
+		   target(ps, tok, false, &f->a)) {
+		return EP_EINVAL;
+	}
+	if (!(tok = next(ps, "a loss in percent, e.g. 5%")) || percent(ps, tok, &f->value) ||
+	    when(ps, f, true, false))
+		return EP_EINVAL;
+	return EP_OK;
+}
+
+/* The grammar's first words, each with the parser of the rest of its spec. */
+static const struct {
+	const char *word;
+	int (*parse)(struct parse *ps, const char *word, struct timeline_fault *f);
+} kind_parsers[] = {
+	{"kill", parse_kill}, {"stall", parse_kill},	{"node", parse_node},
+	{"link", parse_link}, {"update", parse_update}, {"bandwidth", parse_bandwidth},
+	{"loss", parse_loss},
+};
+
+int timeline_fault_parse(const char *spec, int n_nodes, struct timeline_fault *out,
+			 struct ep_error *err)
+{
+	struct parse ps = {.n_nodes = n_nodes, .err = err};
+	struct timeline_fault f;
+	const char *tok;
+	int rc = tokenize(&ps, spec);
+
+	if (rc)
+		return rc;
+	memset(&f, 0, sizeof(f));
+	memcpy(f.text, ps.text, strlen(ps.text) + 1);
+	tok = next(&ps, "a kind");
+	for (size_t i = 0; i < sizeof(kind_parsers) / sizeof(kind_parsers[0]); i++)
+		if (strcmp(tok, kind_parsers[i].word) == 0) {
+			if (kind_parsers[i].parse(&ps, tok, &f))
+				return EP_EINVAL;
+			*out = f;
+			return EP_OK;
+		}
+	return fail(&ps, tok, "expected kill, stall, link, bandwidth, loss or update");
 }
 
 int timeline_read_file(const char *path, int n_nodes, struct timeline_fault **v, int *n,
