@@ -222,20 +222,20 @@ static int parse_csv_row(char *line, double *row, int max)
 	return n;
 }
 
-static int gen_file(const struct cluster_spec *s, struct cluster **out, struct ep_error *err)
+/*
+ * The square matrix of bandwidths in Mbit/s of the CSV file f (s->path in messages): *m holds
+ * n x n values, row by row (the caller frees it). A first line that is not numbers is a header
+ * of node names; blank lines and '#' lines are skipped.
+ */
+static int read_matrix(FILE *f, const struct cluster_spec *s, double **m, int *n_out,
+		       struct ep_error *err)
 {
-	FILE *f = fopen(s->path, "r");
 	char *line = NULL;
 	size_t cap = 0;
-	double *m = NULL, *row = NULL;
+	double *row = malloc(CLUSTER_MAX_NODES * sizeof(*row));
 	int n = -1, rows = 0, rc = EP_OK;
 	long lineno = 0;
-	struct cluster *c = NULL;
 
-	if (!f)
-		return ep_error_set(err, errno == ENOENT ? EP_ENOTFOUND : EP_EIO,
-				    "cannot open bandwidth matrix '%s': %s", s->path, strerror(errno));
-	row = malloc(CLUSTER_MAX_NODES * sizeof(*row));
 	if (!row) {
 		rc = ep_error_set(err, EP_ENOMEM, "out of memory reading '%s'", s->path);
 		goto out;
@@ -258,8 +258,8 @@ static int gen_file(const struct cluster_spec *s, struct cluster **out, struct e
 		}
 		if (rows == 0) {
 			n = k;
-			m = malloc((size_t)k * (size_t)k * sizeof(*m));
-			if (!m) {
+			*m = malloc((size_t)k * (size_t)k * sizeof(**m));
+			if (!*m) {
 				rc = ep_error_set(err, EP_ENOMEM, "out of memory reading '%s'",
 						  s->path);
 				goto out;
@@ -279,47 +279,68 @@ static int gen_file(const struct cluster_spec *s, struct cluster **out, struct e
 						  "must be positive", s->path, lineno, row[j], rows, j);
 				goto out;
 			}
-			m[rows * n + j] = row[j];
+			(*m)[rows * n + j] = row[j];
 		}
 		rows++;
 	}
-	if (rows < 1 || rows != n) {
+	if (rows < 1 || rows != n)
 		rc = ep_error_set(err, EP_EINVAL, "%s: %d rows for %d columns: a square matrix is "
 				  "needed", s->path, rows, n < 0 ? 0 : n);
-		goto out;
+	*n_out = n;
+out:
+	free(line);
+	free(row);
+	return rc;
+}
+
+/* The cluster of the n x n matrix m in Mbit/s; the dispatcher's links at s->dispatcher_bw_bps,
+ * or the mean of the matrix's (1 Gbit/s for one node). */
+static struct cluster *cluster_of_matrix(const struct cluster_spec *s, const double *m, int n)
+{
+	struct cluster *c = cluster_alloc(n, false);
+	double sum = 0, disp;
+
+	if (!c)
+		return NULL;
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < n; j++)
+			if (i != j) {
+				set_link(c, i, j, m[i * n + j] * 1e6);
+				sum += m[i * n + j] * 1e6;
+			}
+	disp = s->dispatcher_bw_bps > 0 ? s->dispatcher_bw_bps
+	       : n > 1			? sum / ((double)n * (n - 1))
+					: 1e9;
+	for (int i = 0; i < n; i++) {
+		set_link(c, i, n, disp);
+		set_link(c, n, i, disp);
 	}
+	return c;
+}
+
+static int gen_file(const struct cluster_spec *s, struct cluster **out, struct ep_error *err)
+{
+	FILE *f = fopen(s->path, "r");
+	double *m = NULL;
+	int n = 0, rc;
+
+	if (!f)
+		return ep_error_set(err, errno == ENOENT ? EP_ENOTFOUND : EP_EIO,
+				    "cannot open bandwidth matrix '%s': %s", s->path,
+				    strerror(errno));
+	rc = read_matrix(f, s, &m, &n, err);
+	if (rc)
+		goto out;
 	if (s->n > 0 && s->n != n) {
 		rc = ep_error_set(err, EP_EINVAL, "%s has %d nodes but %d were asked for", s->path,
 				  n, s->n);
 		goto out;
 	}
-	c = cluster_alloc(n, false);
-	if (!c) {
+	*out = cluster_of_matrix(s, m, n);
+	if (!*out)
 		rc = ep_error_set(err, EP_ENOMEM, "out of memory for %d nodes", n);
-		goto out;
-	}
-	{
-		double sum = 0, disp;
-
-		for (int i = 0; i < n; i++)
-			for (int j = 0; j < n; j++)
-				if (i != j) {
-					set_link(c, i, j, m[i * n + j] * 1e6);
-					sum += m[i * n + j] * 1e6;
-				}
-		disp = s->dispatcher_bw_bps > 0 ? s->dispatcher_bw_bps
-		       : n > 1		     ? sum / ((double)n * (n - 1))
-						     : 1e9;
-		for (int i = 0; i < n; i++) {
-			set_link(c, i, n, disp);
-			set_link(c, n, i, disp);
-		}
-	}
-	*out = c;
 out:
-	free(line);
 	free(m);
-	free(row);
 	fclose(f);
 	return rc;
 }
