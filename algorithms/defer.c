@@ -43,44 +43,38 @@ static const struct algo_option defer_options[] = {
 	{ NULL },
 };
 
-static int defer_solve(const struct problem *p, const struct algo_options *o, gsl_rng *rng,
-		       struct plan *out, struct ep_error *err)
+/* The number of stages: options->stages, or min(N, m - 1) for 0; refused when the cluster or
+ * the model cannot hold that many. */
+static int defer_stages(const struct problem *p, long asked, int *k, struct ep_error *err)
 {
-	int n = p->cluster->n, m = p->m, k = (int)algo_options_int(o, &defer_options[0]);
-	int rc = EP_OK;
-	size_t rows;
-	double *mx = NULL, *sq = NULL, limit;
-	int *from = NULL, *start = NULL;
+	int n = p->cluster->n, m = p->m;
 
-	plan_clear(out);
-	if (k < 0)
+	*k = (int)asked;
+	if (*k < 0)
 		return ep_error_set(err, EP_EINVAL,
-				    "%d stages: must be positive (0: as many as nodes)", k);
-	if (k == 0)
-		k = n < m - 1 ? n : m - 1;
-	if (k > n)
+				    "%d stages: must be positive (0: as many as nodes)", *k);
+	if (*k == 0)
+		*k = n < m - 1 ? n : m - 1;
+	if (*k > n)
 		return ep_error_set(err, EP_EINFEASIBLE,
-				    "%d stages need %d nodes but the cluster has %d", k, k, n);
-	if (k > m - 1)
+				    "%d stages need %d nodes but the cluster has %d", *k, *k, n);
+	if (*k > m - 1)
 		return ep_error_set(err, EP_EINFEASIBLE,
 				    "the model has %d segments between its %d cut points; it "
 				    "cannot be cut into %d stages",
-				    m - 1, m, k);
+				    m - 1, m, *k);
+	return EP_OK;
+}
 
-	rows = (size_t)(k + 1) * (size_t)m;
-	mx = malloc(rows * sizeof(double));
-	sq = malloc(rows * sizeof(double));
-	from = malloc(rows * sizeof(int));
-	start = malloc((size_t)(k + 1) * sizeof(int));
-	if (!mx || !sq || !from || !start) {
-		rc = ep_error_set(err, EP_ENOMEM, "out of memory for %d stages", k);
-		goto done;
-	}
+/* mx[j][b]: the least possible largest stage when j stages cover cuts 1 .. b (k + 1 rows of m,
+ * INFINITY where none). Returns that of k stages over the whole model. */
+static double defer_minmax(const struct problem *p, int k, double *mx)
+{
+	int m = p->m;
 
-	/* mx[j][b]: the least possible largest stage when j stages cover cuts 1 .. b. */
-	for (size_t i = 0; i < rows; i++)
-		mx[i] = sq[i] = INFINITY;
-	mx[0] = sq[0] = 0;
+	for (size_t i = 0; i < (size_t)(k + 1) * (size_t)m; i++)
+		mx[i] = INFINITY;
+	mx[0] = 0;
 	for (int j = 1; j <= k; j++)
 		for (int b = j; b < m; b++) {
 			double *cell = &mx[(size_t)j * (size_t)m + (size_t)b];
@@ -93,9 +87,18 @@ static int defer_solve(const struct problem *p, const struct algo_options *o, gs
 					*cell = v;
 			}
 		}
-	limit = mx[(size_t)k * (size_t)m + (size_t)(m - 1)];
+	return mx[(size_t)k * (size_t)m + (size_t)(m - 1)];
+}
 
-	/* sq[j][b]: the least sum of squares with every stage <= limit. */
+/* sq[j][b]: the least sum of squares of j stages covering cuts 1 .. b with every stage <= limit;
+ * from[j][b] the start of the last of them. */
+static void defer_balance(const struct problem *p, int k, double limit, double *sq, int *from)
+{
+	int m = p->m;
+
+	for (size_t i = 0; i < (size_t)(k + 1) * (size_t)m; i++)
+		sq[i] = INFINITY;
+	sq[0] = 0;
 	for (int j = 1; j <= k; j++)
 		for (int b = j; b < m; b++) {
 			size_t cell = (size_t)j * (size_t)m + (size_t)b;
@@ -112,8 +115,14 @@ static int defer_solve(const struct problem *p, const struct algo_options *o, gs
 				}
 			}
 		}
+}
 
-	/* Walk back from (k, m-1) to each stage's start, then place stage j on node j. */
+/* Walk back from (k, m-1) to each stage's start (start[0..k]), then place stage j on node j. */
+static int defer_place(const struct problem *p, int k, const int *from, int *start,
+		       struct plan *out, struct ep_error *err)
+{
+	int m = p->m;
+
 	start[k] = m - 1;
 	for (int j = k; j >= 1; j--)
 		start[j - 1] = from[(size_t)j * (size_t)m + (size_t)start[j]];
@@ -121,21 +130,44 @@ static int defer_solve(const struct problem *p, const struct algo_options *o, gs
 		int a = start[j], e = start[j + 1];
 
 		if (!problem_fits(p, a, e, j)) {
-			rc = ep_error_set(err, EP_EINFEASIBLE,
-					  "stage %d (cuts %d..%d, %.1f MiB) does not fit node %d "
-					  "(%.1f MiB): DEFER balances compute and does not "
-					  "consider memory",
-					  j, a, e, problem_stage_mem(p, a, e) / MIB, j,
-					  p->cluster->mem_bytes[j] / MIB);
 			plan_clear(out);
-			goto done;
+			return ep_error_set(err, EP_EINFEASIBLE,
+					    "stage %d (cuts %d..%d, %.1f MiB) does not fit node %d "
+					    "(%.1f MiB): DEFER balances compute and does not "
+					    "consider memory",
+					    j, a, e, problem_stage_mem(p, a, e) / MIB, j,
+					    p->cluster->mem_bytes[j] / MIB);
 		}
-		if (plan_push(out, a, e, j)) {
-			rc = ep_error_set(err, EP_ENOMEM, "out of memory for the plan");
-			goto done;
-		}
+		if (plan_push(out, a, e, j))
+			return ep_error_set(err, EP_ENOMEM, "out of memory for the plan");
 	}
-done:
+	return EP_OK;
+}
+
+static int defer_solve(const struct problem *p, const struct algo_options *o, gsl_rng *rng,
+		       struct plan *out, struct ep_error *err)
+{
+	int m = p->m, k, rc;
+	size_t rows;
+	double *mx = NULL, *sq = NULL;
+	int *from = NULL, *start = NULL;
+
+	(void)rng;
+	plan_clear(out);
+	rc = defer_stages(p, algo_options_int(o, &defer_options[0]), &k, err);
+	if (rc)
+		return rc;
+	rows = (size_t)(k + 1) * (size_t)m;
+	mx = malloc(rows * sizeof(double));
+	sq = malloc(rows * sizeof(double));
+	from = malloc(rows * sizeof(int));
+	start = malloc((size_t)(k + 1) * sizeof(int));
+	if (!mx || !sq || !from || !start) {
+		rc = ep_error_set(err, EP_ENOMEM, "out of memory for %d stages", k);
+	} else {
+		defer_balance(p, k, defer_minmax(p, k, mx), sq, from);
+		rc = defer_place(p, k, from, start, out, err);
+	}
 	free(mx);
 	free(sq);
 	free(from);
