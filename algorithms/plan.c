@@ -47,94 +47,138 @@ int plan_copy(struct plan *dst, const struct plan *src)
 	return EP_OK;
 }
 
+/* plan_check's findings: the defects counted, the first error kept (its code in rc). */
+struct plan_checker {
+	const struct problem *p;
+	const struct plan *plan;
+	struct plan_defects d;
+	int rc;
+	struct ep_error *err;
+	unsigned char *used; /* [N] a stage so far is on the node */
+	double *node_mem;    /* [N] shared_nodes: the node's stages' memory so far */
+};
+
+/* The first finding is the error; later ones only count. */
+#define FIRST(ck, ...)                                                                             \
+	((ck)->rc ? (ck)->rc : ((ck)->rc = ep_error_set((ck)->err, EP_EINVAL, __VA_ARGS__)))
+
+/* Stage s's cuts: in range (else false: nothing more can be checked), not empty, starting where
+ * the previous stage ends. */
+static bool check_stage_cuts(struct plan_checker *ck, int s)
+{
+	const struct problem *p = ck->p;
+	const struct plan_stage *st = &ck->plan->stages[s];
+	int n = p->cluster->n, prev_end = s ? ck->plan->stages[s - 1].end_cut : 0;
+
+	if (st->node < 0 || st->node >= n || st->first_cut < 0 || st->end_cut >= p->m ||
+	    st->first_cut > st->end_cut) {
+		ck->d.structural = true;
+		FIRST(ck,
+		      "stage %d (cuts %d..%d on node %d) is out of range (%d cut points, "
+		      "%d nodes)",
+		      s, st->first_cut, st->end_cut, st->node, p->m, n);
+		return false;
+	}
+	if (st->first_cut == st->end_cut) {
+		ck->d.empty_stages++;
+		FIRST(ck, "stage %d (after cut %d through cut %d) computes nothing", s,
+		      st->first_cut, st->end_cut);
+	}
+	if (st->first_cut > prev_end) {
+		ck->d.gaps += st->first_cut - prev_end;
+		FIRST(ck,
+		      "stage %d starts after cut %d but the previous stage ends with cut %d: "
+		      "the layers in between are computed by no stage",
+		      s, st->first_cut, prev_end);
+	} else if (st->first_cut < prev_end) {
+		if (s > 0 && st->first_cut < ck->plan->stages[s - 1].first_cut) {
+			ck->d.structural = true;
+			FIRST(ck, "stage %d starts before stage %d", s, s - 1);
+		}
+		ck->d.overlaps++;
+		FIRST(ck, "stage %d starts after cut %d, before the previous stage's end %d", s,
+		      st->first_cut, prev_end);
+	}
+	return true;
+}
+
+/* Stage s's node: the stage fits its memory (shared_nodes: counted for check_shared_memory)
+ * and no earlier stage is on it (unless shared_nodes). */
+static void check_stage_node(struct plan_checker *ck, int s)
+{
+	const struct problem *p = ck->p;
+	const struct plan_stage *st = &ck->plan->stages[s];
+	bool shared = p->options.shared_nodes;
+
+	if (shared) {
+		ck->node_mem[st->node] += problem_stage_mem(p, st->first_cut, st->end_cut);
+	} else if (!problem_fits(p, st->first_cut, st->end_cut, st->node)) {
+		ck->d.over_memory++;
+		FIRST(ck, "stage %d (cuts %d..%d) needs %.3f MiB on node %d with %.3f MiB", s,
+		      st->first_cut, st->end_cut,
+		      problem_stage_mem(p, st->first_cut, st->end_cut) / MIB, st->node,
+		      p->cluster->mem_bytes[st->node] / MIB);
+	}
+	if (ck->used[st->node] && !shared) {
+		ck->d.repeated_nodes++;
+		FIRST(ck, "stage %d uses node %d, which an earlier stage uses", s, st->node);
+	}
+	ck->used[st->node] = 1;
+}
+
+/* shared_nodes: each node's stages together within its memory. */
+static void check_shared_memory(struct plan_checker *ck)
+{
+	const struct problem *p = ck->p;
+
+	for (int v = 0; v < p->cluster->n; v++) {
+		double cap = p->cluster->mem_bytes[v], mem = ck->node_mem[v];
+
+		if (ck->used[v] && (p->options.strict_memory ? !(mem < cap) : !(mem <= cap))) {
+			ck->d.over_memory++;
+			FIRST(ck, "the stages on node %d need %.3f MiB together, with %.3f MiB", v,
+			      mem / MIB, cap / MIB);
+		}
+	}
+}
+
 int plan_check(const struct problem *p, const struct plan *plan, struct plan_defects *defects,
 	       struct ep_error *err)
 {
-	struct plan_defects d;
-	int n = p->cluster->n, rc = EP_OK;
+	int n = p->cluster->n, k = plan->n_stages;
 	bool shared = p->options.shared_nodes;
-	unsigned char *used = calloc((size_t)n, 1);
-	/* shared_nodes: each node's memory over all its stages, checked at its last stage */
-	double *node_mem = shared ? calloc((size_t)n, sizeof(double)) : NULL;
+	struct plan_checker ck = {.p = p, .plan = plan, .err = err};
 
-	memset(&d, 0, sizeof(d));
-	if (!used || (shared && !node_mem)) {
-		free(used);
-		free(node_mem);
+	ck.used = calloc((size_t)n, 1);
+	/* shared_nodes: each node's memory over all its stages, checked at the end */
+	ck.node_mem = shared ? calloc((size_t)n, sizeof(double)) : NULL;
+	if (!ck.used || (shared && !ck.node_mem)) {
+		free(ck.used);
+		free(ck.node_mem);
 		return ep_error_set(err, EP_ENOMEM, "out of memory checking a plan");
 	}
-#define FIRST(...) (rc ? rc : (rc = ep_error_set(err, EP_EINVAL, __VA_ARGS__)))
-	if (plan->n_stages < 1) {
-		d.structural = true;
-		FIRST("the plan has no stages");
+	if (k < 1) {
+		ck.d.structural = true;
+		FIRST(&ck, "the plan has no stages");
 	}
-	for (int s = 0; s < plan->n_stages; s++) {
-		const struct plan_stage *st = &plan->stages[s];
-		int prev_end = s ? plan->stages[s - 1].end_cut : 0;
-
-		if (st->node < 0 || st->node >= n || st->first_cut < 0 || st->end_cut >= p->m ||
-		    st->first_cut > st->end_cut) {
-			d.structural = true;
-			FIRST("stage %d (cuts %d..%d on node %d) is out of range (%d cut points, "
-			      "%d nodes)", s, st->first_cut, st->end_cut, st->node, p->m, n);
-			continue;
-		}
-		if (st->first_cut == st->end_cut) {
-			d.empty_stages++;
-			FIRST("stage %d (after cut %d through cut %d) computes nothing", s,
-			      st->first_cut, st->end_cut);
-		}
-		if (st->first_cut > prev_end) {
-			d.gaps += st->first_cut - prev_end;
-			FIRST("stage %d starts after cut %d but the previous stage ends with cut %d: "
-			      "the layers in between are computed by no stage", s, st->first_cut,
-			      prev_end);
-		} else if (st->first_cut < prev_end) {
-			if (s > 0 && st->first_cut < plan->stages[s - 1].first_cut) {
-				d.structural = true;
-				FIRST("stage %d starts before stage %d", s, s - 1);
-			}
-			d.overlaps++;
-			FIRST("stage %d starts after cut %d, before the previous stage's end %d", s,
-			      st->first_cut, prev_end);
-		}
-		if (shared) {
-			node_mem[st->node] += problem_stage_mem(p, st->first_cut, st->end_cut);
-		} else if (!problem_fits(p, st->first_cut, st->end_cut, st->node)) {
-			d.over_memory++;
-			FIRST("stage %d (cuts %d..%d) needs %.3f MiB on node %d with %.3f MiB", s,
-			      st->first_cut, st->end_cut,
-			      problem_stage_mem(p, st->first_cut, st->end_cut) / MIB, st->node,
-			      p->cluster->mem_bytes[st->node] / MIB);
-		}
-		if (used[st->node] && !shared) {
-			d.repeated_nodes++;
-			FIRST("stage %d uses node %d, which an earlier stage uses", s, st->node);
-		}
-		used[st->node] = 1;
+	for (int s = 0; s < k; s++)
+		if (check_stage_cuts(&ck, s))
+			check_stage_node(&ck, s);
+	if (k > 0 && plan->stages[k - 1].end_cut != p->m - 1) {
+		ck.d.structural = true;
+		FIRST(&ck, "the last stage ends with cut %d, not the output (cut %d)",
+		      plan->stages[k - 1].end_cut, p->m - 1);
 	}
-	if (plan->n_stages > 0 && plan->stages[plan->n_stages - 1].end_cut != p->m - 1) {
-		d.structural = true;
-		FIRST("the last stage ends with cut %d, not the output (cut %d)",
-		      plan->stages[plan->n_stages - 1].end_cut, p->m - 1);
-	}
-	for (int v = 0; shared && v < n; v++) {
-		double cap = p->cluster->mem_bytes[v];
-
-		if (used[v] && (p->options.strict_memory ? !(node_mem[v] < cap)
-							 : !(node_mem[v] <= cap))) {
-			d.over_memory++;
-			FIRST("the stages on node %d need %.3f MiB together, with %.3f MiB", v,
-			      node_mem[v] / MIB, cap / MIB);
-		}
-	}
-#undef FIRST
-	free(used);
-	free(node_mem);
+	if (shared)
+		check_shared_memory(&ck);
+	free(ck.used);
+	free(ck.node_mem);
 	if (defects)
-		*defects = d;
-	return rc;
+		*defects = ck.d;
+	return ck.rc;
 }
+
+#undef FIRST
 
 /* shared_nodes: the compute time of every stage on stage s's node, in stage order; 0 when an
  * earlier stage is on that node (its total was counted there). */
