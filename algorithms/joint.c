@@ -368,84 +368,74 @@ static int joint_rebuild(struct joint_ws *w, int label, struct plan *out)
 	return EP_OK;
 }
 
-/*
- * Is there a plan with every counted term <= beta, as far as w->nl paths per state can
- * tell? On success the plan is in out and the call returns 1; 0 if none was found; EP_ENOMEM.
- */
-static int joint_check(struct joint_ws *w, const struct problem *p, double beta, struct plan *out)
+/* Mark the nodes on the path of each of the `labels` end labels of node v: bit j of
+ * mark_bits[u] for label j, valid where mark_stamp[u] is the current stamp. */
+static void joint_mark_paths(struct joint_ws *w, size_t e0, int labels)
 {
-	int n = w->n, m = w->m, disp = n, fin_label = -1, fin_stages = 0;
-	double fin_val = INFINITY;
-	bool count_disp = p->options.count_dispatcher;
-
-	memset(w->st.stages, 0, (size_t)n * (size_t)m * (size_t)w->nl * sizeof(int));
-	for (int v = 0; v < n; v++) {
-		double t = count_disp ? problem_hop_s(p, 0, disp, v) : 0;
-
-		if (t <= beta)
-			labels_offer(&w->st, (size_t)v * (size_t)w->nl, 1, t, -1, node_key(v));
+	if (++w->stamp == 0) {
+		memset(w->mark_stamp, 0, (size_t)w->n * sizeof(unsigned));
+		w->stamp = 1;
 	}
-	for (int b = 1; b < m; b++) {
-		double bits = p->wire_bits[b];
+	for (int j = 0; j < labels; j++)
+		for (int l = w->end.ref[e0 + (size_t)j]; l >= 0; l = w->st.ref[l]) {
+			int u = (l / w->nl) % w->n;
 
-		joint_ends(w, p, b, beta);
-		if (b == m - 1)
-			break;
-		for (int v = 0; v < n; v++) {
-			size_t row = (size_t)v * (size_t)(n - 1), e0 = (size_t)v * (size_t)w->nl;
-			const int *ord = w->order + row;
-			const double *obw = w->order_bw + row, *olat = w->order_lat + row;
-			int labels = 0;
-
-			while (labels < w->nl && w->end.stages[e0 + (size_t)labels])
-				labels++;
-			if (!labels)
-				continue;
-			/* Mark the nodes of each end label's path: bit j for label j. */
-			if (++w->stamp == 0) {
-				memset(w->mark_stamp, 0, (size_t)n * sizeof(unsigned));
-				w->stamp = 1;
+			if (w->mark_stamp[u] != w->stamp) {
+				w->mark_stamp[u] = w->stamp;
+				w->mark_bits[u] = 0;
 			}
-			for (int j = 0; j < labels; j++)
-				for (int l = w->end.ref[e0 + (size_t)j]; l >= 0; l = w->st.ref[l]) {
-					int u = (l / w->nl) % n;
+			w->mark_bits[u] |= 1u << j;
+		}
+}
 
-					if (w->mark_stamp[u] != w->stamp) {
-						w->mark_stamp[u] = w->stamp;
-						w->mark_bits[u] = 0;
-					}
-					w->mark_bits[u] |= 1u << j;
-				}
-			for (int i = 0; i < n - 1; i++) {
-				int x = ord[i];
-				/* problem_hop_s's arithmetic, on the sorted copy */
-				double t = bits > 0 ? bits / obw[i] + olat[i] : 0;
-				size_t to = ((size_t)b * (size_t)n + (size_t)x) * (size_t)w->nl;
-				unsigned on_path =
-					w->mark_stamp[x] == w->stamp ? w->mark_bits[x] : 0;
+/* The hops with cut b's tensor from node v's end labels to every node x not on their paths,
+ * as state labels (b, x), while they stay within beta; the nodes in order of bandwidth. */
+static void joint_hops(struct joint_ws *w, double bits, int b, int v, double beta)
+{
+	int n = w->n, labels = 0;
+	size_t row = (size_t)v * (size_t)(n - 1), e0 = (size_t)v * (size_t)w->nl;
+	const int *ord = w->order + row;
+	const double *obw = w->order_bw + row, *olat = w->order_lat + row;
 
-				if (t > beta) {
-					/* The rest of the list has less bandwidth: if even the
-					 * lowest latency cannot bring it under beta, nothing
-					 * further can. */
-					if (bits / obw[i] + w->lat_min[v] > beta)
-						break;
-					continue;
-				}
-				for (int j = 0; j < labels; j++) {
-					size_t e = e0 + (size_t)j;
-					double val = t > w->end.val[e] ? t : w->end.val[e];
+	while (labels < w->nl && w->end.stages[e0 + (size_t)labels])
+		labels++;
+	if (!labels)
+		return;
+	joint_mark_paths(w, e0, labels);
+	for (int i = 0; i < n - 1; i++) {
+		int x = ord[i];
+		/* problem_hop_s's arithmetic, on the sorted copy */
+		double t = bits > 0 ? bits / obw[i] + olat[i] : 0;
+		size_t to = ((size_t)b * (size_t)n + (size_t)x) * (size_t)w->nl;
+		unsigned on_path = w->mark_stamp[x] == w->stamp ? w->mark_bits[x] : 0;
 
-					if (!(on_path & (1u << j)))
-						labels_offer(&w->st, to, w->end.stages[e] + 1, val,
-							     w->end.ref[e],
-							     w->end.set[e] ^ node_key(x));
-				}
-			}
+		if (t > beta) {
+			/* The rest of the list has less bandwidth: if even the lowest latency
+			 * cannot bring it under beta, nothing further can. */
+			if (bits / obw[i] + w->lat_min[v] > beta)
+				break;
+			continue;
+		}
+		for (int j = 0; j < labels; j++) {
+			size_t e = e0 + (size_t)j;
+			double val = t > w->end.val[e] ? t : w->end.val[e];
+
+			if (!(on_path & (1u << j)))
+				labels_offer(&w->st, to, w->end.stages[e] + 1, val, w->end.ref[e],
+					     w->end.set[e] ^ node_key(x));
 		}
 	}
+}
+
+/* The best end label of the last stage whose hop back to the dispatcher keeps it within beta
+ * (fewer stages first, then the smaller bottleneck); its state label, or -1. */
+static int joint_final(struct joint_ws *w, const struct problem *p, double beta)
+{
+	int n = w->n, m = w->m, fin_label = -1, fin_stages = 0;
+	double fin_val = INFINITY;
+
 	for (int v = 0; v < n; v++) {
-		double t = count_disp ? problem_hop_s(p, m - 1, v, disp) : 0;
+		double t = p->options.count_dispatcher ? problem_hop_s(p, m - 1, v, n) : 0;
 
 		for (int j = 0; j < w->nl; j++) {
 			size_t e = (size_t)v * (size_t)w->nl + (size_t)j;
@@ -461,6 +451,32 @@ static int joint_check(struct joint_ws *w, const struct problem *p, double beta,
 			}
 		}
 	}
+	return fin_label;
+}
+
+/*
+ * Is there a plan with every counted term <= beta, as far as w->nl paths per state can
+ * tell? On success the plan is in out and the call returns 1; 0 if none was found; EP_ENOMEM.
+ */
+static int joint_check(struct joint_ws *w, const struct problem *p, double beta, struct plan *out)
+{
+	int n = w->n, m = w->m, disp = n, fin_label;
+
+	memset(w->st.stages, 0, (size_t)n * (size_t)m * (size_t)w->nl * sizeof(int));
+	for (int v = 0; v < n; v++) {
+		double t = p->options.count_dispatcher ? problem_hop_s(p, 0, disp, v) : 0;
+
+		if (t <= beta)
+			labels_offer(&w->st, (size_t)v * (size_t)w->nl, 1, t, -1, node_key(v));
+	}
+	for (int b = 1; b < m; b++) {
+		joint_ends(w, p, b, beta);
+		if (b == m - 1)
+			break;
+		for (int v = 0; v < n; v++)
+			joint_hops(w, p->wire_bits[b], b, v, beta);
+	}
+	fin_label = joint_final(w, p, beta);
 	if (fin_label < 0)
 		return 0;
 	return joint_rebuild(w, fin_label, out) ? EP_ENOMEM : 1;
