@@ -253,6 +253,62 @@ static int rebuild(const struct optimal_ws *w, const struct problem *p, uint32_t
 	return EP_OK;
 }
 
+/* g[S][v][.] into w->g from S's row of v: every stage on v from a state below `best`. Returns
+ * whether any stage end was reached. */
+static bool expand_stages(struct optimal_ws *w, const struct problem *p, const double *row, int v,
+			  double best)
+{
+	int m = w->m;
+	bool any = false;
+
+	for (int b = 0; b < m; b++)
+		w->g[b] = INFINITY;
+	for (int a = 0; a < m - 1; a++) {
+		int end;
+
+		if (!(row[a] < best))
+			continue;
+		end = w->max_end[v * m + a];
+		for (int b = a + 1; b <= end; b++) {
+			double c = problem_compute_s(p, a, b, v);
+
+			c = c > row[a] ? c : row[a];
+			if (c < w->g[b]) {
+				w->g[b] = c;
+				any = true;
+			}
+		}
+	}
+	return any;
+}
+
+/* f[S + x][x][b] from w->g: the hop of every cut b from v to every node x not in S. */
+static void expand_hops(struct optimal_ws *w, uint32_t s, int v, double best)
+{
+	int n = w->n, m = w->m;
+
+	for (int b = 1; b < m - 1; b++) {
+		if (!(w->g[b] < best))
+			continue;
+		for (int x = 0; x < n; x++) {
+			double val;
+			double *cell;
+
+			if (s & (1u << x))
+				continue;
+			val = hop_at(w, b, v, x);
+			val = val > w->g[b] ? val : w->g[b];
+			if (!(val < best))
+				continue;
+			if (!w->live[s | (1u << x)])
+				make_live(w, s | (1u << x));
+			cell = row_of(w, s | (1u << x), x) + b;
+			if (val < *cell)
+				*cell = val;
+		}
+	}
+}
+
 /* Expand every pair (S, v) of the table; returns the best value and where it ends. */
 static double search(struct optimal_ws *w, const struct problem *p, double bound, uint32_t *best_s,
 		     int *best_v, long *expanded)
@@ -277,31 +333,7 @@ static double search(struct optimal_ws *w, const struct problem *p, double bound
 		if (!w->live[s] || size > w->kmax)
 			continue;
 		for (int v = 0; v < n; v++) {
-			const double *row;
-			bool any = false;
-
-			if (!(s & (1u << v)))
-				continue;
-			row = row_of(w, s, v);
-			for (int b = 0; b < m; b++)
-				w->g[b] = INFINITY;
-			for (int a = 0; a < m - 1; a++) {
-				int end;
-
-				if (!(row[a] < best))
-					continue;
-				end = w->max_end[v * m + a];
-				for (int b = a + 1; b <= end; b++) {
-					double c = problem_compute_s(p, a, b, v);
-
-					c = c > row[a] ? c : row[a];
-					if (c < w->g[b]) {
-						w->g[b] = c;
-						any = true;
-					}
-				}
-			}
-			if (!any)
+			if (!(s & (1u << v)) || !expand_stages(w, p, row_of(w, s, v), v, best))
 				continue;
 			(*expanded)++;
 			if (w->g[m - 1] < best) {
@@ -315,28 +347,8 @@ static double search(struct optimal_ws *w, const struct problem *p, double bound
 					*best_v = v;
 				}
 			}
-			if (size == w->kmax)
-				continue;
-			for (int b = 1; b < m - 1; b++) {
-				if (!(w->g[b] < best))
-					continue;
-				for (int x = 0; x < n; x++) {
-					double val;
-					double *cell;
-
-					if (s & (1u << x))
-						continue;
-					val = hop_at(w, b, v, x);
-					val = val > w->g[b] ? val : w->g[b];
-					if (!(val < best))
-						continue;
-					if (!w->live[s | (1u << x)])
-						make_live(w, s | (1u << x));
-					cell = row_of(w, s | (1u << x), x) + b;
-					if (val < *cell)
-						*cell = val;
-				}
-			}
+			if (size < w->kmax)
+				expand_hops(w, s, v, best);
 		}
 	}
 	return best;
