@@ -355,12 +355,107 @@ static int bb_expand(struct bb_ws *w, int depth, struct plan *out)
 	return EP_OK;
 }
 
+/* The root's children, sorted: the first stage on each node. */
+static int bb_root(struct bb_ws *w)
+{
+	struct bb_frame *root = &w->frames[0];
+
+	*root = (struct bb_frame){-1, -1, 0, 0, 0, 0, 0};
+	for (int v = 0; v < w->n; v++) {
+		double val = in_hop(w->p, v), f = dmax(val, w->h[v]);
+
+		if (f < w->upper && kid_push(w, f, val, 0, v))
+			return EP_ENOMEM;
+	}
+	qsort(w->kids, w->n_kids, sizeof(*w->kids), kid_cmp);
+	root->hi = w->n_kids;
+	return EP_OK;
+}
+
+/*
+ * Depth first from the root's children until every state below the incumbent is exhausted, or
+ * the deadline passes (*stopped; *depth is then the frame under exploration). Complete plans
+ * better than the incumbent go into out.
+ */
+static int bb_dive(struct bb_ws *w, double deadline, struct plan *out, int *depth, bool *stopped)
+{
+	int d = 0, rc;
+
+	*stopped = false;
+	while (d >= 0) {
+		struct bb_frame *fr = &w->frames[d];
+		struct bb_child ch;
+
+		if (fr->next == fr->hi || !(w->kids[fr->next].f < w->upper)) {
+			/* Exhausted: remember it, free its node and its children. */
+			if (d > 0) {
+				memo_add(w, fr->a, fr->v, fr->g);
+				used_flip(w, fr->v);
+			}
+			w->n_kids = fr->lo;
+			d--;
+			continue;
+		}
+		ch = w->kids[fr->next++];
+		used_flip(w, ch.w);
+		if (memo_dominated(w, ch.b, ch.w, ch.val)) {
+			used_flip(w, ch.w);
+			continue;
+		}
+		/* The clock at the first node, then every OPTIMAL_CLOCK_EVERY. */
+		if ((++w->nodes == 1 || w->nodes % OPTIMAL_CLOCK_EVERY == 0) &&
+		    deadline < INFINITY && ep_now_s() > deadline) {
+			used_flip(w, ch.w);
+			fr->next--;
+			*stopped = true;
+			break;
+		}
+		d++;
+		w->frames[d] = (struct bb_frame){ch.b, ch.w, ch.val, ch.f, w->n_kids, 0, 0};
+		rc = bb_expand(w, d, out);
+		if (rc)
+			return rc;
+		qsort(w->kids + w->frames[d].lo, w->n_kids - w->frames[d].lo, sizeof(*w->kids),
+		      kid_cmp);
+		w->frames[d].hi = w->n_kids;
+		w->frames[d].next = w->frames[d].lo;
+	}
+	*depth = d;
+	return EP_OK;
+}
+
+/* The proof after the dive: proven (or no plan) when it finished, else the bounds and
+ * EP_ELIMIT when a gap is left. */
+static int bb_proof(const struct bb_ws *w, int depth, bool stopped, struct optimal_proof *proof)
+{
+	/* What is not exhausted has a bound no smaller than the root's child under way. */
+	double lower = w->upper;
+
+	if (stopped) {
+		const struct bb_frame *r0 = &w->frames[0];
+		double pending = depth >= 1	     ? w->frames[1].f
+				 : r0->next < r0->hi ? w->kids[r0->next].f
+						     : INFINITY;
+
+		if (pending < lower)
+			lower = pending;
+	}
+	proof->upper_s = w->upper;
+	proof->lower_s = lower;
+	proof->nodes = w->nodes;
+	if (stopped && lower < w->upper) {
+		proof->status = OPTIMAL_LIMIT;
+		return EP_ELIMIT;
+	}
+	proof->status = w->upper < INFINITY ? OPTIMAL_PROVEN : OPTIMAL_NO_PLAN;
+	proof->lower_s = w->upper;
+	return EP_OK;
+}
+
 int optimal_search_run(const struct problem *p, double upper, double deadline, struct plan *out,
 		       struct optimal_proof *proof, struct ep_error *err)
 {
 	struct bb_ws w = {0};
-	struct bb_frame *root;
-	double lower;
 	int rc, depth = 0;
 	bool stopped = false;
 
@@ -369,84 +464,14 @@ int optimal_search_run(const struct problem *p, double upper, double deadline, s
 		goto done;
 	w.upper = upper;
 	proof->root_bound_s = bb_relax(&w);
-
-	/* The root's children: the first stage on each node. */
-	root = &w.frames[0];
-	*root = (struct bb_frame){-1, -1, 0, 0, 0, 0, 0};
-	for (int v = 0; v < w.n; v++) {
-		double val = in_hop(p, v), f = dmax(val, w.h[v]);
-
-		if (f < w.upper && kid_push(&w, f, val, 0, v)) {
-			rc = EP_ENOMEM;
-			goto done;
-		}
+	rc = bb_root(&w);
+	if (!rc)
+		rc = bb_dive(&w, deadline, out, &depth, &stopped);
+	if (rc) {
+		ep_error_set(err, rc, "out of memory for the search (N = %d)", w.n);
+		goto done;
 	}
-	qsort(w.kids, w.n_kids, sizeof(*w.kids), kid_cmp);
-	root->hi = w.n_kids;
-
-	while (depth >= 0) {
-		struct bb_frame *fr = &w.frames[depth];
-		struct bb_child ch;
-
-		if (fr->next == fr->hi || !(w.kids[fr->next].f < w.upper)) {
-			/* Exhausted: remember it, free its node and its children. */
-			if (depth > 0) {
-				memo_add(&w, fr->a, fr->v, fr->g);
-				used_flip(&w, fr->v);
-			}
-			w.n_kids = fr->lo;
-			depth--;
-			continue;
-		}
-		ch = w.kids[fr->next++];
-		used_flip(&w, ch.w);
-		if (memo_dominated(&w, ch.b, ch.w, ch.val)) {
-			used_flip(&w, ch.w);
-			continue;
-		}
-		/* The clock at the first node, then every OPTIMAL_CLOCK_EVERY. */
-		if ((++w.nodes == 1 || w.nodes % OPTIMAL_CLOCK_EVERY == 0) &&
-		    deadline < INFINITY && ep_now_s() > deadline) {
-			used_flip(&w, ch.w);
-			fr->next--;
-			stopped = true;
-			break;
-		}
-		depth++;
-		w.frames[depth] = (struct bb_frame){ch.b, ch.w, ch.val, ch.f, w.n_kids, 0, 0};
-		rc = bb_expand(&w, depth, out);
-		if (rc) {
-			ep_error_set(err, rc, "out of memory for the search (N = %d)", w.n);
-			goto done;
-		}
-		qsort(w.kids + w.frames[depth].lo, w.n_kids - w.frames[depth].lo, sizeof(*w.kids),
-		      kid_cmp);
-		w.frames[depth].hi = w.n_kids;
-		w.frames[depth].next = w.frames[depth].lo;
-	}
-
-	/* What is not exhausted has a bound no smaller than the root's child under way. */
-	lower = w.upper;
-	if (stopped) {
-		const struct bb_frame *r0 = &w.frames[0];
-		double pending = depth >= 1 ? w.frames[1].f
-				 : r0->next < r0->hi ? w.kids[r0->next].f
-						     : INFINITY;
-
-		if (pending < lower)
-			lower = pending;
-	}
-	proof->upper_s = w.upper;
-	proof->lower_s = lower;
-	proof->nodes = w.nodes;
-	if (stopped && lower < w.upper) {
-		proof->status = OPTIMAL_LIMIT;
-		rc = EP_ELIMIT;
-	} else {
-		proof->status = w.upper < INFINITY ? OPTIMAL_PROVEN : OPTIMAL_NO_PLAN;
-		proof->lower_s = w.upper;
-		rc = EP_OK;
-	}
+	rc = bb_proof(&w, depth, stopped, proof);
 done:
 	bb_release(&w);
 	return rc;
