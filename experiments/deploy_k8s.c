@@ -715,21 +715,12 @@ static void y_quantity_mem(struct y *y, double bytes)
 		y_strf(y, "%.0f", b);
 }
 
-static void write_host(struct y *y, const struct deploy_k8s_spec *spec,
-		       const struct instance *inst, const struct plan *plan, const struct cm *cm,
-		       int i)
+/* A single-replica Deployment's spec up to its pod spec, left open: replicas 1, strategy
+ * Recreate (never two pods of one stage host, or two dispatchers, at a time), the selector and
+ * the pod template's metadata. */
+static void y_deployment_head(struct y *y, const struct deploy_k8s_spec *spec, const struct cm *cm,
+			      const char *component, int node)
 {
-	char name[64], stage[16] = "spare";
-	long mc = node_millicores(spec, inst->cluster, i);
-
-	for (int s = 0; s < plan->n_stages; s++)
-		if (plan->stages[s].node == i)
-			snprintf(stage, sizeof(stage), "%d", s);
-	snprintf(name, sizeof(name), "%s-host-%d", spec->name, i);
-
-	/* The plan's stage on the Deployment, not its pods: a new plan rolls no pod. */
-	y_object_ann(y, spec, "apps/v1", "Deployment", name, "stage-host", i,
-		     "edgepipe.io/plan-stage", stage);
 	y_str(y, "spec");
 	y_map(y);
 	y_str(y, "replicas");
@@ -741,27 +732,18 @@ static void write_host(struct y *y, const struct deploy_k8s_spec *spec,
 	y_str(y, "selector");
 	y_map(y);
 	y_str(y, "matchLabels");
-	y_selector_labels(y, spec, "stage-host", i);
+	y_selector_labels(y, spec, component, node);
 	y_end_map(y);
 	y_str(y, "template");
 	y_map(y);
-	y_template_meta(y, spec, cm, "stage-host", i);
+	y_template_meta(y, spec, cm, component, node);
 	y_str(y, "spec");
 	y_map(y);
-	y_str(y, "nodeSelector");
-	y_map(y);
-	y_kv(y, "kubernetes.io/hostname", spec->node_names[i]);
-	y_end_map(y);
-	y_str(y, "automountServiceAccountToken");
-	y_bool(y, false);
-	y_str(y, "terminationGracePeriodSeconds");
-	y_int(y, 5);
-	y_container_head(y, spec, "stage");
-	y_str(y, "--listen");
-	y_strf(y, "0.0.0.0:%u", spec->port);
-	y_str(y, "--name");
-	y_str(y, spec->node_names[i]);
-	y_end_seq(y);
+}
+
+/* The stage host's container ports: control, then its data ports. */
+static void host_ports(struct y *y, const struct deploy_k8s_spec *spec)
+{
 	y_str(y, "ports");
 	y_seq(y);
 	y_map(y);
@@ -777,6 +759,14 @@ static void write_host(struct y *y, const struct deploy_k8s_spec *spec,
 		y_end_map(y);
 	}
 	y_end_seq(y);
+}
+
+/* Node i's memory and CPU, requested = limited (Guaranteed QoS). */
+static void host_resources(struct y *y, const struct deploy_k8s_spec *spec,
+			   const struct instance *inst, int i)
+{
+	long mc = node_millicores(spec, inst->cluster, i);
+
 	y_str(y, "resources");
 	y_map(y);
 	for (int k = 0; k < 2; k++) {
@@ -791,10 +781,45 @@ static void write_host(struct y *y, const struct deploy_k8s_spec *spec,
 		y_end_map(y);
 	}
 	y_end_map(y);
-	y_pod_tail(y, spec);
+}
 
-	/* The headless Service: a stable DNS name for the host's pod, ready or not (the
-	 * dispatcher decides what is alive, by heartbeats). */
+/* Node i's stage host Deployment `name`, pinned to its node. */
+static void host_deployment(struct y *y, const struct deploy_k8s_spec *spec,
+			    const struct instance *inst, const struct plan *plan,
+			    const struct cm *cm, int i, const char *name)
+{
+	char stage[16] = "spare";
+
+	for (int s = 0; s < plan->n_stages; s++)
+		if (plan->stages[s].node == i)
+			snprintf(stage, sizeof(stage), "%d", s);
+	/* The plan's stage on the Deployment, not its pods: a new plan rolls no pod. */
+	y_object_ann(y, spec, "apps/v1", "Deployment", name, "stage-host", i,
+		     "edgepipe.io/plan-stage", stage);
+	y_deployment_head(y, spec, cm, "stage-host", i);
+	y_str(y, "nodeSelector");
+	y_map(y);
+	y_kv(y, "kubernetes.io/hostname", spec->node_names[i]);
+	y_end_map(y);
+	y_str(y, "automountServiceAccountToken");
+	y_bool(y, false);
+	y_str(y, "terminationGracePeriodSeconds");
+	y_int(y, 5);
+	y_container_head(y, spec, "stage");
+	y_str(y, "--listen");
+	y_strf(y, "0.0.0.0:%u", spec->port);
+	y_str(y, "--name");
+	y_str(y, spec->node_names[i]);
+	y_end_seq(y);
+	host_ports(y, spec);
+	host_resources(y, spec, inst, i);
+	y_pod_tail(y, spec);
+}
+
+/* The headless Service `name`: a stable DNS name for node i's host pod, ready or not (the
+ * dispatcher decides what is alive, by heartbeats). */
+static void host_service(struct y *y, const struct deploy_k8s_spec *spec, int i, const char *name)
+{
 	y_object(y, spec, "v1", "Service", name, "stage-host", i);
 	y_str(y, "spec");
 	y_map(y);
@@ -820,17 +845,20 @@ static void write_host(struct y *y, const struct deploy_k8s_spec *spec,
 	y_end_object(y);
 }
 
-static void write_controller(struct y *y, const struct deploy_k8s_spec *spec,
-			     const struct cm *cm)
+static void write_host(struct y *y, const struct deploy_k8s_spec *spec, const struct instance *inst,
+		       const struct plan *plan, const struct cm *cm, int i)
 {
-	static const char *const verbs[] = { DEPLOY_K8S_VERBS };
-	char name[64], *hosts = NULL;
-	size_t hosts_len = 0;
-	FILE *hf;
+	char name[64];
 
-	snprintf(name, sizeof(name), "%s-controller", spec->name);
-	y_object(y, spec, "v1", "ServiceAccount", name, "controller", -1);
-	y_end_object(y);
+	snprintf(name, sizeof(name), "%s-host-%d", spec->name, i);
+	host_deployment(y, spec, inst, plan, cm, i, name);
+	host_service(y, spec, i, name);
+}
+
+/* The controller's Role `name`: DEPLOY_K8S_VERBS on the stage hosts' Deployments, by name. */
+static void controller_role(struct y *y, const struct deploy_k8s_spec *spec, const char *name)
+{
+	static const char *const verbs[] = {DEPLOY_K8S_VERBS};
 
 	y_object(y, spec, "rbac.authorization.k8s.io/v1", "Role", name, "controller", -1);
 	y_str(y, "rules");
@@ -857,7 +885,14 @@ static void write_controller(struct y *y, const struct deploy_k8s_spec *spec,
 	y_end_map(y);
 	y_end_seq(y);
 	y_end_object(y);
+}
 
+/* The ServiceAccount `name`, its Role, and the RoleBinding between them. */
+static void controller_rbac(struct y *y, const struct deploy_k8s_spec *spec, const char *name)
+{
+	y_object(y, spec, "v1", "ServiceAccount", name, "controller", -1);
+	y_end_object(y);
+	controller_role(y, spec, name);
 	y_object(y, spec, "rbac.authorization.k8s.io/v1", "RoleBinding", name, "controller", -1);
 	y_str(y, "subjects");
 	y_seq(y);
@@ -875,40 +910,12 @@ static void write_controller(struct y *y, const struct deploy_k8s_spec *spec,
 	y_kv(y, "name", name);
 	y_end_map(y);
 	y_end_object(y);
+}
 
-	hf = open_memstream(&hosts, &hosts_len);
-	if (!hf) {
-		y->failed = true;
-		return;
-	}
-	for (int i = 0; i < spec->n_nodes; i++)
-		fprintf(hf, "%s%s=%s-host-%d:%u", i ? "," : "", spec->node_names[i], spec->name, i,
-			spec->port);
-	if (fclose(hf)) {
-		y->failed = true;
-		return;
-	}
-
-	y_object(y, spec, "apps/v1", "Deployment", name, "controller", -1);
-	y_str(y, "spec");
-	y_map(y);
-	y_str(y, "replicas");
-	y_int(y, 1);
-	y_str(y, "strategy");
-	y_map(y);
-	y_kv(y, "type", "Recreate"); /* one dispatcher at a time */
-	y_end_map(y);
-	y_str(y, "selector");
-	y_map(y);
-	y_str(y, "matchLabels");
-	y_selector_labels(y, spec, "controller", -1);
-	y_end_map(y);
-	y_str(y, "template");
-	y_map(y);
-	y_template_meta(y, spec, cm, "controller", -1);
-	y_str(y, "spec");
-	y_map(y);
-	y_kv(y, "serviceAccountName", name);
+/* The init container that holds the dispatcher until the stage hosts' Deployments are
+ * available (kubectl wait, at most wait_s). */
+static void controller_wait(struct y *y, const struct deploy_k8s_spec *spec)
+{
 	y_str(y, "initContainers");
 	y_seq(y);
 	y_map(y);
@@ -947,6 +954,12 @@ static void write_controller(struct y *y, const struct deploy_k8s_spec *spec,
 	y_security(y);
 	y_end_map(y);
 	y_end_seq(y);
+}
+
+/* The dispatcher's container: `edgepipe dispatch` on the hosts' Services with the
+ * ConfigMap's plan and the instance and extra arguments, and its two ports. */
+static void controller_container(struct y *y, const struct deploy_k8s_spec *spec, const char *hosts)
+{
 	y_container_head(y, spec, "dispatch");
 	y_str(y, "--hosts");
 	y_str(y, hosts);
@@ -968,6 +981,35 @@ static void write_controller(struct y *y, const struct deploy_k8s_spec *spec,
 		y_end_map(y);
 	}
 	y_end_seq(y);
+}
+
+static void write_controller(struct y *y, const struct deploy_k8s_spec *spec, const struct cm *cm)
+{
+	char name[64], *hosts = NULL;
+	size_t hosts_len = 0;
+	FILE *hf;
+
+	snprintf(name, sizeof(name), "%s-controller", spec->name);
+	controller_rbac(y, spec, name);
+	/* --hosts: node i's name = its Service and control port. */
+	hf = open_memstream(&hosts, &hosts_len);
+	if (!hf) {
+		y->failed = true;
+		return;
+	}
+	for (int i = 0; i < spec->n_nodes; i++)
+		fprintf(hf, "%s%s=%s-host-%d:%u", i ? "," : "", spec->node_names[i], spec->name, i,
+			spec->port);
+	if (fclose(hf)) {
+		free(hosts);
+		y->failed = true;
+		return;
+	}
+	y_object(y, spec, "apps/v1", "Deployment", name, "controller", -1);
+	y_deployment_head(y, spec, cm, "controller", -1);
+	y_kv(y, "serviceAccountName", name);
+	controller_wait(y, spec);
+	controller_container(y, spec, hosts);
 	y_pod_tail(y, spec);
 	free(hosts);
 }

@@ -64,8 +64,11 @@
 #ifndef EDGEPIPE_DEPLOY_K8S_H
 #define EDGEPIPE_DEPLOY_K8S_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
+#include "algo.h"
 #include "ep_error.h"
 #include "instance.h"
 #include "plan.h"
@@ -126,5 +129,54 @@ int deploy_k8s_check(const struct deploy_k8s_spec *spec, const struct instance *
  */
 int deploy_k8s_write(const struct deploy_k8s_spec *spec, const struct instance *inst,
 		     const struct plan *plan, const char *dir, struct ep_error *err);
+
+/* An instance option as given, passed on to the dispatcher ("--mem", "64MiB"; value NULL: a
+ * flag). */
+struct deploy_k8s_arg {
+	const char *opt, *value;
+};
+
+/* `edgepipe deploy --k8s` as given. */
+struct deploy_k8s_request {
+	/* name, namespace_, image, port, dispatch_port, core_flops, wait_s; the rest (node names,
+	 * algorithm, arguments, files) is filled in by deploy_k8s_run */
+	struct deploy_k8s_spec k;
+	const struct instance_spec *instance;
+	const char *algo; /* the algorithm's name: --algo's, or the default */
+	bool algo_given;  /* --algo was given; if not, a plan file's algorithm takes its place */
+	struct algo_options algo_options;
+	const char *plan_file;		    /* --plan FILE, or NULL */
+	const char *node_names;		    /* "A,B,..." */
+	const struct deploy_k8s_arg *given; /* the instance options in their order */
+	int n_given;
+	char *const *extra; /* the dispatcher's own arguments (after "--") */
+	int n_extra;
+	const char *dir;
+};
+
+/* What deploy_k8s_run wrote. */
+struct deploy_k8s_result {
+	const char *dir;
+	int n_stages, n_nodes;
+	char model[MODEL_NAME_MAX];
+	char algo[64];
+};
+
+/*
+ * Deploy: read the plan file (if any), make the plan the dispatcher will make (the algorithm's
+ * run as `edgepipe plan` does it), check the file's plan is that one, and write the manifests
+ * into req->dir (deploy_k8s_write). The dispatcher's arguments are the instance options as
+ * given, a model file's path (a --model that is not a zoo name) and --cluster-file's replaced by
+ * their ConfigMap paths (/config/model.EXT, /config/cluster.csv; the files copied in, the last
+ * of a key when given twice), then --algo from the plan file when --algo was not given, then the
+ * extra arguments. Errors: the plan file's, EP_EINVAL (an unknown algorithm; no plan for these
+ * options, naming the algorithm and its reason; a file's plan that is another, naming the first
+ * stage that differs; a bad spec), the instance's and deploy_k8s_write's, EP_ENOMEM.
+ */
+int deploy_k8s_run(const struct deploy_k8s_request *req, struct deploy_k8s_result *res,
+		   struct ep_error *err);
+
+/* One line: the directory, stages, model, nodes and algorithm of what deploy_k8s_run wrote. */
+void deploy_k8s_result_write(FILE *f, const struct deploy_k8s_result *res);
 
 #endif

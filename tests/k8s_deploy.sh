@@ -148,6 +148,22 @@ else
 	fail "deploy with another model file" "$(cat "$TMP/log")"
 fi
 
+# A model file given twice is one file in the ConfigMap (the last --model, as the instance
+# takes it): it was copied in twice under one key, which yamllint refuses as a duplicate key;
+# and with a --cluster-file as well the deploy failed naming --cluster-file "given twice".
+printf '0,50,80\n40,0,60\n70,90,0\n' >"$TMP/bw2.csv"
+if "$EP" deploy --k8s -o "$TMP/twice" --node-names a,b,c --model "$TMP/m.model" \
+	--model "$TMP/m.model" --cluster file --cluster-file "$TMP/bw2.csv" --mem 64MiB \
+	>"$TMP/log" 2>&1; then
+	n=$(grep -c '^  model.model: ' "$TMP/twice/config.yaml")
+	[ "$n" -eq 1 ] && yamllint -s -c "$here/experiments/cluster/.yamllint" \
+		"$TMP"/twice/*.yaml >"$TMP/lint" 2>&1 &&
+		pass "a model file given twice: one ConfigMap key, yamllint clean" ||
+		fail "a model file given twice" "$n model.model keys" "$(head -5 "$TMP/lint")"
+else
+	fail "a model file given twice, and a cluster file" "$(cat "$TMP/log")"
+fi
+
 # A measured bandwidth matrix (--cluster file, a hand-written 3 x 3 in Mbit/s) travels in the
 # ConfigMap; the dispatcher reads it at /config/cluster.csv; the node count is the file's.
 printf '0,50,80\n40,0,60\n70,90,0\n' >"$TMP/bw.csv"
