@@ -25,6 +25,9 @@
 #include "sim_pipeline.h"
 
 
+/* Where emu_usage's --compress item goes, filled by print_usage. */
+static const char emu_usage_codecs[] = "--compress";
+
 /* In parts: C99 compilers need only accept string literals of 4095 characters. */
 static const char *const emu_usage[] = {
 	"usage: edgepipe emu --model NAME|FILE --mem SIZE[,SIZE...] [--nodes N] [options]\n\n"
@@ -63,11 +66,8 @@ static const char *const emu_usage[] = {
 	"                             profile also the planner's node speed\n"
 	"  --threads T                real compute: executor threads per stage (default 1)\n"
 	"  --save-tensors FILE        real compute: write each input image (H, W, C) and the whole\n"
-	"                             model's output for it, raw float32, image after image\n"
-	"  --compress CODEC           code tensors on the wire, every sender encoding and every\n"
-	"                             receiver decoding (default none): none, lz4, zstd[:LEVEL],\n"
-	"                             zfp (reversible), zfp+lz4, and the lossy zfp:precision=P,\n"
-	"                             zfp:accuracy=TOL\n",
+	"                             model's output for it, raw float32, image after image\n",
+	emu_usage_codecs, /* --compress, its codecs from the registry (print_usage) */
 	CLI_RUN_TIMELINE_USAGE
 	"                             (emu: one update; when --model is a file, a change of\n"
 	"                             that file is rolled out too; heartbeats every 100ms, timeout\n"
@@ -87,9 +87,20 @@ static const char *const emu_usage[] = {
 	NULL,
 };
 
+/* The help, with --compress's codecs listed from the codec registry (emu_codec_usage), so that
+ * the list and the codecs cannot disagree; cli_usage_write fills the long line to the width. */
 static void print_usage(FILE *f)
 {
-	cli_usage_write(f, emu_usage, "NAME", "seifer");
+	enum { N = sizeof(emu_usage) / sizeof(emu_usage[0]) };
+	const char *parts[N];
+	char codecs[512], item[768];
+
+	emu_codec_usage(codecs, sizeof(codecs));
+	snprintf(item, sizeof(item), "  --compress CODEC           code tensors on the wire, every "
+		 "sender encoding and every receiver decoding (default none): %s\n", codecs);
+	for (int i = 0; i < N; i++)
+		parts[i] = emu_usage[i] == emu_usage_codecs ? item : emu_usage[i];
+	cli_usage_write(f, parts, "NAME", "seifer");
 }
 
 struct emu_cmd {

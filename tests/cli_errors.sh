@@ -183,6 +183,15 @@ expect_help "edgepipe model --help" model --help
 expect_help "edgepipe model show --help" model show --help
 expect_help "edgepipe model export --help" model export --help
 expect_help "edgepipe model import --help" model import --help
+# emu --help lists the codecs that --compress takes: both from the codec registry
+# (emu_codec_usage), the list that an unknown codec's message gives.
+codecs=$("$EP" emu --model resnet50 --mem 512MiB --compress bogus 2>&1 | sed -n 's/.*(codecs: \(.*\))$/\1/p')
+help=$("$EP" emu --help | tr -s ' \n' '  ')
+if [ -n "$codecs" ] && [[ "$help" == *"(default none): $codecs "* ]]; then
+	pass "emu --help lists the registry's codecs"
+else
+	fail "emu --help lists the registry's codecs" "codecs '$codecs'"
+fi
 
 # ---- data formats --------------------------------------------------------------------------
 
