@@ -267,147 +267,140 @@ static void default_name(const char *path, char *out, size_t size)
 		*dot = '\0';
 }
 
+/* What model_file_read keeps from line to line. */
+struct file_reader {
+	struct cursor c;
+	struct model_graph *g; /* created at the first layer line */
+	long *lines;	       /* the file line of each layer, for structural errors */
+	size_t n_lines, lines_cap;
+	char name[MODEL_NAME_MAX];
+	char *weights; /* the 'weights' line, resolved against the file's directory */
+};
+
+static int reader_nomem(const struct file_reader *r)
+{
+	return ep_error_set(r->c.err, EP_ENOMEM, "out of memory reading '%s'", r->c.path);
+}
+
+/* 'weights FILE': FILE, resolved against the model file's directory unless absolute. */
+static int read_weights_line(struct file_reader *r, const char *file)
+{
+	const char *path = r->c.path;
+
+	free(r->weights);
+	r->weights = NULL;
+	if (file[0] == '/' || !strchr(path, '/')) {
+		r->weights = strdup(file);
+	} else if (asprintf(&r->weights, "%.*s/%s", (int)(strrchr(path, '/') - path), path, file) <
+		   0) {
+		r->weights = NULL;
+	}
+	return r->weights ? EP_OK : reader_nomem(r);
+}
+
+/* A layer line: the layer added to the graph (created at the first), its file line noted. */
+static int read_layer_line(struct file_reader *r, char **fields, int n)
+{
+	struct model_layer l;
+	struct ep_error e;
+	int rc;
+
+	if (!r->g && !(r->g = model_graph_create(r->name)))
+		return reader_nomem(r);
+	rc = parse_layer(&r->c, r->g, fields, n, &l);
+	if (rc)
+		return rc;
+	rc = model_graph_add_layer(r->g, &l, &e);
+	if (rc < 0)
+		return e.code == EP_EINVAL ? bad(&r->c, "%s", e.msg)
+					   : ep_error_set(r->c.err, e.code, "%s", e.msg);
+	if (r->n_lines == r->lines_cap) {
+		size_t cap = r->lines_cap ? 2 * r->lines_cap : 64;
+		long *more = realloc(r->lines, cap * sizeof(*more));
+
+		if (!more)
+			return reader_nomem(r);
+		r->lines = more;
+		r->lines_cap = cap;
+	}
+	r->lines[r->n_lines++] = r->c.line;
+	return EP_OK;
+}
+
+/* A line after the header: 'model NAME' or 'weights FILE' before the first layer, else a
+ * layer. */
+static int read_line(struct file_reader *r, char **fields, int n)
+{
+	if (strcmp(fields[0], "model") == 0 && n == 2 && !r->g) {
+		if (strlen(fields[1]) >= MODEL_NAME_MAX)
+			return bad(&r->c, "model name is longer than %d characters",
+				   MODEL_NAME_MAX - 1);
+		strcpy(r->name, fields[1]);
+		return EP_OK;
+	}
+	if (strcmp(fields[0], "weights") == 0 && n == 2 && !r->g)
+		return read_weights_line(r, fields[1]);
+	return read_layer_line(r, fields, n);
+}
+
+/* After the last line: a header and layers were read, the graph is whole (a structural error
+ * names the line at fault where one is), and it has its weights path. */
+static int read_finish(struct file_reader *r, FILE *f, bool have_version)
+{
+	const char *path = r->c.path;
+	struct ep_error e;
+	int rc;
+
+	if (ferror(f))
+		return ep_error_set(r->c.err, EP_EIO, "%s: read error", path);
+	if (!have_version)
+		return ep_error_set(r->c.err, EP_EINVAL,
+				    "%s: empty file (expected 'edgepipe-model %d')", path,
+				    MODEL_FILE_VERSION);
+	if (!r->g)
+		return ep_error_set(r->c.err, EP_EINVAL, "%s: no layers", path);
+	rc = model_graph_validate(r->g, &e);
+	if (rc) {
+		r->c.line = structural_line(r->g, r->lines);
+		return r->c.line ? bad(&r->c, "%s", e.msg)
+				 : ep_error_set(r->c.err, rc, "%s: %s", path, e.msg);
+	}
+	if (r->weights && model_graph_set_weights_path(r->g, r->weights) != EP_OK)
+		return reader_nomem(r);
+	return EP_OK;
+}
+
 int model_file_read(FILE *f, const char *path, struct model_graph **out, struct ep_error *err)
 {
-	struct cursor c = { path, 0, err };
-	struct model_graph *g = NULL;
+	struct file_reader r = {.c = {path, 0, err}};
 	char *line = NULL, *fields[MAX_FIELDS];
 	size_t cap = 0;
-	ssize_t len;
-	long *lines = NULL; /* the file line of each layer, for structural errors */
-	size_t n_lines = 0, lines_cap = 0;
 	bool have_version = false;
-	char name[MODEL_NAME_MAX];
-	char *weights = NULL; /* the 'weights' line, resolved against the file's directory */
-	int rc = EP_OK;
+	int n, rc = EP_OK;
 
 	*out = NULL;
-	default_name(path, name, sizeof(name));
-	while ((len = getline(&line, &cap, f)) >= 0) {
-		int n;
-
-		c.line++;
-		if ((ssize_t)strlen(line) != len) {
-			rc = bad(&c, "contains a NUL byte");
-			goto fail;
-		}
-		n = split(line, fields, MAX_FIELDS);
-		if (n < 0) {
-			rc = bad(&c, "more than %d fields", MAX_FIELDS);
-			goto fail;
-		}
-		if (n == 0)
-			continue;
-		if (!have_version) {
-			if (n != 2 || strcmp(fields[0], "edgepipe-model") != 0) {
-				rc = bad(&c, "expected the header 'edgepipe-model %d'",
-					 MODEL_FILE_VERSION);
-				goto fail;
-			}
-			if (strcmp(fields[1], "1") != 0) {
-				rc = bad(&c, "format version '%s' is not supported (this edgepipe "
-					 "reads version %d)", fields[1], MODEL_FILE_VERSION);
-				goto fail;
-			}
+	default_name(path, r.name, sizeof(r.name));
+	while (rc == EP_OK &&
+	       (n = text_next_fields(f, &r.c, &line, &cap, fields, MAX_FIELDS)) > 0) {
+		if (have_version) {
+			rc = read_line(&r, fields, n);
+		} else {
+			rc = text_check_header(&r.c, fields, n, "edgepipe-model",
+					       MODEL_FILE_VERSION);
 			have_version = true;
-			continue;
-		}
-		if (strcmp(fields[0], "model") == 0 && n == 2 && !g) {
-			if (strlen(fields[1]) >= MODEL_NAME_MAX) {
-				rc = bad(&c, "model name is longer than %d characters",
-					 MODEL_NAME_MAX - 1);
-				goto fail;
-			}
-			strcpy(name, fields[1]);
-			continue;
-		}
-		if (strcmp(fields[0], "weights") == 0 && n == 2 && !g) {
-			free(weights);
-			weights = NULL;
-			if (fields[1][0] == '/' || !strchr(path, '/')) {
-				weights = strdup(fields[1]);
-			} else if (asprintf(&weights, "%.*s/%s",
-					    (int)(strrchr(path, '/') - path), path, fields[1]) < 0) {
-				weights = NULL;
-			}
-			if (!weights) {
-				rc = ep_error_set(err, EP_ENOMEM, "out of memory reading '%s'", path);
-				goto fail;
-			}
-			continue;
-		}
-		if (!g && !(g = model_graph_create(name))) {
-			rc = ep_error_set(err, EP_ENOMEM, "out of memory reading '%s'", path);
-			goto fail;
-		}
-		{
-			struct model_layer l;
-			struct ep_error e;
-
-			rc = parse_layer(&c, g, fields, n, &l);
-			if (rc)
-				goto fail;
-			rc = model_graph_add_layer(g, &l, &e);
-			if (rc < 0) {
-				rc = e.code == EP_EINVAL ? bad(&c, "%s", e.msg)
-							 : ep_error_set(err, e.code, "%s", e.msg);
-				goto fail;
-			}
-			rc = EP_OK;
-			if (n_lines == lines_cap) {
-				long *more;
-
-				lines_cap = lines_cap ? 2 * lines_cap : 64;
-				more = realloc(lines, lines_cap * sizeof(*lines));
-
-				if (!more) {
-					rc = ep_error_set(err, EP_ENOMEM, "out of memory reading '%s'",
-							  path);
-					goto fail;
-				}
-				lines = more;
-			}
-			lines[n_lines++] = c.line;
 		}
 	}
-	if (ferror(f)) {
-		rc = ep_error_set(err, EP_EIO, "%s: read error", path);
-		goto fail;
-	}
-	if (!have_version) {
-		rc = ep_error_set(err, EP_EINVAL, "%s: empty file (expected 'edgepipe-model %d')",
-				  path, MODEL_FILE_VERSION);
-		goto fail;
-	}
-	if (!g) {
-		rc = ep_error_set(err, EP_EINVAL, "%s: no layers", path);
-		goto fail;
-	}
-	{
-		struct ep_error e;
-
-		rc = model_graph_validate(g, &e);
-		if (rc) {
-			c.line = structural_line(g, lines);
-			rc = c.line ? bad(&c, "%s", e.msg) : ep_error_set(err, rc, "%s: %s", path, e.msg);
-			goto fail;
-		}
-	}
-	if (weights && model_graph_set_weights_path(g, weights) != EP_OK) {
-		rc = ep_error_set(err, EP_ENOMEM, "out of memory reading '%s'", path);
-		goto fail;
-	}
-	free(weights);
+	if (rc == EP_OK)
+		rc = n < 0 ? n : read_finish(&r, f, have_version);
+	free(r.weights);
 	free(line);
-	free(lines);
-	*out = g;
+	free(r.lines);
+	if (rc) {
+		model_graph_destroy(r.g);
+		return rc;
+	}
+	*out = r.g;
 	return EP_OK;
-fail:
-	free(weights);
-	free(line);
-	free(lines);
-	model_graph_destroy(g);
-	return rc;
 }
 
 int model_file_load(const char *path, struct model_graph **out, struct ep_error *err)

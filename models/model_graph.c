@@ -239,127 +239,158 @@ static const char *shape_str(const struct model_layer *l, char *buf, size_t size
 	return buf;
 }
 
+/* Add, Multiply: the inputs broadcast (numpy's rule, right-aligned) to the output's shape. */
+static int check_broadcast(const struct model_graph *g, const struct model_layer *l,
+			   struct ep_error *err)
+{
+	int64_t bc[MODEL_MAX_RANK]; /* the broadcast shape, right-aligned */
+	char a[96], b[96];
+	int rank = 0;
+
+	for (int d = 0; d < MODEL_MAX_RANK; d++)
+		bc[d] = 1;
+	for (int i = 0; i < l->n_inputs; i++) {
+		const struct model_layer *x = &g->layers[l->inputs[i]];
+
+		if (x->rank > rank)
+			rank = x->rank;
+		for (int d = 0; d < x->rank; d++) {
+			int64_t *v = &bc[MODEL_MAX_RANK - x->rank + d];
+
+			if (*v == 1)
+				*v = x->shape[d];
+			else if (x->shape[d] != 1 && x->shape[d] != *v)
+				return ep_error_set(
+					err, EP_EINVAL,
+					"layer '%s' (%s): input '%s' of "
+					"shape %s does not broadcast with input '%s' of "
+					"shape %s",
+					l->name, l->op_name, x->name, shape_str(x, a, sizeof(a)),
+					g->layers[l->inputs[0]].name,
+					shape_str(&g->layers[l->inputs[0]], b, sizeof(b)));
+		}
+	}
+	if (l->rank != rank ||
+	    memcmp(l->shape, bc + MODEL_MAX_RANK - rank, (size_t)rank * sizeof(bc[0])) != 0) {
+		struct model_layer want = {.rank = rank};
+
+		memcpy(want.shape, bc + MODEL_MAX_RANK - rank, (size_t)rank * sizeof(bc[0]));
+		return ep_error_set(err, EP_EINVAL,
+				    "layer '%s' (%s): output shape %s, but its "
+				    "inputs give %s",
+				    l->name, l->op_name, shape_str(l, a, sizeof(a)),
+				    shape_str(&want, b, sizeof(b)));
+	}
+	return EP_OK;
+}
+
+/* Concatenate: inputs of the output's rank that differ from it on one axis at most (the
+ * attribute's when they differ on none), their sizes on it adding up to the output's. */
+static int check_concat(const struct model_graph *g, const struct model_layer *l,
+			struct ep_error *err)
+{
+	char a[96], b[96];
+	int axis = -1;
+	int64_t sum = 0;
+
+	for (int i = 0; i < l->n_inputs; i++) {
+		const struct model_layer *x = &g->layers[l->inputs[i]];
+
+		if (x->rank != l->rank)
+			return ep_error_set(err, EP_EINVAL,
+					    "layer '%s' (%s): input '%s' has rank "
+					    "%d, the output %d",
+					    l->name, l->op_name, x->name, x->rank, l->rank);
+		for (int d = 0; d < l->rank; d++)
+			if (x->shape[d] != l->shape[d] && axis != d) {
+				if (axis >= 0)
+					return ep_error_set(
+						err, EP_EINVAL,
+						"layer '%s' (%s): input '%s' of "
+						"shape %s differs from the output %s in more than "
+						"the concatenation axis",
+						l->name, l->op_name, x->name,
+						shape_str(x, a, sizeof(a)),
+						shape_str(l, b, sizeof(b)));
+				axis = d;
+			}
+	}
+	if (axis < 0) /* all equal: the attribute's axis (-1: the last) */
+		axis = l->attrs.axis < 0 ? l->rank + l->attrs.axis : l->attrs.axis;
+	if (axis < 0 || axis >= l->rank)
+		return ep_error_set(err, EP_EINVAL,
+				    "layer '%s' (%s): axis %d outside a shape of "
+				    "rank %d",
+				    l->name, l->op_name, l->attrs.axis, l->rank);
+	/* an axis on which the inputs differ from the output must still be the same for every
+	 * input but axis: checked above; now the sizes along it */
+	for (int i = 0; i < l->n_inputs; i++)
+		sum += g->layers[l->inputs[i]].shape[axis];
+	if (sum != l->shape[axis])
+		return ep_error_set(err, EP_EINVAL,
+				    "layer '%s' (%s): the inputs' sizes on axis %d "
+				    "add up to %" PRId64 ", the output's is %" PRId64,
+				    l->name, l->op_name, axis, sum, l->shape[axis]);
+	return EP_OK;
+}
+
+/* BatchNormalization, Activation, ReLU, Dropout, Rescaling, Normalization: one input, whose
+ * shape the output keeps. */
+static int check_keeps_shape(const struct model_graph *g, const struct model_layer *l,
+			     struct ep_error *err)
+{
+	const struct model_layer *x = &g->layers[l->inputs[0]];
+	char a[96], b[96];
+
+	if (l->n_inputs != 1 || !model_layer_same_shape(x, l))
+		return ep_error_set(err, EP_EINVAL,
+				    "layer '%s' (%s): %d input(s); it keeps one "
+				    "input's shape, but '%s' is %s and the output %s",
+				    l->name, l->op_name, l->n_inputs, x->name,
+				    shape_str(x, a, sizeof(a)), shape_str(l, b, sizeof(b)));
+	return EP_OK;
+}
+
+/* Flatten, Reshape: one input, whose element count the output keeps. */
+static int check_keeps_elements(const struct model_graph *g, const struct model_layer *l,
+				struct ep_error *err)
+{
+	const struct model_layer *x = &g->layers[l->inputs[0]];
+	char a[96], b[96];
+
+	if (l->n_inputs != 1 || model_layer_elements(x) != model_layer_elements(l))
+		return ep_error_set(err, EP_EINVAL,
+				    "layer '%s' (%s): %d input(s); it keeps one "
+				    "input's elements, but '%s' has %" PRId64 " (%s) and the "
+				    "output %" PRId64 " (%s)",
+				    l->name, l->op_name, l->n_inputs, x->name,
+				    model_layer_elements(x), shape_str(x, a, sizeof(a)),
+				    model_layer_elements(l), shape_str(l, b, sizeof(b)));
+	return EP_OK;
+}
+
 /*
- * The shapes of a known op against its inputs' (model_graph.h, model_graph_add_layer). The
- * message names the layer, the op and the shapes. Long on purpose: one short case per op, each
- * the rule model_graph.h states for it, read best side by side.
+ * The shapes of a known op against its inputs' (model_graph.h, model_graph_add_layer), one
+ * checker per rule that model_graph.h states; ops without a rule pass. The message names the
+ * layer, the op and the shapes.
  */
 static int check_op_shapes(const struct model_graph *g, const struct model_layer *l,
 			   struct ep_error *err)
 {
-	enum model_op op = model_op_from_name(l->op_name);
-	char a[96], b[96];
-
 	if (l->n_inputs < 1)
 		return EP_OK;
-	switch (op) {
+	switch (model_op_from_name(l->op_name)) {
 	case MODEL_OP_ADD:
-	case MODEL_OP_MULTIPLY: {
-		int64_t bc[MODEL_MAX_RANK];
-		int rank = 0;
-
-		/* numpy broadcasting, right-aligned; bc is the broadcast shape, right-aligned */
-		for (int d = 0; d < MODEL_MAX_RANK; d++)
-			bc[d] = 1;
-		for (int i = 0; i < l->n_inputs; i++) {
-			const struct model_layer *x = &g->layers[l->inputs[i]];
-
-			if (x->rank > rank)
-				rank = x->rank;
-			for (int d = 0; d < x->rank; d++) {
-				int64_t *v = &bc[MODEL_MAX_RANK - x->rank + d];
-
-				if (*v == 1)
-					*v = x->shape[d];
-				else if (x->shape[d] != 1 && x->shape[d] != *v)
-					return ep_error_set(err, EP_EINVAL, "layer '%s' (%s): input '%s' "
-							    "of shape %s does not broadcast with "
-							    "input '%s' of shape %s", l->name,
-							    l->op_name, x->name,
-							    shape_str(x, a, sizeof(a)),
-							    g->layers[l->inputs[0]].name,
-							    shape_str(&g->layers[l->inputs[0]], b,
-								      sizeof(b)));
-			}
-		}
-		if (l->rank != rank ||
-		    memcmp(l->shape, bc + MODEL_MAX_RANK - rank, (size_t)rank * sizeof(bc[0])) != 0) {
-			struct model_layer want = { .rank = rank };
-
-			memcpy(want.shape, bc + MODEL_MAX_RANK - rank, (size_t)rank * sizeof(bc[0]));
-			return ep_error_set(err, EP_EINVAL, "layer '%s' (%s): output shape %s, but its "
-					    "inputs give %s", l->name, l->op_name,
-					    shape_str(l, a, sizeof(a)), shape_str(&want, b, sizeof(b)));
-		}
-		return EP_OK;
-	}
-	case MODEL_OP_CONCATENATE: {
-		int axis = -1;
-		int64_t sum = 0;
-
-		for (int i = 0; i < l->n_inputs; i++) {
-			const struct model_layer *x = &g->layers[l->inputs[i]];
-
-			if (x->rank != l->rank)
-				return ep_error_set(err, EP_EINVAL, "layer '%s' (%s): input '%s' has "
-						    "rank %d, the output %d", l->name, l->op_name,
-						    x->name, x->rank, l->rank);
-			for (int d = 0; d < l->rank; d++)
-				if (x->shape[d] != l->shape[d] && axis != d) {
-					if (axis >= 0)
-						return ep_error_set(
-							err, EP_EINVAL, "layer '%s' (%s): input '%s' "
-							"of shape %s differs from the output %s in "
-							"more than the concatenation axis", l->name,
-							l->op_name, x->name, shape_str(x, a, sizeof(a)),
-							shape_str(l, b, sizeof(b)));
-					axis = d;
-				}
-		}
-		if (axis < 0) /* all equal: the attribute's axis (-1: the last) */
-			axis = l->attrs.axis < 0 ? l->rank + l->attrs.axis : l->attrs.axis;
-		if (axis < 0 || axis >= l->rank)
-			return ep_error_set(err, EP_EINVAL, "layer '%s' (%s): axis %d outside a shape "
-					    "of rank %d", l->name, l->op_name, l->attrs.axis,
-					    l->rank);
-		/* an axis on which the inputs differ from the output must still be the same for
-		 * every input but axis: checked above; now the sizes along it */
-		for (int i = 0; i < l->n_inputs; i++)
-			sum += g->layers[l->inputs[i]].shape[axis];
-		if (sum != l->shape[axis])
-			return ep_error_set(err, EP_EINVAL, "layer '%s' (%s): the inputs' sizes on "
-					    "axis %d add up to %" PRId64 ", the output's is %" PRId64,
-					    l->name, l->op_name, axis, sum, l->shape[axis]);
-		return EP_OK;
-	}
+	case MODEL_OP_MULTIPLY: return check_broadcast(g, l, err);
+	case MODEL_OP_CONCATENATE: return check_concat(g, l, err);
 	case MODEL_OP_BATCH_NORM:
 	case MODEL_OP_ACTIVATION:
 	case MODEL_OP_RELU:
 	case MODEL_OP_DROPOUT:
 	case MODEL_OP_RESCALING:
-	case MODEL_OP_NORMALIZATION: {
-		const struct model_layer *x = &g->layers[l->inputs[0]];
-
-		if (l->n_inputs != 1 || !model_layer_same_shape(x, l))
-			return ep_error_set(err, EP_EINVAL, "layer '%s' (%s): %d input(s); it keeps "
-					    "one input's shape, but '%s' is %s and the output %s",
-					    l->name, l->op_name, l->n_inputs, x->name,
-					    shape_str(x, a, sizeof(a)), shape_str(l, b, sizeof(b)));
-		return EP_OK;
-	}
+	case MODEL_OP_NORMALIZATION: return check_keeps_shape(g, l, err);
 	case MODEL_OP_FLATTEN:
-	case MODEL_OP_RESHAPE: {
-		const struct model_layer *x = &g->layers[l->inputs[0]];
-
-		if (l->n_inputs != 1 || model_layer_elements(x) != model_layer_elements(l))
-			return ep_error_set(err, EP_EINVAL, "layer '%s' (%s): %d input(s); it keeps "
-					    "one input's elements, but '%s' has %" PRId64 " (%s) "
-					    "and the output %" PRId64 " (%s)", l->name, l->op_name,
-					    l->n_inputs, x->name, model_layer_elements(x),
-					    shape_str(x, a, sizeof(a)), model_layer_elements(l),
-					    shape_str(l, b, sizeof(b)));
-		return EP_OK;
-	}
+	case MODEL_OP_RESHAPE: return check_keeps_elements(g, l, err);
 	default:
 		return EP_OK;
 	}

@@ -302,6 +302,59 @@ static int push_layer(struct model_lprofile *lp, size_t *cap, const struct model
 static const char *const header_names[] = { "model", "fingerprint", "threads", "repeat",
 					    "host" };
 
+/* The first header line not given yet (in header_names' order), or NULL. */
+static const char *missing_header(unsigned seen)
+{
+	for (int i = 0; i < 5; i++)
+		if (!(seen & (1u << i)))
+			return header_names[i];
+	return NULL;
+}
+
+/* A line after the version: a layer once every header line was given, else a header line
+ * before the first layer. */
+static int read_line(const struct cursor *c, char **fields, int n, struct model_lprofile *lp,
+		     size_t *layers_cap, unsigned *seen)
+{
+	if (strcmp(fields[0], "layer") == 0) {
+		const char *missing = missing_header(*seen);
+		struct model_lprofile_layer l;
+		int rc;
+
+		if (missing)
+			return bad(c, "layer before the '%s' line", missing);
+		rc = parse_layer(c, fields, n, &l);
+		if (rc)
+			return rc;
+		if (push_layer(lp, layers_cap, &l))
+			return ep_error_set(c->err, EP_ENOMEM, "out of memory reading '%s'",
+					    c->path);
+		return EP_OK;
+	}
+	if (lp->n_layers)
+		return bad(c, "'%s' after the first layer line", fields[0]);
+	return parse_header(c, fields, n, lp, seen);
+}
+
+/* After the last line: the version, every header line and a layer were read. */
+static int read_finish(struct cursor *c, FILE *f, bool have_version, unsigned seen,
+		       const struct model_lprofile *lp)
+{
+	const char *missing = missing_header(seen);
+
+	if (ferror(f))
+		return ep_error_set(c->err, EP_EIO, "%s: read error", c->path);
+	c->line = 0;
+	if (!have_version)
+		return bad(c, "empty file (expected 'edgepipe-lprofile %d')",
+			   MODEL_LPROFILE_VERSION);
+	if (missing)
+		return bad(c, "no '%s' line", missing);
+	if (!lp->n_layers)
+		return bad(c, "no layers");
+	return EP_OK;
+}
+
 int model_lprofile_read(FILE *f, const char *path, struct model_lprofile **out,
 			struct ep_error *err)
 {
@@ -309,96 +362,31 @@ int model_lprofile_read(FILE *f, const char *path, struct model_lprofile **out,
 	struct model_lprofile *lp = alloc_profile(0);
 	char *line = NULL, *fields[MAX_FIELDS];
 	size_t cap = 0, layers_cap = 0;
-	ssize_t len;
 	bool have_version = false;
 	unsigned seen = 0;
-	int rc = EP_OK;
+	int n, rc = EP_OK;
 
 	*out = NULL;
 	if (!lp)
 		return ep_error_set(err, EP_ENOMEM, "out of memory reading '%s'", path);
-	while ((len = getline(&line, &cap, f)) >= 0) {
-		int n;
-
-		c.line++;
-		if ((ssize_t)strlen(line) != len) {
-			rc = bad(&c, "contains a NUL byte");
-			goto fail;
-		}
-		n = split(line, fields, MAX_FIELDS);
-		if (n < 0) {
-			rc = bad(&c, "more than %d fields", MAX_FIELDS);
-			goto fail;
-		}
-		if (n == 0)
-			continue;
-		if (!have_version) {
-			if (n != 2 || strcmp(fields[0], "edgepipe-lprofile") != 0) {
-				rc = bad(&c, "expected the header 'edgepipe-lprofile %d'",
-					 MODEL_LPROFILE_VERSION);
-				goto fail;
-			}
-			if (strcmp(fields[1], "1") != 0) {
-				rc = bad(&c, "format version '%s' is not supported (this edgepipe "
-					 "reads version %d)", fields[1], MODEL_LPROFILE_VERSION);
-				goto fail;
-			}
+	while (rc == EP_OK && (n = text_next_fields(f, &c, &line, &cap, fields, MAX_FIELDS)) > 0) {
+		if (have_version) {
+			rc = read_line(&c, fields, n, lp, &layers_cap, &seen);
+		} else {
+			rc = text_check_header(&c, fields, n, "edgepipe-lprofile",
+					       MODEL_LPROFILE_VERSION);
 			have_version = true;
-			continue;
 		}
-		if (strcmp(fields[0], "layer") == 0) {
-			struct model_lprofile_layer l;
-
-			if (seen != H_ALL) {
-				for (int i = 0; i < 5; i++)
-					if (!(seen & (1u << i))) {
-						rc = bad(&c, "layer before the '%s' line",
-							 header_names[i]);
-						goto fail;
-					}
-			}
-			rc = parse_layer(&c, fields, n, &l);
-			if (rc)
-				goto fail;
-			if (push_layer(lp, &layers_cap, &l)) {
-				rc = ep_error_set(err, EP_ENOMEM, "out of memory reading '%s'", path);
-				goto fail;
-			}
-			continue;
-		}
-		if (lp->n_layers) {
-			rc = bad(&c, "'%s' after the first layer line", fields[0]);
-			goto fail;
-		}
-		rc = parse_header(&c, fields, n, lp, &seen);
-		if (rc)
-			goto fail;
 	}
-	if (ferror(f)) {
-		rc = ep_error_set(err, EP_EIO, "%s: read error", path);
-		goto fail;
-	}
-	c.line = 0;
-	if (!have_version) {
-		rc = bad(&c, "empty file (expected 'edgepipe-lprofile %d')", MODEL_LPROFILE_VERSION);
-		goto fail;
-	}
-	for (int i = 0; i < 5; i++)
-		if (!(seen & (1u << i))) {
-			rc = bad(&c, "no '%s' line", header_names[i]);
-			goto fail;
-		}
-	if (!lp->n_layers) {
-		rc = bad(&c, "no layers");
-		goto fail;
-	}
+	if (rc == EP_OK)
+		rc = n < 0 ? n : read_finish(&c, f, have_version, seen, lp);
 	free(line);
+	if (rc) {
+		model_lprofile_destroy(lp);
+		return rc;
+	}
 	*out = lp;
 	return EP_OK;
-fail:
-	free(line);
-	model_lprofile_destroy(lp);
-	return rc;
 }
 
 int model_lprofile_load(const char *path, struct model_lprofile **out, struct ep_error *err)
@@ -540,6 +528,83 @@ static const char *kernel_name(enum model_exec_kernel k, size_t layer)
 	return layer == 0 ? "none" : model_exec_kernel_name(k);
 }
 
+/* The host recorded in the profile: `host`, else this machine's name, with blanks and '#'
+ * replaced, since the file format keeps names without them; "-" when empty or unknown. */
+static void set_host(struct model_lprofile *lp, const char *host)
+{
+	if (host) {
+		snprintf(lp->host, sizeof(lp->host), "%s", host);
+	} else if (gethostname(lp->host, sizeof(lp->host)) != 0) {
+		strcpy(lp->host, "-");
+	}
+	lp->host[sizeof(lp->host) - 1] = '\0';
+	for (char *c = lp->host; *c; c++)
+		if (*c == ' ' || *c == '\t' || *c == '#')
+			*c = '_';
+	if (!lp->host[0])
+		strcpy(lp->host, "-");
+}
+
+/* Buffers of one measurement: every layer's samples (layer-major, so that each layer's are
+ * contiguous for the stats), one run's layer times, the whole runs' times, input and output. */
+struct measure_bufs {
+	double *samples, *run_s, *whole;
+	float *in, *out;
+};
+
+/*
+ * Run the stage warmup + repeat times on the input in b->in, keeping the measured runs' layer
+ * times in b->samples and their wall times in b->whole; progress after every run.
+ */
+static int measure_runs(struct model_stage *stage, size_t n,
+			const struct model_lprofile_run_options *opt,
+			model_lprofile_progress_fn progress, void *arg, struct measure_bufs *b,
+			struct ep_error *err)
+{
+	int total = opt->warmup + opt->repeat;
+
+	for (int r = 0; r < total; r++) {
+		double t0;
+		int rc;
+
+		memset(b->run_s, 0, n * sizeof(double));
+		t0 = ep_now_s();
+		rc = model_stage_run_timed(stage, b->in, b->out, b->run_s, err);
+		if (rc)
+			return rc;
+		if (r >= opt->warmup) {
+			int k = r - opt->warmup;
+
+			b->whole[k] = ep_now_s() - t0;
+			for (size_t i = 0; i < n; i++)
+				b->samples[i * (size_t)opt->repeat + (size_t)k] = b->run_s[i];
+		}
+		if (progress)
+			progress(arg, r + 1, total);
+	}
+	return EP_OK;
+}
+
+static int measure_bufs_alloc(struct measure_bufs *b, const struct model_stage *stage, size_t n,
+			      int repeat)
+{
+	b->samples = malloc(n * (size_t)repeat * sizeof(double));
+	b->run_s = malloc(n * sizeof(double));
+	b->whole = malloc((size_t)repeat * sizeof(double));
+	b->in = malloc((size_t)model_stage_input_elements(stage) * sizeof(float));
+	b->out = malloc((size_t)model_stage_output_elements(stage) * sizeof(float));
+	return b->samples && b->run_s && b->whole && b->in && b->out ? EP_OK : EP_ENOMEM;
+}
+
+static void measure_bufs_release(struct measure_bufs *b)
+{
+	free(b->samples);
+	free(b->run_s);
+	free(b->whole);
+	free(b->in);
+	free(b->out);
+}
+
 int model_lprofile_measure(const struct model_weights *w,
 			   const struct model_lprofile_run_options *opt,
 			   model_lprofile_progress_fn progress, void *arg,
@@ -548,12 +613,12 @@ int model_lprofile_measure(const struct model_weights *w,
 {
 	const struct model_graph *g = model_weights_graph(w);
 	size_t n = model_graph_layer_count(g);
-	int threads = opt->threads ? opt->threads : 1, total = opt->warmup + opt->repeat;
+	int threads = opt->threads ? opt->threads : 1;
 	struct model_exec_options eo = MODEL_EXEC_OPTIONS_DEFAULT;
 	struct model_stage *stage = NULL;
 	struct model_lprofile *lp = NULL;
-	double *samples = NULL, *run_s = NULL, *whole = NULL, med, spread;
-	float *in = NULL, *outbuf = NULL;
+	struct measure_bufs b = {0};
+	double med, spread;
 	int rc;
 
 	*out = NULL;
@@ -573,70 +638,35 @@ int model_lprofile_measure(const struct model_weights *w,
 	rc = model_lprofile_create(g, &lp, err);
 	if (rc)
 		goto out;
-	samples = malloc(n * (size_t)opt->repeat * sizeof(double));
-	run_s = malloc(n * sizeof(double));
-	whole = malloc((size_t)opt->repeat * sizeof(double));
-	in = malloc((size_t)model_stage_input_elements(stage) * sizeof(float));
-	outbuf = malloc((size_t)model_stage_output_elements(stage) * sizeof(float));
-	if (!samples || !run_s || !whole || !in || !outbuf) {
+	if (measure_bufs_alloc(&b, stage, n, opt->repeat) != EP_OK) {
 		rc = ep_error_set(err, EP_ENOMEM, "out of memory profiling '%s'",
 				  model_graph_name(g));
 		goto out;
 	}
-	model_exec_synthetic_input(in, (size_t)model_stage_input_elements(stage), opt->input_seed);
-	for (int r = 0; r < total; r++) {
-		double t0;
-
-		memset(run_s, 0, n * sizeof(double));
-		t0 = ep_now_s();
-		rc = model_stage_run_timed(stage, in, outbuf, run_s, err);
-		if (rc)
-			goto out;
-		if (r >= opt->warmup) {
-			int k = r - opt->warmup;
-
-			whole[k] = ep_now_s() - t0;
-			/* Layer-major, so that each layer's samples are contiguous for the stats. */
-			for (size_t i = 0; i < n; i++)
-				samples[i * (size_t)opt->repeat + (size_t)k] = run_s[i];
-		}
-		if (progress)
-			progress(arg, r + 1, total);
-	}
+	model_exec_synthetic_input(b.in, (size_t)model_stage_input_elements(stage),
+				   opt->input_seed);
+	rc = measure_runs(stage, n, opt, progress, arg, &b, err);
+	if (rc)
+		goto out;
 	for (size_t i = 0; i < n; i++) {
 		struct model_lprofile_layer *l = &lp->layers[i];
 
-		model_lprofile_stats(&samples[i * (size_t)opt->repeat], (size_t)opt->repeat,
+		model_lprofile_stats(&b.samples[i * (size_t)opt->repeat], (size_t)opt->repeat,
 				     &l->median_s, &l->spread_s);
 		snprintf(l->kernel, sizeof(l->kernel), "%s",
 			 kernel_name(model_stage_layer_kernel(stage, i), i));
 	}
-	model_lprofile_stats(whole, (size_t)opt->repeat, &med, &spread);
+	model_lprofile_stats(b.whole, (size_t)opt->repeat, &med, &spread);
 	if (total_median_s)
 		*total_median_s = med;
 	lp->threads = threads;
 	lp->repeat = opt->repeat;
-	if (opt->host) {
-		snprintf(lp->host, sizeof(lp->host), "%s", opt->host);
-	} else if (gethostname(lp->host, sizeof(lp->host)) != 0) {
-		strcpy(lp->host, "-");
-	}
-	lp->host[sizeof(lp->host) - 1] = '\0';
-	/* The file format keeps names without blanks. */
-	for (char *c = lp->host; *c; c++)
-		if (*c == ' ' || *c == '\t' || *c == '#')
-			*c = '_';
-	if (!lp->host[0])
-		strcpy(lp->host, "-");
+	set_host(lp, opt->host);
 	*out = lp;
 	lp = NULL;
 out:
 	model_lprofile_destroy(lp);
 	model_stage_destroy(stage);
-	free(samples);
-	free(run_s);
-	free(whole);
-	free(in);
-	free(outbuf);
+	measure_bufs_release(&b);
 	return rc;
 }

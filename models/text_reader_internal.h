@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "ep_error.h"
 
@@ -48,6 +49,49 @@ static inline int split(char *s, char **fields, int max)
 		fields[n++] = tok;
 	}
 	return n;
+}
+
+/*
+ * The next line of `f` that has fields, read into *line (getline's buffer, *cap its size) and
+ * split into `fields` (at most `max`); c->line counts every line read. Returns the field count
+ * (> 0); 0 at the end of the file or on a read error (ferror(f) tells which); EP_EINVAL
+ * (PATH:LINE:) for a line with a NUL byte or more than `max` fields.
+ */
+static inline int text_next_fields(FILE *f, struct cursor *c, char **line, size_t *cap,
+				   char **fields, int max)
+{
+	ssize_t len;
+
+	while ((len = getline(line, cap, f)) >= 0) {
+		int n;
+
+		c->line++;
+		if ((ssize_t)strlen(*line) != len)
+			return bad(c, "contains a NUL byte");
+		n = split(*line, fields, max);
+		if (n < 0)
+			return bad(c, "more than %d fields", max);
+		if (n > 0)
+			return n;
+	}
+	return 0;
+}
+
+/* The fields of a file's first line are the header "MAGIC VERSION" with this reader's version.
+ * Returns EP_OK or EP_EINVAL (PATH:LINE:) naming the header expected or the version found. */
+static inline int text_check_header(const struct cursor *c, char **fields, int n, const char *magic,
+				    int version)
+{
+	char want[16];
+
+	snprintf(want, sizeof(want), "%d", version);
+	if (n != 2 || strcmp(fields[0], magic) != 0)
+		return bad(c, "expected the header '%s %d'", magic, version);
+	if (strcmp(fields[1], want) != 0)
+		return bad(c,
+			   "format version '%s' is not supported (this edgepipe reads version %d)",
+			   fields[1], version);
+	return EP_OK;
 }
 
 #endif
