@@ -4,16 +4,13 @@
  * device, and the speed-up; a heat map and a CSV.
  */
 #include <getopt.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "algo.h"
 #include "cli.h"
-#include "ep_json.h"
 #include "ep_units.h"
 #include "ep_util.h"
-#include "instance.h"
 #include "region.h"
 
 static const char *const region_usage[] = {
@@ -71,147 +68,25 @@ static bool parse_range(const char *opt, const char *s, bool flops, double *lo, 
 	return true;
 }
 
-static void print_text(const struct region_cmd *c, const struct model_profile *prof,
-		       const struct region_point *pts)
+static int run_region(const struct region_cmd *c)
 {
-	const struct region_spec *s = &c->spec;
-	int total = s->n_speed * s->n_bw, pays = 0, agree = 0, cut, best = -1;
-	double bstar = region_min_cut_bits(prof, &cut), w;
-
-	w = (double)(prof->cuts[prof->n_cuts - 1].cum_flops - prof->cuts[0].cum_flops);
-	for (int i = 0; i < total; i++) {
-		pays += pts[i].pays;
-		agree += pts[i].pays == pts[i].pays_closed;
-		if (pts[i].status == EP_OK && (best < 0 || pts[i].speedup > pts[best].speedup))
-			best = i;
-	}
-	printf("%s on %d identical nodes, %s (%s), at most %d cut(s)%s; W = %.4g GFLOP\n",
-	       prof->model, s->nodes, c->algo_name, algo_variant_name(s->algo_options.variant),
-	       region_max_split(s), s->parallel ? ", parallel" : "", w / 1e9);
-	if (isfinite(bstar))
-		printf("closed form: partitioning pays iff B / s > b* / W = %.6g bit/FLOP (b* = %.6g "
-		       "Mbit, the tensor after cut %d)\n", bstar / w, bstar / 1e6, cut);
-	else
-		printf("closed form: no interior cut with work on both sides: partitioning never "
-		       "pays\n");
-	printf("partitioning pays on %d of %d points; solver and closed form agree on %d\n", pays,
-	       total, agree);
-	if (best >= 0)
-		printf("largest speed-up %.4f (%d stages) at %.4g Mbit/s, %.4g GFLOP/s\n",
-		       pts[best].speedup, pts[best].stages, pts[best].bw_bps / 1e6,
-		       pts[best].speed_flops / 1e9);
-	printf("\nspeed-up T1 / T* (rows: device speed GFLOP/s; columns: bandwidth Mbit/s; '-' "
-	       "no plan)\n%10s", "");
-	for (int j = 0; j < s->n_bw; j++)
-		printf(" %7.4g", pts[j].bw_bps / 1e6);
-	printf("\n");
-	for (int i = s->n_speed - 1; i >= 0; i--) {
-		printf("%10.4g", pts[i * s->n_bw].speed_flops / 1e9);
-		for (int j = 0; j < s->n_bw; j++) {
-			const struct region_point *pt = &pts[i * s->n_bw + j];
-
-			if (pt->status == EP_OK)
-				printf(" %7.3f", pt->speedup);
-			else
-				printf(" %7s", "-");
-		}
-		printf("\n");
-	}
-}
-
-static void print_json(const struct region_cmd *c, const struct model_profile *prof,
-		       const struct region_point *pts)
-{
-	const struct region_spec *s = &c->spec;
-	int cut;
-	double bstar = region_min_cut_bits(prof, &cut);
-	json_t *points = json_array(), *o;
+	struct region_map *m = NULL;
 	struct ep_error err;
+	char base[160];
+	int rc = region_map_create(c->model, &c->prof_opts, &c->spec, &m, &err);
 
-	for (int i = 0; points && i < s->n_speed * s->n_bw; i++) {
-		const struct region_point *pt = &pts[i];
-		bool ok = pt->status == EP_OK;
-
-		json_array_append_new(
-			points,
-			json_pack("{s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:b, s:b, s:o, s:o}", "bw_bps",
-				  ep_json_num(pt->bw_bps), "speed_flops", ep_json_num(pt->speed_flops),
-				  "status", ok ? "ok" : ep_strerror(pt->status), "single_s",
-				  ep_json_num(pt->single_s), "best_s",
-				  ep_json_num(ok ? pt->best_s : NAN), "speedup",
-				  ep_json_num(ok ? pt->speedup : NAN), "stages",
-				  ok ? json_integer(pt->stages) : json_null(), "pays", pt->pays,
-				  "pays_closed", pt->pays_closed, "two_node_s",
-				  ep_json_num(pt->two_node_s), "speedup_bound",
-				  ep_json_num(pt->speedup_bound)));
-	}
-	o = json_pack("{s:o, s:i, s:o, s:s, s:i, s:b, s:o, s:o, s:o}", "model",
-		      ep_json_str(prof->model), "nodes", s->nodes, "algo", ep_json_str(c->algo_name),
-		      "variant", algo_variant_name(s->algo_options.variant), "max_split",
-		      region_max_split(s), "parallel", s->parallel, "min_cut_bits",
-		      ep_json_num(bstar), "min_cut", isfinite(bstar) ? json_integer(cut) : json_null(),
-		      "points", points ? points : json_null());
-	if (ep_json_dump(stdout, o, &err))
-		cli_fail(1, "%s", err.msg);
-}
-
-static int run_region(struct region_cmd *c)
-{
-	struct instance_spec is = { .model = c->model };
-	struct instance *inst = NULL;
-	struct region_point *pts = NULL;
-	struct ep_error err;
-	int rc;
-
-	is.profile = c->prof_opts;
-	is.cluster = cluster_spec_default(c->spec.nodes, 1);
-	is.problem = PROBLEM_OPTIONS_FELTIN;
-	is.seed = 1;
-	rc = instance_create(&is, &inst, &err);
-	if (rc)
-		return cli_fail(cli_exit_code(rc), "%s", err.msg);
-	pts = calloc((size_t)c->spec.n_speed * (size_t)c->spec.n_bw, sizeof(*pts));
-	if (!pts) {
-		rc = cli_fail(1, "out of memory");
-		goto out;
-	}
-	rc = region_compute(inst->profile, &c->spec, pts, &err);
-	if (rc) {
-		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
-		goto out;
-	}
-	if (c->fmt == CLI_CSV)
-		rc = region_write_csv(stdout, inst->profile, &c->spec, pts, &err);
-	else if (c->fmt == CLI_JSON)
-		print_json(c, inst->profile, pts);
-	else
-		print_text(c, inst->profile, pts);
-	if (rc) {
-		rc = cli_fail(1, "%s", err.msg);
-		goto out;
-	}
-	if (c->out_dir) {
-		char base[160], path[4096];
-		FILE *f;
-
-		rc = region_plot(inst->profile, &c->spec, pts, c->out_dir, NULL, base, sizeof(base),
-				 &err);
-		if (rc) {
-			rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
-			goto out;
-		}
-		snprintf(path, sizeof(path), "%s/%s.csv", c->out_dir, base);
-		f = fopen(path, "w");
-		if (!f || region_write_csv(f, inst->profile, &c->spec, pts, &err) || fclose(f)) {
-			rc = cli_fail(1, "cannot write '%s'", path);
-			goto out;
-		}
+	if (!rc)
+		rc = region_map_write(stdout,
+				      c->fmt == CLI_CSV	   ? REGION_CSV
+				      : c->fmt == CLI_JSON ? REGION_JSON
+							   : REGION_TEXT,
+				      m, &err);
+	if (!rc && c->out_dir &&
+	    !(rc = region_map_save(m, c->out_dir, NULL, base, sizeof(base), &err)))
 		fprintf(stderr, "wrote %s/%s.{png,svg,gp,dat,csv}\n", c->out_dir, base);
-	}
-	rc = 0;
-out:
-	free(pts);
-	instance_destroy(inst);
+	if (rc)
+		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
+	region_map_destroy(m);
 	return rc;
 }
 

@@ -14,6 +14,7 @@
 
 #include "algo.h"
 #include "cluster.h"
+#include "ep_json.h"
 #include "plan.h"
 #include "plot_internal.h"
 #include "problem.h"
@@ -223,35 +224,37 @@ int region_max_split(const struct region_spec *spec)
 	return o ? (int)algo_options_int(&spec->algo_options, o) : 0;
 }
 
-int region_plot(const struct model_profile *prof, const struct region_spec *spec,
-		const struct region_point *pts, const char *dir, const struct plot_options *opt,
-		char *base_out, size_t base_size, struct ep_error *err)
+/* What the heat map's title counts: the points where partitioning pays, those where the
+ * solver and the closed form agree, and the largest speed-up (at least 1). */
+struct region_counts {
+	int total, pays, agree;
+	double smax;
+};
+
+static struct region_counts region_count(const struct region_spec *spec,
+					 const struct region_point *pts)
 {
-	char gnuplot[PATH_MAX], base[128], model[72], path[PATH_MAX + 160];
-	unsigned formats = opt && opt->formats ? opt->formats : PLOT_PNG | PLOT_SVG;
-	struct plot_file dat = { NULL }, gpf = { NULL };
-	FILE *gp;
-	int rc, cut, pays = 0, agree = 0, total = spec->n_speed * spec->n_bw;
-	double bstar = region_min_cut_bits(prof, &cut), w = work(prof, (int)prof->n_cuts - 1);
-	double smax = 1;
+	struct region_counts c = {spec->n_speed * spec->n_bw, 0, 0, 1};
 
-	rc = plot_gnuplot_find(gnuplot, sizeof(gnuplot), err);
-	if (!rc)
-		rc = plot_prepare_dir(dir, err);
-	if (rc)
-		return rc;
-	plot_safe_name(prof->model, model, sizeof(model));
-	snprintf(base, sizeof(base), "region-%s-N%d", model, spec->nodes);
-	if (base_out && base_size)
-		snprintf(base_out, base_size, "%s", base);
-	for (int i = 0; i < total; i++) {
-		pays += pts[i].pays;
-		agree += pts[i].pays == pts[i].pays_closed;
+	for (int i = 0; i < c.total; i++) {
+		c.pays += pts[i].pays;
+		c.agree += pts[i].pays == pts[i].pays_closed;
 		if (pts[i].status == EP_OK)
-			smax = fmax(smax, pts[i].speedup);
+			c.smax = fmax(c.smax, pts[i].speedup);
 	}
+	return c;
+}
 
-	EP_CHECK_GOTO(plot_file_open(&dat, dir, base, "dat", err), rc, out);
+/* The heat map's data: index 0 the speed-ups, index 1 the closed-form boundary. */
+static int region_dat_write(const struct model_profile *prof, const struct region_spec *spec,
+			    const struct region_point *pts, const char *dir, const char *base,
+			    struct ep_error *err)
+{
+	struct plot_file dat = {NULL};
+	int cut, rc;
+	double bstar = region_min_cut_bits(prof, &cut), w = work(prof, (int)prof->n_cuts - 1);
+
+	EP_CHECK(plot_file_open(&dat, dir, base, "dat", err));
 	fprintf(dat.f, "# edgepipe region of %s on %d identical nodes (Feltin's metric)\n"
 		     "# index 0: bandwidth bit/s, speed FLOP/s, speed-up (1 where the solver found "
 		     "no plan better than one device; 0 where it found none)\n", prof->model,
@@ -272,24 +275,41 @@ int region_plot(const struct model_profile *prof, const struct region_spec *spec
 
 		fprintf(dat.f, "%.9g %.9g 1\n", s * bstar / w, s);
 	}
-	EP_CHECK_GOTO(plot_file_commit(&dat, err), rc, out);
+	rc = plot_file_commit(&dat, err);
+	plot_file_abort(&dat);
+	return rc;
+}
 
-	EP_CHECK_GOTO(plot_file_open(&gpf, dir, base, "gp", err), rc, out);
+/* The gnuplot script that draws the .dat into `formats` (PLOT_PNG, PLOT_SVG). */
+static int region_gp_write(const struct model_profile *prof, const struct region_spec *spec,
+			   const struct region_point *pts, const char *dir, const char *base,
+			   const char *model, unsigned formats, struct ep_error *err)
+{
+	struct plot_file gpf = {NULL};
+	struct region_counts n = region_count(spec, pts);
+	int cut, rc;
+	double bstar = region_min_cut_bits(prof, &cut);
+	FILE *gp;
+
+	EP_CHECK(plot_file_open(&gpf, dir, base, "gp", err));
 	gp = gpf.f;
-	fprintf(gp, "# edgepipe region: speed-up of partitioning over the best single device\n"
-		    "# data: %s.dat; re-plot from this directory with: gnuplot %s.gp\n"
-		    "reset session\nset encoding utf8\nset view map\nset logscale xy\n"
-		    "set format x '%%.0e'\nset format y '%%.0e'\n"
-		    "set xlabel 'link bandwidth (bit/s)'\nset ylabel 'device speed (FLOP/s)'\n"
-		    "set cblabel 'speed-up T1 / T*'\nset cbrange [1:%g]\n"
-		    "set palette defined (0 '#f0f0f0', 1 '#fdd49e', 2 '#ef6548', 3 '#7f0000')\n"
-		    "set key bottom right box opaque\n", base, base, smax > 1 ? smax : 2.0);
-	fprintf(gp, "set title \"%s on %d identical nodes (%s, at most %d cuts%s): partitioning "
-		    "pays on %d of %d points\\nsolver and closed form agree on %d; dashed: "
-		    "B = s b*/W, b* = %.4g Mbit (cut %d)\"\n",
+	fprintf(gp,
+		"# edgepipe region: speed-up of partitioning over the best single device\n"
+		"# data: %s.dat; re-plot from this directory with: gnuplot %s.gp\n"
+		"reset session\nset encoding utf8\nset view map\nset logscale xy\n"
+		"set format x '%%.0e'\nset format y '%%.0e'\n"
+		"set xlabel 'link bandwidth (bit/s)'\nset ylabel 'device speed (FLOP/s)'\n"
+		"set cblabel 'speed-up T1 / T*'\nset cbrange [1:%g]\n"
+		"set palette defined (0 '#f0f0f0', 1 '#fdd49e', 2 '#ef6548', 3 '#7f0000')\n"
+		"set key bottom right box opaque\n",
+		base, base, n.smax > 1 ? n.smax : 2.0);
+	fprintf(gp,
+		"set title \"%s on %d identical nodes (%s, at most %d cuts%s): partitioning "
+		"pays on %d of %d points\\nsolver and closed form agree on %d; dashed: "
+		"B = s b*/W, b* = %.4g Mbit (cut %d)\"\n",
 		model, spec->nodes, spec->algo ? spec->algo->name : "feltin",
-		region_max_split(spec), spec->parallel ? ", parallel" : "", pays, total, agree,
-		bstar / 1e6, cut);
+		region_max_split(spec), spec->parallel ? ", parallel" : "", n.pays, n.total,
+		n.agree, bstar / 1e6, cut);
 	fprintf(gp, "set xrange [%g:%g]\nset yrange [%g:%g]\n", spec->bw_min_bps,
 		spec->bw_max_bps, spec->speed_min_flops, spec->speed_max_flops);
 	for (int f = 0; f < 2; f++) {
@@ -302,11 +322,204 @@ int region_plot(const struct model_profile *prof, const struct region_spec *spec
 			    "title 'closed form (2)'\nunset output\n",
 			base, f ? "svg" : "png", base, base);
 	}
-	EP_CHECK_GOTO(plot_file_commit(&gpf, err), rc, out);
-	snprintf(path, sizeof(path), "%s.gp", base);
-	rc = plot_run_gnuplot(gnuplot, dir, path, err);
-out:
-	plot_file_abort(&dat);
+	rc = plot_file_commit(&gpf, err);
 	plot_file_abort(&gpf);
 	return rc;
+}
+
+int region_plot(const struct model_profile *prof, const struct region_spec *spec,
+		const struct region_point *pts, const char *dir, const struct plot_options *opt,
+		char *base_out, size_t base_size, struct ep_error *err)
+{
+	char gnuplot[PATH_MAX], base[128], model[72], path[PATH_MAX + 160];
+	unsigned formats = opt && opt->formats ? opt->formats : PLOT_PNG | PLOT_SVG;
+
+	EP_CHECK(plot_gnuplot_find(gnuplot, sizeof(gnuplot), err));
+	EP_CHECK(plot_prepare_dir(dir, err));
+	plot_safe_name(prof->model, model, sizeof(model));
+	snprintf(base, sizeof(base), "region-%s-N%d", model, spec->nodes);
+	if (base_out && base_size)
+		snprintf(base_out, base_size, "%s", base);
+	EP_CHECK(region_dat_write(prof, spec, pts, dir, base, err));
+	EP_CHECK(region_gp_write(prof, spec, pts, dir, base, model, formats, err));
+	snprintf(path, sizeof(path), "%s.gp", base);
+	return plot_run_gnuplot(gnuplot, dir, path, err);
+}
+
+/* ---- the map and its report ---- */
+
+int region_map_create(const char *model, const struct model_profile_options *opts,
+		      const struct region_spec *spec, struct region_map **out, struct ep_error *err)
+{
+	struct instance_spec is = {.model = model};
+	struct region_map *m = calloc(1, sizeof(*m));
+	int rc;
+
+	*out = NULL;
+	if (!m)
+		return ep_error_set(err, EP_ENOMEM, "out of memory");
+	m->spec = *spec;
+	is.profile = *opts;
+	is.cluster = cluster_spec_default(spec->nodes, 1);
+	is.problem = PROBLEM_OPTIONS_FELTIN;
+	is.seed = 1;
+	EP_CHECK_GOTO(instance_create(&is, &m->inst, err), rc, fail);
+	m->pts = calloc((size_t)spec->n_speed * (size_t)spec->n_bw, sizeof(*m->pts));
+	if (!m->pts) {
+		rc = ep_error_set(err, EP_ENOMEM, "out of memory");
+		goto fail;
+	}
+	EP_CHECK_GOTO(region_compute(m->inst->profile, spec, m->pts, err), rc, fail);
+	*out = m;
+	return EP_OK;
+fail:
+	region_map_destroy(m);
+	return rc;
+}
+
+void region_map_destroy(struct region_map *m)
+{
+	if (!m)
+		return;
+	free(m->pts);
+	instance_destroy(m->inst);
+	free(m);
+}
+
+static const char *region_algo_name(const struct region_spec *s)
+{
+	return s->algo ? s->algo->name : "feltin";
+}
+
+/* The text report's summary: the closed form, where it pays, the largest speed-up. */
+static void region_summary_write(FILE *f, const struct region_map *m)
+{
+	const struct model_profile *prof = m->inst->profile;
+	const struct region_spec *s = &m->spec;
+	const struct region_point *pts = m->pts;
+	int total = s->n_speed * s->n_bw, pays = 0, agree = 0, cut, best = -1;
+	double bstar = region_min_cut_bits(prof, &cut), w = work(prof, (int)prof->n_cuts - 1);
+
+	for (int i = 0; i < total; i++) {
+		pays += pts[i].pays;
+		agree += pts[i].pays == pts[i].pays_closed;
+		if (pts[i].status == EP_OK && (best < 0 || pts[i].speedup > pts[best].speedup))
+			best = i;
+	}
+	fprintf(f, "%s on %d identical nodes, %s (%s), at most %d cut(s)%s; W = %.4g GFLOP\n",
+		prof->model, s->nodes, region_algo_name(s),
+		algo_variant_name(s->algo_options.variant), region_max_split(s),
+		s->parallel ? ", parallel" : "", w / 1e9);
+	if (isfinite(bstar))
+		fprintf(f,
+			"closed form: partitioning pays iff B / s > b* / W = %.6g bit/FLOP (b* = "
+			"%.6g Mbit, the tensor after cut %d)\n",
+			bstar / w, bstar / 1e6, cut);
+	else
+		fprintf(f, "closed form: no interior cut with work on both sides: partitioning "
+			   "never pays\n");
+	fprintf(f, "partitioning pays on %d of %d points; solver and closed form agree on %d\n",
+		pays, total, agree);
+	if (best >= 0)
+		fprintf(f, "largest speed-up %.4f (%d stages) at %.4g Mbit/s, %.4g GFLOP/s\n",
+			pts[best].speedup, pts[best].stages, pts[best].bw_bps / 1e6,
+			pts[best].speed_flops / 1e9);
+}
+
+/* The text report: the summary, then the speed-up table. */
+static void region_text_write(FILE *f, const struct region_map *m)
+{
+	const struct region_spec *s = &m->spec;
+	const struct region_point *pts = m->pts;
+
+	region_summary_write(f, m);
+	fprintf(f,
+		"\nspeed-up T1 / T* (rows: device speed GFLOP/s; columns: bandwidth Mbit/s; "
+		"'-' no plan)\n%10s",
+		"");
+	for (int j = 0; j < s->n_bw; j++)
+		fprintf(f, " %7.4g", pts[j].bw_bps / 1e6);
+	fprintf(f, "\n");
+	for (int i = s->n_speed - 1; i >= 0; i--) {
+		fprintf(f, "%10.4g", pts[i * s->n_bw].speed_flops / 1e9);
+		for (int j = 0; j < s->n_bw; j++) {
+			const struct region_point *pt = &pts[i * s->n_bw + j];
+
+			if (pt->status == EP_OK)
+				fprintf(f, " %7.3f", pt->speedup);
+			else
+				fprintf(f, " %7s", "-");
+		}
+		fprintf(f, "\n");
+	}
+}
+
+static json_t *region_point_json(const struct region_point *pt)
+{
+	bool ok = pt->status == EP_OK;
+
+	return json_pack("{s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:b, s:b, s:o, s:o}", "bw_bps",
+			 ep_json_num(pt->bw_bps), "speed_flops", ep_json_num(pt->speed_flops),
+			 "status", ok ? "ok" : ep_strerror(pt->status), "single_s",
+			 ep_json_num(pt->single_s), "best_s", ep_json_num(ok ? pt->best_s : NAN),
+			 "speedup", ep_json_num(ok ? pt->speedup : NAN), "stages",
+			 ok ? json_integer(pt->stages) : json_null(), "pays", pt->pays,
+			 "pays_closed", pt->pays_closed, "two_node_s", ep_json_num(pt->two_node_s),
+			 "speedup_bound", ep_json_num(pt->speedup_bound));
+}
+
+static int region_json_write(FILE *f, const struct region_map *m, struct ep_error *err)
+{
+	const struct model_profile *prof = m->inst->profile;
+	const struct region_spec *s = &m->spec;
+	int cut;
+	double bstar = region_min_cut_bits(prof, &cut);
+	json_t *points = json_array();
+
+	for (int i = 0; points && i < s->n_speed * s->n_bw; i++)
+		json_array_append_new(points, region_point_json(&m->pts[i]));
+	return ep_json_dump(f,
+			    json_pack("{s:o, s:i, s:o, s:s, s:i, s:b, s:o, s:o, s:o}", "model",
+				      ep_json_str(prof->model), "nodes", s->nodes, "algo",
+				      ep_json_str(region_algo_name(s)), "variant",
+				      algo_variant_name(s->algo_options.variant), "max_split",
+				      region_max_split(s), "parallel", s->parallel, "min_cut_bits",
+				      ep_json_num(bstar), "min_cut",
+				      isfinite(bstar) ? json_integer(cut) : json_null(), "points",
+				      points ? points : json_null()),
+			    err);
+}
+
+int region_map_write(FILE *f, enum region_format fmt, const struct region_map *m,
+		     struct ep_error *err)
+{
+	if (fmt == REGION_CSV)
+		return region_write_csv(f, m->inst->profile, &m->spec, m->pts, err);
+	if (fmt == REGION_JSON)
+		return region_json_write(f, m, err);
+	region_text_write(f, m);
+	if (ferror(f))
+		return ep_error_set(err, EP_EIO, "cannot write the region report");
+	return EP_OK;
+}
+
+int region_map_save(const struct region_map *m, const char *dir, const struct plot_options *opt,
+		    char *base, size_t base_size, struct ep_error *err)
+{
+	char name[160], path[PATH_MAX];
+	FILE *f;
+	int rc;
+
+	EP_CHECK(
+		region_plot(m->inst->profile, &m->spec, m->pts, dir, opt, name, sizeof(name), err));
+	if (base && base_size)
+		snprintf(base, base_size, "%s", name);
+	snprintf(path, sizeof(path), "%s/%s.csv", dir, name);
+	f = fopen(path, "w");
+	if (!f)
+		return ep_error_set(err, EP_EIO, "cannot write '%s'", path);
+	rc = region_write_csv(f, m->inst->profile, &m->spec, m->pts, err);
+	if (fclose(f) || rc)
+		return ep_error_set(err, EP_EIO, "cannot write '%s'", path);
+	return EP_OK;
 }

@@ -44,6 +44,7 @@
 
 #include "algo.h"
 #include "ep_error.h"
+#include "instance.h"
 #include "model_profile.h"
 #include "plot.h"
 
@@ -105,6 +106,46 @@ int region_compute(const struct model_profile *prof, const struct region_spec *s
  * best_s, speedup, stages, pays, pays_closed, two_node_s, speedup_bound. EP_OK or EP_EIO. */
 int region_write_csv(FILE *f, const struct model_profile *prof, const struct region_spec *spec,
 		     const struct region_point *pts, struct ep_error *err);
+
+/*
+ * A solved region: the model's profile and every grid point. Plain struct, owned by its
+ * creator (region_map_destroy).
+ */
+struct region_map {
+	struct region_spec spec;  /* as solved */
+	struct instance *inst;	  /* the model's instance (its graph and profile) */
+	struct region_point *pts; /* spec.n_speed * spec.n_bw, as region_compute */
+};
+
+/*
+ * Build `model` (zoo name or model file) with the profile options `opts` and solve the grid of
+ * `spec` (region_compute); *out is owned by the caller. The instance has spec->nodes nodes and
+ * Feltin's metric; only its profile matters. Errors: instance_create's (the model: EP_ENOTFOUND,
+ * EP_EINVAL), region_compute's, EP_ENOMEM.
+ */
+int region_map_create(const char *model, const struct model_profile_options *opts,
+		      const struct region_spec *spec, struct region_map **out,
+		      struct ep_error *err);
+/* Free. Accepts NULL. */
+void region_map_destroy(struct region_map *m);
+
+enum region_format { REGION_TEXT, REGION_CSV, REGION_JSON };
+
+/*
+ * The report of 'edgepipe region': text (a summary: the closed form, where partitioning pays,
+ * the largest speed-up; then the speed-up table, rows of speed from the fastest down, columns
+ * of bandwidth), CSV (region_write_csv) or one JSON object (the spec, b* and every point).
+ * EP_OK, EP_ENOMEM or EP_EIO.
+ */
+int region_map_write(FILE *f, enum region_format fmt, const struct region_map *m,
+		     struct ep_error *err);
+
+/*
+ * The map's files in `dir`: the heat map (region_plot) and the CSV (region-MODEL-NnN.csv);
+ * `base` as region_plot's. Errors: region_plot's, EP_EIO ("cannot write 'PATH'").
+ */
+int region_map_save(const struct region_map *m, const char *dir, const struct plot_options *opt,
+		    char *base, size_t base_size, struct ep_error *err);
 
 /*
  * The heat map: speed-up against bandwidth (x) and device speed (y), both logarithmic, with the
