@@ -4,15 +4,14 @@
  * kind) or write the layer profile file that --compute profile:FILE reads (model_lprofile.h).
  */
 #include <getopt.h>
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
-#include "ep_json.h"
 #include "ep_util.h"
 #include "model_lprofile.h"
+#include "model_lprofile_report.h"
 #include "model_weights.h"
 #include "model_zoo.h"
 
@@ -35,145 +34,12 @@ static const char profile_usage[] =
 	"  --format text|csv|json     (default text)\n"
 	"  --host NAME                the host recorded in the profile (default: host name)\n";
 
-/* Per layer kind (op): layers, FLOPs, time, and the FLOPs of the layers that took time. */
-struct kind_sum {
-	char op[MODEL_OP_MAX];
-	int layers;
-	int64_t flops, timed_flops;
-	double time_s;
-};
-
-static int kind_sums(const struct model_lprofile *lp, struct kind_sum **out)
-{
-	struct kind_sum *k = calloc(lp->n_layers, sizeof(*k));
-	int n = 0;
-
-	*out = k;
-	if (!k)
-		return -1;
-	for (size_t i = 0; i < lp->n_layers; i++) {
-		const struct model_lprofile_layer *l = &lp->layers[i];
-		int j;
-
-		for (j = 0; j < n && strcmp(k[j].op, l->op) != 0; j++)
-			;
-		if (j == n)
-			snprintf(k[n++].op, sizeof(k[0].op), "%s", l->op);
-		k[j].layers++;
-		k[j].flops += l->flops;
-		k[j].time_s += l->median_s;
-		if (l->median_s > 0)
-			k[j].timed_flops += l->flops;
-	}
-	return n;
-}
-
-static double kind_gflops(const struct kind_sum *k)
-{
-	return k->time_s > 0 ? (double)k->timed_flops / k->time_s / 1e9 : 0.0;
-}
-
 static void progress_tty(void *arg, int done, int total)
 {
 	fprintf(stderr, "\rprofile %s: run %d/%d", (const char *)arg, done, total);
 	if (done == total)
 		fputc('\n', stderr);
 	fflush(stderr);
-}
-
-static void print_text(const struct model_lprofile *lp, const struct kind_sum *k, int nk,
-		       double total_s)
-{
-	double sum = 0;
-	int64_t flops = 0;
-
-	printf("%s: %zu layers, %d thread(s), median of %d runs on %s\n", lp->model, lp->n_layers,
-	       lp->threads, lp->repeat, lp->host);
-	printf("%-40s %-24s %-8s %14s %11s %11s %9s\n", "layer", "op", "kernel", "flops",
-	       "median_ms", "spread_ms", "GFLOP/s");
-	for (size_t i = 0; i < lp->n_layers; i++) {
-		const struct model_lprofile_layer *l = &lp->layers[i];
-		double gf = model_lprofile_layer_gflops(l);
-
-		printf("%-40s %-24s %-8s %14" PRId64 " %11.4f %11.4f ", l->name, l->op, l->kernel,
-		       l->flops, l->median_s * 1e3, l->spread_s * 1e3);
-		if (gf > 0)
-			printf("%9.2f\n", gf);
-		else
-			printf("%9s\n", "-");
-		sum += l->median_s;
-		flops += l->flops;
-	}
-	printf("\nby layer kind (GFLOP/s over the layers that took time):\n");
-	printf("%-24s %7s %16s %11s %7s %9s\n", "op", "layers", "flops", "time_ms", "share",
-	       "GFLOP/s");
-	for (int j = 0; j < nk; j++)
-		printf("%-24s %7d %16" PRId64 " %11.3f %6.1f%% %9.2f\n", k[j].op, k[j].layers,
-		       k[j].flops, k[j].time_s * 1e3, sum > 0 ? 100.0 * k[j].time_s / sum : 0.0,
-		       kind_gflops(&k[j]));
-	printf("\nsum of layer medians %.3f ms (%.2f GFLOP/s over %" PRId64 " FLOPs); median whole "
-	       "run %.3f ms\n", sum * 1e3, sum > 0 ? (double)flops / sum / 1e9 : 0.0, flops,
-	       total_s * 1e3);
-}
-
-static void print_csv(const struct model_lprofile *lp, const struct kind_sum *k, int nk,
-		      bool by_kind)
-{
-	if (by_kind) {
-		printf("model,op,layers,flops,time_s,gflops\n");
-		for (int j = 0; j < nk; j++) {
-			cli_csv_field(stdout, lp->model);
-			printf(",");
-			cli_csv_field(stdout, k[j].op);
-			printf(",%d,%" PRId64 ",%.9g,%.6g\n", k[j].layers, k[j].flops, k[j].time_s,
-			       kind_gflops(&k[j]));
-		}
-		return;
-	}
-	printf("model,index,layer,op,kernel,flops,median_s,spread_s,gflops,threads,repeat\n");
-	for (size_t i = 0; i < lp->n_layers; i++) {
-		const struct model_lprofile_layer *l = &lp->layers[i];
-
-		cli_csv_field(stdout, lp->model);
-		printf(",%zu,", i);
-		cli_csv_field(stdout, l->name);
-		printf(",");
-		cli_csv_field(stdout, l->op);
-		printf(",%s,%" PRId64 ",%.9g,%.9g,%.6g,%d,%d\n", l->kernel, l->flops, l->median_s,
-		       l->spread_s, model_lprofile_layer_gflops(l), lp->threads, lp->repeat);
-	}
-}
-
-static void print_json(const struct model_lprofile *lp, const struct kind_sum *k, int nk,
-		       double total_s)
-{
-	json_t *layers = json_array(), *kinds = json_array(), *o;
-	struct ep_error err;
-	char fp[17];
-
-	for (size_t i = 0; layers && i < lp->n_layers; i++) {
-		const struct model_lprofile_layer *l = &lp->layers[i];
-
-		json_array_append_new(
-			layers, json_pack("{s:o, s:o, s:s, s:I, s:o, s:o, s:o}", "layer",
-					  ep_json_str(l->name), "op", ep_json_str(l->op), "kernel",
-					  l->kernel, "flops", (json_int_t)l->flops, "median_s",
-					  ep_json_num(l->median_s), "spread_s", ep_json_num(l->spread_s),
-					  "gflops", ep_json_num(model_lprofile_layer_gflops(l))));
-	}
-	for (int j = 0; kinds && j < nk; j++)
-		json_array_append_new(
-			kinds, json_pack("{s:o, s:i, s:I, s:o, s:o}", "op", ep_json_str(k[j].op),
-					 "layers", k[j].layers, "flops", (json_int_t)k[j].flops,
-					 "time_s", ep_json_num(k[j].time_s), "gflops",
-					 ep_json_num(kind_gflops(&k[j]))));
-	snprintf(fp, sizeof(fp), "%016" PRIx64, lp->fingerprint);
-	o = json_pack("{s:o, s:s, s:i, s:i, s:o, s:o, s:o, s:o}", "model", ep_json_str(lp->model),
-		      "fingerprint", fp, "threads", lp->threads, "repeat", lp->repeat, "host",
-		      ep_json_str(lp->host), "whole_run_median_s", ep_json_num(total_s), "layers",
-		      layers ? layers : json_null(), "kinds", kinds ? kinds : json_null());
-	if (ep_json_dump(stdout, o, &err))
-		cli_fail(1, "%s", err.msg);
 }
 
 enum { O_THREADS = 256, O_REPEAT, O_WARMUP, O_SEED, O_WEIGHTS, O_BY, O_FORMAT, O_HOST, O_HELP };
@@ -254,10 +120,9 @@ static int profile_run(struct profile_cmd *c, const char *model)
 	struct model_graph *g = NULL;
 	struct model_weights *w = NULL;
 	struct model_lprofile *lp = NULL;
-	struct kind_sum *kinds = NULL;
 	struct ep_error err;
 	double total_s = 0;
-	int nk, rc;
+	int rc;
 
 	c->ro.input_seed = c->seed;
 	rc = model_zoo_open_weights(model, c->weights_path, c->seed, &g, &w, &err);
@@ -266,33 +131,19 @@ static int profile_run(struct profile_cmd *c, const char *model)
 		rc = model_lprofile_measure(w, &c->ro, isatty(STDERR_FILENO) ? progress_tty : NULL,
 					    name, &lp, &total_s, &err);
 	}
-	if (rc) {
-		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
-		goto out;
-	}
-	nk = kind_sums(lp, &kinds);
-	if (nk < 0) {
-		rc = cli_fail(1, "out of memory");
-		goto out;
-	}
-	if (c->output) {
+	if (!rc && c->output)
 		rc = model_lprofile_save(lp, c->output, &err);
-		if (rc) {
-			rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
-			goto out;
-		}
-	}
-	if (c->fmt == CLI_CSV)
-		print_csv(lp, kinds, nk, c->by_kind);
-	else if (c->fmt == CLI_JSON)
-		print_json(lp, kinds, nk, total_s);
-	else if (!c->output)
-		print_text(lp, kinds, nk, total_s);
-	else
+	if (!rc && (c->fmt != CLI_TEXT || !c->output))
+		rc = model_lprofile_report_write(stdout,
+						 c->fmt == CLI_JSON  ? MODEL_REPORT_JSON
+						 : c->fmt == CLI_CSV ? MODEL_REPORT_CSV
+								     : MODEL_REPORT_TEXT,
+						 lp, total_s, c->by_kind, &err);
+	else if (!rc)
 		printf("wrote %s: %s, %zu layers, %d thread(s), %d runs; median whole run %.3f ms\n",
 		       c->output, lp->model, lp->n_layers, lp->threads, lp->repeat, total_s * 1e3);
-out:
-	free(kinds);
+	if (rc)
+		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
 	model_lprofile_destroy(lp);
 	model_weights_destroy(w);
 	model_graph_destroy(g);
