@@ -1,14 +1,12 @@
 /*
  * edgepipe models; edgepipe model show|export|import.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "ep_json.h"
 #include "ep_util.h"
 #include "model_exec.h"
 #include "model_file.h"
@@ -18,16 +16,11 @@
 #include "model_weights.h"
 #include "model_zoo.h"
 
-#define MIB (1024.0 * 1024.0)
-
-static int count_cuts(const struct model_graph *g, enum model_cut_rule rule, size_t *n,
-		      struct ep_error *err)
+static enum model_report_format report_format(enum cli_format fmt)
 {
-	int *cuts;
-	int rc = model_cut_points(g, rule, &cuts, n, err);
-
-	free(cuts);
-	return rc;
+	return fmt == CLI_JSON	? MODEL_REPORT_JSON
+	       : fmt == CLI_CSV ? MODEL_REPORT_CSV
+				: MODEL_REPORT_TEXT;
 }
 
 static const char models_usage[] =
@@ -44,7 +37,7 @@ int cmd_models(int argc, char **argv)
 	};
 	enum cli_format fmt = CLI_TEXT;
 	struct ep_error err;
-	json_t *arr;
+	int rc;
 
 	for (int c; (c = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
 		switch (c) {
@@ -63,57 +56,8 @@ int cmd_models(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_fail(2, "models: unexpected argument '%s'", argv[optind]);
-
-	if (fmt == CLI_TEXT)
-		printf("%-18s %-12s %6s %12s %9s %11s %15s\n", "model", "input", "layers",
-		       "params", "GFLOPs", "cuts_exact", "cuts_published");
-	else if (fmt == CLI_CSV)
-		printf("model,keras_name,input,layers,params,params_trainable,flops,cuts_exact,"
-		       "cuts_published\n");
-	arr = fmt == CLI_JSON ? json_array() : NULL;
-	for (size_t i = 0; i < model_zoo_count; i++) {
-		struct model_graph *g;
-		size_t exact, published;
-		char input[64];
-		int rc = model_zoo_build(model_zoo[i].name, &g, &err);
-
-		if (!rc)
-			rc = count_cuts(g, MODEL_CUTS_EXACT, &exact, &err);
-		if (!rc)
-			rc = count_cuts(g, MODEL_CUTS_PUBLISHED, &published, &err);
-		if (rc) {
-			model_graph_destroy(g);
-			json_decref(arr);
-			return cli_fail(cli_exit_code(rc), "%s", err.msg);
-		}
-		model_report_shape(model_graph_layer(g, 0), input, sizeof(input));
-		if (fmt == CLI_TEXT)
-			printf("%-18s %-12s %6zu %12" PRId64 " %9.3f %11zu %15zu\n",
-			       model_zoo[i].name, input, model_graph_layer_count(g),
-			       model_graph_params(g), model_graph_flops(g) / 1e9, exact,
-			       published);
-		else if (fmt == CLI_CSV)
-			printf("%s,%s,%s,%zu,%" PRId64 ",%" PRId64 ",%" PRId64 ",%zu,%zu\n",
-			       model_zoo[i].name, model_zoo[i].keras_name, input,
-			       model_graph_layer_count(g), model_graph_params(g),
-			       model_graph_params_trainable(g), model_graph_flops(g), exact,
-			       published);
-		else
-			json_array_append_new(
-				arr, json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}",
-					       "model", model_zoo[i].name, "keras_name",
-					       model_zoo[i].keras_name, "input", input, "layers",
-					       (json_int_t)model_graph_layer_count(g), "params",
-					       (json_int_t)model_graph_params(g), "params_trainable",
-					       (json_int_t)model_graph_params_trainable(g), "flops",
-					       (json_int_t)model_graph_flops(g), "cuts_exact",
-					       (json_int_t)exact, "cuts_published",
-					       (json_int_t)published));
-		model_graph_destroy(g);
-	}
-	if (fmt == CLI_JSON && ep_json_dump(stdout, arr, &err))
-		return cli_fail(1, "%s", err.msg);
-	return 0;
+	rc = model_report_zoo_write(stdout, report_format(fmt), &err);
+	return rc ? cli_fail(cli_exit_code(rc), "%s", err.msg) : 0;
 }
 
 static const char show_usage[] =
@@ -265,9 +209,7 @@ static int model_show(struct model_graph *g, const struct model_profile_options 
 					  strcmp(table, "layers") != 0, exec_mem, &whole,
 					  ex->threads };
 
-		rc = model_report_write(stdout, fmt == CLI_JSON ? MODEL_REPORT_JSON
-						: fmt == CLI_CSV ? MODEL_REPORT_CSV
-								 : MODEL_REPORT_TEXT, &r, &err);
+		rc = model_report_write(stdout, report_format(fmt), &r, &err);
 	}
 	model_profile_destroy(p);
 	free(exec_mem);

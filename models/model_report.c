@@ -11,7 +11,9 @@
 
 #include "ep_json.h"
 #include "ep_util.h"
+#include "model_cut.h"
 #include "model_weights.h"
+#include "model_zoo.h"
 
 #define MIB (1024.0 * 1024.0)
 
@@ -283,5 +285,104 @@ int model_report_write(FILE *f, enum model_report_format fmt, const struct model
 	if (fmt == MODEL_REPORT_JSON)
 		return report_json(f, r, err);
 	report_table(f, r, fmt);
+	if (ferror(f))
+		return ep_error_set(err, EP_EIO, "cannot write the model report");
+	return EP_OK;
+}
+
+/* ---- the zoo ---- */
+
+/* What 'edgepipe models' shows of one zoo model. */
+struct zoo_row {
+	const struct model_zoo_entry *entry;
+	const struct model_graph *g;
+	size_t cuts_exact, cuts_published;
+	char input[64];
+};
+
+static int count_cuts(const struct model_graph *g, enum model_cut_rule rule, size_t *n,
+		      struct ep_error *err)
+{
+	int *cuts;
+	int rc = model_cut_points(g, rule, &cuts, n, err);
+
+	free(cuts);
+	return rc;
+}
+
+static void zoo_row_write(FILE *f, enum model_report_format fmt, const struct zoo_row *r)
+{
+	const struct model_graph *g = r->g;
+
+	if (fmt == MODEL_REPORT_TEXT)
+		fprintf(f, "%-18s %-12s %6zu %12" PRId64 " %9.3f %11zu %15zu\n", r->entry->name,
+			r->input, model_graph_layer_count(g), model_graph_params(g),
+			model_graph_flops(g) / 1e9, r->cuts_exact, r->cuts_published);
+	else
+		fprintf(f, "%s,%s,%s,%zu,%" PRId64 ",%" PRId64 ",%" PRId64 ",%zu,%zu\n",
+			r->entry->name, r->entry->keras_name, r->input, model_graph_layer_count(g),
+			model_graph_params(g), model_graph_params_trainable(g),
+			model_graph_flops(g), r->cuts_exact, r->cuts_published);
+}
+
+static json_t *zoo_row_json(const struct zoo_row *r)
+{
+	const struct model_graph *g = r->g;
+
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "model", r->entry->name,
+			 "keras_name", r->entry->keras_name, "input", r->input, "layers",
+			 (json_int_t)model_graph_layer_count(g), "params",
+			 (json_int_t)model_graph_params(g), "params_trainable",
+			 (json_int_t)model_graph_params_trainable(g), "flops",
+			 (json_int_t)model_graph_flops(g), "cuts_exact", (json_int_t)r->cuts_exact,
+			 "cuts_published", (json_int_t)r->cuts_published);
+}
+
+/* Build zoo model i and write its row (or append it to arr). */
+static int zoo_model_write(FILE *f, enum model_report_format fmt, size_t i, json_t *arr,
+			   struct ep_error *err)
+{
+	struct model_graph *g = NULL;
+	struct zoo_row r = {&model_zoo[i], NULL, 0, 0, ""};
+	int rc;
+
+	EP_CHECK_GOTO(model_zoo_build(model_zoo[i].name, &g, err), rc, out);
+	EP_CHECK_GOTO(count_cuts(g, MODEL_CUTS_EXACT, &r.cuts_exact, err), rc, out);
+	EP_CHECK_GOTO(count_cuts(g, MODEL_CUTS_PUBLISHED, &r.cuts_published, err), rc, out);
+	r.g = g;
+	model_report_shape(model_graph_layer(g, 0), r.input, sizeof(r.input));
+	if (fmt == MODEL_REPORT_JSON)
+		json_array_append_new(arr, zoo_row_json(&r));
+	else
+		zoo_row_write(f, fmt, &r);
+out:
+	model_graph_destroy(g);
+	return rc;
+}
+
+int model_report_zoo_write(FILE *f, enum model_report_format fmt, struct ep_error *err)
+{
+	json_t *arr = NULL;
+
+	if (fmt == MODEL_REPORT_TEXT)
+		fprintf(f, "%-18s %-12s %6s %12s %9s %11s %15s\n", "model", "input", "layers",
+			"params", "GFLOPs", "cuts_exact", "cuts_published");
+	else if (fmt == MODEL_REPORT_CSV)
+		fprintf(f, "model,keras_name,input,layers,params,params_trainable,flops,cuts_exact,"
+			   "cuts_published\n");
+	else if (!(arr = json_array()))
+		return ep_error_set(err, EP_ENOMEM, "out of memory writing JSON");
+	for (size_t i = 0; i < model_zoo_count; i++) {
+		int rc = zoo_model_write(f, fmt, i, arr, err);
+
+		if (rc) {
+			json_decref(arr);
+			return rc;
+		}
+	}
+	if (arr)
+		EP_CHECK(ep_json_dump(f, arr, err));
+	if (ferror(f))
+		return ep_error_set(err, EP_EIO, "cannot write the model list");
 	return EP_OK;
 }

@@ -35,10 +35,20 @@ struct model_report {
 void model_report_shape(const struct model_layer *l, char *buf, size_t size);
 
 /* Write the report to `f`: text (a summary line, then the tables), CSV (the tables) or one
- * JSON object (jansson, ep_json.h). EP_OK, or EP_ENOMEM / EP_EIO from the JSON writer.
+ * JSON object (jansson, ep_json.h). EP_OK, EP_ENOMEM, or EP_EIO (a failed write).
  * Complexity: O(layers + cut points). */
 int model_report_write(FILE *f, enum model_report_format fmt, const struct model_report *r,
 		       struct ep_error *err);
+
+/*
+ * 'edgepipe models': every zoo model (model_zoo.h), built, one row each: its name (and Keras
+ * class in CSV and JSON), input shape, layers, parameters (and trainable ones), FLOPs (GFLOPs
+ * in text) and its cut points under the exact and the published rule; text and CSV with a
+ * header line, JSON an array of objects. EP_OK; a zoo model that does not build (the rows
+ * before it written): its error; EP_ENOMEM, EP_EIO (a failed write).
+ * Complexity: building every zoo model.
+ */
+int model_report_zoo_write(FILE *f, enum model_report_format fmt, struct ep_error *err);
 
 /*
  * Measure, per cut point m >= 1, the resident memory of the executor's stage that runs the
