@@ -41,125 +41,178 @@ static const char dispatch_usage[] =
 	"  --nodes N                  must equal the number of hosts (the default)\n\n"
 	"See 'edgepipe emu --help' for the instance, algorithm, workload and output options.\n";
 
-int cmd_dispatch(int argc, char **argv)
-{
-	static const char *const refused[] = { "--fault", "--faults", "--state-dir" };
-	char *hosts_text = NULL, *listen_text = NULL, *nodes_text = NULL, *plan_text = NULL;
+/* The command line as emu takes it, and what dispatch takes out of it. */
+struct dispatch_cmd {
+	char **av; /* emu's arguments: argv without dispatch's own, plus --nodes and --algo */
+	int ac;
+	char *hosts_text, *listen_text, *nodes_text, *plan_text;
+	bool have_algo, cluster_file;
+	struct emu_remote_host *hosts;
+	struct emu_remote r;
+	char listen_host[EMU_REMOTE_HOST_MAX], nodes_buf[16], plan_algo[64];
 	struct plan given_plan;
-	struct cli_emu_plan given = { &given_plan, NULL };
-	char plan_algo[64] = "";
-	bool have_algo = false;
-	struct emu_remote_host *hosts = NULL;
-	struct emu_remote r = { 0 };
-	char listen_host[EMU_REMOTE_HOST_MAX], nodes_buf[16];
-	bool cluster_file = false;
-	struct ep_error err;
-	char **av = calloc((size_t)argc + 5, sizeof(char *));
-	int ac = 0, rc = 2, n = 0;
+};
 
-	plan_init(&given_plan);
-	if (!av)
-		return cli_fail(1, "out of memory");
-	av[ac++] = argv[0];
+/* Whether `a` is option `name`, alone or as name=VALUE. */
+static bool is_option(const char *a, const char *name)
+{
+	size_t len = strlen(name);
+
+	return strncmp(a, name, len) == 0 && (!a[len] || a[len] == '=');
+}
+
+/* Emu's options that make no sense on real hosts: 2 with the message, else -1. */
+static int refuse(const char *a)
+{
+	static const char *const refused[] = {"--fault", "--faults", "--state-dir"};
+
+	for (size_t k = 0; k < sizeof(refused) / sizeof(refused[0]); k++)
+		if (is_option(a, refused[k]))
+			return cli_fail(
+				2,
+				"dispatch: %s: real hosts fail for real (no emulated faults "
+				"or registry)",
+				refused[k]);
+	return -1;
+}
+
+/* Where argument `a` goes, if it is one of dispatch's own (--nodes is also emu's). */
+static char **own_slot(struct dispatch_cmd *c, const char *a)
+{
+	if (is_option(a, "--hosts"))
+		return &c->hosts_text;
+	if (is_option(a, "--listen"))
+		return &c->listen_text;
+	if (is_option(a, "--nodes"))
+		return &c->nodes_text;
+	if (is_option(a, "--plan"))
+		return &c->plan_text;
+	return NULL;
+}
+
+/* Take dispatch's own options out of argv (up to "--"), the rest into c->av: -1, or the exit
+ * status (0 after --help). */
+static int dispatch_scan(struct dispatch_cmd *c, int argc, char **argv)
+{
+	c->av[c->ac++] = argv[0];
 	for (int i = 1; i < argc; i++) {
-		char *a = argv[i];
-		char **slot = NULL;
-		size_t len;
+		char *a = argv[i], **slot;
+		bool separate = !strchr(a, '=');
 
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			ep_help_write(stdout, dispatch_usage, CLI_HELP_WIDTH);
-			rc = 0;
-			goto out;
+			return 0;
 		}
 		if (strcmp(a, "--") == 0)
 			break;
-		for (size_t k = 0; k < sizeof(refused) / sizeof(refused[0]); k++) {
-			len = strlen(refused[k]);
-			if (strncmp(a, refused[k], len) == 0 && (!a[len] || a[len] == '=')) {
-				cli_fail(2, "dispatch: %s: real hosts fail for real (no emulated faults "
-					 "or registry)", refused[k]);
-				goto out;
-			}
-		}
-		if (strncmp(a, "--hosts", 7) == 0 && (!a[7] || a[7] == '='))
-			slot = &hosts_text;
-		else if (strncmp(a, "--listen", 8) == 0 && (!a[8] || a[8] == '='))
-			slot = &listen_text;
-		else if (strncmp(a, "--nodes", 7) == 0 && (!a[7] || a[7] == '='))
-			slot = &nodes_text;
-		else if (strncmp(a, "--plan", 6) == 0 && (!a[6] || a[6] == '='))
-			slot = &plan_text;
-		if (strncmp(a, "--algo", 6) == 0 && (!a[6] || a[6] == '='))
-			have_algo = true;
+		if (refuse(a) >= 0)
+			return 2;
+		slot = own_slot(c, a);
+		c->have_algo |= is_option(a, "--algo");
 		if (strcmp(a, "--cluster=file") == 0 ||
 		    (strcmp(a, "--cluster") == 0 && i + 1 < argc && strcmp(argv[i + 1], "file") == 0))
-			cluster_file = true;
+			c->cluster_file = true;
 		if (!slot) {
-			av[ac++] = argv[i];
+			c->av[c->ac++] = argv[i];
 			continue;
 		}
-		len = strchr(a, '=') ? 0 : 1;
-		if (len && i + 1 >= argc) {
-			cli_fail(2, "dispatch: %s needs a value", a);
-			goto out;
-		}
-		*slot = len ? argv[++i] : strchr(a, '=') + 1;
-		if (slot == &nodes_text) {
-			av[ac++] = (char *)"--nodes";
-			av[ac++] = nodes_text;
+		if (separate && i + 1 >= argc)
+			return cli_fail(2, "dispatch: %s needs a value", a);
+		*slot = separate ? argv[++i] : strchr(a, '=') + 1;
+		if (slot == &c->nodes_text) {
+			c->av[c->ac++] = (char *)"--nodes";
+			c->av[c->ac++] = c->nodes_text;
 		}
 	}
-	if (!hosts_text) {
-		cli_fail(2, "dispatch: --hosts NAME=HOST:PORT,... is required");
-		goto out;
-	}
-	if (emu_remote_hosts_parse(hosts_text, &hosts, &n, &err)) {
-		rc = cli_fail(cli_exit_code(err.code), "%s", err.msg);
-		goto out;
-	}
-	if (nodes_text && strtol(nodes_text, NULL, 10) != n) {
-		cli_fail(2, "--nodes %s: there are %d host(s) in --hosts", nodes_text, n);
-		goto out;
-	}
-	if (!nodes_text && !cluster_file) {
-		snprintf(nodes_buf, sizeof(nodes_buf), "%d", n);
-		av[ac++] = (char *)"--nodes";
-		av[ac++] = nodes_buf;
-	}
-	if (plan_text) {
-		if (deploy_k8s_plan_read(plan_text, &given_plan, plan_algo, sizeof(plan_algo),
-					 &err)) {
-			cli_fail(2, "--plan: %s", err.msg);
-			goto out;
-		}
-		given.path = plan_text;
-		/* Re-plans use the plan's algorithm unless --algo names another. */
-		if (!have_algo && plan_algo[0]) {
-			av[ac++] = (char *)"--algo";
-			av[ac++] = plan_algo;
-		}
-	}
-	r.hosts = hosts;
-	r.n = n;
-	if (listen_text) {
-		char with_port[EMU_REMOTE_HOST_MAX + 8];
+	return -1;
+}
 
-		/* ADDR alone: an ephemeral port. */
-		snprintf(with_port, sizeof(with_port), "%s%s", listen_text,
-			 strchr(listen_text, ':') ? "" : ":0");
-		if (emu_remote_addr_parse(with_port, listen_host, sizeof(listen_host),
-					  &r.listen_port, true, &err)) {
-			cli_fail(2, "--listen %s", err.msg);
-			goto out;
-		}
-		r.listen_host = listen_host;
+/* --hosts, and the node count that goes with it: -1 or the exit status. */
+static int dispatch_hosts(struct dispatch_cmd *c)
+{
+	struct ep_error err;
+	int n;
+
+	if (!c->hosts_text)
+		return cli_fail(2, "dispatch: --hosts NAME=HOST:PORT,... is required");
+	if (emu_remote_hosts_parse(c->hosts_text, &c->hosts, &n, &err))
+		return cli_fail(cli_exit_code(err.code), "%s", err.msg);
+	if (c->nodes_text && strtol(c->nodes_text, NULL, 10) != n)
+		return cli_fail(2, "--nodes %s: there are %d host(s) in --hosts", c->nodes_text, n);
+	if (!c->nodes_text && !c->cluster_file) {
+		snprintf(c->nodes_buf, sizeof(c->nodes_buf), "%d", n);
+		c->av[c->ac++] = (char *)"--nodes";
+		c->av[c->ac++] = c->nodes_buf;
 	}
-	for (int i = ac; i < argc + 5; i++)
-		av[i] = NULL;
-	rc = cli_emu_run(ac, av, &r, plan_text ? &given : NULL);
+	c->r.hosts = c->hosts;
+	c->r.n = n;
+	return -1;
+}
+
+/* --plan FILE: read it; re-plans use the plan's algorithm unless --algo names another. */
+static int dispatch_plan(struct dispatch_cmd *c)
+{
+	struct ep_error err;
+
+	if (!c->plan_text)
+		return -1;
+	if (deploy_k8s_plan_read(c->plan_text, &c->given_plan, c->plan_algo, sizeof(c->plan_algo),
+				 &err))
+		return cli_fail(2, "--plan: %s", err.msg);
+	if (!c->have_algo && c->plan_algo[0]) {
+		c->av[c->ac++] = (char *)"--algo";
+		c->av[c->ac++] = c->plan_algo;
+	}
+	return -1;
+}
+
+/* --listen ADDR[:PORT] (ADDR alone: an ephemeral port): -1 or 2. */
+static int dispatch_listen(struct dispatch_cmd *c)
+{
+	char with_port[EMU_REMOTE_HOST_MAX + 8];
+	struct ep_error err;
+
+	if (!c->listen_text)
+		return -1;
+	snprintf(with_port, sizeof(with_port), "%s%s", c->listen_text,
+		 strchr(c->listen_text, ':') ? "" : ":0");
+	if (emu_remote_addr_parse(with_port, c->listen_host, sizeof(c->listen_host),
+				  &c->r.listen_port, true, &err))
+		return cli_fail(2, "--listen %s", err.msg);
+	c->r.listen_host = c->listen_host;
+	return -1;
+}
+
+int cmd_dispatch(int argc, char **argv)
+{
+	struct dispatch_cmd *c = calloc(1, sizeof(*c));
+	struct cli_emu_plan given;
+	int rc;
+
+	if (!c)
+		return cli_fail(1, "out of memory");
+	plan_init(&c->given_plan);
+	/* argv's arguments, and at most --nodes N and --algo NAME more, then NULL. */
+	c->av = calloc((size_t)argc + 5, sizeof(char *));
+	if (!c->av) {
+		rc = cli_fail(1, "out of memory");
+		goto out;
+	}
+	rc = dispatch_scan(c, argc, argv);
+	if (rc < 0)
+		rc = dispatch_hosts(c);
+	if (rc < 0)
+		rc = dispatch_plan(c);
+	if (rc < 0)
+		rc = dispatch_listen(c);
+	if (rc >= 0)
+		goto out;
+	given = (struct cli_emu_plan){&c->given_plan, c->plan_text};
+	rc = cli_emu_run(c->ac, c->av, &c->r, c->plan_text ? &given : NULL);
 out:
-	plan_release(&given_plan);
-	free(hosts);
-	free(av);
+	plan_release(&c->given_plan);
+	free(c->hosts);
+	free(c->av);
+	free(c);
 	return rc;
 }

@@ -1,16 +1,12 @@
 /*
  * edgepipe plot: the figures of a sweep database and its summary table.
  */
-#include <errno.h>
 #include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
-#include "model_lprofile.h"
 #include "plot.h"
-#include "summary.h"
 
 static const char plot_usage[] =
 	"usage: edgepipe plot --db FILE --out DIR [--classes C] [--format png,svg]\n"
@@ -37,108 +33,26 @@ static const char plot_usage[] =
 	"                   summary (default 8 if the sweep has it, else the median present)\n"
 	"  --format LIST    image formats: png, svg or png,svg (default png,svg)\n";
 
-static bool parse_formats(const char *s, unsigned *out)
+/* --profile FILE's figure, or --db FILE's figures and summary, then the report line: the exit
+ * status. */
+static int plot_run(const char *profile_path, const char *db_path, const char *dir,
+		    const struct plot_options *o)
 {
-	char buf[64], *save;
-
-	*out = 0;
-	if (strlen(s) >= sizeof(buf) || !*s || strstr(s, ",,") || *s == ',' ||
-	    s[strlen(s) - 1] == ',')
-		goto bad;
-	strcpy(buf, s);
-	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		if (strcmp(t, "png") == 0)
-			*out |= PLOT_PNG;
-		else if (strcmp(t, "svg") == 0)
-			*out |= PLOT_SVG;
-		else
-			goto bad;
-	}
-	if (*out)
-		return true;
-bad:
-	cli_fail(2, "--format '%s': expected png, svg or png,svg", s);
-	return false;
-}
-
-/* edgepipe plot --profile FILE: the layer profile's figure. */
-static int plot_profile(const char *path, const char *dir, const struct plot_options *o)
-{
-	struct model_lprofile *lp = NULL;
 	struct ep_error err;
 	char base[128];
-	int rc = model_lprofile_load(path, &lp, &err);
+	int figures = 0, rc;
 
-	if (!rc)
-		rc = plot_lprofile(lp, dir, o, base, sizeof(base), &err);
-	model_lprofile_destroy(lp);
-	if (rc)
-		/* A missing gnuplot is the machine's, not the user's input: exit 1. */
-		return cli_fail(rc == EP_ENOTFOUND && !strstr(err.msg, path) ? 1
-										: cli_exit_code(rc),
-				"%s", err.msg);
-	printf("%s/%s.%s\n", dir, base,
-	       (o->formats & PLOT_PNG) && (o->formats & PLOT_SVG) ? "{png,svg,gp,dat}"
-	       : o->formats & PLOT_PNG				  ? "png"
-								  : "svg");
-	return 0;
-}
-
-/* The figures and summary.md of the sweep database `db_path` into `dir`: 0 or the exit
- * status, with the message printed. */
-static int plot_sweep(const char *db_path, const char *dir, const struct plot_options *o)
-{
-	struct sqlite3 *db = NULL;
-	struct ep_error err;
-	char gnuplot[PATH_MAX], path[PATH_MAX];
-	FILE *md = NULL;
-	int rc, figures = 0, status = 0;
-
-	ep_error_clear(&err);
-	rc = plot_db_open(db_path, &db, &err);
+	if (profile_path)
+		rc = plot_lprofile_file(profile_path, dir, o, base, sizeof(base), &err);
+	else
+		rc = plot_sweep_write(db_path, dir, o, &figures, &err);
 	if (rc)
 		return cli_fail(cli_exit_code(rc), "%s", err.msg);
-	rc = plot_prepare_dir(dir, &err);
-	if (rc) {
-		status = cli_fail(2, "%s", err.msg);
-		goto out;
-	}
-	/* A missing gnuplot is the machine's, not the user's input: exit 1. */
-	if (plot_gnuplot_find(gnuplot, sizeof(gnuplot), &err)) {
-		status = cli_fail(1, "%s", err.msg);
-		goto out;
-	}
-	rc = plot_figures(db, dir, o, &figures, &err);
-	if (rc) {
-		status = cli_fail(rc == EP_EINVAL ? 2 : 1, "plot: database '%s': %s", db_path,
-				  err.msg);
-		goto out;
-	}
-	if (snprintf(path, sizeof(path), "%s/summary.md", dir) >= (int)sizeof(path)) {
-		status = cli_fail(2, "--out '%s': path too long", dir);
-		goto out;
-	}
-	md = fopen(path, "w");
-	if (!md) {
-		status = cli_fail(1, "cannot write '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	rc = summary_write_markdown(db, o->bw_classes, md, &err);
-	if (fclose(md) != 0 && !rc) {
-		status = cli_fail(1, "cannot write '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	if (rc) {
-		status = cli_fail(cli_exit_code(rc), "plot: '%s': %s", path, err.msg);
-		goto out;
-	}
-	printf("%d figures (%s%s%s) and summary.md in %s\n", figures,
-	       o->formats & PLOT_PNG ? "png" : "",
-	       (o->formats & PLOT_PNG) && (o->formats & PLOT_SVG) ? ", " : "",
-	       o->formats & PLOT_SVG ? "svg" : "", dir);
-out:
-	plot_db_close(db);
-	return status;
+	if (profile_path)
+		plot_lprofile_report_write(stdout, dir, base, o->formats);
+	else
+		plot_report_write(stdout, dir, figures, o->formats);
+	return 0;
 }
 
 int cmd_plot(int argc, char **argv)
@@ -151,6 +65,7 @@ int cmd_plot(int argc, char **argv)
 	};
 	struct plot_options o = PLOT_OPTIONS_DEFAULT;
 	const char *db_path = NULL, *dir = NULL, *profile_path = NULL;
+	struct ep_error err;
 	long classes;
 	int c;
 
@@ -165,8 +80,8 @@ int cmd_plot(int argc, char **argv)
 			o.bw_classes = (int)classes;
 			break;
 		case 'f':
-			if (!parse_formats(optarg, &o.formats))
-				return 2;
+			if (plot_formats_parse(optarg, &o.formats, &err))
+				return cli_fail(2, "%s", err.msg);
 			break;
 		case 'h': ep_help_write(stdout, plot_usage, CLI_HELP_WIDTH); return 0;
 		default: ep_help_write(stderr, plot_usage, CLI_HELP_WIDTH); return 2;
@@ -178,7 +93,5 @@ int cmd_plot(int argc, char **argv)
 		return cli_fail(2, "plot: give --db FILE or --profile FILE (one of them)");
 	if (!dir)
 		return cli_fail(2, "plot: --out DIR is required");
-	if (profile_path)
-		return plot_profile(profile_path, dir, &o);
-	return plot_sweep(db_path, dir, &o);
+	return plot_run(profile_path, db_path, dir, &o);
 }

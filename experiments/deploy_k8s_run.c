@@ -148,18 +148,23 @@ static int plan_checked(const struct deploy_k8s_request *req, struct run *run,
 			const struct trial_setup *t, struct deploy_k8s_spec *k,
 			struct ep_error *err)
 {
+	int rc;
+
 	EP_CHECK(trial_plan(t, &run->r, err));
 	if (run->r.status != EP_OK || run->r.plan.n_stages < 1)
 		return ep_error_set(err, EP_EINVAL, "%s finds no plan for these options (%s): %s",
 				    t->algo->name, ep_strerror(run->r.status), run->r.reason);
 	if (!req->plan_file)
 		return EP_OK;
-	if (deploy_k8s_check(k, run->inst, &run->file_plan, err)) {
+	rc = deploy_k8s_check(k, run->inst, &run->file_plan, err);
+	if (rc && err) {
 		char msg[sizeof(err->msg)];
 
 		snprintf(msg, sizeof(msg), "%s", err->msg);
-		return ep_error_set(err, err->code, "plan file '%s': %s", req->plan_file, msg);
+		return ep_error_set(err, rc, "plan file '%s': %s", req->plan_file, msg);
 	}
+	if (rc)
+		return rc;
 	return plans_agree(req->plan_file, &run->file_plan, &run->r.plan, t->algo->name, err);
 }
 

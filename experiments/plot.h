@@ -34,6 +34,7 @@
 #define EDGEPIPE_PLOT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "ep_error.h"
 
@@ -106,5 +107,33 @@ struct model_lprofile;
 int plot_lprofile(const struct model_lprofile *lp, const char *dir,
 		  const struct plot_options *opt, char *base, size_t base_size,
 		  struct ep_error *err);
+
+/* --format's grammar: "png", "svg" or both, comma-separated, into PLOT_PNG | PLOT_SVG.
+ * EP_EINVAL naming the value. */
+int plot_formats_parse(const char *s, unsigned *formats, struct ep_error *err);
+
+/*
+ * `edgepipe plot --db`: the figures of the sweep database at `db_path` (plot_figures) and its
+ * summary.md (summary.h) into `dir`, created if missing. *n_figures receives the figures'
+ * count. Errors: the database's (plot_db_open: EP_ENOTFOUND, EP_EINVAL), EP_EINVAL (`dir`, a
+ * database plot_figures refuses: "plot: database 'PATH': ..."), EP_EIO (no gnuplot: the
+ * machine's, not the input's; gnuplot or a file failed; summary.md not written), summary's.
+ */
+int plot_sweep_write(const char *db_path, const char *dir, const struct plot_options *o,
+		     int *n_figures, struct ep_error *err);
+
+/* plot_sweep_write's report: "N figures (png, svg) and summary.md in DIR". */
+void plot_report_write(FILE *f, const char *dir, int n_figures, unsigned formats);
+
+/*
+ * `edgepipe plot --profile`: the figure of the layer profile file at `path` (plot_lprofile),
+ * `base` as there. Errors: the file's (model_lprofile_load), plot_lprofile's, but EP_EIO for a
+ * missing gnuplot (the machine's, not the input's).
+ */
+int plot_lprofile_file(const char *path, const char *dir, const struct plot_options *o, char *base,
+		       size_t base_size, struct ep_error *err);
+
+/* plot_lprofile_file's report: the files written, "DIR/BASE.{png,svg,gp,dat}". */
+void plot_lprofile_report_write(FILE *f, const char *dir, const char *base, unsigned formats);
 
 #endif
