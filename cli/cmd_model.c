@@ -180,49 +180,13 @@ static int model_export(struct model_graph *g, const char *path)
 	return rc ? cli_fail(cli_exit_code(rc), "%s", err.msg) : 0;
 }
 
-struct exec_show {
-	bool on;
-	uint64_t seed;
-	int threads;
-	const char *weights; /* --weights FILE, or NULL */
-};
-
-static int model_show(struct model_graph *g, const struct model_profile_options *opt,
-		      enum cli_format fmt, const char *table, const struct exec_show *ex)
-{
-	int64_t *exec_mem = NULL;
-	struct model_stage_memory whole = { 0 };
-	struct model_profile *p;
-	struct ep_error err;
-	int rc = model_profile_create(g, opt, &p, &err);
-
-	if (rc)
-		return cli_fail(cli_exit_code(rc), "%s", err.msg);
-	if (ex->on) {
-		exec_mem = calloc(p->n_cuts, sizeof(*exec_mem));
-		rc = exec_mem ? model_report_exec_memory(g, p, ex->seed, ex->threads, ex->weights,
-							 exec_mem, &whole, &err)
-			      : ep_error_set(&err, EP_ENOMEM, "out of memory");
-	}
-	if (rc == EP_OK) {
-		struct model_report r = { g, opt, p, strcmp(table, "cuts") != 0,
-					  strcmp(table, "layers") != 0, exec_mem, &whole,
-					  ex->threads };
-
-		rc = model_report_write(stdout, report_format(fmt), &r, &err);
-	}
-	model_profile_destroy(p);
-	free(exec_mem);
-	return rc ? cli_fail(cli_exit_code(rc), "%s", err.msg) : 0;
-}
-
 /* model show, export and import's options. */
 struct model_cmd {
 	const char *action;
 	struct model_profile_options opt;
 	struct model_onnx_options onnx;
 	enum cli_format fmt;
-	struct exec_show ex;
+	struct model_report_exec ex;
 	const char *table, *output, *weights_in, *weights_out;
 	unsigned long long seed;
 	bool onnx_out;
@@ -359,7 +323,11 @@ static int model_act(struct model_cmd *c, const char *name)
 	} else {
 		c->ex.seed = c->seed;
 		c->ex.weights = c->weights_in;
-		rc = model_show(g, &c->opt, c->fmt, c->table, &c->ex);
+		rc = model_report_show(stdout, report_format(c->fmt), g, &c->opt,
+				       strcmp(c->table, "cuts") != 0,
+				       strcmp(c->table, "layers") != 0, &c->ex, &err);
+		if (rc)
+			rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
 	}
 	model_graph_destroy(g);
 	return rc;

@@ -290,6 +290,32 @@ int model_report_write(FILE *f, enum model_report_format fmt, const struct model
 	return EP_OK;
 }
 
+int model_report_show(FILE *f, enum model_report_format fmt, const struct model_graph *g,
+		      const struct model_profile_options *opt, bool layers, bool cuts,
+		      const struct model_report_exec *ex, struct ep_error *err)
+{
+	int64_t *exec_mem = NULL;
+	struct model_stage_memory whole = {0};
+	struct model_profile *p;
+	int rc = EP_OK;
+
+	EP_CHECK(model_profile_create(g, opt, &p, err));
+	if (ex->on) {
+		exec_mem = calloc(p->n_cuts, sizeof(*exec_mem));
+		rc = exec_mem ? model_report_exec_memory(g, p, ex->seed, ex->threads, ex->weights,
+							 exec_mem, &whole, err)
+			      : ep_error_set(err, EP_ENOMEM, "out of memory");
+	}
+	if (rc == EP_OK) {
+		struct model_report r = {g, opt, p, layers, cuts, exec_mem, &whole, ex->threads};
+
+		rc = model_report_write(f, fmt, &r, err);
+	}
+	model_profile_destroy(p);
+	free(exec_mem);
+	return rc;
+}
+
 /* ---- the zoo ---- */
 
 /* What 'edgepipe models' shows of one zoo model. */

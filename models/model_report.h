@@ -40,6 +40,24 @@ void model_report_shape(const struct model_layer *l, char *buf, size_t size);
 int model_report_write(FILE *f, enum model_report_format fmt, const struct model_report *r,
 		       struct ep_error *err);
 
+/* Whether and how model_report_show measures the executor's memory (--exec). */
+struct model_report_exec {
+	bool on;
+	uint64_t seed;	     /* of generated weights */
+	int threads;	     /* executor threads per stage, >= 1 */
+	const char *weights; /* a raw float32 weights file, or NULL (model_weights_open) */
+};
+
+/*
+ * 'edgepipe model show' whole: the profile of `g` with `opt`, the executor's memory when
+ * ex->on (model_report_exec_memory: whatever refuses the model does so before any output), and
+ * the report with the tables asked for (`layers`, `cuts`) written to `f`. Errors:
+ * model_profile_create's, model_report_exec_memory's, model_report_write's, EP_ENOMEM.
+ */
+int model_report_show(FILE *f, enum model_report_format fmt, const struct model_graph *g,
+		      const struct model_profile_options *opt, bool layers, bool cuts,
+		      const struct model_report_exec *ex, struct ep_error *err);
+
 /*
  * 'edgepipe models': every zoo model (model_zoo.h), built, one row each: its name (and Keras
  * class in CSV and JSON), input shape, layers, parameters (and trainable ones), FLOPs (GFLOPs
