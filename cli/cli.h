@@ -153,13 +153,9 @@ const char *cli_scenario_where(void);
 /* The scenario's whole text and path as given, or NULL when none was read. */
 const char *cli_scenario_text(void);
 const char *cli_scenario_path(void);
-/* The scenario in a report, nothing without one: text, a first line "scenario: PATH"; JSON
- * (jansson, ep_json.h), a new object {"path", "text"} to json_object_set_new(obj, "scenario",
- * ...), or NULL without a scenario (or out of memory): then set nothing. The report writers in
- * the libraries take the path and text as fields instead. */
+/* The scenario in a text report, nothing without one: a first line "scenario: PATH". The
+ * report writers in the libraries take the path and text as fields instead. */
 void cli_scenario_text_header(FILE *f);
-struct json_t;
-struct json_t *cli_scenario_json(void);
 
 #define CLI_INSTANCE_OPTIONS                                                                   \
 	{ "model", required_argument, NULL, CLI_O_MODEL },                                     \

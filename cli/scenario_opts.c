@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "ep_json.h"
 #include "ep_util.h"
 #include "scenario.h"
 
@@ -285,11 +284,4 @@ void cli_scenario_text_header(FILE *f)
 {
 	if (scen.sc)
 		fprintf(f, "scenario: %s\n", scen.sc->path);
-}
-
-json_t *cli_scenario_json(void)
-{
-	if (!scen.sc)
-		return NULL;
-	return json_pack("{s:s, s:s}", "path", scen.sc->path, "text", scen.sc->text);
 }
