@@ -9,7 +9,6 @@
 
 #include "algo.h"
 #include "cli.h"
-#include "ep_units.h"
 #include "ep_util.h"
 #include "region.h"
 
@@ -46,26 +45,12 @@ struct region_cmd {
 	const char *algo_name;
 };
 
-static bool parse_range(const char *opt, const char *s, bool flops, double *lo, double *hi)
+/* --bw-range, --speed-range: -1, or 2 with the message printed. */
+static int region_axis_option(const char *opt, const char *s, bool flops, double *lo, double *hi)
 {
-	char buf[128], *colon;
 	struct ep_error err;
 
-	if (strlen(s) >= sizeof(buf) || !(colon = strchr(strcpy(buf, s), ':'))) {
-		cli_fail(2, "%s '%s': expected MIN:MAX", opt, s);
-		return false;
-	}
-	*colon = '\0';
-	if ((flops ? ep_parse_flops(buf, lo, &err) || ep_parse_flops(colon + 1, hi, &err)
-		   : ep_parse_bitrate(buf, lo, &err) || ep_parse_bitrate(colon + 1, hi, &err))) {
-		cli_fail(2, "%s '%s': %s", opt, s, err.msg);
-		return false;
-	}
-	if (!(*lo > 0 && *lo <= *hi)) {
-		cli_fail(2, "%s '%s': need 0 < MIN <= MAX", opt, s);
-		return false;
-	}
-	return true;
+	return region_axis_parse(opt, s, flops, lo, hi, &err) ? cli_fail(2, "%s", err.msg) : -1;
 }
 
 static int run_region(const struct region_cmd *c)
@@ -143,11 +128,11 @@ static int region_option(struct region_cmd *c, int opt, const char *arg)
 		sp->nodes = (int)v;
 		return -1;
 	case O_BW:
-		return parse_range("--bw-range", arg, false, &sp->bw_min_bps, &sp->bw_max_bps)
-			       ? -1 : 2;
+		return region_axis_option("--bw-range", arg, false, &sp->bw_min_bps,
+					  &sp->bw_max_bps);
 	case O_SPEED:
-		return parse_range("--speed-range", arg, true, &sp->speed_min_flops,
-				   &sp->speed_max_flops) ? -1 : 2;
+		return region_axis_option("--speed-range", arg, true, &sp->speed_min_flops,
+					  &sp->speed_max_flops);
 	case O_GRID:
 		if (!cli_parse_int("--grid", arg, 1, 200, &v))
 			return 2;

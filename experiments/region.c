@@ -15,6 +15,7 @@
 #include "algo.h"
 #include "cluster.h"
 #include "ep_json.h"
+#include "ep_units.h"
 #include "plan.h"
 #include "plot_internal.h"
 #include "problem.h"
@@ -88,6 +89,23 @@ double region_speedup_bound(const struct model_profile *prof, double bw_bps, dou
 	if (bstar / bw_bps < w / speed_flops) /* partitioning pays: some hop carries >= b* */
 		bound = fmin(bound, (w / speed_flops) / (bstar / bw_bps));
 	return fmax(bound, 1.0);
+}
+
+int region_axis_parse(const char *option, const char *s, bool flops, double *lo, double *hi,
+		      struct ep_error *err)
+{
+	char buf[128], *colon;
+	struct ep_error e;
+
+	if (strlen(s) >= sizeof(buf) || !(colon = strchr(strcpy(buf, s), ':')))
+		return ep_error_set(err, EP_EINVAL, "%s '%s': expected MIN:MAX", option, s);
+	*colon = '\0';
+	if (flops ? ep_parse_flops(buf, lo, &e) || ep_parse_flops(colon + 1, hi, &e)
+		  : ep_parse_bitrate(buf, lo, &e) || ep_parse_bitrate(colon + 1, hi, &e))
+		return ep_error_set(err, EP_EINVAL, "%s '%s': %s", option, s, e.msg);
+	if (!(*lo > 0 && *lo <= *hi))
+		return ep_error_set(err, EP_EINVAL, "%s '%s': need 0 < MIN <= MAX", option, s);
+	return EP_OK;
 }
 
 double region_axis(double lo, double hi, int n, int i)

@@ -89,6 +89,14 @@ double region_speedup_bound(const struct model_profile *prof, double bw_bps, dou
  * index in *cut (may be NULL); INFINITY (cut -1) when there is none. */
 double region_min_cut_bits(const struct model_profile *prof, int *cut);
 
+/*
+ * An axis as users type it (--bw-range, --speed-range): "MIN:MAX", bit rates (ep_units.h
+ * ep_parse_bitrate, "1Mbit") or with `flops` speeds (ep_parse_flops, "5GFLOPS"), 0 < MIN <= MAX.
+ * EP_EINVAL with the message "OPTION 'S': ..." (`option` names the value).
+ */
+int region_axis_parse(const char *option, const char *s, bool flops, double *lo, double *hi,
+		      struct ep_error *err);
+
 /* Grid value i of n log-spaced values from lo to hi (lo when n == 1). */
 double region_axis(double lo, double hi, int n, int i);
 
