@@ -1056,8 +1056,8 @@ static bool time_ok(double s)
 	return isfinite(s) && s >= 0 && s <= MAX_TIME_S;
 }
 
-static int check_config(const struct problem *p, const struct plan *plan,
-			const struct sim_config *c, struct ep_error *err)
+/* The plan runs on the problem, one stage per node. */
+static int check_plan(const struct problem *p, const struct plan *plan, struct ep_error *err)
 {
 	struct plan_defects d;
 	struct ep_error e;
@@ -1070,8 +1070,11 @@ static int check_config(const struct problem *p, const struct plan *plan,
 	if (d.repeated_nodes)
 		return ep_error_set(err, EP_EINVAL, "the plan puts two stages on one node; the "
 				    "simulator needs distinct nodes");
-	if ((unsigned)c->arrival > SIM_CONSTANT)
-		return ep_error_set(err, EP_EINVAL, "unknown arrival process %d", (int)c->arrival);
+	return EP_OK;
+}
+
+static int check_power(const struct sim_config *c, struct ep_error *err)
+{
 	if (c->power && !(c->power->idle_w >= 0 && c->power->max_w >= c->power->idle_w &&
 			  isfinite(c->power->max_w) && c->power->tx_j_per_bit >= 0 &&
 			  c->power->rx_j_per_bit >= 0 && isfinite(c->power->tx_j_per_bit) &&
@@ -1080,6 +1083,12 @@ static int check_config(const struct problem *p, const struct plan *plan,
 				    "%g and %g J/bit: expected 0 <= P_idle <= P_max and per-bit "
 				    "energies >= 0, all finite", c->power->name, c->power->idle_w,
 				    c->power->max_w, c->power->tx_j_per_bit, c->power->rx_j_per_bit);
+	return EP_OK;
+}
+
+/* The workload: window or rate, the run's end, the warm-up, and the time distributions. */
+static int check_workload(const struct sim_config *c, struct ep_error *err)
+{
 	if (c->arrival == SIM_CLOSED && !c->window_per_plan && c->window < 1)
 		return ep_error_set(err, EP_EINVAL, "window %d: at least 1 request must be in "
 				    "flight", c->window);
@@ -1105,8 +1114,12 @@ static int check_config(const struct problem *p, const struct plan *plan,
 		return ep_error_set(err, EP_EINVAL, "lognormal coefficient of variation %g: expected "
 				    "a positive number", c->service == SIM_DIST_LOGNORMAL ?
 				    c->service_cv : c->transfer_cv);
-	if ((rc = sim_faults_check(p, c, err)))
-		return rc;
+	return EP_OK;
+}
+
+/* Crashes and their recovery: the failure list, the MTBF, heartbeats and the retry timeout. */
+static int check_recovery(const struct problem *p, const struct sim_config *c, struct ep_error *err)
+{
 	if (c->n_failures < 0 || (c->n_failures > 0 && !c->failures))
 		return ep_error_set(err, EP_EINVAL, "%d failures given without a list",
 				    c->n_failures);
@@ -1131,6 +1144,12 @@ static int check_config(const struct problem *p, const struct plan *plan,
 	      c->retry_timeout_s <= SIM_RETRY_TIMEOUT_MAX_S))
 		return ep_error_set(err, EP_EINVAL, "retry timeout %g s: expected a time from 0 to "
 				    "%g s", c->retry_timeout_s, SIM_RETRY_TIMEOUT_MAX_S);
+	return EP_OK;
+}
+
+/* Model updates: each with a model and a time, and an algorithm to plan the new model. */
+static int check_updates(const struct sim_config *c, struct ep_error *err)
+{
 	if (c->n_updates < 0 || (c->n_updates > 0 && !c->updates))
 		return ep_error_set(err, EP_EINVAL, "%d updates given without a list", c->n_updates);
 	for (int i = 0; i < c->n_updates; i++) {
@@ -1143,28 +1162,31 @@ static int check_config(const struct problem *p, const struct plan *plan,
 	if (c->n_updates > 0 && !c->algo)
 		return ep_error_set(err, EP_EINVAL, "a model update needs an algorithm to plan the "
 				    "new model");
+	return EP_OK;
+}
+
+/* The whole configuration, in the order its errors are reported: the first one found. */
+static int check_config(const struct problem *p, const struct plan *plan,
+			const struct sim_config *c, struct ep_error *err)
+{
+	EP_CHECK(check_plan(p, plan, err));
+	if ((unsigned)c->arrival > SIM_CONSTANT)
+		return ep_error_set(err, EP_EINVAL, "unknown arrival process %d", (int)c->arrival);
+	EP_CHECK(check_power(c, err));
+	EP_CHECK(check_workload(c, err));
+	EP_CHECK(sim_faults_check(p, c, err));
+	EP_CHECK(check_recovery(p, c, err));
+	EP_CHECK(check_updates(c, err));
 	if (!time_ok(c->bin_s) || sim_to_ns(c->bin_s) <= 0)
 		return ep_error_set(err, EP_EINVAL, "series bin %g s: expected a positive time",
 				    c->bin_s);
 	return EP_OK;
 }
 
-int sim_pipeline_create(const struct problem *p, const struct plan *plan,
-			const struct sim_config *cfg, struct sim_pipeline **out,
-			struct ep_error *err)
+/* The pipeline's settings from the configuration, times in nanoseconds. */
+static void pipeline_init(struct sim_pipeline *sp, const struct problem *p,
+			  const struct sim_config *cfg)
 {
-	struct sim_pipeline *sp;
-	struct sim_deploy *d;
-	gsl_rng **rngs[5];
-	int rc;
-
-	*out = NULL;
-	rc = check_config(p, plan, cfg, err);
-	if (rc)
-		return rc;
-	sp = calloc(1, sizeof(*sp));
-	if (!sp)
-		return ep_error_set(err, EP_ENOMEM, "out of memory for the simulation");
 	sp->base = p;
 	sp->target = p;
 	sp->cfg = *cfg;
@@ -1179,77 +1201,128 @@ int sim_pipeline_create(const struct problem *p, const struct plan *plan,
 	sp->retry_ns = sim_to_ns(cfg->retry_timeout_s);
 	sp->bin_ns = sim_to_ns(cfg->bin_s);
 	sp->duration_ns = sim_to_ns(cfg->duration_s);
-	rngs[0] = &sp->rng_arrival;
-	rngs[1] = &sp->rng_service;
-	rngs[2] = &sp->rng_transfer;
-	rngs[3] = &sp->rng_failure;
-	rngs[4] = &sp->rng_plan;
+	sp->batch_n = 1;
+}
+
+/* The five random streams, each seeded from the run's seed and its own number. Returns
+ * EP_OK or EP_ENOMEM. */
+static int pipeline_rngs(struct sim_pipeline *sp, uint64_t seed)
+{
+	gsl_rng **rngs[] = {&sp->rng_arrival, &sp->rng_service, &sp->rng_transfer, &sp->rng_failure,
+			    &sp->rng_plan};
+
 	for (int i = 0; i < 5; i++) {
 		*rngs[i] = gsl_rng_alloc(gsl_rng_mt19937);
 		if (!*rngs[i])
-			goto nomem;
-		gsl_rng_set(*rngs[i], ep_seed32(stream_seed(cfg->seed, (uint64_t)i)));
+			return EP_ENOMEM;
+		gsl_rng_set(*rngs[i], ep_seed32(stream_seed(seed, (uint64_t)i)));
 	}
-	/* Room for every request's events at once in a closed loop (the pool grows if needed). */
-	rc = sim_engine_create(cfg->arrival == SIM_CLOSED && cfg->window < 16384
-				       ? 4 * (size_t)cfg->window + 64 : 1024,
-			       &sp->eng, err);
-	if (rc)
-		goto fail;
+	return EP_OK;
+}
+
+/* Per node: its state, its CPU server, its statistics, and with a shared medium each node's
+ * medium and the dispatcher's. Returns EP_OK or EP_ENOMEM. */
+static int pipeline_alloc_nodes(struct sim_pipeline *sp, bool shared_medium)
+{
 	sp->nodes = calloc((size_t)sp->n, sizeof(*sp->nodes));
 	sp->cpu = calloc((size_t)sp->n, sizeof(*sp->cpu));
 	sp->node_stats = calloc((size_t)sp->n, sizeof(*sp->node_stats));
 	if (!sp->nodes || !sp->cpu || !sp->node_stats)
-		goto nomem;
+		return EP_ENOMEM;
 	for (int i = 0; i < sp->n; i++) {
 		sp->cpu[i].sp = sp;
 		sp->cpu[i].from = sp->cpu[i].to = i;
 	}
-	if (cfg->shared_medium) {
+	if (shared_medium) {
 		sp->media = calloc((size_t)sp->n + 1, sizeof(*sp->media));
 		sp->media_stats = calloc((size_t)sp->n + 1, sizeof(*sp->media_stats));
 		if (!sp->media || !sp->media_stats)
-			goto nomem;
+			return EP_ENOMEM;
 	}
-	if (cfg->n_updates > 0) {
-		sp->update_problems = calloc((size_t)cfg->n_updates, sizeof(*sp->update_problems));
-		if (!sp->update_problems)
-			goto nomem;
-		for (int i = 0; i < cfg->n_updates; i++) {
-			rc = problem_init(&sp->update_problems[i], cfg->updates[i].profile,
-					  p->cluster, &p->options, err);
-			if (rc)
-				goto fail;
-			sp->n_update_problems++;
-			if (sp->dip_update < 0 ||
-			    cfg->updates[i].at_s < cfg->updates[sp->dip_update].at_s)
-				sp->dip_update = i;
-		}
-	}
-	if (cfg->n_faults > 0) {
-		size_t v = ((size_t)sp->n + 1) * ((size_t)sp->n + 1);
+	return EP_OK;
+}
 
-		sp->stall_until_ns = calloc((size_t)sp->n, sizeof(*sp->stall_until_ns));
-		sp->pair_bw = calloc(v, sizeof(*sp->pair_bw));
-		sp->pair_loss = calloc(v, sizeof(*sp->pair_loss));
-		sp->pair_down_until_ns = calloc(v, sizeof(*sp->pair_down_until_ns));
-		sp->fault_node = calloc(2 * (size_t)cfg->n_faults, sizeof(*sp->fault_node));
-		sp->pair_cut = calloc(v, sizeof(*sp->pair_cut));
-		sp->pair_fault = malloc(v * sizeof(*sp->pair_fault));
-		sp->stuck_ns = malloc(v * sizeof(*sp->stuck_ns));
-		if (!sp->stall_until_ns || !sp->pair_bw || !sp->pair_loss ||
-		    !sp->pair_down_until_ns || !sp->fault_node || !sp->pair_cut ||
-		    !sp->pair_fault || !sp->stuck_ns)
-			goto nomem;
-		for (size_t i = 0; i < v; i++) {
-			sp->pair_fault[i] = -1;
-			sp->stuck_ns[i] = -1;
-		}
+/* The problem of each update's model on the same cluster, and the earliest update (the one
+ * whose dip the report measures). */
+static int pipeline_updates(struct sim_pipeline *sp, const struct problem *p,
+			    const struct sim_config *cfg, struct ep_error *err)
+{
+	if (cfg->n_updates <= 0)
+		return EP_OK;
+	sp->update_problems = calloc((size_t)cfg->n_updates, sizeof(*sp->update_problems));
+	if (!sp->update_problems)
+		return ep_error_set(err, EP_ENOMEM, "out of memory for the simulation");
+	for (int i = 0; i < cfg->n_updates; i++) {
+		EP_CHECK(problem_init(&sp->update_problems[i], cfg->updates[i].profile, p->cluster,
+				      &p->options, err));
+		sp->n_update_problems++;
+		if (sp->dip_update < 0 || cfg->updates[i].at_s < cfg->updates[sp->dip_update].at_s)
+			sp->dip_update = i;
 	}
+	return EP_OK;
+}
+
+/* The fault timeline's state: per node its stall, per ordered pair (dispatcher included) its
+ * bandwidth, loss, cut and open fault. Returns EP_OK or EP_ENOMEM. */
+static int pipeline_alloc_faults(struct sim_pipeline *sp, int n_faults)
+{
+	size_t v = ((size_t)sp->n + 1) * ((size_t)sp->n + 1);
+
+	if (n_faults <= 0)
+		return EP_OK;
+	sp->stall_until_ns = calloc((size_t)sp->n, sizeof(*sp->stall_until_ns));
+	sp->pair_bw = calloc(v, sizeof(*sp->pair_bw));
+	sp->pair_loss = calloc(v, sizeof(*sp->pair_loss));
+	sp->pair_down_until_ns = calloc(v, sizeof(*sp->pair_down_until_ns));
+	sp->fault_node = calloc(2 * (size_t)n_faults, sizeof(*sp->fault_node));
+	sp->pair_cut = calloc(v, sizeof(*sp->pair_cut));
+	sp->pair_fault = malloc(v * sizeof(*sp->pair_fault));
+	sp->stuck_ns = malloc(v * sizeof(*sp->stuck_ns));
+	if (!sp->stall_until_ns || !sp->pair_bw || !sp->pair_loss || !sp->pair_down_until_ns ||
+	    !sp->fault_node || !sp->pair_cut || !sp->pair_fault || !sp->stuck_ns)
+		return EP_ENOMEM;
+	for (size_t i = 0; i < v; i++) {
+		sp->pair_fault[i] = -1;
+		sp->stuck_ns[i] = -1;
+	}
+	return EP_OK;
+}
+
+int sim_pipeline_create(const struct problem *p, const struct plan *plan,
+			const struct sim_config *cfg, struct sim_pipeline **out,
+			struct ep_error *err)
+{
+	struct sim_pipeline *sp;
+	struct sim_deploy *d;
+	int rc;
+
+	*out = NULL;
+	rc = check_config(p, plan, cfg, err);
+	if (rc)
+		return rc;
+	sp = calloc(1, sizeof(*sp));
+	if (!sp)
+		return ep_error_set(err, EP_ENOMEM, "out of memory for the simulation");
+	pipeline_init(sp, p, cfg);
+	if (pipeline_rngs(sp, cfg->seed))
+		goto nomem;
+	/* Room for every request's events at once in a closed loop (the pool grows if needed). */
+	rc = sim_engine_create(cfg->arrival == SIM_CLOSED && cfg->window < 16384
+				       ? 4 * (size_t)cfg->window + 64
+				       : 1024,
+			       &sp->eng, err);
+	if (rc)
+		goto fail;
+	if (pipeline_alloc_nodes(sp, cfg->shared_medium))
+		goto nomem;
+	rc = pipeline_updates(sp, p, cfg, err);
+	if (rc)
+		goto fail;
+	if (pipeline_alloc_faults(sp, cfg->n_faults))
+		goto nomem;
 	rc = sim_hist_create(&sp->lat, err);
 	if (rc)
 		goto fail;
-	sp->batch_n = 1;
 	rc = sim_deploy_build(sp, p, plan, &d, err);
 	if (rc)
 		goto fail;
