@@ -3,12 +3,9 @@
  * `edgepipe dispatch`.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "emu_remote.h"
@@ -32,17 +29,30 @@ static const char stage_usage[] =
 	"  --max-stages N        exit after N stages have ended (tests; default: never)\n"
 	"  --quiet               no log lines on stderr\n";
 
-static int stop_pipe[2] = { -1, -1 };
-
-static void on_stop(int sig)
+/* The host on --listen's address until SIGINT or SIGTERM: the exit status. */
+static int stage_run(struct emu_stage_host_config *cfg, const char *listen_text)
 {
-	int e = errno;
-	char b = (char)sig;
+	char host[EMU_REMOTE_HOST_MAX];
+	struct ep_error err;
+	int rc;
 
-	if (write(stop_pipe[1], &b, 1) < 0) {
-		/* nothing to do in a signal handler */
-	}
-	errno = e;
+	if (!listen_text)
+		return cli_fail(2, "stage: --listen ADDR:PORT is required");
+	if (emu_remote_addr_parse(listen_text, host, sizeof(host), &cfg->port, false, &err))
+		return cli_fail(2, "--listen %s", err.msg);
+	if (!cfg->data_port && cfg->port > 65535 - EMU_REMOTE_DATA_SLOTS)
+		return cli_fail(2,
+				"--listen '%s': the data ports PORT + 1 .. PORT + %d are past "
+				"65535 (give --data-port)",
+				listen_text, EMU_REMOTE_DATA_SLOTS);
+	cfg->listen_host = strcmp(host, "0.0.0.0") == 0 ? NULL : host;
+	cfg->stop_fd = cli_stop_install();
+	if (cfg->stop_fd < 0)
+		return cli_fail(1, "pipe: %s", strerror(errno));
+	rc = emu_stage_host_run(cfg, &err);
+	if (rc)
+		return cli_fail(cli_exit_code(rc), "stage: %s", err.msg);
+	return 0;
 }
 
 int cmd_stage(int argc, char **argv)
@@ -58,13 +68,10 @@ int cmd_stage(int argc, char **argv)
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct emu_stage_host_config cfg = { .stop_fd = -1, .log = stderr };
-	char host[EMU_REMOTE_HOST_MAX];
+	struct emu_stage_host_config cfg = {.stop_fd = -1, .log = stderr};
 	const char *listen_text = NULL;
-	struct sigaction sa;
-	struct ep_error err;
 	long v;
-	int opt, rc;
+	int opt;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -99,25 +106,5 @@ int cmd_stage(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_fail(2, "stage: unexpected argument '%s'", argv[optind]);
-	if (!listen_text)
-		return cli_fail(2, "stage: --listen ADDR:PORT is required");
-	if (emu_remote_addr_parse(listen_text, host, sizeof(host), &cfg.port, false, &err))
-		return cli_fail(2, "--listen %s", err.msg);
-	if (!cfg.data_port && cfg.port > 65535 - EMU_REMOTE_DATA_SLOTS)
-		return cli_fail(2, "--listen '%s': the data ports PORT + 1 .. PORT + %d are past "
-				"65535 (give --data-port)", listen_text, EMU_REMOTE_DATA_SLOTS);
-	cfg.listen_host = strcmp(host, "0.0.0.0") == 0 ? NULL : host;
-	if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
-		return cli_fail(1, "pipe: %s", strerror(errno));
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	cfg.stop_fd = stop_pipe[0];
-	rc = emu_stage_host_run(&cfg, &err);
-	close(stop_pipe[0]);
-	close(stop_pipe[1]);
-	if (rc)
-		return cli_fail(cli_exit_code(rc), "stage: %s", err.msg);
-	return 0;
+	return stage_run(&cfg, listen_text);
 }
