@@ -122,33 +122,6 @@ static const char *codec_name(const struct emu_cmd *c)
 
 /* ---- the run ---- */
 
-/* The plan, or the message saying why none (with what memory would do). */
-static int plan_emu(const struct emu_cmd *c, const struct trial_setup *t,
-		    struct algo_result *res)
-{
-	struct ep_error err;
-	char remedy[512];
-
-	if (c->given) {
-		/* A given plan (dispatch --plan): run it as it is, if it is one for this instance. */
-		if (plan_check(&t->inst->problem, c->given->plan, &res->defects, &err))
-			return cli_fail(2, "--plan '%s': %s", c->given->path, err.msg);
-		if (plan_copy(&res->plan, c->given->plan))
-			return cli_fail(1, "out of memory");
-		plan_cost(&t->inst->problem, &res->plan, &res->cost, NULL, NULL);
-		res->status = EP_OK;
-		return 0;
-	}
-	if (trial_plan(t, res, &err))
-		return cli_fail(1, "%s", err.msg);
-	if (res->status == EP_OK)
-		return 0;
-	trial_memory_remedy(&t->inst->problem, remedy, sizeof(remedy));
-	return cli_fail(1, "%s found no plan to emulate (%s): %s%s%s", t->algo->name,
-			ep_strerror(res->status), res->reason, remedy[0] ? "\n  remedy: " : "",
-			remedy);
-}
-
 /* Record, print, and the exit status of a finished run. */
 static int report_emu(const struct emu_cmd *c, const struct trial_emu *e)
 {
@@ -175,12 +148,24 @@ static int report_emu(const struct emu_cmd *c, const struct trial_emu *e)
 	return rc;
 }
 
+/* No plan: the message, with what memory would do; the exit status. */
+static int no_plan(const struct trial_setup *t, const struct algo_result *res)
+{
+	char remedy[512];
+
+	trial_memory_remedy(&t->inst->problem, remedy, sizeof(remedy));
+	return cli_fail(1, "%s found no plan to emulate (%s): %s%s%s", t->algo->name,
+			ep_strerror(res->status), res->reason, remedy[0] ? "\n  remedy: " : "",
+			remedy);
+}
+
 static int run_emu(struct emu_cmd *c)
 {
 	const struct algo *a = cli_algo_find(c->o.algo_name, false);
 	struct instance *inst = NULL;
 	struct trial_emu *e = NULL;
 	struct timeline_fault *faults = NULL;
+	struct trial_plan_given given;
 	struct trial_emu_options eo;
 	struct trial_workload w;
 	struct trial_setup t;
@@ -203,8 +188,8 @@ static int run_emu(struct emu_cmd *c)
 		goto out;
 	cli_trial_setup(&c->o, inst, a, &t);
 	cli_run_opts_workload(&c->r, faults, n_faults, &w);
-	if ((rc = plan_emu(c, &t, &res)))
-		goto out;
+	if (c->given)
+		given = (struct trial_plan_given){ c->given->plan, c->given->path };
 	trial_emu_options_init(&eo);
 	eo.cfg = c->cfg;
 	eo.compute_model = c->compute_model;
@@ -217,11 +202,11 @@ static int run_emu(struct emu_cmd *c)
 	}
 	/* Say what the run will take, and report progress now and then whatever stderr is. */
 	eo.cfg.status = stderr;
-	rc = trial_emu_run(&t, &res, &w, &eo, &e, &err);
+	rc = trial_emu_plan_run(&t, c->given ? &given : NULL, &w, &eo, &res, &e, &err);
 	if (rc)
 		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
 	else
-		rc = report_emu(c, e);
+		rc = e ? report_emu(c, e) : no_plan(&t, &res);
 out:
 	trial_emu_destroy(e);
 	algo_result_release(&res);

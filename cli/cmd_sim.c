@@ -118,16 +118,34 @@ static bool parse_on_off(const char *opt, const char *s, int *out)
 	return true;
 }
 
+/* Record and print a finished simulation; the exit status. */
+static int report_sim(const struct sim_cmd *c, const struct trial_sim *ts)
+{
+	const struct sim_report *r = trial_sim_report(ts);
+	struct ep_error err;
+	int rc;
+
+	if (trial_sim_warning(ts)[0])
+		fprintf(stderr, "edgepipe sim: warning: %s\n", trial_sim_warning(ts));
+	if (c->r.db_path && (rc = trial_sim_db_write(ts, c->r.db_path, c->command, &err)))
+		return cli_fail(cli_exit_code(rc), "%s", err.msg);
+	if (trial_sim_write(stdout, (enum trial_format)c->r.fmt, ts, c->r.series, &err))
+		return cli_fail(1, "%s", err.msg);
+	if (!r->no_plan)
+		return 0;
+	fflush(stdout);
+	return cli_fail(3, "the run stopped at %g s: no plan fits on the surviving nodes; %" PRId64
+			" requests never completed", r->sim_end_s, r->incomplete);
+}
+
 static int run_sim(struct sim_cmd *c)
 {
 	const struct algo *a = cli_algo_find(c->o.algo_name, false);
 	struct instance *inst = NULL;
 	struct trial_sim *ts = NULL;
-	const struct sim_report *r;
 	struct trial_workload w;
 	struct trial_setup t;
 	struct algo_result res;
-	FILE *trace = NULL;
 	struct ep_error err;
 	int rc;
 
@@ -136,8 +154,7 @@ static int run_sim(struct sim_cmd *c)
 		rc = 2; /* cli_algo_find said why */
 		goto out;
 	}
-	rc = instance_create(&c->o.spec, &inst, &err);
-	if (rc) {
+	if ((rc = instance_create(&c->o.spec, &inst, &err))) {
 		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
 		goto out;
 	}
@@ -145,47 +162,18 @@ static int run_sim(struct sim_cmd *c)
 		goto out;
 	cli_trial_setup(&c->o, inst, a, &t);
 	cli_run_opts_workload(&c->r, c->faults, c->n_faults, &w);
-	rc = trial_plan(&t, &res, &err);
-	if (rc) {
-		rc = cli_fail(1, "%s", err.msg);
-		goto out;
-	}
-	if (res.status != EP_OK) {
+	c->so.trace_path = c->trace_path;
+	if ((rc = trial_sim_plan_run(&t, &w, &c->so, &res, &ts, &err)))
+		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
+	else if (!ts)
 		rc = cli_fail(1, "%s found no plan to simulate (%s): %s", a->name,
 			      ep_strerror(res.status), res.reason);
-		goto out;
-	}
-	if (c->trace_path && !(trace = fopen(c->trace_path, "w"))) {
-		rc = cli_fail(2, "--trace '%s': cannot open for writing", c->trace_path);
-		goto out;
-	}
-	c->so.trace = trace;
-	rc = trial_sim_run(&t, &res, &w, &c->so, &ts, &err);
-	if (rc) {
-		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
-		goto out;
-	}
-	if (trial_sim_warning(ts)[0])
-		fprintf(stderr, "edgepipe sim: warning: %s\n", trial_sim_warning(ts));
-	if (c->r.db_path && (rc = trial_sim_db_write(ts, c->r.db_path, c->command, &err))) {
-		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
-		goto out;
-	}
-	rc = trial_sim_write(stdout, (enum trial_format)c->r.fmt, ts, c->r.series, &err);
-	if (rc) {
+	else
+		rc = report_sim(c, ts);
+	if (ts && trial_sim_trace_close(ts, &err) && rc == 0)
 		rc = cli_fail(1, "%s", err.msg);
-		goto out;
-	}
-	r = trial_sim_report(ts);
-	if (r->no_plan) {
-		fflush(stdout);
-		rc = cli_fail(3, "the run stopped at %g s: no plan fits on the surviving nodes; %"
-			      PRId64 " requests never completed", r->sim_end_s, r->incomplete);
-	}
 out:
 	trial_sim_destroy(ts);
-	if (trace && fclose(trace) && rc == 0)
-		rc = cli_fail(1, "--trace '%s': write failed", c->trace_path);
 	algo_result_release(&res);
 	instance_destroy(inst);
 	free(c->faults);

@@ -334,10 +334,46 @@ const char *trial_sim_warning(const struct trial_sim *s)
 	return s->warning;
 }
 
+int trial_sim_plan_run(const struct trial_setup *t, const struct trial_workload *w,
+		       const struct trial_sim_options *o, struct algo_result *res,
+		       struct trial_sim **out, struct ep_error *err)
+{
+	struct trial_sim_options so = *o;
+	int rc;
+
+	*out = NULL;
+	EP_CHECK(trial_plan(t, res, err));
+	if (res->status != EP_OK)
+		return EP_OK;
+	if (o->trace_path && !(so.trace = fopen(o->trace_path, "w")))
+		return ep_error_set(err, EP_EINVAL, "--trace '%s': cannot open for writing",
+				    o->trace_path);
+	if ((rc = trial_sim_run(t, res, w, &so, out, err))) {
+		if (so.trace)
+			fclose(so.trace);
+		return rc;
+	}
+	(*out)->trace = so.trace;
+	(*out)->trace_path = o->trace_path;
+	return EP_OK;
+}
+
+int trial_sim_trace_close(struct trial_sim *s, struct ep_error *err)
+{
+	FILE *f = s->trace;
+
+	s->trace = NULL;
+	if (f && fclose(f))
+		return ep_error_set(err, EP_EIO, "--trace '%s': write failed", s->trace_path);
+	return EP_OK;
+}
+
 void trial_sim_destroy(struct trial_sim *s)
 {
 	if (!s)
 		return;
+	if (s->trace)
+		fclose(s->trace);
 	sim_pipeline_destroy(s->sp);
 	for (int i = 0; i < s->n_updates; i++) {
 		model_profile_destroy(s->up[i]);
@@ -551,6 +587,41 @@ int trial_emu_run(const struct trial_setup *t, const struct algo_result *res,
 fail:
 	trial_emu_destroy(e);
 	return rc;
+}
+
+/* A plan given as it is (trial_emu_plan_run), checked against t's problem and costed. */
+static int plan_given(const struct trial_setup *t, const struct trial_plan_given *given,
+		      struct algo_result *res, struct ep_error *err)
+{
+	char msg[sizeof(err->msg)];
+	int rc = plan_check(&t->inst->problem, given->plan, &res->defects, err);
+
+	if (rc == EP_ENOMEM)
+		return rc;
+	if (rc) {
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		return ep_error_set(err, EP_EINVAL, "--plan '%s': %s", given->path, msg);
+	}
+	if (plan_copy(&res->plan, given->plan))
+		return ep_error_set(err, EP_ENOMEM, "out of memory");
+	plan_cost(&t->inst->problem, &res->plan, &res->cost, NULL, NULL);
+	res->status = EP_OK;
+	return EP_OK;
+}
+
+int trial_emu_plan_run(const struct trial_setup *t, const struct trial_plan_given *given,
+		       const struct trial_workload *w, const struct trial_emu_options *o,
+		       struct algo_result *res, struct trial_emu **out, struct ep_error *err)
+{
+	*out = NULL;
+	if (given) {
+		EP_CHECK(plan_given(t, given, res, err));
+	} else {
+		EP_CHECK(trial_plan(t, res, err));
+		if (res->status != EP_OK)
+			return EP_OK;
+	}
+	return trial_emu_run(t, res, w, o, out, err);
 }
 
 const struct emu_report *trial_emu_report(const struct trial_emu *e)

@@ -97,6 +97,8 @@ struct trial_sim_options {
 	double warmup_s;                 /* no measurement before this time */
 	double mtbf_s;                   /* random crashes; 0: none */
 	FILE *trace;                     /* one line per event; NULL: none */
+	const char *trace_path;		 /* trial_sim_plan_run: the trace into this file,
+					    opened after the plan (NULL: none) */
 	bool window_per_plan;            /* closed loop, no window given: re-size it to each plan
 					    that goes live (the default); false: the first plan's,
 					    fixed, as the emulator keeps it */
@@ -127,6 +129,18 @@ int trial_sim_create(const struct trial_setup *t, const struct algo_result *res,
 		     const struct trial_workload *w, const struct trial_sim_options *o,
 		     struct trial_sim **out, struct ep_error *err);
 int trial_sim_exec(struct trial_sim *s, struct ep_error *err);
+/*
+ * trial_plan, then trial_sim_run of that plan (`edgepipe sim`): the plan into res
+ * (initialised); EP_OK with *out NULL when no plan was found (res->status and res->reason say
+ * why). With o->trace_path, the trace goes to that file, opened once there is a plan
+ * (EP_EINVAL "--trace 'PATH': cannot open for writing") and closed by trial_sim_trace_close
+ * (EP_EIO "--trace 'PATH': write failed") or trial_sim_destroy. Errors: trial_plan's,
+ * trial_sim_run's.
+ */
+int trial_sim_plan_run(const struct trial_setup *t, const struct trial_workload *w,
+		       const struct trial_sim_options *o, struct algo_result *res,
+		       struct trial_sim **out, struct ep_error *err);
+int trial_sim_trace_close(struct trial_sim *s, struct ep_error *err);
 const struct sim_report *trial_sim_report(const struct trial_sim *s);
 /* The configuration as run, with the sizes filled in. */
 const struct sim_config *trial_sim_config(const struct trial_sim *s);
@@ -230,6 +244,22 @@ struct trial_emu;
 int trial_emu_run(const struct trial_setup *t, const struct algo_result *res,
 		  const struct trial_workload *w, const struct trial_emu_options *o,
 		  struct trial_emu **out, struct ep_error *err);
+/* A plan given as it is (`edgepipe dispatch --plan FILE`), and the file it came from. */
+struct trial_plan_given {
+	const struct plan *plan;
+	const char *path;
+};
+
+/*
+ * The plan, then trial_emu_run of it (`edgepipe emu`): `given` (may be NULL) checked against
+ * t's problem (plan_check; EP_EINVAL "--plan 'PATH': ...") and costed as it is, else
+ * trial_plan's into res (initialised): EP_OK with *out NULL when no plan was found
+ * (res->status and res->reason say why; trial_memory_remedy what memory would do). Errors:
+ * trial_plan's and trial_emu_run's (*out as there).
+ */
+int trial_emu_plan_run(const struct trial_setup *t, const struct trial_plan_given *given,
+		       const struct trial_workload *w, const struct trial_emu_options *o,
+		       struct algo_result *res, struct trial_emu **out, struct ep_error *err);
 const struct emu_report *trial_emu_report(const struct trial_emu *e);
 const struct trial_sim_ref *trial_emu_reference(const struct trial_emu *e);
 /* The configuration as run, with the sizes filled in. */

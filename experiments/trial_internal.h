@@ -19,6 +19,8 @@ struct trial_sim {
 	struct sim_pipeline *sp;
 	double bound_s, wall_s;
 	char warning[512];
+	FILE *trace; /* opened by trial_sim_plan_run; NULL: none or closed */
+	const char *trace_path;
 };
 
 /* An emulation: what it ran on (borrowed), its configuration, the reference simulation and
