@@ -126,6 +126,37 @@ int emu_remote_addr_parse(const char *s, char *host, size_t size, uint16_t *port
 	return EP_OK;
 }
 
+/* One --hosts item, NAME=HOST:PORT or HOST:PORT (named nodeK, the item's index), into *hh. */
+static int host_item_parse(const char *item, int k, struct emu_remote_host *hh,
+			   struct ep_error *err)
+{
+	const char *eq = strchr(item, '=');
+	int rc;
+
+	memset(hh, 0, sizeof(*hh));
+	if (eq) {
+		size_t nl = (size_t)(eq - item);
+
+		if (nl == 0 || nl >= sizeof(hh->name))
+			return ep_error_set(err, EP_EINVAL,
+					    "--hosts item '%s': name empty or longer than %zu",
+					    item, sizeof(hh->name) - 1);
+		memcpy(hh->name, item, nl);
+		hh->name[nl] = '\0';
+	} else {
+		snprintf(hh->name, sizeof(hh->name), "node%d", k);
+	}
+	rc = emu_remote_addr_parse(eq ? eq + 1 : item, hh->host, sizeof(hh->host), &hh->port, false,
+				   err);
+	if (rc) {
+		char m[sizeof(err->msg)];
+
+		snprintf(m, sizeof(m), "%s", err->msg);
+		return ep_error_set(err, EP_EINVAL, "--hosts item %s", m);
+	}
+	return EP_OK;
+}
+
 int emu_remote_hosts_parse(const char *s, struct emu_remote_host **out, int *n,
 			   struct ep_error *err)
 {
@@ -136,10 +167,9 @@ int emu_remote_hosts_parse(const char *s, struct emu_remote_host **out, int *n,
 	*out = NULL;
 	*n = 0;
 	while (*p) {
-		const char *comma = strchr(p, ','), *eq;
+		const char *comma = strchr(p, ',');
 		size_t len = comma ? (size_t)(comma - p) : strlen(p);
 		char item[EMU_REMOTE_HOST_MAX + 80];
-		struct emu_remote_host *hh;
 
 		if (len == 0 || len >= sizeof(item)) {
 			rc = ep_error_set(err, EP_EINVAL, "--hosts '%s': an empty or too long item", s);
@@ -158,35 +188,14 @@ int emu_remote_hosts_parse(const char *s, struct emu_remote_host **out, int *n,
 			v = nv;
 			cap = nc;
 		}
-		hh = &v[k];
-		memset(hh, 0, sizeof(*hh));
-		eq = strchr(item, '=');
-		if (eq) {
-			size_t nl = (size_t)(eq - item);
-
-			if (nl == 0 || nl >= sizeof(hh->name)) {
-				rc = ep_error_set(err, EP_EINVAL, "--hosts item '%s': name empty or "
-						  "longer than %zu", item, sizeof(hh->name) - 1);
-				goto fail;
-			}
-			memcpy(hh->name, item, nl);
-			hh->name[nl] = '\0';
-		} else {
-			snprintf(hh->name, sizeof(hh->name), "node%d", k);
-		}
-		rc = emu_remote_addr_parse(eq ? eq + 1 : item, hh->host, sizeof(hh->host),
-					   &hh->port, false, err);
-		if (rc) {
-			char m[sizeof(err->msg)];
-
-			snprintf(m, sizeof(m), "%s", err->msg);
-			ep_error_set(err, EP_EINVAL, "--hosts item %s", m);
+		rc = host_item_parse(item, k, &v[k], err);
+		if (rc)
 			goto fail;
-		}
 		for (int j = 0; j < k; j++)
-			if (strcmp(v[j].name, hh->name) == 0) {
-				rc = ep_error_set(err, EP_EINVAL, "--hosts: the name '%s' is given twice",
-						  hh->name);
+			if (strcmp(v[j].name, v[k].name) == 0) {
+				rc = ep_error_set(err, EP_EINVAL,
+						  "--hosts: the name '%s' is given twice",
+						  v[k].name);
 				goto fail;
 			}
 		k++;
@@ -330,113 +339,137 @@ static struct loaded_model *load_model(struct host *h, const char *model, uint64
 	return m;
 }
 
-/* A STAGE assignment on connection i: set up and fork the stage. false: close it. */
-static bool start_stage(struct host *h, int i, const struct emu_remote_msg *m)
+/* The stage's spec from assignment m on connection c, its compute as busy work (real compute
+ * is attach_model's). false: the assignment is refused (the dispatcher is told why). */
+static bool spec_fill(const struct host *h, const struct conn *c, const struct emu_remote_msg *m,
+		      struct emu_stage_spec *sp)
 {
-	struct conn *c = &h->c[i];
-	struct emu_stage_spec sp;
-	struct ep_error e;
-	int sv[2];
-	pid_t pid;
-
-	memset(&sp, 0, sizeof(sp));
-	sp.deployment = m->deployment;
-	sp.index = m->index;
-	sp.n_stages = m->n_stages;
-	sp.node = m->node;
-	sp.next_node = m->next_node;
-	sp.listen_addr = h->listen_addr;
-	if (m->data_port < h->data_port || m->data_port >= (uint32_t)h->data_port +
-							   EMU_REMOTE_DATA_SLOTS) {
+	memset(sp, 0, sizeof(*sp));
+	sp->deployment = m->deployment;
+	sp->index = m->index;
+	sp->n_stages = m->n_stages;
+	sp->node = m->node;
+	sp->next_node = m->next_node;
+	sp->listen_addr = h->listen_addr;
+	if (m->data_port < h->data_port ||
+	    m->data_port >= (uint32_t)h->data_port + EMU_REMOTE_DATA_SLOTS) {
 		char port[16];
 
 		snprintf(port, sizeof(port), "%u", m->data_port);
 		ctl_error(c->fd, "data port %s is not one of this host's", port);
 		return false;
 	}
-	sp.listen_port = (uint16_t)m->data_port;
+	sp->listen_port = (uint16_t)m->data_port;
 	if (m->next_host[0]) {
 		char nh[EMU_REMOTE_HOST_MAX];
 
 		snprintf(nh, sizeof(nh), "%.*s", (int)sizeof(m->next_host) - 1, m->next_host);
-		if (!emu_resolve4(nh, &sp.next_addr)) {
+		if (!emu_resolve4(nh, &sp->next_addr)) {
 			ctl_error(c->fd, "cannot resolve the next hop '%.120s'", nh);
 			return false;
 		}
 	} else {
-		sp.next_addr = c->peer.sin_addr;
+		sp->next_addr = c->peer.sin_addr;
 	}
-	sp.next_port = (uint16_t)m->next_port;
-	sp.out_bytes = m->out_bytes;
-	sp.work_rate = h->work_rate;
-	sp.work_iters = m->speed_flops > 0 && m->flops > 0 ? m->flops / m->speed_flops * h->work_rate
-							     : 0;
+	sp->next_port = (uint16_t)m->next_port;
+	sp->out_bytes = m->out_bytes;
+	sp->work_rate = h->work_rate;
+	sp->work_iters =
+		m->speed_flops > 0 && m->flops > 0 ? m->flops / m->speed_flops * h->work_rate : 0;
 	if (m->in_rank < 0 || m->in_rank > EMU_CODEC_MAX_RANK || m->out_rank < 0 ||
 	    m->out_rank > EMU_CODEC_MAX_RANK) {
 		ctl_error(c->fd, "tensor ranks out of range (%s)", "assignment");
 		return false;
 	}
-	snprintf(sp.codec, sizeof(sp.codec), "%.*s", (int)sizeof(m->codec) - 1, m->codec);
-	memcpy(sp.in_shape, m->in_shape, sizeof(sp.in_shape));
-	memcpy(sp.out_shape, m->out_shape, sizeof(sp.out_shape));
-	sp.in_rank = m->in_rank;
-	sp.out_rank = m->out_rank;
-	sp.dense_output = m->dense_output != 0;
-	sp.report_period_s = m->report_period_s;
-	sp.stuck_timeout_s = m->stuck_timeout_s;
-	sp.seed = m->seed;
-	if (m->real) {
-		char model[EMU_REMOTE_MODEL_MAX];
-		const struct loaded_model *lm;
-		uint64_t other;
+	snprintf(sp->codec, sizeof(sp->codec), "%.*s", (int)sizeof(m->codec) - 1, m->codec);
+	memcpy(sp->in_shape, m->in_shape, sizeof(sp->in_shape));
+	memcpy(sp->out_shape, m->out_shape, sizeof(sp->out_shape));
+	sp->in_rank = m->in_rank;
+	sp->out_rank = m->out_rank;
+	sp->dense_output = m->dense_output != 0;
+	sp->report_period_s = m->report_period_s;
+	sp->stuck_timeout_s = m->stuck_timeout_s;
+	sp->seed = m->seed;
+	return true;
+}
 
-		snprintf(model, sizeof(model), "%.*s", (int)sizeof(m->model) - 1, m->model);
-		lm = load_model(h, model, m->seed, m->fingerprint, &other, &e);
-		if (!lm && other) {
-			/* Not yet the dispatcher's version here: try again until it is, or until
-			 * the dispatcher gives this deployment up (closes the connection). */
-			if (c->kind != C_WAIT)
-				c->wait_msg = *m;
-			if (!c->wait_said)
-				say(h, "deployment %d stage %d: '%s' here is model %016llx, not the "
-				    "dispatcher's %016llx: waiting for it to change", m->deployment,
-				    m->index, model, (unsigned long long)other,
-				    (unsigned long long)m->fingerprint);
-			c->wait_said = true;
-			c->kind = C_WAIT;
-			c->retry_at = emu_now_s() + EMU_REMOTE_MODEL_RETRY_S;
-			return true;
-		}
-		if (!lm) {
-			ctl_error(c->fd, "cannot load the model: %.160s", e.msg);
-			return false;
-		}
-		sp.weights = lm->w;
-		sp.first_layer = m->first_layer;
-		sp.last_layer = m->last_layer;
-		sp.threads = h->cfg->threads > 0 ? h->cfg->threads : m->threads > 0 ? m->threads : 1;
-		sp.work_iters = 0;
+enum attach { ATTACH_OK, ATTACH_WAIT, ATTACH_FAIL };
+
+/* Real compute: the model's weights and layers into *sp. ATTACH_WAIT: the model file here is
+ * not yet the dispatcher's version, connection i waits (C_WAIT) and tries again until it is,
+ * or until the dispatcher gives this deployment up (closes the connection). ATTACH_FAIL: the
+ * assignment is refused (the dispatcher is told why). */
+static enum attach attach_model(struct host *h, int i, const struct emu_remote_msg *m,
+				struct emu_stage_spec *sp)
+{
+	struct conn *c = &h->c[i];
+	char model[EMU_REMOTE_MODEL_MAX];
+	const struct loaded_model *lm;
+	struct ep_error e;
+	uint64_t other;
+
+	snprintf(model, sizeof(model), "%.*s", (int)sizeof(m->model) - 1, m->model);
+	lm = load_model(h, model, m->seed, m->fingerprint, &other, &e);
+	if (!lm && other) {
+		if (c->kind != C_WAIT)
+			c->wait_msg = *m;
+		if (!c->wait_said)
+			say(h,
+			    "deployment %d stage %d: '%s' here is model %016llx, not the "
+			    "dispatcher's %016llx: waiting for it to change",
+			    m->deployment, m->index, model, (unsigned long long)other,
+			    (unsigned long long)m->fingerprint);
+		c->wait_said = true;
+		c->kind = C_WAIT;
+		c->retry_at = emu_now_s() + EMU_REMOTE_MODEL_RETRY_S;
+		return ATTACH_WAIT;
 	}
-	/* A data port runs one stage: the one on this port gives it up (a stage of another
-	 * deployment on another port, the old version during an update, goes on). */
-	for (int j = 0; j < h->n; j++)
-		if (j != i && h->c[j].kind == C_STAGE && h->c[j].pid > 0 &&
-		    h->c[j].data_port == sp.listen_port) {
-			say(h, "deployment %d stage %d replaced", h->c[j].deployment,
-			    h->c[j].index);
-			kill(h->c[j].pid, SIGKILL);
-			waitpid(h->c[j].pid, NULL, 0);
-			h->c[j].pid = -1;
-			h->stages_ended++;
-			close(h->c[j].fd); /* its dispatcher sees the stage go */
-			h->c[j].fd = -1;
-		}
+	if (!lm) {
+		ctl_error(c->fd, "cannot load the model: %.160s", e.msg);
+		return ATTACH_FAIL;
+	}
+	sp->weights = lm->w;
+	sp->first_layer = m->first_layer;
+	sp->last_layer = m->last_layer;
+	sp->threads = h->cfg->threads > 0 ? h->cfg->threads : m->threads > 0 ? m->threads : 1;
+	sp->work_iters = 0;
+	return ATTACH_OK;
+}
+
+/* A data port runs one stage: the one on `port` (other than connection i's) gives it up (a
+ * stage of another deployment on another port, the old version during an update, goes on). */
+static void port_take_over(struct host *h, int i, uint16_t port)
+{
+	for (int j = 0; j < h->n; j++) {
+		struct conn *o = &h->c[j];
+
+		if (j == i || o->kind != C_STAGE || o->pid <= 0 || o->data_port != port)
+			continue;
+		say(h, "deployment %d stage %d replaced", o->deployment, o->index);
+		kill(o->pid, SIGKILL);
+		waitpid(o->pid, NULL, 0);
+		o->pid = -1;
+		h->stages_ended++;
+		close(o->fd); /* its dispatcher sees the stage go */
+		o->fd = -1;
+	}
+}
+
+/* Fork the stage process of spec sp for assignment m on connection i, its control socket kept
+ * here (the relay's). false: the assignment is refused (the dispatcher is told why). */
+static bool stage_fork(struct host *h, int i, const struct emu_remote_msg *m,
+		       struct emu_stage_spec *sp)
+{
+	struct conn *c = &h->c[i];
+	int sv[2];
+	pid_t pid;
+
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
 		ctl_error(c->fd, "socketpair: %s", strerror(errno));
 		return false;
 	}
-	sp.ctl_fd = sv[1];
-	sp.controller = h->self;
+	sp->ctl_fd = sv[1];
+	sp->controller = h->self;
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
@@ -446,7 +479,7 @@ static bool start_stage(struct host *h, int i, const struct emu_remote_msg *m)
 		return false;
 	}
 	if (pid == 0)
-		_exit(emu_stage_main(&sp));
+		_exit(emu_stage_main(sp));
 	close(sv[1]);
 	fcntl(sv[0], F_SETFL, O_NONBLOCK);
 	c->kind = C_STAGE;
@@ -454,11 +487,28 @@ static bool start_stage(struct host *h, int i, const struct emu_remote_msg *m)
 	c->ctl = sv[0];
 	c->deployment = m->deployment;
 	c->index = m->index;
-	c->data_port = sp.listen_port;
+	c->data_port = sp->listen_port;
 	say(h, "deployment %d stage %d of %d (node %d): layers %d..%d, data port %u, next %s:%u",
 	    m->deployment, m->index, m->n_stages, m->node, m->first_layer, m->last_layer,
-	    sp.listen_port, m->next_host[0] ? m->next_host : "dispatcher", m->next_port);
+	    sp->listen_port, m->next_host[0] ? m->next_host : "dispatcher", m->next_port);
 	return true;
+}
+
+/* A STAGE assignment on connection i: set up and fork the stage. false: close it. */
+static bool start_stage(struct host *h, int i, const struct emu_remote_msg *m)
+{
+	struct emu_stage_spec sp;
+
+	if (!spec_fill(h, &h->c[i], m, &sp))
+		return false;
+	if (m->real) {
+		enum attach a = attach_model(h, i, m, &sp);
+
+		if (a != ATTACH_OK)
+			return a == ATTACH_WAIT;
+	}
+	port_take_over(h, i, sp.listen_port);
+	return stage_fork(h, i, m, &sp);
 }
 
 /* The first record of connection i. false: close it. */
@@ -572,112 +622,149 @@ static double next_wake(const struct host *h, double now)
 	return t;
 }
 
+/* Connections that said nothing in time, assignments whose wait for their model is over
+ * (tried again), stage connections whose process and dispatcher are both gone: closed. */
+static void conns_tidy(struct host *h, double now)
+{
+	for (int i = 0; i < h->n;)
+		if (h->c[i].kind == C_NEW && now - h->c[i].since > HELLO_WAIT_S)
+			conn_close(h, i);
+		else if (h->c[i].kind == C_WAIT && now >= h->c[i].retry_at &&
+			 !start_stage(h, i, &h->c[i].wait_msg))
+			conn_close(h, i);
+		else if (h->c[i].kind == C_STAGE && h->c[i].pid <= 0 && h->c[i].fd < 0)
+			conn_close(h, i);
+		else
+			i++;
+}
+
+/* Who a polled descriptor belongs to: WHO_STOP, WHO_LISTEN, or a connection's index with
+ * `ctl` telling its stage's control socket from its TCP connection. */
+enum { WHO_STOP = -1, WHO_LISTEN = -2 };
+
+struct host_poll {
+	struct pollfd pfd[2 + 2 * HOST_MAX_CONN];
+	struct {
+		int conn;
+		bool ctl;
+	} who[2 + 2 * HOST_MAX_CONN];
+	int n;
+};
+
+static void host_poll_add(struct host_poll *ps, int fd, int conn, bool ctl)
+{
+	ps->pfd[ps->n] = (struct pollfd){.fd = fd, .events = POLLIN};
+	ps->who[ps->n].conn = conn;
+	ps->who[ps->n++].ctl = ctl;
+}
+
+static void host_poll_build(const struct host *h, struct host_poll *ps)
+{
+	ps->n = 0;
+	if (h->cfg->stop_fd >= 0)
+		host_poll_add(ps, h->cfg->stop_fd, WHO_STOP, false);
+	host_poll_add(ps, h->ls, WHO_LISTEN, false);
+	for (int i = 0; i < h->n; i++) {
+		if (h->c[i].fd >= 0)
+			host_poll_add(ps, h->c[i].fd, i, false);
+		if (h->c[i].ctl >= 0)
+			host_poll_add(ps, h->c[i].ctl, i, true);
+	}
+}
+
+/* A new connection: its first record says what it is (first_record). */
+static void host_accept(struct host *h)
+{
+	struct sockaddr_in peer;
+	socklen_t len = sizeof(peer);
+	int fd = accept4(h->ls, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int one = 1;
+
+	if (fd < 0)
+		return;
+	if (h->n == HOST_MAX_CONN) {
+		close(fd);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	h->c[h->n] = (struct conn){
+		.fd = fd, .kind = C_NEW, .since = emu_now_s(), .peer = peer, .pid = -1, .ctl = -1};
+	h->n++;
+}
+
+/* Connection i's descriptor polled ready with `revents` (its stage's control socket when ctl).
+ * false: close the connection. */
+static bool conn_ready(struct host *h, int i, bool ctl, short revents)
+{
+	struct conn *c = &h->c[i];
+
+	if (ctl) {
+		if (relay_up(h, i))
+			return true;
+		close(c->ctl);
+		c->ctl = -1;
+		return false; /* its dispatcher sees the stage go */
+	}
+	if (c->kind == C_NEW)
+		return first_record(h, i);
+	if (c->kind == C_SESSION) {
+		char b[64];
+
+		return !(recv(c->fd, b, sizeof(b), MSG_DONTWAIT) == 0 ||
+			 (revents & (POLLERR | POLLHUP)));
+	}
+	return relay_down(h, i);
+}
+
+/* Hand each descriptor that polled ready to its owner. false: the stop descriptor is ready. */
+static bool host_poll_dispatch(struct host *h, const struct host_poll *ps)
+{
+	/* Connection indices move when one closes: mark, then close. */
+	bool drop[HOST_MAX_CONN] = {false};
+	int n0 = h->n;
+
+	for (int j = 0; j < ps->n; j++) {
+		int i = ps->who[j].conn;
+
+		if (!ps->pfd[j].revents)
+			continue;
+		if (i == WHO_STOP)
+			return false;
+		if (i == WHO_LISTEN)
+			host_accept(h);
+		else if (i < n0 && !drop[i] &&
+			 !conn_ready(h, i, ps->who[j].ctl, ps->pfd[j].revents))
+			drop[i] = true;
+	}
+	for (int i = n0 - 1; i >= 0; i--)
+		if (drop[i])
+			conn_close(h, i);
+	return true;
+}
+
+/* The host's event loop: heartbeats and tidying, poll until the next due time, hand what is
+ * ready to its owner. EP_OK: stopped (stop_fd, or max_stages ended); EP_EIO: poll failed. */
 static int host_loop(struct host *h)
 {
+	struct host_poll ps;
+
 	for (;;) {
-		struct pollfd pfd[2 + 2 * HOST_MAX_CONN];
-		int who[2 + 2 * HOST_MAX_CONN][2];
-		int np = 0, rc;
 		double now = emu_now_s(), wait;
+		int rc;
 
 		heartbeats(h, now);
-		/* Connections that said nothing in time; assignments waiting for their model. */
-		for (int i = 0; i < h->n;)
-			if (h->c[i].kind == C_NEW && now - h->c[i].since > HELLO_WAIT_S)
-				conn_close(h, i);
-			else if (h->c[i].kind == C_WAIT && now >= h->c[i].retry_at &&
-				 !start_stage(h, i, &h->c[i].wait_msg))
-				conn_close(h, i);
-			else if (h->c[i].kind == C_STAGE && h->c[i].pid <= 0 && h->c[i].fd < 0)
-				conn_close(h, i);
-			else
-				i++;
+		conns_tidy(h, now);
 		if (h->cfg->max_stages > 0 && h->stages_ended >= h->cfg->max_stages)
 			return EP_OK;
-		if (h->cfg->stop_fd >= 0) {
-			pfd[np] = (struct pollfd){ .fd = h->cfg->stop_fd, .events = POLLIN };
-			who[np][0] = -1;
-			who[np++][1] = 0;
-		}
-		pfd[np] = (struct pollfd){ .fd = h->ls, .events = POLLIN };
-		who[np][0] = -2;
-		who[np++][1] = 0;
-		for (int i = 0; i < h->n; i++) {
-			if (h->c[i].fd >= 0) {
-				pfd[np] = (struct pollfd){ .fd = h->c[i].fd, .events = POLLIN };
-				who[np][0] = i;
-				who[np++][1] = 0;
-			}
-			if (h->c[i].ctl >= 0) {
-				pfd[np] = (struct pollfd){ .fd = h->c[i].ctl, .events = POLLIN };
-				who[np][0] = i;
-				who[np++][1] = 1;
-			}
-		}
+		host_poll_build(h, &ps);
 		wait = next_wake(h, now) - now;
-		rc = poll(pfd, (nfds_t)np, wait > 0 ? (int)ceil(wait * 1000) : 0);
+		rc = poll(ps.pfd, (nfds_t)ps.n, wait > 0 ? (int)ceil(wait * 1000) : 0);
 		if (rc < 0 && errno != EINTR)
 			return EP_EIO;
 		if (rc <= 0)
 			continue;
-		/* Connection indices move when one closes: mark, then close. */
-		{
-			bool drop[HOST_MAX_CONN] = { false };
-			int n0 = h->n;
-
-			for (int j = 0; j < np; j++) {
-				int i = who[j][0];
-
-				if (!pfd[j].revents)
-					continue;
-				if (i == -1)
-					return EP_OK;
-				if (i == -2) {
-					struct sockaddr_in peer;
-					socklen_t len = sizeof(peer);
-					int fd = accept4(h->ls, (struct sockaddr *)&peer, &len,
-							 SOCK_NONBLOCK | SOCK_CLOEXEC);
-					int one = 1;
-
-					if (fd < 0)
-						continue;
-					if (h->n == HOST_MAX_CONN) {
-						close(fd);
-						continue;
-					}
-					setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-					memset(&h->c[h->n], 0, sizeof(h->c[0]));
-					h->c[h->n] = (struct conn){ .fd = fd, .kind = C_NEW,
-								    .since = emu_now_s(), .peer = peer,
-								    .pid = -1, .ctl = -1 };
-					h->n++;
-					continue;
-				}
-				if (i >= n0 || drop[i])
-					continue;
-				if (who[j][1] == 1) {
-					if (!relay_up(h, i)) {
-						close(h->c[i].ctl);
-						h->c[i].ctl = -1;
-						drop[i] = true; /* its dispatcher sees the stage go */
-					}
-				} else if (h->c[i].kind == C_NEW) {
-					if (!first_record(h, i))
-						drop[i] = true;
-				} else if (h->c[i].kind == C_SESSION) {
-					char b[64];
-
-					if (recv(h->c[i].fd, b, sizeof(b), MSG_DONTWAIT) == 0 ||
-					    (pfd[j].revents & (POLLERR | POLLHUP)))
-						drop[i] = true;
-				} else if (!relay_down(h, i)) {
-					drop[i] = true;
-				}
-			}
-			for (int i = n0 - 1; i >= 0; i--)
-				if (drop[i])
-					conn_close(h, i);
-		}
+		if (!host_poll_dispatch(h, &ps))
+			return EP_OK;
 	}
 }
 

@@ -481,27 +481,17 @@ static int check_cluster(const struct cluster *c, struct ep_error *err)
 	return EP_OK;
 }
 
-/* Long on purpose: the bring-up is one sequence (check, register everything, then create it in
- * order) with one goto-cleanup exit, which splitting would scatter. */
-int emu_net_create(struct emu_registry *reg, const struct emu_caps *caps,
-		   const struct cluster *c, const struct emu_net_options *opt,
-		   struct emu_net **out, struct ep_error *err)
+/* The network's description of cluster c, nothing created yet: nodes and pairs (every link up
+ * at the cluster's bandwidth), the mechanism of each property, the names. */
+static int net_alloc(struct emu_registry *reg, const struct emu_caps *caps, const struct cluster *c,
+		     const struct emu_net_options *opt, struct emu_net **out, struct ep_error *err)
 {
-	struct emu_net *net = NULL;
-	double t;
-	int rc, v;
+	struct emu_net *net = calloc(1, sizeof(*net));
+	int v = c->n + 1;
 
-	*out = NULL;
-	rc = check_cluster(c, err);
-	if (rc != EP_OK)
-		return rc;
-	rc = emu_caps_require_net(caps, err);
-	if (rc != EP_OK)
-		return rc;
-	net = calloc(1, sizeof(*net));
+	*out = net;
 	if (!net)
 		return ep_error_set(err, EP_ENOMEM, "out of memory for the network");
-	v = c->n + 1;
 	net->reg = reg;
 	net->caps = caps;
 	net->n = c->n;
@@ -512,10 +502,9 @@ int emu_net_create(struct emu_registry *reg, const struct emu_caps *caps,
 	for (int i = 0; net->nodes && i < v; i++)
 		net->nodes[i].nsfd = -1;
 	net->pairs = calloc((size_t)v * (size_t)v, sizeof(*net->pairs));
-	if (!net->nodes || !net->pairs) {
-		rc = ep_error_set(err, EP_ENOMEM, "out of memory for a network of %d nodes", c->n);
-		goto fail;
-	}
+	if (!net->nodes || !net->pairs)
+		return ep_error_set(err, EP_ENOMEM, "out of memory for a network of %d nodes",
+				    c->n);
 	for (int i = 0; i < v; i++)
 		for (int j = 0; j < v; j++) {
 			struct emu_pair *p = pair(net, i, j);
@@ -526,23 +515,22 @@ int emu_net_create(struct emu_registry *reg, const struct emu_caps *caps,
 	for (int p = 0; p < EMU_PROP_COUNT_; p++)
 		net->mech[p] = emu_mech_choose(caps, &net->opt, (enum emu_prop)p);
 	set_names(net);
+	return EP_OK;
+}
 
-	/* Everything is in the registry before anything exists. */
-	rc = register_all(net, err);
-	if (rc != EP_OK)
-		goto fail;
-	rc = prepare_netns_dir(err);
-	if (rc != EP_OK)
-		goto fail;
-	t = emu_now_s();
-	rc = make_netns(&net->sw, err);
+/* The namespaces and their links: the switch's, then node by node (only one namespace fd open
+ * at a time besides the sockets); the time each part took into net->stats. */
+static int net_make_links(struct emu_net *net, struct ep_error *err)
+{
+	double t = emu_now_s();
+	int rc = make_netns(&net->sw, err);
+
 	net->stats.netns_s += emu_now_s() - t;
 	t = emu_now_s();
 	if (rc == EP_OK)
 		rc = make_bridge(net, err);
 	net->stats.links_s += emu_now_s() - t;
-	/* Node by node, so that only one namespace fd is open at a time besides the sockets. */
-	for (int i = 0; rc == EP_OK && i < v; i++) {
+	for (int i = 0; rc == EP_OK && i <= net->n; i++) {
 		t = emu_now_s();
 		rc = make_netns(&net->nodes[i], err);
 		net->stats.netns_s += emu_now_s() - t;
@@ -554,7 +542,15 @@ int emu_net_create(struct emu_registry *reg, const struct emu_caps *caps,
 		net->nodes[i].nsfd = -1;
 		net->stats.links_s += emu_now_s() - t;
 	}
-	t = emu_now_s();
+	return rc;
+}
+
+/* Addresses, shaping (unless unshaped) and the cluster's latencies on the links made. */
+static int net_configure(struct emu_net *net, const struct cluster *c, struct ep_error *err)
+{
+	int v = net->n + 1, rc = EP_OK;
+	double t = emu_now_s();
+
 	for (int i = 0; rc == EP_OK && i < v; i++)
 		rc = configure_node(net, i, err);
 	net->stats.links_s += emu_now_s() - t;
@@ -566,13 +562,38 @@ int emu_net_create(struct emu_registry *reg, const struct emu_caps *caps,
 		for (int j = 0; rc == EP_OK && j < v; j++)
 			if (i != j && cluster_latency(c, i, j) > 0)
 				rc = emu_link_set_latency(net, i, j, cluster_latency(c, i, j), err);
+	return rc;
+}
+
+int emu_net_create(struct emu_registry *reg, const struct emu_caps *caps, const struct cluster *c,
+		   const struct emu_net_options *opt, struct emu_net **out, struct ep_error *err)
+{
+	struct emu_net *net = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = check_cluster(c, err);
 	if (rc != EP_OK)
-		goto fail;
+		return rc;
+	rc = emu_caps_require_net(caps, err);
+	if (rc != EP_OK)
+		return rc;
+	rc = net_alloc(reg, caps, c, opt, &net, err);
+	/* Everything is in the registry before anything exists. */
+	if (rc == EP_OK)
+		rc = register_all(net, err);
+	if (rc == EP_OK)
+		rc = prepare_netns_dir(err);
+	if (rc == EP_OK)
+		rc = net_make_links(net, err);
+	if (rc == EP_OK)
+		rc = net_configure(net, c, err);
+	if (rc != EP_OK) {
+		emu_net_destroy(net);
+		return rc;
+	}
 	*out = net;
 	return EP_OK;
-fail:
-	emu_net_destroy(net);
-	return rc;
 }
 
 void emu_net_destroy(struct emu_net *net)

@@ -56,16 +56,63 @@ static void report(int fd, const void *buf, size_t len)
 	}
 }
 
+/* Read connection cs until the sender stops, a read waits timeout_ms, or the window
+ * (warmup_s after the first byte, duration_s long) is over: every byte into the total and its
+ * bin, the window's into res->bytes and res->seconds. */
+static void rx_measure(int cs, char *buf, const struct emu_probe_options *opt, int timeout_ms,
+		       struct emu_probe_result *res)
+{
+	struct pollfd pfd = {.fd = cs, .events = POLLIN};
+	double win_t0 = 0, win_t1 = 0;
+	bool win = false;
+
+	for (;;) {
+		ssize_t k;
+		double t, ws;
+		int bin;
+
+		if (poll(&pfd, 1, timeout_ms) != 1)
+			break;
+		k = read(cs, buf, BUF_BYTES);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		t = emu_now_s();
+		if (res->total_bytes == 0)
+			res->start_mono_s = t;
+		res->total_bytes += (double)k;
+		bin = (int)((t - res->start_mono_s) / opt->interval_s);
+		if (bin >= 0 && bin < EMU_PROBE_MAX_BINS) {
+			res->bin_bytes[bin] += (double)k;
+			if (bin + 1 > res->n_bins)
+				res->n_bins = bin + 1;
+		}
+		ws = res->start_mono_s + opt->warmup_s;
+		if (t > ws + opt->duration_s)
+			break;
+		if (t < ws)
+			continue;
+		/* The first read in the window opens it: its bytes arrived before, not in it. */
+		if (!win) {
+			win = true;
+			win_t0 = win_t1 = t;
+			continue;
+		}
+		res->bytes += (double)k;
+		win_t1 = t;
+	}
+	res->seconds = win_t1 - win_t0;
+}
+
 static int receiver(void *arg)
 {
 	struct child_args *a = arg;
-	struct rx_report rep = { 0 };
+	struct rx_report rep = {0};
 	struct emu_probe_result *res = NULL;
-	struct sockaddr_in sa = { 0 };
+	struct sockaddr_in sa = {0};
 	socklen_t slen = sizeof(sa);
 	int ls = -1, cs = -1, one = 1, rc = 1, timeout_ms = (int)(a->opt.timeout_s * 1000);
-	double ws, we, win_t0 = 0, win_t1 = 0, t;
-	bool win = false;
 	char *buf = NULL;
 	struct pollfd pfd;
 
@@ -87,50 +134,9 @@ static int receiver(void *arg)
 	report(a->fd, &rep, sizeof(rep));
 	pfd.fd = ls;
 	pfd.events = POLLIN;
-	if (poll(&pfd, 1, timeout_ms) != 1)
-		goto done; /* nobody came: an empty result says so */
-	cs = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
-	if (cs < 0)
-		goto done;
-	pfd.fd = cs;
-	for (;;) {
-		ssize_t k;
-		int bin;
-
-		if (poll(&pfd, 1, timeout_ms) != 1)
-			break;
-		k = read(cs, buf, BUF_BYTES);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		t = emu_now_s();
-		if (res->total_bytes == 0)
-			res->start_mono_s = t;
-		res->total_bytes += (double)k;
-		bin = (int)((t - res->start_mono_s) / a->opt.interval_s);
-		if (bin >= 0 && bin < EMU_PROBE_MAX_BINS) {
-			res->bin_bytes[bin] += (double)k;
-			if (bin + 1 > res->n_bins)
-				res->n_bins = bin + 1;
-		}
-		ws = res->start_mono_s + a->opt.warmup_s;
-		we = ws + a->opt.duration_s;
-		if (t > we)
-			break;
-		if (t < ws)
-			continue;
-		/* The first read in the window opens it: its bytes arrived before, not in it. */
-		if (!win) {
-			win = true;
-			win_t0 = win_t1 = t;
-			continue;
-		}
-		res->bytes += (double)k;
-		win_t1 = t;
-	}
-done:
-	res->seconds = win_t1 - win_t0;
+	/* Nobody came, or no connection: an empty result says so. */
+	if (poll(&pfd, 1, timeout_ms) == 1 && (cs = accept4(ls, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+		rx_measure(cs, buf, &a->opt, timeout_ms, res);
 	res->rate_bps = res->seconds > 0 ? res->bytes * 8.0 / res->seconds : 0;
 	report(a->fd, res, sizeof(*res));
 	rc = 0;

@@ -995,6 +995,71 @@ static int sub_cluster_fill(const struct emu_session *s, struct cluster *sub, co
 	return EP_OK;
 }
 
+/* The first hop of plan `out` (dispatcher n, stages, dispatcher) over a cut link: its nodes
+ * into *from and *to. false: none is cut. */
+static bool plan_cut_hop(const struct emu_session *s, const struct plan *out, int *from, int *to)
+{
+	int n = s->n, v = n + 1;
+
+	for (int h = 0; h <= out->n_stages; h++) {
+		int a = h == 0 ? n : out->stages[h - 1].node;
+		int b = h == out->n_stages ? n : out->stages[h].node;
+
+		if (s->cut[a * v + b]) {
+			*from = a;
+			*to = b;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* One round of plan_on_alive: plan problem `full` on the sub-cluster of the m nodes map[0..m)
+ * and the dispatcher (map[m]), the plan's nodes mapped back into *out. */
+static int plan_on_nodes(struct emu_session *s, const struct problem *full, const int *map, int m,
+			 struct plan *out, char *reason, size_t rsize)
+{
+	struct cluster *sub = calloc(1, sizeof(*sub));
+	struct algo_result r;
+	struct problem p;
+	struct ep_error err;
+	bool have_p = false;
+	int rc;
+
+	algo_result_init(&r);
+	if (!sub) {
+		snprintf(reason, rsize, "out of memory");
+		return EP_ENOMEM;
+	}
+	if (sub_cluster_fill(s, sub, map, m) != EP_OK) {
+		snprintf(reason, rsize, "out of memory re-planning");
+		cluster_destroy(sub);
+		return EP_ENOMEM;
+	}
+	rc = problem_init(&p, full->profile, sub, &full->options, &err);
+	have_p = rc == EP_OK;
+	if (rc == EP_OK)
+		rc = algo_run(s->cfg.algo, &p, &s->cfg.algo_options, s->dpl.rng_plan, &r, &err);
+	if (rc != EP_OK) {
+		snprintf(reason, rsize, "%s", err.msg);
+	} else if (r.status != EP_OK) {
+		snprintf(reason, rsize, "%s on %d node(s): %.400s", s->cfg.algo->name, m, r.reason);
+		rc = r.status;
+	} else {
+		plan_clear(out);
+		for (int i = 0; i < r.plan.n_stages && rc == EP_OK; i++) {
+			const struct plan_stage *st = &r.plan.stages[i];
+
+			rc = plan_push(out, st->first_cut, st->end_cut, map[st->node]);
+		}
+	}
+	algo_result_release(&r);
+	if (have_p)
+		problem_release(&p);
+	cluster_destroy(sub);
+	return rc;
+}
+
 /*
  * Plan problem p on the nodes not declared dead: a sub-cluster of those nodes and the
  * dispatcher, cut links at CUT_BPS; the plan's nodes mapped back. If the plan still crosses a
@@ -1004,10 +1069,9 @@ static int sub_cluster_fill(const struct emu_session *s, struct cluster *sub, co
 static int plan_on_alive(struct emu_session *s, const struct problem *full, struct plan *out,
 			 char *reason, size_t rsize)
 {
-	int n = s->n, v = n + 1, rc = EP_EINFEASIBLE;
-	int *map = malloc((size_t)v * sizeof(int));
+	int n = s->n, rc = EP_EINFEASIBLE;
+	int *map = malloc((size_t)(n + 1) * sizeof(int));
 	bool *excl = calloc((size_t)n, sizeof(bool));
-	struct ep_error err;
 
 	if (!map || !excl) {
 		snprintf(reason, rsize, "out of memory re-planning");
@@ -1018,61 +1082,19 @@ static int plan_on_alive(struct emu_session *s, const struct problem *full, stru
 	for (int i = 0; i < n; i++)
 		excl[i] = s->nodes[i].dead;
 	for (int round = 0; round <= n; round++) {
-		struct cluster *sub = calloc(1, sizeof(*sub));
-		struct algo_result r;
-		struct problem p;
-		int m = 0, bad_to = -1, bad_from = -1;
-		bool have_p = false;
+		int m = 0, bad_from, bad_to;
 
-		algo_result_init(&r);
 		for (int i = 0; i < n; i++)
 			if (!excl[i])
 				map[m++] = i;
-		if (!sub || m == 0) {
-			snprintf(reason, rsize, "%s", m == 0 ? "no node is left" : "out of memory");
-			free(sub);
-			rc = m == 0 ? EP_EINFEASIBLE : EP_ENOMEM;
+		if (m == 0) {
+			snprintf(reason, rsize, "no node is left");
+			rc = EP_EINFEASIBLE;
 			break;
 		}
 		map[m] = n;
-		if (sub_cluster_fill(s, sub, map, m) != EP_OK) {
-			cluster_destroy(sub);
-			snprintf(reason, rsize, "out of memory re-planning");
-			rc = EP_ENOMEM;
-			break;
-		}
-		rc = problem_init(&p, full->profile, sub, &full->options, &err);
-		have_p = rc == EP_OK;
-		if (rc == EP_OK)
-			rc = algo_run(s->cfg.algo, &p, &s->cfg.algo_options, s->dpl.rng_plan, &r, &err);
-		if (rc != EP_OK) {
-			snprintf(reason, rsize, "%s", err.msg);
-		} else if (r.status != EP_OK) {
-			snprintf(reason, rsize, "%s on %d node(s): %.400s", s->cfg.algo->name, m,
-				 r.reason);
-			rc = r.status;
-		} else {
-			plan_clear(out);
-			for (int i = 0; i < r.plan.n_stages && rc == EP_OK; i++) {
-				const struct plan_stage *st = &r.plan.stages[i];
-
-				rc = plan_push(out, st->first_cut, st->end_cut, map[st->node]);
-			}
-			for (int h = 0; h <= out->n_stages && rc == EP_OK && bad_to < 0; h++) {
-				int from = h == 0 ? n : out->stages[h - 1].node;
-				int to = h == out->n_stages ? n : out->stages[h].node;
-
-				if (s->cut[from * v + to]) {
-					bad_from = from;
-					bad_to = to;
-				}
-			}
-		}
-		algo_result_release(&r);
-		if (have_p)
-			problem_release(&p);
-		cluster_destroy(sub);
-		if (rc != EP_OK || bad_to < 0)
+		rc = plan_on_nodes(s, full, map, m, out, reason, rsize);
+		if (rc != EP_OK || !plan_cut_hop(s, out, &bad_from, &bad_to))
 			break;
 		/* The plan crosses a cut link: leave one of its nodes out and try again. */
 		excl[bad_to == n ? bad_from : bad_to] = true;

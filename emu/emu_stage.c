@@ -430,166 +430,234 @@ static void check_stuck(struct stage *st, double now)
 	}
 }
 
-static int stage_loop(struct stage *st)
+/* Compute: start the next frame whose hold is over; work one slice. *now moves on when a
+ * frame's compute ends. Non-zero after a fatal error (reported). */
+static int loop_compute(struct stage *st, double *now)
 {
 	const struct emu_stage_spec *sp = st->sp;
 	double slice = sp->work_rate > 0 ? sp->work_rate * SLICE_S : 1e6;
 
+	if (!st->computing && st->hold_count > 0 && st->hold[st->hold_head].due <= *now &&
+	    st->out.count < EMU_STAGE_MAX_BACKLOG) {
+		st->cur = st->hold[st->hold_head].hdr;
+		st->cur_buf = st->hold[st->hold_head].buf;
+		st->hold_head = (st->hold_head + 1) % st->hold_cap;
+		st->hold_count--;
+		st->computing = true;
+		st->remaining = st->cur.type == EMU_FRAME_DATA ? sp->work_iters : 0;
+		st->compute_t0 = *now;
+	}
+	if (st->computing) {
+		double k = st->remaining < slice ? st->remaining : slice;
+
+		if (k > 0)
+			st->sink += emu_work_run(k);
+		st->remaining -= k;
+		if (st->remaining <= 0) {
+			st->computing = false;
+			if (emit(st)) /* real compute runs the layers here */
+				return 1;
+			*now = emu_now_s();
+			st->c.compute_s += *now - st->compute_t0;
+		}
+	}
+	return 0;
+}
+
+/* The rest of a pass before polling: send what is queued, report the counters (and whether
+ * the send is stuck) when due, connect to the successor again when due. Non-zero after a fatal
+ * error (reported). */
+static int loop_steps(struct stage *st, double now)
+{
+	if (st->connected && st->out.count > 0) {
+		double before = st->written;
+
+		if (emu_out_flush(&st->out, st->down, &st->written) < 0) {
+			char why[120];
+
+			snprintf(why, sizeof(why), "%s", strerror(errno));
+			return fatal(st, "sending to the successor: %s", why);
+		}
+		if (st->written > before && st->stuck_sent)
+			st->stuck_sent = false;
+	}
+	if (now >= st->next_report) {
+		check_stuck(st, now);
+		ctl_send(st, EMU_CTL_COUNTERS, -1, 0, NULL);
+		st->next_report = now + st->sp->report_period_s;
+	}
+	if (!st->connected && st->down < 0 && now >= st->retry_at && start_connect(st, now) != 0)
+		return fatal(st, "socket: %s", strerror(errno));
+	return 0;
+}
+
+/* How long to wait in ppoll: not at all while computing, else until the next hold, report or
+ * retry, and 1 s at most. */
+static double loop_wait(const struct stage *st, double now)
+{
+	double wait = 1.0;
+
+	if (st->computing)
+		return 0;
+	if (st->hold_count > 0 && st->out.count < EMU_STAGE_MAX_BACKLOG) {
+		double due = st->hold[st->hold_head].due - now;
+
+		wait = fmin(wait, due > SPIN_S ? due - SPIN_S : 0);
+	}
+	wait = fmin(wait, st->next_report - now);
+	if (st->down < 0 && !st->connected)
+		wait = fmin(wait, st->retry_at - now);
+	return wait;
+}
+
+/* The stage's descriptors in poll order: control, listener, successor (when open), then the
+ * upstream connections from index `up0`. */
+struct stage_poll {
+	struct pollfd pfd[3 + MAX_UP];
+	int n, down, up0; /* down: the successor's index, -1 none */
+};
+
+static void poll_build(const struct stage *st, struct stage_poll *ps)
+{
+	ps->n = 0;
+	ps->down = -1;
+	ps->pfd[ps->n++] = (struct pollfd){.fd = st->ctl, .events = POLLIN};
+	ps->pfd[ps->n++] = (struct pollfd){.fd = st->ls, .events = POLLIN};
+	if (st->down >= 0) {
+		ps->down = ps->n;
+		ps->pfd[ps->n++] = (struct pollfd){
+			.fd = st->down,
+			.events = (short)(st->connecting || st->out.count > 0 ? POLLOUT : 0),
+		};
+	}
+	ps->up0 = ps->n;
+	/* Upstream: read only while the backlog has room (TCP pushes back on the sender). */
+	for (int u = 0; u < st->n_up; u++)
+		ps->pfd[ps->n++] = (struct pollfd){
+			.fd = st->up[u],
+			.events = (short)(st->hold_count + st->out.count < EMU_STAGE_MAX_BACKLOG
+						  ? POLLIN
+						  : 0),
+		};
+}
+
+/* The controller's message: false when the stage must end (STOP, or the controller is gone). */
+static bool ctl_read(struct stage *st)
+{
+	struct emu_ctl_msg m;
+	ssize_t k = recv(st->ctl, &m, sizeof(m), MSG_DONTWAIT);
+
+	if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR))
+		return false; /* the controller is gone */
+	if (k == (ssize_t)sizeof(m) && m.type == EMU_CTL_STOP) {
+		ctl_send(st, EMU_CTL_COUNTERS, -1, 0, NULL);
+		return false;
+	}
+	return true;
+}
+
+/* A predecessor connects (one is expected; past MAX_UP they are refused). */
+static void up_accept(struct stage *st)
+{
+	int fd = accept4(st->ls, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (fd >= 0 && st->n_up < MAX_UP) {
+		memset(&st->rd[st->n_up], 0, sizeof(st->rd[0]));
+		/* Synthetic tensors: the contents are never looked at. */
+		st->rd[st->n_up].discard = st->exec == NULL;
+		st->up[st->n_up++] = fd;
+	} else if (fd >= 0) {
+		close(fd);
+	}
+}
+
+/* Every whole frame upstream connection u has; a connection that ends is closed and marked
+ * -1. Non-zero after a fatal error (reported). */
+static int up_read(struct stage *st, int u)
+{
 	for (;;) {
-		struct pollfd pfd[3 + MAX_UP];
-		int np = 0, i_ctl, i_ls, i_down = -1, i_up0, rc;
-		double now = emu_now_s(), wait = 1.0;
+		int k = emu_frame_read(&st->rd[u], st->up[u], NULL);
+
+		if (k == 1) {
+			if (take_frame(st, u, emu_now_s()))
+				return 1;
+			emu_frame_reader_next(&st->rd[u]);
+			continue;
+		}
+		if (k < 0) {
+			/* The predecessor went (a redeploy, the end): forget it. */
+			close(st->up[u]);
+			emu_frame_reader_release(&st->rd[u]);
+			st->up[u] = -1;
+		}
+		return 0;
+	}
+}
+
+/* Drop the upstream connections marked -1 (the pollfd indices are rebuilt next pass). */
+static void up_compact(struct stage *st)
+{
+	for (int u = 0; u < st->n_up;) {
+		if (st->up[u] >= 0) {
+			u++;
+			continue;
+		}
+		for (int w = u; w + 1 < st->n_up; w++) {
+			st->up[w] = st->up[w + 1];
+			st->rd[w] = st->rd[w + 1];
+		}
+		st->n_up--;
+	}
+}
+
+/* Hand each descriptor that polled ready to its reader (the control socket is read first, by
+ * the loop). Non-zero after a fatal error (reported). */
+static int poll_dispatch(struct stage *st, const struct stage_poll *ps, double now)
+{
+	if (ps->pfd[1].revents & POLLIN)
+		up_accept(st);
+	if (ps->down >= 0 && ps->pfd[ps->down].revents) {
+		if (st->connecting) {
+			if (finish_connect(st, now) != 0)
+				return fatal(st, "out of memory for the %s", "hello");
+		} else if (ps->pfd[ps->down].revents & (POLLERR | POLLHUP)) {
+			return fatal(st, "the connection to the successor %s", "broke");
+		}
+	}
+	/* The connections polled: one accepted above is read from the next pass on. */
+	for (int u = 0; u < ps->n - ps->up0; u++)
+		if (ps->pfd[ps->up0 + u].revents && up_read(st, u))
+			return 1;
+	up_compact(st);
+	return 0;
+}
+
+/* The stage's event loop, as the session's (emu_session.c run_loop): compute a slice, the
+ * steps, wait until the next due time, hand what is ready to its reader. 0: stopped by the
+ * controller (or it went); 1: a fatal error (reported). */
+static int stage_loop(struct stage *st)
+{
+	struct stage_poll ps;
+
+	for (;;) {
+		double now = emu_now_s();
 		struct timespec ts;
+		int rc;
 
-		/* Compute: start the next frame whose hold is over; work one slice. */
-		if (!st->computing && st->hold_count > 0 &&
-		    st->hold[st->hold_head].due <= now && st->out.count < EMU_STAGE_MAX_BACKLOG) {
-			st->cur = st->hold[st->hold_head].hdr;
-			st->cur_buf = st->hold[st->hold_head].buf;
-			st->hold_head = (st->hold_head + 1) % st->hold_cap;
-			st->hold_count--;
-			st->computing = true;
-			st->remaining = st->cur.type == EMU_FRAME_DATA ? sp->work_iters : 0;
-			st->compute_t0 = now;
-		}
-		if (st->computing) {
-			double k = st->remaining < slice ? st->remaining : slice;
-
-			if (k > 0)
-				st->sink += emu_work_run(k);
-			st->remaining -= k;
-			if (st->remaining <= 0) {
-				st->computing = false;
-				if (emit(st)) /* real compute runs the layers here */
-					return 1;
-				now = emu_now_s();
-				st->c.compute_s += now - st->compute_t0;
-			}
-		}
-		if (st->connected && st->out.count > 0) {
-			double before = st->written;
-
-			if (emu_out_flush(&st->out, st->down, &st->written) < 0) {
-				char why[120];
-
-				snprintf(why, sizeof(why), "%s", strerror(errno));
-				return fatal(st, "sending to the successor: %s", why);
-			}
-			if (st->written > before && st->stuck_sent)
-				st->stuck_sent = false;
-		}
-		if (now >= st->next_report) {
-			check_stuck(st, now);
-			ctl_send(st, EMU_CTL_COUNTERS, -1, 0, NULL);
-			st->next_report = now + sp->report_period_s;
-		}
-		if (!st->connected && st->down < 0 && now >= st->retry_at &&
-		    start_connect(st, now) != 0)
-			return fatal(st, "socket: %s", strerror(errno));
-
-		/* Wait: not at all while computing, else until the next hold, report or retry. */
-		if (st->computing) {
-			wait = 0;
-		} else {
-			if (st->hold_count > 0 && st->out.count < EMU_STAGE_MAX_BACKLOG) {
-				double due = st->hold[st->hold_head].due - now;
-
-				wait = fmin(wait, due > SPIN_S ? due - SPIN_S : 0);
-			}
-			wait = fmin(wait, st->next_report - now);
-			if (st->down < 0 && !st->connected)
-				wait = fmin(wait, st->retry_at - now);
-		}
-		i_ctl = np;
-		pfd[np++] = (struct pollfd){ .fd = st->ctl, .events = POLLIN };
-		i_ls = np;
-		pfd[np++] = (struct pollfd){ .fd = st->ls, .events = POLLIN };
-		if (st->down >= 0) {
-			i_down = np;
-			pfd[np++] = (struct pollfd){
-				.fd = st->down,
-				.events = (short)(st->connecting || st->out.count > 0 ? POLLOUT : 0),
-			};
-		}
-		i_up0 = np;
-		for (int u = 0; u < st->n_up; u++)
-			pfd[np++] = (struct pollfd){
-				.fd = st->up[u],
-				.events = (short)(st->hold_count + st->out.count < EMU_STAGE_MAX_BACKLOG
-							  ? POLLIN
-							  : 0),
-			};
-		ts = to_ts(wait);
-		rc = ppoll(pfd, (nfds_t)np, &ts, NULL);
+		if (loop_compute(st, &now) || loop_steps(st, now))
+			return 1;
+		ts = to_ts(loop_wait(st, now));
+		poll_build(st, &ps);
+		rc = ppoll(ps.pfd, (nfds_t)ps.n, &ts, NULL);
 		if (rc < 0 && errno != EINTR)
 			return fatal(st, "ppoll: %s", strerror(errno));
 		if (rc <= 0)
 			continue;
 		now = emu_now_s();
-		if (pfd[i_ctl].revents) {
-			struct emu_ctl_msg m;
-			ssize_t k = recv(st->ctl, &m, sizeof(m), MSG_DONTWAIT);
-
-			if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR))
-				return 0; /* the controller is gone */
-			if (k == (ssize_t)sizeof(m) && m.type == EMU_CTL_STOP) {
-				ctl_send(st, EMU_CTL_COUNTERS, -1, 0, NULL);
-				return 0;
-			}
-		}
-		if (pfd[i_ls].revents & POLLIN) {
-			int fd = accept4(st->ls, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-			if (fd >= 0 && st->n_up < MAX_UP) {
-				memset(&st->rd[st->n_up], 0, sizeof(st->rd[0]));
-				/* Synthetic tensors: the contents are never looked at. */
-				st->rd[st->n_up].discard = st->exec == NULL;
-				st->up[st->n_up++] = fd;
-			} else if (fd >= 0) {
-				close(fd);
-			}
-		}
-		if (i_down >= 0 && pfd[i_down].revents) {
-			if (st->connecting) {
-				if (finish_connect(st, now) != 0)
-					return fatal(st, "out of memory for the %s", "hello");
-			} else if (pfd[i_down].revents & (POLLERR | POLLHUP)) {
-				return fatal(st, "the connection to the successor %s", "broke");
-			}
-		}
-		for (int u = 0, base = i_up0; u < st->n_up; u++, base++) {
-			if (!pfd[base].revents)
-				continue;
-			for (;;) {
-				int k = emu_frame_read(&st->rd[u], st->up[u], NULL);
-
-				if (k == 1) {
-					if (take_frame(st, u, emu_now_s()))
-						return 1;
-					emu_frame_reader_next(&st->rd[u]);
-					continue;
-				}
-				if (k < 0) {
-					/* The predecessor went (a redeploy, the end): forget it. */
-					close(st->up[u]);
-					emu_frame_reader_release(&st->rd[u]);
-					st->up[u] = -1;
-				}
-				break;
-			}
-		}
-		for (int u = 0; u < st->n_up;) {
-			if (st->up[u] >= 0) {
-				u++;
-				continue;
-			}
-			/* Compact (the pollfd indices are rebuilt next round). */
-			for (int w = u; w + 1 < st->n_up; w++) {
-				st->up[w] = st->up[w + 1];
-				st->rd[w] = st->rd[w + 1];
-			}
-			st->n_up--;
-		}
+		if (ps.pfd[0].revents && !ctl_read(st))
+			return 0;
+		if (poll_dispatch(st, &ps, now))
+			return 1;
 	}
 }
 
