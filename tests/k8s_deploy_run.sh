@@ -21,50 +21,32 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 py=python3
 [ -x /usr/bin/python3 ] && py=/usr/bin/python3
 "$py" -c "import yaml" 2>/dev/null || { echo "skipped: no Python yaml"; exit 77; }
-if ! "$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.5", 0))' 2>/dev/null; then
-	echo "skipped: 127.0.0.5 is not a loopback address here"
-	exit 77
-fi
+source "$(dirname "$0")/stage_hosts.sh"
+hosts_require 4
 
-PIDS=()
-kill_pods() {
-	local p
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	PIDS=()
+# pods_argv I: host I's container arguments from $PODS/host-I.args (deploy_commands.py), its
+# pod IP for 0.0.0.0; sets HOST_ARGV (stage_hosts.sh).
+pods_argv() {
+	mapfile -t HOST_ARGV <"$PODS/host-$1.args"
+	HOST_ARGV=("${HOST_ARGV[@]//0.0.0.0:/$(hosts_addr "$1"):}")
+	[ "${HOST_ARGV[0]}" = edgepipe ] || fail "host $1: command '${HOST_ARGV[0]}'"
+	HOST_ARGV=("${HOST_ARGV[@]:1}")
 }
-at_exit kill_pods
 
 "$EP" model export mobilenetv2 -o "$TMP/m.model" >/dev/null || fail "model export"
 n_req=40
-# A port derived from the pid, moved on when taken: the manifests are written for it.
-started=0
-for try in 0 1 2 3 4; do
-	PORT=$((20000 + ($$ * 17 + try * 1013) % 40000))
+# The manifests for the port hosts_start chose (moved on when taken) and the pods' commands.
+k8s_manifests() {
 	rm -rf "$TMP/man" "$TMP/pods"
 	"$EP" deploy --k8s -o "$TMP/man" --node-names a,b,c,d --model "$TMP/m.model" --mem 64MiB \
 		--cluster uniform --bw-range 100Mbit:200Mbit --seed 1 --port "$PORT" \
 		--dispatch-port $((PORT + 2)) -- --probes 0 --compute real --requests $n_req \
-		--db /data/run.db >"$TMP/deploy.log" 2>&1 || { fail "deploy" "$(cat "$TMP/deploy.log")"; break; }
-	"$py" "$here/tests/k8s/deploy_commands.py" "$TMP/man" "$TMP/pods" || { fail "commands"; break; }
-	ok=1
-	for i in 0 1 2 3; do
-		mapfile -t a <"$TMP/pods/host-$i.args"
-		a=("${a[@]//0.0.0.0:/127.0.0.$((i + 2)):}")
-		[ "${a[0]}" = edgepipe ] || fail "host $i: command '${a[0]}'"
-		"$EP" "${a[@]:1}" >"$TMP/host-$i.log" 2>&1 &
-		PIDS+=($!)
-	done
-	for i in 0 1 2 3; do
-		for _ in $(seq 50); do
-			grep -q "listening\|cannot listen" "$TMP/host-$i.log" && break
-			sleep 0.1
-		done
-		grep -q listening "$TMP/host-$i.log" || ok=0
-	done
-	[ $ok = 1 ] && { started=1; break; }
-	kill_pods
-done
+		--db /data/run.db >"$TMP/deploy.log" 2>&1 || { fail "deploy" "$(cat "$TMP/deploy.log")"; return 1; }
+	"$py" "$here/tests/k8s/deploy_commands.py" "$TMP/man" "$TMP/pods" || { fail "commands"; return 1; }
+}
+PODS=$TMP/pods
+started=0
+hosts_start --prepare k8s_manifests --argv pods_argv k8s 4 && started=1
 if [ $started = 1 ]; then
 	pass "4 stage hosts started from the manifests' commands (port $PORT)"
 	mapfile -t a <"$TMP/pods/controller.args"
@@ -79,27 +61,15 @@ if [ $started = 1 ]; then
 	# A kill before the workload starts fails the run by design (emu_recovery.c: a deployment
 	# failing during set-up is fatal), and under load set-up takes seconds: so the kill waits
 	# until stage 0's data port has received two input tensors (ss, 224x224x3 float32 each).
-	victim=
-	for _ in $(seq 300); do
-		victim=$(grep -l "deployment 0 stage 0 of" "$TMP"/host-*.log 2>/dev/null | head -1)
-		[ -n "$victim" ] && break
-		sleep 0.05
-	done
+	victim=$(log_wait 15 "deployment 0 stage 0 of" "$TMP"/k8s.h*.log)
 	killed=-1
 	if [ -n "$victim" ]; then
-		killed=${victim##*/host-}
-		killed=${killed%.log}
-		for _ in $(seq 600); do
-			rx=$(ss -Htin state established "( sport = :$((PORT + 1)) )" \
-				src "127.0.0.$((killed + 2))" 2>/dev/null |
-				grep -o 'bytes_received:[0-9]*' | cut -d: -f2 | sort -n | tail -1)
-			[ "${rx:-0}" -gt $((2 * 224 * 224 * 3 * 4)) ] && break
-			sleep 0.05
-		done
-		{ kill -9 "${PIDS[$killed]}" && wait "${PIDS[$killed]}"; } 2>/dev/null
-		pass "the host of stage 0 (node $killed) SIGKILLed during the workload (rx ${rx:-0})"
+		killed=$(host_of "$victim")
+		rx=$(host_rx_wait "$killed")
+		host_kill "$killed"
+		pass "the host of stage 0 (node $killed) SIGKILLed during the workload (rx $rx)"
 	else
-		fail "no host ran stage 0" "$(cat "$TMP"/host-*.log)"
+		fail "no host ran stage 0" "$(cat "$TMP"/k8s.h*.log)"
 	fi
 	wait $dpid
 	rc=$?
@@ -131,24 +101,17 @@ print(' '.join(f\"{s['first_cut']}..{s['end_cut']}@{s['node']}\" for s in p['sta
 	for i in 0 1 2 3; do
 		s=$(cat "$TMP/pods/host-$i.stage")
 		if [ "$s" = spare ]; then
-			grep -q "deployment 0 stage" "$TMP/host-$i.log" && ran=0 &&
-				fail "host $i is a spare but ran a stage" "$(cat "$TMP/host-$i.log")"
+			grep -q "deployment 0 stage" "$TMP/k8s.h$i.log" && ran=0 &&
+				fail "host $i is a spare but ran a stage" "$(cat "$TMP/k8s.h$i.log")"
 		else
-			grep -q "deployment 0 stage $s of" "$TMP/host-$i.log" ||
-				{ ran=0; fail "host $i did not run stage $s" "$(cat "$TMP/host-$i.log")"; }
+			grep -q "deployment 0 stage $s of" "$TMP/k8s.h$i.log" ||
+				{ ran=0; fail "host $i did not run stage $s" "$(cat "$TMP/k8s.h$i.log")"; }
 		fi
 	done
 	[ $ran = 1 ] && pass "each host ran the stage its Deployment is annotated with"
-	bad=
-	for i in 0 1 2 3; do
-		[ "$i" = "$killed" ] && continue
-		kill -TERM "${PIDS[$i]}"
-		wait "${PIDS[$i]}" || bad="$bad $i:$?"
-	done
-	PIDS=()
-	[ -z "$bad" ] && pass "stage hosts exit 0 on SIGTERM" || fail "stage hosts on SIGTERM:$bad"
+	hosts_stop && pass "stage hosts exit 0 on SIGTERM" || fail "stage hosts on SIGTERM:$HOSTS_BAD"
 else
-	fail "no free port for four stage hosts" "$(cat "$TMP"/host-*.log 2>/dev/null)"
+	fail "no free port for four stage hosts" "$(cat "$TMP"/k8s.h*.log 2>/dev/null)"
 fi
 
 # 2: a new model version through the ConfigMap. The same pods run from the manifests of
@@ -162,58 +125,49 @@ fi
 # the whole model's output of the version that answered it, the update went live, no
 # deployment failed.
 "$EP" model export mobilenet -o "$TMP/m2.model" >/dev/null || fail "model export mobilenet"
-if [ $started = 1 ] &&
-	"$EP" deploy --k8s -o "$TMP/roll1" --node-names a,b,c,d --model "$TMP/m.model" --mem 64MiB \
-		--cluster uniform --bw-range 100Mbit:200Mbit --seed 1 --port "$PORT" \
-		--dispatch-port $((PORT + 2)) -- --probes 0 --compute real --requests 80 \
-		--workload constant:10 --heartbeat-timeout 3s --db /data/roll.db >"$TMP/deploy.log" 2>&1 &&
-	"$EP" deploy --k8s -o "$TMP/roll2" --node-names a,b,c,d --model "$TMP/m2.model" --mem 64MiB \
-		--cluster uniform --bw-range 100Mbit:200Mbit --seed 1 --port "$PORT" \
-		--dispatch-port $((PORT + 2)) -- --probes 0 --compute real --requests 80 \
-		--workload constant:10 --heartbeat-timeout 3s --db /data/roll.db >>"$TMP/deploy.log" 2>&1 &&
-	"$py" "$here/tests/k8s/deploy_commands.py" "$TMP/roll1" "$TMP/r1" &&
-	"$py" "$here/tests/k8s/deploy_commands.py" "$TMP/roll2" "$TMP/r2"; then
+# The two versions' manifests for the port hosts_start chose, the pods' commands, and each
+# pod's copy of the first version's /config: the hosts' in their directories, the
+# dispatcher's in roll.c.
+roll_manifests() {
+	local v m=("$TMP/m.model" "$TMP/m2.model") d
+	rm -rf "$TMP/roll1" "$TMP/roll2" "$TMP/r1" "$TMP/r2" "$TMP/roll.c"
+	: >"$TMP/deploy.log"
+	for v in 1 2; do
+		"$EP" deploy --k8s -o "$TMP/roll$v" --node-names a,b,c,d --model "${m[v - 1]}" \
+			--mem 64MiB --cluster uniform --bw-range 100Mbit:200Mbit --seed 1 --port "$PORT" \
+			--dispatch-port $((PORT + 2)) -- --probes 0 --compute real --requests 80 \
+			--workload constant:10 --heartbeat-timeout 3s --db /data/roll.db \
+			>>"$TMP/deploy.log" 2>&1 &&
+			"$py" "$here/tests/k8s/deploy_commands.py" "$TMP/roll$v" "$TMP/r$v" || return 1
+	done
+	for d in "$TMP"/roll.h? "$TMP/roll.c"; do
+		mkdir -p "$d" && cp -r "$TMP/r1/config" "$d/" || return 1
+	done
+}
+PODS=$TMP/r1
+if [ $started = 1 ] && hosts_start --dirs --prepare roll_manifests --argv pods_argv roll 4; then
 	cmp -s "$TMP/r1/controller.args" "$TMP/r2/controller.args" &&
 		pass "the new version's controller runs the same command" ||
 		fail "the controller's command changed with the model" "$(diff "$TMP/r1/controller.args" "$TMP/r2/controller.args")"
-	for i in 0 1 2 3 c; do mkdir -p "$TMP/pod-$i" && cp -r "$TMP/r1/config" "$TMP/pod-$i/"; done
-	for i in 0 1 2 3; do
-		mapfile -t a <"$TMP/r1/host-$i.args"
-		a=("${a[@]//0.0.0.0:/127.0.0.$((i + 2)):}")
-		(cd "$TMP/pod-$i" && exec "$EP" "${a[@]:1}") >"$TMP/roll-host-$i.log" 2>&1 &
-		PIDS+=($!)
-	done
-	for i in 0 1 2 3; do
-		for _ in $(seq 50); do
-			grep -q "listening\|cannot listen" "$TMP/roll-host-$i.log" && break
-			sleep 0.1
-		done
-	done
 	mapfile -t a <"$TMP/r1/controller.args"
 	for i in 0 1 2 3; do a=("${a[@]//edgepipe-host-$i:/127.0.0.$((i + 2)):}"); done
 	a=("${a[@]//0.0.0.0:/127.0.0.1:}")
 	a=("${a[@]//\/config\//config/}")
 	a=("${a[@]//\/data\//$TMP/}")
-	(cd "$TMP/pod-c" && exec timeout 120 "$EP" "${a[@]:1}") >"$TMP/roll.out" 2>"$TMP/roll.err" &
+	(cd "$TMP/roll.c" && exec timeout 120 "$EP" "${a[@]:1}") >"$TMP/roll.out" 2>"$TMP/roll.err" &
 	dpid=$!
-	for _ in $(seq 300); do
-		grep -q "deployment 0 stage 0 of" "$TMP"/roll-host-*.log 2>/dev/null && break
-		sleep 0.05
-	done
+	log_wait 15 "deployment 0 stage 0 of" "$TMP"/roll.h?.log >/dev/null
 	sleep 1
 	# kubelet's update: the new files, then one rename (here one per file). The hosts' copies
 	# change once a host has been assigned the new version and found its copy old.
 	for f in model.model plan.json; do
-		cp "$TMP/r2/config/$f" "$TMP/pod-c/config/.$f" && mv "$TMP/pod-c/config/.$f" "$TMP/pod-c/config/$f"
+		cp "$TMP/r2/config/$f" "$TMP/roll.c/config/.$f" && mv "$TMP/roll.c/config/.$f" "$TMP/roll.c/config/$f"
 	done
-	for _ in $(seq 600); do
-		grep -q "waiting for it to change" "$TMP"/roll-host-*.log && break
-		sleep 0.05
-	done
+	log_wait 30 "waiting for it to change" "$TMP"/roll.h?.log >/dev/null
 	sleep 0.5
-	for i in 0 1 2 3; do
+	for d in "$TMP"/roll.h?; do
 		for f in model.model plan.json; do
-			cp "$TMP/r2/config/$f" "$TMP/pod-$i/config/.$f" && mv "$TMP/pod-$i/config/.$f" "$TMP/pod-$i/config/$f"
+			cp "$TMP/r2/config/$f" "$d/config/.$f" && mv "$d/config/.$f" "$d/config/$f"
 		done
 	done
 	wait $dpid
@@ -231,11 +185,11 @@ if [ $started = 1 ] &&
 		pass "roll-out: MobileNet went live, no deployment failed, both versions answered" ||
 		fail "roll-out: update|live, failed deployments, versions answering = '$got'" \
 			"$(sqlite3 "$TMP/roll.db" "SELECT t_s, kind, text FROM emu_events")"
-	grep -q "waiting for it to change" "$TMP"/roll-host-*.log &&
+	grep -q "waiting for it to change" "$TMP"/roll.h?.log &&
 		pass "roll-out: a host with the old copy waited for the new one" ||
-		fail "roll-out: no host waited" "$(cat "$TMP"/roll-host-*.log)"
-	kill_pods
+		fail "roll-out: no host waited" "$(cat "$TMP"/roll.h?.log)"
+	hosts_kill
 else
-	fail "roll-out: deploy or the hosts" "$(cat "$TMP/deploy.log")"
+	fail "roll-out: deploy or the hosts" "$(cat "$TMP/deploy.log" "$TMP"/roll.h?.log 2>/dev/null)"
 fi
 finish

@@ -17,56 +17,17 @@
 #     whole model's;
 #  4. bad input exits 2 naming the value (a plan file whose node is not a host, a missing one).
 #
-# Ports: derived from the pid (control P, data P + 1 on each address), moved on if taken.
+# Ports: derived from the pid (control P, data P + 1 on each address), moved on if taken
+# (stage_hosts.sh).
 source "$(dirname "$0")/cli_lib.sh"
 setup stage_dispatch.sh "$@"
+source "$(dirname "$0")/stage_hosts.sh"
 
 if ! "$EP" stage --help >/dev/null 2>&1; then
 	echo "edgepipe has no stage command" >&2
 	exit 1
 fi
-# Linux routes all of 127/8 to lo; elsewhere 127.0.0.2 may not exist.
-if ! python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.5", 0))' 2>/dev/null; then
-	echo "skip: 127.0.0.5 is not a loopback address here"
-	exit 77
-fi
-
-HOSTS_PIDS=()
-kill_hosts() {
-	local p
-	for p in "${HOSTS_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-	for p in "${HOSTS_PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	HOSTS_PIDS=()
-}
-at_exit kill_hosts
-
-# start_hosts TAG: four stage hosts on 127.0.0.2..5, control port $PORT; sets HOSTS.
-start_hosts() {
-	local tag=$1 try i ok
-	for try in 0 1 2 3 4; do
-		PORT=$((20000 + ($$ * 13 + try * 1009 + ${#tag} * 101) % 40000))
-		HOSTS_PIDS=()
-		for i in 2 3 4 5; do
-			"$EP" stage --listen 127.0.0.$i:$PORT --name h$i >"$TMP/$tag.h$i.log" 2>&1 &
-			HOSTS_PIDS+=($!)
-		done
-		ok=1
-		for i in 2 3 4 5; do
-			for _ in $(seq 50); do
-				grep -q listening "$TMP/$tag.h$i.log" && break
-				grep -q "cannot listen" "$TMP/$tag.h$i.log" && break
-				sleep 0.1
-			done
-			grep -q listening "$TMP/$tag.h$i.log" || ok=0
-		done
-		if [ $ok = 1 ]; then
-			HOSTS=a=127.0.0.2:$PORT,b=127.0.0.3:$PORT,c=127.0.0.4:$PORT,d=127.0.0.5:$PORT
-			return 0
-		fi
-		kill_hosts
-	done
-	return 1
-}
+hosts_require 4
 
 q() { sqlite3 "$1" "$2"; }
 
@@ -74,7 +35,7 @@ COMMON=(--listen 127.0.0.1 --model mobilenetv2 --mem 64MiB --cluster uniform
 	--bw-range 100Mbit:200Mbit --seed 1 --probes 0 --compute real)
 
 # 1: a whole run.
-if start_hosts one; then
+if hosts_start one 4; then
 	db=$TMP/one.db
 	"$EP" dispatch --hosts "$HOSTS" "${COMMON[@]}" --requests 16 --compress zstd --db "$db" \
 		>"$TMP/one.out" 2>"$TMP/one.err"
@@ -98,53 +59,35 @@ if start_hosts one; then
 	if [ "$got" = 16 ]; then pass "each stage host computed 16 frames"
 	else fail "stage frames_out min = '$got', want 16"; fi
 	# SIGTERM: the hosts stop cleanly (exit 0; under a sanitizer, no report).
-	bad=
-	for p in "${HOSTS_PIDS[@]}"; do kill -TERM "$p"; done
-	for p in "${HOSTS_PIDS[@]}"; do wait "$p" || bad="$bad $p:$?"; done
-	HOSTS_PIDS=()
-	if [ -z "$bad" ] && ! grep -q Sanitizer "$TMP"/one.h*.log; then
+	if hosts_stop && ! grep -q Sanitizer "$TMP"/one.h*.log; then
 		pass "stage hosts exit 0 on SIGTERM"
 	else
-		fail "stage hosts on SIGTERM:$bad" "$(cat "$TMP"/one.h*.log)"
+		fail "stage hosts on SIGTERM:$HOSTS_BAD" "$(cat "$TMP"/one.h*.log)"
 	fi
 else
 	fail "no free port for four stage hosts" "$(cat "$TMP"/one.h*.log)"
 fi
 
 # 2: a stage host SIGKILLed during the workload.
-if start_hosts two; then
+if hosts_start two 4; then
 	db=$TMP/two.db
 	"$EP" dispatch --hosts "$HOSTS" "${COMMON[@]}" --requests 40 --workload constant:10 \
 		--db "$db" \
 		>"$TMP/two.out" 2>"$TMP/two.err" &
 	dpid=$!
 	# Wait for the workload: the first answers are counted by the last stage's host.
-	victim=
-	for _ in $(seq 300); do
-		victim=$(grep -l "deployment 0 stage 0 of" "$TMP"/two.h*.log 2>/dev/null | head -1)
-		[ -n "$victim" ] && break
-		sleep 0.05
-	done
+	victim=$(log_wait 15 "deployment 0 stage 0 of" "$TMP"/two.h*.log)
 	killed_node=-1
 	if [ -n "$victim" ]; then
-		i=${victim##*.h}
-		i=${i%.log}
-		killed_node=$((i - 2))
+		killed_node=$(host_of "$victim")
 		# Kill during the workload, not during set-up (a deployment that fails before the
 		# workload starts ends the run by design, emu_recovery.c): wait until the host's
-		# data port has received two input images (mobilenetv2: 224 x 224 x 3 floats),
-		# as k8s_deploy_run.sh does. A fixed 0.4 s sleep lost that race under load.
-		for _ in $(seq 600); do
-			rx=$(ss -Htin state established "( sport = :$((PORT + 1)) )" src "127.0.0.$i" \
-				2>/dev/null | grep -o 'bytes_received:[0-9]*' | cut -d: -f2 | sort -n |
-				tail -1)
-			[ "${rx:-0}" -gt $((2 * 224 * 224 * 3 * 4)) ] && break
-			sleep 0.05
-		done
-		{ kill -9 "${HOSTS_PIDS[$killed_node]}" && wait "${HOSTS_PIDS[$killed_node]}"; } 2>/dev/null
+		# data port has received two input images. A fixed 0.4 s sleep lost that race
+		# under load.
+		host_rx_wait "$killed_node" >/dev/null
+		host_kill "$killed_node"
 		sleep 0.5
-		"$EP" stage --listen 127.0.0.$i:$PORT --name h$i.again >"$TMP/two.again.log" 2>&1 &
-		HOSTS_PIDS[$killed_node]=$!
+		host_restart "$killed_node" "$TMP/two.again.log"
 	fi
 	wait $dpid
 	rc=$?
@@ -175,7 +118,7 @@ if start_hosts two; then
 		fail "live deployments $ndep, last plan '$got' (killed node $killed_node)" \
 			"$(q "$db" "SELECT deployment, plan, state, reason FROM emu_deployments")"
 	fi
-	kill_hosts
+	hosts_kill
 else
 	fail "no free port for four stage hosts" "$(cat "$TMP"/two.h*.log)"
 fi
@@ -195,7 +138,7 @@ json.dump(p, open(sys.argv[3], "w"))' "$TMP/plan.json" "$TMP/moved.json" "$TMP/b
 want=$(python3 -c 'import json, sys
 p = json.load(open(sys.argv[1]))[0]
 print(" ".join("%d..%d@%d" % (s["first_cut"], s["end_cut"], s["node"]) for s in p["stages"]))' "$TMP/moved.json")
-if [ -n "$want" ] && [ "$want" != "$own" ] && start_hosts plan; then
+if [ -n "$want" ] && [ "$want" != "$own" ] && hosts_start plan 4; then
 	db=$TMP/plan.db
 	"$EP" dispatch --hosts "$HOSTS" "${COMMON[@]}" --requests 8 --plan "$TMP/moved.json" \
 		--db "$db" >"$TMP/plan.out" 2>"$TMP/plan.err"
@@ -208,7 +151,7 @@ if [ -n "$want" ] && [ "$want" != "$own" ] && start_hosts plan; then
 	got=$(q "$db" "SELECT answered, incomplete, mismatches FROM emu_summary")
 	if [ "$got" = "8|0|0" ]; then pass "--plan: 8 answered, each the whole model's output"
 	else fail "--plan: answered|incomplete|mismatches = '$got', want 8|0|0"; fi
-	kill_hosts
+	hosts_kill
 else
 	fail "a moved plan ('$want', the options' '$own') or the hosts" "$(cat "$TMP/plan.err")"
 fi

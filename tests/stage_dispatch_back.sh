@@ -20,85 +20,13 @@
 source "$(dirname "$0")/cli_lib.sh"
 setup stage_dispatch_back.sh "$@"
 
-if ! python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.4", 0))' 2>/dev/null; then
-	echo "skip: 127.0.0.4 is not a loopback address here"
-	exit 77
-fi
-
-HOSTS_PIDS=()
-kill_hosts() {
-	local p
-	for p in "${HOSTS_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-	for p in "${HOSTS_PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	HOSTS_PIDS=()
-}
-at_exit kill_hosts
-
-# start_hosts: three stage hosts on 127.0.0.2..4; sets HOSTS and PORT.
-start_hosts() {
-	local try i ok
-	for try in 0 1 2 3 4; do
-		PORT=$((20000 + ($$ * 19 + try * 1021 + 7) % 40000))
-		HOSTS_PIDS=()
-		for i in 2 3 4; do
-			"$EP" stage --listen 127.0.0.$i:$PORT --name h$i >"$TMP/h$i.log" 2>&1 &
-			HOSTS_PIDS+=($!)
-		done
-		ok=1
-		for i in 2 3 4; do
-			for _ in $(seq 50); do
-				grep -q listening "$TMP/h$i.log" && break
-				grep -q "cannot listen" "$TMP/h$i.log" && break
-				sleep 0.1
-			done
-			grep -q listening "$TMP/h$i.log" || ok=0
-		done
-		if [ $ok = 1 ]; then
-			HOSTS=a=127.0.0.2:$PORT,b=127.0.0.3:$PORT,c=127.0.0.4:$PORT
-			return 0
-		fi
-		kill_hosts
-	done
-	return 1
-}
-
-# wait_log PATTERN FILES...: up to 30 s for a line; prints the first file that has it.
-wait_log() {
-	local pattern=$1 f
-	shift
-	for _ in $(seq 600); do
-		f=$(grep -l "$pattern" "$@" 2>/dev/null | head -1)
-		[ -n "$f" ] && { echo "$f"; return 0; }
-		sleep 0.05
-	done
-	return 1
-}
-
-# kill_host I: SIGKILL the host on 127.0.0.I.
-kill_host() {
-	local k=$(($1 - 2))
-	{ kill -9 "${HOSTS_PIDS[$k]}" && wait "${HOSTS_PIDS[$k]}"; } 2>/dev/null
-}
-
-# rx_wait I: until the host on 127.0.0.I has received two input images on a data port
-# (MobileNetV2: 224 x 224 x 3 floats): the workload runs (a kill before it ends the run).
-rx_wait() {
-	local rx
-	for _ in $(seq 600); do
-		rx=$(ss -Htin state established "( sport = :$((PORT + 1)) or sport = :$((PORT + 2)) )" \
-			src "127.0.0.$1" 2>/dev/null | grep -o 'bytes_received:[0-9]*' | cut -d: -f2 |
-			sort -n | tail -1)
-		[ "${rx:-0}" -gt $((2 * 224 * 224 * 3 * 4)) ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
+source "$(dirname "$0")/stage_hosts.sh"
+hosts_require 3
 
 q() { sqlite3 "$1" "$2"; }
-host_of() { local f=${1##*/h}; echo "${f%%.*}"; }
 
-if ! start_hosts; then
-	fail "no free port for three stage hosts" "$(cat "$TMP"/h?.log)"
+if ! hosts_start one 3; then
+	fail "no free port for three stage hosts" "$(cat "$TMP"/one.h?.log)"
 	finish
 fi
 db=$TMP/back.db
@@ -108,20 +36,20 @@ db=$TMP/back.db
 	>"$TMP/back.out" 2>"$TMP/back.err" &
 dpid=$!
 ok=0
-if f=$(wait_log "deployment 0 stage 0 of" "$TMP"/h?.log); then
+if f=$(log_wait 30 "deployment 0 stage 0 of" "$TMP"/one.h?.log); then
 	x=$(host_of "$f")
-	rx_wait "$x"
-	kill_host "$x"
+	host_rx_wait "$x" $((PORT + 1)) $((PORT + 2)) >/dev/null
+	host_kill "$x"
 	# 1 -> 2: a re-plan live on the two left (the first ones may still pick the dead host,
 	# until its heartbeats time out or its port refuses), then X back.
-	others=$(ls "$TMP"/h?.log | grep -v "h$x.log")
-	if f=$(wait_log "deployment [1-9][0-9]* stage 0 of" $others) && rx_wait "$(host_of "$f")"; then
-		"$EP" stage --listen 127.0.0.$x:$PORT --name h$x.back >"$TMP/back.h$x.log" 2>&1 &
-		HOSTS_PIDS[$((x - 2))]=$!
-		if wait_log "node session" "$TMP/back.h$x.log" >/dev/null; then
+	others=$(ls "$TMP"/one.h?.log | grep -v "one.h$x.log")
+	if f=$(log_wait 30 "deployment [1-9][0-9]* stage 0 of" $others) &&
+		host_rx_wait "$(host_of "$f")" $((PORT + 1)) $((PORT + 2)) >/dev/null; then
+		host_restart "$x" "$TMP/back.h$x.log"
+		if log_wait 30 "node session" "$TMP/back.h$x.log" >/dev/null; then
 			sleep 1 # heartbeats: node-back; the run goes on with the re-plan's deployment
 			y=$(host_of "$(grep -l "deployment [1-9][0-9]* stage 0 of" $others | head -1)")
-			kill_host "$y"
+			host_kill "$y"
 			ok=1
 		fi
 	fi
@@ -129,7 +57,7 @@ fi
 wait $dpid
 rc=$?
 if [ $ok = 1 ]; then pass "killed host $x (stage 0), restarted it, then killed host $y"
-else fail "the kills did not happen as planned (x=$x y=$y)" "$(cat "$TMP"/h?.log "$TMP"/back.h?.log 2>/dev/null)" \
+else fail "the kills did not happen as planned (x=$x y=$y)" "$(cat "$TMP"/one.h?.log "$TMP"/back.h?.log 2>/dev/null)" \
 	"$(q "$db" "SELECT printf('%.3f', t_s), kind, node, text FROM emu_events")"; fi
 if [ $rc = 0 ]; then pass "dispatch: exit 0"
 else fail "dispatch: exit $rc" "$(tail -20 "$TMP/back.err")"; fi
@@ -137,21 +65,19 @@ got=$(q "$db" "SELECT answered, incomplete, mismatches FROM emu_summary")
 if [ "$got" = "100|0|0" ]; then pass "100 answered, 0 lost, each the whole model's output"
 else fail "answered|incomplete|mismatches = '$got', want 100|0|0"; fi
 if [ $ok = 1 ]; then
-	nx=$((x - 2))
-	ny=$((y - 2))
 	events=$(q "$db" "SELECT printf('%.3f', t_s), kind, node, deployment, text FROM emu_events")
 	plans=$(q "$db" "SELECT deployment, plan, state, printf('%.3f', started_s) FROM emu_deployments")
 	p1=$(q "$db" "SELECT plan FROM emu_deployments WHERE deployment > 0 AND live_s IS NOT NULL
 		ORDER BY deployment LIMIT 1")
-	if [ -n "$p1" ] && [[ "$p1" != *"@$nx"* ]]; then pass "the re-plan leaves the dead node $nx out ($p1)"
-	else fail "the first re-plan live: '$p1' (dead node $nx)" "$plans"; fi
-	back=$(q "$db" "SELECT min(t_s) FROM emu_events WHERE kind = 'node-back' AND node = $nx")
+	if [ -n "$p1" ] && [[ "$p1" != *"@$x"* ]]; then pass "the re-plan leaves the dead node $x out ($p1)"
+	else fail "the first re-plan live: '$p1' (dead node $x)" "$plans"; fi
+	back=$(q "$db" "SELECT min(t_s) FROM emu_events WHERE kind = 'node-back' AND node = $x")
 	# The second failure: the first deployment on node Y to fail after X came back (its
 	# control connection closes before Y's heartbeats time out).
 	fail2=$(q "$db" "SELECT min(ended_s) FROM emu_deployments WHERE state = 'failed' AND
-		ended_s > ${back:-1e9} AND plan LIKE '%@$ny%'")
-	if [ -n "$back" ] && [ -n "$fail2" ]; then pass "node $nx back at $back s, node $ny's deployment failed at $fail2 s"
-	else fail "node-back of $nx '$back', a failure on node $ny after it '$fail2'" "$events" "$plans"; fi
+		ended_s > ${back:-1e9} AND plan LIKE '%@$y%'")
+	if [ -n "$back" ] && [ -n "$fail2" ]; then pass "node $x back at $back s, node $y's deployment failed at $fail2 s"
+	else fail "node-back of $x '$back', a failure on node $y after it '$fail2'" "$events" "$plans"; fi
 	if [ -n "$back" ] && [ -n "$fail2" ]; then
 		# Its return started nothing: no deployment between node-back and the next failure.
 		got=$(q "$db" "SELECT count(*) FROM emu_deployments WHERE started_s > $back AND
@@ -160,13 +86,13 @@ if [ $ok = 1 ]; then
 		else fail "$got deployment(s) started between node-back and the next failure" "$plans"; fi
 		p2=$(q "$db" "SELECT plan FROM emu_deployments WHERE started_s >= $fail2 AND
 			live_s IS NOT NULL ORDER BY deployment LIMIT 1")
-		if [[ "$p2" == *"@$nx"* ]] && [[ "$p2" != *"@$ny"* ]]; then
-			pass "the next re-plan that went live uses the returned node $nx ($p2)"
+		if [[ "$p2" == *"@$x"* ]] && [[ "$p2" != *"@$y"* ]]; then
+			pass "the next re-plan that went live uses the returned node $x ($p2)"
 		else
-			fail "the re-plan live after node $ny failed: '$p2' (want node $nx in it)" \
+			fail "the re-plan live after node $y failed: '$p2' (want node $x in it)" \
 				"$plans" "$events"
 		fi
 	fi
 fi
-kill_hosts
+hosts_kill
 finish

@@ -21,55 +21,13 @@
 #     roll-out completes with every request answered once by the right model.
 #  3. Bad input: a data port whose second port is past 65535 exits 2.
 #
-# Ports: derived from the pid (control P, data P + 1 and P + 2 on each address).
+# Ports: derived from the pid (control P, data P + 1 and P + 2 on each address; stage_hosts.sh).
 source "$(dirname "$0")/cli_lib.sh"
 setup stage_dispatch_update.sh "$@"
 EP=$(realpath "$EP") # the hosts and the dispatcher run in directories of their own
 
-if ! python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.4", 0))' 2>/dev/null; then
-	echo "skip: 127.0.0.4 is not a loopback address here"
-	exit 77
-fi
-
-HOSTS_PIDS=()
-kill_hosts() {
-	local p
-	for p in "${HOSTS_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-	for p in "${HOSTS_PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	HOSTS_PIDS=()
-}
-at_exit kill_hosts
-
-# start_hosts TAG: three stage hosts on 127.0.0.2..4, each in its own directory $TMP/TAG.hI;
-# sets HOSTS and PORT.
-start_hosts() {
-	local tag=$1 try i ok
-	for try in 0 1 2 3 4; do
-		PORT=$((20000 + ($$ * 17 + try * 1013 + ${#tag} * 131) % 40000))
-		HOSTS_PIDS=()
-		for i in 2 3 4; do
-			mkdir -p "$TMP/$tag.h$i"
-			(cd "$TMP/$tag.h$i" && exec "$EP" stage --listen 127.0.0.$i:$PORT --name h$i) \
-				>"$TMP/$tag.h$i.log" 2>&1 &
-			HOSTS_PIDS+=($!)
-		done
-		ok=1
-		for i in 2 3 4; do
-			for _ in $(seq 50); do
-				grep -q listening "$TMP/$tag.h$i.log" && break
-				grep -q "cannot listen" "$TMP/$tag.h$i.log" && break
-				sleep 0.1
-			done
-			grep -q listening "$TMP/$tag.h$i.log" || ok=0
-		done
-		if [ $ok = 1 ]; then
-			HOSTS=a=127.0.0.2:$PORT,b=127.0.0.3:$PORT,c=127.0.0.4:$PORT
-			return 0
-		fi
-		kill_hosts
-	done
-	return 1
-}
+source "$(dirname "$0")/stage_hosts.sh"
+hosts_require 3
 
 q() { sqlite3 "$1" "$2"; }
 
@@ -117,7 +75,7 @@ check_rollout() {
 }
 
 # 1: --update
-if start_hosts upd; then
+if hosts_start --dirs upd 3; then
 	db=$TMP/upd.db
 	"$EP" dispatch --hosts "$HOSTS" "${COMMON[@]}" --model mobilenetv2 --requests 80 \
 		--update "mobilenet at 1s" --db "$db" >"$TMP/upd.out" 2>"$TMP/upd.err"
@@ -125,14 +83,14 @@ if start_hosts upd; then
 	if [ $rc = 0 ]; then pass "dispatch --update: exit 0"
 	else fail "dispatch --update: exit $rc" "$(tail -20 "$TMP/upd.err")"; fi
 	check_rollout upd "$db" 80 mobilenet
-	kill_hosts
+	hosts_kill
 else
 	fail "no free port for three stage hosts" "$(cat "$TMP"/upd.h*.log)"
 fi
 
 # 2: a watched model file, each host with its own copy updated late.
 "$EP" model export mobilenetv2 -o "$TMP/old.model" && "$EP" model export mobilenet -o "$TMP/new.model"
-if [ -s "$TMP/old.model" ] && [ -s "$TMP/new.model" ] && start_hosts watch; then
+if [ -s "$TMP/old.model" ] && [ -s "$TMP/new.model" ] && hosts_start --dirs watch 3; then
 	mkdir -p "$TMP/watch.d"
 	for d in "$TMP/watch.d" "$TMP"/watch.h?; do cp "$TMP/old.model" "$d/model.model"; done
 	db=$TMP/watch.db
@@ -142,16 +100,10 @@ if [ -s "$TMP/old.model" ] && [ -s "$TMP/new.model" ] && start_hosts watch; then
 	# The workload starts when the first deployment is assigned; 1 s later the dispatcher's
 	# copy changes (atomically, as a ConfigMap volume's), the hosts' once one of them has been
 	# assigned the new version and found its copy old (or after 30 s).
-	for _ in $(seq 300); do
-		grep -q "deployment 0 stage 0 of" "$TMP"/watch.h?.log && break
-		sleep 0.05
-	done
+	log_wait 15 "deployment 0 stage 0 of" "$TMP"/watch.h?.log >/dev/null
 	sleep 1
 	cp "$TMP/new.model" "$TMP/watch.d/.new" && mv "$TMP/watch.d/.new" "$TMP/watch.d/model.model"
-	for _ in $(seq 600); do
-		grep -q "waiting for it to change" "$TMP"/watch.h?.log && break
-		sleep 0.05
-	done
+	log_wait 30 "waiting for it to change" "$TMP"/watch.h?.log >/dev/null
 	sleep 0.5
 	for d in "$TMP"/watch.h?; do cp "$TMP/new.model" "$d/.new" && mv "$d/.new" "$d/model.model"; done
 	wait $dpid
@@ -162,7 +114,7 @@ if [ -s "$TMP/old.model" ] && [ -s "$TMP/new.model" ] && start_hosts watch; then
 	got=$(grep -l "waiting for it to change" "$TMP"/watch.h?.log | wc -l)
 	if [ "$got" -ge 1 ]; then pass "hosts with the old file waited for the new one ($got)"
 	else fail "no host waited for its model file" "$(cat "$TMP"/watch.h?.log)"; fi
-	kill_hosts
+	hosts_kill
 else
 	fail "exporting the models or starting the hosts" "$(cat "$TMP"/watch.h?.log 2>/dev/null)"
 fi
