@@ -153,9 +153,6 @@ const char *cli_scenario_where(void);
 /* The scenario's whole text and path as given, or NULL when none was read. */
 const char *cli_scenario_text(void);
 const char *cli_scenario_path(void);
-/* The scenario in a text report, nothing without one: a first line "scenario: PATH". The
- * report writers in the libraries take the path and text as fields instead. */
-void cli_scenario_text_header(FILE *f);
 
 #define CLI_INSTANCE_OPTIONS                                                                   \
 	{ "model", required_argument, NULL, CLI_O_MODEL },                                     \
@@ -415,11 +412,6 @@ int cli_run_opts_timeline(struct cli_run_opts *o, int n_nodes, struct timeline_f
 			  int *n_faults);
 /* The warm-up: --warmup, or a tenth of the requests. */
 int64_t cli_run_opts_warmup(const struct cli_run_opts *o);
-/* Fill what was not given from the plan's per-request times (workload.h): the closed window
- * (*window, left alone when given or open loop) and the bin; min_bin_s and the run length
- * from the limits and the workload. */
-void cli_run_opts_size(const struct cli_run_opts *o, const struct workload_terms *t,
-		       int *window, double *bin_s);
 
 /* The library's trial from the options (cli/cli_trial.c): the setup (borrowing o, inst, a)
  * and the workload with the timeline (borrowing o and faults). */
@@ -454,15 +446,10 @@ int cmd_stage(int argc, char **argv);
 int cmd_dispatch(int argc, char **argv);
 
 struct emu_remote;
-struct plan;
-/* A plan to run instead of planning (edgepipe dispatch --plan FILE), and its file's name. */
-struct cli_emu_plan {
-	const struct plan *plan;
-	const char *path;
-};
 /* edgepipe emu's option parsing and run; with `remote` (edgepipe dispatch) on real hosts;
- * with `given` (may be NULL) that plan, checked against the instance (plan_check: exit 2). */
+ * with `given` (may be NULL) that plan, checked against the instance (trial_emu_plan_run:
+ * exit 2). */
 int cli_emu_run(int argc, char **argv, const struct emu_remote *remote,
-		const struct cli_emu_plan *given);
+		const struct trial_plan_given *given);
 
 #endif

@@ -186,7 +186,7 @@ static int dispatch_listen(struct dispatch_cmd *c)
 int cmd_dispatch(int argc, char **argv)
 {
 	struct dispatch_cmd *c = calloc(1, sizeof(*c));
-	struct cli_emu_plan given;
+	struct trial_plan_given given;
 	int rc;
 
 	if (!c)
@@ -207,7 +207,7 @@ int cmd_dispatch(int argc, char **argv)
 		rc = dispatch_listen(c);
 	if (rc >= 0)
 		goto out;
-	given = (struct cli_emu_plan){&c->given_plan, c->plan_text};
+	given = (struct trial_plan_given){&c->given_plan, c->plan_text};
 	rc = cli_emu_run(c->ac, c->av, &c->r, c->plan_text ? &given : NULL);
 out:
 	plan_release(&c->given_plan);

@@ -112,7 +112,7 @@ struct emu_cmd {
 	const char *state_dir;
 	char command[2048];
 	char codec[64];            /* --compress, canonical */
-	const struct cli_emu_plan *given; /* dispatch --plan FILE; NULL: plan */
+	const struct trial_plan_given *given; /* dispatch --plan FILE; NULL: plan */
 };
 
 static const char *codec_name(const struct emu_cmd *c)
@@ -165,7 +165,6 @@ static int run_emu(struct emu_cmd *c)
 	struct instance *inst = NULL;
 	struct trial_emu *e = NULL;
 	struct timeline_fault *faults = NULL;
-	struct trial_plan_given given;
 	struct trial_emu_options eo;
 	struct trial_workload w;
 	struct trial_setup t;
@@ -188,8 +187,6 @@ static int run_emu(struct emu_cmd *c)
 		goto out;
 	cli_trial_setup(&c->o, inst, a, &t);
 	cli_run_opts_workload(&c->r, faults, n_faults, &w);
-	if (c->given)
-		given = (struct trial_plan_given){ c->given->plan, c->given->path };
 	trial_emu_options_init(&eo);
 	eo.cfg = c->cfg;
 	eo.compute_model = c->compute_model;
@@ -202,7 +199,7 @@ static int run_emu(struct emu_cmd *c)
 	}
 	/* Say what the run will take, and report progress now and then whatever stderr is. */
 	eo.cfg.status = stderr;
-	rc = trial_emu_plan_run(&t, c->given ? &given : NULL, &w, &eo, &res, &e, &err);
+	rc = trial_emu_plan_run(&t, c->given, &w, &eo, &res, &e, &err);
 	if (rc)
 		rc = cli_fail(cli_exit_code(rc), "%s", err.msg);
 	else
@@ -365,7 +362,7 @@ int cmd_emu(int argc, char **argv)
 }
 
 int cli_emu_run(int argc, char **argv, const struct emu_remote *remote,
-		const struct cli_emu_plan *given)
+		const struct trial_plan_given *given)
 {
 	struct option *opts = cli_options_with_algos(emu_options);
 	struct emu_cmd *c = calloc(1, sizeof(*c));

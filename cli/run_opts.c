@@ -267,14 +267,3 @@ int64_t cli_run_opts_warmup(const struct cli_run_opts *o)
 {
 	return o->have_warmup ? o->warmup : o->requests / 10;
 }
-
-void cli_run_opts_size(const struct cli_run_opts *o, const struct workload_terms *t,
-		       int *window, double *bin_s)
-{
-	double run_s;
-
-	if (o->arrival == WORKLOAD_CLOSED)
-		*window = o->have_window ? o->window : workload_window(t, (int)o->lim.max_window);
-	run_s = workload_run_s(o->arrival, o->rate, o->requests, o->duration_s, t);
-	*bin_s = o->have_bin ? o->bin_s : workload_bin_s(t, run_s, o->lim.min_bin_s);
-}

@@ -279,9 +279,3 @@ const char *cli_scenario_path(void)
 {
 	return scen.sc ? scen.sc->path : NULL;
 }
-
-void cli_scenario_text_header(FILE *f)
-{
-	if (scen.sc)
-		fprintf(f, "scenario: %s\n", scen.sc->path);
-}
