@@ -123,6 +123,20 @@ int64_t onnx_tensor_int64(const Onnx__TensorProto *t, int64_t i)
 	return v;
 }
 
+int onnx_layer_dims(const struct model_layer *l, int64_t *d)
+{
+	d[0] = 1;
+	if (l->rank == 3) {
+		d[1] = l->shape[2];
+		d[2] = l->shape[0];
+		d[3] = l->shape[1];
+	} else {
+		for (int i = 0; i < l->rank; i++)
+			d[i + 1] = l->shape[i];
+	}
+	return l->rank + 1;
+}
+
 const Onnx__AttributeProto *onnx_attr(const Onnx__NodeProto *n, const char *name)
 {
 	for (size_t i = 0; i < n->n_attribute; i++)

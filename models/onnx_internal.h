@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "ep_error.h"
+#include "model_graph.h"
 #include "onnx.pb-c.h"
 
 /* Read `path` whole and decode it as a ModelProto (*out, free with
@@ -27,6 +28,10 @@ int onnx_tensor_check(const Onnx__TensorProto *t, int32_t data_type, const char 
 /* Element i of a checked float32 / int64 tensor. */
 float onnx_tensor_float(const Onnx__TensorProto *t, int64_t i);
 int64_t onnx_tensor_int64(const Onnx__TensorProto *t, int64_t i);
+
+/* The ONNX dims of a layer's output, batch first: [1, C, H, W] for an image (H, W, C), else
+ * [1, ...] (d holds MODEL_MAX_RANK + 1). Returns the rank, l->rank + 1. */
+int onnx_layer_dims(const struct model_layer *l, int64_t *d);
 
 const Onnx__AttributeProto *onnx_attr(const Onnx__NodeProto *n, const char *name);
 int64_t onnx_attr_int(const Onnx__NodeProto *n, const char *name, int64_t def);
