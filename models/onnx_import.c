@@ -156,12 +156,84 @@ static int check_opset(struct imp *m, const Onnx__ModelProto *mp)
 	return EP_OK;
 }
 
+/* Ops whose attributes meant something else before an opset (consumed_inputs, is_test,
+ * paddings): refused rather than misread. */
+static const struct {
+	const char *op;
+	int since;
+} op_since[] = {
+	{ "BatchNormalization", 7 }, { "Dropout", 7 }, { "Clip", 6 }, { "LeakyRelu", 6 },
+	{ "HardSigmoid", 6 },	     { "Pad", 2 },     { "Reshape", 5 },
+};
+
+/* Node i's domain and op version are ones edgepipe reads, or a node error. */
+static int check_node_version(struct imp *m, int i)
+{
+	const Onnx__NodeProto *n = node_at(m, i);
+
+	if (n->domain && n->domain[0] && strcmp(n->domain, "ai.onnx") != 0)
+		return node_fail(m, i, "operator domain '%s' (edgepipe reads the default ONNX "
+				 "domain only)", n->domain);
+	for (size_t k = 0; k < sizeof(op_since) / sizeof(*op_since); k++)
+		if (m->opset < op_since[k].since && strcmp(n->op_type, op_since[k].op) == 0)
+			return node_fail(m, i, "opset %d's version of %s is not read", m->opset,
+					 n->op_type);
+	return EP_OK;
+}
+
+/* Node i's outputs as tensors produced by it; a Constant's value attached. */
+static int index_node_outputs(struct imp *m, int i)
+{
+	const Onnx__NodeProto *n = node_at(m, i);
+	const Onnx__AttributeProto *a;
+
+	for (size_t k = 0; k < n->n_output; k++) {
+		struct val *v;
+
+		if (!n->output[k][0])
+			continue;
+		v = val_add(m, n->output[k]);
+		if (!v)
+			return node_fail(m, i, "output '%s' is defined twice", n->output[k]);
+		v->producer = i;
+	}
+	if (strcmp(n->op_type, "Constant") != 0)
+		return EP_OK;
+	a = onnx_attr(n, "value");
+	if (!a || !a->t || n->n_output != 1)
+		return node_fail(m, i, "only a Constant with a 'value' tensor is read");
+	val_find(m, n->output[0])->konst = a->t;
+	return EP_OK;
+}
+
+/* Every input slot that reads a tensor counts as one consumer of it. */
+static int count_consumers(struct imp *m)
+{
+	for (size_t i = 0; i < m->gp->n_node; i++) {
+		const Onnx__NodeProto *n = node_at(m, (int)i);
+
+		for (size_t k = 0; k < n->n_input; k++) {
+			struct val *v;
+
+			if (!n->input[k][0])
+				continue; /* an optional input left out */
+			v = val_find(m, n->input[k]);
+			if (!v)
+				return node_fail(m, (int)i, "input '%s' is produced by no node, "
+						 "initializer or graph input", n->input[k]);
+			v->consumers++;
+		}
+	}
+	return EP_OK;
+}
+
 /* Tensors from initializers, inputs and node outputs; consumers counted; Constant nodes'
  * values attached. */
 static int index_tensors(struct imp *m)
 {
 	Onnx__GraphProto *gp = m->gp;
 	size_t total = gp->n_initializer + gp->n_input + 1;
+	int rc;
 
 	for (size_t i = 0; i < gp->n_node; i++)
 		total += gp->node[i]->n_output;
@@ -181,58 +253,11 @@ static int index_tensors(struct imp *m)
 	for (size_t i = 0; i < gp->n_input; i++)
 		if (!val_find(m, gp->input[i]->name))
 			val_add(m, gp->input[i]->name);
-	for (size_t i = 0; i < gp->n_node; i++) {
-		const Onnx__NodeProto *n = gp->node[i];
-
-		if (n->domain && n->domain[0] && strcmp(n->domain, "ai.onnx") != 0)
-			return node_fail(m, (int)i, "operator domain '%s' (edgepipe reads the "
-					 "default ONNX domain only)", n->domain);
-		/* Versions whose attributes meant something else (consumed_inputs, is_test,
-		 * paddings): refused rather than misread. */
-		if ((m->opset < 7 && (strcmp(n->op_type, "BatchNormalization") == 0 ||
-				      strcmp(n->op_type, "Dropout") == 0)) ||
-		    (m->opset < 6 && (strcmp(n->op_type, "Clip") == 0 ||
-				      strcmp(n->op_type, "LeakyRelu") == 0 ||
-				      strcmp(n->op_type, "HardSigmoid") == 0)) ||
-		    (m->opset < 2 && strcmp(n->op_type, "Pad") == 0) ||
-		    (m->opset < 5 && strcmp(n->op_type, "Reshape") == 0))
-			return node_fail(m, (int)i, "opset %d's version of %s is not read", m->opset,
-					 n->op_type);
-		for (size_t k = 0; k < n->n_output; k++) {
-			struct val *v;
-
-			if (!n->output[k][0])
-				continue;
-			v = val_add(m, n->output[k]);
-			if (!v)
-				return node_fail(m, (int)i, "output '%s' is defined twice",
-						 n->output[k]);
-			v->producer = (int)i;
-		}
-		if (strcmp(n->op_type, "Constant") == 0) {
-			const Onnx__AttributeProto *a = onnx_attr(n, "value");
-
-			if (!a || !a->t || n->n_output != 1)
-				return node_fail(m, (int)i, "only a Constant with a 'value' tensor "
-						 "is read");
-			val_find(m, n->output[0])->konst = a->t;
-		}
-	}
-	for (size_t i = 0; i < gp->n_node; i++) {
-		const Onnx__NodeProto *n = gp->node[i];
-
-		for (size_t k = 0; k < n->n_input; k++) {
-			struct val *v;
-
-			if (!n->input[k][0])
-				continue; /* an optional input left out */
-			v = val_find(m, n->input[k]);
-			if (!v)
-				return node_fail(m, (int)i, "input '%s' is produced by no node, "
-						 "initializer or graph input", n->input[k]);
-			v->consumers++;
-		}
-	}
+	for (size_t i = 0; i < gp->n_node; i++)
+		if ((rc = check_node_version(m, (int)i)) || (rc = index_node_outputs(m, (int)i)))
+			return rc;
+	if ((rc = count_consumers(m)))
+		return rc;
 	for (size_t i = 0; i < gp->n_output; i++) {
 		struct val *v = val_find(m, gp->output[i]->name);
 
@@ -492,11 +517,29 @@ static int input_layer(struct imp *m, int node, const char *name, int *layer)
 	return EP_OK;
 }
 
+/* Whether node n's optional input k is given (present and not empty). */
+static bool has_input(const Onnx__NodeProto *n, size_t k)
+{
+	return k < n->n_input && n->input[k][0];
+}
+
+/* Input k's constant value; NULL when it is not given or computed. */
 static const Onnx__TensorProto *const_input(struct imp *m, const Onnx__NodeProto *n, size_t k)
 {
-	const struct val *v = k < n->n_input && n->input[k][0] ? val_find(m, n->input[k]) : NULL;
+	const struct val *v = has_input(n, k) ? val_find(m, n->input[k]) : NULL;
 
 	return v ? v->konst : NULL;
+}
+
+/* Input k of node `node` as a checked constant of `type` in *t, or a node error calling the
+ * input `what`. */
+static int const_arg(struct imp *m, int node, size_t k, int32_t type, const char *what,
+		     const Onnx__TensorProto **t)
+{
+	*t = const_input(m, node_at(m, node), k);
+	if (!*t)
+		return node_fail(m, node, "%s must be an initializer or constant", what);
+	return tcheck(m, node, *t, type);
 }
 
 /* Check a builder's result; its message gains the node. */
@@ -513,6 +556,14 @@ static const struct model_layer *L(const struct imp *m, int layer)
 	return model_graph_layer(m->g, (size_t)layer);
 }
 
+/* A 2-D window of a Conv or a pool: kernel, strides and dilations (window_attrs), then the
+ * padding (window_padding). */
+struct window {
+	int k[2], s[2], d[2];
+	enum model_padding padding;
+	int pad[4]; /* top, bottom, left, right: padded explicitly before a valid window */
+};
+
 /* Keras "same" padding of one dimension: before, after. */
 static void same_pads(int64_t n, int k, int s, int d, int64_t *before, int64_t *after)
 {
@@ -526,13 +577,11 @@ static void same_pads(int64_t n, int k, int s, int d, int64_t *before, int64_t *
 }
 
 /*
- * The padding of a windowed node on image layer x: *padding, and in pad[4] (top, bottom,
- * left, right) what must be padded explicitly before a valid window when neither Keras mode
- * fits. Returns EP_OK or a node error.
+ * The padding of window w of a node on image layer x: w->padding, and in w->pad what must be
+ * padded explicitly before a valid window when neither Keras mode fits. Returns EP_OK or a
+ * node error.
  */
-static int window_padding(struct imp *m, int node, const struct model_layer *x, const int k[2],
-			  const int s[2], const int d[2], enum model_padding *padding,
-			  int pad[4])
+static int window_padding(struct imp *m, int node, const struct model_layer *x, struct window *w)
 {
 	const Onnx__NodeProto *n = node_at(m, node);
 	char buf[32];
@@ -542,15 +591,15 @@ static int window_padding(struct imp *m, int node, const struct model_layer *x, 
 	const int64_t *pads = onnx_attr_ints(n, "pads", &np);
 	bool zero = true, same = true;
 
-	memset(pad, 0, 4 * sizeof(int));
+	memset(w->pad, 0, sizeof(w->pad));
 	for (int i = 0; i < 2; i++)
-		same_pads(x->shape[i], k[i], s[i], d[i], &sb[i], &sa[i]);
+		same_pads(x->shape[i], w->k[i], w->s[i], w->d[i], &sb[i], &sa[i]);
 	if (strcmp(mode, "SAME_UPPER") == 0) {
-		*padding = MODEL_PAD_SAME;
+		w->padding = MODEL_PAD_SAME;
 		return EP_OK;
 	}
 	if (strcmp(mode, "VALID") == 0) {
-		*padding = MODEL_PAD_VALID;
+		w->padding = MODEL_PAD_VALID;
 		return EP_OK;
 	}
 	if (strcmp(mode, "SAME_LOWER") == 0) {
@@ -573,12 +622,12 @@ static int window_padding(struct imp *m, int node, const struct model_layer *x, 
 		zero &= p[i] == 0 && p[i + 2] == 0;
 		same &= p[i] == sb[i] && p[i + 2] == sa[i];
 	}
-	*padding = zero || !same ? MODEL_PAD_VALID : MODEL_PAD_SAME;
+	w->padding = zero || !same ? MODEL_PAD_VALID : MODEL_PAD_SAME;
 	if (!zero && !same) {
-		pad[0] = (int)p[0];
-		pad[1] = (int)p[2];
-		pad[2] = (int)p[1];
-		pad[3] = (int)p[3];
+		w->pad[0] = (int)p[0];
+		w->pad[1] = (int)p[2];
+		w->pad[2] = (int)p[1];
+		w->pad[3] = (int)p[3];
 	}
 	return EP_OK;
 }
@@ -597,9 +646,9 @@ static int pad_before(struct imp *m, int node, const char *name, const int pad[4
 	return built(m, node, *x);
 }
 
-/* kernel, strides, dilations of a 2-D window node; EP_OK or a node error. */
-static int window_attrs(struct imp *m, int node, const int64_t *kdims, int k[2], int s[2],
-			int d[2])
+/* kernel, strides, dilations of a 2-D window node (the kernel from kdims when the node does
+ * not say); EP_OK or a node error. */
+static int window_attrs(struct imp *m, int node, const int64_t *kdims, struct window *w)
 {
 	const Onnx__NodeProto *n = node_at(m, node);
 	size_t nk, ns, nd;
@@ -615,9 +664,9 @@ static int window_attrs(struct imp *m, int node, const int64_t *kdims, int k[2],
 		return node_fail(m, node, "a 2-D window is needed (kernel_shape, strides and "
 				 "dilations of 2 values)");
 	for (int i = 0; i < 2; i++) {
-		k[i] = (int)ks[i];
-		s[i] = ss ? (int)ss[i] : 1;
-		d[i] = ds ? (int)ds[i] : 1;
+		w->k[i] = (int)ks[i];
+		w->s[i] = ss ? (int)ss[i] : 1;
+		w->d[i] = ds ? (int)ds[i] : 1;
 		if (ks[i] < 1 || ks[i] > 4096 || (ss && (ss[i] < 1 || ss[i] > 4096)) ||
 		    (ds && (ds[i] < 1 || ds[i] > 4096)))
 			return node_fail(m, node, "kernel, strides and dilations must be in 1..4096");
@@ -660,16 +709,58 @@ static int hard_sigmoid_check(struct imp *m, int node)
 	return EP_OK;
 }
 
-/* The activation of one activation node (Relu, Clip, Sigmoid, Tanh, Softmax, HardSigmoid,
- * HardSwish, LeakyRelu); -1 if the node
- * is none, or a node error (code < -1 is impossible: errors are EP_EINVAL = -1; so the caller
- * checks the bool). */
-static bool activation_of(struct imp *m, int node, const struct model_layer *x, struct act *a,
-			  int *rc)
+/* Softmax over the channel axis (1): for a vector it is also the last one. Before opset 13,
+ * Softmax flattened from `axis` on, the same thing for a vector. x: its input layer, if
+ * known. */
+static int softmax_check(struct imp *m, int node, const struct model_layer *x)
+{
+	const Onnx__NodeProto *n = node_at(m, node);
+	int64_t axis = onnx_attr_int(n, "axis", m->opset >= 13 ? -1 : 1);
+	int rank = x ? x->rank + 1 : 2;
+
+	if (axis < 0)
+		axis += rank;
+	if (axis != 1 || (rank != 2 && m->opset < 13))
+		return node_fail(m, node, "softmax over axis %" PRId64 " of a rank-%d tensor "
+				 "(edgepipe has softmax over channels)", axis, rank);
+	return EP_OK;
+}
+
+/* Clip(0, max) as a ReLU with max_value (relu6 for 6); the bounds are attributes (before
+ * opset 11) or constant inputs. */
+static int clip_of(struct imp *m, int node, struct act *a)
+{
+	const Onnx__NodeProto *n = node_at(m, node);
+	const Onnx__TensorProto *lo = const_input(m, n, 1), *hi = const_input(m, n, 2);
+	double vlo = onnx_attr_float(n, "min", -INFINITY);
+	double vhi = onnx_attr_float(n, "max", INFINITY);
+	int rc = EP_OK;
+
+	if ((has_input(n, 1) && !lo) || (has_input(n, 2) && !hi))
+		rc = node_fail(m, node, "min and max must be constants");
+	if (!rc && lo)
+		rc = tcheck(m, node, lo, T_FLOAT);
+	if (!rc && hi)
+		rc = tcheck(m, node, hi, T_FLOAT);
+	if (!rc && lo && onnx_tensor_elements(lo) == 1)
+		vlo = onnx_tensor_float(lo, 0);
+	if (!rc && hi && onnx_tensor_elements(hi) == 1)
+		vhi = onnx_tensor_float(hi, 0);
+	if (!rc && (vlo != 0.0 || !(vhi > 0)))
+		rc = node_fail(m, node, "Clip(%g, %g): only Clip(0, max > 0) is a ReLU", vlo, vhi);
+	a->act = vhi == 6.0 ? MODEL_ACT_RELU6 : MODEL_ACT_RELU;
+	a->max_value = isinf(vhi) ? 0 : vhi;
+	a->is_clip = true;
+	return rc;
+}
+
+/* The activation of one activation node (is_act_op: Relu, Clip, Sigmoid, Tanh, Softmax,
+ * HardSigmoid, HardSwish, LeakyRelu) in *a, x its input layer if known; EP_OK or a node
+ * error. */
+static int activation_of(struct imp *m, int node, const struct model_layer *x, struct act *a)
 {
 	const Onnx__NodeProto *n = node_at(m, node);
 
-	*rc = EP_OK;
 	memset(a, 0, sizeof(*a));
 	if (op_is(n, "Relu")) {
 		a->act = MODEL_ACT_RELU;
@@ -680,7 +771,7 @@ static bool activation_of(struct imp *m, int node, const struct model_layer *x, 
 		a->act = MODEL_ACT_TANH;
 	} else if (op_is(n, "HardSigmoid")) {
 		a->act = MODEL_ACT_HARD_SIGMOID;
-		*rc = hard_sigmoid_check(m, node);
+		return hard_sigmoid_check(m, node);
 	} else if (op_is(n, "HardSwish")) {
 		a->act = MODEL_ACT_HARD_SWISH;
 	} else if (op_is(n, "LeakyRelu")) {
@@ -688,43 +779,12 @@ static bool activation_of(struct imp *m, int node, const struct model_layer *x, 
 		a->negative_slope = float_decimal((float)onnx_attr_float(n, "alpha", 0.01));
 		a->is_leaky = true;
 	} else if (op_is(n, "Softmax")) {
-		int64_t axis = onnx_attr_int(n, "axis", m->opset >= 13 ? -1 : 1);
-		int rank = x ? x->rank + 1 : 2;
-
-		if (axis < 0)
-			axis += rank;
-		/* The channel axis (1): for a vector it is also the last one. Before opset 13,
-		 * Softmax flattened from `axis` on, the same thing for a vector. */
-		if (axis != 1 || (rank != 2 && m->opset < 13))
-			*rc = node_fail(m, node, "softmax over axis %" PRId64 " of a rank-%d tensor "
-					"(edgepipe has softmax over channels)", axis, rank);
 		a->act = MODEL_ACT_SOFTMAX;
+		return softmax_check(m, node, x);
 	} else if (op_is(n, "Clip")) {
-		const Onnx__TensorProto *lo = const_input(m, n, 1), *hi = const_input(m, n, 2);
-		double vlo = onnx_attr_float(n, "min", -INFINITY);
-		double vhi = onnx_attr_float(n, "max", INFINITY);
-
-		if ((n->n_input > 1 && n->input[1][0] && !lo) ||
-		    (n->n_input > 2 && n->input[2][0] && !hi))
-			*rc = node_fail(m, node, "min and max must be constants");
-		if (!*rc && lo)
-			*rc = tcheck(m, node, lo, T_FLOAT);
-		if (!*rc && hi)
-			*rc = tcheck(m, node, hi, T_FLOAT);
-		if (!*rc && lo && onnx_tensor_elements(lo) == 1)
-			vlo = onnx_tensor_float(lo, 0);
-		if (!*rc && hi && onnx_tensor_elements(hi) == 1)
-			vhi = onnx_tensor_float(hi, 0);
-		if (!*rc && (vlo != 0.0 || !(vhi > 0)))
-			*rc = node_fail(m, node, "Clip(%g, %g): only Clip(0, max > 0) is a ReLU",
-					vlo, vhi);
-		a->act = vhi == 6.0 ? MODEL_ACT_RELU6 : MODEL_ACT_RELU;
-		a->max_value = isinf(vhi) ? 0 : vhi;
-		a->is_clip = true;
-	} else {
-		return false;
+		return clip_of(m, node, a);
 	}
-	return true;
+	return EP_OK;
 }
 
 /* The Keras hint of a node's doc_string: "keras:OP [key=value ...]". */
@@ -766,6 +826,19 @@ static void hint_of(const Onnx__NodeProto *n, struct hint *h)
 	}
 }
 
+/* One group of nodes built as one layer (build_group). */
+struct group {
+	const int *grp;	  /* its nodes in topological order, the head last */
+	int k;		  /* how many */
+	int h;		  /* the head, grp[k - 1]: the layer is named after it */
+	int main_n;	  /* the nodes before the activation tail */
+	struct act act;	  /* the activation tail's (act.act 0 without one) */
+	struct hint hint; /* the head's doc_string */
+	const char *name; /* the layer's name */
+};
+
+typedef int group_builder_fn(struct imp *m, const struct group *g, int *out);
+
 /* The members of group `h` in topological order (the head last). */
 static int group_members(const struct imp *m, int h, int *out, int max)
 {
@@ -796,85 +869,138 @@ static void recipe(struct imp *m, int layer, enum onnx_recipe_kind kind, const O
 	r->node2 = b;
 }
 
-/* Conv (optionally the depthwise part of a separable pair in `dw`), with an activation. */
+/* A Conv node read and checked by conv_read. */
+struct conv {
+	int x; /* the input layer (the ZeroPadding2D of explicit pads, if any) */
+	const Onnx__TensorProto *w, *b, *pw; /* W, the bias, a separable pair's pointwise W */
+	int64_t cin, cout, group;
+	struct window win;
+};
+
+/* W [cout][cin / group][kh][kw] of a Conv on image layer xl, checked. */
+static int conv_weights(struct imp *m, int node, int node_in, const struct model_layer *xl,
+			struct conv *c)
+{
+	int rc;
+
+	if (!c->w)
+		return node_fail(m, node_in, "the weights W must be an initializer or constant");
+	if ((rc = tcheck(m, node, c->w, T_FLOAT)))
+		return rc;
+	if (xl->rank != 3 || c->w->n_dims != 4)
+		return node_fail(m, node_in, "a 2-D convolution of an image [N, C, H, W] is "
+				 "needed (input rank %d, W rank %zu)", xl->rank + 1, c->w->n_dims);
+	c->cin = xl->shape[2];
+	c->cout = c->w->dims[0];
+	if (c->group < 1 || c->cin % c->group || c->cout % c->group ||
+	    c->w->dims[1] != c->cin / c->group)
+		return node_fail(m, node_in, "W is [%" PRId64 ", %" PRId64 ", ...] for %" PRId64
+				 " input channels in %" PRId64 " groups", c->w->dims[0],
+				 c->w->dims[1], c->cin, c->group);
+	return EP_OK;
+}
+
+/*
+ * Conv `node` read and checked: its input, W, group, window and bias B. With dw_node >= 0,
+ * `node` is the pointwise Conv of a separable pair and dw_node the depthwise one, which has
+ * the input, W and window (and the bias is the pointwise one's). Explicit pads that are not
+ * Keras's become a ZeroPadding2D "<name>_pad" before it (c->x).
+ */
+static int conv_read(struct imp *m, int node, int dw_node, const char *name, struct conv *c)
+{
+	const Onnx__NodeProto *n = node_at(m, node), *dn = dw_node >= 0 ? node_at(m, dw_node) : n;
+	int node_in = dw_node >= 0 ? dw_node : node, rc;
+	const struct model_layer *xl;
+	int64_t bias_n;
+
+	c->w = const_input(m, dn, 1);
+	c->b = const_input(m, n, 2);
+	c->pw = dw_node >= 0 ? const_input(m, n, 1) : NULL;
+	c->group = onnx_attr_int(dn, "group", 1);
+	if ((rc = input_layer(m, node_in, dn->input[0], &c->x)))
+		return rc;
+	xl = L(m, c->x);
+	if ((rc = conv_weights(m, node, node_in, xl, c)) ||
+	    (rc = window_attrs(m, node_in, c->w->dims + 2, &c->win)))
+		return rc;
+	if (c->win.k[0] != c->w->dims[2] || c->win.k[1] != c->w->dims[3])
+		return node_fail(m, node_in, "kernel_shape %dx%d disagrees with W's %" PRId64
+				 "x%" PRId64, c->win.k[0], c->win.k[1], c->w->dims[2],
+				 c->w->dims[3]);
+	if ((rc = window_padding(m, node_in, xl, &c->win)))
+		return rc;
+	/* A pointwise W that is not [F][C][1][1] is refused by add_separable. */
+	bias_n = c->pw && c->pw->n_dims ? c->pw->dims[0] : c->cout;
+	if (c->b && ((rc = tcheck(m, node, c->b, T_FLOAT)) ||
+		     onnx_tensor_elements(c->b) != bias_n))
+		return rc ? rc : node_fail(m, node, "bias B has %" PRId64 " elements for %" PRId64
+					   " output channels", onnx_tensor_elements(c->b), bias_n);
+	if (has_input(n, 2) && !c->b)
+		return node_fail(m, node, "the bias B must be an initializer or constant");
+	return pad_before(m, node_in, name, c->win.pad, &c->x);
+}
+
+/* SeparableConv2D from a depthwise Conv dw_node (multiplier 1, no bias) and the 1x1 Conv
+ * `node`. */
+static int add_separable(struct imp *m, int node, int dw_node, const struct conv *c,
+			 const char *name, int *out)
+{
+	const Onnx__NodeProto *n = node_at(m, node), *dn = node_at(m, dw_node);
+	const Onnx__TensorProto *pw;
+	const struct window *w = &c->win;
+	int rc;
+
+	if ((rc = const_arg(m, node, 1, T_FLOAT, "the weights W", &pw)))
+		return rc;
+	if (c->group != c->cin || c->cout != c->cin || const_input(m, dn, 2) ||
+	    w->s[0] != w->s[1] || w->d[0] != 1 || w->d[1] != 1 || pw->n_dims != 4 ||
+	    pw->dims[1] != c->cin || pw->dims[2] != 1 || pw->dims[3] != 1 ||
+	    onnx_attr_int(n, "group", 1) != 1)
+		return node_fail(m, node, "not a separable convolution (depthwise without bias, "
+				 "then a 1x1 convolution)");
+	*out = model_add_separable(m->g, name, c->x, (int)pw->dims[0], w->k[0], w->k[1], w->s[0],
+				   w->padding, c->b != NULL);
+	if (!(rc = built(m, node, *out)))
+		recipe(m, *out, ONNX_RECIPE_SEPARABLE, dn, n);
+	return rc;
+}
+
+/* Conv (optionally the depthwise part of a separable pair in `dw_node`), with an activation:
+ * SeparableConv2D, DepthwiseConv2D (group = channels, no activation) or Conv2D. */
 static int build_conv(struct imp *m, int node, int dw_node, const struct act *act,
 		      const char *name, int *out)
 {
-	const Onnx__NodeProto *n = node_at(m, node), *dn = dw_node >= 0 ? node_at(m, dw_node) : n;
-	const Onnx__TensorProto *w = const_input(m, dn, 1), *b = const_input(m, n, 2);
-	const Onnx__TensorProto *pw = dw_node >= 0 ? const_input(m, n, 1) : NULL;
-	int x, k[2], s[2], d[2], pad[4], rc, node_in = dw_node >= 0 ? dw_node : node;
-	enum model_padding padding;
-	const struct model_layer *xl;
-	int64_t cin, cout, group = onnx_attr_int(dn, "group", 1);
+	const Onnx__NodeProto *n = node_at(m, node);
+	const struct window *w;
+	struct conv c;
+	int rc;
 
-	if ((rc = input_layer(m, node_in, dn->input[0], &x)))
+	if ((rc = conv_read(m, node, dw_node, name, &c)))
 		return rc;
-	xl = L(m, x);
-	if (!w)
-		return node_fail(m, node_in, "the weights W must be an initializer or constant");
-	if ((rc = tcheck(m, node, w, T_FLOAT)))
-		return rc;
-	if (xl->rank != 3 || w->n_dims != 4)
-		return node_fail(m, node_in, "a 2-D convolution of an image [N, C, H, W] is "
-				 "needed (input rank %d, W rank %zu)", xl->rank + 1, w->n_dims);
-	cin = xl->shape[2];
-	cout = w->dims[0];
-	if (group < 1 || cin % group || cout % group || w->dims[1] != cin / group)
-		return node_fail(m, node_in, "W is [%" PRId64 ", %" PRId64 ", ...] for %" PRId64
-				 " input channels in %" PRId64 " groups", w->dims[0], w->dims[1],
-				 cin, group);
-	if ((rc = window_attrs(m, node_in, w->dims + 2, k, s, d)))
-		return rc;
-	if (k[0] != w->dims[2] || k[1] != w->dims[3])
-		return node_fail(m, node_in, "kernel_shape %dx%d disagrees with W's %" PRId64
-				 "x%" PRId64, k[0], k[1], w->dims[2], w->dims[3]);
-	if ((rc = window_padding(m, node_in, xl, k, s, d, &padding, pad)))
-		return rc;
-	if (b && ((rc = tcheck(m, node, b, T_FLOAT)) ||
-		  onnx_tensor_elements(b) != (pw ? pw->dims[0] : cout)))
-		return rc ? rc : node_fail(m, node, "bias B has %" PRId64 " elements for %" PRId64
-					   " output channels", onnx_tensor_elements(b),
-					   pw ? pw->dims[0] : cout);
-	if (n->n_input > 2 && n->input[2][0] && !b)
-		return node_fail(m, node, "the bias B must be an initializer or constant");
-	if ((rc = pad_before(m, node_in, name, pad, &x)))
-		return rc;
-	if (dw_node >= 0) {
-		/* SeparableConv2D: depthwise (multiplier 1, no bias) then pointwise 1x1. */
-		if ((rc = tcheck(m, node, pw, T_FLOAT)))
-			return rc;
-		if (group != cin || cout != cin || const_input(m, dn, 2) || s[0] != s[1] ||
-		    d[0] != 1 || d[1] != 1 || pw->n_dims != 4 || pw->dims[1] != cin ||
-		    pw->dims[2] != 1 || pw->dims[3] != 1 || onnx_attr_int(n, "group", 1) != 1)
-			return node_fail(m, node, "not a separable convolution (depthwise without "
-					 "bias, then a 1x1 convolution)");
-		*out = model_add_separable(m->g, name, x, (int)pw->dims[0], k[0], k[1], s[0],
-					   padding, b != NULL);
-		if (!(rc = built(m, node, *out)))
-			recipe(m, *out, ONNX_RECIPE_SEPARABLE, dn, n);
-		return rc;
-	}
-	if (group == cin && group > 1 && s[0] == s[1] && d[0] == 1 && d[1] == 1 && !act->act) {
-		*out = model_add_depthwise(m->g, name, x, k[0], k[1], s[0], padding,
-					   (int)(cout / cin), b != NULL);
+	if (dw_node >= 0)
+		return add_separable(m, node, dw_node, &c, name, out);
+	w = &c.win;
+	if (c.group == c.cin && c.group > 1 && w->s[0] == w->s[1] && w->d[0] == 1 &&
+	    w->d[1] == 1 && !act->act) {
+		*out = model_add_depthwise(m->g, name, c.x, w->k[0], w->k[1], w->s[0], w->padding,
+					   (int)(c.cout / c.cin), c.b != NULL);
 		if (!(rc = built(m, node, *out)))
 			recipe(m, *out, ONNX_RECIPE_DEPTHWISE, n, NULL);
 		return rc;
 	}
 	{
 		struct model_attrs a = {
-			.filters = (int32_t)cout,
-			.kernel = { k[0], k[1] },
-			.strides = { s[0], s[1] },
-			.dilation = { d[0], d[1] },
-			.groups = (int32_t)group,
-			.padding = padding,
+			.filters = (int32_t)c.cout,
+			.kernel = { w->k[0], w->k[1] },
+			.strides = { w->s[0], w->s[1] },
+			.dilation = { w->d[0], w->d[1] },
+			.groups = (int32_t)c.group,
+			.padding = w->padding,
 			.activation = act->act,
-			.use_bias = b != NULL,
+			.use_bias = c.b != NULL,
 		};
 
-		*out = model_add_conv2d_ex(m->g, name, x, &a);
+		*out = model_add_conv2d_ex(m->g, name, c.x, &a);
 	}
 	if (!(rc = built(m, node, *out)))
 		recipe(m, *out, ONNX_RECIPE_CONV, n, NULL);
@@ -886,7 +1012,7 @@ static int build_dense(struct imp *m, int node, int add, const struct act *act, 
 		       int *out)
 {
 	const Onnx__NodeProto *n = node_at(m, node), *an = add >= 0 ? node_at(m, add) : NULL;
-	const Onnx__TensorProto *w = const_input(m, n, 1), *b;
+	const Onnx__TensorProto *w, *b;
 	const struct val *xv = val_find(m, n->input[0]);
 	int x, rc;
 	bool trans_b = false;
@@ -900,14 +1026,12 @@ static int build_dense(struct imp *m, int node, int add, const struct act *act, 
 		if (onnx_attr_int(n, "transA", 0) || onnx_attr_float(n, "alpha", 1) != 1.0f ||
 		    (b && onnx_attr_float(n, "beta", 1) != 1.0f))
 			return node_fail(m, node, "only transA 0, alpha 1 and beta 1 are read");
-		if (n->n_input > 2 && n->input[2][0] && !b)
+		if (has_input(n, 2) && !b)
 			return node_fail(m, node, "the bias C must be an initializer or constant");
 	} else {
 		b = an ? const_input(m, an, is_const(m, an->input[0]) ? 0 : 1) : NULL;
 	}
-	if (!w)
-		return node_fail(m, node, "the weights B must be an initializer or constant");
-	if ((rc = tcheck(m, node, w, T_FLOAT)))
+	if ((rc = const_arg(m, node, 1, T_FLOAT, "the weights B", &w)))
 		return rc;
 	if (L(m, x)->rank != 1 || w->n_dims != 2)
 		return node_fail(m, node, "a matrix product of a vector [N, K] and a constant "
@@ -941,9 +1065,11 @@ static int build_dense(struct imp *m, int node, int add, const struct act *act, 
 	return EP_OK;
 }
 
-static int build_batch_norm(struct imp *m, int node, const struct hint *h, const char *name,
-			    int *out)
+static int build_batch_norm(struct imp *m, const struct group *g, int *out)
 {
+	int node = g->h;
+	const struct hint *h = &g->hint;
+	const char *name = g->name;
 	const Onnx__NodeProto *n = node_at(m, node);
 	const Onnx__TensorProto *t[4];
 	int x, rc;
@@ -957,11 +1083,10 @@ static int build_batch_norm(struct imp *m, int node, const struct hint *h, const
 	    onnx_attr_int(n, "spatial", 1) != 1 || n->n_output > 1)
 		return node_fail(m, node, "only inference (5 inputs, one output, spatial) is read");
 	for (int i = 0; i < 4; i++) {
-		t[i] = const_input(m, n, (size_t)i + 1);
-		if (!t[i])
-			return node_fail(m, node, "input %d must be an initializer or constant",
-					 i + 1);
-		if ((rc = tcheck(m, node, t[i], T_FLOAT)))
+		char what[16];
+
+		snprintf(what, sizeof(what), "input %d", i + 1);
+		if ((rc = const_arg(m, node, (size_t)i + 1, T_FLOAT, what, &t[i])))
 			return rc;
 		if (onnx_tensor_elements(t[i]) != c)
 			return node_fail(m, node, "'%s' has %" PRId64 " elements for %" PRId64
@@ -987,116 +1112,141 @@ static int build_batch_norm(struct imp *m, int node, const struct hint *h, const
 	return rc;
 }
 
-/* MaxPool / AveragePool. */
-static int build_pool(struct imp *m, int node, const char *name, int *out)
+/* Whether layer l's outputs are never negative: after a ReLU or a sigmoid. */
+static bool nonneg_layer(const struct model_layer *l)
+{
+	enum model_activation a = l->attrs.activation;
+
+	return (l->op == MODEL_OP_RELU && l->attrs.negative_slope == 0) ||
+	       (l->op == MODEL_OP_ACTIVATION &&
+		(a == MODEL_ACT_RELU || a == MODEL_ACT_RELU6 || a == MODEL_ACT_SIGMOID ||
+		 a == MODEL_ACT_HARD_SIGMOID));
+}
+
+/*
+ * The padding of a pool on image layer xl beyond window_padding: ceil_mode is refused where
+ * it adds a partial window; count_include_pad with 'same' padding is explicit zero padding
+ * then a valid average; explicit pads are read only where zeros change nothing (a MaxPool of
+ * a layer that is never negative, an AveragePool that counts the padding).
+ */
+static int pool_padding(struct imp *m, int node, const struct model_layer *xl, bool max,
+			struct window *w)
 {
 	const Onnx__NodeProto *n = node_at(m, node);
+	bool count_pad = onnx_attr_int(n, "count_include_pad", 0) != 0;
+
+	if (onnx_attr_int(n, "ceil_mode", 0)) {
+		/* Ceil mode only matters when a last partial window would start inside the
+		 * padded input; refuse it then. */
+		for (int i = 0; i < 2; i++) {
+			int64_t padded = xl->shape[i] + (i ? w->pad[2] + w->pad[3]
+							   : w->pad[0] + w->pad[1]);
+
+			if (w->padding == MODEL_PAD_VALID && (padded - w->k[i]) % w->s[i])
+				return node_fail(m, node, "ceil_mode 1 adds a partial window here");
+		}
+	}
+	if (!max && count_pad && w->padding == MODEL_PAD_SAME) {
+		int64_t b, a;
+
+		/* Counting the padding is ZeroPadding2D then a valid average. */
+		w->padding = MODEL_PAD_VALID;
+		for (int i = 0; i < 2; i++) {
+			same_pads(xl->shape[i], w->k[i], w->s[i], 1, &b, &a);
+			w->pad[2 * i] = (int)b;
+			w->pad[2 * i + 1] = (int)a;
+		}
+	}
+	if (!w->pad[0] && !w->pad[1] && !w->pad[2] && !w->pad[3])
+		return EP_OK;
+	if (max && !nonneg_layer(xl))
+		return node_fail(m, node, "explicit pads that are not Keras's 'same' on an input "
+				 "that may be negative (padding with zeros would change the "
+				 "maximum)");
+	if (!max && !count_pad)
+		return node_fail(m, node, "explicit pads that are not Keras's 'same' with "
+				 "count_include_pad 0");
+	return EP_OK;
+}
+
+/* A pool with an unequal window or strides: the builder takes one size, so the layer is
+ * written here with the same conventions (k_h x k_w FLOPs per output). */
+static int add_pool_rect(struct imp *m, int node, const char *name, enum model_op op, int x,
+			 const struct window *w, int *out)
+{
+	const struct model_layer *xl = L(m, x);
+	struct model_layer l = { 0 };
+	struct ep_error e;
+
+	snprintf(l.name, sizeof(l.name), "%s", name);
+	snprintf(l.op_name, sizeof(l.op_name), "%s", model_op_name(op));
+	l.n_inputs = 1;
+	l.inputs[0] = x;
+	l.rank = 3;
+	l.dtype = MODEL_DTYPE_FLOAT32;
+	l.attrs.padding = w->padding;
+	for (int i = 0; i < 2; i++) {
+		int64_t eff = w->k[i];
+
+		l.attrs.kernel[i] = w->k[i];
+		l.attrs.strides[i] = w->s[i];
+		l.attrs.dilation[i] = 1;
+		l.shape[i] = w->padding == MODEL_PAD_SAME ? (xl->shape[i] + w->s[i] - 1) / w->s[i]
+			     : xl->shape[i] >= eff	  ? (xl->shape[i] - eff) / w->s[i] + 1
+							  : 0;
+	}
+	l.shape[2] = xl->shape[2];
+	l.flops = (int64_t)w->k[0] * w->k[1] * model_layer_elements(&l);
+	*out = model_graph_add_layer(m->g, &l, &e);
+	if (*out < 0)
+		return node_fail(m, node, "%s", e.msg);
+	return EP_OK;
+}
+
+/* MaxPool / AveragePool. */
+static int build_pool(struct imp *m, const struct group *g, int *out)
+{
+	int node = g->h;
+	const char *name = g->name;
+	const Onnx__NodeProto *n = node_at(m, node);
 	bool max = op_is(n, "MaxPool");
-	int x, k[2], s[2], d[2], pad[4], rc;
-	enum model_padding padding;
+	enum model_op op = max ? MODEL_OP_MAX_POOL2D : MODEL_OP_AVG_POOL2D;
 	const struct model_layer *xl;
+	struct window w;
+	int x, rc;
 
 	if ((rc = input_layer(m, node, n->input[0], &x)))
 		return rc;
 	xl = L(m, x);
 	if (xl->rank != 3)
 		return node_fail(m, node, "a 2-D pool of an image [N, C, H, W] is needed");
-	if ((rc = window_attrs(m, node, NULL, k, s, d)))
+	if ((rc = window_attrs(m, node, NULL, &w)))
 		return rc;
-	if (d[0] != 1 || d[1] != 1 || onnx_attr_int(n, "storage_order", 0) ||
+	if (w.d[0] != 1 || w.d[1] != 1 || onnx_attr_int(n, "storage_order", 0) ||
 	    (n->n_output > 1 && n->output[1][0]))
 		return node_fail(m, node, "dilations, storage_order and the Indices output are "
 				 "not read");
-	if ((rc = window_padding(m, node, xl, k, s, d, &padding, pad)))
+	if ((rc = window_padding(m, node, xl, &w)) || (rc = pool_padding(m, node, xl, max, &w)) ||
+	    (rc = pad_before(m, node, name, w.pad, &x)))
 		return rc;
-	if (onnx_attr_int(n, "ceil_mode", 0)) {
-		/* Ceil mode only matters when a last partial window would start inside the
-		 * padded input; refuse it then. */
-		for (int i = 0; i < 2; i++) {
-			int64_t padded = xl->shape[i] + (i ? pad[2] + pad[3] : pad[0] + pad[1]);
-
-			if (padding == MODEL_PAD_VALID && (padded - k[i]) % s[i])
-				return node_fail(m, node, "ceil_mode 1 adds a partial window here");
-		}
-	}
-	if (!max && onnx_attr_int(n, "count_include_pad", 0) && padding == MODEL_PAD_SAME) {
-		int64_t b, a;
-
-		/* Counting the padding is ZeroPadding2D then a valid average. */
-		padding = MODEL_PAD_VALID;
-		same_pads(xl->shape[0], k[0], s[0], 1, &b, &a);
-		pad[0] = (int)b;
-		pad[1] = (int)a;
-		same_pads(xl->shape[1], k[1], s[1], 1, &b, &a);
-		pad[2] = (int)b;
-		pad[3] = (int)a;
-	}
-	if (pad[0] || pad[1] || pad[2] || pad[3]) {
-		bool nonneg = (xl->op == MODEL_OP_RELU && xl->attrs.negative_slope == 0) ||
-			      (xl->op == MODEL_OP_ACTIVATION &&
-			       (xl->attrs.activation == MODEL_ACT_RELU ||
-				xl->attrs.activation == MODEL_ACT_RELU6 ||
-				xl->attrs.activation == MODEL_ACT_SIGMOID ||
-				xl->attrs.activation == MODEL_ACT_HARD_SIGMOID));
-
-		if (max && !nonneg)
-			return node_fail(m, node, "explicit pads that are not Keras's 'same' on an "
-					 "input that may be negative (padding with zeros would "
-					 "change the maximum)");
-		if (!max && !onnx_attr_int(n, "count_include_pad", 0))
-			return node_fail(m, node, "explicit pads that are not Keras's 'same' with "
-					 "count_include_pad 0");
-		if ((rc = pad_before(m, node, name, pad, &x)))
-			return rc;
-		xl = L(m, x);
-	}
-	if (k[0] == k[1] && s[0] == s[1]) {
-		*out = model_add_pool(m->g, name, max ? MODEL_OP_MAX_POOL2D : MODEL_OP_AVG_POOL2D, x,
-				      k[0], s[0], padding);
-		return built(m, node, *out);
-	}
-	{
-		/* Unequal window or strides: the builder takes one size, so the layer is
-		 * written here with the same conventions (k_h x k_w FLOPs per output). */
-		struct model_layer l = { 0 };
-		struct ep_error e;
-		int64_t eff;
-
-		snprintf(l.name, sizeof(l.name), "%s", name);
-		snprintf(l.op_name, sizeof(l.op_name), "%s",
-			 model_op_name(max ? MODEL_OP_MAX_POOL2D : MODEL_OP_AVG_POOL2D));
-		l.n_inputs = 1;
-		l.inputs[0] = x;
-		l.rank = 3;
-		l.dtype = MODEL_DTYPE_FLOAT32;
-		l.attrs.padding = padding;
-		for (int i = 0; i < 2; i++) {
-			l.attrs.kernel[i] = k[i];
-			l.attrs.strides[i] = s[i];
-			l.attrs.dilation[i] = 1;
-			eff = k[i];
-			l.shape[i] = padding == MODEL_PAD_SAME ? (xl->shape[i] + s[i] - 1) / s[i]
-				     : xl->shape[i] >= eff ? (xl->shape[i] - eff) / s[i] + 1 : 0;
-		}
-		l.shape[2] = xl->shape[2];
-		l.flops = (int64_t)k[0] * k[1] * model_layer_elements(&l);
-		*out = model_graph_add_layer(m->g, &l, &e);
-		if (*out < 0)
-			return node_fail(m, node, "%s", e.msg);
-	}
-	return EP_OK;
+	if (w.k[0] != w.k[1] || w.s[0] != w.s[1])
+		return add_pool_rect(m, node, name, op, x, &w, out);
+	*out = model_add_pool(m->g, name, op, x, w.k[0], w.s[0], w.padding);
+	return built(m, node, *out);
 }
 
 /* Pad: constant zeros on the two spatial dimensions only. */
-static int build_pad(struct imp *m, int node, const char *name, int *out)
+static int build_pad(struct imp *m, const struct group *g, int *out)
 {
+	int node = g->h;
+	const char *name = g->name;
 	const Onnx__NodeProto *n = node_at(m, node);
 	char buf[32];
 	const char *mode = onnx_attr_string(n, "mode", "constant", buf, sizeof(buf));
 	int64_t p[8];
 	size_t np = 0;
 	int x, rc;
-	const Onnx__TensorProto *pt = const_input(m, n, 1), *cv = const_input(m, n, 2);
+	const Onnx__TensorProto *pt, *cv = const_input(m, n, 2);
 
 	if ((rc = input_layer(m, node, n->input[0], &x)))
 		return rc;
@@ -1110,14 +1260,12 @@ static int build_pad(struct imp *m, int node, const char *name, int *out)
 		for (size_t i = 0; i < np && i < 8; i++)
 			p[i] = a[i];
 	} else {
-		if (!pt)
-			return node_fail(m, node, "pads must be an initializer or constant");
-		if ((rc = tcheck(m, node, pt, T_INT64)))
+		if ((rc = const_arg(m, node, 1, T_INT64, "pads", &pt)))
 			return rc;
 		np = (size_t)onnx_tensor_elements(pt);
 		for (size_t i = 0; i < np && i < 8; i++)
 			p[i] = onnx_tensor_int64(pt, (int64_t)i);
-		if (n->n_input > 3 && n->input[3][0])
+		if (has_input(n, 3))
 			return node_fail(m, node, "the axes input is not read");
 		if (cv && (tcheck(m, node, cv, T_FLOAT) ||
 			   onnx_tensor_elements(cv) != 1 || onnx_tensor_float(cv, 0) != 0.0f))
@@ -1139,22 +1287,12 @@ static int reshape_target(struct imp *m, int node, const struct model_layer *x, 
 			  int *rank)
 {
 	const Onnx__NodeProto *n = node_at(m, node);
-	const Onnx__TensorProto *t = const_input(m, n, 1);
+	const Onnx__TensorProto *t;
 	int64_t in[MODEL_MAX_RANK + 1], known = 1, total = model_layer_elements(x);
 	int unknown = -1, rc;
 
-	in[0] = 1;
-	if (x->rank == 3) {
-		in[1] = x->shape[2];
-		in[2] = x->shape[0];
-		in[3] = x->shape[1];
-	} else {
-		for (int i = 0; i < x->rank; i++)
-			in[i + 1] = x->shape[i];
-	}
-	if (!t)
-		return node_fail(m, node, "the shape must be an initializer or constant");
-	if ((rc = tcheck(m, node, t, T_INT64)))
+	onnx_layer_dims(x, in);
+	if ((rc = const_arg(m, node, 1, T_INT64, "the shape", &t)))
 		return rc;
 	*rank = (int)onnx_tensor_elements(t);
 	if (*rank < 2 || *rank > 4 || *rank == 3)
@@ -1263,9 +1401,11 @@ static int build_reshape(struct imp *m, int node, const Onnx__NodeProto *transpo
 }
 
 /* Add/Sum of tensors, Mul of two tensors or by a constant scalar. */
-static int build_binary(struct imp *m, int node, const struct hint *h, const char *name,
-			int *out)
+static int build_binary(struct imp *m, const struct group *g, int *out)
 {
+	int node = g->h;
+	const struct hint *h = &g->hint;
+	const char *name = g->name;
 	const Onnx__NodeProto *n = node_at(m, node);
 	int xs[MODEL_MAX_INPUTS], rc;
 
@@ -1302,8 +1442,10 @@ static int build_binary(struct imp *m, int node, const struct hint *h, const cha
 	return built(m, node, *out);
 }
 
-static int build_concat(struct imp *m, int node, const char *name, int *out)
+static int build_concat(struct imp *m, const struct group *g, int *out)
 {
+	int node = g->h;
+	const char *name = g->name;
 	const Onnx__NodeProto *n = node_at(m, node);
 	int xs[MODEL_MAX_INPUTS], rc;
 	int64_t axis = onnx_attr_int(n, "axis", 1);
@@ -1322,29 +1464,34 @@ static int build_concat(struct imp *m, int node, const char *name, int *out)
 	return built(m, node, *out);
 }
 
-/* The one (non-constant) graph input as the input layer. */
-static int build_input(struct imp *m)
+/* The one graph input that is not an initializer (*in), or an error. */
+static int find_graph_input(struct imp *m, const Onnx__ValueInfoProto **in)
 {
-	const Onnx__ValueInfoProto *in = NULL;
-	const Onnx__TensorShapeProto *sh;
-	int64_t d[4] = { 0 }, hwc[3];
-	char name[MODEL_NAME_MAX];
-	size_t rank;
-	int x;
-
+	*in = NULL;
 	for (size_t i = 0; i < m->gp->n_input; i++) {
 		const struct val *v = val_find(m, m->gp->input[i]->name);
 
 		if (v->konst)
 			continue;
-		if (in)
+		if (*in)
 			return ep_error_set(m->err, EP_EINVAL, "%s: graph inputs '%s' and '%s': "
-					    "edgepipe models have one input", m->path, in->name,
+					    "edgepipe models have one input", m->path, (*in)->name,
 					    m->gp->input[i]->name);
-		in = m->gp->input[i];
+		*in = m->gp->input[i];
 	}
-	if (!in)
+	if (!*in)
 		return ep_error_set(m->err, EP_EINVAL, "%s: the graph has no input", m->path);
+	return EP_OK;
+}
+
+/* The graph input's float32 shape as a layer's (H, W, C) or (C) in hwc[], its ONNX rank (4 or
+ * 2) in *rank; an unknown dimension is 0. */
+static int input_shape_of(struct imp *m, const Onnx__ValueInfoProto *in, int64_t hwc[3],
+			  size_t *rank)
+{
+	const Onnx__TensorShapeProto *sh;
+	int64_t d[4] = { 0 };
+
 	if (!in->type || in->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ||
 	    !in->type->tensor_type->shape)
 		return ep_error_set(m->err, EP_EINVAL, "%s: graph input '%s' is not a tensor of "
@@ -1354,43 +1501,84 @@ static int build_input(struct imp *m)
 				    "(float32 is read)", m->path, in->name,
 				    in->type->tensor_type->elem_type);
 	sh = in->type->tensor_type->shape;
-	rank = sh->n_dim;
-	if (rank != 4 && rank != 2)
+	*rank = sh->n_dim;
+	if (*rank != 4 && *rank != 2)
 		return ep_error_set(m->err, EP_EINVAL, "%s: graph input '%s' has rank %zu "
 				    "([N, C, H, W] images and [N, C] vectors are read)", m->path,
-				    in->name, rank);
-	for (size_t i = 1; i < rank; i++) {
+				    in->name, *rank);
+	for (size_t i = 1; i < *rank; i++) {
 		const Onnx__TensorShapeProto__Dimension *dm = sh->dim[i];
 
 		d[i] = dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE
 			       ? dm->dim_value : 0;
 	}
-	if (rank == 4) {
-		hwc[0] = d[2];
-		hwc[1] = d[3];
-		hwc[2] = d[1];
-	} else {
-		hwc[0] = d[1];
-	}
-	/* A given input shape fills the unknown dimensions and must agree with the known ones
-	 * (it was silently ignored when the file knew them all). */
-	if (m->opt->input_shape[0] > 0) {
-		static const char *const axis[3] = { "height", "width", "channels" };
-		const int64_t *is = m->opt->input_shape;
+	hwc[0] = *rank == 4 ? d[2] : d[1];
+	hwc[1] = *rank == 4 ? d[3] : 0;
+	hwc[2] = *rank == 4 ? d[1] : 0;
+	return EP_OK;
+}
 
-		if (rank != 4)
-			return ep_error_set(m->err, EP_EINVAL, "%s: graph input '%s' is a vector; "
-					    "an input shape %" PRId64 "x%" PRId64 "x%" PRId64 " is "
-					    "for images", m->path, in->name, is[0], is[1], is[2]);
-		for (int i = 0; i < 3; i++)
-			if (hwc[i] > 0 && hwc[i] != is[i])
-				return ep_error_set(m->err, EP_EINVAL, "%s: graph input '%s' has "
-						    "%s %" PRId64 ", the input shape %" PRId64
-						    "x%" PRId64 "x%" PRId64 " says %" PRId64,
-						    m->path, in->name, axis[i], hwc[i], is[0],
-						    is[1], is[2], is[i]);
-		memcpy(hwc, is, sizeof(hwc));
-	}
+/* A given input shape fills the unknown dimensions and must agree with the known ones (it was
+ * silently ignored when the file knew them all). */
+static int apply_input_shape(struct imp *m, const Onnx__ValueInfoProto *in, size_t rank,
+			     int64_t hwc[3])
+{
+	static const char *const axis[3] = { "height", "width", "channels" };
+	const int64_t *is = m->opt->input_shape;
+
+	if (is[0] <= 0)
+		return EP_OK;
+	if (rank != 4)
+		return ep_error_set(m->err, EP_EINVAL, "%s: graph input '%s' is a vector; an "
+				    "input shape %" PRId64 "x%" PRId64 "x%" PRId64 " is for images",
+				    m->path, in->name, is[0], is[1], is[2]);
+	for (int i = 0; i < 3; i++)
+		if (hwc[i] > 0 && hwc[i] != is[i])
+			return ep_error_set(m->err, EP_EINVAL, "%s: graph input '%s' has %s "
+					    "%" PRId64 ", the input shape %" PRId64 "x%" PRId64
+					    "x%" PRId64 " says %" PRId64, m->path, in->name,
+					    axis[i], hwc[i], is[0], is[1], is[2], is[i]);
+	memcpy(hwc, is, 3 * sizeof(*hwc));
+	return EP_OK;
+}
+
+/* The input layer: an image (H, W, C), or a vector (C), which model_add_input does not make:
+ * the graph is made again with the input layer of rank 1. */
+static int add_input_layer(struct imp *m, const char *name, size_t rank, const int64_t hwc[3],
+			   int *x)
+{
+	struct model_layer l;
+	struct model_graph *g2;
+	struct ep_error e;
+
+	*x = rank == 4 ? model_add_input(m->g, name, hwc[0], hwc[1], hwc[2])
+		       : model_add_input(m->g, name, hwc[0], 1, 1);
+	if (*x < 0 || rank != 2)
+		return EP_OK;
+	l = *L(m, *x);
+	g2 = model_graph_create(model_graph_name(m->g));
+	if (!g2)
+		return ep_error_set(m->err, EP_ENOMEM, "out of memory");
+	l.rank = 1;
+	l.shape[1] = l.shape[2] = 0;
+	*x = model_graph_add_layer(g2, &l, &e);
+	model_graph_destroy(m->g);
+	m->g = g2;
+	return EP_OK;
+}
+
+/* The one (non-constant) graph input as the input layer. */
+static int build_input(struct imp *m)
+{
+	const Onnx__ValueInfoProto *in;
+	int64_t hwc[3];
+	char name[MODEL_NAME_MAX];
+	size_t rank = 0;
+	int x, rc;
+
+	if ((rc = find_graph_input(m, &in)) || (rc = input_shape_of(m, in, hwc, &rank)) ||
+	    (rc = apply_input_shape(m, in, rank, hwc)))
+		return rc;
 	for (size_t i = 0; i + 1 < rank; i++)
 		if (hwc[i] <= 0)
 			return ep_error_set(m->err, EP_EINVAL, "%s: graph input '%s' has an "
@@ -1398,22 +1586,8 @@ static int build_input(struct imp *m)
 					    "give the input shape)", m->path, in->name,
 					    rank == 4 ? (i + 2) % 3 + 1 : 1);
 	layer_name(m, in->name, name);
-	x = rank == 4 ? model_add_input(m->g, name, hwc[0], hwc[1], hwc[2])
-		      : model_add_input(m->g, name, hwc[0], 1, 1);
-	if (x >= 0 && rank == 2) {
-		/* model_add_input makes images; a vector input is the same layer with rank 1. */
-		struct model_layer l = *L(m, x);
-		struct model_graph *g2 = model_graph_create(model_graph_name(m->g));
-		struct ep_error e;
-
-		if (!g2)
-			return ep_error_set(m->err, EP_ENOMEM, "out of memory");
-		l.rank = 1;
-		l.shape[1] = l.shape[2] = 0;
-		x = model_graph_add_layer(g2, &l, &e);
-		model_graph_destroy(m->g);
-		m->g = g2;
-	}
+	if ((rc = add_input_layer(m, name, rank, hwc, &x)))
+		return rc;
 	if (x < 0)
 		return ep_error_set(m->err, EP_EINVAL, "%s: graph input '%s': %s", m->path,
 				    in->name, model_graph_error(m->g) ? model_graph_error(m->g) : "");
@@ -1429,7 +1603,7 @@ static int check_declared(struct imp *m, int node, const char *tensor, int layer
 	const struct model_layer *l = L(m, layer);
 	const Onnx__TensorShapeProto *sh;
 	int64_t want[MODEL_MAX_RANK + 1];
-	int rank = l->rank + 1;
+	int rank = onnx_layer_dims(l, want);
 
 	for (size_t i = 0; i < gp->n_value_info && !vi; i++)
 		if (strcmp(gp->value_info[i]->name, tensor) == 0)
@@ -1441,15 +1615,6 @@ static int check_declared(struct imp *m, int node, const char *tensor, int layer
 	    !vi->type->tensor_type->shape)
 		return EP_OK;
 	sh = vi->type->tensor_type->shape;
-	want[0] = 1;
-	if (l->rank == 3) {
-		want[1] = l->shape[2];
-		want[2] = l->shape[0];
-		want[3] = l->shape[1];
-	} else {
-		for (int i = 0; i < l->rank; i++)
-			want[i + 1] = l->shape[i];
-	}
 	if ((int)sh->n_dim != rank)
 		return node_fail(m, node, "output '%s' has rank %zu in the file, %d by edgepipe's "
 				 "shape propagation", tensor, sh->n_dim, rank);
@@ -1485,6 +1650,133 @@ static void folded_free(Onnx__TensorProto *t)
 	free(t);
 }
 
+/* The int64 values of a folded shape computation: a scalar (rank 0) or a vector. */
+struct sizes {
+	int64_t v[2 * MODEL_MAX_RANK + 2];
+	size_t n, rank;
+};
+
+/* Shape: the ONNX dims of a computed tensor (batch 1; a Flatten in C,H,W order is [1, C*H*W]). */
+static int fold_shape(struct imp *m, int i, struct sizes *z)
+{
+	const Onnx__NodeProto *n = node_at(m, i);
+	const struct val *v = val_find(m, n->input[0]);
+	const struct model_layer *l;
+
+	if (onnx_attr(n, "start") || onnx_attr(n, "end"))
+		return node_fail(m, i, "start and end are not read");
+	if (!v || v->layer < 0)
+		return node_fail(m, i, "the shape of a constant is not read");
+	l = L(m, v->layer);
+	if (v->chw_flat) {
+		z->v[0] = 1;
+		z->v[1] = v->chw[0] * v->chw[1] * v->chw[2];
+		z->n = 2;
+	} else {
+		z->n = (size_t)onnx_layer_dims(l, z->v);
+	}
+	z->rank = 1;
+	return EP_OK;
+}
+
+/* Gather on axis 0 of the sizes by the constant indices of input 1. */
+static int fold_gather(struct imp *m, int i, struct sizes *z)
+{
+	const Onnx__NodeProto *n = node_at(m, i);
+	const Onnx__TensorProto *ix = const_input(m, n, 1);
+	int64_t e = ix ? onnx_tensor_elements(ix) : -1, out[MODEL_MAX_RANK + 1];
+
+	if (!ix || z->rank != 1 || onnx_attr_int(n, "axis", 0) != 0 || ix->n_dims > 1 || e < 1 ||
+	    e > MODEL_MAX_RANK + 1 || tcheck(m, i, ix, T_INT64))
+		return node_fail(m, i, "only a Gather on axis 0 of a vector of sizes, with at most "
+				 "%d indices, is read", MODEL_MAX_RANK + 1);
+	for (int64_t j = 0; j < e; j++) {
+		int64_t q = onnx_tensor_int64(ix, j);
+
+		if (q < 0)
+			q += (int64_t)z->n;
+		if (q < 0 || q >= (int64_t)z->n)
+			return node_fail(m, i, "index %" PRId64 " of %zu sizes",
+					 onnx_tensor_int64(ix, j), z->n);
+		out[j] = z->v[q];
+	}
+	memcpy(z->v, out, (size_t)e * sizeof(int64_t));
+	z->n = (size_t)e;
+	z->rank = ix->n_dims;
+	return EP_OK;
+}
+
+/* Gather, Unsqueeze, Squeeze or Concat of int64 constants: the sizes of the data input (all
+ * inputs for Concat), then the op. */
+static int fold_sizes_op(struct imp *m, int i, struct sizes *z)
+{
+	const Onnx__NodeProto *n = node_at(m, i);
+	int rc;
+
+	z->rank = 1;
+	for (size_t k = 0; k < n->n_input; k++) {
+		const Onnx__TensorProto *c = const_input(m, n, k);
+		int64_t e;
+
+		if (!c)
+			continue;
+		if ((rc = tcheck(m, i, c, T_INT64)))
+			return rc;
+		e = onnx_tensor_elements(c);
+		if (c->n_dims > 1 || e > (int64_t)(sizeof(z->v) / sizeof(*z->v) - z->n))
+			return node_fail(m, i, "shape arithmetic on a tensor of rank %zu and "
+					 "%" PRId64 " elements", c->n_dims, e);
+		if (k > 0 && !op_is(n, "Concat"))
+			break; /* indices or axes: read below */
+		for (int64_t j = 0; j < e; j++)
+			z->v[z->n++] = onnx_tensor_int64(c, j);
+		z->rank = c->n_dims;
+	}
+	if (op_is(n, "Concat") && onnx_attr_int(n, "axis", 0) != 0 &&
+	    onnx_attr_int(n, "axis", 0) != -1)
+		return node_fail(m, i, "a Concat of sizes on axis %" PRId64,
+				 onnx_attr_int(n, "axis", 0));
+	if (op_is(n, "Gather"))
+		return fold_gather(m, i, z);
+	if (op_is(n, "Unsqueeze")) {
+		if (z->rank != 0)
+			return node_fail(m, i, "only a scalar size is unsqueezed");
+		z->rank = 1; /* a scalar becomes [1] whatever the axis (0 or -1) */
+	} else if (op_is(n, "Squeeze")) {
+		if (z->rank != 1 || z->n != 1)
+			return node_fail(m, i, "only a single size is squeezed");
+		z->rank = 0;
+	}
+	return EP_OK;
+}
+
+/* The sizes as node i's output, an int64 constant kept in m->folded. */
+static int fold_store(struct imp *m, int i, const struct sizes *z)
+{
+	Onnx__TensorProto *t = calloc(1, sizeof(*t)), **grown;
+
+	if (t) {
+		onnx__tensor_proto__init(t);
+		t->data_type = T_INT64;
+		t->n_dims = z->rank;
+		t->dims = malloc(sizeof(int64_t));
+		t->n_int64_data = z->n;
+		t->int64_data = malloc((z->n ? z->n : 1) * sizeof(int64_t));
+	}
+	grown = realloc(m->folded, (m->n_folded + 1) * sizeof(*grown));
+	if (grown)
+		m->folded = grown;
+	if (!t || !t->dims || !t->int64_data || !grown) {
+		folded_free(t);
+		return ep_error_set(m->err, EP_ENOMEM, "out of memory");
+	}
+	t->dims[0] = (int64_t)z->n;
+	memcpy(t->int64_data, z->v, z->n * sizeof(int64_t));
+	m->folded[m->n_folded++] = t;
+	val_find(m, node_at(m, i)->output[0])->konst = t;
+	return EP_OK;
+}
+
 /*
  * Shape arithmetic as PyTorch writes x.view(x.size(0), -1): Shape of a tensor, then Gather,
  * Unsqueeze, Squeeze and Concat of int64 constants. Every shape is known here, so each such
@@ -1494,10 +1786,9 @@ static void folded_free(Onnx__TensorProto *t)
 static int fold_shape_node(struct imp *m, int i)
 {
 	const Onnx__NodeProto *n = node_at(m, i);
-	int64_t vals[2 * MODEL_MAX_RANK + 2];
-	size_t nv = 0, nd = 1;
 	bool shape = op_is(n, "Shape");
-	Onnx__TensorProto *t, **grown;
+	struct sizes z = { .n = 0 };
+	int rc;
 
 	if (!shape && !op_is(n, "Gather") && !op_is(n, "Unsqueeze") && !op_is(n, "Squeeze") &&
 	    !op_is(n, "Concat"))
@@ -1507,260 +1798,274 @@ static int fold_shape_node(struct imp *m, int i)
 			return 1; /* an op on computed tensors: a layer */
 	if (n->n_input < 1 || n->n_output != 1)
 		return node_fail(m, i, "expected one data input and one output");
-	if (shape) {
-		const struct val *v = val_find(m, n->input[0]);
-		const struct model_layer *l;
+	rc = shape ? fold_shape(m, i, &z) : fold_sizes_op(m, i, &z);
+	return rc ? rc : fold_store(m, i, &z);
+}
 
-		if (onnx_attr(n, "start") || onnx_attr(n, "end"))
-			return node_fail(m, i, "start and end are not read");
-		if (!v || v->layer < 0)
-			return node_fail(m, i, "the shape of a constant is not read");
-		l = L(m, v->layer);
-		vals[nv++] = 1; /* the batch */
-		if (v->chw_flat || l->rank != 3) {
-			for (int d = 0; d < l->rank; d++)
-				vals[nv++] = l->shape[d];
-		} else { /* the image (H, W, C) is [N, C, H, W] */
-			vals[nv++] = l->shape[2];
-			vals[nv++] = l->shape[0];
-			vals[nv++] = l->shape[1];
-		}
-		if (v->chw_flat) {
-			vals[1] = v->chw[0] * v->chw[1] * v->chw[2];
-			nv = 2;
-		}
-	} else {
-		for (size_t k = 0; k < n->n_input; k++) {
-			const Onnx__TensorProto *c = const_input(m, n, k);
-			int64_t e;
-			int rc;
+/* ---- groups ---------------------------------------------------------------------------- */
 
-			if (!c)
-				continue;
-			if ((rc = tcheck(m, i, c, T_INT64)))
-				return rc;
-			e = onnx_tensor_elements(c);
-			if (c->n_dims > 1 || e > (int64_t)(sizeof(vals) / sizeof(*vals) - nv))
-				return node_fail(m, i, "shape arithmetic on a tensor of rank %zu and "
-						 "%" PRId64 " elements", c->n_dims, e);
-			if (k > 0 && !op_is(n, "Concat"))
-				break; /* indices or axes: read below */
-			for (int64_t j = 0; j < e; j++)
-				vals[nv++] = onnx_tensor_int64(c, j);
-			nd = c->n_dims;
-		}
-		if (op_is(n, "Concat") && onnx_attr_int(n, "axis", 0) != 0 &&
-		    onnx_attr_int(n, "axis", 0) != -1)
-			return node_fail(m, i, "a Concat of sizes on axis %" PRId64,
-					 onnx_attr_int(n, "axis", 0));
-		if (op_is(n, "Gather")) {
-			const Onnx__TensorProto *ix = const_input(m, n, 1);
-			int64_t e = ix ? onnx_tensor_elements(ix) : -1, out[MODEL_MAX_RANK + 1];
+/* Identity: an alias of its input, no layer. */
+static int bind_alias(struct imp *m, int h)
+{
+	const Onnx__NodeProto *hn = node_at(m, h);
+	struct val *src = val_find(m, hn->input[0]), *dst = val_find(m, hn->output[0]);
+	int x, rc;
 
-			if (!ix || nd != 1 || onnx_attr_int(n, "axis", 0) != 0 || ix->n_dims > 1 ||
-			    e < 1 || e > MODEL_MAX_RANK + 1 || tcheck(m, i, ix, T_INT64))
-				return node_fail(m, i, "only a Gather on axis 0 of a vector of sizes, "
-						 "with at most %d indices, is read", MODEL_MAX_RANK + 1);
-			for (int64_t j = 0; j < e; j++) {
-				int64_t q = onnx_tensor_int64(ix, j);
-
-				if (q < 0)
-					q += (int64_t)nv;
-				if (q < 0 || q >= (int64_t)nv)
-					return node_fail(m, i, "index %" PRId64 " of %zu sizes",
-							 onnx_tensor_int64(ix, j), nv);
-				out[j] = vals[q];
-			}
-			memcpy(vals, out, (size_t)e * sizeof(int64_t));
-			nv = (size_t)e;
-			nd = ix->n_dims;
-		} else if (op_is(n, "Unsqueeze")) {
-			if (nd != 0)
-				return node_fail(m, i, "only a scalar size is unsqueezed");
-			nd = 1; /* a scalar becomes [1] whatever the axis (0 or -1) */
-		} else if (op_is(n, "Squeeze")) {
-			if (nd != 1 || nv != 1)
-				return node_fail(m, i, "only a single size is squeezed");
-			nd = 0;
-		}
-	}
-	t = calloc(1, sizeof(*t));
-	if (t) {
-		onnx__tensor_proto__init(t);
-		t->data_type = T_INT64;
-		t->n_dims = nd;
-		t->dims = malloc(sizeof(int64_t));
-		t->n_int64_data = nv;
-		t->int64_data = malloc((nv ? nv : 1) * sizeof(int64_t));
-	}
-	grown = realloc(m->folded, (m->n_folded + 1) * sizeof(*grown));
-	if (grown)
-		m->folded = grown;
-	if (!t || !t->dims || !t->int64_data || !grown) {
-		folded_free(t);
-		return ep_error_set(m->err, EP_ENOMEM, "out of memory");
-	}
-	t->dims[0] = (int64_t)nv;
-	memcpy(t->int64_data, vals, nv * sizeof(int64_t));
-	m->folded[m->n_folded++] = t;
-	val_find(m, n->output[0])->konst = t;
+	if ((rc = input_layer(m, h, hn->input[0], &x)))
+		return rc;
+	dst->layer = x;
+	dst->chw_flat = src->chw_flat;
+	memcpy(dst->chw, src->chw, sizeof(dst->chw));
 	return EP_OK;
 }
 
-/* One group: nodes g[0..k-1], the head last; builds its layer(s) and binds the head's output. */
-static int build_group(struct imp *m, const int *grp, int k)
+/* The activation tail of group g: [.., act], [.., Sigmoid, Mul] (swish) or [.., HardSigmoid,
+ * Mul] (hard_swish, as PyTorch writes Hardswish before opset 14 and we write it in 13); sets
+ * g->act and g->main_n. */
+static int group_activation(struct imp *m, struct group *g)
 {
-	int h = grp[k - 1], out = -1, rc = EP_OK, main_n = k, x;
-	const Onnx__NodeProto *hn = node_at(m, h), *first = node_at(m, grp[0]);
-	struct act act = { 0 };
-	struct hint hint;
-	char name[MODEL_NAME_MAX];
+	const Onnx__NodeProto *hn = node_at(m, g->h);
+	const Onnx__NodeProto *prev = g->k >= 2 ? node_at(m, g->grp[g->k - 2]) : NULL;
+	int rc = EP_OK;
 
-	hint_of(hn, &hint);
-	/* Identity: an alias, no layer. */
-	if (k == 1 && op_is(hn, "Identity")) {
-		struct val *src = val_find(m, hn->input[0]), *dst = val_find(m, hn->output[0]);
-
-		if ((rc = input_layer(m, h, hn->input[0], &x)))
+	if (prev && op_is(hn, "Mul") && op_is(prev, "Sigmoid")) {
+		g->act.act = MODEL_ACT_SWISH;
+		g->main_n = g->k - 2;
+	} else if (prev && op_is(hn, "Mul") && op_is(prev, "HardSigmoid")) {
+		if ((rc = hard_sigmoid_check(m, g->grp[g->k - 2])))
 			return rc;
-		dst->layer = x;
-		dst->chw_flat = src->chw_flat;
-		memcpy(dst->chw, src->chw, sizeof(dst->chw));
-		return EP_OK;
-	}
-	if (k == 1 && op_is(hn, "Constant"))
-		return EP_OK;
-	if (k == 1 && (rc = fold_shape_node(m, h)) != 1)
-		return rc;
-	rc = EP_OK;
-	layer_name(m, node_name(hn), name);
-
-	/* The activation tail: [.., act], [.., Sigmoid, Mul] (swish) or [.., HardSigmoid, Mul]
-	 * (hard_swish, as PyTorch writes Hardswish before opset 14 and we write it in 13). */
-	if (k >= 2 && op_is(hn, "Mul") && op_is(node_at(m, grp[k - 2]), "Sigmoid")) {
-		act.act = MODEL_ACT_SWISH;
-		main_n = k - 2;
-	} else if (k >= 2 && op_is(hn, "Mul") && op_is(node_at(m, grp[k - 2]), "HardSigmoid")) {
-		if ((rc = hard_sigmoid_check(m, grp[k - 2])))
-			return rc;
-		act.act = MODEL_ACT_HARD_SWISH;
-		main_n = k - 2;
+		g->act.act = MODEL_ACT_HARD_SWISH;
+		g->main_n = g->k - 2;
 	} else if (is_act_op(hn)) {
 		const struct val *iv = val_find(m, hn->input[0]);
 		const struct model_layer *xl = iv && iv->layer >= 0 ? L(m, iv->layer) : NULL;
 
-		if (!activation_of(m, h, xl, &act, &rc) || rc)
-			return rc;
-		main_n = k - 1;
+		rc = activation_of(m, g->h, xl, &g->act);
+		g->main_n = g->k - 1;
 	}
-	if (main_n == 0) {
-		/* An activation layer on its own. */
-		if ((rc = input_layer(m, h, first->input[0], &x)))
-			return rc;
-		if (act.is_leaky)
-			out = model_add_leaky_relu(m->g, name, x, act.negative_slope);
-		else if (act.is_clip && strcmp(hint.op, "Activation") != 0)
-			out = model_add_relu(m->g, name, x, act.max_value);
-		else if (act.is_relu && strcmp(hint.op, "ReLU") == 0)
-			out = model_add_relu(m->g, name, x, 0);
-		else if (act.is_clip && act.max_value != 6.0 && act.max_value != 0)
-			return node_fail(m, h, "Clip(0, %g) as an Activation", act.max_value);
-		else
-			out = model_add_activation(m->g, name, x, act.act);
-		if ((rc = built(m, h, out)))
-			return rc;
-		goto bind;
-	}
-	{
-		const Onnx__NodeProto *mn = node_at(m, grp[main_n - 1]);
-		const char *op = mn->op_type;
+	return rc;
+}
 
-		if (act.is_leaky)
-			return node_fail(m, h, "a LeakyRelu fused into a %s", op);
-		if (act.act && !op_is(mn, "Conv") && !op_is(mn, "Gemm") && !op_is(mn, "MatMul") &&
-		    !(op_is(mn, "Add") && main_n >= 2 && op_is(node_at(m, grp[main_n - 2]),
-								 "MatMul")))
-			return node_fail(m, h, "an activation fused into a %s", op);
-		if (op_is(mn, "Conv") && main_n == 2 && op_is(node_at(m, grp[0]), "Conv"))
-			rc = build_conv(m, grp[1], grp[0], &act, name, &out);
-		else if (op_is(mn, "Conv") && main_n == 1)
-			rc = build_conv(m, grp[0], -1, &act, name, &out);
-		else if ((op_is(mn, "Gemm") || op_is(mn, "MatMul")) && main_n == 1)
-			rc = build_dense(m, grp[0], -1, &act, name, &out);
-		else if (op_is(mn, "Add") && main_n == 2 && op_is(node_at(m, grp[0]), "MatMul"))
-			rc = build_dense(m, grp[0], grp[1], &act, name, &out);
-		else if (op_is(mn, "Add") && main_n == 2 && op_is(node_at(m, grp[0]), "Mul")) {
-			/* InceptionResNetV2's Lambda: a + b * scale. */
-			const Onnx__NodeProto *mul = node_at(m, grp[0]);
-			int c = is_const(m, mul->input[0]) ? 0 : 1, a, b;
-			const Onnx__TensorProto *t = const_input(m, mul, (size_t)c);
-			int other = strcmp(mn->input[0], mul->output[0]) == 0 ? 1 : 0;
+/* A group that is only an activation: ReLU (LeakyRelu, a Clip unless hinted as an
+ * Activation, a Relu hinted as a ReLU) or Activation. */
+static int build_activation(struct imp *m, const struct group *g, int *out)
+{
+	const struct act *act = &g->act;
+	const char *hop = g->hint.op;
+	int x, rc;
 
-			if (!t || tcheck(m, h, t, T_FLOAT) ||
-			    onnx_tensor_elements(t) != 1)
-				return node_fail(m, h, "a scaled sum needs a scalar constant");
-			if ((rc = input_layer(m, grp[0], mul->input[1 - c], &b)) ||
-			    (rc = input_layer(m, h, mn->input[other], &a)))
-				return rc;
-			out = model_add_scale_sum(m->g, name, a, b,
-						  hinted_scale(&hint, onnx_tensor_float(t, 0)));
-			rc = built(m, h, out);
-		} else if (main_n == 2 && op_is(node_at(m, grp[0]), "Transpose"))
-			rc = build_reshape(m, grp[1], node_at(m, grp[0]), name, &out);
-		else if (main_n == 2 && op_is(node_at(m, grp[0]), "GlobalAveragePool")) {
-			if ((rc = input_layer(m, grp[0], first->input[0], &x)))
-				return rc;
-			out = model_add_global_avg_pool(m->g, name, x, false);
-			rc = built(m, h, out);
-		} else if (main_n != 1)
-			return node_fail(m, h, "its parts (%d nodes, first '%s' %s) form no layer "
-					 "edgepipe knows", main_n, node_name(first), first->op_type);
-		else if (op_is(mn, "BatchNormalization"))
-			rc = build_batch_norm(m, h, &hint, name, &out);
-		else if (op_is(mn, "MaxPool") || op_is(mn, "AveragePool"))
-			rc = build_pool(m, h, name, &out);
-		else if (op_is(mn, "GlobalAveragePool")) {
-			if ((rc = input_layer(m, h, mn->input[0], &x)))
-				return rc;
-			if (L(m, x)->rank != 3)
-				return node_fail(m, h, "a pool of an image [N, C, H, W] is needed");
-			out = model_add_global_avg_pool(m->g, name, x, true);
-			rc = built(m, h, out);
-		} else if (op_is(mn, "Pad"))
-			rc = build_pad(m, h, name, &out);
-		else if (op_is(mn, "Flatten") || op_is(mn, "Reshape") || op_is(mn, "Squeeze") ||
-			 op_is(mn, "Unsqueeze"))
-			rc = build_reshape(m, h, NULL, name, &out);
-		else if (op_is(mn, "Add") || op_is(mn, "Sum") || op_is(mn, "Mul"))
-			rc = build_binary(m, h, &hint, name, &out);
-		else if (op_is(mn, "Concat"))
-			rc = build_concat(m, h, name, &out);
-		else if (op_is(mn, "Dropout")) {
-			if ((rc = input_layer(m, h, mn->input[0], &x)))
-				return rc;
-			if (mn->n_output > 1 && mn->output[1][0] && val_find(m, mn->output[1]) &&
-			    val_find(m, mn->output[1])->consumers)
-				return node_fail(m, h, "the mask output is read by another node");
-			out = model_add_dropout(m->g, name, x);
-			rc = built(m, h, out);
-		} else
-			return node_fail(m, h, "operator %s is not supported by edgepipe's importer "
-					 "(model_onnx.h lists those that are)", op);
-	}
-	if (rc)
+	if ((rc = input_layer(m, g->h, node_at(m, g->grp[0])->input[0], &x)))
 		return rc;
-bind:
+	if (act->is_leaky)
+		*out = model_add_leaky_relu(m->g, g->name, x, act->negative_slope);
+	else if (act->is_clip && strcmp(hop, "Activation") != 0)
+		*out = model_add_relu(m->g, g->name, x, act->max_value);
+	else if (act->is_relu && strcmp(hop, "ReLU") == 0)
+		*out = model_add_relu(m->g, g->name, x, 0);
+	else if (act->is_clip && act->max_value != 6.0 && act->max_value != 0)
+		return node_fail(m, g->h, "Clip(0, %g) as an Activation", act->max_value);
+	else
+		*out = model_add_activation(m->g, g->name, x, act->act);
+	return built(m, g->h, *out);
+}
+
+static int build_conv1(struct imp *m, const struct group *g, int *out)
+{
+	return build_conv(m, g->grp[0], -1, &g->act, g->name, out);
+}
+
+static int build_dense1(struct imp *m, const struct group *g, int *out)
+{
+	return build_dense(m, g->grp[0], -1, &g->act, g->name, out);
+}
+
+static int build_reshape1(struct imp *m, const struct group *g, int *out)
+{
+	return build_reshape(m, g->h, NULL, g->name, out);
+}
+
+/* GlobalAveragePool keeping the dims. */
+static int build_global_pool(struct imp *m, const struct group *g, int *out)
+{
+	int x, rc;
+
+	if ((rc = input_layer(m, g->h, node_at(m, g->h)->input[0], &x)))
+		return rc;
+	if (L(m, x)->rank != 3)
+		return node_fail(m, g->h, "a pool of an image [N, C, H, W] is needed");
+	*out = model_add_global_avg_pool(m->g, g->name, x, true);
+	return built(m, g->h, *out);
+}
+
+/* Dropout, whose mask output no other node may read. */
+static int build_dropout(struct imp *m, const struct group *g, int *out)
+{
+	const Onnx__NodeProto *n = node_at(m, g->h);
+	const struct val *mask = n->n_output > 1 && n->output[1][0] ? val_find(m, n->output[1])
+								     : NULL;
+	int x, rc;
+
+	if ((rc = input_layer(m, g->h, n->input[0], &x)))
+		return rc;
+	if (mask && mask->consumers)
+		return node_fail(m, g->h, "the mask output is read by another node");
+	*out = model_add_dropout(m->g, g->name, x);
+	return built(m, g->h, *out);
+}
+
+/* Depthwise Conv + 1x1 Conv: SeparableConv2D. */
+static int build_separable2(struct imp *m, const struct group *g, int *out)
+{
+	return build_conv(m, g->grp[1], g->grp[0], &g->act, g->name, out);
+}
+
+/* MatMul + Add of a constant: Dense with a bias. */
+static int build_dense2(struct imp *m, const struct group *g, int *out)
+{
+	return build_dense(m, g->grp[0], g->grp[1], &g->act, g->name, out);
+}
+
+/* Mul by a constant + Add: InceptionResNetV2's Lambda, a + b * scale. */
+static int build_scale_sum(struct imp *m, const struct group *g, int *out)
+{
+	const Onnx__NodeProto *mul = node_at(m, g->grp[0]), *add = node_at(m, g->grp[1]);
+	int c = is_const(m, mul->input[0]) ? 0 : 1, a, b, rc;
+	const Onnx__TensorProto *t = const_input(m, mul, (size_t)c);
+	int other = strcmp(add->input[0], mul->output[0]) == 0 ? 1 : 0;
+
+	if (!t || tcheck(m, g->h, t, T_FLOAT) || onnx_tensor_elements(t) != 1)
+		return node_fail(m, g->h, "a scaled sum needs a scalar constant");
+	if ((rc = input_layer(m, g->grp[0], mul->input[1 - c], &b)) ||
+	    (rc = input_layer(m, g->h, add->input[other], &a)))
+		return rc;
+	*out = model_add_scale_sum(m->g, g->name, a, b,
+				   hinted_scale(&g->hint, onnx_tensor_float(t, 0)));
+	return built(m, g->h, *out);
+}
+
+/* Transpose(0, 2, 3, 1) + a flattening: Keras's Flatten in H,W,C order. */
+static int build_flatten2(struct imp *m, const struct group *g, int *out)
+{
+	return build_reshape(m, g->grp[1], node_at(m, g->grp[0]), g->name, out);
+}
+
+/* GlobalAveragePool + a flattening: GlobalAveragePooling2D without keepdims. */
+static int build_global_pool2(struct imp *m, const struct group *g, int *out)
+{
+	int x, rc;
+
+	if ((rc = input_layer(m, g->grp[0], node_at(m, g->grp[0])->input[0], &x)))
+		return rc;
+	*out = model_add_global_avg_pool(m->g, g->name, x, false);
+	return built(m, g->h, *out);
+}
+
+/* Two nodes (before any activation) that form one layer: the first's op, the second's (NULL:
+ * any), the builder; the first match wins. */
+static const struct {
+	const char *first, *second;
+	group_builder_fn *build;
+} pair_builders[] = {
+	{ "Conv", "Conv", build_separable2 },
+	{ "MatMul", "Add", build_dense2 },
+	{ "Mul", "Add", build_scale_sum },
+	{ "Transpose", NULL, build_flatten2 },
+	{ "GlobalAveragePool", NULL, build_global_pool2 },
+};
+
+/* One node (before any activation) as one layer, by its op. */
+static const struct {
+	const char *op;
+	group_builder_fn *build;
+} node_builders[] = {
+	{ "Conv", build_conv1 },
+	{ "Gemm", build_dense1 },
+	{ "MatMul", build_dense1 },
+	{ "BatchNormalization", build_batch_norm },
+	{ "MaxPool", build_pool },
+	{ "AveragePool", build_pool },
+	{ "GlobalAveragePool", build_global_pool },
+	{ "Pad", build_pad },
+	{ "Flatten", build_reshape1 },
+	{ "Reshape", build_reshape1 },
+	{ "Squeeze", build_reshape1 },
+	{ "Unsqueeze", build_reshape1 },
+	{ "Add", build_binary },
+	{ "Sum", build_binary },
+	{ "Mul", build_binary },
+	{ "Concat", build_concat },
+	{ "Dropout", build_dropout },
+};
+
+/* The layer of group g's main nodes (those before the activation tail), with the tail's
+ * activation fused where the layer has one (Conv2D, Dense). */
+static int build_main(struct imp *m, const struct group *g, int *out)
+{
+	const Onnx__NodeProto *mn = node_at(m, g->grp[g->main_n - 1]);
+	const Onnx__NodeProto *first = node_at(m, g->grp[0]);
+
+	if (g->act.is_leaky)
+		return node_fail(m, g->h, "a LeakyRelu fused into a %s", mn->op_type);
+	if (g->act.act && !op_is(mn, "Conv") && !op_is(mn, "Gemm") && !op_is(mn, "MatMul") &&
+	    !(op_is(mn, "Add") && g->main_n >= 2 &&
+	      op_is(node_at(m, g->grp[g->main_n - 2]), "MatMul")))
+		return node_fail(m, g->h, "an activation fused into a %s", mn->op_type);
+	if (g->main_n == 2)
+		for (size_t i = 0; i < sizeof(pair_builders) / sizeof(*pair_builders); i++)
+			if (op_is(first, pair_builders[i].first) &&
+			    (!pair_builders[i].second || op_is(mn, pair_builders[i].second)))
+				return pair_builders[i].build(m, g, out);
+	if (g->main_n != 1)
+		return node_fail(m, g->h, "its parts (%d nodes, first '%s' %s) form no layer "
+				 "edgepipe knows", g->main_n, node_name(first), first->op_type);
+	for (size_t i = 0; i < sizeof(node_builders) / sizeof(*node_builders); i++)
+		if (op_is(mn, node_builders[i].op))
+			return node_builders[i].build(m, g, out);
+	return node_fail(m, g->h, "operator %s is not supported by edgepipe's importer "
+			 "(model_onnx.h lists those that are)", mn->op_type);
+}
+
+/* The head's output is layer `out`, as the file declares it; a Flatten's element order
+ * travels through a Dropout (see build_reshape). */
+static int bind_output(struct imp *m, int h, int out)
+{
+	const Onnx__NodeProto *hn = node_at(m, h);
+	struct val *v = val_find(m, hn->output[0]);
+	const struct val *in;
+	int rc;
+
 	if ((rc = check_declared(m, h, hn->output[0], out)))
 		return rc;
-	val_find(m, hn->output[0])->layer = out;
-	/* Flatten's element order travels with its tensor (see build_reshape). */
-	if (k >= 1 && op_is(hn, "Dropout") && val_find(m, hn->input[0])->chw_flat) {
-		struct val *v = val_find(m, hn->output[0]);
-
+	v->layer = out;
+	if (op_is(hn, "Dropout") && (in = val_find(m, hn->input[0]))->chw_flat) {
 		v->chw_flat = true;
-		memcpy(v->chw, val_find(m, hn->input[0])->chw, sizeof(v->chw));
+		memcpy(v->chw, in->chw, sizeof(v->chw));
 	}
 	return EP_OK;
+}
+
+/* One group: nodes grp[0..k-1], the head last; builds its layer(s) and binds the head's
+ * output. */
+static int build_group(struct imp *m, const int *grp, int k)
+{
+	struct group g = { .grp = grp, .k = k, .h = grp[k - 1], .main_n = k };
+	const Onnx__NodeProto *hn = node_at(m, g.h);
+	char name[MODEL_NAME_MAX];
+	int out = -1, rc;
+
+	hint_of(hn, &g.hint);
+	if (k == 1 && op_is(hn, "Identity"))
+		return bind_alias(m, g.h);
+	if (k == 1 && op_is(hn, "Constant"))
+		return EP_OK;
+	if (k == 1 && (rc = fold_shape_node(m, g.h)) != 1)
+		return rc;
+	layer_name(m, node_name(hn), name);
+	g.name = name;
+	if ((rc = group_activation(m, &g)))
+		return rc;
+	rc = g.main_n == 0 ? build_activation(m, &g, &out) : build_main(m, &g, &out);
+	return rc ? rc : bind_output(m, g.h, out);
 }
 
 void onnx_import_destroy(struct onnx_import *imp)
@@ -1802,6 +2107,84 @@ int onnx_import_run(const char *path, const struct model_onnx_options *opt,
 	return rc ? rc : onnx_import_model(model, path, opt, out, err);
 }
 
+/* The import's working state for `model`: opset checked, the graph created and named, the
+ * per-node and per-layer arrays allocated; one graph output. */
+static int imp_init(struct imp *m, const Onnx__ModelProto *model)
+{
+	size_t n = m->gp->n_node;
+	char name[MODEL_NAME_MAX];
+	int rc;
+
+	if ((rc = check_opset(m, model)))
+		return rc;
+	if (m->opt->name)
+		snprintf(name, sizeof(name), "%s", m->opt->name);
+	else
+		default_name(m->path, m->gp, name, sizeof(name));
+	m->g = model_graph_create(name);
+	m->head = malloc((n ? n : 1) * sizeof(int));
+	m->n_recipes = 2 * n + 2;
+	m->recipes = calloc(m->n_recipes, sizeof(*m->recipes));
+	if (!m->g || !m->head || !m->recipes)
+		return ep_error_set(m->err, EP_ENOMEM, "out of memory reading '%s'", m->path);
+	if (m->gp->n_output != 1)
+		return ep_error_set(m->err, EP_EINVAL, "%s: the graph has %zu outputs%s%s%s "
+				    "(edgepipe models have one)", m->path, m->gp->n_output,
+				    m->gp->n_output ? " ('" : "",
+				    m->gp->n_output ? m->gp->output[0]->name : "",
+				    m->gp->n_output ? "', ...)" : "");
+	return EP_OK;
+}
+
+/* Every group as its layer(s), in topological order. */
+static int build_groups(struct imp *m)
+{
+	size_t n = m->gp->n_node;
+	int *grp = malloc((n ? n : 1) * sizeof(int)), rc = EP_OK;
+
+	if (!grp)
+		return ep_error_set(m->err, EP_ENOMEM, "out of memory reading '%s'", m->path);
+	for (size_t r = 0; r < n && !rc; r++) {
+		int i = m->order[r];
+
+		if (m->head[i] == i)
+			rc = build_group(m, grp, group_members(m, i, grp, (int)n));
+	}
+	free(grp);
+	return rc;
+}
+
+/* The graph output is the last layer computed, in edgepipe's layout. */
+static int check_graph_output(struct imp *m)
+{
+	const struct val *o = val_find(m, m->gp->output[0]->name);
+	size_t last = model_graph_layer_count(m->g) - 1;
+
+	if (o && o->chw_flat)
+		return ep_error_set(m->err, EP_EINVAL, "%s: node '%s' (%s): graph output '%s' is "
+				    "an image flattened in ONNX's C,H,W order, which edgepipe's "
+				    "H,W,C layers do not produce", m->path,
+				    node_name(node_at(m, o->producer)),
+				    node_at(m, o->producer)->op_type, o->name);
+	if (!o || o->layer < 0 || (size_t)o->layer != last)
+		return ep_error_set(m->err, EP_EINVAL, "%s: graph output '%s' is not the last "
+				    "layer computed", m->path, m->gp->output[0]->name);
+	return EP_OK;
+}
+
+/* What imp_init and the steps after it allocated. */
+static void imp_release(struct imp *m)
+{
+	model_graph_destroy(m->g);
+	free(m->recipes);
+	free(m->vals);
+	free(m->order);
+	free(m->head);
+	for (size_t i = 0; i < m->n_folded; i++)
+		folded_free(m->folded[i]);
+	free(m->folded);
+}
+
 int onnx_import_model(Onnx__ModelProto *model, const char *path,
 		      const struct model_onnx_options *opt, struct onnx_import **out,
 		      struct ep_error *err)
@@ -1809,9 +2192,7 @@ int onnx_import_model(Onnx__ModelProto *model, const char *path,
 	struct model_onnx_options defaults = MODEL_ONNX_OPTIONS_DEFAULT;
 	struct imp m = { .path = path, .opt = opt ? opt : &defaults, .err = err };
 	struct onnx_import *res = calloc(1, sizeof(*res));
-	char name[MODEL_NAME_MAX];
-	int *grp = NULL, rc;
-	size_t n;
+	int rc;
 
 	*out = NULL;
 	if (!res) {
@@ -1819,64 +2200,12 @@ int onnx_import_model(Onnx__ModelProto *model, const char *path,
 		return ep_error_set(err, EP_ENOMEM, "out of memory reading '%s'", path);
 	}
 	res->model = model;
-	m.gp = res->model->graph;
-	n = m.gp->n_node;
-	if ((rc = check_opset(&m, res->model)))
-		goto fail;
-	if (m.opt->name)
-		snprintf(name, sizeof(name), "%s", m.opt->name);
-	else
-		default_name(path, m.gp, name, sizeof(name));
-	m.g = model_graph_create(name);
-	m.head = malloc((n ? n : 1) * sizeof(int));
-	grp = malloc((n ? n : 1) * sizeof(int));
-	m.n_recipes = 2 * n + 2;
-	m.recipes = calloc(m.n_recipes, sizeof(*m.recipes));
-	if (!m.g || !m.head || !grp || !m.recipes) {
-		rc = ep_error_set(err, EP_ENOMEM, "out of memory reading '%s'", path);
-		goto fail;
-	}
-	if (m.gp->n_output != 1) {
-		rc = ep_error_set(err, EP_EINVAL, "%s: the graph has %zu outputs%s%s%s (edgepipe "
-				  "models have one)", path, m.gp->n_output,
-				  m.gp->n_output ? " ('" : "",
-				  m.gp->n_output ? m.gp->output[0]->name : "",
-				  m.gp->n_output ? "', ...)" : "");
-		goto fail;
-	}
-	if ((rc = index_tensors(&m)) || (rc = order_nodes(&m)))
+	m.gp = model->graph;
+	if ((rc = imp_init(&m, model)) || (rc = index_tensors(&m)) || (rc = order_nodes(&m)))
 		goto fail;
 	group_nodes(&m);
-	if ((rc = build_input(&m)))
-		goto fail;
-	for (size_t r = 0; r < n; r++) {
-		int i = m.order[r], k;
-
-		if (m.head[i] != i)
-			continue;
-		k = group_members(&m, i, grp, (int)n);
-		if ((rc = build_group(&m, grp, k)))
-			goto fail;
-	}
-	{
-		const struct val *o = val_find(&m, m.gp->output[0]->name);
-		size_t last = model_graph_layer_count(m.g) - 1;
-
-		if (o && o->chw_flat) {
-			rc = ep_error_set(err, EP_EINVAL, "%s: node '%s' (%s): graph output '%s' is "
-					  "an image flattened in ONNX's C,H,W order, which edgepipe's "
-					  "H,W,C layers do not produce", path,
-					  node_name(node_at(&m, o->producer)),
-					  node_at(&m, o->producer)->op_type, o->name);
-			goto fail;
-		}
-		if (!o || o->layer < 0 || (size_t)o->layer != last) {
-			rc = ep_error_set(err, EP_EINVAL, "%s: graph output '%s' is not the last "
-					  "layer computed", path, m.gp->output[0]->name);
-			goto fail;
-		}
-	}
-	if ((rc = model_graph_validate(m.g, err)))
+	if ((rc = build_input(&m)) || (rc = build_groups(&m)) || (rc = check_graph_output(&m)) ||
+	    (rc = model_graph_validate(m.g, err)))
 		goto fail;
 	res->graph = m.g;
 	res->recipes = m.recipes;
@@ -1886,15 +2215,7 @@ int onnx_import_model(Onnx__ModelProto *model, const char *path,
 	res = NULL;
 fail:
 	onnx_import_destroy(res);
-	model_graph_destroy(m.g);
-	free(m.recipes);
-	free(m.vals);
-	free(m.order);
-	free(m.head);
-	for (size_t i = 0; i < m.n_folded; i++)
-		folded_free(m.folded[i]);
-	free(m.folded);
-	free(grp);
+	imp_release(&m);
 	return rc;
 }
 
@@ -1915,21 +2236,23 @@ int model_onnx_load(const char *path, const struct model_onnx_options *opt,
 
 /* ---- weights ---------------------------------------------------------------------------- */
 
-/* Fill layer `i`'s tensors from its recipe (the tensors were checked while building). */
-static int fill_layer(const struct onnx_import *imp, struct model_weights *w, size_t i,
-		      struct ep_error *err)
-{
-	const struct onnx_import_recipe *r = &imp->recipes[i];
-	const struct model_layer *l = model_graph_layer(imp->graph, i);
-	const struct model_layer *in =
-		l->n_inputs ? model_graph_layer(imp->graph, (size_t)l->inputs[0]) : NULL;
-	const Onnx__GraphProto *gp = imp->model->graph;
-	const Onnx__TensorProto *t[5] = { NULL };
-	const Onnx__NodeProto *n = r->node;
+/* Layer i of an import as its weights are filled: the layer, its first input, its recipe and
+ * the constant inputs of the recipe's node by slot (t[1] W, t[2] B, ...). */
+struct fill {
+	struct model_weights *w;
+	size_t i;
+	const struct model_layer *l, *in;
+	const struct onnx_import_recipe *r;
+	const Onnx__TensorProto *t[5];
+};
 
-	if (r->kind == ONNX_RECIPE_NONE)
-		return EP_OK;
-	/* The node's constant inputs, by name. */
+typedef int recipe_fill_fn(const struct onnx_import *imp, const struct fill *f,
+			   struct ep_error *err);
+
+/* The constant inputs 1..4 of node n by name: initializers, then Constant nodes' values. */
+static void node_constants(const Onnx__GraphProto *gp, const Onnx__NodeProto *n,
+			   const Onnx__TensorProto *t[5])
+{
 	for (size_t k = 1; k < n->n_input && k < 5; k++)
 		for (size_t j = 0; j < gp->n_initializer && !t[k]; j++)
 			if (strcmp(gp->initializer[j]->name, n->input[k]) == 0)
@@ -1942,126 +2265,199 @@ static int fill_layer(const struct onnx_import *imp, struct model_weights *w, si
 			    strcmp(c->output[0], n->input[k]) == 0)
 				t[k] = onnx_attr(c, "value")->t;
 		}
-	switch (r->kind) {
-	case ONNX_RECIPE_CONV: {
-		int64_t kh = l->attrs.kernel[0], kw = l->attrs.kernel[1];
-		int64_t g = l->attrs.groups > 1 ? l->attrs.groups : 1;
-		int64_t ci = in->shape[2] / g, co = l->shape[2];
-		float *k = model_weights_tensor(w, i, 0);
+}
 
-		for (int64_t y = 0; y < kh; y++)
-			for (int64_t z = 0; z < kw; z++)
-				for (int64_t c = 0; c < ci; c++)
-					for (int64_t o = 0; o < co; o++)
-						k[((y * kw + z) * ci + c) * co + o] = onnx_tensor_float(
-							t[1], ((o * ci + c) * kh + y) * kw + z);
-		if (l->attrs.use_bias)
-			for (int64_t o = 0; o < co; o++)
-				model_weights_tensor(w, i, 1)[o] = onnx_tensor_float(t[2], o);
-		break;
-	}
-	case ONNX_RECIPE_DEPTHWISE:
-	case ONNX_RECIPE_SEPARABLE: {
-		int64_t kh = l->attrs.kernel[0], kw = l->attrs.kernel[1], c = in->shape[2];
-		int64_t m = r->kind == ONNX_RECIPE_DEPTHWISE ? l->shape[2] / c : 1;
-		float *k = model_weights_tensor(w, i, 0);
+/* The first `count` elements of float32 tensor t into weight tensor `k` of the layer. */
+static void fill_vector(const struct fill *f, int k, const Onnx__TensorProto *t, int64_t count)
+{
+	float *dst = model_weights_tensor(f->w, f->i, k);
 
-		for (int64_t y = 0; y < kh; y++)
-			for (int64_t z = 0; z < kw; z++)
-				for (int64_t ch = 0; ch < c; ch++)
-					for (int64_t j = 0; j < m; j++)
-						k[((y * kw + z) * c + ch) * m + j] = onnx_tensor_float(
-							t[1], ((ch * m + j) * kh + y) * kw + z);
-		if (r->kind == ONNX_RECIPE_DEPTHWISE) {
-			if (l->attrs.use_bias)
-				for (int64_t o = 0; o < c * m; o++)
-					model_weights_tensor(w, i, 1)[o] = onnx_tensor_float(t[2], o);
-			break;
-		}
-		{
-			/* The pointwise half: node2's W [F][C][1][1] and bias. */
-			const Onnx__NodeProto *p = r->node2;
-			const Onnx__TensorProto *pw = NULL, *pb = NULL;
-			int64_t f = l->shape[2];
-			float *pk = model_weights_tensor(w, i, 1);
+	for (int64_t o = 0; o < count; o++)
+		dst[o] = onnx_tensor_float(t, o);
+}
 
-			for (size_t j = 0; j < gp->n_initializer; j++) {
-				if (strcmp(gp->initializer[j]->name, p->input[1]) == 0)
-					pw = gp->initializer[j];
-				if (p->n_input > 2 && strcmp(gp->initializer[j]->name, p->input[2]) == 0)
-					pb = gp->initializer[j];
-			}
-			if (!pw || (l->attrs.use_bias && !pb))
-				return ep_error_set(err, EP_EINVAL, "layer '%s': the pointwise weights "
-						    "are not initializers", l->name);
+/* Conv2D: W [O][I/g][kh][kw] to the kernel [kh][kw][I/g][O]; the bias. */
+static int fill_conv(const struct onnx_import *imp, const struct fill *f, struct ep_error *err)
+{
+	const struct model_layer *l = f->l;
+	int64_t kh = l->attrs.kernel[0], kw = l->attrs.kernel[1];
+	int64_t g = l->attrs.groups > 1 ? l->attrs.groups : 1;
+	int64_t ci = f->in->shape[2] / g, co = l->shape[2];
+	float *k = model_weights_tensor(f->w, f->i, 0);
+
+	(void)imp;
+	(void)err;
+	for (int64_t y = 0; y < kh; y++)
+		for (int64_t z = 0; z < kw; z++)
+			for (int64_t c = 0; c < ci; c++)
+				for (int64_t o = 0; o < co; o++)
+					k[((y * kw + z) * ci + c) * co + o] = onnx_tensor_float(
+						f->t[1], ((o * ci + c) * kh + y) * kw + z);
+	if (l->attrs.use_bias)
+		fill_vector(f, 1, f->t[2], co);
+	return EP_OK;
+}
+
+/* A depthwise W [C*m][1][kh][kw] to the kernel [kh][kw][C][m] (tensor 0). */
+static void fill_depthwise_kernel(const struct fill *f, int64_t m)
+{
+	const struct model_layer *l = f->l;
+	int64_t kh = l->attrs.kernel[0], kw = l->attrs.kernel[1], c = f->in->shape[2];
+	float *k = model_weights_tensor(f->w, f->i, 0);
+
+	for (int64_t y = 0; y < kh; y++)
+		for (int64_t z = 0; z < kw; z++)
 			for (int64_t ch = 0; ch < c; ch++)
-				for (int64_t o = 0; o < f; o++)
-					pk[ch * f + o] = onnx_tensor_float(pw, o * c + ch);
-			if (l->attrs.use_bias)
-				for (int64_t o = 0; o < f; o++)
-					model_weights_tensor(w, i, 2)[o] = onnx_tensor_float(pb, o);
-		}
-		break;
+				for (int64_t j = 0; j < m; j++)
+					k[((y * kw + z) * c + ch) * m + j] = onnx_tensor_float(
+						f->t[1], ((ch * m + j) * kh + y) * kw + z);
+}
+
+/* DepthwiseConv2D: the kernel (multiplier m = output / input channels) and the bias. */
+static int fill_depthwise(const struct onnx_import *imp, const struct fill *f,
+			  struct ep_error *err)
+{
+	int64_t c = f->in->shape[2], m = f->l->shape[2] / c;
+
+	(void)imp;
+	(void)err;
+	fill_depthwise_kernel(f, m);
+	if (f->l->attrs.use_bias)
+		fill_vector(f, 1, f->t[2], c * m);
+	return EP_OK;
+}
+
+/* SeparableConv2D: the depthwise kernel from the recipe's node, the pointwise kernel
+ * [C][F] and bias from node2's W [F][C][1][1] and B (initializers). */
+static int fill_separable(const struct onnx_import *imp, const struct fill *f,
+			  struct ep_error *err)
+{
+	const Onnx__GraphProto *gp = imp->model->graph;
+	const Onnx__NodeProto *p = f->r->node2;
+	const Onnx__TensorProto *pw = NULL, *pb = NULL;
+	const struct model_layer *l = f->l;
+	int64_t c = f->in->shape[2], nf = l->shape[2];
+	float *pk = model_weights_tensor(f->w, f->i, 1);
+
+	fill_depthwise_kernel(f, 1);
+	for (size_t j = 0; j < gp->n_initializer; j++) {
+		if (strcmp(gp->initializer[j]->name, p->input[1]) == 0)
+			pw = gp->initializer[j];
+		if (p->n_input > 2 && strcmp(gp->initializer[j]->name, p->input[2]) == 0)
+			pb = gp->initializer[j];
 	}
-	case ONNX_RECIPE_DENSE: {
-		int64_t kin = in->shape[0], units = l->shape[0];
-		float *k = model_weights_tensor(w, i, 0);
+	if (!pw || (l->attrs.use_bias && !pb))
+		return ep_error_set(err, EP_EINVAL, "layer '%s': the pointwise weights are not "
+				    "initializers", l->name);
+	for (int64_t ch = 0; ch < c; ch++)
+		for (int64_t o = 0; o < nf; o++)
+			pk[ch * nf + o] = onnx_tensor_float(pw, o * c + ch);
+	if (l->attrs.use_bias)
+		fill_vector(f, 2, pb, nf);
+	return EP_OK;
+}
 
-		for (int64_t row = 0; row < kin; row++) {
-			/* Keras row (h, w, c) in H,W,C order; the file's row in C,H,W order when
-			 * a plain ONNX Flatten came before. */
-			int64_t src = row;
+/* Dense: B [K][N] (or [N][K] with transB) to the kernel [K][N], rows reordered from C,H,W to
+ * H,W,C when a plain ONNX Flatten came before; the bias. */
+static int fill_dense(const struct onnx_import *imp, const struct fill *f, struct ep_error *err)
+{
+	const struct onnx_import_recipe *r = f->r;
+	int64_t kin = f->in->shape[0], units = f->l->shape[0];
+	float *k = model_weights_tensor(f->w, f->i, 0);
 
-			if (r->chw_rows) {
-				int64_t c = row % r->chw[0], hw = row / r->chw[0];
+	(void)imp;
+	(void)err;
+	for (int64_t row = 0; row < kin; row++) {
+		/* Keras row (h, w, c) in H,W,C order; the file's row in C,H,W order when a plain
+		 * ONNX Flatten came before. */
+		int64_t src = row;
 
-				src = c * r->chw[1] * r->chw[2] + hw;
-			}
-			for (int64_t u = 0; u < units; u++)
-				k[row * units + u] = onnx_tensor_float(
-					t[1], r->trans_b ? u * kin + src : src * units + u);
+		if (r->chw_rows) {
+			int64_t c = row % r->chw[0], hw = row / r->chw[0];
+
+			src = c * r->chw[1] * r->chw[2] + hw;
 		}
-		if (l->attrs.use_bias)
-			for (int64_t u = 0; u < units; u++)
-				model_weights_tensor(w, i, 1)[u] = onnx_tensor_float(r->bias, u);
-		break;
+		for (int64_t u = 0; u < units; u++)
+			k[row * units + u] = onnx_tensor_float(
+				f->t[1], r->trans_b ? u * kin + src : src * units + u);
 	}
-	case ONNX_RECIPE_BATCH_NORM:
-	case ONNX_RECIPE_NORMALIZATION: {
-		int64_t c = l->shape[l->rank - 1];
-		float eps = onnx_attr_float(n, "epsilon", 1e-5f);
-		int k = 0;
+	if (f->l->attrs.use_bias)
+		fill_vector(f, 1, r->bias, units);
+	return EP_OK;
+}
 
-		if (r->kind == ONNX_RECIPE_NORMALIZATION) {
-			for (int64_t ch = 0; ch < c; ch++) {
-				model_weights_tensor(w, i, 0)[ch] = onnx_tensor_float(t[3], ch);
-				model_weights_tensor(w, i, 1)[ch] = onnx_tensor_float(t[4], ch) + eps;
-			}
-			model_weights_tensor(w, i, 2)[0] = 0.0f;
-			break;
-		}
-		if (l->attrs.scale)
-			for (int64_t ch = 0; ch < c; ch++)
-				model_weights_tensor(w, i, k)[ch] = onnx_tensor_float(t[1], ch);
-		k += l->attrs.scale;
-		if (l->attrs.center)
-			for (int64_t ch = 0; ch < c; ch++)
-				model_weights_tensor(w, i, k)[ch] = onnx_tensor_float(t[2], ch);
-		k += l->attrs.center;
-		for (int64_t ch = 0; ch < c; ch++) {
-			float v = onnx_tensor_float(t[4], ch);
+/* BatchNormalization: gamma and beta where the layer has them, the mean, and the variance
+ * (another epsilon than ours moves into it; ours leaves it exact). */
+static int fill_batch_norm(const struct onnx_import *imp, const struct fill *f,
+			   struct ep_error *err)
+{
+	const struct model_layer *l = f->l;
+	int64_t c = l->shape[l->rank - 1];
+	float eps = onnx_attr_float(f->r->node, "epsilon", 1e-5f);
+	int k = 0;
+	float *var;
 
-			/* Another epsilon moves into the variance; ours leaves it exact. */
-			model_weights_tensor(w, i, k)[ch] = onnx_tensor_float(t[3], ch);
-			model_weights_tensor(w, i, k + 1)[ch] =
-				eps == MODEL_BN_EPSILON ? v : v + (eps - MODEL_BN_EPSILON);
-		}
-		break;
-	}
-	default:
-		break;
+	(void)imp;
+	(void)err;
+	if (l->attrs.scale)
+		fill_vector(f, k++, f->t[1], c);
+	if (l->attrs.center)
+		fill_vector(f, k++, f->t[2], c);
+	fill_vector(f, k, f->t[3], c);
+	var = model_weights_tensor(f->w, f->i, k + 1);
+	for (int64_t ch = 0; ch < c; ch++) {
+		float v = onnx_tensor_float(f->t[4], ch);
+
+		var[ch] = eps == MODEL_BN_EPSILON ? v : v + (eps - MODEL_BN_EPSILON);
 	}
 	return EP_OK;
+}
+
+/* Normalization: the mean, the variance with the node's epsilon added, and the count 0. */
+static int fill_normalization(const struct onnx_import *imp, const struct fill *f,
+			      struct ep_error *err)
+{
+	int64_t c = f->l->shape[f->l->rank - 1];
+	float eps = onnx_attr_float(f->r->node, "epsilon", 1e-5f);
+	float *mean = model_weights_tensor(f->w, f->i, 0);
+	float *var = model_weights_tensor(f->w, f->i, 1);
+
+	(void)imp;
+	(void)err;
+	for (int64_t ch = 0; ch < c; ch++) {
+		mean[ch] = onnx_tensor_float(f->t[3], ch);
+		var[ch] = onnx_tensor_float(f->t[4], ch) + eps;
+	}
+	model_weights_tensor(f->w, f->i, 2)[0] = 0.0f;
+	return EP_OK;
+}
+
+/* The filler of each recipe kind; NULL: no weights. */
+static recipe_fill_fn *const recipe_fillers[] = {
+	[ONNX_RECIPE_CONV] = fill_conv,
+	[ONNX_RECIPE_DEPTHWISE] = fill_depthwise,
+	[ONNX_RECIPE_SEPARABLE] = fill_separable,
+	[ONNX_RECIPE_DENSE] = fill_dense,
+	[ONNX_RECIPE_BATCH_NORM] = fill_batch_norm,
+	[ONNX_RECIPE_NORMALIZATION] = fill_normalization,
+};
+
+/* Fill layer `i`'s tensors from its recipe (the tensors were checked while building). */
+static int fill_layer(const struct onnx_import *imp, struct model_weights *w, size_t i,
+		      struct ep_error *err)
+{
+	const struct onnx_import_recipe *r = &imp->recipes[i];
+	const struct model_layer *l = model_graph_layer(imp->graph, i);
+	struct fill f = { .w = w, .i = i, .l = l, .r = r };
+	recipe_fill_fn *fill = (size_t)r->kind < sizeof(recipe_fillers) / sizeof(*recipe_fillers)
+				       ? recipe_fillers[r->kind]
+				       : NULL;
+
+	if (!fill)
+		return EP_OK;
+	f.in = l->n_inputs ? model_graph_layer(imp->graph, (size_t)l->inputs[0]) : NULL;
+	node_constants(imp->model->graph, r->node, f.t);
+	return fill(imp, &f, err);
 }
 
 int model_onnx_load_weights(const char *path, const struct model_onnx_options *opt,
