@@ -9,6 +9,7 @@
 
 #include <gsl/gsl_rng.h>
 
+#include "ep_units.h"
 #include "ep_util.h"
 
 /* The published bandwidth model: B = log2(1 + GEOMETRIC_SNR / d^2) Mbit/s. */
@@ -490,5 +491,63 @@ int cluster_create(const struct cluster_spec *spec, gsl_rng *rng, struct cluster
 			c->latency_s[(size_t)i * (size_t)(c->n + 1) + (size_t)j] =
 				i == j ? 0.0 : spec->latency_s;
 	*out = c;
+	return EP_OK;
+}
+
+/* ---- the grammars of a cluster's values ---- */
+
+static int mem_item(const char *option, const char *list, const char *tok, double *v,
+		    struct ep_error *err)
+{
+	struct ep_error e;
+
+	if (ep_parse_bytes(tok, v, &e))
+		return ep_error_set(err, EP_EINVAL, "%s '%s': %s", option, list, e.msg);
+	if (!(*v > 0))
+		return ep_error_set(err, EP_EINVAL, "%s '%s': memory must be positive", option,
+				    list);
+	return EP_OK;
+}
+
+static int factor_item(const char *option, const char *list, const char *tok, double *v,
+		       struct ep_error *err)
+{
+	char *end;
+
+	*v = strtod(tok, &end);
+	if (end == tok || *end || !(*v > 0) || !(*v < 1e12))
+		return ep_error_set(err, EP_EINVAL, "%s '%s': '%s' is not a positive number",
+				    option, list, tok);
+	return EP_OK;
+}
+
+int cluster_mem_list_parse(const char *option, const char *s, double *out, int max, int *n,
+			   struct ep_error *err)
+{
+	return ep_list_parse(option, s, mem_item, out, max, n, err);
+}
+
+int cluster_speed_factor_list_parse(const char *option, const char *s, double *out, int max, int *n,
+				    struct ep_error *err)
+{
+	return ep_list_parse(option, s, factor_item, out, max, n, err);
+}
+
+int cluster_bw_range_parse(const char *option, const char *s, double *min_bps, double *max_bps,
+			   struct ep_error *err)
+{
+	char buf[128], *colon;
+	struct ep_error e;
+
+	if (strlen(s) >= sizeof(buf) || !(colon = strchr(strcpy(buf, s), ':')))
+		return ep_error_set(err, EP_EINVAL,
+				    "%s '%s': expected MIN:MAX, e.g. "
+				    "1Mbit:100Mbit",
+				    option, s);
+	*colon = '\0';
+	if (ep_parse_bitrate(buf, min_bps, &e) || ep_parse_bitrate(colon + 1, max_bps, &e))
+		return ep_error_set(err, EP_EINVAL, "%s: %s", option, e.msg);
+	if (!(*min_bps > 0) || *max_bps < *min_bps)
+		return ep_error_set(err, EP_EINVAL, "%s '%s': need 0 < MIN <= MAX", option, s);
 	return EP_OK;
 }

@@ -67,6 +67,21 @@ struct cluster_spec {
  * no compute, no latency. */
 struct cluster_spec cluster_spec_default(int n, double mem_bytes);
 
+/*
+ * The grammars of a cluster's values as users type them; `option` names the value in the
+ * messages ("--mem"). EP_EINVAL with a message naming the value.
+ * - cluster_mem_list_parse: "SIZE[,SIZE...]" (ep_units.h sizes, each > 0) into out[0 .. max),
+ *   *n of them (the spec's mem_bytes and mem_list);
+ * - cluster_speed_factor_list_parse: "F[,F...]", each 0 < F < 1e12 (speed_factor and its list);
+ * - cluster_bw_range_parse: "MIN:MAX" bit rates, 0 < MIN <= MAX (bw_min_bps, bw_max_bps).
+ */
+int cluster_mem_list_parse(const char *option, const char *s, double *out, int max, int *n,
+			   struct ep_error *err);
+int cluster_speed_factor_list_parse(const char *option, const char *s, double *out, int max, int *n,
+				    struct ep_error *err);
+int cluster_bw_range_parse(const char *option, const char *s, double *min_bps, double *max_bps,
+			   struct ep_error *err);
+
 struct cluster {
 	int n;
 	double *mem_bytes;   /* [n] */

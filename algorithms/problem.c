@@ -1,7 +1,9 @@
 #include "problem.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 const char *problem_compute_name(enum problem_compute c)
 {
@@ -84,6 +86,75 @@ const char *problem_metric_name(const struct problem_options *o)
 	if (o->count_compute && !o->count_dispatcher && !o->strict_memory)
 		return "feltin";
 	return "custom";
+}
+
+int problem_metric_parse(const char *option, const char *name, struct problem_options *o,
+			 struct ep_error *err)
+{
+	if (strcmp(name, "published") == 0)
+		*o = PROBLEM_OPTIONS_PUBLISHED;
+	else if (strcmp(name, "full") == 0)
+		*o = PROBLEM_OPTIONS_FULL;
+	else if (strcmp(name, "feltin") == 0)
+		*o = PROBLEM_OPTIONS_FELTIN;
+	else
+		return ep_error_set(err, EP_EINVAL, "%s '%s': expected published, full or feltin",
+				    option, name);
+	return EP_OK;
+}
+
+/* The three numbers of a codec profile from the right of buf (cut there): v[0] the ratio,
+ * v[1] and v[2] the encoding and decoding MB/s. */
+static int codec_numbers(const char *option, const char *text, char *buf, double v[3],
+			 struct ep_error *err)
+{
+	static const char *const what[3] = {"the ratio", "the encoding MB/s", "the decoding MB/s"};
+	char *colon[3], *end;
+
+	for (int i = 0; i < 3; i++) {
+		colon[i] = strrchr(buf, ':');
+		if (!colon[i] || colon[i] == buf)
+			return ep_error_set(err, EP_EINVAL,
+					    "%s '%s': expected "
+					    "SPEC:RATIO:ENC_MBPS:DEC_MBPS, e.g. lz4:2.5:800:2000",
+					    option, text);
+		*colon[i] = '\0';
+	}
+	/* colon[2] ends SPEC; the ratio, ENC and DEC follow colon[2], colon[1], colon[0] */
+	for (int i = 0; i < 3; i++) {
+		const char *s = colon[2 - i] + 1;
+
+		v[i] = strtod(s, &end);
+		if (end == s || *end || !(v[i] > 0) || !(v[i] < 1e12))
+			return ep_error_set(err, EP_EINVAL,
+					    "%s '%s': %s '%s' is not a positive "
+					    "number",
+					    option, text, what[i], s);
+	}
+	return EP_OK;
+}
+
+int problem_codec_parse(const char *option, const char *text, problem_codec_spec_fn spec_canon,
+			struct problem_codec *out, struct ep_error *err)
+{
+	struct problem_codec c = {.ratio = 0};
+	char buf[256];
+	double v[3];
+	struct ep_error e;
+
+	if (strlen(text) >= sizeof(buf))
+		return ep_error_set(err, EP_EINVAL, "%s '%.40s...': too long", option, text);
+	strcpy(buf, text);
+	EP_CHECK(codec_numbers(option, text, buf, v, err));
+	if (spec_canon && spec_canon(buf, c.spec, sizeof(c.spec), &e))
+		return ep_error_set(err, EP_EINVAL, "%s '%s': %s", option, text, e.msg);
+	if (!spec_canon)
+		snprintf(c.spec, sizeof(c.spec), "%s", buf);
+	c.ratio = v[0];
+	c.encode_s_per_byte = 1.0 / (v[1] * 1e6);
+	c.decode_s_per_byte = 1.0 / (v[2] * 1e6);
+	*out = c;
+	return EP_OK;
 }
 
 void problem_release(struct problem *p)

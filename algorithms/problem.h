@@ -31,6 +31,7 @@
 #define EDGEPIPE_PROBLEM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "cluster.h"
 #include "ep_error.h"
@@ -90,6 +91,23 @@ struct problem_options {
 /* The name of a metric: "published", "full" or "feltin" as the presets above (whatever
  * shared_nodes says), "custom" otherwise. */
 const char *problem_metric_name(const struct problem_options *o);
+/* The preset of a metric's name ("published", "full", "feltin") into *o, replacing it whole;
+ * EP_EINVAL naming `option` and the name otherwise. */
+int problem_metric_parse(const char *option, const char *name, struct problem_options *o,
+			 struct ep_error *err);
+
+/*
+ * A codec's costing as users type it, `option`'s value: SPEC:RATIO:ENC_MBPS:DEC_MBPS, the
+ * ratio and the encoding and decoding speeds (MB/s of raw bytes, as tests/bench_codec prints
+ * them) positive numbers below 1e12. SPEC may hold colons itself (zstd:3): the numbers are
+ * taken from the right. `spec_canon`, when not NULL, checks SPEC and gives its canonical form
+ * (the emulator's emu_codec_spec_canon: this layer does not know the codecs); without it SPEC
+ * is kept as given. *out is set only on success. EP_EINVAL naming `option` and the text.
+ */
+typedef int (*problem_codec_spec_fn)(const char *spec, char *out, size_t size,
+				     struct ep_error *err);
+int problem_codec_parse(const char *option, const char *text, problem_codec_spec_fn spec_canon,
+			struct problem_codec *out, struct ep_error *err);
 
 struct problem {
 	const struct model_profile *profile; /* borrowed */

@@ -3,6 +3,7 @@
  */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "workload.h"
 
@@ -85,4 +86,37 @@ double workload_retry_blind_s(const struct workload_terms *t, enum workload_arri
 	double turn = arrival == WORKLOAD_CLOSED ? window * t->busy_s : 0;
 
 	return fmax(30, 10 * fmax(t->round_trip_s, turn));
+}
+
+int workload_arrival_parse(const char *option, const char *s, double max_window, double max_rate,
+			   enum workload_arrival *kind, double *value, struct ep_error *err)
+{
+	const char *colon = strchr(s, ':');
+	char *end;
+	double v;
+
+	if (!colon)
+		goto bad;
+	v = strtod(colon + 1, &end);
+	if (end == colon + 1 || (*end && strcmp(end, "/s") != 0) || !isfinite(v) || v <= 0)
+		goto bad;
+	if (strncmp(s, "closed:", 7) == 0) {
+		if (v != floor(v) || v > max_window)
+			goto bad;
+		*kind = WORKLOAD_CLOSED;
+	} else if (strncmp(s, "poisson:", 8) == 0 || strncmp(s, "constant:", 9) == 0) {
+		if (v >= max_rate)
+			goto bad;
+		*kind = s[0] == 'p' ? WORKLOAD_POISSON : WORKLOAD_CONSTANT;
+	} else {
+		goto bad;
+	}
+	*value = v;
+	return EP_OK;
+bad:
+	return ep_error_set(err, EP_EINVAL,
+			    "%s '%s': expected closed:W (a whole number of "
+			    "requests in flight), poisson:RATE or constant:RATE (requests per "
+			    "second)",
+			    option, s);
 }

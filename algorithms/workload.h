@@ -31,6 +31,13 @@ enum workload_arrival {
 
 /* "closed", "poisson", "constant". */
 const char *workload_arrival_name(enum workload_arrival a);
+/*
+ * The workload as users type it, `option`'s value (named in the message): "closed:W" (a whole
+ * number of requests in flight, W <= max_window), "poisson:RATE" or "constant:RATE[/s]"
+ * (requests per second, RATE < max_rate): *kind and *value (W or RATE). EP_EINVAL naming it.
+ */
+int workload_arrival_parse(const char *option, const char *s, double max_window, double max_rate,
+			   enum workload_arrival *kind, double *value, struct ep_error *err);
 
 /* Which terms take time in a back end's model of the running pipeline. */
 struct workload_model {

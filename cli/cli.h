@@ -26,6 +26,8 @@ int cli_exit_code(int code);
 
 /* Print "edgepipe: <msg>" to stderr and return `status`. */
 int cli_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* As cli_fail, returning -1: an option parser's "bad value, said" (cli_instance_opts_parse). */
+int cli_opt_bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Parse --format's value; false (with a message printed) if unknown. */
 bool cli_parse_format(const char *s, enum cli_format *out);
@@ -40,14 +42,18 @@ void cli_csv_field(FILE *f, const char *s);
  * false. */
 bool cli_parse_int(const char *opt, const char *s, long min, long max, long *out);
 bool cli_parse_u64(const char *opt, const char *s, unsigned long long *out);
-/* "MIN:MAX" bit rates (--bw-range), 0 < MIN <= MAX. */
-bool cli_parse_bw_range(const char *s, double *min_bps, double *max_bps);
-/* --workload "closed:W", "poisson:RATE", "constant:RATE[/s]" with W <= max_window and
- * RATE < max_rate; false with the message printed. Shared by sim and emu (cli_run_opts). */
-bool cli_parse_workload(const char *s, double max_window, double max_rate,
-			enum workload_arrival *kind, double *value);
 /* A number in [min, max]. */
 bool cli_parse_double(const char *opt, const char *s, double min, double max, double *out);
+/*
+ * The value grammars live in the libraries that own them (cluster_mem_list_parse,
+ * workload_arrival_parse, problem_codec_parse, ep_parse_duration_in...), whose messages name
+ * the option: cli_parsed gives such a parser's code in the option parsers' convention, 1 for
+ * EP_OK, else -1 with the message printed (cli_fail).
+ */
+int cli_parsed(int rc, const struct ep_error *err);
+/* A duration option's value in [min_s, max_s] (ep_parse_duration_in); false with the message
+ * printed. */
+bool cli_parse_time(const char *opt, const char *s, double min_s, double max_s, double *out);
 
 /*
  * The options that describe an instance and the algorithm that plans it, shared by the
@@ -393,6 +399,35 @@ enum {
 	"                             expected run time / 10000)\n"                              \
 	"  --series                   also print the throughput series\n"
 
+/*
+ * The option loop of the commands that run a plan (sim, emu, compare; cli/run_opts.c). The
+ * command line is recorded (into command[command_size], when given), --scenario expanded,
+ * and every option offered to cli_instance_opts_parse, cli_run_opts_parse and then the
+ * command's `own` (as cli_instance_opts_parse: 1 taken, 0 not its option, -1 bad value, said);
+ * --help (`help_opt`) prints `usage` on stdout, any other option nobody takes on stderr. After
+ * the loop: no argument left, cli_instance_opts_finish, cli_run_opts_finish, then `check`
+ * (the checks between the command's options, NULL for none; false with the message printed).
+ * `ctx` is the command's, passed to own and check.
+ */
+struct cli_run_args {
+	const char *cmd;	   /* "sim": messages, the scenario */
+	const struct option *opts; /* the getopt_long table (cli_options_with_algos) */
+	int help_opt;
+	void (*usage)(FILE *f);
+	struct cli_instance_opts *inst;
+	struct cli_run_opts *run;
+	void *ctx;
+	int (*own)(void *ctx, int opt, const char *arg);
+	bool (*check)(const void *ctx);
+	char *command; /* NULL: not recorded */
+	size_t command_size;
+};
+
+/* cli_run_args_parse's "all parsed, run the command"; otherwise it gives the exit status. */
+#define CLI_GO_ON (-1)
+/* CLI_GO_ON, or the exit status: 0 after --help, 2 for bad input, 1 out of memory. */
+int cli_run_args_parse(const struct cli_run_args *a, int argc, char **argv);
+
 /* Set the limits and the back end's defaults. */
 void cli_run_opts_init(struct cli_run_opts *o, const struct cli_run_limits *lim);
 /* As cli_instance_opts_parse: 1 taken, 0 not a run option, -1 bad value (message printed). */
@@ -419,9 +454,6 @@ void cli_trial_setup(const struct cli_instance_opts *o, const struct instance *i
 		     const struct algo *a, struct trial_setup *t);
 void cli_run_opts_workload(const struct cli_run_opts *o, const struct timeline_fault *faults,
 			   int n_faults, struct trial_workload *w);
-/* A duration option's value (ep_parse_duration) in [min_s, max_s]; false with the message
- * ("OPT 'S': expected a time from MIN s to MAX s") printed. */
-bool cli_parse_time(const char *opt, const char *s, double min_s, double max_s, double *out);
 /* SIGINT and SIGTERM make a pipe readable (and SIGPIPE is ignored): its read end, for
  * emu_config.stop_fd, or -1 when no pipe can be made. cli_stop_signal: the signal caught, 0
  * before one. */

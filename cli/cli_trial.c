@@ -1,7 +1,7 @@
 /*
  * The command line's options as the library's trial (experiments/trial.h): the setup from the
- * instance options, the workload and timeline from the run options; a duration option; the
- * stop pipe. Shared by sim, emu and compare.
+ * instance options, the workload and timeline from the run options; the stop pipe. Shared by
+ * sim, emu and compare.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "ep_units.h"
 
 void cli_trial_setup(const struct cli_instance_opts *o, const struct instance *inst,
 		     const struct algo *a, struct trial_setup *t)
@@ -48,38 +47,6 @@ void cli_run_opts_workload(const struct cli_run_opts *o, const struct timeline_f
 		w->update_spec[i] = o->update_spec[i];
 		w->update_at_s[i] = o->update_at_s[i];
 	}
-}
-
-/* %g without the exponent's sign and leading zeros: 1e7, as the messages write it. */
-static const char *short_g(double v, char *buf, size_t size)
-{
-	char *e, *d;
-
-	snprintf(buf, size, "%g", v);
-	e = strchr(buf, 'e');
-	if (!e)
-		return buf;
-	d = e + 1;
-	if (*d == '+')
-		memmove(d, d + 1, strlen(d));
-	if (*d == '-')
-		d++;
-	while (d[0] == '0' && d[1])
-		memmove(d, d + 1, strlen(d));
-	return buf;
-}
-
-bool cli_parse_time(const char *opt, const char *s, double min_s, double max_s, double *out)
-{
-	struct ep_error err;
-	char mx[32];
-
-	if (ep_parse_duration(s, out, &err))
-		return cli_fail(2, "%s: %s", opt, err.msg) == 0;
-	if (!(*out >= min_s) || *out > max_s)
-		return cli_fail(2, "%s '%s': expected a time from %g s to %s s", opt, s, min_s,
-				short_g(max_s, mx, sizeof(mx))) == 0;
-	return true;
 }
 
 /* ---- SIGINT and SIGTERM make the stop pipe readable ---- */

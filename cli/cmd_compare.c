@@ -156,8 +156,12 @@ enum {
 };
 
 /* compare's own options: 1 taken, -1 bad (message printed), 0 not one of them. */
-static int parse_own(struct compare_cmd *c, int opt, const char *arg)
+static int parse_own(void *ctx, int opt, const char *arg)
 {
+	struct compare_cmd *c = ctx;
+	struct trial_emu_options *emu = &c->cc.emu;
+	bool ok = true;
+
 	switch (opt) {
 	case O_COMPUTE:
 		/* on = model, off = none; flops, profile:FILE: the planner's (cli.h) */
@@ -165,26 +169,28 @@ static int parse_own(struct compare_cmd *c, int opt, const char *arg)
 		    (!strcmp(arg, "flops") || !strncmp(arg, "profile:", 8)))
 			return cli_instance_opts_parse(&c->o, CLI_O_COMPUTE, arg);
 		if (cli_compute_mode(arg) < 0 || cli_compute_mode(arg) == CLI_COMPUTE_REAL)
-			return cli_fail(2, "--compute '%s': expected model or none (or on, off; "
-					"compare has no real compute: the simulator cannot run the "
-					"layers)", arg) ? -1 : 0;
-		c->cc.emu.compute_model = cli_compute_mode(arg) == CLI_COMPUTE_ON;
-		return 1;
+			return cli_opt_bad(
+				"--compute '%s': expected model or none (or on, off; "
+				"compare has no real compute: the simulator cannot run the "
+				"layers)",
+				arg);
+		emu->compute_model = cli_compute_mode(arg) == CLI_COMPUTE_ON;
+		break;
 	case O_DEPLOY:
-		return cli_parse_time("--deploy-timeout", arg, 0.01, 1e7,
-				      &c->cc.emu.cfg.deploy_timeout_s) ? 1 : -1;
-	case O_GIVEUP:
-		return cli_parse_time("--give-up", arg, 0.01, 1e7, &c->cc.emu.cfg.giveup_s) ? 1 : -1;
-	case O_PLOT: c->plot_path = arg; return 1;
-	case O_NO_EMU: c->cc.emulate = false; return 1;
-	case O_PROGRESS: c->progress = true; return 1;
+		ok = cli_parse_time("--deploy-timeout", arg, 0.01, 1e7, &emu->cfg.deploy_timeout_s);
+		break;
+	case O_GIVEUP: ok = cli_parse_time("--give-up", arg, 0.01, 1e7, &emu->cfg.giveup_s); break;
+	case O_PLOT: c->plot_path = arg; break;
+	case O_NO_EMU: c->cc.emulate = false; break;
+	case O_PROGRESS: c->progress = true; break;
 	case O_STATE_DIR:
 		if (!arg[0])
-			return cli_fail(2, "--state-dir '': expected a directory") ? -1 : 0;
-		c->cc.emu.cfg.state_dir = arg;
-		return 1;
+			return cli_opt_bad("--state-dir '': expected a directory");
+		emu->cfg.state_dir = arg;
+		break;
+	default: return 0;
 	}
-	return 0;
+	return ok ? 1 : -1;
 }
 
 static void init_cmd(struct compare_cmd *c, int argc, char **argv)
@@ -201,46 +207,47 @@ static void init_cmd(struct compare_cmd *c, int argc, char **argv)
 	cli_command_line(c->command, sizeof(c->command), argc, argv);
 }
 
-/* Parse argv; 0 to run, -1 done (--help), or the exit status. */
-static int parse_args(struct compare_cmd *c, int argc, char **argv, const struct option *opts)
+/* After the options: the checks between them. false with the message printed. */
+static bool check_opts(const void *ctx)
 {
+	const struct compare_cmd *c = ctx;
 	struct ep_error err;
-	int opt, k;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if ((k = cli_instance_opts_parse(&c->o, opt, optarg)) ||
-		    (k = cli_run_opts_parse(&c->r, opt, optarg)) || (k = parse_own(c, opt, optarg))) {
-			if (k < 0)
-				return 2;
-			continue;
-		}
-		if (opt == O_HELP) {
-			print_usage(stdout);
-			return -1;
-		}
-		print_usage(stderr);
-		return 2;
-	}
-	if (optind < argc)
-		return cli_fail(2, "compare: unexpected argument '%s'", argv[optind]);
-	if (!cli_instance_opts_finish(&c->o, "compare") || !cli_run_opts_finish(&c->r))
-		return 2;
 	if (strcmp(c->o.algo_name, "all") == 0)
-		return cli_fail(2, "--algo 'all': compare runs one algorithm's plan; name one");
+		return cli_fail(2, "--algo 'all': compare runs one algorithm's plan; name one") ==
+		       0;
 	if (c->o.spec.compute_profile)
-		return cli_fail(2, "--compute profile:%s: compare runs the FLOPs model (the "
+		return cli_fail(2,
+				"--compute profile:%s: compare runs the FLOPs model (the "
 				"emulator computes a measured profile only for real)",
-				c->o.spec.compute_profile);
+				c->o.spec.compute_profile) == 0;
 	if (c->o.codec.ratio > 0)
 		return cli_fail(2, "--codec-profile '%s': compare runs without a wire codec",
-				c->o.codec.spec);
+				c->o.codec.spec) == 0;
 	if (c->plot_path && compare_plot_check(c->plot_path, &err))
-		return cli_fail(2, "%s", err.msg);
+		return cli_fail(2, "%s", err.msg) == 0;
 	if (c->o.spec.cluster.n > EMU_NET_MAX_NODES && c->cc.emulate)
 		return cli_fail(2, "--nodes %d: the emulator runs at most %d nodes (or --no-emu)",
-				c->o.spec.cluster.n, EMU_NET_MAX_NODES);
-	return 0;
+				c->o.spec.cluster.n, EMU_NET_MAX_NODES) == 0;
+	return true;
+}
+
+/* The command line into c (cli_run_args_parse): CLI_GO_ON, or the exit status. */
+static int parse_args(struct compare_cmd *c, const struct option *opts, int argc, char **argv)
+{
+	const struct cli_run_args a = {
+		.cmd = "compare",
+		.opts = opts,
+		.help_opt = O_HELP,
+		.usage = print_usage,
+		.inst = &c->o,
+		.run = &c->r,
+		.ctx = c,
+		.own = parse_own,
+		.check = check_opts,
+	};
+
+	return cli_run_args_parse(&a, argc, argv);
 }
 
 int cmd_compare(int argc, char **argv)
@@ -278,12 +285,9 @@ int cmd_compare(int argc, char **argv)
 			sprintf(scenario_arg, "--scenario=%s", argv[1]);
 		argv = args;
 	}
-	if ((rc = cli_scenario_expand("compare", opts, &argc, &argv)) == 0)
-		rc = parse_args(c, argc, argv, opts);
-	if (rc == 0)
+	rc = parse_args(c, opts, argc, argv);
+	if (rc == CLI_GO_ON)
 		rc = run_compare(c);
-	else if (rc < 0)
-		rc = 0;
 	free(c);
 	free(opts);
 	free(args);

@@ -242,6 +242,9 @@ static bool parse_compute(struct emu_cmd *c, const char *arg)
 	if (cli_compute_mode(arg) >= 0) { /* on = model, off = none: cli.h */
 		c->compute_model = cli_compute_mode(arg) != CLI_COMPUTE_OFF;
 		c->cfg.real = cli_compute_mode(arg) == CLI_COMPUTE_REAL;
+		/* With real compute a speed factor is each node's CPU share, with or without a
+		 * profile (cli_instance_opts_finish). */
+		c->o.real_compute = c->cfg.real;
 		return true;
 	}
 	/* The planner's compute source, beside how the stages compute. */
@@ -254,20 +257,18 @@ static bool parse_compute(struct emu_cmd *c, const char *arg)
 /* --compress: the codec's canonical spec. false with the message printed. */
 static bool parse_compress(struct emu_cmd *c, const char *arg)
 {
-	struct emu_codec *codec;
 	struct ep_error e;
 
-	if (emu_codec_create(arg, &codec, &e) != EP_OK)
+	if (emu_codec_spec_canon(arg, c->codec, sizeof(c->codec), &e) != EP_OK)
 		return cli_fail(2, "--compress: %s", e.msg) == 0;
-	snprintf(c->codec, sizeof(c->codec), "%s", emu_codec_spec(codec));
 	c->cfg.codec = c->codec;
-	emu_codec_destroy(codec);
 	return true;
 }
 
 /* The emulator's own options: 1 taken, 0 not one of them, -1 a bad value (said). */
-static int parse_own(struct emu_cmd *c, int opt, const char *arg)
+static int parse_own(void *ctx, int opt, const char *arg)
 {
+	struct emu_cmd *c = ctx;
 	struct emu_config *cfg = &c->cfg;
 	bool ok = true;
 	long v = 0;
@@ -300,8 +301,9 @@ static int parse_own(struct emu_cmd *c, int opt, const char *arg)
 }
 
 /* After the options: the checks between them. false with the message printed. */
-static bool check_opts(const struct emu_cmd *c)
+static bool check_opts(const void *ctx)
 {
+	const struct emu_cmd *c = ctx;
 	const char *profile = c->o.spec.compute_profile;
 
 	if (profile && !c->cfg.real)
@@ -326,34 +328,24 @@ static bool check_opts(const struct emu_cmd *c)
 	return true;
 }
 
-/* Parse the command line into c: -1 to go on, else the exit status (0 after --help). */
+/* The command line into c (cli_run_args_parse): CLI_GO_ON, or the exit status. */
 static int parse_args(struct emu_cmd *c, const struct option *opts, int argc, char **argv)
 {
-	int opt, rc;
+	const struct cli_run_args a = {
+		.cmd = "emu",
+		.opts = opts,
+		.help_opt = O_HELP,
+		.usage = print_usage,
+		.inst = &c->o,
+		.run = &c->r,
+		.ctx = c,
+		.own = parse_own,
+		.check = check_opts,
+		.command = c->command,
+		.command_size = sizeof(c->command),
+	};
 
-	cli_command_line(c->command, sizeof(c->command), argc, argv);
-	optind = 1;
-	if ((rc = cli_scenario_expand("emu", opts, &argc, &argv)) != 0)
-		return rc;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if ((rc = cli_instance_opts_parse(&c->o, opt, optarg)) == 0 &&
-		    (rc = cli_run_opts_parse(&c->r, opt, optarg)) == 0)
-			rc = parse_own(c, opt, optarg);
-		if (rc == 1)
-			continue;
-		if (rc == -1)
-			return 2;
-		print_usage(opt == O_HELP ? stdout : stderr);
-		return opt == O_HELP ? 0 : 2;
-	}
-	if (optind < argc)
-		return cli_fail(2, "emu: unexpected argument '%s'", argv[optind]);
-	/* With real compute a speed factor is each node's CPU share, with or without a profile. */
-	c->o.real_compute = c->cfg.real;
-	if (!cli_instance_opts_finish(&c->o, "emu") || !cli_run_opts_finish(&c->r) ||
-	    !check_opts(c))
-		return 2;
-	return -1;
+	return cli_run_args_parse(&a, argc, argv);
 }
 
 int cmd_emu(int argc, char **argv)
@@ -385,7 +377,7 @@ int cli_emu_run(int argc, char **argv, const struct emu_remote *remote,
 	c->given = given;
 	c->compute_model = true;
 	rc = parse_args(c, opts, argc, argv);
-	if (rc < 0)
+	if (rc == CLI_GO_ON)
 		rc = run_emu(c);
 	free(c);
 	free(opts);

@@ -203,8 +203,9 @@ static const struct option sim_options[] = {
 };
 
 /* The simulator's own options: 1 taken, 0 not one of them, -1 a bad value (said). */
-static int parse_own(struct sim_cmd *c, int opt, const char *arg)
+static int parse_own(void *ctx, int opt, const char *arg)
 {
+	struct sim_cmd *c = ctx;
 	struct trial_sim_options *so = &c->so;
 	bool ok = true;
 
@@ -234,8 +235,9 @@ static int parse_own(struct sim_cmd *c, int opt, const char *arg)
 }
 
 /* After the options: the checks between them. false with the message printed. */
-static bool check_opts(const struct sim_cmd *c)
+static bool check_opts(const void *ctx)
 {
+	const struct sim_cmd *c = ctx;
 	const struct instance_spec *spec = &c->o.spec;
 
 	if (c->r.have_retry && c->r.retry_timeout_s > SIM_RETRY_TIMEOUT_MAX_S)
@@ -253,31 +255,24 @@ static bool check_opts(const struct sim_cmd *c)
 	return true;
 }
 
-/* Parse the command line into c: -1 to go on, else the exit status (0 after --help). */
+/* The command line into c (cli_run_args_parse): CLI_GO_ON, or the exit status. */
 static int parse_args(struct sim_cmd *c, const struct option *opts, int argc, char **argv)
 {
-	int opt, rc;
+	const struct cli_run_args a = {
+		.cmd = "sim",
+		.opts = opts,
+		.help_opt = O_HELP,
+		.usage = print_usage,
+		.inst = &c->o,
+		.run = &c->r,
+		.ctx = c,
+		.own = parse_own,
+		.check = check_opts,
+		.command = c->command,
+		.command_size = sizeof(c->command),
+	};
 
-	cli_command_line(c->command, sizeof(c->command), argc, argv);
-	if ((rc = cli_scenario_expand("sim", opts, &argc, &argv)) != 0)
-		return rc;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if ((rc = cli_instance_opts_parse(&c->o, opt, optarg)) == 0 &&
-		    (rc = cli_run_opts_parse(&c->r, opt, optarg)) == 0)
-			rc = parse_own(c, opt, optarg);
-		if (rc == 1)
-			continue;
-		if (rc == -1)
-			return 2;
-		print_usage(opt == O_HELP ? stdout : stderr);
-		return opt == O_HELP ? 0 : 2;
-	}
-	if (optind < argc)
-		return cli_fail(2, "sim: unexpected argument '%s'", argv[optind]);
-	if (!cli_instance_opts_finish(&c->o, "sim") || !cli_run_opts_finish(&c->r) ||
-	    !check_opts(c))
-		return 2;
-	return -1;
+	return cli_run_args_parse(&a, argc, argv);
 }
 
 int cmd_sim(int argc, char **argv)
@@ -304,7 +299,7 @@ int cmd_sim(int argc, char **argv)
 		.heartbeat_timeout_s = d.heartbeat_timeout_s, .max_updates = MAX_UPDATES,
 		.duration = true, .db = true });
 	rc = parse_args(c, opts, argc, argv);
-	if (rc < 0)
+	if (rc == CLI_GO_ON)
 		rc = run_sim(c);
 	free(c);
 	free(opts);

@@ -22,61 +22,6 @@ void cli_instance_opts_init(struct cli_instance_opts *o)
 	o->algo_name = "seifer";
 }
 
-/* One element `tok` of a list option's argument `list` into *v; false with the message
- * (naming the list) printed. */
-typedef bool (*list_item_fn)(const char *list, const char *tok, double *v);
-
-static bool mem_item(const char *list, const char *tok, double *v)
-{
-	struct ep_error err;
-
-	if (ep_parse_bytes(tok, v, &err))
-		return cli_fail(2, "--mem '%s': %s", list, err.msg) == 0;
-	if (!(*v > 0))
-		return cli_fail(2, "--mem '%s': memory must be positive", list) == 0;
-	return true;
-}
-
-static bool factor_item(const char *list, const char *tok, double *v)
-{
-	char *end;
-
-	*v = strtod(tok, &end);
-	if (end == tok || *end || !(*v > 0) || !(*v < 1e12))
-		return cli_fail(2, "--speed-factor '%s': '%s' is not a positive number", list,
-				tok) == 0;
-	return true;
-}
-
-/* The comma-separated values of option `opt` (--mem, --speed-factor) into out[0 ..
- * CLI_INSTANCE_MAX_MEM): their number (at least 1), or 0 with the message printed. An empty
- * element is refused ("1,,2" is not two values). */
-static int parse_list(const char *opt, const char *s, list_item_fn item, double *out)
-{
-	char buf[8192], *tok, *save;
-	int n = 0;
-	struct ep_error err;
-
-	if (strlen(s) >= sizeof(buf)) {
-		cli_fail(2, "%s: list too long", opt);
-		return 0;
-	}
-	if (ep_list_check(opt, s, &err)) {
-		cli_fail(2, "%s", err.msg);
-		return 0;
-	}
-	strcpy(buf, s);
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (n == CLI_INSTANCE_MAX_MEM) {
-			cli_fail(2, "%s: more than %d values", opt, CLI_INSTANCE_MAX_MEM);
-			return 0;
-		}
-		if (!item(s, tok, &out[n++]))
-			return 0;
-	}
-	return n;
-}
-
 /* A name from one of the libraries' lists (`from_name` returns -1 for none): its value, or -1
  * with "OPT 'ARG': expected EXPECTED" printed. */
 static int parse_name(const char *opt, const char *arg, int (*from_name)(const char *),
@@ -89,63 +34,15 @@ static int parse_name(const char *opt, const char *arg, int (*from_name)(const c
 	return v;
 }
 
-/* A quantity with units (ep_units.h's parsers): false with "OPT: what is wrong" printed. */
-static bool parse_units(const char *opt, const char *arg,
-			int (*parse)(const char *, double *, struct ep_error *), double *out)
+/* A quantity with units (ep_units.h's parsers): 1, or -1 with "OPT: what is wrong" printed. */
+static int parse_units(const char *opt, const char *arg,
+		       int (*parse)(const char *, double *, struct ep_error *), double *out)
 {
 	struct ep_error err;
 
 	if (parse(arg, out, &err))
-		return cli_fail(2, "%s: %s", opt, err.msg) == 0;
-	return true;
-}
-
-/* SPEC:RATIO:ENC_MBPS:DEC_MBPS, SPEC in emu_codec.h's grammar (it may hold colons itself:
- * zstd:3), so the three numbers are taken from the right. */
-static bool parse_codec_profile(struct cli_instance_opts *c, const char *arg)
-{
-	char buf[256], *colon[3], *end;
-	double v[3];
-	struct emu_codec *codec = NULL;
-	struct ep_error err;
-
-	if (strlen(arg) >= sizeof(buf)) {
-		cli_fail(2, "--codec-profile '%.40s...': too long", arg);
-		return false;
-	}
-	strcpy(buf, arg);
-	for (int i = 0; i < 3; i++) {
-		colon[i] = strrchr(buf, ':');
-		if (!colon[i] || colon[i] == buf) {
-			cli_fail(2, "--codec-profile '%s': expected SPEC:RATIO:ENC_MBPS:DEC_MBPS, "
-				 "e.g. lz4:2.5:800:2000", arg);
-			return false;
-		}
-		*colon[i] = '\0';
-	}
-	/* colon[2] ends SPEC; the ratio, ENC and DEC follow colon[2], colon[1], colon[0] */
-	for (int i = 0; i < 3; i++) {
-		const char *s = colon[2 - i] + 1;
-
-		v[i] = strtod(s, &end);
-		if (end == s || *end || !(v[i] > 0) || !(v[i] < 1e12)) {
-			cli_fail(2, "--codec-profile '%s': %s '%s' is not a positive number", arg,
-				 i == 0 ? "the ratio" : i == 1 ? "the encoding MB/s"
-							 : "the decoding MB/s", s);
-			return false;
-		}
-	}
-	if (emu_codec_create(buf, &codec, &err)) {
-		cli_fail(2, "--codec-profile '%s': %s", arg, err.msg);
-		return false;
-	}
-	memset(&c->codec, 0, sizeof(c->codec));
-	snprintf(c->codec.spec, sizeof(c->codec.spec), "%s", emu_codec_spec(codec));
-	emu_codec_destroy(codec);
-	c->codec.ratio = v[0];
-	c->codec.encode_s_per_byte = 1.0 / (v[1] * 1e6);
-	c->codec.decode_s_per_byte = 1.0 / (v[2] * 1e6);
-	return true;
+		return cli_opt_bad("%s: %s", opt, err.msg);
+	return 1;
 }
 
 int cli_compute_mode(const char *arg)
@@ -191,124 +88,140 @@ int cli_algo_option_parse(struct algo_options *o, int opt, const char *arg)
 	return 1;
 }
 
-int cli_instance_opts_parse(struct cli_instance_opts *c, int opt, const char *arg)
+/* The cluster's options (and --compute's planner source): as cli_instance_opts_parse. */
+static int parse_cluster(struct cli_instance_opts *c, int opt, const char *arg)
 {
+	struct cluster_spec *cl = &c->spec.cluster;
 	struct ep_error err;
 	long v = 0;
-	int n;
+	int n = 0;
 
 	switch (opt) {
-	case CLI_O_MODEL: c->spec.model = arg; break;
 	case CLI_O_NODES:
 		if (!cli_parse_int("--nodes", arg, 1, CLUSTER_MAX_NODES, &v))
 			return -1;
-		c->spec.cluster.n = (int)v;
+		cl->n = (int)v;
 		c->have_nodes = true;
-		break;
+		return 1;
 	case CLI_O_MEM:
-		if (!(n = parse_list("--mem", arg, mem_item, c->mem_list)))
-			return -1;
-		c->spec.cluster.mem_bytes = c->mem_list[0];
-		c->spec.cluster.mem_list = n > 1 ? c->mem_list : NULL;
-		c->spec.cluster.n_mem_list = n > 1 ? n : 0;
+		if (cluster_mem_list_parse("--mem", arg, c->mem_list, CLI_INSTANCE_MAX_MEM, &n,
+					   &err))
+			return cli_parsed(EP_EINVAL, &err);
+		cl->mem_bytes = c->mem_list[0];
+		cl->mem_list = n > 1 ? c->mem_list : NULL;
+		cl->n_mem_list = n > 1 ? n : 0;
 		c->have_mem = true;
-		break;
+		return 1;
 	case CLI_O_CLUSTER:
 		if ((v = parse_name("--cluster", arg, cluster_kind_from_name,
 				    "geometric, uniform, classes or file")) < 0)
 			return -1;
-		c->spec.cluster.kind = (enum cluster_kind)v;
-		break;
-	case CLI_O_CLUSTER_FILE: c->spec.cluster.path = arg; break;
+		cl->kind = (enum cluster_kind)v;
+		return 1;
+	case CLI_O_CLUSTER_FILE: cl->path = arg; return 1;
 	case CLI_O_DISPATCHER_BW:
-		if (ep_parse_bitrate(arg, &c->spec.cluster.dispatcher_bw_bps, &err) ||
-		    !(c->spec.cluster.dispatcher_bw_bps > 0)) {
-			cli_fail(2, "--dispatcher-bw '%s': expected a positive rate, e.g. 1Gbit", arg);
-			return -1;
-		}
-		break;
+		if (ep_parse_bitrate(arg, &cl->dispatcher_bw_bps, &err) ||
+		    !(cl->dispatcher_bw_bps > 0))
+			return cli_opt_bad("--dispatcher-bw '%s': expected a positive rate, e.g. "
+					   "1Gbit",
+					   arg);
+		return 1;
 	case CLI_O_BW_RANGE:
-		if (!cli_parse_bw_range(arg, &c->spec.cluster.bw_min_bps, &c->spec.cluster.bw_max_bps))
-			return -1;
-		break;
+		return cli_parsed(cluster_bw_range_parse("--bw-range", arg, &cl->bw_min_bps,
+							 &cl->bw_max_bps, &err),
+				  &err);
 	case CLI_O_LINK_CLASSES:
 		if (!cli_parse_int("--link-classes", arg, 1, 1000, &v))
 			return -1;
-		c->spec.cluster.classes = (int)v;
-		break;
-	case CLI_O_LATENCY:
-		if (!parse_units("--latency", arg, ep_parse_duration, &c->spec.cluster.latency_s))
-			return -1;
-		break;
+		cl->classes = (int)v;
+		return 1;
+	case CLI_O_LATENCY: return parse_units("--latency", arg, ep_parse_duration, &cl->latency_s);
 	case CLI_O_SPEED:
-		if (!parse_units("--speed", arg, ep_parse_flops, &c->spec.cluster.speed_flops))
+		if (parse_units("--speed", arg, ep_parse_flops, &cl->speed_flops) < 0)
 			return -1;
 		c->have_speed = true;
-		break;
+		return 1;
 	case CLI_O_COMPUTE: return parse_compute(c, arg);
 	case CLI_O_SPEED_FACTOR:
-		if (!(n = parse_list("--speed-factor", arg, factor_item, c->speed_factors)))
-			return -1;
-		c->spec.cluster.speed_factor = c->speed_factors[0];
-		c->spec.cluster.speed_factor_list = n > 1 ? c->speed_factors : NULL;
-		c->spec.cluster.n_speed_factor_list = n > 1 ? n : 0;
+		if (cluster_speed_factor_list_parse("--speed-factor", arg, c->speed_factors,
+						    CLI_INSTANCE_MAX_MEM, &n, &err))
+			return cli_parsed(EP_EINVAL, &err);
+		cl->speed_factor = c->speed_factors[0];
+		cl->speed_factor_list = n > 1 ? c->speed_factors : NULL;
+		cl->n_speed_factor_list = n > 1 ? n : 0;
 		c->have_speed_factor = true;
-		break;
-	case CLI_O_SEED: {
-		unsigned long long s;
-
-		if (!cli_parse_u64("--seed", arg, &s))
-			return -1;
-		c->spec.seed = s;
-		break;
+		return 1;
 	}
+	return 0;
+}
+
+/* The model's, the algorithm's and the cost's options: as cli_instance_opts_parse. */
+static int parse_problem(struct cli_instance_opts *c, int opt, const char *arg)
+{
+	struct ep_error err;
+	unsigned long long seed;
+	long v = 0;
+
+	switch (opt) {
+	case CLI_O_MODEL: c->spec.model = arg; return 1;
+	case CLI_O_SEED:
+		if (!cli_parse_u64("--seed", arg, &seed))
+			return -1;
+		c->spec.seed = seed;
+		return 1;
 	case CLI_O_TRIAL:
 		if (!cli_parse_int("--trial", arg, 0, 100000000, &v))
 			return -1;
 		c->spec.trial = (int)v;
-		break;
-	case CLI_O_ALGO: c->algo_name = arg; break;
+		return 1;
+	case CLI_O_ALGO: c->algo_name = arg; return 1;
 	case CLI_O_VARIANT:
 		if ((v = parse_name("--variant", arg, algo_variant_from_name,
 				    "corrected or published")) < 0)
 			return -1;
 		c->algo.variant = (enum algo_variant)v;
-		break;
-	case CLI_O_ACCOUNTING: c->accounting = arg; break;
-	case CLI_O_CUTS: c->cuts = arg; break;
+		return 1;
+	case CLI_O_ACCOUNTING: c->accounting = arg; return 1;
+	case CLI_O_CUTS: c->cuts = arg; return 1;
 	case CLI_O_DTYPE:
 		if ((v = parse_name("--dtype", arg, model_dtype_from_name,
 				    "float32, float16, int8 or float64")) < 0)
 			return -1;
 		c->spec.profile.dtype = (enum model_dtype)v;
-		break;
+		return 1;
 	case CLI_O_COMPRESSION:
 		if (!cli_parse_double("--compression", arg, 1, 1e12, &c->spec.profile.compression))
 			return -1;
-		break;
-	case CLI_O_METRIC: c->metric = arg; break;
-	case CLI_O_PARALLEL: c->parallel = true; break;
+		return 1;
+	case CLI_O_METRIC: c->metric = arg; return 1;
+	case CLI_O_PARALLEL: c->parallel = true; return 1;
 	case CLI_O_CODEC_PROFILE:
-		if (!parse_codec_profile(c, arg))
-			return -1;
-		break;
+		return cli_parsed(problem_codec_parse("--codec-profile", arg, emu_codec_spec_canon,
+						      &c->codec, &err),
+				  &err);
 	case CLI_O_DEVICE:
-		if (power_model_parse(arg, &c->power, &err)) {
-			cli_fail(2, "--device: %s", err.msg);
-			return -1;
-		}
+		if (power_model_parse(arg, &c->power, &err))
+			return cli_opt_bad("--device: %s", err.msg);
 		c->have_power = true;
-		break;
-	case CLI_O_SCENARIO:
-		/* applied before the options by cli_scenario_expand */
-		if (!cli_scenario_path()) {
-			cli_fail(2, "--scenario '%s': this command does not read scenarios", arg);
-			return -1;
-		}
-		break;
-	default: return cli_algo_option_parse(&c->algo, opt, arg);
+		return 1;
 	}
-	return 1;
+	return 0;
+}
+
+int cli_instance_opts_parse(struct cli_instance_opts *c, int opt, const char *arg)
+{
+	int rc;
+
+	if (opt == CLI_O_SCENARIO) {
+		/* applied before the options by cli_scenario_expand */
+		if (!cli_scenario_path())
+			return cli_opt_bad("--scenario '%s': this command does not read scenarios",
+					   arg);
+		return 1;
+	}
+	if ((rc = parse_cluster(c, opt, arg)) || (rc = parse_problem(c, opt, arg)))
+		return rc;
+	return cli_algo_option_parse(&c->algo, opt, arg);
 }
 
 bool cli_compute_check(const struct cli_instance_opts *c)
@@ -329,6 +242,7 @@ bool cli_compute_check(const struct cli_instance_opts *c)
 
 bool cli_instance_opts_finish(struct cli_instance_opts *c, const char *cmd)
 {
+	struct ep_error err;
 	long v = 0;
 
 	if (!c->spec.model || !c->have_mem) {
@@ -359,16 +273,8 @@ bool cli_instance_opts_finish(struct cli_instance_opts *c, const char *cmd)
 		return false;
 	if (c->cuts)
 		c->spec.profile.cuts = (enum model_cut_rule)v;
-	if (c->metric && strcmp(c->metric, "published") == 0) {
-		c->spec.problem = PROBLEM_OPTIONS_PUBLISHED;
-	} else if (c->metric && strcmp(c->metric, "full") == 0) {
-		c->spec.problem = PROBLEM_OPTIONS_FULL;
-	} else if (c->metric && strcmp(c->metric, "feltin") == 0) {
-		c->spec.problem = PROBLEM_OPTIONS_FELTIN;
-	} else if (c->metric) {
-		cli_fail(2, "--metric '%s': expected published, full or feltin", c->metric);
-		return false;
-	}
+	if (c->metric && problem_metric_parse("--metric", c->metric, &c->spec.problem, &err))
+		return cli_fail(2, "%s", err.msg) == 0;
 	if (c->parallel && (strcmp(cmd, "sim") == 0 || strcmp(cmd, "emu") == 0)) {
 		cli_fail(2, "--parallel: 'edgepipe %s' runs plans with one stage per node only", cmd);
 		return false;

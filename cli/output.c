@@ -15,19 +15,35 @@ int cli_exit_code(int code)
 	return code == EP_EINVAL || code == EP_ENOTFOUND ? 2 : 1;
 }
 
-int cli_fail(int status, const char *fmt, ...)
+static void say(const char *fmt, va_list ap)
 {
 	const char *where = cli_scenario_where();
-	va_list ap;
 
 	fputs("edgepipe: ", stderr);
 	if (where) /* the option being parsed came from --scenario's file */
 		fprintf(stderr, "%s: ", where);
-	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
-	va_end(ap);
 	fputc('\n', stderr);
+}
+
+int cli_fail(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say(fmt, ap);
+	va_end(ap);
 	return status;
+}
+
+int cli_opt_bad(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say(fmt, ap);
+	va_end(ap);
+	return -1;
 }
 
 bool cli_parse_format(const char *s, enum cli_format *out)
@@ -57,6 +73,21 @@ void cli_command_line(char *buf, size_t size, int argc, char **argv)
 void cli_csv_field(FILE *f, const char *s)
 {
 	ep_csv_field(f, s);
+}
+
+int cli_parsed(int rc, const struct ep_error *err)
+{
+	if (rc == EP_OK)
+		return 1;
+	cli_fail(2, "%s", err->msg);
+	return -1;
+}
+
+bool cli_parse_time(const char *opt, const char *s, double min_s, double max_s, double *out)
+{
+	struct ep_error err;
+
+	return cli_parsed(ep_parse_duration_in(opt, s, min_s, max_s, out, &err), &err) > 0;
 }
 
 bool cli_parse_int(const char *opt, const char *s, long min, long max, long *out)
@@ -98,56 +129,4 @@ bool cli_parse_double(const char *opt, const char *s, double min, double max, do
 		return false;
 	}
 	return true;
-}
-
-bool cli_parse_bw_range(const char *s, double *min_bps, double *max_bps)
-{
-	char buf[128], *colon;
-	struct ep_error err;
-
-	if (strlen(s) >= sizeof(buf) || !(colon = strchr(strcpy(buf, s), ':'))) {
-		cli_fail(2, "--bw-range '%s': expected MIN:MAX, e.g. 1Mbit:100Mbit", s);
-		return false;
-	}
-	*colon = '\0';
-	if (ep_parse_bitrate(buf, min_bps, &err) || ep_parse_bitrate(colon + 1, max_bps, &err)) {
-		cli_fail(2, "--bw-range: %s", err.msg);
-		return false;
-	}
-	if (!(*min_bps > 0) || *max_bps < *min_bps) {
-		cli_fail(2, "--bw-range '%s': need 0 < MIN <= MAX", s);
-		return false;
-	}
-	return true;
-}
-
-bool cli_parse_workload(const char *s, double max_window, double max_rate,
-			enum workload_arrival *kind, double *value)
-{
-	const char *colon = strchr(s, ':');
-	char *end;
-	double v;
-
-	if (!colon)
-		goto bad;
-	v = strtod(colon + 1, &end);
-	if (end == colon + 1 || (*end && strcmp(end, "/s") != 0) || !isfinite(v) || v <= 0)
-		goto bad;
-	if (strncmp(s, "closed:", 7) == 0) {
-		if (v != floor(v) || v > max_window)
-			goto bad;
-		*kind = WORKLOAD_CLOSED;
-	} else if (strncmp(s, "poisson:", 8) == 0 || strncmp(s, "constant:", 9) == 0) {
-		if (v >= max_rate)
-			goto bad;
-		*kind = s[0] == 'p' ? WORKLOAD_POISSON : WORKLOAD_CONSTANT;
-	} else {
-		goto bad;
-	}
-	*value = v;
-	return true;
-bad:
-	cli_fail(2, "--workload '%s': expected closed:W (a whole number of requests in flight), "
-		 "poisson:RATE or constant:RATE (requests per second)", s);
-	return false;
 }

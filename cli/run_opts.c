@@ -3,6 +3,7 @@
  * timeline, detection, output.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <libgen.h>
 #include <math.h>
 #include <stdio.h>
@@ -25,131 +26,165 @@ void cli_run_opts_init(struct cli_run_opts *o, const struct cli_run_limits *lim)
 	o->heartbeat_timeout_s = lim->heartbeat_timeout_s;
 }
 
-static bool parse_time(const struct cli_run_opts *o, const char *opt, const char *s,
-		       double min_s, double *out)
+/* A duration option's value in [min_s, the back end's longest time]: 1, or -1 said. */
+static int parse_time(const struct cli_run_opts *o, const char *opt, const char *s, double min_s,
+		      double *out)
 {
-	struct ep_error err;
-
-	if (ep_parse_duration(s, out, &err))
-		return cli_fail(2, "%s: %s", opt, err.msg) == 0;
-	if (!(*out >= min_s) || *out > o->lim.max_time_s)
-		return cli_fail(2, "%s '%s': expected a time from %g s to %g s", opt, s, min_s,
-				o->lim.max_time_s) == 0;
-	return true;
+	if (!cli_parse_time(opt, s, min_s, o->lim.max_time_s, out))
+		return -1;
+	return 1;
 }
 
-/* "resnet101 at 40s" */
-static bool parse_update(struct cli_run_opts *o, const char *s)
+/* "resnet101 at 40s": 1, or -1 said. */
+static int parse_update(struct cli_run_opts *o, const char *s)
 {
 	char when[64];
 	int used = 0, i = o->n_updates;
 
 	if (i == o->lim.max_updates)
-		return cli_fail(2, "--update '%s': more than %d update%s ('edgepipe %s')", s,
-				o->lim.max_updates, o->lim.max_updates == 1 ? "" : "s",
-				o->lim.cmd) == 0;
+		return cli_opt_bad("--update '%s': more than %d update%s ('edgepipe %s')", s,
+				   o->lim.max_updates, o->lim.max_updates == 1 ? "" : "s",
+				   o->lim.cmd);
 	if (sscanf(s, " %1023s at %63s %n", o->update_model[i], when, &used) != 2 ||
 	    s[used] != '\0')
-		return cli_fail(2, "--update '%s': expected \"MODEL at TIME\", e.g. \"resnet101 at "
-				"40s\"", s) == 0;
-	if (!parse_time(o, "--update", when, 0, &o->update_at_s[i]))
-		return false;
+		return cli_opt_bad("--update '%s': expected \"MODEL at TIME\", e.g. \"resnet101 at "
+				   "40s\"",
+				   s);
+	if (parse_time(o, "--update", when, 0, &o->update_at_s[i]) < 0)
+		return -1;
 	snprintf(o->update_spec[i], sizeof(o->update_spec[i]), "%s", s);
 	o->n_updates++;
-	return true;
+	return 1;
 }
 
-int cli_run_opts_parse(struct cli_run_opts *o, int opt, const char *arg)
+/* --fault SPEC or --fail SPEC, kept for cli_run_opts_timeline with where it was written. */
+static int add_fault(struct cli_run_opts *o, int opt, const char *arg)
+{
+	const char *name = opt == CLI_O_FAIL ? "--fail" : "--fault";
+	int i = o->n_fault_specs;
+
+	if (i == CLI_RUN_MAX_FAULTS)
+		return cli_opt_bad("%s: more than %d faults (use --faults FILE)", name,
+				   CLI_RUN_MAX_FAULTS);
+	o->fault_where[i] = cli_scenario_where();
+	o->fault_fail[i] = opt == CLI_O_FAIL;
+	o->fault_opt[i] = o->fault_where[i] ? o->fault_where[i] : name;
+	o->fault_spec[i] = arg;
+	o->n_fault_specs++;
+	return 1;
+}
+
+/* The workload's options: as cli_run_opts_parse. */
+static int parse_workload(struct cli_run_opts *o, int opt, const char *arg)
 {
 	const struct cli_run_limits *lim = &o->lim;
+	struct ep_error err;
+	double x;
 	long v;
 
 	switch (opt) {
-	case CLI_O_WORKLOAD: {
-		double x;
-
-		if (!cli_parse_workload(arg, lim->max_window, lim->max_rate, &o->arrival, &x))
-			return -1;
+	case CLI_O_WORKLOAD:
+		if (workload_arrival_parse("--workload", arg, lim->max_window, lim->max_rate,
+					   &o->arrival, &x, &err))
+			return cli_parsed(EP_EINVAL, &err);
 		if (o->arrival == WORKLOAD_CLOSED) {
 			o->window = (int)x;
 			o->have_window = true;
 		} else {
 			o->rate = x;
 		}
-		break;
-	}
+		return 1;
 	case CLI_O_REQUESTS:
 		if (!cli_parse_int("--requests", arg, lim->min_requests, lim->max_requests, &v))
 			return -1;
 		o->requests = v;
 		o->have_requests = true;
-		break;
-	case CLI_O_DURATION:
-		if (!parse_time(o, "--duration", arg, 1e-9, &o->duration_s))
-			return -1;
-		break;
+		return 1;
+	case CLI_O_DURATION: return parse_time(o, "--duration", arg, 1e-9, &o->duration_s);
 	case CLI_O_WARMUP:
 		if (!cli_parse_int("--warmup", arg, 0, lim->max_requests, &v))
 			return -1;
 		o->warmup = v;
 		o->have_warmup = true;
-		break;
-	case CLI_O_UPDATE:
-		if (!parse_update(o, arg))
-			return -1;
-		break;
+		return 1;
+	}
+	return 0;
+}
+
+/* The timeline's, detection's and output's options: as cli_run_opts_parse. */
+static int parse_timeline_output(struct cli_run_opts *o, int opt, const char *arg)
+{
+	double min_hb = o->lim.min_heartbeat_s;
+
+	switch (opt) {
+	case CLI_O_UPDATE: return parse_update(o, arg);
+	case CLI_O_FAULT:
+	case CLI_O_FAIL: return add_fault(o, opt, arg);
+	case CLI_O_FAULTS: o->faults_file = arg; return 1;
 	case CLI_O_HEARTBEAT:
-		if (!parse_time(o, "--heartbeat", arg, lim->min_heartbeat_s, &o->heartbeat_period_s))
-			return -1;
-		break;
+		return parse_time(o, "--heartbeat", arg, min_hb, &o->heartbeat_period_s);
 	case CLI_O_HB_TIMEOUT:
-		if (!parse_time(o, "--heartbeat-timeout", arg, lim->min_heartbeat_s,
-				&o->heartbeat_timeout_s))
-			return -1;
-		break;
+		return parse_time(o, "--heartbeat-timeout", arg, min_hb, &o->heartbeat_timeout_s);
 	case CLI_O_RETRY:
+		o->have_retry = true;
 		if (strcmp(arg, "off") == 0) {
 			o->retry_timeout_s = 0;
-		} else if (!parse_time(o, "--retry-timeout", arg, 0, &o->retry_timeout_s)) {
-			return -1;
-		} else if (o->retry_timeout_s <= 0) {
-			cli_fail(2, "--retry-timeout '%s': a request cannot be checked after no time; "
-				 "use 'off' to never resend on a timeout", arg);
-			return -1;
+			return 1;
 		}
-		o->have_retry = true;
-		break;
+		if (parse_time(o, "--retry-timeout", arg, 0, &o->retry_timeout_s) < 0)
+			return -1;
+		if (o->retry_timeout_s <= 0)
+			return cli_opt_bad(
+				"--retry-timeout '%s': a request cannot be checked after "
+				"no time; use 'off' to never resend on a timeout",
+				arg);
+		return 1;
 	case CLI_O_FORMAT:
-		if (!cli_parse_format(arg, &o->fmt)) {
-			cli_fail(2, "--format '%s': expected text, csv or json", arg);
-			return -1;
-		}
-		break;
-	case CLI_O_DB: o->db_path = arg; break;
+		if (!cli_parse_format(arg, &o->fmt))
+			return cli_opt_bad("--format '%s': expected text, csv or json", arg);
+		return 1;
+	case CLI_O_DB: o->db_path = arg; return 1;
 	case CLI_O_BIN:
-		if (!parse_time(o, "--bin", arg, lim->min_bin_s, &o->bin_s))
-			return -1;
 		o->have_bin = true;
-		break;
-	case CLI_O_SERIES: o->series = true; break;
-	case CLI_O_FAULT:
-	case CLI_O_FAIL:
-		if (o->n_fault_specs == CLI_RUN_MAX_FAULTS) {
-			cli_fail(2, "%s: more than %d faults (use --faults FILE)",
-				 opt == CLI_O_FAIL ? "--fail" : "--fault", CLI_RUN_MAX_FAULTS);
-			return -1;
-		}
-		o->fault_where[o->n_fault_specs] = cli_scenario_where();
-		o->fault_fail[o->n_fault_specs] = opt == CLI_O_FAIL;
-		o->fault_opt[o->n_fault_specs] = o->fault_where[o->n_fault_specs]
-							 ? o->fault_where[o->n_fault_specs]
-						 : opt == CLI_O_FAIL ? "--fail" : "--fault";
-		o->fault_spec[o->n_fault_specs++] = arg;
-		break;
-	case CLI_O_FAULTS: o->faults_file = arg; break;
-	default: return 0;
+		return parse_time(o, "--bin", arg, o->lim.min_bin_s, &o->bin_s);
+	case CLI_O_SERIES: o->series = true; return 1;
 	}
-	return 1;
+	return 0;
+}
+
+int cli_run_opts_parse(struct cli_run_opts *o, int opt, const char *arg)
+{
+	int rc = parse_workload(o, opt, arg);
+
+	return rc ? rc : parse_timeline_output(o, opt, arg);
+}
+
+int cli_run_args_parse(const struct cli_run_args *a, int argc, char **argv)
+{
+	int opt, rc;
+
+	if (a->command)
+		cli_command_line(a->command, a->command_size, argc, argv);
+	optind = 1;
+	if ((rc = cli_scenario_expand(a->cmd, a->opts, &argc, &argv)) != 0)
+		return rc;
+	while ((opt = getopt_long(argc, argv, "h", a->opts, NULL)) != -1) {
+		if ((rc = cli_instance_opts_parse(a->inst, opt, optarg)) == 0 &&
+		    (rc = cli_run_opts_parse(a->run, opt, optarg)) == 0)
+			rc = a->own(a->ctx, opt, optarg);
+		if (rc == 1)
+			continue;
+		if (rc == -1)
+			return 2;
+		a->usage(opt == a->help_opt ? stdout : stderr);
+		return opt == a->help_opt ? 0 : 2;
+	}
+	if (optind < argc)
+		return cli_fail(2, "%s: unexpected argument '%s'", a->cmd, argv[optind]);
+	if (!cli_instance_opts_finish(a->inst, a->cmd) || !cli_run_opts_finish(a->run) ||
+	    (a->check && !a->check(a->ctx)))
+		return 2;
+	return CLI_GO_ON;
 }
 
 /* The database's directory must exist and be writable: found out before anything runs. */

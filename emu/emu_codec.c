@@ -513,6 +513,16 @@ const char *emu_codec_spec(const struct emu_codec *c)
 	return c->spec;
 }
 
+int emu_codec_spec_canon(const char *spec, char *out, size_t size, struct ep_error *err)
+{
+	struct emu_codec *c;
+
+	EP_CHECK(emu_codec_create(spec, &c, err));
+	snprintf(out, size, "%s", c->spec);
+	emu_codec_destroy(c);
+	return EP_OK;
+}
+
 bool emu_codec_lossless(const struct emu_codec *c)
 {
 	return c->zfp_mode == ZFP_REVERSIBLE;

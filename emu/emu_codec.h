@@ -41,6 +41,9 @@ void emu_codec_destroy(struct emu_codec *c); /* accepts NULL */
 
 /* The spec as given back in canonical form ("zstd:3", "zfp:precision=16"). */
 const char *emu_codec_spec(const struct emu_codec *c);
+/* Check `spec` and write its canonical form into out[size] (cut to fit), without keeping a
+ * codec: problem_codec_parse's spec_canon. Errors as emu_codec_create's. */
+int emu_codec_spec_canon(const char *spec, char *out, size_t size, struct ep_error *err);
 bool emu_codec_lossless(const struct emu_codec *c);
 
 /* The most bytes an encoding of a tensor of this shape can take (for the output buffer);

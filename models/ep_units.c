@@ -66,6 +66,39 @@ int ep_parse_duration(const char *s, double *seconds, struct ep_error *err)
 	return parse_with(s, u, sizeof(u) / sizeof(u[0]), seconds, "duration", err);
 }
 
+/* %g without the exponent's sign and leading zeros: 1e7, as the messages write it. */
+static const char *short_g(double v, char *buf, size_t size)
+{
+	char *e, *d;
+
+	snprintf(buf, size, "%g", v);
+	e = strchr(buf, 'e');
+	if (!e)
+		return buf;
+	d = e + 1;
+	if (*d == '+')
+		memmove(d, d + 1, strlen(d));
+	if (*d == '-')
+		d++;
+	while (d[0] == '0' && d[1])
+		memmove(d, d + 1, strlen(d));
+	return buf;
+}
+
+int ep_parse_duration_in(const char *option, const char *s, double min_s, double max_s,
+			 double *seconds, struct ep_error *err)
+{
+	struct ep_error e;
+	char mx[32];
+
+	if (ep_parse_duration(s, seconds, &e))
+		return ep_error_set(err, EP_EINVAL, "%s: %s", option, e.msg);
+	if (!(*seconds >= min_s) || *seconds > max_s)
+		return ep_error_set(err, EP_EINVAL, "%s '%s': expected a time from %g s to %s s",
+				    option, s, min_s, short_g(max_s, mx, sizeof(mx)));
+	return EP_OK;
+}
+
 int ep_parse_flops(const char *s, double *flops, struct ep_error *err)
 {
 	static const struct unit u[] = {

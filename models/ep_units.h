@@ -22,6 +22,13 @@ int ep_parse_bitrate(const char *s, double *bps, struct ep_error *err);
 int ep_parse_duration(const char *s, double *seconds, struct ep_error *err);
 /* "5GFLOPS", "200MFLOPS", "1e9" -> FLOP/s. */
 int ep_parse_flops(const char *s, double *flops, struct ep_error *err);
+/*
+ * A duration option's value (ep_parse_duration) in [min_s, max_s]. EP_EINVAL naming `option`:
+ * "OPTION: <the unit's message>", or "OPTION 'S': expected a time from MIN s to MAX s" (MAX
+ * written without the exponent's sign and leading zeros: 1e7); *seconds is then the value read.
+ */
+int ep_parse_duration_in(const char *option, const char *s, double min_s, double max_s,
+			 double *seconds, struct ep_error *err);
 
 /* "64 MiB", "1.50 GiB", "512 B": a short human form with a binary prefix. */
 const char *ep_format_bytes(double bytes, char *buf, size_t size);

@@ -50,6 +50,24 @@ int ep_list_check(const char *option, const char *s, struct ep_error *err)
 	}
 }
 
+int ep_list_parse(const char *option, const char *s, ep_list_item_fn item, double *out, int max,
+		  int *n, struct ep_error *err)
+{
+	char buf[EP_LIST_MAX_CHARS], *tok, *save;
+
+	*n = 0;
+	if (strlen(s) >= sizeof(buf))
+		return ep_error_set(err, EP_EINVAL, "%s: list too long", option);
+	EP_CHECK(ep_list_check(option, s, err));
+	strcpy(buf, s);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (*n == max)
+			return ep_error_set(err, EP_EINVAL, "%s: more than %d values", option, max);
+		EP_CHECK(item(option, s, tok, &out[(*n)++], err));
+	}
+	return EP_OK;
+}
+
 void ep_csv_field(FILE *f, const char *s)
 {
 	if (!strpbrk(s, ",\"\n\r")) {

@@ -40,6 +40,18 @@ void ep_csv_field(FILE *f, const char *s);
 int ep_list_check(const char *option, const char *s, struct ep_error *err);
 
 /*
+ * The comma-separated values of option value `s` into out[0 .. max): *n, at least 1, each read
+ * by `item` from its text `tok` (whose message names `option` and the whole list `s`).
+ * EP_EINVAL naming `option`: a list of EP_LIST_MAX_CHARS characters or more, an empty list or
+ * element (ep_list_check), more than `max` values, or the first bad element's message.
+ */
+#define EP_LIST_MAX_CHARS 8192
+typedef int (*ep_list_item_fn)(const char *option, const char *s, const char *tok, double *v,
+			       struct ep_error *err);
+int ep_list_parse(const char *option, const char *s, ep_list_item_fn item, double *out, int max,
+		  int *n, struct ep_error *err);
+
+/*
  * Write a --help text to `f` with no line wider than `width` columns (wider only where one word
  * is). The text is read as blocks, and a block that already fits is written unchanged:
  * - an item: a line indented by at least one space whose text has a run of two or more spaces

@@ -87,6 +87,16 @@ expect_exit2 "model show empty file" "empty.model${NL}empty" \
 expect_exit2 "model export malformed file" "bad_dtype.model:3:" \
 	"$EP" model export "$TMP/bad_dtype.model"
 
+# ---- one duration grammar (ep_parse_duration_in): a run's time options and the commands' own
+# wrote the longest time two ways ("1e+09 s" and "1e9 s") before issue 17 made them one ----
+
+expect_exit2 "sim --heartbeat past the longest time" "'2e9s': expected a time from 1e-09 s to 1e9 s" \
+	"$EP" sim --model resnet50 --mem 512MiB --heartbeat 2e9s
+expect_exit2 "sim --mtbf past the longest time" "'2e9s': expected a time from 1e-09 s to 1e9 s" \
+	"$EP" sim --model resnet50 --mem 512MiB --mtbf 2e9s
+expect_exit2 "emu --bin past the longest time" "'2e7s': expected a time from 0.05 s to 1e7 s" \
+	"$EP" emu --model resnet50 --mem 512MiB --bin 2e7s
+
 # ---- the wire codec and the power model (issue 13): emu_codec.h's names, power.h's models ----
 
 expect_exit2 "plan --codec-profile unknown codec" "'bogus'${NL}lz4" \
