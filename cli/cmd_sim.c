@@ -80,31 +80,12 @@ struct sim_cmd {
 	int n_faults;
 };
 
-/* "det", "exp", "lognormal", "lognormal:0.5". */
+/* --service, --transfer (sim_dist_parse): false with the message printed. */
 static bool parse_dist(const char *opt, const char *s, enum sim_dist *d, double *cv)
 {
-	char *end;
+	struct ep_error err;
 
-	if (strcmp(s, "det") == 0) {
-		*d = SIM_DIST_DET;
-	} else if (strcmp(s, "exp") == 0) {
-		*d = SIM_DIST_EXP;
-	} else if (strcmp(s, "lognormal") == 0) {
-		*d = SIM_DIST_LOGNORMAL;
-		*cv = 1;
-	} else if (strncmp(s, "lognormal:", 10) == 0) {
-		*d = SIM_DIST_LOGNORMAL;
-		*cv = strtod(s + 10, &end);
-		if (end == s + 10 || *end || !(*cv > 0 && *cv < 1e3)) {
-			cli_fail(2, "%s '%s': the coefficient of variation must be a positive number",
-				 opt, s);
-			return false;
-		}
-	} else {
-		cli_fail(2, "%s '%s': expected det, exp or lognormal[:CV]", opt, s);
-		return false;
-	}
-	return true;
+	return cli_parsed(sim_dist_parse(opt, s, d, cv, &err), &err) > 0;
 }
 
 static bool parse_on_off(const char *opt, const char *s, int *out)

@@ -28,6 +28,32 @@ const char *sim_dist_name(enum sim_dist d)
 	return (unsigned)d < 3 ? dist_names[d] : "?";
 }
 
+int sim_dist_parse(const char *option, const char *s, enum sim_dist *d, double *cv,
+		   struct ep_error *err)
+{
+	double v = 1;
+	char *end;
+
+	if (strcmp(s, "det") == 0 || strcmp(s, "exp") == 0) {
+		*d = s[0] == 'd' ? SIM_DIST_DET : SIM_DIST_EXP;
+		return EP_OK;
+	}
+	if (strncmp(s, "lognormal:", 10) == 0) {
+		v = strtod(s + 10, &end);
+		if (end == s + 10 || *end || !(v > 0 && v < 1e3))
+			return ep_error_set(err, EP_EINVAL,
+					    "%s '%s': the coefficient of variation "
+					    "must be a positive number",
+					    option, s);
+	} else if (strcmp(s, "lognormal") != 0) {
+		return ep_error_set(err, EP_EINVAL, "%s '%s': expected det, exp or lognormal[:CV]",
+				    option, s);
+	}
+	*d = SIM_DIST_LOGNORMAL;
+	*cv = v;
+	return EP_OK;
+}
+
 const char *sim_arrival_name(enum sim_arrival a)
 {
 	return (unsigned)a < 3 ? arrival_names[a] : "?";

@@ -182,6 +182,11 @@ enum sim_dist {
 };
 
 const char *sim_dist_name(enum sim_dist d);    /* "det", "exp", "lognormal" */
+/* A distribution as users type it, `option`'s value: "det", "exp", "lognormal" (*cv = 1) or
+ * "lognormal:CV" (0 < CV < 1000); *cv is left alone for det and exp. EP_EINVAL naming `option`
+ * and the value. */
+int sim_dist_parse(const char *option, const char *s, enum sim_dist *d, double *cv,
+		   struct ep_error *err);
 const char *sim_arrival_name(enum sim_arrival a); /* "closed", "poisson", "constant" */
 
 /* A model update: from at_s on, the dispatcher wants `profile`'s model running. */

@@ -3,9 +3,9 @@
  * command line only prints the message): durations in a range (ep_units.h), lists
  * (ep_util.h), a cluster's memory, speed factors and bandwidth range (cluster.h), the
  * workload (workload.h), the metric and the codec profile (problem.h, with the emulator's
- * codec names, emu_codec.h). Every message names the option and the value, as the command
- * line printed them before the grammars moved (tests/cli_errors.sh checks the same texts end
- * to end).
+ * codec names, emu_codec.h), the simulator's distributions (sim_pipeline.h). Every message names
+ * the option and the value, as the command line printed them before the grammars moved
+ * (tests/cli_errors.sh checks the same texts end to end).
  */
 #include "check.h"
 #include "cluster.h"
@@ -13,6 +13,7 @@
 #include "ep_units.h"
 #include "ep_util.h"
 #include "problem.h"
+#include "sim_pipeline.h"
 #include "workload.h"
 
 static void test_duration_in(void)
@@ -141,6 +142,25 @@ static void test_problem(void)
 	CHECK_CONTAINS(err.msg, "'bogus'");
 }
 
+static void test_sim_dist(void)
+{
+	enum sim_dist d = SIM_DIST_DET;
+	struct ep_error err;
+	double cv = 7;
+
+	CHECK_INT(sim_dist_parse("--service", "exp", &d, &cv, &err), EP_OK);
+	CHECK(d == SIM_DIST_EXP && cv == 7); /* the CV left alone */
+	CHECK_INT(sim_dist_parse("--service", "lognormal", &d, &cv, &err), EP_OK);
+	CHECK(d == SIM_DIST_LOGNORMAL && cv == 1);
+	CHECK_INT(sim_dist_parse("--transfer", "lognormal:0.5", &d, &cv, &err), EP_OK);
+	CHECK(d == SIM_DIST_LOGNORMAL && cv == 0.5);
+	CHECK_INT(sim_dist_parse("--transfer", "lognormal:0", &d, &cv, &err), EP_EINVAL);
+	CHECK_STR(err.msg, "--transfer 'lognormal:0': the coefficient of variation must be a "
+			   "positive number");
+	CHECK_INT(sim_dist_parse("--service", "gamma", &d, &cv, &err), EP_EINVAL);
+	CHECK_STR(err.msg, "--service 'gamma': expected det, exp or lognormal[:CV]");
+}
+
 int main(void)
 {
 	test_duration_in();
@@ -148,5 +168,6 @@ int main(void)
 	test_bw_range();
 	test_workload();
 	test_problem();
+	test_sim_dist();
 	return check_exit();
 }
