@@ -37,7 +37,9 @@ int emu_tcp_timeouts(int fd)
 	memset(&ti, 0, sizeof(ti));
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
 		return 0;
-	return ti.tcpi_retransmits > ti.tcpi_backoff ? ti.tcpi_retransmits : ti.tcpi_backoff;
+	/* Not tcpi_backoff: the persist timer raises it for every window probe, answered or not,
+	 * so a live receiver whose window stays closed reached 3 in 2 s (test_emu_stuck). */
+	return ti.tcpi_retransmits > ti.tcpi_probes ? ti.tcpi_retransmits : ti.tcpi_probes;
 }
 
 bool emu_child_setup(int keep, pid_t controller)

@@ -57,14 +57,16 @@
 
 /*
  * A link is found cut (STUCK) when its sender's data has waited for the stuck timeout with
- * nothing acknowledged AND TCP itself has timed out EMU_STUCK_RTOS times in a row (TCP_INFO's
- * retransmits / backoff): about 0.2 + 0.4 + 0.8 = 1.4 s at Linux's 200 ms minimum RTO. Time
- * alone is not enough: 5 % loss stalls TCP for one or two retransmission timeouts now and then
- * (a lost retransmission), which must not pass for a cut; three in a row happen to a lossy link
- * with probability loss^2 per timeout. A stalled receiver (SIGSTOP) closes its window rather
- * than dropping: its sender sends window probes, not retransmissions, and the heartbeats
- * report the node. A connect is found stuck after EMU_CONNECT_STUCK_S (one SYN retransmission,
- * at 1 s, may be lost).
+ * nothing acknowledged AND TCP itself has timed out EMU_STUCK_RTOS times in a row with nothing
+ * answered (TCP_INFO's retransmits, or its probes when the window was closed): about 0.2 + 0.4 +
+ * 0.8 = 1.4 s at Linux's 200 ms minimum RTO. Time alone is not enough: 5 % loss stalls TCP for
+ * one or two retransmission timeouts now and then (a lost retransmission), which must not pass
+ * for a cut; three in a row happen to a lossy link with probability loss^2 per timeout. A
+ * receiver that is alive but does not read (stalled by SIGSTOP, or computing its backlog)
+ * closes its window: its kernel answers the window probes, so however long the window stays
+ * closed the link is not cut (TCP_INFO's backoff, which the persist timer raises for answered
+ * probes too, is not counted), and the heartbeats report a stalled node. A connect is found
+ * stuck after EMU_CONNECT_STUCK_S (one SYN retransmission, at 1 s, may be lost).
  */
 #define EMU_STUCK_RTOS      3
 #define EMU_CONNECT_STUCK_S 1.5
@@ -119,8 +121,8 @@ struct emu_heartbeat_spec {
  * killed or its controller dies. */
 int emu_heartbeat_main(void *arg);
 
-/* The retransmission timeouts in a row a TCP socket is at now (TCP_INFO), for the stuck
- * check. */
+/* The timeouts in a row with nothing answered a TCP socket is at now (TCP_INFO: unanswered
+ * retransmissions or window probes), for the stuck check. */
 int emu_tcp_timeouts(int fd);
 
 /* Close every descriptor above 2 except `keep` (-1: none), make the process die with its
