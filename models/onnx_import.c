@@ -166,10 +166,16 @@ static const struct {
 	{ "HardSigmoid", 6 },	     { "Pad", 2 },     { "Reshape", 5 },
 };
 
-/* Node i's domain and op version are ones edgepipe reads, or a node error. */
-static int check_node_version(struct imp *m, int i)
+static bool op_is_read(const Onnx__NodeProto *n);
+
+/* Node i's domain and op version are ones edgepipe reads, and an op it reads has an input;
+ * or a node error. */
+static int check_node(struct imp *m, int i)
 {
 	const Onnx__NodeProto *n = node_at(m, i);
+
+	if (!n->n_input && op_is_read(n))
+		return node_fail(m, i, "no input");
 
 	if (n->domain && n->domain[0] && strcmp(n->domain, "ai.onnx") != 0)
 		return node_fail(m, i, "operator domain '%s' (edgepipe reads the default ONNX "
@@ -254,7 +260,7 @@ static int index_tensors(struct imp *m)
 		if (!val_find(m, gp->input[i]->name))
 			val_add(m, gp->input[i]->name);
 	for (size_t i = 0; i < gp->n_node; i++)
-		if ((rc = check_node_version(m, (int)i)) || (rc = index_node_outputs(m, (int)i)))
+		if ((rc = check_node(m, (int)i)) || (rc = index_node_outputs(m, (int)i)))
 			return rc;
 	if ((rc = count_consumers(m)))
 		return rc;
@@ -1997,6 +2003,21 @@ static const struct {
 	{ "Dropout", build_dropout },
 };
 
+/* Whether the importer reads node n's op: as a layer, a part of one, an alias or shape
+ * arithmetic (Constant aside). */
+static bool op_is_read(const Onnx__NodeProto *n)
+{
+	static const char *const others[] = { "Identity", "Transpose", "Shape", "Gather" };
+
+	for (size_t i = 0; i < sizeof(node_builders) / sizeof(*node_builders); i++)
+		if (op_is(n, node_builders[i].op))
+			return true;
+	for (size_t i = 0; i < sizeof(others) / sizeof(*others); i++)
+		if (op_is(n, others[i]))
+			return true;
+	return is_act_op(n);
+}
+
 /* The layer of group g's main nodes (those before the activation tail), with the tail's
  * activation fused where the layer has one (Conv2D, Dense). */
 static int build_main(struct imp *m, const struct group *g, int *out)
@@ -2328,32 +2349,24 @@ static int fill_depthwise(const struct onnx_import *imp, const struct fill *f,
 }
 
 /* SeparableConv2D: the depthwise kernel from the recipe's node, the pointwise kernel
- * [C][F] and bias from node2's W [F][C][1][1] and B (initializers). */
+ * [C][F] and bias from node2's W [F][C][1][1] and B (initializers or Constant nodes, as the
+ * importer read them). */
 static int fill_separable(const struct onnx_import *imp, const struct fill *f,
 			  struct ep_error *err)
 {
-	const Onnx__GraphProto *gp = imp->model->graph;
-	const Onnx__NodeProto *p = f->r->node2;
-	const Onnx__TensorProto *pw = NULL, *pb = NULL;
+	const Onnx__TensorProto *pt[5] = { NULL };
 	const struct model_layer *l = f->l;
 	int64_t c = f->in->shape[2], nf = l->shape[2];
 	float *pk = model_weights_tensor(f->w, f->i, 1);
 
+	(void)err;
 	fill_depthwise_kernel(f, 1);
-	for (size_t j = 0; j < gp->n_initializer; j++) {
-		if (strcmp(gp->initializer[j]->name, p->input[1]) == 0)
-			pw = gp->initializer[j];
-		if (p->n_input > 2 && strcmp(gp->initializer[j]->name, p->input[2]) == 0)
-			pb = gp->initializer[j];
-	}
-	if (!pw || (l->attrs.use_bias && !pb))
-		return ep_error_set(err, EP_EINVAL, "layer '%s': the pointwise weights are not "
-				    "initializers", l->name);
+	node_constants(imp->model->graph, f->r->node2, pt);
 	for (int64_t ch = 0; ch < c; ch++)
 		for (int64_t o = 0; o < nf; o++)
-			pk[ch * nf + o] = onnx_tensor_float(pw, o * c + ch);
+			pk[ch * nf + o] = onnx_tensor_float(pt[1], o * c + ch);
 	if (l->attrs.use_bias)
-		fill_vector(f, 2, pb, nf);
+		fill_vector(f, 2, pt[2], nf);
 	return EP_OK;
 }
 

@@ -310,6 +310,46 @@ def torch_like():
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), params, merged
 
 
+def separable_model(name, pointwise, extra_nodes=(), extra_inits=(), bias=None, dw=None):
+    """A separable pair as our exporter writes it: "L/depthwise" Conv (group 4, weights `dw`,
+    random when None) then "L" 1x1 Conv reading `pointwise` (with `bias` when given), on a
+    [1, 4, 8, 8] image."""
+    inputs = ["L/depthwise", pointwise] + ([bias] if bias else [])
+    nodes = list(extra_nodes) + [
+        helper.make_node("Conv", ["x", "dw"], ["L/depthwise"], name="L/depthwise", group=4,
+                         kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("Conv", inputs, ["L"], name="L", kernel_shape=[1, 1]),
+    ]
+    graph = helper.make_graph(
+        nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 8, 8])],
+        [helper.make_tensor_value_info("L", TensorProto.FLOAT, None)],
+        [dw if dw is not None else init("dw", 4, 1, 3, 3)] + list(extra_inits))
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def separable_constant(tmp):
+    """The pointwise weights of a separable pair as a Constant node read as an initializer's
+    (the weights step looked among the initializers only: 'the pointwise weights are not
+    initializers', although the graph imported)."""
+    pw, dw = init("pw", 6, 4, 1, 1), init("dw", 4, 1, 3, 3)
+    out = []
+    for name, model in (
+            ("sep_init", separable_model("sep", "pw", extra_inits=[pw], dw=dw)),
+            ("sep_const", separable_model("sep", "pw_c", dw=dw, extra_nodes=[
+                helper.make_node("Constant", [], ["pw_c"], name="pw_c", value=pw)]))):
+        path = os.path.join(tmp, name + ".onnx")
+        wpath = os.path.join(tmp, name + ".bin")
+        onnx.save(model, path)
+        r = subprocess.run([EP, "model", "import", path, "--weights-out", wpath],
+                           capture_output=True, text=True)
+        check(f"separable pair, pointwise W as {name}: import with weights exits 0",
+              r.returncode == 0, r.stderr.strip())
+        out.append((r.stdout, open(wpath, "rb").read() if r.returncode == 0 else b""))
+    check("separable pair: a Constant pointwise W gives the initializer's model and weights",
+          out[0] == out[1] and "SeparableConv2D" in out[0][0] and
+          len(out[0][1]) == 4 * (4 * 9 + 6 * 4), f"{out[0][0]}\n{out[1][0]}")
+
+
 def nchw(shape):
     return [1, shape[2], shape[0], shape[1]] if len(shape) == 3 else [1] + shape
 
@@ -449,6 +489,24 @@ def bad_files(tmp):
         m.opset_import[0].version = version
         cases.append((f"opset {version}", write(f"opset{version}", m.SerializeToString()),
                       needle))
+
+    # These crashed the importer (a NULL dereference) instead of being refused: a separable
+    # pair whose pointwise W is computed, or a scalar with a bias; a node without an input.
+    relu = helper.make_node("Relu", ["x"], ["pw_r"], name="pw_r")
+    cases.append(("separable pair, pointwise W computed",
+                  write("sep_computed", separable_model("sep", "pw_r", [relu])
+                        .SerializeToString()),
+                  "node 'L' (Conv): the weights W must be an initializer or constant"))
+    cases.append(("separable pair, scalar pointwise W",
+                  write("sep_scalar", separable_model(
+                      "sep", "pws", extra_inits=[const_f("pws", 2.0), init("b", 4)],
+                      bias="b").SerializeToString()),
+                  "node 'L' (Conv): not a separable convolution"))
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    m.graph.node[2].ClearField("input")
+    cases.append(("a Relu without an input", write("noinput", m.SerializeToString()),
+                  "node 'relu1' (Relu): no input"))
 
     m = onnx.ModelProto()
     m.CopyFrom(model)
@@ -674,6 +732,7 @@ with tempfile.TemporaryDirectory() as tmp:
     if MODE == "models":
         run_models(tmp)
         flatten_orders(tmp)
+        separable_constant(tmp)
     elif MODE == "export":
         exported(tmp)
     elif MODE == "emu":
