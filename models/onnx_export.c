@@ -839,15 +839,27 @@ static int export_layer(struct ex *x, size_t i)
 	return EP_OK;
 }
 
-/* Part names "L/..." must not be layer names of the graph (they would be defined twice). */
+/* Part names "L/..." (nodes and initializers) and the shared constants must not be layer
+ * names of the graph (they would be defined twice). */
 static int check_part_names(struct ex *x)
 {
-	static const char *const parts[] = { "conv", "gemm", "sigmoid", "depthwise", "pool",
-					     "transpose", "scale" };
+	static const char *const parts[] = {
+		"conv",	       "gemm",	    "sigmoid",	       "hard_sigmoid",	   "depthwise",
+		"pool",	       "transpose", "scale",	       "kernel",	   "bias",
+		"gamma",       "beta",	    "moving_mean",     "moving_variance",  "pads",
+		"shape",       "max_value", "scale_value",     "depthwise_kernel",
+		"pointwise_kernel",
+	};
+	static const char *const shared[] = { "edgepipe/zero", "edgepipe/six" };
 
+	for (size_t k = 0; k < sizeof(shared) / sizeof(*shared); k++)
+		if (model_graph_find(x->g, shared[k]) >= 0)
+			return ep_error_set(x->err, EP_EINVAL, "layer '%s': its name is also the "
+					    "name of a constant the ONNX export writes; rename it",
+					    shared[k]);
 	for (size_t i = 0; i < model_graph_layer_count(x->g); i++) {
 		const struct model_layer *l = model_graph_layer(x->g, i);
-		char name[MODEL_NAME_MAX + 16];
+		char name[MODEL_NAME_MAX + 32];
 
 		for (size_t k = 0; k < sizeof(parts) / sizeof(*parts); k++) {
 			snprintf(name, sizeof(name), "%s/%s", l->name, parts[k]);

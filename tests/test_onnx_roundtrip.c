@@ -252,5 +252,38 @@ int main(int argc, char **argv)
 		model_weights_destroy(w);
 		model_graph_destroy(g);
 	}
+	{
+		/* A layer named as another layer's part ("L/hard_sigmoid", the HardSigmoid node
+		 * of a hard_swish; "L/kernel", an initializer) or as a shared constant
+		 * ("edgepipe/zero") would be a second definition of that name in the file: refused
+		 * naming it, nothing written. The exporter checked its node parts other than
+		 * "hard_sigmoid" only, and wrote files the importer refused ("output ... is
+		 * defined twice"). */
+		static const struct {
+			const char *first, *second;
+			enum model_activation act;
+		} clash[] = {
+			{ "hs", "hs/hard_sigmoid", MODEL_ACT_HARD_SWISH },
+			{ "act", "act/kernel", MODEL_ACT_RELU },
+			{ "act", "edgepipe/zero", MODEL_ACT_RELU },
+		};
+
+		for (size_t c = 0; c < sizeof(clash) / sizeof(*clash); c++) {
+			struct model_graph *g = model_graph_create("clash");
+			struct model_weights *w = NULL;
+			struct ep_error err;
+			int x = model_add_input(g, NULL, 4, 4, 2);
+
+			x = model_add_activation(g, clash[c].first, x, clash[c].act);
+			x = model_add_activation(g, clash[c].second, x, MODEL_ACT_SIGMOID);
+			CHECK(x >= 0);
+			CHECK(model_weights_create(g, &w, &err) == EP_OK);
+			CHECK(model_onnx_save(w, path, &err) == EP_EINVAL);
+			CHECK(strstr(err.msg, clash[c].second) != NULL);
+			CHECK(access(path, F_OK) != 0);
+			model_weights_destroy(w);
+			model_graph_destroy(g);
+		}
+	}
 	return check_exit();
 }
