@@ -535,6 +535,28 @@ static void tf_pad(const struct model_layer *l, int64_t in, int64_t out, int axi
 	*hi = total - *lo;
 }
 
+/*
+ * BatchNormalization layer l (index j) as a per-channel scale a and shift b, x * a + b:
+ * a = gamma / sqrt(var + MODEL_BN_EPSILON), b = beta - mean * a (gamma 1 and beta 0 when the
+ * layer has none). Both when it is folded into a convolution and when it runs plainly.
+ */
+static void bn_scale_shift(const struct model_weights *w, const struct model_layer *l, int j,
+			   float *a, float *b)
+{
+	int t = 0;
+	const float *gamma = l->attrs.scale ? model_weights_tensor_const(w, (size_t)j, t++) : NULL;
+	const float *beta = l->attrs.center ? model_weights_tensor_const(w, (size_t)j, t++) : NULL;
+	const float *mean = model_weights_tensor_const(w, (size_t)j, t++);
+	const float *var = model_weights_tensor_const(w, (size_t)j, t++);
+
+	for (int64_t k = 0; k < channels(l); k++) {
+		float f = (gamma ? gamma[k] : 1.0f) / sqrtf(var[k] + MODEL_BN_EPSILON);
+
+		a[k] = f;
+		b[k] = (beta ? beta[k] : 0.0f) - mean[k] * f;
+	}
+}
+
 /* The folded BatchNormalization after convolution `i`, if any: per output channel scale and
  * shift into sc/sh (allocated, caller frees); else both NULL. */
 static int fold_params(struct model_stage *s, const struct model_weights *w, int i, float **sc,
@@ -550,25 +572,11 @@ static int fold_params(struct model_stage *s, const struct model_weights *w, int
 		if (b->op != MODEL_OP_BATCH_NORM || b->inputs[0] != i ||
 		    el(s, j)->kind != MODEL_EXEC_FOLDED)
 			continue;
-		int64_t c = channels(b);
-		int t = 0;
-		const float *gamma = b->attrs.scale ? model_weights_tensor_const(w, (size_t)j, t++)
-						     : NULL;
-		const float *beta = b->attrs.center ? model_weights_tensor_const(w, (size_t)j, t++)
-						     : NULL;
-		const float *mean = model_weights_tensor_const(w, (size_t)j, t++);
-		const float *var = model_weights_tensor_const(w, (size_t)j, t++);
-
-		*sc = malloc((size_t)c * sizeof(float));
-		*sh = malloc((size_t)c * sizeof(float));
+		*sc = malloc((size_t)channels(b) * sizeof(float));
+		*sh = malloc((size_t)channels(b) * sizeof(float));
 		if (!*sc || !*sh)
 			return EP_ENOMEM;
-		for (int64_t k = 0; k < c; k++) {
-			float f = (gamma ? gamma[k] : 1.0f) / sqrtf(var[k] + MODEL_BN_EPSILON);
-
-			(*sc)[k] = f;
-			(*sh)[k] = (beta ? beta[k] : 0.0f) - mean[k] * f;
-		}
+		bn_scale_shift(w, b, j, *sc, *sh);
 		return EP_OK;
 	}
 	return EP_OK;
@@ -1057,22 +1065,12 @@ static int create_scale_shift(struct model_stage *s, const struct model_weights 
 	if (!e->a || !e->b)
 		return ep_error_set(err, EP_ENOMEM, "out of memory");
 	s->plain_weight_bytes += 2 * c * (int64_t)sizeof(float);
+	if (l->op == MODEL_OP_BATCH_NORM) {
+		bn_scale_shift(w, l, i, e->a, e->b);
+		return EP_OK;
+	}
 	for (int64_t k = 0; k < c; k++) {
-		if (l->op == MODEL_OP_BATCH_NORM) {
-			int t = 0;
-			const float *gamma = l->attrs.scale
-						     ? model_weights_tensor_const(w, (size_t)i, t++)
-						     : NULL;
-			const float *beta = l->attrs.center
-						    ? model_weights_tensor_const(w, (size_t)i, t++)
-						    : NULL;
-			const float *mean = model_weights_tensor_const(w, (size_t)i, t++);
-			const float *var = model_weights_tensor_const(w, (size_t)i, t++);
-			float f = (gamma ? gamma[k] : 1.0f) / sqrtf(var[k] + MODEL_BN_EPSILON);
-
-			e->a[k] = f;
-			e->b[k] = (beta ? beta[k] : 0.0f) - mean[k] * f;
-		} else if (l->op == MODEL_OP_NORMALIZATION) {
+		if (l->op == MODEL_OP_NORMALIZATION) {
 			const float *mean = model_weights_tensor_const(w, (size_t)i, 0);
 			const float *var = model_weights_tensor_const(w, (size_t)i, 1);
 			float sd = sqrtf(var[k]);
