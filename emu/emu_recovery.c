@@ -411,6 +411,8 @@ static void stage_spec_fill(struct emu_session *s, const struct version *v, stru
 				 ? *flops / speed * s->nodes[node].share_eff * s->work_rate
 				 : 0;
 	sp->work_rate = s->work_rate;
+	if (sp->work_iters > 0 && s->nodes[node].share > 0)
+		sp->min_compute_s = *flops / speed;
 	sp->hold_s = transport ? cluster_latency(s->cl, prev, node) : 0;
 	sp->dense_output = i == n - 1;
 	if (s->cfg.real) {
@@ -419,6 +421,7 @@ static void stage_spec_fill(struct emu_session *s, const struct version *v, stru
 		sp->last_layer = p->profile->cuts[st->end_cut].layer;
 		sp->threads = s->cfg.threads;
 		sp->work_iters = 0;
+		sp->min_compute_s = 0;
 	}
 	sp->report_period_s = s->cfg.heartbeat_period_s;
 	sp->stuck_timeout_s = s->cfg.heartbeat_timeout_s;

@@ -455,6 +455,9 @@ static int loop_compute(struct stage *st, double *now)
 		if (k > 0)
 			st->sink += emu_work_run(k);
 		st->remaining -= k;
+		if (st->remaining <= 0 && st->cur.type == EMU_FRAME_DATA &&
+		    *now < st->compute_t0 + sp->min_compute_s)
+			return 0; /* done early, with quota saved up while idle: wait (loop_wait) */
 		if (st->remaining <= 0) {
 			st->computing = false;
 			if (emit(st)) /* real compute runs the layers here */
@@ -499,8 +502,13 @@ static double loop_wait(const struct stage *st, double now)
 {
 	double wait = 1.0;
 
-	if (st->computing)
+	if (st->computing && st->remaining > 0)
 		return 0;
+	if (st->computing) {
+		double due = st->compute_t0 + st->sp->min_compute_s - now;
+
+		return due > SPIN_S ? due - SPIN_S : 0;
+	}
 	if (st->hold_count > 0 && st->out.count < EMU_STAGE_MAX_BACKLOG) {
 		double due = st->hold[st->hold_head].due - now;
 

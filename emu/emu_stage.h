@@ -80,6 +80,11 @@ struct emu_stage_spec {
 	uint16_t next_port;
 	double out_bytes;               /* the output tensor's size before compression */
 	double work_iters;              /* busy work per DATA frame; 0 = forward at once */
+	/* Busy work under a CPU quota: a DATA frame's compute ends no earlier than this after it
+	 * started (its FLOPs / node speed). The quota stretches work_iters to that only when it
+	 * binds from the start: a stage that sat idle finds its period's quota unused and runs up
+	 * to (1 - share) x the period at full speed. 0 = no floor. */
+	double min_compute_s;
 	double work_rate;               /* the host's multiply-adds per second (for slicing) */
 	double hold_s;                  /* the incoming link's latency, added here; 0 = none */
 	/* The wire codec (an emu_codec.h spec; "" or "none": raw bytes) and the shapes of the
