@@ -1,6 +1,7 @@
 /*
  * edgepipe: one executable with subcommands, in the manner of git and ip.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -44,6 +45,21 @@ static void usage(FILE *f)
 	fprintf(f, "\n'edgepipe <command> --help' describes a command.\n");
 }
 
+/*
+ * A report is written through stdio and may sit in its buffer until exit, where a failed write
+ * (a full disk, a closed pipe) would go unnoticed: flush here and make it the exit status.
+ * A command that failed keeps its own status and message.
+ */
+static int finish_stdout(int status)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return status;
+	if (status == 0)
+		fprintf(stderr, "edgepipe: cannot write the output: %s\n",
+			errno ? strerror(errno) : "write error");
+	return status ? status : 1;
+}
+
 int main(int argc, char **argv)
 {
 	/* igraph aborts on errors by default; we check every return code instead. */
@@ -59,15 +75,15 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(stdout);
-		return 0;
+		return finish_stdout(0);
 	}
 	if (strcmp(argv[1], "--version") == 0) {
 		printf("edgepipe %s\n", EDGEPIPE_VERSION);
-		return 0;
+		return finish_stdout(0);
 	}
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		if (strcmp(argv[1], subcommands[i].name) == 0)
-			return subcommands[i].run(argc - 1, argv + 1);
+			return finish_stdout(subcommands[i].run(argc - 1, argv + 1));
 	fprintf(stderr, "edgepipe: unknown command '%s'\n\n", argv[1]);
 	usage(stderr);
 	return 2;

@@ -72,4 +72,7 @@ for fmt in text csv json; do
 	expect_write_error "profile --format $fmt" 8192 "$EP" profile mobilenetv2 --repeat 1 \
 		--warmup 0 --format "$fmt"
 done
+# Reports smaller than stdio's buffer reach the file only when main flushes stdout at exit.
+expect_write_error "models (flushed at exit)" 100 "$EP" models
+expect_write_error "--version (flushed at exit)" 5 "$EP" --version
 finish
