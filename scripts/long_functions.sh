@@ -6,7 +6,7 @@
 # layout .clang-format gives every function here.
 # A function is explained when the comment just above its signature says "Long because ...";
 # explained functions are listed with a trailing "(explained)".
-# Usage: scripts/long_functions.sh [--check] [N] [FILE...]
+# Usage: scripts/long_functions.sh [--check] [N] [FILE...] (N: a number; default 80)
 #   --check  list only the unexplained ones; exit 1 if there are any.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,8 +15,10 @@ if [ "${1:-}" = --check ]; then
     check=1
     shift
 fi
-n=${1:-80}
-shift || true
+n=80
+case "${1:-}" in
+[0-9]*) n=$1; shift ;;
+esac
 [ $# -gt 0 ] || set -- models/*.c algorithms/*.c sim/*.c emu/*.c experiments/*.c cli/*.c
 out=$(for f in "$@"; do
     awk -v n="$n" -v f="$f" -v check="$check" '
