@@ -140,6 +140,7 @@ static int deploy_option(struct deploy_cmd *c, int opt, const char *arg)
 		if (ep_parse_duration(arg, &c->req.k.wait_s, &err) || c->req.k.wait_s < 1)
 			return cli_fail(2, "--wait '%s': expected a duration of 1s or more", arg);
 		return -1;
+	case 'h':
 	case O_HELP:
 		deploy_usage_write(stdout);
 		return 0;

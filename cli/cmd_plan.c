@@ -155,6 +155,7 @@ int cmd_plan(int argc, char **argv)
 			cli_fail(2, "--compute '%s': expected flops or profile:FILE", optarg);
 			goto out;
 		case O_INSTANCE_OUT: c->instance_out = optarg; break;
+		case 'h':
 		case O_HELP:
 			cli_usage_write(stdout, plan_usage, "NAME|all", "seifer");
 			rc = 0;

@@ -153,6 +153,7 @@ static int region_option(struct region_cmd *c, int opt, const char *arg)
 			return cli_fail(2, "--format '%s': expected text, csv or json", arg);
 		return -1;
 	case O_OUT: c->out_dir = arg; return -1;
+	case 'h':
 	case O_HELP:
 		cli_usage_write(stdout, region_usage, "NAME", "feltin");
 		return 0;

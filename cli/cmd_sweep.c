@@ -219,6 +219,7 @@ static int sweep_option(struct sweep_cmd *c, int opt, char *arg)
 		g->sim_requests = v;
 		g->sim = true;
 		return -1;
+	case 'h':
 	case O_HELP:
 		cli_usage_write(stdout, sweep_usage, "LIST|all", NULL);
 		return 0;

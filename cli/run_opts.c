@@ -176,8 +176,9 @@ int cli_run_args_parse(const struct cli_run_args *a, int argc, char **argv)
 			continue;
 		if (rc == -1)
 			return 2;
-		a->usage(opt == a->help_opt ? stdout : stderr);
-		return opt == a->help_opt ? 0 : 2;
+		bool help = opt == a->help_opt || opt == 'h';
+		a->usage(help ? stdout : stderr);
+		return help ? 0 : 2;
 	}
 	if (optind < argc)
 		return cli_fail(2, "%s: unexpected argument '%s'", a->cmd, argv[optind]);

@@ -298,4 +298,17 @@ expect_exit2 "dispatch --plan without stages" "noplan.json${NL}no plan${NL}too s
 	"${DISPATCH[@]}" "$TMP/noplan.json"
 expect_exit2 "dispatch --plan missing file" "missing.json" "${DISPATCH[@]}" "$TMP/missing.json"
 
+# -h is --help in every command (as getopt's "h" in each command's table promises): the same
+# usage on stdout, exit 0. The list is main.c's subcommand table.
+for c in models model profile plan sim sweep merge region plot emu compare stage dispatch \
+	measure deploy clean; do
+	"$EP" "$c" --help >"$TMP/help" 2>/dev/null
+	if "$EP" "$c" -h >"$TMP/h" 2>"$TMP/herr" && cmp -s "$TMP/h" "$TMP/help" && [ ! -s "$TMP/herr" ]
+	then
+		pass "$c -h is --help"
+	else
+		fail "$c -h is --help" "edgepipe $c -h: not --help's usage on stdout with exit 0"
+	fi
+done
+
 finish
