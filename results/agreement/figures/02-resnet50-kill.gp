@@ -13,8 +13,8 @@ set arrow from 2, graph 0 to 2, graph 1 nohead dt 2 lc rgb 'gray40'
 set label "kill stage1 at 2s" at 2, graph 0.98 rotate by 90 right font ',8' noenhanced tc rgb 'gray30' front
 set arrow from 2.5, graph 0 to 2.5, graph 0.08 nohead lw 2 lc rgb '#1f5fbf' front
 set arrow from 2.5, graph 0 to 2.5, graph 0.16 nohead lw 2 lc rgb '#1f5fbf' front
-set arrow from 2.45542283, graph 0 to 2.45542283, graph 0.08 nohead lw 2 lc rgb '#c0392b' front
-set arrow from 2.4772729, graph 0 to 2.4772729, graph 0.16 nohead lw 2 lc rgb '#c0392b' front
+set arrow from 2.5006914, graph 0 to 2.5006914, graph 0.08 nohead lw 2 lc rgb '#c0392b' front
+set arrow from 2.52346752, graph 0 to 2.52346752, graph 0.16 nohead lw 2 lc rgb '#c0392b' front
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
 	set terminal pngcairo size 1000,560 noenhanced font "Sans,10"
 } else {

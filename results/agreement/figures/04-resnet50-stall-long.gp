@@ -15,8 +15,8 @@ set arrow from 3.5, graph 0 to 3.5, graph 1 nohead dt 3 lc rgb 'gray40'
 set label "end: stall stage1 at 2s for 1.5s" at 3.5, graph 0.98 rotate by 90 right font ',8' noenhanced tc rgb 'gray30' front
 set arrow from 2.5, graph 0 to 2.5, graph 0.08 nohead lw 2 lc rgb '#1f5fbf' front
 set arrow from 2.5, graph 0 to 2.5, graph 0.16 nohead lw 2 lc rgb '#1f5fbf' front
-set arrow from 2.54602821, graph 0 to 2.54602821, graph 0.08 nohead lw 2 lc rgb '#c0392b' front
-set arrow from 2.55950898, graph 0 to 2.55950898, graph 0.16 nohead lw 2 lc rgb '#c0392b' front
+set arrow from 2.54384776, graph 0 to 2.54384776, graph 0.08 nohead lw 2 lc rgb '#c0392b' front
+set arrow from 2.56378186, graph 0 to 2.56378186, graph 0.16 nohead lw 2 lc rgb '#c0392b' front
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
 	set terminal pngcairo size 1000,560 noenhanced font "Sans,10"
 } else {

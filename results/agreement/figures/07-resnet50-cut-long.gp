@@ -15,8 +15,8 @@ set arrow from 6, graph 0 to 6, graph 1 nohead dt 3 lc rgb 'gray40'
 set label "end: link stage0 stage1 down at 2s for 4s" at 6, graph 0.98 rotate by 90 right font ',8' noenhanced tc rgb 'gray30' front
 set arrow from 3.4, graph 0 to 3.4, graph 0.08 nohead lw 2 lc rgb '#1f5fbf' front
 set arrow from 3.4, graph 0 to 3.4, graph 0.16 nohead lw 2 lc rgb '#1f5fbf' front
-set arrow from 3.50460777, graph 0 to 3.50460777, graph 0.08 nohead lw 2 lc rgb '#c0392b' front
-set arrow from 3.52914149, graph 0 to 3.52914149, graph 0.16 nohead lw 2 lc rgb '#c0392b' front
+set arrow from 3.50832367, graph 0 to 3.50832367, graph 0.08 nohead lw 2 lc rgb '#c0392b' front
+set arrow from 3.52685687, graph 0 to 3.52685687, graph 0.16 nohead lw 2 lc rgb '#c0392b' front
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
 	set terminal pngcairo size 1000,560 noenhanced font "Sans,10"
 } else {

@@ -12,7 +12,7 @@ set title "resnet50 on 5 nodes (uniform cluster, seed 1), seifer plan 0..21@2 21
 set arrow from 2, graph 0 to 2, graph 1 nohead dt 2 lc rgb 'gray40'
 set label "update resnet101" at 2, graph 0.98 rotate by 90 right font ',8' noenhanced tc rgb 'gray30' front
 set arrow from 2, graph 0 to 2, graph 0.16 nohead lw 2 lc rgb '#1f5fbf' front
-set arrow from 2.03667435, graph 0 to 2.03667435, graph 0.16 nohead lw 2 lc rgb '#c0392b' front
+set arrow from 2.03421326, graph 0 to 2.03421326, graph 0.16 nohead lw 2 lc rgb '#c0392b' front
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
 	set terminal pngcairo size 1000,560 noenhanced font "Sans,10"
 } else {

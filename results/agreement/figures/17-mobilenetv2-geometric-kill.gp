@@ -13,8 +13,8 @@ set arrow from 5, graph 0 to 5, graph 1 nohead dt 2 lc rgb 'gray40'
 set label "kill stage0 at 5s" at 5, graph 0.98 rotate by 90 right font ',8' noenhanced tc rgb 'gray30' front
 set arrow from 5.5, graph 0 to 5.5, graph 0.08 nohead lw 2 lc rgb '#1f5fbf' front
 set arrow from 5.5, graph 0 to 5.5, graph 0.16 nohead lw 2 lc rgb '#1f5fbf' front
-set arrow from 5.40081097, graph 0 to 5.40081097, graph 0.08 nohead lw 2 lc rgb '#c0392b' front
-set arrow from 5.41218675, graph 0 to 5.41218675, graph 0.16 nohead lw 2 lc rgb '#c0392b' front
+set arrow from 5.54994935, graph 0 to 5.54994935, graph 0.08 nohead lw 2 lc rgb '#c0392b' front
+set arrow from 5.56156156, graph 0 to 5.56156156, graph 0.16 nohead lw 2 lc rgb '#c0392b' front
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
 	set terminal pngcairo size 1000,560 noenhanced font "Sans,10"
 } else {

@@ -13,8 +13,8 @@ set arrow from 3, graph 0 to 3, graph 1 nohead dt 2 lc rgb 'gray40'
 set label "kill stage1 at 3s" at 3, graph 0.98 rotate by 90 right font ',8' noenhanced tc rgb 'gray30' front
 set arrow from 3.5, graph 0 to 3.5, graph 0.08 nohead lw 2 lc rgb '#1f5fbf' front
 set arrow from 3.5, graph 0 to 3.5, graph 0.16 nohead lw 2 lc rgb '#1f5fbf' front
-set arrow from 3.46717209, graph 0 to 3.46717209, graph 0.08 nohead lw 2 lc rgb '#c0392b' front
-set arrow from 3.5450102, graph 0 to 3.5450102, graph 0.16 nohead lw 2 lc rgb '#c0392b' front
+set arrow from 3.50079788, graph 0 to 3.50079788, graph 0.08 nohead lw 2 lc rgb '#c0392b' front
+set arrow from 3.57482638, graph 0 to 3.57482638, graph 0.16 nohead lw 2 lc rgb '#c0392b' front
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
 	set terminal pngcairo size 1000,560 noenhanced font "Sans,10"
 } else {

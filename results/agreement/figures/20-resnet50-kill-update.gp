@@ -16,9 +16,9 @@ set label "update resnet101" at 5, graph 0.98 rotate by 90 right font ',8' noenh
 set arrow from 2.5, graph 0 to 2.5, graph 0.08 nohead lw 2 lc rgb '#1f5fbf' front
 set arrow from 2.5, graph 0 to 2.5, graph 0.16 nohead lw 2 lc rgb '#1f5fbf' front
 set arrow from 5, graph 0 to 5, graph 0.16 nohead lw 2 lc rgb '#1f5fbf' front
-set arrow from 2.49959788, graph 0 to 2.49959788, graph 0.08 nohead lw 2 lc rgb '#c0392b' front
-set arrow from 2.52263036, graph 0 to 2.52263036, graph 0.16 nohead lw 2 lc rgb '#c0392b' front
-set arrow from 5.02329475, graph 0 to 5.02329475, graph 0.16 nohead lw 2 lc rgb '#c0392b' front
+set arrow from 2.54642415, graph 0 to 2.54642415, graph 0.08 nohead lw 2 lc rgb '#c0392b' front
+set arrow from 2.55914309, graph 0 to 2.55914309, graph 0.16 nohead lw 2 lc rgb '#c0392b' front
+set arrow from 5.03617944, graph 0 to 5.03617944, graph 0.16 nohead lw 2 lc rgb '#c0392b' front
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
 	set terminal pngcairo size 1000,560 noenhanced font "Sans,10"
 } else {
