@@ -47,6 +47,21 @@ at_exit() {
 	_cli_lib_cleanups+=("$1")
 }
 
+# write_chain5 FILE: a five-layer model file written by hand (an input, a 3x3 convolution, an
+# activation, a flatten, a dense layer), small enough that its FLOPs and sizes can be checked by
+# hand; the scripts of the compute source, the profile and the write errors use it.
+write_chain5() {
+	cat >"$1" <<'MODEL'
+edgepipe-model 1
+model chain5
+in InputLayer - 8x8x3 0 0 float32
+conv Conv2D in 8x8x4 112 14080 float32 filters=4 kernel=3,3 strides=1,1 padding=same use_bias=true
+act Activation conv 8x8x4 0 256 float32 activation=relu
+flat Flatten act 256 0 0 float32
+fc Dense flat 10 2570 5130 float32 units=10 use_bias=true
+MODEL
+}
+
 # pass WHAT: counts a check that held.
 pass() {
 	passed=$((passed + 1))

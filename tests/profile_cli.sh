@@ -14,15 +14,7 @@ set -u
 source "$(dirname "$0")/cli_lib.sh"
 setup profile_cli.sh "$@"
 
-cat >"$TMP/chain5.model" <<'EOF'
-edgepipe-model 1
-model chain5
-in InputLayer - 8x8x3 0 0 float32
-conv Conv2D in 8x8x4 112 14080 float32 filters=4 kernel=3,3 strides=1,1 padding=same use_bias=true
-act Activation conv 8x8x4 0 256 float32 activation=relu
-flat Flatten act 256 0 0 float32
-fc Dense flat 10 2570 5130 float32 units=10 use_bias=true
-EOF
+write_chain5 "$TMP/chain5.model"
 
 # ---- bad input ------------------------------------------------------------------------------
 expect_exit2 "no model" "name one MODEL" "$EP" profile

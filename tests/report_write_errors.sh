@@ -21,15 +21,7 @@ if ! (: >/dev/full) 2>/dev/null; then
 	exit 77
 fi
 
-cat >"$TMP/chain5.model" <<'MODEL'
-edgepipe-model 1
-model chain5
-in InputLayer - 8x8x3 0 0 float32
-conv Conv2D in 8x8x4 112 14080 float32 filters=4 kernel=3,3 strides=1,1 padding=same use_bias=true
-act Activation conv 8x8x4 0 256 float32 activation=relu
-flat Flatten act 256 0 0 float32
-fc Dense flat 10 2570 5130 float32 units=10 use_bias=true
-MODEL
+write_chain5 "$TMP/chain5.model"
 
 # expect_write_error WHAT MIN_BYTES CMD...: CMD writes at least MIN_BYTES to a working stdout
 # and exits 0; with stdout on /dev/full it exits 1 and says why on stderr.
