@@ -35,8 +35,6 @@ bool cli_parse_format(const char *s, enum cli_format *out);
 /* The command line as run ("edgepipe" and the arguments from the subcommand's name, those with
  * blanks or quotes in single quotes), cut to fit buf: what a database records. */
 void cli_command_line(char *buf, size_t size, int argc, char **argv);
-/* Write `s` as a CSV field (quoted when needed); JSON goes through jansson (ep_json.h). */
-void cli_csv_field(FILE *f, const char *s);
 
 /* Parse an integer option value in [min, max]; on failure print "OPT 'S': ..." and return
  * false. */

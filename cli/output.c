@@ -70,11 +70,6 @@ void cli_command_line(char *buf, size_t size, int argc, char **argv)
 	}
 }
 
-void cli_csv_field(FILE *f, const char *s)
-{
-	ep_csv_field(f, s);
-}
-
 int cli_parsed(int rc, const struct ep_error *err)
 {
 	if (rc == EP_OK)
